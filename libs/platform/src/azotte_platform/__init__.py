@@ -1,0 +1,1 @@
+"""Shared mechanics of the Azotte services: settings, database, gRPC, events, idempotency, clock."""

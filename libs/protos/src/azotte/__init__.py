@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC code of the Azotte APIs (run `make gen`)."""
