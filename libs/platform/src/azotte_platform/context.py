@@ -1,0 +1,49 @@
+"""Per-request context: tenant, principal and request id, carried across calls in gRPC metadata."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from azotte_platform.errors import InvalidArgument
+
+TENANT_HEADER = "x-azotte-tenant"
+PRINCIPAL_HEADER = "x-azotte-principal"
+REQUEST_ID_HEADER = "x-request-id"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is calling, for which tenant, under which request id."""
+
+    tenant_id: str = ""
+    principal: str = ""
+    request_id: str = ""
+
+
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext | None] = ContextVar("azotte_request_context", default=None)
+
+
+def current() -> RequestContext:
+    """The context of the request being served."""
+    return _current.get() or _EMPTY
+
+
+def set_current(ctx: RequestContext) -> None:
+    """Bind `ctx` to the running task."""
+    _current.set(ctx)
+
+
+def require_tenant() -> str:
+    """The calling tenant; every tenant-scoped call must carry one."""
+    tenant = current().tenant_id
+    if not tenant:
+        raise InvalidArgument.field(TENANT_HEADER, "every call must name its tenant", reason="TENANT_REQUIRED")
+    return tenant
+
+
+def as_metadata(ctx: RequestContext) -> tuple[tuple[str, str], ...]:
+    """gRPC metadata that carries `ctx` to the next service."""
+    pairs = ((TENANT_HEADER, ctx.tenant_id), (PRINCIPAL_HEADER, ctx.principal), (REQUEST_ID_HEADER, ctx.request_id))
+    return tuple((k, v) for k, v in pairs if v)

@@ -1,0 +1,1 @@
+"""Database mechanics: engine, unit of work, platform tables, migrations, pagination."""

@@ -1,0 +1,65 @@
+"""AIP-158 pagination: page sizes and opaque keyset page tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from azotte_platform.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def page_size(requested: int) -> int:
+    """The number of items to return: default when unset, capped at the maximum."""
+    if requested < 0:
+        raise InvalidArgument.field("page_size", "must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def _filter_digest(query: Sequence[object]) -> str:
+    return hashlib.sha256(json.dumps(list(query), default=str).encode()).hexdigest()[:16]
+
+
+def encode_page_token(last_key: Sequence[Any], query: Sequence[object] = ()) -> str:
+    """An opaque token for the page after the row with sort key `last_key`."""
+    raw = json.dumps({"k": list(last_key), "q": _filter_digest(query)}, default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str, query: Sequence[object] = ()) -> list[Any] | None:
+    """The sort key a token continues after; None for the first page.
+
+    A token must be used with the same filters it was issued for.
+    """
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key, digest = data["k"], data["q"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidArgument.field("page_token", "is not a token this service issued") from error
+    if digest != _filter_digest(query) or not isinstance(key, list):
+        raise InvalidArgument.field("page_token", "was issued for a different query")
+    return key
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of items and the token of the next page ('' when this is the last)."""
+
+    items: list[Any]
+    next_page_token: str
+
+
+def paginate(rows: Sequence[Any], size: int, key_of: Any, query: Sequence[object] = ()) -> Page:
+    """Cut `rows` (fetched with limit size + 1) into a page and a next token."""
+    items = list(rows[:size])
+    token = encode_page_token(key_of(items[-1]), query) if len(rows) > size else ""
+    return Page(items, token)

@@ -1,0 +1,97 @@
+"""A unit of work: one transaction that commits business changes and their outbox events together."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from opentelemetry import propagate
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from azotte_platform.clock import Clock
+from azotte_platform.db.tables import inbox, outbox
+from azotte_platform.events.envelope import Event, subject_for
+from azotte_platform.idempotency import IdempotencyStore
+
+OUTBOX_CHANNEL = "azotte_outbox"
+
+
+class UnitOfWork:
+    """Opens a transaction on enter; `commit()` writes recorded events to the outbox in it.
+
+    Leaving the block without `commit()` rolls everything back. Services subclass it to expose
+    their repositories over `self.connection`.
+    """
+
+    def __init__(self, engine: AsyncEngine, service: str, clock: Clock):
+        self._engine = engine
+        self.service = service
+        self.clock = clock
+        self._connection: AsyncConnection | None = None
+        self._events: list[Event] = []
+
+    @property
+    def connection(self) -> AsyncConnection:
+        assert self._connection is not None, "use the unit of work in an `async with` block"
+        return self._connection
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.connection)
+
+    async def __aenter__(self) -> Self:
+        self._connection = await self._engine.connect()
+        await self._connection.begin()
+        self._events = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        finally:
+            await connection.close()
+
+    def record(self, *events: Event) -> None:
+        """Publish `events` if, and only if, this unit of work commits."""
+        self._events.extend(events)
+
+    async def claim_event(self, consumer: str, event_id: str, tenant_id: str) -> bool:
+        """Mark an incoming event handled by `consumer`; False if it already was (a redelivery)."""
+        result = await self.connection.execute(
+            insert(inbox)
+            .values(consumer=consumer, event_id=event_id, tenant_id=tenant_id)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.event_id)
+        )
+        return result.first() is not None
+
+    async def commit(self) -> None:
+        """Write the outbox rows and commit the transaction."""
+        if self._events:
+            await self.connection.execute(outbox.insert(), [self._outbox_row(e) for e in self._events])
+            await self.connection.execute(sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, self.service)))
+            self._events = []
+        await self.connection.commit()
+
+    def _outbox_row(self, event: Event) -> dict[str, object]:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        return {
+            "id": event.id,
+            "tenant_id": event.tenant_id,
+            "subject": subject_for(self.service, event.tenant_id, event.type),
+            "type": event.type,
+            "source": f"azotte/{self.service}",
+            "time": self.clock.now(),
+            "data_schema": event.payload.DESCRIPTOR.full_name,
+            "data": event.payload.SerializeToString(deterministic=True),
+            "headers": headers,
+        }

@@ -1,0 +1,1 @@
+"""Events: outbox records, the relay to NATS JetStream, and durable idempotent consumers."""

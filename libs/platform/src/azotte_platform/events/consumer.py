@@ -1,0 +1,121 @@
+"""Durable JetStream pull consumers with exactly-once effect through an inbox table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from opentelemetry import propagate, trace
+
+from azotte_platform import context
+from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_platform.events.envelope import ReceivedEvent, stream_name
+from azotte_platform.telemetry import EVENTS_CONSUMED
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+U = TypeVar("U", bound=UnitOfWork)
+Handler = Callable[[U, ReceivedEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """Which events a durable consumer reads and how hard it tries."""
+
+    durable: str
+    producer: str
+    event_types: Sequence[str] = (">",)
+    max_deliver: int = 5
+    backoff_seconds: Sequence[float] = (0.2, 1.0, 5.0, 15.0)
+    ack_wait_seconds: float = 30.0
+    batch: int = 200
+
+    def filter_subjects(self) -> list[str]:
+        return [f"azotte.*.{self.producer}.{event_type}" for event_type in self.event_types]
+
+
+class EventConsumer(Generic[U]):
+    """Feeds events to `handler` inside a unit of work that also records them in the inbox.
+
+    NOTE: the inbox row and the handler's changes commit together, so a redelivered event (crash
+    before the ack, relay duplicate) has no second effect. A handler failure is retried with
+    backoff; after `max_deliver` tries the event is parked in the dead-letter stream.
+    """
+
+    def __init__(self, js: JetStreamContext, uow_factory: Callable[[], U], spec: ConsumerSpec, handler: Handler[U]):
+        self._js = js
+        self._uow_factory = uow_factory
+        self._spec = spec
+        self._handler = handler
+
+    async def run(self) -> None:
+        """Fetch and handle events forever."""
+        spec = self._spec
+        await self._js.add_consumer(
+            stream_name(spec.producer),
+            ConsumerConfig(
+                durable_name=spec.durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_deliver=spec.max_deliver,
+                ack_wait=spec.ack_wait_seconds,
+                filter_subjects=spec.filter_subjects(),
+            ),
+        )
+        subscription = await self._js.pull_subscribe_bind(durable=spec.durable, stream=stream_name(spec.producer))
+        while True:
+            try:
+                messages = await subscription.fetch(spec.batch, timeout=1.0)
+            except NatsTimeoutError:
+                continue
+            except Exception:
+                log.warning("consumer %s could not fetch; retrying", spec.durable, exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            for message in messages:
+                await self.handle(message)
+
+    async def handle(self, message: Msg) -> None:
+        """Handle one delivery: apply once, ack; or retry later; or park it."""
+        headers = dict(message.headers or {})
+        event = ReceivedEvent.from_headers(message.subject, headers, message.data)
+        context.set_current(context.RequestContext(tenant_id=event.tenant_id, request_id=event.id))
+        with tracer.start_as_current_span(
+            f"consume {event.type}", context=propagate.extract(headers), kind=trace.SpanKind.CONSUMER
+        ):
+            try:
+                async with self._uow_factory() as uow:
+                    if await uow.claim_event(self._spec.durable, event.id, event.tenant_id):
+                        await self._handler(uow, event)
+                    await uow.commit()
+            except Exception as error:
+                await self._fail(message, event, error)
+                return
+        await message.ack()
+        EVENTS_CONSUMED.labels(self._spec.durable, "handled").inc()
+
+    async def _fail(self, message: Msg, event: ReceivedEvent, error: Exception) -> None:
+        delivered = message.metadata.num_delivered
+        if delivered >= self._spec.max_deliver:
+            log.error("parking event %s (%s) after %d tries: %s", event.id, event.type, delivered, error)
+            headers = dict(event.headers)
+            headers.pop("Nats-Msg-Id", None)
+            headers["azotte-error"] = str(error)[:500]
+            headers["azotte-consumer"] = self._spec.durable
+            await self._js.publish(f"azotte_dlq.{self._spec.durable}", event.data, headers=headers)
+            await message.term()
+            EVENTS_CONSUMED.labels(self._spec.durable, "parked").inc()
+            return
+        backoff = self._spec.backoff_seconds
+        delay = backoff[min(delivered - 1, len(backoff) - 1)]
+        log.warning("event %s (%s) failed, retry in %.1fs: %s", event.id, event.type, delay, error)
+        await message.nak(delay=delay)
+        EVENTS_CONSUMED.labels(self._spec.durable, "retried").inc()

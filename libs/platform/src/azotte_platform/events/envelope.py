@@ -1,0 +1,107 @@
+"""Events as CloudEvents in NATS binary mode: attributes in `ce-*` headers, protobuf bytes as data."""
+
+from __future__ import annotations
+
+import builtins
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
+from azotte_platform.errors import InvalidArgument
+
+M = TypeVar("M", bound=Message)
+
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+CONTENT_TYPE = "application/protobuf"
+DLQ_STREAM = "AZOTTE_DLQ"
+
+
+def validate_tenant_id(tenant_id: str) -> str:
+    """Tenant ids become NATS subject tokens, so they are lowercase slugs."""
+    if not TENANT_ID_PATTERN.match(tenant_id):
+        raise InvalidArgument.field(
+            "tenant_id", "must be 1-63 lowercase letters, digits, '-' or '_'", reason="INVALID_TENANT_ID"
+        )
+    return tenant_id
+
+
+def stream_name(service: str) -> str:
+    """The JetStream stream that holds one producing service's events."""
+    return f"AZOTTE_{service.upper()}"
+
+
+def subject_for(service: str, tenant_id: str, event_type: str) -> str:
+    """`azotte.<tenant>.<service>.<entity>.<event>` for an event type `<entity>.<event>`."""
+    return f"azotte.{tenant_id}.{service}.{event_type}"
+
+
+def service_subjects(service: str) -> str:
+    """Every subject a service publishes to, for any tenant."""
+    return f"azotte.*.{service}.>"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A fact a service records in its outbox, e.g. type `subscription.renewed`."""
+
+    tenant_id: str
+    type: str
+    payload: Message
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An event as a consumer sees it."""
+
+    id: str
+    type: str
+    source: str
+    tenant_id: str
+    time: datetime
+    subject: str
+    data_schema: str
+    data: bytes
+    headers: dict[str, str]
+
+    def payload(self, message_type: builtins.type[M]) -> M:
+        """Decode the data as `message_type`."""
+        message = message_type()
+        message.ParseFromString(self.data)
+        return message
+
+    @classmethod
+    def from_headers(cls, subject: str, headers: dict[str, str], data: bytes) -> ReceivedEvent:
+        """Read a CloudEvent in binary mode."""
+        return cls(
+            id=headers["ce-id"],
+            type=headers["ce-type"],
+            source=headers["ce-source"],
+            tenant_id=headers["ce-tenantid"],
+            time=datetime.fromisoformat(headers["ce-time"]),
+            subject=subject,
+            data_schema=headers.get("ce-dataschema", ""),
+            data=data,
+            headers=headers,
+        )
+
+
+def binary_headers(
+    *, event_id: str, event_type: str, source: str, tenant_id: str, time: datetime, data_schema: str
+) -> dict[str, str]:
+    """The CloudEvents binary-mode headers of one event, plus the JetStream de-duplication id."""
+    return {
+        "ce-specversion": "1.0",
+        "ce-id": event_id,
+        "ce-type": event_type,
+        "ce-source": source,
+        "ce-time": time.isoformat(),
+        "ce-tenantid": tenant_id,
+        "ce-dataschema": data_schema,
+        "content-type": CONTENT_TYPE,
+        "Nats-Msg-Id": event_id,
+    }

@@ -1,0 +1,118 @@
+"""The outbox relay: publishes committed events to JetStream, pipelined, at least once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+from nats.js.client import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from azotte_platform.db.engine import asyncpg_dsn
+from azotte_platform.db.tables import outbox
+from azotte_platform.db.unit_of_work import OUTBOX_CHANNEL
+from azotte_platform.events.envelope import binary_headers
+from azotte_platform.telemetry import EVENTS_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    """Moves outbox rows to NATS in batches; every batch is published concurrently.
+
+    NOTE: rows are marked published only after JetStream acknowledged all of them, so a crash or a
+    NATS outage means a re-publish, which the stream drops by `Nats-Msg-Id`.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        service: str,
+        *,
+        database_url: str,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 5.0,
+    ):
+        self._engine = engine
+        self._js = js
+        self._service = service
+        self._dsn = asyncpg_dsn(database_url)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._publish_timeout = publish_timeout
+        self._wakeup = asyncio.Event()
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch of pending events; return how many were published."""
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(outbox)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await asyncio.gather(*(self._publish(row) for row in rows))
+            await conn.execute(
+                sa.update(outbox).where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
+            )
+        EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def _publish(self, row: Any) -> None:
+        headers = binary_headers(
+            event_id=row.id,
+            event_type=row.type,
+            source=row.source,
+            tenant_id=row.tenant_id,
+            time=row.time,
+            data_schema=row.data_schema,
+        )
+        headers.update(row.headers)
+        await self._js.publish(row.subject, bytes(row.data), timeout=self._publish_timeout, headers=headers)
+
+    async def run(self) -> None:
+        """Relay forever: drain, then wait for a commit notification or the poll interval."""
+        listener = asyncio.create_task(self._listen())
+        backoff = 0.1
+        try:
+            while True:
+                try:
+                    published = await self.publish_batch()
+                    backoff = 0.1
+                except Exception:
+                    log.warning("outbox relay could not publish; retrying", exc_info=True)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if published < self._batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                    self._wakeup.clear()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        """Wake the relay as soon as a transaction with events commits (LISTEN/NOTIFY)."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                try:
+                    await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wakeup.set())
+                    await asyncio.Future()
+                finally:
+                    await conn.close()
+            except (OSError, asyncpg.PostgresError):
+                await asyncio.sleep(1.0)

@@ -1,0 +1,1 @@
+"""gRPC mechanics: server bootstrap, interceptors, error mapping, clients."""

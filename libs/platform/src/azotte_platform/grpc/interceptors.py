@@ -1,0 +1,70 @@
+"""Server interceptor: request context from metadata, typed-error mapping, logs and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from azotte_platform import context
+from azotte_platform.errors import AzotteError
+from azotte_platform.grpc.status import to_rich_status
+from azotte_platform.telemetry import RPC_LATENCY
+
+log = logging.getLogger("azotte.rpc")
+
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Any]]
+Behavior = Callable[[Any, Any], Awaitable[Any]]
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps every unary call of a service's own API (health and reflection pass through)."""
+
+    def __init__(self, service: str):
+        self._service = service
+
+    async def intercept_service(self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or handler.unary_unary is None or not method.startswith("/azotte."):
+            return handler
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        return grpc.unary_unary_rpc_method_handler(
+            self._wrap(handler.unary_unary, method.rsplit("/", 1)[-1], metadata),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _wrap(self, behavior: Behavior, method: str, metadata: dict[str, Any]) -> Behavior:
+        ctx = context.RequestContext(
+            tenant_id=str(metadata.get(context.TENANT_HEADER, "")),
+            principal=str(metadata.get(context.PRINCIPAL_HEADER, "")),
+            request_id=str(metadata.get(context.REQUEST_ID_HEADER, "")),
+        )
+        latency = RPC_LATENCY
+
+        async def wrapped(request: Any, servicer_context: Any) -> Any:
+            context.set_current(ctx)
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await behavior(request, servicer_context)
+            except AzotteError as error:
+                status, message, trailers = to_rich_status(error)
+                code = status.name
+                log.info("%s failed: %s %s", method, error.reason, message)
+                await servicer_context.abort(status, message, trailers)
+            except grpc.aio.AbortError:
+                code = "ABORTED_BY_HANDLER"
+                raise
+            except Exception:
+                code = "INTERNAL"
+                log.exception("%s crashed", method)
+                await servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                latency.labels(self._service, method, code).observe(time.perf_counter() - started)
+
+        return wrapped

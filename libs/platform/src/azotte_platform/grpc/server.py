@@ -1,0 +1,89 @@
+"""Service process bootstrap: grpc.aio server with health, reflection and interceptors; graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import uvloop
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from azotte_platform import logs, telemetry
+from azotte_platform.db.migrations import migrate
+from azotte_platform.grpc.interceptors import ServiceInterceptor
+from azotte_platform.runtime import Runtime, start_runtime
+from azotte_platform.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+Build = Callable[[Runtime, grpc.aio.Server], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to build one service: its name, migrations and the composition root."""
+
+    name: str
+    migrations_dir: Path
+    settings_type: type[ServiceSettings]
+    build: Build
+    grace_seconds: float = 10.0
+
+
+def run_service(spec: ServiceSpec) -> None:
+    """Entry point of a service: `azotte-<name>` serves; `azotte-<name> migrate` only migrates."""
+    settings = spec.settings_type()
+    logs.configure(spec.name, settings.log_level)
+    if sys.argv[1:] == ["migrate"]:
+        uvloop.run(migrate(spec.migrations_dir, settings.database_url))
+        return
+    telemetry.configure_tracing(spec.name)
+    telemetry.serve_metrics(settings.grpc_host, settings.metrics_port)
+    uvloop.run(serve(spec, settings))
+
+
+async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
+    """Serve until SIGTERM/SIGINT; report SERVING only once everything is connected."""
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    serving: list[str] = [""]
+
+    async def set_health(status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
+        for name in serving:
+            await health_servicer.set(name, status)
+
+    async def nats_down() -> None:
+        await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def nats_up() -> None:
+        await set_health(health_pb2.HealthCheckResponse.SERVING)
+
+    runtime = await start_runtime(
+        spec.name, settings, spec.migrations_dir, on_disconnect=nats_down, on_reconnect=nats_up
+    )
+    tracing = aio_server_interceptor()  # type: ignore[no-untyped-call]
+    server = grpc.aio.server(interceptors=[tracing, ServiceInterceptor(spec.name)])
+    service_names = await spec.build(runtime, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    await server.start()
+    serving.extend(service_names)
+    await set_health(health_pb2.HealthCheckResponse.SERVING)
+    log.info("%s serving gRPC on %s:%d", spec.name, settings.grpc_host, port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("%s stopping", spec.name)
+    await set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+    await server.stop(spec.grace_seconds)
+    await runtime.close()

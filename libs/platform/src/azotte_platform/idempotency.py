@@ -1,0 +1,112 @@
+"""AIP-155 request ids: a repeat gets the first answer, a reuse with other content is rejected."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+import sqlalchemy as sa
+from google.protobuf.message import Message
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_platform.db.tables import idempotency_keys
+from azotte_platform.errors import Aborted, InvalidArgument
+
+MAX_REQUEST_ID_LENGTH = 128
+R = TypeVar("R", bound=Message)
+
+
+def fingerprint(request: Message) -> str:
+    """A digest of a request's content, ignoring its `request_id` field."""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    if "request_id" in copy.DESCRIPTOR.fields_by_name:
+        copy.ClearField("request_id")
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def require_request_id(request_id: str) -> str:
+    """Every mutating request names itself so that retries are safe."""
+    if not request_id:
+        raise InvalidArgument.field("request_id", "is required on every mutating request")
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise InvalidArgument.field("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
+    return request_id
+
+
+class IdempotencyStore:
+    """Request ids stored in the same transaction as the work they guard."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._connection = connection
+
+    async def begin(self, tenant_id: str, operation: str, request_id: str, digest: str) -> bytes | None:
+        """Claim the request id; return the stored answer if this request was already served.
+
+        NOTE: a concurrent duplicate blocks on the unique key until the first transaction ends,
+        then sees its answer, so the work runs once.
+        """
+        require_request_id(request_id)
+        claimed = await self._connection.execute(
+            insert(idempotency_keys)
+            .values(tenant_id=tenant_id, operation=operation, request_id=request_id, fingerprint=digest)
+            .on_conflict_do_nothing()
+            .returning(idempotency_keys.c.request_id)
+        )
+        if claimed.first() is not None:
+            return None
+        row = (
+            await self._connection.execute(
+                sa.select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+                    idempotency_keys.c.tenant_id == tenant_id,
+                    idempotency_keys.c.operation == operation,
+                    idempotency_keys.c.request_id == request_id,
+                )
+            )
+        ).one()
+        if row.fingerprint != digest:
+            raise Aborted(
+                f"request_id {request_id!r} was already used for a different {operation} request",
+                reason="REQUEST_ID_REUSED",
+            )
+        return bytes(row.response or b"")
+
+    async def complete(self, tenant_id: str, operation: str, request_id: str, response: bytes) -> None:
+        """Store the answer to return to repeats."""
+        await self._connection.execute(
+            sa.update(idempotency_keys)
+            .where(
+                idempotency_keys.c.tenant_id == tenant_id,
+                idempotency_keys.c.operation == operation,
+                idempotency_keys.c.request_id == request_id,
+            )
+            .values(response=response)
+        )
+
+
+class _Transaction(Protocol):
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    async def commit(self) -> None: ...
+
+
+async def run_once(
+    uow: _Transaction,
+    tenant_id: str,
+    operation: str,
+    request: Message,
+    response_type: type[R],
+    work: Callable[[], Awaitable[R]],
+) -> R:
+    """Run `work` and commit, unless this request id was served before: then return that answer."""
+    request_id = str(getattr(request, "request_id", ""))
+    stored = await uow.idempotency.begin(tenant_id, operation, request_id, fingerprint(request))
+    if stored is not None:
+        return response_type.FromString(stored)
+    response = await work()
+    await uow.idempotency.complete(tenant_id, operation, request_id, response.SerializeToString(deterministic=True))
+    await uow.commit()
+    return response

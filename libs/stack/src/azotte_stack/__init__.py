@@ -1,0 +1,1 @@
+"""Runs the Azotte suite locally on embedded PostgreSQL and NATS JetStream."""

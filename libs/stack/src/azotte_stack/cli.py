@@ -1,0 +1,89 @@
+"""`azotte-stack up | down | reset`: the local suite behind `make up`, `make down` and `make reset`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from azotte_stack.suite import ExternalServers, Suite
+
+STATE_FILE = "stack.json"
+
+
+def _root() -> Path:
+    return Path(os.environ.get("AZOTTE_HOME", ".azotte")).resolve()
+
+
+def _external() -> ExternalServers | None:
+    postgres, nats = os.environ.get("AZOTTE_POSTGRES_URL"), os.environ.get("AZOTTE_NATS_URL")
+    if postgres and nats:
+        return ExternalServers(postgres_url=postgres.rstrip("/"), nats_url=nats)
+    return None
+
+
+async def _up(root: Path) -> None:
+    started = time.perf_counter()
+    suite = Suite(
+        root=root,
+        gateway_grpc_port=int(os.environ.get("AZOTTE_GATEWAY_GRPC_PORT", "50051")),
+        gateway_rest_port=int(os.environ.get("AZOTTE_GATEWAY_REST_PORT", "8080")),
+        external=_external(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await suite.start()
+        state = {"pid": os.getpid(), "ports": suite.ports, "rest_port": suite.gateway_rest_port}
+        (root / STATE_FILE).write_text(json.dumps(state))
+        print(f"Azotte is up in {time.perf_counter() - started:.1f}s: every service reports SERVING.")
+        print(f"  gateway REST  http://127.0.0.1:{suite.gateway_rest_port}  (docs at /docs)")
+        print(f"  gateway gRPC  127.0.0.1:{suite.gateway_grpc_port}")
+        key_file = root / "sandbox-admin.key"
+        if key_file.exists():
+            print(f"  sandbox tenant admin key in {key_file}")
+        print(f"  logs in {root / 'logs'}; Ctrl-C (or `make down`) stops everything.")
+        await stop.wait()
+    finally:
+        suite.stop()
+        (root / STATE_FILE).unlink(missing_ok=True)
+        print("Azotte stopped.")
+
+
+def _down(root: Path) -> None:
+    state_file = root / STATE_FILE
+    if not state_file.exists():
+        print("Azotte is not running.")
+        return
+    pid = int(json.loads(state_file.read_text())["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        state_file.unlink(missing_ok=True)
+        return
+    while state_file.exists():
+        time.sleep(0.1)
+    print("Azotte stopped.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="azotte-stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "reset"])
+    args = parser.parse_args()
+    root = _root()
+    root.mkdir(parents=True, exist_ok=True)
+    if args.command == "up":
+        asyncio.run(_up(root))
+    elif args.command == "down":
+        _down(root)
+    else:
+        _down(root)
+        shutil.rmtree(root)
+        print(f"Removed {root}.")

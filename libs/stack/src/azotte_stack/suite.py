@@ -1,0 +1,124 @@
+"""The whole suite: PostgreSQL, NATS and every service as its own process, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from azotte_stack.nats import EmbeddedNats
+from azotte_stack.postgres import EmbeddedPostgres
+from azotte_stack.processes import free_port, spawn, stop, wait_until
+
+SERVICES = ("catalog", "lifecycle", "payments", "entitlement", "promotions", "metering", "gateway")
+
+
+@dataclass
+class ExternalServers:
+    """URLs of PostgreSQL and NATS run elsewhere (AZOTTE_POSTGRES_URL / AZOTTE_NATS_URL)."""
+
+    postgres_url: str
+    nats_url: str
+
+
+@dataclass
+class Suite:
+    """Starts the suite under `root`; `stop()` ends every process it started."""
+
+    root: Path
+    gateway_grpc_port: int = 50051
+    gateway_rest_port: int = 8080
+    fast_storage: bool = False
+    external: ExternalServers | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    postgres: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def postgres_url(self) -> str:
+        if self.external:
+            return self.external.postgres_url
+        assert self.postgres is not None
+        return self.postgres.url
+
+    @property
+    def nats_url(self) -> str:
+        if self.external:
+            return self.external.nats_url
+        assert self.nats is not None
+        return self.nats.url
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    async def start_servers(self) -> None:
+        """PostgreSQL and NATS, unless external ones are configured."""
+        if self.external:
+            return
+        self.postgres = EmbeddedPostgres(self.root / "pg", fast=self.fast_storage)
+        self.nats = EmbeddedNats(self.root / "nats")
+        await asyncio.gather(self.postgres.start(), self.nats.start())
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment one service process gets."""
+        env = {
+            "AZOTTE_DATABASE_URL": f"{self.postgres_url}/azotte_{service}",
+            "AZOTTE_NATS_URL": self.nats_url,
+            "AZOTTE_GRPC_PORT": str(self.ports[service]),
+            **{f"AZOTTE_{peer.upper()}_ADDR": self.address(peer) for peer in SERVICES},
+            **self.extra_env,
+        }
+        if service == "gateway":
+            env["AZOTTE_REST_PORT"] = str(self.gateway_rest_port)
+            env["AZOTTE_STATE_DIR"] = str(self.root)
+        return env
+
+    async def start(self) -> None:
+        """Start everything and wait until every service reports SERVING."""
+        await self.start_servers()
+        for service in SERVICES:
+            self.ports[service] = self.gateway_grpc_port if service == "gateway" else free_port()
+        for service in SERVICES:
+            self.processes[service] = spawn(
+                [str(Path(sys.executable).parent / f"azotte-{service}")],
+                env=self.service_env(service),
+                log_file=self.root / "logs" / f"{service}.log",
+            )
+        await asyncio.gather(*(self._wait_serving(service) for service in SERVICES))
+
+    async def _wait_serving(self, service: str) -> None:
+        async with grpc.aio.insecure_channel(self.address(service)) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+
+            async def serving() -> bool:
+                process = self.processes[service]
+                if process.poll() is not None:
+                    log = (self.root / "logs" / f"{service}.log").read_text()[-3000:]
+                    raise RuntimeError(f"{service} exited with {process.returncode}:\n{log}")
+                try:
+                    answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                except grpc.aio.AioRpcError:
+                    return False
+                return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+            await wait_until(serving, timeout=120, what=service)
+
+    def stop(self) -> None:
+        """Stop services first, then NATS and PostgreSQL."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            stop(process)
+        self.processes.clear()
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()

@@ -1,0 +1,1 @@
+"""Catalog domain: storefronts, features, plans, prices, channel mappings and catalog documents."""

@@ -1,0 +1,1 @@
+"""Entitlement domain: grants, access decisions, the access projection, groups, suspensions, drift."""

@@ -1,0 +1,124 @@
+"""Families and groups: a plan with seats lets its owner share its features with members."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from azotte_platform.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
+
+from azotte_entitlement.domain.grants import FeatureKind, Grant
+
+OWNER_SEATS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """A customer sharing the owner's plan features."""
+
+    customer_id: str
+    joined_at: datetime
+    invite_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInvite:
+    """A single-use code that lets a customer join a group before it expires."""
+
+    code: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_by: str | None = None
+
+
+def seats_used(member_count: int) -> int:
+    """Seats taken by a group; the owner always takes one."""
+    # NOTE: the owner counts as one seat, so a 4-seat family plan has the owner and 3 members.
+    return member_count + OWNER_SEATS
+
+
+def check_seat_available(seat_limit: int, member_count: int) -> None:
+    """Raise when one more member would exceed the seat limit."""
+    # NOTE: after a downgrade below the current group size, existing members stay; nobody new joins
+    # until enough members leave.
+    if seats_used(member_count) + 1 > seat_limit:
+        raise ResourceExhausted(
+            f"all {seat_limit} seats are taken (the owner counts as one)", reason="SEAT_LIMIT_REACHED"
+        )
+
+
+def seat_limit_of(owner_grants: Iterable[Grant], now: datetime) -> int:
+    """The owner's seat limit now: the largest valid seats grant, 0 when the owner has none."""
+    return max(
+        (g.limit or 0 for g in owner_grants if g.kind is FeatureKind.SEATS and g.is_valid_at(now)), default=0
+    )
+
+
+@dataclass
+class Group:
+    """The members sharing one owner's subscription; one group per subscription whose plan has seats."""
+
+    group_id: str
+    tenant_id: str
+    owner_customer_id: str
+    subscription_id: str
+    members: dict[str, GroupMember] = field(default_factory=dict)
+    invites: dict[str, GroupInvite] = field(default_factory=dict)
+
+    def add_member(
+        self, customer_id: str, seat_limit: int, now: datetime, invite_code: str | None = None
+    ) -> GroupMember:
+        """Add a member if a seat is free; the owner and existing members cannot be added again."""
+        if not customer_id:
+            raise InvalidArgument.field("customer_id", "is required")
+        if customer_id == self.owner_customer_id:
+            raise FailedPrecondition(
+                "the owner already holds a seat of the group", reason="OWNER_IS_NOT_A_MEMBER"
+            )
+        if customer_id in self.members:
+            raise AlreadyExists(f"customer {customer_id} is already a member", reason="ALREADY_A_MEMBER")
+        check_seat_available(seat_limit, len(self.members))
+        member = GroupMember(customer_id, now, invite_code)
+        self.members[customer_id] = member
+        return member
+
+    def remove_member(self, customer_id: str) -> GroupMember:
+        """Remove a member; their group grants go with them."""
+        member = self.members.pop(customer_id, None)
+        if member is None:
+            raise NotFound(
+                f"customer {customer_id} is not a member of group {self.group_id}", reason="NOT_A_MEMBER"
+            )
+        return member
+
+    def create_invite(self, code: str, now: datetime, expires_at: datetime) -> GroupInvite:
+        """Create an invite code; codes are unique within the group."""
+        if not code:
+            raise InvalidArgument.field("code", "is required")
+        if expires_at <= now:
+            raise InvalidArgument.field("expires_at", "must be in the future")
+        if code in self.invites:
+            raise AlreadyExists(f"invite {code} already exists", reason="INVITE_EXISTS")
+        invite = GroupInvite(code, now, expires_at)
+        self.invites[code] = invite
+        return invite
+
+    def accept_invite(self, code: str, customer_id: str, seat_limit: int, now: datetime) -> GroupMember:
+        """Join with an invite code: single use, before it expires, within the seat limit."""
+        invite = self.invites.get(code)
+        if invite is None:
+            raise NotFound(f"invite {code} does not exist", reason="INVITE_NOT_FOUND")
+        if invite.accepted_by is not None:
+            raise FailedPrecondition(f"invite {code} was already accepted", reason="INVITE_ALREADY_USED")
+        if now >= invite.expires_at:
+            raise FailedPrecondition(f"invite {code} expired", reason="INVITE_EXPIRED")
+        member = self.add_member(customer_id, seat_limit, now, invite_code=code)
+        self.invites[code] = GroupInvite(invite.code, invite.created_at, invite.expires_at, customer_id)
+        return member

@@ -1,0 +1,37 @@
+"""Usage-based suspension: one feature of one customer switched off with a reason until restored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """A feature switched off for a customer, whatever its grants say."""
+
+    feature_key: str
+    reason: str
+    suspended_at: datetime
+
+
+def suspend(current: Suspension | None, feature_key: str, reason: str, now: datetime) -> Suspension:
+    """Suspend a feature; an existing suspension is kept as is so repeated limit events are harmless."""
+    if not feature_key:
+        raise InvalidArgument.field("feature_key", "is required")
+    if not reason.strip():
+        raise InvalidArgument.field(
+            "reason", "a suspension needs a reason", reason="SUSPENSION_REASON_REQUIRED"
+        )
+    if current is not None:
+        return current
+    return Suspension(feature_key, reason.strip(), now)
+
+
+def restore(current: Suspension | None, feature_key: str) -> Suspension:
+    """Check a feature can be restored and return the suspension being lifted."""
+    if current is None:
+        raise FailedPrecondition(f"feature {feature_key} is not suspended", reason="FEATURE_NOT_SUSPENDED")
+    return current

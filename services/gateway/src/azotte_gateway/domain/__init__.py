@@ -1,0 +1,1 @@
+"""Gateway domain: tenants, API keys, roles and permissions, rate limits."""

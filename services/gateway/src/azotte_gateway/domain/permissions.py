@@ -1,0 +1,162 @@
+"""Roles, the permissions each grants, and the pure authorization check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from azotte_gateway.domain.tenants import TenantMode
+from azotte_platform.errors import PermissionDenied
+
+DEFAULT_OPERATOR_REFUND_LIMIT_MINOR = 10_000
+
+
+class Permission(StrEnum):
+    """An operation a caller may be allowed to perform."""
+
+    # Device-facing operations (the only ones a publishable key may call).
+    CHECK_ACCESS = "check_access"
+    LIST_ENTITLEMENTS = "list_entitlements"
+    START_CHECKOUT = "start_checkout"
+    # Reads.
+    READ_CUSTOMERS = "read_customers"
+    READ_SUBSCRIPTIONS = "read_subscriptions"
+    READ_CHARGES = "read_charges"
+    READ_CATALOG = "read_catalog"
+    READ_PROMOTIONS = "read_promotions"
+    # Day-to-day customer operations.
+    CANCEL_SUBSCRIPTION = "cancel_subscription"
+    PAUSE_SUBSCRIPTION = "pause_subscription"
+    RESUME_SUBSCRIPTION = "resume_subscription"
+    REACTIVATE_SUBSCRIPTION = "reactivate_subscription"
+    REFUND_CHARGE = "refund_charge"
+    # Catalog, pricing and campaign configuration; plan changes.
+    CHANGE_SUBSCRIPTION_PLAN = "change_subscription_plan"
+    APPLY_CATALOG = "apply_catalog"
+    SCHEDULE_PRICES = "schedule_prices"
+    MANAGE_PLANS = "manage_plans"
+    MANAGE_STOREFRONTS = "manage_storefronts"
+    MANAGE_PROMOTIONS = "manage_promotions"
+    # Tenant administration and finance.
+    MANAGE_TENANT = "manage_tenant"
+    MANAGE_API_KEYS = "manage_api_keys"
+    MANAGE_USERS = "manage_users"
+    REFUND_ANY_AMOUNT = "refund_any_amount"
+    ISSUE_CREDITS = "issue_credits"
+    READ_REVENUE_REPORTS = "read_revenue_reports"
+    ADVANCE_SANDBOX_CLOCK = "advance_sandbox_clock"
+
+
+class Role(StrEnum):
+    """A role carried by an API key or a portal user."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+    PUBLISHABLE = "publishable"
+
+
+_PUBLISHABLE = frozenset({Permission.CHECK_ACCESS, Permission.LIST_ENTITLEMENTS, Permission.START_CHECKOUT})
+_VIEWER = frozenset({
+    Permission.CHECK_ACCESS,
+    Permission.LIST_ENTITLEMENTS,
+    Permission.READ_CUSTOMERS,
+    Permission.READ_SUBSCRIPTIONS,
+    Permission.READ_CHARGES,
+    Permission.READ_CATALOG,
+    Permission.READ_PROMOTIONS,
+})
+_OPERATOR = _VIEWER | {
+    Permission.START_CHECKOUT,
+    Permission.CANCEL_SUBSCRIPTION,
+    Permission.PAUSE_SUBSCRIPTION,
+    Permission.RESUME_SUBSCRIPTION,
+    Permission.REACTIVATE_SUBSCRIPTION,
+    Permission.REFUND_CHARGE,
+}
+_MANAGER = _OPERATOR | {
+    Permission.CHANGE_SUBSCRIPTION_PLAN,
+    Permission.APPLY_CATALOG,
+    Permission.SCHEDULE_PRICES,
+    Permission.MANAGE_PLANS,
+    Permission.MANAGE_STOREFRONTS,
+    Permission.MANAGE_PROMOTIONS,
+}
+_ADMIN = _MANAGER | {
+    Permission.MANAGE_TENANT,
+    Permission.MANAGE_API_KEYS,
+    Permission.MANAGE_USERS,
+    Permission.REFUND_ANY_AMOUNT,
+    Permission.ISSUE_CREDITS,
+    Permission.READ_REVENUE_REPORTS,
+    Permission.ADVANCE_SANDBOX_CLOCK,
+}
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
+    Role.ADMIN: _ADMIN,
+    Role.MANAGER: _MANAGER,
+    Role.OPERATOR: _OPERATOR,
+    Role.VIEWER: _VIEWER,
+    Role.PUBLISHABLE: _PUBLISHABLE,
+})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant, the API key used and the role it carries."""
+
+    tenant_id: str
+    tenant_mode: TenantMode
+    api_key_id: str
+    role: Role
+    # A publishable key acts for one customer once a customer token has bound it; None = unbound.
+    customer_id: str | None = None
+
+    def acting_for(self, customer_id: str) -> Principal:
+        """This principal bound to one customer (from a verified customer token)."""
+        return Principal(self.tenant_id, self.tenant_mode, self.api_key_id, self.role, customer_id)
+
+
+def is_allowed(role: Role, permission: Permission) -> bool:
+    """True when the role grants the permission (ignoring amount limits)."""
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def authorize(
+    principal: Principal,
+    permission: Permission,
+    *,
+    amount_minor: int | None = None,
+    customer_id: str | None = None,
+    operator_refund_limit_minor: int = DEFAULT_OPERATOR_REFUND_LIMIT_MINOR,
+) -> None:
+    """Raise PermissionDenied unless the principal may perform the operation."""
+    role = principal.role
+    if not is_allowed(role, permission):
+        raise PermissionDenied(
+            f"role {role.value!r} does not have permission {permission.value!r}",
+            reason="ROLE_PERMISSION_MISSING",
+            metadata={"role": role.value, "permission": permission.value},
+        )
+    if principal.customer_id is not None and customer_id != principal.customer_id:
+        raise PermissionDenied(
+            f"role {role.value!r} is bound to one customer and may not act for customer {customer_id!r}",
+            reason="CUSTOMER_SCOPE_VIOLATION",
+            metadata={"role": role.value, "permission": permission.value},
+        )
+    # NOTE: roles without refund_any_amount refund at most the tenant's limit per refund, in the
+    # charge's minor units; an unknown amount (e.g. a full refund not yet resolved) is refused.
+    needs_any_amount = permission is Permission.REFUND_CHARGE and (
+        amount_minor is None or amount_minor > operator_refund_limit_minor
+    )
+    if needs_any_amount and not is_allowed(role, Permission.REFUND_ANY_AMOUNT):
+        amount = "an unspecified amount" if amount_minor is None else f"{amount_minor} minor units"
+        raise PermissionDenied(
+            f"role {role.value!r} may refund at most {operator_refund_limit_minor} minor units per refund; "
+            f"permission {Permission.REFUND_ANY_AMOUNT.value!r} is needed to refund {amount}",
+            reason="REFUND_LIMIT_EXCEEDED",
+            metadata={"role": role.value, "permission": Permission.REFUND_ANY_AMOUNT.value},
+        )

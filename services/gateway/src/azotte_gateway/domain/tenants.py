@@ -1,0 +1,51 @@
+"""Tenants: the businesses that use Azotte, each in sandbox or live mode."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
+
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$")
+
+
+class TenantMode(StrEnum):
+    """Whether a tenant moves real money (live) or test money on a movable clock (sandbox)."""
+
+    SANDBOX = "sandbox"
+    LIVE = "live"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant, identified by a slug such as `acme-video`."""
+
+    id: str
+    name: str
+    mode: TenantMode
+
+    def __post_init__(self) -> None:
+        if not _SLUG.fullmatch(self.id):
+            raise InvalidArgument.field(
+                "id", "must be 3-64 lowercase letters, digits or hyphens, starting with a letter",
+                reason="TENANT_ID_INVALID",
+            )
+        if not self.name.strip():
+            raise InvalidArgument.field("name", "must not be empty", reason="TENANT_NAME_REQUIRED")
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True for a sandbox tenant."""
+        return self.mode is TenantMode.SANDBOX
+
+    def ensure_may_advance_clock(self) -> None:
+        """Raise unless this tenant may move the sandbox clock."""
+        # NOTE: moving the clock runs renewals and other due work; a live tenant's money must
+        # only ever move on real time.
+        if not self.is_sandbox:
+            raise FailedPrecondition(
+                f"tenant {self.id!r} is in live mode; only sandbox tenants may advance the clock",
+                reason="TENANT_NOT_SANDBOX",
+            )

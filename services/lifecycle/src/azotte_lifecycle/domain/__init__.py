@@ -1,0 +1,1 @@
+"""Lifecycle domain: customers, subscriptions, the state machine, policies, proration and dunning."""

@@ -1,0 +1,123 @@
+"""Domain events recorded by the subscription aggregate, and its audit history entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from azotte_lifecycle.domain.periods import BillingInterval
+from azotte_lifecycle.domain.proration import Proration
+from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+
+
+class EventType(StrEnum):
+    """Event types (CloudEvents `ce-type`) published for subscription transitions.
+
+    A failed charge records one event naming the resulting state: `renewal_failed` while the
+    subscription is (or stays) past_due or stays on_hold, `on_hold` when it enters hold, and
+    `expired` / `trial.expired` when it ends.
+    """
+
+    SUBSCRIPTION_CREATED = "subscription.created"
+    TRIAL_STARTED = "trial.started"
+    SUBSCRIPTION_ACTIVATED = "subscription.activated"
+    SUBSCRIPTION_RENEWED = "subscription.renewed"
+    SUBSCRIPTION_RENEWAL_FAILED = "subscription.renewal_failed"
+    SUBSCRIPTION_ON_HOLD = "subscription.on_hold"
+    SUBSCRIPTION_RECOVERED = "subscription.recovered"
+    SUBSCRIPTION_PAUSED = "subscription.paused"
+    SUBSCRIPTION_RESUMED = "subscription.resumed"
+    SUBSCRIPTION_CANCEL_SCHEDULED = "subscription.cancel_scheduled"
+    SUBSCRIPTION_REACTIVATED = "subscription.reactivated"
+    SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
+    SUBSCRIPTION_PLAN_CHANGE_SCHEDULED = "subscription.plan_change_scheduled"
+    SUBSCRIPTION_EXPIRED = "subscription.expired"
+    TRIAL_CONVERTED = "trial.converted"
+    TRIAL_EXPIRED = "trial.expired"
+
+
+class Cause(StrEnum):
+    """Why a transition happened."""
+
+    CUSTOMER_REQUEST = "customer_request"
+    CHECKOUT = "checkout"
+    CHARGE_SUCCEEDED = "charge_succeeded"
+    SOFT_DECLINE = "soft_decline"
+    HARD_DECLINE = "hard_decline"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    GRACE_ENDED = "grace_ended"
+    HOLD_ENDED = "hold_ended"
+    PAUSE_ENDED = "pause_ended"
+    PERIOD_ENDED_AFTER_CANCEL = "period_ended_after_cancel"
+    TRIAL_ENDED_WITHOUT_PAYMENT_METHOD = "trial_ended_without_payment_method"
+    SCHEDULED_PLAN_CHANGE = "scheduled_plan_change"
+    CHANNEL_EVENT = "channel_event"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPlanChange:
+    """A plan change waiting for the end of the current period."""
+
+    plan_id: str
+    amount_minor: int
+    interval: BillingInterval
+    effective_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSnapshot:
+    """What consumers need to know about a subscription right after a transition."""
+
+    subscription_id: str
+    tenant_id: str
+    customer_id: str
+    plan_id: str
+    storefront_id: str
+    channel: Channel
+    billing_origin: BillingOrigin
+    state: SubscriptionState
+    cancel_at_period_end: bool
+    period_index: int
+    current_period_start: datetime
+    current_period_end: datetime
+    trial_end: datetime | None
+    grace_end: datetime | None
+    hold_end: datetime | None
+    resume_at: datetime | None
+    currency_code: str
+    renewal_amount_minor: int
+    retry_attempt: int
+    pending_plan_change: PendingPlanChange | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEvent:
+    """A fact about one subscription transition, published as `event_type`."""
+
+    event_type: EventType
+    occurred_at: datetime
+    subscription: SubscriptionSnapshot
+    previous_state: SubscriptionState | None
+    cause: Cause
+    cause_ref: str = ""
+    previous_plan_id: str = ""
+    proration: Proration | None = None
+    refund_amount_minor: int = 0
+
+    @property
+    def entitled(self) -> bool:
+        """Whether the subscriber keeps access after this transition."""
+        return self.subscription.state.entitled
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One audit line: a transition of the subscription and its cause."""
+
+    occurred_at: datetime
+    event_type: EventType
+    from_state: SubscriptionState | None
+    to_state: SubscriptionState
+    cause: Cause
+    cause_ref: str = ""

@@ -1,0 +1,597 @@
+"""Subscription aggregate: the normalized state machine shared by every channel."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, NoReturn
+
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
+
+from azotte_lifecycle.domain.dunning import ChargeOutcome, DueWork, RenewalCharge, WorkKind, earliest
+from azotte_lifecycle.domain.events import (
+    Cause,
+    EventType,
+    HistoryEntry,
+    PendingPlanChange,
+    SubscriptionEvent,
+    SubscriptionSnapshot,
+)
+from azotte_lifecycle.domain.periods import BillingInterval, require_utc, shift
+from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
+from azotte_lifecycle.domain.proration import Proration, prorate_change, prorate_restart, unused_share
+from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+
+S = SubscriptionState
+ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
+LIVE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD, S.PAUSED})
+CHARGEABLE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD})
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTerms:
+    """A plan as the subscription bills it: renewal price, interval and rank (higher = better)."""
+
+    plan_id: str
+    amount_minor: int
+    currency_code: str
+    interval: BillingInterval
+    rank: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.plan_id:
+            raise InvalidArgument.field("plan_id", "is required")
+        if self.amount_minor < 0:
+            raise InvalidArgument.field("amount_minor", "must not be negative")
+
+
+class ChangeDirection(StrEnum):
+    """How a plan change compares by rank."""
+
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    CROSSGRADE = "crossgrade"
+
+
+class ChangeTiming(StrEnum):
+    """When a plan change takes effect."""
+
+    IMMEDIATE = "immediate"
+    PERIOD_END = "period_end"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChangePreview:
+    """What a plan change would do: direction, timing and proration (nothing is mutated)."""
+
+    direction: ChangeDirection
+    timing: ChangeTiming
+    proration: Proration
+    new_plan: PlanTerms
+
+
+@dataclass(eq=False)
+class Subscription:
+    """A customer's subscription to a plan; commands take `now` and record events and history."""
+
+    id: str
+    tenant_id: str
+    customer_id: str
+    plan_id: str
+    storefront_id: str
+    channel: Channel
+    billing_origin: BillingOrigin
+    currency_code: str
+    renewal_amount_minor: int
+    interval: BillingInterval
+    state: SubscriptionState
+    period_index: int
+    current_period_start: datetime
+    current_period_end: datetime
+    current_period_amount_minor: int
+    period_anchor: datetime
+    anchor_period_index: int
+    cancel_at_period_end: bool = False
+    trial_end: datetime | None = None
+    first_failure_at: datetime | None = None
+    grace_end: datetime | None = None
+    hold_end: datetime | None = None
+    retry_attempt: int = 0
+    next_retry_at: datetime | None = None
+    paused_at: datetime | None = None
+    resume_at: datetime | None = None
+    pending_plan_change: PendingPlanChange | None = None
+    last_channel_event_at: datetime | None = None
+    channel_event_ids: set[str] = field(default_factory=set)
+    history: list[HistoryEntry] = field(default_factory=list)
+    events: list[SubscriptionEvent] = field(default_factory=list)
+
+    # ----------------------------------------------------------------- creation
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        subscription_id: str,
+        tenant_id: str,
+        customer_id: str,
+        plan: PlanTerms,
+        storefront_id: str,
+        channel: Channel,
+        billing_origin: BillingOrigin,
+        now: datetime,
+        trial_end: datetime | None = None,
+        period_end: datetime | None = None,
+    ) -> Subscription:
+        """Start a subscription, trialing until `trial_end` or active with its first period paid."""
+        require_utc(now, "now")
+        if trial_end is not None and require_utc(trial_end, "trial_end") <= now:
+            raise InvalidArgument.field("trial_end", "must be in the future")
+        if period_end is not None and require_utc(period_end, "period_end") <= now:
+            raise InvalidArgument.field("period_end", "must be in the future")
+        trialing = trial_end is not None
+        # NOTE: a trial is period 0 (nothing paid); paid periods are numbered from 1, anchored at
+        # the trial end or at creation so later periods keep the same day of month.
+        first_end = trial_end or period_end or shift(now, plan.interval, 1)
+        anchor, anchor_index = (first_end, 1) if trialing else (now, 1)
+        if period_end is not None and not trialing:
+            anchor, anchor_index = period_end, 2
+        subscription = cls(
+            id=subscription_id,
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            plan_id=plan.plan_id,
+            storefront_id=storefront_id,
+            channel=channel,
+            billing_origin=billing_origin,
+            currency_code=plan.currency_code,
+            renewal_amount_minor=plan.amount_minor,
+            interval=plan.interval,
+            state=S.TRIALING if trialing else S.ACTIVE,
+            period_index=0 if trialing else 1,
+            current_period_start=now,
+            current_period_end=first_end,
+            current_period_amount_minor=0 if trialing else plan.amount_minor,
+            period_anchor=anchor,
+            anchor_period_index=anchor_index,
+            trial_end=trial_end,
+        )
+        subscription._record(EventType.SUBSCRIPTION_CREATED, None, Cause.CHECKOUT, now)
+        started = EventType.TRIAL_STARTED if trialing else EventType.SUBSCRIPTION_ACTIVATED
+        subscription._record(started, subscription.state, Cause.CHECKOUT, now)
+        return subscription
+
+    # ----------------------------------------------------------------- queries
+
+    def snapshot(self) -> SubscriptionSnapshot:
+        """The subscription's current state as carried by events."""
+        return SubscriptionSnapshot(
+            subscription_id=self.id,
+            tenant_id=self.tenant_id,
+            customer_id=self.customer_id,
+            plan_id=self.plan_id,
+            storefront_id=self.storefront_id,
+            channel=self.channel,
+            billing_origin=self.billing_origin,
+            state=self.state,
+            cancel_at_period_end=self.cancel_at_period_end,
+            period_index=self.period_index,
+            current_period_start=self.current_period_start,
+            current_period_end=self.current_period_end,
+            trial_end=self.trial_end,
+            grace_end=self.grace_end,
+            hold_end=self.hold_end,
+            resume_at=self.resume_at,
+            currency_code=self.currency_code,
+            renewal_amount_minor=self.renewal_amount_minor,
+            retry_attempt=self.retry_attempt,
+            pending_plan_change=self.pending_plan_change,
+        )
+
+    @property
+    def entitled(self) -> bool:
+        """Whether the subscriber has access now."""
+        return self.state.entitled
+
+    def pull_events(self) -> list[SubscriptionEvent]:
+        """Return and forget the events recorded since the last pull (for the outbox)."""
+        pulled, self.events = self.events, []
+        return pulled
+
+    def next_due_work(self) -> DueWork | None:
+        """The next scheduled work item, or None (expired, or billed by a store)."""
+        if self.billing_origin is BillingOrigin.STORE_BILLED:
+            return None
+        candidates: list[DueWork] = []
+
+        def add(kind: WorkKind, due_at: datetime | None) -> None:
+            if due_at is not None:
+                candidates.append(DueWork(self.id, kind, due_at))
+
+        match self.state:
+            case S.TRIALING | S.ACTIVE if self.cancel_at_period_end:
+                add(WorkKind.CANCELLATION, self.current_period_end)
+            case S.TRIALING:
+                add(WorkKind.TRIAL_END, self.current_period_end)
+            case S.ACTIVE if self.pending_plan_change is not None:
+                add(WorkKind.SCHEDULED_PLAN_CHANGE, self.pending_plan_change.effective_at)
+            case S.ACTIVE:
+                add(WorkKind.RENEWAL, self.current_period_end)
+            case S.PAST_DUE:
+                add(WorkKind.RETRY, self.next_retry_at)
+                add(WorkKind.GRACE_END, self.grace_end)
+            case S.ON_HOLD:
+                add(WorkKind.RETRY, self.next_retry_at)
+                add(WorkKind.HOLD_END, self.hold_end)
+            case S.PAUSED:
+                add(WorkKind.PAUSE_END, self.resume_at)
+        return earliest(candidates)
+
+    def renewal_charge(self) -> RenewalCharge:
+        """The charge that would pay for the next period now (renewal, trial end or retry)."""
+        self._require_azotte_billed("charge")
+        self._require_state(CHARGEABLE_STATES, "charge")
+        if self.state in (S.TRIALING, S.ACTIVE):
+            # NOTE: in good standing only the scheduled renewal/trial end charges (not a cancellation
+            # or a pending plan change); in dunning a retry may run early, e.g. after a card update.
+            work = self.next_due_work()
+            if work is None or not work.kind.charges:
+                self._illegal("charge", f"next work is {work.kind if work else 'none'}, not a charge")
+        return RenewalCharge(
+            subscription_id=self.id,
+            period_index=self.period_index + 1,
+            attempt=self.retry_attempt,
+            amount_minor=self.renewal_amount_minor,
+            currency_code=self.currency_code,
+        )
+
+    def period_bounds(self, index: int) -> tuple[datetime, datetime]:
+        """Start and end of paid period `index` on the current anchor."""
+        offset = index - self.anchor_period_index
+        return shift(self.period_anchor, self.interval, offset), shift(
+            self.period_anchor, self.interval, offset + 1
+        )
+
+    # ----------------------------------------------------------------- customer commands
+
+    def cancel(
+        self, now: datetime, policy: LifecyclePolicy, *, mode: CancelMode | None = None, refund: bool = False
+    ) -> int:
+        """Cancel at period end or immediately; returns the prorated refund (minor units) if asked."""
+        self._require_azotte_billed("cancel")
+        self._require_state(LIVE_STATES, "cancel")
+        mode = mode or policy.cancel_mode
+        if mode is CancelMode.AT_PERIOD_END and self.state in (S.TRIALING, S.ACTIVE):
+            if self.cancel_at_period_end:
+                self._illegal("cancel", "cancellation is already scheduled")
+            self.cancel_at_period_end = True
+            self._record(EventType.SUBSCRIPTION_CANCEL_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now)
+            return 0
+        # NOTE: past_due, on_hold and paused have no paid period running, so any cancel ends them now;
+        # only an active paid period is refunded, for its unused seconds.
+        refund_minor = 0
+        if refund and self.state is S.ACTIVE:
+            refund_minor = unused_share(
+                self.current_period_amount_minor, self.current_period_start, self.current_period_end, now
+            )
+        self._expire(now, Cause.CUSTOMER_REQUEST, refund_amount_minor=refund_minor)
+        return refund_minor
+
+    def reactivate(self, now: datetime) -> None:
+        """Undo a scheduled cancellation."""
+        self._require_azotte_billed("reactivate")
+        self._require_state({S.TRIALING, S.ACTIVE}, "reactivate")
+        if not self.cancel_at_period_end:
+            self._illegal("reactivate", "no cancellation is scheduled")
+        self.cancel_at_period_end = False
+        self._record(EventType.SUBSCRIPTION_REACTIVATED, self.state, Cause.CUSTOMER_REQUEST, now)
+
+    def pause(
+        self,
+        now: datetime,
+        policy: LifecyclePolicy,
+        *,
+        until: datetime | None = None,
+        periods: int | None = None,
+    ) -> None:
+        """Pause access and billing until a date or for N periods, within the policy's maximum."""
+        self._require_azotte_billed("pause")
+        self._require_state({S.ACTIVE}, "pause")
+        if self.cancel_at_period_end:
+            self._illegal("pause", "cancellation is scheduled")
+        if (until is None) == (periods is None):
+            raise InvalidArgument.field("resume", "give exactly one of a resume time or a number of periods")
+        if periods is not None and periods < 1:
+            raise InvalidArgument.field("periods", "must be at least 1")
+        resume_at = until if until is not None else shift(now, self.interval, periods or 1)
+        if require_utc(resume_at, "resume_at") <= now:
+            raise InvalidArgument.field("resume_at", "must be in the future")
+        if resume_at - now > policy.max_pause:
+            raise InvalidArgument.field(
+                "resume_at", f"pause longer than the maximum of {policy.max_pause}", reason="PAUSE_TOO_LONG"
+            )
+        previous = self.state
+        self.state, self.paused_at, self.resume_at = S.PAUSED, now, resume_at
+        self._record(EventType.SUBSCRIPTION_PAUSED, previous, Cause.CUSTOMER_REQUEST, now)
+
+    def resume(self, now: datetime) -> None:
+        """Resume a paused subscription now."""
+        self._require_azotte_billed("resume")
+        self._resume(now, Cause.CUSTOMER_REQUEST)
+
+    def preview_plan_change(
+        self, new_plan: PlanTerms, now: datetime, *, current_rank: int, timing: ChangeTiming | None = None
+    ) -> PlanChangePreview:
+        """What changing to `new_plan` would do; upgrades default to now, downgrades to period end."""
+        self._require_azotte_billed("change the plan of")
+        self._require_state({S.TRIALING, S.ACTIVE}, "change the plan of")
+        if new_plan.currency_code != self.currency_code:
+            raise InvalidArgument.field(
+                "plan", "currency differs from the subscription's", reason="CURRENCY_MISMATCH"
+            )
+        if new_plan.plan_id == self.plan_id and self.pending_plan_change is None:
+            raise InvalidArgument.field("plan_id", "subscription is already on this plan", reason="SAME_PLAN")
+        if new_plan.rank > current_rank:
+            direction = ChangeDirection.UPGRADE
+        elif new_plan.rank < current_rank:
+            direction = ChangeDirection.DOWNGRADE
+        else:
+            direction = ChangeDirection.CROSSGRADE
+        default = (
+            ChangeTiming.PERIOD_END if direction is ChangeDirection.DOWNGRADE else ChangeTiming.IMMEDIATE
+        )
+        timing = timing or default
+        if self.state is S.TRIALING or new_plan.plan_id == self.plan_id:
+            # NOTE: nothing is paid during a trial, and returning to the current plan only drops a
+            # pending change, so both apply now without proration.
+            return PlanChangePreview(direction, ChangeTiming.IMMEDIATE, Proration(0, 0, now), new_plan)
+        if timing is ChangeTiming.PERIOD_END:
+            return PlanChangePreview(direction, timing, Proration(0, 0, self.current_period_end), new_plan)
+        prorate = prorate_change if new_plan.interval == self.interval else prorate_restart
+        proration = prorate(
+            self.current_period_amount_minor,
+            new_plan.amount_minor,
+            self.current_period_start,
+            self.current_period_end,
+            now,
+        )
+        return PlanChangePreview(direction, timing, proration, new_plan)
+
+    def change_plan(
+        self, new_plan: PlanTerms, now: datetime, *, current_rank: int, timing: ChangeTiming | None = None
+    ) -> PlanChangePreview:
+        """Change plan now (prorated) or schedule it for the period end; returns what was applied."""
+        preview = self.preview_plan_change(new_plan, now, current_rank=current_rank, timing=timing)
+        if preview.timing is ChangeTiming.PERIOD_END:
+            self.pending_plan_change = PendingPlanChange(
+                new_plan.plan_id, new_plan.amount_minor, new_plan.interval, self.current_period_end
+            )
+            self._record(
+                EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now
+            )
+            return preview
+        previous_plan_id = self.plan_id
+        self.pending_plan_change = None
+        if new_plan.plan_id == self.plan_id:
+            # Back to the current plan: the scheduled change is dropped (snapshot shows none pending).
+            self._record(
+                EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now
+            )
+            return preview
+        self.plan_id, self.renewal_amount_minor = new_plan.plan_id, new_plan.amount_minor
+        if self.state is S.ACTIVE:
+            # NOTE: the remaining time is now paid at the new plan's rate, so later refunds use it.
+            self.current_period_amount_minor = new_plan.amount_minor
+            if new_plan.interval != self.interval:
+                # NOTE: an interval change restarts the period now; the full new period is charged.
+                self.current_period_start = now
+                self.current_period_end = shift(now, new_plan.interval, 1)
+                self.period_anchor, self.anchor_period_index = now, self.period_index
+        self.interval = new_plan.interval
+        self._record(
+            EventType.SUBSCRIPTION_PLAN_CHANGED,
+            self.state,
+            Cause.CUSTOMER_REQUEST,
+            now,
+            previous_plan_id=previous_plan_id,
+            proration=preview.proration,
+        )
+        return preview
+
+    # ----------------------------------------------------------------- scheduler
+
+    def apply_charge_result(
+        self, charge: RenewalCharge, outcome: ChargeOutcome, now: datetime, policy: LifecyclePolicy
+    ) -> None:
+        """Apply the payments answer to `charge`: advance the period or follow the dunning policy."""
+        if charge != self.renewal_charge():
+            raise FailedPrecondition(
+                f"charge {charge.idempotency_key} is not the one due (state {self.state})",
+                reason="STALE_CHARGE",
+            )
+        previous = self.state
+        if outcome is ChargeOutcome.SUCCEEDED:
+            self._advance_period(now, charge.amount_minor)
+            event = {
+                S.TRIALING: EventType.TRIAL_CONVERTED,
+                S.ACTIVE: EventType.SUBSCRIPTION_RENEWED,
+            }.get(previous, EventType.SUBSCRIPTION_RECOVERED)
+            self._record(event, previous, Cause.CHARGE_SUCCEEDED, now)
+            return
+        cause = Cause.SOFT_DECLINE if outcome is ChargeOutcome.SOFT_DECLINE else Cause.HARD_DECLINE
+        first_failure = previous in (S.TRIALING, S.ACTIVE)
+        if first_failure:
+            self.first_failure_at, self.grace_end = now, now + policy.grace_period
+        self.retry_attempt += 1
+        self.next_retry_at = None
+        if outcome is ChargeOutcome.HARD_DECLINE:
+            # NOTE: a hard decline never succeeds on retry: hold (waiting for a new payment method)
+            # when the policy has one, otherwise expire at once.
+            if previous is S.ON_HOLD:
+                self._record(EventType.SUBSCRIPTION_RENEWAL_FAILED, previous, cause, now)
+            else:
+                self._enter_hold_or_expire(now, now, policy, cause)
+            return
+        assert self.first_failure_at is not None
+        self.next_retry_at = policy.retry_due_at(self.first_failure_at, self.retry_attempt)
+        if not first_failure and self.next_retry_at is None:
+            self._expire(now, Cause.RETRIES_EXHAUSTED)
+        elif first_failure and policy.grace_period <= timedelta(0):
+            self._enter_hold_or_expire(now, now, policy, cause)
+        else:
+            self.state = previous if previous is S.ON_HOLD else S.PAST_DUE
+            self._record(EventType.SUBSCRIPTION_RENEWAL_FAILED, previous, cause, now)
+
+    def apply_due_work(self, work: DueWork, now: datetime, policy: LifecyclePolicy) -> None:
+        """Run a non-charging due work item (cancellation, plan change, pause/grace/hold end)."""
+        if work != self.next_due_work() or not work.is_due(now):
+            raise FailedPrecondition(f"{work.kind} is not due (state {self.state})", reason="STALE_WORK")
+        match work.kind:
+            case WorkKind.CANCELLATION:
+                self._expire(now, Cause.PERIOD_ENDED_AFTER_CANCEL)
+            case WorkKind.SCHEDULED_PLAN_CHANGE:
+                self._apply_pending_plan_change(now)
+            case WorkKind.PAUSE_END:
+                self._resume(now, Cause.PAUSE_ENDED)
+            case WorkKind.GRACE_END:
+                assert self.grace_end is not None
+                self._enter_hold_or_expire(now, self.grace_end, policy, Cause.GRACE_ENDED)
+            case WorkKind.HOLD_END:
+                self._expire(now, Cause.HOLD_ENDED)
+            case _:
+                raise FailedPrecondition(
+                    f"{work.kind} charges: apply its charge result instead", reason="CHARGE_REQUIRED"
+                )
+
+    def end_trial_without_payment_method(self, now: datetime) -> None:
+        """Expire a trial whose end came without a payment method (policy says expire)."""
+        work = self.next_due_work()
+        if work is None or work.kind is not WorkKind.TRIAL_END or not work.is_due(now):
+            raise FailedPrecondition(f"trial end is not due (state {self.state})", reason="STALE_WORK")
+        self._expire(now, Cause.TRIAL_ENDED_WITHOUT_PAYMENT_METHOD)
+
+    # ----------------------------------------------------------------- transitions shared with channels
+
+    def record_transition(
+        self,
+        event_type: EventType,
+        previous: SubscriptionState | None,
+        cause: Cause,
+        now: datetime,
+        **extra: Any,
+    ) -> None:
+        """Append the history entry and the event for a transition that just happened."""
+        self._record(event_type, previous, cause, now, **extra)
+
+    def expire(self, now: datetime, cause: Cause, *, cause_ref: str = "") -> None:
+        """End the subscription now (store-reported expiry, refund or revocation)."""
+        self._require_state(LIVE_STATES, "expire")
+        self._expire(now, cause, cause_ref=cause_ref)
+
+    def clear_dunning(self) -> None:
+        """Forget failure, grace, hold and retry bookkeeping."""
+        self.first_failure_at = self.grace_end = self.hold_end = self.next_retry_at = None
+        self.retry_attempt = 0
+
+    # ----------------------------------------------------------------- internals
+
+    def _advance_period(self, now: datetime, paid_minor: int) -> None:
+        if self.state is S.ON_HOLD:
+            # NOTE: access was suspended during hold, so a recovery starts a fresh period now.
+            self.period_anchor, self.anchor_period_index = now, self.period_index + 1
+        self.period_index += 1
+        self.current_period_start, self.current_period_end = self.period_bounds(self.period_index)
+        self.current_period_amount_minor = paid_minor
+        self.state = S.ACTIVE
+        self.clear_dunning()
+
+    def _enter_hold_or_expire(
+        self, now: datetime, hold_from: datetime, policy: LifecyclePolicy, cause: Cause
+    ) -> None:
+        if policy.hold_period <= timedelta(0):
+            self._expire(now, cause)
+            return
+        previous = self.state
+        self.state, self.hold_end = S.ON_HOLD, hold_from + policy.hold_period
+        self._record(EventType.SUBSCRIPTION_ON_HOLD, previous, cause, now)
+
+    def _apply_pending_plan_change(self, now: datetime) -> None:
+        change = self.pending_plan_change
+        assert change is not None
+        previous_plan_id = self.plan_id
+        if change.interval != self.interval:
+            self.period_anchor, self.anchor_period_index = self.current_period_end, self.period_index + 1
+        self.plan_id, self.renewal_amount_minor, self.interval = (
+            change.plan_id,
+            change.amount_minor,
+            change.interval,
+        )
+        self.pending_plan_change = None
+        self._record(
+            EventType.SUBSCRIPTION_PLAN_CHANGED,
+            self.state,
+            Cause.SCHEDULED_PLAN_CHANGE,
+            now,
+            previous_plan_id=previous_plan_id,
+        )
+
+    def _resume(self, now: datetime, cause: Cause) -> None:
+        self._require_state({S.PAUSED}, "resume")
+        assert self.paused_at is not None
+        # NOTE: the paid time left when pausing is kept: the period is shifted by the pause length.
+        pause_length = max(now - self.paused_at, timedelta(0))
+        self.current_period_start += pause_length
+        self.current_period_end += pause_length
+        self.period_anchor, self.anchor_period_index = self.current_period_end, self.period_index + 1
+        if self.pending_plan_change is not None:
+            self.pending_plan_change = PendingPlanChange(
+                self.pending_plan_change.plan_id,
+                self.pending_plan_change.amount_minor,
+                self.pending_plan_change.interval,
+                self.current_period_end,
+            )
+        self.state, self.paused_at, self.resume_at = S.ACTIVE, None, None
+        self._record(EventType.SUBSCRIPTION_RESUMED, S.PAUSED, cause, now)
+
+    def _expire(self, now: datetime, cause: Cause, **extra: Any) -> None:
+        previous = self.state
+        self.state, self.cancel_at_period_end = S.EXPIRED, False
+        self.paused_at = self.resume_at = self.pending_plan_change = None
+        self.next_retry_at = None
+        event = EventType.TRIAL_EXPIRED if previous is S.TRIALING else EventType.SUBSCRIPTION_EXPIRED
+        self._record(event, previous, cause, now, **extra)
+
+    def _record(
+        self,
+        event_type: EventType,
+        previous: SubscriptionState | None,
+        cause: Cause,
+        now: datetime,
+        **extra: Any,
+    ) -> None:
+        cause_ref = str(extra.pop("cause_ref", ""))
+        self.history.append(HistoryEntry(now, event_type, previous, self.state, cause, cause_ref))
+        self.events.append(
+            SubscriptionEvent(event_type, now, self.snapshot(), previous, cause, cause_ref, **extra)
+        )
+
+    def _require_state(self, allowed: Collection[SubscriptionState], command: str) -> None:
+        if self.state not in allowed:
+            self._illegal(command, "not allowed")
+
+    def _require_azotte_billed(self, command: str) -> None:
+        if self.billing_origin is BillingOrigin.STORE_BILLED:
+            raise FailedPrecondition(
+                f"cannot {command} a store-billed subscription; its {self.channel} store manages it",
+                reason="STORE_BILLED_SUBSCRIPTION",
+                metadata={"state": str(self.state)},
+            )
+
+    def _illegal(self, command: str, detail: str) -> NoReturn:
+        raise FailedPrecondition(
+            f"cannot {command} a subscription in state {self.state}: {detail}",
+            reason=ILLEGAL_TRANSITION,
+            metadata={"state": str(self.state)},
+        )

@@ -1,0 +1,1 @@
+"""Azotte metering service."""

@@ -1,0 +1,1 @@
+"""PSP adapters: one interface, one module per provider wire API."""

@@ -1,0 +1,1 @@
+"""Payments domain model: charges, refunds, credits, tax, routing and the revenue ledger."""

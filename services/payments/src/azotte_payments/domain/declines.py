@@ -1,0 +1,98 @@
+"""Normalized outcome of a PSP operation, whatever the provider's wire codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What a PSP answer means for the charge and for failover."""
+
+    APPROVED = "approved"
+    SOFT_DECLINE = "soft_decline"
+    HARD_DECLINE = "hard_decline"
+    RETRYABLE = "retryable"
+
+
+class DeclineReason(StrEnum):
+    """Provider-independent reason code of a non-approved answer."""
+
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    DO_NOT_HONOR = "DO_NOT_HONOR"
+    STOLEN_CARD = "STOLEN_CARD"
+    LOST_CARD = "LOST_CARD"
+    EXPIRED_CARD = "EXPIRED_CARD"
+    PROCESSING_ERROR = "PROCESSING_ERROR"
+    TIMEOUT = "TIMEOUT"
+    PSP_UNAVAILABLE = "PSP_UNAVAILABLE"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    UNKNOWN_DECLINE = "UNKNOWN_DECLINE"
+
+
+def outcome_for(reason: DeclineReason) -> Outcome:
+    """Classify a normalized reason into soft / hard decline or retryable failure."""
+    match reason:
+        # NOTE: soft declines may succeed later (dunning retries); hard declines never will.
+        case DeclineReason.INSUFFICIENT_FUNDS | DeclineReason.DO_NOT_HONOR:
+            return Outcome.SOFT_DECLINE
+        case DeclineReason.UNKNOWN_DECLINE:
+            return Outcome.SOFT_DECLINE
+        case DeclineReason.STOLEN_CARD | DeclineReason.LOST_CARD | DeclineReason.EXPIRED_CARD:
+            return Outcome.HARD_DECLINE
+        case DeclineReason.INVALID_REQUEST:
+            return Outcome.HARD_DECLINE
+        case DeclineReason.PROCESSING_ERROR | DeclineReason.TIMEOUT | DeclineReason.PSP_UNAVAILABLE:
+            return Outcome.RETRYABLE
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A normalized non-approved answer with the provider's raw code kept for support."""
+
+    reason: DeclineReason
+    raw_code: str = ""
+
+    @property
+    def outcome(self) -> Outcome:
+        """Soft, hard or retryable."""
+        return outcome_for(self.reason)
+
+
+@dataclass(frozen=True)
+class PspChargeResult:
+    """Normalized answer of a PSP to a charge (or to a lookup by idempotency key)."""
+
+    psp: str
+    outcome: Outcome
+    psp_reference: str | None = None
+    decline: Decline | None = None
+    latency_ms: int = 0
+
+    @classmethod
+    def approved(cls, psp: str, psp_reference: str, latency_ms: int = 0) -> PspChargeResult:
+        """An approved (captured) charge."""
+        return cls(psp, Outcome.APPROVED, psp_reference, None, latency_ms)
+
+    @classmethod
+    def declined(
+        cls, psp: str, decline: Decline, psp_reference: str | None = None, latency_ms: int = 0
+    ) -> PspChargeResult:
+        """A declined or failed charge, classified by its normalized reason."""
+        return cls(psp, decline.outcome, psp_reference, decline, latency_ms)
+
+    @property
+    def reason(self) -> DeclineReason | None:
+        """Normalized reason, None when approved."""
+        return self.decline.reason if self.decline else None
+
+
+@dataclass(frozen=True)
+class PspOperationResult:
+    """Normalized answer of a PSP to a refund or a void."""
+
+    psp: str
+    succeeded: bool
+    psp_reference: str | None = None
+    error_code: str = ""
+    retryable: bool = False

@@ -1,0 +1,39 @@
+"""Run a sandbox PSP: `python -m azotte_payments.sandbox_psp --kind stripe_like --port 12111`."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+import uvicorn
+from starlette.applications import Starlette
+
+from azotte_payments.sandbox_psp import adyen_like, stripe_like
+from azotte_payments.sandbox_psp.book import SandboxSettings
+
+
+def build_app(kind: str, settings: SandboxSettings) -> Starlette:
+    """The sandbox app of the given kind."""
+    factory = {"stripe_like": stripe_like.create_app, "adyen_like": adyen_like.create_app}[kind]
+    return factory(settings)
+
+
+def main() -> None:
+    """Parse arguments and serve until interrupted."""
+    parser = argparse.ArgumentParser(description="Azotte sandbox PSP")
+    parser.add_argument("--kind", choices=["stripe_like", "adyen_like"], required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=int, default=None, help="added latency per call")
+    parser.add_argument("--timeout-delay-s", type=float, default=None, help="how long tok_timeout hangs")
+    args = parser.parse_args()
+    settings = SandboxSettings.from_env()
+    if args.latency_ms is not None:
+        settings = replace(settings, latency_ms=args.latency_ms)
+    if args.timeout_delay_s is not None:
+        settings = replace(settings, timeout_delay_s=args.timeout_delay_s)
+    uvicorn.run(build_app(args.kind, settings), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Fixtures shared by every test: real PostgreSQL and NATS, embedded unless AZOTTE_* URLs are set."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from azotte_stack.nats import EmbeddedNats
+from azotte_stack.postgres import EmbeddedPostgres
+
+
+@dataclass
+class Servers:
+    """Where the tests' PostgreSQL and NATS listen."""
+
+    postgres_url: str
+    nats_url: str
+    nats: EmbeddedNats | None
+
+    def new_database_url(self, prefix: str = "test") -> str:
+        """A URL of a fresh, not yet created database (services create their own)."""
+        return f"{self.postgres_url}/{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
+    postgres_url, nats_url = os.environ.get("AZOTTE_POSTGRES_URL"), os.environ.get("AZOTTE_NATS_URL")
+    if postgres_url and nats_url:
+        yield Servers(postgres_url.rstrip("/"), nats_url, None)
+        return
+    root = Path(tmp_path_factory.mktemp("servers"))
+    postgres = EmbeddedPostgres(root / "pg", fast=True)
+    nats = EmbeddedNats(root / "nats")
+    await postgres.start()
+    await nats.start()
+    try:
+        yield Servers(postgres.url, nats.url, nats)
+    finally:
+        nats.stop()
+        postgres.stop()
