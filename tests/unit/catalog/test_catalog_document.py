@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from azotte_platform.errors import InvalidArgument
-from conftest import EXAMPLES, NOW, small_document
+from catalog_builders import EXAMPLES, NOW, small_document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -1,25 +1,16 @@
-"""Builders for lifecycle domain tests: a subscription in any state, a default policy."""
+"""Fixtures of the lifecycle unit tests: a default policy, a subscription in any state."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from lifecycle_builders import T0, SubscriptionFactory, new_subscription
 
 from azotte_lifecycle.domain.dunning import ChargeOutcome
-from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
-from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
-from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
-
-T0 = datetime(2025, 4, 1, tzinfo=UTC)
-MONTHLY = BillingInterval(IntervalUnit.MONTH)
-BASIC = PlanTerms("basic", 1000, "USD", MONTHLY, rank=1)
-PREMIUM = PlanTerms("premium", 2000, "USD", MONTHLY, rank=2)
-LITE = PlanTerms("lite", 500, "USD", MONTHLY, rank=0)
-
-SubscriptionFactory = Callable[[str], Subscription]
+from azotte_lifecycle.domain.states import SubscriptionState
+from azotte_lifecycle.domain.subscription import Subscription
 
 
 @pytest.fixture
@@ -30,21 +21,6 @@ def policy() -> LifecyclePolicy:
         retry_schedule_days=(1, 3, 5, 7),
         hold_period=timedelta(days=30),
         max_pause=timedelta(days=90),
-    )
-
-
-def new_subscription(trial: bool = False, origin: BillingOrigin = BillingOrigin.AZOTTE_BILLED) -> Subscription:
-    """A fresh subscription to BASIC created at T0."""
-    return Subscription.create(
-        subscription_id="sub-1",
-        tenant_id="tenant-1",
-        customer_id="cus-1",
-        plan=BASIC,
-        storefront_id="us",
-        channel=Channel.WEB,
-        billing_origin=origin,
-        now=T0,
-        trial_end=T0 + timedelta(days=14) if trial else None,
     )
 
 

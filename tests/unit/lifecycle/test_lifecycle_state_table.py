@@ -6,15 +6,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from azotte_platform.errors import FailedPrecondition
+from lifecycle_builders import LITE, PREMIUM, T0, SubscriptionFactory, new_subscription
 
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.states import SubscriptionState as S
 from azotte_lifecycle.domain.subscription import Subscription
-
-from .conftest import LITE, PREMIUM, T0, SubscriptionFactory, new_subscription
+from azotte_platform.errors import FailedPrecondition
 
 Command = Callable[[Subscription, LifecyclePolicy], object]
 
