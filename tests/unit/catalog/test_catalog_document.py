@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from azotte_platform.errors import InvalidArgument
-from catalog_builders import EXAMPLES, NOW, small_document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from azotte_catalog.domain.catalog import Catalog
-from azotte_catalog.domain.diff import Change, CatalogDiff, ResourceKind, diff_catalog
+from azotte_catalog.domain.diff import CatalogDiff, Change, ResourceKind, diff_catalog
 from azotte_catalog.domain.document import (
     DocumentFormat,
     export_document,
@@ -22,6 +21,10 @@ from azotte_catalog.domain.document import (
     normalize_document,
     parse_document,
 )
+from azotte_platform.errors import InvalidArgument
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def apply(current: Catalog, data: Any, now: Any = NOW) -> CatalogDiff:
@@ -95,7 +98,12 @@ def test_document_is_rejected_whole_when_any_change_is_illegal(doc: dict[str, An
     doc["storefronts"][0]["currency"] = "CAD"
     doc["plans"][0]["status"] = "draft"
     doc["prices"].append(
-        {"plan": "basic", "storefront": "de", "amount_minor": 1, "effective_from": (NOW - timedelta(days=1)).isoformat()}
+        {
+            "plan": "basic",
+            "storefront": "de",
+            "amount_minor": 1,
+            "effective_from": (NOW - timedelta(days=1)).isoformat(),
+        }
     )
     doc["prices"][0]["amount_minor"] = 799
     with pytest.raises(InvalidArgument) as caught:
@@ -128,9 +136,13 @@ _names = st.text(alphabet="abcdefghij", min_size=1, max_size=8)
     offsets=st.lists(st.integers(min_value=1, max_value=10**6), min_size=5, max_size=5),
 )
 def test_any_valid_document_round_trips(
-    plan_names: list[str], amounts: list[int], rank_seed: int, offsets: list[int]
+    make_document: Callable[[], dict[str, Any]],
+    plan_names: list[str],
+    amounts: list[int],
+    rank_seed: int,
+    offsets: list[int],
 ) -> None:
-    data = small_document()
+    data = make_document()
     data["plans"] = [
         {"id": name, "name": name, "family": "f", "rank": rank_seed + i, "interval": {"unit": "week", "count": i + 1}}
         for i, name in enumerate(plan_names)
@@ -147,7 +159,3 @@ def test_any_valid_document_round_trips(
     data["channel_mappings"] = []
     catalog = apply(Catalog(), data).result
     assert export_document(catalog) == normalize_document(data)
-
-
-def test_examples_directory_exists() -> None:
-    assert isinstance(EXAMPLES, Path) and (EXAMPLES / "ott-catalog.yaml").is_file()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from azotte_platform.errors import FailedPrecondition
 from hypothesis import given
 from hypothesis import strategies as st
 
 from azotte_catalog.domain.plan import BillingInterval, IntervalUnit, Plan, PlanChange, PlanStatus, compare_plans
+from azotte_platform.errors import FailedPrecondition
 
 
 def plan(plan_id: str, rank: int, unit: IntervalUnit = IntervalUnit.MONTH, family: str = "ott") -> Plan:
@@ -22,7 +22,9 @@ def test_rank_not_price_decides_upgrade() -> None:
 
 
 def test_same_rank_interval_switch_is_lateral() -> None:
-    assert compare_plans(plan("premium_monthly", 30), plan("premium_annual", 30, IntervalUnit.YEAR)) is PlanChange.LATERAL
+    assert (
+        compare_plans(plan("premium_monthly", 30), plan("premium_annual", 30, IntervalUnit.YEAR)) is PlanChange.LATERAL
+    )
 
 
 def test_plans_of_different_families_do_not_compare() -> None:

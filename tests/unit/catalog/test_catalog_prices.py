@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from azotte_catalog.domain.price import (
     schedule_price,
 )
 from azotte_catalog.domain.storefront import PaymentRouting, Storefront, TaxMode, TaxPolicy
+from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azotte_platform.errors import InvalidArgument
 
 from azotte_catalog.domain.currency import lookup_currency
 from azotte_catalog.domain.document import DocumentFormat, load_document_text, parse_document
+from azotte_catalog.domain.storefront import RoutingContext
+from azotte_platform.errors import InvalidArgument
 
 
 def violations(data: Any) -> dict[str, str]:
@@ -131,3 +132,17 @@ def test_unreadable_text_is_invalid_argument() -> None:
     with pytest.raises(InvalidArgument) as caught:
         load_document_text("plans: [", DocumentFormat.YAML)
     assert caught.value.violations[0].field == "document"
+
+
+def test_payment_routing_takes_first_matching_rule_else_fallback(doc: dict[str, Any]) -> None:
+    doc["storefronts"][0]["payment_routing"] = {
+        "rules": [
+            {"psps": ["paypal"], "when": {"payment_method_types": ["paypal"]}},
+            {"psps": ["adyen", "stripe"], "when": {"min_amount_minor": 10000, "countries": ["US"]}},
+        ],
+        "fallback": ["stripe"],
+    }
+    routing = parse_document(doc).storefronts[0].routing
+    assert routing.choose(RoutingContext("USD", "US", 20000, "card")) == ("adyen", "stripe")
+    assert routing.choose(RoutingContext("USD", "US", 20000, "paypal")) == ("paypal",)
+    assert routing.choose(RoutingContext("USD", "US", 9999, "card")) == ("stripe",)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from lifecycle_builders import LITE, PREMIUM, T0, SubscriptionFactory, new_subscription
 
 from azotte_lifecycle.domain.dunning import ChargeOutcome
+from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.states import SubscriptionState as S
-from azotte_lifecycle.domain.subscription import Subscription
+from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_platform.errors import FailedPrecondition
 
 Command = Callable[[Subscription, LifecyclePolicy], object]
-
-
-def _at(sub: Subscription) -> object:
-    return sub.current_period_start + timedelta(days=1)
+T0 = datetime(2025, 4, 1, tzinfo=UTC)
+LITE = PlanTerms("lite", 500, "USD", BillingInterval(IntervalUnit.MONTH), rank=0)
+PREMIUM = PlanTerms("premium", 2000, "USD", BillingInterval(IntervalUnit.MONTH), rank=2)
 
 
 def _charge(outcome: ChargeOutcome) -> Command:
@@ -69,7 +68,7 @@ def test_command_in_state(
     command: str,
     state: str,
     expected: S | str | None,
-    subscription_in: SubscriptionFactory,
+    subscription_in: Callable[[str], Subscription],
     policy: LifecyclePolicy,
 ) -> None:
     sub = subscription_in(state)
@@ -101,14 +100,16 @@ def test_table_covers_every_command_and_state() -> None:
 
 
 @pytest.mark.parametrize("command", ["cancel_immediately", "reactivate", "pause", "resume", "upgrade"])
-def test_store_billed_subscriptions_refuse_customer_commands(command: str, policy: LifecyclePolicy) -> None:
+def test_store_billed_subscriptions_refuse_customer_commands(
+    command: str, policy: LifecyclePolicy, new_subscription: Callable[..., Subscription]
+) -> None:
     sub = new_subscription(origin=BillingOrigin.STORE_BILLED)
     with pytest.raises(FailedPrecondition) as refused:
         COMMANDS[command](sub, policy)
     assert refused.value.reason == "STORE_BILLED_SUBSCRIPTION"
 
 
-def test_expired_is_entitled_to_nothing_and_has_no_due_work(subscription_in: SubscriptionFactory) -> None:
+def test_expired_is_entitled_to_nothing_and_has_no_due_work(subscription_in: Callable[[str], Subscription]) -> None:
     sub = subscription_in("expired")
     assert not sub.entitled
     assert sub.next_due_work() is None
@@ -118,5 +119,5 @@ def test_expired_is_entitled_to_nothing_and_has_no_due_work(subscription_in: Sub
     ("state", "entitled"),
     [("trialing", True), ("active", True), ("past_due", True), ("on_hold", False), ("paused", False)],
 )
-def test_access_follows_state(state: str, entitled: bool, subscription_in: SubscriptionFactory) -> None:
+def test_access_follows_state(state: str, entitled: bool, subscription_in: Callable[[str], Subscription]) -> None:
     assert subscription_in(state).entitled is entitled

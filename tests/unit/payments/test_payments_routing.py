@@ -2,7 +2,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from azotte_platform.errors import FailedPrecondition
 
 from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
@@ -17,6 +16,7 @@ from azotte_payments.domain.routing import (
     should_fail_over,
 )
 from azotte_payments.domain.tax import TaxMode, TaxPolicy
+from azotte_platform.errors import FailedPrecondition
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -100,7 +100,9 @@ def run(charge: Charge, psps: list[FakePsp], board: CircuitBreakerBoard, now: da
     return charge
 
 
-@pytest.mark.parametrize("reason", [DeclineReason.PROCESSING_ERROR, DeclineReason.TIMEOUT, DeclineReason.PSP_UNAVAILABLE])
+@pytest.mark.parametrize(
+    "reason", [DeclineReason.PROCESSING_ERROR, DeclineReason.TIMEOUT, DeclineReason.PSP_UNAVAILABLE]
+)
 def test_retryable_failure_fails_over_to_the_next_psp(reason: DeclineReason) -> None:
     first, second = FakePsp("a", reason), FakePsp("b", None)
     charge = run(new_charge(), [first, second], CircuitBreakerBoard())
@@ -125,13 +127,21 @@ def test_declines_do_not_fail_over(reason: DeclineReason) -> None:
 
 
 def test_all_psps_failing_fails_the_charge_with_the_last_reason() -> None:
-    charge = run(new_charge(), [FakePsp("a", DeclineReason.PSP_UNAVAILABLE), FakePsp("b", DeclineReason.PROCESSING_ERROR)], CircuitBreakerBoard())
+    charge = run(
+        new_charge(),
+        [FakePsp("a", DeclineReason.PSP_UNAVAILABLE), FakePsp("b", DeclineReason.PROCESSING_ERROR)],
+        CircuitBreakerBoard(),
+    )
     assert charge.status is ChargeStatus.FAILED
     assert charge.decline == Decline(DeclineReason.PROCESSING_ERROR)
 
 
 def test_a_timeout_with_no_success_leaves_the_charge_unknown() -> None:
-    charge = run(new_charge(), [FakePsp("a", DeclineReason.TIMEOUT), FakePsp("b", DeclineReason.PROCESSING_ERROR)], CircuitBreakerBoard())
+    charge = run(
+        new_charge(),
+        [FakePsp("a", DeclineReason.TIMEOUT), FakePsp("b", DeclineReason.PROCESSING_ERROR)],
+        CircuitBreakerBoard(),
+    )
     assert charge.status is ChargeStatus.UNKNOWN
     assert [attempt.number for attempt in charge.unreconciled_attempts()] == [1]
 

@@ -100,9 +100,14 @@ async def run_once(
     request: Message,
     response_type: type[R],
     work: Callable[[], Awaitable[R]],
+    *,
+    request_id: str | None = None,
 ) -> R:
-    """Run `work` and commit, unless this request id was served before: then return that answer."""
-    request_id = str(getattr(request, "request_id", ""))
+    """Run `work` and commit, unless this request id was served before: then return that answer.
+
+    The request id is the request's `request_id` field unless given explicitly.
+    """
+    request_id = request_id if request_id is not None else str(getattr(request, "request_id", ""))
     stored = await uow.idempotency.begin(tenant_id, operation, request_id, fingerprint(request))
     if stored is not None:
         return response_type.FromString(stored)

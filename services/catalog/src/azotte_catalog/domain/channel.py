@@ -13,6 +13,3 @@ class Channel(StrEnum):
     GOOGLE_PLAY = "google_play"
     TELECOM = "telecom"
     PARTNER = "partner"
-
-
-STORE_BILLED_CHANNELS = frozenset({Channel.APP_STORE, Channel.GOOGLE_PLAY, Channel.TELECOM, Channel.PARTNER})

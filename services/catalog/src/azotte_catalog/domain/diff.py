@@ -70,14 +70,10 @@ def diff_catalog(current: Catalog, desired: CatalogDocument, now: datetime) -> C
     # point at it (retire a plan with status: retired instead).
     v = Violations()
     entries: list[DiffEntry] = []
-    storefronts = _diff(
-        entries, ResourceKind.STOREFRONT, current.storefronts, desired.storefronts, lambda s: s.id
-    )
+    storefronts = _diff(entries, ResourceKind.STOREFRONT, current.storefronts, desired.storefronts, lambda s: s.id)
     features = _diff(entries, ResourceKind.FEATURE, current.features, desired.features, lambda f: f.key)
     plans = _diff(entries, ResourceKind.PLAN, current.plans, desired.plans, lambda p: p.id)
-    mappings = _diff(
-        entries, ResourceKind.CHANNEL_MAPPING, current.mappings, desired.mappings, lambda m: m.id
-    )
+    mappings = _diff(entries, ResourceKind.CHANNEL_MAPPING, current.mappings, desired.mappings, lambda m: m.id)
     _check_updates(v, current, desired)
     prices = _diff_prices(v, entries, current, desired, now)
     v.raise_if_any("catalog document")
@@ -187,9 +183,7 @@ def _diff_prices(
         matched.add(price.id)
         entries.append(DiffEntry(ResourceKind.PRICE, price.id, Change.CREATED))
     entries.extend(
-        DiffEntry(ResourceKind.PRICE, p.id, Change.REMOVED_FROM_DOCUMENT)
-        for p in current.prices
-        if p.id not in matched
+        DiffEntry(ResourceKind.PRICE, p.id, Change.REMOVED_FROM_DOCUMENT) for p in current.prices if p.id not in matched
     )
     return tuple(history)
 
@@ -203,6 +197,4 @@ def _existing_version(history: Sequence[Price], entry: PriceEntry) -> Price | No
 
 
 def _same_terms(price: Price, entry: PriceEntry) -> bool:
-    return (
-        price.amount_minor == entry.amount_minor and price.existing_subscribers is entry.existing_subscribers
-    )
+    return price.amount_minor == entry.amount_minor and price.existing_subscribers is entry.existing_subscribers

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
+
 from azotte_platform.errors import InvalidArgument
 
 from .catalog import Catalog, CatalogDocument, PriceEntry, validate_document
@@ -32,17 +33,13 @@ class DocumentFormat(StrEnum):
 
 
 _TOP = frozenset({"version", "storefronts", "features", "plans", "prices", "channel_mappings"})
-_STOREFRONT = frozenset(
-    {"id", "name", "country", "currency", "locales", "channels", "tax", "payment_routing"}
-)
+_STOREFRONT = frozenset({"id", "name", "country", "currency", "locales", "channels", "tax", "payment_routing"})
 _TAX = frozenset({"mode", "rate"})
 _ROUTING = frozenset({"rules", "fallback"})
 _RULE = frozenset({"psps", "when"})
 _WHEN = frozenset({"currencies", "countries", "payment_method_types", "min_amount_minor", "max_amount_minor"})
 _FEATURE = frozenset({"key", "name", "kind", "unit", "reset_period"})
-_PLAN = frozenset(
-    {"id", "name", "family", "rank", "interval", "trial_days", "status", "add_on", "add_ons", "features"}
-)
+_PLAN = frozenset({"id", "name", "family", "rank", "interval", "trial_days", "status", "add_on", "add_ons", "features"})
 _INTERVAL = frozenset({"unit", "count"})
 _GRANT = frozenset({"key", "limit"})
 _PRICE = frozenset(
@@ -72,16 +69,11 @@ def parse_document(data: object) -> CatalogDocument:
     )
     doc = CatalogDocument(
         storefronts=storefronts,
-        features=tuple(
-            _feature(Reader(d, join("features", i), v, _FEATURE)) for i, d in _items(top, "features")
-        ),
+        features=tuple(_feature(Reader(d, join("features", i), v, _FEATURE)) for i, d in _items(top, "features")),
         plans=tuple(_plan(Reader(d, join("plans", i), v, _PLAN)) for i, d in _items(top, "plans")),
-        prices=tuple(
-            _price(Reader(d, join("prices", i), v, _PRICE), storefronts) for i, d in _items(top, "prices")
-        ),
+        prices=tuple(_price(Reader(d, join("prices", i), v, _PRICE), storefronts) for i, d in _items(top, "prices")),
         mappings=tuple(
-            _mapping(Reader(d, join("channel_mappings", i), v, _MAPPING))
-            for i, d in _items(top, "channel_mappings")
+            _mapping(Reader(d, join("channel_mappings", i), v, _MAPPING)) for i, d in _items(top, "channel_mappings")
         ),
     )
     # NOTE: an object with malformed fields is not validated further, so its placeholders add no noise.
@@ -104,8 +96,7 @@ def export_document(catalog: Catalog) -> Document:
             features=catalog.features,
             plans=catalog.plans,
             prices=tuple(
-                PriceEntry(p.key, p.amount_minor, p.effective_from, p.existing_subscribers)
-                for p in catalog.prices
+                PriceEntry(p.key, p.amount_minor, p.effective_from, p.existing_subscribers) for p in catalog.prices
             ),
             mappings=catalog.mappings,
         )
@@ -219,9 +210,7 @@ def _price(r: Reader, storefronts: tuple[Storefront, ...]) -> PriceEntry:
         key=key,
         amount_minor=r.int_("amount_minor"),
         effective_from=r.time("effective_from"),
-        existing_subscribers=r.enum(
-            "existing_subscribers", ExistingSubscribers, ExistingSubscribers.GRANDFATHERED
-        ),
+        existing_subscribers=r.enum("existing_subscribers", ExistingSubscribers, ExistingSubscribers.GRANDFATHERED),
     )
 
 
@@ -292,9 +281,7 @@ def _plan_dict(p: Plan) -> Document:
         "status": str(p.status),
         "add_on": p.is_add_on,
         "add_ons": list(p.add_on_ids),
-        "features": [
-            {"key": g.feature_key} | ({} if g.limit is None else {"limit": g.limit}) for g in p.grants
-        ],
+        "features": [{"key": g.feature_key} | ({} if g.limit is None else {"limit": g.limit}) for g in p.grants],
     }
 
 

@@ -45,9 +45,7 @@ def validate_feature(feature: Feature, path: str = "feature") -> Violations:
     """Every field violation of a feature on its own."""
     v = Violations()
     if not _KEY.match(feature.key):
-        v.add(
-            join(path, "key"), f"{feature.key!r} must be snake_case (e.g. 'hd_streaming'), max 63 characters"
-        )
+        v.add(join(path, "key"), f"{feature.key!r} must be snake_case (e.g. 'hd_streaming'), max 63 characters")
     check_name(v, join(path, "name"), feature.name)
     if feature.kind is FeatureKind.QUOTA:
         if not feature.unit:

@@ -101,9 +101,7 @@ class Plan:
         return replace(self, status=status)
 
 
-_ALLOWED_TRANSITIONS = frozenset(
-    {(PlanStatus.DRAFT, PlanStatus.ACTIVE), (PlanStatus.ACTIVE, PlanStatus.RETIRED)}
-)
+_ALLOWED_TRANSITIONS = frozenset({(PlanStatus.DRAFT, PlanStatus.ACTIVE), (PlanStatus.ACTIVE, PlanStatus.RETIRED)})
 
 
 def can_transition(current: PlanStatus, target: PlanStatus) -> bool:

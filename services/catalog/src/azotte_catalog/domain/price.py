@@ -106,9 +106,7 @@ def check_price(
         v.add(field, f"a price change for {key} must take effect after now; only a first price may start now")
     clash = next((p for p in same_key if p.effective_from == effective_from), None)
     if clash is not None:
-        v.add(
-            field, f"overlaps price {clash.id!r}: {key} already has a price from {effective_from.isoformat()}"
-        )
+        v.add(field, f"overlaps price {clash.id!r}: {key} already has a price from {effective_from.isoformat()}")
     return v
 
 
@@ -140,9 +138,7 @@ def applicable_version(
     versions: Sequence[Price], at: datetime, subscription_started_at: datetime | None = None
 ) -> Price | None:
     """The version of one key charged at `at`; for a renewal, of a subscription started at the given time."""
-    effective = sorted(
-        (p for p in versions if p.effective_from <= at), key=lambda p: p.effective_from, reverse=True
-    )
+    effective = sorted((p for p in versions if p.effective_from <= at), key=lambda p: p.effective_from, reverse=True)
     if subscription_started_at is None:
         # NOTE: a new subscription always pays the latest price in effect.
         return effective[0] if effective else None

@@ -42,9 +42,7 @@ class Violations:
             return
         first = self.items[0]
         more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
-        raise InvalidArgument(
-            f"invalid {subject}: {first.field}: {first.description}{more}", list(self.items)
-        )
+        raise InvalidArgument(f"invalid {subject}: {first.field}: {first.description}{more}", list(self.items))
 
 
 def check_slug(v: Violations, path: str, value: str) -> None:

@@ -24,6 +24,16 @@ class Usage:
 
 
 @dataclass(slots=True)
+class CustomerState:
+    """Everything stored about one customer, as loaded to (re)build their part of the projection."""
+
+    grants: list[Grant] = field(default_factory=list)
+    suspensions: list[Suspension] = field(default_factory=list)
+    why_not: dict[str, AccessReason] = field(default_factory=dict)
+    usage: dict[str, Usage] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _CustomerAccess:
     """Everything the projection knows about one customer, keyed by feature."""
 
@@ -58,6 +68,18 @@ class AccessProjection:
         for (tenant_id, customer_id), suspension in suspensions:
             projection.suspend(tenant_id, customer_id, suspension)
         return projection
+
+    def replace_customer(self, tenant_id: str, customer_id: str, state: CustomerState) -> None:
+        """Replace what is known about one customer with their stored state (start-up or a reload)."""
+        self._customers.pop((tenant_id, customer_id), None)
+        for grant in state.grants:
+            self.upsert(grant)
+        customer = self._customer(tenant_id, customer_id)
+        customer.why_not.update(state.why_not)
+        customer.usage.update(state.usage)
+        for suspension in state.suspensions:
+            customer.suspensions[suspension.feature_key] = suspension
+        self._forget_if_empty(tenant_id, customer_id, customer)
 
     # --- changes -----------------------------------------------------------------------------------
 

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from azotte_gateway.domain.tenants import TenantMode
+from azotte_gateway.domain.tenants import DEFAULT_OPERATOR_REFUND_LIMIT_MINOR, TenantMode
 from azotte_platform.errors import PermissionDenied
-
-DEFAULT_OPERATOR_REFUND_LIMIT_MINOR = 10_000
 
 
 class Permission(StrEnum):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$")
+DEFAULT_OPERATOR_REFUND_LIMIT_MINOR = 10_000
 
 
 class TenantMode(StrEnum):
@@ -25,6 +26,10 @@ class Tenant:
     id: str
     name: str
     mode: TenantMode
+    # Largest refund, in the charge's minor units, that roles without refund_any_amount may make.
+    operator_refund_limit_minor: int = DEFAULT_OPERATOR_REFUND_LIMIT_MINOR
+    # The tenant created at first start; its admins may create other tenants.
+    is_root: bool = False
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.id):

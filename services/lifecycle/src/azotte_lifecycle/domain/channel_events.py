@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
-
 from azotte_lifecycle.domain.events import Cause, EventType
 from azotte_lifecycle.domain.periods import require_utc
 from azotte_lifecycle.domain.policy import LifecyclePolicy
 from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 S = SubscriptionState
 

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NoReturn
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
-
 from azotte_lifecycle.domain.dunning import ChargeOutcome, DueWork, RenewalCharge, WorkKind, earliest
 from azotte_lifecycle.domain.events import (
     Cause,
@@ -23,6 +21,7 @@ from azotte_lifecycle.domain.periods import BillingInterval, require_utc, shift
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
 from azotte_lifecycle.domain.proration import Proration, prorate_change, prorate_restart, unused_share
 from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 S = SubscriptionState
 ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"

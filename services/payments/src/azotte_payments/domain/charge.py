@@ -6,12 +6,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
-
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome, PspChargeResult
 from azotte_payments.domain.events import PaymentFailed, PaymentsEvent, PaymentSucceeded
 from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.domain.tax import TaxBreakdown, TaxPolicy, tax_for_line
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 
 class ChargeStatus(StrEnum):
@@ -188,9 +187,7 @@ class Charge:
         """Timed-out attempts whose PSP-side result has not been looked up yet."""
         return [attempt for attempt in self.attempts if attempt.timed_out]
 
-    def reconcile_attempt(
-        self, attempt_number: int, found: PspChargeResult | None, now: datetime
-    ) -> ReconcileAction:
+    def reconcile_attempt(self, attempt_number: int, found: PspChargeResult | None, now: datetime) -> ReconcileAction:
         """Apply what the PSP reports for a timed-out attempt's idempotency key."""
         attempt = self.attempts[attempt_number - 1]
         if not attempt.timed_out:
@@ -214,9 +211,7 @@ class Charge:
     def void(self) -> None:
         """Cancel a succeeded charge before any refund (checkout compensation)."""
         if self.status is not ChargeStatus.SUCCEEDED:
-            raise FailedPrecondition(
-                f"charge {self.charge_id} is {self.status}; only succeeded can be voided"
-            )
+            raise FailedPrecondition(f"charge {self.charge_id} is {self.status}; only succeeded can be voided")
         if self.refunded_minor:
             raise FailedPrecondition(f"charge {self.charge_id} is partially refunded; refund instead")
         self.status = ChargeStatus.VOIDED

@@ -64,10 +64,7 @@ class CircuitBreaker:
         """The PSP failed (error, timeout, unreachable): count it, open at the threshold."""
         self.consecutive_failures += 1
         self.probe_in_flight = False
-        if (
-            self.state is BreakerState.HALF_OPEN
-            or self.consecutive_failures >= self.settings.failure_threshold
-        ):
+        if self.state is BreakerState.HALF_OPEN or self.consecutive_failures >= self.settings.failure_threshold:
             self.state = BreakerState.OPEN
             self.opened_at = now
 

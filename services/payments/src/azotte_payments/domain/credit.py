@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
-
 from azotte_payments.domain.events import CreditGranted
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 
 class CreditReason(StrEnum):

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import InvalidArgument
-
 from azotte_payments.domain.charge import Charge
 from azotte_payments.domain.events import RevenueRecorded
 from azotte_payments.domain.refund import Refund, RefundDestination
+from azotte_platform.errors import InvalidArgument
 
 
 class Account(StrEnum):
@@ -133,9 +132,7 @@ def postings_for_refund(
 ) -> JournalEntry:
     """Refund: refunds (net) + tax payable (its share) = PSP clearing or customer credit."""
     paid_back_to = (
-        Account.CUSTOMER_CREDIT
-        if refund.destination is RefundDestination.CUSTOMER_CREDIT
-        else Account.PSP_CLEARING
+        Account.CUSTOMER_CREDIT if refund.destination is RefundDestination.CUSTOMER_CREDIT else Account.PSP_CLEARING
     )
     postings = _lines(
         (Account.REFUNDS, Side.DEBIT, refund.amounts.net_minor),

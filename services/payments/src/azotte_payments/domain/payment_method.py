@@ -45,9 +45,7 @@ def validate_token(token: str) -> None:
         raise InvalidArgument.field("token", "is required")
     # NOTE: raw card numbers are refused outright; Azotte stores PSP tokens only (PCI scope).
     if looks_like_pan(token):
-        raise InvalidArgument.field(
-            "token", "looks like a card number; send a PSP token", reason="PAN_NOT_ALLOWED"
-        )
+        raise InvalidArgument.field("token", "looks like a card number; send a PSP token", reason="PAN_NOT_ALLOWED")
 
 
 @dataclass

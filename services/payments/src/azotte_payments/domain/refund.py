@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
-
 from azotte_payments.domain.charge import Charge, ChargeStatus
 from azotte_payments.domain.events import PaymentRefunded
 from azotte_payments.domain.tax import TaxBreakdown, split_refund_tax
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 
 class RefundDestination(StrEnum):
@@ -69,11 +68,7 @@ def refundable_minor(charge: Charge, destination: RefundDestination) -> int:
 
 
 def _refunded_so_far(charge: Charge) -> TaxBreakdown:
-    return (
-        split_refund_tax(charge.refunded_minor, charge.amounts)
-        if charge.refunded_minor
-        else TaxBreakdown(0, 0, 0)
-    )
+    return split_refund_tax(charge.refunded_minor, charge.amounts) if charge.refunded_minor else TaxBreakdown(0, 0, 0)
 
 
 def plan_refund(
@@ -103,9 +98,7 @@ def plan_refund(
             reason="REFUND_EXCEEDS_CAPTURED",
         )
     amounts = split_refund_tax(amount, charge.amounts, _refunded_so_far(charge))
-    status = (
-        RefundStatus.SUCCEEDED if destination is RefundDestination.CUSTOMER_CREDIT else RefundStatus.PENDING
-    )
+    status = RefundStatus.SUCCEEDED if destination is RefundDestination.CUSTOMER_CREDIT else RefundStatus.PENDING
     return Refund(refund_id, charge.charge_id, charge.currency, amounts, destination, now, status)
 
 

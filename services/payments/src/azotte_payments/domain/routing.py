@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from azotte_platform.errors import FailedPrecondition
-
 from azotte_payments.domain.charge import Attempt
 from azotte_payments.domain.circuit_breaker import CircuitBreakerBoard
 from azotte_payments.domain.declines import Outcome
+from azotte_platform.errors import FailedPrecondition
 
 
 @dataclass(frozen=True)

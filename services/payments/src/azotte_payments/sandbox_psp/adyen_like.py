@@ -92,9 +92,7 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
         value, currency = amount.get("value"), amount.get("currency")
         token = method.get("storedPaymentMethodId", "")
         if not isinstance(value, int) or value <= 0 or not isinstance(currency, str) or not token:
-            return _validation_error(
-                422, "100", "Required field 'amount' or 'paymentMethod' is not provided."
-            )
+            return _validation_error(422, "100", "Required field 'amount' or 'paymentMethod' is not provided.")
         scenario = scenario_of(str(token))
         refusal = _refusal_of(scenario)
         psp_reference = book.new_id()[:16].upper()

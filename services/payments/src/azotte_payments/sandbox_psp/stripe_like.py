@@ -39,9 +39,7 @@ def _decline_of(token: SandboxToken) -> tuple[str, str, str] | None:
 
 
 def _error(status_code: int, error_type: str, message: str, code: str = "") -> JSONResponse:
-    return JSONResponse(
-        {"error": {"type": error_type, "code": code, "message": message}}, status_code=status_code
-    )
+    return JSONResponse({"error": {"type": error_type, "code": code, "message": message}}, status_code=status_code)
 
 
 def _charge_body(charge: SandboxCharge) -> dict[str, Any]:
@@ -86,9 +84,7 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
             return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"})
         amount, currency, source = body.get("amount"), body.get("currency"), body.get("source")
         if not isinstance(amount, int) or amount <= 0 or not isinstance(currency, str) or not source:
-            return _error(
-                400, "invalid_request_error", "amount, currency and source are required", "parameter_missing"
-            )
+            return _error(400, "invalid_request_error", "amount, currency and source are required", "parameter_missing")
         token = scenario_of(str(source))
         decline = _decline_of(token)
         metadata = body.get("metadata") or {}

@@ -66,9 +66,7 @@ class HttpPspConfig:
 
 def http_client(config: HttpPspConfig, headers: dict[str, str]) -> httpx.AsyncClient:
     """An HTTP client with the PSP's base URL, credentials and timeout."""
-    return httpx.AsyncClient(
-        base_url=config.base_url, headers=headers, timeout=httpx.Timeout(config.timeout_s)
-    )
+    return httpx.AsyncClient(base_url=config.base_url, headers=headers, timeout=httpx.Timeout(config.timeout_s))
 
 
 async def guarded_charge(
@@ -82,9 +80,7 @@ async def guarded_charge(
         response = await call()
     except httpx.TimeoutException:
         # NOTE: a timeout is not a decline: money may have moved, the charge must be reconciled.
-        return PspChargeResult.declined(
-            psp, Decline(DeclineReason.TIMEOUT, "timeout"), latency_ms=_since(started)
-        )
+        return PspChargeResult.declined(psp, Decline(DeclineReason.TIMEOUT, "timeout"), latency_ms=_since(started))
     except httpx.TransportError as error:
         decline = Decline(DeclineReason.PSP_UNAVAILABLE, type(error).__name__)
         return PspChargeResult.declined(psp, decline, latency_ms=_since(started))

@@ -39,9 +39,7 @@ def normalize_stripe_decline(code: str, decline_code: str) -> DeclineReason:
 class StripeLikePsp:
     """A Stripe-like PSP over HTTP."""
 
-    def __init__(
-        self, config: HttpPspConfig, name: str = "stripe_like", client: httpx.AsyncClient | None = None
-    ):
+    def __init__(self, config: HttpPspConfig, name: str = "stripe_like", client: httpx.AsyncClient | None = None):
         self._name = name
         self._client = client or http_client(config, {"Authorization": f"Bearer {config.api_key}"})
 
@@ -98,9 +96,7 @@ class StripeLikePsp:
         if charge["paid"]:
             return PspChargeResult.approved(self._name, charge["id"])
         reason = normalize_stripe_decline("", charge.get("failure_code") or "")
-        return PspChargeResult.declined(
-            self._name, Decline(reason, charge.get("failure_code") or ""), charge["id"]
-        )
+        return PspChargeResult.declined(self._name, Decline(reason, charge.get("failure_code") or ""), charge["id"])
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -119,9 +115,7 @@ class StripeLikePsp:
             decline = Decline(normalize_stripe_decline(code, decline_code), decline_code or code)
             return PspChargeResult.declined(self._name, decline, error.get("charge"), latency_ms)
         raw = error.get("type") or f"http_{response.status_code}"
-        return PspChargeResult.declined(
-            self._name, Decline(DeclineReason.INVALID_REQUEST, raw), latency_ms=latency_ms
-        )
+        return PspChargeResult.declined(self._name, Decline(DeclineReason.INVALID_REQUEST, raw), latency_ms=latency_ms)
 
     def _interpret_operation(self, response: httpx.Response) -> PspOperationResult:
         body: dict[str, Any] = response.json()

@@ -1,0 +1,308 @@
+"""The catalog repository: a tenant's whole catalog in and out of PostgreSQL rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_catalog.domain.catalog import Catalog
+from azotte_catalog.domain.channel import Channel
+from azotte_catalog.domain.feature import Feature, FeatureKind, ResetPeriod
+from azotte_catalog.domain.mapping import ChannelMapping
+from azotte_catalog.domain.plan import BillingInterval, FeatureGrant, IntervalUnit, Plan, PlanStatus
+from azotte_catalog.domain.price import ExistingSubscribers, Price, PriceKey
+from azotte_catalog.domain.storefront import (
+    PaymentRouting,
+    RoutingCondition,
+    RoutingRule,
+    Storefront,
+    TaxMode,
+    TaxPolicy,
+)
+
+from .tables import channel_mappings, features, plans, prices, storefronts
+
+Times = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class StoredCatalog:
+    """A tenant's catalog with each resource's (create_time, update_time), keyed by (kind, id)."""
+
+    catalog: Catalog
+    times: dict[tuple[str, str], Times] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DuePrice:
+    """A scheduled price whose time has come, claimed for activation."""
+
+    tenant_id: str
+    price: Price
+
+
+class CatalogRepository:
+    """Reads and writes one service database's catalog rows; every statement is tenant-scoped."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._connection = connection
+
+    async def lock_tenant(self, tenant_id: str) -> None:
+        """Serialise writers of one tenant's catalog until the transaction ends."""
+        await self._connection.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended("catalog:" + tenant_id, 0)))
+        )
+
+    async def load(self, tenant_id: str) -> StoredCatalog:
+        """The tenant's whole catalog, price history included."""
+        times: dict[tuple[str, str], Times] = {}
+
+        async def rows(table: sa.Table) -> Sequence[sa.Row[Any]]:
+            result = await self._connection.execute(sa.select(table).where(table.c.tenant_id == tenant_id))
+            return result.all()
+
+        sf_rows, feature_rows, plan_rows, price_rows, mapping_rows = (
+            await rows(storefronts),
+            await rows(features),
+            await rows(plans),
+            await rows(prices),
+            await rows(channel_mappings),
+        )
+        for kind, id_of, table_rows in (
+            ("storefront", lambda r: r.id, sf_rows),
+            ("feature", lambda r: r.key, feature_rows),
+            ("plan", lambda r: r.id, plan_rows),
+            ("channel_mapping", lambda r: f"{r.channel}:{r.external_product_id}", mapping_rows),
+        ):
+            for row in table_rows:
+                times[(kind, id_of(row))] = (row.create_time, row.update_time)
+        catalog = Catalog(
+            storefronts=tuple(_storefront(r) for r in sorted(sf_rows, key=lambda r: r.id)),
+            features=tuple(_feature(r) for r in sorted(feature_rows, key=lambda r: r.key)),
+            plans=tuple(_plan(r) for r in sorted(plan_rows, key=lambda r: r.id)),
+            prices=tuple(_price(r) for r in sorted(price_rows, key=lambda r: r.id)),
+            mappings=tuple(_mapping(r) for r in mapping_rows),
+        )
+        return StoredCatalog(catalog, times)
+
+    async def save_storefront(self, tenant_id: str, sf: Storefront, now: datetime) -> None:
+        """Insert or update a storefront."""
+        await self._upsert(storefronts, ["tenant_id", "id"], tenant_id, now, _storefront_row(sf))
+
+    async def save_feature(self, tenant_id: str, feature: Feature, now: datetime) -> None:
+        """Insert or update a feature."""
+        row = {
+            "key": feature.key,
+            "name": feature.name,
+            "kind": str(feature.kind),
+            "unit": feature.unit,
+            "reset_period": None if feature.reset_period is None else str(feature.reset_period),
+        }
+        await self._upsert(features, ["tenant_id", "key"], tenant_id, now, row)
+
+    async def save_plan(self, tenant_id: str, plan: Plan, now: datetime) -> None:
+        """Insert or update a plan."""
+        row = {
+            "id": plan.id,
+            "name": plan.name,
+            "family": plan.family,
+            "rank": plan.rank,
+            "interval_unit": str(plan.interval.unit),
+            "interval_count": plan.interval.count,
+            "trial_days": plan.trial_days,
+            "grants": [{"key": g.feature_key, "limit": g.limit} for g in plan.grants],
+            "is_add_on": plan.is_add_on,
+            "add_on_ids": list(plan.add_on_ids),
+            "status": str(plan.status),
+        }
+        await self._upsert(plans, ["tenant_id", "id"], tenant_id, now, row)
+
+    async def save_mapping(self, tenant_id: str, mapping: ChannelMapping, now: datetime) -> None:
+        """Insert or update a channel product mapping."""
+        row = {
+            "channel": str(mapping.channel),
+            "external_product_id": mapping.external_product_id,
+            "plan_id": mapping.plan_id,
+            "storefront_id": mapping.storefront_id,
+        }
+        await self._upsert(channel_mappings, ["tenant_id", "channel", "external_product_id"], tenant_id, now, row)
+
+    async def add_price(self, tenant_id: str, price: Price, activated_at: datetime | None) -> None:
+        """Store a new price version (versions are never changed afterwards)."""
+        await self._connection.execute(
+            prices.insert().values(
+                tenant_id=tenant_id,
+                id=price.id,
+                plan_id=price.key.plan_id,
+                storefront_id=price.key.storefront_id,
+                channel=price.key.channel or "",
+                amount_minor=price.amount_minor,
+                currency=price.currency,
+                effective_from=price.effective_from,
+                scheduled_at=price.scheduled_at,
+                existing_subscribers=str(price.existing_subscribers),
+                activated_at=activated_at,
+            )
+        )
+
+    async def claim_due_prices(self, now: datetime, limit: int) -> list[DuePrice]:
+        """Lock up to `limit` prices of any tenant that took effect by `now` and are not activated yet.
+
+        NOTE: SKIP LOCKED lets several replicas activate side by side; a row is claimed by one of them.
+        """
+        result = await self._connection.execute(
+            sa.select(prices)
+            .where(prices.c.activated_at.is_(None), prices.c.effective_from <= now)
+            .order_by(prices.c.effective_from, prices.c.tenant_id, prices.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [DuePrice(row.tenant_id, _price(row)) for row in result.all()]
+
+    async def mark_activated(self, tenant_id: str, price_id: str, now: datetime) -> None:
+        """Record that a price's activation was announced."""
+        await self._connection.execute(
+            sa.update(prices)
+            .where(prices.c.tenant_id == tenant_id, prices.c.id == price_id)
+            .values(activated_at=now)
+        )
+
+    async def previous_version(self, tenant_id: str, price: Price) -> str:
+        """The id of the version of the same key in effect before `price` ('' for the first one)."""
+        result = await self._connection.execute(
+            sa.select(prices.c.id)
+            .where(
+                prices.c.tenant_id == tenant_id,
+                prices.c.plan_id == price.key.plan_id,
+                prices.c.storefront_id == price.key.storefront_id,
+                prices.c.channel == (price.key.channel or ""),
+                prices.c.effective_from < price.effective_from,
+            )
+            .order_by(prices.c.effective_from.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none() or ""
+
+    async def next_activation_time(self) -> datetime | None:
+        """When the earliest pending price of any tenant takes effect."""
+        result = await self._connection.execute(
+            sa.select(sa.func.min(prices.c.effective_from)).where(prices.c.activated_at.is_(None))
+        )
+        value: datetime | None = result.scalar_one_or_none()
+        return value
+
+    async def _upsert(
+        self, table: sa.Table, key: list[str], tenant_id: str, now: datetime, row: dict[str, Any]
+    ) -> None:
+        values = {"tenant_id": tenant_id, **row, "create_time": now, "update_time": now}
+        changes = {name: value for name, value in values.items() if name not in (*key, "create_time")}
+        await self._connection.execute(
+            insert(table).values(**values).on_conflict_do_update(index_elements=key, set_=changes)
+        )
+
+
+def _storefront_row(sf: Storefront) -> dict[str, Any]:
+    return {
+        "id": sf.id,
+        "name": sf.name,
+        "country": sf.country,
+        "currency": sf.currency,
+        "locales": list(sf.locales),
+        "channels": sorted(str(c) for c in sf.channels),
+        "tax_mode": str(sf.tax.mode),
+        "tax_rate": str(sf.tax.rate),
+        "payment_routing": {
+            "rules": [
+                {
+                    "psps": list(rule.psps),
+                    "currencies": list(rule.condition.currencies),
+                    "countries": list(rule.condition.countries),
+                    "payment_method_types": list(rule.condition.payment_method_types),
+                    "min_amount_minor": rule.condition.min_amount_minor,
+                    "max_amount_minor": rule.condition.max_amount_minor,
+                }
+                for rule in sf.routing.rules
+            ],
+            "fallback": list(sf.routing.fallback),
+        },
+    }
+
+
+def _storefront(row: sa.Row[Any]) -> Storefront:
+    routing = row.payment_routing
+    rules = tuple(
+        RoutingRule(
+            psps=tuple(rule["psps"]),
+            condition=RoutingCondition(
+                currencies=tuple(rule["currencies"]),
+                countries=tuple(rule["countries"]),
+                payment_method_types=tuple(rule["payment_method_types"]),
+                min_amount_minor=rule["min_amount_minor"],
+                max_amount_minor=rule["max_amount_minor"],
+            ),
+        )
+        for rule in routing["rules"]
+    )
+    return Storefront(
+        id=row.id,
+        name=row.name,
+        country=row.country,
+        currency=row.currency,
+        tax=TaxPolicy(TaxMode(row.tax_mode), Decimal(row.tax_rate)),
+        locales=tuple(row.locales),
+        channels=frozenset(Channel(c) for c in row.channels),
+        routing=PaymentRouting(rules=rules, fallback=tuple(routing["fallback"])),
+    )
+
+
+def _feature(row: sa.Row[Any]) -> Feature:
+    return Feature(
+        key=row.key,
+        name=row.name,
+        kind=FeatureKind(row.kind),
+        unit=row.unit,
+        reset_period=None if row.reset_period is None else ResetPeriod(row.reset_period),
+    )
+
+
+def _plan(row: sa.Row[Any]) -> Plan:
+    return Plan(
+        id=row.id,
+        name=row.name,
+        family=row.family,
+        rank=row.rank,
+        interval=BillingInterval(IntervalUnit(row.interval_unit), row.interval_count),
+        trial_days=row.trial_days,
+        grants=tuple(FeatureGrant(g["key"], g["limit"]) for g in row.grants),
+        is_add_on=row.is_add_on,
+        add_on_ids=tuple(row.add_on_ids),
+        status=PlanStatus(row.status),
+    )
+
+
+def _price(row: sa.Row[Any]) -> Price:
+    return Price(
+        id=row.id,
+        key=PriceKey(row.plan_id, row.storefront_id, Channel(row.channel) if row.channel else None),
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        effective_from=row.effective_from,
+        scheduled_at=row.scheduled_at,
+        existing_subscribers=ExistingSubscribers(row.existing_subscribers),
+    )
+
+
+def _mapping(row: sa.Row[Any]) -> ChannelMapping:
+    return ChannelMapping(
+        channel=Channel(row.channel),
+        external_product_id=row.external_product_id,
+        plan_id=row.plan_id,
+        storefront_id=row.storefront_id,
+    )

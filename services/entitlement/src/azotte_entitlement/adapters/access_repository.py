@@ -1,0 +1,105 @@
+"""Suspensions, usage, and loading stored access state into the projection."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_entitlement.adapters.grant_repository import grant_from_row
+from azotte_entitlement.adapters.tables import denials, grants, suspensions, usage
+from azotte_entitlement.domain.access import AccessReason
+from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usage
+from azotte_entitlement.domain.suspension import Suspension
+
+
+class AccessRepository:
+    """Suspensions and usage of customers, and the stored state behind the projection."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._connection = connection
+
+    async def suspension(self, tenant_id: str, customer_id: str, feature_key: str) -> Suspension | None:
+        row = (
+            await self._connection.execute(
+                sa.select(suspensions).where(
+                    suspensions.c.tenant_id == tenant_id,
+                    suspensions.c.customer_id == customer_id,
+                    suspensions.c.feature_key == feature_key,
+                )
+            )
+        ).first()
+        return Suspension(row.feature_key, row.reason, row.suspended_at) if row is not None else None
+
+    async def put_suspension(self, tenant_id: str, customer_id: str, suspension: Suspension) -> None:
+        await self._connection.execute(
+            insert(suspensions)
+            .values(
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                feature_key=suspension.feature_key,
+                reason=suspension.reason,
+                suspended_at=suspension.suspended_at,
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def delete_suspension(self, tenant_id: str, customer_id: str, feature_key: str) -> None:
+        await self._connection.execute(
+            sa.delete(suspensions).where(
+                suspensions.c.tenant_id == tenant_id,
+                suspensions.c.customer_id == customer_id,
+                suspensions.c.feature_key == feature_key,
+            )
+        )
+
+    async def record_usage(
+        self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
+    ) -> None:
+        """Keep the newest period's usage; within a period the highest total (reports may arrive out of order)."""
+        statement = insert(usage).values(
+            tenant_id=tenant_id, customer_id=customer_id, feature_key=feature_key, used=used, period_start=period_start
+        )
+        newer = sa.or_(
+            statement.excluded.period_start > usage.c.period_start,
+            sa.and_(statement.excluded.period_start == usage.c.period_start, statement.excluded.used > usage.c.used),
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[usage.c.tenant_id, usage.c.customer_id, usage.c.feature_key],
+                set_={"used": statement.excluded.used, "period_start": statement.excluded.period_start},
+                where=newer,
+            )
+        )
+
+    async def load(self, customers: Collection[CustomerRef] | None = None) -> dict[CustomerRef, CustomerState]:
+        """Stored access state of the given customers (every customer when None)."""
+        states: dict[CustomerRef, CustomerState] = {}
+
+        def state_of(tenant_id: str, customer_id: str) -> CustomerState:
+            return states.setdefault((tenant_id, customer_id), CustomerState())
+
+        if customers is not None:
+            for ref in customers:
+                state_of(*ref)
+        for row in await self._connection.execute(self._scoped(grants, customers)):
+            state_of(row.tenant_id, row.customer_id).grants.append(grant_from_row(row))
+        for row in await self._connection.execute(self._scoped(denials, customers)):
+            state_of(row.tenant_id, row.customer_id).why_not[row.feature_key] = AccessReason(row.reason)
+        for row in await self._connection.execute(self._scoped(suspensions, customers)):
+            state_of(row.tenant_id, row.customer_id).suspensions.append(
+                Suspension(row.feature_key, row.reason, row.suspended_at)
+            )
+        for row in await self._connection.execute(self._scoped(usage, customers)):
+            state_of(row.tenant_id, row.customer_id).usage[row.feature_key] = Usage(row.used, row.period_start)
+        return states
+
+    @staticmethod
+    def _scoped(table: sa.Table, customers: Collection[CustomerRef] | None) -> sa.Select[tuple[object, ...]]:
+        query = sa.select(table)
+        if customers is None:
+            return query
+        return query.where(sa.tuple_(table.c.tenant_id, table.c.customer_id).in_(list(customers)))

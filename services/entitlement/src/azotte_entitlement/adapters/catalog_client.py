@@ -1,0 +1,69 @@
+"""Plan features from the catalog service over gRPC, cached in-process."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import grpc
+
+from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte_entitlement.domain.derivation import PlanFeature
+from azotte_entitlement.domain.grants import FeatureKind
+from azotte_platform.context import TENANT_HEADER
+
+_KINDS = {
+    catalog_pb2.FEATURE_KIND_BOOLEAN: FeatureKind.BOOLEAN,
+    catalog_pb2.FEATURE_KIND_QUOTA: FeatureKind.QUOTA,
+    catalog_pb2.FEATURE_KIND_SEATS: FeatureKind.SEATS,
+}
+
+
+@dataclass
+class CatalogPlans:
+    """Resolves a plan's features (with their kinds) and keeps them for `ttl_seconds`.
+
+    NOTE: the cache is also dropped for a tenant whenever the catalog announces a plan or feature
+    change, so the TTL only bounds staleness when such an event is missed.
+    """
+
+    channel: grpc.aio.Channel
+    ttl_seconds: float = 60.0
+    _plans: dict[tuple[str, str], tuple[float, tuple[PlanFeature, ...]]] = field(default_factory=dict)
+    _kinds: dict[tuple[str, str], tuple[float, FeatureKind]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._stub = catalog_pb2_grpc.CatalogServiceStub(self.channel)
+
+    async def features(self, tenant_id: str, plan_id: str) -> tuple[PlanFeature, ...]:
+        """The features plan `plan_id` grants."""
+        now = time.monotonic()
+        cached = self._plans.get((tenant_id, plan_id))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        metadata = ((TENANT_HEADER, tenant_id),)
+        response = await self._stub.GetPlan(catalog_pb2.GetPlanRequest(id=plan_id), metadata=metadata)
+        features = []
+        for grant in response.plan.feature_grants:
+            kind = await self._kind(tenant_id, grant.feature_key, now)
+            features.append(PlanFeature(grant.feature_key, kind, grant.limit if grant.HasField("limit") else None))
+        result = tuple(features)
+        self._plans[(tenant_id, plan_id)] = (now + self.ttl_seconds, result)
+        return result
+
+    def invalidate(self, tenant_id: str) -> None:
+        """Forget everything cached for a tenant (its catalog changed)."""
+        for cache in (self._plans, self._kinds):
+            for key in [k for k in cache if k[0] == tenant_id]:
+                del cache[key]
+
+    async def _kind(self, tenant_id: str, feature_key: str, now: float) -> FeatureKind:
+        cached = self._kinds.get((tenant_id, feature_key))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        response = await self._stub.GetFeature(
+            catalog_pb2.GetFeatureRequest(key=feature_key), metadata=((TENANT_HEADER, tenant_id),)
+        )
+        kind = _KINDS.get(response.feature.kind, FeatureKind.BOOLEAN)
+        self._kinds[(tenant_id, feature_key)] = (now + self.ttl_seconds, kind)
+        return kind

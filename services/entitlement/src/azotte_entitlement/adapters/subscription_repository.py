@@ -1,0 +1,96 @@
+"""The latest lifecycle snapshot of every subscription: what drift reconciliation recomputes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_entitlement.adapters.tables import subscriptions
+from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionSnapshot, SubscriptionState
+from azotte_entitlement.domain.grants import FeatureKind
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubscription:
+    """A snapshot with the plan it is on, whether it was revoked, and the time of the event behind it."""
+
+    snapshot: SubscriptionSnapshot
+    plan_id: str
+    revoked: bool
+    event_time: datetime
+
+
+def features_to_json(features: tuple[PlanFeature, ...]) -> list[dict[str, Any]]:
+    return [{"feature_key": f.feature_key, "kind": f.kind.value, "limit": f.limit} for f in features]
+
+
+def features_from_json(data: list[dict[str, Any]]) -> tuple[PlanFeature, ...]:
+    return tuple(PlanFeature(d["feature_key"], FeatureKind(d["kind"]), d["limit"]) for d in data)
+
+
+def _from_row(row: Any) -> StoredSubscription:
+    snapshot = SubscriptionSnapshot(
+        row.tenant_id,
+        row.subscription_id,
+        row.customer_id,
+        SubscriptionState(row.state),
+        row.cancel_at_period_end,
+        row.started_at,
+        row.current_period_end,
+        features_from_json(row.features),
+    )
+    return StoredSubscription(snapshot, row.plan_id, row.revoked, row.event_time)
+
+
+class SubscriptionRepository:
+    """Subscription snapshots kept from lifecycle events."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._connection = connection
+
+    async def get_for_update(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
+        """The stored snapshot, locked so events of one subscription apply one at a time."""
+        row = (
+            await self._connection.execute(
+                sa.select(subscriptions)
+                .where(subscriptions.c.tenant_id == tenant_id, subscriptions.c.subscription_id == subscription_id)
+                .with_for_update()
+            )
+        ).first()
+        return _from_row(row) if row is not None else None
+
+    async def put(self, stored: StoredSubscription) -> None:
+        snapshot = stored.snapshot
+        values = {
+            "tenant_id": snapshot.tenant_id,
+            "subscription_id": snapshot.subscription_id,
+            "customer_id": snapshot.customer_id,
+            "plan_id": stored.plan_id,
+            "state": snapshot.state.value,
+            "cancel_at_period_end": snapshot.cancel_at_period_end,
+            "started_at": snapshot.started_at,
+            "current_period_end": snapshot.current_period_end,
+            "revoked": stored.revoked,
+            "features": features_to_json(snapshot.features),
+            "event_time": stored.event_time,
+        }
+        statement = insert(subscriptions).values(values)
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[subscriptions.c.tenant_id, subscriptions.c.subscription_id],
+                set_={k: statement.excluded[k] for k in values if k not in ("tenant_id", "subscription_id")},
+            )
+        )
+
+    async def of_tenant(self, tenant_id: str) -> list[StoredSubscription]:
+        rows = await self._connection.execute(sa.select(subscriptions).where(subscriptions.c.tenant_id == tenant_id))
+        return [_from_row(row) for row in rows]
+
+    async def tenants(self) -> list[str]:
+        """Tenants with any subscription."""
+        return list((await self._connection.execute(sa.select(subscriptions.c.tenant_id).distinct())).scalars())

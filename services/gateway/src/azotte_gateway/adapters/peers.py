@@ -1,0 +1,40 @@
+"""gRPC clients of the services the gateway fronts (tenant forwarded by the platform client)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
+from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceStub
+from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceStub
+from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceStub
+from azotte_platform.grpc.client import connect
+
+
+@dataclass(frozen=True)
+class Peers:
+    """One stub per service the gateway calls."""
+
+    catalog: CatalogServiceStub
+    lifecycle: LifecycleServiceStub
+    payments: PaymentsServiceStub
+    entitlement: EntitlementServiceStub
+    channels: tuple[grpc.aio.Channel, ...] = ()
+
+    @classmethod
+    def connect(cls, *, catalog: str, lifecycle: str, payments: str, entitlement: str) -> Peers:
+        """Channels to each service at `host:port`."""
+        channels = tuple(connect(addr) for addr in (catalog, lifecycle, payments, entitlement))
+        return cls(
+            catalog=CatalogServiceStub(channels[0]),
+            lifecycle=LifecycleServiceStub(channels[1]),
+            payments=PaymentsServiceStub(channels[2]),
+            entitlement=EntitlementServiceStub(channels[3]),
+            channels=channels,
+        )
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()

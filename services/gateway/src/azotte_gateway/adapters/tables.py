@@ -1,0 +1,34 @@
+"""Gateway tables: tenants and their API keys (hash and prefix only)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    # The tenant created at first start; its admins may create other tenants.
+    sa.Column("is_root", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("operator_refund_limit_minor", sa.BigInteger, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("api_key_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False, unique=True),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expire_time", sa.DateTime(timezone=True)),
+    sa.Column("revoke_time", sa.DateTime(timezone=True)),
+)

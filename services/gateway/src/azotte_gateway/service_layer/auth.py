@@ -1,0 +1,112 @@
+"""Authentication of API keys, per-key rate limits and the request context sent to services."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from azotte_gateway.domain.api_keys import ApiKey, hash_api_key, key_prefix
+from azotte_gateway.domain.permissions import Principal
+from azotte_gateway.domain.rate_limit import KeyRateLimiter, RateLimit
+from azotte_gateway.domain.tenants import Tenant
+from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
+from azotte_platform import context
+from azotte_platform.clock import Clock
+from azotte_platform.errors import ResourceExhausted, Unauthenticated
+
+BEARER = "bearer "
+RETRY_AFTER_KEY = "retry_after_seconds"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: the principal and the tenant it belongs to."""
+
+    principal: Principal
+    tenant: Tenant
+
+
+@dataclass(frozen=True)
+class _Cached:
+    key: ApiKey
+    tenant: Tenant
+    loaded_at: float
+
+
+def bearer_key(authorization: str | None) -> str:
+    """The key of an `Authorization: Bearer <key>` value, or raise Unauthenticated."""
+    if not authorization:
+        raise Unauthenticated(
+            "an API key is required: send `Authorization: Bearer <key>`", reason="API_KEY_MISSING"
+        )
+    if not authorization.lower().startswith(BEARER):
+        raise Unauthenticated("the authorization must be `Bearer <key>`", reason="API_KEY_MALFORMED")
+    return authorization[len(BEARER) :].strip()
+
+
+class Authenticator:
+    """Turns a presented key into a Caller, spending from the key's token bucket."""
+
+    # NOTE: verified keys are kept for `cache_seconds` so the hot path (access checks) does not
+    # read the database on every call; a revocation on this replica drops the entry at once, on
+    # other replicas it takes effect within `cache_seconds`.
+    def __init__(
+        self,
+        uow_factory: Callable[[], GatewayUnitOfWork],
+        clock: Clock,
+        rate_limit: RateLimit,
+        *,
+        cache_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._monotonic = monotonic
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, _Cached] = {}
+        self._limiter = KeyRateLimiter(rate_limit, monotonic)
+
+    async def authenticate(self, authorization: str | None, request_id: str = "") -> Caller:
+        """Verify the key, apply its rate limit and bind the tenant to the current request context."""
+        presented = bearer_key(authorization)
+        cached = await self._load(presented)
+        principal = cached.key.verify(presented, self._clock.now())
+        decision = self._limiter.check(principal.api_key_id)
+        if not decision.allowed:
+            raise ResourceExhausted(
+                f"the rate limit of API key {cached.key.prefix} is exhausted; retry in "
+                f"{decision.retry_after_header} s",
+                reason="RATE_LIMITED",
+                metadata={RETRY_AFTER_KEY: str(decision.retry_after_header)},
+            )
+        context.set_current(
+            context.RequestContext(
+                tenant_id=principal.tenant_id, principal=f"api_key:{principal.api_key_id}", request_id=request_id
+            )
+        )
+        return Caller(principal, cached.tenant)
+
+    def forget(self, api_key_id: str) -> None:
+        """Drop a revoked key from this replica's cache and buckets."""
+        for digest, entry in list(self._cache.items()):
+            if entry.key.id == api_key_id:
+                del self._cache[digest]
+        self._limiter.forget(api_key_id)
+
+    async def _load(self, presented: str) -> _Cached:
+        digest = hash_api_key(presented)
+        entry = self._cache.get(digest)
+        now = self._monotonic()
+        if entry is not None and now - entry.loaded_at < self._cache_seconds:
+            return entry
+        prefix = key_prefix(presented)
+        async with self._uow_factory() as uow:
+            key = await uow.api_keys.by_prefix(prefix)
+            tenant = await uow.tenants.get(key.tenant_id) if key else None
+        if key is None or tenant is None:
+            raise Unauthenticated("the API key is not valid", reason="API_KEY_INVALID")
+        entry = _Cached(key, tenant, now)
+        if key.secret_hash == digest:
+            self._cache[digest] = entry
+        return entry

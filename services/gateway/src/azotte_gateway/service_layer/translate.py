@@ -1,0 +1,151 @@
+"""Translations from the services' messages to the gateway's public ones."""
+
+from __future__ import annotations
+
+from azotte.common.v1.money_pb2 import Money
+from azotte.entitlement.v1 import entitlement_pb2 as ent
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte.payments.v1 import payments_pb2 as pay
+
+_DENIALS = {
+    ent.ACCESS_REASON_NO_GRANT: gw.ACCESS_DENIAL_REASON_NO_ENTITLEMENT,
+    ent.ACCESS_REASON_EXPIRED: gw.ACCESS_DENIAL_REASON_NO_ENTITLEMENT,
+    ent.ACCESS_REASON_ON_HOLD: gw.ACCESS_DENIAL_REASON_SUSPENDED,
+    ent.ACCESS_REASON_PAUSED: gw.ACCESS_DENIAL_REASON_SUSPENDED,
+    ent.ACCESS_REASON_SUSPENDED: gw.ACCESS_DENIAL_REASON_SUSPENDED,
+    ent.ACCESS_REASON_QUOTA_EXHAUSTED: gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED,
+}
+_REFUND_STATES = {
+    pay.REFUND_STATUS_PENDING: gw.REFUND_STATE_PENDING,
+    pay.REFUND_STATUS_SUCCEEDED: gw.REFUND_STATE_SUCCEEDED,
+    pay.REFUND_STATUS_FAILED: gw.REFUND_STATE_FAILED,
+}
+CANCEL_MODES = {
+    gw.CANCELLATION_TIMING_UNSPECIFIED: lc.CANCEL_MODE_UNSPECIFIED,
+    gw.CANCELLATION_TIMING_AT_PERIOD_END: lc.CANCEL_MODE_AT_PERIOD_END,
+    gw.CANCELLATION_TIMING_IMMEDIATELY: lc.CANCEL_MODE_IMMEDIATE,
+}
+PLAN_CHANGE_TIMINGS = {
+    gw.PLAN_CHANGE_TIMING_UNSPECIFIED: lc.PLAN_CHANGE_TIMING_UNSPECIFIED,
+    gw.PLAN_CHANGE_TIMING_IMMEDIATELY: lc.PLAN_CHANGE_TIMING_IMMEDIATE,
+    gw.PLAN_CHANGE_TIMING_AT_PERIOD_END: lc.PLAN_CHANGE_TIMING_PERIOD_END,
+}
+_GATEWAY_TIMINGS = {value: key for key, value in PLAN_CHANGE_TIMINGS.items()}
+
+
+def customer(source: lc.Customer) -> gw.Customer:
+    """A lifecycle customer as tenants see it."""
+    return gw.Customer(
+        id=source.id,
+        external_id=source.external_id,
+        email=source.email,
+        country_code=source.country_code,
+        create_time=source.create_time,
+    )
+
+
+def subscription(source: lc.Subscription) -> gw.Subscription:
+    """A lifecycle subscription as tenants see it (the state enums share their numbers)."""
+    result = gw.Subscription(
+        id=source.id,
+        customer_id=source.customer_id,
+        plan_id=source.plan_id,
+        storefront_id=source.storefront_id,
+        channel=source.channel,
+        state=gw.SubscriptionState.ValueType(int(source.state)),
+        cancel_at_period_end=source.cancel_at_period_end,
+        scheduled_plan_id=source.pending_plan_change.plan_id,
+    )
+    for name in ("current_period_start_time", "current_period_end_time", "trial_end_time", "resume_time", "create_time"):
+        if source.HasField(name):
+            getattr(result, name).CopyFrom(getattr(source, name))
+    return result
+
+
+def _charge_state(source: pay.Charge) -> gw.ChargeState.ValueType:
+    if source.status == pay.CHARGE_STATUS_SUCCEEDED and source.refunded.amount_minor > 0:
+        fully = source.refunded.amount_minor >= source.gross.amount_minor
+        return gw.CHARGE_STATE_REFUNDED if fully else gw.CHARGE_STATE_PARTIALLY_REFUNDED
+    return {
+        pay.CHARGE_STATUS_PENDING: gw.CHARGE_STATE_PENDING,
+        pay.CHARGE_STATUS_UNKNOWN: gw.CHARGE_STATE_PENDING,
+        pay.CHARGE_STATUS_SUCCEEDED: gw.CHARGE_STATE_SUCCEEDED,
+        pay.CHARGE_STATUS_FAILED: gw.CHARGE_STATE_FAILED,
+        pay.CHARGE_STATUS_VOIDED: gw.CHARGE_STATE_VOIDED,
+    }.get(source.status, gw.CHARGE_STATE_UNSPECIFIED)
+
+
+def charge(source: pay.Charge) -> gw.Charge:
+    """A payments charge split into gross, tax and net."""
+    result = gw.Charge(
+        id=source.id,
+        customer_id=source.customer_id,
+        subscription_id=source.subscription_id,
+        state=_charge_state(source),
+        decline_reason=source.decline.reason,
+    )
+    for name in ("gross", "tax", "net", "discount", "refunded", "create_time"):
+        if source.HasField(name):
+            getattr(result, name).CopyFrom(getattr(source, name))
+    return result
+
+
+def refund(source: pay.Refund) -> gw.Refund:
+    """A payments refund."""
+    return gw.Refund(
+        id=source.id,
+        charge_id=source.charge_id,
+        state=_REFUND_STATES.get(source.status, gw.REFUND_STATE_UNSPECIFIED),
+        amount=source.amount,
+        reason=source.reason,
+        create_time=source.create_time,
+    )
+
+
+def access_decision(feature_key: str, access: ent.CheckAccessResponse | ent.FeatureAccess) -> gw.AccessDecision:
+    """An entitlement access answer as a decision."""
+    decision = gw.AccessDecision(feature_key=feature_key, allowed=access.allowed)
+    if not access.allowed:
+        decision.denial_reason = _DENIALS.get(access.reason, gw.ACCESS_DENIAL_REASON_NO_ENTITLEMENT)
+    if access.HasField("remaining"):
+        decision.remaining_quota = access.remaining
+    if access.HasField("valid_until"):
+        decision.valid_until_time.CopyFrom(access.valid_until)
+    return decision
+
+
+def entitlement(source: ent.Entitlement) -> gw.Entitlement:
+    """One feature a customer may use now, with the subscription that grants it (if any)."""
+    access = source.access
+    result = gw.Entitlement(feature_key=access.feature_key)
+    subscription_refs = [s.source_ref for s in access.sources if s.source == ent.GRANT_SOURCE_SUBSCRIPTION]
+    if subscription_refs:
+        result.subscription_id = subscription_refs[0]
+    starts = [g.valid_from for g in source.grants if g.HasField("valid_from")]
+    if starts:
+        result.start_time.CopyFrom(min(starts, key=lambda t: (t.seconds, t.nanos)))
+    if access.HasField("valid_until"):
+        result.end_time.CopyFrom(access.valid_until)
+    if access.HasField("limit"):
+        result.quota_limit = access.limit
+    if access.HasField("used"):
+        result.quota_used = access.used
+    return result
+
+
+def plan_change_quote(change: lc.PlanChange) -> gw.PlanChangeQuote:
+    """What a lifecycle plan change costs."""
+    proration = change.proration
+    due = proration.net.amount_minor if proration.net.amount_minor > 0 else 0
+    currency = proration.net.currency_code or proration.charge.currency_code
+    quote = gw.PlanChangeQuote(
+        new_plan_id=change.new_plan_id,
+        timing=_GATEWAY_TIMINGS.get(change.timing, gw.PLAN_CHANGE_TIMING_UNSPECIFIED),
+        amount_due=Money(currency_code=currency, amount_minor=due),
+        proration_credit=proration.credit,
+        next_period_amount=proration.charge,
+    )
+    if proration.HasField("effective_time"):
+        quote.effective_time.CopyFrom(proration.effective_time)
+    return quote

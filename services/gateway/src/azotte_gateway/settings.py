@@ -1,0 +1,23 @@
+"""Gateway settings, read from `AZOTTE_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from azotte_platform.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """What the gateway reads on top of every service's settings."""
+
+    rest_host: str = "127.0.0.1"
+    rest_port: int = 8080
+    # Where the bootstrap writes the sandbox tenant's first admin key.
+    state_dir: Path = Path(".azotte")
+    # Per-key token bucket: a burst of `rate_limit_burst` calls, refilled at `rate_limit_per_second`.
+    rate_limit_burst: int = 200
+    rate_limit_per_second: float = 100.0
+    # How long a verified key is trusted before it is read again (revocations on this replica are immediate).
+    api_key_cache_seconds: float = 5.0
+    # How long a checkout waits for the entitlements the new subscription grants.
+    checkout_entitlement_wait_seconds: float = 2.0

@@ -1,0 +1,95 @@
+"""Idempotency store, sandbox clock and gRPC error mapping on real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from azotte.common.v1 import sandbox_pb2
+from azotte_platform import errors
+from azotte_platform.clock import FixedClock, SandboxClock
+from azotte_platform.db.engine import create_engine, ensure_database
+from azotte_platform.db.tables import create_platform_tables
+from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_platform.events import nats_connection
+from azotte_platform.idempotency import run_once
+
+
+async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_rejected(servers) -> None:
+    url = servers.new_database_url("idem")
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=25)
+    async with engine.begin() as conn:
+        await conn.run_sync(create_platform_tables)
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    runs = 0
+
+    async def work() -> sandbox_pb2.ClockAdvanced:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.05)  # widen the race window
+        return sandbox_pb2.ClockAdvanced(offset_seconds=runs)
+
+    async def call(seconds: int) -> sandbox_pb2.ClockAdvanced:
+        request = sandbox_pb2.ClockAdvanced(offset_seconds=seconds)
+        async with UnitOfWork(engine, "test", clock) as uow:
+            return await run_once(
+                uow, "acme", "Advance", request, sandbox_pb2.ClockAdvanced, work, request_id="req-1"
+            )
+
+    answers = await asyncio.gather(*(call(7) for _ in range(20)))
+    assert runs == 1
+    assert {a.offset_seconds for a in answers} == {1}
+    with pytest.raises(errors.Aborted) as raised:
+        await call(8)
+    assert raised.value.reason == "REQUEST_ID_REUSED"
+    await engine.dispose()
+
+
+async def test_sandbox_clock_offset_is_shared_and_listeners_run(servers) -> None:
+    client_a = await nats_connection.connect(servers.nats_url, name="clock-a")
+    client_b = await nats_connection.connect(servers.nats_url, name="clock-b")
+    clock_a, clock_b = SandboxClock(), SandboxClock()
+    await clock_a.start(client_a.jetstream())
+    await clock_b.start(client_b.jetstream())
+    moved = asyncio.Event()
+
+    async def on_move() -> None:
+        moved.set()
+
+    clock_b.on_change(on_move)
+    before = clock_b.now()
+    await clock_a.advance(timedelta(days=31))
+    await asyncio.wait_for(moved.wait(), 5)
+    assert clock_b.now() - before >= timedelta(days=31)
+    with pytest.raises(ValueError):
+        await clock_a.advance(timedelta(seconds=-1))
+    await clock_a.stop()
+    await clock_b.stop()
+    await client_a.close()
+    await client_b.close()
+
+
+async def test_typed_errors_cross_the_wire_with_reason_and_fields() -> None:
+    from azotte_platform.grpc.client import connect
+    from azotte_platform.grpc.interceptors import ServiceInterceptor
+
+    async def fail(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        raise errors.InvalidArgument.field("currency_code", "unknown currency 'XYZ'", reason="UNKNOWN_CURRENCY")
+
+    handler = grpc.method_handlers_generic_handler(
+        "azotte.test.v1.Test", {"Fail": grpc.unary_unary_rpc_method_handler(fail)}
+    )
+    server = grpc.aio.server(interceptors=[ServiceInterceptor("test")])
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    async with connect(f"127.0.0.1:{port}") as channel:
+        call = channel.unary_unary("/azotte.test.v1.Test/Fail")
+        with pytest.raises(errors.InvalidArgument) as raised:
+            await call(b"")
+    await server.stop(None)
+    assert raised.value.reason == "UNKNOWN_CURRENCY"
+    assert raised.value.violations[0].field == "currency_code"
