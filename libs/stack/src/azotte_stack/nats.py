@@ -22,6 +22,10 @@ def nats_server_binary() -> str:
     return found
 
 
+async def _ignore_error(error: Exception) -> None:
+    """Readiness probes expect refusals; they are not worth a log line."""
+
+
 @dataclass
 class EmbeddedNats:
     """`nats-server -js` as a child process, with its store under `data_dir`."""
@@ -47,7 +51,9 @@ class EmbeddedNats:
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"nats-server exited with {self.process.returncode}; see logs/nats.log")
         try:
-            client = await nats_client.connect(self.url, allow_reconnect=False, connect_timeout=1)
+            client = await nats_client.connect(
+                self.url, allow_reconnect=False, connect_timeout=1, error_cb=_ignore_error
+            )
         except Exception:
             return False
         try:

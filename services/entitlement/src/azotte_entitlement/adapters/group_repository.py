@@ -31,19 +31,14 @@ class GroupRepository:
             .on_conflict_do_nothing()
         )
 
-    async def get_for_update(self, tenant_id: str, group_id: str) -> Group | None:
-        """The group with its members, its row locked (SELECT ... FOR UPDATE) until the transaction ends.
+    async def get(self, tenant_id: str, group_id: str, *, lock: bool = False) -> Group | None:
+        """The group with its members; with `lock`, its row stays locked (FOR UPDATE) until the transaction ends.
 
         NOTE: concurrent member adds queue on this lock, so each one counts the seats the previous
         one left and the seat limit holds.
         """
-        row = (
-            await self._connection.execute(
-                sa.select(groups)
-                .where(groups.c.tenant_id == tenant_id, groups.c.group_id == group_id)
-                .with_for_update()
-            )
-        ).first()
+        query = sa.select(groups).where(groups.c.tenant_id == tenant_id, groups.c.group_id == group_id)
+        row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
         return await self._with_members(row) if row is not None else None
 
     async def by_subscription_for_update(self, tenant_id: str, subscription_id: str) -> Group | None:

@@ -134,8 +134,8 @@ def entitlement(source: ent.Entitlement) -> gw.Entitlement:
     return result
 
 
-def plan_change_quote(change: lc.PlanChange) -> gw.PlanChangeQuote:
-    """What a lifecycle plan change costs."""
+def plan_change_quote(change: lc.PlanChange, next_period_amount: Money | None = None) -> gw.PlanChangeQuote:
+    """What a lifecycle plan change costs (tax included in amount_due when the storefront's prices include it)."""
     proration = change.proration
     due = proration.net.amount_minor if proration.net.amount_minor > 0 else 0
     currency = proration.net.currency_code or proration.charge.currency_code
@@ -144,8 +144,9 @@ def plan_change_quote(change: lc.PlanChange) -> gw.PlanChangeQuote:
         timing=_GATEWAY_TIMINGS.get(change.timing, gw.PLAN_CHANGE_TIMING_UNSPECIFIED),
         amount_due=Money(currency_code=currency, amount_minor=due),
         proration_credit=proration.credit,
-        next_period_amount=proration.charge,
     )
+    if next_period_amount is not None:
+        quote.next_period_amount.CopyFrom(next_period_amount)
     if proration.HasField("effective_time"):
         quote.effective_time.CopyFrom(proration.effective_time)
     return quote

@@ -183,6 +183,28 @@ class Charge:
             return
         self._fail(last or Decline(DeclineReason.PSP_UNAVAILABLE), now)
 
+    def settle_orphaned_attempt(self, found: PspChargeResult | None, now: datetime) -> None:
+        """Resolve an attempt left in flight by a crash, from what the PSP recorded for its key."""
+        attempt = self.attempts[-1] if self.attempts else None
+        if attempt is None or not attempt.pending:
+            raise FailedPrecondition(f"charge {self.charge_id} has no attempt in flight")
+        # NOTE: the PSP never saw the key, so nothing was captured: the attempt counts as retryable.
+        result = found or PspChargeResult.declined(attempt.psp, Decline(DeclineReason.PSP_UNAVAILABLE, "not_found"))
+        self.complete_attempt(result, now)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """Normalized outcome so far: approved, the decline's outcome, retryable while unknown."""
+        match self.status:
+            case ChargeStatus.SUCCEEDED | ChargeStatus.VOIDED:
+                return Outcome.APPROVED
+            case ChargeStatus.FAILED:
+                return self.decline.outcome if self.decline else Outcome.SOFT_DECLINE
+            case ChargeStatus.UNKNOWN:
+                return Outcome.RETRYABLE
+            case _:
+                return None
+
     def unreconciled_attempts(self) -> list[Attempt]:
         """Timed-out attempts whose PSP-side result has not been looked up yet."""
         return [attempt for attempt in self.attempts if attempt.timed_out]

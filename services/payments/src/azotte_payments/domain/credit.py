@@ -36,13 +36,19 @@ class CreditBalance:
         )
 
     def spend(self, amount_minor: int) -> None:
-        """Consume credit applied to a charge that succeeded."""
+        """Reserve credit applied to a charge; released again if the charge does not succeed."""
         if amount_minor < 0:
             raise InvalidArgument.field("amount", "must not be negative")
-        # NOTE: credit is consumed only when the charge it paid for succeeds.
+        # NOTE: credit is taken when the charge is created so that two charges cannot spend it twice.
         if amount_minor > self.balance_minor:
             raise FailedPrecondition(
                 f"credit balance {self.balance_minor} {self.currency} is below {amount_minor}",
                 reason="INSUFFICIENT_CREDIT",
             )
         self.balance_minor -= amount_minor
+
+    def release(self, amount_minor: int) -> None:
+        """Give back credit reserved for a charge that did not succeed."""
+        if amount_minor < 0:
+            raise InvalidArgument.field("amount", "must not be negative")
+        self.balance_minor += amount_minor

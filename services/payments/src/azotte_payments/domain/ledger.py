@@ -38,6 +38,7 @@ class EntryKind(StrEnum):
     CHARGE = "charge"
     REFUND = "refund"
     CREDIT_GRANT = "credit_grant"
+    VOID = "void"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,27 @@ def postings_for_refund(
         EntryKind.REFUND,
         refund.refund_id,
         refund.currency,
+        dimensions,
+        occurred_at,
+        postings,
+    )
+
+
+def postings_for_void(charge_entry: JournalEntry, entry_id: str, occurred_at: datetime) -> JournalEntry:
+    """Voided charge: the exact reversal of its charge entry, booked in the void's period."""
+    if charge_entry.kind is not EntryKind.CHARGE:
+        raise InvalidArgument.field("charge_id", f"entry {charge_entry.entry_id} is not a charge entry")
+    # NOTE: a void cancels the sale, so every line of the charge entry is reversed.
+    flipped = {Side.DEBIT: Side.CREDIT, Side.CREDIT: Side.DEBIT}
+    postings = tuple(Posting(p.account, flipped[p.side], p.amount_minor) for p in charge_entry.postings)
+    dims = charge_entry.dimensions
+    dimensions = Dimensions(dims.storefront_id, dims.channel, dims.plan_id, accounting_period(occurred_at))
+    return JournalEntry(
+        entry_id,
+        charge_entry.tenant_id,
+        EntryKind.VOID,
+        charge_entry.source_id,
+        charge_entry.currency,
         dimensions,
         occurred_at,
         postings,
