@@ -100,9 +100,12 @@ def from_timestamp(stamp: Timestamp) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def _enum_to_proto(value: StrEnum, wrapper: Any, prefix: str) -> int:
-    number: int = wrapper.Value(f"{prefix}_{value.name}")
-    return number
+def _enum_to_proto(value: StrEnum, wrapper: Any, prefix: str) -> Any:
+    return wrapper.Value(f"{prefix}_{value.name}")
+
+
+def _optional_enum(value: StrEnum | None, wrapper: Any, prefix: str) -> Any:
+    return 0 if value is None else _enum_to_proto(value, wrapper, prefix)
 
 
 def _enum_from_proto(number: int, wrapper: Any, prefix: str, kind: type[_E]) -> _E | None:
@@ -119,13 +122,13 @@ def _enum_from_proto(number: int, wrapper: Any, prefix: str, kind: type[_E]) -> 
 def _required_enum(v: Violations, path: str, number: int, wrapper: Any, prefix: str, kind: type[_E]) -> _E:
     member = _enum_from_proto(number, wrapper, prefix, kind)
     if member is None:
-        choices = ", ".join(name for name in wrapper.keys() if not name.endswith("_UNSPECIFIED"))
+        choices = ", ".join(e.name for e in wrapper.DESCRIPTOR.values if e.number != 0)
         v.add(path, f"required: one of {choices}")
         return next(iter(kind))
     return member
 
 
-def channel_to_proto(channel: Channel | None) -> int:
+def channel_to_proto(channel: Channel | None) -> Any:
     """A domain channel as azotte.common.v1.Channel (unspecified for None)."""
     return 0 if channel is None else _enum_to_proto(channel, channel_pb2.Channel, "CHANNEL")
 
@@ -229,9 +232,7 @@ def feature_to_proto(feature: Feature) -> pb.Feature:
         display_name=feature.name,
         kind=_enum_to_proto(feature.kind, pb.FeatureKind, "FEATURE_KIND"),
         unit=feature.unit or "",
-        reset_period=(
-            0 if feature.reset_period is None else _enum_to_proto(feature.reset_period, pb.ResetPeriod, "RESET_PERIOD")
-        ),
+        reset_period=_optional_enum(feature.reset_period, pb.ResetPeriod, "RESET_PERIOD"),
     )
 
 

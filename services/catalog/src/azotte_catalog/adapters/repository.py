@@ -169,9 +169,7 @@ class CatalogRepository:
     async def mark_activated(self, tenant_id: str, price_id: str, now: datetime) -> None:
         """Record that a price's activation was announced."""
         await self._connection.execute(
-            sa.update(prices)
-            .where(prices.c.tenant_id == tenant_id, prices.c.id == price_id)
-            .values(activated_at=now)
+            sa.update(prices).where(prices.c.tenant_id == tenant_id, prices.c.id == price_id).values(activated_at=now)
         )
 
     async def previous_version(self, tenant_id: str, price: Price) -> str:

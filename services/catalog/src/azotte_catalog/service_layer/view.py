@@ -144,8 +144,3 @@ class CatalogCache:
         """Forget the tenant's view; the next read loads it again."""
         self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
         self._entries.pop(tenant_id, None)
-
-    def clear(self) -> None:
-        """Forget every tenant's view."""
-        for tenant_id in {*self._entries, *(tenant for tenant, _ in self._loading)}:
-            self.invalidate(tenant_id)

@@ -1,0 +1,74 @@
+"""Composition root of the catalog service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte_catalog.adapters.catalog_events import follow_catalog_events
+from azotte_catalog.service_layer.activation import PriceActivator
+from azotte_catalog.service_layer.app import CatalogApp
+from azotte_catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from azotte_catalog.settings import CatalogSettings
+from azotte_platform.grpc.server import ServiceSpec, run_service
+from azotte_platform.runtime import Runtime
+
+from .servicer import CatalogServicer
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
+
+
+@dataclass(frozen=True)
+class CatalogService:
+    """The parts of a running catalog service."""
+
+    app: CatalogApp
+    activator: PriceActivator
+    servicer: CatalogServicer
+
+
+def assemble(runtime: Runtime) -> CatalogService:
+    """Build the catalog on a runtime and start its background work (activation, cache invalidation)."""
+    settings = runtime.settings if isinstance(runtime.settings, CatalogSettings) else CatalogSettings()
+
+    def unit_of_work() -> CatalogUnitOfWork:
+        return CatalogUnitOfWork(runtime.engine, runtime.service, runtime.clock)
+
+    activator = PriceActivator(
+        unit_of_work,
+        runtime.clock,
+        batch_size=settings.price_activation_batch_size,
+        max_idle_seconds=settings.price_activation_max_idle_seconds,
+    )
+    app = CatalogApp(
+        unit_of_work, runtime.clock, cache_ttl_seconds=settings.catalog_cache_ttl_seconds, on_write=activator.wake
+    )
+
+    def on_catalog_event(tenant_id: str, event_type: str) -> None:
+        # NOTE: an activation changes no catalog content (resolution already depends on the time).
+        if event_type != "price.activated":
+            app.cache.invalidate(tenant_id)
+        if event_type == "price.scheduled":
+            activator.wake()
+
+    async def follow() -> None:
+        await follow_catalog_events(runtime.nats, on_catalog_event)
+
+    runtime.spawn(follow)
+    runtime.spawn(activator.run)
+    runtime.on_clock_change(activator.on_clock_change)
+    return CatalogService(app, activator, CatalogServicer(app))
+
+
+async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
+    """Register CatalogService on the server."""
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(assemble(runtime).servicer, server)
+    return [SERVICE_NAME]
+
+
+def run() -> None:
+    run_service(ServiceSpec("catalog", MIGRATIONS, CatalogSettings, build))

@@ -1,0 +1,91 @@
+"""The price activation loop: announces each scheduled price once, when the clock passes its time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from azotte.catalog.v1 import events_pb2
+from azotte_catalog.adapters.proto import price_to_proto
+from azotte_platform.clock import Clock
+from azotte_platform.events.envelope import Event
+
+from .unit_of_work import CatalogUnitOfWork
+
+log = logging.getLogger(__name__)
+# NOTE: a due price locked by another replica is left to it; look again shortly after.
+MIN_WAIT_SECONDS = 0.1
+
+
+class PriceActivator:
+    """Records `price.activated` for every price whose effective time has passed, exactly once.
+
+    NOTE: a price is claimed with FOR UPDATE SKIP LOCKED and marked activated in the same
+    transaction as its outbox event, so replicas running this loop side by side never double-emit.
+    """
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], CatalogUnitOfWork],
+        clock: Clock,
+        *,
+        batch_size: int = 100,
+        max_idle_seconds: float = 60.0,
+        retry_seconds: float = 5.0,
+    ):
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._batch_size = batch_size
+        self._max_idle = max_idle_seconds
+        self._retry = retry_seconds
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due prices now (the clock moved, or a price was scheduled)."""
+        self._wakeup.set()
+
+    async def on_clock_change(self) -> None:
+        """Listener for sandbox clock advances."""
+        self.wake()
+
+    async def activate_due(self) -> int:
+        """Activate every price due by now; return how many were activated."""
+        total = 0
+        while True:
+            async with self._uow_factory() as uow:
+                now = self._clock.now()
+                due = await uow.catalog.claim_due_prices(now, self._batch_size)
+                for item in due:
+                    previous = await uow.catalog.previous_version(item.tenant_id, item.price)
+                    await uow.catalog.mark_activated(item.tenant_id, item.price.id, now)
+                    payload = events_pb2.PriceActivated(price=price_to_proto(item.price), previous_price_id=previous)
+                    uow.record(Event(item.tenant_id, "price.activated", payload))
+                await uow.commit()
+            total += len(due)
+            if len(due) < self._batch_size:
+                return total
+
+    async def seconds_until_next(self) -> float:
+        """How long the loop may sleep: until the next pending price, at most the idle bound."""
+        async with self._uow_factory() as uow:
+            upcoming = await uow.catalog.next_activation_time()
+        if upcoming is None:
+            return self._max_idle
+        return min(max((upcoming - self._clock.now()).total_seconds(), MIN_WAIT_SECONDS), self._max_idle)
+
+    async def run(self) -> None:
+        """Activate due prices, then wait for the next one, a clock move or a new price; forever."""
+        while True:
+            self._wakeup.clear()
+            try:
+                activated = await self.activate_due()
+                if activated:
+                    log.info("activated %d price(s)", activated)
+                delay = await self.seconds_until_next()
+            except Exception:
+                log.warning("price activation failed; retrying", exc_info=True)
+                delay = self._retry
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
