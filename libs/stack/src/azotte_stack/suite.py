@@ -18,6 +18,25 @@ from azotte_stack.processes import free_port, spawn, stop, wait_until
 SERVICES = ("catalog", "lifecycle", "payments", "entitlement", "promotions", "metering", "gateway")
 
 
+@dataclass(frozen=True)
+class AuxiliaryProcess:
+    """A helper server started before the services (`--port` is appended); its URL goes to them in `url_env`."""
+
+    name: str
+    argv: tuple[str, ...]
+    url_env: str
+
+
+AUXILIARY = (
+    AuxiliaryProcess(
+        "psp-stripe-like", ("-m", "azotte_payments.sandbox_psp", "--kind", "stripe_like"), "AZOTTE_PSP_STRIPE_LIKE_URL"
+    ),
+    AuxiliaryProcess(
+        "psp-adyen-like", ("-m", "azotte_payments.sandbox_psp", "--kind", "adyen_like"), "AZOTTE_PSP_ADYEN_LIKE_URL"
+    ),
+)
+
+
 @dataclass
 class ExternalServers:
     """URLs of PostgreSQL and NATS run elsewhere (AZOTTE_POSTGRES_URL / AZOTTE_NATS_URL)."""
@@ -40,6 +59,7 @@ class Suite:
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    auxiliary_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def postgres_url(self) -> str:
@@ -73,6 +93,7 @@ class Suite:
             "AZOTTE_NATS_URL": self.nats_url,
             "AZOTTE_GRPC_PORT": str(self.ports[service]),
             **{f"AZOTTE_{peer.upper()}_ADDR": self.address(peer) for peer in SERVICES},
+            **self.auxiliary_urls,
             **self.extra_env,
         }
         if service == "gateway":
@@ -83,6 +104,7 @@ class Suite:
     async def start(self) -> None:
         """Start everything and wait until every service reports SERVING."""
         await self.start_servers()
+        await self.start_auxiliary()
         for service in SERVICES:
             self.ports[service] = self.gateway_grpc_port if service == "gateway" else free_port()
         for service in SERVICES:
@@ -92,6 +114,27 @@ class Suite:
                 log_file=self.root / "logs" / f"{service}.log",
             )
         await asyncio.gather(*(self._wait_serving(service) for service in SERVICES))
+
+    async def start_auxiliary(self) -> None:
+        """Start the helper servers and wait until each accepts connections."""
+        for aux in AUXILIARY:
+            port = free_port()
+            self.processes[aux.name] = spawn(
+                [sys.executable, *aux.argv, "--port", str(port)], log_file=self.root / "logs" / f"{aux.name}.log"
+            )
+            self.auxiliary_urls[aux.url_env] = f"http://127.0.0.1:{port}"
+
+            async def listening(port: int = port, name: str = aux.name) -> bool:
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited with {self.processes[name].returncode}")
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    return False
+                writer.close()
+                return True
+
+            await wait_until(listening, timeout=30, what=aux.name)
 
     async def _wait_serving(self, service: str) -> None:
         async with grpc.aio.insecure_channel(self.address(service)) as channel:

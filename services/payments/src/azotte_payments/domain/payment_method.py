@@ -127,7 +127,7 @@ class CustomerPaymentMethods:
         removed = self.get(payment_method_id)
         self.methods.remove(removed)
         if removed.is_default and self.methods:
-            newest = max(self.methods, key=lambda method: method.created_at)
+            newest = max(reversed(self.methods), key=lambda method: method.created_at)
             self.set_default(newest.payment_method_id)
         return removed
 

@@ -15,6 +15,7 @@ from azotte_payments.sandbox_psp.book import (
     SandboxSettings,
     fingerprint_of,
     json_body,
+    outage_switch,
 )
 from azotte_payments.sandbox_psp.tokens import SandboxToken, scenario_of
 
@@ -81,6 +82,8 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
         if not authorized(request):
             return _validation_error(401, "000", "HTTP Status Response - Unauthorized")
         await book.simulate_latency(request)
+        if book.outage:
+            return _validation_error(503, "905", "Service temporarily unavailable")
         body = await json_body(request)
         key = request.headers.get("idempotency-key", "")
         fingerprint = fingerprint_of(body)
@@ -172,5 +175,6 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
             Route("/payments/{psp_reference}/refunds", refund_payment, methods=["POST"]),
             Route("/payments/{psp_reference}/cancels", cancel_payment, methods=["POST"]),
             Route("/_test/captures", count_captures, methods=["GET"]),
+            Route("/_test/outage", outage_switch(book), methods=["POST"]),
         ]
     )

@@ -8,11 +8,12 @@ import json
 import os
 import secrets
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 LATENCY_ENV = "AZOTTE_SANDBOX_PSP_LATENCY_MS"
 TIMEOUT_DELAY_ENV = "AZOTTE_SANDBOX_PSP_TIMEOUT_DELAY_S"
@@ -68,6 +69,7 @@ class SandboxBook:
     charges: dict[str, SandboxCharge] = field(default_factory=dict)
     answers: dict[str, StoredAnswer] = field(default_factory=dict)
     captures_by_key: Counter[str] = field(default_factory=Counter)
+    outage: bool = False
 
     def new_id(self) -> str:
         """A fresh provider reference."""
@@ -109,6 +111,16 @@ class SandboxBook:
     async def hang(self) -> None:
         """Keep the timeout token's request open past any sane client timeout."""
         await asyncio.sleep(self.settings.timeout_delay_s)
+
+
+def outage_switch(book: SandboxBook) -> Callable[[Request], Awaitable[Response]]:
+    """`POST /_test/outage {"enabled": bool}`: while enabled, charges answer 503."""
+
+    async def switch(request: Request) -> Response:
+        book.outage = bool((await json_body(request)).get("enabled"))
+        return JSONResponse({"outage": book.outage})
+
+    return switch
 
 
 def fingerprint_of(body: Any) -> str:

@@ -15,6 +15,7 @@ from azotte_payments.sandbox_psp.book import (
     SandboxSettings,
     fingerprint_of,
     json_body,
+    outage_switch,
 )
 from azotte_payments.sandbox_psp.tokens import SandboxToken, scenario_of
 
@@ -70,6 +71,8 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
         if not authorized(request):
             return _error(401, "invalid_request_error", "Invalid API Key provided.")
         await book.simulate_latency(request)
+        if book.outage:
+            return _error(503, "api_error", "The service is temporarily unavailable.")
         body = await json_body(request)
         key = request.headers.get("idempotency-key", "")
         fingerprint = fingerprint_of(body)
@@ -186,5 +189,6 @@ def create_app(settings: SandboxSettings | None = None) -> Starlette:
             Route("/v1/charges/{charge_id}/void", void_charge, methods=["POST"]),
             Route("/v1/refunds", create_refund, methods=["POST"]),
             Route("/_test/captures", count_captures, methods=["GET"]),
+            Route("/_test/outage", outage_switch(book), methods=["POST"]),
         ]
     )

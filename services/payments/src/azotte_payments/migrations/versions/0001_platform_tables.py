@@ -5,6 +5,7 @@ Revises:
 """
 
 from alembic import op
+
 from azotte_platform.db.tables import create_platform_tables, drop_platform_tables
 
 revision = "0001"

@@ -1,14 +1,11 @@
-import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from starlette.applications import Starlette
 
 from azotte_payments.adapters.psp.adyen_like import AdyenLikePsp
@@ -18,26 +15,10 @@ from azotte_payments.domain.declines import DeclineReason, Outcome
 from azotte_payments.sandbox_psp import adyen_like, stripe_like
 from azotte_payments.sandbox_psp.book import SandboxSettings
 from azotte_payments.sandbox_psp.tokens import SandboxToken
+from tests.integration.payments.payments_harness import serving
 
 SETTINGS = SandboxSettings(latency_ms=0, timeout_delay_s=1.5)
 SHORT_TIMEOUT_S = 0.3
-
-
-@asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """Serve `app` in this event loop on a free loopback port (listening before serve starts)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.setblocking(False)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @dataclass

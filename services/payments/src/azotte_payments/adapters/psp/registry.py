@@ -1,0 +1,70 @@
+"""The PSPs this process can reach, each behind its circuit breaker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from azotte_payments.adapters.psp.adyen_like import AdyenLikePsp
+from azotte_payments.adapters.psp.base import HttpPspConfig, PaymentServiceProvider, PspChargeRequest
+from azotte_payments.adapters.psp.stripe_like import StripeLikePsp
+from azotte_payments.domain.charge import Attempt
+from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
+from azotte_payments.domain.declines import PspChargeResult
+from azotte_payments.domain.routing import next_psp, record_psp_health
+from azotte_payments.settings import PaymentsSettings
+from azotte_platform.clock import Clock
+from azotte_platform.errors import FailedPrecondition
+
+
+class PspRegistry:
+    """Named PSP adapters and one breaker per PSP (per process)."""
+
+    def __init__(self, providers: Mapping[str, PaymentServiceProvider], breakers: CircuitBreakerBoard, clock: Clock):
+        self._providers = dict(providers)
+        self.breakers = breakers
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: PaymentsSettings, clock: Clock) -> PspRegistry:
+        """Adapters for every PSP whose URL is configured."""
+        providers: dict[str, PaymentServiceProvider] = {}
+        timeout = settings.psp_timeout_s
+        if settings.psp_stripe_like_url:
+            stripe = HttpPspConfig(settings.psp_stripe_like_url, settings.psp_stripe_like_api_key, timeout)
+            providers["stripe_like"] = StripeLikePsp(stripe)
+        if settings.psp_adyen_like_url:
+            adyen = HttpPspConfig(settings.psp_adyen_like_url, settings.psp_adyen_like_api_key, timeout)
+            providers["adyen_like"] = AdyenLikePsp(adyen, settings.psp_adyen_like_merchant_account)
+        breaker_settings = BreakerSettings(
+            settings.breaker_failure_threshold, timedelta(seconds=settings.breaker_cooldown_s)
+        )
+        return cls(providers, CircuitBreakerBoard(breaker_settings), clock)
+
+    def reachable(self, candidates: Sequence[str]) -> tuple[str, ...]:
+        """The candidates this process has adapters for, in order."""
+        known = tuple(psp for psp in candidates if psp in self._providers)
+        if not known:
+            raise FailedPrecondition(f"none of the routed PSPs {list(candidates)} is configured", reason="NO_PSP_ROUTE")
+        return known
+
+    def provider(self, psp: str) -> PaymentServiceProvider:
+        """The adapter of `psp`."""
+        if psp not in self._providers:
+            raise FailedPrecondition(f"PSP {psp!r} is not configured", reason="PSP_NOT_CONFIGURED")
+        return self._providers[psp]
+
+    def next_candidate(self, candidates: Sequence[str], attempts: Sequence[Attempt]) -> str | None:
+        """Next PSP to try, skipping those whose breaker is open."""
+        return next_psp(candidates, attempts, self.breakers, self._clock.now())
+
+    async def charge(self, psp: str, request: PspChargeRequest) -> PspChargeResult:
+        """Charge through `psp` and feed the outcome to its breaker."""
+        result = await self.provider(psp).charge(request)
+        record_psp_health(self.breakers, psp, result.outcome, self._clock.now())
+        return result
+
+    async def aclose(self) -> None:
+        """Close every adapter."""
+        for provider in self._providers.values():
+            await provider.aclose()

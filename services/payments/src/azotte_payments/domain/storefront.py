@@ -1,0 +1,27 @@
+"""What payments needs to know about a storefront: currency, country, tax and PSP routing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azotte_payments.domain.routing import RoutingCondition, RoutingRule
+from azotte_payments.domain.tax import TaxPolicy
+
+
+@dataclass(frozen=True)
+class StorefrontTerms:
+    """A storefront's payment terms as the catalog defines them."""
+
+    storefront_id: str
+    currency: str
+    country_code: str
+    tax_policy: TaxPolicy
+    routing_rules: tuple[RoutingRule, ...]
+
+
+def rules_with_fallback(rules: tuple[RoutingRule, ...], fallback_psps: tuple[str, ...]) -> tuple[RoutingRule, ...]:
+    """The storefront's rules followed by a catch-all rule for its fallback PSPs."""
+    # NOTE: when no rule matches, the storefront's fallback order applies.
+    if not fallback_psps:
+        return rules
+    return (*rules, RoutingRule(fallback_psps[0], fallback_psps[1:], RoutingCondition()))

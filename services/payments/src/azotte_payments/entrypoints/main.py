@@ -1,0 +1,75 @@
+"""Composition root of the payments service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+
+from azotte.catalog.v1 import catalog_pb2_grpc
+from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_payments.adapters.catalog import StorefrontDirectory
+from azotte_payments.adapters.psp.registry import PspRegistry
+from azotte_payments.entrypoints.servicer import PaymentsServicer
+from azotte_payments.service_layer.charge_processor import ChargeProcessor, FaultHook
+from azotte_payments.service_layer.charges import ChargeDesk
+from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from azotte_payments.settings import PaymentsSettings
+from azotte_platform.grpc.client import connect
+from azotte_platform.grpc.server import ServiceSpec, run_service
+from azotte_platform.runtime import Runtime
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+def settings_of(runtime: Runtime) -> PaymentsSettings:
+    """The runtime's settings as payments settings."""
+    settings = runtime.settings
+    return settings if isinstance(settings, PaymentsSettings) else PaymentsSettings(**settings.model_dump())
+
+
+def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple[PaymentsServicer, ChargeProcessor]:
+    """Wire the servicer and the charge processor; `fault` lets tests interrupt a charge."""
+    settings = settings_of(runtime)
+
+    def uow() -> PaymentsUnitOfWork:
+        return PaymentsUnitOfWork(runtime.engine, "payments", runtime.clock)
+
+    psps = PspRegistry.from_settings(settings, runtime.clock)
+    catalog = catalog_pb2_grpc.CatalogServiceStub(connect(settings.catalog_addr))
+    storefronts = StorefrontDirectory(catalog, runtime.clock, timedelta(seconds=settings.storefront_cache_s))
+    processor = ChargeProcessor(runtime.engine, uow, psps, runtime.clock, settings.db_pool_size, fault)
+    desk = ChargeDesk(uow, storefronts.terms, processor, settings.charge_wait_s)
+    return PaymentsServicer(uow, desk, psps), processor
+
+
+class ReconcileLoop:
+    """Resumes open charges every `interval_s` seconds."""
+
+    def __init__(self, processor: ChargeProcessor, interval_s: float):
+        self._processor = processor
+        self._interval_s = interval_s
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._processor.reconcile_open_charges()
+            except Exception:
+                log.exception("charge reconciliation failed")
+            await asyncio.sleep(self._interval_s)
+
+
+async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
+    """Register PaymentsService and start the reconciliation loop."""
+    servicer, processor = build_servicer(runtime)
+    payments_pb2_grpc.add_PaymentsServiceServicer_to_server(servicer, server)
+    runtime.spawn(ReconcileLoop(processor, settings_of(runtime).reconcile_interval_s).run)
+    return [payments_pb2.DESCRIPTOR.services_by_name["PaymentsService"].full_name]
+
+
+def run() -> None:
+    run_service(ServiceSpec("payments", MIGRATIONS, PaymentsSettings, build))

@@ -1,0 +1,168 @@
+"""Collects a recorded charge through its PSPs, one driver per charge, and reconciles by key."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from azotte_payments.adapters.psp.base import PspChargeRequest
+from azotte_payments.adapters.psp.registry import PspRegistry
+from azotte_payments.adapters.repositories import ChargeRecord, charges_to_resume
+from azotte_payments.domain.charge import Attempt, ChargeStatus, ReconcileAction
+from azotte_payments.domain.declines import DeclineReason, PspChargeResult
+from azotte_payments.service_layer.effects import save_charge
+from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from azotte_platform.clock import Clock
+
+log = logging.getLogger(__name__)
+
+FaultHook = Callable[[str, str], Awaitable[None]]
+"""Called at named points of a charge (point, charge id); tests use it to simulate crashes."""
+
+AFTER_PSP_CHARGE = "after_psp_charge"
+FINAL = (ChargeStatus.SUCCEEDED, ChargeStatus.FAILED, ChargeStatus.VOIDED)
+
+
+async def _no_fault(point: str, charge_id: str) -> None:
+    return None
+
+
+class ChargeProcessor:
+    """Drives pending charges; a session advisory lock per charge keeps a single driver at a time."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        uow_factory: Callable[[], PaymentsUnitOfWork],
+        psps: PspRegistry,
+        clock: Clock,
+        max_drivers: int,
+        fault: FaultHook | None = None,
+    ):
+        self._engine = engine
+        self._clock = clock
+        self._uow = uow_factory
+        self.psps = psps
+        self._drivers = asyncio.Semaphore(max_drivers)
+        self._fault = fault or _no_fault
+
+    async def advance(self, tenant_id: str, charge_id: str) -> bool:
+        """Move the charge towards an outcome; False if another driver holds it right now."""
+        async with self._drivers, self._exclusive(tenant_id, charge_id) as held:
+            if held:
+                await self._drive(tenant_id, charge_id)
+            return held
+
+    async def reconcile_open_charges(self, limit: int = 100) -> int:
+        """Resume pending and unknown charges nobody is driving (after a crash or a timeout)."""
+        async with self._uow() as uow:
+            open_charges = await charges_to_resume(uow.connection, limit)
+        resumed = 0
+        for tenant_id, charge_id in open_charges:
+            try:
+                resumed += await self.advance(tenant_id, charge_id)
+            except Exception:
+                log.exception("reconciling charge %s failed", charge_id)
+        return resumed
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, tenant_id: str, charge_id: str) -> AsyncIterator[bool]:
+        # NOTE: a session lock survives the driver's own commits and dies with its connection,
+        # so a crashed driver never blocks the charge.
+        key = sa.func.hashtextextended(f"{tenant_id}/{charge_id}", 0)
+        async with self._engine.connect() as connection:
+            held = bool((await connection.execute(sa.select(sa.func.pg_try_advisory_lock(key)))).scalar())
+            await connection.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    await connection.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                    await connection.commit()
+
+    async def _load(self, tenant_id: str, charge_id: str) -> ChargeRecord:
+        async with self._uow() as uow:
+            return await uow.charges(tenant_id).get(charge_id)
+
+    async def _save(self, tenant_id: str, record: ChargeRecord) -> None:
+        async with self._uow() as uow:
+            await save_charge(uow, tenant_id, record)
+            await uow.commit()
+
+    async def _drive(self, tenant_id: str, charge_id: str) -> None:
+        while True:
+            record = await self._load(tenant_id, charge_id)
+            charge = record.charge
+            now = self._clock.now()
+            if charge.status in FINAL:
+                return
+            if charge.status is ChargeStatus.UNKNOWN:
+                await self._reconcile_unknown(tenant_id, record)
+                return
+            in_flight = charge.attempts[-1] if charge.attempts and charge.attempts[-1].pending else None
+            if in_flight is not None:
+                # NOTE: an attempt left in flight by a crash: ask the PSP by its key, never charge again.
+                known, found = await self._lookup(in_flight)
+                if not known:
+                    return
+                charge.settle_orphaned_attempt(found, now)
+                await self._save(tenant_id, record)
+                continue
+            psp = self.psps.next_candidate(record.candidates, charge.attempts)
+            if psp is None:
+                charge.exhaust(now)
+                await self._save(tenant_id, record)
+                return
+            attempt = charge.begin_attempt(psp, now)
+            # NOTE: the attempt is committed before the PSP is called.
+            await self._save(tenant_id, record)
+            result = await self.psps.charge(psp, self._psp_request(record, attempt))
+            await self._fault(AFTER_PSP_CHARGE, charge_id)
+            if result.reason is DeclineReason.TIMEOUT:
+                known, found = await self._lookup(attempt)
+                if known and found is not None:
+                    result = found
+                else:
+                    # NOTE: a timeout may have captured: no failover, the charge stays unknown.
+                    charge.complete_attempt(result, self._clock.now())
+                    charge.exhaust(self._clock.now())
+                    await self._save(tenant_id, record)
+                    return
+            charge.complete_attempt(result, self._clock.now())
+            await self._save(tenant_id, record)
+
+    async def _reconcile_unknown(self, tenant_id: str, record: ChargeRecord) -> None:
+        charge = record.charge
+        for attempt in charge.unreconciled_attempts():
+            known, found = await self._lookup(attempt)
+            if not known:
+                return
+            action = charge.reconcile_attempt(attempt.number, found, self._clock.now())
+            if action is ReconcileAction.VOID_DUPLICATE and attempt.psp_reference:
+                await self.psps.provider(attempt.psp).void(attempt.psp_reference, f"void:{attempt.psp_idempotency_key}")
+        await self._save(tenant_id, record)
+
+    async def _lookup(self, attempt: Attempt) -> tuple[bool, PspChargeResult | None]:
+        """(whether the PSP answered, what it recorded under the attempt's key)."""
+        try:
+            return True, await self.psps.provider(attempt.psp).lookup(attempt.psp_idempotency_key)
+        except Exception as error:
+            log.warning("lookup of %s on %s failed: %s", attempt.psp_idempotency_key, attempt.psp, error)
+            return False, None
+
+    @staticmethod
+    def _psp_request(record: ChargeRecord, attempt: Attempt) -> PspChargeRequest:
+        charge = record.charge
+        return PspChargeRequest(
+            idempotency_key=attempt.psp_idempotency_key,
+            amount_minor=charge.psp_amount_minor,
+            currency=charge.currency,
+            payment_token=record.payment_token,
+            reference=charge.charge_id,
+            description=charge.request.description,
+        )

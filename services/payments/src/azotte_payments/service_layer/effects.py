@@ -1,0 +1,49 @@
+"""What a charge's state change causes in the same transaction: ledger, credit and events."""
+
+from __future__ import annotations
+
+import uuid
+
+from azotte.payments.v1 import events_pb2
+from azotte_payments.adapters.repositories import ChargeRecord
+from azotte_payments.domain.events import PaymentFailed, PaymentSucceeded
+from azotte_payments.domain.ledger import JournalEntry, postings_for_charge
+from azotte_payments.service_layer.messages import charge_message, decline_message, revenue_recorded_message
+from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from azotte_platform.events.envelope import Event
+
+
+def new_id(prefix: str) -> str:
+    """A fresh resource id such as `ch_3f2a...`."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+async def post_entry(uow: PaymentsUnitOfWork, tenant_id: str, entry: JournalEntry) -> None:
+    """Persist a journal entry once and announce it as revenue.recorded."""
+    if not entry.postings:
+        return
+    if await uow.ledger(tenant_id).post(entry):
+        uow.record(Event(tenant_id, "revenue.recorded", revenue_recorded_message(entry)))
+
+
+async def save_charge(uow: PaymentsUnitOfWork, tenant_id: str, record: ChargeRecord) -> None:
+    """Write the charge and apply what its new state causes; the caller commits."""
+    charge = record.charge
+    now = uow.clock.now()
+    await uow.charges(tenant_id).save(record, now)
+    for fact in charge.events:
+        if isinstance(fact, PaymentSucceeded):
+            # NOTE: revenue is recognized when the money is captured, in the capture's month.
+            await post_entry(uow, tenant_id, postings_for_charge(charge, tenant_id, new_id("je"), now))
+            payload = events_pb2.PaymentSucceeded(charge=charge_message(charge))
+            uow.record(Event(tenant_id, "payment.succeeded", payload))
+        elif isinstance(fact, PaymentFailed):
+            if charge.credit_applied_minor:
+                # NOTE: credit reserved for a charge that failed goes back to the customer.
+                credits = uow.credits(tenant_id)
+                balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
+                balance.release(charge.credit_applied_minor)
+                await credits.save(balance)
+            failed = events_pb2.PaymentFailed(charge=charge_message(charge), decline=decline_message(charge.decline))
+            uow.record(Event(tenant_id, "payment.failed", failed))
+    charge.events.clear()

@@ -1,0 +1,21 @@
+"""Settings of the payments service, read from `AZOTTE_*` environment variables."""
+
+from __future__ import annotations
+
+from azotte_platform.settings import ServiceSettings
+
+
+class PaymentsSettings(ServiceSettings):
+    """Where the PSPs are, how long to wait for them, and how the breakers and reconciler behave."""
+
+    psp_stripe_like_url: str = ""
+    psp_stripe_like_api_key: str = "sk_test_azotte"
+    psp_adyen_like_url: str = ""
+    psp_adyen_like_api_key: str = "adyen_test_key"
+    psp_adyen_like_merchant_account: str = "AzotteECOM"
+    psp_timeout_s: float = 10.0
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_s: float = 30.0
+    storefront_cache_s: float = 30.0
+    charge_wait_s: float = 30.0
+    reconcile_interval_s: float = 15.0

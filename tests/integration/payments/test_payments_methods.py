@@ -1,0 +1,48 @@
+"""Payment methods: tokens only, one default per customer, expiry."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import pytest
+
+from azotte.payments.v1 import payments_pb2 as P
+from tests.integration.payments.payments_harness import Payments
+
+
+def _add(customer: str, token: str, **fields) -> P.CreatePaymentMethodRequest:
+    return P.CreatePaymentMethodRequest(
+        request_id=uuid.uuid4().hex, customer_id=customer, type=P.PAYMENT_METHOD_TYPE_CARD, token=token, **fields
+    )
+
+
+async def test_card_numbers_are_refused(payments: Payments, tenant: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await payments.call(tenant, "CreatePaymentMethod", _add("cus_1", "4242 4242 4242 4242"))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "token" in (error.value.details() or "")
+
+
+async def test_default_moves_and_charges_use_it(payments: Payments, tenant: str) -> None:
+    customer = await payments.add_customer(tenant, "tok_insufficient_funds")
+    added = await payments.call(tenant, "CreatePaymentMethod", _add(customer, "tok_success", make_default=True))
+    listed = await payments.call(tenant, "ListPaymentMethods", P.ListPaymentMethodsRequest(customer_id=customer))
+    assert [m.is_default for m in listed.payment_methods] == [False, True]
+    charge = await payments.charge(tenant, customer)
+    assert charge.status == P.CHARGE_STATUS_SUCCEEDED and charge.payment_method_id == added.payment_method.id
+    deleted = await payments.call(
+        tenant,
+        "DeletePaymentMethod",
+        P.DeletePaymentMethodRequest(
+            request_id=uuid.uuid4().hex, customer_id=customer, payment_method_id=added.payment_method.id
+        ),
+    )
+    assert deleted.default_payment_method.token == "tok_insufficient_funds"
+
+
+async def test_expired_method_is_not_charged(payments: Payments, tenant: str) -> None:
+    customer = await payments.add_customer(tenant, exp=(1, 2026))
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await payments.charge(tenant, customer)
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "expired" in (error.value.details() or "")

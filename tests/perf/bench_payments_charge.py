@@ -1,0 +1,157 @@
+"""Benchmark: CreateCharge throughput and latency through the `azotte-payments` process and a sandbox PSP.
+
+Starts PostgreSQL, NATS, the Stripe-like sandbox PSP and `azotte-payments` as processes, plus a tiny
+in-process catalog answering GetStorefront; then sends distinct-key charges with some concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte.common.v1 import channel_pb2, money_pb2
+from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_stack.nats import EmbeddedNats
+from azotte_stack.postgres import EmbeddedPostgres
+from azotte_stack.processes import free_port, spawn, stop, wait_until
+
+CHARGES = 600
+CONCURRENCY = 32
+WARMUP = 50
+TENANT = (("x-azotte-tenant", "bench"),)
+
+
+class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
+    """One EUR storefront routed to the Stripe-like PSP."""
+
+    async def GetStorefront(self, request: Any, context: Any) -> catalog_pb2.GetStorefrontResponse:
+        rule = catalog_pb2.RoutingRule(psps=["stripe_like"])
+        storefront = catalog_pb2.Storefront(
+            id=request.id,
+            country_code="DE",
+            currency_code="EUR",
+            tax_policy=catalog_pb2.TaxPolicy(mode=catalog_pb2.TAX_MODE_INCLUSIVE, rate="0.19"),
+            payment_routing=catalog_pb2.PaymentRouting(rules=[rule]),
+        )
+        return catalog_pb2.GetStorefrontResponse(storefront=storefront)
+
+
+async def serving(stub: health_pb2_grpc.HealthStub) -> bool:
+    try:
+        answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+    except grpc.aio.AioRpcError:
+        return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+async def listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
+def charge_request(customer: str) -> payments_pb2.CreateChargeRequest:
+    key = uuid.uuid4().hex
+    return payments_pb2.CreateChargeRequest(
+        request_id=key,
+        idempotency_key=key,
+        customer_id=customer,
+        storefront_id="de",
+        channel=channel_pb2.CHANNEL_WEB,
+        plan_id="pro",
+        amount=money_pb2.Money(currency_code="EUR", amount_minor=999),
+    )
+
+
+async def run_load(stub: payments_pb2_grpc.PaymentsServiceStub, customer: str, count: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+
+    async def worker() -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            started = time.perf_counter()
+            response = await stub.CreateCharge(charge_request(customer), metadata=TENANT)
+            latencies.append(time.perf_counter() - started)
+            assert response.charge.status == payments_pb2.CHARGE_STATUS_SUCCEEDED
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return latencies, time.perf_counter() - started
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        postgres, nats = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
+        await asyncio.gather(postgres.start(), nats.start())
+        catalog = grpc.aio.server()
+        catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)
+        catalog_port = catalog.add_insecure_port("127.0.0.1:0")
+        await catalog.start()
+        psp_port, payments_port = free_port(), free_port()
+        psp = spawn(
+            [sys.executable, "-m", "azotte_payments.sandbox_psp", "--kind", "stripe_like", "--port", str(psp_port)],
+            log_file=root / "psp.log",
+        )
+        payments = spawn(
+            [str(Path(sys.executable).parent / "azotte-payments")],
+            env={
+                "AZOTTE_DATABASE_URL": postgres.database_url("azotte_payments"),
+                "AZOTTE_NATS_URL": nats.url,
+                "AZOTTE_GRPC_PORT": str(payments_port),
+                "AZOTTE_CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
+                "AZOTTE_PSP_STRIPE_LIKE_URL": f"http://127.0.0.1:{psp_port}",
+                "AZOTTE_SANDBOX_CLOCK": "false",
+                "AZOTTE_LOG_LEVEL": "WARNING",
+                "AZOTTE_DB_POOL_SIZE": "20",
+            },
+            log_file=root / "payments.log",
+        )
+        try:
+            await wait_until(lambda: listening(psp_port), timeout=30, what="sandbox PSP")
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{payments_port}") as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                await wait_until(lambda: serving(health), timeout=60, what="azotte-payments")
+                stub = payments_pb2_grpc.PaymentsServiceStub(channel)
+                await stub.CreatePaymentMethod(
+                    payments_pb2.CreatePaymentMethodRequest(
+                        request_id="pm-1",
+                        customer_id="cus_bench",
+                        type=payments_pb2.PAYMENT_METHOD_TYPE_CARD,
+                        token="tok_success",
+                    ),
+                    metadata=TENANT,
+                )
+                await run_load(stub, "cus_bench", WARMUP)
+                latencies, elapsed = await run_load(stub, "cus_bench", CHARGES)
+        finally:
+            stop(payments)
+            stop(psp)
+            await catalog.stop(None)
+            nats.stop()
+            postgres.stop()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    print(f"CreateCharge via stripe_like sandbox: {CHARGES} charges, concurrency {CONCURRENCY}")
+    print(f"  throughput {CHARGES / elapsed:.0f} charges/s")
+    print(f"  latency p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
