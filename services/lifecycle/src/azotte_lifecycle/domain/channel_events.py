@@ -83,9 +83,7 @@ class ChannelEvent:
             raise InvalidArgument.field("period_end", f"{self.kind} needs the end of the paid period")
         if self.period_end is not None and self.period_end <= self.occurred_at:
             raise InvalidArgument.field("period_end", "must be after the event time")
-        if self.kind is ChannelEventKind.PAUSED and (
-            self.resume_at is None or self.resume_at <= self.occurred_at
-        ):
+        if self.kind is ChannelEventKind.PAUSED and (self.resume_at is None or self.resume_at <= self.occurred_at):
             raise InvalidArgument.field("resume_at", "paused needs a resume time after the event time")
         if self.kind is ChannelEventKind.PLAN_CHANGED and self.plan is None:
             raise InvalidArgument.field("plan", "plan_changed needs the new plan")
@@ -224,9 +222,7 @@ def _activate(sub: Subscription, event: ChannelEvent) -> None:
         S.ACTIVE: EventType.SUBSCRIPTION_RENEWED,
         S.PAUSED: EventType.SUBSCRIPTION_RESUMED,
     }.get(previous, EventType.SUBSCRIPTION_RECOVERED)
-    sub.record_transition(
-        event_type, previous, Cause.CHANNEL_EVENT, event.occurred_at, cause_ref=event.event_id
-    )
+    sub.record_transition(event_type, previous, Cause.CHANNEL_EVENT, event.occurred_at, cause_ref=event.event_id)
 
 
 def _move(sub: Subscription, target: SubscriptionState, event_type: EventType, event: ChannelEvent) -> None:
@@ -236,6 +232,4 @@ def _move(sub: Subscription, target: SubscriptionState, event_type: EventType, e
     if previous is S.PAUSED:
         sub.paused_at = sub.resume_at = None
     sub.state = target
-    sub.record_transition(
-        event_type, previous, Cause.CHANNEL_EVENT, event.occurred_at, cause_ref=event.event_id
-    )
+    sub.record_transition(event_type, previous, Cause.CHANNEL_EVENT, event.occurred_at, cause_ref=event.event_id)

@@ -47,9 +47,7 @@ class LifecyclePolicy:
             violations.append(FieldViolation("max_pause", "must not be negative"))
         days = self.retry_schedule_days
         if any(day < 1 for day in days) or any(b <= a for a, b in pairwise(days)):
-            violations.append(
-                FieldViolation("retry_schedule_days", "must be positive and strictly increasing")
-            )
+            violations.append(FieldViolation("retry_schedule_days", "must be positive and strictly increasing"))
         if violations:
             raise InvalidArgument("invalid lifecycle policy", violations)
 

@@ -249,9 +249,7 @@ class Subscription:
     def period_bounds(self, index: int) -> tuple[datetime, datetime]:
         """Start and end of paid period `index` on the current anchor."""
         offset = index - self.anchor_period_index
-        return shift(self.period_anchor, self.interval, offset), shift(
-            self.period_anchor, self.interval, offset + 1
-        )
+        return shift(self.period_anchor, self.interval, offset), shift(self.period_anchor, self.interval, offset + 1)
 
     # ----------------------------------------------------------------- customer commands
 
@@ -327,9 +325,7 @@ class Subscription:
         self._require_azotte_billed("change the plan of")
         self._require_state({S.TRIALING, S.ACTIVE}, "change the plan of")
         if new_plan.currency_code != self.currency_code:
-            raise InvalidArgument.field(
-                "plan", "currency differs from the subscription's", reason="CURRENCY_MISMATCH"
-            )
+            raise InvalidArgument.field("plan", "currency differs from the subscription's", reason="CURRENCY_MISMATCH")
         if new_plan.plan_id == self.plan_id and self.pending_plan_change is None:
             raise InvalidArgument.field("plan_id", "subscription is already on this plan", reason="SAME_PLAN")
         if new_plan.rank > current_rank:
@@ -338,9 +334,7 @@ class Subscription:
             direction = ChangeDirection.DOWNGRADE
         else:
             direction = ChangeDirection.CROSSGRADE
-        default = (
-            ChangeTiming.PERIOD_END if direction is ChangeDirection.DOWNGRADE else ChangeTiming.IMMEDIATE
-        )
+        default = ChangeTiming.PERIOD_END if direction is ChangeDirection.DOWNGRADE else ChangeTiming.IMMEDIATE
         timing = timing or default
         if self.state is S.TRIALING or new_plan.plan_id == self.plan_id:
             # NOTE: nothing is paid during a trial, and returning to the current plan only drops a
@@ -367,17 +361,13 @@ class Subscription:
             self.pending_plan_change = PendingPlanChange(
                 new_plan.plan_id, new_plan.amount_minor, new_plan.interval, self.current_period_end
             )
-            self._record(
-                EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now
-            )
+            self._record(EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now)
             return preview
         previous_plan_id = self.plan_id
         self.pending_plan_change = None
         if new_plan.plan_id == self.plan_id:
             # Back to the current plan: the scheduled change is dropped (snapshot shows none pending).
-            self._record(
-                EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now
-            )
+            self._record(EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now)
             return preview
         self.plan_id, self.renewal_amount_minor = new_plan.plan_id, new_plan.amount_minor
         if self.state is S.ACTIVE:
@@ -506,9 +496,7 @@ class Subscription:
         self.state = S.ACTIVE
         self.clear_dunning()
 
-    def _enter_hold_or_expire(
-        self, now: datetime, hold_from: datetime, policy: LifecyclePolicy, cause: Cause
-    ) -> None:
+    def _enter_hold_or_expire(self, now: datetime, hold_from: datetime, policy: LifecyclePolicy, cause: Cause) -> None:
         if policy.hold_period <= timedelta(0):
             self._expire(now, cause)
             return
@@ -572,9 +560,7 @@ class Subscription:
     ) -> None:
         cause_ref = str(extra.pop("cause_ref", ""))
         self.history.append(HistoryEntry(now, event_type, previous, self.state, cause, cause_ref))
-        self.events.append(
-            SubscriptionEvent(event_type, now, self.snapshot(), previous, cause, cause_ref, **extra)
-        )
+        self.events.append(SubscriptionEvent(event_type, now, self.snapshot(), previous, cause, cause_ref, **extra))
 
     def _require_state(self, allowed: Collection[SubscriptionState], command: str) -> None:
         if self.state not in allowed:

@@ -1,0 +1,81 @@
+"""What lifecycle asks payments: charge a renewal under its idempotency key; is a method on file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import grpc
+
+from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_lifecycle.adapters.protobuf import channel_to_pb, money
+from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
+from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.context import TENANT_HEADER
+
+Status = payments_pb2.ChargeStatus
+Outcome = payments_pb2.DeclineOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalChargeRequest:
+    """A renewal charge and the subscription it pays for (customer, storefront, channel, plan)."""
+
+    subscription: Subscription
+    charge: RenewalCharge
+
+
+class Payments(Protocol):
+    """The payments service as lifecycle uses it."""
+
+    async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
+        """Charge once per idempotency key; None while the result is not known yet (PSP timeout)."""
+        ...
+
+    async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool: ...
+
+
+def normalize(charge: payments_pb2.Charge) -> ChargeOutcome | None:
+    """Map a payments charge to the lifecycle's outcome."""
+    if charge.status == Status.CHARGE_STATUS_SUCCEEDED:
+        return ChargeOutcome.SUCCEEDED
+    if charge.status != Status.CHARGE_STATUS_FAILED:
+        # NOTE: pending or unknown (money may have moved): the same key is asked again later.
+        return None
+    if charge.outcome == Outcome.DECLINE_OUTCOME_HARD_DECLINE:
+        return ChargeOutcome.HARD_DECLINE
+    # NOTE: soft declines and retryable failures (every PSP errored, nothing captured) follow dunning.
+    return ChargeOutcome.SOFT_DECLINE
+
+
+class GrpcPayments:
+    """Payments over gRPC (`connect(settings.payments_addr)`)."""
+
+    def __init__(self, channel: grpc.aio.Channel):
+        self._stub = payments_pb2_grpc.PaymentsServiceStub(channel)
+
+    async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
+        charge, sub = request.charge, request.subscription
+        key = charge.idempotency_key
+        message = payments_pb2.CreateChargeRequest(
+            request_id=key,
+            idempotency_key=key,
+            customer_id=sub.customer_id,
+            storefront_id=sub.storefront_id,
+            channel=channel_to_pb(sub.channel),
+            plan_id=sub.plan_id,
+            amount=money(charge.amount_minor, charge.currency_code),
+            use_storefront_tax=True,
+            description=f"Renewal of {charge.subscription_id}, period {charge.period_index}",
+            subscription_id=charge.subscription_id,
+            period_key=str(charge.period_index),
+        )
+        response = await self._stub.CreateCharge(message, metadata=((TENANT_HEADER, sub.tenant_id),))
+        return normalize(response.charge)
+
+    async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool:
+        response = await self._stub.ListPaymentMethods(
+            payments_pb2.ListPaymentMethodsRequest(customer_id=customer_id, page_size=1),
+            metadata=((TENANT_HEADER, tenant_id),),
+        )
+        return len(response.payment_methods) > 0

@@ -1,0 +1,95 @@
+"""SQLAlchemy Core tables of the lifecycle database (tenant in every key, money in minor units)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+_TS = sa.DateTime(timezone=True)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("external_id", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("country_code", sa.Text, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.UniqueConstraint("tenant_id", "external_id", name="customers_external_id_key"),
+)
+
+customer_identities = sa.Table(
+    "customer_identities",
+    metadata,
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("issuer", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "kind", "issuer", "value", name="customer_identities_pkey"),
+    sa.Index("customer_identities_by_customer", "tenant_id", "customer_id"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("billing_origin", sa.Text, nullable=False),
+    sa.Column("current_period_end", _TS, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+    sa.Column("next_due_at", _TS),
+    sa.Column("due_kind", sa.Text),
+    sa.Column("aggregate", JSONB, nullable=False),
+    sa.Index("subscriptions_by_customer", "tenant_id", "customer_id", "id"),
+    sa.Index("subscriptions_due", "next_due_at", postgresql_where=sa.text("next_due_at IS NOT NULL")),
+)
+
+subscription_identities = sa.Table(
+    "subscription_identities",
+    metadata,
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("issuer", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("subscription_id", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "kind", "issuer", "value", name="subscription_identities_pkey"),
+)
+
+subscription_history = sa.Table(
+    "subscription_history",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("occurred_at", _TS, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("from_state", sa.Text),
+    sa.Column("to_state", sa.Text, nullable=False),
+    sa.Column("cause", sa.Text, nullable=False),
+    sa.Column("cause_ref", sa.Text, nullable=False),
+)
+
+lifecycle_policies = sa.Table(
+    "lifecycle_policies",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("policy", JSONB, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+applied_channel_events = sa.Table(
+    "applied_channel_events",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("subscription_id", sa.Text, nullable=False),
+    sa.Column("applied_at", _TS, nullable=False),
+)

@@ -1,0 +1,58 @@
+"""Use cases on customers and their channel identities."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
+from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
+from azotte_platform.errors import NotFound
+
+
+async def create_customer(
+    uow: LifecycleUnitOfWork,
+    tenant_id: str,
+    *,
+    external_id: str,
+    email: str,
+    country_code: str,
+    identities: Iterable[ChannelIdentity] = (),
+) -> Customer:
+    """Create a customer with its first channel identities."""
+    customer = Customer.create(
+        customer_id=f"cus_{uuid.uuid4().hex}",
+        tenant_id=tenant_id,
+        external_id=external_id,
+        email=email,
+        country_code=country_code,
+        now=uow.clock.now(),
+    )
+    for identity in identities:
+        customer.link(identity)
+    await uow.customers.add(customer)
+    return customer
+
+
+async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> Customer:
+    customer = await uow.customers.get(tenant_id, customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found", reason="CUSTOMER_NOT_FOUND")
+    return customer
+
+
+async def link_identity(
+    uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str, identity: ChannelIdentity
+) -> Customer:
+    """Link a channel identity to a customer (a no-op when already linked to it)."""
+    customer = await get_customer(uow, tenant_id, customer_id)
+    if customer.link(identity):
+        await uow.customers.link(tenant_id, customer_id, identity)
+    return customer
+
+
+async def find_by_identity(uow: LifecycleUnitOfWork, tenant_id: str, identity: ChannelIdentity) -> Customer:
+    customer_id = await uow.customers.find_by_identity(tenant_id, identity)
+    if customer_id is None:
+        raise NotFound(f"no customer has {identity.kind} {identity.value!r}", reason="CUSTOMER_NOT_FOUND")
+    return await get_customer(uow, tenant_id, customer_id)

@@ -1,0 +1,141 @@
+"""The scheduler of due work: claims due subscriptions, charges renewals, applies the results.
+
+Safe with several replicas: a batch is claimed with `FOR UPDATE SKIP LOCKED` and held until its
+commit. Safe across crashes: a crash before the commit rolls the batch back, and its renewals are
+charged again under the same (subscription, period, attempt) key, which payments answers with
+the first result, so nobody is charged twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from azotte_lifecycle.adapters.payments import Payments, RenewalChargeRequest
+from azotte_lifecycle.domain.dunning import WorkKind
+from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
+from azotte_lifecycle.domain.subscription import Subscription
+from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
+from azotte_platform.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """Work items run by a sweep, and items still due after it."""
+
+    processed: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """Batch size, how long unsettled work waits, and the longest idle sleep of the loop."""
+
+    batch_size: int = 400
+    unsettled_delay: timedelta = timedelta(minutes=5)
+    max_idle_seconds: float = 30.0
+    error_backoff_seconds: float = 1.0
+
+
+class Scheduler:
+    """Runs due work in batches; `run_forever` sleeps until the next due time or a wake-up."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], LifecycleUnitOfWork],
+        payments: Payments,
+        clock: Clock,
+        settings: SchedulerSettings | None = None,
+    ):
+        self._uow = uow_factory
+        self._payments = payments
+        self._clock = clock
+        self._settings = settings or SchedulerSettings()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Make the background loop sweep now (clock moved, operator asked)."""
+        self._wake.set()
+
+    async def on_clock_change(self) -> None:
+        self.wake()
+
+    async def sweep(self, tenant_id: str | None = None, limit: int = 0) -> SweepResult:
+        """Run due work batch after batch until nothing is due (or `limit` items ran)."""
+        processed = 0
+        while limit <= 0 or processed < limit:
+            size = self._settings.batch_size if limit <= 0 else min(self._settings.batch_size, limit - processed)
+            ran = await self.run_batch(size, tenant_id)
+            if ran == 0:
+                break
+            processed += ran
+        async with self._uow() as uow:
+            remaining = await uow.subscriptions.count_due(self._clock.now(), tenant_id)
+        return SweepResult(processed, remaining)
+
+    async def run_batch(self, size: int, tenant_id: str | None = None) -> int:
+        """Claim up to `size` due subscriptions, settle them concurrently and commit once."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            subs = await uow.subscriptions.claim_due(now, size, tenant_id)
+            if not subs:
+                return 0
+            policies = await uow.policies.get_many({s.tenant_id for s in subs})
+            settled = await asyncio.gather(*(self._settle(s, policies[s.tenant_id].for_plan(s.plan_id)) for s in subs))
+            await uow.save(*(s for s, ok in zip(subs, settled, strict=True) if ok))
+            unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
+            await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
+            await uow.commit()
+            return len(subs)
+
+    async def run_forever(self) -> None:
+        """Sweep, then sleep until the next due time, a clock change or a wake-up."""
+        while True:
+            self._wake.clear()
+            delay = self._settings.max_idle_seconds
+            try:
+                await self.sweep()
+                async with self._uow() as uow:
+                    due = await uow.subscriptions.next_due_at()
+                if due is not None:
+                    delay = min(max((due - self._clock.now()).total_seconds(), 0.0), delay)
+            except Exception:
+                log.exception("due work sweep failed")
+                delay = self._settings.error_backoff_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _settle(self, sub: Subscription, policy: LifecyclePolicy) -> bool:
+        """Do the subscription's due work; False leaves it unsettled (retried later)."""
+        now = self._clock.now()
+        work = sub.next_due_work()
+        if work is None or not work.is_due(now):
+            return True
+        try:
+            if not work.kind.charges:
+                sub.apply_due_work(work, now, policy)
+                return True
+            if work.kind is WorkKind.TRIAL_END and await self._trial_expires(sub, policy):
+                sub.end_trial_without_payment_method(now)
+                return True
+            charge = sub.renewal_charge()
+            outcome = await self._payments.charge(RenewalChargeRequest(sub, charge))
+            if outcome is None:
+                return False
+            sub.apply_charge_result(charge, outcome, now, policy)
+            return True
+        except Exception:
+            log.exception("due %s of subscription %s failed", work.kind, sub.id)
+            return False
+
+    async def _trial_expires(self, sub: Subscription, policy: LifecyclePolicy) -> bool:
+        if policy.trial_end_behavior is TrialEndBehavior.CONVERT:
+            return False
+        has_method = await self._payments.has_payment_method(sub.tenant_id, sub.customer_id)
+        return not policy.trial_end_charges(has_method)

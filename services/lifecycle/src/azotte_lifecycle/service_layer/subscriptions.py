@@ -1,0 +1,133 @@
+"""Use cases on subscriptions: create, cancel, reactivate, pause, resume, change plan."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from azotte_lifecycle.adapters.catalog import Catalog, quote
+from azotte_lifecycle.domain.policy import CancelMode
+from azotte_lifecycle.domain.states import BillingOrigin, Channel
+from azotte_lifecycle.domain.subscription import ChangeTiming, PlanChangePreview, Subscription
+from azotte_lifecycle.service_layer.customers import get_customer
+from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
+from azotte_platform.errors import InvalidArgument, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubscription:
+    """What CreateSubscription asks for."""
+
+    customer_id: str
+    plan_id: str
+    storefront_id: str
+    channel: Channel
+    billing_origin: BillingOrigin
+    trial_end: datetime | None = None
+    period_end: datetime | None = None
+
+
+async def create_subscription(
+    uow: LifecycleUnitOfWork, catalog: Catalog, tenant_id: str, new: NewSubscription
+) -> Subscription:
+    """Create a subscription priced by the catalog, trialing when asked or when the plan has a trial."""
+    if not new.storefront_id:
+        raise InvalidArgument.field("storefront_id", "is required")
+    if new.period_end is not None and new.billing_origin is not BillingOrigin.STORE_BILLED:
+        raise InvalidArgument.field("period_end_time", "only store-billed subscriptions take the store's period end")
+    await get_customer(uow, tenant_id, new.customer_id)
+    now = uow.clock.now()
+    priced = await quote(catalog, tenant_id, new.plan_id, new.storefront_id, new.channel, now)
+    trial_end = new.trial_end
+    if trial_end is None and new.period_end is None and priced.trial_days > 0:
+        # NOTE: without an explicit trial end, the plan's trial length from the catalog applies.
+        trial_end = now + timedelta(days=priced.trial_days)
+    sub = Subscription.create(
+        subscription_id=f"sub_{uuid.uuid4().hex}",
+        tenant_id=tenant_id,
+        customer_id=new.customer_id,
+        plan=priced.terms,
+        storefront_id=new.storefront_id,
+        channel=new.channel,
+        billing_origin=new.billing_origin,
+        now=now,
+        trial_end=trial_end,
+        period_end=new.period_end,
+    )
+    await uow.add(sub)
+    return sub
+
+
+async def load(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, *, lock: bool = True) -> Subscription:
+    """The subscription, locked for the rest of the unit of work."""
+    if not subscription_id:
+        raise InvalidArgument.field("subscription_id", "is required")
+    sub = await uow.subscriptions.get(tenant_id, subscription_id, for_update=lock)
+    if sub is None:
+        raise NotFound(f"subscription {subscription_id} not found", reason="SUBSCRIPTION_NOT_FOUND")
+    return sub
+
+
+async def cancel(
+    uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, mode: CancelMode | None, refund: bool
+) -> tuple[Subscription, int]:
+    """Cancel at period end or now; returns the prorated refund in minor units."""
+    sub = await load(uow, tenant_id, subscription_id)
+    policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
+    refund_minor = sub.cancel(uow.clock.now(), policy, mode=mode, refund=refund)
+    await uow.save(sub)
+    return sub, refund_minor
+
+
+async def reactivate(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:
+    sub = await load(uow, tenant_id, subscription_id)
+    sub.reactivate(uow.clock.now())
+    await uow.save(sub)
+    return sub
+
+
+async def pause(
+    uow: LifecycleUnitOfWork,
+    tenant_id: str,
+    subscription_id: str,
+    *,
+    until: datetime | None,
+    periods: int | None,
+) -> Subscription:
+    sub = await load(uow, tenant_id, subscription_id)
+    policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
+    sub.pause(uow.clock.now(), policy, until=until, periods=periods)
+    await uow.save(sub)
+    return sub
+
+
+async def resume(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:
+    sub = await load(uow, tenant_id, subscription_id)
+    sub.resume(uow.clock.now())
+    await uow.save(sub)
+    return sub
+
+
+async def preview_plan_change(
+    uow: LifecycleUnitOfWork,
+    catalog: Catalog,
+    tenant_id: str,
+    subscription_id: str,
+    plan_id: str,
+    timing: ChangeTiming | None,
+    *,
+    apply: bool = False,
+) -> tuple[Subscription, PlanChangePreview]:
+    """Price the new plan and preview (or, with `apply`, make) the change."""
+    if not plan_id:
+        raise InvalidArgument.field("plan_id", "is required")
+    sub = await load(uow, tenant_id, subscription_id, lock=apply)
+    now = uow.clock.now()
+    current = await catalog.plan(tenant_id, sub.plan_id)
+    priced = await quote(catalog, tenant_id, plan_id, sub.storefront_id, sub.channel, now)
+    if not apply:
+        return sub, sub.preview_plan_change(priced.terms, now, current_rank=current.rank, timing=timing)
+    preview = sub.change_plan(priced.terms, now, current_rank=current.rank, timing=timing)
+    await uow.save(sub)
+    return sub, preview

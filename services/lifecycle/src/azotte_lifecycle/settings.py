@@ -1,0 +1,14 @@
+"""Settings of the lifecycle service, read from `AZOTTE_*` environment variables."""
+
+from __future__ import annotations
+
+from azotte_platform.settings import ServiceSettings
+
+
+class LifecycleSettings(ServiceSettings):
+    """The scheduler's batch size and timings (peer addresses come from ServiceSettings)."""
+
+    scheduler_batch_size: int = 400
+    scheduler_max_idle_s: float = 30.0
+    scheduler_unsettled_delay_s: float = 300.0
+    scheduler_enabled: bool = True
