@@ -11,6 +11,8 @@ import os
 import sys
 
 import sqlalchemy as sa
+from nats.aio.msg import Msg
+
 from azotte.common.v1 import money_pb2
 from azotte_platform.clock import SystemClock
 from azotte_platform.db.engine import create_engine, ensure_database
@@ -19,7 +21,6 @@ from azotte_platform.db.unit_of_work import UnitOfWork
 from azotte_platform.events import nats_connection
 from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
 from azotte_platform.events.envelope import ReceivedEvent
-from nats.aio.msg import Msg
 
 metadata = sa.MetaData()
 totals = sa.Table("totals", metadata, sa.Column("name", sa.Text, primary_key=True), sa.Column("sum", sa.BigInteger))
@@ -55,7 +56,9 @@ async def main(database_url: str, nats_url: str, durable: str, crash_on_ack: int
         Msg.ack = ack_then_maybe_crash  # type: ignore[method-assign]
     client = await nats_connection.connect(nats_url, name=durable)
     spec = ConsumerSpec(durable=durable, producer="rails", event_types=["amount.added"], ack_wait_seconds=1.0)
-    consumer = EventConsumer(client.jetstream(), lambda: UnitOfWork(engine, "rails-consumer", SystemClock()), spec, apply)
+    consumer = EventConsumer(
+        client.jetstream(), lambda: UnitOfWork(engine, "rails-consumer", SystemClock()), spec, apply
+    )
     print("ready", flush=True)
     await consumer.run()
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from azotte.common.v1 import money_pb2
 from azotte_platform.clock import FixedClock
 from azotte_platform.db.engine import create_engine, ensure_database
@@ -20,8 +22,6 @@ from azotte_platform.events import nats_connection
 from azotte_platform.events.envelope import Event, stream_name
 from azotte_platform.events.relay import OutboxRelay
 from azotte_stack.nats import EmbeddedNats
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from tests.helpers import eventually
 
 CONSUMER = Path(__file__).with_name("rails_consumer.py")
@@ -103,7 +103,7 @@ async def start_relay(engine: AsyncEngine, url: str, nats_url: str):
 
 async def test_event_reaches_consumer_in_another_process_exactly_once(servers, producer, nats_server) -> None:
     engine, url = producer
-    client, js, relay, task = await start_relay(engine, url, nats_server.url)
+    client, js, _relay, task = await start_relay(engine, url, nats_server.url)
     consumer = ConsumerProcess(servers.new_database_url("consumer"), nats_server.url, "rails-once")
     consumer.start()
     try:
@@ -118,7 +118,7 @@ async def test_event_reaches_consumer_in_another_process_exactly_once(servers, p
 
 async def test_events_written_while_nats_is_down_arrive_when_it_returns(servers, producer, nats_server) -> None:
     engine, url = producer
-    client, js, relay, task = await start_relay(engine, url, nats_server.url)
+    client, _js, _relay, task = await start_relay(engine, url, nats_server.url)
     consumer = ConsumerProcess(servers.new_database_url("consumer"), nats_server.url, "rails-outage")
     consumer.start()
     try:
@@ -139,7 +139,7 @@ async def test_events_written_while_nats_is_down_arrive_when_it_returns(servers,
 
 async def test_consumer_crash_between_commit_and_ack_does_not_apply_twice(servers, producer, nats_server) -> None:
     engine, url = producer
-    client, js, relay, task = await start_relay(engine, url, nats_server.url)
+    client, _js, _relay, task = await start_relay(engine, url, nats_server.url)
     consumer = ConsumerProcess(servers.new_database_url("consumer"), nats_server.url, "rails-crash")
     consumer.start(crash_on_ack=2)  # dies after committing the 2nd event, before acking it
     try:
@@ -172,8 +172,15 @@ async def test_relay_publishing_twice_has_no_second_effect(servers, producer, na
         # Past the de-duplication window the stream would keep a copy; the consumer's inbox still holds.
         async with engine.begin() as conn:
             row = (await conn.execute(sa.select(outbox).limit(1))).one()
-        headers = {"ce-specversion": "1.0", "ce-id": row.id, "ce-type": row.type, "ce-source": row.source,
-                   "ce-time": row.time.isoformat(), "ce-tenantid": row.tenant_id, "ce-dataschema": row.data_schema}
+        headers = {
+            "ce-specversion": "1.0",
+            "ce-id": row.id,
+            "ce-type": row.type,
+            "ce-source": row.source,
+            "ce-time": row.time.isoformat(),
+            "ce-tenantid": row.tenant_id,
+            "ce-dataschema": row.data_schema,
+        }
         await js.publish(row.subject, bytes(row.data), headers=headers)
         assert await stream_count(js) == 3
         await record_amounts(engine, [100])  # a later event proves the duplicate was consumed first

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+
 from azotte.common.v1 import sandbox_pb2
 from azotte_platform import errors
 from azotte_platform.clock import FixedClock, SandboxClock
@@ -35,9 +36,7 @@ async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_re
     async def call(seconds: int) -> sandbox_pb2.ClockAdvanced:
         request = sandbox_pb2.ClockAdvanced(offset_seconds=seconds)
         async with UnitOfWork(engine, "test", clock) as uow:
-            return await run_once(
-                uow, "acme", "Advance", request, sandbox_pb2.ClockAdvanced, work, request_id="req-1"
-            )
+            return await run_once(uow, "acme", "Advance", request, sandbox_pb2.ClockAdvanced, work, request_id="req-1")
 
     answers = await asyncio.gather(*(call(7) for _ in range(20)))
     assert runs == 1

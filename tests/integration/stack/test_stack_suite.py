@@ -7,10 +7,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from azotte_stack.processes import free_port
-from azotte_stack.suite import SERVICES, ExternalServers, Suite
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from azotte_stack.processes import free_port
+from azotte_stack.suite import SERVICES, ExternalServers, Suite
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
+
 from azotte.common.v1 import money_pb2
 from azotte_platform import errors
 from azotte_platform.context import RequestContext, as_metadata
@@ -12,7 +14,6 @@ from azotte_platform.events.envelope import ReceivedEvent, binary_headers, subje
 from azotte_platform.grpc.status import status_code, to_rich_status
 from azotte_platform.idempotency import fingerprint, require_request_id
 from azotte_platform.settings import ServiceSettings
-from google.rpc import error_details_pb2, status_pb2
 
 
 def test_page_size_defaults_caps_and_rejects_negative() -> None:
@@ -86,8 +87,12 @@ def test_cloudevent_headers_round_trip() -> None:
 
     when = datetime(2026, 3, 1, 12, tzinfo=UTC)
     headers = binary_headers(
-        event_id="e1", event_type="subscription.renewed", source="azotte/lifecycle", tenant_id="acme",
-        time=when, data_schema="azotte.common.v1.Money",
+        event_id="e1",
+        event_type="subscription.renewed",
+        source="azotte/lifecycle",
+        tenant_id="acme",
+        time=when,
+        data_schema="azotte.common.v1.Money",
     )
     data = money_pb2.Money(currency_code="EUR", amount_minor=999).SerializeToString()
     subject = subject_for("lifecycle", "acme", "subscription.renewed")
