@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from azotte_entitlement.domain.access import AccessReason, SourceRef
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantKey, GrantSource, manual_grant
 from azotte_entitlement.domain.projection import AccessProjection

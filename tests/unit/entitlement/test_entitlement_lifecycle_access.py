@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import (
     PlanFeature,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantKey, GrantSource
 from azotte_entitlement.domain.projection import AccessProjection
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 CUSTOMERS = ("c1", "c2")

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from azotte_gateway.domain.api_keys import IssuedApiKey, issue_api_key, key_prefix
 from azotte_gateway.domain.permissions import Role
 from azotte_gateway.domain.tenants import Tenant, TenantMode
@@ -16,9 +17,7 @@ ACME = Tenant("acme-video", "Acme Video", TenantMode.LIVE)
 
 
 def issue(role: Role = Role.OPERATOR, expires_at: datetime | None = None) -> IssuedApiKey:
-    return issue_api_key(
-        tenant=ACME, key_id="key-1", name="backend", role=role, now=NOW, expires_at=expires_at
-    )
+    return issue_api_key(tenant=ACME, key_id="key-1", name="backend", role=role, now=NOW, expires_at=expires_at)
 
 
 def test_issued_key_has_the_documented_format_and_a_visible_prefix() -> None:
@@ -63,8 +62,10 @@ def test_a_wrong_secret_with_the_right_prefix_is_rejected() -> None:
     assert caught.value.reason == "API_KEY_INVALID"
 
 
-@pytest.mark.parametrize("presented", ["", "Bearer x", "azk_live_abc", "sk_live_0123456789ab_" + "a" * 43,
-                                       "azk_prod_0123456789ab_" + "a" * 43])
+@pytest.mark.parametrize(
+    "presented",
+    ["", "Bearer x", "azk_live_abc", "sk_live_0123456789ab_" + "a" * 43, "azk_prod_0123456789ab_" + "a" * 43],
+)
 def test_malformed_keys_are_rejected(presented: str) -> None:
     with pytest.raises(Unauthenticated):
         key_prefix(presented)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from azotte_gateway.domain.permissions import (
     DEFAULT_OPERATOR_REFUND_LIMIT_MINOR,
     ROLE_PERMISSIONS,
@@ -15,8 +18,6 @@ from azotte_gateway.domain.permissions import (
 )
 from azotte_gateway.domain.tenants import TenantMode
 from azotte_platform.errors import PermissionDenied
-from hypothesis import given
-from hypothesis import strategies as st
 
 READS = {
     Permission.CHECK_ACCESS,
@@ -119,11 +120,13 @@ def test_operator_refund_above_the_limit_is_denied_but_admin_allowed(amount: int
 
 
 def test_refund_limit_is_configurable_per_tenant() -> None:
-    authorize(principal(Role.MANAGER), Permission.REFUND_CHARGE, amount_minor=50_000,
-              operator_refund_limit_minor=50_000)
+    authorize(
+        principal(Role.MANAGER), Permission.REFUND_CHARGE, amount_minor=50_000, operator_refund_limit_minor=50_000
+    )
     with pytest.raises(PermissionDenied):
-        authorize(principal(Role.MANAGER), Permission.REFUND_CHARGE, amount_minor=50_001,
-                  operator_refund_limit_minor=50_000)
+        authorize(
+            principal(Role.MANAGER), Permission.REFUND_CHARGE, amount_minor=50_001, operator_refund_limit_minor=50_000
+        )
 
 
 def test_operator_refund_of_unknown_amount_is_denied() -> None:

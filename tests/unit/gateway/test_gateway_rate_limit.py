@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from azotte_gateway.domain.rate_limit import KeyRateLimiter, RateLimit, TokenBucket
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 

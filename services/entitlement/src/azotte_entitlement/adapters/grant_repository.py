@@ -105,15 +105,26 @@ class GrantRepository:
             sa.delete(grants).where(grants.c.tenant_id == key.tenant_id, grants.c.grant_id == key.grant_id)
         )
         if why_not is not None:
-            statement = insert(denials).values(
-                tenant_id=key.tenant_id, customer_id=key.customer_id, feature_key=key.feature_key, reason=why_not.value
+            await self.remember_denials(key.tenant_id, [(key.customer_id, key.feature_key)], why_not)
+
+    async def remember_denials(
+        self, tenant_id: str, features: Sequence[tuple[str, str]], why_not: AccessReason
+    ) -> None:
+        """Remember why these (customer, feature) pairs are denied."""
+        if not features:
+            return
+        statement = insert(denials).values(
+            [
+                {"tenant_id": tenant_id, "customer_id": c, "feature_key": f, "reason": why_not.value}
+                for c, f in dict.fromkeys(features)
+            ]
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[denials.c.tenant_id, denials.c.customer_id, denials.c.feature_key],
+                set_={"reason": statement.excluded.reason},
             )
-            await self._connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[denials.c.tenant_id, denials.c.customer_id, denials.c.feature_key],
-                    set_={"reason": statement.excluded.reason},
-                )
-            )
+        )
 
     async def apply(self, corrections: Iterable[Correction]) -> None:
         """Write grant changes computed by the domain."""

@@ -158,9 +158,7 @@ def _drift_payload(event: EntitlementDriftCorrected) -> events_pb2.EntitlementDr
     report = event.report
     payload = events_pb2.EntitlementDriftCorrected(
         customer_id=event.customer_id or "",
-        report=pb.DriftReport(
-            granted_count=report.granted, revoked_count=report.revoked, changed_count=report.changed
-        ),
+        report=pb.DriftReport(granted_count=report.granted, revoked_count=report.revoked, changed_count=report.changed),
     )
     for correction in event.corrections:
         target = {"grant": payload.granted, "revoke": payload.revoked, "change": payload.changed}[correction.kind]

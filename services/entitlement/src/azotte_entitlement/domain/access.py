@@ -63,9 +63,7 @@ def decide(
     for grant in grants:
         if not grant.is_valid_at(now):
             if grant.valid_until is not None and grant.valid_until <= now:
-                latest_ended = (
-                    grant.valid_until if latest_ended is None else max(latest_ended, grant.valid_until)
-                )
+                latest_ended = grant.valid_until if latest_ended is None else max(latest_ended, grant.valid_until)
             continue
         sources.append(SourceRef(grant.key.source, grant.key.source_ref))
         if grant.valid_until is None:
@@ -92,9 +90,7 @@ def decide(
     ordered = tuple(sorted(sources))
     if has_quota:
         if unlimited:
-            return AccessDecision(
-                feature_key, True, None, FeatureKind.QUOTA, None, used, None, valid_until, ordered
-            )
+            return AccessDecision(feature_key, True, None, FeatureKind.QUOTA, None, used, None, valid_until, ordered)
         remaining = max(quota_sum - used, 0)
         reason = None if remaining > 0 else AccessReason.QUOTA_EXHAUSTED
         return AccessDecision(
@@ -110,12 +106,8 @@ def decide(
         )
     if has_seats:
         # NOTE: seats are enforced when members are added (groups), never by denying the check.
-        return AccessDecision(
-            feature_key, True, None, FeatureKind.SEATS, seats_max, None, None, valid_until, ordered
-        )
-    return AccessDecision(
-        feature_key, True, None, FeatureKind.BOOLEAN, valid_until=valid_until, sources=ordered
-    )
+        return AccessDecision(feature_key, True, None, FeatureKind.SEATS, seats_max, None, None, valid_until, ordered)
+    return AccessDecision(feature_key, True, None, FeatureKind.BOOLEAN, valid_until=valid_until, sources=ordered)
 
 
 def _denial(why_not: AccessReason | None, latest_ended: datetime | None) -> AccessReason:

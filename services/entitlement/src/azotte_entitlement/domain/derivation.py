@@ -132,15 +132,11 @@ def desired_grants(
     standing: Iterable[Grant],
 ) -> list[Grant]:
     """Every grant that should exist: subscriptions, their group members, and manual/promo/partner grants."""
-    by_subscription = {
-        snapshot.subscription_id: subscription_grants(snapshot).grants for snapshot in snapshots
-    }
+    by_subscription = {snapshot.subscription_id: subscription_grants(snapshot).grants for snapshot in snapshots}
     wanted = [grant for grants in by_subscription.values() for grant in grants]
     for group in groups:
         wanted.extend(member_grants(by_subscription.get(group.subscription_id, ()), group))
-    wanted.extend(
-        grant for grant in standing if grant.key.source not in (GrantSource.SUBSCRIPTION, GrantSource.GROUP)
-    )
+    wanted.extend(grant for grant in standing if grant.key.source not in (GrantSource.SUBSCRIPTION, GrantSource.GROUP))
     return wanted
 
 

@@ -68,9 +68,7 @@ def reconcile(
         elif not current.same_terms(grant):
             corrections.append(Correction(CorrectionKind.CHANGE, grant, previous=current))
     corrections.extend(
-        Correction(CorrectionKind.REVOKE, grant, why_not=why_not)
-        for key, grant in have.items()
-        if key not in wanted
+        Correction(CorrectionKind.REVOKE, grant, why_not=why_not) for key, grant in have.items() if key not in wanted
     )
     corrections.sort(
         key=lambda c: (

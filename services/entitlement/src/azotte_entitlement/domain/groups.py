@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from azotte_entitlement.domain.grants import FeatureKind, Grant
 from azotte_platform.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -13,8 +14,6 @@ from azotte_platform.errors import (
     NotFound,
     ResourceExhausted,
 )
-
-from azotte_entitlement.domain.grants import FeatureKind, Grant
 
 OWNER_SEATS = 1
 
@@ -56,9 +55,7 @@ def check_seat_available(seat_limit: int, member_count: int) -> None:
 
 def seat_limit_of(owner_grants: Iterable[Grant], now: datetime) -> int:
     """The owner's seat limit now: the largest valid seats grant, 0 when the owner has none."""
-    return max(
-        (g.limit or 0 for g in owner_grants if g.kind is FeatureKind.SEATS and g.is_valid_at(now)), default=0
-    )
+    return max((g.limit or 0 for g in owner_grants if g.kind is FeatureKind.SEATS and g.is_valid_at(now)), default=0)
 
 
 @dataclass
@@ -79,9 +76,7 @@ class Group:
         if not customer_id:
             raise InvalidArgument.field("customer_id", "is required")
         if customer_id == self.owner_customer_id:
-            raise FailedPrecondition(
-                "the owner already holds a seat of the group", reason="OWNER_IS_NOT_A_MEMBER"
-            )
+            raise FailedPrecondition("the owner already holds a seat of the group", reason="OWNER_IS_NOT_A_MEMBER")
         if customer_id in self.members:
             raise AlreadyExists(f"customer {customer_id} is already a member", reason="ALREADY_A_MEMBER")
         check_seat_available(seat_limit, len(self.members))
@@ -93,9 +88,7 @@ class Group:
         """Remove a member; their group grants go with them."""
         member = self.members.pop(customer_id, None)
         if member is None:
-            raise NotFound(
-                f"customer {customer_id} is not a member of group {self.group_id}", reason="NOT_A_MEMBER"
-            )
+            raise NotFound(f"customer {customer_id} is not a member of group {self.group_id}", reason="NOT_A_MEMBER")
         return member
 
     def create_invite(self, code: str, now: datetime, expires_at: datetime) -> GroupInvite:

@@ -51,6 +51,7 @@ class AccessProjection:
 
     def __init__(self) -> None:
         self._customers: dict[CustomerRef, _CustomerAccess] = {}
+        self._revisions: dict[CustomerRef, int] = {}
 
     @classmethod
     def from_state(
@@ -86,13 +87,14 @@ class AccessProjection:
     def upsert(self, grant: Grant) -> None:
         """Add or replace a grant; a feature granted again forgets why it was denied."""
         key = grant.key
-        customer = self._customer(key.tenant_id, key.customer_id)
+        customer = self._changing(key.tenant_id, key.customer_id)
         customer.grants.setdefault(key.feature_key, {})[(key.source, key.source_ref)] = grant
         customer.why_not.pop(key.feature_key, None)
 
     def remove(self, key: GrantKey, why_not: AccessReason | None = None) -> Grant | None:
         """Drop a grant; `why_not` (on_hold, paused, expired) is remembered to explain later denials."""
         ref = (key.tenant_id, key.customer_id)
+        self._revisions[ref] = self._revisions.get(ref, 0) + 1
         customer = self._customer(*ref) if why_not is not None else self._customers.get(ref)
         if customer is None:
             return None
@@ -104,6 +106,11 @@ class AccessProjection:
             customer.why_not[key.feature_key] = why_not
         self._forget_if_empty(key.tenant_id, key.customer_id, customer)
         return removed
+
+    def remember_denials(self, tenant_id: str, features: Iterable[tuple[str, str]], why_not: AccessReason) -> None:
+        """Remember why (customer, feature) pairs are denied, for checks when no grant is valid."""
+        for customer_id, feature_key in features:
+            self._changing(tenant_id, customer_id).why_not[feature_key] = why_not
 
     def apply(self, corrections: Iterable[Correction]) -> None:
         """Apply grant changes (from lifecycle events or drift reconciliation)."""
@@ -117,7 +124,7 @@ class AccessProjection:
         self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
     ) -> None:
         """Record quota consumed in a period; a newer period replaces the old one, an older one is ignored."""
-        customer = self._customer(tenant_id, customer_id)
+        customer = self._changing(tenant_id, customer_id)
         current = customer.usage.get(feature_key)
         if current is None or period_start > current.period_start:
             customer.usage[feature_key] = Usage(used, period_start)
@@ -127,16 +134,21 @@ class AccessProjection:
 
     def suspend(self, tenant_id: str, customer_id: str, suspension: Suspension) -> None:
         """Switch a feature off for a customer regardless of grants."""
-        self._customer(tenant_id, customer_id).suspensions[suspension.feature_key] = suspension
+        self._changing(tenant_id, customer_id).suspensions[suspension.feature_key] = suspension
 
     def restore(self, tenant_id: str, customer_id: str, feature_key: str) -> Suspension | None:
         """Lift a suspension; returns it, or None when the feature was not suspended."""
+        self._revisions[(tenant_id, customer_id)] = self._revisions.get((tenant_id, customer_id), 0) + 1
         customer = self._customers.get((tenant_id, customer_id))
         if customer is None:
             return None
         lifted = customer.suspensions.pop(feature_key, None)
         self._forget_if_empty(tenant_id, customer_id, customer)
         return lifted
+
+    def revision(self, tenant_id: str, customer_id: str) -> int:
+        """A counter that moves whenever one of the customer's grants, usage or suspensions changes."""
+        return self._revisions.get((tenant_id, customer_id), 0)
 
     # --- queries (hot path) ------------------------------------------------------------------------
 
@@ -183,6 +195,11 @@ class AccessProjection:
         return customer.suspensions.get(feature_key) if customer is not None else None
 
     # --- internals ---------------------------------------------------------------------------------
+
+    def _changing(self, tenant_id: str, customer_id: str) -> _CustomerAccess:
+        ref = (tenant_id, customer_id)
+        self._revisions[ref] = self._revisions.get(ref, 0) + 1
+        return self._customer(tenant_id, customer_id)
 
     def _customer(self, tenant_id: str, customer_id: str) -> _CustomerAccess:
         ref = (tenant_id, customer_id)

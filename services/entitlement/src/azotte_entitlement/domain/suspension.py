@@ -22,9 +22,7 @@ def suspend(current: Suspension | None, feature_key: str, reason: str, now: date
     if not feature_key:
         raise InvalidArgument.field("feature_key", "is required")
     if not reason.strip():
-        raise InvalidArgument.field(
-            "reason", "a suspension needs a reason", reason="SUSPENSION_REASON_REQUIRED"
-        )
+        raise InvalidArgument.field("reason", "a suspension needs a reason", reason="SUSPENSION_REASON_REQUIRED")
     if current is not None:
         return current
     return Suspension(feature_key, reason.strip(), now)

@@ -6,10 +6,12 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
+from azotte.entitlement.v1 import events_pb2
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte.lifecycle.v1 import lifecycle_pb2
-from azotte_entitlement.adapters.messages import from_timestamp
+from azotte_entitlement.adapters.messages import REASONS, from_timestamp
 from azotte_entitlement.adapters.subscription_repository import StoredSubscription
+from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import (
     PlanFeature,
     SubscriptionSnapshot,
@@ -21,7 +23,7 @@ from azotte_entitlement.domain.grants import FeatureKind, GrantSource
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.service_layer.changes import apply_corrections
 from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
-from azotte_platform.events.envelope import ReceivedEvent
+from azotte_platform.events.envelope import Event, ReceivedEvent
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,30 @@ class LifecycleEventHandler:
         actual = await uow.grants.from_sources(tenant_id, sources)
         corrections = subscription_corrections(snapshot, group, actual, revoked=revoked)
         await apply_corrections(uow, self._projection, tenant_id, corrections, uow.clock.now())
+        why_not = None if revoked else subscription_grants(snapshot).why_not
+        if why_not is not None:
+            # NOTE: a subscription first seen on hold, paused or expired had no grants to revoke; its
+            # customers (and group members) still learn why the plan's features are denied.
+            customers = [snapshot.customer_id, *(group.members if group is not None else ())]
+            await withhold(uow, self._projection, tenant_id, customers, snapshot.features, why_not)
+
+
+async def withhold(
+    uow: EntitlementUnitOfWork,
+    projection: AccessProjection,
+    tenant_id: str,
+    customers: list[str],
+    features: tuple[PlanFeature, ...],
+    why_not: AccessReason,
+) -> None:
+    """Remember why the customers are denied the features, and tell every replica."""
+    keys = [f.feature_key for f in features]
+    denied = [(customer, key) for customer in customers for key in keys]
+    await uow.grants.remember_denials(tenant_id, denied, why_not)
+    for customer in customers:
+        payload = events_pb2.AccessWithheld(customer_id=customer, feature_keys=keys, reason=REASONS[why_not])
+        uow.record(Event(tenant_id, "entitlement.access_withheld", payload))
+    uow.on_commit(lambda: projection.remember_denials(tenant_id, denied, why_not))
 
 
 def _started_at(subscription: lifecycle_pb2.Subscription, occurred: datetime) -> datetime:

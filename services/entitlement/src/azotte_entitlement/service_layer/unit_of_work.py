@@ -21,7 +21,7 @@ class EntitlementUnitOfWork(UnitOfWork):
 
     def __init__(self, engine: AsyncEngine, clock: Clock):
         super().__init__(engine, "entitlement", clock)
-        self._on_commit: list[Callable[[], None]] = []
+        self._on_commit: list[Callable[[], object]] = []
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -44,7 +44,7 @@ class EntitlementUnitOfWork(UnitOfWork):
     def access(self) -> AccessRepository:
         return AccessRepository(self.connection)
 
-    def on_commit(self, action: Callable[[], None]) -> None:
+    def on_commit(self, action: Callable[[], object]) -> None:
         """Run `action` (an in-memory projection change) only once this transaction has committed."""
         self._on_commit.append(action)
 

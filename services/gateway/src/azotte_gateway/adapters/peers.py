@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -12,15 +13,21 @@ from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceStub
 from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from azotte_platform.grpc.client import connect
 
+if TYPE_CHECKING:
+    from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceAsyncStub
+    from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
+    from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
+    from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
+
 
 @dataclass(frozen=True)
 class Peers:
     """One stub per service the gateway calls."""
 
-    catalog: CatalogServiceStub
-    lifecycle: LifecycleServiceStub
-    payments: PaymentsServiceStub
-    entitlement: EntitlementServiceStub
+    catalog: CatalogServiceAsyncStub
+    lifecycle: LifecycleServiceAsyncStub
+    payments: PaymentsServiceAsyncStub
+    entitlement: EntitlementServiceAsyncStub
     channels: tuple[grpc.aio.Channel, ...] = ()
 
     @classmethod
@@ -37,4 +44,4 @@ class Peers:
 
     async def close(self) -> None:
         for channel in self.channels:
-            await channel.close()
+            await channel.close(None)

@@ -69,7 +69,8 @@ class TenantRepository:
 
     async def any_exists(self) -> bool:
         """True once any tenant has been created."""
-        return (await self._connection.execute(sa.select(sa.literal(1)).select_from(tenants).limit(1))).first() is not None
+        query = sa.select(sa.literal(1)).select_from(tenants).limit(1)
+        return (await self._connection.execute(query)).first() is not None
 
     async def lock_bootstrap(self) -> None:
         """Serialize first-start bootstraps of several replicas until the transaction ends."""

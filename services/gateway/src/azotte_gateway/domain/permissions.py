@@ -58,15 +58,17 @@ class Role(StrEnum):
 
 
 _PUBLISHABLE = frozenset({Permission.CHECK_ACCESS, Permission.LIST_ENTITLEMENTS, Permission.START_CHECKOUT})
-_VIEWER = frozenset({
-    Permission.CHECK_ACCESS,
-    Permission.LIST_ENTITLEMENTS,
-    Permission.READ_CUSTOMERS,
-    Permission.READ_SUBSCRIPTIONS,
-    Permission.READ_CHARGES,
-    Permission.READ_CATALOG,
-    Permission.READ_PROMOTIONS,
-})
+_VIEWER = frozenset(
+    {
+        Permission.CHECK_ACCESS,
+        Permission.LIST_ENTITLEMENTS,
+        Permission.READ_CUSTOMERS,
+        Permission.READ_SUBSCRIPTIONS,
+        Permission.READ_CHARGES,
+        Permission.READ_CATALOG,
+        Permission.READ_PROMOTIONS,
+    }
+)
 _OPERATOR = _VIEWER | {
     Permission.START_CHECKOUT,
     Permission.CANCEL_SUBSCRIPTION,
@@ -93,13 +95,15 @@ _ADMIN = _MANAGER | {
     Permission.ADVANCE_SANDBOX_CLOCK,
 }
 
-ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
-    Role.ADMIN: _ADMIN,
-    Role.MANAGER: _MANAGER,
-    Role.OPERATOR: _OPERATOR,
-    Role.VIEWER: _VIEWER,
-    Role.PUBLISHABLE: _PUBLISHABLE,
-})
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.ADMIN: _ADMIN,
+        Role.MANAGER: _MANAGER,
+        Role.OPERATOR: _OPERATOR,
+        Role.VIEWER: _VIEWER,
+        Role.PUBLISHABLE: _PUBLISHABLE,
+    }
+)
 
 
 @dataclass(frozen=True)

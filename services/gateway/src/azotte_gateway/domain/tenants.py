@@ -34,7 +34,8 @@ class Tenant:
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.id):
             raise InvalidArgument.field(
-                "id", "must be 3-64 lowercase letters, digits or hyphens, starting with a letter",
+                "id",
+                "must be 3-64 lowercase letters, digits or hyphens, starting with a letter",
                 reason="TENANT_ID_INVALID",
             )
         if not self.name.strip():

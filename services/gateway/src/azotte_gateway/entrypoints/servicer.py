@@ -19,7 +19,6 @@ from azotte_platform.grpc.status import DETAILS_KEY, to_rich_status
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
-Operation = Callable[[Caller, Req], Awaitable[Resp]]
 
 
 async def _abort_rate_limited(error: ResourceExhausted, servicer_context: grpc.aio.ServicerContext[Any, Any]) -> None:
@@ -85,6 +84,7 @@ class GatewayServicer(_Base, gateway_pb2_grpc.GatewayServiceServicer):
     AdvanceSandboxClock = _method("advance_sandbox_clock")
     CreateCustomer = _method("create_customer")
     GetCustomer = _method("get_customer")
+    CreatePaymentMethod = _method("create_payment_method")
     ApplyCatalog = _method("apply_catalog")
     ExportCatalog = _method("export_catalog")
     GetStorefront = _method("get_storefront")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -45,19 +46,15 @@ async def _create_tenant(uow: GatewayUnitOfWork, tenant: Tenant, now: datetime) 
 
 
 async def create_tenant(
-    uow_factory: UowFactory, *, creator: Tenant, tenant_id: str, name: str, mode: TenantMode, now: datetime
+    uow: GatewayUnitOfWork, *, creator: Tenant, tenant_id: str, name: str, mode: TenantMode, now: datetime
 ) -> CreatedTenant:
-    """Create a tenant with its first admin key; only the root tenant's admins may."""
+    """Create a tenant with its first admin key in `uow` (not committed); only the root tenant's admins may."""
     if not creator.is_root:
         raise PermissionDenied(
             f"only administrators of the root tenant may create tenants; {creator.id!r} is not the root tenant",
             reason="ROOT_TENANT_REQUIRED",
         )
-    tenant = Tenant(id=tenant_id, name=name, mode=mode)
-    async with uow_factory() as uow:
-        created = await _create_tenant(uow, tenant, now)
-        await uow.commit()
-    return created
+    return await _create_tenant(uow, Tenant(id=tenant_id, name=name, mode=mode), now)
 
 
 async def bootstrap(uow_factory: UowFactory, state_dir: Path, now: datetime) -> CreatedTenant | None:
@@ -68,26 +65,28 @@ async def bootstrap(uow_factory: UowFactory, state_dir: Path, now: datetime) -> 
             return None
         tenant = Tenant(id=SANDBOX_TENANT_ID, name="Sandbox", mode=TenantMode.SANDBOX, is_root=True)
         created = await _create_tenant(uow, tenant, now)
-        state_dir.mkdir(parents=True, exist_ok=True)
         key_file = state_dir / SANDBOX_KEY_FILE
         # NOTE: the file is written before the commit, so a key in the database always has its file.
-        key_file.write_text(created.admin_key.plaintext + "\n")
-        key_file.chmod(0o600)
+        await asyncio.to_thread(_write_secret, key_file, created.admin_key.plaintext)
         await uow.commit()
     log.info("created the sandbox tenant; its admin key is in %s", key_file)
     return created
 
 
+def _write_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+
+
 async def create_api_key(
-    uow_factory: UowFactory, *, tenant: Tenant, name: str, role: Role, now: datetime, expires_at: datetime | None
+    uow: GatewayUnitOfWork, *, tenant: Tenant, name: str, role: Role, now: datetime, expires_at: datetime | None
 ) -> IssuedApiKey:
-    """Issue a key for the tenant; its secret is returned once."""
+    """Issue a key for the tenant in `uow` (not committed); its secret is returned once."""
     issued = issue_api_key(
         tenant=tenant, key_id=new_api_key_id(now), name=name, role=role, now=now, expires_at=expires_at
     )
-    async with uow_factory() as uow:
-        await uow.api_keys.add(issued.api_key)
-        await uow.commit()
+    await uow.api_keys.add(issued.api_key)
     return issued
 
 

@@ -37,9 +37,7 @@ class _Cached:
 def bearer_key(authorization: str | None) -> str:
     """The key of an `Authorization: Bearer <key>` value, or raise Unauthenticated."""
     if not authorization:
-        raise Unauthenticated(
-            "an API key is required: send `Authorization: Bearer <key>`", reason="API_KEY_MISSING"
-        )
+        raise Unauthenticated("an API key is required: send `Authorization: Bearer <key>`", reason="API_KEY_MISSING")
     if not authorization.lower().startswith(BEARER):
         raise Unauthenticated("the authorization must be `Bearer <key>`", reason="API_KEY_MALFORMED")
     return authorization[len(BEARER) :].strip()
@@ -75,8 +73,7 @@ class Authenticator:
         decision = self._limiter.check(principal.api_key_id)
         if not decision.allowed:
             raise ResourceExhausted(
-                f"the rate limit of API key {cached.key.prefix} is exhausted; retry in "
-                f"{decision.retry_after_header} s",
+                f"the rate limit of API key {cached.key.prefix} is exhausted; retry in {decision.retry_after_header} s",
                 reason="RATE_LIMITED",
                 metadata={RETRY_AFTER_KEY: str(decision.retry_after_header)},
             )

@@ -154,9 +154,7 @@ async def _compensate(peers: Peers, request: gw.CheckoutRequest, charge: pay.Cha
         )
 
 
-async def _subscribe(
-    peers: Peers, request: gw.CheckoutRequest, trial_end_time: Timestamp | None
-) -> lc.Subscription:
+async def _subscribe(peers: Peers, request: gw.CheckoutRequest, trial_end_time: Timestamp | None) -> lc.Subscription:
     create = lc.CreateSubscriptionRequest(
         request_id=derived_request_id(request.request_id, "subscription"),
         customer_id=request.customer_id,
@@ -181,8 +179,7 @@ async def _granted(deps: CheckoutDeps, customer_id: str, subscription_id: str, e
             granted = [
                 translate.entitlement(e)
                 for e in listed.entitlements
-                if e.access.allowed
-                and any(s.source_ref == subscription_id for s in e.access.sources)
+                if e.access.allowed and any(s.source_ref == subscription_id for s in e.access.sources)
             ]
         except AzotteError:
             log.warning("entitlements of %s not readable yet", customer_id, exc_info=True)

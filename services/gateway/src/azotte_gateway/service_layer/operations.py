@@ -7,10 +7,12 @@ context) and answers the gateway's public messages.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.catalog.v1 import catalog_pb2 as cat
@@ -30,7 +32,7 @@ from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
 from azotte_platform.clock import Clock, SandboxClock
 from azotte_platform.db.pagination import page_size
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
-from azotte_platform.idempotency import run_once
+from azotte_platform.idempotency import fingerprint, run_once
 
 ROLES = {
     ta.API_KEY_ROLE_ADMIN: Role.ADMIN,
@@ -41,7 +43,7 @@ ROLES = {
 }
 ROLE_VALUES = {role: value for value, role in ROLES.items()}
 MODES = {ta.TENANT_MODE_SANDBOX: TenantMode.SANDBOX, ta.TENANT_MODE_LIVE: TenantMode.LIVE}
-MODE_VALUES = {mode: value for value, mode in MODES.items()}
+R = TypeVar("R", bound=Message)
 
 
 def _timestamp(when: object) -> Timestamp:
@@ -53,7 +55,10 @@ def _timestamp(when: object) -> Timestamp:
 def api_key_message(key: ApiKey) -> ta.ApiKey:
     """A stored key as the public message (prefix, never the secret)."""
     message = ta.ApiKey(
-        id=key.id, display_name=key.name, role=ROLE_VALUES[key.role], prefix=key.prefix,
+        id=key.id,
+        display_name=key.name,
+        role=ROLE_VALUES[key.role],
+        prefix=key.prefix,
         create_time=_timestamp(key.created_at),
     )
     if key.expires_at is not None:
@@ -91,7 +96,8 @@ class Operations:
         )
         decision = translate.access_decision(request.feature_key, answer)
         # NOTE: a quantity is checked against the quota left, not consumed; usage is recorded by metering.
-        if decision.allowed and request.quantity and answer.HasField("remaining") and answer.remaining < request.quantity:
+        short = answer.HasField("remaining") and answer.remaining < request.quantity
+        if decision.allowed and request.quantity and short:
             decision.allowed = False
             decision.denial_reason = gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED
         return gw.CheckAccessResponse(decision=decision)
@@ -144,6 +150,34 @@ class Operations:
         answer = await self.peers.lifecycle.GetCustomer(lc.GetCustomerRequest(customer_id=request.customer_id))
         return gw.GetCustomerResponse(customer=translate.customer(answer.customer))
 
+    async def create_payment_method(
+        self, caller: Caller, request: gw.CreatePaymentMethodRequest
+    ) -> gw.CreatePaymentMethodResponse:
+        # NOTE: storing a token is what a checkout does too, so it needs start_checkout.
+        authorize(caller.principal, Permission.START_CHECKOUT, customer_id=request.customer_id)
+        _require(request.customer_id, "customer_id")
+        _require(request.payment_method_token, "payment_method_token")
+        answer = await self.peers.payments.CreatePaymentMethod(
+            pay.CreatePaymentMethodRequest(
+                request_id=_request_id(request.request_id),
+                customer_id=request.customer_id,
+                type=pay.PAYMENT_METHOD_TYPE_CARD,
+                token=request.payment_method_token,
+                make_default=True,
+            )
+        )
+        method = answer.payment_method
+        return gw.CreatePaymentMethodResponse(
+            payment_method=gw.PaymentMethod(
+                id=method.id,
+                customer_id=method.customer_id,
+                brand=method.brand,
+                last4=method.last4,
+                is_default=method.is_default,
+                create_time=method.create_time,
+            )
+        )
+
     async def checkout(self, caller: Caller, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
         authorize(caller.principal, Permission.START_CHECKOUT, customer_id=request.customer_id)
         deps = CheckoutDeps(self.uow_factory, self.peers, self.clock, self.checkout_entitlement_wait_seconds)
@@ -168,7 +202,7 @@ class Operations:
         answer = await self.peers.lifecycle.ListSubscriptions(
             lc.ListSubscriptionsRequest(
                 customer_id=request.customer_id,
-                state=lc.SubscriptionState.ValueType(int(request.states[0])) if request.states else 0,
+                state=lc.SubscriptionState.ValueType(int(request.states[0]) if request.states else 0),
                 page_size=page_size(request.page_size),
                 page_token=request.page_token,
             )
@@ -349,8 +383,12 @@ class Operations:
 
         async with self.uow_factory() as uow:
             return await run_once(
-                uow, caller.principal.tenant_id, "advance_sandbox_clock", request,
-                gw.AdvanceSandboxClockResponse, advance,
+                uow,
+                caller.principal.tenant_id,
+                "advance_sandbox_clock",
+                request,
+                gw.AdvanceSandboxClockResponse,
+                advance,
             )
 
     # --- catalog ------------------------------------------------------------------------------
@@ -381,9 +419,7 @@ class Operations:
         answer = await self.peers.catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id))
         return gw.GetStorefrontResponse(storefront=answer.storefront)
 
-    async def list_storefronts(
-        self, caller: Caller, request: gw.ListStorefrontsRequest
-    ) -> gw.ListStorefrontsResponse:
+    async def list_storefronts(self, caller: Caller, request: gw.ListStorefrontsRequest) -> gw.ListStorefrontsResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
         answer = await self.peers.catalog.ListStorefronts(
             cat.ListStorefrontsRequest(page_size=page_size(request.page_size), page_token=request.page_token)
@@ -419,40 +455,79 @@ class Operations:
 
     # --- tenant administration ----------------------------------------------------------------
 
+    async def _issue_once(
+        self,
+        caller: Caller,
+        request: Message,
+        response_type: type[R],
+        issue: Callable[[GatewayUnitOfWork], Awaitable[R]],
+    ) -> R:
+        """Run `issue` once per request id; a repeat answers the first response without its secret."""
+        request_id = str(getattr(request, "request_id", ""))
+        operation = request.DESCRIPTOR.name
+        async with self.uow_factory() as uow:
+            if request_id:
+                stored = await uow.idempotency.begin(
+                    caller.principal.tenant_id, operation, request_id, fingerprint(request)
+                )
+                if stored is not None:
+                    return response_type.FromString(stored)
+            response = await issue(uow)
+            if request_id:
+                # NOTE: secrets are shown once and never stored, not even in the idempotency record.
+                kept = response_type()
+                kept.CopyFrom(response)
+                for secret in ("secret", "admin_secret"):
+                    if secret in kept.DESCRIPTOR.fields_by_name:
+                        kept.ClearField(secret)
+                await uow.idempotency.complete(
+                    caller.principal.tenant_id, operation, request_id, kept.SerializeToString(deterministic=True)
+                )
+            await uow.commit()
+        return response
+
     async def create_tenant(self, caller: Caller, request: ta.CreateTenantRequest) -> ta.CreateTenantResponse:
         authorize(caller.principal, Permission.MANAGE_TENANT)
         if request.mode not in MODES:
             raise InvalidArgument.field("mode", "must be sandbox or live")
-        created = await api_keys.create_tenant(
-            self.uow_factory,
-            creator=caller.tenant,
-            tenant_id=request.tenant_id,
-            name=request.display_name,
-            mode=MODES[request.mode],
-            now=self.clock.now(),
-        )
-        return ta.CreateTenantResponse(
-            tenant=ta.Tenant(id=created.tenant.id, display_name=created.tenant.name, mode=request.mode),
-            admin_api_key=api_key_message(created.admin_key.api_key),
-            admin_secret=created.admin_key.plaintext,
-        )
+
+        async def issue(uow: GatewayUnitOfWork) -> ta.CreateTenantResponse:
+            created = await api_keys.create_tenant(
+                uow,
+                creator=caller.tenant,
+                tenant_id=request.tenant_id,
+                name=request.display_name,
+                mode=MODES[request.mode],
+                now=self.clock.now(),
+            )
+            return ta.CreateTenantResponse(
+                tenant=ta.Tenant(id=created.tenant.id, display_name=created.tenant.name, mode=request.mode),
+                admin_api_key=api_key_message(created.admin_key.api_key),
+                admin_secret=created.admin_key.plaintext,
+            )
+
+        return await self._issue_once(caller, request, ta.CreateTenantResponse, issue)
 
     async def create_api_key(self, caller: Caller, request: ta.CreateApiKeyRequest) -> ta.CreateApiKeyResponse:
         authorize(caller.principal, Permission.MANAGE_API_KEYS)
         if request.role not in ROLES:
             raise InvalidArgument.field("role", "must be admin, manager, operator, viewer or publishable")
-        expires_at = request.expire_time.ToDatetime(tzinfo=self.clock.now().tzinfo) if request.HasField(
-            "expire_time"
-        ) else None
-        issued = await api_keys.create_api_key(
-            self.uow_factory,
-            tenant=caller.tenant,
-            name=request.display_name,
-            role=ROLES[request.role],
-            now=self.clock.now(),
-            expires_at=expires_at,
+        expires_at = (
+            request.expire_time.ToDatetime(tzinfo=self.clock.now().tzinfo) if request.HasField("expire_time") else None
         )
-        return ta.CreateApiKeyResponse(api_key=api_key_message(issued.api_key), secret=issued.plaintext)
+
+        async def issue(uow: GatewayUnitOfWork) -> ta.CreateApiKeyResponse:
+            issued = await api_keys.create_api_key(
+                uow,
+                tenant=caller.tenant,
+                name=request.display_name,
+                role=ROLES[request.role],
+                now=self.clock.now(),
+                expires_at=expires_at,
+            )
+            return ta.CreateApiKeyResponse(api_key=api_key_message(issued.api_key), secret=issued.plaintext)
+
+        return await self._issue_once(caller, request, ta.CreateApiKeyResponse, issue)
 
     async def list_api_keys(self, caller: Caller, request: ta.ListApiKeysRequest) -> ta.ListApiKeysResponse:
         authorize(caller.principal, Permission.MANAGE_API_KEYS)
@@ -480,4 +555,3 @@ class Operations:
 def _require(value: str, field: str) -> None:
     if not value:
         raise InvalidArgument.field(field, "is required")
-

@@ -57,9 +57,16 @@ def subscription(source: lc.Subscription) -> gw.Subscription:
         cancel_at_period_end=source.cancel_at_period_end,
         scheduled_plan_id=source.pending_plan_change.plan_id,
     )
-    for name in ("current_period_start_time", "current_period_end_time", "trial_end_time", "resume_time", "create_time"):
-        if source.HasField(name):
-            getattr(result, name).CopyFrom(getattr(source, name))
+    if source.HasField("current_period_start_time"):
+        result.current_period_start_time.CopyFrom(source.current_period_start_time)
+    if source.HasField("current_period_end_time"):
+        result.current_period_end_time.CopyFrom(source.current_period_end_time)
+    if source.HasField("trial_end_time"):
+        result.trial_end_time.CopyFrom(source.trial_end_time)
+    if source.HasField("resume_time"):
+        result.resume_time.CopyFrom(source.resume_time)
+    if source.HasField("create_time"):
+        result.create_time.CopyFrom(source.create_time)
     return result
 
 

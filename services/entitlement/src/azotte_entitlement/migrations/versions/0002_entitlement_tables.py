@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("audit_actor", sa.Text),
         sa.Column("audit_time", TS),
         sa.Column("audit_reason", sa.Text),
-        sa.UniqueConstraint(
-            "tenant_id", "customer_id", "feature_key", "source", "source_ref", name="grants_identity"
-        ),
+        sa.UniqueConstraint("tenant_id", "customer_id", "feature_key", "source", "source_ref", name="grants_identity"),
     )
     op.create_index("grants_by_source", "grants", ["tenant_id", "source", "source_ref"])
     op.create_table(

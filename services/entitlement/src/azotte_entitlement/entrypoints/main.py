@@ -1,0 +1,85 @@
+"""Composition root of the entitlement service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import grpc
+from nats.aio.msg import Msg
+
+from azotte.entitlement.v1 import entitlement_pb2, entitlement_pb2_grpc
+from azotte_entitlement.adapters.catalog_client import CatalogPlans
+from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.entrypoints.servicer import EntitlementServicer
+from azotte_entitlement.service_layer.drift_schedule import DriftSchedule
+from azotte_entitlement.service_layer.lifecycle_events import LIFECYCLE_EVENT_TYPES, LifecycleEventHandler
+from azotte_entitlement.service_layer.projection_sync import ProjectionSync
+from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
+from azotte_entitlement.settings import EntitlementSettings
+from azotte_platform.events import nats_connection
+from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.grpc.client import connect
+from azotte_platform.grpc.server import ServiceSpec, run_service
+from azotte_platform.runtime import Runtime
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SERVICE_NAME = entitlement_pb2.DESCRIPTOR.services_by_name["EntitlementService"].full_name
+CATALOG_CHANGES = ("azotte.*.catalog.plan.>", "azotte.*.catalog.feature.>")
+
+
+@dataclass
+class Entitlement:
+    """The running parts of one entitlement replica."""
+
+    projection: AccessProjection
+    servicer: EntitlementServicer
+    plans: CatalogPlans
+    sync: ProjectionSync
+    drift: DriftSchedule
+
+
+async def assemble(runtime: Runtime) -> Entitlement:
+    """Load the projection, follow events and start the background work of one replica."""
+    settings = runtime.settings
+    assert isinstance(settings, EntitlementSettings)
+    projection = AccessProjection()
+
+    def uow() -> EntitlementUnitOfWork:
+        return EntitlementUnitOfWork(runtime.engine, runtime.clock)
+
+    plans = CatalogPlans(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
+
+    async def catalog_changed(message: Msg) -> None:
+        plans.invalidate(message.subject.split(".")[1])
+
+    for subject in CATALOG_CHANGES:
+        await runtime.nats.subscribe(subject, cb=catalog_changed)
+    sync = ProjectionSync(runtime.engine, runtime.js, projection)
+    await sync.start()
+    runtime.spawn(sync.run)
+    # NOTE: the lifecycle stream may not exist yet when this service starts first; creating it is idempotent.
+    await nats_connection.ensure_service_stream(runtime.js, "lifecycle")
+    consumer = EventConsumer(
+        runtime.js,
+        uow,
+        ConsumerSpec(durable="entitlement-lifecycle", producer="lifecycle", event_types=LIFECYCLE_EVENT_TYPES),
+        LifecycleEventHandler(plans, projection),
+    )
+    runtime.spawn(consumer.run)
+    drift = DriftSchedule(uow, projection, plans, settings.reconcile_interval_seconds)
+    runtime.spawn(drift.run)
+    servicer = EntitlementServicer(uow, projection, plans, runtime.clock, timedelta(hours=settings.invite_ttl_hours))
+    return Entitlement(projection, servicer, plans, sync, drift)
+
+
+async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
+    """Register the EntitlementService on the process's gRPC server."""
+    entitlement = await assemble(runtime)
+    entitlement_pb2_grpc.add_EntitlementServiceServicer_to_server(entitlement.servicer, server)
+    return [SERVICE_NAME]
+
+
+def run() -> None:
+    run_service(ServiceSpec("entitlement", MIGRATIONS, EntitlementSettings, build))

@@ -1,0 +1,111 @@
+"""Keeps this replica's access projection equal to the database, whichever replica made the change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from nats.js.client import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from azotte.entitlement.v1 import events_pb2
+from azotte_entitlement.adapters.access_repository import AccessRepository
+from azotte_entitlement.domain.projection import AccessProjection, CustomerRef
+from azotte_platform.events.envelope import service_subjects, stream_name
+
+log = logging.getLogger(__name__)
+
+_CUSTOMER_OF = {
+    "entitlement.granted": lambda data: events_pb2.EntitlementGranted.FromString(data).grant.customer_id,
+    "entitlement.revoked": lambda data: events_pb2.EntitlementRevoked.FromString(data).grant.customer_id,
+    "entitlement.changed": lambda data: events_pb2.EntitlementChanged.FromString(data).grant.customer_id,
+    "entitlement.feature_suspended": lambda data: events_pb2.FeatureSuspended.FromString(data).suspension.customer_id,
+    "entitlement.feature_restored": lambda data: events_pb2.FeatureRestored.FromString(data).suspension.customer_id,
+    "entitlement.usage_recorded": lambda data: events_pb2.UsageRecorded.FromString(data).customer_id,
+    "entitlement.access_withheld": lambda data: events_pb2.AccessWithheld.FromString(data).customer_id,
+}
+
+
+class ProjectionSync:
+    """Loads the projection at start, then follows the service's own events on every replica.
+
+    NOTE: the replica that commits a change applies it to its projection at once; every replica
+    (that one included) also sees the change's event and reloads the customer it names from the
+    database. Reloading, rather than replaying the payload, makes the outcome independent of the
+    order in which events arrive: the last reload reads the last commit; a reload that raced with a
+    local apply is discarded and repeated.
+    """
+
+    def __init__(self, engine: AsyncEngine, js: JetStreamContext, projection: AccessProjection):
+        self._engine = engine
+        self._js = js
+        self._projection = projection
+        self._dirty: set[CustomerRef] = set()
+        self._wakeup = asyncio.Event()
+        self._subscription: JetStreamContext.PushSubscription | None = None
+
+    async def start(self) -> None:
+        """Subscribe first (changes are buffered), then load every customer from the database."""
+        self._subscription = await self._js.subscribe(
+            service_subjects("entitlement"),
+            stream=stream_name("entitlement"),
+            cb=self._on_event,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+        )
+        async with self._engine.connect() as connection:
+            states = await AccessRepository(connection).load()
+        for (tenant_id, customer_id), state in states.items():
+            self._projection.replace_customer(tenant_id, customer_id, state)
+        log.info("access projection loaded: %d customers", len(states))
+
+    async def run(self) -> None:
+        """Reload the customers named by events, in batches, until cancelled."""
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                dirty, self._dirty = self._dirty, set()
+                try:
+                    await self.reload(dirty)
+                except Exception:
+                    log.warning("could not reload %d customers; retrying", len(dirty), exc_info=True)
+                    self._dirty |= dirty
+                    await asyncio.sleep(0.5)
+                    self._wakeup.set()
+        finally:
+            if self._subscription is not None:
+                with contextlib.suppress(Exception):
+                    await self._subscription.unsubscribe()
+
+    async def reload(self, customers: set[CustomerRef]) -> None:
+        """Replace these customers' part of the projection with their stored state."""
+        if not customers:
+            return
+        revisions = {ref: self._projection.revision(*ref) for ref in customers}
+        async with self._engine.connect() as connection:
+            states = await AccessRepository(connection).load(customers)
+        for ref, state in states.items():
+            if self._projection.revision(*ref) != revisions[ref]:
+                # NOTE: a local change landed while loading, so the loaded state may predate it: load again.
+                self._dirty.add(ref)
+                self._wakeup.set()
+                continue
+            self._projection.replace_customer(*ref, state)
+
+    async def _on_event(self, message: Msg) -> None:
+        headers = message.headers or {}
+        customer_of = _CUSTOMER_OF.get(headers.get("ce-type", ""))
+        tenant_id = headers.get("ce-tenantid", "")
+        if customer_of is None or not tenant_id:
+            return
+        try:
+            customer_id = customer_of(message.data)
+        except Exception:
+            log.warning("unreadable entitlement event %s", headers.get("ce-id"), exc_info=True)
+            return
+        self._dirty.add((tenant_id, customer_id))
+        self._wakeup.set()

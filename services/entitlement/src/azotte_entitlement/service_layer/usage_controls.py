@@ -1,0 +1,79 @@
+"""Usage-based controls: feature suspensions and quota usage, stored and announced to every replica."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from azotte.entitlement.v1 import events_pb2
+from azotte_entitlement.adapters.messages import suspension_to_proto, timestamp
+from azotte_entitlement.domain import suspension as suspensions
+from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.domain.suspension import Suspension
+from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
+from azotte_platform.errors import InvalidArgument
+from azotte_platform.events.envelope import Event
+
+
+async def suspend_feature(
+    uow: EntitlementUnitOfWork,
+    projection: AccessProjection,
+    tenant_id: str,
+    customer_id: str,
+    feature_key: str,
+    reason: str,
+) -> Suspension:
+    """Switch a feature off for a customer; suspending it again keeps the first suspension."""
+    _require_customer(customer_id)
+    current = await uow.access.suspension(tenant_id, customer_id, feature_key)
+    suspension = suspensions.suspend(current, feature_key, reason, uow.clock.now())
+    if current is None:
+        await uow.access.put_suspension(tenant_id, customer_id, suspension)
+        payload = events_pb2.FeatureSuspended(suspension=suspension_to_proto(customer_id, suspension))
+        uow.record(Event(tenant_id, "entitlement.feature_suspended", payload))
+        uow.on_commit(lambda: projection.suspend(tenant_id, customer_id, suspension))
+    return suspension
+
+
+async def restore_feature(
+    uow: EntitlementUnitOfWork, projection: AccessProjection, tenant_id: str, customer_id: str, feature_key: str
+) -> Suspension:
+    """Lift a feature's suspension."""
+    _require_customer(customer_id)
+    if not feature_key:
+        raise InvalidArgument.field("feature_key", "is required")
+    lifted = suspensions.restore(await uow.access.suspension(tenant_id, customer_id, feature_key), feature_key)
+    await uow.access.delete_suspension(tenant_id, customer_id, feature_key)
+    payload = events_pb2.FeatureRestored(suspension=suspension_to_proto(customer_id, lifted))
+    uow.record(Event(tenant_id, "entitlement.feature_restored", payload))
+    uow.on_commit(lambda: projection.restore(tenant_id, customer_id, feature_key))
+    return lifted
+
+
+async def record_usage(
+    uow: EntitlementUnitOfWork,
+    projection: AccessProjection,
+    tenant_id: str,
+    customer_id: str,
+    feature_key: str,
+    used: int,
+    period_start: datetime | None,
+) -> None:
+    """Record the quota a customer used so far in a period."""
+    _require_customer(customer_id)
+    if not feature_key:
+        raise InvalidArgument.field("feature_key", "is required")
+    if used < 0:
+        raise InvalidArgument.field("used", "cannot be negative")
+    if period_start is None:
+        raise InvalidArgument.field("period_start_time", "is required")
+    await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start)
+    payload = events_pb2.UsageRecorded(
+        customer_id=customer_id, feature_key=feature_key, used=used, period_start_time=timestamp(period_start)
+    )
+    uow.record(Event(tenant_id, "entitlement.usage_recorded", payload))
+    uow.on_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
+
+
+def _require_customer(customer_id: str) -> None:
+    if not customer_id:
+        raise InvalidArgument.field("customer_id", "is required")

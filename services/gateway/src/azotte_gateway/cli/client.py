@@ -1,0 +1,91 @@
+"""A small client of the gateway REST API for the CLI and the demo."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+KEY_FILE = "sandbox-admin.key"
+
+
+class ApiError(Exception):
+    """An error answer of the gateway, with its uniform body."""
+
+    def __init__(self, status_code: int, error: dict[str, Any]):
+        self.status_code = status_code
+        self.error = error
+        super().__init__(f"{status_code} {error.get('status', '')}: {error.get('message', '')}")
+
+    @property
+    def reason(self) -> str:
+        """The ErrorInfo reason, e.g. PAYMENT_DECLINED."""
+        for detail in self.error.get("details", []):
+            if str(detail.get("@type", "")).endswith("ErrorInfo"):
+                return str(detail.get("reason", ""))
+        return ""
+
+
+def default_key() -> str | None:
+    """AZOTTE_API_KEY, else the sandbox admin key the gateway wrote on its first start."""
+    if key := os.environ.get("AZOTTE_API_KEY"):
+        return key
+    key_file = Path(os.environ.get("AZOTTE_HOME", ".azotte")) / KEY_FILE
+    return key_file.read_text().strip() if key_file.exists() else None
+
+
+def new_request_id() -> str:
+    """A fresh request id: sending it again makes a retry safe."""
+    return uuid.uuid4().hex
+
+
+class GatewayClient:
+    """Calls the REST API with one API key."""
+
+    def __init__(self, base_url: str, key: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None):
+        self._http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def with_key(self, key: str) -> GatewayClient:
+        """The same gateway with another key."""
+        return GatewayClient(str(self._http.base_url), key, timeout=self._http.timeout.read or 30.0)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call; raises ApiError on an error answer; JSON answers are decoded."""
+        answer = self._http.request(method, path, **kwargs)
+        if answer.status_code >= 400:
+            try:
+                error = answer.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                error = {"status": "UNKNOWN", "message": answer.text}
+            raise ApiError(answer.status_code, error)
+        if answer.headers.get("content-type", "").startswith("application/json"):
+            return answer.json()
+        return answer.text
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=params or None)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        payload = {"request_id": new_request_id(), **(body or {})}
+        return self.call("POST", path, json=payload)
+
+    def apply_catalog(self, document: Path, *, dry_run: bool) -> dict[str, Any]:
+        """PUT a catalog document; JSON files are sent as JSON, everything else as YAML."""
+        media = "application/json" if document.suffix == ".json" else "application/yaml"
+        answer: dict[str, Any] = self.call(
+            "PUT",
+            "/v1/catalog",
+            params={"dry_run": str(dry_run).lower()},
+            content=document.read_bytes(),
+            headers={"Content-Type": media, "x-request-id": new_request_id()},
+        )
+        return answer

@@ -1,0 +1,216 @@
+"""`azotte demo`: a readable scripted tour of the running suite through the public REST API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import Progress
+from rich.table import Table
+
+from azotte_gateway.cli import render
+from azotte_gateway.cli.client import ApiError, GatewayClient
+
+DAY = 86_400
+
+
+class Tour:
+    """Runs the demo's steps, printing each answer; a failed step is reported and the tour goes on."""
+
+    def __init__(self, gateway: GatewayClient, console: Console):
+        self.gateway = gateway
+        self.console = console
+        self.failed: list[str] = []
+        self._run = uuid.uuid4().hex[:6]
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self.console.rule(f"[bold cyan]{title}")
+        try:
+            yield
+        except ApiError as error:
+            self.failed.append(title)
+            self.console.print(f"[red]This step failed: {error}[/] [dim]{error.reason}[/]")
+
+    def wait_for(self, what: str, probe: Callable[[], bool], timeout: float = 20.0) -> bool:
+        """Poll the API until `probe` holds (due work runs in the background after a clock move)."""
+        deadline = time.monotonic() + timeout
+        with Progress(console=self.console, transient=True) as progress:
+            task = progress.add_task(what, total=timeout)
+            while not probe():
+                if time.monotonic() > deadline:
+                    self.console.print(f"[yellow]Still waiting for: {what}[/]")
+                    return False
+                progress.update(task, completed=timeout - (deadline - time.monotonic()))
+                time.sleep(0.2)
+        return True
+
+    # --- building blocks ------------------------------------------------------------------------
+
+    def customer(self, name: str, country: str) -> str:
+        created = self.gateway.post(
+            "/v1/customers",
+            {"external_id": f"{name}-{self._run}", "email": f"{name}-{self._run}@example.com", "country_code": country},
+        )
+        return str(created["customer"]["id"])
+
+    def checkout(self, customer_id: str, storefront: str, plan: str, token: str = "tok_success") -> dict[str, Any]:
+        body = {
+            "request_id": uuid.uuid4().hex,
+            "customer_id": customer_id,
+            "storefront_id": storefront,
+            "plan_id": plan,
+            "channel": "web",
+            "payment_method_token": token,
+        }
+        answer: dict[str, Any] = self.gateway.call("POST", "/v1/checkout", json=body)
+        return answer
+
+    def access(self, who: str, customer_id: str, feature: str) -> bool:
+        decision = self.gateway.get(f"/v1/customers/{customer_id}/access/{feature}")["decision"]
+        allowed = bool(decision.get("allowed"))
+        verdict = (
+            "[green]allowed[/]"
+            if allowed
+            else (f"[red]denied[/] ({render.enum(decision.get('denial_reason', ''), 'ACCESS_DENIAL_REASON_')})")
+        )
+        self.console.print(f"  access: {who} → {feature}: {verdict}")
+        return allowed
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.gateway.get(f"/v1/subscriptions/{subscription_id}")["subscription"]
+        return answer
+
+    def state(self, subscription_id: str) -> str:
+        return render.enum(self.subscription(subscription_id)["state"], "SUBSCRIPTION_STATE_")
+
+    def card(self, customer_id: str, token: str) -> None:
+        self.gateway.post(f"/v1/customers/{customer_id}/payment-methods", {"payment_method_token": token})
+
+    def charges(self, customer_id: str) -> list[dict[str, Any]]:
+        answer: list[dict[str, Any]] = self.gateway.get(f"/v1/customers/{customer_id}/charges")["charges"]
+        return answer
+
+    def advance(self, days: int) -> None:
+        moved = self.gateway.post("/v1/sandbox/clock:advance", {"advance_by_seconds": days * DAY})
+        self.console.print(f"  the sandbox clock moved {days} days: it is now [bold]{render.day(moved['now'])}[/]")
+
+
+def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> list[str]:
+    """The tour; returns the titles of the steps that failed (empty when everything ran clean)."""
+    tour = Tour(gateway, console)
+    console.print(Panel.fit("Azotte demo: one catalog, one lifecycle, entitlements as the truth", style="bold"))
+    ids: dict[str, str] = {}
+
+    with tour.step(f"1. Apply the catalog {catalog_file}"):
+        answer = gateway.apply_catalog(catalog_file, dry_run=False)
+        changes = [c for c in answer.get("changes", []) if c["change_type"] != "CHANGE_TYPE_UNCHANGED"]
+        console.print(render.changes_table(changes) if changes else "  the catalog is already up to date")
+
+    with tour.step("2. Web checkouts in the US (tax added on top) and in Germany (19 % VAT included)"):
+        ids["alice"] = tour.customer("alice", "US")
+        ids["bruno"] = tour.customer("bruno", "DE")
+        alice = tour.checkout(ids["alice"], "us", "basic_monthly")
+        bruno = tour.checkout(ids["bruno"], "de", "family_monthly")
+        ids["alice_sub"], ids["bruno_sub"] = alice["subscription"]["id"], bruno["subscription"]["id"]
+        table = Table("customer", "storefront", "plan", "net", "tax", "gross (paid)", "granted", title="Checkouts")
+        for who, sf, made in (("alice", "us", alice), ("bruno", "de", bruno)):
+            charge = made.get("charge") or {}
+            granted = ", ".join(e["feature_key"] for e in made.get("granted_entitlements", [])) or "-"
+            table.add_row(
+                who,
+                sf,
+                made["subscription"]["plan_id"],
+                render.money(charge.get("net")),
+                render.money(charge.get("tax")),
+                render.money(charge.get("gross")),
+                granted,
+            )
+        console.print(table)
+        console.print("  US prices exclude tax (it is added); German prices include VAT (it is carved out).")
+
+    with tour.step("3. Access checks: entitlements are the truth"):
+        tour.access("alice (basic)", ids["alice"], "hd_streaming")
+        tour.access("bruno (family)", ids["bruno"], "hd_streaming")
+        tour.access("bruno (family)", ids["bruno"], "uhd_streaming")
+
+    with tour.step("4. A trial starts without a charge"):
+        ids["carol"] = tour.customer("carol", "US")
+        carol = tour.checkout(ids["carol"], "us", "standard_monthly")
+        console.print(
+            f"  carol: {render.enum(carol['subscription']['state'], 'SUBSCRIPTION_STATE_')} until "
+            f"{render.day(carol['subscription'].get('trial_end_time'))}, charged: "
+            f"{render.money((carol.get('charge') or {}).get('gross'))}"
+        )
+        tour.access("carol (trial)", ids["carol"], "hd_streaming")
+
+    with tour.step("5. An upgrade with proration: alice moves from Basic to Family"):
+        preview = gateway.post(
+            f"/v1/subscriptions/{ids['alice_sub']}:preview-change", {"new_plan_id": "family_monthly"}
+        )["quote"]
+        console.print(
+            f"  quote: due now {render.money(preview.get('amount_due'))}, "
+            f"credit for the unused Basic days {render.money(preview.get('proration_credit'))}"
+        )
+        changed = gateway.post(f"/v1/subscriptions/{ids['alice_sub']}:change-plan", {"new_plan_id": "family_monthly"})
+        console.print(f"  alice is now on {changed['subscription']['plan_id']}")
+        tour.wait_for("entitlements to follow the plan", lambda: tour.access("alice", ids["alice"], "hd_streaming"))
+
+    with tour.step("6. A month later: renewals, and a card that starts failing"):
+        ids["dave"] = tour.customer("dave", "US")
+        ids["dave_sub"] = tour.checkout(ids["dave"], "us", "family_monthly")["subscription"]["id"]
+        tour.card(ids["dave"], "tok_insufficient_funds")
+        console.print("  dave's card on file now declines (insufficient funds)")
+        before = tour.subscription(ids["bruno_sub"]).get("current_period_end_time")
+        tour.advance(31)
+        tour.wait_for(
+            "bruno's renewal", lambda: tour.subscription(ids["bruno_sub"]).get("current_period_end_time") != before
+        )
+        tour.wait_for("dave's failed renewal", lambda: tour.state(ids["dave_sub"]) == "past_due")
+        console.print(
+            render.subscriptions_table([tour.subscription(ids["bruno_sub"]), tour.subscription(ids["dave_sub"])])
+        )
+        console.print(render.charges_table(tour.charges(ids["bruno"])))
+        tour.access("bruno (renewed)", ids["bruno"], "hd_streaming")
+        tour.access("dave (past due, in grace)", ids["dave"], "hd_streaming")
+
+    with tour.step("7. Recovery: a new card, and the next retry succeeds"):
+        tour.card(ids["dave"], "tok_success")
+        tour.advance(1)
+        tour.wait_for("dave's retry", lambda: tour.state(ids["dave_sub"]) == "active")
+        console.print(render.subscriptions_table([tour.subscription(ids["dave_sub"])]))
+        console.print(render.charges_table(tour.charges(ids["dave"])))
+        tour.access("dave (recovered)", ids["dave"], "hd_streaming")
+
+    with tour.step("8. Pause and resume: no access, no billing while paused"):
+        paused = gateway.post(f"/v1/subscriptions/{ids['bruno_sub']}:pause", {})
+        console.print(f"  bruno: {render.enum(paused['subscription']['state'], 'SUBSCRIPTION_STATE_')}")
+        tour.wait_for("access to be suspended", lambda: not tour.access("bruno", ids["bruno"], "hd_streaming"))
+        resumed = gateway.post(f"/v1/subscriptions/{ids['bruno_sub']}:resume", {})
+        console.print(f"  bruno: {render.enum(resumed['subscription']['state'], 'SUBSCRIPTION_STATE_')}")
+        tour.wait_for("access to come back", lambda: tour.access("bruno", ids["bruno"], "hd_streaming"))
+
+    with tour.step("9. Cancel at period end: access continues until the period ends, then expires"):
+        cancelled = gateway.post(f"/v1/subscriptions/{ids['alice_sub']}:cancel", {"timing": "at_period_end"})
+        period_end = render.day(cancelled["subscription"].get("current_period_end_time"))
+        console.print(f"  alice: auto-renew off, access until {period_end}")
+        tour.access("alice", ids["alice"], "hd_streaming")
+        tour.advance(32)
+        tour.wait_for(
+            "alice's subscription to expire",
+            lambda: tour.subscription(ids["alice_sub"])["state"] == "SUBSCRIPTION_STATE_EXPIRED",
+        )
+        console.print(render.subscriptions_table([tour.subscription(ids["alice_sub"])]))
+        tour.wait_for("access to end", lambda: not tour.access("alice", ids["alice"], "hd_streaming"))
+
+    if tour.failed:
+        console.print(f"[yellow]The tour finished; {len(tour.failed)} step(s) failed: {', '.join(tour.failed)}[/]")
+    else:
+        console.print("[bold green]The tour ran clean.[/]")
+    return tour.failed

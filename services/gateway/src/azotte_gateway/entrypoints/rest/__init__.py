@@ -1,0 +1,1 @@
+"""The public REST API (FastAPI), served by uvicorn inside the gateway process."""

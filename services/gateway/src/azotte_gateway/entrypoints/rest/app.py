@@ -1,0 +1,55 @@
+"""The FastAPI application and the uvicorn server that runs it inside the gateway process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from azotte_gateway.entrypoints.rest.errors import install_error_handlers
+from azotte_gateway.entrypoints.rest.routes import router
+from azotte_gateway.service_layer.operations import Operations
+
+DESCRIPTION = """The public API of Azotte. Every call carries `Authorization: Bearer <api key>`; the key names
+the tenant and carries a role (docs/roles.md). Errors answer
+`{"error": {"code", "status", "message", "details"}}`. Custom methods use the colon form,
+e.g. `POST /v1/subscriptions/{id}:cancel`."""
+
+
+def create_app(operations: Operations) -> FastAPI:
+    """The REST application over the shared operations."""
+    app = FastAPI(title="Azotte", version="1", description=DESCRIPTION)
+    app.state.operations = operations
+    install_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+class EmbeddedRestServer(uvicorn.Server):
+    """A uvicorn server run as a task of the gateway process, which owns the signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def wait_started(self, timeout: float = 10.0) -> None:
+        """Return once the socket listens; raise if the server stopped or did not start in time."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.started:
+            if self.should_exit or asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"the REST server did not start on {self.config.host}:{self.config.port}")
+            await asyncio.sleep(0.01)
+
+
+def rest_server(app: FastAPI, host: str, port: int) -> EmbeddedRestServer:
+    """A uvicorn server for `app` on host:port."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    return EmbeddedRestServer(config)

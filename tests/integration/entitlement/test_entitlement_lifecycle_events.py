@@ -1,0 +1,147 @@
+"""Each lifecycle event, published into NATS as lifecycle publishes it, leads to the right access answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from azotte.entitlement.v1 import entitlement_pb2 as pb
+from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte_platform.db.tables import inbox
+from tests.helpers import eventually
+from tests.integration.entitlement.conftest import PERIOD, START, Replica, World, subscription
+
+TRIALING, ACTIVE, PAST_DUE = (
+    lc.SUBSCRIPTION_STATE_TRIALING,
+    lc.SUBSCRIPTION_STATE_ACTIVE,
+    lc.SUBSCRIPTION_STATE_PAST_DUE,
+)
+ON_HOLD, PAUSED, EXPIRED = lc.SUBSCRIPTION_STATE_ON_HOLD, lc.SUBSCRIPTION_STATE_PAUSED, lc.SUBSCRIPTION_STATE_EXPIRED
+ALLOWED = pb.ACCESS_REASON_UNSPECIFIED
+
+# (event type, state, cause) applied in order; then the answer for hd_streaming.
+SCENARIOS = {
+    "created trialing": ([("subscription.created", TRIALING, "")], ALLOWED),
+    "trial started": ([("trial.started", TRIALING, "")], ALLOWED),
+    "activated": ([("subscription.created", TRIALING, ""), ("subscription.activated", ACTIVE, "")], ALLOWED),
+    "renewed": ([("subscription.activated", ACTIVE, ""), ("subscription.renewed", ACTIVE, "")], ALLOWED),
+    "renewal failed keeps access in grace": (
+        [("subscription.activated", ACTIVE, ""), ("subscription.renewal_failed", PAST_DUE, "soft_decline")],
+        ALLOWED,
+    ),
+    "on hold": (
+        [("subscription.renewal_failed", PAST_DUE, ""), ("subscription.on_hold", ON_HOLD, "grace_ended")],
+        pb.ACCESS_REASON_ON_HOLD,
+    ),
+    "recovered": ([("subscription.on_hold", ON_HOLD, ""), ("subscription.recovered", ACTIVE, "")], ALLOWED),
+    "paused": ([("subscription.activated", ACTIVE, ""), ("subscription.paused", PAUSED, "")], pb.ACCESS_REASON_PAUSED),
+    "resumed": ([("subscription.paused", PAUSED, ""), ("subscription.resumed", ACTIVE, "")], ALLOWED),
+    "expired": (
+        [("subscription.activated", ACTIVE, ""), ("subscription.expired", EXPIRED, "")],
+        pb.ACCESS_REASON_EXPIRED,
+    ),
+    "refunded": (
+        [("subscription.activated", ACTIVE, ""), ("subscription.expired", EXPIRED, "refunded")],
+        pb.ACCESS_REASON_NO_GRANT,
+    ),
+    "revoked": (
+        [("subscription.activated", ACTIVE, ""), ("subscription.expired", EXPIRED, "revoked")],
+        pb.ACCESS_REASON_NO_GRANT,
+    ),
+    "trial converted": ([("trial.started", TRIALING, ""), ("trial.converted", ACTIVE, "")], ALLOWED),
+    "trial expired": ([("trial.started", TRIALING, ""), ("trial.expired", EXPIRED, "")], pb.ACCESS_REASON_EXPIRED),
+}
+
+
+async def handled(world: World, replica: Replica, events: int) -> bool:
+    """Whether the replica's consumer has handled `events` lifecycle events of this test's tenant."""
+    async with replica.runtime.engine.connect() as connection:
+        count = await connection.scalar(
+            sa.select(sa.func.count()).select_from(inbox).where(inbox.c.tenant_id == world.tenant)
+        )
+    return count == events
+
+
+async def answer_after(world: World, replica: Replica, steps: list[tuple[str, int, str]]) -> pb.CheckAccessResponse:
+    sub_id, customer = f"sub-{uuid.uuid4().hex[:8]}", f"cust-{uuid.uuid4().hex[:8]}"
+    for event_type, state, cause in steps:
+        await world.publish_lifecycle(event_type, subscription(sub_id, customer, state=state), cause=cause)
+    await eventually(lambda: handled(world, replica, len(steps)))
+    return await world.check(replica, customer, "hd_streaming")
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+async def test_lifecycle_event_gives_the_right_answer(world: World, replica: Replica, scenario: str) -> None:
+    steps, reason = SCENARIOS[scenario]
+
+    answer = await answer_after(world, replica, steps)
+
+    assert answer.reason == reason
+    assert answer.allowed == (reason == ALLOWED)
+    if answer.allowed:
+        assert [s.source for s in answer.sources] == [pb.GRANT_SOURCE_SUBSCRIPTION]
+        assert not answer.HasField("valid_until")
+
+
+async def test_cancel_scheduled_keeps_access_until_the_period_ends(world: World, replica: Replica) -> None:
+    sub_id, customer = "sub-cancel", "cust-cancel"
+    await world.publish_lifecycle("subscription.activated", subscription(sub_id, customer))
+    await world.publish_lifecycle(
+        "subscription.cancel_scheduled", subscription(sub_id, customer, cancel_at_period_end=True)
+    )
+
+    async def until_period_end() -> pb.CheckAccessResponse | None:
+        answer = await world.check(replica, customer, "hd_streaming")
+        return answer if answer.HasField("valid_until") else None
+
+    answer = await eventually(until_period_end)
+    assert answer.allowed
+    assert answer.valid_until.ToDatetime().replace(tzinfo=START.tzinfo) == START + PERIOD
+
+    world.clock.set(START + PERIOD + timedelta(seconds=1))
+    after = await world.check(replica, customer, "hd_streaming")
+    assert (after.allowed, after.reason) == (False, pb.ACCESS_REASON_EXPIRED)
+
+    world.clock.set(START + timedelta(days=2))
+    await world.publish_lifecycle("subscription.reactivated", subscription(sub_id, customer))
+
+    async def open_ended_again() -> bool:
+        return not (await world.check(replica, customer, "hd_streaming")).HasField("valid_until")
+
+    await eventually(open_ended_again)
+
+
+async def test_plan_change_swaps_the_features_and_limits(world: World, replica: Replica) -> None:
+    sub_id, customer = "sub-upgrade", "cust-upgrade"
+    await world.publish_lifecycle("subscription.activated", subscription(sub_id, customer, plan_id="basic"))
+
+    async def quota(expected: int) -> bool:
+        return (await world.check(replica, customer, "ai_tokens")).limit == expected
+
+    await eventually(lambda: quota(1000))
+    assert not (await world.check(replica, customer, "uhd_streaming")).allowed
+
+    await world.publish_lifecycle("subscription.plan_changed", subscription(sub_id, customer, plan_id="premium"))
+
+    await eventually(lambda: quota(5000))
+    assert (await world.check(replica, customer, "uhd_streaming")).allowed
+
+
+async def test_a_late_event_does_not_undo_a_newer_one(world: World, replica: Replica) -> None:
+    sub_id, customer = "sub-late", "cust-late"
+    now = world.clock.now()
+    await world.publish_lifecycle("subscription.paused", subscription(sub_id, customer, state=PAUSED), occurred=now)
+    await world.publish_lifecycle(
+        "subscription.activated", subscription(sub_id, customer), occurred=now - timedelta(hours=1)
+    )
+    await world.publish_lifecycle(
+        "subscription.renewal_failed", subscription(sub_id, customer, state=PAST_DUE), occurred=now + timedelta(hours=1)
+    )
+
+    async def in_grace() -> bool:
+        return (await world.check(replica, customer, "hd_streaming")).allowed
+
+    await eventually(in_grace)

@@ -1,0 +1,114 @@
+"""Every replica answers from its own projection: rebuilt on restart, kept current from the service's events."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from azotte.entitlement.v1 import entitlement_pb2 as pb
+from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from tests.helpers import eventually
+from tests.integration.entitlement.conftest import Replica, World, subscription
+
+CUSTOMERS = ["active", "held", "owner", "member", "vip", "heavy"]
+
+
+async def populate(world: World, replica: Replica) -> None:
+    """Customers in many situations: subscribed, on hold, in a family, manual grant, suspended, quota used."""
+    await world.publish_lifecycle("subscription.activated", subscription("s-active", "active"))
+    await world.publish_lifecycle(
+        "subscription.on_hold", subscription("s-held", "held", state=lc.SUBSCRIPTION_STATE_ON_HOLD)
+    )
+    await world.publish_lifecycle("subscription.activated", subscription("s-family", "owner", plan_id="family"))
+    await world.publish_lifecycle("subscription.activated", subscription("s-heavy", "heavy"))
+
+    async def ready() -> bool:
+        family = await world.check(replica, "owner", "family_seats")
+        held = await world.check(replica, "held", "hd_streaming")
+        heavy = await world.check(replica, "heavy", "ai_tokens")
+        return family.allowed and held.reason == pb.ACCESS_REASON_ON_HOLD and heavy.allowed
+
+    await eventually(ready)
+    meta = world.metadata()
+    await replica.stub.AddGroupMember(
+        pb.AddGroupMemberRequest(request_id="m", group_id="s-family", customer_id="member"), metadata=meta
+    )
+    await replica.stub.CreateManualGrant(
+        pb.CreateManualGrantRequest(
+            request_id="g", customer_id="vip", feature_key="ai_tokens", kind=pb.FEATURE_KIND_QUOTA, limit=50, reason="r"
+        ),
+        metadata=meta,
+    )
+    await replica.stub.SuspendFeature(
+        pb.SuspendFeatureRequest(request_id="s", customer_id="active", feature_key="hd_streaming", reason="limit"),
+        metadata=meta,
+    )
+    period = Timestamp()
+    period.FromDatetime(world.clock.now())
+    await replica.stub.RecordUsage(
+        pb.RecordUsageRequest(
+            request_id="u", customer_id="heavy", feature_key="ai_tokens", used=400, period_start_time=period
+        ),
+        metadata=meta,
+    )
+
+
+async def everything(world: World, replica: Replica) -> dict[str, pb.ListEntitlementsResponse]:
+    return {
+        customer: await replica.stub.ListEntitlements(
+            pb.ListEntitlementsRequest(customer_id=customer), metadata=world.metadata()
+        )
+        for customer in CUSTOMERS
+    }
+
+
+async def test_a_restarted_replica_rebuilds_the_same_answers(world: World, replica: Replica) -> None:
+    await populate(world, replica)
+    before = await everything(world, replica)
+    access = {(c, e.access.feature_key): e.access for c, listed in before.items() for e in listed.entitlements}
+    assert access["active", "hd_streaming"].reason == pb.ACCESS_REASON_SUSPENDED
+    assert access["heavy", "ai_tokens"].remaining == 600
+    assert access["held", "hd_streaming"].reason == pb.ACCESS_REASON_ON_HOLD
+    assert access["member", "hd_streaming"].allowed
+    assert access["vip", "ai_tokens"].limit == 50
+
+    await world.stop_replica(replica)
+    restarted = await world.start_replica()
+
+    assert await everything(world, restarted) == before
+
+
+async def test_every_replica_follows_changes_made_through_another(world: World) -> None:
+    first, second = await world.start_replica(), await world.start_replica()
+    await populate(world, first)
+    expected = await everything(world, first)
+
+    async def second_agrees() -> bool:
+        return await everything(world, second) == expected
+
+    await eventually(second_agrees)
+
+    meta = world.metadata()
+    await second.stub.RestoreFeature(
+        pb.RestoreFeatureRequest(request_id="restore", customer_id="active", feature_key="hd_streaming"),
+        metadata=meta,
+    )
+    await second.stub.RemoveGroupMember(
+        pb.RemoveGroupMemberRequest(request_id="remove", group_id="s-family", customer_id="member"), metadata=meta
+    )
+
+    async def first_follows() -> bool:
+        restored = await world.check(first, "active", "hd_streaming")
+        removed = await world.check(first, "member", "hd_streaming")
+        return restored.allowed and removed.reason == pb.ACCESS_REASON_NO_GRANT
+
+    await eventually(first_follows)
+
+
+async def test_checks_need_a_tenant(world: World, replica: Replica) -> None:
+    try:
+        await replica.stub.CheckAccess(pb.CheckAccessRequest(customer_id="c", feature_key="f"))
+    except grpc.aio.AioRpcError as error:
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    else:
+        raise AssertionError("a check without a tenant was answered")

@@ -1,0 +1,99 @@
+"""An in-process gateway on real PostgreSQL and NATS, in front of fake services."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+
+from azotte.catalog.v1 import catalog_pb2_grpc
+from azotte.entitlement.v1 import entitlement_pb2_grpc
+from azotte.lifecycle.v1 import lifecycle_pb2_grpc
+from azotte.payments.v1 import payments_pb2_grpc
+from azotte_gateway.adapters.peers import Peers
+from azotte_gateway.entrypoints.main import MIGRATIONS, build_operations, register
+from azotte_gateway.entrypoints.rest.app import create_app
+from azotte_gateway.service_layer.api_keys import SANDBOX_KEY_FILE, bootstrap
+from azotte_gateway.service_layer.operations import Operations
+from azotte_gateway.settings import GatewaySettings
+from azotte_platform.grpc.interceptors import ServiceInterceptor
+from azotte_platform.runtime import start_runtime
+from tests.integration.gateway.gateway_fakes import FakeCatalog, FakeEntitlement, FakeLifecycle, FakePayments, FakeWorld
+
+
+@dataclass
+class GatewayUnderTest:
+    """A running gateway: its REST client, gRPC address, admin key and the fake services' state."""
+
+    operations: Operations
+    http: httpx.AsyncClient
+    grpc_target: str
+    admin_key: str
+    world: FakeWorld
+    state_dir: Path
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.admin_key}"}
+
+    async def new_key(self, role: str, key: str | None = None) -> str:
+        answer = await self.http.post(
+            "/v1/api-keys", json={"display_name": f"{role} key", "role": role}, headers=self.auth(key)
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["secret"])
+
+
+async def _fake_services(world: FakeWorld) -> tuple[grpc.aio.Server, str]:
+    server = grpc.aio.server(interceptors=[ServiceInterceptor("fakes")])
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(FakeCatalog(), server)
+    payments_pb2_grpc.add_PaymentsServiceServicer_to_server(FakePayments(world), server)
+    lifecycle_pb2_grpc.add_LifecycleServiceServicer_to_server(FakeLifecycle(world), server)
+    entitlement_pb2_grpc.add_EntitlementServiceServicer_to_server(FakeEntitlement(world), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(servers: Any, state_dir: Path, **overrides: Any) -> AsyncIterator[GatewayUnderTest]:
+    """Start a gateway (REST through ASGI, gRPC on a free port) in this process."""
+    world = FakeWorld()
+    fakes, fakes_addr = await _fake_services(world)
+    settings = GatewaySettings(
+        database_url=servers.new_database_url("gateway"),
+        nats_url=servers.nats_url,
+        state_dir=state_dir,
+        checkout_entitlement_wait_seconds=1.0,
+        **overrides,
+    )
+    runtime = await start_runtime("gateway", settings, MIGRATIONS)
+    peers = Peers.connect(catalog=fakes_addr, lifecycle=fakes_addr, payments=fakes_addr, entitlement=fakes_addr)
+    operations = build_operations(runtime, settings, peers)
+    await bootstrap(operations.uow_factory, state_dir, runtime.clock.now())
+    server = grpc.aio.server(interceptors=[ServiceInterceptor("gateway")])
+    register(operations, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    transport = httpx.ASGITransport(app=create_app(operations))
+    http = httpx.AsyncClient(transport=transport, base_url="http://gateway")
+    admin_key = (state_dir / SANDBOX_KEY_FILE).read_text().strip()
+    try:
+        yield GatewayUnderTest(operations, http, f"127.0.0.1:{port}", admin_key, world, state_dir)
+    finally:
+        await http.aclose()
+        await server.stop(None)
+        await peers.close()
+        await fakes.stop(None)
+        await runtime.close()
+
+
+@pytest.fixture(scope="module")
+async def gateway(servers: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayUnderTest]:
+    async with running_gateway(servers, tmp_path_factory.mktemp("gateway-state")) as running:
+        yield running

@@ -1,0 +1,175 @@
+"""In-process stand-ins for catalog, lifecycle, payments and entitlement, scoped by the forwarded tenant."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from azotte.catalog.v1 import catalog_pb2 as cat
+from azotte.catalog.v1 import catalog_pb2_grpc
+from azotte.common.v1 import channel_pb2
+from azotte.common.v1.money_pb2 import Money
+from azotte.entitlement.v1 import entitlement_pb2 as ent
+from azotte.entitlement.v1 import entitlement_pb2_grpc
+from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte.lifecycle.v1 import lifecycle_pb2_grpc
+from azotte.payments.v1 import payments_pb2 as pay
+from azotte.payments.v1 import payments_pb2_grpc
+from azotte_platform.context import require_tenant
+from azotte_platform.errors import FailedPrecondition, NotFound
+
+STOREFRONT = cat.Storefront(id="us", currency_code="USD", channels=[channel_pb2.CHANNEL_WEB])
+PLANS = {
+    "basic": cat.Plan(id="basic", state=cat.PLAN_STATE_ACTIVE, feature_grants=[cat.FeatureGrant(feature_key="hd")]),
+    "trial": cat.Plan(
+        id="trial", state=cat.PLAN_STATE_ACTIVE, trial_days=7, feature_grants=[cat.FeatureGrant(feature_key="hd")]
+    ),
+}
+PRICE_MINOR = 999
+
+
+@dataclass
+class FakeWorld:
+    """What the fake services hold, per tenant."""
+
+    ids: Any = field(default_factory=lambda: itertools.count(1))
+    charges: dict[tuple[str, str], pay.Charge] = field(default_factory=dict)
+    subscriptions: dict[tuple[str, str], lc.Subscription] = field(default_factory=dict)
+    fail_subscriptions: bool = False
+    charge_calls: int = 0
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self.ids)}"
+
+    def tenant_charges(self, tenant: str) -> list[pay.Charge]:
+        return [c for (t, _), c in self.charges.items() if t == tenant]
+
+
+class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
+    async def GetStorefront(self, request: Any, context: Any) -> Any:
+        if request.id != STOREFRONT.id:
+            raise NotFound(f"storefront {request.id!r} not found")
+        return cat.GetStorefrontResponse(storefront=STOREFRONT)
+
+    async def GetPlan(self, request: Any, context: Any) -> Any:
+        if request.id not in PLANS:
+            raise NotFound(f"plan {request.id!r} not found")
+        return cat.GetPlanResponse(plan=PLANS[request.id])
+
+    async def ResolvePrice(self, request: Any, context: Any) -> Any:
+        if request.plan_id not in PLANS:
+            raise NotFound(f"no price for {request.plan_id!r}")
+        return cat.ResolvePriceResponse(price_id="p1", amount=Money(currency_code="USD", amount_minor=PRICE_MINOR))
+
+
+class FakePayments(payments_pb2_grpc.PaymentsServiceServicer):
+    def __init__(self, world: FakeWorld):
+        self.world = world
+
+    async def CreatePaymentMethod(self, request: Any, context: Any) -> Any:
+        return pay.CreatePaymentMethodResponse(
+            payment_method=pay.PaymentMethod(id=f"pm_{request.token}", token=request.token)
+        )
+
+    async def CreateCharge(self, request: Any, context: Any) -> Any:
+        tenant = require_tenant()
+        self.world.charge_calls += 1
+        key = (tenant, request.idempotency_key)
+        if key not in self.world.charges:
+            declined = request.payment_method_id == "pm_tok_insufficient_funds"
+            tax = Money(currency_code="USD", amount_minor=80)
+            charge = pay.Charge(
+                id=self.world.new_id("ch"),
+                customer_id=request.customer_id,
+                status=pay.CHARGE_STATUS_FAILED if declined else pay.CHARGE_STATUS_SUCCEEDED,
+                gross=Money(currency_code="USD", amount_minor=request.amount.amount_minor + tax.amount_minor),
+                tax=tax,
+                net=request.amount,
+                decline=pay.Decline(reason="INSUFFICIENT_FUNDS") if declined else None,
+            )
+            self.world.charges[key] = charge
+        return pay.CreateChargeResponse(charge=self.world.charges[key])
+
+    def _find(self, charge_id: str) -> pay.Charge:
+        tenant = require_tenant()
+        for charge in self.world.tenant_charges(tenant):
+            if charge.id == charge_id:
+                return charge
+        raise NotFound(f"charge {charge_id!r} not found")
+
+    async def VoidCharge(self, request: Any, context: Any) -> Any:
+        charge = self._find(request.charge_id)
+        charge.status = pay.CHARGE_STATUS_VOIDED
+        return pay.VoidChargeResponse(charge=charge)
+
+    async def GetCharge(self, request: Any, context: Any) -> Any:
+        return pay.GetChargeResponse(charge=self._find(request.charge_id))
+
+    async def ListCharges(self, request: Any, context: Any) -> Any:
+        charges = [c for c in self.world.tenant_charges(require_tenant()) if c.customer_id == request.customer_id]
+        return pay.ListChargesResponse(charges=charges)
+
+
+class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
+    def __init__(self, world: FakeWorld):
+        self.world = world
+
+    async def CreateSubscription(self, request: Any, context: Any) -> Any:
+        if self.world.fail_subscriptions:
+            raise FailedPrecondition("customer already has a subscription in this family", reason="DUPLICATE")
+        tenant = require_tenant()
+        for (t, _), sub in self.world.subscriptions.items():
+            if t == tenant and sub.customer_id == request.customer_id and sub.plan_id == request.plan_id:
+                return lc.CreateSubscriptionResponse(subscription=sub)
+        state = lc.SUBSCRIPTION_STATE_TRIALING if request.HasField("trial_end_time") else lc.SUBSCRIPTION_STATE_ACTIVE
+        sub = lc.Subscription(
+            id=self.world.new_id("sub"),
+            customer_id=request.customer_id,
+            plan_id=request.plan_id,
+            storefront_id=request.storefront_id,
+            channel=request.channel,
+            state=state,
+        )
+        self.world.subscriptions[(tenant, sub.id)] = sub
+        return lc.CreateSubscriptionResponse(subscription=sub)
+
+    def _find(self, subscription_id: str) -> lc.Subscription:
+        sub = self.world.subscriptions.get((require_tenant(), subscription_id))
+        if sub is None:
+            raise NotFound(f"subscription {subscription_id!r} not found", reason="SUBSCRIPTION_NOT_FOUND")
+        return sub
+
+    async def GetSubscription(self, request: Any, context: Any) -> Any:
+        return lc.GetSubscriptionResponse(subscription=self._find(request.subscription_id))
+
+    async def CancelSubscription(self, request: Any, context: Any) -> Any:
+        sub = self._find(request.subscription_id)
+        sub.cancel_at_period_end = True
+        return lc.CancelSubscriptionResponse(subscription=sub)
+
+
+class FakeEntitlement(entitlement_pb2_grpc.EntitlementServiceServicer):
+    def __init__(self, world: FakeWorld):
+        self.world = world
+
+    def _subscriptions(self, customer_id: str) -> list[lc.Subscription]:
+        tenant = require_tenant()
+        return [s for (t, _), s in self.world.subscriptions.items() if t == tenant and s.customer_id == customer_id]
+
+    async def ListEntitlements(self, request: Any, context: Any) -> Any:
+        entitlements = [
+            ent.Entitlement(
+                access=ent.FeatureAccess(
+                    feature_key="hd",
+                    allowed=True,
+                    sources=[ent.GrantSourceRef(source=ent.GRANT_SOURCE_SUBSCRIPTION, source_ref=sub.id)],
+                )
+            )
+            for sub in self._subscriptions(request.customer_id)
+        ]
+        return ent.ListEntitlementsResponse(entitlements=entitlements)
+
+    async def CheckAccess(self, request: Any, context: Any) -> Any:
+        allowed = request.feature_key == "hd" and bool(self._subscriptions(request.customer_id))
+        return ent.CheckAccessResponse(allowed=allowed, reason=0 if allowed else ent.ACCESS_REASON_NO_GRANT)

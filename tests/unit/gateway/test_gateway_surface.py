@@ -1,0 +1,68 @@
+"""The public surface: every RPC has its operation, and every typed error its HTTP status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from azotte.gateway.v1 import gateway_pb2, tenant_admin_pb2
+from azotte_gateway.domain.checkout import PaymentDeclined, charge_idempotency_key, derived_request_id
+from azotte_gateway.entrypoints.rest.errors import azotte_error_response
+from azotte_gateway.entrypoints.servicer import GatewayServicer, TenantAdminServicer
+from azotte_gateway.service_layer.auth import bearer_key
+from azotte_gateway.service_layer.operations import Operations
+from azotte_platform import errors
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "servicer"),
+    [
+        (gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"], GatewayServicer),
+        (tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"], TenantAdminServicer),
+    ],
+)
+def test_every_rpc_is_served_by_a_shared_operation(descriptor: object, servicer: type) -> None:
+    for method in descriptor.methods:  # type: ignore[attr-defined]
+        handler = servicer.__dict__.get(method.name)
+        assert handler is not None, f"{method.name} is not implemented"
+        assert callable(getattr(Operations, handler.__name__)), f"{method.name} has no operation"
+
+
+@pytest.mark.parametrize(
+    ("error", "http", "status"),
+    [
+        (errors.NotFound("x"), 404, "NOT_FOUND"),
+        (errors.InvalidArgument.field("plan_id", "unknown"), 400, "INVALID_ARGUMENT"),
+        (errors.FailedPrecondition("x"), 409, "FAILED_PRECONDITION"),
+        (errors.AlreadyExists("x"), 409, "ALREADY_EXISTS"),
+        (errors.Aborted("x"), 409, "ABORTED"),
+        (errors.ResourceExhausted("x", metadata={"retry_after_seconds": "3"}), 429, "RESOURCE_EXHAUSTED"),
+        (errors.PermissionDenied("x"), 403, "PERMISSION_DENIED"),
+        (errors.Unauthenticated("x"), 401, "UNAUTHENTICATED"),
+        (errors.Unavailable("x"), 503, "UNAVAILABLE"),
+        (PaymentDeclined("declined", metadata={"decline_reason": "EXPIRED_CARD"}), 402, "FAILED_PRECONDITION"),
+    ],
+)
+def test_typed_errors_answer_the_uniform_body(error: errors.AzotteError, http: int, status: str) -> None:
+    response = azotte_error_response(error)
+    body = json.loads(bytes(response.body))
+    assert response.status_code == http
+    assert body["error"]["code"] == http and body["error"]["status"] == status
+    assert body["error"]["details"][0]["reason"] == error.reason
+    if isinstance(error, errors.InvalidArgument):
+        assert body["error"]["details"][1]["field_violations"] == [{"field": "plan_id", "description": "unknown"}]
+    if isinstance(error, errors.ResourceExhausted):
+        assert response.headers["Retry-After"] == "3"
+
+
+def test_checkout_keys_are_per_tenant_and_per_step() -> None:
+    assert charge_idempotency_key("acme", "r1") != charge_idempotency_key("other", "r1")
+    assert derived_request_id("r1", "charge") != derived_request_id("r1", "subscription")
+
+
+@pytest.mark.parametrize("header", [None, "", "Token abc", "Basic abc"])
+def test_only_bearer_authorization_is_accepted(header: str | None) -> None:
+    with pytest.raises(errors.Unauthenticated):
+        bearer_key(header)
+    assert bearer_key("Bearer azk_x") == bearer_key("bearer azk_x") == "azk_x"
