@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
-import signal
+import pwd
 import socket
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-PR_SET_PDEATHSIG = 1
+# Runs in a fresh interpreter between fork and the real program: drop to the service user if asked,
+# ask the kernel to SIGTERM us when the parent exits (after the drop, which would clear it), then exec.
+# Doing this in `preexec_fn` instead runs Python in a forked copy of a threaded parent, which can abort.
+_ORPHAN_GUARD = """
+import ctypes, os, signal, sys
+parent, uid, gid, argv = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+if uid >= 0:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+if os.getppid() != parent:
+    sys.exit(1)
+os.execvp(argv[0], argv)
+"""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -19,11 +33,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    """Ask the kernel to SIGTERM this child when its parent exits, so nothing is orphaned."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def spawn(
@@ -34,17 +43,16 @@ def spawn(
     user: str | None = None,
     cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a child whose output goes to `log_file`."""
+    """Start a child, as `user` if given, whose output goes to `log_file` and which dies with this process."""
+    uid, gid = (-1, -1)
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        uid, gid = entry.pw_uid, entry.pw_gid
+    guarded = [sys.executable, "-I", "-S", "-c", _ORPHAN_GUARD, str(os.getpid()), str(uid), str(gid), *argv]
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
         return subprocess.Popen(
-            list(argv),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            user=user,
-            cwd=cwd,
-            preexec_fn=_die_with_parent,
+            guarded, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd
         )
 
 
