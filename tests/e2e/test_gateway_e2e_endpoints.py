@@ -46,6 +46,9 @@ async def test_customers_access_and_entitlements(tenant: TenantApi) -> None:
     assert (await tenant.ok("GET", f"/v1/customers/{customer}"))["customer"]["id"] == customer
     access = (await tenant.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]
     assert access["allowed"] is True
+    assert access["sources"] == [{"kind": "ACCESS_SOURCE_KIND_SUBSCRIPTION", "reference": subscription_id}]
+    downloads = (await tenant.ok("GET", f"/v1/customers/{customer}/access/downloads"))["decision"]
+    assert (downloads["quota_limit"], downloads["quota_used"], downloads["remaining_quota"]) == ("100", "0", "100")
     entitlements = (await tenant.ok("GET", f"/v1/customers/{customer}/entitlements"))["entitlements"]
     assert {"hd_streaming", "uhd_streaming"} <= {e["feature_key"] for e in entitlements}
     assert all(e["subscription_id"] == subscription_id for e in entitlements)
@@ -74,13 +77,15 @@ async def test_subscription_reads_cancel_and_reactivate(tenant: TenantApi) -> No
 
 async def test_pause_and_resume_follow_access(tenant: TenantApi) -> None:
     customer, subscription_id = await subscribed(tenant)
-    paused = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:pause", json={})
-    assert paused["subscription"]["state"] == "SUBSCRIPTION_STATE_PAUSED"
 
     async def access() -> Any:
         return (await tenant.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]
 
+    assert (await access())["allowed"]  # now also kept in the gateway's edge cache
+    paused = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:pause", json={})
+    assert paused["subscription"]["state"] == "SUBSCRIPTION_STATE_PAUSED"
     await eventually(lambda: _denied(access))
+    assert (await access())["denial_reason"] == "ACCESS_DENIAL_REASON_PAUSED"
     resumed = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:resume", json={})
     assert resumed["subscription"]["state"] == "SUBSCRIPTION_STATE_ACTIVE"
     await eventually(lambda: _allowed(access))

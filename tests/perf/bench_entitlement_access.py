@@ -1,87 +1,80 @@
-"""CheckAccess throughput and latency against a running azotte-entitlement vs a bare grpc.aio server that
-returns a constant answer (same client, same machine, one run), and event-to-access lag (a lifecycle
-event published into NATS until CheckAccess reflects it).
+"""Access checks on the whole suite: CheckAccess through the gateway's gRPC (as a device app calls it,
+with a publishable key), and on the entitlement service directly, versus a bare grpc.aio server that
+answers the gateway's CheckAccess with a constant — same client, same machine, one run. Then the
+event-to-access lag: a lifecycle event published into NATS until the gateway's answer reflects it.
 
-Usage: .venv/bin/python tests/perf/bench_entitlement_access.py
+Usage: .venv/bin/python tests/perf/bench_entitlement_access.py [--checks N] [--concurrency C]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import nats
 import uvloop
 from google.protobuf.timestamp_pb2 import Timestamp
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.client import JetStreamContext
 
-from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from azotte.entitlement.v1 import entitlement_pb2 as pb
+from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.entitlement.v1 import entitlement_pb2_grpc
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.gateway.v1 import gateway_pb2_grpc
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte.lifecycle.v1 import lifecycle_pb2
 from azotte_platform.context import TENANT_HEADER
-from azotte_platform.events import nats_connection
 from azotte_platform.events.envelope import binary_headers, subject_for
-from azotte_stack.nats import EmbeddedNats
-from azotte_stack.postgres import EmbeddedPostgres
 from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.suite import Suite
 
-TENANT = "bench"
-METADATA = ((TENANT_HEADER, TENANT),)
+REPO = Path(__file__).resolve().parents[2]
+TENANT = "sandbox"
+PLAN, FEATURE = "standard_monthly", "hd_streaming"
 CUSTOMERS = 1_000
 LAG_SAMPLES = 200
+Check = Callable[[str], Awaitable[bool]]
 
 
-class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
-    """One plan with a boolean feature and a quota."""
+class ConstantAnswer(gateway_pb2_grpc.GatewayServiceServicer):
+    """The floor: a grpc.aio server that answers the gateway's CheckAccess with the same allowed decision."""
 
-    async def GetPlan(self, request: catalog_pb2.GetPlanRequest, context: Any) -> catalog_pb2.GetPlanResponse:
-        grants = [catalog_pb2.FeatureGrant(feature_key="hd"), catalog_pb2.FeatureGrant(feature_key="tokens", limit=100)]
-        return catalog_pb2.GetPlanResponse(plan=catalog_pb2.Plan(id=request.id, feature_grants=grants))
+    ANSWER = gw.CheckAccessResponse(decision=gw.AccessDecision(feature_key=FEATURE, allowed=True))
 
-    async def GetFeature(self, request: catalog_pb2.GetFeatureRequest, context: Any) -> catalog_pb2.GetFeatureResponse:
-        kind = catalog_pb2.FEATURE_KIND_QUOTA if request.key == "tokens" else catalog_pb2.FEATURE_KIND_BOOLEAN
-        return catalog_pb2.GetFeatureResponse(feature=catalog_pb2.Feature(key=request.key, kind=kind))
-
-
-class ConstantAnswer(entitlement_pb2_grpc.EntitlementServiceServicer):
-    """The floor: a grpc.aio server that answers every check with the same allowed response."""
-
-    ANSWER = pb.CheckAccessResponse(
-        allowed=True, sources=[pb.GrantSourceRef(source=pb.GRANT_SOURCE_SUBSCRIPTION, source_ref="sub")]
-    )
-
-    async def CheckAccess(self, request: pb.CheckAccessRequest, context: Any) -> pb.CheckAccessResponse:
+    async def CheckAccess(self, request: gw.CheckAccessRequest, context: Any) -> gw.CheckAccessResponse:
         return self.ANSWER
 
 
 async def serve_constant(port: int) -> None:
     server = grpc.aio.server()
-    entitlement_pb2_grpc.add_EntitlementServiceServicer_to_server(ConstantAnswer(), server)
+    gateway_pb2_grpc.add_GatewayServiceServicer_to_server(ConstantAnswer(), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     await server.wait_for_termination()
 
 
-def report(name: str, latencies: list[float], elapsed: float | None = None) -> None:
+def report(name: str, latencies: list[float], elapsed: float | None = None) -> float:
     ordered = sorted(latencies)
     p50 = ordered[len(ordered) // 2] * 1e3
     p99 = ordered[int(len(ordered) * 0.99)] * 1e3
-    rate = f"  throughput={len(ordered) / elapsed:8.0f}/s" if elapsed else ""
+    rate = len(ordered) / elapsed if elapsed else 0.0
+    shown = f"  throughput={rate:8.0f}/s" if elapsed else ""
     print(
-        f"{name:<52} n={len(ordered):>6}  p50={p50:7.3f}ms  p99={p99:7.3f}ms  "
-        f"mean={statistics.fmean(ordered) * 1e3:7.3f}ms{rate}"
+        f"{name:<50} n={len(ordered):>6}  p50={p50:7.3f}ms  p99={p99:7.3f}ms  "
+        f"mean={statistics.fmean(ordered) * 1e3:7.3f}ms{shown}",
+        flush=True,
     )
+    return rate
 
 
 def timestamp(when: datetime) -> Timestamp:
@@ -96,16 +89,15 @@ async def publish_activation(js: JetStreamContext, customer: str) -> None:
     subscription = lifecycle_pb2.Subscription(
         id=f"sub-{customer}",
         customer_id=customer,
-        plan_id="standard",
+        plan_id=PLAN,
         state=lifecycle_pb2.SUBSCRIPTION_STATE_ACTIVE,
         current_period_start_time=timestamp(now - timedelta(days=1)),
         current_period_end_time=timestamp(now + timedelta(days=30)),
         create_time=timestamp(now - timedelta(days=1)),
     )
     payload = lifecycle_events.SubscriptionEvent(subscription=subscription, occur_time=timestamp(now))
-    event_id = str(uuid.uuid4())
     headers = binary_headers(
-        event_id=event_id,
+        event_id=str(uuid.uuid4()),
         event_type="subscription.activated",
         source="azotte/lifecycle",
         tenant_id=TENANT,
@@ -117,121 +109,119 @@ async def publish_activation(js: JetStreamContext, customer: str) -> None:
     )
 
 
-async def bench_checks(label: str, address: str, requests: int, concurrency: int) -> None:
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = entitlement_pb2_grpc.EntitlementServiceStub(channel)
-        calls = [pb.CheckAccessRequest(customer_id=f"c{i}", feature_key="hd") for i in range(CUSTOMERS)]
-        for request in calls[:100]:
-            await stub.CheckAccess(request, metadata=METADATA)
-        latencies: list[float] = []
+def gateway_check(channel: grpc.aio.Channel, key: str) -> Check:
+    stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+    metadata = (("authorization", f"Bearer {key}"),)
 
-        async def caller(index: int) -> None:
-            for i in range(index, requests, concurrency):
-                t0 = time.perf_counter()
-                await stub.CheckAccess(calls[i % len(calls)], metadata=METADATA)
-                latencies.append(time.perf_counter() - t0)
+    async def check(customer: str) -> bool:
+        request = gw.CheckAccessRequest(customer_id=customer, feature_key=FEATURE)
+        return bool((await stub.CheckAccess(request, metadata=metadata)).decision.allowed)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(i) for i in range(concurrency)))
-        report(f"{label}, {concurrency} caller(s)", latencies, time.perf_counter() - started)
+    return check
 
 
-async def bench_lag(js: JetStreamContext, address: str) -> None:
-    """Publish a lifecycle event, then check until the answer reflects it."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = entitlement_pb2_grpc.EntitlementServiceStub(channel)
-        lags = []
-        for i in range(LAG_SAMPLES):
-            customer = f"lag-{i}"
-            request = pb.CheckAccessRequest(customer_id=customer, feature_key="hd")
+def entitlement_check(channel: grpc.aio.Channel) -> Check:
+    stub = entitlement_pb2_grpc.EntitlementServiceStub(channel)
+    metadata = ((TENANT_HEADER, TENANT),)
+
+    async def check(customer: str) -> bool:
+        request = ent.CheckAccessRequest(customer_id=customer, feature_key=FEATURE)
+        return bool((await stub.CheckAccess(request, metadata=metadata)).allowed)
+
+    return check
+
+
+async def bench_checks(label: str, check: Check, checks: int, concurrency: int) -> float:
+    customers = [f"c{i}" for i in range(CUSTOMERS)]
+    for customer in customers[:100]:
+        assert await check(customer), f"{label}: {customer} has no access"
+    latencies: list[float] = []
+
+    async def caller(index: int) -> None:
+        for i in range(index, checks, concurrency):
             t0 = time.perf_counter()
-            await publish_activation(js, customer)
-            while not (await stub.CheckAccess(request, metadata=METADATA)).allowed:
-                pass
-            lags.append(time.perf_counter() - t0)
-        report("event-to-access lag (lifecycle event -> check)", lags)
+            await check(customers[i % CUSTOMERS])
+            latencies.append(time.perf_counter() - t0)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller(i) for i in range(concurrency)))
+    return report(f"{label}, {concurrency} caller(s)", latencies, time.perf_counter() - started)
 
 
-async def seed(js: JetStreamContext, address: str) -> None:
-    for i in range(CUSTOMERS):
-        await publish_activation(js, f"c{i}")
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = entitlement_pb2_grpc.EntitlementServiceStub(channel)
-        for i in range(CUSTOMERS):
-            request = pb.CheckAccessRequest(customer_id=f"c{i}", feature_key="hd")
-
-            async def granted(request: pb.CheckAccessRequest = request) -> bool:
-                return bool((await stub.CheckAccess(request, metadata=METADATA)).allowed)
-
-            await wait_until(granted, timeout=60, what=f"access of c{i}")
-
-
-async def serving(address: str) -> bool:
-    async with grpc.aio.insecure_channel(address) as channel:
-        try:
-            answer = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-        except grpc.aio.AioRpcError:
-            return False
-        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+async def bench_lag(js: JetStreamContext, check: Check) -> None:
+    """Publish a lifecycle event, then check through the gateway until the answer reflects it."""
+    lags = []
+    for i in range(LAG_SAMPLES):
+        customer = f"lag-{i}"
+        t0 = time.perf_counter()
+        await publish_activation(js, customer)
+        while not await check(customer):
+            pass
+        lags.append(time.perf_counter() - t0)
+    report("event-to-access lag (lifecycle event -> gateway)", lags)
 
 
-async def answering(address: str) -> bool:
-    async with grpc.aio.insecure_channel(address) as channel:
-        try:
-            stub = entitlement_pb2_grpc.EntitlementServiceStub(channel)
-            await stub.CheckAccess(pb.CheckAccessRequest(customer_id="c", feature_key="f"), timeout=1)
-        except grpc.aio.AioRpcError:
-            return False
-        return True
+async def publishable_key(suite: Suite) -> str:
+    """Apply the OTT example catalog and create a publishable key, as a tenant admin would."""
+    admin = (suite.root / "sandbox-admin.key").read_text().strip()
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{suite.gateway_rest_port}", headers={"Authorization": f"Bearer {admin}"}
+    ) as http:
+        document = (REPO / "docs" / "examples" / "ott-catalog.yaml").read_bytes()
+        applied = await http.put("/v1/catalog", content=document, headers={"Content-Type": "application/yaml"})
+        applied.raise_for_status()
+        created = await http.post("/v1/api-keys", json={"display_name": "bench app", "role": "publishable"})
+        created.raise_for_status()
+        return str(created.json()["secret"])
 
 
-async def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-entitlement-") as tmp:
+async def main(checks: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-access-") as tmp:
         root = Path(tmp)
-        postgres, nats_server = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
-        await asyncio.gather(postgres.start(), nats_server.start())
-        catalog = grpc.aio.server()
-        catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)
-        catalog_port = catalog.add_insecure_port("127.0.0.1:0")
-        await catalog.start()
-        port, bare_port = free_port(), free_port()
-        address, bare_address = f"127.0.0.1:{port}", f"127.0.0.1:{bare_port}"
-        service = spawn(
-            [str(Path(sys.executable).parent / "azotte-entitlement")],
-            env={
-                "AZOTTE_DATABASE_URL": f"{postgres.url}/azotte_entitlement",
-                "AZOTTE_NATS_URL": nats_server.url,
-                "AZOTTE_GRPC_PORT": str(port),
-                "AZOTTE_CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
-                "AZOTTE_SANDBOX_CLOCK": "false",
-                "AZOTTE_LOG_LEVEL": "WARNING",
-            },
-            log_file=root / "entitlement.log",
+        unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
+        suite = Suite(
+            root=root,
+            gateway_grpc_port=free_port(),
+            gateway_rest_port=free_port(),
+            fast_storage=True,
+            extra_env={**unlimited, "AZOTTE_LOG_LEVEL": "WARNING"},
         )
+        bare_port = free_port()
         bare = spawn([sys.executable, __file__, "--constant-server", str(bare_port)], log_file=root / "bare.log")
-        client = await nats.connect(nats_server.url)
+        await suite.start()
+        client = await nats.connect(suite.nats_url)
         try:
+            key = await publishable_key(suite)
             js = client.jetstream()
-            await nats_connection.ensure_service_stream(js, "lifecycle")
-            await wait_until(lambda: serving(address), timeout=90, what="azotte-entitlement")
-            await wait_until(lambda: answering(bare_address), timeout=30, what="constant server")
-            await seed(js, address)
-            await bench_checks("bare grpc.aio constant answer", bare_address, 3_000, 1)
-            await bench_checks("azotte-entitlement CheckAccess", address, 3_000, 1)
-            await bench_checks("bare grpc.aio constant answer", bare_address, 20_000, 32)
-            await bench_checks("azotte-entitlement CheckAccess", address, 20_000, 32)
-            await bench_lag(js, address)
+            async with (
+                grpc.aio.insecure_channel(suite.address("gateway")) as gateway,
+                grpc.aio.insecure_channel(suite.address("entitlement")) as entitlement,
+                grpc.aio.insecure_channel(f"127.0.0.1:{bare_port}") as constant,
+            ):
+                through_gateway, direct = gateway_check(gateway, key), entitlement_check(entitlement)
+                for i in range(CUSTOMERS):
+                    await publish_activation(js, f"c{i}")
+                for i in range(CUSTOMERS):
+                    await wait_until(lambda c=f"c{i}": through_gateway(c), timeout=60, what=f"access of c{i}")
+                floor = gateway_check(constant, key)
+                for callers in (1, concurrency):
+                    bare_rate = await bench_checks("bare grpc.aio constant answer", floor, checks, callers)
+                    await bench_checks("entitlement service CheckAccess", direct, checks, callers)
+                    rate = await bench_checks("gateway gRPC CheckAccess", through_gateway, checks, callers)
+                    print(f"  gateway / bare = {rate / bare_rate:.0%} with {callers} caller(s)", flush=True)
+                await bench_lag(js, through_gateway)
         finally:
             await client.close()
             stop(bare)
-            stop(service)
-            await catalog.stop(None)
-            nats_server.stop()
-            postgres.stop()
+            suite.stop()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--constant-server"]:
         uvloop.run(serve_constant(int(sys.argv[2])))
     else:
-        uvloop.run(main())
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--checks", type=int, default=20_000)
+        parser.add_argument("--concurrency", type=int, default=32)
+        args = parser.parse_args()
+        uvloop.run(main(args.checks, args.concurrency))

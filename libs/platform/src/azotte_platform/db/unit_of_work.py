@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from azotte_platform.clock import Clock
 from azotte_platform.db.tables import inbox, outbox
-from azotte_platform.events.envelope import Event, subject_for
+from azotte_platform.events.envelope import SUBJECT_HEADER, Event, subject_for
 from azotte_platform.idempotency import IdempotencyStore
 
 OUTBOX_CHANNEL = "azotte_outbox"
@@ -82,7 +82,7 @@ class UnitOfWork:
         await self.connection.commit()
 
     def _outbox_row(self, event: Event) -> dict[str, object]:
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {SUBJECT_HEADER: event.about} if event.about else {}
         propagate.inject(headers)
         return {
             "id": event.id,

@@ -18,6 +18,7 @@ M = TypeVar("M", bound=Message)
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 CONTENT_TYPE = "application/protobuf"
 DLQ_STREAM = "AZOTTE_DLQ"
+SUBJECT_HEADER = "ce-subject"
 
 
 def validate_tenant_id(tenant_id: str) -> str:
@@ -46,12 +47,17 @@ def service_subjects(service: str) -> str:
 
 @dataclass(frozen=True)
 class Event:
-    """A fact a service records in its outbox, e.g. type `subscription.renewed`."""
+    """A fact a service records in its outbox, e.g. type `subscription.renewed`.
+
+    `about` is the CloudEvents `subject`: the entity the event concerns (e.g. the customer), sent as a
+    header so that followers can route or invalidate without decoding the payload.
+    """
 
     tenant_id: str
     type: str
     payload: Message
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    about: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class ReceivedEvent:
     data_schema: str
     data: bytes
     headers: dict[str, str]
+
+    @property
+    def about(self) -> str:
+        """The entity the event concerns (CloudEvents `subject`), or "" when the producer named none."""
+        return self.headers.get(SUBJECT_HEADER, "")
 
     def payload(self, message_type: builtins.type[M]) -> M:
         """Decode the data as `message_type`."""

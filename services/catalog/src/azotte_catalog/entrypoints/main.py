@@ -8,11 +8,12 @@ from pathlib import Path
 import grpc
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from azotte_catalog.adapters.catalog_events import follow_catalog_events
 from azotte_catalog.service_layer.activation import PriceActivator
 from azotte_catalog.service_layer.app import CatalogApp
 from azotte_catalog.service_layer.unit_of_work import CatalogUnitOfWork
 from azotte_catalog.settings import CatalogSettings
+from azotte_platform.events.envelope import ReceivedEvent
+from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 
@@ -48,15 +49,15 @@ def assemble(runtime: Runtime) -> CatalogService:
         unit_of_work, runtime.clock, cache_ttl_seconds=settings.catalog_cache_ttl_seconds, on_write=activator.wake
     )
 
-    def on_catalog_event(tenant_id: str, event_type: str) -> None:
+    def on_catalog_event(event: ReceivedEvent) -> None:
         # NOTE: an activation changes no catalog content (resolution already depends on the time).
-        if event_type != "price.activated":
-            app.cache.invalidate(tenant_id)
-        if event_type == "price.scheduled":
+        if event.type != "price.activated":
+            app.cache.invalidate(event.tenant_id)
+        if event.type == "price.scheduled":
             activator.wake()
 
     async def follow() -> None:
-        await follow_catalog_events(runtime.nats, on_catalog_event)
+        await follow_events(runtime.nats, "catalog", on_catalog_event)
 
     runtime.spawn(follow)
     runtime.spawn(activator.run)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.entitlement.v1 import entitlement_pb2 as pb
 from azotte.entitlement.v1 import events_pb2
 from azotte_entitlement.domain.access import AccessDecision, AccessReason, SourceRef
 from azotte_entitlement.domain.events import (
-    EntitlementChanged,
     EntitlementDriftCorrected,
     EntitlementEvent,
     EntitlementGranted,
@@ -134,24 +134,24 @@ def drift_report(granted: int, revoked: int, changed: int, customers: int) -> pb
 
 
 def outbox_event(tenant_id: str, event: EntitlementEvent) -> Event:
-    """The outbox event of a domain event."""
+    """The outbox event of a domain event, about the customer it concerns."""
+    if isinstance(event, EntitlementDriftCorrected):
+        return Event(tenant_id, event.type, _drift_payload(event), about=event.customer_id or "")
+    payload: Message
     if isinstance(event, EntitlementGranted):
-        return Event(tenant_id, event.type, events_pb2.EntitlementGranted(grant=grant_to_proto(event.grant)))
-    if isinstance(event, EntitlementRevoked):
-        revoked = events_pb2.EntitlementRevoked(
+        payload = events_pb2.EntitlementGranted(grant=grant_to_proto(event.grant))
+    elif isinstance(event, EntitlementRevoked):
+        payload = events_pb2.EntitlementRevoked(
             grant=grant_to_proto(event.grant),
             reason=REASONS[event.why_not] if event.why_not is not None else pb.ACCESS_REASON_UNSPECIFIED,
         )
         if event.audit is not None:
-            revoked.audit.CopyFrom(audit_to_proto(event.audit))
-        return Event(tenant_id, event.type, revoked)
-    if isinstance(event, EntitlementChanged):
-        return Event(
-            tenant_id,
-            event.type,
-            events_pb2.EntitlementChanged(grant=grant_to_proto(event.grant), previous=grant_to_proto(event.previous)),
+            payload.audit.CopyFrom(audit_to_proto(event.audit))
+    else:
+        payload = events_pb2.EntitlementChanged(
+            grant=grant_to_proto(event.grant), previous=grant_to_proto(event.previous)
         )
-    return Event(tenant_id, event.type, _drift_payload(event))
+    return Event(tenant_id, event.type, payload, about=event.grant.key.customer_id)
 
 
 def _drift_payload(event: EntitlementDriftCorrected) -> events_pb2.EntitlementDriftCorrected:

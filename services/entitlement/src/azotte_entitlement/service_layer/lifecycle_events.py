@@ -126,7 +126,7 @@ async def withhold(
     await uow.grants.remember_denials(tenant_id, denied, why_not)
     for customer in customers:
         payload = events_pb2.AccessWithheld(customer_id=customer, feature_keys=keys, reason=REASONS[why_not])
-        uow.record(Event(tenant_id, "entitlement.access_withheld", payload))
+        uow.record(Event(tenant_id, "entitlement.access_withheld", payload, about=customer))
     uow.on_commit(lambda: projection.remember_denials(tenant_id, denied, why_not))
 
 

@@ -11,22 +11,11 @@ from nats.js.api import DeliverPolicy
 from nats.js.client import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from azotte.entitlement.v1 import events_pb2
 from azotte_entitlement.adapters.access_repository import AccessRepository
 from azotte_entitlement.domain.projection import AccessProjection, CustomerRef
-from azotte_platform.events.envelope import service_subjects, stream_name
+from azotte_platform.events.envelope import SUBJECT_HEADER, service_subjects, stream_name
 
 log = logging.getLogger(__name__)
-
-_CUSTOMER_OF = {
-    "entitlement.granted": lambda data: events_pb2.EntitlementGranted.FromString(data).grant.customer_id,
-    "entitlement.revoked": lambda data: events_pb2.EntitlementRevoked.FromString(data).grant.customer_id,
-    "entitlement.changed": lambda data: events_pb2.EntitlementChanged.FromString(data).grant.customer_id,
-    "entitlement.feature_suspended": lambda data: events_pb2.FeatureSuspended.FromString(data).suspension.customer_id,
-    "entitlement.feature_restored": lambda data: events_pb2.FeatureRestored.FromString(data).suspension.customer_id,
-    "entitlement.usage_recorded": lambda data: events_pb2.UsageRecorded.FromString(data).customer_id,
-    "entitlement.access_withheld": lambda data: events_pb2.AccessWithheld.FromString(data).customer_id,
-}
 
 
 class ProjectionSync:
@@ -98,14 +87,7 @@ class ProjectionSync:
 
     async def _on_event(self, message: Msg) -> None:
         headers = message.headers or {}
-        customer_of = _CUSTOMER_OF.get(headers.get("ce-type", ""))
-        tenant_id = headers.get("ce-tenantid", "")
-        if customer_of is None or not tenant_id:
-            return
-        try:
-            customer_id = customer_of(message.data)
-        except Exception:
-            log.warning("unreadable entitlement event %s", headers.get("ce-id"), exc_info=True)
-            return
-        self._dirty.add((tenant_id, customer_id))
-        self._wakeup.set()
+        tenant_id, customer_id = headers.get("ce-tenantid", ""), headers.get(SUBJECT_HEADER, "")
+        if tenant_id and customer_id:
+            self._dirty.add((tenant_id, customer_id))
+            self._wakeup.set()

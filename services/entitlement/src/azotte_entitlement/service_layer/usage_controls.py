@@ -29,7 +29,7 @@ async def suspend_feature(
     if current is None:
         await uow.access.put_suspension(tenant_id, customer_id, suspension)
         payload = events_pb2.FeatureSuspended(suspension=suspension_to_proto(customer_id, suspension))
-        uow.record(Event(tenant_id, "entitlement.feature_suspended", payload))
+        uow.record(Event(tenant_id, "entitlement.feature_suspended", payload, about=customer_id))
         uow.on_commit(lambda: projection.suspend(tenant_id, customer_id, suspension))
     return suspension
 
@@ -44,7 +44,7 @@ async def restore_feature(
     lifted = suspensions.restore(await uow.access.suspension(tenant_id, customer_id, feature_key), feature_key)
     await uow.access.delete_suspension(tenant_id, customer_id, feature_key)
     payload = events_pb2.FeatureRestored(suspension=suspension_to_proto(customer_id, lifted))
-    uow.record(Event(tenant_id, "entitlement.feature_restored", payload))
+    uow.record(Event(tenant_id, "entitlement.feature_restored", payload, about=customer_id))
     uow.on_commit(lambda: projection.restore(tenant_id, customer_id, feature_key))
     return lifted
 
@@ -70,7 +70,7 @@ async def record_usage(
     payload = events_pb2.UsageRecorded(
         customer_id=customer_id, feature_key=feature_key, used=used, period_start_time=timestamp(period_start)
     )
-    uow.record(Event(tenant_id, "entitlement.usage_recorded", payload))
+    uow.record(Event(tenant_id, "entitlement.usage_recorded", payload, about=customer_id))
     uow.on_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
 
 

@@ -11,11 +11,13 @@ from azotte_gateway.adapters.peers import Peers
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.entrypoints.rest.app import create_app, rest_server
 from azotte_gateway.entrypoints.servicer import GatewayServicer, TenantAdminServicer
+from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.api_keys import bootstrap
 from azotte_gateway.service_layer.auth import Authenticator
 from azotte_gateway.service_layer.operations import Operations
 from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
 from azotte_gateway.settings import GatewaySettings
+from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 
@@ -23,7 +25,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def build_operations(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> Operations:
-    """The gateway's operations over the runtime's database and clock."""
+    """The gateway's operations over the runtime's database and clock; access answers follow entitlement events."""
 
     def uow() -> GatewayUnitOfWork:
         return GatewayUnitOfWork(runtime.engine, "gateway", runtime.clock)
@@ -34,7 +36,23 @@ def build_operations(runtime: Runtime, settings: GatewaySettings, peers: Peers) 
         RateLimit(capacity=settings.rate_limit_burst, refill_per_second=settings.rate_limit_per_second),
         cache_seconds=settings.api_key_cache_seconds,
     )
-    return Operations(uow, peers, runtime.clock, authenticator, settings.checkout_entitlement_wait_seconds)
+    access = AccessReader(
+        peers.entitlement,
+        runtime.clock,
+        ttl_seconds=settings.access_cache_seconds,
+        settle_seconds=settings.access_cache_settle_seconds,
+        max_customers=settings.access_cache_max_customers,
+    )
+
+    async def follow_entitlements() -> None:
+        await follow_events(runtime.nats, "entitlement", access.on_entitlement_event)
+
+    async def forget_access() -> None:
+        access.cache.clear()
+
+    runtime.spawn(follow_entitlements)
+    runtime.on_clock_change(forget_access)
+    return Operations(uow, peers, runtime.clock, authenticator, access, settings.checkout_entitlement_wait_seconds)
 
 
 def register(operations: Operations, server: grpc.aio.Server) -> list[str]:

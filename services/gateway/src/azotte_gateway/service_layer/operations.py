@@ -26,6 +26,7 @@ from azotte_gateway.domain.api_keys import ApiKey
 from azotte_gateway.domain.permissions import Permission, Role, authorize
 from azotte_gateway.domain.tenants import TenantMode
 from azotte_gateway.service_layer import api_keys, translate
+from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Authenticator, Caller
 from azotte_gateway.service_layer.checkout import CheckoutDeps, checkout
 from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
@@ -81,6 +82,7 @@ class Operations:
     peers: Peers
     clock: Clock
     authenticator: Authenticator
+    access: AccessReader
     checkout_entitlement_wait_seconds: float = 2.0
 
     # --- access -------------------------------------------------------------------------------
@@ -91,9 +93,7 @@ class Operations:
         _require(request.feature_key, "feature_key")
         if request.quantity < 0:
             raise InvalidArgument.field("quantity", "must not be negative")
-        answer = await self.peers.entitlement.CheckAccess(
-            ent.CheckAccessRequest(customer_id=request.customer_id, feature_key=request.feature_key)
-        )
+        answer = await self.access.check(caller.principal.tenant_id, request.customer_id, request.feature_key)
         decision = translate.access_decision(request.feature_key, answer)
         # NOTE: a quantity is checked against the quota left, not consumed; usage is recorded by metering.
         short = answer.HasField("remaining") and answer.remaining < request.quantity
@@ -181,7 +181,10 @@ class Operations:
     async def checkout(self, caller: Caller, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
         authorize(caller.principal, Permission.START_CHECKOUT, customer_id=request.customer_id)
         deps = CheckoutDeps(self.uow_factory, self.peers, self.clock, self.checkout_entitlement_wait_seconds)
-        return await checkout(deps, caller.principal.tenant_id, request)
+        answer = await checkout(deps, caller.principal.tenant_id, request)
+        # NOTE: the buyer's app checks access next; this replica must not answer from before the purchase.
+        self.access.cache.invalidate((caller.principal.tenant_id, request.customer_id))
+        return answer
 
     # --- subscriptions ------------------------------------------------------------------------
 

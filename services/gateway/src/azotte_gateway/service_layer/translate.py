@@ -10,11 +10,18 @@ from azotte.payments.v1 import payments_pb2 as pay
 
 _DENIALS = {
     ent.ACCESS_REASON_NO_GRANT: gw.ACCESS_DENIAL_REASON_NO_ENTITLEMENT,
-    ent.ACCESS_REASON_EXPIRED: gw.ACCESS_DENIAL_REASON_NO_ENTITLEMENT,
-    ent.ACCESS_REASON_ON_HOLD: gw.ACCESS_DENIAL_REASON_SUSPENDED,
-    ent.ACCESS_REASON_PAUSED: gw.ACCESS_DENIAL_REASON_SUSPENDED,
+    ent.ACCESS_REASON_EXPIRED: gw.ACCESS_DENIAL_REASON_EXPIRED,
+    ent.ACCESS_REASON_ON_HOLD: gw.ACCESS_DENIAL_REASON_ON_HOLD,
+    ent.ACCESS_REASON_PAUSED: gw.ACCESS_DENIAL_REASON_PAUSED,
     ent.ACCESS_REASON_SUSPENDED: gw.ACCESS_DENIAL_REASON_SUSPENDED,
     ent.ACCESS_REASON_QUOTA_EXHAUSTED: gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED,
+}
+_SOURCES = {
+    ent.GRANT_SOURCE_SUBSCRIPTION: gw.ACCESS_SOURCE_KIND_SUBSCRIPTION,
+    ent.GRANT_SOURCE_GROUP: gw.ACCESS_SOURCE_KIND_GROUP,
+    ent.GRANT_SOURCE_PROMOTION: gw.ACCESS_SOURCE_KIND_PROMOTION,
+    ent.GRANT_SOURCE_PARTNER: gw.ACCESS_SOURCE_KIND_PARTNER,
+    ent.GRANT_SOURCE_MANUAL: gw.ACCESS_SOURCE_KIND_MANUAL,
 }
 _REFUND_STATES = {
     pay.REFUND_STATUS_PENDING: gw.REFUND_STATE_PENDING,
@@ -119,6 +126,14 @@ def access_decision(feature_key: str, access: ent.CheckAccessResponse | ent.Feat
         decision.remaining_quota = access.remaining
     if access.HasField("valid_until"):
         decision.valid_until_time.CopyFrom(access.valid_until)
+    if access.HasField("limit"):
+        decision.quota_limit = access.limit
+    if access.HasField("used"):
+        decision.quota_used = access.used
+    decision.sources.extend(
+        gw.AccessSource(kind=_SOURCES.get(s.source, gw.ACCESS_SOURCE_KIND_UNSPECIFIED), reference=s.source_ref)
+        for s in access.sources
+    )
     return decision
 
 
