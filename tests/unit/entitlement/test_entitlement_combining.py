@@ -73,9 +73,7 @@ def test_quotas_add_up_across_grants_and_exhaust() -> None:
 
 
 def test_usage_of_a_new_period_replaces_the_old_and_late_reports_are_ignored() -> None:
-    projection = AccessProjection.from_state(
-        [grant("tokens", GrantSource.SUBSCRIPTION, "s", FeatureKind.QUOTA, 100)]
-    )
+    projection = AccessProjection.from_state([grant("tokens", GrantSource.SUBSCRIPTION, "s", FeatureKind.QUOTA, 100)])
     old_period, new_period = NOW - timedelta(days=31), NOW - timedelta(days=1)
     projection.record_usage("t1", "c1", "tokens", 100, old_period)
     projection.record_usage("t1", "c1", "tokens", 10, new_period)
@@ -109,9 +107,7 @@ def test_seats_take_the_largest_grant() -> None:
 
 
 def test_no_grant_and_grant_not_yet_started_answer_no_grant() -> None:
-    future = Grant(
-        GrantKey("t1", "c1", "hd", GrantSource.PROMOTION, "p"), FeatureKind.BOOLEAN, NOW + timedelta(days=1)
-    )
+    future = Grant(GrantKey("t1", "c1", "hd", GrantSource.PROMOTION, "p"), FeatureKind.BOOLEAN, NOW + timedelta(days=1))
     projection = AccessProjection.from_state([future])
 
     assert projection.check("t1", "c1", "hd", NOW).reason is AccessReason.NO_GRANT
@@ -119,9 +115,7 @@ def test_no_grant_and_grant_not_yet_started_answer_no_grant() -> None:
 
 
 def test_suspension_denies_regardless_of_grants_until_restored() -> None:
-    projection = AccessProjection.from_state(
-        [grant("tokens", GrantSource.SUBSCRIPTION, "s", FeatureKind.QUOTA, 100)]
-    )
+    projection = AccessProjection.from_state([grant("tokens", GrantSource.SUBSCRIPTION, "s", FeatureKind.QUOTA, 100)])
     projection.suspend("t1", "c1", suspend(None, "tokens", "hard limit reached", NOW))
 
     suspended = projection.check("t1", "c1", "tokens", NOW)
@@ -162,9 +156,7 @@ def test_batch_and_list_answer_every_feature() -> None:
 def test_manual_grant_requires_reason_and_keeps_audit() -> None:
     key = GrantKey("t1", "c1", "hd", GrantSource.MANUAL, "m-1")
 
-    made = manual_grant(
-        key, FeatureKind.BOOLEAN, NOW, NOW + timedelta(days=7), None, "ops@acme", " goodwill ", NOW
-    )
+    made = manual_grant(key, FeatureKind.BOOLEAN, NOW, NOW + timedelta(days=7), None, "ops@acme", " goodwill ", NOW)
 
     assert made.audit is not None and (made.audit.actor, made.audit.reason) == ("ops@acme", "goodwill")
     with pytest.raises(InvalidArgument) as error:

@@ -54,12 +54,8 @@ def test_corrupted_grants_are_corrected_and_reported() -> None:
     by_feature = {(g.key.customer_id, g.feature_key): g for g in wanted}
     stray = Grant(GrantKey("t1", "m1", "hd", GrantSource.SUBSCRIPTION, "sub-old"), FeatureKind.BOOLEAN, NOW)
     actual = [g for g in wanted if (g.key.customer_id, g.feature_key) != ("m1", "hd")]  # missing member grant
-    actual = [
-        replace(g, limit=5) if g is by_feature[("owner", "tokens")] else g for g in actual
-    ]  # wrong limit
-    actual = [
-        replace(g, valid_until=NOW) if g is by_feature[("owner", "hd")] else g for g in actual
-    ]  # wrong window
+    actual = [replace(g, limit=5) if g is by_feature[("owner", "tokens")] else g for g in actual]  # wrong limit
+    actual = [replace(g, valid_until=NOW) if g is by_feature[("owner", "hd")] else g for g in actual]  # wrong window
     actual.append(stray)  # extra grant
 
     corrections = reconcile(wanted, actual)

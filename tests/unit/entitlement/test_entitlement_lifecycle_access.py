@@ -26,9 +26,7 @@ FEATURES = (
 
 
 def snapshot(state: SubscriptionState, cancel_at_period_end: bool = False) -> SubscriptionSnapshot:
-    return SubscriptionSnapshot(
-        "t1", "sub-1", "cust-1", state, cancel_at_period_end, START, PERIOD_END, FEATURES
-    )
+    return SubscriptionSnapshot("t1", "sub-1", "cust-1", state, cancel_at_period_end, START, PERIOD_END, FEATURES)
 
 
 def apply_lifecycle(projection: AccessProjection, snap: SubscriptionSnapshot, revoked: bool = False) -> None:
@@ -36,9 +34,7 @@ def apply_lifecycle(projection: AccessProjection, snap: SubscriptionSnapshot, re
     projection.apply(corrections)
 
 
-@pytest.mark.parametrize(
-    "state", [SubscriptionState.TRIALING, SubscriptionState.ACTIVE, SubscriptionState.PAST_DUE]
-)
+@pytest.mark.parametrize("state", [SubscriptionState.TRIALING, SubscriptionState.ACTIVE, SubscriptionState.PAST_DUE])
 def test_live_states_keep_access(state: SubscriptionState) -> None:
     projection = AccessProjection()
     apply_lifecycle(projection, snapshot(state))
@@ -111,9 +107,7 @@ def test_lifecycle_events_produce_granted_then_revoked_events() -> None:
     snap = snapshot(SubscriptionState.ACTIVE)
     granted = subscription_corrections(snap, None, [])
     projection.apply(granted)
-    revoked = subscription_corrections(
-        snapshot(SubscriptionState.ON_HOLD), None, projection.grants_of("t1", "cust-1")
-    )
+    revoked = subscription_corrections(snapshot(SubscriptionState.ON_HOLD), None, projection.grants_of("t1", "cust-1"))
 
     events = events_for(granted, START) + events_for(revoked, START)
 
@@ -125,8 +119,6 @@ def test_replaying_the_same_event_changes_nothing() -> None:
     projection = AccessProjection()
     apply_lifecycle(projection, snapshot(SubscriptionState.ACTIVE))
 
-    again = subscription_corrections(
-        snapshot(SubscriptionState.ACTIVE), None, projection.grants_of("t1", "cust-1")
-    )
+    again = subscription_corrections(snapshot(SubscriptionState.ACTIVE), None, projection.grants_of("t1", "cust-1"))
 
     assert again == []

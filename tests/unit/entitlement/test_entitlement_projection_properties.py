@@ -41,9 +41,7 @@ operations = st.lists(st.tuples(st.booleans(), grants()), max_size=40)
 
 @settings(max_examples=200, deadline=None)
 @given(operations, st.lists(st.tuples(st.sampled_from(CUSTOMERS), st.integers(0, 80)), max_size=3))
-def test_incremental_changes_match_rebuild(
-    ops: list[tuple[bool, Grant]], usage: list[tuple[str, int]]
-) -> None:
+def test_incremental_changes_match_rebuild(ops: list[tuple[bool, Grant]], usage: list[tuple[str, int]]) -> None:
     live = AccessProjection()
     final: dict[GrantKey, Grant] = {}
     for is_grant, grant in ops:
