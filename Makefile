@@ -57,6 +57,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check libs services tests
+	$(BIN)/ruff format --check libs services tests
 	$(BIN)/buf lint
 	$(BIN)/mypy
 
