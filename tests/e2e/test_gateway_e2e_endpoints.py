@@ -49,6 +49,9 @@ async def test_customers_access_and_entitlements(tenant: TenantApi) -> None:
     assert access["sources"] == [{"kind": "ACCESS_SOURCE_KIND_SUBSCRIPTION", "reference": subscription_id}]
     downloads = (await tenant.ok("GET", f"/v1/customers/{customer}/access/downloads"))["decision"]
     assert (downloads["quota_limit"], downloads["quota_used"], downloads["remaining_quota"]) == ("100", "0", "100")
+    too_many = (await tenant.ok("GET", f"/v1/customers/{customer}/access/downloads?quantity=101"))["decision"]
+    assert not too_many["allowed"] and too_many["denial_reason"] == "ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED"
+    assert (await tenant.ok("GET", f"/v1/customers/{customer}/access/downloads?quantity=100"))["decision"]["allowed"]
     entitlements = (await tenant.ok("GET", f"/v1/customers/{customer}/entitlements"))["entitlements"]
     assert {"hd_streaming", "uhd_streaming"} <= {e["feature_key"] for e in entitlements}
     assert all(e["subscription_id"] == subscription_id for e in entitlements)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -14,8 +16,9 @@ from azotte.gateway.v1 import gateway_pb2_grpc
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_gateway.service_layer.api_keys import SANDBOX_TENANT_ID
 from azotte_platform.events.envelope import SUBJECT_HEADER, binary_headers, subject_for
+from azotte_stack.nats import EmbeddedNats
 from tests.helpers import eventually
-from tests.integration.gateway.conftest import GatewayUnderTest
+from tests.integration.gateway.conftest import GatewayUnderTest, running_gateway
 
 
 async def announce_entitlement_change(nats_url: str, customer_id: str) -> None:
@@ -59,6 +62,33 @@ async def test_a_cached_answer_holds_until_an_entitlement_event_names_the_custom
         await announce_entitlement_change(servers.nats_url, "ann")
         assert await eventually(lambda: _not(allowed("ann")))
         assert await allowed("bo"), "an event about one customer leaves the others' answers"
+
+
+async def test_answers_kept_while_nats_was_unreachable_are_forgotten_when_it_returns(
+    servers: Any, tmp_path: Path
+) -> None:
+    own_nats = EmbeddedNats(tmp_path / "nats")
+    await own_nats.start()
+    wiring = SimpleNamespace(new_database_url=servers.new_database_url, nats_url=own_nats.url)
+    try:
+        async with running_gateway(wiring, tmp_path / "state") as gateway:
+            gateway.world.subscriptions[(SANDBOX_TENANT_ID, "sub_nats")] = lc.Subscription(
+                id="sub_nats", customer_id="cy"
+            )
+            key = await gateway.new_key("publishable")
+
+            async def allowed() -> bool:
+                answer = await gateway.http.get("/v1/customers/cy/access/hd", headers=gateway.auth(key))
+                return bool(answer.json()["decision"]["allowed"])
+
+            assert await allowed()
+            del gateway.world.subscriptions[(SANDBOX_TENANT_ID, "sub_nats")]
+            own_nats.stop()  # the revocation's event is lost with it
+            assert await allowed()
+            await own_nats.start()
+            assert await eventually(lambda: _not(allowed()))
+    finally:
+        own_nats.stop()
 
 
 async def _not(check: Any) -> bool:

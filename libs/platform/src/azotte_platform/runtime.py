@@ -32,6 +32,7 @@ class Runtime:
     js: JetStreamContext
     clock: Clock
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    reconnect_listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work` in the background until the process stops."""
@@ -41,6 +42,10 @@ class Runtime:
         """Run `listener` when the sandbox clock moves (no-op on a wall clock)."""
         if isinstance(self.clock, SandboxClock):
             self.clock.on_change(listener)
+
+    def on_reconnect(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Run `listener` after NATS comes back (plain subscriptions may have missed events meanwhile)."""
+        self.reconnect_listeners.append(listener)
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -67,8 +72,16 @@ async def start_runtime(
     """Migrate the database, connect to NATS, ensure the streams and start the outbox relay."""
     await migrate(migrations_dir, settings.database_url)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    listeners: list[Callable[[], Awaitable[None]]] = []
+
+    async def reconnected() -> None:
+        if on_reconnect:
+            await on_reconnect()
+        for listener in listeners:
+            await listener()
+
     client = await nats_connection.connect(
-        settings.nats_url, name=f"azotte-{service}", on_disconnect=on_disconnect, on_reconnect=on_reconnect
+        settings.nats_url, name=f"azotte-{service}", on_disconnect=on_disconnect, on_reconnect=reconnected
     )
     js = client.jetstream()
     await nats_connection.ensure_service_stream(js, service)
@@ -79,7 +92,7 @@ async def start_runtime(
             sandbox = SandboxClock()
             await sandbox.start(js)
             clock = sandbox
-    runtime = Runtime(service, settings, engine, client, js, clock)
+    runtime = Runtime(service, settings, engine, client, js, clock, reconnect_listeners=listeners)
     relay = OutboxRelay(engine, js, service, database_url=settings.database_url, batch_size=settings.relay_batch_size)
     runtime.spawn(relay.run)
     return runtime

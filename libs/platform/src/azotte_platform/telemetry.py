@@ -18,9 +18,14 @@ EVENTS_PUBLISHED = Counter("azotte_events_published_total", "Events relayed from
 EVENTS_CONSUMED = Counter("azotte_events_consumed_total", "Events handled by consumers.", ["consumer", "outcome"])
 
 
+def trace_sample_ratio() -> float:
+    """`AZOTTE_TRACE_SAMPLE_RATIO`: the share of traces started here that are recorded (0 turns tracing off)."""
+    return float(os.environ.get("AZOTTE_TRACE_SAMPLE_RATIO", "0"))
+
+
 def configure_tracing(service: str) -> None:
-    """Install an SDK tracer provider; `AZOTTE_TRACE_SAMPLE_RATIO` picks how many traces are kept."""
-    ratio = float(os.environ.get("AZOTTE_TRACE_SAMPLE_RATIO", "0"))
+    """Install an SDK tracer provider that keeps `trace_sample_ratio()` of the traces started here."""
+    ratio = trace_sample_ratio()
     provider = TracerProvider(
         resource=Resource.create({"service.name": f"azotte-{service}"}),
         sampler=ParentBased(TraceIdRatioBased(ratio)),

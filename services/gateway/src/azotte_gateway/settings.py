@@ -21,8 +21,9 @@ class GatewaySettings(ServiceSettings):
     api_key_cache_seconds: float = 5.0
     # How long a checkout waits for the entitlements the new subscription grants.
     checkout_entitlement_wait_seconds: float = 2.0
-    # Access answers kept at the edge: until an entitlement event names the customer, at most this long.
-    access_cache_seconds: float = 5.0
+    # Access answers kept at the edge: until an entitlement event names the customer (or NATS reconnects),
+    # at most this long.
+    access_cache_seconds: float = 60.0
     # After such an event, answers are not kept for this long (other entitlement replicas catch up).
     access_cache_settle_seconds: float = 0.25
     access_cache_max_customers: int = 200_000

@@ -25,31 +25,37 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     def __init__(self, service: str):
         self._service = service
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or handler.unary_unary is None or not method.startswith("/azotte."):
             return handler
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        return grpc.unary_unary_rpc_method_handler(
-            self._wrap(handler.unary_unary, method.rsplit("/", 1)[-1], metadata),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        # NOTE: one wrapper per method, made on its first call: the hot path allocates no handler per call.
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            wrapped = self._wrapped[method] = grpc.unary_unary_rpc_method_handler(
+                self._wrap(handler.unary_unary, method.rsplit("/", 1)[-1]),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return wrapped
 
-    def _wrap(self, behavior: Behavior, method: str, metadata: dict[str, Any]) -> Behavior:
-        ctx = context.RequestContext(
-            tenant_id=str(metadata.get(context.TENANT_HEADER, "")),
-            principal=str(metadata.get(context.PRINCIPAL_HEADER, "")),
-            request_id=str(metadata.get(context.REQUEST_ID_HEADER, "")),
-        )
-        latency = RPC_LATENCY
+    def _wrap(self, behavior: Behavior, method: str) -> Behavior:
+        succeeded = RPC_LATENCY.labels(self._service, method, "OK")
 
         async def wrapped(request: Any, servicer_context: Any) -> Any:
-            context.set_current(ctx)
+            metadata = dict(servicer_context.invocation_metadata() or ())
+            context.set_current(
+                context.RequestContext(
+                    tenant_id=str(metadata.get(context.TENANT_HEADER, "")),
+                    principal=str(metadata.get(context.PRINCIPAL_HEADER, "")),
+                    request_id=str(metadata.get(context.REQUEST_ID_HEADER, "")),
+                )
+            )
             started = time.perf_counter()
-            code = "OK"
+            code = ""
             try:
                 return await behavior(request, servicer_context)
             except AzotteError as error:
@@ -65,6 +71,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 log.exception("%s crashed", method)
                 await servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
             finally:
-                latency.labels(self._service, method, code).observe(time.perf_counter() - started)
+                timer = RPC_LATENCY.labels(self._service, method, code) if code else succeeded
+                timer.observe(time.perf_counter() - started)
 
         return wrapped

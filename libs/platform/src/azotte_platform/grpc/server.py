@@ -67,8 +67,11 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     runtime = await start_runtime(
         spec.name, settings, spec.migrations_dir, on_disconnect=nats_down, on_reconnect=nats_up
     )
-    tracing = aio_server_interceptor()  # type: ignore[no-untyped-call]
-    server = grpc.aio.server(interceptors=[tracing, ServiceInterceptor(spec.name)])
+    interceptors: list[grpc.aio.ServerInterceptor] = [ServiceInterceptor(spec.name)]  # type: ignore[type-arg]
+    if telemetry.trace_sample_ratio() > 0:
+        # NOTE: only when tracing is on: the interceptor costs a span per call even when nothing is recorded.
+        interceptors.insert(0, aio_server_interceptor())  # type: ignore[no-untyped-call]
+    server = grpc.aio.server(interceptors=interceptors)
     service_names = await spec.build(runtime, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)

@@ -52,6 +52,7 @@ def build_operations(runtime: Runtime, settings: GatewaySettings, peers: Peers) 
 
     runtime.spawn(follow_entitlements)
     runtime.on_clock_change(forget_access)
+    runtime.on_reconnect(forget_access)
     return Operations(uow, peers, runtime.clock, authenticator, access, settings.checkout_entitlement_wait_seconds)
 
 

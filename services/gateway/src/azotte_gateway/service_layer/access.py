@@ -7,7 +7,9 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from azotte.entitlement.v1 import entitlement_pb2 as ent
+from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.domain.access_cache import AccessCache
+from azotte_gateway.service_layer import translate
 from azotte_platform.clock import Clock
 from azotte_platform.events.envelope import ReceivedEvent
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class AccessReader:
-    """CheckAccess as the entitlement service answers it, kept until an entitlement event names the customer."""
+    """Access decisions as the entitlement service answers them, kept until an entitlement event names the customer."""
 
     def __init__(
         self,
@@ -29,15 +31,15 @@ class AccessReader:
     ):
         self._entitlement = entitlement
         self._clock = clock
-        self.cache: AccessCache[ent.CheckAccessResponse] = AccessCache(
+        self.cache: AccessCache[gw.AccessDecision] = AccessCache(
             ttl_seconds=ttl_seconds,
             settle_seconds=settle_seconds,
             max_customers=max_customers,
             monotonic=time.monotonic,
         )
 
-    async def check(self, tenant_id: str, customer_id: str, feature_key: str) -> ent.CheckAccessResponse:
-        """The entitlement service's answer, from the cache when it is still current."""
+    async def check(self, tenant_id: str, customer_id: str, feature_key: str) -> gw.AccessDecision:
+        """The entitlement service's decision, from the cache when it is still current (never modify it)."""
         customer = (tenant_id, customer_id)
         cached = self.cache.get(customer, feature_key, self._clock.now())
         if cached is not None:
@@ -47,8 +49,9 @@ class AccessReader:
             ent.CheckAccessRequest(customer_id=customer_id, feature_key=feature_key)
         )
         valid_until = answer.valid_until.ToDatetime(tzinfo=UTC) if answer.HasField("valid_until") else None
-        self.cache.put(customer, ticket, feature_key, answer, valid_until)
-        return answer
+        decision = translate.access_decision(feature_key, answer)
+        self.cache.put(customer, ticket, feature_key, decision, valid_until)
+        return decision
 
     def on_entitlement_event(self, event: ReceivedEvent) -> None:
         """Every entitlement event names the customer whose access it changed."""

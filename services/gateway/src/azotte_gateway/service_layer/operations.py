@@ -93,14 +93,14 @@ class Operations:
         _require(request.feature_key, "feature_key")
         if request.quantity < 0:
             raise InvalidArgument.field("quantity", "must not be negative")
-        answer = await self.access.check(caller.principal.tenant_id, request.customer_id, request.feature_key)
-        decision = translate.access_decision(request.feature_key, answer)
+        decision = await self.access.check(caller.principal.tenant_id, request.customer_id, request.feature_key)
         # NOTE: a quantity is checked against the quota left, not consumed; usage is recorded by metering.
-        short = answer.HasField("remaining") and answer.remaining < request.quantity
+        short = decision.HasField("remaining_quota") and decision.remaining_quota < request.quantity
+        response = gw.CheckAccessResponse(decision=decision)  # a copy: the cached decision stays as it is
         if decision.allowed and request.quantity and short:
-            decision.allowed = False
-            decision.denial_reason = gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED
-        return gw.CheckAccessResponse(decision=decision)
+            response.decision.allowed = False
+            response.decision.denial_reason = gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED
+        return response
 
     async def batch_check_access(
         self, caller: Caller, request: gw.BatchCheckAccessRequest
