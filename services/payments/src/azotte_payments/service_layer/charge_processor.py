@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from azotte_payments.adapters.psp.base import PspChargeRequest
 from azotte_payments.adapters.psp.registry import PspRegistry
 from azotte_payments.adapters.repositories import ChargeRecord, charges_to_resume
-from azotte_payments.domain.charge import Attempt, ChargeStatus, ReconcileAction
+from azotte_payments.domain.charge import Attempt, Charge, ChargeStatus, ReconcileAction
 from azotte_payments.domain.declines import DeclineReason, PspChargeResult
 from azotte_payments.service_layer.effects import save_charge
 from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
@@ -51,12 +51,10 @@ class ChargeProcessor:
         self._drivers = asyncio.Semaphore(max_drivers)
         self._fault = fault or _no_fault
 
-    async def advance(self, tenant_id: str, charge_id: str) -> bool:
-        """Move the charge towards an outcome; False if another driver holds it right now."""
+    async def advance(self, tenant_id: str, charge_id: str) -> Charge | None:
+        """Move the charge towards an outcome and return it; None if another driver holds it right now."""
         async with self._drivers, self._exclusive(tenant_id, charge_id) as held:
-            if held:
-                await self._drive(tenant_id, charge_id)
-            return held
+            return await self._drive(tenant_id, charge_id) if held else None
 
     async def reconcile_open_charges(self, limit: int = 100) -> int:
         """Resume pending and unknown charges nobody is driving (after a crash or a timeout)."""
@@ -65,7 +63,7 @@ class ChargeProcessor:
         resumed = 0
         for tenant_id, charge_id in open_charges:
             try:
-                resumed += await self.advance(tenant_id, charge_id)
+                resumed += await self.advance(tenant_id, charge_id) is not None
             except Exception:
                 log.exception("reconciling charge %s failed", charge_id)
         return resumed
@@ -94,22 +92,22 @@ class ChargeProcessor:
             await save_charge(uow, tenant_id, record)
             await uow.commit()
 
-    async def _drive(self, tenant_id: str, charge_id: str) -> None:
+    async def _drive(self, tenant_id: str, charge_id: str) -> Charge:
+        record = await self._load(tenant_id, charge_id)
         while True:
-            record = await self._load(tenant_id, charge_id)
             charge = record.charge
             now = self._clock.now()
             if charge.status in FINAL:
-                return
+                return charge
             if charge.status is ChargeStatus.UNKNOWN:
                 await self._reconcile_unknown(tenant_id, record)
-                return
+                return charge
             in_flight = charge.attempts[-1] if charge.attempts and charge.attempts[-1].pending else None
             if in_flight is not None:
                 # NOTE: an attempt left in flight by a crash: ask the PSP by its key, never charge again.
                 known, found = await self._lookup(in_flight)
                 if not known:
-                    return
+                    return charge
                 charge.settle_orphaned_attempt(found, now)
                 await self._save(tenant_id, record)
                 continue
@@ -117,7 +115,7 @@ class ChargeProcessor:
             if psp is None:
                 charge.exhaust(now)
                 await self._save(tenant_id, record)
-                return
+                return charge
             attempt = charge.begin_attempt(psp, now)
             # NOTE: the attempt is committed before the PSP is called.
             await self._save(tenant_id, record)
@@ -132,7 +130,7 @@ class ChargeProcessor:
                     charge.complete_attempt(result, self._clock.now())
                     charge.exhaust(self._clock.now())
                     await self._save(tenant_id, record)
-                    return
+                    return charge
             charge.complete_attempt(result, self._clock.now())
             await self._save(tenant_id, record)
 

@@ -87,60 +87,64 @@ class ChargeDesk:
         fingerprint = command.fingerprint()
         async with self._uow() as uow:
             existing = await uow.charges(tenant_id).by_key(command.idempotency_key)
-        record = _same_content(existing, fingerprint) if existing else None
-        if record is None:
-            record = await self._open(tenant_id, command, fingerprint)
+            record = (
+                _same_content(existing, fingerprint)
+                if existing
+                else await self._open(uow, tenant_id, command, fingerprint)
+            )
         if record.charge.status in (ChargeStatus.PENDING, ChargeStatus.UNKNOWN):
             return await self._settle(tenant_id, record.charge.charge_id)
         return record.charge
 
-    async def _open(self, tenant_id: str, command: CreateCharge, fingerprint: str) -> ChargeRecord:
+    async def _open(
+        self, uow: PaymentsUnitOfWork, tenant_id: str, command: CreateCharge, fingerprint: str
+    ) -> ChargeRecord:
+        """Record a new charge (committed) under the command's key, or find the one a concurrent duplicate made."""
         terms = await self._storefronts(tenant_id, command.storefront_id)
         validate_currency(command.currency, terms.currency)
-        async with self._uow() as uow:
-            now = uow.clock.now()
-            methods = await uow.payment_methods(tenant_id).for_customer(command.customer_id)
-            method = methods.resolve_for_charge(command.payment_method_id, now)
-            context = RoutingContext(
-                command.currency, command.country_code or terms.country_code, command.amount_minor, method.method_type
-            )
-            candidates = self._processor.psps.reachable(route(terms.routing_rules, context))
-            credits = uow.credits(tenant_id)
-            balance = await credits.get(command.customer_id, command.currency, lock=True)
-            charge = Charge.create(
-                new_id("ch"),
-                ChargeRequest(
-                    customer_id=command.customer_id,
-                    storefront_id=command.storefront_id,
-                    channel=command.channel,
-                    plan_id=command.plan_id,
-                    price_minor=command.amount_minor,
-                    currency=command.currency,
-                    payment_method_id=method.payment_method_id,
-                    description=command.description,
-                    subscription_id=command.subscription_id,
-                    period_key=command.period_key,
-                    discount_minor=command.discount_minor,
-                ),
-                command.idempotency_key,
-                terms.currency,
-                command.tax_policy or terms.tax_policy,
-                balance.balance_minor,
-                now,
-            )
-            record = ChargeRecord(tenant_id, charge, fingerprint, method.method_type.value, method.token, candidates)
-            # NOTE: the charge is recorded (and committed) before any PSP is called; the unique
-            # idempotency key makes a concurrent duplicate find this row instead of charging again.
-            if not await uow.charges(tenant_id).insert_new(record, now):
-                existing = await uow.charges(tenant_id).by_key(command.idempotency_key)
-                if existing is None:
-                    raise NotFound(f"charge under idempotency_key {command.idempotency_key!r} vanished")
-                return _same_content(existing, fingerprint)
-            if charge.credit_applied_minor:
-                balance.spend(charge.credit_applied_minor)
-                await credits.save(balance)
-            await save_charge(uow, tenant_id, record)
-            await uow.commit()
+        now = uow.clock.now()
+        methods = await uow.payment_methods(tenant_id).for_customer(command.customer_id)
+        method = methods.resolve_for_charge(command.payment_method_id, now)
+        context = RoutingContext(
+            command.currency, command.country_code or terms.country_code, command.amount_minor, method.method_type
+        )
+        candidates = self._processor.psps.reachable(route(terms.routing_rules, context))
+        credits = uow.credits(tenant_id)
+        balance = await credits.get(command.customer_id, command.currency, lock=True)
+        charge = Charge.create(
+            new_id("ch"),
+            ChargeRequest(
+                customer_id=command.customer_id,
+                storefront_id=command.storefront_id,
+                channel=command.channel,
+                plan_id=command.plan_id,
+                price_minor=command.amount_minor,
+                currency=command.currency,
+                payment_method_id=method.payment_method_id,
+                description=command.description,
+                subscription_id=command.subscription_id,
+                period_key=command.period_key,
+                discount_minor=command.discount_minor,
+            ),
+            command.idempotency_key,
+            terms.currency,
+            command.tax_policy or terms.tax_policy,
+            balance.balance_minor,
+            now,
+        )
+        record = ChargeRecord(tenant_id, charge, fingerprint, method.method_type.value, method.token, candidates)
+        # NOTE: the charge is recorded (and committed) before any PSP is called; the unique
+        # idempotency key makes a concurrent duplicate find this row instead of charging again.
+        if not await uow.charges(tenant_id).insert_new(record, now):
+            existing = await uow.charges(tenant_id).by_key(command.idempotency_key)
+            if existing is None:
+                raise NotFound(f"charge under idempotency_key {command.idempotency_key!r} vanished")
+            return _same_content(existing, fingerprint)
+        if charge.credit_applied_minor:
+            balance.spend(charge.credit_applied_minor)
+            await credits.save(balance)
+        await save_charge(uow, tenant_id, record)
+        await uow.commit()
         return record
 
     async def _settle(self, tenant_id: str, charge_id: str) -> Charge:
@@ -149,10 +153,12 @@ class ChargeDesk:
         deadline = loop.time() + self._wait_s
         delay = 0.01
         while True:
-            drove = await self._processor.advance(tenant_id, charge_id)
+            driven = await self._processor.advance(tenant_id, charge_id)
+            if driven is not None:
+                return driven
             async with self._uow() as uow:
                 record = await uow.charges(tenant_id).get(charge_id)
-            if drove or record.charge.status is not ChargeStatus.PENDING or loop.time() >= deadline:
+            if record.charge.status is not ChargeStatus.PENDING or loop.time() >= deadline:
                 return record.charge
             # NOTE: another request holds this charge; poll its row until it has an outcome.
             await asyncio.sleep(delay)
