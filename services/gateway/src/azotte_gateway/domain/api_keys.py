@@ -49,9 +49,13 @@ class ApiKey:
 
     def verify(self, presented_key: str, now: datetime) -> Principal:
         """Return the principal the presented key authenticates, or raise Unauthenticated."""
+        return self.verify_digest(hash_api_key(presented_key), now)
+
+    def verify_digest(self, presented_digest: str, now: datetime) -> Principal:
+        """`verify` for a key already hashed with `hash_api_key`."""
         # NOTE: the hash is compared first and in constant time, so revocation and expiry are only
         # disclosed to someone who holds the real secret.
-        if not hmac.compare_digest(hash_api_key(presented_key), self.secret_hash):
+        if not hmac.compare_digest(presented_digest, self.secret_hash):
             raise Unauthenticated("the API key is not valid", reason="API_KEY_INVALID")
         if self.revoked_at is not None:
             raise Unauthenticated(f"the API key {self.prefix} has been revoked", reason="API_KEY_REVOKED")

@@ -40,10 +40,11 @@ async def _call(
     request: Req,
     servicer_context: grpc.aio.ServicerContext[Any, Any],
 ) -> Resp:
-    metadata = dict(servicer_context.invocation_metadata() or ())
+    authorization = next((v for k, v in servicer_context.invocation_metadata() or () if k == "authorization"), None)
     try:
+        # NOTE: the platform interceptor already bound the call's request id to the context.
         caller = await operations.authenticator.authenticate(
-            str(metadata.get("authorization", "")) or None, str(metadata.get(context.REQUEST_ID_HEADER, ""))
+            str(authorization) if authorization else None, context.current().request_id
         )
     except ResourceExhausted as error:
         await _abort_rate_limited(error, servicer_context)

@@ -68,8 +68,9 @@ class Authenticator:
     async def authenticate(self, authorization: str | None, request_id: str = "") -> Caller:
         """Verify the key, apply its rate limit and bind the tenant to the current request context."""
         presented = bearer_key(authorization)
-        cached = await self._load(presented)
-        principal = cached.key.verify(presented, self._clock.now())
+        digest = hash_api_key(presented)
+        cached = await self._load(presented, digest)
+        principal = cached.key.verify_digest(digest, self._clock.now())
         decision = self._limiter.check(principal.api_key_id)
         if not decision.allowed:
             raise ResourceExhausted(
@@ -91,8 +92,7 @@ class Authenticator:
                 del self._cache[digest]
         self._limiter.forget(api_key_id)
 
-    async def _load(self, presented: str) -> _Cached:
-        digest = hash_api_key(presented)
+    async def _load(self, presented: str, digest: str) -> _Cached:
         entry = self._cache.get(digest)
         now = self._monotonic()
         if entry is not None and now - entry.loaded_at < self._cache_seconds:
