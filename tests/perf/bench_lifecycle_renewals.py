@@ -1,31 +1,55 @@
-"""Renewal throughput: 10,000 due subscriptions, one scheduler sweep, charges over gRPC to a fake payments."""
+"""Renewal throughput: one lifecycle scheduler sweep over due subscriptions, charges over gRPC to payments.
+
+Two modes, one after the other, each on its own embedded PostgreSQL and NATS (lifecycle database `lifecycle`):
+
+- fake payments: 10,000 due subscriptions (`--count`), charged through an in-process fake PaymentsService
+  that approves every charge, so the sweep measures lifecycle itself;
+- real payments: 1,000 due subscriptions (`--real-count`), charged through the `azotte-payments` process
+  (database `azotte_payments`) with the Stripe-like sandbox PSP and an in-process catalog answering
+  GetStorefront for the USD storefront "us", all started by `bench_payments_charge.payments_stack`.
+  Each subscription has its own customer, given a card (token "tok_success") before the sweep.
+
+Lifecycle is the same in both modes (Scheduler + GrpcPayments over a gRPC channel); only the payments
+endpoint differs. Seeding and the checks afterwards are not timed: every subscription must have renewed
+exactly once, and in the real mode payments must hold exactly one succeeded charge per subscription.
+
+Run: .venv/bin/python tests/perf/bench_lifecycle_renewals.py [--count N] [--real-count N] [--skip-real]
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import bench_payments_charge
 import grpc
 import uvloop
 
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
-from azotte_lifecycle.domain.states import BillingOrigin, Channel
+from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_lifecycle.entrypoints.main import MIGRATIONS
-from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings
+from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings, SweepResult
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.clock import FixedClock
+from azotte_platform.context import TENANT_HEADER
 from azotte_platform.runtime import start_runtime
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
 
 COUNT = 10_000
+REAL_COUNT = 1_000
+TENANTS = 10
+IN_FLIGHT = 32
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 PLAN = PlanTerms("basic", 1000, "USD", BillingInterval(IntervalUnit.MONTH))
 
@@ -46,18 +70,44 @@ class ApprovingPayments(payments_pb2_grpc.PaymentsServiceServicer):
         return payments_pb2.CreateChargeResponse(charge=charge)
 
 
-async def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
+def tenant_of(n: int) -> str:
+    return f"tenant{n % TENANTS}"
+
+
+def customer_of(n: int) -> str:
+    return f"cus_{n}"
+
+
+def subscription_of(n: int) -> str:
+    return f"sub_{n:06d}"
+
+
+async def in_flight(count: int, work: Callable[[int], Awaitable[None]]) -> None:
+    """Run `work(n)` for n in range(count), IN_FLIGHT at a time."""
+    numbers = iter(range(count))
+
+    async def worker() -> None:
+        for n in numbers:
+            await work(n)
+
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+
+
+async def stack(root: Path) -> tuple[EmbeddedPostgres, EmbeddedNats]:
     postgres, nats = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
     await postgres.start()
     await nats.start()
-    payments = ApprovingPayments()
-    server = grpc.aio.server()
-    payments_pb2_grpc.add_PaymentsServiceServicer_to_server(payments, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+    return postgres, nats
+
+
+async def renewal_sweep(
+    postgres: EmbeddedPostgres, nats: EmbeddedNats, payments_addr: str, count: int
+) -> tuple[SweepResult, float]:
+    """Seed `count` subscriptions due in one month, advance the clock past it and time one sweep."""
     clock = FixedClock(T0)
-    settings = LifecycleSettings(database_url=f"{postgres.url}/lifecycle", nats_url=nats.url, sandbox_clock=False)
+    settings = LifecycleSettings(
+        database_url=postgres.database_url("lifecycle"), nats_url=nats.url, sandbox_clock=False
+    )
     runtime = await start_runtime("lifecycle", settings, MIGRATIONS, clock=clock)
     try:
 
@@ -65,37 +115,142 @@ async def main() -> None:
             return LifecycleUnitOfWork(runtime.engine, "lifecycle", clock)
 
         async with uow() as seed:
-            for start in range(0, COUNT, 1000):
-                for n in range(start, start + 1000):
-                    sub = Subscription.create(
-                        subscription_id=f"sub_{n:06d}",
-                        tenant_id=f"tenant{n % 10}",
-                        customer_id=f"cus_{n}",
-                        plan=PLAN,
-                        storefront_id="us",
-                        channel=Channel.WEB,
-                        billing_origin=BillingOrigin.AZOTTE_BILLED,
-                        now=T0,
-                    )
-                    sub.pull_events()  # seeding is not measured: no creation events to relay
-                    await seed.subscriptions.add(sub, T0)
+            for n in range(count):
+                sub = Subscription.create(
+                    subscription_id=subscription_of(n),
+                    tenant_id=tenant_of(n),
+                    customer_id=customer_of(n),
+                    plan=PLAN,
+                    storefront_id="us",
+                    channel=Channel.WEB,
+                    billing_origin=BillingOrigin.AZOTTE_BILLED,
+                    now=T0,
+                )
+                sub.pull_events()  # seeding is not measured: no creation events to relay
+                await seed.subscriptions.add(sub, T0)
             await seed.commit()
         clock.advance(timedelta(days=32))
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        channel = grpc.aio.insecure_channel(payments_addr)
         scheduler = Scheduler(uow, GrpcPayments(channel), clock, SchedulerSettings())
         started = time.perf_counter()
         result = await scheduler.sweep()
         elapsed = time.perf_counter() - started
-        assert (result.processed, result.remaining, len(payments.keys)) == (COUNT, 0, COUNT)
-        print(f"renewals: {result.processed} in {elapsed:.2f}s = {result.processed / elapsed:.0f} renewals/s")
-        print("payments: in-process fake PaymentsService over gRPC (approves every charge)")
         await channel.close()
+        await assert_renewed_once(uow, count)
     finally:
         await runtime.close()
-        await server.stop(None)
-        nats.stop()
-        postgres.stop()
+    return result, elapsed
+
+
+async def assert_renewed_once(uow: Callable[[], LifecycleUnitOfWork], count: int) -> None:
+    """Every subscription is active in its second paid period: renewed exactly once (paid periods count from 1)."""
+    subs: list[Subscription] = []
+    async with uow() as reader:
+        for tenant in sorted({tenant_of(n) for n in range(count)}):
+            after: str | None = None
+            while page := await reader.subscriptions.find(tenant, 1000, after_id=after):
+                subs.extend(page)
+                after = page[-1].id
+    assert len(subs) == count, f"{len(subs)} subscriptions, expected {count}"
+    not_renewed = [s.id for s in subs if (s.state, s.period_index) != (SubscriptionState.ACTIVE, 2)]
+    assert not not_renewed, f"{len(not_renewed)} subscriptions not renewed exactly once, e.g. {not_renewed[:5]}"
+
+
+def report(label: str, result: SweepResult, elapsed: float, notes: Iterable[str]) -> None:
+    print(f"{label}:")
+    print(f"  renewals: {result.processed} in {elapsed:.2f}s = {result.processed / elapsed:.0f} renewals/s")
+    for note in notes:
+        print(f"  {note}")
+
+
+async def fake_mode(count: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-lifecycle-", ignore_cleanup_errors=True) as tmp:
+        postgres, nats = await stack(Path(tmp))
+        payments = ApprovingPayments()
+        server = grpc.aio.server()
+        payments_pb2_grpc.add_PaymentsServiceServicer_to_server(payments, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            result, elapsed = await renewal_sweep(postgres, nats, f"127.0.0.1:{port}", count)
+        finally:
+            await server.stop(None)
+            nats.stop()
+            postgres.stop()
+    assert (result.processed, result.remaining, len(payments.keys)) == (count, 0, count)
+    report(
+        "fake payments (in-process fake PaymentsService over gRPC, approves every charge)",
+        result,
+        elapsed,
+        [f"charges approved by the fake: {len(payments.keys)}"],
+    )
+
+
+async def add_cards(stub: payments_pb2_grpc.PaymentsServiceStub, count: int) -> None:
+    """Give every customer a default card that the sandbox PSP approves."""
+
+    async def add(n: int) -> None:
+        request = payments_pb2.CreatePaymentMethodRequest(
+            request_id=f"pm-{n}",
+            customer_id=customer_of(n),
+            type=payments_pb2.PAYMENT_METHOD_TYPE_CARD,
+            token="tok_success",
+        )
+        await stub.CreatePaymentMethod(request, metadata=((TENANT_HEADER, tenant_of(n)),))
+
+    await in_flight(count, add)
+
+
+async def succeeded_charges(stub: payments_pb2_grpc.PaymentsServiceStub, count: int) -> set[str]:
+    """Ids of the succeeded charges payments recorded; each customer must have exactly one charge."""
+    charges: dict[int, list[payments_pb2.Charge]] = {}
+
+    async def collect(n: int) -> None:
+        request = payments_pb2.ListChargesRequest(customer_id=customer_of(n), page_size=10)
+        response = await stub.ListCharges(request, metadata=((TENANT_HEADER, tenant_of(n)),))
+        charges[n] = list(response.charges)
+
+    await in_flight(count, collect)
+    wrong = [n for n in range(count) if len(charges[n]) != 1 or charges[n][0].subscription_id != subscription_of(n)]
+    assert not wrong, f"{len(wrong)} customers without exactly one charge for their subscription, e.g. {wrong[:5]}"
+    return {c.id for found in charges.values() for c in found if c.status == payments_pb2.CHARGE_STATUS_SUCCEEDED}
+
+
+async def real_mode(count: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-lifecycle-real-", ignore_cleanup_errors=True) as tmp:
+        root = Path(tmp)
+        postgres, nats = await stack(root)
+        try:
+            async with (
+                bench_payments_charge.payments_stack(root, postgres, nats) as address,
+                grpc.aio.insecure_channel(address) as channel,
+            ):
+                stub = payments_pb2_grpc.PaymentsServiceStub(channel)
+                await add_cards(stub, count)
+                result, elapsed = await renewal_sweep(postgres, nats, address, count)
+                succeeded = await succeeded_charges(stub, count)
+        finally:
+            nats.stop()
+            postgres.stop()
+    assert (result.processed, result.remaining) == (count, 0), result
+    assert len(succeeded) == result.processed, f"{len(succeeded)} succeeded charges for {result.processed} renewals"
+    report(
+        "real payments (azotte-payments process + stripe_like sandbox PSP + in-process catalog)",
+        result,
+        elapsed,
+        [f"charges succeeded in payments: {len(succeeded)} (distinct, one per subscription)"],
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    await fake_mode(args.count)
+    if not args.skip_real:
+        await real_mode(args.real_count)
 
 
 if __name__ == "__main__":
-    uvloop.run(main())
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=COUNT, help="subscriptions in the fake-payments mode")
+    parser.add_argument("--real-count", type=int, default=REAL_COUNT, help="subscriptions in the real-payments mode")
+    parser.add_argument("--skip-real", action="store_true", help="run only the fake-payments mode")
+    uvloop.run(main(parser.parse_args()))

@@ -7,11 +7,13 @@ in-process catalog answering GetStorefront; then sends distinct-key charges with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +33,32 @@ WARMUP = 50
 TENANT = (("x-azotte-tenant", "bench"),)
 
 
+def storefront(
+    storefront_id: str, country: str, currency: str, mode: catalog_pb2.TaxMode.ValueType, rate: str
+) -> catalog_pb2.Storefront:
+    """A storefront routed to the Stripe-like PSP."""
+    return catalog_pb2.Storefront(
+        id=storefront_id,
+        country_code=country,
+        currency_code=currency,
+        tax_policy=catalog_pb2.TaxPolicy(mode=mode, rate=rate),
+        payment_routing=catalog_pb2.PaymentRouting(rules=[catalog_pb2.RoutingRule(psps=["stripe_like"])]),
+    )
+
+
+STOREFRONTS = {
+    "de": storefront("de", "DE", "EUR", catalog_pb2.TAX_MODE_INCLUSIVE, "0.19"),
+    "us": storefront("us", "US", "USD", catalog_pb2.TAX_MODE_EXCLUSIVE, "0"),
+}
+
+
 class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
-    """One EUR storefront routed to the Stripe-like PSP."""
+    """Storefronts "de" (EUR) and "us" (USD), both routed to the Stripe-like PSP."""
 
     async def GetStorefront(self, request: Any, context: Any) -> catalog_pb2.GetStorefrontResponse:
-        rule = catalog_pb2.RoutingRule(psps=["stripe_like"])
-        storefront = catalog_pb2.Storefront(
-            id=request.id,
-            country_code="DE",
-            currency_code="EUR",
-            tax_policy=catalog_pb2.TaxPolicy(mode=catalog_pb2.TAX_MODE_INCLUSIVE, rate="0.19"),
-            payment_routing=catalog_pb2.PaymentRouting(rules=[rule]),
-        )
-        return catalog_pb2.GetStorefrontResponse(storefront=storefront)
+        if request.id not in STOREFRONTS:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no storefront {request.id!r}")
+        return catalog_pb2.GetStorefrontResponse(storefront=STOREFRONTS[request.id])
 
 
 async def serving(stub: health_pb2_grpc.HealthStub) -> bool:
@@ -95,39 +110,58 @@ async def run_load(stub: payments_pb2_grpc.PaymentsServiceStub, customer: str, c
     return latencies, time.perf_counter() - started
 
 
+@contextlib.asynccontextmanager
+async def payments_stack(root: Path, postgres: EmbeddedPostgres, nats: EmbeddedNats) -> AsyncIterator[str]:
+    """The catalog fake, the Stripe-like sandbox PSP and `azotte-payments` (database `azotte_payments`).
+
+    Yields the address of payments once it serves; logs go under `root`. Stops all three on exit.
+    """
+    catalog = grpc.aio.server()
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)
+    catalog_port = catalog.add_insecure_port("127.0.0.1:0")
+    await catalog.start()
+    psp_port, payments_port = free_port(), free_port()
+    psp = spawn(
+        [sys.executable, "-m", "azotte_payments.sandbox_psp", "--kind", "stripe_like", "--port", str(psp_port)],
+        log_file=root / "psp.log",
+    )
+    payments = spawn(
+        [str(Path(sys.executable).parent / "azotte-payments")],
+        env={
+            "AZOTTE_DATABASE_URL": postgres.database_url("azotte_payments"),
+            "AZOTTE_NATS_URL": nats.url,
+            "AZOTTE_GRPC_PORT": str(payments_port),
+            "AZOTTE_CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
+            "AZOTTE_PSP_STRIPE_LIKE_URL": f"http://127.0.0.1:{psp_port}",
+            "AZOTTE_SANDBOX_CLOCK": "false",
+            "AZOTTE_LOG_LEVEL": "WARNING",
+            "AZOTTE_DB_POOL_SIZE": "20",
+        },
+        log_file=root / "payments.log",
+    )
+    try:
+        address = f"127.0.0.1:{payments_port}"
+        await wait_until(lambda: listening(psp_port), timeout=30, what="sandbox PSP")
+        async with grpc.aio.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            await wait_until(lambda: serving(health), timeout=60, what="azotte-payments")
+        yield address
+    finally:
+        stop(payments)
+        stop(psp)
+        await catalog.stop(None)
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         postgres, nats = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
         await asyncio.gather(postgres.start(), nats.start())
-        catalog = grpc.aio.server()
-        catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)
-        catalog_port = catalog.add_insecure_port("127.0.0.1:0")
-        await catalog.start()
-        psp_port, payments_port = free_port(), free_port()
-        psp = spawn(
-            [sys.executable, "-m", "azotte_payments.sandbox_psp", "--kind", "stripe_like", "--port", str(psp_port)],
-            log_file=root / "psp.log",
-        )
-        payments = spawn(
-            [str(Path(sys.executable).parent / "azotte-payments")],
-            env={
-                "AZOTTE_DATABASE_URL": postgres.database_url("azotte_payments"),
-                "AZOTTE_NATS_URL": nats.url,
-                "AZOTTE_GRPC_PORT": str(payments_port),
-                "AZOTTE_CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
-                "AZOTTE_PSP_STRIPE_LIKE_URL": f"http://127.0.0.1:{psp_port}",
-                "AZOTTE_SANDBOX_CLOCK": "false",
-                "AZOTTE_LOG_LEVEL": "WARNING",
-                "AZOTTE_DB_POOL_SIZE": "20",
-            },
-            log_file=root / "payments.log",
-        )
         try:
-            await wait_until(lambda: listening(psp_port), timeout=30, what="sandbox PSP")
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{payments_port}") as channel:
-                health = health_pb2_grpc.HealthStub(channel)
-                await wait_until(lambda: serving(health), timeout=60, what="azotte-payments")
+            async with (
+                payments_stack(root, postgres, nats) as address,
+                grpc.aio.insecure_channel(address) as channel,
+            ):
                 stub = payments_pb2_grpc.PaymentsServiceStub(channel)
                 await stub.CreatePaymentMethod(
                     payments_pb2.CreatePaymentMethodRequest(
@@ -141,9 +175,6 @@ async def main() -> None:
                 await run_load(stub, "cus_bench", WARMUP)
                 latencies, elapsed = await run_load(stub, "cus_bench", CHARGES)
         finally:
-            stop(payments)
-            stop(psp)
-            await catalog.stop(None)
             nats.stop()
             postgres.stop()
     latencies.sort()

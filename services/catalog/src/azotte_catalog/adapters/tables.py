@@ -77,6 +77,8 @@ prices = sa.Table(
     sa.Column("existing_subscribers", sa.Text, nullable=False),
     sa.Column("activated_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("tenant_id", "plan_id", "storefront_id", "channel", "effective_from"),
+    sa.CheckConstraint("amount_minor >= 0", name="prices_amount_not_negative"),
+    sa.Index("prices_pending_activation", "effective_from", postgresql_where=sa.text("activated_at IS NULL")),
 )
 
 channel_mappings = sa.Table(
