@@ -11,13 +11,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import uvloop
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.catalog.v1 import catalog_pb2_grpc
@@ -31,7 +29,8 @@ from azotte_catalog.service_layer.view import CatalogView
 from azotte_platform.context import TENANT_HEADER
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
-from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.processes import free_port, spawn, stop
+from azotte_stack.readiness import wait_serving
 
 DOCUMENT = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "ott-catalog.yaml").read_text()
 TENANT = "bench"
@@ -92,18 +91,6 @@ async def bench_grpc(address: str, requests: int, concurrency: int) -> None:
         report(f"gRPC ResolvePrice, {concurrency} concurrent caller(s)", latencies, time.perf_counter() - started)
 
 
-async def serving(address: str) -> Callable[[], Awaitable[bool]]:
-    async def check() -> bool:
-        async with grpc.aio.insecure_channel(address) as channel:
-            try:
-                answer = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            except grpc.aio.AioRpcError:
-                return False
-            return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-    return check
-
-
 async def main() -> None:
     bench_in_process(100_000)
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as tmp:
@@ -124,7 +111,7 @@ async def main() -> None:
             log_file=root / "catalog.log",
         )
         try:
-            await wait_until(await serving(address), timeout=90, what="azotte-catalog")
+            await wait_serving(address, timeout=90, what="azotte-catalog")
             async with grpc.aio.insecure_channel(address) as channel:
                 await catalog_pb2_grpc.CatalogServiceStub(channel).ApplyCatalog(
                     pb.ApplyCatalogRequest(document=DOCUMENT, request_id="bench"), metadata=METADATA

@@ -36,6 +36,7 @@ from azotte.lifecycle.v1 import lifecycle_pb2
 from azotte_platform.context import TENANT_HEADER
 from azotte_platform.events.envelope import binary_headers, subject_for
 from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.readiness import wait_listening
 from azotte_stack.suite import Suite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -205,6 +206,7 @@ async def main(checks: int, concurrency: int, rounds: int) -> None:
         bare_port = free_port()
         bare = spawn([sys.executable, __file__, "--constant-server", str(bare_port)], log_file=root / "bare.log")
         await suite.start()
+        await wait_listening(bare_port, timeout=30, what="constant server", process=bare)
         client = await nats.connect(suite.nats_url)
         try:
             key = await publishable_key(suite)

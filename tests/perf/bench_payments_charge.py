@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from azotte.common.v1 import channel_pb2, money_pb2
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
-from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.processes import free_port, spawn, stop
+from azotte_stack.readiness import wait_listening, wait_serving
 
 CHARGES = 600
 CONCURRENCY = 32
@@ -59,23 +59,6 @@ class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
         if request.id not in STOREFRONTS:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no storefront {request.id!r}")
         return catalog_pb2.GetStorefrontResponse(storefront=STOREFRONTS[request.id])
-
-
-async def serving(stub: health_pb2_grpc.HealthStub) -> bool:
-    try:
-        answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-    except grpc.aio.AioRpcError:
-        return False
-    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-async def listening(port: int) -> bool:
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.close()
-    return True
 
 
 def charge_request(customer: str) -> payments_pb2.CreateChargeRequest:
@@ -141,10 +124,8 @@ async def payments_stack(root: Path, postgres: EmbeddedPostgres, nats: EmbeddedN
     )
     try:
         address = f"127.0.0.1:{payments_port}"
-        await wait_until(lambda: listening(psp_port), timeout=30, what="sandbox PSP")
-        async with grpc.aio.insecure_channel(address) as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-            await wait_until(lambda: serving(health), timeout=60, what="azotte-payments")
+        await wait_listening(psp_port, timeout=30, what="sandbox PSP", process=psp)
+        await wait_serving(address, timeout=60, what="azotte-payments", process=payments)
         yield address
     finally:
         stop(payments)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from azotte_platform.context import TENANT_HEADER
-from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.processes import free_port, spawn, stop
+from azotte_stack.readiness import wait_serving
 from tests.helpers import eventually
 
 
@@ -32,17 +32,9 @@ async def test_a_traced_service_continues_the_callers_trace(servers: Any, tmp_pa
         log_file=log,
     )
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            health = health_pb2_grpc.HealthStub(channel)
-
-            async def serving() -> bool:
-                try:
-                    answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                except grpc.aio.AioRpcError:
-                    return False
-                return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-            await wait_until(serving, timeout=60, what="azotte-catalog")
+        address = f"127.0.0.1:{port}"
+        await wait_serving(address, timeout=60, what="azotte-catalog", process=service, log_file=log)
+        async with grpc.aio.insecure_channel(address) as channel:
             trace_id = secrets.token_hex(16)
             metadata = ((TENANT_HEADER, "traced"), ("traceparent", f"00-{trace_id}-{secrets.token_hex(8)}-01"))
             stub = catalog_pb2_grpc.CatalogServiceStub(channel)

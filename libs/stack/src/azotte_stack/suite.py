@@ -8,12 +8,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
-from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.processes import free_port, spawn, stop
+from azotte_stack.readiness import wait_listening, wait_serving
 
 SERVICES = ("catalog", "lifecycle", "payments", "entitlement", "promotions", "metering", "gateway")
 
@@ -119,39 +117,19 @@ class Suite:
         """Start the helper servers and wait until each accepts connections."""
         for aux in AUXILIARY:
             port = free_port()
-            self.processes[aux.name] = spawn(
-                [sys.executable, *aux.argv, "--port", str(port)], log_file=self.root / "logs" / f"{aux.name}.log"
-            )
+            log_file = self.root / "logs" / f"{aux.name}.log"
+            self.processes[aux.name] = spawn([sys.executable, *aux.argv, "--port", str(port)], log_file=log_file)
             self.auxiliary_urls[aux.url_env] = f"http://127.0.0.1:{port}"
-
-            async def listening(port: int = port, name: str = aux.name) -> bool:
-                if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited with {self.processes[name].returncode}")
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
-                except OSError:
-                    return False
-                writer.close()
-                return True
-
-            await wait_until(listening, timeout=30, what=aux.name)
+            await wait_listening(port, timeout=30, what=aux.name, process=self.processes[aux.name], log_file=log_file)
 
     async def _wait_serving(self, service: str) -> None:
-        async with grpc.aio.insecure_channel(self.address(service)) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-
-            async def serving() -> bool:
-                process = self.processes[service]
-                if process.poll() is not None:
-                    log = (self.root / "logs" / f"{service}.log").read_text()[-3000:]
-                    raise RuntimeError(f"{service} exited with {process.returncode}:\n{log}")
-                try:
-                    answer = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                except grpc.aio.AioRpcError:
-                    return False
-                return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-            await wait_until(serving, timeout=120, what=service)
+        await wait_serving(
+            self.address(service),
+            timeout=120,
+            what=service,
+            process=self.processes[service],
+            log_file=self.root / "logs" / f"{service}.log",
+        )
 
     def stop(self) -> None:
         """Stop services first, then NATS and PostgreSQL."""
