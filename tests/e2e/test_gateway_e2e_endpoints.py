@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from tests.e2e.conftest import RunningSuite, TenantApi
@@ -107,11 +108,17 @@ async def test_plan_change_preview_and_upgrade(tenant: TenantApi) -> None:
     preview = await tenant.ok(
         "POST", f"/v1/subscriptions/{subscription_id}:preview-change", json={"new_plan_id": "family_monthly"}
     )
-    assert int(preview["quote"]["amount_due"]["amount_minor"]) > 0
-    changed = await tenant.ok(
-        "POST", f"/v1/subscriptions/{subscription_id}:change-plan", json={"new_plan_id": "family_monthly"}
-    )
+    amount_due = int(preview["quote"]["amount_due"]["amount_minor"])
+    assert amount_due > 0
+    body = {"new_plan_id": "family_monthly", "request_id": uuid.uuid4().hex}
+    changed = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:change-plan", json=body)
     assert changed["subscription"]["plan_id"] == "family_monthly"
+    again = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:change-plan", json=body)
+    assert again["subscription"]["plan_id"] == "family_monthly"
+    charges = (await tenant.ok("GET", f"/v1/customers/{customer}/charges"))["charges"]
+    upgrade = [c for c in charges if int(c["gross"]["amount_minor"]) == amount_due]
+    assert len(charges) == 2 and len(upgrade) == 1, charges  # the first period, then the upgrade, once
+    assert upgrade[0]["subscription_id"] == subscription_id and upgrade[0]["state"] == "CHARGE_STATE_SUCCEEDED"
 
     async def hd() -> Any:
         return (await tenant.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]

@@ -17,6 +17,7 @@ from azotte_lifecycle.adapters.payments import RenewalChargeRequest
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.states import Channel
+from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.entrypoints.main import MIGRATIONS, Lifecycle, assemble
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.clock import FixedClock
@@ -54,13 +55,26 @@ class FakePayments:
     charged: Counter[str] = field(default_factory=Counter)
     gate: asyncio.Event | None = None
     payment_method: bool = True
+    amounts: dict[str, int] = field(default_factory=dict)
+    credits: dict[str, int] = field(default_factory=dict)
 
     async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
-        key = request.charge.idempotency_key
+        return await self._charge(request.charge.idempotency_key, request.charge.amount_minor)
+
+    async def charge_plan_change(
+        self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
+    ) -> ChargeOutcome | None:
+        return await self._charge(idempotency_key, amount_minor)
+
+    async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
+        self.credits.setdefault(request_id, amount_minor)
+
+    async def _charge(self, key: str, amount_minor: int) -> ChargeOutcome | None:
         self.calls[key] += 1
         if key not in self.results:
             self.results[key] = self.script.pop(0) if self.script else ChargeOutcome.SUCCEEDED
             self.charged[key] += 1
+            self.amounts[key] = amount_minor
         if self.gate is not None:
             await self.gate.wait()
         return self.results[key]

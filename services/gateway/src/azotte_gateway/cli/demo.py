@@ -159,7 +159,10 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
             f"credit for the unused Basic days {render.money(preview.get('proration_credit'))}"
         )
         changed = gateway.post(f"/v1/subscriptions/{ids['alice_sub']}:change-plan", {"new_plan_id": "family_monthly"})
-        console.print(f"  alice is now on {changed['subscription']['plan_id']}")
+        latest = tour.charges(ids["alice"])[0]
+        console.print(
+            f"  alice is now on {changed['subscription']['plan_id']}; charged {render.money(latest.get('gross'))}"
+        )
         tour.wait_for("entitlements to follow the plan", lambda: tour.access("alice", ids["alice"], "hd_streaming"))
 
     with tour.step("6. A month later: renewals, and a card that starts failing"):

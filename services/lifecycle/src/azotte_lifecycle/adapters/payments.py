@@ -1,4 +1,5 @@
-"""What lifecycle asks payments: charge a renewal under its idempotency key; is a method on file."""
+"""What lifecycle asks payments: charge a renewal or a plan change under its idempotency key, credit a
+customer, and whether a method is on file."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ class Payments(Protocol):
         """Charge once per idempotency key; None while the result is not known yet (PSP timeout)."""
         ...
 
+    async def charge_plan_change(
+        self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
+    ) -> ChargeOutcome | None:
+        """Collect what an immediate plan change costs, once per key; None while the outcome is not known."""
+        ...
+
+    async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
+        """Add to the customer's credit balance (spent before their next charges), once per request id."""
+        ...
+
     async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool: ...
 
 
@@ -56,19 +67,56 @@ class GrpcPayments:
 
     async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
         charge, sub = request.charge, request.subscription
-        key = charge.idempotency_key
+        return await self._create_charge(
+            sub,
+            sub.plan_id,
+            charge.amount_minor,
+            charge.idempotency_key,
+            description=f"Renewal of {charge.subscription_id}, period {charge.period_index}",
+            period_key=str(charge.period_index),
+        )
+
+    async def charge_plan_change(
+        self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
+    ) -> ChargeOutcome | None:
+        return await self._create_charge(
+            subscription,
+            new_plan_id,
+            amount_minor,
+            idempotency_key,
+            description=f"Change of {subscription.id} to {new_plan_id}, prorated",
+            period_key=str(subscription.period_index),
+        )
+
+    async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
+        await self._stub.GrantCredit(
+            payments_pb2.GrantCreditRequest(
+                request_id=request_id,
+                customer_id=subscription.customer_id,
+                amount=money(amount_minor, subscription.currency_code),
+                reason=reason,
+                storefront_id=subscription.storefront_id,
+                channel=channel_to_pb(subscription.channel),
+                plan_id=subscription.plan_id,
+            ),
+            metadata=((TENANT_HEADER, subscription.tenant_id),),
+        )
+
+    async def _create_charge(
+        self, sub: Subscription, plan_id: str, amount_minor: int, key: str, *, description: str, period_key: str
+    ) -> ChargeOutcome | None:
         message = payments_pb2.CreateChargeRequest(
             request_id=key,
             idempotency_key=key,
             customer_id=sub.customer_id,
             storefront_id=sub.storefront_id,
             channel=channel_to_pb(sub.channel),
-            plan_id=sub.plan_id,
-            amount=money(charge.amount_minor, charge.currency_code),
+            plan_id=plan_id,
+            amount=money(amount_minor, sub.currency_code),
             use_storefront_tax=True,
-            description=f"Renewal of {charge.subscription_id}, period {charge.period_index}",
-            subscription_id=charge.subscription_id,
-            period_key=str(charge.period_index),
+            description=description,
+            subscription_id=sub.id,
+            period_key=period_key,
         )
         response = await self._stub.CreateCharge(message, metadata=((TENANT_HEADER, sub.tenant_id),))
         return normalize(response.charge)

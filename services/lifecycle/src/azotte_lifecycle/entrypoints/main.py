@@ -47,7 +47,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
             max_idle_seconds=settings.scheduler_max_idle_s,
         ),
     )
-    return Lifecycle(LifecycleServicer(uow, catalog, scheduler), scheduler)
+    return Lifecycle(LifecycleServicer(uow, catalog, payments, scheduler), scheduler)
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

@@ -11,6 +11,7 @@ from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte.lifecycle.v1 import lifecycle_pb2_grpc
 from azotte_lifecycle.adapters import protobuf as convert
 from azotte_lifecycle.adapters.catalog import Catalog, Price
+from azotte_lifecycle.adapters.payments import Payments
 from azotte_lifecycle.domain.channel_events import ChannelEventKind
 from azotte_lifecycle.domain.policy import CancelMode
 from azotte_lifecycle.domain.states import BillingOrigin, SubscriptionState
@@ -30,9 +31,12 @@ Work = Callable[[LifecycleUnitOfWork, str], Awaitable[R]]
 class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     """Translates LifecycleService calls into lifecycle use cases."""
 
-    def __init__(self, uow: Callable[[], LifecycleUnitOfWork], catalog: Catalog, scheduler: Scheduler):
+    def __init__(
+        self, uow: Callable[[], LifecycleUnitOfWork], catalog: Catalog, payments: Payments, scheduler: Scheduler
+    ):
         self._uow = uow
         self._catalog = catalog
+        self._payments = payments
         self._scheduler = scheduler
 
     async def _mutate(self, name: str, request: Message, response_type: type[R], work: Work[R]) -> R:
@@ -207,15 +211,10 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
         self, request: pb.ChangeSubscriptionPlanRequest, context: Any
     ) -> pb.ChangeSubscriptionPlanResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ChangeSubscriptionPlanResponse:
-            sub, change = await subscriptions.preview_plan_change(
-                uow,
-                self._catalog,
-                tenant,
-                request.subscription_id,
-                request.plan_id,
-                _timing(request.timing),
-                apply=True,
+            change_request = subscriptions.PlanChangeRequest(
+                request.subscription_id, request.plan_id, _timing(request.timing), request.request_id
             )
+            sub, change = await subscriptions.change_plan(uow, self._catalog, self._payments, tenant, change_request)
             return pb.ChangeSubscriptionPlanResponse(
                 subscription=self._sub(uow, sub), plan_change=convert.plan_change_to_pb(change, sub.currency_code)
             )
