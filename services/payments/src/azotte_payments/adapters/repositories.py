@@ -72,6 +72,35 @@ def _attempt_values(attempt: Attempt) -> dict[str, Any]:
     }
 
 
+# NOTE: the charge path runs these for every charge; built once, SQLAlchemy reuses their compiled form.
+_TENANT: sa.BindParameter[str] = sa.bindparam("b_tenant", type_=sa.Text)
+_ID: sa.BindParameter[str] = sa.bindparam("b_id", type_=sa.Text)
+_INSERT_CHARGE = insert(charges).on_conflict_do_nothing(constraint="charges_idempotency_key").returning(charges.c.id)
+_UPDATE_CHARGE = charges.update().where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
+_ATTEMPT_COLUMNS = (
+    "psp",
+    "psp_idempotency_key",
+    "started_at",
+    "outcome",
+    "decline_reason",
+    "decline_raw",
+    "psp_reference",
+    "latency_ms",
+)
+_upsert_attempt = insert(charge_attempts)
+_UPSERT_ATTEMPT = _upsert_attempt.on_conflict_do_update(
+    index_elements=["tenant_id", "charge_id", "number"],
+    set_={column: _upsert_attempt.excluded[column] for column in _ATTEMPT_COLUMNS},
+)
+_CHARGE_BY_ID = sa.select(charges).where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
+_CHARGE_BY_KEY = sa.select(charges).where(charges.c.tenant_id == _TENANT, charges.c.idempotency_key == _ID)
+_ATTEMPTS_OF = (
+    sa.select(charge_attempts)
+    .where(charge_attempts.c.tenant_id == _TENANT, charge_attempts.c.charge_id == _ID)
+    .order_by(charge_attempts.c.number)
+)
+
+
 class ChargeRepository:
     """Charges and their attempts."""
 
@@ -82,12 +111,8 @@ class ChargeRepository:
     async def insert_new(self, record: ChargeRecord, now: datetime) -> bool:
         """Store a new charge; False when its idempotency key is already taken."""
         charge = record.charge
-        result = await self._c.execute(
-            insert(charges)
-            .values(tenant_id=self._tenant, id=charge.charge_id, **self._values(record, now), created_at=now)
-            .on_conflict_do_nothing(constraint="charges_idempotency_key")
-            .returning(charges.c.id)
-        )
+        values = {"tenant_id": self._tenant, "id": charge.charge_id, **self._values(record, now), "created_at": now}
+        result = await self._c.execute(_INSERT_CHARGE, values)
         if result.first() is None:
             return False
         await self.save_attempts(charge)
@@ -96,29 +121,26 @@ class ChargeRepository:
     async def save(self, record: ChargeRecord, now: datetime) -> None:
         """Write the charge's state and attempts."""
         await self._c.execute(
-            sa.update(charges)
-            .where(charges.c.tenant_id == self._tenant, charges.c.id == record.charge.charge_id)
-            .values(**self._values(record, now))
+            _UPDATE_CHARGE, {**self._values(record, now), "b_tenant": self._tenant, "b_id": record.charge.charge_id}
         )
         await self.save_attempts(record.charge)
 
     async def save_attempts(self, charge: Charge) -> None:
         """Upsert every attempt of the charge."""
-        for attempt in charge.attempts:
-            values = _attempt_values(attempt)
-            await self._c.execute(
-                insert(charge_attempts)
-                .values(tenant_id=self._tenant, charge_id=charge.charge_id, number=attempt.number, **values)
-                .on_conflict_do_update(index_elements=["tenant_id", "charge_id", "number"], set_=values)
-            )
+        if charge.attempts:
+            rows = [
+                {"tenant_id": self._tenant, "charge_id": charge.charge_id, "number": a.number, **_attempt_values(a)}
+                for a in charge.attempts
+            ]
+            await self._c.execute(_UPSERT_ATTEMPT, rows)
 
     async def by_key(self, idempotency_key: str) -> ChargeRecord | None:
         """The charge made under this idempotency key."""
-        return await self._one(charges.c.idempotency_key == idempotency_key, lock=False)
+        return await self._one(_CHARGE_BY_KEY, idempotency_key, lock=False)
 
     async def get(self, charge_id: str, *, lock: bool = False) -> ChargeRecord:
         """The charge, or NotFound (also for another tenant's charge)."""
-        found = await self._one(charges.c.id == charge_id, lock=lock)
+        found = await self._one(_CHARGE_BY_ID, charge_id, lock=lock)
         if found is None:
             raise NotFound(f"charge_id {charge_id!r}: no such charge", reason="CHARGE_NOT_FOUND")
         return found
@@ -137,19 +159,14 @@ class ChargeRepository:
         rows = await self._c.execute(query.order_by(charges.c.created_at.desc(), charges.c.id.desc()).limit(limit))
         return [await self._record(row) for row in rows.all()]
 
-    async def _one(self, condition: sa.ColumnElement[bool], *, lock: bool) -> ChargeRecord | None:
-        query = sa.select(charges).where(charges.c.tenant_id == self._tenant, condition)
+    async def _one(self, query: sa.Select[Any], value: str, *, lock: bool) -> ChargeRecord | None:
         if lock:
             query = query.with_for_update(key_share=True)
-        row = (await self._c.execute(query)).first()
+        row = (await self._c.execute(query, {"b_tenant": self._tenant, "b_id": value})).first()
         return await self._record(row) if row else None
 
     async def _record(self, row: Any) -> ChargeRecord:
-        attempts = await self._c.execute(
-            sa.select(charge_attempts)
-            .where(charge_attempts.c.tenant_id == self._tenant, charge_attempts.c.charge_id == row.id)
-            .order_by(charge_attempts.c.number)
-        )
+        attempts = await self._c.execute(_ATTEMPTS_OF, {"b_tenant": self._tenant, "b_id": row.id})
         request = ChargeRequest(
             customer_id=row.customer_id,
             storefront_id=row.storefront_id,
