@@ -161,3 +161,16 @@ async def test_only_sandbox_tenants_advance_the_clock(suite: RunningSuite, tenan
     refused = await live.call("POST", "/v1/sandbox/clock:advance", json={"advance_by_seconds": 60})
     assert refused.status_code == 409
     assert "TENANT_NOT_SANDBOX" in refused.text
+
+
+async def test_an_upgrade_whose_payment_is_declined_is_402_and_keeps_the_plan(tenant: TenantApi) -> None:
+    customer, subscription_id = await subscribed(tenant, plan="basic_monthly")
+    await tenant.ok(
+        "POST", f"/v1/customers/{customer}/payment-methods", json={"payment_method_token": "tok_do_not_honor"}
+    )
+    body = {"new_plan_id": "family_monthly", "request_id": uuid.uuid4().hex}
+    declined = await tenant.call("POST", f"/v1/subscriptions/{subscription_id}:change-plan", json=body)
+    assert declined.status_code == 402, declined.text
+    assert (await tenant.ok("GET", f"/v1/subscriptions/{subscription_id}"))["subscription"][
+        "plan_id"
+    ] == "basic_monthly"
