@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -9,6 +10,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.catalog.v1 import catalog_pb2_grpc
+from azotte_stack.nats import EmbeddedNats
 from tests.helpers import eventually
 from tests.integration.catalog.catalog_support import (
     CatalogHarness,
@@ -68,3 +70,33 @@ async def test_a_change_on_one_replica_reaches_the_cache_of_another(
         await eventually(renamed)
     finally:
         await other.stop()
+
+
+async def test_a_replica_that_lost_nats_forgets_its_cache_when_nats_returns(
+    tenant: TenantStub, catalog: CatalogHarness, tmp_path: Path
+) -> None:
+    await seed(tenant)
+    own_nats = EmbeddedNats(tmp_path / "nats")  # this replica hears nothing of the other's changes
+    await own_nats.start()
+    other = await start_catalog(catalog.database_url, own_nats.url, catalog.clock)
+    try:
+        reader = other.tenant(tenant.tenant_id)
+        assert (await reader.GetPlan(pb.GetPlanRequest(id="premium"))).plan.display_name == "Premium"
+        await tenant.UpdatePlan(
+            pb.UpdatePlanRequest(
+                plan=pb.Plan(id="premium", display_name="Premium 4K"),
+                update_mask=FieldMask(paths=["display_name"]),
+                request_id="rename-unheard",
+            )
+        )
+        assert (await reader.GetPlan(pb.GetPlanRequest(id="premium"))).plan.display_name == "Premium"
+        own_nats.stop()
+        await own_nats.start()
+
+        async def renamed() -> bool:
+            return (await reader.GetPlan(pb.GetPlanRequest(id="premium"))).plan.display_name == "Premium 4K"
+
+        await eventually(renamed)
+    finally:
+        await other.stop()
+        own_nats.stop()

@@ -59,7 +59,11 @@ def assemble(runtime: Runtime) -> CatalogService:
     async def follow() -> None:
         await follow_events(runtime.nats, "catalog", on_catalog_event)
 
+    async def forget_views() -> None:
+        app.cache.clear()
+
     runtime.spawn(follow)
+    runtime.on_reconnect(forget_views)
     runtime.spawn(activator.run)
     runtime.on_clock_change(activator.on_clock_change)
     return CatalogService(app, activator, CatalogServicer(app))

@@ -144,3 +144,8 @@ class CatalogCache:
         """Forget the tenant's view; the next read loads it again."""
         self._generations[tenant_id] = self._generations.get(tenant_id, 0) + 1
         self._entries.pop(tenant_id, None)
+
+    def clear(self) -> None:
+        """Forget every tenant's view (e.g. changes may have been missed while NATS was unreachable)."""
+        for tenant_id in {*self._entries, *(tenant for tenant, _ in self._loading)}:
+            self.invalidate(tenant_id)
