@@ -101,8 +101,7 @@ class World:
             nats_url=self.nats_url,
             sandbox_clock=False,
             catalog_addr=self.catalog_addr,
-            plan_cache_ttl_seconds=0.0,
-            **settings,
+            **{"plan_cache_ttl_seconds": 0.0, **settings},
         )
         runtime = await start_runtime("entitlement", config, MIGRATIONS, clock=self.clock)
         entitlement = await assemble(runtime)

@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from azotte.catalog.v1 import catalog_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_platform.db.tables import inbox
+from azotte_platform.events import nats_connection
+from azotte_platform.events.envelope import binary_headers, subject_for
 from tests.helpers import eventually
 from tests.integration.entitlement.conftest import PERIOD, START, Replica, World, subscription
 
@@ -145,3 +148,35 @@ async def test_a_late_event_does_not_undo_a_newer_one(world: World, replica: Rep
         return (await world.check(replica, customer, "hd_streaming")).allowed
 
     await eventually(in_grace)
+
+
+async def test_a_catalog_event_about_plans_refreshes_the_features_reconciliation_grants(world: World) -> None:
+    replica = await world.start_replica(plan_cache_ttl_seconds=3600.0)  # only the event can refresh it
+    await world.publish_lifecycle("subscription.activated", subscription("sub-cat", "cus-cat"))
+    assert await eventually(lambda: _allowed(world, replica, "hd_streaming"))
+    assert not await _allowed(world, replica, "uhd_streaming")
+    world.catalog.plans["basic"].append(("uhd_streaming", None))
+    await nats_connection.ensure_service_stream(world.js, "catalog")
+    payload = catalog_pb2.Plan(id="basic")
+    headers = binary_headers(
+        event_id=str(uuid.uuid4()),
+        event_type="plan.updated",
+        source="azotte/catalog",
+        tenant_id=world.tenant,
+        time=world.clock.now(),
+        data_schema=payload.DESCRIPTOR.full_name,
+    )
+    await world.js.publish(
+        subject_for("catalog", world.tenant, "plan.updated"), payload.SerializeToString(), headers=headers
+    )
+
+    async def reconciled_with_the_new_features() -> bool:
+        request = pb.ReconcileDriftRequest(request_id=uuid.uuid4().hex, customer_id="cus-cat")
+        await replica.stub.ReconcileDrift(request, metadata=world.metadata())
+        return await _allowed(world, replica, "uhd_streaming")
+
+    assert await eventually(reconciled_with_the_new_features)
+
+
+async def _allowed(world: World, replica: Replica, feature_key: str) -> bool:
+    return bool((await world.check(replica, "cus-cat", feature_key)).allowed)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
-from nats.aio.msg import Msg
 
 from azotte.entitlement.v1 import entitlement_pb2, entitlement_pb2_grpc
 from azotte_entitlement.adapters.catalog_client import CatalogPlans
@@ -20,13 +19,15 @@ from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
 from azotte_entitlement.settings import EntitlementSettings
 from azotte_platform.events import nats_connection
 from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.envelope import ReceivedEvent
+from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = entitlement_pb2.DESCRIPTOR.services_by_name["EntitlementService"].full_name
-CATALOG_CHANGES = ("azotte.*.catalog.plan.>", "azotte.*.catalog.feature.>")
+CATALOG_CHANGES = ("plan.", "feature.")
 
 
 @dataclass
@@ -51,11 +52,14 @@ async def assemble(runtime: Runtime) -> Entitlement:
 
     plans = CatalogPlans(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
 
-    async def catalog_changed(message: Msg) -> None:
-        plans.invalidate(message.subject.split(".")[1])
+    def catalog_changed(event: ReceivedEvent) -> None:
+        if event.type.startswith(CATALOG_CHANGES):
+            plans.invalidate(event.tenant_id)
 
-    for subject in CATALOG_CHANGES:
-        await runtime.nats.subscribe(subject, cb=catalog_changed)
+    async def follow_catalog() -> None:
+        await follow_events(runtime.nats, "catalog", catalog_changed)
+
+    runtime.spawn(follow_catalog)
     sync = ProjectionSync(runtime.engine, runtime.js, projection)
     await sync.start()
     runtime.spawn(sync.run)
