@@ -60,14 +60,17 @@ class ApprovingPayments(payments_pb2_grpc.PaymentsServiceServicer):
     def __init__(self) -> None:
         self.keys: set[str] = set()
 
-    async def CreateCharge(self, request: Any, context: Any) -> payments_pb2.CreateChargeResponse:
-        self.keys.add(request.idempotency_key)
-        charge = payments_pb2.Charge(
-            id=request.idempotency_key,
-            status=payments_pb2.CHARGE_STATUS_SUCCEEDED,
-            outcome=payments_pb2.DECLINE_OUTCOME_APPROVED,
-        )
-        return payments_pb2.CreateChargeResponse(charge=charge)
+    async def CreateCharges(self, request: Any, context: Any) -> payments_pb2.CreateChargesResponse:
+        results = []
+        for item in request.charges:
+            self.keys.add(item.idempotency_key)
+            charge = payments_pb2.Charge(
+                id=item.idempotency_key,
+                status=payments_pb2.CHARGE_STATUS_SUCCEEDED,
+                outcome=payments_pb2.DECLINE_OUTCOME_APPROVED,
+            )
+            results.append(payments_pb2.CreateChargeResult(charge=charge))
+        return payments_pb2.CreateChargesResponse(results=results)
 
 
 def tenant_of(n: int) -> str:

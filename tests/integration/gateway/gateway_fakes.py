@@ -91,6 +91,10 @@ class FakePayments(payments_pb2_grpc.PaymentsServiceServicer):
             self.world.charges[key] = charge
         return pay.CreateChargeResponse(charge=self.world.charges[key])
 
+    async def CreateCharges(self, request: Any, context: Any) -> Any:
+        charged = [(await self.CreateCharge(item, context)).charge for item in request.charges]
+        return pay.CreateChargesResponse(results=[pay.CreateChargeResult(charge=charge) for charge in charged])
+
     def _find(self, charge_id: str) -> pay.Charge:
         tenant = require_tenant()
         for charge in self.world.tenant_charges(tenant):

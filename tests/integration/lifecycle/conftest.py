@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -58,8 +58,10 @@ class FakePayments:
     amounts: dict[str, int] = field(default_factory=dict)
     credits: dict[str, int] = field(default_factory=dict)
 
-    async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
-        return await self._charge(request.charge.idempotency_key, request.charge.amount_minor)
+    async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
+        return list(
+            await asyncio.gather(*(self._charge(r.charge.idempotency_key, r.charge.amount_minor) for r in requests))
+        )
 
     async def charge_plan_change(
         self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str

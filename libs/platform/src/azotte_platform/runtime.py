@@ -33,6 +33,7 @@ class Runtime:
     clock: Clock
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     reconnect_listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work` in the background until the process stops."""
@@ -47,12 +48,19 @@ class Runtime:
         """Run `listener` after NATS comes back (plain subscriptions may have missed events meanwhile)."""
         self.reconnect_listeners.append(listener)
 
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run `closer` when the service stops, after its background tasks (e.g. to close HTTP clients)."""
+        self.closers.append(closer)
+
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for closer in self.closers:
+            with contextlib.suppress(Exception):
+                await closer()
         if isinstance(self.clock, SandboxClock):
             await self.clock.stop()
         with contextlib.suppress(Exception):

@@ -1,8 +1,11 @@
-"""What lifecycle asks payments: charge a renewal or a plan change under its idempotency key, credit a
-customer, and whether a method is on file."""
+"""What lifecycle asks payments: charge renewals (in batches) or a plan change under their idempotency
+keys, credit a customer, and whether a method is on file."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,8 +17,11 @@ from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.context import TENANT_HEADER
 
+log = logging.getLogger(__name__)
+
 Status = payments_pb2.ChargeStatus
 Outcome = payments_pb2.DeclineOutcome
+MAX_CHARGES_PER_CALL = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +35,9 @@ class RenewalChargeRequest:
 class Payments(Protocol):
     """The payments service as lifecycle uses it."""
 
-    async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
-        """Charge once per idempotency key; None while the result is not known yet (PSP timeout)."""
+    async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
+        """Charge every renewal once per idempotency key, together; None where the outcome is not known
+        yet (PSP timeout, payments unreachable, charge refused): the same key is asked again later."""
         ...
 
     async def charge_plan_change(
@@ -65,21 +72,37 @@ class GrpcPayments:
     def __init__(self, channel: grpc.aio.Channel):
         self._stub = payments_pb2_grpc.PaymentsServiceStub(channel)
 
-    async def charge(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
-        charge, sub = request.charge, request.subscription
-        return await self._create_charge(
-            sub,
-            sub.plan_id,
-            charge.amount_minor,
-            charge.idempotency_key,
-            description=f"Renewal of {charge.subscription_id}, period {charge.period_index}",
-            period_key=str(charge.period_index),
-        )
+    async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
+        """One CreateCharges call per tenant and 500 renewals, the tenants' calls concurrent."""
+        by_tenant: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_tenant.setdefault(request.subscription.tenant_id, []).append(index)
+        outcomes: list[ChargeOutcome | None] = [None] * len(requests)
+
+        async def charge_tenant(tenant_id: str, indexes: list[int]) -> None:
+            for start in range(0, len(indexes), MAX_CHARGES_PER_CALL):
+                chunk = indexes[start : start + MAX_CHARGES_PER_CALL]
+                messages = [_renewal_message(requests[index]) for index in chunk]
+                try:
+                    response = await self._stub.CreateCharges(
+                        payments_pb2.CreateChargesRequest(charges=messages), metadata=((TENANT_HEADER, tenant_id),)
+                    )
+                except grpc.aio.AioRpcError as error:
+                    log.warning("renewal charges of tenant %s failed: %s", tenant_id, error.details())
+                    continue
+                for index, message, result in zip(chunk, messages, response.results, strict=True):
+                    if result.HasField("error"):
+                        log.warning("renewal charge %s refused: %s", message.idempotency_key, result.error.message)
+                    else:
+                        outcomes[index] = normalize(result.charge)
+
+        await asyncio.gather(*(charge_tenant(tenant_id, indexes) for tenant_id, indexes in by_tenant.items()))
+        return outcomes
 
     async def charge_plan_change(
         self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
     ) -> ChargeOutcome | None:
-        return await self._create_charge(
+        message = _charge_message(
             subscription,
             new_plan_id,
             amount_minor,
@@ -87,6 +110,8 @@ class GrpcPayments:
             description=f"Change of {subscription.id} to {new_plan_id}, prorated",
             period_key=str(subscription.period_index),
         )
+        response = await self._stub.CreateCharge(message, metadata=((TENANT_HEADER, subscription.tenant_id),))
+        return normalize(response.charge)
 
     async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
         await self._stub.GrantCredit(
@@ -102,28 +127,39 @@ class GrpcPayments:
             metadata=((TENANT_HEADER, subscription.tenant_id),),
         )
 
-    async def _create_charge(
-        self, sub: Subscription, plan_id: str, amount_minor: int, key: str, *, description: str, period_key: str
-    ) -> ChargeOutcome | None:
-        message = payments_pb2.CreateChargeRequest(
-            request_id=key,
-            idempotency_key=key,
-            customer_id=sub.customer_id,
-            storefront_id=sub.storefront_id,
-            channel=channel_to_pb(sub.channel),
-            plan_id=plan_id,
-            amount=money(amount_minor, sub.currency_code),
-            use_storefront_tax=True,
-            description=description,
-            subscription_id=sub.id,
-            period_key=period_key,
-        )
-        response = await self._stub.CreateCharge(message, metadata=((TENANT_HEADER, sub.tenant_id),))
-        return normalize(response.charge)
-
     async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool:
         response = await self._stub.ListPaymentMethods(
             payments_pb2.ListPaymentMethodsRequest(customer_id=customer_id, page_size=1),
             metadata=((TENANT_HEADER, tenant_id),),
         )
         return len(response.payment_methods) > 0
+
+
+def _renewal_message(request: RenewalChargeRequest) -> payments_pb2.CreateChargeRequest:
+    charge, sub = request.charge, request.subscription
+    return _charge_message(
+        sub,
+        sub.plan_id,
+        charge.amount_minor,
+        charge.idempotency_key,
+        description=f"Renewal of {charge.subscription_id}, period {charge.period_index}",
+        period_key=str(charge.period_index),
+    )
+
+
+def _charge_message(
+    sub: Subscription, plan_id: str, amount_minor: int, key: str, *, description: str, period_key: str
+) -> payments_pb2.CreateChargeRequest:
+    return payments_pb2.CreateChargeRequest(
+        request_id=key,
+        idempotency_key=key,
+        customer_id=sub.customer_id,
+        storefront_id=sub.storefront_id,
+        channel=channel_to_pb(sub.channel),
+        plan_id=plan_id,
+        amount=money(amount_minor, sub.currency_code),
+        use_storefront_tax=True,
+        description=description,
+        subscription_id=sub.id,
+        period_key=period_key,
+    )

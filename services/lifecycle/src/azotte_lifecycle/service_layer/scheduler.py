@@ -13,10 +13,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from azotte_lifecycle.adapters.payments import Payments, RenewalChargeRequest
-from azotte_lifecycle.domain.dunning import WorkKind
+from azotte_lifecycle.domain.dunning import RenewalCharge, WorkKind
 from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
@@ -87,7 +87,7 @@ class Scheduler:
             if not subs:
                 return 0
             policies = await uow.policies.get_many({s.tenant_id for s in subs})
-            settled = await asyncio.gather(*(self._settle(s, policies[s.tenant_id].for_plan(s.plan_id)) for s in subs))
+            settled = await self._settle(subs, [policies[s.tenant_id].for_plan(s.plan_id) for s in subs])
             await uow.save(*(s for s, ok in zip(subs, settled, strict=True) if ok))
             unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
             await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
@@ -111,9 +111,25 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
-    async def _settle(self, sub: Subscription, policy: LifecyclePolicy) -> bool:
-        """Do the subscription's due work; False leaves it unsettled (retried later)."""
+    async def _settle(self, subs: list[Subscription], policies: list[LifecyclePolicy]) -> list[bool]:
+        """Do the subscriptions' due work, their renewals charged in one go; False leaves one unsettled."""
         now = self._clock.now()
+        prepared = await asyncio.gather(*(self._prepare(s, p, now) for s, p in zip(subs, policies, strict=True)))
+        charges = [(index, step) for index, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
+        outcomes = await self._payments.charge_renewals([RenewalChargeRequest(subs[i], c) for i, c in charges])
+        settled = [step is True for step in prepared]
+        for (index, charge), outcome in zip(charges, outcomes, strict=True):
+            if outcome is None:
+                continue
+            try:
+                subs[index].apply_charge_result(charge, outcome, now, policies[index])
+                settled[index] = True
+            except Exception:
+                log.exception("renewal result of subscription %s failed", subs[index].id)
+        return settled
+
+    async def _prepare(self, sub: Subscription, policy: LifecyclePolicy, now: datetime) -> bool | RenewalCharge:
+        """Do the due work that charges nothing; the charge due otherwise (False: failed, retried later)."""
         work = sub.next_due_work()
         if work is None or not work.is_due(now):
             return True
@@ -124,12 +140,7 @@ class Scheduler:
             if work.kind is WorkKind.TRIAL_END and await self._trial_expires(sub, policy):
                 sub.end_trial_without_payment_method(now)
                 return True
-            charge = sub.renewal_charge()
-            outcome = await self._payments.charge(RenewalChargeRequest(sub, charge))
-            if outcome is None:
-                return False
-            sub.apply_charge_result(charge, outcome, now, policy)
-            return True
+            return sub.renewal_charge()
         except Exception:
             log.exception("due %s of subscription %s failed", work.kind, sub.id)
             return False

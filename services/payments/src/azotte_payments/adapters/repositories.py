@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_payments.adapters.tables import (
@@ -92,12 +92,19 @@ _UPSERT_ATTEMPT = _upsert_attempt.on_conflict_do_update(
     index_elements=["tenant_id", "charge_id", "number"],
     set_={column: _upsert_attempt.excluded[column] for column in _ATTEMPT_COLUMNS},
 )
+_IDS = sa.bindparam("b_ids", type_=ARRAY(sa.Text))
 _CHARGE_BY_ID = sa.select(charges).where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
-_CHARGE_BY_KEY = sa.select(charges).where(charges.c.tenant_id == _TENANT, charges.c.idempotency_key == _ID)
+_CHARGES_BY_KEYS = sa.select(charges).where(charges.c.tenant_id == _TENANT, charges.c.idempotency_key == sa.any_(_IDS))
 _ATTEMPTS_OF = (
     sa.select(charge_attempts)
-    .where(charge_attempts.c.tenant_id == _TENANT, charge_attempts.c.charge_id == _ID)
-    .order_by(charge_attempts.c.number)
+    .where(charge_attempts.c.tenant_id == _TENANT, charge_attempts.c.charge_id == sa.any_(_IDS))
+    .order_by(charge_attempts.c.charge_id, charge_attempts.c.number)
+)
+
+_INSERT_ENTRY = (
+    insert(journal_entries)
+    .on_conflict_do_nothing(constraint="journal_entries_once_per_source")
+    .returning(journal_entries.c.id)
 )
 
 
@@ -108,35 +115,42 @@ class ChargeRepository:
         self._c = connection
         self._tenant = tenant_id
 
-    async def insert_new(self, record: ChargeRecord, now: datetime) -> bool:
-        """Store a new charge; False when its idempotency key is already taken."""
-        charge = record.charge
-        values = {"tenant_id": self._tenant, "id": charge.charge_id, **self._values(record, now), "created_at": now}
-        result = await self._c.execute(_INSERT_CHARGE, values)
-        if result.first() is None:
-            return False
-        await self.save_attempts(charge)
-        return True
+    async def insert_many(self, records: Sequence[ChargeRecord], now: datetime) -> set[str]:
+        """Store new charges with their attempts; the ids stored (a charge whose key is taken is skipped)."""
+        if not records:
+            return set()
+        rows = [
+            {"tenant_id": self._tenant, "id": r.charge.charge_id, **self._values(r, now), "created_at": now}
+            for r in records
+        ]
+        inserted = set((await self._c.execute(_INSERT_CHARGE, rows)).scalars().all())
+        await self._save_attempts([r.charge for r in records if r.charge.charge_id in inserted])
+        return inserted
 
     async def save(self, record: ChargeRecord, now: datetime) -> None:
         """Write the charge's state and attempts."""
-        await self._c.execute(
-            _UPDATE_CHARGE, {**self._values(record, now), "b_tenant": self._tenant, "b_id": record.charge.charge_id}
-        )
-        await self.save_attempts(record.charge)
+        await self.save_many([record], now)
 
-    async def save_attempts(self, charge: Charge) -> None:
-        """Upsert every attempt of the charge."""
-        if charge.attempts:
-            rows = [
-                {"tenant_id": self._tenant, "charge_id": charge.charge_id, "number": a.number, **_attempt_values(a)}
-                for a in charge.attempts
-            ]
-            await self._c.execute(_UPSERT_ATTEMPT, rows)
+    async def save_many(self, records: Sequence[ChargeRecord], now: datetime) -> None:
+        """Write the charges' states and attempts."""
+        if not records:
+            return
+        await self._c.execute(
+            _UPDATE_CHARGE,
+            [{**self._values(r, now), "b_tenant": self._tenant, "b_id": r.charge.charge_id} for r in records],
+        )
+        await self._save_attempts([r.charge for r in records])
 
     async def by_key(self, idempotency_key: str) -> ChargeRecord | None:
         """The charge made under this idempotency key."""
-        return await self._one(_CHARGE_BY_KEY, idempotency_key, lock=False)
+        return (await self.by_keys([idempotency_key])).get(idempotency_key)
+
+    async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, ChargeRecord]:
+        """The charges made under these idempotency keys, by key."""
+        if not idempotency_keys:
+            return {}
+        result = await self._c.execute(_CHARGES_BY_KEYS, {"b_tenant": self._tenant, "b_ids": list(idempotency_keys)})
+        return {record.charge.idempotency_key: record for record in await self._records(result.all())}
 
     async def get(self, charge_id: str, *, lock: bool = False) -> ChargeRecord:
         """The charge, or NotFound (also for another tenant's charge)."""
@@ -157,16 +171,34 @@ class ChargeRepository:
                 sa.tuple_(charges.c.created_at, charges.c.id) < (datetime.fromisoformat(after[0]), after[1])
             )
         rows = await self._c.execute(query.order_by(charges.c.created_at.desc(), charges.c.id.desc()).limit(limit))
-        return [await self._record(row) for row in rows.all()]
+        return await self._records(rows.all())
 
     async def _one(self, query: sa.Select[Any], value: str, *, lock: bool) -> ChargeRecord | None:
         if lock:
             query = query.with_for_update(key_share=True)
         row = (await self._c.execute(query, {"b_tenant": self._tenant, "b_id": value})).first()
-        return await self._record(row) if row else None
+        return (await self._records([row]))[0] if row else None
 
-    async def _record(self, row: Any) -> ChargeRecord:
-        attempts = await self._c.execute(_ATTEMPTS_OF, {"b_tenant": self._tenant, "b_id": row.id})
+    async def _save_attempts(self, changed: Sequence[Charge]) -> None:
+        rows = [
+            {"tenant_id": self._tenant, "charge_id": charge.charge_id, "number": a.number, **_attempt_values(a)}
+            for charge in changed
+            for a in charge.attempts
+        ]
+        if rows:
+            await self._c.execute(_UPSERT_ATTEMPT, rows)
+
+    async def _records(self, rows: Sequence[Any]) -> list[ChargeRecord]:
+        if not rows:
+            return []
+        result = await self._c.execute(_ATTEMPTS_OF, {"b_tenant": self._tenant, "b_ids": [row.id for row in rows]})
+        attempts: dict[str, list[Attempt]] = {}
+        for attempt in result.all():
+            attempts.setdefault(attempt.charge_id, []).append(_attempt(attempt))
+        return [self._record(row, attempts.get(row.id, [])) for row in rows]
+
+    @staticmethod
+    def _record(row: Any, attempts: list[Attempt]) -> ChargeRecord:
         request = ChargeRequest(
             customer_id=row.customer_id,
             storefront_id=row.storefront_id,
@@ -188,7 +220,7 @@ class ChargeRepository:
             credit_applied_minor=row.credit_applied_minor,
             created_at=row.created_at,
             status=ChargeStatus(row.status),
-            attempts=[_attempt(a) for a in attempts.all()],
+            attempts=attempts,
             decline=_decline(row.decline_reason, row.decline_raw),
             psp=row.psp,
             psp_reference=row.psp_reference,
@@ -254,30 +286,39 @@ class PaymentMethodRepository:
 
     async def for_customer(self, customer_id: str, *, lock: bool = False) -> CustomerPaymentMethods:
         """Every method of the customer, oldest first (locked for update when asked)."""
-        query = (
-            sa.select(payment_methods)
-            .where(payment_methods.c.tenant_id == self._tenant, payment_methods.c.customer_id == customer_id)
-            .order_by(payment_methods.c.created_at, payment_methods.c.seq)
-        )
+        query = sa.select(payment_methods).where(payment_methods.c.customer_id == customer_id)
         if lock:
             query = query.with_for_update()
-        rows = (await self._c.execute(query)).all()
-        methods = [
-            PaymentMethod(
-                payment_method_id=row.id,
-                customer_id=row.customer_id,
-                method_type=PaymentMethodType(row.method_type),
-                token=row.token,
-                created_at=row.created_at,
-                brand=row.brand,
-                last4=row.last4,
-                exp_month=row.exp_month,
-                exp_year=row.exp_year,
-                is_default=row.is_default,
+        return (await self._by_customer(query, [customer_id]))[customer_id]
+
+    async def for_customers(self, customer_ids: Sequence[str]) -> dict[str, CustomerPaymentMethods]:
+        """Every method of each customer, oldest first, by customer."""
+        query = sa.select(payment_methods).where(payment_methods.c.customer_id == sa.any_(_IDS))
+        return await self._by_customer(query, customer_ids, {"b_ids": list(customer_ids)})
+
+    async def _by_customer(
+        self, query: sa.Select[Any], customer_ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> dict[str, CustomerPaymentMethods]:
+        query = query.where(payment_methods.c.tenant_id == self._tenant).order_by(
+            payment_methods.c.created_at, payment_methods.c.seq
+        )
+        found: dict[str, CustomerPaymentMethods] = {c: CustomerPaymentMethods(c, []) for c in customer_ids}
+        for row in (await self._c.execute(query, params)).all():
+            found[row.customer_id].methods.append(
+                PaymentMethod(
+                    payment_method_id=row.id,
+                    customer_id=row.customer_id,
+                    method_type=PaymentMethodType(row.method_type),
+                    token=row.token,
+                    created_at=row.created_at,
+                    brand=row.brand,
+                    last4=row.last4,
+                    exp_month=row.exp_month,
+                    exp_year=row.exp_year,
+                    is_default=row.is_default,
+                )
             )
-            for row in rows
-        ]
-        return CustomerPaymentMethods(customer_id, methods)
+        return found
 
     async def save(self, customer: CustomerPaymentMethods, removed: Sequence[str] = ()) -> None:
         """Write every method of the customer and delete the removed ones."""
@@ -383,13 +424,44 @@ class CreditRepository:
         balance = (await self._c.execute(query)).scalar()
         return CreditBalance(customer_id, currency, int(balance or 0))
 
+    async def spendable(self, customer_ids: Sequence[str]) -> dict[tuple[str, str], CreditBalance]:
+        """The customers' positive balances by (customer, currency), locked; missing ones are zero."""
+        query = (
+            sa.select(credit_balances)
+            .where(
+                credit_balances.c.tenant_id == self._tenant,
+                credit_balances.c.customer_id == sa.any_(_IDS),
+                credit_balances.c.balance_minor > 0,
+            )
+            .order_by(credit_balances.c.customer_id, credit_balances.c.currency)
+            .with_for_update()
+        )
+        rows = (await self._c.execute(query, {"b_ids": list(customer_ids)})).all()
+        return {(r.customer_id, r.currency): CreditBalance(r.customer_id, r.currency, r.balance_minor) for r in rows}
+
     async def save(self, balance: CreditBalance) -> None:
         """Write the balance."""
-        values = {"balance_minor": balance.balance_minor}
+        await self.save_many([balance])
+
+    async def save_many(self, balances: Sequence[CreditBalance]) -> None:
+        """Write the balances."""
+        if not balances:
+            return
+        statement = insert(credit_balances)
         await self._c.execute(
-            insert(credit_balances)
-            .values(tenant_id=self._tenant, customer_id=balance.customer_id, currency=balance.currency, **values)
-            .on_conflict_do_update(index_elements=["tenant_id", "customer_id", "currency"], set_=values)
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "customer_id", "currency"],
+                set_={"balance_minor": statement.excluded.balance_minor},
+            ),
+            [
+                {
+                    "tenant_id": self._tenant,
+                    "customer_id": b.customer_id,
+                    "currency": b.currency,
+                    "balance_minor": b.balance_minor,
+                }
+                for b in balances
+            ],
         )
 
 
@@ -402,42 +474,46 @@ class LedgerRepository:
 
     async def post(self, entry: JournalEntry) -> bool:
         """Persist an entry and its postings; False if its source was already posted."""
-        dims = entry.dimensions
-        result = await self._c.execute(
-            insert(journal_entries)
-            .values(
-                tenant_id=self._tenant,
-                id=entry.entry_id,
-                kind=entry.kind.value,
-                source_id=entry.source_id,
-                currency=entry.currency,
-                storefront_id=dims.storefront_id,
-                channel=dims.channel,
-                plan_id=dims.plan_id,
-                period=dims.period,
-                occurred_at=entry.occurred_at,
-            )
-            .on_conflict_do_nothing(constraint="journal_entries_once_per_source")
-            .returning(journal_entries.c.id)
-        )
-        if result.first() is None:
-            return False
-        await self._c.execute(
-            postings.insert(),
-            [
-                {
-                    "tenant_id": self._tenant,
-                    "entry_id": entry.entry_id,
-                    "line": line,
-                    "currency": entry.currency,
-                    "account": posting.account.value,
-                    "side": posting.side.value,
-                    "amount_minor": posting.amount_minor,
-                }
-                for line, posting in enumerate(entry.postings, start=1)
-            ],
-        )
-        return True
+        return bool(await self.post_many([entry]))
+
+    async def post_many(self, entries: Sequence[JournalEntry]) -> list[JournalEntry]:
+        """Persist entries and their postings; the entries posted (a source already posted is skipped)."""
+        if not entries:
+            return []
+        rows = [
+            {
+                "tenant_id": self._tenant,
+                "id": entry.entry_id,
+                "kind": entry.kind.value,
+                "source_id": entry.source_id,
+                "currency": entry.currency,
+                "storefront_id": entry.dimensions.storefront_id,
+                "channel": entry.dimensions.channel,
+                "plan_id": entry.dimensions.plan_id,
+                "period": entry.dimensions.period,
+                "occurred_at": entry.occurred_at,
+            }
+            for entry in entries
+        ]
+        result = await self._c.execute(_INSERT_ENTRY, rows)
+        inserted = set(result.scalars().all())
+        posted = [entry for entry in entries if entry.entry_id in inserted]
+        lines = [
+            {
+                "tenant_id": self._tenant,
+                "entry_id": entry.entry_id,
+                "line": line,
+                "currency": entry.currency,
+                "account": posting.account.value,
+                "side": posting.side.value,
+                "amount_minor": posting.amount_minor,
+            }
+            for entry in posted
+            for line, posting in enumerate(entry.postings, start=1)
+        ]
+        if lines:
+            await self._c.execute(postings.insert(), lines)
+        return posted
 
     async def entry_for(self, kind: EntryKind, source_id: str) -> JournalEntry | None:
         """The entry a source caused."""

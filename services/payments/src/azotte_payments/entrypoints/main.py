@@ -40,6 +40,7 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
         return PaymentsUnitOfWork(runtime.engine, "payments", runtime.clock)
 
     psps = PspRegistry.from_settings(settings, runtime.clock)
+    runtime.on_close(psps.aclose)
     catalog = catalog_pb2_grpc.CatalogServiceStub(connect(settings.catalog_addr))
     storefronts = StorefrontDirectory(catalog, runtime.clock, timedelta(seconds=settings.storefront_cache_s))
     processor = ChargeProcessor(runtime.engine, uow, psps, runtime.clock, settings.db_pool_size, fault)

@@ -11,14 +11,17 @@ import grpc
 from azotte.common.v1 import channel_pb2
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_payments.adapters.psp.registry import PspRegistry
+from azotte_payments.domain.charge import Charge
 from azotte_payments.domain.ledger import GroupBy
 from azotte_payments.domain.payment_method import PaymentMethodType
 from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_payments.service_layer import credits, payment_methods, refunds, reports
-from azotte_payments.service_layer.charges import ChargeDesk, CreateCharge
+from azotte_payments.service_layer.charge_batch import CreateCharge
+from azotte_payments.service_layer.charges import ChargeDesk
 from azotte_payments.service_layer.messages import (
     channel_value,
     charge_message,
+    charge_result_message,
     credit_balance_message,
     money,
     payment_method_message,
@@ -27,7 +30,7 @@ from azotte_payments.service_layer.messages import (
 from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from azotte_platform.context import require_tenant
 from azotte_platform.db.pagination import decode_page_token, encode_page_token, page_size
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.idempotency import run_once
 
 _METHOD_TYPES = {
@@ -173,6 +176,21 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
         tenant = require_tenant()
         charge = await self._desk.create(tenant, create_charge_command(request))
         return payments_pb2.CreateChargeResponse(charge=charge_message(charge))
+
+    async def CreateCharges(
+        self, request: payments_pb2.CreateChargesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> payments_pb2.CreateChargesResponse:
+        tenant = require_tenant()
+        answers: dict[int, Charge | AzotteError] = {}
+        commands: list[CreateCharge] = []
+        for index, item in enumerate(request.charges):
+            try:
+                commands.append(create_charge_command(item))
+            except AzotteError as error:
+                answers[index] = error
+        charged = iter(await self._desk.create_many(tenant, commands))
+        results = [answers.get(index) or next(charged) for index in range(len(request.charges))]
+        return payments_pb2.CreateChargesResponse(results=[charge_result_message(answer) for answer in results])
 
     async def GetCharge(
         self, request: payments_pb2.GetChargeRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -1,69 +1,34 @@
-"""CreateCharge: price, reserve credit and record the charge, then collect it through the routed PSPs."""
+"""CreateCharge(s): price, reserve credit and record charges, then collect them through the routed PSPs."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from azotte_payments.adapters.repositories import ChargeRecord
-from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus, validate_currency
-from azotte_payments.domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
+from azotte_payments.domain.charge import Charge, ChargeStatus, validate_currency
+from azotte_payments.domain.credit import CreditBalance
+from azotte_payments.domain.payment_method import CustomerPaymentMethods
 from azotte_payments.domain.routing import RoutingContext, route
 from azotte_payments.domain.storefront import StorefrontTerms
-from azotte_payments.domain.tax import TaxPolicy
+from azotte_payments.service_layer.charge_batch import ChargeBatch, CreateCharge
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
-from azotte_payments.service_layer.effects import new_id, save_charge
+from azotte_payments.service_layer.effects import apply_charge_events, new_id
 from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
-from azotte_platform.errors import Aborted, InvalidArgument, NotFound
+from azotte_platform.errors import AzotteError
 
 Storefronts = Callable[[str, str], Awaitable[StorefrontTerms]]
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 
 @dataclass(frozen=True)
-class CreateCharge:
-    """A request to collect money; identical content under the same key is the same charge."""
+class _Priced:
+    """New charges not stored yet, and the locked credit balances they draw on."""
 
-    idempotency_key: str
-    customer_id: str
-    storefront_id: str
-    channel: str
-    plan_id: str
-    amount_minor: int
-    currency: str
-    discount_minor: int = 0
-    discount_currency: str = ""
-    tax_policy: TaxPolicy | None = None
-    payment_method_id: str = ""
-    description: str = ""
-    subscription_id: str = ""
-    period_key: str = ""
-    country_code: str = ""
-
-    def fingerprint(self) -> str:
-        """Digest of everything but the key."""
-        content = asdict(self)
-        content.pop("idempotency_key")
-        return request_fingerprint(content)
-
-    def validate(self) -> None:
-        """Field checks that need nothing but the request."""
-        if not self.idempotency_key:
-            raise InvalidArgument.field("idempotency_key", "is required")
-        if len(self.idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-            raise InvalidArgument.field("idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
-        for name in ("customer_id", "storefront_id"):
-            if not getattr(self, name):
-                raise InvalidArgument.field(name, "is required")
-        if not self.currency:
-            raise InvalidArgument.field("amount", "is required")
-        if self.amount_minor < 0:
-            raise InvalidArgument.field("amount.amount_minor", "must not be negative")
-        if self.discount_minor < 0:
-            raise InvalidArgument.field("discount.amount_minor", "must not be negative")
-        if self.discount_minor and self.discount_currency != self.currency:
-            raise InvalidArgument.field("discount.currency_code", f"must be the charge currency {self.currency}")
+    records: list[ChargeRecord]
+    balances: dict[tuple[str, str], CreditBalance]
 
 
 class ChargeDesk:
@@ -83,69 +48,110 @@ class ChargeDesk:
 
     async def create(self, tenant_id: str, command: CreateCharge) -> Charge:
         """The charge made under the command's key: new, replayed, or resumed after a failure."""
-        command.validate()
-        fingerprint = command.fingerprint()
-        async with self._uow() as uow:
-            existing = await uow.charges(tenant_id).by_key(command.idempotency_key)
-            record = (
-                _same_content(existing, fingerprint)
-                if existing
-                else await self._open(uow, tenant_id, command, fingerprint)
-            )
-        if record.charge.status in (ChargeStatus.PENDING, ChargeStatus.UNKNOWN):
-            return await self._settle(tenant_id, record.charge.charge_id)
-        return record.charge
+        answer = (await self.create_many(tenant_id, [command]))[0]
+        if isinstance(answer, AzotteError):
+            raise answer
+        return answer
 
-    async def _open(
-        self, uow: PaymentsUnitOfWork, tenant_id: str, command: CreateCharge, fingerprint: str
-    ) -> ChargeRecord:
-        """Record a new charge (committed) under the command's key, or find the one a concurrent duplicate made."""
-        terms = await self._storefronts(tenant_id, command.storefront_id)
-        validate_currency(command.currency, terms.currency)
+    async def create_many(self, tenant_id: str, commands: Sequence[CreateCharge]) -> list[Charge | AzotteError]:
+        """Answer each command as `create` would; new charges are recorded together and sent to PSPs at once."""
+        batch = ChargeBatch(commands)
+        async with contextlib.AsyncExitStack() as held:
+            async with self._uow() as uow:
+                batch.add((await uow.charges(tenant_id).by_keys(batch.open_keys())).values())
+                priced = await self._price(uow, tenant_id, batch)
+                in_flight = [r for r in priced.records if r.charge.status is ChargeStatus.PENDING]
+                # NOTE: the new charges are locked before they are committed, so no reconciler
+                # can drive an attempt that is about to be sent.
+                await held.enter_async_context(
+                    self._processor.holding(tenant_id, [r.charge.charge_id for r in in_flight])
+                )
+                stored = await self._store(uow, tenant_id, priced)
+                await uow.commit()
+            batch.add(r for r in priced.records if r.charge.charge_id in stored)
+            await self._processor.collect(tenant_id, [r for r in in_flight if r.charge.charge_id in stored])
+        if batch.open_keys():
+            # NOTE: a concurrent request took these keys first: answer with its charges.
+            async with self._uow() as uow:
+                batch.add((await uow.charges(tenant_id).by_keys(batch.open_keys())).values())
+        unsettled = batch.unsettled()
+        settled = await asyncio.gather(*(self._settle(tenant_id, r.charge.charge_id) for r in unsettled))
+        for record, charge in zip(unsettled, settled, strict=True):
+            record.charge = charge
+        return batch.answers()
+
+    async def _price(self, uow: PaymentsUnitOfWork, tenant_id: str, batch: ChargeBatch) -> _Priced:
+        """New charges for the commands no charge answers yet, each with its first PSP attempt begun."""
+        to_open = batch.to_open()
+        if not to_open:
+            return _Priced([], {})
         now = uow.clock.now()
-        methods = await uow.payment_methods(tenant_id).for_customer(command.customer_id)
+        customers = sorted({command.customer_id for command, _ in to_open})
+        methods = await uow.payment_methods(tenant_id).for_customers(customers)
+        balances = await uow.credits(tenant_id).spendable(customers)
+        credit = {key: balance.balance_minor for key, balance in balances.items()}
+        records = []
+        for command, fingerprint in to_open:
+            try:
+                terms = await self._storefronts(tenant_id, command.storefront_id)
+                validate_currency(command.currency, terms.currency)
+                record = self._record(tenant_id, command, fingerprint, terms, methods[command.customer_id], credit, now)
+            except AzotteError as error:
+                batch.fail(command.idempotency_key, error)
+                continue
+            credit[(command.customer_id, command.currency)] = (
+                credit.get((command.customer_id, command.currency), 0) - record.charge.credit_applied_minor
+            )
+            records.append(record)
+        return _Priced(records, balances)
+
+    @staticmethod
+    async def _store(uow: PaymentsUnitOfWork, tenant_id: str, priced: _Priced) -> set[str]:
+        """Insert the new charges, spend the credit they apply and record what they caused; the ids stored."""
+        stored = await uow.charges(tenant_id).insert_many(priced.records, uow.clock.now())
+        kept = [r for r in priced.records if r.charge.charge_id in stored]
+        spent: dict[tuple[str, str], CreditBalance] = {}
+        for record in kept:
+            charge = record.charge
+            if charge.credit_applied_minor:
+                key = (charge.request.customer_id, charge.currency)
+                priced.balances[key].spend(charge.credit_applied_minor)
+                spent[key] = priced.balances[key]
+        await uow.credits(tenant_id).save_many(list(spent.values()))
+        await apply_charge_events(uow, tenant_id, kept)
+        return stored
+
+    def _record(
+        self,
+        tenant_id: str,
+        command: CreateCharge,
+        fingerprint: str,
+        terms: StorefrontTerms,
+        methods: CustomerPaymentMethods,
+        credit: dict[tuple[str, str], int],
+        now: datetime,
+    ) -> ChargeRecord:
         method = methods.resolve_for_charge(command.payment_method_id, now)
         context = RoutingContext(
             command.currency, command.country_code or terms.country_code, command.amount_minor, method.method_type
         )
         candidates = self._processor.psps.reachable(route(terms.routing_rules, context))
-        credits = uow.credits(tenant_id)
-        balance = await credits.get(command.customer_id, command.currency, lock=True)
         charge = Charge.create(
             new_id("ch"),
-            ChargeRequest(
-                customer_id=command.customer_id,
-                storefront_id=command.storefront_id,
-                channel=command.channel,
-                plan_id=command.plan_id,
-                price_minor=command.amount_minor,
-                currency=command.currency,
-                payment_method_id=method.payment_method_id,
-                description=command.description,
-                subscription_id=command.subscription_id,
-                period_key=command.period_key,
-                discount_minor=command.discount_minor,
-            ),
+            command.charge_request(method.payment_method_id),
             command.idempotency_key,
             terms.currency,
             command.tax_policy or terms.tax_policy,
-            balance.balance_minor,
+            credit.get((command.customer_id, command.currency), 0),
             now,
         )
-        record = ChargeRecord(tenant_id, charge, fingerprint, method.method_type.value, method.token, candidates)
-        # NOTE: the charge is recorded (and committed) before any PSP is called; the unique
-        # idempotency key makes a concurrent duplicate find this row instead of charging again.
-        if not await uow.charges(tenant_id).insert_new(record, now):
-            existing = await uow.charges(tenant_id).by_key(command.idempotency_key)
-            if existing is None:
-                raise NotFound(f"charge under idempotency_key {command.idempotency_key!r} vanished")
-            return _same_content(existing, fingerprint)
-        if charge.credit_applied_minor:
-            balance.spend(charge.credit_applied_minor)
-            await credits.save(balance)
-        await save_charge(uow, tenant_id, record)
-        await uow.commit()
-        return record
+        if charge.status is ChargeStatus.PENDING:
+            psp = self._processor.psps.next_candidate(candidates, charge.attempts)
+            if psp is None:
+                charge.exhaust(now)
+            else:
+                charge.begin_attempt(psp, now)
+        return ChargeRecord(tenant_id, charge, fingerprint, method.method_type.value, method.token, candidates)
 
     async def _settle(self, tenant_id: str, charge_id: str) -> Charge:
         """Drive the charge to an outcome, or wait for whoever is driving it (bounded)."""
@@ -163,12 +169,3 @@ class ChargeDesk:
             # NOTE: another request holds this charge; poll its row until it has an outcome.
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
-
-
-def _same_content(record: ChargeRecord, fingerprint: str) -> ChargeRecord:
-    if record.fingerprint != fingerprint:
-        raise Aborted(
-            f"idempotency_key {record.charge.idempotency_key!r} was already used for a different charge",
-            reason=IDEMPOTENCY_KEY_REUSED,
-        )
-    return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from azotte.payments.v1 import events_pb2
 from azotte_payments.adapters.repositories import ChargeRecord
@@ -28,22 +29,40 @@ async def post_entry(uow: PaymentsUnitOfWork, tenant_id: str, entry: JournalEntr
 
 async def save_charge(uow: PaymentsUnitOfWork, tenant_id: str, record: ChargeRecord) -> None:
     """Write the charge and apply what its new state causes; the caller commits."""
-    charge = record.charge
+    await uow.charges(tenant_id).save(record, uow.clock.now())
+    await apply_charge_events(uow, tenant_id, [record])
+
+
+async def save_charges(uow: PaymentsUnitOfWork, tenant_id: str, records: Sequence[ChargeRecord]) -> None:
+    """`save_charge` for many charges, with one statement per table."""
+    await uow.charges(tenant_id).save_many(records, uow.clock.now())
+    await apply_charge_events(uow, tenant_id, records)
+
+
+async def apply_charge_events(uow: PaymentsUnitOfWork, tenant_id: str, records: Sequence[ChargeRecord]) -> None:
+    """Ledger, credit and events for what the charges became since they were last saved."""
     now = uow.clock.now()
-    await uow.charges(tenant_id).save(record, now)
-    for fact in charge.events:
-        if isinstance(fact, PaymentSucceeded):
-            # NOTE: revenue is recognized when the money is captured, in the capture's month.
-            await post_entry(uow, tenant_id, postings_for_charge(charge, tenant_id, new_id("je"), now))
-            payload = events_pb2.PaymentSucceeded(charge=charge_message(charge))
-            uow.record(Event(tenant_id, "payment.succeeded", payload))
-        elif isinstance(fact, PaymentFailed):
-            if charge.credit_applied_minor:
-                # NOTE: credit reserved for a charge that failed goes back to the customer.
-                credits = uow.credits(tenant_id)
-                balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
-                balance.release(charge.credit_applied_minor)
-                await credits.save(balance)
-            failed = events_pb2.PaymentFailed(charge=charge_message(charge), decline=decline_message(charge.decline))
-            uow.record(Event(tenant_id, "payment.failed", failed))
-    charge.events.clear()
+    captured: list[JournalEntry] = []
+    for record in records:
+        charge = record.charge
+        for fact in charge.events:
+            if isinstance(fact, PaymentSucceeded):
+                # NOTE: revenue is recognized when the money is captured, in the capture's month.
+                captured.append(postings_for_charge(charge, tenant_id, new_id("je"), now))
+                payload = events_pb2.PaymentSucceeded(charge=charge_message(charge))
+                uow.record(Event(tenant_id, "payment.succeeded", payload, about=charge.request.customer_id))
+            elif isinstance(fact, PaymentFailed):
+                if charge.credit_applied_minor:
+                    # NOTE: credit reserved for a charge that failed goes back to the customer.
+                    credits = uow.credits(tenant_id)
+                    balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
+                    balance.release(charge.credit_applied_minor)
+                    await credits.save(balance)
+                failed = events_pb2.PaymentFailed(
+                    charge=charge_message(charge), decline=decline_message(charge.decline)
+                )
+                uow.record(Event(tenant_id, "payment.failed", failed, about=charge.request.customer_id))
+        charge.events.clear()
+    entries = [entry for entry in captured if entry.postings]
+    for entry in await uow.ledger(tenant_id).post_many(entries):
+        uow.record(Event(tenant_id, "revenue.recorded", revenue_recorded_message(entry)))

@@ -14,6 +14,8 @@ from azotte_payments.domain.declines import Decline, Outcome
 from azotte_payments.domain.ledger import JournalEntry, revenue_recorded
 from azotte_payments.domain.payment_method import PaymentMethod
 from azotte_payments.domain.refund import Refund
+from azotte_platform.errors import AzotteError, InvalidArgument
+from azotte_platform.grpc.status import status_code
 
 _OUTCOMES = {
     Outcome.APPROVED: payments_pb2.DECLINE_OUTCOME_APPROVED,
@@ -89,6 +91,20 @@ def charge_message(charge: Charge) -> payments_pb2.Charge:
         create_time=timestamp(charge.created_at),
         outcome=outcome_value(charge.outcome),
     )
+
+
+def charge_result_message(answer: Charge | AzotteError) -> payments_pb2.CreateChargeResult:
+    """One CreateCharges result: the charge, or the error a single CreateCharge would have raised."""
+    if isinstance(answer, Charge):
+        return payments_pb2.CreateChargeResult(charge=charge_message(answer))
+    violations = answer.violations if isinstance(answer, InvalidArgument) else []
+    error = payments_pb2.ChargeError(
+        code=status_code(answer).name,
+        reason=answer.reason,
+        message=answer.message,
+        field=violations[0].field if violations else "",
+    )
+    return payments_pb2.CreateChargeResult(error=error)
 
 
 def refund_message(refund: Refund, reason: str) -> payments_pb2.Refund:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from azotte_payments.adapters.psp.base import (
     HttpPspConfig,
     PspChargeRequest,
+    PspHttp,
+    PspResponse,
     guarded_charge,
     guarded_operation,
-    http_client,
     server_failure,
 )
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
@@ -45,11 +44,10 @@ class AdyenLikePsp:
         config: HttpPspConfig,
         merchant_account: str,
         name: str = "adyen_like",
-        client: httpx.AsyncClient | None = None,
     ):
         self._name = name
         self._merchant_account = merchant_account
-        self._client = client or http_client(config, {"X-API-Key": config.api_key})
+        self._http = PspHttp(config, {"X-API-Key": config.api_key})
 
     @property
     def name(self) -> str:
@@ -67,10 +65,9 @@ class AdyenLikePsp:
             "shopperInteraction": "ContAuth",
             "recurringProcessingModel": "Subscription",
         }
-        headers = {"Idempotency-Key": request.idempotency_key}
         return await guarded_charge(
             self._name,
-            lambda: self._client.post("/payments", json=body, headers=headers),
+            lambda: self._http.post("/payments", body, idempotency_key=request.idempotency_key),
             self._interpret_charge,
         )
 
@@ -83,39 +80,36 @@ class AdyenLikePsp:
             "reference": idempotency_key,
             "amount": {"value": amount_minor, "currency": currency.upper()},
         }
-        headers = {"Idempotency-Key": idempotency_key}
         return await guarded_operation(
             self._name,
-            lambda: self._client.post(f"/payments/{psp_reference}/refunds", json=body, headers=headers),
+            lambda: self._http.post(f"/payments/{psp_reference}/refunds", body, idempotency_key=idempotency_key),
             self._interpret_operation,
         )
 
     async def void(self, psp_reference: str, idempotency_key: str) -> PspOperationResult:
         """POST /payments/{pspReference}/cancels."""
         body = {"merchantAccount": self._merchant_account, "reference": idempotency_key}
-        headers = {"Idempotency-Key": idempotency_key}
         return await guarded_operation(
             self._name,
-            lambda: self._client.post(f"/payments/{psp_reference}/cancels", json=body, headers=headers),
+            lambda: self._http.post(f"/payments/{psp_reference}/cancels", body, idempotency_key=idempotency_key),
             self._interpret_operation,
         )
 
     async def lookup(self, idempotency_key: str) -> PspChargeResult | None:
         """GET /payments?reference=...; None when the PSP never saw the reference."""
-        response = await self._client.get("/payments", params={"reference": idempotency_key})
-        response.raise_for_status()
-        payments: list[dict[str, Any]] = response.json()["payments"]
+        found = await self._http.get("/payments", {"reference": idempotency_key})
+        payments: list[dict[str, Any]] = found["payments"]
         return self._result_of(payments[0], 0) if payments else None
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+        """Close the HTTP connections."""
+        await self._http.aclose()
 
-    def _interpret_charge(self, response: httpx.Response, latency_ms: int) -> PspChargeResult:
+    def _interpret_charge(self, response: PspResponse, latency_ms: int) -> PspChargeResult:
         failure = server_failure(self._name, response, latency_ms)
         if failure is not None:
             return failure
-        body: dict[str, Any] = response.json()
+        body: dict[str, Any] = response.body
         if response.status_code != 200:
             raw = str(body.get("errorCode") or f"http_{response.status_code}")
             return PspChargeResult.declined(
@@ -133,8 +127,8 @@ class AdyenLikePsp:
         decline = Decline(normalize_adyen_refusal(result_code, code, raw), f"{result_code}:{code}")
         return PspChargeResult.declined(self._name, decline, psp_reference, latency_ms)
 
-    def _interpret_operation(self, response: httpx.Response) -> PspOperationResult:
-        body: dict[str, Any] = response.json()
+    def _interpret_operation(self, response: PspResponse) -> PspOperationResult:
+        body: dict[str, Any] = response.body
         if response.status_code in (200, 201) and body.get("status") == "received":
             return PspOperationResult(self._name, succeeded=True, psp_reference=body.get("pspReference"))
         return PspOperationResult(

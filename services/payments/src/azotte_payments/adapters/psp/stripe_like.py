@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from azotte_payments.adapters.psp.base import (
     HttpPspConfig,
     PspChargeRequest,
+    PspHttp,
+    PspResponse,
     guarded_charge,
     guarded_operation,
-    http_client,
     server_failure,
 )
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
@@ -39,9 +38,9 @@ def normalize_stripe_decline(code: str, decline_code: str) -> DeclineReason:
 class StripeLikePsp:
     """A Stripe-like PSP over HTTP."""
 
-    def __init__(self, config: HttpPspConfig, name: str = "stripe_like", client: httpx.AsyncClient | None = None):
+    def __init__(self, config: HttpPspConfig, name: str = "stripe_like"):
         self._name = name
-        self._client = client or http_client(config, {"Authorization": f"Bearer {config.api_key}"})
+        self._http = PspHttp(config, {"Authorization": f"Bearer {config.api_key}"})
 
     @property
     def name(self) -> str:
@@ -57,10 +56,9 @@ class StripeLikePsp:
             "description": request.description,
             "metadata": {"reference": request.reference},
         }
-        headers = {"Idempotency-Key": request.idempotency_key}
         return await guarded_charge(
             self._name,
-            lambda: self._client.post("/v1/charges", json=body, headers=headers),
+            lambda: self._http.post("/v1/charges", body, idempotency_key=request.idempotency_key),
             self._interpret_charge,
         )
 
@@ -69,27 +67,24 @@ class StripeLikePsp:
     ) -> PspOperationResult:
         """POST /v1/refunds for part or all of a charge."""
         body = {"charge": psp_reference, "amount": amount_minor}
-        headers = {"Idempotency-Key": idempotency_key}
         return await guarded_operation(
             self._name,
-            lambda: self._client.post("/v1/refunds", json=body, headers=headers),
+            lambda: self._http.post("/v1/refunds", body, idempotency_key=idempotency_key),
             self._interpret_operation,
         )
 
     async def void(self, psp_reference: str, idempotency_key: str) -> PspOperationResult:
         """POST /v1/charges/{id}/void."""
-        headers = {"Idempotency-Key": idempotency_key}
         return await guarded_operation(
             self._name,
-            lambda: self._client.post(f"/v1/charges/{psp_reference}/void", headers=headers),
+            lambda: self._http.post(f"/v1/charges/{psp_reference}/void", idempotency_key=idempotency_key),
             self._interpret_operation,
         )
 
     async def lookup(self, idempotency_key: str) -> PspChargeResult | None:
         """GET /v1/charges?idempotency_key=...; None when the PSP never saw the key."""
-        response = await self._client.get("/v1/charges", params={"idempotency_key": idempotency_key})
-        response.raise_for_status()
-        charges: list[dict[str, Any]] = response.json()["data"]
+        found = await self._http.get("/v1/charges", {"idempotency_key": idempotency_key})
+        charges: list[dict[str, Any]] = found["data"]
         if not charges:
             return None
         charge = charges[0]
@@ -99,14 +94,14 @@ class StripeLikePsp:
         return PspChargeResult.declined(self._name, Decline(reason, charge.get("failure_code") or ""), charge["id"])
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+        """Close the HTTP connections."""
+        await self._http.aclose()
 
-    def _interpret_charge(self, response: httpx.Response, latency_ms: int) -> PspChargeResult:
+    def _interpret_charge(self, response: PspResponse, latency_ms: int) -> PspChargeResult:
         failure = server_failure(self._name, response, latency_ms)
         if failure is not None:
             return failure
-        body: dict[str, Any] = response.json()
+        body: dict[str, Any] = response.body
         if response.status_code == 200 and body.get("paid"):
             return PspChargeResult.approved(self._name, body["id"], latency_ms)
         error: dict[str, Any] = body.get("error", {})
@@ -117,8 +112,8 @@ class StripeLikePsp:
         raw = error.get("type") or f"http_{response.status_code}"
         return PspChargeResult.declined(self._name, Decline(DeclineReason.INVALID_REQUEST, raw), latency_ms=latency_ms)
 
-    def _interpret_operation(self, response: httpx.Response) -> PspOperationResult:
-        body: dict[str, Any] = response.json()
+    def _interpret_operation(self, response: PspResponse) -> PspOperationResult:
+        body: dict[str, Any] = response.body
         if response.status_code == 200:
             return PspOperationResult(self._name, succeeded=True, psp_reference=body.get("id"))
         error: dict[str, Any] = body.get("error", {})

@@ -1,0 +1,138 @@
+"""What CreateCharge(s) asks for, and the bookkeeping of one call: one charge per idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from azotte_payments.adapters.repositories import ChargeRecord
+from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus
+from azotte_payments.domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
+from azotte_payments.domain.tax import TaxPolicy
+from azotte_platform.errors import Aborted, AzotteError, InvalidArgument, Unavailable
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class CreateCharge:
+    """A request to collect money; identical content under the same key is the same charge."""
+
+    idempotency_key: str
+    customer_id: str
+    storefront_id: str
+    channel: str
+    plan_id: str
+    amount_minor: int
+    currency: str
+    discount_minor: int = 0
+    discount_currency: str = ""
+    tax_policy: TaxPolicy | None = None
+    payment_method_id: str = ""
+    description: str = ""
+    subscription_id: str = ""
+    period_key: str = ""
+    country_code: str = ""
+
+    def fingerprint(self) -> str:
+        """Digest of everything but the key."""
+        content = asdict(self)
+        content.pop("idempotency_key")
+        return request_fingerprint(content)
+
+    def validate(self) -> None:
+        """Field checks that need nothing but the request."""
+        if not self.idempotency_key:
+            raise InvalidArgument.field("idempotency_key", "is required")
+        if len(self.idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidArgument.field("idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+        for name in ("customer_id", "storefront_id"):
+            if not getattr(self, name):
+                raise InvalidArgument.field(name, "is required")
+        if not self.currency:
+            raise InvalidArgument.field("amount", "is required")
+        if self.amount_minor < 0:
+            raise InvalidArgument.field("amount.amount_minor", "must not be negative")
+        if self.discount_minor < 0:
+            raise InvalidArgument.field("discount.amount_minor", "must not be negative")
+        if self.discount_minor and self.discount_currency != self.currency:
+            raise InvalidArgument.field("discount.currency_code", f"must be the charge currency {self.currency}")
+
+    def charge_request(self, payment_method_id: str) -> ChargeRequest:
+        """The charge's request, paid with the resolved method."""
+        return ChargeRequest(
+            customer_id=self.customer_id,
+            storefront_id=self.storefront_id,
+            channel=self.channel,
+            plan_id=self.plan_id,
+            price_minor=self.amount_minor,
+            currency=self.currency,
+            payment_method_id=payment_method_id,
+            description=self.description,
+            subscription_id=self.subscription_id,
+            period_key=self.period_key,
+            discount_minor=self.discount_minor,
+        )
+
+
+class ChargeBatch:
+    """The commands of one call and what answers them: a stored charge per key, or an error."""
+
+    def __init__(self, commands: Sequence[CreateCharge]):
+        if len(commands) > MAX_BATCH:
+            raise InvalidArgument.field("charges", f"must hold at most {MAX_BATCH} charges")
+        self._commands = list(commands)
+        self._invalid: dict[int, AzotteError] = {}
+        self._fingerprints: dict[int, str] = {}
+        self._first: dict[str, int] = {}
+        self._records: dict[str, ChargeRecord] = {}
+        self._errors: dict[str, AzotteError] = {}
+        for index, command in enumerate(self._commands):
+            try:
+                command.validate()
+                self._fingerprints[index] = command.fingerprint()
+            except AzotteError as error:
+                self._invalid[index] = error
+                continue
+            self._first.setdefault(command.idempotency_key, index)
+
+    def open_keys(self) -> list[str]:
+        """Keys with neither a charge nor an error yet."""
+        return [key for key in self._first if key not in self._records and key not in self._errors]
+
+    def to_open(self) -> list[tuple[CreateCharge, str]]:
+        """(command, fingerprint) of the first command of every open key."""
+        return [(self._commands[self._first[key]], self._fingerprints[self._first[key]]) for key in self.open_keys()]
+
+    def add(self, records: Iterable[ChargeRecord]) -> None:
+        """Charges stored under the batch's keys."""
+        for record in records:
+            self._records[record.charge.idempotency_key] = record
+
+    def fail(self, key: str, error: AzotteError) -> None:
+        """No charge can be made under `key`."""
+        self._errors[key] = error
+
+    def unsettled(self) -> list[ChargeRecord]:
+        """Charges still waiting for an outcome (pending or unknown)."""
+        return [r for r in self._records.values() if r.charge.status in (ChargeStatus.PENDING, ChargeStatus.UNKNOWN)]
+
+    def answers(self) -> list[Charge | AzotteError]:
+        """One answer per command, in order: its charge, or why it has none."""
+        return [self._answer(index, command) for index, command in enumerate(self._commands)]
+
+    def _answer(self, index: int, command: CreateCharge) -> Charge | AzotteError:
+        key = command.idempotency_key
+        if index in self._invalid:
+            return self._invalid[index]
+        if key in self._errors:
+            return self._errors[key]
+        record = self._records.get(key)
+        if record is None:
+            return Unavailable(f"charge under idempotency_key {key!r} could not be read back; retry")
+        if record.fingerprint != self._fingerprints[index]:
+            return Aborted(
+                f"idempotency_key {key!r} was already used for a different charge", reason=IDEMPOTENCY_KEY_REUSED
+            )
+        return record.charge
