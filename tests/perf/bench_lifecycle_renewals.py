@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import bench_payments_charge
 import grpc
+import sqlalchemy as sa
 import uvloop
 
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
@@ -40,8 +44,9 @@ from azotte_lifecycle.entrypoints.main import MIGRATIONS
 from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings, SweepResult
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_lifecycle.settings import LifecycleSettings
+from azotte_payments.adapters.tables import charges, payment_methods
 from azotte_platform.clock import FixedClock
-from azotte_platform.context import TENANT_HEADER
+from azotte_platform.db.engine import create_engine
 from azotte_platform.runtime import start_runtime
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
@@ -51,6 +56,13 @@ REAL_COUNT = 1_000
 TENANTS = 10
 IN_FLIGHT = 32
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+PROCESS_GROUPS = (
+    ("azotte-payments", "payments"),
+    ("sandbox_psp", "sandbox PSP"),
+    ("postgres", "PostgreSQL"),
+    ("nats-server", "NATS"),
+)
+SCHEDULER = SchedulerSettings()
 PLAN = PlanTerms("basic", 1000, "USD", BillingInterval(IntervalUnit.MONTH))
 
 
@@ -96,6 +108,26 @@ async def in_flight(count: int, work: Callable[[int], Awaitable[None]]) -> None:
     await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
 
 
+def cpu_by_process() -> Counter[str]:
+    """CPU seconds used so far by this machine's processes, grouped by what they are."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: Counter[str] = Counter()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        label = next((name for marker, name in PROCESS_GROUPS if marker in command), "")
+        if int(proc.name) == os.getpid():
+            label = "lifecycle scheduler (this process)"
+        if label:
+            used[label] += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 async def stack(root: Path) -> tuple[EmbeddedPostgres, EmbeddedNats]:
     postgres, nats = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
     await postgres.start()
@@ -103,9 +135,16 @@ async def stack(root: Path) -> tuple[EmbeddedPostgres, EmbeddedNats]:
     return postgres, nats
 
 
-async def renewal_sweep(
-    postgres: EmbeddedPostgres, nats: EmbeddedNats, payments_addr: str, count: int
-) -> tuple[SweepResult, float]:
+@dataclass(frozen=True)
+class Sweep:
+    """A timed sweep and the CPU seconds each kind of process spent during it."""
+
+    result: SweepResult
+    elapsed: float
+    cpu: Counter[str]
+
+
+async def renewal_sweep(postgres: EmbeddedPostgres, nats: EmbeddedNats, payments_addr: str, count: int) -> Sweep:
     """Seed `count` subscriptions due in one month, advance the clock past it and time one sweep."""
     clock = FixedClock(T0)
     settings = LifecycleSettings(
@@ -134,15 +173,15 @@ async def renewal_sweep(
             await seed.commit()
         clock.advance(timedelta(days=32))
         channel = grpc.aio.insecure_channel(payments_addr)
-        scheduler = Scheduler(uow, GrpcPayments(channel), clock, SchedulerSettings())
-        started = time.perf_counter()
+        scheduler = Scheduler(uow, GrpcPayments(channel), clock, SCHEDULER)
+        cpu_before, started = cpu_by_process(), time.perf_counter()
         result = await scheduler.sweep()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_by_process() - cpu_before
         await channel.close()
         await assert_renewed_once(uow, count)
     finally:
         await runtime.close()
-    return result, elapsed
+    return Sweep(result, elapsed, cpu)
 
 
 async def assert_renewed_once(uow: Callable[[], LifecycleUnitOfWork], count: int) -> None:
@@ -159,11 +198,14 @@ async def assert_renewed_once(uow: Callable[[], LifecycleUnitOfWork], count: int
     assert not not_renewed, f"{len(not_renewed)} subscriptions not renewed exactly once, e.g. {not_renewed[:5]}"
 
 
-def report(label: str, result: SweepResult, elapsed: float, notes: Iterable[str]) -> None:
+def report(label: str, sweep: Sweep, notes: Iterable[str]) -> None:
+    processed = sweep.result.processed
     print(f"{label}:")
-    print(f"  renewals: {result.processed} in {elapsed:.2f}s = {result.processed / elapsed:.0f} renewals/s")
+    print(f"  renewals: {processed} in {sweep.elapsed:.2f}s = {processed / sweep.elapsed:.0f} renewals/s")
     for note in notes:
         print(f"  {note}")
+    for name, seconds in sweep.cpu.most_common():
+        print(f"  CPU {name}: {seconds:.2f}s = {seconds / processed * 1000:.2f} ms per renewal")
 
 
 async def fake_mode(count: int) -> None:
@@ -175,48 +217,51 @@ async def fake_mode(count: int) -> None:
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         try:
-            result, elapsed = await renewal_sweep(postgres, nats, f"127.0.0.1:{port}", count)
+            sweep = await renewal_sweep(postgres, nats, f"127.0.0.1:{port}", count)
         finally:
             await server.stop(None)
             nats.stop()
             postgres.stop()
-    assert (result.processed, result.remaining, len(payments.keys)) == (count, 0, count)
+    assert (sweep.result.processed, sweep.result.remaining, len(payments.keys)) == (count, 0, count)
     report(
         "fake payments (in-process fake PaymentsService over gRPC, approves every charge)",
-        result,
-        elapsed,
+        sweep,
         [f"charges approved by the fake: {len(payments.keys)}"],
     )
 
 
-async def add_cards(stub: payments_pb2_grpc.PaymentsServiceStub, count: int) -> None:
-    """Give every customer a default card that the sandbox PSP approves."""
+async def add_cards(database_url: str, count: int) -> None:
+    """Give every customer a default card that the sandbox PSP approves (written to payments' tables)."""
+    engine = create_engine(database_url)
+    rows = [
+        {
+            "tenant_id": tenant_of(n),
+            "id": f"pm_{n}",
+            "customer_id": customer_of(n),
+            "method_type": "card",
+            "token": "tok_success",
+            "brand": "visa",
+            "last4": "4242",
+            "is_default": True,
+            "created_at": T0,
+        }
+        for n in range(count)
+    ]
+    async with engine.begin() as connection:
+        await connection.execute(payment_methods.insert(), rows)
+    await engine.dispose()
 
-    async def add(n: int) -> None:
-        request = payments_pb2.CreatePaymentMethodRequest(
-            request_id=f"pm-{n}",
-            customer_id=customer_of(n),
-            type=payments_pb2.PAYMENT_METHOD_TYPE_CARD,
-            token="tok_success",
-        )
-        await stub.CreatePaymentMethod(request, metadata=((TENANT_HEADER, tenant_of(n)),))
 
-    await in_flight(count, add)
-
-
-async def succeeded_charges(stub: payments_pb2_grpc.PaymentsServiceStub, count: int) -> set[str]:
-    """Ids of the succeeded charges payments recorded; each customer must have exactly one charge."""
-    charges: dict[int, list[payments_pb2.Charge]] = {}
-
-    async def collect(n: int) -> None:
-        request = payments_pb2.ListChargesRequest(customer_id=customer_of(n), page_size=10)
-        response = await stub.ListCharges(request, metadata=((TENANT_HEADER, tenant_of(n)),))
-        charges[n] = list(response.charges)
-
-    await in_flight(count, collect)
-    wrong = [n for n in range(count) if len(charges[n]) != 1 or charges[n][0].subscription_id != subscription_of(n)]
-    assert not wrong, f"{len(wrong)} customers without exactly one charge for their subscription, e.g. {wrong[:5]}"
-    return {c.id for found in charges.values() for c in found if c.status == payments_pb2.CHARGE_STATUS_SUCCEEDED}
+async def assert_charged_once(database_url: str, count: int) -> int:
+    """Each subscription has exactly one charge in payments, and it succeeded; returns their number."""
+    engine = create_engine(database_url)
+    query = sa.select(charges.c.customer_id, charges.c.subscription_id, charges.c.status)
+    async with engine.connect() as connection:
+        found = (await connection.execute(query)).all()
+    await engine.dispose()
+    expected = {(customer_of(n), subscription_of(n), "succeeded") for n in range(count)}
+    assert len(found) == count and set(found) == expected, f"{len(found)} charges, not one succeeded per subscription"
+    return len(found)
 
 
 async def real_mode(count: int) -> None:
@@ -224,28 +269,24 @@ async def real_mode(count: int) -> None:
         root = Path(tmp)
         postgres, nats = await stack(root)
         try:
-            async with (
-                bench_payments_charge.payments_stack(root, postgres, nats) as address,
-                grpc.aio.insecure_channel(address) as channel,
-            ):
-                stub = payments_pb2_grpc.PaymentsServiceStub(channel)
-                await add_cards(stub, count)
-                result, elapsed = await renewal_sweep(postgres, nats, address, count)
-                succeeded = await succeeded_charges(stub, count)
+            async with bench_payments_charge.payments_stack(root, postgres, nats) as address:
+                await add_cards(postgres.database_url("azotte_payments"), count)
+                sweep = await renewal_sweep(postgres, nats, address, count)
+                succeeded = await assert_charged_once(postgres.database_url("azotte_payments"), count)
         finally:
             nats.stop()
             postgres.stop()
-    assert (result.processed, result.remaining) == (count, 0), result
-    assert len(succeeded) == result.processed, f"{len(succeeded)} succeeded charges for {result.processed} renewals"
+    assert (sweep.result.processed, sweep.result.remaining) == (count, 0), sweep.result
     report(
         "real payments (azotte-payments process + stripe_like sandbox PSP + in-process catalog)",
-        result,
-        elapsed,
-        [f"charges succeeded in payments: {len(succeeded)} (distinct, one per subscription)"],
+        sweep,
+        [f"charges succeeded in payments: {succeeded} (one per subscription)"],
     )
 
 
 async def main(args: argparse.Namespace) -> None:
+    global SCHEDULER
+    SCHEDULER = SchedulerSettings(batch_size=args.batch_size, parallel_batches=args.parallel_batches)
     await fake_mode(args.count)
     if not args.skip_real:
         await real_mode(args.real_count)
@@ -256,4 +297,6 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=COUNT, help="subscriptions in the fake-payments mode")
     parser.add_argument("--real-count", type=int, default=REAL_COUNT, help="subscriptions in the real-payments mode")
     parser.add_argument("--skip-real", action="store_true", help="run only the fake-payments mode")
+    parser.add_argument("--batch-size", type=int, default=SCHEDULER.batch_size, help="subscriptions per batch")
+    parser.add_argument("--parallel-batches", type=int, default=SCHEDULER.parallel_batches, help="batches at once")
     uvloop.run(main(parser.parse_args()))

@@ -9,6 +9,7 @@ class LifecycleSettings(ServiceSettings):
     """The scheduler's batch size and timings (peer addresses come from ServiceSettings)."""
 
     scheduler_batch_size: int = 400
+    scheduler_parallel_batches: int = 2
     scheduler_max_idle_s: float = 30.0
     scheduler_unsettled_delay_s: float = 300.0
     scheduler_enabled: bool = True

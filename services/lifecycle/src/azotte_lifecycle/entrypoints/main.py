@@ -43,6 +43,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
         runtime.clock,
         SchedulerSettings(
             batch_size=settings.scheduler_batch_size,
+            parallel_batches=settings.scheduler_parallel_batches,
             unsettled_delay=timedelta(seconds=settings.scheduler_unsettled_delay_s),
             max_idle_seconds=settings.scheduler_max_idle_s,
         ),

@@ -35,9 +35,10 @@ class SweepResult:
 
 @dataclass(frozen=True, slots=True)
 class SchedulerSettings:
-    """Batch size, how long unsettled work waits, and the longest idle sleep of the loop."""
+    """Batch size, batches run at once, how long unsettled work waits, and the longest idle sleep."""
 
     batch_size: int = 400
+    parallel_batches: int = 2
     unsettled_delay: timedelta = timedelta(minutes=5)
     max_idle_seconds: float = 30.0
     error_backoff_seconds: float = 1.0
@@ -67,14 +68,24 @@ class Scheduler:
         self.wake()
 
     async def sweep(self, tenant_id: str | None = None, limit: int = 0) -> SweepResult:
-        """Run due work batch after batch until nothing is due (or `limit` items ran)."""
-        processed = 0
-        while limit <= 0 or processed < limit:
-            size = self._settings.batch_size if limit <= 0 else min(self._settings.batch_size, limit - processed)
-            ran = await self.run_batch(size, tenant_id)
-            if ran == 0:
-                break
-            processed += ran
+        """Run due work batch after batch until nothing is due (or `limit` items ran).
+
+        `parallel_batches` batches run at once, so one batch's own work overlaps another's payments.
+        """
+        claimed = processed = 0
+
+        async def work_off() -> None:
+            nonlocal claimed, processed
+            while limit <= 0 or claimed < limit:
+                size = self._settings.batch_size if limit <= 0 else min(self._settings.batch_size, limit - claimed)
+                claimed += size
+                ran = await self.run_batch(size, tenant_id)
+                claimed -= size - ran
+                processed += ran
+                if ran == 0:
+                    return
+
+        await asyncio.gather(*(work_off() for _ in range(self._settings.parallel_batches)))
         async with self._uow() as uow:
             remaining = await uow.subscriptions.count_due(self._clock.now(), tenant_id)
         return SweepResult(processed, remaining)

@@ -44,7 +44,7 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
     catalog = catalog_pb2_grpc.CatalogServiceStub(connect(settings.catalog_addr))
     storefronts = StorefrontDirectory(catalog, runtime.clock, timedelta(seconds=settings.storefront_cache_s))
     processor = ChargeProcessor(runtime.engine, uow, psps, runtime.clock, settings.db_pool_size, fault)
-    desk = ChargeDesk(uow, storefronts.terms, processor, settings.charge_wait_s)
+    desk = ChargeDesk(uow, storefronts.terms, processor, settings.charge_wait_s, max(1, settings.db_pool_size // 2))
     return PaymentsServicer(uow, desk, psps), processor
 
 

@@ -40,11 +40,15 @@ class ChargeDesk:
         storefronts: Storefronts,
         processor: ChargeProcessor,
         wait_s: float,
+        max_batches: int,
     ):
         self._uow = uow_factory
         self._storefronts = storefronts
         self._processor = processor
         self._wait_s = wait_s
+        # NOTE: a batch holds two pooled connections at once; bounding the batches in flight
+        # keeps them from exhausting the pool while each waits for its second.
+        self._batches = asyncio.Semaphore(max_batches)
 
     async def create(self, tenant_id: str, command: CreateCharge) -> Charge:
         """The charge made under the command's key: new, replayed, or resumed after a failure."""
@@ -56,7 +60,7 @@ class ChargeDesk:
     async def create_many(self, tenant_id: str, commands: Sequence[CreateCharge]) -> list[Charge | AzotteError]:
         """Answer each command as `create` would; new charges are recorded together and sent to PSPs at once."""
         batch = ChargeBatch(commands)
-        async with contextlib.AsyncExitStack() as held:
+        async with self._batches, contextlib.AsyncExitStack() as held:
             async with self._uow() as uow:
                 batch.add((await uow.charges(tenant_id).by_keys(batch.open_keys())).values())
                 priced = await self._price(uow, tenant_id, batch)
