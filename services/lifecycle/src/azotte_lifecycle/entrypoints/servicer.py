@@ -133,6 +133,7 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 ),
                 trial_end=convert.from_ts(request, "trial_end_time"),
                 period_end=convert.from_ts(request, "period_end_time"),
+                initial_charge_id=request.initial_charge_id,
             )
             sub = await subscriptions.create_subscription(uow, self._catalog, tenant, new)
             return pb.CreateSubscriptionResponse(subscription=self._sub(uow, sub))

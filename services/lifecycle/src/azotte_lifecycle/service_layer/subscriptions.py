@@ -38,6 +38,7 @@ class NewSubscription:
     billing_origin: BillingOrigin
     trial_end: datetime | None = None
     period_end: datetime | None = None
+    initial_charge_id: str = ""
 
 
 async def create_subscription(
@@ -66,6 +67,7 @@ async def create_subscription(
         now=now,
         trial_end=trial_end,
         period_end=new.period_end,
+        initial_charge_id=new.initial_charge_id,
     )
     await uow.add(sub)
     return sub
