@@ -109,12 +109,12 @@ async def cancel(
     # Azotte collected is paid back below.
     refund_minor = sub.cancel(uow.clock.now(), policy, mode=request.mode, refund=request.refund)
     if refund_minor > 0:
-        await _pay_back(payments, sub, refund_minor, request.request_id)
+        await pay_back_unused(payments, sub, refund_minor, request.request_id)
     await uow.save(sub)
     return sub, refund_minor
 
 
-async def _pay_back(payments: Payments, sub: Subscription, amount_minor: int, request_id: str) -> None:
+async def pay_back_unused(payments: Payments, sub: Subscription, amount_minor: int, request_id: str) -> None:
     """Refund `amount_minor` from the charges that paid the current period, newest first."""
     reason = cancel_refund_reason(sub.id)
     also = [sub.first_period_charge_id] if sub.first_period_charge_id else []
