@@ -130,6 +130,16 @@ async def test_a_refund_the_period_charges_cannot_cover_cancels_nothing(service:
     assert svc.payments.refund_calls == 0
 
 
+async def test_only_an_immediate_cancel_refunds(service: Service) -> None:
+    svc = service
+    sub = await subscribe(svc)
+    at_period_end = cancel_now(sub.id, rid())
+    at_period_end.mode = pb.CANCEL_MODE_AT_PERIOD_END
+    error = await refused_cancel(svc, at_period_end)
+    assert isinstance(error, errors.InvalidArgument) and [v.field for v in error.violations] == ["refund"]
+    assert not (await get(svc, sub.id)).cancel_at_period_end
+
+
 async def test_store_billed_subscriptions_never_refund_through_payments(service: Service) -> None:
     svc = service
     store_billed = pb.CreateSubscriptionRequest(

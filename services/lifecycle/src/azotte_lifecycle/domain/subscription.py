@@ -276,6 +276,8 @@ class Subscription:
         self._require_state(LIVE_STATES, "cancel")
         mode = mode or policy.cancel_mode
         if mode is CancelMode.AT_PERIOD_END and self.state in (S.TRIALING, S.ACTIVE):
+            if refund:
+                raise InvalidArgument.field("refund", "only an immediate cancel pays the unused time back")
             if self.cancel_at_period_end:
                 self._illegal("cancel", "cancellation is already scheduled")
             self.cancel_at_period_end = True
