@@ -36,6 +36,7 @@ class FakeWorld:
     ids: Any = field(default_factory=lambda: itertools.count(1))
     charges: dict[tuple[str, str], pay.Charge] = field(default_factory=dict)
     subscriptions: dict[tuple[str, str], lc.Subscription] = field(default_factory=dict)
+    initial_charges: dict[str, str] = field(default_factory=dict)
     fail_subscriptions: bool = False
     charge_calls: int = 0
 
@@ -136,6 +137,7 @@ class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
             state=state,
         )
         self.world.subscriptions[(tenant, sub.id)] = sub
+        self.world.initial_charges[sub.id] = request.initial_charge_id
         return lc.CreateSubscriptionResponse(subscription=sub)
 
     def _find(self, subscription_id: str) -> lc.Subscription:

@@ -32,6 +32,7 @@ async def test_a_checkout_charges_subscribes_and_answers_the_granted_entitlement
     assert int(body["charge"]["gross"]["amount_minor"]) == PRICE_MINOR + int(body["charge"]["tax"]["amount_minor"])
     assert [e["feature_key"] for e in body["granted_entitlements"]] == ["hd"]
     assert body["granted_entitlements"][0]["subscription_id"] == body["subscription"]["id"]
+    assert gateway.world.initial_charges[body["subscription"]["id"]] == body["charge"]["id"]
 
 
 async def test_twenty_concurrent_retries_make_one_charge_and_one_subscription(gateway: GatewayUnderTest) -> None:
@@ -91,6 +92,7 @@ async def test_a_trial_starts_without_a_charge(gateway: GatewayUnderTest) -> Non
     assert answer.json()["subscription"]["state"] == "SUBSCRIPTION_STATE_TRIALING"
     assert "charge" not in answer.json() or not answer.json()["charge"]
     assert gateway.world.charge_calls == calls_before
+    assert gateway.world.initial_charges[answer.json()["subscription"]["id"]] == ""
 
 
 async def test_unknown_plans_and_disabled_channels_are_named(gateway: GatewayUnderTest) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -16,11 +16,13 @@ from azotte_lifecycle.adapters.catalog import PlanInfo, Price
 from azotte_lifecycle.adapters.payments import RenewalChargeRequest
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.states import Channel
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.entrypoints.main import MIGRATIONS, Lifecycle, assemble
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.clock import FixedClock
+from azotte_platform.errors import Unavailable
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import Runtime, start_runtime
 
@@ -45,9 +47,24 @@ class FakeCatalog:
         return Price(self.plans[plan_id][1], "USD")
 
 
+@dataclass(frozen=True)
+class FakeCharge:
+    """A succeeded charge: checkout ones pay for no subscription, lifecycle ones for a (subscription, period)."""
+
+    charge_id: str
+    amount_minor: int
+    created_at: datetime
+    subscription_id: str = ""
+    period_index: int = 0
+
+
 @dataclass
 class FakePayments:
-    """Charges once per idempotency key; the outcome of each new key is scripted (default approved)."""
+    """Charges once per idempotency key; the outcome of each new key is scripted (default approved).
+
+    Refunds are kept once per request id (all to the card); `unavailable` refuses them, `lost_answers`
+    makes that many refunds answer UNAVAILABLE after the money moved.
+    """
 
     script: list[ChargeOutcome | None] = field(default_factory=list)
     results: dict[str, ChargeOutcome | None] = field(default_factory=dict)
@@ -57,32 +74,81 @@ class FakePayments:
     payment_method: bool = True
     amounts: dict[str, int] = field(default_factory=dict)
     credits: dict[str, int] = field(default_factory=dict)
+    paid: dict[str, FakeCharge] = field(default_factory=dict)
+    refunds: dict[str, tuple[RefundLeg, str]] = field(default_factory=dict)
+    refund_calls: int = 0
+    unavailable: bool = False
+    lost_answers: int = 0
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
-        return list(
-            await asyncio.gather(*(self._charge(r.charge.idempotency_key, r.charge.amount_minor) for r in requests))
-        )
+        return list(await asyncio.gather(*(self._renew(request) for request in requests)))
+
+    async def _renew(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
+        key, sub = request.charge.idempotency_key, request.subscription
+        return await self._charge(key, request.charge.amount_minor, (sub.id, request.charge.period_index))
 
     async def charge_plan_change(
         self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
     ) -> ChargeOutcome | None:
-        return await self._charge(idempotency_key, amount_minor)
+        return await self._charge(idempotency_key, amount_minor, (subscription.id, subscription.period_index))
 
     async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
         self.credits.setdefault(request_id, amount_minor)
 
-    async def _charge(self, key: str, amount_minor: int) -> ChargeOutcome | None:
+    async def _charge(self, key: str, amount_minor: int, pays_for: tuple[str, int]) -> ChargeOutcome | None:
         self.calls[key] += 1
         if key not in self.results:
             self.results[key] = self.script.pop(0) if self.script else ChargeOutcome.SUCCEEDED
             self.charged[key] += 1
             self.amounts[key] = amount_minor
+            if self.results[key] is ChargeOutcome.SUCCEEDED:
+                self._add(key, amount_minor, *pays_for)
         if self.gate is not None:
             await self.gate.wait()
         return self.results[key]
 
     async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool:
         return self.payment_method
+
+    def checkout_charge(self, amount_minor: int) -> str:
+        """A succeeded charge made before any subscription existed (as the gateway's checkout makes)."""
+        return self._add(f"ch_checkout_{len(self.paid)}", amount_minor)
+
+    def refunded(self) -> dict[str, int]:
+        """Minor units refunded per charge."""
+        totals: Counter[str] = Counter()
+        for leg, _ in self.refunds.values():
+            totals[leg.charge_id] += leg.amount_minor
+        return dict(totals)
+
+    async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
+        if self.unavailable:
+            raise Unavailable("payments is unavailable")
+        sub = subscription
+        found = [c for c in self.paid.values() if (c.subscription_id, c.period_index) == (sub.id, sub.period_index)]
+        found += [self.paid[charge_id] for charge_id in also if charge_id in self.paid]
+        return [self._paid_charge(charge, reason) for charge in found]
+
+    async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
+        self.refund_calls += 1
+        if self.unavailable:
+            raise Unavailable("payments is unavailable")
+        self.refunds.setdefault(request_id, (leg, reason))
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise Unavailable("the refund's answer was lost")
+
+    def _add(self, charge_id: str, amount_minor: int, subscription_id: str = "", period_index: int = 0) -> str:
+        # NOTE: each charge is a second newer than the one before it.
+        created_at = T0 + timedelta(seconds=len(self.paid))
+        self.paid[charge_id] = FakeCharge(charge_id, amount_minor, created_at, subscription_id, period_index)
+        return charge_id
+
+    def _paid_charge(self, charge: FakeCharge, reason: str) -> PaidCharge:
+        legs = [(leg, why) for leg, why in self.refunds.values() if leg.charge_id == charge.charge_id]
+        mine = sum(leg.amount_minor for leg, why in legs if why == reason)
+        others = sum(leg.amount_minor for leg, why in legs if why != reason)
+        return PaidCharge(charge.charge_id, charge.created_at, charge.amount_minor - others, 0, mine)
 
 
 @dataclass

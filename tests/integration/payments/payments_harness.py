@@ -135,6 +135,7 @@ class Payments:
     faults: Faults
     processor: ChargeProcessor
     psps: dict[str, SandboxPsp]
+    address: str
 
     async def call(self, tenant: str, method: str, request: Any) -> Any:
         """Call a PaymentsService method as `tenant`."""
@@ -229,6 +230,7 @@ async def payments_service(
         faults,
         processor,
         psps,
+        f"127.0.0.1:{port}",
     )
     try:
         yield harness

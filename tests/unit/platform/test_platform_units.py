@@ -12,7 +12,7 @@ from azotte_platform.context import RequestContext, as_metadata
 from azotte_platform.db.pagination import decode_page_token, encode_page_token, page_size, paginate
 from azotte_platform.events.envelope import ReceivedEvent, binary_headers, subject_for, validate_tenant_id
 from azotte_platform.grpc.status import status_code, to_rich_status
-from azotte_platform.idempotency import fingerprint, require_request_id
+from azotte_platform.idempotency import MAX_REQUEST_ID_LENGTH, derive_request_id, fingerprint, require_request_id
 from azotte_platform.settings import ServiceSettings
 
 
@@ -80,6 +80,15 @@ def test_fingerprint_ignores_request_id_but_not_content() -> None:
     assert fingerprint(a) != fingerprint(b)
     with pytest.raises(errors.InvalidArgument, match="request_id"):
         require_request_id("")
+
+
+def test_derived_request_ids_are_stable_distinct_and_never_too_long() -> None:
+    assert derive_request_id("cancel", "r1", "ch_1") == "cancel:r1:ch_1"
+    long_id = "r" * MAX_REQUEST_ID_LENGTH
+    first, second = derive_request_id("cancel", long_id, "ch_1"), derive_request_id("cancel", long_id, "ch_2")
+    assert first != second and len(first) == len(second) == MAX_REQUEST_ID_LENGTH
+    assert derive_request_id("cancel", long_id, "ch_1") == first
+    require_request_id(first)
 
 
 def test_cloudevent_headers_round_trip() -> None:

@@ -36,6 +36,18 @@ def require_request_id(request_id: str) -> str:
     return request_id
 
 
+def derive_request_id(*parts: str) -> str:
+    """The request id of one step of a request: its parts joined by ':', stable across retries.
+
+    One longer than a request id may be keeps its start and ends with a digest of the whole.
+    """
+    derived = ":".join(parts)
+    if len(derived) <= MAX_REQUEST_ID_LENGTH:
+        return derived
+    digest = hashlib.sha256(derived.encode()).hexdigest()
+    return f"{derived[: MAX_REQUEST_ID_LENGTH - len(digest) - 1]}:{digest}"
+
+
 class IdempotencyStore:
     """Request ids stored in the same transaction as the work they guard."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from azotte_platform.errors import FailedPrecondition
+from azotte_platform.idempotency import derive_request_id
 
 PAYMENT_DECLINED = "PAYMENT_DECLINED"
 
@@ -22,7 +23,7 @@ def charge_idempotency_key(tenant_id: str, request_id: str) -> str:
 
 def derived_request_id(request_id: str, step: str) -> str:
     """The request id a checkout step sends to a service, so that each step is retried safely."""
-    return f"checkout:{request_id}:{step}"
+    return derive_request_id("checkout", request_id, step)
 
 
 def trial_end(now: datetime, trial_days: int) -> datetime | None:

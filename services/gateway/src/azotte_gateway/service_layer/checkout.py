@@ -154,7 +154,9 @@ async def _compensate(peers: Peers, request: gw.CheckoutRequest, charge: pay.Cha
         )
 
 
-async def _subscribe(peers: Peers, request: gw.CheckoutRequest, trial_end_time: Timestamp | None) -> lc.Subscription:
+async def _subscribe(
+    peers: Peers, request: gw.CheckoutRequest, trial_end_time: Timestamp | None, charge: pay.Charge | None
+) -> lc.Subscription:
     create = lc.CreateSubscriptionRequest(
         request_id=derived_request_id(request.request_id, "subscription"),
         customer_id=request.customer_id,
@@ -162,6 +164,8 @@ async def _subscribe(peers: Peers, request: gw.CheckoutRequest, trial_end_time: 
         storefront_id=request.storefront_id,
         channel=request.channel,
         billing_origin=lc.BILLING_ORIGIN_AZOTTE_BILLED,
+        # NOTE: the charge paid the first period; an immediate cancel with refund pays back from it.
+        initial_charge_id=charge.id if charge is not None else "",
     )
     if trial_end_time is not None:
         create.trial_end_time.CopyFrom(trial_end_time)
@@ -203,7 +207,7 @@ async def _run(deps: CheckoutDeps, tenant_id: str, request: gw.CheckoutRequest) 
         trial_end_time = Timestamp()
         trial_end_time.FromDatetime(ends)
     try:
-        subscription = await _subscribe(deps.peers, request, trial_end_time)
+        subscription = await _subscribe(deps.peers, request, trial_end_time, charge)
     except AzotteError:
         if charge is not None:
             # NOTE: no subscription without its money and no money without its subscription.

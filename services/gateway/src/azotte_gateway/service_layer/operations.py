@@ -219,15 +219,21 @@ class Operations:
         self, caller: Caller, request: gw.CancelSubscriptionRequest
     ) -> gw.CancelSubscriptionResponse:
         authorize(caller.principal, Permission.CANCEL_SUBSCRIPTION)
+        if request.refund:
+            # NOTE: lifecycle computes the prorated amount, so the tenant's per-refund limit is not applied.
+            authorize(caller.principal, Permission.REFUND_CHARGE, amount_minor=0)
         _require(request.subscription_id, "subscription_id")
         answer = await self.peers.lifecycle.CancelSubscription(
             lc.CancelSubscriptionRequest(
                 request_id=_request_id(request.request_id),
                 subscription_id=request.subscription_id,
                 mode=translate.CANCEL_MODES[request.timing],
+                refund=request.refund,
             )
         )
-        return gw.CancelSubscriptionResponse(subscription=translate.subscription(answer.subscription))
+        return gw.CancelSubscriptionResponse(
+            subscription=translate.subscription(answer.subscription), refund_amount=answer.refund_amount
+        )
 
     async def reactivate_subscription(
         self, caller: Caller, request: gw.ReactivateSubscriptionRequest

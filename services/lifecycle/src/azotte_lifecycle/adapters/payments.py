@@ -1,5 +1,5 @@
 """What lifecycle asks payments: charge renewals (in batches) or a plan change under their idempotency
-keys, credit a customer, and whether a method is on file."""
+keys, credit a customer, whether a method is on file, and the refunds of an immediate cancel."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Protocol
 import grpc
 
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_lifecycle.adapters import refunds
 from azotte_lifecycle.adapters.protobuf import channel_to_pb, money
 from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
+from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.context import TENANT_HEADER
 
@@ -51,6 +53,14 @@ class Payments(Protocol):
         ...
 
     async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool: ...
+
+    async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
+        """The succeeded charges of the current period and `also`; refunds given for `reason` are the cancel's."""
+        ...
+
+    async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
+        """Pay `leg` back from its charge, once per request id."""
+        ...
 
 
 def normalize(charge: payments_pb2.Charge) -> ChargeOutcome | None:
@@ -133,6 +143,12 @@ class GrpcPayments:
             metadata=((TENANT_HEADER, tenant_id),),
         )
         return len(response.payment_methods) > 0
+
+    async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
+        return await refunds.paid_charges(self._stub, subscription, also, reason)
+
+    async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
+        await refunds.refund(self._stub, subscription, leg, request_id, reason)
 
 
 def _renewal_message(request: RenewalChargeRequest) -> payments_pb2.CreateChargeRequest:

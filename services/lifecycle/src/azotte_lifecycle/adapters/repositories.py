@@ -142,7 +142,11 @@ class SubscriptionRepository:
         self.created_at: dict[str, datetime] = {}
 
     async def add(self, sub: Subscription, now: datetime) -> None:
-        await self._conn.execute(subscriptions.insert().values(**self._row(sub, now), created_at=now))
+        await self._conn.execute(
+            subscriptions.insert().values(
+                **self._row(sub, now), created_at=now, initial_charge_id=sub.initial_charge_id or None
+            )
+        )
         self.created_at[sub.id] = now
         await self._write_history([sub])
 
@@ -167,7 +171,7 @@ class SubscriptionRepository:
 
     async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
         c = subscriptions.c
-        query = sa.select(c.id, c.aggregate, c.created_at).where(c.tenant_id == tenant_id, c.id == subscription_id)
+        query = sa.select(*_LOADED).where(c.tenant_id == tenant_id, c.id == subscription_id)
         if for_update:
             query = query.with_for_update()
         row = (await self._conn.execute(query)).first()
@@ -183,7 +187,7 @@ class SubscriptionRepository:
         state: SubscriptionState | None = None,
     ) -> list[Subscription]:
         c = subscriptions.c
-        query = sa.select(c.id, c.aggregate, c.created_at).where(c.tenant_id == tenant_id).order_by(c.id).limit(limit)
+        query = sa.select(*_LOADED).where(c.tenant_id == tenant_id).order_by(c.id).limit(limit)
         if after_id is not None:
             query = query.where(c.id > after_id)
         if customer_id:
@@ -224,7 +228,7 @@ class SubscriptionRepository:
         """Lock up to `limit` subscriptions whose work is due, earliest first; rows locked elsewhere are skipped."""
         c = subscriptions.c
         query = (
-            sa.select(c.id, c.aggregate, c.created_at)
+            sa.select(*_LOADED)
             .where(c.next_due_at <= now)
             .order_by(c.next_due_at)
             .limit(limit)
@@ -286,7 +290,9 @@ class SubscriptionRepository:
 
     def _load(self, row: Any) -> Subscription:
         self.created_at[row.id] = row.created_at
-        return subscription_from_json(row.aggregate)
+        sub = subscription_from_json(row.aggregate)
+        sub.initial_charge_id = row.initial_charge_id or ""
+        return sub
 
     @staticmethod
     def _row(sub: Subscription, now: datetime) -> dict[str, Any]:
@@ -326,6 +332,12 @@ class SubscriptionRepository:
             await self._conn.execute(subscription_history.insert(), rows)
 
 
+_LOADED = (
+    subscriptions.c.id,
+    subscriptions.c.aggregate,
+    subscriptions.c.created_at,
+    subscriptions.c.initial_charge_id,
+)
 _UPDATED = (
     "customer_id",
     "plan_id",

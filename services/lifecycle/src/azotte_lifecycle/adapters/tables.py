@@ -48,6 +48,7 @@ subscriptions = sa.Table(
     sa.Column("next_due_at", _TS),
     sa.Column("due_kind", sa.Text),
     sa.Column("aggregate", JSONB, nullable=False),
+    sa.Column("initial_charge_id", sa.Text),
     sa.Index("subscriptions_by_customer", "tenant_id", "customer_id", "id"),
     sa.Index("subscriptions_due", "next_due_at", postgresql_where=sa.text("next_due_at IS NOT NULL")),
 )

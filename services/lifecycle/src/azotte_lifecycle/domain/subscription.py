@@ -93,6 +93,7 @@ class Subscription:
     period_anchor: datetime
     anchor_period_index: int
     cancel_at_period_end: bool = False
+    initial_charge_id: str = ""
     trial_end: datetime | None = None
     first_failure_at: datetime | None = None
     grace_end: datetime | None = None
@@ -123,14 +124,22 @@ class Subscription:
         now: datetime,
         trial_end: datetime | None = None,
         period_end: datetime | None = None,
+        initial_charge_id: str = "",
     ) -> Subscription:
-        """Start a subscription, trialing until `trial_end` or active with its first period paid."""
+        """Start a subscription, trialing until `trial_end` or active with its first period paid.
+
+        `initial_charge_id` is the checkout charge that paid the first period, if any.
+        """
         require_utc(now, "now")
         if trial_end is not None and require_utc(trial_end, "trial_end") <= now:
             raise InvalidArgument.field("trial_end", "must be in the future")
         if period_end is not None and require_utc(period_end, "period_end") <= now:
             raise InvalidArgument.field("period_end", "must be in the future")
         trialing = trial_end is not None
+        if initial_charge_id and (trialing or billing_origin is BillingOrigin.STORE_BILLED):
+            raise InvalidArgument.field(
+                "initial_charge_id", "only an Azotte-billed subscription without a trial starts with a charge"
+            )
         # NOTE: a trial is period 0 (nothing paid); paid periods are numbered from 1, anchored at
         # the trial end or at creation so later periods keep the same day of month.
         first_end = trial_end or period_end or shift(now, plan.interval, 1)
@@ -156,6 +165,7 @@ class Subscription:
             period_anchor=anchor,
             anchor_period_index=anchor_index,
             trial_end=trial_end,
+            initial_charge_id=initial_charge_id,
         )
         subscription._record(EventType.SUBSCRIPTION_CREATED, None, Cause.CHECKOUT, now)
         started = EventType.TRIAL_STARTED if trialing else EventType.SUBSCRIPTION_ACTIVATED
@@ -246,6 +256,11 @@ class Subscription:
             currency_code=self.currency_code,
         )
 
+    @property
+    def first_period_charge_id(self) -> str | None:
+        """The checkout charge while the first paid period, which it paid for, runs."""
+        return self.initial_charge_id if self.initial_charge_id and self.period_index == 1 else None
+
     def period_bounds(self, index: int) -> tuple[datetime, datetime]:
         """Start and end of paid period `index` on the current anchor."""
         offset = index - self.anchor_period_index
@@ -261,6 +276,8 @@ class Subscription:
         self._require_state(LIVE_STATES, "cancel")
         mode = mode or policy.cancel_mode
         if mode is CancelMode.AT_PERIOD_END and self.state in (S.TRIALING, S.ACTIVE):
+            if refund:
+                raise InvalidArgument.field("refund", "only an immediate cancel pays the unused time back")
             if self.cancel_at_period_end:
                 self._illegal("cancel", "cancellation is already scheduled")
             self.cancel_at_period_end = True

@@ -133,6 +133,7 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 ),
                 trial_end=convert.from_ts(request, "trial_end_time"),
                 period_end=convert.from_ts(request, "period_end_time"),
+                initial_charge_id=request.initial_charge_id,
             )
             sub = await subscriptions.create_subscription(uow, self._catalog, tenant, new)
             return pb.CreateSubscriptionResponse(subscription=self._sub(uow, sub))
@@ -171,7 +172,8 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.CancelSubscriptionResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.CancelSubscriptionResponse:
             mode = convert.optional_enum(CancelMode, "CANCEL_MODE", request.mode, pb.CancelMode, "mode")
-            sub, refund = await subscriptions.cancel(uow, tenant, request.subscription_id, mode, request.refund)
+            cancel = subscriptions.CancelRequest(request.subscription_id, mode, request.refund, request.request_id)
+            sub, refund = await subscriptions.cancel(uow, self._payments, tenant, cancel)
             return pb.CancelSubscriptionResponse(
                 subscription=self._sub(uow, sub), refund_amount=convert.money(refund, sub.currency_code)
             )

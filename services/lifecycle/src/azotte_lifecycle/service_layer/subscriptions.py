@@ -1,4 +1,4 @@
-"""Use cases on subscriptions: create, cancel, reactivate, pause, resume, change plan (and pay for it)."""
+"""Use cases on subscriptions: create, cancel (and refund), reactivate, pause, resume, change plan (and pay for it)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from azotte_lifecycle.adapters.catalog import Catalog, quote
 from azotte_lifecycle.adapters.payments import Payments
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.policy import CancelMode
+from azotte_lifecycle.domain.refunds import cancel_refund_reason, plan_refund
 from azotte_lifecycle.domain.states import BillingOrigin, Channel
 from azotte_lifecycle.domain.subscription import ChangeTiming, PlanChangePreview, PlanTerms, Subscription
 from azotte_lifecycle.service_layer.customers import get_customer
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from azotte_platform.idempotency import derive_request_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,16 @@ class PlanChangeRequest:
     subscription_id: str
     plan_id: str
     timing: ChangeTiming | None
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """What CancelSubscription asks for; `request_id` keys the refunds an immediate cancel makes."""
+
+    subscription_id: str
+    mode: CancelMode | None
+    refund: bool
     request_id: str
 
 
@@ -38,6 +50,7 @@ class NewSubscription:
     billing_origin: BillingOrigin
     trial_end: datetime | None = None
     period_end: datetime | None = None
+    initial_charge_id: str = ""
 
 
 async def create_subscription(
@@ -66,6 +79,7 @@ async def create_subscription(
         now=now,
         trial_end=trial_end,
         period_end=new.period_end,
+        initial_charge_id=new.initial_charge_id,
     )
     await uow.add(sub)
     return sub
@@ -82,14 +96,32 @@ async def load(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, *
 
 
 async def cancel(
-    uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, mode: CancelMode | None, refund: bool
+    uow: LifecycleUnitOfWork, payments: Payments, tenant_id: str, request: CancelRequest
 ) -> tuple[Subscription, int]:
-    """Cancel at period end or now; returns the prorated refund in minor units."""
-    sub = await load(uow, tenant_id, subscription_id)
+    """Cancel at period end or now; returns the prorated refund in minor units, paid back first.
+
+    A retry, even under another request id, pays back only what is still missing; when a refund
+    fails, nothing is cancelled.
+    """
+    sub = await load(uow, tenant_id, request.subscription_id)
     policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
-    refund_minor = sub.cancel(uow.clock.now(), policy, mode=mode, refund=refund)
+    # NOTE: the domain refuses store-billed subscriptions (their store refunds), so only money
+    # Azotte collected is paid back below.
+    refund_minor = sub.cancel(uow.clock.now(), policy, mode=request.mode, refund=request.refund)
+    if refund_minor > 0:
+        await pay_back_unused(payments, sub, refund_minor, request.request_id)
     await uow.save(sub)
     return sub, refund_minor
+
+
+async def pay_back_unused(payments: Payments, sub: Subscription, amount_minor: int, request_id: str) -> None:
+    """Refund `amount_minor` from the charges that paid the current period, newest first."""
+    reason = cancel_refund_reason(sub.id)
+    also = [sub.first_period_charge_id] if sub.first_period_charge_id else []
+    for leg in plan_refund(amount_minor, await payments.paid_charges(sub, also, reason)):
+        destination = "credit" if leg.to_credit else "method"
+        key = derive_request_id("lifecycle", "cancel-refund", sub.id, request_id, leg.charge_id, destination)
+        await payments.refund(sub, leg, key, reason)
 
 
 async def reactivate(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:

@@ -55,6 +55,7 @@ class PaymentMethodBody(MutatingBody):
 class CancelBody(MutatingBody):
     timing: Literal["at_period_end", "immediately"] = "at_period_end"
     reason: str = ""
+    refund: bool = Field(default=False, description="Immediately only: pay the unused part of the current period back.")
 
 
 class PauseBody(MutatingBody):

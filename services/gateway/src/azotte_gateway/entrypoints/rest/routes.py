@@ -144,7 +144,11 @@ async def cancel_subscription(subscription_id: str, body: models.CancelBody, who
         "immediately": gw.CANCELLATION_TIMING_IMMEDIATELY,
     }[body.timing]
     request = gw.CancelSubscriptionRequest(
-        request_id=body.request_id, subscription_id=subscription_id, timing=timing, reason=body.reason
+        request_id=body.request_id,
+        subscription_id=subscription_id,
+        timing=timing,
+        reason=body.reason,
+        refund=body.refund,
     )
     return js(await ops.cancel_subscription(who, request))
 
