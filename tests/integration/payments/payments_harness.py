@@ -110,6 +110,23 @@ def eur(amount_minor: int, currency: str = "EUR") -> money_pb2.Money:
     return money_pb2.Money(currency_code=currency, amount_minor=amount_minor)
 
 
+def charge_request(
+    customer: str, amount: int = 999, *, key: str | None = None, **fields: Any
+) -> payments_pb2.CreateChargeRequest:
+    """A CreateCharge request in storefront `de` on the web channel (a fresh key unless given)."""
+    key = key or uuid.uuid4().hex
+    return payments_pb2.CreateChargeRequest(
+        request_id=key,
+        idempotency_key=key,
+        customer_id=customer,
+        storefront_id=fields.pop("storefront_id", "de"),
+        channel=channel_pb2.CHANNEL_WEB,
+        plan_id=fields.pop("plan_id", "pro"),
+        amount=fields.pop("money", None) or eur(amount),
+        **fields,
+    )
+
+
 @dataclass
 class Faults:
     """Crash points armed by tests: the next charge passing `point` raises."""
@@ -164,19 +181,15 @@ class Payments:
         self, tenant: str, customer: str, amount: int = 999, *, key: str | None = None, **fields: Any
     ) -> payments_pb2.Charge:
         """CreateCharge in storefront `de` on the web channel."""
-        key = key or uuid.uuid4().hex
-        request = payments_pb2.CreateChargeRequest(
-            request_id=key,
-            idempotency_key=key,
-            customer_id=customer,
-            storefront_id=fields.pop("storefront_id", "de"),
-            channel=channel_pb2.CHANNEL_WEB,
-            plan_id=fields.pop("plan_id", "pro"),
-            amount=fields.pop("money", None) or eur(amount),
-            **fields,
-        )
-        response = await self.call(tenant, "CreateCharge", request)
+        response = await self.call(tenant, "CreateCharge", charge_request(customer, amount, key=key, **fields))
         return response.charge
+
+    async def charge_many(
+        self, tenant: str, requests: list[payments_pb2.CreateChargeRequest]
+    ) -> list[payments_pb2.CreateChargeResult]:
+        """CreateCharges with the given items."""
+        response = await self.call(tenant, "CreateCharges", payments_pb2.CreateChargesRequest(charges=requests))
+        return list(response.results)
 
     async def capture_count(self, charge: payments_pb2.Charge) -> int:
         """Captures every PSP made for this charge, over all its attempt keys."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,19 @@ from azotte_platform.events.envelope import binary_headers
 from azotte_platform.telemetry import EVENTS_PUBLISHED
 
 log = logging.getLogger(__name__)
+
+
+def _headers(row: Any) -> dict[str, str]:
+    headers = binary_headers(
+        event_id=row.id,
+        event_type=row.type,
+        source=row.source,
+        tenant_id=row.tenant_id,
+        time=row.time,
+        data_schema=row.data_schema,
+    )
+    headers.update(row.headers)
+    return headers
 
 
 class OutboxRelay:
@@ -62,24 +76,21 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish(row) for row in rows))
+            await self._publish_all(rows)
             await conn.execute(
                 sa.update(outbox).where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
             )
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
-    async def _publish(self, row: Any) -> None:
-        headers = binary_headers(
-            event_id=row.id,
-            event_type=row.type,
-            source=row.source,
-            tenant_id=row.tenant_id,
-            time=row.time,
-            data_schema=row.data_schema,
-        )
-        headers.update(row.headers)
-        await self._js.publish(row.subject, bytes(row.data), timeout=self._publish_timeout, headers=headers)
+    async def _publish_all(self, rows: Sequence[Any]) -> None:
+        """Send every row, then wait for all their acknowledgements at once."""
+        acks = [await self._js.publish_async(row.subject, bytes(row.data), headers=_headers(row)) for row in rows]
+        try:
+            await asyncio.wait_for(asyncio.gather(*acks), self._publish_timeout)
+        finally:
+            for ack in acks:
+                ack.cancel()
 
     async def run(self) -> None:
         """Relay forever: drain, then wait for a commit notification or the poll interval."""

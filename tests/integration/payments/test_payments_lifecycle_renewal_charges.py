@@ -1,0 +1,60 @@
+"""Lifecycle's renewal charges against the real payments service: one CreateCharges call per tenant,
+each renewal charged once under its key, outcomes mapped for dunning."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from azotte.payments.v1 import payments_pb2 as P
+from azotte_lifecycle.adapters.payments import GrpcPayments, RenewalChargeRequest
+from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
+from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_lifecycle.domain.states import BillingOrigin, Channel
+from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_platform.grpc.client import connect
+from tests.integration.payments.payments_harness import START, Payments, storefront
+
+PRO = PlanTerms("pro", 1000, "EUR", BillingInterval(IntervalUnit.MONTH))
+
+
+def renewal(tenant: str, customer: str) -> RenewalChargeRequest:
+    sub = Subscription.create(
+        subscription_id=f"sub_{uuid.uuid4().hex[:10]}",
+        tenant_id=tenant,
+        customer_id=customer,
+        plan=PRO,
+        storefront_id="de",
+        channel=Channel.WEB,
+        billing_origin=BillingOrigin.AZOTTE_BILLED,
+        now=START,
+    )
+    return RenewalChargeRequest(sub, RenewalCharge(sub.id, 2, 0, 1000, "EUR"))
+
+
+@pytest.fixture
+async def adapter(payments: Payments) -> AsyncIterator[GrpcPayments]:
+    channel = connect(payments.address)
+    yield GrpcPayments(channel)
+    await channel.close()
+
+
+async def test_renewals_of_several_tenants_are_charged_once_with_their_outcomes(
+    payments: Payments, adapter: GrpcPayments
+) -> None:
+    tenants = [f"t{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    for tenant in tenants:
+        payments.catalog.storefronts[(tenant, "de")] = storefront()
+    tokens = ["tok_success", "tok_insufficient_funds", "tok_stolen_card"]
+    requests = [renewal(t, await payments.add_customer(t, token)) for t in tenants for token in tokens]
+    requests.append(renewal(tenants[0], f"cus_{uuid.uuid4().hex[:10]}"))  # no card: refused, asked again later
+    expected = [ChargeOutcome.SUCCEEDED, ChargeOutcome.SOFT_DECLINE, ChargeOutcome.HARD_DECLINE] * 2 + [None]
+    assert await adapter.charge_renewals(requests) == expected
+    assert await adapter.charge_renewals(requests) == expected
+    for request, outcome in zip(requests[:6], expected, strict=False):
+        sub = request.subscription
+        listed = await payments.call(sub.tenant_id, "ListCharges", P.ListChargesRequest(customer_id=sub.customer_id))
+        assert [c.idempotency_key for c in listed.charges] == [request.charge.idempotency_key]
+        assert await payments.capture_count(listed.charges[0]) == (1 if outcome is ChargeOutcome.SUCCEEDED else 0)
