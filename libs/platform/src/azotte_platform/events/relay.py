@@ -18,6 +18,7 @@ from azotte_platform.db.tables import outbox
 from azotte_platform.db.unit_of_work import OUTBOX_CHANNEL
 from azotte_platform.events.envelope import binary_headers
 from azotte_platform.telemetry import EVENTS_PUBLISHED
+from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,8 @@ class OutboxRelay:
         """Send every row, then wait for all their acknowledgements at once."""
         acks = [await self._js.publish_async(row.subject, bytes(row.data), headers=_headers(row)) for row in rows]
         try:
-            await asyncio.wait_for(asyncio.gather(*acks), self._publish_timeout)
+            async with asyncio.timeout(self._publish_timeout):
+                await asyncio.gather(*acks)
         finally:
             for ack in acks:
                 ack.cancel()
@@ -107,8 +109,7 @@ class OutboxRelay:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 if published < self._batch_size:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                    await wait_at_most(self._wakeup, self._poll_interval)
                     self._wakeup.clear()
         finally:
             listener.cancel()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -11,6 +10,7 @@ from azotte.catalog.v1 import events_pb2
 from azotte_catalog.adapters.proto import price_to_proto
 from azotte_platform.clock import Clock
 from azotte_platform.events.envelope import Event
+from azotte_platform.waiting import wait_at_most
 
 from .unit_of_work import CatalogUnitOfWork
 
@@ -87,5 +87,4 @@ class PriceActivator:
             except Exception:
                 log.warning("price activation failed; retrying", exc_info=True)
                 delay = self._retry
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+            await wait_at_most(self._wakeup, delay)

@@ -9,7 +9,6 @@ the first result, so nobody is charged twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_platform.clock import Clock
+from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,7 @@ class Scheduler:
             except Exception:
                 log.exception("due work sweep failed")
                 delay = self._settings.error_backoff_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await wait_at_most(self._wake, delay)
 
     async def _settle(self, subs: list[Subscription], policies: list[LifecyclePolicy]) -> list[bool]:
         """Do the subscriptions' due work, their renewals charged in one go; False leaves one unsettled."""

@@ -76,7 +76,22 @@ def _attempt_values(attempt: Attempt) -> dict[str, Any]:
 _TENANT: sa.BindParameter[str] = sa.bindparam("b_tenant", type_=sa.Text)
 _ID: sa.BindParameter[str] = sa.bindparam("b_id", type_=sa.Text)
 _INSERT_CHARGE = insert(charges).on_conflict_do_nothing(constraint="charges_idempotency_key").returning(charges.c.id)
-_UPDATE_CHARGE = charges.update().where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
+_STATE_COLUMNS = (
+    "status",
+    "decline_reason",
+    "decline_raw",
+    "psp",
+    "psp_reference",
+    "credit_applied_minor",
+    "refunded_minor",
+    "refunded_to_method_minor",
+    "updated_at",
+)
+_UPDATE_CHARGE = (
+    charges.update()
+    .where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
+    .values({column: sa.bindparam(column) for column in _STATE_COLUMNS})
+)
 _ATTEMPT_COLUMNS = (
     "psp",
     "psp_idempotency_key",
@@ -132,13 +147,15 @@ class ChargeRepository:
         await self.save_many([record], now)
 
     async def save_many(self, records: Sequence[ChargeRecord], now: datetime) -> None:
-        """Write the charges' states and attempts."""
+        """Write the charges' states (what changes after a charge is made) and attempts."""
         if not records:
             return
-        await self._c.execute(
-            _UPDATE_CHARGE,
-            [{**self._values(r, now), "b_tenant": self._tenant, "b_id": r.charge.charge_id} for r in records],
-        )
+        rows = []
+        for record in records:
+            values = self._values(record, now)
+            state = {column: values[column] for column in _STATE_COLUMNS}
+            rows.append({**state, "b_tenant": self._tenant, "b_id": record.charge.charge_id})
+        await self._c.execute(_UPDATE_CHARGE, rows)
         await self._save_attempts([r.charge for r in records])
 
     async def by_key(self, idempotency_key: str) -> ChargeRecord | None:
