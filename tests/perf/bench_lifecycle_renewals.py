@@ -47,6 +47,8 @@ from azotte_lifecycle.settings import LifecycleSettings
 from azotte_payments.adapters.tables import charges, payment_methods
 from azotte_platform.clock import FixedClock
 from azotte_platform.db.engine import create_engine
+from azotte_platform.grpc.client import connect
+from azotte_platform.grpc.server import tune_garbage_collector
 from azotte_platform.runtime import start_runtime
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
@@ -172,8 +174,9 @@ async def renewal_sweep(postgres: EmbeddedPostgres, nats: EmbeddedNats, payments
                 await seed.subscriptions.add(sub, T0)
             await seed.commit()
         clock.advance(timedelta(days=32))
-        channel = grpc.aio.insecure_channel(payments_addr)
+        channel = connect(payments_addr)
         scheduler = Scheduler(uow, GrpcPayments(channel), clock, SCHEDULER)
+        tune_garbage_collector()  # as a lifecycle process does once it serves
         cpu_before, started = cpu_by_process(), time.perf_counter()
         result = await scheduler.sweep()
         elapsed, cpu = time.perf_counter() - started, cpu_by_process() - cpu_before
@@ -264,12 +267,12 @@ async def assert_charged_once(database_url: str, count: int) -> int:
     return len(found)
 
 
-async def real_mode(count: int) -> None:
+async def real_mode(count: int, replicas: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-real-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         postgres, nats = await stack(root)
         try:
-            async with bench_payments_charge.payments_stack(root, postgres, nats) as address:
+            async with bench_payments_charge.payments_stack(root, postgres, nats, replicas=replicas) as address:
                 await add_cards(postgres.database_url("azotte_payments"), count)
                 sweep = await renewal_sweep(postgres, nats, address, count)
                 succeeded = await assert_charged_once(postgres.database_url("azotte_payments"), count)
@@ -289,7 +292,7 @@ async def main(args: argparse.Namespace) -> None:
     SCHEDULER = SchedulerSettings(batch_size=args.batch_size, parallel_batches=args.parallel_batches)
     await fake_mode(args.count)
     if not args.skip_real:
-        await real_mode(args.real_count)
+        await real_mode(args.real_count, args.payments_replicas)
 
 
 if __name__ == "__main__":
@@ -297,6 +300,7 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=COUNT, help="subscriptions in the fake-payments mode")
     parser.add_argument("--real-count", type=int, default=REAL_COUNT, help="subscriptions in the real-payments mode")
     parser.add_argument("--skip-real", action="store_true", help="run only the fake-payments mode")
+    parser.add_argument("--payments-replicas", type=int, default=2, help="payments processes in the real mode")
     parser.add_argument("--batch-size", type=int, default=SCHEDULER.batch_size, help="subscriptions per batch")
     parser.add_argument("--parallel-batches", type=int, default=SCHEDULER.parallel_batches, help="batches at once")
     uvloop.run(main(parser.parse_args()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,41 +95,49 @@ async def run_load(stub: payments_pb2_grpc.PaymentsServiceStub, customer: str, c
 
 
 @contextlib.asynccontextmanager
-async def payments_stack(root: Path, postgres: EmbeddedPostgres, nats: EmbeddedNats) -> AsyncIterator[str]:
-    """The catalog fake, the Stripe-like sandbox PSP and `azotte-payments` (database `azotte_payments`).
+async def payments_stack(
+    root: Path, postgres: EmbeddedPostgres, nats: EmbeddedNats, *, replicas: int = 1
+) -> AsyncIterator[str]:
+    """The catalog fake, the Stripe-like sandbox PSP and `replicas` `azotte-payments` processes sharing the
+    database `azotte_payments`.
 
-    Yields the address of payments once it serves; logs go under `root`. Stops all three on exit.
+    Yields a gRPC target naming every replica once they serve; logs go under `root`. Stops them all on exit.
     """
     catalog = grpc.aio.server()
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)
     catalog_port = catalog.add_insecure_port("127.0.0.1:0")
     await catalog.start()
-    psp_port, payments_port = free_port(), free_port()
+    psp_port = free_port()
     psp = spawn(
         [sys.executable, "-m", "azotte_payments.sandbox_psp", "--kind", "stripe_like", "--port", str(psp_port)],
         log_file=root / "psp.log",
     )
-    payments = spawn(
-        [str(Path(sys.executable).parent / "azotte-payments")],
-        env={
-            "AZOTTE_DATABASE_URL": postgres.database_url("azotte_payments"),
-            "AZOTTE_NATS_URL": nats.url,
-            "AZOTTE_GRPC_PORT": str(payments_port),
-            "AZOTTE_CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
-            "AZOTTE_PSP_STRIPE_LIKE_URL": f"http://127.0.0.1:{psp_port}",
-            "AZOTTE_SANDBOX_CLOCK": "false",
-            "AZOTTE_LOG_LEVEL": "WARNING",
-            "AZOTTE_DB_POOL_SIZE": "20",
-        },
-        log_file=root / "payments.log",
-    )
+    replicas_started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
-        address = f"127.0.0.1:{payments_port}"
         await wait_listening(psp_port, timeout=30, what="sandbox PSP", process=psp)
-        await wait_serving(address, timeout=60, what="azotte-payments", process=payments)
-        yield address
+        for replica in range(replicas):
+            port = free_port()
+            process = spawn(
+                [str(Path(sys.executable).parent / "azotte-payments")],
+                env={
+                    "AZOTTE_DATABASE_URL": postgres.database_url("azotte_payments"),
+                    "AZOTTE_NATS_URL": nats.url,
+                    "AZOTTE_GRPC_PORT": str(port),
+                    "AZOTTE_CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
+                    "AZOTTE_PSP_STRIPE_LIKE_URL": f"http://127.0.0.1:{psp_port}",
+                    "AZOTTE_SANDBOX_CLOCK": "false",
+                    "AZOTTE_LOG_LEVEL": "WARNING",
+                    "AZOTTE_DB_POOL_SIZE": "20",
+                },
+                log_file=root / f"payments-{replica}.log",
+            )
+            replicas_started.append((process, f"127.0.0.1:{port}"))
+            # NOTE: one after the other, so that the first runs the migrations alone.
+            await wait_serving(f"127.0.0.1:{port}", timeout=60, what="azotte-payments", process=process)
+        yield "ipv4:" + ",".join(address for _, address in replicas_started)
     finally:
-        stop(payments)
+        for process, _ in replicas_started:
+            stop(process)
         stop(psp)
         await catalog.stop(None)
 

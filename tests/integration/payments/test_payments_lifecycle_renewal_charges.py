@@ -58,3 +58,12 @@ async def test_renewals_of_several_tenants_are_charged_once_with_their_outcomes(
         listed = await payments.call(sub.tenant_id, "ListCharges", P.ListChargesRequest(customer_id=sub.customer_id))
         assert [c.idempotency_key for c in listed.charges] == [request.charge.idempotency_key]
         assert await payments.capture_count(listed.charges[0]) == (1 if outcome is ChargeOutcome.SUCCEEDED else 0)
+
+
+async def test_unreachable_payments_leaves_every_renewal_to_be_asked_again() -> None:
+    channel = connect("127.0.0.1:1")
+    try:
+        outcomes = await GrpcPayments(channel).charge_renewals([renewal("t1", "cus_1"), renewal("t2", "cus_2")])
+    finally:
+        await channel.close()
+    assert outcomes == [None, None]

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from nats.js.client import JetStreamContext
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte_platform.db.engine import asyncpg_dsn
@@ -21,6 +22,13 @@ from azotte_platform.telemetry import EVENTS_PUBLISHED
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
+
+
+_MARK_PUBLISHED = (
+    sa.update(outbox)
+    .where(outbox.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
+    .values(published_at=sa.func.now())
+)
 
 
 def _headers(row: Any) -> dict[str, str]:
@@ -78,9 +86,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self._publish_all(rows)
-            await conn.execute(
-                sa.update(outbox).where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
-            )
+            await conn.execute(_MARK_PUBLISHED, {"seqs": [row.seq for row in rows]})
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 

@@ -11,7 +11,10 @@ import grpc
 from azotte_platform import context
 from azotte_platform.grpc.status import from_rpc_error
 
-RETRY_POLICY = {
+SERVICE_CONFIG = {
+    # NOTE: calls spread over every address the target resolves to (e.g. the pods behind a
+    # headless Kubernetes service), not one connection to one replica.
+    "loadBalancingConfig": [{"round_robin": {}}],
     "methodConfig": [
         {
             "name": [{}],
@@ -23,7 +26,7 @@ RETRY_POLICY = {
                 "retryableStatusCodes": ["UNAVAILABLE"],
             },
         }
-    ]
+    ],
 }
 
 
@@ -48,6 +51,6 @@ def connect(target: str) -> grpc.aio.Channel:
     """A channel to another Azotte service at `host:port`."""
     return grpc.aio.insecure_channel(
         target,
-        options=[("grpc.enable_retries", 1), ("grpc.service_config", json.dumps(RETRY_POLICY))],
+        options=[("grpc.enable_retries", 1), ("grpc.service_config", json.dumps(SERVICE_CONFIG))],
         interceptors=[_ContextInterceptor()],  # type: ignore[list-item]
     )

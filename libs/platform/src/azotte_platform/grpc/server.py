@@ -50,6 +50,17 @@ def run_service(spec: ServiceSpec) -> None:
     uvloop.run(serve(spec, settings))
 
 
+def tune_garbage_collector() -> None:
+    """Keep the collector off what start-up allocated, and run it less often for request garbage.
+
+    Start-up objects live as long as the process, so they are frozen. Requests allocate many
+    short-lived objects and few cycles, so the youngest generation is collected after 20,000
+    allocations rather than 700.
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
 async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     """Serve until SIGTERM/SIGINT; report SERVING only once everything is connected."""
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -78,8 +89,7 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
-    # NOTE: what start-up allocated lives as long as the process; freezing it keeps the collector off it.
-    gc.freeze()
+    tune_garbage_collector()
     serving.extend(service_names)
     await set_health(health_pb2.HealthCheckResponse.SERVING)
     log.info("%s serving gRPC on %s:%d", spec.name, settings.grpc_host, port)

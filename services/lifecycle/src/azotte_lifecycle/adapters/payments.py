@@ -18,6 +18,7 @@ from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.context import TENANT_HEADER
+from azotte_platform.errors import AzotteError
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,8 @@ class GrpcPayments:
                     response = await self._stub.CreateCharges(
                         payments_pb2.CreateChargesRequest(charges=messages), metadata=((TENANT_HEADER, tenant_id),)
                     )
-                except grpc.aio.AioRpcError as error:
-                    log.warning("renewal charges of tenant %s failed: %s", tenant_id, error.details())
+                except (grpc.aio.AioRpcError, AzotteError) as error:
+                    log.warning("renewal charges of tenant %s failed: %s", tenant_id, error)
                     continue
                 for index, message, result in zip(chunk, messages, response.results, strict=True):
                     if result.HasField("error"):
