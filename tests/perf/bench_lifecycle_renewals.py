@@ -1,17 +1,20 @@
-"""Renewal throughput: one lifecycle scheduler sweep over due subscriptions, charges over gRPC to payments.
+"""Renewal throughput: one lifecycle scheduler sweep over due subscriptions, charged over gRPC by payments.
 
 Two modes, one after the other, each on its own embedded PostgreSQL and NATS (lifecycle database `lifecycle`):
 
 - fake payments: 10,000 due subscriptions (`--count`), charged through an in-process fake PaymentsService
   that approves every charge, so the sweep measures lifecycle itself;
-- real payments: 1,000 due subscriptions (`--real-count`), charged through the `azotte-payments` process
-  (database `azotte_payments`) with the Stripe-like sandbox PSP and an in-process catalog answering
-  GetStorefront for the USD storefront "us", all started by `bench_payments_charge.payments_stack`.
-  Each subscription has its own customer, given a card (token "tok_success") before the sweep.
+- real payments: 10,000 due subscriptions (`--real-count`), charged through `azotte-payments` (database
+  `azotte_payments`; two replicas by default, `--payments-replicas`, the channel round-robins them) with the
+  Stripe-like sandbox PSP and an in-process catalog answering GetStorefront for the USD storefront "us",
+  all started by `bench_payments_charge.payments_stack`. Each subscription has its own customer with a
+  card (token "tok_success") written to the payments tables before the sweep.
 
-Lifecycle is the same in both modes (Scheduler + GrpcPayments over a gRPC channel); only the payments
-endpoint differs. Seeding and the checks afterwards are not timed: every subscription must have renewed
-exactly once, and in the real mode payments must hold exactly one succeeded charge per subscription.
+Lifecycle is the same in both modes (Scheduler + GrpcPayments over `connect()`, batches of `--batch-size`,
+`--parallel-batches` at once); only the payments endpoint differs. Seeding and the checks afterwards are
+not timed: every subscription must have renewed exactly once, and in the real mode payments must hold
+exactly one succeeded charge per subscription. Besides renewals/s it prints the CPU seconds each kind of
+process (payments, sandbox PSP, PostgreSQL, NATS, this scheduler process) spent during the sweep.
 
 Run: .venv/bin/python tests/perf/bench_lifecycle_renewals.py [--count N] [--real-count N] [--skip-real]
 """
@@ -54,7 +57,7 @@ from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
 
 COUNT = 10_000
-REAL_COUNT = 1_000
+REAL_COUNT = 10_000
 TENANTS = 10
 IN_FLIGHT = 32
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
