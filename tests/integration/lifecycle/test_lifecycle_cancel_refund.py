@@ -14,6 +14,7 @@ from azotte_platform import errors
 from azotte_platform.grpc.status import from_rpc_error
 from tests.integration.lifecycle.conftest import Service
 from tests.integration.lifecycle.test_lifecycle_year import get, new_customer, rid, travel
+from tests.integration.lifecycle.test_lifecycle_year import subscribe as subscribe_to
 
 S = pb.SubscriptionState
 HALFWAY = timedelta(days=15, hours=12)  # of January's 31 days
@@ -22,19 +23,7 @@ HALFWAY = timedelta(days=15, hours=12)  # of January's 31 days
 async def subscribe(svc: Service, plan_id: str = "basic", *, checkout_minor: int | None = 1000) -> pb.Subscription:
     """A subscription whose first period a checkout charge paid (none when `checkout_minor` is None)."""
     charge_id = "" if checkout_minor is None else svc.payments.checkout_charge(checkout_minor)
-    response = await svc.stub.CreateSubscription(
-        pb.CreateSubscriptionRequest(
-            request_id=rid(),
-            customer_id=await new_customer(svc),
-            plan_id=plan_id,
-            storefront_id="us",
-            channel=channel_pb2.CHANNEL_WEB,
-            billing_origin=pb.BILLING_ORIGIN_AZOTTE_BILLED,
-            initial_charge_id=charge_id,
-        ),
-        metadata=svc.metadata,
-    )
-    return response.subscription
+    return await subscribe_to(svc, plan_id, initial_charge_id=charge_id)
 
 
 def cancel_now(sub_id: str, request_id: str) -> pb.CancelSubscriptionRequest:

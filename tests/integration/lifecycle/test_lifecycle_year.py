@@ -31,7 +31,7 @@ async def new_customer(svc: Service) -> str:
     return response.customer.id
 
 
-async def subscribe(svc: Service, plan_id: str) -> pb.Subscription:
+async def subscribe(svc: Service, plan_id: str, *, initial_charge_id: str = "") -> pb.Subscription:
     response = await svc.stub.CreateSubscription(
         pb.CreateSubscriptionRequest(
             request_id=rid(),
@@ -40,6 +40,7 @@ async def subscribe(svc: Service, plan_id: str) -> pb.Subscription:
             storefront_id="us",
             channel=channel_pb2.CHANNEL_WEB,
             billing_origin=pb.BILLING_ORIGIN_AZOTTE_BILLED,
+            initial_charge_id=initial_charge_id,
         ),
         metadata=svc.metadata,
     )

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_payments.sandbox_psp import adyen_like, stripe_like
 from azotte_payments.sandbox_psp.book import SandboxSettings
+from azotte_platform.grpc.client import connect
 from tests.integration.payments.payments_harness import Payments, SandboxPsp, payments_service, serving, storefront
 
 SANDBOX_SETTINGS = SandboxSettings(latency_ms=0, timeout_delay_s=3.0)
@@ -37,3 +39,11 @@ def tenant(payments: Payments) -> str:
     tenant_id = f"t{uuid.uuid4().hex[:12]}"
     payments.catalog.storefronts[(tenant_id, "de")] = storefront()
     return tenant_id
+
+
+@pytest.fixture
+async def adapter(payments: Payments) -> AsyncIterator[GrpcPayments]:
+    """Lifecycle's payments adapter over a channel like the one lifecycle opens (typed errors back)."""
+    channel = connect(payments.address)
+    yield GrpcPayments(channel)
+    await channel.close()

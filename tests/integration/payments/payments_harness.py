@@ -19,6 +19,9 @@ from starlette.applications import Starlette
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from azotte.common.v1 import channel_pb2, money_pb2
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_lifecycle.domain.states import BillingOrigin, Channel
+from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_payments.entrypoints.main import MIGRATIONS, build_servicer
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.settings import PaymentsSettings
@@ -250,3 +253,21 @@ async def payments_service(
     finally:
         await harness.close()
         await catalog_server.stop(None)
+
+
+LIFECYCLE_PRO = PlanTerms("pro", 1000, "EUR", BillingInterval(IntervalUnit.MONTH))
+
+
+def lifecycle_subscription(tenant: str, customer: str, initial_charge_id: str = "") -> Subscription:
+    """A monthly EUR subscription in storefront `de`, as lifecycle holds it, for its payments adapter."""
+    return Subscription.create(
+        subscription_id=f"sub_{uuid.uuid4().hex[:10]}",
+        tenant_id=tenant,
+        customer_id=customer,
+        plan=LIFECYCLE_PRO,
+        storefront_id="de",
+        channel=Channel.WEB,
+        billing_origin=BillingOrigin.AZOTTE_BILLED,
+        now=START,
+        initial_charge_id=initial_charge_id,
+    )

@@ -4,43 +4,13 @@ back from, and its refunds (to the card, and as credit for what credit paid)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from azotte.payments.v1 import payments_pb2 as P
 from azotte_lifecycle.adapters.payments import GrpcPayments
-from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.refunds import PaidCharge, cancel_refund_reason
-from azotte_lifecycle.domain.states import BillingOrigin, Channel
-from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.service_layer.subscriptions import pay_back_unused
-from azotte_platform.grpc.client import connect
-from tests.integration.payments.payments_harness import START, Payments, eur
-
-PRO = PlanTerms("pro", 1000, "EUR", BillingInterval(IntervalUnit.MONTH))
-
-
-def subscription(tenant: str, customer: str, initial_charge_id: str = "") -> Subscription:
-    return Subscription.create(
-        subscription_id=f"sub_{uuid.uuid4().hex[:10]}",
-        tenant_id=tenant,
-        customer_id=customer,
-        plan=PRO,
-        storefront_id="de",
-        channel=Channel.WEB,
-        billing_origin=BillingOrigin.AZOTTE_BILLED,
-        now=START,
-        initial_charge_id=initial_charge_id,
-    )
-
-
-@pytest.fixture
-async def adapter(payments: Payments) -> AsyncIterator[GrpcPayments]:
-    """Lifecycle's adapter over a channel like the one lifecycle opens (typed errors back)."""
-    channel = connect(payments.address)
-    yield GrpcPayments(channel)
-    await channel.close()
+from tests.integration.payments.payments_harness import Payments, eur, lifecycle_subscription
 
 
 async def found(adapter: GrpcPayments, sub: Subscription) -> dict[str, PaidCharge]:
@@ -53,7 +23,7 @@ async def test_the_period_charges_pay_back_once_whatever_the_attempts(
 ) -> None:
     customer = await payments.add_customer(tenant)
     checkout = await payments.charge(tenant, customer, 1000)
-    sub = subscription(tenant, customer, checkout.id)
+    sub = lifecycle_subscription(tenant, customer, checkout.id)
     upgrade = await payments.charge(tenant, customer, 500, subscription_id=sub.id, period_key="1")
     older = await payments.charge(tenant, customer, 700, subscription_id=sub.id, period_key="0")
     goodwill = P.RefundChargeRequest(request_id=uuid.uuid4().hex, charge_id=upgrade.id, amount=eur(100), reason="oops")
@@ -76,7 +46,7 @@ async def test_what_credit_paid_goes_back_as_credit(payments: Payments, tenant: 
         "GrantCredit",
         P.GrantCreditRequest(request_id=uuid.uuid4().hex, customer_id=customer, amount=eur(300), reason="goodwill"),
     )
-    sub = subscription(tenant, customer)
+    sub = lifecycle_subscription(tenant, customer)
     renewal = await payments.charge(tenant, customer, 1000, subscription_id=sub.id, period_key="1")
     assert renewal.credit_applied.amount_minor == 300
     assert [(c.method_minor, c.credit_minor) for c in (await found(adapter, sub)).values()] == [(700, 300)]

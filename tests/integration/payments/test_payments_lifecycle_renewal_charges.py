@@ -4,41 +4,17 @@ each renewal charged once under its key, outcomes mapped for dunning."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from azotte.payments.v1 import payments_pb2 as P
 from azotte_lifecycle.adapters.payments import GrpcPayments, RenewalChargeRequest
 from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
-from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
-from azotte_lifecycle.domain.states import BillingOrigin, Channel
-from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_platform.grpc.client import connect
-from tests.integration.payments.payments_harness import START, Payments, storefront
-
-PRO = PlanTerms("pro", 1000, "EUR", BillingInterval(IntervalUnit.MONTH))
+from tests.integration.payments.payments_harness import Payments, lifecycle_subscription, storefront
 
 
 def renewal(tenant: str, customer: str) -> RenewalChargeRequest:
-    sub = Subscription.create(
-        subscription_id=f"sub_{uuid.uuid4().hex[:10]}",
-        tenant_id=tenant,
-        customer_id=customer,
-        plan=PRO,
-        storefront_id="de",
-        channel=Channel.WEB,
-        billing_origin=BillingOrigin.AZOTTE_BILLED,
-        now=START,
-    )
+    sub = lifecycle_subscription(tenant, customer)
     return RenewalChargeRequest(sub, RenewalCharge(sub.id, 2, 0, 1000, "EUR"))
-
-
-@pytest.fixture
-async def adapter(payments: Payments) -> AsyncIterator[GrpcPayments]:
-    channel = connect(payments.address)
-    yield GrpcPayments(channel)
-    await channel.close()
 
 
 async def test_renewals_of_several_tenants_are_charged_once_with_their_outcomes(
