@@ -61,6 +61,9 @@ class ChargeProcessor:
     @contextlib.asynccontextmanager
     async def holding(self, tenant_id: str, charge_ids: Sequence[str]) -> AsyncIterator[None]:
         """Be the driver of new charges nobody else knows yet: lock them all, release on exit."""
+        if not charge_ids:
+            yield
+            return
         keys = [f"{tenant_id}/{charge_id}" for charge_id in charge_ids]
         async with self._engine.connect() as connection:
             await connection.execute(_LOCK_ALL, {"keys": keys})
