@@ -158,10 +158,6 @@ class ChargeRepository:
         await self._c.execute(_UPDATE_CHARGE, rows)
         await self._save_attempts([r.charge for r in records])
 
-    async def by_key(self, idempotency_key: str) -> ChargeRecord | None:
-        """The charge made under this idempotency key."""
-        return (await self.by_keys([idempotency_key])).get(idempotency_key)
-
     async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, ChargeRecord]:
         """The charges made under these idempotency keys, by key."""
         if not idempotency_keys:

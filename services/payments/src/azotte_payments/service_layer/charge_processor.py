@@ -30,6 +30,11 @@ _UNLOCK_ALL = sa.text("SELECT pg_advisory_unlock_all()")
 FINAL = (ChargeStatus.SUCCEEDED, ChargeStatus.FAILED, ChargeStatus.VOIDED)
 
 
+def _driver_key(tenant_id: str, charge_id: str) -> str:
+    """What a charge's driver lock is taken on (hashed by PostgreSQL into an advisory lock key)."""
+    return f"{tenant_id}/{charge_id}"
+
+
 async def _no_fault(point: str, charge_id: str) -> None:
     return None
 
@@ -64,7 +69,7 @@ class ChargeProcessor:
         if not charge_ids:
             yield
             return
-        keys = [f"{tenant_id}/{charge_id}" for charge_id in charge_ids]
+        keys = [_driver_key(tenant_id, charge_id) for charge_id in charge_ids]
         async with self._engine.connect() as connection:
             await connection.execute(_LOCK_ALL, {"keys": keys})
             await connection.commit()
@@ -110,7 +115,7 @@ class ChargeProcessor:
     async def _exclusive(self, tenant_id: str, charge_id: str) -> AsyncIterator[bool]:
         # NOTE: a session lock survives the driver's own commits and dies with its connection,
         # so a crashed driver never blocks the charge.
-        key = sa.func.hashtextextended(f"{tenant_id}/{charge_id}", 0)
+        key = sa.func.hashtextextended(_driver_key(tenant_id, charge_id), 0)
         async with self._engine.connect() as connection:
             held = bool((await connection.execute(sa.select(sa.func.pg_try_advisory_lock(key)))).scalar())
             await connection.commit()
