@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from nats.js.errors import NotFoundError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte.common.v1 import money_pb2
 from azotte_platform.clock import SystemClock
@@ -26,6 +27,15 @@ from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
 
 
+async def record_events(engine: AsyncEngine, events: int) -> None:
+    """Commit `events` events to the outbox, 1,000 per transaction."""
+    for start in range(0, events, 1000):
+        async with UnitOfWork(engine, "bench", SystemClock()) as uow:
+            for i in range(start, min(start + 1000, events)):
+                uow.record(Event("acme", "amount.added", money_pb2.Money(currency_code="USD", amount_minor=i)))
+            await uow.commit()
+
+
 async def main(events: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-relay-"))
     postgres, nats = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
@@ -36,17 +46,11 @@ async def main(events: int) -> None:
         engine = create_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(create_platform_tables)
-        for start in range(0, events, 1000):
-            async with UnitOfWork(engine, "bench", SystemClock()) as uow:
-                for i in range(start, min(start + 1000, events)):
-                    uow.record(Event("acme", "amount.added", money_pb2.Money(currency_code="USD", amount_minor=i)))
-                await uow.commit()
         client = await nats_connection.connect(nats.url, name="bench")
         js = client.jetstream()
         for batch_size in (100, 500):
             relay = OutboxRelay(engine, js, "bench", database_url=url, batch_size=batch_size)
-            async with engine.begin() as conn:
-                await conn.exec_driver_sql("UPDATE outbox SET published_at = NULL")
+            await record_events(engine, events)
             with contextlib.suppress(NotFoundError):
                 await js.delete_stream(stream_name("bench"))
             await nats_connection.ensure_service_stream(js, "bench")

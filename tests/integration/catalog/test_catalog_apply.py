@@ -11,6 +11,8 @@ import yaml
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.common.v1 import channel_pb2
 from azotte_platform.db.tables import outbox
+from azotte_platform.events.envelope import stream_name
+from tests.helpers import eventually
 from tests.integration.catalog.catalog_support import (
     CatalogHarness,
     TenantStub,
@@ -33,9 +35,16 @@ def changes_of(response: pb.ApplyCatalogResponse) -> dict[tuple[str, str], tuple
 
 
 async def event_count(catalog: CatalogHarness, tenant: TenantStub) -> int:
-    async with catalog.runtime.engine.connect() as conn:
-        count = await conn.scalar(sa.select(sa.func.count()).where(outbox.c.tenant_id == tenant.tenant_id))
-    return int(count or 0)
+    """Every event the catalog recorded for the tenant: the outbox drains to the stream, which is counted."""
+
+    async def drained() -> bool:
+        async with catalog.runtime.engine.connect() as conn:
+            return not await conn.scalar(sa.select(sa.func.count()).where(outbox.c.tenant_id == tenant.tenant_id))
+
+    assert await eventually(drained)
+    subjects = f"azotte.{tenant.tenant_id}.catalog.>"
+    info = await catalog.runtime.js.stream_info(stream_name("catalog"), subjects_filter=subjects)
+    return sum((info.state.subjects or {}).values())
 
 
 async def test_the_ott_example_applies_and_resolves(tenant: TenantStub, catalog: CatalogHarness) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import grpc
 import pytest
@@ -37,10 +38,17 @@ async def test_retry_of_the_same_request_completes_from_the_psp_record(payments:
     assert {a.account: a.balance.amount_minor for a in balance.currencies[0].accounts}["psp_clearing"] == 1500
 
 
-async def test_reconciliation_loop_completes_an_abandoned_charge(payments: Payments, tenant: str) -> None:
+async def test_reconciliation_completes_an_abandoned_charge_once_it_is_left_untouched(
+    payments: Payments, tenant: str
+) -> None:
     customer = await payments.add_customer(tenant)
     pending = await _crash_after_capture(payments, tenant, customer, uuid.uuid4().hex)
-    assert await payments.processor.reconcile_open_charges() >= 1
+    untouched_for = timedelta(seconds=30)
+    assert await payments.processor.reconcile_open_charges(untouched_for) == 0
+    got = await payments.call(tenant, "GetCharge", P.GetChargeRequest(charge_id=pending.id))
+    assert got.charge.status == P.CHARGE_STATUS_PENDING
+    payments.clock.advance(untouched_for)
+    assert await payments.processor.reconcile_open_charges(untouched_for) >= 1
     got = await payments.call(tenant, "GetCharge", P.GetChargeRequest(charge_id=pending.id))
     assert got.charge.status == P.CHARGE_STATUS_SUCCEEDED
     assert await payments.capture_count(got.charge) == 1

@@ -1,3 +1,4 @@
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -6,8 +7,9 @@ import pytest
 from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus, ReconcileAction
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult
 from azotte_payments.domain.events import PaymentFailed, PaymentSucceeded
-from azotte_payments.domain.idempotency import IdempotentRecord, replay_or_none
+from azotte_payments.domain.idempotency import IdempotentRecord, replay_or_none, request_fingerprint
 from azotte_payments.domain.tax import TaxMode, TaxPolicy
+from azotte_payments.service_layer.charge_batch import CreateCharge
 from azotte_platform.errors import Aborted, FailedPrecondition, InvalidArgument
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
@@ -135,3 +137,15 @@ def test_same_key_different_content_is_a_conflict() -> None:
     with pytest.raises(Aborted) as error:
         replay_or_none(stored, "key-1", request(price=1000).fingerprint())
     assert error.value.reason == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_a_charge_command_fingerprint_is_the_digest_stored_charges_were_given() -> None:
+    """Replays compare against fingerprints already stored: every field but the key, tax policy included."""
+    taxed = CreateCharge("key-1", "cus_1", "sf_de", "web", "plan_pro", 999, "EUR", tax_policy=DE_VAT)
+    untaxed = CreateCharge("key-2", "cus_1", "sf_de", "web", "plan_pro", 999, "EUR")
+    for command in (taxed, untaxed):
+        content = asdict(command)
+        del content["idempotency_key"]
+        assert command.fingerprint() == request_fingerprint(content)
+    assert replace(untaxed, idempotency_key="key-3").fingerprint() == untaxed.fingerprint()
+    assert taxed.fingerprint() != replace(taxed, tax_policy=None).fingerprint()

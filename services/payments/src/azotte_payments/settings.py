@@ -19,3 +19,4 @@ class PaymentsSettings(ServiceSettings):
     storefront_cache_s: float = 30.0
     charge_wait_s: float = 30.0
     reconcile_interval_s: float = 15.0
+    reconcile_after_s: float = 30.0

@@ -20,9 +20,8 @@ outbox = sa.Table(
     sa.Column("data_schema", sa.Text, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Column("headers", JSONB, nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True)),
-    sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
 )
+"""Events waiting to be published, in commit order (`seq`); the relay deletes a row once JetStream has it."""
 
 inbox = sa.Table(
     "inbox",
@@ -48,6 +47,23 @@ idempotency_keys = sa.Table(
 def create_platform_tables(connection: sa.Connection) -> None:
     """Create the outbox, inbox and idempotency tables (used by each service's first migration)."""
     platform_metadata.create_all(connection)
+
+
+def delete_published_outbox_rows(connection: sa.Connection) -> None:
+    """Outbox rows are deleted once published: drop the `published_at` mark and the rows it marked.
+
+    A no-op on a database whose outbox was created without the mark.
+    """
+    if "published_at" in {column["name"] for column in sa.inspect(connection).get_columns("outbox")}:
+        connection.execute(sa.text("DELETE FROM outbox WHERE published_at IS NOT NULL"))
+        connection.execute(sa.text("DROP INDEX IF EXISTS outbox_unpublished"))
+        connection.execute(sa.text("ALTER TABLE outbox DROP COLUMN published_at"))
+
+
+def restore_published_outbox_mark(connection: sa.Connection) -> None:
+    """Undo `delete_published_outbox_rows`: every row left is unpublished."""
+    connection.execute(sa.text("ALTER TABLE outbox ADD COLUMN published_at TIMESTAMP WITH TIME ZONE"))
+    connection.execute(sa.text("CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_at IS NULL"))
 
 
 def drop_platform_tables(connection: sa.Connection) -> None:

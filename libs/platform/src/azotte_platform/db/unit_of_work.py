@@ -11,11 +11,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from azotte_platform.clock import Clock
+from azotte_platform.db.bulk import as_arrays, insert_unnested
 from azotte_platform.db.tables import inbox, outbox
 from azotte_platform.events.envelope import SUBJECT_HEADER, Event, subject_for
 from azotte_platform.idempotency import IdempotencyStore
 
 OUTBOX_CHANNEL = "azotte_outbox"
+_OUTBOX_COLUMNS = ("id", "tenant_id", "subject", "type", "source", "time", "data_schema", "data", "headers")
+_INSERT_OUTBOX = insert_unnested(outbox, _OUTBOX_COLUMNS)
 
 
 class UnitOfWork:
@@ -76,22 +79,28 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Write the outbox rows and commit the transaction."""
         if self._events:
-            await self.connection.execute(outbox.insert(), [self._outbox_row(e) for e in self._events])
+            rows = self._outbox_rows(self._events)
+            await self.connection.execute(_INSERT_OUTBOX, as_arrays(rows, _OUTBOX_COLUMNS))
             await self.connection.execute(sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, self.service)))
             self._events = []
         await self.connection.commit()
 
-    def _outbox_row(self, event: Event) -> dict[str, object]:
-        headers: dict[str, str] = {SUBJECT_HEADER: event.about} if event.about else {}
-        propagate.inject(headers)
-        return {
-            "id": event.id,
-            "tenant_id": event.tenant_id,
-            "subject": subject_for(self.service, event.tenant_id, event.type),
-            "type": event.type,
-            "source": f"azotte/{self.service}",
-            "time": self.clock.now(),
-            "data_schema": event.payload.DESCRIPTOR.full_name,
-            "data": event.payload.SerializeToString(deterministic=True),
-            "headers": headers,
-        }
+    def _outbox_rows(self, events: list[Event]) -> list[dict[str, object]]:
+        # NOTE: one trace context and one time for every event of the transaction.
+        trace: dict[str, str] = {}
+        propagate.inject(trace)
+        now = self.clock.now()
+        return [
+            {
+                "id": event.id,
+                "tenant_id": event.tenant_id,
+                "subject": subject_for(self.service, event.tenant_id, event.type),
+                "type": event.type,
+                "source": f"azotte/{self.service}",
+                "time": now,
+                "data_schema": event.payload.DESCRIPTOR.full_name,
+                "data": event.payload.SerializeToString(deterministic=True),
+                "headers": {**trace, SUBJECT_HEADER: event.about} if event.about else trace,
+            }
+            for event in events
+        ]

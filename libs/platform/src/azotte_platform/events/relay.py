@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from nats.js.client import JetStreamContext
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import ReturningDelete
 
 from azotte_platform.db.engine import asyncpg_dsn
 from azotte_platform.db.tables import outbox
@@ -24,11 +24,10 @@ from azotte_platform.waiting import wait_at_most
 log = logging.getLogger(__name__)
 
 
-_MARK_PUBLISHED = (
-    sa.update(outbox)
-    .where(outbox.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
-    .values(published_at=sa.func.now())
-)
+def _take_batch(batch_size: int) -> ReturningDelete[Any]:
+    """Delete the oldest pending rows nobody else is publishing, returning them (undone on rollback)."""
+    oldest = sa.select(outbox.c.seq).order_by(outbox.c.seq).limit(batch_size).with_for_update(skip_locked=True)
+    return sa.delete(outbox).where(outbox.c.seq.in_(oldest)).returning(*outbox.c)
 
 
 def _headers(row: Any) -> dict[str, str]:
@@ -47,8 +46,8 @@ def _headers(row: Any) -> dict[str, str]:
 class OutboxRelay:
     """Moves outbox rows to NATS in batches; every batch is published concurrently.
 
-    NOTE: rows are marked published only after JetStream acknowledged all of them, so a crash or a
-    NATS outage means a re-publish, which the stream drops by `Nats-Msg-Id`.
+    NOTE: a batch's rows are deleted in a transaction that commits only after JetStream acknowledged
+    all of them, so a crash or a NATS outage means a re-publish, which the stream drops by `Nats-Msg-Id`.
     """
 
     def __init__(
@@ -67,6 +66,7 @@ class OutboxRelay:
         self._service = service
         self._dsn = asyncpg_dsn(database_url)
         self._batch_size = batch_size
+        self._take_batch = _take_batch(batch_size)
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
         self._wakeup = asyncio.Event()
@@ -74,19 +74,10 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish up to one batch of pending events; return how many were published."""
         async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(outbox)
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = sorted((await conn.execute(self._take_batch)).all(), key=lambda row: row.seq)
             if not rows:
                 return 0
             await self._publish_all(rows)
-            await conn.execute(_MARK_PUBLISHED, {"seqs": [row.seq for row in rows]})
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 

@@ -30,6 +30,7 @@ from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry
 from azotte_lifecycle.domain.policy import TenantLifecyclePolicy
 from azotte_lifecycle.domain.states import SubscriptionState
 from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.errors import AlreadyExists
 
 
@@ -157,16 +158,8 @@ class SubscriptionRepository:
         """Write back changed aggregates and their new history entries."""
         if not subs:
             return
-        c = subscriptions.c
-        statement = (
-            sa.update(subscriptions)
-            .where(c.tenant_id == sa.bindparam("k_tenant"), c.id == sa.bindparam("k_id"))
-            .values({name: sa.bindparam(name) for name in _UPDATED})
-        )
-        rows = [{"k_tenant": s.tenant_id, "k_id": s.id, **self._row(s, now)} for s in subs]
-        for row in rows:
-            del row["tenant_id"], row["id"]
-        await self._conn.execute(statement, rows)
+        rows = [self._row(s, now) for s in subs]
+        await self._conn.execute(_UPDATE_SUBSCRIPTIONS, as_arrays(rows, (*_KEY, *_UPDATED)))
         await self._write_history(subs)
 
     async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
@@ -329,7 +322,7 @@ class SubscriptionRepository:
         for s in subs:
             s.history.clear()
         if rows:
-            await self._conn.execute(subscription_history.insert(), rows)
+            await self._conn.execute(_INSERT_HISTORY, as_arrays(rows, _HISTORY_COLUMNS))
 
 
 _LOADED = (
@@ -349,6 +342,10 @@ _UPDATED = (
     "due_kind",
     "aggregate",
 )
+_KEY = ("tenant_id", "id")
+_UPDATE_SUBSCRIPTIONS = update_unnested(subscriptions, _KEY, _UPDATED)
+_HISTORY_COLUMNS = tuple(column.name for column in subscription_history.c if column.name != "seq")
+_INSERT_HISTORY = insert_unnested(subscription_history, _HISTORY_COLUMNS)
 
 
 class PolicyRepository:

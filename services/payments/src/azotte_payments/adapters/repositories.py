@@ -27,6 +27,7 @@ from azotte_payments.domain.ledger import Account, Dimensions, EntryKind, Journa
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodType
 from azotte_payments.domain.refund import Refund, RefundDestination, RefundStatus
 from azotte_payments.domain.tax import TaxBreakdown
+from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.errors import NotFound
 
 
@@ -87,11 +88,8 @@ _STATE_COLUMNS = (
     "refunded_to_method_minor",
     "updated_at",
 )
-_UPDATE_CHARGE = (
-    charges.update()
-    .where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
-    .values({column: sa.bindparam(column) for column in _STATE_COLUMNS})
-)
+_CHARGE_KEY = ("tenant_id", "id")
+_UPDATE_CHARGES = update_unnested(charges, _CHARGE_KEY, _STATE_COLUMNS)
 _ATTEMPT_COLUMNS = (
     "psp",
     "psp_idempotency_key",
@@ -102,10 +100,11 @@ _ATTEMPT_COLUMNS = (
     "psp_reference",
     "latency_ms",
 )
-_upsert_attempt = insert(charge_attempts)
-_UPSERT_ATTEMPT = _upsert_attempt.on_conflict_do_update(
-    index_elements=["tenant_id", "charge_id", "number"],
-    set_={column: _upsert_attempt.excluded[column] for column in _ATTEMPT_COLUMNS},
+_ATTEMPT_KEY = ("tenant_id", "charge_id", "number")
+_upsert_attempts = insert_unnested(charge_attempts, (*_ATTEMPT_KEY, *_ATTEMPT_COLUMNS))
+_UPSERT_ATTEMPTS = _upsert_attempts.on_conflict_do_update(
+    index_elements=list(_ATTEMPT_KEY),
+    set_={column: _upsert_attempts.excluded[column] for column in _ATTEMPT_COLUMNS},
 )
 _IDS = sa.bindparam("b_ids", type_=ARRAY(sa.Text))
 _CHARGE_BY_ID = sa.select(charges).where(charges.c.tenant_id == _TENANT, charges.c.id == _ID)
@@ -116,11 +115,14 @@ _ATTEMPTS_OF = (
     .order_by(charge_attempts.c.charge_id, charge_attempts.c.number)
 )
 
-_INSERT_ENTRY = (
-    insert(journal_entries)
+_ENTRY_COLUMNS = tuple(column.name for column in journal_entries.c)
+_INSERT_ENTRIES = (
+    insert_unnested(journal_entries, _ENTRY_COLUMNS)
     .on_conflict_do_nothing(constraint="journal_entries_once_per_source")
     .returning(journal_entries.c.id)
 )
+_POSTING_COLUMNS = tuple(column.name for column in postings.c)
+_INSERT_POSTINGS = insert_unnested(postings, _POSTING_COLUMNS)
 
 
 class ChargeRepository:
@@ -150,12 +152,8 @@ class ChargeRepository:
         """Write the charges' states (what changes after a charge is made) and attempts."""
         if not records:
             return
-        rows = []
-        for record in records:
-            values = self._values(record, now)
-            state = {column: values[column] for column in _STATE_COLUMNS}
-            rows.append({**state, "b_tenant": self._tenant, "b_id": record.charge.charge_id})
-        await self._c.execute(_UPDATE_CHARGE, rows)
+        rows = [{"tenant_id": self._tenant, "id": r.charge.charge_id, **self._values(r, now)} for r in records]
+        await self._c.execute(_UPDATE_CHARGES, as_arrays(rows, (*_CHARGE_KEY, *_STATE_COLUMNS)))
         await self._save_attempts([r.charge for r in records])
 
     async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, ChargeRecord]:
@@ -199,7 +197,7 @@ class ChargeRepository:
             for a in charge.attempts
         ]
         if rows:
-            await self._c.execute(_UPSERT_ATTEMPT, rows)
+            await self._c.execute(_UPSERT_ATTEMPTS, as_arrays(rows, (*_ATTEMPT_KEY, *_ATTEMPT_COLUMNS)))
 
     async def _records(self, rows: Sequence[Any]) -> list[ChargeRecord]:
         if not rows:
@@ -279,11 +277,15 @@ class ChargeRepository:
         }
 
 
-async def charges_to_resume(connection: AsyncConnection, limit: int) -> list[tuple[str, str]]:
-    """(tenant, charge id) of pending or unknown charges of every tenant, least recently touched first."""
+async def charges_to_resume(connection: AsyncConnection, touched_before: datetime, limit: int) -> list[tuple[str, str]]:
+    """(tenant, charge id) of pending or unknown charges of every tenant last written by `touched_before`,
+    least recently touched first."""
     rows = await connection.execute(
         sa.select(charges.c.tenant_id, charges.c.id)
-        .where(charges.c.status.in_([ChargeStatus.PENDING.value, ChargeStatus.UNKNOWN.value]))
+        .where(
+            charges.c.status.in_([ChargeStatus.PENDING.value, ChargeStatus.UNKNOWN.value]),
+            charges.c.updated_at <= touched_before,
+        )
         .order_by(charges.c.updated_at)
         .limit(limit)
     )
@@ -508,7 +510,7 @@ class LedgerRepository:
             }
             for entry in entries
         ]
-        result = await self._c.execute(_INSERT_ENTRY, rows)
+        result = await self._c.execute(_INSERT_ENTRIES, as_arrays(rows, _ENTRY_COLUMNS))
         inserted = set(result.scalars().all())
         posted = [entry for entry in entries if entry.entry_id in inserted]
         lines = [
@@ -525,7 +527,7 @@ class LedgerRepository:
             for line, posting in enumerate(entry.postings, start=1)
         ]
         if lines:
-            await self._c.execute(postings.insert(), lines)
+            await self._c.execute(_INSERT_POSTINGS, as_arrays(lines, _POSTING_COLUMNS))
         return posted
 
     async def entry_for(self, kind: EntryKind, source_id: str) -> JournalEntry | None:

@@ -49,16 +49,17 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
 
 
 class ReconcileLoop:
-    """Resumes open charges every `interval_s` seconds."""
+    """Every `interval_s` seconds, resumes open charges left untouched for `after_s` seconds."""
 
-    def __init__(self, processor: ChargeProcessor, interval_s: float):
+    def __init__(self, processor: ChargeProcessor, interval_s: float, after_s: float):
         self._processor = processor
         self._interval_s = interval_s
+        self._untouched_for = timedelta(seconds=after_s)
 
     async def run(self) -> None:
         while True:
             try:
-                await self._processor.reconcile_open_charges()
+                await self._processor.reconcile_open_charges(self._untouched_for)
             except Exception:
                 log.exception("charge reconciliation failed")
             await asyncio.sleep(self._interval_s)
@@ -68,7 +69,8 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     """Register PaymentsService and start the reconciliation loop."""
     servicer, processor = build_servicer(runtime)
     payments_pb2_grpc.add_PaymentsServiceServicer_to_server(servicer, server)
-    runtime.spawn(ReconcileLoop(processor, settings_of(runtime).reconcile_interval_s).run)
+    settings = settings_of(runtime)
+    runtime.spawn(ReconcileLoop(processor, settings.reconcile_interval_s, settings.reconcile_after_s).run)
     return [payments_pb2.DESCRIPTOR.services_by_name["PaymentsService"].full_name]
 
 

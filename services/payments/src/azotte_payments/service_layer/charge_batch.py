@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from azotte_payments.adapters.repositories import ChargeRecord
 from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus
@@ -37,8 +37,10 @@ class CreateCharge:
 
     def fingerprint(self) -> str:
         """Digest of everything but the key."""
-        content = asdict(self)
-        content.pop("idempotency_key")
+        # NOTE: what asdict(self) gives without the key, built without deep-copying every field.
+        content = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "idempotency_key"}
+        if self.tax_policy is not None:
+            content["tax_policy"] = asdict(self.tax_policy)
         return request_fingerprint(content)
 
     def validate(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -99,10 +100,14 @@ class ChargeProcessor:
             await save_charges(uow, tenant_id, records)
             await uow.commit()
 
-    async def reconcile_open_charges(self, limit: int = 100) -> int:
-        """Resume pending and unknown charges nobody is driving (after a crash or a timeout)."""
+    async def reconcile_open_charges(self, untouched_for: timedelta, limit: int = 100) -> int:
+        """Resume pending and unknown charges nobody is driving (after a crash or a timeout).
+
+        Only charges unchanged for `untouched_for` are tried, so charges a live driver is collecting
+        right now are left to it without a lock attempt each.
+        """
         async with self._uow() as uow:
-            open_charges = await charges_to_resume(uow.connection, limit)
+            open_charges = await charges_to_resume(uow.connection, self._clock.now() - untouched_for, limit)
         resumed = 0
         for tenant_id, charge_id in open_charges:
             try:

@@ -1,0 +1,20 @@
+"""The outbox keeps only events still to publish: the relay deletes a row once JetStream has it.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from alembic import op
+
+from azotte_platform.db.tables import delete_published_outbox_rows, restore_published_outbox_mark
+
+revision = "0003"
+down_revision = "0002"
+
+
+def upgrade() -> None:
+    delete_published_outbox_rows(op.get_bind())
+
+
+def downgrade() -> None:
+    restore_published_outbox_mark(op.get_bind())
