@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from azotte_platform import context
+from azotte_platform.db.engine import lost_database
 from azotte_platform.errors import AzotteError
 from azotte_platform.grpc.status import to_rich_status
 from azotte_platform.telemetry import RPC_LATENCY
@@ -18,6 +19,14 @@ log = logging.getLogger("azotte.rpc")
 
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Any]]
 Behavior = Callable[[Any, Any], Awaitable[Any]]
+
+
+async def _abort(servicer_context: Any, method: str, error: AzotteError) -> str:
+    """End the call with the error's rich status; the status name, for metrics."""
+    status, message, trailers = to_rich_status(error)
+    log.info("%s failed: %s %s", method, error.reason, message)
+    await servicer_context.abort(status, message, trailers)
+    return str(status.name)
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -59,17 +68,18 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             try:
                 return await behavior(request, servicer_context)
             except AzotteError as error:
-                status, message, trailers = to_rich_status(error)
-                code = status.name
-                log.info("%s failed: %s %s", method, error.reason, message)
-                await servicer_context.abort(status, message, trailers)
+                code = await _abort(servicer_context, method, error)
             except grpc.aio.AbortError:
                 code = "ABORTED_BY_HANDLER"
                 raise
-            except Exception:
-                code = "INTERNAL"
-                log.exception("%s crashed", method)
-                await servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            except Exception as error:
+                unavailable = lost_database(error)
+                if unavailable is not None:
+                    code = await _abort(servicer_context, method, unavailable)
+                else:
+                    code = "INTERNAL"
+                    log.exception("%s crashed", method)
+                    await servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
             finally:
                 timer = RPC_LATENCY.labels(self._service, method, code) if code else succeeded
                 timer.observe(time.perf_counter() - started)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from azotte_payments.adapters.psp.base import PspChargeRequest
 from azotte_payments.adapters.psp.registry import PspRegistry
@@ -71,14 +71,12 @@ class ChargeProcessor:
             yield
             return
         keys = [_driver_key(tenant_id, charge_id) for charge_id in charge_ids]
-        async with self._engine.connect() as connection:
-            await connection.execute(_LOCK_ALL, {"keys": keys})
-            await connection.commit()
+        async with self._lock_session() as session:
+            await session.execute(_LOCK_ALL, {"keys": keys})
             try:
                 yield
             finally:
-                await connection.execute(_UNLOCK_ALL)
-                await connection.commit()
+                await session.execute(_UNLOCK_ALL)
 
     async def collect(self, tenant_id: str, records: Sequence[ChargeRecord]) -> None:
         """Send the charges' in-flight attempts to their PSPs together and store the answers.
@@ -121,15 +119,19 @@ class ChargeProcessor:
         # NOTE: a session lock survives the driver's own commits and dies with its connection,
         # so a crashed driver never blocks the charge.
         key = sa.func.hashtextextended(_driver_key(tenant_id, charge_id), 0)
-        async with self._engine.connect() as connection:
-            held = bool((await connection.execute(sa.select(sa.func.pg_try_advisory_lock(key)))).scalar())
-            await connection.commit()
+        async with self._lock_session() as session:
+            held = bool((await session.execute(sa.select(sa.func.pg_try_advisory_lock(key)))).scalar())
             try:
                 yield held
             finally:
                 if held:
-                    await connection.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-                    await connection.commit()
+                    await session.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+
+    @contextlib.asynccontextmanager
+    async def _lock_session(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection outside any transaction: session advisory locks need none."""
+        async with self._engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def _load(self, tenant_id: str, charge_id: str) -> ChargeRecord:
         async with self._uow() as uow:
