@@ -218,18 +218,20 @@ class SubscriptionRepository:
         ]
 
     async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
-        """Lock up to `limit` subscriptions whose work is due, earliest first; rows locked elsewhere are skipped."""
+        """Lock up to `limit` subscriptions of one tenant whose work is due, earliest first.
+
+        Without `tenant_id`, the tenant is the one whose earliest due work nobody holds is the earliest
+        of all, so a batch is charged with one payments call. Rows locked elsewhere are skipped.
+        """
         c = subscriptions.c
-        query = (
-            sa.select(*_LOADED)
-            .where(c.next_due_at <= now)
-            .order_by(c.next_due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        if tenant_id is not None:
-            query = query.where(c.tenant_id == tenant_id)
-        return [self._load(row) for row in await self._conn.execute(query)]
+        due = sa.select(*_LOADED).where(c.next_due_at <= now).order_by(c.next_due_at).with_for_update(skip_locked=True)
+        if tenant_id is None:
+            earliest = (await self._conn.execute(due.with_only_columns(c.tenant_id).limit(1))).first()
+            if earliest is None:
+                return []
+            tenant_id = str(earliest.tenant_id)
+        rows = await self._conn.execute(due.where(c.tenant_id == tenant_id).limit(limit))
+        return [self._load(row) for row in rows]
 
     async def defer(self, subs: Iterable[Subscription], until: datetime) -> None:
         """Push the due time of subscriptions whose work could not be settled now."""

@@ -51,6 +51,9 @@ subscriptions = sa.Table(
     sa.Column("initial_charge_id", sa.Text),
     sa.Index("subscriptions_by_customer", "tenant_id", "customer_id", "id"),
     sa.Index("subscriptions_due", "next_due_at", postgresql_where=sa.text("next_due_at IS NOT NULL")),
+    sa.Index(
+        "subscriptions_due_by_tenant", "tenant_id", "next_due_at", postgresql_where=sa.text("next_due_at IS NOT NULL")
+    ),
 )
 
 subscription_identities = sa.Table(

@@ -1,0 +1,24 @@
+"""The scheduler claims one tenant's due work at a time: index it by tenant.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade() -> None:
+    op.create_index(
+        "subscriptions_due_by_tenant",
+        "subscriptions",
+        ["tenant_id", "next_due_at"],
+        postgresql_where=sa.text("next_due_at IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("subscriptions_due_by_tenant", "subscriptions")
