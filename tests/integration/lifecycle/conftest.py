@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import grpc
 import pytest
@@ -27,12 +28,16 @@ from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import Runtime, start_runtime
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+ADDED_TAX = {"us-tx": Decimal("0.0825")}
 TENANT = "acme"
 MONTHLY = BillingInterval(IntervalUnit.MONTH)
 
 
 class FakeCatalog:
-    """Plans basic ($10, rank 1), premium ($20, rank 2), trial ($10, 14-day trial), all monthly USD."""
+    """Plans basic ($10, rank 1), premium ($20, rank 2), trial ($10, 14-day trial), all monthly USD.
+
+    Storefront "us-tx" adds 8.25 % tax on top of its prices; the others' prices include tax.
+    """
 
     plans = {
         "basic": (PlanInfo("basic", MONTHLY, 1, 0), 1000),
@@ -44,7 +49,7 @@ class FakeCatalog:
         return self.plans[plan_id][0]
 
     async def price(self, tenant_id: str, plan_id: str, storefront_id: str, channel: Channel, at: datetime) -> Price:
-        return Price(self.plans[plan_id][1], "USD")
+        return Price(self.plans[plan_id][1], "USD", ADDED_TAX.get(storefront_id, Decimal(0)))
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ S = pb.SubscriptionState
 HALFWAY = timedelta(days=15, hours=12)  # of January's 31 days
 
 
-async def subscribe(svc: Service, plan_id: str = "basic", *, checkout_minor: int | None = 1000) -> pb.Subscription:
+async def subscribe(
+    svc: Service, plan_id: str = "basic", *, checkout_minor: int | None = 1000, storefront_id: str = "us"
+) -> pb.Subscription:
     """A subscription whose first period a checkout charge paid (none when `checkout_minor` is None)."""
     charge_id = "" if checkout_minor is None else svc.payments.checkout_charge(checkout_minor)
-    return await subscribe_to(svc, plan_id, initial_charge_id=charge_id)
+    return await subscribe_to(svc, plan_id, initial_charge_id=charge_id, storefront_id=storefront_id)
 
 
 def cancel_now(sub_id: str, request_id: str) -> pb.CancelSubscriptionRequest:
@@ -55,6 +57,15 @@ async def test_the_unused_half_of_the_checkout_charge_is_refunded_once_even_when
     assert first.refund_amount.amount_minor == 500
     assert svc.payments.refunded() == {"ch_checkout_0": 500}
     assert svc.payments.refund_calls == 1
+
+
+async def test_where_tax_is_added_on_top_the_unused_half_is_refunded_with_its_tax(service: Service) -> None:
+    svc = service
+    sub = await subscribe(svc, checkout_minor=1083, storefront_id="us-tx")  # $10 + 8.25 % tax
+    svc.clock.advance(HALFWAY)
+    cancelled = await svc.stub.CancelSubscription(cancel_now(sub.id, rid()), metadata=svc.metadata)
+    assert cancelled.refund_amount.amount_minor == 541  # 500 unused + 41.25 tax, rounded half up
+    assert svc.payments.refunded() == {"ch_checkout_0": 541}
 
 
 async def test_while_payments_is_unavailable_the_subscription_stays_active_until_a_retry(service: Service) -> None:

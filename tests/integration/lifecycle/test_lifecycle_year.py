@@ -31,13 +31,15 @@ async def new_customer(svc: Service) -> str:
     return response.customer.id
 
 
-async def subscribe(svc: Service, plan_id: str, *, initial_charge_id: str = "") -> pb.Subscription:
+async def subscribe(
+    svc: Service, plan_id: str, *, initial_charge_id: str = "", storefront_id: str = "us"
+) -> pb.Subscription:
     response = await svc.stub.CreateSubscription(
         pb.CreateSubscriptionRequest(
             request_id=rid(),
             customer_id=await new_customer(svc),
             plan_id=plan_id,
-            storefront_id="us",
+            storefront_id=storefront_id,
             channel=channel_pb2.CHANNEL_WEB,
             billing_origin=pb.BILLING_ORIGIN_AZOTTE_BILLED,
             initial_charge_id=initial_charge_id,

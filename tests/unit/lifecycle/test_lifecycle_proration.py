@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -109,3 +110,12 @@ def test_immediate_cancel_refunds_the_unused_seconds(
     assert sub.cancel(HALFWAY, policy, mode=CancelMode.IMMEDIATE, refund=True) == 500
     assert sub.state is SubscriptionState.EXPIRED
     assert sub.pull_events()[-1].refund_amount_minor == 500
+
+
+def test_where_prices_exclude_tax_the_refund_carries_the_tax_paid_on_the_unused_seconds(
+    new_subscription: NewSubscription, policy: LifecyclePolicy
+) -> None:
+    sub = new_subscription()
+    refund = sub.cancel(HALFWAY, policy, mode=CancelMode.IMMEDIATE, refund=True, added_tax_rate=Decimal("0.2"))
+    assert refund == 600
+    assert sub.pull_events()[-1].refund_amount_minor == 600

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
+from azotte_lifecycle.domain.proration import with_added_tax
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg, plan_refund
 from azotte_lifecycle.domain.states import BillingOrigin, Channel
 from azotte_lifecycle.domain.subscription import Subscription
+from azotte_payments.domain.tax import TaxMode, TaxPolicy, tax_for_line
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 from tests.unit.lifecycle.conftest import T0, NewSubscription, Plans
 
@@ -69,3 +72,10 @@ def test_only_a_paid_azotte_billed_start_takes_an_initial_charge(origin: Billing
             initial_charge_id="ch_1",
         )
     assert [v.field for v in refused.value.violations] == ["initial_charge_id"]
+
+
+@pytest.mark.parametrize("rate", ["0", "0.0825", "0.19", "0.2"])
+@pytest.mark.parametrize("amount_minor", [0, 1, 499, 500, 999, 1000, 123457])
+def test_the_tax_added_to_a_refund_is_the_tax_payments_added_to_the_charge(amount_minor: int, rate: str) -> None:
+    charged = tax_for_line(amount_minor, TaxPolicy(TaxMode.EXCLUSIVE, Decimal(rate)))
+    assert with_added_tax(amount_minor, Decimal(rate)) == charged.gross_minor

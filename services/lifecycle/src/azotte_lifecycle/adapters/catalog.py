@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 import grpc
@@ -30,10 +31,14 @@ class PlanInfo:
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """A resolved price in minor units."""
+    """A resolved price in minor units, and the tax rate a charge adds on top of it.
+
+    `added_tax_rate` is the storefront's rate when its prices exclude tax, 0 when they include it.
+    """
 
     amount_minor: int
     currency_code: str
+    added_tax_rate: Decimal = Decimal(0)
 
 
 class Catalog(Protocol):
@@ -85,7 +90,9 @@ class GrpcCatalog:
             plan_id=plan_id, storefront_id=storefront_id, channel=channel_to_pb(channel), at_time=ts(at)
         )
         response = await self._stub.ResolvePrice(request, metadata=_tenant(tenant_id))
-        return Price(response.amount.amount_minor, response.amount.currency_code)
+        tax = response.tax_policy
+        added = Decimal(tax.rate or "0") if tax.mode == catalog_pb2.TAX_MODE_EXCLUSIVE else Decimal(0)
+        return Price(response.amount.amount_minor, response.amount.currency_code, added)
 
 
 def _tenant(tenant_id: str) -> tuple[tuple[str, str], ...]:

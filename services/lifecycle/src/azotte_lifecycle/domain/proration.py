@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from azotte_platform.errors import InvalidArgument
 
@@ -30,6 +31,12 @@ def whole_seconds(start: datetime, end: datetime) -> int:
 def round_half_up(numerator: int, denominator: int) -> int:
     """Round a non-negative fraction to the nearest integer, halves up."""
     return (2 * numerator + denominator) // (2 * denominator)
+
+
+def with_added_tax(amount_minor: int, rate: Decimal) -> int:
+    """`amount_minor` plus the tax a charge adds on top of it: round(amount * rate), halves up, as payments does."""
+    numerator, denominator = rate.as_integer_ratio()
+    return amount_minor + round_half_up(amount_minor * numerator, denominator)
 
 
 def unused_share(amount_minor: int, period_start: datetime, period_end: datetime, at: datetime) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NoReturn
 
@@ -19,7 +20,13 @@ from azotte_lifecycle.domain.events import (
 )
 from azotte_lifecycle.domain.periods import BillingInterval, require_utc, shift
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
-from azotte_lifecycle.domain.proration import Proration, prorate_change, prorate_restart, unused_share
+from azotte_lifecycle.domain.proration import (
+    Proration,
+    prorate_change,
+    prorate_restart,
+    unused_share,
+    with_added_tax,
+)
 from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
@@ -269,9 +276,19 @@ class Subscription:
     # ----------------------------------------------------------------- customer commands
 
     def cancel(
-        self, now: datetime, policy: LifecyclePolicy, *, mode: CancelMode | None = None, refund: bool = False
+        self,
+        now: datetime,
+        policy: LifecyclePolicy,
+        *,
+        mode: CancelMode | None = None,
+        refund: bool = False,
+        added_tax_rate: Decimal = Decimal(0),
     ) -> int:
-        """Cancel at period end or immediately; returns the prorated refund (minor units) if asked."""
+        """Cancel at period end or immediately; returns the prorated refund (minor units) if asked.
+
+        The refund is the unused share of the period's price plus the tax the storefront adds on top of
+        prices (`added_tax_rate`, 0 when its prices include tax): what the customer paid for that time.
+        """
         self._require_azotte_billed("cancel")
         self._require_state(LIVE_STATES, "cancel")
         mode = mode or policy.cancel_mode
@@ -287,9 +304,10 @@ class Subscription:
         # only an active paid period is refunded, for its unused seconds.
         refund_minor = 0
         if refund and self.state is S.ACTIVE:
-            refund_minor = unused_share(
+            unused = unused_share(
                 self.current_period_amount_minor, self.current_period_start, self.current_period_end, now
             )
+            refund_minor = with_added_tax(unused, added_tax_rate)
         self._expire(now, Cause.CUSTOMER_REQUEST, refund_amount_minor=refund_minor)
         return refund_minor
 

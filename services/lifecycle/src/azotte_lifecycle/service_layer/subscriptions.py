@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from azotte_lifecycle.adapters.catalog import Catalog, quote
 from azotte_lifecycle.adapters.payments import Payments
@@ -96,18 +97,24 @@ async def load(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, *
 
 
 async def cancel(
-    uow: LifecycleUnitOfWork, payments: Payments, tenant_id: str, request: CancelRequest
+    uow: LifecycleUnitOfWork, catalog: Catalog, payments: Payments, tenant_id: str, request: CancelRequest
 ) -> tuple[Subscription, int]:
     """Cancel at period end or now; returns the prorated refund in minor units, paid back first.
 
-    A retry, even under another request id, pays back only what is still missing; when a refund
-    fails, nothing is cancelled.
+    The refund includes the tax the storefront adds on top of its prices (from the catalog). A retry,
+    even under another request id, pays back only what is still missing; when a refund fails,
+    nothing is cancelled.
     """
     sub = await load(uow, tenant_id, request.subscription_id)
     policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
+    now = uow.clock.now()
+    added_tax_rate = Decimal(0)
+    if request.refund:
+        price = await catalog.price(tenant_id, sub.plan_id, sub.storefront_id, sub.channel, now)
+        added_tax_rate = price.added_tax_rate
     # NOTE: the domain refuses store-billed subscriptions (their store refunds), so only money
     # Azotte collected is paid back below.
-    refund_minor = sub.cancel(uow.clock.now(), policy, mode=request.mode, refund=request.refund)
+    refund_minor = sub.cancel(now, policy, mode=request.mode, refund=request.refund, added_tax_rate=added_tax_rate)
     if refund_minor > 0:
         await pay_back_unused(payments, sub, refund_minor, request.request_id)
     await uow.save(sub)
