@@ -25,6 +25,7 @@ from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.clock import FixedClock
 from azotte_platform.errors import Unavailable
 from azotte_platform.grpc.interceptors import ServiceInterceptor
+from azotte_platform.idempotency import require_request_id
 from azotte_platform.runtime import Runtime, start_runtime
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -98,6 +99,7 @@ class FakePayments:
         return await self._charge(idempotency_key, amount_minor, (subscription.id, subscription.period_index))
 
     async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
+        require_request_id(request_id)  # as payments' GrantCredit does
         self.credits.setdefault(request_id, amount_minor)
 
     async def _charge(self, key: str, amount_minor: int, pays_for: tuple[str, int]) -> ChargeOutcome | None:

@@ -52,11 +52,12 @@ async def test_a_declined_upgrade_leaves_the_plan_as_it_was(service: Service) ->
     assert (current.plan_id, current.renewal_price.amount_minor) == ("basic", 1000)
 
 
-async def test_an_immediate_downgrade_credits_the_unused_difference(service: Service) -> None:
+@pytest.mark.parametrize("request_id", ["short", "r" * 128])
+async def test_an_immediate_downgrade_credits_the_unused_difference(service: Service, request_id: str) -> None:
     svc = service
     sub = await subscribe(svc, "premium")  # $20/month
     svc.clock.advance(HALFWAY)
-    request = change(sub.id, "basic", rid(), timing=pb.PLAN_CHANGE_TIMING_IMMEDIATE)  # credit 1000, charge 500
+    request = change(sub.id, "basic", request_id, timing=pb.PLAN_CHANGE_TIMING_IMMEDIATE)  # credit 1000, charge 500
     changed = await svc.stub.ChangeSubscriptionPlan(request, metadata=svc.metadata)
     assert changed.plan_change.proration.net.amount_minor == -500
     assert list(svc.payments.credits.values()) == [500]

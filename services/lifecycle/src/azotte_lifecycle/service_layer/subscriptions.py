@@ -192,7 +192,7 @@ async def change_plan(
     preview = sub.preview_plan_change(new_plan, now, current_rank=rank, timing=change.timing)
     net = preview.proration.net_minor
     if preview.timing is ChangeTiming.IMMEDIATE and net > 0:
-        key = f"lifecycle:plan-change:{sub.id}:{change.request_id}"
+        key = derive_request_id("lifecycle", "plan-change", sub.id, change.request_id)
         outcome = await payments.charge_plan_change(sub, new_plan.plan_id, net, key)
         if outcome is None:
             raise Unavailable(
@@ -207,7 +207,8 @@ async def change_plan(
             )
     elif preview.timing is ChangeTiming.IMMEDIATE and net < 0:
         reason = f"unused time of {sub.plan_id} on the change of {sub.id} to {new_plan.plan_id}"
-        await payments.credit(sub, -net, f"lifecycle:plan-change-credit:{sub.id}:{change.request_id}", reason)
+        key = derive_request_id("lifecycle", "plan-change-credit", sub.id, change.request_id)
+        await payments.credit(sub, -net, key, reason)
     applied = sub.change_plan(new_plan, now, current_rank=rank, timing=change.timing)
     await uow.save(sub)
     return sub, applied
