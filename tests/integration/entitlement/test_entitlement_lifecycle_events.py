@@ -180,3 +180,21 @@ async def test_a_catalog_event_about_plans_refreshes_the_features_reconciliation
 
 async def _allowed(world: World, replica: Replica, feature_key: str) -> bool:
     return bool((await world.check(replica, "cus-cat", feature_key)).allowed)
+
+
+async def test_a_replica_back_on_nats_forgets_the_plan_features_it_cached(world: World) -> None:
+    replica = await world.start_replica(plan_cache_ttl_seconds=3600.0)
+    await world.publish_lifecycle("subscription.activated", subscription("sub-cat", "cus-cat"))
+    assert await eventually(lambda: _allowed(world, replica, "hd_streaming"))
+    world.catalog.plans["basic"].append(("uhd_streaming", None))  # a change whose event this replica missed
+
+    async def reconcile() -> None:
+        request = pb.ReconcileDriftRequest(request_id=uuid.uuid4().hex, customer_id="cus-cat")
+        await replica.stub.ReconcileDrift(request, metadata=world.metadata())
+
+    await reconcile()
+    assert not await _allowed(world, replica, "uhd_streaming")
+    for reconnected in replica.runtime.reconnect_listeners:  # what the NATS client runs once it is back
+        await reconnected()
+    await reconcile()
+    assert await _allowed(world, replica, "uhd_streaming")

@@ -51,6 +51,11 @@ class CatalogPlans:
         self._plans[(tenant_id, plan_id)] = (now + self.ttl_seconds, result)
         return result
 
+    async def clear(self) -> None:
+        """Forget everything (events may have been missed, e.g. while NATS was unreachable)."""
+        self._plans.clear()
+        self._kinds.clear()
+
     def invalidate(self, tenant_id: str) -> None:
         """Forget everything cached for a tenant (its catalog changed)."""
         for cache in (self._plans, self._kinds):

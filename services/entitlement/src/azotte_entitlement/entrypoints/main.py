@@ -60,6 +60,7 @@ async def assemble(runtime: Runtime) -> Entitlement:
         await follow_events(runtime.nats, "catalog", catalog_changed)
 
     runtime.spawn(follow_catalog)
+    runtime.on_reconnect(plans.clear)
     sync = ProjectionSync(runtime.engine, runtime.js, projection)
     await sync.start()
     runtime.spawn(sync.run)
