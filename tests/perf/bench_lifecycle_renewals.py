@@ -1,4 +1,4 @@
-"""Renewal throughput: one lifecycle scheduler sweep over due subscriptions, charged over gRPC by payments.
+"""Renewal throughput: lifecycle scheduler sweeps over due subscriptions, charged over gRPC by payments.
 
 Two modes, one after the other, each on its own embedded PostgreSQL and NATS (lifecycle database `lifecycle`):
 
@@ -11,12 +11,14 @@ Two modes, one after the other, each on its own embedded PostgreSQL and NATS (li
   card (token "tok_success") written to the payments tables before the sweep.
 
 Lifecycle is the same in both modes (Scheduler + GrpcPayments over `connect()`, batches of `--batch-size`,
-`--parallel-batches` at once); only the payments endpoint differs. Seeding and the checks afterwards are
-not timed: every subscription must have renewed exactly once, and in the real mode payments must hold
-exactly one succeeded charge per subscription. Besides renewals/s it prints the CPU seconds each kind of
-process (payments, sandbox PSP, PostgreSQL, NATS, this scheduler process) spent during the sweep.
+`--parallel-batches` at once); only the payments endpoint differs. Each mode times `--rounds` sweeps (3):
+the clock moves a month each round and every subscription renews again, so one run shows how much the
+machine's own speed varies. Seeding and the checks afterwards are not timed: every subscription must have
+renewed exactly once per round, and in the real mode payments must hold exactly one succeeded charge per
+subscription and round. Besides renewals/s (each round and the median) it prints the CPU milliseconds per
+renewal each kind of process (payments, sandbox PSP, PostgreSQL, NATS, this scheduler process) spent.
 
-Run: .venv/bin/python tests/perf/bench_lifecycle_renewals.py [--count N] [--real-count N] [--skip-real]
+Run: .venv/bin/python tests/perf/bench_lifecycle_renewals.py [--count N] [--real-count N] [--rounds N] [--skip-real]
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -149,13 +152,22 @@ class Sweep:
     cpu: Counter[str]
 
 
-async def renewal_sweep(postgres: EmbeddedPostgres, nats: EmbeddedNats, payments_addr: str, count: int) -> Sweep:
-    """Seed `count` subscriptions due in one month, advance the clock past it and time one sweep."""
+def due_time(round_number: int) -> datetime:
+    """A day after the end of paid period `round_number` (monthly periods from T0, round 1 first)."""
+    return datetime(T0.year, T0.month + round_number, 2, tzinfo=UTC)
+
+
+async def renewal_sweeps(
+    postgres: EmbeddedPostgres, nats: EmbeddedNats, payments_addr: str, count: int, rounds: int
+) -> list[Sweep]:
+    """Seed `count` monthly subscriptions, then `rounds` times move the clock past their period end and time
+    the sweep that renews them all."""
     clock = FixedClock(T0)
     settings = LifecycleSettings(
         database_url=postgres.database_url("lifecycle"), nats_url=nats.url, sandbox_clock=False
     )
     runtime = await start_runtime("lifecycle", settings, MIGRATIONS, clock=clock)
+    sweeps = []
     try:
 
         def uow() -> LifecycleUnitOfWork:
@@ -176,22 +188,25 @@ async def renewal_sweep(postgres: EmbeddedPostgres, nats: EmbeddedNats, payments
                 sub.pull_events()  # seeding is not measured: no creation events to relay
                 await seed.subscriptions.add(sub, T0)
             await seed.commit()
-        clock.advance(timedelta(days=32))
         channel = connect(payments_addr)
         scheduler = Scheduler(uow, GrpcPayments(channel), clock, SCHEDULER)
         tune_garbage_collector()  # as a lifecycle process does once it serves
-        cpu_before, started = cpu_by_process(), time.perf_counter()
-        result = await scheduler.sweep()
-        elapsed, cpu = time.perf_counter() - started, cpu_by_process() - cpu_before
+        for round_number in range(1, rounds + 1):
+            clock.set(due_time(round_number))
+            cpu_before, started = cpu_by_process(), time.perf_counter()
+            result = await scheduler.sweep()
+            elapsed, cpu = time.perf_counter() - started, cpu_by_process() - cpu_before
+            assert (result.processed, result.remaining) == (count, 0), result
+            sweeps.append(Sweep(result, elapsed, cpu))
         await channel.close()
-        await assert_renewed_once(uow, count)
+        await assert_renewed(uow, count, rounds)
     finally:
         await runtime.close()
-    return Sweep(result, elapsed, cpu)
+    return sweeps
 
 
-async def assert_renewed_once(uow: Callable[[], LifecycleUnitOfWork], count: int) -> None:
-    """Every subscription is active in its second paid period: renewed exactly once (paid periods count from 1)."""
+async def assert_renewed(uow: Callable[[], LifecycleUnitOfWork], count: int, rounds: int) -> None:
+    """Every subscription is active in paid period `rounds + 1`: renewed exactly once per round."""
     subs: list[Subscription] = []
     async with uow() as reader:
         for tenant in sorted({tenant_of(n) for n in range(count)}):
@@ -200,21 +215,26 @@ async def assert_renewed_once(uow: Callable[[], LifecycleUnitOfWork], count: int
                 subs.extend(page)
                 after = page[-1].id
     assert len(subs) == count, f"{len(subs)} subscriptions, expected {count}"
-    not_renewed = [s.id for s in subs if (s.state, s.period_index) != (SubscriptionState.ACTIVE, 2)]
-    assert not not_renewed, f"{len(not_renewed)} subscriptions not renewed exactly once, e.g. {not_renewed[:5]}"
+    expected = (SubscriptionState.ACTIVE, rounds + 1)
+    not_renewed = [s.id for s in subs if (s.state, s.period_index) != expected]
+    assert not not_renewed, f"{len(not_renewed)} subscriptions not renewed once per round, e.g. {not_renewed[:5]}"
 
 
-def report(label: str, sweep: Sweep, notes: Iterable[str]) -> None:
-    processed = sweep.result.processed
+def report(label: str, sweeps: list[Sweep], notes: Iterable[str]) -> None:
     print(f"{label}:")
-    print(f"  renewals: {processed} in {sweep.elapsed:.2f}s = {processed / sweep.elapsed:.0f} renewals/s")
+    rates = []
+    for number, sweep in enumerate(sweeps, start=1):
+        processed = sweep.result.processed
+        rates.append(processed / sweep.elapsed)
+        cpu = ", ".join(f"{name} {seconds / processed * 1000:.2f}" for name, seconds in sweep.cpu.most_common())
+        print(f"  round {number}: {processed} renewals in {sweep.elapsed:.2f}s = {rates[-1]:.0f} renewals/s")
+        print(f"    CPU ms per renewal: {cpu}")
+    print(f"  median of {len(rates)} rounds: {statistics.median(rates):.0f} renewals/s")
     for note in notes:
         print(f"  {note}")
-    for name, seconds in sweep.cpu.most_common():
-        print(f"  CPU {name}: {seconds:.2f}s = {seconds / processed * 1000:.2f} ms per renewal")
 
 
-async def fake_mode(count: int) -> None:
+async def fake_mode(count: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-", ignore_cleanup_errors=True) as tmp:
         postgres, nats = await stack(Path(tmp))
         payments = ApprovingPayments()
@@ -223,15 +243,15 @@ async def fake_mode(count: int) -> None:
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         try:
-            sweep = await renewal_sweep(postgres, nats, f"127.0.0.1:{port}", count)
+            sweeps = await renewal_sweeps(postgres, nats, f"127.0.0.1:{port}", count, rounds)
         finally:
             await server.stop(None)
             nats.stop()
             postgres.stop()
-    assert (sweep.result.processed, sweep.result.remaining, len(payments.keys)) == (count, 0, count)
+    assert len(payments.keys) == count * rounds
     report(
         "fake payments (in-process fake PaymentsService over gRPC, approves every charge)",
-        sweep,
+        sweeps,
         [f"charges approved by the fake: {len(payments.keys)}"],
     )
 
@@ -258,44 +278,47 @@ async def add_cards(database_url: str, count: int) -> None:
     await engine.dispose()
 
 
-async def assert_charged_once(database_url: str, count: int) -> int:
-    """Each subscription has exactly one charge in payments, and it succeeded; returns their number."""
+async def assert_charged(database_url: str, count: int, rounds: int) -> int:
+    """Each subscription has one succeeded charge per round in payments, and no other; returns their number."""
     engine = create_engine(database_url)
-    query = sa.select(charges.c.customer_id, charges.c.subscription_id, charges.c.status)
+    query = sa.select(charges.c.customer_id, charges.c.subscription_id, charges.c.period_key, charges.c.status)
     async with engine.connect() as connection:
         found = (await connection.execute(query)).all()
     await engine.dispose()
-    expected = {(customer_of(n), subscription_of(n), "succeeded") for n in range(count)}
-    assert len(found) == count and set(found) == expected, f"{len(found)} charges, not one succeeded per subscription"
+    expected = {
+        (customer_of(n), subscription_of(n), str(period), "succeeded")
+        for n in range(count)
+        for period in range(2, rounds + 2)
+    }
+    assert len(found) == len(expected) and set(found) == expected, f"{len(found)} charges, not one per renewal"
     return len(found)
 
 
-async def real_mode(count: int, replicas: int) -> None:
+async def real_mode(count: int, replicas: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-real-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         postgres, nats = await stack(root)
         try:
             async with bench_payments_charge.payments_stack(root, postgres, nats, replicas=replicas) as address:
                 await add_cards(postgres.database_url("azotte_payments"), count)
-                sweep = await renewal_sweep(postgres, nats, address, count)
-                succeeded = await assert_charged_once(postgres.database_url("azotte_payments"), count)
+                sweeps = await renewal_sweeps(postgres, nats, address, count, rounds)
+                succeeded = await assert_charged(postgres.database_url("azotte_payments"), count, rounds)
         finally:
             nats.stop()
             postgres.stop()
-    assert (sweep.result.processed, sweep.result.remaining) == (count, 0), sweep.result
     report(
         "real payments (azotte-payments process + stripe_like sandbox PSP + in-process catalog)",
-        sweep,
-        [f"charges succeeded in payments: {succeeded} (one per subscription)"],
+        sweeps,
+        [f"charges succeeded in payments: {succeeded} (one per subscription and round)"],
     )
 
 
 async def main(args: argparse.Namespace) -> None:
     global SCHEDULER
     SCHEDULER = SchedulerSettings(batch_size=args.batch_size, parallel_batches=args.parallel_batches)
-    await fake_mode(args.count)
+    await fake_mode(args.count, args.rounds)
     if not args.skip_real:
-        await real_mode(args.real_count, args.payments_replicas)
+        await real_mode(args.real_count, args.payments_replicas, args.rounds)
 
 
 if __name__ == "__main__":
@@ -305,5 +328,6 @@ if __name__ == "__main__":
     parser.add_argument("--skip-real", action="store_true", help="run only the fake-payments mode")
     parser.add_argument("--payments-replicas", type=int, default=2, help="payments processes in the real mode")
     parser.add_argument("--batch-size", type=int, default=SCHEDULER.batch_size, help="subscriptions per batch")
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 12), help="sweeps, a month apart")
     parser.add_argument("--parallel-batches", type=int, default=SCHEDULER.parallel_batches, help="batches at once")
     uvloop.run(main(parser.parse_args()))
