@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import uuid
 from pathlib import Path
 from pprint import pformat
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from azotte_platform.db.engine import create_engine
-from azotte_platform.db.migrations import migrate
+from azotte_platform.db.migrations import alembic_config, migrate
 from azotte_platform.db.tables import platform_metadata
 
 SERVICES = ["catalog", "lifecycle", "payments", "entitlement", "gateway", "promotions", "metering"]
@@ -62,3 +65,30 @@ async def test_migrations_create_the_schema_the_tables_describe(servers, service
         await engine.dispose()
     # NOTE: Alembic does not compare check constraints or partial-index conditions; those are not covered here.
     assert diff == [], f"{service}: migrated database differs from the tables in code:\n{pformat(diff)}"
+
+
+async def test_the_outbox_migration_keeps_pending_events_and_drops_published_ones(servers) -> None:
+    url = servers.new_database_url("schema_outbox")
+    service_migrations = migrations_dir("metering")
+    await migrate(service_migrations, url)
+    # NOTE: down the platform branch: the outbox as databases made before it have it, with `published_at`.
+    await asyncio.to_thread(command.downgrade, alembic_config(service_migrations, url), "platform@base")
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            for event_id, published in ((uuid.uuid4(), "now()"), (pending := uuid.uuid4(), "NULL")):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO outbox (id, tenant_id, subject, type, source, time, data_schema, data, headers,"
+                        f" published_at) VALUES (:id, 't', 's', 'x.y', 'azotte/metering', now(), '', '', '{{}}',"
+                        f" {published})"
+                    ),
+                    {"id": str(event_id)},
+                )
+        await migrate(service_migrations, url)
+        async with engine.connect() as connection:
+            left = (await connection.execute(sa.text("SELECT id FROM outbox"))).scalars().all()
+            assert await connection.run_sync(differences, code_metadata("metering")) == []
+    finally:
+        await engine.dispose()
+    assert [str(event_id) for event_id in left] == [str(pending)]

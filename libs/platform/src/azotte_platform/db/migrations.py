@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command, context
@@ -15,18 +16,26 @@ from azotte_platform.db.engine import ensure_database
 MIGRATION_LOCK = 7_305_001
 
 
+PLATFORM_VERSIONS = Path(__file__).with_name("migrations_platform")
+"""Revisions of the platform tables every service has: a branch (`platform`) in every service's history."""
+
+
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
-    """An Alembic configuration for one service's migrations and database."""
+    """An Alembic configuration for one service's migrations, the platform's branch, and its database."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations", os.pathsep.join([str(migrations_dir / "versions"), str(PLATFORM_VERSIONS)])
+    )
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
 
 async def migrate(migrations_dir: Path, database_url: str) -> None:
-    """Create the database if needed and bring it to the newest revision."""
+    """Create the database if needed and bring every branch to its newest revision."""
     await ensure_database(database_url)
-    await asyncio.to_thread(command.upgrade, alembic_config(migrations_dir, database_url), "head")
+    await asyncio.to_thread(command.upgrade, alembic_config(migrations_dir, database_url), "heads")
 
 
 def run_env() -> None:

@@ -1,14 +1,14 @@
 """The scheduler claims one tenant's due work at a time: index it by tenant.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
