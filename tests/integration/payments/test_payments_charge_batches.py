@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 
 import grpc
@@ -69,22 +70,26 @@ async def test_a_retried_batch_answers_the_first_charges_and_captures_nothing_mo
     assert [await payments.capture_count(r.charge) for r in again] == [1] * 5
 
 
+@pytest.mark.parametrize("race", range(4))
 async def test_concurrent_batches_and_single_charges_under_the_same_keys_capture_once(
-    payments: Payments, tenant: str
+    payments: Payments, tenant: str, race: int
 ) -> None:
-    customers = [await payments.add_customer(tenant) for _ in range(8)]
+    customers = [await payments.add_customer(tenant) for _ in range(16)]
     batch = [charge_request(customer, 700) for customer in customers]
+    shuffled = random.Random(race).sample(batch, len(batch))
     answers = await asyncio.gather(
         payments.charge_many(tenant, batch),
         payments.charge_many(tenant, list(reversed(batch))),
+        payments.charge_many(tenant, shuffled),
         *(payments.call(tenant, "CreateCharge", item) for item in batch[:3]),
     )
-    forward, backward, singles = answers[0], answers[1], answers[2:]
+    forward, backward, mixed, singles = answers[0], answers[1], answers[2], answers[3:]
     ids = [r.charge.id for r in forward]
     assert [r.charge.id for r in reversed(backward)] == ids
+    assert {r.charge.id for r in mixed} == set(ids)
     assert [s.charge.id for s in singles] == ids[:3]
     assert {r.charge.status for r in forward} == {P.CHARGE_STATUS_SUCCEEDED}
-    assert [await payments.capture_count(r.charge) for r in forward] == [1] * 8
+    assert [await payments.capture_count(r.charge) for r in forward] == [1] * 16
 
 
 async def test_credit_is_spent_across_one_customers_charges_in_a_batch(payments: Payments, tenant: str) -> None:

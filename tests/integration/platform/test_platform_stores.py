@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 from azotte.common.v1 import sandbox_pb2
 from azotte_platform import errors
 from azotte_platform.clock import FixedClock, SandboxClock
-from azotte_platform.db.engine import create_engine, ensure_database
+from azotte_platform.db.engine import create_engine, ensure_database, transient_database_error
 from azotte_platform.db.tables import create_platform_tables
 from azotte_platform.db.unit_of_work import UnitOfWork
 from azotte_platform.events import nats_connection
@@ -44,6 +46,31 @@ async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_re
     with pytest.raises(errors.Aborted) as raised:
         await call(8)
     assert raised.value.reason == "REQUEST_ID_REUSED"
+    await engine.dispose()
+
+
+async def test_the_loser_of_a_real_deadlock_is_told_to_retry(servers) -> None:
+    url = servers.new_database_url("deadlock")
+    await ensure_database(url)
+    engine = create_engine(url, pool_size=2)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE rows (id int PRIMARY KEY, n int NOT NULL)"))
+        await conn.execute(sa.text("INSERT INTO rows VALUES (1, 0), (2, 0)"))
+    both_hold_one = asyncio.Barrier(2)
+
+    async def cross(first: int, second: int) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE rows SET n = n + 1 WHERE id = :id"), {"id": first})
+            await both_hold_one.wait()
+            await conn.execute(sa.text("UPDATE rows SET n = n + 1 WHERE id = :id"), {"id": second})
+
+    outcomes = await asyncio.gather(cross(1, 2), cross(2, 1), return_exceptions=True)
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(failures) == 1 and isinstance(failures[0], DBAPIError)
+    conflict = transient_database_error(failures[0])
+    assert conflict is not None and conflict.reason == "DATABASE_CONFLICT"
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT sum(n) FROM rows"))).scalar() == 2  # the loser left nothing
     await engine.dispose()
 
 

@@ -15,18 +15,30 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
     NOTE: no ping before each checkout (three round trips each time). A connection found dead on use
     invalidates every pooled connection opened before it, and the call answers UNAVAILABLE
-    (`lost_database`), which callers retry.
+    (`transient_database_error`), which callers retry.
     """
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
-def lost_database(error: BaseException) -> Unavailable | None:
-    """UNAVAILABLE when `error` means the database connection broke or could not be made; else None."""
+# NOTE: the database rolled the whole transaction back, so running the call again is safe.
+_RETRYABLE_SQLSTATES = {"40001": "serialization failure", "40P01": "deadlock"}
+
+
+def transient_database_error(error: BaseException) -> Unavailable | None:
+    """UNAVAILABLE when `error` is the database's and retrying the call may succeed; else None.
+
+    The connection broke or could not be made (`DATABASE_UNAVAILABLE`), or the transaction lost a
+    deadlock or serialization conflict (`DATABASE_CONFLICT`).
+    """
     lost = isinstance(error, DBAPIError) and (
         error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
     )
     if lost or isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
         return Unavailable("the database connection was lost; retry", reason="DATABASE_UNAVAILABLE")
+    sqlstate = getattr(error.orig, "sqlstate", None) if isinstance(error, DBAPIError) else None
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        conflict = _RETRYABLE_SQLSTATES[sqlstate]
+        return Unavailable(f"the database ended the call in a {conflict}; retry", reason="DATABASE_CONFLICT")
     return None
 
 

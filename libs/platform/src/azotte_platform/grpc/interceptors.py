@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from azotte_platform import context
-from azotte_platform.db.engine import lost_database
+from azotte_platform.db.engine import transient_database_error
 from azotte_platform.errors import AzotteError
 from azotte_platform.grpc.status import to_rich_status
 from azotte_platform.telemetry import RPC_LATENCY
@@ -73,7 +73,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 code = "ABORTED_BY_HANDLER"
                 raise
             except Exception as error:
-                unavailable = lost_database(error)
+                unavailable = transient_database_error(error)
                 if unavailable is not None:
                     code = await _abort(servicer_context, method, unavailable)
                 else:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from azotte_gateway.domain.checkout import PAYMENT_DECLINED
 from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY
 from azotte_platform import errors
-from azotte_platform.db.engine import lost_database
+from azotte_platform.db.engine import transient_database_error
 from azotte_platform.grpc.status import DOMAIN, status_code
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, error: Exception) -> JSONResponse:
-        unavailable = lost_database(error)
+        unavailable = transient_database_error(error)
         if unavailable is not None:
             return azotte_error_response(unavailable)
         log.exception("%s %s crashed", request.method, request.url.path)
