@@ -74,3 +74,23 @@ async def _unused_credit_at_most(tenant: TenantApi, subscription_id: str, limit:
     body = {"new_plan_id": "basic_monthly", "timing": "immediately"}
     quote = (await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:preview-change", json=body))["quote"]
     return int(quote["proration_credit"]["amount_minor"]) <= limit
+
+
+async def test_an_operator_cannot_cancel_with_a_refund_above_the_tenants_limit(suite: RunningSuite) -> None:
+    tenant = await suite.new_tenant()
+    customer, subscription_id = await subscribed(tenant, plan="premium_annual")  # 179.00 USD a year
+    body = {"request_id": uuid.uuid4().hex, "timing": "immediately", "refund": True}
+    for role in ("operator", "manager"):
+        denied = await tenant.call(
+            "POST", f"/v1/subscriptions/{subscription_id}:cancel", json=body, key=await tenant.new_key(role)
+        )
+        assert denied.status_code == 403, denied.text
+        assert denied.json()["error"]["details"][0]["reason"] == "REFUND_LIMIT_EXCEEDED"
+    sub = (await tenant.ok("GET", f"/v1/subscriptions/{subscription_id}"))["subscription"]
+    assert sub["state"] == "SUBSCRIPTION_STATE_ACTIVE"
+    [charge] = (await tenant.ok("GET", f"/v1/customers/{customer}/charges"))["charges"]
+    assert charge["state"] == "CHARGE_STATE_SUCCEEDED"
+
+    cancelled = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:cancel", json=body)  # an admin
+    assert cancelled["subscription"]["state"] == "SUBSCRIPTION_STATE_EXPIRED"
+    assert 10_000 < int(cancelled["refund_amount"]["amount_minor"]) <= 17_900

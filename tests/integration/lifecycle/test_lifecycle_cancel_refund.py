@@ -161,3 +161,25 @@ async def test_store_billed_subscriptions_never_refund_through_payments(service:
     error = await refused_cancel(svc, cancel_now(sub.id, rid()))
     assert isinstance(error, errors.FailedPrecondition) and error.reason == "STORE_BILLED_SUBSCRIPTION"
     assert (svc.payments.refund_calls, svc.payments.refunds) == (0, {})
+
+
+async def test_a_refund_above_the_callers_limit_cancels_and_refunds_nothing(service: Service) -> None:
+    svc = service
+    sub = await subscribe(svc)
+    svc.clock.advance(HALFWAY)
+    over = cancel_now(sub.id, rid())
+    over.max_refund_minor = 499
+    error = await refused_cancel(svc, over)
+    assert isinstance(error, errors.PermissionDenied) and error.reason == "REFUND_LIMIT_EXCEEDED"
+    assert "500" in str(error) and "499" in str(error)
+    assert (await get(svc, sub.id)).state == S.SUBSCRIPTION_STATE_ACTIVE
+    assert svc.payments.refund_calls == 0
+    negative = cancel_now(sub.id, rid())
+    negative.max_refund_minor = -1
+    error = await refused_cancel(svc, negative)
+    assert isinstance(error, errors.InvalidArgument) and [v.field for v in error.violations] == ["max_refund_minor"]
+    within = cancel_now(sub.id, rid())
+    within.max_refund_minor = 500
+    cancelled = await svc.stub.CancelSubscription(within, metadata=svc.metadata)
+    assert cancelled.refund_amount.amount_minor == 500
+    assert svc.payments.refunded() == {"ch_checkout_0": 500}

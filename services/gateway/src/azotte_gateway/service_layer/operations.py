@@ -23,7 +23,7 @@ from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte_gateway.adapters.peers import Peers
 from azotte_gateway.domain.api_keys import ApiKey
-from azotte_gateway.domain.permissions import Permission, Role, authorize
+from azotte_gateway.domain.permissions import Permission, Role, authorize, is_allowed
 from azotte_gateway.domain.tenants import TenantMode
 from azotte_gateway.service_layer import api_keys, translate
 from azotte_gateway.service_layer.access import AccessReader
@@ -219,9 +219,12 @@ class Operations:
         self, caller: Caller, request: gw.CancelSubscriptionRequest
     ) -> gw.CancelSubscriptionResponse:
         authorize(caller.principal, Permission.CANCEL_SUBSCRIPTION)
+        max_refund_minor = None
         if request.refund:
-            # NOTE: lifecycle computes the prorated amount, so the tenant's per-refund limit is not applied.
             authorize(caller.principal, Permission.REFUND_CHARGE, amount_minor=0)
+            # NOTE: lifecycle computes the prorated amount, so it applies the per-refund limit.
+            if not is_allowed(caller.principal.role, Permission.REFUND_ANY_AMOUNT):
+                max_refund_minor = caller.tenant.operator_refund_limit_minor
         _require(request.subscription_id, "subscription_id")
         answer = await self.peers.lifecycle.CancelSubscription(
             lc.CancelSubscriptionRequest(
@@ -229,6 +232,7 @@ class Operations:
                 subscription_id=request.subscription_id,
                 mode=translate.CANCEL_MODES[request.timing],
                 refund=request.refund,
+                max_refund_minor=max_refund_minor,
             )
         )
         return gw.CancelSubscriptionResponse(

@@ -48,6 +48,16 @@ def optional_enum(domain: type[E], prefix: str, value: int, pb_enum: Any, field:
     return None if value == 0 else enum_from_pb(domain, prefix, value, pb_enum, field)
 
 
+def optional_minor(message: Any, field: str) -> int | None:
+    """An optional amount in minor units, or None when unset; negative is INVALID_ARGUMENT."""
+    if not message.HasField(field):
+        return None
+    amount = int(getattr(message, field))
+    if amount < 0:
+        raise InvalidArgument.field(field, "must not be negative")
+    return amount
+
+
 def channel_to_pb(channel: Channel) -> Any:
     return enum_to_pb("CHANNEL", channel, channel_pb2.Channel)
 

@@ -172,7 +172,13 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.CancelSubscriptionResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.CancelSubscriptionResponse:
             mode = convert.optional_enum(CancelMode, "CANCEL_MODE", request.mode, pb.CancelMode, "mode")
-            cancel = subscriptions.CancelRequest(request.subscription_id, mode, request.refund, request.request_id)
+            cancel = subscriptions.CancelRequest(
+                request.subscription_id,
+                mode,
+                request.refund,
+                request.request_id,
+                convert.optional_minor(request, "max_refund_minor"),
+            )
             sub, refund = await subscriptions.cancel(uow, self._catalog, self._payments, tenant, cancel)
             return pb.CancelSubscriptionResponse(
                 subscription=self._sub(uow, sub), refund_amount=convert.money(refund, sub.currency_code)

@@ -16,7 +16,7 @@ from azotte_lifecycle.domain.states import BillingOrigin, Channel
 from azotte_lifecycle.domain.subscription import ChangeTiming, PlanChangePreview, PlanTerms, Subscription
 from azotte_lifecycle.service_layer.customers import get_customer
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
-from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from azotte_platform.idempotency import derive_request_id
 
 
@@ -38,6 +38,7 @@ class CancelRequest:
     mode: CancelMode | None
     refund: bool
     request_id: str
+    max_refund_minor: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,8 @@ async def cancel(
     """Cancel at period end or now; returns the prorated refund in minor units, paid back first.
 
     The refund includes the tax the storefront adds on top of its prices (from the catalog). A retry,
-    even under another request id, pays back only what is still missing; when a refund fails,
-    nothing is cancelled.
+    even under another request id, pays back only what is still missing; when a refund fails or
+    exceeds the caller's `max_refund_minor`, nothing is cancelled.
     """
     sub = await load(uow, tenant_id, request.subscription_id)
     policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
@@ -115,6 +116,12 @@ async def cancel(
     # NOTE: the domain refuses store-billed subscriptions (their store refunds), so only money
     # Azotte collected is paid back below.
     refund_minor = sub.cancel(now, policy, mode=request.mode, refund=request.refund, added_tax_rate=added_tax_rate)
+    if request.max_refund_minor is not None and refund_minor > request.max_refund_minor:
+        raise PermissionDenied(
+            f"the prorated refund of {refund_minor} minor units is above the limit of "
+            f"{request.max_refund_minor} per refund (max_refund_minor)",
+            reason="REFUND_LIMIT_EXCEEDED",
+        )
     if refund_minor > 0:
         await pay_back_unused(payments, sub, refund_minor, request.request_id)
     await uow.save(sub)
