@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from azotte.common.v1 import money_pb2
 from azotte_platform.clock import FixedClock
@@ -20,7 +20,7 @@ from azotte_platform.db.tables import create_platform_tables, outbox
 from azotte_platform.db.unit_of_work import UnitOfWork
 from azotte_platform.events import nats_connection
 from azotte_platform.events.envelope import Event, stream_name
-from azotte_platform.events.relay import OutboxRelay
+from azotte_platform.events.relay import OutboxRelay, take_batch
 from azotte_stack.nats import EmbeddedNats
 from tests.helpers import eventually
 
@@ -197,3 +197,20 @@ async def test_relay_publishing_twice_has_no_second_effect(servers, producer, na
 async def _equals(value, expected) -> bool:
     got = await value
     return bool(got == expected)
+
+
+async def test_the_relay_takes_rows_by_key_even_when_statistics_say_the_outbox_is_small(producer) -> None:
+    engine, _ = producer
+    await record_amounts(engine, list(range(50)))
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("ANALYZE outbox"))
+    await record_amounts(engine, list(range(20_000)))  # a backlog the statistics do not know of yet
+    async with engine.begin() as conn:
+        plan = "\n".join((await conn.execute(sa.text("EXPLAIN " + _sql(conn, take_batch(500))))).scalars())
+    assert "Index Cond: (seq = ANY" in plan, plan
+    assert "Seq Scan" not in plan and "Join" not in plan, plan
+
+
+def _sql(conn: AsyncConnection, statement: sa.ClauseElement) -> str:
+    """The statement with its parameters inlined, for EXPLAIN."""
+    return str(statement.compile(conn.sync_connection, compile_kwargs={"literal_binds": True}))

@@ -43,7 +43,11 @@ def spawn(
     user: str | None = None,
     cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start a child, as `user` if given, whose output goes to `log_file` and which dies with this process."""
+    """Start a child, as `user` if given, whose output goes to `log_file` and which dies with this process.
+
+    NOTE: the child runs in its own process group, so a terminal's Ctrl-C reaches only this process,
+    which then stops its children in order (services before NATS and PostgreSQL).
+    """
     uid, gid = (-1, -1)
     if user is not None:
         entry = pwd.getpwnam(user)
@@ -52,7 +56,12 @@ def spawn(
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as out:
         return subprocess.Popen(
-            guarded, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd
+            guarded,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            process_group=0,
         )
 
 

@@ -24,10 +24,17 @@ from azotte_platform.waiting import wait_at_most
 log = logging.getLogger(__name__)
 
 
-def _take_batch(batch_size: int) -> ReturningDelete[Any]:
-    """Delete the oldest pending rows nobody else is publishing, returning them (undone on rollback)."""
+def take_batch(batch_size: int) -> ReturningDelete[Any]:
+    """Delete the oldest pending rows nobody else is publishing, returning them (undone on rollback).
+
+    NOTE: the batch's keys are taken first, as one array, and then deleted by key. Written as
+    `seq IN (subquery)`, the planner may join the subquery against a scan of the whole outbox once
+    ANALYZE finds it small, and a take then costs seconds while the outbox grows behind it.
+    """
     oldest = sa.select(outbox.c.seq).order_by(outbox.c.seq).limit(batch_size).with_for_update(skip_locked=True)
-    return sa.delete(outbox).where(outbox.c.seq.in_(oldest)).returning(*outbox.c)
+    return (
+        sa.delete(outbox).where(outbox.c.seq == sa.any_(sa.func.array(oldest.scalar_subquery()))).returning(*outbox.c)
+    )
 
 
 def _headers(row: Any) -> dict[str, str]:
@@ -66,7 +73,7 @@ class OutboxRelay:
         self._service = service
         self._dsn = asyncpg_dsn(database_url)
         self._batch_size = batch_size
-        self._take_batch = _take_batch(batch_size)
+        self._take_batch = take_batch(batch_size)
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
         self._wakeup = asyncio.Event()
