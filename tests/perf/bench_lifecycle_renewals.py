@@ -117,9 +117,14 @@ async def in_flight(count: int, work: Callable[[int], Awaitable[None]]) -> None:
 
 
 def cpu_by_process() -> Counter[str]:
-    """CPU seconds used so far by this machine's processes, grouped by what they are."""
+    """CPU seconds used so far by this process and the ones it started, grouped by what they are.
+
+    A process's own time counts, and so does the time of its children that already exited (e.g.
+    PostgreSQL's autovacuum workers and closed backends). Processes the benchmark did not start
+    (another PostgreSQL on the machine, say) are left out.
+    """
     tick = os.sysconf("SC_CLK_TCK")
-    used: Counter[str] = Counter()
+    stats: dict[int, tuple[str, int, float]] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -128,12 +133,25 @@ def cpu_by_process() -> Counter[str]:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
+        stats[int(proc.name)] = (command, int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    used: Counter[str] = Counter()
+    for pid, (command, _, seconds) in stats.items():
+        if not _descends_from(pid, os.getpid(), stats):
+            continue
         label = next((name for marker, name in PROCESS_GROUPS if marker in command), "")
-        if int(proc.name) == os.getpid():
+        if pid == os.getpid():
             label = "lifecycle scheduler (this process)"
         if label:
-            used[label] += (int(fields[11]) + int(fields[12])) / tick
+            used[label] += seconds
     return used
+
+
+def _descends_from(pid: int, ancestor: int, stats: dict[int, tuple[str, int, float]]) -> bool:
+    while pid != ancestor:
+        if pid not in stats or pid <= 1:
+            return False
+        pid = stats[pid][1]
+    return True
 
 
 async def stack(root: Path) -> tuple[EmbeddedPostgres, EmbeddedNats]:
