@@ -27,6 +27,7 @@ import uvloop
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.client import JetStreamContext
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.entitlement.v1 import entitlement_pb2_grpc
 from azotte.gateway.v1 import gateway_pb2 as gw
@@ -91,7 +92,7 @@ async def publish_activation(js: JetStreamContext, customer: str) -> None:
         id=f"sub-{customer}",
         customer_id=customer,
         plan_id=PLAN,
-        state=lifecycle_pb2.SUBSCRIPTION_STATE_ACTIVE,
+        state=subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE,
         current_period_start_time=timestamp(now - timedelta(days=1)),
         current_period_end_time=timestamp(now + timedelta(days=30)),
         create_time=timestamp(now - timedelta(days=1)),

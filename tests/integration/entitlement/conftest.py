@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.client import JetStreamContext
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
 from azotte.entitlement.v1 import entitlement_pb2_grpc
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
@@ -157,7 +158,7 @@ def subscription(
     customer_id: str,
     *,
     plan_id: str = "basic",
-    state: int = lifecycle_pb2.SUBSCRIPTION_STATE_ACTIVE,
+    state: int = subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE,
     cancel_at_period_end: bool = False,
     period_end: datetime = START + PERIOD,
 ) -> lifecycle_pb2.Subscription:

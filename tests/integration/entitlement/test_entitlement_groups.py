@@ -7,8 +7,8 @@ import asyncio
 import grpc
 import pytest
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
-from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from tests.helpers import eventually
 from tests.integration.entitlement.conftest import Replica, World, subscription, violated_fields
 
@@ -66,7 +66,8 @@ async def test_members_lose_access_with_the_owner_and_get_it_back(world: World, 
     assert (await world.check(replica, "kid", "hd_streaming")).allowed
 
     await world.publish_lifecycle(
-        "subscription.on_hold", subscription(GROUP, OWNER, plan_id="family", state=lc.SUBSCRIPTION_STATE_ON_HOLD)
+        "subscription.on_hold",
+        subscription(GROUP, OWNER, plan_id="family", state=subscription_state_pb2.SUBSCRIPTION_STATE_ON_HOLD),
     )
 
     async def kid_reason(reason: int) -> bool:

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from azotte.catalog.v1 import catalog_pb2
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
-from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_platform.db.tables import inbox
 from azotte_platform.events import nats_connection
 from azotte_platform.events.envelope import binary_headers, subject_for
@@ -18,11 +18,15 @@ from tests.helpers import eventually
 from tests.integration.entitlement.conftest import PERIOD, START, Replica, World, subscription
 
 TRIALING, ACTIVE, PAST_DUE = (
-    lc.SUBSCRIPTION_STATE_TRIALING,
-    lc.SUBSCRIPTION_STATE_ACTIVE,
-    lc.SUBSCRIPTION_STATE_PAST_DUE,
+    subscription_state_pb2.SUBSCRIPTION_STATE_TRIALING,
+    subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE,
+    subscription_state_pb2.SUBSCRIPTION_STATE_PAST_DUE,
 )
-ON_HOLD, PAUSED, EXPIRED = lc.SUBSCRIPTION_STATE_ON_HOLD, lc.SUBSCRIPTION_STATE_PAUSED, lc.SUBSCRIPTION_STATE_EXPIRED
+ON_HOLD, PAUSED, EXPIRED = (
+    subscription_state_pb2.SUBSCRIPTION_STATE_ON_HOLD,
+    subscription_state_pb2.SUBSCRIPTION_STATE_PAUSED,
+    subscription_state_pb2.SUBSCRIPTION_STATE_EXPIRED,
+)
 ALLOWED = pb.ACCESS_REASON_UNSPECIFIED
 
 # (event type, state, cause) applied in order; then the answer for hd_streaming.

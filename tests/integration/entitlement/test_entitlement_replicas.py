@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
-from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from tests.helpers import eventually
 from tests.integration.entitlement.conftest import Replica, World, subscription
 
@@ -17,7 +17,7 @@ async def populate(world: World, replica: Replica) -> None:
     """Customers in many situations: subscribed, on hold, in a family, manual grant, suspended, quota used."""
     await world.publish_lifecycle("subscription.activated", subscription("s-active", "active"))
     await world.publish_lifecycle(
-        "subscription.on_hold", subscription("s-held", "held", state=lc.SUBSCRIPTION_STATE_ON_HOLD)
+        "subscription.on_hold", subscription("s-held", "held", state=subscription_state_pb2.SUBSCRIPTION_STATE_ON_HOLD)
     )
     await world.publish_lifecycle("subscription.activated", subscription("s-family", "owner", plan_id="family"))
     await world.publish_lifecycle("subscription.activated", subscription("s-heavy", "heavy"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.catalog.v1 import catalog_pb2_grpc
-from azotte.common.v1 import channel_pb2
+from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.common.v1.money_pb2 import Money
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.entitlement.v1 import entitlement_pb2_grpc
@@ -127,7 +127,11 @@ class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
         for (t, _), sub in self.world.subscriptions.items():
             if t == tenant and sub.customer_id == request.customer_id and sub.plan_id == request.plan_id:
                 return lc.CreateSubscriptionResponse(subscription=sub)
-        state = lc.SUBSCRIPTION_STATE_TRIALING if request.HasField("trial_end_time") else lc.SUBSCRIPTION_STATE_ACTIVE
+        state = (
+            subscription_state_pb2.SUBSCRIPTION_STATE_TRIALING
+            if request.HasField("trial_end_time")
+            else subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE
+        )
         sub = lc.Subscription(
             id=self.world.new_id("sub"),
             customer_id=request.customer_id,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from azotte.common.v1 import channel_pb2
+from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte_platform import errors
 from azotte_platform.grpc.status import from_rpc_error
@@ -16,7 +16,7 @@ from tests.integration.lifecycle.conftest import Service
 from tests.integration.lifecycle.test_lifecycle_year import get, new_customer, rid, travel
 from tests.integration.lifecycle.test_lifecycle_year import subscribe as subscribe_to
 
-S = pb.SubscriptionState
+S = subscription_state_pb2.SubscriptionState
 HALFWAY = timedelta(days=15, hours=12)  # of January's 31 days
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from google.protobuf import timestamp_pb2
 
-from azotte.common.v1 import channel_pb2, money_pb2
+from azotte.common.v1 import channel_pb2, money_pb2, subscription_state_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from tests.integration.lifecycle.conftest import T0, Service
 from tests.integration.lifecycle.test_lifecycle_year import new_customer
@@ -56,9 +56,15 @@ async def test_store_events_apply_once_and_never_regress(service: Service) -> No
     again = await send("n3", K.CHANNEL_EVENT_KIND_RENEWED, 30, period_end_time=stamp(60))
     assert (again.outcome, again.subscription.period_index) == (pb.CHANNEL_EVENT_OUTCOME_DUPLICATE, 2)
     late = await send("n2", K.CHANNEL_EVENT_KIND_EXPIRED, 20)  # older than n3: must not expire it
-    assert (late.outcome, late.subscription.state) == (pb.CHANNEL_EVENT_OUTCOME_STALE, pb.SUBSCRIPTION_STATE_ACTIVE)
+    assert (late.outcome, late.subscription.state) == (
+        pb.CHANNEL_EVENT_OUTCOME_STALE,
+        subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE,
+    )
     failed = await send("n4", K.CHANNEL_EVENT_KIND_RENEWAL_FAILED_IN_GRACE, 60, grace_end_time=stamp(76))
-    assert (failed.subscription.state, failed.subscription.entitled) == (pb.SUBSCRIPTION_STATE_PAST_DUE, True)
+    assert (failed.subscription.state, failed.subscription.entitled) == (
+        subscription_state_pb2.SUBSCRIPTION_STATE_PAST_DUE,
+        True,
+    )
     svc.clock.advance(timedelta(days=100))  # the scheduler leaves store-billed subscriptions to the store
     await svc.stub.RunDueWork(pb.RunDueWorkRequest(request_id="run"), metadata=svc.metadata)
     assert not svc.payments.calls

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from tests.helpers import eventually
 from tests.integration.lifecycle.conftest import Service
@@ -31,7 +32,7 @@ async def test_a_sweep_cancelled_after_charges_renews_each_subscription_once(ser
     assert (result.processed, result.remaining) == (len(subs), 0)
     for s in subs:
         sub = await get(svc, s.id)
-        assert (sub.state, sub.period_index) == (pb.SUBSCRIPTION_STATE_ACTIVE, 2)
+        assert (sub.state, sub.period_index) == (subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE, 2)
         history = await svc.stub.ListSubscriptionHistory(
             pb.ListSubscriptionHistoryRequest(subscription_id=s.id), metadata=svc.metadata
         )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from azotte.common.v1 import channel_pb2
+from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.lifecycle.v1 import events_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte_lifecycle.domain.dunning import ChargeOutcome
@@ -16,7 +16,7 @@ from azotte_platform.events.envelope import stream_name
 from tests.helpers import eventually
 from tests.integration.lifecycle.conftest import TENANT, Service
 
-S = pb.SubscriptionState
+S = subscription_state_pb2.SubscriptionState
 
 
 def rid() -> str:

@@ -9,10 +9,10 @@ from google.rpc import error_details_pb2, status_pb2
 from azotte.common.v1 import money_pb2
 from azotte_platform import errors
 from azotte_platform.context import RequestContext, as_metadata
-from azotte_platform.db.pagination import decode_page_token, encode_page_token, page_size, paginate
 from azotte_platform.events.envelope import ReceivedEvent, binary_headers, subject_for, validate_tenant_id
 from azotte_platform.grpc.status import status_code, to_rich_status
 from azotte_platform.idempotency import MAX_REQUEST_ID_LENGTH, derive_request_id, fingerprint, require_request_id
+from azotte_platform.paging import decode_page_token, encode_page_token, page_size, paginate
 from azotte_platform.settings import ServiceSettings
 
 
@@ -42,8 +42,14 @@ def test_paginate_issues_a_token_only_when_more_rows_exist() -> None:
     assert paginate(rows[:3], 3, key_of=lambda r: [r["id"]]).next_page_token == ""
 
 
+class NegativeAmount(errors.InvalidArgument):
+    """A test reason."""
+
+    reason = "NEGATIVE_AMOUNT"
+
+
 def test_invalid_argument_maps_to_status_with_reason_and_field_violations() -> None:
-    error = errors.InvalidArgument.field("amount_minor", "must not be negative", reason="NEGATIVE_AMOUNT")
+    error = NegativeAmount.field("amount_minor", "must not be negative")
     code, message, trailers = to_rich_status(error)
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert "amount_minor" in message

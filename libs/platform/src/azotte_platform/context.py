@@ -1,11 +1,19 @@
-"""Per-request context: tenant, principal and request id, carried across calls in gRPC metadata."""
+"""Per-request context: tenant, principal and request id, carried across calls in gRPC metadata.
+
+This is the one way a tenant reaches another service: the platform's gRPC client forwards the
+current context on every call. A servicer runs in its caller's context (bound by the server
+interceptor); work that starts outside a call (a scheduler, an event consumer, a background loop)
+enters a tenant with `tenant_scope(tenant_id)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import TenantRequired
 
 TENANT_HEADER = "x-azotte-tenant"
 PRINCIPAL_HEADER = "x-azotte-principal"
@@ -35,11 +43,22 @@ def set_current(ctx: RequestContext) -> None:
     _current.set(ctx)
 
 
+@contextmanager
+def tenant_scope(tenant_id: str, principal: str = "") -> Iterator[RequestContext]:
+    """Act for `tenant_id` inside the block (calls to other services carry it); the outer context after."""
+    scoped = RequestContext(tenant_id=tenant_id, principal=principal or current().principal)
+    token = _current.set(scoped)
+    try:
+        yield scoped
+    finally:
+        _current.reset(token)
+
+
 def require_tenant() -> str:
     """The calling tenant; every tenant-scoped call must carry one."""
     tenant = current().tenant_id
     if not tenant:
-        raise InvalidArgument.field(TENANT_HEADER, "every call must name its tenant", reason="TENANT_REQUIRED")
+        raise TenantRequired.field(TENANT_HEADER, "every call must name its tenant")
     return tenant
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_platform.db.tables import idempotency_keys
-from azotte_platform.errors import Aborted, InvalidArgument
+from azotte_platform.errors import InvalidArgument, RequestIdReused
+from azotte_platform.ports import IdempotencyPort
 
 MAX_REQUEST_ID_LENGTH = 128
 R = TypeVar("R", bound=Message)
@@ -79,10 +80,7 @@ class IdempotencyStore:
             )
         ).one()
         if row.fingerprint != digest:
-            raise Aborted(
-                f"request_id {request_id!r} was already used for a different {operation} request",
-                reason="REQUEST_ID_REUSED",
-            )
+            raise RequestIdReused(f"request_id {request_id!r} was already used for a different {operation} request")
         return bytes(row.response or b"")
 
     async def complete(self, tenant_id: str, operation: str, request_id: str, response: bytes) -> None:
@@ -100,7 +98,7 @@ class IdempotencyStore:
 
 class _Transaction(Protocol):
     @property
-    def idempotency(self) -> IdempotencyStore: ...
+    def idempotency(self) -> IdempotencyPort: ...
 
     async def commit(self) -> None: ...
 

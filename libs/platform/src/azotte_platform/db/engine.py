@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from azotte_platform.errors import Unavailable
+from azotte_platform.errors import DatabaseConflict, DatabaseUnavailable, Unavailable
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -34,11 +34,11 @@ def transient_database_error(error: BaseException) -> Unavailable | None:
         error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
     )
     if lost or isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
-        return Unavailable("the database connection was lost; retry", reason="DATABASE_UNAVAILABLE")
+        return DatabaseUnavailable("the database connection was lost; retry")
     sqlstate = getattr(error.orig, "sqlstate", None) if isinstance(error, DBAPIError) else None
     if sqlstate in _RETRYABLE_SQLSTATES:
         conflict = _RETRYABLE_SQLSTATES[sqlstate]
-        return Unavailable(f"the database ended the call in a {conflict}; retry", reason="DATABASE_CONFLICT")
+        return DatabaseConflict(f"the database ended the call in a {conflict}; retry")
     return None
 
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import InvalidTenantId
 
 M = TypeVar("M", bound=Message)
 
@@ -24,9 +24,7 @@ SUBJECT_HEADER = "ce-subject"
 def validate_tenant_id(tenant_id: str) -> str:
     """Tenant ids become NATS subject tokens, so they are lowercase slugs."""
     if not TENANT_ID_PATTERN.match(tenant_id):
-        raise InvalidArgument.field(
-            "tenant_id", "must be 1-63 lowercase letters, digits, '-' or '_'", reason="INVALID_TENANT_ID"
-        )
+        raise InvalidTenantId.field("tenant_id", "must be 1-63 lowercase letters, digits, '-' or '_'")
     return tenant_id
 
 

@@ -77,8 +77,4 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> errors.AzotteError:
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
                 violations = [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
-    if cls is None:
-        return errors.AzotteError(message, reason=reason or "INTERNAL", metadata=metadata)
-    if cls is errors.InvalidArgument:
-        return errors.InvalidArgument(message, violations, reason=reason, metadata=metadata)
-    return cls(message, reason=reason, metadata=metadata)
+    return errors.remote(cls or errors.AzotteError, message, reason or "", metadata, violations)

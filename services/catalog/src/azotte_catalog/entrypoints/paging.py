@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from azotte_platform.db.pagination import Page, decode_page_token, page_size, paginate
+from azotte_platform.paging import Page, decode_page_token, page_size, paginate
 
 T = TypeVar("T")
 

@@ -27,9 +27,9 @@ from azotte_entitlement.service_layer.lifecycle_events import PlanFeatures
 from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
 from azotte_platform.clock import Clock
 from azotte_platform.context import PRINCIPAL_HEADER, current, require_tenant
-from azotte_platform.db.pagination import decode_page_token, encode_page_token, page_size
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.idempotency import run_once
+from azotte_platform.paging import decode_page_token, encode_page_token, page_size
 
 R = TypeVar("R", bound=Message)
 Work = Callable[[EntitlementUnitOfWork], Awaitable[R]]

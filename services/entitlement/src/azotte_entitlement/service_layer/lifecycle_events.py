@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Protocol
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import events_pb2
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte.lifecycle.v1 import lifecycle_pb2
@@ -32,12 +33,12 @@ LIFECYCLE_EVENT_TYPES = ("subscription.>", "trial.>")
 REVOKING_CAUSES = frozenset({"refund", "refunded", "revoke", "revoked", "chargeback"})
 
 STATES = {
-    lifecycle_pb2.SUBSCRIPTION_STATE_TRIALING: SubscriptionState.TRIALING,
-    lifecycle_pb2.SUBSCRIPTION_STATE_ACTIVE: SubscriptionState.ACTIVE,
-    lifecycle_pb2.SUBSCRIPTION_STATE_PAST_DUE: SubscriptionState.PAST_DUE,
-    lifecycle_pb2.SUBSCRIPTION_STATE_ON_HOLD: SubscriptionState.ON_HOLD,
-    lifecycle_pb2.SUBSCRIPTION_STATE_PAUSED: SubscriptionState.PAUSED,
-    lifecycle_pb2.SUBSCRIPTION_STATE_EXPIRED: SubscriptionState.EXPIRED,
+    subscription_state_pb2.SUBSCRIPTION_STATE_TRIALING: SubscriptionState.TRIALING,
+    subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE: SubscriptionState.ACTIVE,
+    subscription_state_pb2.SUBSCRIPTION_STATE_PAST_DUE: SubscriptionState.PAST_DUE,
+    subscription_state_pb2.SUBSCRIPTION_STATE_ON_HOLD: SubscriptionState.ON_HOLD,
+    subscription_state_pb2.SUBSCRIPTION_STATE_PAUSED: SubscriptionState.PAUSED,
+    subscription_state_pb2.SUBSCRIPTION_STATE_EXPIRED: SubscriptionState.EXPIRED,
 }
 
 

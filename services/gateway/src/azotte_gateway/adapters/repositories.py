@@ -12,7 +12,7 @@ from azotte_gateway.adapters.tables import api_keys, tenants
 from azotte_gateway.domain.api_keys import ApiKey
 from azotte_gateway.domain.permissions import Role
 from azotte_gateway.domain.tenants import Tenant, TenantMode
-from azotte_platform.db.pagination import Page, decode_page_token, paginate
+from azotte_platform.paging import Page, decode_page_token, paginate
 
 
 def _tenant(row: Any) -> Tenant:

@@ -14,8 +14,8 @@ from azotte_gateway.domain.api_keys import ApiKey, IssuedApiKey, issue_api_key
 from azotte_gateway.domain.permissions import Role
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
-from azotte_platform.db.pagination import Page
 from azotte_platform.errors import AlreadyExists, NotFound, PermissionDenied
+from azotte_platform.paging import Page
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.catalog.v1 import catalog_pb2 as cat
+from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
@@ -31,9 +32,9 @@ from azotte_gateway.service_layer.auth import Authenticator, Caller
 from azotte_gateway.service_layer.checkout import CheckoutDeps, checkout
 from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
 from azotte_platform.clock import Clock, SandboxClock
-from azotte_platform.db.pagination import page_size
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 from azotte_platform.idempotency import fingerprint, run_once
+from azotte_platform.paging import page_size
 
 ROLES = {
     ta.API_KEY_ROLE_ADMIN: Role.ADMIN,
@@ -205,7 +206,9 @@ class Operations:
         answer = await self.peers.lifecycle.ListSubscriptions(
             lc.ListSubscriptionsRequest(
                 customer_id=request.customer_id,
-                state=lc.SubscriptionState.ValueType(int(request.states[0]) if request.states else 0),
+                state=subscription_state_pb2.SubscriptionState.ValueType(
+                    int(request.states[0]) if request.states else 0
+                ),
                 page_size=page_size(request.page_size),
                 page_token=request.page_token,
             )

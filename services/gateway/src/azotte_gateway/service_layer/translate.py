@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.common.v1.money_pb2 import Money
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
@@ -60,7 +61,7 @@ def subscription(source: lc.Subscription) -> gw.Subscription:
         plan_id=source.plan_id,
         storefront_id=source.storefront_id,
         channel=source.channel,
-        state=gw.SubscriptionState.ValueType(int(source.state)),
+        state=subscription_state_pb2.SubscriptionState.ValueType(int(source.state)),
         cancel_at_period_end=source.cancel_at_period_end,
         scheduled_plan_id=source.pending_plan_change.plan_id,
     )

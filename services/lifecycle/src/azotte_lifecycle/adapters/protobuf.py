@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from azotte.common.v1 import channel_pb2, money_pb2
+from azotte.common.v1 import channel_pb2, money_pb2, subscription_state_pb2
 from azotte.lifecycle.v1 import events_pb2, lifecycle_pb2
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
 from azotte_lifecycle.domain.events import HistoryEntry, SubscriptionEvent, SubscriptionSnapshot
@@ -67,7 +67,7 @@ def channel_from_pb(value: int, field: str = "channel") -> Channel:
 
 
 def state_to_pb(state: SubscriptionState | None) -> Any:
-    return enum_to_pb("SUBSCRIPTION_STATE", state, lifecycle_pb2.SubscriptionState)
+    return enum_to_pb("SUBSCRIPTION_STATE", state, subscription_state_pb2.SubscriptionState)
 
 
 def ts(moment: datetime | None) -> timestamp_pb2.Timestamp | None:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
+from azotte.common.v1 import subscription_state_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte.lifecycle.v1 import lifecycle_pb2_grpc
 from azotte_lifecycle.adapters import protobuf as convert
@@ -20,9 +21,9 @@ from azotte_lifecycle.service_layer import channel_events, customers, subscripti
 from azotte_lifecycle.service_layer.scheduler import Scheduler
 from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_platform.context import require_tenant
-from azotte_platform.db.pagination import decode_page_token, page_size, paginate
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.idempotency import run_once
+from azotte_platform.paging import decode_page_token, page_size, paginate
 
 R = TypeVar("R", bound=Message)
 Work = Callable[[LifecycleUnitOfWork, str], Awaitable[R]]
@@ -152,7 +153,11 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.ListSubscriptionsResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListSubscriptionsResponse:
             state = convert.optional_enum(
-                SubscriptionState, "SUBSCRIPTION_STATE", request.state, pb.SubscriptionState, "state"
+                SubscriptionState,
+                "SUBSCRIPTION_STATE",
+                request.state,
+                subscription_state_pb2.SubscriptionState,
+                "state",
             )
             query = ("subscriptions", request.customer_id, str(state))
             size = page_size(request.page_size)

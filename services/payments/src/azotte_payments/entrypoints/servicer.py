@@ -29,9 +29,9 @@ from azotte_payments.service_layer.messages import (
 )
 from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from azotte_platform.context import require_tenant
-from azotte_platform.db.pagination import decode_page_token, encode_page_token, page_size
 from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.idempotency import run_once
+from azotte_platform.paging import decode_page_token, encode_page_token, page_size
 
 _METHOD_TYPES = {
     payments_pb2.PAYMENT_METHOD_TYPE_CARD: PaymentMethodType.CARD,

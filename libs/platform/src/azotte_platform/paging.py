@@ -1,16 +1,17 @@
-"""AIP-158 pagination: page sizes and opaque keyset page tokens."""
+"""AIP-158 pagination: page sizes and opaque keyset page tokens, over a query or a list in memory."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from azotte_platform.errors import InvalidArgument
 
+T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
@@ -63,3 +64,48 @@ def paginate(rows: Sequence[Any], size: int, key_of: Any, query: Sequence[object
     items = list(rows[:size])
     token = encode_page_token(key_of(items[-1]), query) if len(rows) > size else ""
     return Page(items, token)
+
+
+class ListRequest(Protocol):
+    """A list request: AIP-158 `page_size` and `page_token`."""
+
+    @property
+    def page_size(self) -> int: ...
+
+    @property
+    def page_token(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated page request: how many items, after which sort key, for which query."""
+
+    size: int
+    after: list[Any] | None
+    query: tuple[object, ...]
+
+    @classmethod
+    def of(cls, request: ListRequest, *query: object) -> PageRequest:
+        """The page `request` asks for; `query` names the list and its filters, which a token is bound to."""
+        return cls(page_size(request.page_size), decode_page_token(request.page_token, query), query)
+
+    @property
+    def limit(self) -> int:
+        """Rows to fetch: one more than the page, to know whether another follows."""
+        return self.size + 1
+
+    def after_key(self, index: int = 0) -> Any:
+        """One part of the sort key to continue after (None on the first page)."""
+        return self.after[index] if self.after is not None else None
+
+    def page(self, rows: Sequence[T], key_of: Callable[[T], Sequence[Any]]) -> Page:
+        """Cut rows fetched with `limit` into a page and a next token."""
+        return paginate(rows, self.size, key_of, self.query)
+
+    def page_in_memory(self, items: Iterable[T], sort_key: Callable[[T], str]) -> Page:
+        """One page of a list held in memory, ordered by `sort_key` (a string unique per item)."""
+        ordered = sorted(items, key=sort_key)
+        if self.after is not None:
+            after = str(self.after[0])
+            ordered = [item for item in ordered if sort_key(item) > after]
+        return self.page(ordered[: self.limit], lambda item: [sort_key(item)])
