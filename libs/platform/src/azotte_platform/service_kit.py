@@ -5,7 +5,8 @@ A servicer method builds a command from the request, then hands `work(uow, tenan
 
     async def GetCustomer(self, request, context):
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.GetCustomerResponse:
-            return pb.GetCustomerResponse(customer=proto.customer(await customers.get(uow, tenant, request.customer_id)))
+            customer = await customers.get_customer(uow, tenant, request.customer_id)
+            return pb.GetCustomerResponse(customer=proto.customer_to_pb(customer))
 
         return await self.units.read(work)
 """
