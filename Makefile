@@ -27,7 +27,7 @@ $(UV):
 $(STAMP): $(UV) constraints.txt $(PYPROJECTS)
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -c constraints.txt --build-constraint constraints.txt \
 	  -e libs/protos -e libs/platform -e libs/stack $(addprefix -e services/,$(SERVICES)) \
-	  buf-bin grpcio-tools mypy-protobuf mypy ruff pytest pytest-asyncio pytest-timeout hypothesis \
+	  buf-bin grpcio-tools mypy-protobuf mypy ruff import-linter pytest pytest-asyncio pytest-timeout hypothesis \
 	  grpc-stubs types-protobuf types-PyYAML asyncpg-stubs
 	touch $@
 
@@ -56,10 +56,11 @@ demo: install
 	$(BIN)/azotte demo
 
 lint: install
-	$(BIN)/ruff check libs services tests
-	$(BIN)/ruff format --check libs services tests
+	$(BIN)/ruff check libs services tests tools
+	$(BIN)/ruff format --check libs services tests tools
 	$(BIN)/buf lint
 	$(BIN)/mypy
+	PYTHONPATH=tools/lint $(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,7 +12,7 @@ from typing import Self
 from azotte_platform.clock import Clock
 from azotte_platform.errors import RequestIdReused
 from azotte_platform.events.envelope import Event
-from azotte_platform.idempotency import require_request_id
+from azotte_platform.request_ids import require_request_id
 
 
 class InMemoryIdempotency:

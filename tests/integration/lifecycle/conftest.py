@@ -25,7 +25,7 @@ from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.clock import FixedClock
 from azotte_platform.errors import Unavailable
 from azotte_platform.grpc.interceptors import ServiceInterceptor
-from azotte_platform.idempotency import require_request_id
+from azotte_platform.request_ids import require_request_id
 from azotte_platform.runtime import Runtime, start_runtime
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -98,24 +98,40 @@ async def test_sandbox_clock_offset_is_shared_and_listeners_run(servers) -> None
     await client_b.close()
 
 
+class UnknownCurrency(errors.InvalidArgument):
+    """A reason of the callee only."""
+
+    reason = "UNKNOWN_CURRENCY"
+
+
 async def test_typed_errors_cross_the_wire_with_reason_and_fields() -> None:
     from azotte_platform.grpc.client import connect
     from azotte_platform.grpc.interceptors import ServiceInterceptor
 
     async def fail(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        raise errors.InvalidArgument.field("currency_code", "unknown currency 'XYZ'", reason="UNKNOWN_CURRENCY")
+        raise UnknownCurrency.field("currency_code", "unknown currency 'XYZ'")
+
+    async def decline(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        raise errors.PaymentDeclined("the payment was declined", metadata={"decline_reason": "INSUFFICIENT_FUNDS"})
 
     handler = grpc.method_handlers_generic_handler(
-        "azotte.test.v1.Test", {"Fail": grpc.unary_unary_rpc_method_handler(fail)}
+        "azotte.test.v1.Test",
+        {"Fail": grpc.unary_unary_rpc_method_handler(fail), "Decline": grpc.unary_unary_rpc_method_handler(decline)},
     )
     server = grpc.aio.server(interceptors=[ServiceInterceptor("test")])
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with connect(f"127.0.0.1:{port}") as channel:
-        call = channel.unary_unary("/azotte.test.v1.Test/Fail")
         with pytest.raises(errors.InvalidArgument) as raised:
-            await call(b"")
+            await channel.unary_unary("/azotte.test.v1.Test/Fail")(b"")
+        with pytest.raises(errors.PaymentDeclined) as declined:
+            await channel.unary_unary("/azotte.test.v1.Test/Decline")(b"")
     await server.stop(None)
+    # NOTE: a reason only the callee declares comes back as its category, with the callee's reason.
+    assert type(raised.value) is errors.InvalidArgument
     assert raised.value.reason == "UNKNOWN_CURRENCY"
     assert raised.value.violations[0].field == "currency_code"
+    # NOTE: a shared reason comes back as its own class, so callers match it by type.
+    assert declined.value.reason == "PAYMENT_DECLINED"
+    assert declined.value.metadata == {"decline_reason": "INSUFFICIENT_FUNDS"}

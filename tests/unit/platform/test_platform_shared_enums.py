@@ -21,7 +21,7 @@ SERVICES = Path(__file__).resolve().parents[3] / "services"
     ],
 )
 def test_each_shared_enum_has_one_member_per_proto_value(domain, prefix, pb_enum) -> None:
-    proto_names = {name.removeprefix(f"{prefix}_") for name in pb_enum if not name.endswith("_UNSPECIFIED")}
+    proto_names = {name.removeprefix(f"{prefix}_") for name in pb_enum.keys() if not name.endswith("_UNSPECIFIED")}  # noqa: SIM118
     assert {member.name for member in domain} == proto_names
     for member in domain:
         assert convert.enum_from_pb(domain, prefix, convert.enum_to_pb(prefix, member, pb_enum), pb_enum, "f") is member

@@ -11,8 +11,9 @@ from azotte_platform import errors
 from azotte_platform.context import RequestContext, as_metadata
 from azotte_platform.events.envelope import ReceivedEvent, binary_headers, subject_for, validate_tenant_id
 from azotte_platform.grpc.status import status_code, to_rich_status
-from azotte_platform.idempotency import MAX_REQUEST_ID_LENGTH, derive_request_id, fingerprint, require_request_id
+from azotte_platform.idempotency import fingerprint
 from azotte_platform.paging import decode_page_token, encode_page_token, page_size, paginate
+from azotte_platform.request_ids import MAX_REQUEST_ID_LENGTH, derive_request_id, require_request_id
 from azotte_platform.settings import ServiceSettings
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_platform.db.tables import idempotency_keys
-from azotte_platform.errors import InvalidArgument, RequestIdReused
+from azotte_platform.errors import RequestIdReused
 from azotte_platform.ports import IdempotencyPort
+from azotte_platform.request_ids import require_request_id
 
-MAX_REQUEST_ID_LENGTH = 128
 R = TypeVar("R", bound=Message)
 
 
@@ -26,27 +26,6 @@ def fingerprint(request: Message) -> str:
     if "request_id" in copy.DESCRIPTOR.fields_by_name:
         copy.ClearField("request_id")
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
-
-
-def require_request_id(request_id: str) -> str:
-    """Every mutating request names itself so that retries are safe."""
-    if not request_id:
-        raise InvalidArgument.field("request_id", "is required on every mutating request")
-    if len(request_id) > MAX_REQUEST_ID_LENGTH:
-        raise InvalidArgument.field("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
-    return request_id
-
-
-def derive_request_id(*parts: str) -> str:
-    """The request id of one step of a request: its parts joined by ':', stable across retries.
-
-    One longer than a request id may be keeps its start and ends with a digest of the whole.
-    """
-    derived = ":".join(parts)
-    if len(derived) <= MAX_REQUEST_ID_LENGTH:
-        return derived
-    digest = hashlib.sha256(derived.encode()).hexdigest()
-    return f"{derived[: MAX_REQUEST_ID_LENGTH - len(digest) - 1]}:{digest}"
 
 
 class IdempotencyStore:
