@@ -53,7 +53,7 @@ async def main(database_url: str, nats_url: str, durable: str, crash_on_ack: int
                 os._exit(17)
             await original_ack(message)
 
-        Msg.ack = ack_then_maybe_crash  # type: ignore[method-assign]
+        Msg.ack = ack_then_maybe_crash  # type: ignore[method-assign,assignment]
     client = await nats_connection.connect(nats_url, name=durable)
     spec = ConsumerSpec(durable=durable, producer="rails", event_types=["amount.added"], ack_wait_seconds=1.0)
     consumer = EventConsumer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -108,10 +109,10 @@ async def test_typed_errors_cross_the_wire_with_reason_and_fields() -> None:
     from azotte_platform.grpc.client import connect
     from azotte_platform.grpc.interceptors import ServiceInterceptor
 
-    async def fail(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def fail(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         raise UnknownCurrency.field("currency_code", "unknown currency 'XYZ'")
 
-    async def decline(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def decline(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         raise errors.PaymentDeclined("the payment was declined", metadata={"decline_reason": "INSUFFICIENT_FUNDS"})
 
     handler = grpc.method_handlers_generic_handler(
@@ -123,10 +124,11 @@ async def test_typed_errors_cross_the_wire_with_reason_and_fields() -> None:
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with connect(f"127.0.0.1:{port}") as channel:
+        call: Any = channel.unary_unary
         with pytest.raises(errors.InvalidArgument) as raised:
-            await channel.unary_unary("/azotte.test.v1.Test/Fail")(b"")
+            await call("/azotte.test.v1.Test/Fail")(b"")
         with pytest.raises(errors.PaymentDeclined) as declined:
-            await channel.unary_unary("/azotte.test.v1.Test/Decline")(b"")
+            await call("/azotte.test.v1.Test/Decline")(b"")
     await server.stop(None)
     # NOTE: a reason only the callee declares comes back as its category, with the callee's reason.
     assert type(raised.value) is errors.InvalidArgument

@@ -1,10 +1,13 @@
-"""Proto <-> Python conversions every service needs: timestamps, money, enums by name."""
+"""Proto <-> Python conversions every service needs: timestamps, money, enums by name.
+
+`pb_enum` arguments are a generated enum (e.g. `channel_pb2.Channel`): its `Name`, `Value` and `values`.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,16 +17,6 @@ from azotte_platform.errors import InvalidArgument
 
 E = TypeVar("E", bound=Enum)
 MAX_INT64 = 2**63 - 1
-
-
-class ProtoEnum(Protocol):
-    """The wrapper protobuf generates for an enum: names and values."""
-
-    def Name(self, number: int) -> str: ...
-
-    def Value(self, name: str) -> Any: ...
-
-    def values(self) -> list[Any]: ...
 
 
 def timestamp(moment: datetime) -> Timestamp:
@@ -61,12 +54,12 @@ def money(amount_minor: int, currency_code: str) -> Money:
     return Money(currency_code=currency_code, amount_minor=amount_minor)
 
 
-def enum_to_pb(prefix: str, member: Enum | None, pb_enum: ProtoEnum) -> Any:
+def enum_to_pb(prefix: str, member: Enum | None, pb_enum: Any) -> Any:
     """`SubscriptionState.PAST_DUE` -> `SUBSCRIPTION_STATE_PAST_DUE` (0 for None)."""
     return 0 if member is None else pb_enum.Value(f"{prefix}_{member.name}")
 
 
-def enum_from_pb(domain: type[E], prefix: str, value: int, pb_enum: ProtoEnum, field: str) -> E:
+def enum_from_pb(domain: type[E], prefix: str, value: int, pb_enum: Any, field: str) -> E:
     """The domain member of a proto enum value; unspecified or unknown is INVALID_ARGUMENT naming `field`."""
     name = pb_enum.Name(value) if value in pb_enum.values() else ""
     member = name.removeprefix(f"{prefix}_")
@@ -75,6 +68,6 @@ def enum_from_pb(domain: type[E], prefix: str, value: int, pb_enum: ProtoEnum, f
     return domain[member]
 
 
-def optional_enum(domain: type[E], prefix: str, value: int, pb_enum: ProtoEnum, field: str) -> E | None:
+def optional_enum(domain: type[E], prefix: str, value: int, pb_enum: Any, field: str) -> E | None:
     """Like `enum_from_pb`, but unspecified means None."""
     return None if value == 0 else enum_from_pb(domain, prefix, value, pb_enum, field)
