@@ -20,13 +20,12 @@ import uvloop
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte.common.v1 import channel_pb2
-from azotte_catalog.adapters.repository import StoredCatalog
-from azotte_catalog.domain.catalog import Catalog
-from azotte_catalog.domain.channel import Channel
+from azotte_catalog.domain.catalog import Catalog, StoredCatalog
 from azotte_catalog.domain.diff import diff_catalog
 from azotte_catalog.domain.document import DocumentFormat, load_document_text, parse_document
 from azotte_catalog.service_layer.view import CatalogView
 from azotte_platform.context import TENANT_HEADER
+from azotte_platform.enums import Channel
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
 from azotte_stack.processes import free_port, spawn, stop

@@ -49,13 +49,14 @@ class CatalogHarness:
     channel: grpc.aio.Channel
     clock: FixedClock
     database_url: str
+    address: str
 
     def tenant(self, tenant_id: str) -> TenantStub:
         """A client of CatalogService calling as `tenant_id`."""
         return TenantStub(catalog_pb2_grpc.CatalogServiceStub(self.channel), tenant_id)
 
     async def stop(self) -> None:
-        await self.channel.close()
+        await self.channel.close(None)
         await self.server.stop(None)
         await self.runtime.close()
 
@@ -69,8 +70,9 @@ async def start_catalog(database_url: str, nats_url: str, clock: FixedClock) -> 
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(service.servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    return CatalogHarness(runtime, service, server, channel, clock, database_url)
+    address = f"127.0.0.1:{port}"
+    channel = grpc.aio.insecure_channel(address)
+    return CatalogHarness(runtime, service, server, channel, clock, database_url, address)
 
 
 class TenantStub:

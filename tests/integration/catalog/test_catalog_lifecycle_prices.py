@@ -6,7 +6,9 @@ from decimal import Decimal
 
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte_lifecycle.adapters.catalog import GrpcCatalog
-from azotte_lifecycle.domain.states import Channel
+from azotte_platform.context import tenant_scope
+from azotte_platform.enums import Channel
+from azotte_platform.grpc.client import connect
 from tests.integration.catalog.catalog_support import CatalogHarness, TenantStub, seed, us_storefront
 from tests.integration.catalog.conftest import START
 
@@ -25,11 +27,11 @@ async def test_only_a_tax_exclusive_storefront_adds_its_rate(tenant: TenantStub,
                 plan_id="premium", storefront_id=storefront_id, amount_minor=1299, request_id=f"price-{storefront_id}"
             )
         )
-    prices = GrpcCatalog(catalog.channel)
-    added = {
-        storefront_id: (
-            await prices.price(tenant.tenant_id, "premium", storefront_id, Channel.WEB, START)
-        ).added_tax_rate
-        for storefront_id in ("us-tx", "us-vat", "us")
-    }
+    async with connect(catalog.address) as channel:
+        prices = GrpcCatalog(channel)
+        with tenant_scope(tenant.tenant_id):
+            added = {
+                storefront_id: (await prices.price("premium", storefront_id, Channel.WEB, START)).added_tax_rate
+                for storefront_id in ("us-tx", "us-vat", "us")
+            }
     assert added == {"us-tx": Decimal("0.0825"), "us-vat": Decimal(0), "us": Decimal(0)}

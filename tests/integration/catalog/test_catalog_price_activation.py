@@ -38,7 +38,8 @@ async def resolve(tenant: TenantStub, started: datetime | None = None) -> int:
     request = pb.ResolvePriceRequest(plan_id="premium", storefront_id="us")
     if started is not None:
         request.subscription_start_time.CopyFrom(stamp(started))
-    return (await tenant.ResolvePrice(request)).amount.amount_minor
+    answer: pb.ResolvePriceResponse = await tenant.ResolvePrice(request)
+    return answer.amount.amount_minor
 
 
 async def test_a_grandfathered_price_change_activates_when_the_clock_passes_it(

@@ -67,7 +67,8 @@ async def test_a_change_on_one_replica_reaches_the_cache_of_another(
         )
 
         async def renamed() -> bool:
-            return (await reader.GetPlan(pb.GetPlanRequest(id="premium"))).plan.display_name == "Premium HD"
+            answer: pb.GetPlanResponse = await reader.GetPlan(pb.GetPlanRequest(id="premium"))
+            return answer.plan.display_name == "Premium HD"
 
         await eventually(renamed)
     finally:
@@ -96,7 +97,8 @@ async def test_a_replica_that_lost_nats_forgets_its_cache_when_nats_returns(
         await own_nats.start()
 
         async def renamed() -> bool:
-            return (await reader.GetPlan(pb.GetPlanRequest(id="premium"))).plan.display_name == "Premium 4K"
+            answer: pb.GetPlanResponse = await reader.GetPlan(pb.GetPlanRequest(id="premium"))
+            return answer.plan.display_name == "Premium 4K"
 
         await eventually(renamed)
     finally:

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from azotte_catalog.domain.channel import Channel
 from azotte_catalog.domain.plan import BillingInterval, IntervalUnit, Plan, PlanStatus
 from azotte_catalog.domain.price import (
     ExistingSubscribers,
@@ -20,6 +19,7 @@ from azotte_catalog.domain.price import (
     schedule_price,
 )
 from azotte_catalog.domain.storefront import PaymentRouting, Storefront, TaxMode, TaxPolicy
+from azotte_platform.enums import Channel
 from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -1,20 +1,23 @@
-"""Translation between catalog domain objects and their protobuf messages."""
+"""Every translation between catalog domain objects and protobuf: API messages, field names, events."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum
 from typing import Any, TypeVar
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf.message import Message
 
 from azotte.catalog.v1 import catalog_pb2 as pb
-from azotte.common.v1 import channel_pb2, money_pb2
-from azotte_catalog.domain.channel import Channel
+from azotte.catalog.v1 import events_pb2
+from azotte.common.v1 import channel_pb2
+from azotte_catalog.domain import events
+from azotte_catalog.domain.catalog import Times
 from azotte_catalog.domain.currency import lookup_currency
-from azotte_catalog.domain.diff import DiffEntry
+from azotte_catalog.domain.diff import Change, DiffEntry
+from azotte_catalog.domain.document import DocumentFormat
 from azotte_catalog.domain.feature import Feature, FeatureKind, ResetPeriod
 from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import BillingInterval, FeatureGrant, IntervalUnit, Plan, PlanStatus
@@ -28,11 +31,12 @@ from azotte_catalog.domain.storefront import (
     TaxPolicy,
 )
 from azotte_catalog.domain.validation import Violations, join, parse_decimal
+from azotte_platform import convert
+from azotte_platform.enums import Channel
 from azotte_platform.errors import FieldViolation, InvalidArgument
+from azotte_platform.events.envelope import Event
 
-from .repository import Times
-
-_E = TypeVar("_E", bound=StrEnum)
+E = TypeVar("E", bound=Enum)
 
 # Domain field names that the API spells differently, per resource (applied to every path segment).
 STOREFRONT_FIELDS = {
@@ -79,83 +83,86 @@ def api_path(path: str, renames: Mapping[str, str]) -> str:
 
 
 def api_error(error: InvalidArgument, renames: Mapping[str, str]) -> InvalidArgument:
-    """The same error with its field paths in the API's names."""
+    """The same error (same class, so the same reason) with its field paths in the API's names."""
     violations = [FieldViolation(api_path(v.field, renames), v.description) for v in error.violations]
     if not violations:
         return error
     first = violations[0]
     more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-    return InvalidArgument(f"{first.field}: {first.description}{more}", violations, reason=error.reason)
+    return type(error)(f"{first.field}: {first.description}{more}", violations, metadata=error.metadata)
 
 
-def timestamp(value: datetime) -> Timestamp:
-    """A protobuf timestamp of an aware datetime."""
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
-
-
-def from_timestamp(stamp: Timestamp) -> datetime:
-    """An aware UTC datetime of a protobuf timestamp."""
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
-def _enum_to_proto(value: StrEnum, wrapper: Any, prefix: str) -> Any:
-    return wrapper.Value(f"{prefix}_{value.name}")
-
-
-def _optional_enum(value: StrEnum | None, wrapper: Any, prefix: str) -> Any:
-    return 0 if value is None else _enum_to_proto(value, wrapper, prefix)
-
-
-def _enum_from_proto(number: int, wrapper: Any, prefix: str, kind: type[_E]) -> _E | None:
-    """The domain member of a proto enum number; None for the zero value or an unknown number."""
-    if number == 0:
-        return None
+@contextmanager
+def api_field_names(renames: Mapping[str, str]) -> Iterator[None]:
+    """Field violations raised in the block, re-raised with their paths in the API's names."""
     try:
-        name: str = wrapper.Name(number)
-    except ValueError:
+        yield
+    except InvalidArgument as error:
+        raise api_error(error, renames) from None
+
+
+def _api_names(names: Iterable[str], renames: Mapping[str, str]) -> list[str]:
+    return [renames.get(name, name) for name in names]
+
+
+def _required(v: Violations, domain: type[E], prefix: str, number: int, pb_enum: Any, path: str) -> E:
+    """A required enum field; unset or unknown adds a violation (and returns a placeholder)."""
+    try:
+        return convert.enum_from_pb(domain, prefix, number, pb_enum, path)
+    except InvalidArgument as error:
+        v.items.extend(error.violations)
+        return next(iter(domain))
+
+
+def _optional(v: Violations, domain: type[E], prefix: str, number: int, pb_enum: Any, path: str) -> E | None:
+    """An optional enum field (None when unset); unknown adds a violation."""
+    try:
+        return convert.optional_enum(domain, prefix, number, pb_enum, path)
+    except InvalidArgument as error:
+        v.items.extend(error.violations)
         return None
-    return kind[name.removeprefix(f"{prefix}_")]
 
 
-def _required_enum(v: Violations, path: str, number: int, wrapper: Any, prefix: str, kind: type[_E]) -> _E:
-    member = _enum_from_proto(number, wrapper, prefix, kind)
-    if member is None:
-        choices = ", ".join(e.name for e in wrapper.DESCRIPTOR.values if e.number != 0)
-        v.add(path, f"required: one of {choices}")
-        return next(iter(kind))
-    return member
+def channel_to_pb(channel: Channel | None) -> Any:
+    """A channel as azotte.common.v1.Channel (unspecified for None)."""
+    return convert.enum_to_pb("CHANNEL", channel, channel_pb2.Channel)
 
 
-def channel_to_proto(channel: Channel | None) -> Any:
-    """A domain channel as azotte.common.v1.Channel (unspecified for None)."""
-    return 0 if channel is None else _enum_to_proto(channel, channel_pb2.Channel, "CHANNEL")
+def optional_channel(number: int) -> Channel | None:
+    """The `channel` field of a request; None when unspecified."""
+    return convert.optional_enum(Channel, "CHANNEL", number, channel_pb2.Channel, "channel")
 
 
-def channel_from_proto(number: int) -> Channel | None:
-    """A proto channel as a domain channel (None when unspecified)."""
-    return _enum_from_proto(number, channel_pb2.Channel, "CHANNEL", Channel)
+def required_channel(number: int) -> Channel:
+    """The `channel` field of a request, which must be set."""
+    return convert.enum_from_pb(Channel, "CHANNEL", number, channel_pb2.Channel, "channel")
 
 
-def required_channel(v: Violations, path: str, number: int) -> Channel:
-    """A channel that must be set."""
-    return _required_enum(v, path, number, channel_pb2.Channel, "CHANNEL", Channel)
+def channel_or_web(number: int) -> Channel:
+    """The `channel` field of a request; unspecified means web."""
+    return Channel.WEB if number == 0 else required_channel(number)
 
 
-def existing_subscribers_from_proto(number: int) -> ExistingSubscribers:
+def existing_subscribers_from_pb(number: int) -> ExistingSubscribers:
     """Unspecified means grandfathered, the default of the catalog document."""
-    member = _enum_from_proto(number, pb.ExistingSubscribers, "EXISTING_SUBSCRIBERS", ExistingSubscribers)
+    member = convert.optional_enum(
+        ExistingSubscribers, "EXISTING_SUBSCRIBERS", number, pb.ExistingSubscribers, "existing_subscribers"
+    )
     return member or ExistingSubscribers.GRANDFATHERED
+
+
+def document_format_from_pb(number: int) -> DocumentFormat:
+    """Unspecified means YAML."""
+    return DocumentFormat.JSON if number == pb.DOCUMENT_FORMAT_JSON else DocumentFormat.YAML
 
 
 def _times(message: Any, times: Times | None) -> None:
     if times is not None:
-        message.create_time.CopyFrom(timestamp(times[0]))
-        message.update_time.CopyFrom(timestamp(times[1]))
+        message.create_time.CopyFrom(convert.timestamp(times[0]))
+        message.update_time.CopyFrom(convert.timestamp(times[1]))
 
 
-def storefront_to_proto(sf: Storefront, times: Times | None = None) -> pb.Storefront:
+def storefront_to_pb(sf: Storefront, times: Times | None = None) -> pb.Storefront:
     """A storefront message."""
     rules = [
         pb.RoutingRule(
@@ -178,23 +185,27 @@ def storefront_to_proto(sf: Storefront, times: Times | None = None) -> pb.Storef
         currency_code=sf.currency,
         currency_exponent=currency.exponent if currency else 0,
         locales=sf.locales,
-        channels=[channel_to_proto(c) for c in Channel if c in sf.channels],
-        tax_policy=pb.TaxPolicy(mode=_enum_to_proto(sf.tax.mode, pb.TaxMode, "TAX_MODE"), rate=str(sf.tax.rate)),
+        channels=[channel_to_pb(c) for c in Channel if c in sf.channels],
+        tax_policy=pb.TaxPolicy(mode=convert.enum_to_pb("TAX_MODE", sf.tax.mode, pb.TaxMode), rate=str(sf.tax.rate)),
         payment_routing=pb.PaymentRouting(rules=rules, fallback_psps=sf.routing.fallback),
     )
     _times(message, times)
     return message
 
 
-def storefront_from_proto(message: pb.Storefront, path: str = "storefront") -> Storefront:
+def storefront_from_pb(message: pb.Storefront, path: str = "storefront") -> Storefront:
     """A domain storefront from a request message, or InvalidArgument naming the malformed fields."""
     v = Violations()
     tax_path = join(path, "tax_policy")
-    mode = _required_enum(v, join(tax_path, "mode"), message.tax_policy.mode, pb.TaxMode, "TAX_MODE", TaxMode)
+    mode = _required(v, TaxMode, "TAX_MODE", message.tax_policy.mode, pb.TaxMode, join(tax_path, "mode"))
     rate = parse_decimal(message.tax_policy.rate)
     if rate is None:
         v.add(join(tax_path, "rate"), f'must be a decimal string like "0.19", not {message.tax_policy.rate!r}')
-    channels = [required_channel(v, join(join(path, "channels"), i), c) for i, c in enumerate(message.channels)]
+    channels_path = join(path, "channels")
+    channels = [
+        _required(v, Channel, "CHANNEL", c, channel_pb2.Channel, join(channels_path, i))
+        for i, c in enumerate(message.channels)
+    ]
     rules = tuple(
         RoutingRule(
             psps=tuple(rule.psps),
@@ -225,32 +236,27 @@ def storefront_from_proto(message: pb.Storefront, path: str = "storefront") -> S
     )
 
 
-def feature_to_proto(feature: Feature) -> pb.Feature:
+def feature_to_pb(feature: Feature) -> pb.Feature:
     """A feature message."""
     return pb.Feature(
         key=feature.key,
         display_name=feature.name,
-        kind=_enum_to_proto(feature.kind, pb.FeatureKind, "FEATURE_KIND"),
+        kind=convert.enum_to_pb("FEATURE_KIND", feature.kind, pb.FeatureKind),
         unit=feature.unit or "",
-        reset_period=_optional_enum(feature.reset_period, pb.ResetPeriod, "RESET_PERIOD"),
+        reset_period=convert.enum_to_pb("RESET_PERIOD", feature.reset_period, pb.ResetPeriod),
     )
 
 
-def feature_from_proto(message: pb.Feature, path: str = "feature") -> Feature:
+def feature_from_pb(message: pb.Feature, path: str = "feature") -> Feature:
     """A domain feature from a request message."""
     v = Violations()
-    kind = _required_enum(v, join(path, "kind"), message.kind, pb.FeatureKind, "FEATURE_KIND", FeatureKind)
+    kind = _required(v, FeatureKind, "FEATURE_KIND", message.kind, pb.FeatureKind, join(path, "kind"))
+    reset = _optional(v, ResetPeriod, "RESET_PERIOD", message.reset_period, pb.ResetPeriod, join(path, "reset_period"))
     v.raise_if_any("feature")
-    return Feature(
-        key=message.key,
-        name=message.display_name,
-        kind=kind,
-        unit=message.unit or None,
-        reset_period=_enum_from_proto(message.reset_period, pb.ResetPeriod, "RESET_PERIOD", ResetPeriod),
-    )
+    return Feature(key=message.key, name=message.display_name, kind=kind, unit=message.unit or None, reset_period=reset)
 
 
-def plan_to_proto(plan: Plan, times: Times | None = None) -> pb.Plan:
+def plan_to_pb(plan: Plan, times: Times | None = None) -> pb.Plan:
     """A plan message."""
     message = pb.Plan(
         id=plan.id,
@@ -258,84 +264,85 @@ def plan_to_proto(plan: Plan, times: Times | None = None) -> pb.Plan:
         family=plan.family,
         rank=plan.rank,
         billing_interval=pb.BillingInterval(
-            unit=_enum_to_proto(plan.interval.unit, pb.IntervalUnit, "INTERVAL_UNIT"), count=plan.interval.count
+            unit=convert.enum_to_pb("INTERVAL_UNIT", plan.interval.unit, pb.IntervalUnit), count=plan.interval.count
         ),
         trial_days=plan.trial_days,
         feature_grants=[pb.FeatureGrant(feature_key=g.feature_key, limit=g.limit) for g in plan.grants],
         add_on=plan.is_add_on,
         add_on_plan_ids=plan.add_on_ids,
-        state=_enum_to_proto(plan.status, pb.PlanState, "PLAN_STATE"),
+        state=convert.enum_to_pb("PLAN_STATE", plan.status, pb.PlanState),
     )
     _times(message, times)
     return message
 
 
-def plan_from_proto(message: pb.Plan, path: str = "plan") -> Plan:
+def plan_from_pb(message: pb.Plan, path: str = "plan") -> Plan:
     """A domain plan from a request message; an unspecified state means draft."""
     v = Violations()
-    interval_path = join(path, "billing_interval")
-    unit = _required_enum(
-        v, join(interval_path, "unit"), message.billing_interval.unit, pb.IntervalUnit, "INTERVAL_UNIT", IntervalUnit
-    )
+    interval, interval_path = message.billing_interval, join(path, "billing_interval")
+    unit = _required(v, IntervalUnit, "INTERVAL_UNIT", interval.unit, pb.IntervalUnit, join(interval_path, "unit"))
+    status = _optional(v, PlanStatus, "PLAN_STATE", message.state, pb.PlanState, join(path, "state"))
     v.raise_if_any("plan")
     return Plan(
         id=message.id,
         name=message.display_name,
         family=message.family,
         rank=message.rank,
-        interval=BillingInterval(unit, message.billing_interval.count or 1),
+        interval=BillingInterval(unit, interval.count or 1),
         trial_days=message.trial_days,
         grants=tuple(
             FeatureGrant(g.feature_key, g.limit if g.HasField("limit") else None) for g in message.feature_grants
         ),
         is_add_on=message.add_on,
         add_on_ids=tuple(message.add_on_plan_ids),
-        status=_enum_from_proto(message.state, pb.PlanState, "PLAN_STATE", PlanStatus) or PlanStatus.DRAFT,
+        status=status or PlanStatus.DRAFT,
     )
 
 
-def price_to_proto(price: Price) -> pb.Price:
+def price_to_pb(price: Price) -> pb.Price:
     """A price version message."""
     return pb.Price(
         id=price.id,
         plan_id=price.key.plan_id,
         storefront_id=price.key.storefront_id,
-        channel=channel_to_proto(price.key.channel),
-        amount=money_pb2.Money(currency_code=price.currency, amount_minor=price.amount_minor),
-        effective_time=timestamp(price.effective_from),
-        existing_subscribers=_enum_to_proto(price.existing_subscribers, pb.ExistingSubscribers, "EXISTING_SUBSCRIBERS"),
-        schedule_time=timestamp(price.scheduled_at),
+        channel=channel_to_pb(price.key.channel),
+        amount=convert.money(price.amount_minor, price.currency),
+        effective_time=convert.timestamp(price.effective_from),
+        existing_subscribers=convert.enum_to_pb(
+            "EXISTING_SUBSCRIBERS", price.existing_subscribers, pb.ExistingSubscribers
+        ),
+        schedule_time=convert.timestamp(price.scheduled_at),
     )
 
 
-def resolved_to_proto(resolved: ResolvedPrice) -> pb.ResolvePriceResponse:
+def resolved_to_pb(resolved: ResolvedPrice) -> pb.ResolvePriceResponse:
     """The answer of ResolvePrice."""
     return pb.ResolvePriceResponse(
         price_id=resolved.price_id,
-        amount=money_pb2.Money(currency_code=resolved.currency, amount_minor=resolved.amount_minor),
+        amount=convert.money(resolved.amount_minor, resolved.currency),
         tax_policy=pb.TaxPolicy(
-            mode=_enum_to_proto(resolved.tax_mode, pb.TaxMode, "TAX_MODE"), rate=str(resolved.tax_rate)
+            mode=convert.enum_to_pb("TAX_MODE", resolved.tax_mode, pb.TaxMode), rate=str(resolved.tax_rate)
         ),
-        effective_time=timestamp(resolved.effective_from),
+        effective_time=convert.timestamp(resolved.effective_from),
         channel_override=resolved.channel_override,
     )
 
 
-def mapping_to_proto(mapping: ChannelMapping) -> pb.ChannelMapping:
+def mapping_to_pb(mapping: ChannelMapping) -> pb.ChannelMapping:
     """A channel mapping message."""
     return pb.ChannelMapping(
         id=mapping.id,
-        channel=channel_to_proto(mapping.channel),
+        channel=channel_to_pb(mapping.channel),
         external_product_id=mapping.external_product_id,
         plan_id=mapping.plan_id,
         storefront_id=mapping.storefront_id or "",
     )
 
 
-def mapping_from_proto(message: pb.ChannelMapping, path: str = "channel_mapping") -> ChannelMapping:
+def mapping_from_pb(message: pb.ChannelMapping, path: str = "channel_mapping") -> ChannelMapping:
     """A domain mapping from a request message."""
     v = Violations()
-    channel = required_channel(v, join(path, "channel"), message.channel)
+    channel = _required(v, Channel, "CHANNEL", message.channel, channel_pb2.Channel, join(path, "channel"))
     v.raise_if_any("channel mapping")
     return ChannelMapping(
         channel=channel,
@@ -345,11 +352,61 @@ def mapping_from_proto(message: pb.ChannelMapping, path: str = "channel_mapping"
     )
 
 
-def change_to_proto(entry: DiffEntry) -> pb.CatalogChange:
+def change_to_pb(entry: DiffEntry) -> pb.CatalogChange:
     """One line of an apply's diff."""
     return pb.CatalogChange(
         resource_type=str(entry.kind),
         resource_id=entry.id,
-        change_type=_enum_to_proto(entry.change, pb.ChangeType, "CHANGE_TYPE"),
-        changed_fields=[DOCUMENT_FIELDS.get(name, name) for name in entry.fields],
+        change_type=convert.enum_to_pb("CHANGE_TYPE", entry.change, pb.ChangeType),
+        changed_fields=_api_names(entry.fields, DOCUMENT_FIELDS),
     )
+
+
+def outbox_event(tenant_id: str, event: events.CatalogEvent) -> Event:
+    """The event published for a domain event."""
+    return Event(tenant_id, event.type, _event_payload(event))
+
+
+def _event_payload(event: events.CatalogEvent) -> Message:
+    match event:
+        case events.StorefrontCreated():
+            return events_pb2.StorefrontCreated(storefront=storefront_to_pb(event.storefront, event.times))
+        case events.StorefrontUpdated():
+            return events_pb2.StorefrontUpdated(
+                storefront=storefront_to_pb(event.storefront, event.times),
+                changed_fields=_api_names(event.changed_fields, STOREFRONT_FIELDS),
+            )
+        case events.FeatureCreated():
+            return events_pb2.FeatureCreated(feature=feature_to_pb(event.feature))
+        case events.FeatureUpdated():
+            return events_pb2.FeatureUpdated(
+                feature=feature_to_pb(event.feature),
+                changed_fields=_api_names(event.changed_fields, FEATURE_FIELDS),
+            )
+        case events.PlanCreated():
+            return events_pb2.PlanCreated(plan=plan_to_pb(event.plan, event.times))
+        case events.PlanUpdated():
+            return events_pb2.PlanUpdated(
+                plan=plan_to_pb(event.plan, event.times),
+                changed_fields=_api_names(event.changed_fields, PLAN_FIELDS),
+            )
+        case events.PlanRetired():
+            return events_pb2.PlanRetired(plan_id=event.plan_id, retire_time=convert.timestamp(event.retired_at))
+        case events.PriceScheduled():
+            return events_pb2.PriceScheduled(price=price_to_pb(event.price))
+        case events.PriceActivated():
+            return events_pb2.PriceActivated(price=price_to_pb(event.price), previous_price_id=event.previous_price_id)
+        case events.ChannelMappingCreated():
+            return events_pb2.ChannelMappingCreated(channel_mapping=mapping_to_pb(event.mapping))
+        case events.ChannelMappingUpdated():
+            return events_pb2.ChannelMappingUpdated(
+                channel_mapping=mapping_to_pb(event.mapping), changed_fields=list(event.changed_fields)
+            )
+        case events.CatalogApplied():
+            return events_pb2.CatalogApplied(
+                changes=[change_to_pb(e) for e in event.entries],
+                created_count=event.count(Change.CREATED),
+                updated_count=event.count(Change.UPDATED),
+                removed_from_document_count=event.count(Change.REMOVED_FROM_DOCUMENT),
+                apply_time=convert.timestamp(event.applied_at),
+            )

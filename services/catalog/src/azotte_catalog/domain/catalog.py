@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -15,6 +15,8 @@ from .storefront import Storefront, validate_storefront
 from .validation import Violations, check_aware, join
 
 _T = TypeVar("_T")
+Times = tuple[datetime, datetime]
+"""When a resource was created and last updated."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class Catalog:
     def plan_map(self) -> dict[str, Plan]:
         """Plans by id."""
         return {p.id: p for p in self.plans}
+
+
+@dataclass(frozen=True)
+class StoredCatalog:
+    """A tenant's catalog with each resource's times, keyed by (kind, id): ("plan", "premium")."""
+
+    catalog: Catalog
+    times: Mapping[tuple[str, str], Times] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

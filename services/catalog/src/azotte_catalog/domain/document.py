@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-from azotte_platform.errors import InvalidArgument
+from azotte_catalog.errors import CatalogDocumentUnreadable
+from azotte_platform.enums import Channel
 
 from .catalog import Catalog, CatalogDocument, PriceEntry, validate_document
-from .channel import Channel
 from .feature import Feature, FeatureKind, ResetPeriod
 from .mapping import ChannelMapping
 from .plan import BillingInterval, FeatureGrant, IntervalUnit, Plan, PlanStatus
@@ -53,9 +53,7 @@ def load_document_text(text: str, fmt: DocumentFormat) -> object:
     try:
         return yaml.safe_load(text) if fmt is DocumentFormat.YAML else json.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
-        raise InvalidArgument.field(
-            "document", f"not valid {fmt}: {exc}", reason="CATALOG_DOCUMENT_UNREADABLE"
-        ) from exc
+        raise CatalogDocumentUnreadable.field("document", f"not valid {fmt}: {exc}") from exc
 
 
 def parse_document(data: object) -> CatalogDocument:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from azotte_platform.errors import NotFound
+from azotte_catalog.errors import ChannelProductNotMapped
+from azotte_platform.enums import Channel
 
-from .channel import Channel
 from .plan import Plan
 from .storefront import Storefront
 from .validation import Violations, join
@@ -87,6 +87,4 @@ def resolve_channel_product(
     for mapping in mappings:
         if mapping.channel is channel and mapping.external_product_id == external_product_id:
             return mapping
-    raise NotFound(
-        f"no plan is mapped to {channel} product {external_product_id!r}", reason="CHANNEL_PRODUCT_NOT_MAPPED"
-    )
+    raise ChannelProductNotMapped(f"no plan is mapped to {channel} product {external_product_id!r}")

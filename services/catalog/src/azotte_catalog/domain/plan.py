@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition
+from azotte_catalog.errors import PlanFamilyMismatch, PlanStatusTransitionNotAllowed
 
 from .feature import Feature, FeatureKind
 from .validation import Violations, check_name, check_slug, join
@@ -94,10 +94,7 @@ class Plan:
         if status is self.status:
             return self
         if (self.status, status) not in _ALLOWED_TRANSITIONS:
-            raise FailedPrecondition(
-                f"plan {self.id!r} is {self.status}; it cannot become {status}",
-                reason="PLAN_STATUS_TRANSITION_NOT_ALLOWED",
-            )
+            raise PlanStatusTransitionNotAllowed(f"plan {self.id!r} is {self.status}; it cannot become {status}")
         return replace(self, status=status)
 
 
@@ -114,10 +111,9 @@ def compare_plans(current: Plan, target: Plan) -> PlanChange:
     # NOTE: upgrade vs downgrade is the explicit rank, never price per day: a cheaper annual
     # plan of a higher tier is still an upgrade, and a same-rank interval switch is lateral.
     if current.family != target.family:
-        raise FailedPrecondition(
+        raise PlanFamilyMismatch(
             f"plan {current.id!r} (family {current.family!r}) and plan {target.id!r} "
-            f"(family {target.family!r}) are in different families",
-            reason="PLAN_FAMILY_MISMATCH",
+            f"(family {target.family!r}) are in different families"
         )
     if target.rank > current.rank:
         return PlanChange.UPGRADE

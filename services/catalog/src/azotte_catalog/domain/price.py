@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, NotFound
+from azotte_catalog.errors import ChannelNotEnabled, PlanNotSellable, PriceNotFound
+from azotte_platform.enums import Channel
 
-from .channel import Channel
 from .plan import Plan
 from .storefront import Storefront, TaxMode
 from .validation import Violations, check_aware, join
@@ -164,14 +164,9 @@ def resolve_price(
     """The price of `plan` in `storefront` on `channel` at `at` (a renewal if started_at is given)."""
     renewal = subscription_started_at is not None
     if not (plan.renewable if renewal else plan.sellable):
-        raise FailedPrecondition(
-            f"plan {plan.id!r} is {plan.status}; it cannot be {'renewed' if renewal else 'sold'}",
-            reason="PLAN_NOT_SELLABLE",
-        )
+        raise PlanNotSellable(f"plan {plan.id!r} is {plan.status}; it cannot be {'renewed' if renewal else 'sold'}")
     if not storefront.sells_on(channel):
-        raise FailedPrecondition(
-            f"channel {channel} is not enabled in storefront {storefront.id!r}", reason="CHANNEL_NOT_ENABLED"
-        )
+        raise ChannelNotEnabled(f"channel {channel} is not enabled in storefront {storefront.id!r}")
     pool = list(prices)
     override = versions_of(pool, PriceKey(plan.id, storefront.id, channel))
     default = versions_of(pool, PriceKey(plan.id, storefront.id))
@@ -183,9 +178,8 @@ def resolve_price(
         # NOTE: a subscription older than every price in effect renews at the oldest one it could have bought.
         price = next((p for p in (*override, *default) if p.effective_from <= at), None)
     if price is None:
-        raise NotFound(
-            f"no price for plan {plan.id!r} in storefront {storefront.id!r} on {channel} at {at.isoformat()}",
-            reason="PRICE_NOT_FOUND",
+        raise PriceNotFound(
+            f"no price for plan {plan.id!r} in storefront {storefront.id!r} on {channel} at {at.isoformat()}"
         )
     return ResolvedPrice(
         price_id=price.id,

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from .channel import Channel
+from azotte_platform.enums import Channel
+
 from .currency import lookup_currency
 from .validation import Violations, check_name, check_slug, join
 

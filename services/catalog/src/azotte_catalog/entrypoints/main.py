@@ -8,14 +8,15 @@ from pathlib import Path
 import grpc
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte_catalog.adapters.unit_of_work import PostgresCatalogUnitOfWork
 from azotte_catalog.service_layer.activation import PriceActivator
-from azotte_catalog.service_layer.app import CatalogApp
-from azotte_catalog.service_layer.unit_of_work import CatalogUnitOfWork
+from azotte_catalog.service_layer.catalogs import TenantCatalogs
 from azotte_catalog.settings import CatalogSettings
 from azotte_platform.events.envelope import ReceivedEvent
 from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
+from azotte_platform.service_kit import Units
 
 from .servicer import CatalogServicer
 
@@ -27,7 +28,7 @@ SERVICE_NAME = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_na
 class CatalogService:
     """The parts of a running catalog service."""
 
-    app: CatalogApp
+    catalogs: TenantCatalogs
     activator: PriceActivator
     servicer: CatalogServicer
 
@@ -36,8 +37,8 @@ def assemble(runtime: Runtime) -> CatalogService:
     """Build the catalog on a runtime and start its background work (activation, cache invalidation)."""
     settings = runtime.settings if isinstance(runtime.settings, CatalogSettings) else CatalogSettings()
 
-    def unit_of_work() -> CatalogUnitOfWork:
-        return CatalogUnitOfWork(runtime.engine, runtime.service, runtime.clock)
+    def unit_of_work() -> PostgresCatalogUnitOfWork:
+        return PostgresCatalogUnitOfWork(runtime.engine, runtime.service, runtime.clock)
 
     activator = PriceActivator(
         unit_of_work,
@@ -45,14 +46,14 @@ def assemble(runtime: Runtime) -> CatalogService:
         batch_size=settings.price_activation_batch_size,
         max_idle_seconds=settings.price_activation_max_idle_seconds,
     )
-    app = CatalogApp(
-        unit_of_work, runtime.clock, cache_ttl_seconds=settings.catalog_cache_ttl_seconds, on_write=activator.wake
+    catalogs = TenantCatalogs(
+        unit_of_work, cache_ttl_seconds=settings.catalog_cache_ttl_seconds, on_change=activator.wake
     )
 
     def on_catalog_event(event: ReceivedEvent) -> None:
         # NOTE: an activation changes no catalog content (resolution already depends on the time).
         if event.type != "price.activated":
-            app.cache.invalidate(event.tenant_id)
+            catalogs.cache.invalidate(event.tenant_id)
         if event.type == "price.scheduled":
             activator.wake()
 
@@ -60,13 +61,13 @@ def assemble(runtime: Runtime) -> CatalogService:
         await follow_events(runtime.nats, "catalog", on_catalog_event)
 
     async def forget_views() -> None:
-        app.cache.clear()
+        catalogs.cache.clear()
 
     runtime.spawn(follow)
     runtime.on_reconnect(forget_views)
     runtime.spawn(activator.run)
     runtime.on_clock_change(activator.on_clock_change)
-    return CatalogService(app, activator, CatalogServicer(app))
+    return CatalogService(catalogs, activator, CatalogServicer(Units(unit_of_work), catalogs, runtime.clock))
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -14,19 +13,19 @@ from google.protobuf.message import Message
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte_catalog.adapters import proto
-from azotte_catalog.domain.channel import Channel
-from azotte_catalog.domain.diff import CatalogDiff, diff_catalog
 from azotte_catalog.domain.document import DocumentFormat, export_document, load_document_text, parse_document
 from azotte_catalog.domain.price import PriceKey
+from azotte_catalog.ports import CatalogUnitOfWork
 from azotte_catalog.service_layer import plans, resources
-from azotte_catalog.service_layer.app import CatalogApp
-from azotte_catalog.service_layer.apply import apply_document
+from azotte_catalog.service_layer.apply import apply_document, preview_document
+from azotte_catalog.service_layer.catalogs import TenantCatalogs
 from azotte_catalog.service_layer.prices import SchedulePrice, schedule_new_price
-from azotte_catalog.service_layer.writer import CatalogWriter
+from azotte_platform import convert
+from azotte_platform.clock import Clock
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import InvalidArgument
-
-from .paging import page_of
+from azotte_platform.paging import PageRequest
+from azotte_platform.service_kit import Units
 
 M = TypeVar("M", bound=Message)
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -52,267 +51,256 @@ def merge_update(current: M, patch: M, mask: FieldMask, allowed: frozenset[str])
     return merged
 
 
-def _document_format(number: int) -> DocumentFormat:
-    return DocumentFormat.JSON if number == pb.DOCUMENT_FORMAT_JSON else DocumentFormat.YAML
-
-
-def _channel_or_web(number: int) -> Channel:
-    if number == 0:
-        return Channel.WEB
-    channel = proto.channel_from_proto(number)
-    if channel is None:
-        raise InvalidArgument.field("channel", f"unknown channel {number}")
-    return channel
-
-
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    """The catalog's gRPC API; the tenant comes from the call's metadata."""
+    """The catalog's gRPC API: reads from the tenant's cached catalog, writes once per request id.
 
-    def __init__(self, app: CatalogApp):
-        self._app = app
+    NOTE: a write's use case raises field violations in the domain's field names; `api_field_names`
+    renames them to the request's (`plan.features[0].key` -> `plan.feature_grants[0].feature_key`).
+    """
+
+    def __init__(self, units: Units[CatalogUnitOfWork], catalogs: TenantCatalogs, clock: Clock):
+        self.units = units
+        self._catalogs = catalogs
+        self._clock = clock
 
     # Storefronts
 
     async def GetStorefront(self, request: pb.GetStorefrontRequest, context: Context) -> pb.GetStorefrontResponse:
-        view = await self._app.view(require_tenant())
+        view = await self._catalogs.view(require_tenant())
         storefront = view.storefront(request.id)
         return pb.GetStorefrontResponse(
-            storefront=proto.storefront_to_proto(storefront, view.times_of("storefront", storefront.id))
+            storefront=proto.storefront_to_pb(storefront, view.times_of("storefront", storefront.id))
         )
 
     async def ListStorefronts(self, request: pb.ListStorefrontsRequest, context: Context) -> pb.ListStorefrontsResponse:
-        view = await self._app.view(require_tenant())
-        page = page_of(view.catalog.storefronts, lambda s: s.id, request.page_size, request.page_token, ["storefronts"])
+        view = await self._catalogs.view(require_tenant())
+        page = PageRequest.of(request, "storefronts").page_in_memory(view.catalog.storefronts, lambda s: s.id)
         return pb.ListStorefrontsResponse(
-            storefronts=[proto.storefront_to_proto(s, view.times_of("storefront", s.id)) for s in page.items],
+            storefronts=[proto.storefront_to_pb(s, view.times_of("storefront", s.id)) for s in page.items],
             next_page_token=page.next_page_token,
         )
 
     async def CreateStorefront(
         self, request: pb.CreateStorefrontRequest, context: Context
     ) -> pb.CreateStorefrontResponse:
-        tenant = require_tenant()
-        storefront = proto.storefront_from_proto(request.storefront)
+        storefront = proto.storefront_from_pb(request.storefront)
 
-        async def change(w: CatalogWriter) -> pb.CreateStorefrontResponse:
-            created = await resources.create_storefront(w, storefront)
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreateStorefrontResponse:
+            w = await self._catalogs.open(uow, tenant)
+            with proto.api_field_names(proto.STOREFRONT_FIELDS):
+                created = await resources.create_storefront(w, storefront)
             return pb.CreateStorefrontResponse(
-                storefront=proto.storefront_to_proto(created, w.times_of("storefront", created.id))
+                storefront=proto.storefront_to_pb(created, w.times_of("storefront", created.id))
             )
 
-        return await self._app.mutate(tenant, "CreateStorefront", request, pb.CreateStorefrontResponse, change)
+        return await self.units.mutate(request, pb.CreateStorefrontResponse, work)
 
     async def UpdateStorefront(
         self, request: pb.UpdateStorefrontRequest, context: Context
     ) -> pb.UpdateStorefrontResponse:
-        tenant = require_tenant()
-
-        async def change(w: CatalogWriter) -> pb.UpdateStorefrontResponse:
-            current = proto.storefront_to_proto(w.storefront(request.storefront.id))
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.UpdateStorefrontResponse:
+            w = await self._catalogs.open(uow, tenant)
+            current = proto.storefront_to_pb(w.storefront(request.storefront.id))
             merged = merge_update(current, request.storefront, request.update_mask, STOREFRONT_MASK)
-            updated = await resources.update_storefront(w, proto.storefront_from_proto(merged))
+            storefront = proto.storefront_from_pb(merged)
+            with proto.api_field_names(proto.STOREFRONT_FIELDS):
+                updated = await resources.update_storefront(w, storefront)
             return pb.UpdateStorefrontResponse(
-                storefront=proto.storefront_to_proto(updated, w.times_of("storefront", updated.id))
+                storefront=proto.storefront_to_pb(updated, w.times_of("storefront", updated.id))
             )
 
-        return await self._app.mutate(tenant, "UpdateStorefront", request, pb.UpdateStorefrontResponse, change)
+        return await self.units.mutate(request, pb.UpdateStorefrontResponse, work)
 
     # Features
 
     async def GetFeature(self, request: pb.GetFeatureRequest, context: Context) -> pb.GetFeatureResponse:
-        view = await self._app.view(require_tenant())
-        return pb.GetFeatureResponse(feature=proto.feature_to_proto(view.feature(request.key)))
+        view = await self._catalogs.view(require_tenant())
+        return pb.GetFeatureResponse(feature=proto.feature_to_pb(view.feature(request.key)))
 
     async def ListFeatures(self, request: pb.ListFeaturesRequest, context: Context) -> pb.ListFeaturesResponse:
-        view = await self._app.view(require_tenant())
-        page = page_of(view.catalog.features, lambda f: f.key, request.page_size, request.page_token, ["features"])
+        view = await self._catalogs.view(require_tenant())
+        page = PageRequest.of(request, "features").page_in_memory(view.catalog.features, lambda f: f.key)
         return pb.ListFeaturesResponse(
-            features=[proto.feature_to_proto(f) for f in page.items], next_page_token=page.next_page_token
+            features=[proto.feature_to_pb(f) for f in page.items], next_page_token=page.next_page_token
         )
 
     async def CreateFeature(self, request: pb.CreateFeatureRequest, context: Context) -> pb.CreateFeatureResponse:
-        tenant = require_tenant()
-        feature = proto.feature_from_proto(request.feature)
+        feature = proto.feature_from_pb(request.feature)
 
-        async def change(w: CatalogWriter) -> pb.CreateFeatureResponse:
-            created = await resources.create_feature(w, feature)
-            return pb.CreateFeatureResponse(feature=proto.feature_to_proto(created))
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreateFeatureResponse:
+            w = await self._catalogs.open(uow, tenant)
+            with proto.api_field_names(proto.FEATURE_FIELDS):
+                created = await resources.create_feature(w, feature)
+            return pb.CreateFeatureResponse(feature=proto.feature_to_pb(created))
 
-        return await self._app.mutate(tenant, "CreateFeature", request, pb.CreateFeatureResponse, change)
+        return await self.units.mutate(request, pb.CreateFeatureResponse, work)
 
     async def UpdateFeature(self, request: pb.UpdateFeatureRequest, context: Context) -> pb.UpdateFeatureResponse:
-        tenant = require_tenant()
-
-        async def change(w: CatalogWriter) -> pb.UpdateFeatureResponse:
-            current = proto.feature_to_proto(w.feature(request.feature.key))
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.UpdateFeatureResponse:
+            w = await self._catalogs.open(uow, tenant)
+            current = proto.feature_to_pb(w.feature(request.feature.key))
             merged = merge_update(current, request.feature, request.update_mask, FEATURE_MASK)
-            updated = await resources.update_feature(w, proto.feature_from_proto(merged))
-            return pb.UpdateFeatureResponse(feature=proto.feature_to_proto(updated))
+            feature = proto.feature_from_pb(merged)
+            with proto.api_field_names(proto.FEATURE_FIELDS):
+                updated = await resources.update_feature(w, feature)
+            return pb.UpdateFeatureResponse(feature=proto.feature_to_pb(updated))
 
-        return await self._app.mutate(tenant, "UpdateFeature", request, pb.UpdateFeatureResponse, change)
+        return await self.units.mutate(request, pb.UpdateFeatureResponse, work)
 
     # Plans
 
     async def GetPlan(self, request: pb.GetPlanRequest, context: Context) -> pb.GetPlanResponse:
-        view = await self._app.view(require_tenant())
+        view = await self._catalogs.view(require_tenant())
         plan = view.plan(request.id)
-        return pb.GetPlanResponse(plan=proto.plan_to_proto(plan, view.times_of("plan", plan.id)))
+        return pb.GetPlanResponse(plan=proto.plan_to_pb(plan, view.times_of("plan", plan.id)))
 
     async def ListPlans(self, request: pb.ListPlansRequest, context: Context) -> pb.ListPlansResponse:
-        view = await self._app.view(require_tenant())
+        view = await self._catalogs.view(require_tenant())
         matching = [p for p in view.catalog.plans if not request.family or p.family == request.family]
-        page = page_of(matching, lambda p: p.id, request.page_size, request.page_token, ["plans", request.family])
+        page = PageRequest.of(request, "plans", request.family).page_in_memory(matching, lambda p: p.id)
         return pb.ListPlansResponse(
-            plans=[proto.plan_to_proto(p, view.times_of("plan", p.id)) for p in page.items],
+            plans=[proto.plan_to_pb(p, view.times_of("plan", p.id)) for p in page.items],
             next_page_token=page.next_page_token,
         )
 
     async def CreatePlan(self, request: pb.CreatePlanRequest, context: Context) -> pb.CreatePlanResponse:
-        tenant = require_tenant()
-        plan = proto.plan_from_proto(request.plan)
+        plan = proto.plan_from_pb(request.plan)
 
-        async def change(w: CatalogWriter) -> pb.CreatePlanResponse:
-            created = await plans.create_plan(w, plan)
-            return pb.CreatePlanResponse(plan=proto.plan_to_proto(created, w.times_of("plan", created.id)))
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreatePlanResponse:
+            w = await self._catalogs.open(uow, tenant)
+            with proto.api_field_names(proto.PLAN_FIELDS):
+                created = await plans.create_plan(w, plan)
+            return pb.CreatePlanResponse(plan=proto.plan_to_pb(created, w.times_of("plan", created.id)))
 
-        return await self._app.mutate(tenant, "CreatePlan", request, pb.CreatePlanResponse, change)
+        return await self.units.mutate(request, pb.CreatePlanResponse, work)
 
     async def UpdatePlan(self, request: pb.UpdatePlanRequest, context: Context) -> pb.UpdatePlanResponse:
-        tenant = require_tenant()
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.UpdatePlanResponse:
+            w = await self._catalogs.open(uow, tenant)
+            current = proto.plan_to_pb(w.plan(request.plan.id))
+            plan = proto.plan_from_pb(merge_update(current, request.plan, request.update_mask, PLAN_MASK))
+            with proto.api_field_names(proto.PLAN_FIELDS):
+                updated = await plans.update_plan(w, plan)
+            return pb.UpdatePlanResponse(plan=proto.plan_to_pb(updated, w.times_of("plan", updated.id)))
 
-        async def change(w: CatalogWriter) -> pb.UpdatePlanResponse:
-            current = proto.plan_to_proto(w.plan(request.plan.id))
-            merged = merge_update(current, request.plan, request.update_mask, PLAN_MASK)
-            updated = await plans.update_plan(w, proto.plan_from_proto(merged))
-            return pb.UpdatePlanResponse(plan=proto.plan_to_proto(updated, w.times_of("plan", updated.id)))
-
-        return await self._app.mutate(tenant, "UpdatePlan", request, pb.UpdatePlanResponse, change)
+        return await self.units.mutate(request, pb.UpdatePlanResponse, work)
 
     async def ActivatePlan(self, request: pb.ActivatePlanRequest, context: Context) -> pb.ActivatePlanResponse:
-        tenant = require_tenant()
-
-        async def change(w: CatalogWriter) -> pb.ActivatePlanResponse:
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.ActivatePlanResponse:
+            w = await self._catalogs.open(uow, tenant)
             plan = await plans.activate_plan(w, request.id)
-            return pb.ActivatePlanResponse(plan=proto.plan_to_proto(plan, w.times_of("plan", plan.id)))
+            return pb.ActivatePlanResponse(plan=proto.plan_to_pb(plan, w.times_of("plan", plan.id)))
 
-        return await self._app.mutate(tenant, "ActivatePlan", request, pb.ActivatePlanResponse, change)
+        return await self.units.mutate(request, pb.ActivatePlanResponse, work)
 
     async def RetirePlan(self, request: pb.RetirePlanRequest, context: Context) -> pb.RetirePlanResponse:
-        tenant = require_tenant()
-
-        async def change(w: CatalogWriter) -> pb.RetirePlanResponse:
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.RetirePlanResponse:
+            w = await self._catalogs.open(uow, tenant)
             plan = await plans.retire_plan(w, request.id)
-            return pb.RetirePlanResponse(plan=proto.plan_to_proto(plan, w.times_of("plan", plan.id)))
+            return pb.RetirePlanResponse(plan=proto.plan_to_pb(plan, w.times_of("plan", plan.id)))
 
-        return await self._app.mutate(tenant, "RetirePlan", request, pb.RetirePlanResponse, change)
+        return await self.units.mutate(request, pb.RetirePlanResponse, work)
 
     # Prices
 
     async def SchedulePrice(self, request: pb.SchedulePriceRequest, context: Context) -> pb.SchedulePriceResponse:
-        tenant = require_tenant()
-        channel = proto.channel_from_proto(request.channel)
-        if request.channel and channel is None:
-            raise InvalidArgument.field("channel", f"unknown channel {request.channel}")
         command = SchedulePrice(
-            key=PriceKey(request.plan_id, request.storefront_id, channel),
+            key=PriceKey(request.plan_id, request.storefront_id, proto.optional_channel(request.channel)),
             amount_minor=request.amount_minor,
-            effective_from=proto.from_timestamp(request.effective_time) if request.HasField("effective_time") else None,
-            existing_subscribers=proto.existing_subscribers_from_proto(request.existing_subscribers),
+            effective_from=convert.optional_from_timestamp(request, "effective_time"),
+            existing_subscribers=proto.existing_subscribers_from_pb(request.existing_subscribers),
         )
 
-        async def change(w: CatalogWriter) -> pb.SchedulePriceResponse:
-            price = await schedule_new_price(w, command)
-            return pb.SchedulePriceResponse(price=proto.price_to_proto(price))
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.SchedulePriceResponse:
+            w = await self._catalogs.open(uow, tenant)
+            with proto.api_field_names(proto.PRICE_FIELDS):
+                price = await schedule_new_price(w, command)
+            return pb.SchedulePriceResponse(price=proto.price_to_pb(price))
 
-        return await self._app.mutate(tenant, "SchedulePrice", request, pb.SchedulePriceResponse, change)
+        return await self.units.mutate(request, pb.SchedulePriceResponse, work)
 
     async def ListPrices(self, request: pb.ListPricesRequest, context: Context) -> pb.ListPricesResponse:
-        view = await self._app.view(require_tenant())
+        view = await self._catalogs.view(require_tenant())
         matching = [
             p
             for p in view.catalog.prices
             if (not request.plan_id or p.key.plan_id == request.plan_id)
             and (not request.storefront_id or p.key.storefront_id == request.storefront_id)
         ]
-        query = ["prices", request.plan_id, request.storefront_id]
-        page = page_of(matching, lambda p: p.id, request.page_size, request.page_token, query)
+        page_request = PageRequest.of(request, "prices", request.plan_id, request.storefront_id)
+        page = page_request.page_in_memory(matching, lambda p: p.id)
         return pb.ListPricesResponse(
-            prices=[proto.price_to_proto(p) for p in page.items], next_page_token=page.next_page_token
+            prices=[proto.price_to_pb(p) for p in page.items], next_page_token=page.next_page_token
         )
 
     async def ResolvePrice(self, request: pb.ResolvePriceRequest, context: Context) -> pb.ResolvePriceResponse:
-        view = await self._app.view(require_tenant())
-        at = proto.from_timestamp(request.at_time) if request.HasField("at_time") else self._app.clock.now()
-        started: datetime | None = None
-        if request.HasField("subscription_start_time"):
-            started = proto.from_timestamp(request.subscription_start_time)
-        resolved = view.resolve_price(
-            request.plan_id, request.storefront_id, _channel_or_web(request.channel), at, started
-        )
-        return proto.resolved_to_proto(resolved)
+        view = await self._catalogs.view(require_tenant())
+        at = convert.optional_from_timestamp(request, "at_time") or self._clock.now()
+        started = convert.optional_from_timestamp(request, "subscription_start_time")
+        channel = proto.channel_or_web(request.channel)
+        return proto.resolved_to_pb(view.resolve_price(request.plan_id, request.storefront_id, channel, at, started))
 
     # Channel mappings
 
     async def CreateChannelMapping(
         self, request: pb.CreateChannelMappingRequest, context: Context
     ) -> pb.CreateChannelMappingResponse:
-        tenant = require_tenant()
-        mapping = proto.mapping_from_proto(request.channel_mapping)
+        mapping = proto.mapping_from_pb(request.channel_mapping)
 
-        async def change(w: CatalogWriter) -> pb.CreateChannelMappingResponse:
-            created = await resources.create_channel_mapping(w, mapping)
-            return pb.CreateChannelMappingResponse(channel_mapping=proto.mapping_to_proto(created))
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreateChannelMappingResponse:
+            w = await self._catalogs.open(uow, tenant)
+            with proto.api_field_names(proto.MAPPING_FIELDS):
+                created = await resources.create_channel_mapping(w, mapping)
+            return pb.CreateChannelMappingResponse(channel_mapping=proto.mapping_to_pb(created))
 
-        return await self._app.mutate(tenant, "CreateChannelMapping", request, pb.CreateChannelMappingResponse, change)
+        return await self.units.mutate(request, pb.CreateChannelMappingResponse, work)
 
     async def ListChannelMappings(
         self, request: pb.ListChannelMappingsRequest, context: Context
     ) -> pb.ListChannelMappingsResponse:
-        view = await self._app.view(require_tenant())
-        channel = proto.channel_from_proto(request.channel)
+        view = await self._catalogs.view(require_tenant())
+        channel = proto.optional_channel(request.channel)
         matching = [m for m in view.catalog.mappings if channel is None or m.channel is channel]
-        query = ["channel_mappings", request.channel]
-        page = page_of(matching, lambda m: m.id, request.page_size, request.page_token, query)
+        page = PageRequest.of(request, "channel_mappings", request.channel).page_in_memory(matching, lambda m: m.id)
         return pb.ListChannelMappingsResponse(
-            channel_mappings=[proto.mapping_to_proto(m) for m in page.items], next_page_token=page.next_page_token
+            channel_mappings=[proto.mapping_to_pb(m) for m in page.items], next_page_token=page.next_page_token
         )
 
     async def ResolveChannelProduct(
         self, request: pb.ResolveChannelProductRequest, context: Context
     ) -> pb.ResolveChannelProductResponse:
-        view = await self._app.view(require_tenant())
-        channel = proto.channel_from_proto(request.channel)
-        if channel is None:
-            raise InvalidArgument.field("channel", "required: the store-billed channel of the product")
-        mapping, plan = view.resolve_channel_product(channel, request.external_product_id)
+        view = await self._catalogs.view(require_tenant())
+        mapping, plan = view.resolve_channel_product(
+            proto.required_channel(request.channel), request.external_product_id
+        )
         return pb.ResolveChannelProductResponse(
-            channel_mapping=proto.mapping_to_proto(mapping),
-            plan=proto.plan_to_proto(plan, view.times_of("plan", plan.id)),
+            channel_mapping=proto.mapping_to_pb(mapping),
+            plan=proto.plan_to_pb(plan, view.times_of("plan", plan.id)),
         )
 
     # Catalog as code
 
     async def ApplyCatalog(self, request: pb.ApplyCatalogRequest, context: Context) -> pb.ApplyCatalogResponse:
-        tenant = require_tenant()
-        document = parse_document(load_document_text(request.document, _document_format(request.format)))
+        text = load_document_text(request.document, proto.document_format_from_pb(request.format))
+        document = parse_document(text)
         if request.validate_only:
 
-            async def compute(w: CatalogWriter) -> CatalogDiff:
-                return diff_catalog(w.catalog, document, w.now)
+            async def preview(uow: CatalogUnitOfWork, tenant: str) -> pb.ApplyCatalogResponse:
+                diff = await preview_document(uow, tenant, document)
+                return pb.ApplyCatalogResponse(changes=[proto.change_to_pb(e) for e in diff.entries], applied=False)
 
-            diff = await self._app.dry_run(tenant, compute)
-            return pb.ApplyCatalogResponse(changes=[proto.change_to_proto(e) for e in diff.entries], applied=False)
+            return await self.units.read(preview)
 
-        async def change(w: CatalogWriter) -> pb.ApplyCatalogResponse:
-            applied = await apply_document(w, document)
-            return pb.ApplyCatalogResponse(changes=[proto.change_to_proto(e) for e in applied.entries], applied=True)
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.ApplyCatalogResponse:
+            applied = await apply_document(await self._catalogs.open(uow, tenant), document)
+            return pb.ApplyCatalogResponse(changes=[proto.change_to_pb(e) for e in applied.entries], applied=True)
 
-        return await self._app.mutate(tenant, "ApplyCatalog", request, pb.ApplyCatalogResponse, change)
+        return await self.units.mutate(request, pb.ApplyCatalogResponse, work)
 
     async def ExportCatalog(self, request: pb.ExportCatalogRequest, context: Context) -> pb.ExportCatalogResponse:
-        view = await self._app.view(require_tenant())
+        view = await self._catalogs.view(require_tenant())
         document = export_document(view.catalog)
-        if _document_format(request.format) is DocumentFormat.JSON:
+        if proto.document_format_from_pb(request.format) is DocumentFormat.JSON:
             text = json.dumps(document, indent=2, ensure_ascii=False)
         else:
             text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -6,13 +6,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from azotte.catalog.v1 import events_pb2
-from azotte_catalog.adapters.proto import price_to_proto
+from azotte_catalog.domain.events import PriceActivated
+from azotte_catalog.ports import CatalogUnitOfWork
 from azotte_platform.clock import Clock
-from azotte_platform.events.envelope import Event
 from azotte_platform.waiting import wait_at_most
-
-from .unit_of_work import CatalogUnitOfWork
 
 log = logging.getLogger(__name__)
 # NOTE: a due price locked by another replica is left to it; look again shortly after.
@@ -60,8 +57,7 @@ class PriceActivator:
                 for item in due:
                     previous = await uow.catalog.previous_version(item.tenant_id, item.price)
                     await uow.catalog.mark_activated(item.tenant_id, item.price.id, now)
-                    payload = events_pb2.PriceActivated(price=price_to_proto(item.price), previous_price_id=previous)
-                    uow.record(Event(item.tenant_id, "price.activated", payload))
+                    uow.publish(item.tenant_id, PriceActivated(item.price, previous))
                 await uow.commit()
             total += len(due)
             if len(due) < self._batch_size:

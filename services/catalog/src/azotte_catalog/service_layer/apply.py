@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from azotte.catalog.v1 import events_pb2
-from azotte_catalog.adapters.proto import (
-    FEATURE_FIELDS,
-    PLAN_FIELDS,
-    STOREFRONT_FIELDS,
-    change_to_proto,
-    feature_to_proto,
-    mapping_to_proto,
-    plan_to_proto,
-    storefront_to_proto,
-    timestamp,
-)
 from azotte_catalog.domain.catalog import Catalog, CatalogDocument
 from azotte_catalog.domain.diff import CatalogDiff, Change, DiffEntry, ResourceKind, diff_catalog
+from azotte_catalog.domain.events import (
+    CatalogApplied,
+    ChannelMappingCreated,
+    ChannelMappingUpdated,
+    FeatureCreated,
+    FeatureUpdated,
+    PlanCreated,
+    PlanRetired,
+    PlanUpdated,
+    StorefrontCreated,
+    StorefrontUpdated,
+)
 from azotte_catalog.domain.plan import PlanStatus
+from azotte_catalog.ports import CatalogUnitOfWork
 
 from .writer import CatalogWriter, changed_fields
+
+
+async def preview_document(uow: CatalogUnitOfWork, tenant_id: str, document: CatalogDocument) -> CatalogDiff:
+    """What applying the document would change in the tenant's catalog as stored now; writes nothing."""
+    stored = await uow.catalog.load(tenant_id)
+    return diff_catalog(stored.catalog, document, uow.clock.now())
 
 
 async def apply_document(w: CatalogWriter, document: CatalogDocument) -> CatalogDiff:
@@ -31,16 +38,7 @@ async def apply_document(w: CatalogWriter, document: CatalogDocument) -> Catalog
     for entry in diff.entries:
         if entry.change in (Change.CREATED, Change.UPDATED):
             await _write(w, entry, result, w.catalog)
-    w.record(
-        "catalog.applied",
-        events_pb2.CatalogApplied(
-            changes=[change_to_proto(e) for e in diff.entries],
-            created_count=len(diff.of(Change.CREATED)),
-            updated_count=len(diff.of(Change.UPDATED)),
-            removed_from_document_count=len(diff.of(Change.REMOVED_FROM_DOCUMENT)),
-            apply_time=timestamp(w.now),
-        ),
-    )
+    w.publish(CatalogApplied(diff.entries, w.now))
     return diff
 
 
@@ -60,22 +58,18 @@ async def _write(w: CatalogWriter, entry: DiffEntry, result: _Index, before: Cat
     if entry.kind is ResourceKind.STOREFRONT:
         storefront = result.storefronts[entry.id]
         times = await w.save_storefront(storefront)
-        message = storefront_to_proto(storefront, times)
         if created:
-            w.record("storefront.created", events_pb2.StorefrontCreated(storefront=message))
+            w.publish(StorefrontCreated(storefront, times))
         else:
-            changes = changed_fields(before.storefront_map()[entry.id], storefront, STOREFRONT_FIELDS)
-            w.record("storefront.updated", events_pb2.StorefrontUpdated(storefront=message, changed_fields=changes))
+            changes = changed_fields(before.storefront_map()[entry.id], storefront)
+            w.publish(StorefrontUpdated(storefront, times, changes))
     elif entry.kind is ResourceKind.FEATURE:
         feature = result.features[entry.id]
         await w.save_feature(feature)
         if created:
-            w.record("feature.created", events_pb2.FeatureCreated(feature=feature_to_proto(feature)))
+            w.publish(FeatureCreated(feature))
         else:
-            changes = changed_fields(before.feature_map()[entry.id], feature, FEATURE_FIELDS)
-            w.record(
-                "feature.updated", events_pb2.FeatureUpdated(feature=feature_to_proto(feature), changed_fields=changes)
-            )
+            w.publish(FeatureUpdated(feature, changed_fields(before.feature_map()[entry.id], feature)))
     elif entry.kind is ResourceKind.PLAN:
         await _write_plan(w, entry, result, before)
     elif entry.kind is ResourceKind.PRICE:
@@ -83,31 +77,25 @@ async def _write(w: CatalogWriter, entry: DiffEntry, result: _Index, before: Cat
     else:
         mapping = result.mappings[entry.id]
         await w.save_mapping(mapping)
-        mapping_message = mapping_to_proto(mapping)
         if created:
-            w.record("channel_mapping.created", events_pb2.ChannelMappingCreated(channel_mapping=mapping_message))
+            w.publish(ChannelMappingCreated(mapping))
         else:
             old = next(m for m in before.mappings if m.id == entry.id)
-            changes = changed_fields(old, mapping, {})
-            w.record(
-                "channel_mapping.updated",
-                events_pb2.ChannelMappingUpdated(channel_mapping=mapping_message, changed_fields=changes),
-            )
+            w.publish(ChannelMappingUpdated(mapping, changed_fields(old, mapping)))
 
 
 async def _write_plan(w: CatalogWriter, entry: DiffEntry, result: _Index, before: Catalog) -> None:
     plan = result.plans[entry.id]
     times = await w.save_plan(plan)
-    message = plan_to_proto(plan, times)
     if entry.change is Change.CREATED:
-        w.record("plan.created", events_pb2.PlanCreated(plan=message))
+        w.publish(PlanCreated(plan, times))
         return
     old = before.plan_map()[entry.id]
-    changes = changed_fields(old, plan, PLAN_FIELDS)
+    changes = changed_fields(old, plan)
     retired = plan.status is PlanStatus.RETIRED and old.status is not PlanStatus.RETIRED
     if retired:
         # NOTE: retiring stops new sales only; subscribers keep renewing on the plan.
-        w.record("plan.retired", events_pb2.PlanRetired(plan_id=plan.id, retire_time=timestamp(w.now)))
-        changes = [name for name in changes if name != "state"]
+        w.publish(PlanRetired(plan.id, w.now))
+        changes = tuple(name for name in changes if name != "status")
     if changes:
-        w.record("plan.updated", events_pb2.PlanUpdated(plan=message, changed_fields=changes))
+        w.publish(PlanUpdated(plan, times, changes))

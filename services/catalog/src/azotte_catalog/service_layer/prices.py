@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from azotte_catalog.adapters.proto import PRICE_FIELDS
-from azotte_catalog.domain.price import ExistingSubscribers, Price, PriceKey, check_price, schedule_price, versions_of
+from azotte_catalog.domain.price import ExistingSubscribers, Price, PriceKey, schedule_price, versions_of
 from azotte_catalog.domain.validation import Violations
 
-from .writer import CatalogWriter, raise_invalid
+from .writer import CatalogWriter
 
 
 @dataclass(frozen=True)
@@ -31,16 +30,10 @@ async def schedule_new_price(w: CatalogWriter, command: SchedulePrice) -> Price:
     storefront = w.catalog.storefront_map().get(key.storefront_id)
     if storefront is None:
         v.add("storefront_id", f"unknown storefront {key.storefront_id!r}")
-    raise_invalid(v, "price", PRICE_FIELDS)
+    v.raise_if_any("price")
     assert storefront is not None
-    history = versions_of(w.catalog.prices, key)
-    raise_invalid(
-        check_price(history, key, command.amount_minor, command.effective_from, storefront, w.now, ""),
-        "price",
-        PRICE_FIELDS,
-    )
     price = schedule_price(
-        history,
+        versions_of(w.catalog.prices, key),
         key,
         command.amount_minor,
         command.effective_from,

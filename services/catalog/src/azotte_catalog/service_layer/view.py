@@ -7,15 +7,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from azotte_catalog.adapters.repository import StoredCatalog, Times
-from azotte_catalog.domain.catalog import Catalog
-from azotte_catalog.domain.channel import Channel
+from azotte_catalog.domain.catalog import Catalog, StoredCatalog, Times
 from azotte_catalog.domain.feature import Feature
 from azotte_catalog.domain.mapping import ChannelMapping, resolve_channel_product
 from azotte_catalog.domain.plan import Plan
 from azotte_catalog.domain.price import Price, PriceKey, ResolvedPrice, resolve_price
 from azotte_catalog.domain.storefront import Storefront
-from azotte_platform.errors import NotFound
+from azotte_catalog.errors import FeatureNotFound, PlanNotFound, StorefrontNotFound
+from azotte_platform.enums import Channel
 
 
 @dataclass(frozen=True)
@@ -49,21 +48,21 @@ class CatalogView:
         """A plan, or NotFound."""
         plan = self.plans.get(plan_id)
         if plan is None:
-            raise NotFound(f"plan {plan_id!r} not found", reason="PLAN_NOT_FOUND")
+            raise PlanNotFound(f"plan {plan_id!r} not found")
         return plan
 
     def storefront(self, storefront_id: str) -> Storefront:
         """A storefront, or NotFound."""
         storefront = self.storefronts.get(storefront_id)
         if storefront is None:
-            raise NotFound(f"storefront {storefront_id!r} not found", reason="STOREFRONT_NOT_FOUND")
+            raise StorefrontNotFound(f"storefront {storefront_id!r} not found")
         return storefront
 
     def feature(self, key: str) -> Feature:
         """A feature, or NotFound."""
         feature = self.features.get(key)
         if feature is None:
-            raise NotFound(f"feature {key!r} not found", reason="FEATURE_NOT_FOUND")
+            raise FeatureNotFound(f"feature {key!r} not found")
         return feature
 
     def times_of(self, kind: str, resource_id: str) -> Times | None:

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from google.protobuf.message import Message
-
-from azotte.catalog.v1 import events_pb2
-from azotte_catalog.adapters.proto import api_error, price_to_proto
-from azotte_catalog.adapters.repository import StoredCatalog, Times
-from azotte_catalog.domain.catalog import Catalog
+from azotte_catalog.domain.catalog import Catalog, StoredCatalog, Times
+from azotte_catalog.domain.events import CatalogEvent, PriceActivated, PriceScheduled
 from azotte_catalog.domain.feature import Feature
 from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import Plan
 from azotte_catalog.domain.price import Price
 from azotte_catalog.domain.storefront import Storefront
-from azotte_catalog.domain.validation import Violations
-from azotte_platform.errors import InvalidArgument, NotFound
-from azotte_platform.events.envelope import Event
-
-from .unit_of_work import CatalogUnitOfWork
+from azotte_catalog.errors import FeatureNotFound, PlanNotFound, StorefrontNotFound
+from azotte_catalog.ports import CatalogUnitOfWork
 
 
-def raise_invalid(v: Violations, subject: str, renames: Mapping[str, str]) -> None:
-    """Raise InvalidArgument for `v` (if any) with field paths in the API's names."""
-    try:
-        v.raise_if_any(subject)
-    except InvalidArgument as error:
-        raise api_error(error, renames) from None
-
-
-def changed_fields(before: Any, after: Any, renames: Mapping[str, str]) -> list[str]:
-    """Names (in the API's spelling) of the dataclass fields that differ."""
-    return [renames.get(f.name, f.name) for f in fields(before) if getattr(before, f.name) != getattr(after, f.name)]
+def changed_fields(before: Any, after: Any) -> tuple[str, ...]:
+    """Names of the dataclass fields that differ."""
+    return tuple(f.name for f in fields(before) if getattr(before, f.name) != getattr(after, f.name))
 
 
 @dataclass
@@ -57,21 +41,21 @@ class CatalogWriter:
         """An existing storefront, or NotFound."""
         found = self.catalog.storefront_map().get(storefront_id)
         if found is None:
-            raise NotFound(f"storefront {storefront_id!r} not found", reason="STOREFRONT_NOT_FOUND")
+            raise StorefrontNotFound(f"storefront {storefront_id!r} not found")
         return found
 
     def feature(self, key: str) -> Feature:
         """An existing feature, or NotFound."""
         found = self.catalog.feature_map().get(key)
         if found is None:
-            raise NotFound(f"feature {key!r} not found", reason="FEATURE_NOT_FOUND")
+            raise FeatureNotFound(f"feature {key!r} not found")
         return found
 
     def plan(self, plan_id: str) -> Plan:
         """An existing plan, or NotFound."""
         found = self.catalog.plan_map().get(plan_id)
         if found is None:
-            raise NotFound(f"plan {plan_id!r} not found", reason="PLAN_NOT_FOUND")
+            raise PlanNotFound(f"plan {plan_id!r} not found")
         return found
 
     def times_of(self, kind: str, resource_id: str) -> Times:
@@ -79,9 +63,9 @@ class CatalogWriter:
         key = (kind, resource_id)
         return self.times.get(key) or self.stored.times.get(key) or (self.now, self.now)
 
-    def record(self, event_type: str, payload: Message) -> None:
-        """Publish an event of this tenant if the transaction commits."""
-        self.uow.record(Event(self.tenant_id, event_type, payload))
+    def publish(self, *events: CatalogEvent) -> None:
+        """Announce events of this tenant if the transaction commits."""
+        self.uow.publish(self.tenant_id, *events)
 
     def _touch(self, kind: str, resource_id: str) -> Times:
         created = self.stored.times.get((kind, resource_id), (self.now, self.now))[0]
@@ -114,8 +98,7 @@ class CatalogWriter:
         # one that takes effect as it is scheduled (a key's first price) is activated here.
         effective_now = price.effective_from <= price.scheduled_at
         await self.uow.catalog.add_price(self.tenant_id, price, self.now if effective_now else None)
-        message = price_to_proto(price)
-        self.record("price.scheduled", events_pb2.PriceScheduled(price=message))
+        self.publish(PriceScheduled(price))
         if effective_now:
             previous = await self.uow.catalog.previous_version(self.tenant_id, price)
-            self.record("price.activated", events_pb2.PriceActivated(price=message, previous_price_id=previous))
+            self.publish(PriceActivated(price, previous))

@@ -1,9 +1,8 @@
-"""The catalog repository: a tenant's whole catalog in and out of PostgreSQL rows."""
+"""The catalog repository over PostgreSQL: a tenant's whole catalog in and out of rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from azotte_catalog.domain.catalog import Catalog
-from azotte_catalog.domain.channel import Channel
+from azotte_catalog.adapters.tables import channel_mappings, features, plans, prices, storefronts
+from azotte_catalog.domain.catalog import Catalog, StoredCatalog, Times
 from azotte_catalog.domain.feature import Feature, FeatureKind, ResetPeriod
 from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import BillingInterval, FeatureGrant, IntervalUnit, Plan, PlanStatus
@@ -26,29 +25,11 @@ from azotte_catalog.domain.storefront import (
     TaxMode,
     TaxPolicy,
 )
-
-from .tables import channel_mappings, features, plans, prices, storefronts
-
-Times = tuple[datetime, datetime]
+from azotte_catalog.ports import DuePrice
+from azotte_platform.enums import Channel
 
 
-@dataclass(frozen=True)
-class StoredCatalog:
-    """A tenant's catalog with each resource's (create_time, update_time), keyed by (kind, id)."""
-
-    catalog: Catalog
-    times: dict[tuple[str, str], Times] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DuePrice:
-    """A scheduled price whose time has come, claimed for activation."""
-
-    tenant_id: str
-    price: Price
-
-
-class CatalogRepository:
+class PostgresCatalogRepository:
     """Reads and writes one service database's catalog rows; every statement is tenant-scoped."""
 
     def __init__(self, connection: AsyncConnection):
@@ -92,9 +73,9 @@ class CatalogRepository:
         )
         return StoredCatalog(catalog, times)
 
-    async def save_storefront(self, tenant_id: str, sf: Storefront, now: datetime) -> None:
+    async def save_storefront(self, tenant_id: str, storefront: Storefront, now: datetime) -> None:
         """Insert or update a storefront."""
-        await self._upsert(storefronts, ["tenant_id", "id"], tenant_id, now, _storefront_row(sf))
+        await self._upsert(storefronts, ["tenant_id", "id"], tenant_id, now, _storefront_row(storefront))
 
     async def save_feature(self, tenant_id: str, feature: Feature, now: datetime) -> None:
         """Insert or update a feature."""
