@@ -43,16 +43,17 @@ import uvloop
 
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_lifecycle.adapters.payments import GrpcPayments
+from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
-from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_lifecycle.entrypoints.main import MIGRATIONS
 from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings, SweepResult
-from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_payments.adapters.tables import charges, payment_methods
 from azotte_platform.clock import FixedClock
 from azotte_platform.db.engine import create_engine
+from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import tune_garbage_collector
 from azotte_platform.runtime import start_runtime
@@ -188,8 +189,8 @@ async def renewal_sweeps(
     sweeps = []
     try:
 
-        def uow() -> LifecycleUnitOfWork:
-            return LifecycleUnitOfWork(runtime.engine, "lifecycle", clock)
+        def uow() -> PostgresLifecycleUnitOfWork:
+            return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", clock)
 
         async with uow() as seed:
             for n in range(count):
@@ -223,7 +224,7 @@ async def renewal_sweeps(
     return sweeps
 
 
-async def assert_renewed(uow: Callable[[], LifecycleUnitOfWork], count: int, rounds: int) -> None:
+async def assert_renewed(uow: Callable[[], PostgresLifecycleUnitOfWork], count: int, rounds: int) -> None:
     """Every subscription is active in paid period `rounds + 1`: renewed exactly once per round."""
     subs: list[Subscription] = []
     async with uow() as reader:

@@ -15,7 +15,12 @@ from tests.integration.lifecycle.test_lifecycle_year import get, rid, subscribe
 HALFWAY = timedelta(days=15, hours=12)  # of January's 31 days
 
 
-def change(sub_id: str, plan_id: str, request_id: str, timing: int = 0) -> pb.ChangeSubscriptionPlanRequest:
+def change(
+    sub_id: str,
+    plan_id: str,
+    request_id: str,
+    timing: pb.PlanChangeTiming.ValueType = pb.PLAN_CHANGE_TIMING_UNSPECIFIED,
+) -> pb.ChangeSubscriptionPlanRequest:
     return pb.ChangeSubscriptionPlanRequest(
         request_id=request_id, subscription_id=sub_id, plan_id=plan_id, timing=timing
     )

@@ -1,4 +1,4 @@
-"""The scheduler charges one tenant's due work per batch, tenants taken in order of their earliest due work."""
+"""The scheduler charges one tenant's due work per batch, in that tenant; tenants go in order of earliest due work."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from azotte_lifecycle.adapters.payments import RenewalChargeRequest
 from azotte_lifecycle.domain.dunning import ChargeOutcome
+from azotte_lifecycle.ports import RenewalChargeRequest
 from tests.integration.lifecycle.conftest import Service
 from tests.integration.lifecycle.test_lifecycle_year import get, subscribe
 
@@ -35,3 +35,9 @@ async def test_a_batch_holds_one_tenant_and_the_earliest_due_tenant_goes_first(s
     assert [(await get(acme, s.id)).period_index for s in acme_subs] == [2, 2]
     assert await scheduler.run_batch(10) == 0
     assert batches == [{"globex"}, {"acme"}]
+    renewals = {
+        f"lifecycle:renewal:{s.id}:2:0": tenant
+        for tenant, subs in (("globex", globex_subs), ("acme", acme_subs))
+        for s in subs
+    }
+    assert service.payments.tenant_of == renewals  # each charged in its own tenant

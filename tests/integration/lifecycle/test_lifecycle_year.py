@@ -90,6 +90,7 @@ async def test_a_trial_renews_monthly_fails_into_grace_recovers_holds_and_expire
     sub = await get(svc, sub.id)
     assert sub.state == S.SUBSCRIPTION_STATE_EXPIRED
     assert all(count == 1 for count in svc.payments.charged.values())
+    assert set(svc.payments.tenant_of.values()) == {TENANT}  # the scheduler charged in the subscription's tenant
 
     history = await svc.stub.ListSubscriptionHistory(
         pb.ListSubscriptionHistoryRequest(subscription_id=sub.id, page_size=100), metadata=svc.metadata
@@ -111,6 +112,7 @@ async def test_a_trial_renews_monthly_fails_into_grace_recovers_holds_and_expire
         for message in messages:
             payload = events_pb2.SubscriptionEvent.FromString(message.data)
             if payload.subscription.id == sub.id:
+                assert message.headers is not None
                 ours.append(message.headers["ce-type"])
         assert ours == types
         return ours

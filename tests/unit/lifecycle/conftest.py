@@ -1,17 +1,30 @@
-"""Fixtures of the lifecycle unit tests: a clock origin, plans, a policy, subscriptions in any state."""
+"""Fixtures of the lifecycle unit tests: a clock origin, plans, a policy, subscriptions in any state, and the
+use cases over fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
+from google.protobuf.message import Message
 
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
-from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_lifecycle.entrypoints.servicer import LifecycleServicer
+from azotte_lifecycle.ports import LifecycleUnitOfWork
+from azotte_lifecycle.service_layer import customers, subscriptions
+from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings
+from azotte_platform.clock import FixedClock
+from azotte_platform.context import tenant_scope
+from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.service_kit import Units
+from tests.unit.lifecycle.fakes import FakeCatalog, FakeLifecycleUnitOfWork, FakePayments
 
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
 MONTHLY = BillingInterval(IntervalUnit.MONTH)
@@ -103,3 +116,82 @@ def subscription_in(policy: LifecyclePolicy, new_subscription: NewSubscription) 
         return sub
 
     return build
+
+
+# ---------------------------------------------------------------------------------------- use cases with fakes
+
+TENANT = "acme"
+HALFWAY = timedelta(days=15)  # of April's 30 days
+R = TypeVar("R")
+M = TypeVar("M", bound=Message)
+
+
+@dataclass
+class UseCases:
+    """The lifecycle use cases over fakes, acting for TENANT (unless told) from T0; one scheduler batch at once."""
+
+    clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
+    catalog: FakeCatalog = field(default_factory=FakeCatalog)
+    payments: FakePayments = field(default_factory=FakePayments)
+
+    def __post_init__(self) -> None:
+        self.uow = FakeLifecycleUnitOfWork(self.clock)
+        self.units: Units[LifecycleUnitOfWork] = Units(lambda: self.uow)
+        self.scheduler = Scheduler(lambda: self.uow, self.payments, self.clock, SchedulerSettings(parallel_batches=1))
+        self.servicer = LifecycleServicer(self.units, self.catalog, self.payments, self.scheduler)
+
+    async def run(self, work: Callable[[LifecycleUnitOfWork], Awaitable[R]], tenant: str = TENANT) -> R:
+        """Run a use case in a unit of work as `tenant` would (a servicer runs in its caller's tenant), and commit."""
+        with tenant_scope(tenant):
+            async with self.uow:
+                result = await work(self.uow)
+                await self.uow.commit()
+                return result
+
+    async def call(self, rpc: Callable[[M, Any], Awaitable[R]], request: M) -> R:
+        """Call a servicer method as TENANT would."""
+        with tenant_scope(TENANT):
+            return await rpc(request, None)
+
+    async def customer(self, tenant: str = TENANT) -> str:
+        """A new customer's id."""
+        external_id = f"ext-{len(self.uow.data.customers)}"
+        new = await self.run(
+            lambda uow: customers.create_customer(
+                uow, tenant, external_id=external_id, email="ana@example.com", country_code="FR"
+            ),
+            tenant,
+        )
+        return new.id
+
+    async def subscribe(
+        self,
+        plan_id: str = "basic",
+        *,
+        checkout_minor: int | None = None,
+        storefront_id: str = "us",
+        trial_end: datetime | None = None,
+        tenant: str = TENANT,
+    ) -> Subscription:
+        """A new Azotte-billed web subscription; `checkout_minor` is what a checkout charged for its first period."""
+        charge_id = "" if checkout_minor is None else self.payments.checkout_charge(checkout_minor)
+        new = subscriptions.NewSubscription(
+            await self.customer(tenant),
+            plan_id,
+            storefront_id,
+            Channel.WEB,
+            BillingOrigin.AZOTTE_BILLED,
+            trial_end=trial_end,
+            initial_charge_id=charge_id,
+        )
+        return await self.run(lambda uow: subscriptions.create_subscription(uow, self.catalog, tenant, new), tenant)
+
+    def stored(self, sub: Subscription) -> Subscription:
+        """The subscription as committed."""
+        return self.uow.stored(sub.tenant_id, sub.id)
+
+
+@pytest.fixture
+def use_cases() -> UseCases:
+    """Fresh fakes: no customer, no subscription, default policy."""
+    return UseCases()

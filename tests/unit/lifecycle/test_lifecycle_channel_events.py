@@ -19,9 +19,10 @@ from azotte_lifecycle.domain.channel_events import (
 from azotte_lifecycle.domain.events import EventType
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import LifecyclePolicy
-from azotte_lifecycle.domain.states import BillingOrigin, Channel
-from azotte_lifecycle.domain.states import SubscriptionState as S
+from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_platform.enums import Channel
+from azotte_platform.enums import SubscriptionState as S
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 K = ChannelEventKind

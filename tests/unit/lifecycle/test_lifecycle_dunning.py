@@ -10,8 +10,8 @@ import pytest
 from azotte_lifecycle.domain.dunning import ChargeOutcome, WorkKind, renewal_charge_key
 from azotte_lifecycle.domain.events import Cause, EventType
 from azotte_lifecycle.domain.policy import LifecyclePolicy, PolicyOverride, TenantLifecyclePolicy, TrialEndBehavior
-from azotte_lifecycle.domain.states import SubscriptionState as S
 from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.enums import SubscriptionState as S
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 APRIL_END = datetime(2025, 5, 1, tzinfo=UTC)

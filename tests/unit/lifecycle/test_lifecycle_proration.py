@@ -13,8 +13,8 @@ from azotte_lifecycle.domain.events import EventType
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
 from azotte_lifecycle.domain.proration import prorate_change, unused_share
-from azotte_lifecycle.domain.states import SubscriptionState
 from azotte_lifecycle.domain.subscription import ChangeDirection, ChangeTiming, PlanTerms, Subscription
+from azotte_platform.enums import SubscriptionState
 
 APRIL = (datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 5, 1, tzinfo=UTC))  # 30 days
 HALFWAY = datetime(2025, 4, 16, tzinfo=UTC)

@@ -12,9 +12,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from azotte_lifecycle.domain.dunning import ChargeOutcome, WorkKind
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy, TrialEndBehavior
-from azotte_lifecycle.domain.states import BillingOrigin, Channel
-from azotte_lifecycle.domain.states import SubscriptionState as S
+from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import ChangeTiming, PlanTerms, Subscription
+from azotte_platform.enums import Channel
+from azotte_platform.enums import SubscriptionState as S
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 T0 = datetime(2025, 1, 31, 12, tzinfo=UTC)

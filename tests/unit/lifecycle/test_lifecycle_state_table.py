@@ -11,8 +11,8 @@ from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import CancelMode, LifecyclePolicy
 from azotte_lifecycle.domain.states import BillingOrigin
-from azotte_lifecycle.domain.states import SubscriptionState as S
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_platform.enums import SubscriptionState as S
 from azotte_platform.errors import FailedPrecondition
 
 Command = Callable[[Subscription, LifecyclePolicy], object]

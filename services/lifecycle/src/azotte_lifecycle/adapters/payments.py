@@ -1,67 +1,29 @@
-"""What lifecycle asks payments: charge renewals (in batches) or a plan change under their idempotency
-keys, credit a customer, whether a method is on file, and the refunds of an immediate cancel."""
+"""The payments service over gRPC, as `ports.Payments`: renewal charges in batches, plan-change charges and
+credits under their keys, whether a method is on file, and the refunds of an immediate cancel."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 import grpc
 
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
-from azotte_lifecycle.adapters import refunds
-from azotte_lifecycle.adapters.protobuf import channel_to_pb, money
-from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
+from azotte_lifecycle.adapters.proto import channel_to_pb
+from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_platform.context import TENANT_HEADER
-from azotte_platform.errors import AzotteError
+from azotte_lifecycle.ports import RenewalChargeRequest
+from azotte_platform.convert import from_timestamp, money
+from azotte_platform.errors import AzotteError, NotFound
 
 log = logging.getLogger(__name__)
 
 Status = payments_pb2.ChargeStatus
 Outcome = payments_pb2.DeclineOutcome
+SUCCEEDED = payments_pb2.CHARGE_STATUS_SUCCEEDED
 MAX_CHARGES_PER_CALL = 500
-
-
-@dataclass(frozen=True, slots=True)
-class RenewalChargeRequest:
-    """A renewal charge and the subscription it pays for (customer, storefront, channel, plan)."""
-
-    subscription: Subscription
-    charge: RenewalCharge
-
-
-class Payments(Protocol):
-    """The payments service as lifecycle uses it."""
-
-    async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
-        """Charge every renewal once per idempotency key, together; None where the outcome is not known
-        yet (PSP timeout, payments unreachable, charge refused): the same key is asked again later."""
-        ...
-
-    async def charge_plan_change(
-        self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
-    ) -> ChargeOutcome | None:
-        """Collect what an immediate plan change costs, once per key; None while the outcome is not known."""
-        ...
-
-    async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
-        """Add to the customer's credit balance (spent before their next charges), once per request id."""
-        ...
-
-    async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool: ...
-
-    async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
-        """The succeeded charges of the current period and `also`; refunds given for `reason` are the cancel's."""
-        ...
-
-    async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
-        """Pay `leg` back from its charge, once per request id."""
-        ...
+CHARGES_PAGE_SIZE = 100
 
 
 def normalize(charge: payments_pb2.Charge) -> ChargeOutcome | None:
@@ -78,36 +40,26 @@ def normalize(charge: payments_pb2.Charge) -> ChargeOutcome | None:
 
 
 class GrpcPayments:
-    """Payments over gRPC (`connect(settings.payments_addr)`)."""
+    """Payments over gRPC (`connect(settings.payments_addr)`), in the tenant of the request context."""
 
     def __init__(self, channel: grpc.aio.Channel):
         self._stub = payments_pb2_grpc.PaymentsServiceStub(channel)
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
-        """One CreateCharges call per tenant and 500 renewals, the tenants' calls concurrent."""
-        by_tenant: dict[str, list[int]] = {}
-        for index, request in enumerate(requests):
-            by_tenant.setdefault(request.subscription.tenant_id, []).append(index)
+        """One CreateCharges call per 500 renewals."""
         outcomes: list[ChargeOutcome | None] = [None] * len(requests)
-
-        async def charge_tenant(tenant_id: str, indexes: list[int]) -> None:
-            for start in range(0, len(indexes), MAX_CHARGES_PER_CALL):
-                chunk = indexes[start : start + MAX_CHARGES_PER_CALL]
-                messages = [_renewal_message(requests[index]) for index in chunk]
-                try:
-                    response = await self._stub.CreateCharges(
-                        payments_pb2.CreateChargesRequest(charges=messages), metadata=((TENANT_HEADER, tenant_id),)
-                    )
-                except (grpc.aio.AioRpcError, AzotteError) as error:
-                    log.warning("renewal charges of tenant %s failed: %s", tenant_id, error)
-                    continue
-                for index, message, result in zip(chunk, messages, response.results, strict=True):
-                    if result.HasField("error"):
-                        log.warning("renewal charge %s refused: %s", message.idempotency_key, result.error.message)
-                    else:
-                        outcomes[index] = normalize(result.charge)
-
-        await asyncio.gather(*(charge_tenant(tenant_id, indexes) for tenant_id, indexes in by_tenant.items()))
+        for start in range(0, len(requests), MAX_CHARGES_PER_CALL):
+            messages = [_renewal_message(request) for request in requests[start : start + MAX_CHARGES_PER_CALL]]
+            try:
+                response = await self._stub.CreateCharges(payments_pb2.CreateChargesRequest(charges=messages))
+            except (grpc.aio.AioRpcError, AzotteError) as error:
+                log.warning("%d renewal charges failed: %s", len(messages), error)
+                continue
+            for index, (message, result) in enumerate(zip(messages, response.results, strict=True), start):
+                if result.HasField("error"):
+                    log.warning("renewal charge %s refused: %s", message.idempotency_key, result.error.message)
+                else:
+                    outcomes[index] = normalize(result.charge)
         return outcomes
 
     async def charge_plan_change(
@@ -121,7 +73,7 @@ class GrpcPayments:
             description=f"Change of {subscription.id} to {new_plan_id}, prorated",
             period_key=str(subscription.period_index),
         )
-        response = await self._stub.CreateCharge(message, metadata=((TENANT_HEADER, subscription.tenant_id),))
+        response = await self._stub.CreateCharge(message)
         return normalize(response.charge)
 
     async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
@@ -134,22 +86,54 @@ class GrpcPayments:
                 storefront_id=subscription.storefront_id,
                 channel=channel_to_pb(subscription.channel),
                 plan_id=subscription.plan_id,
-            ),
-            metadata=((TENANT_HEADER, subscription.tenant_id),),
+            )
         )
 
-    async def has_payment_method(self, tenant_id: str, customer_id: str) -> bool:
+    async def has_payment_method(self, customer_id: str) -> bool:
         response = await self._stub.ListPaymentMethods(
-            payments_pb2.ListPaymentMethodsRequest(customer_id=customer_id, page_size=1),
-            metadata=((TENANT_HEADER, tenant_id),),
+            payments_pb2.ListPaymentMethodsRequest(customer_id=customer_id, page_size=1)
         )
         return len(response.payment_methods) > 0
 
     async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
-        return await refunds.paid_charges(self._stub, subscription, also, reason)
+        """Unknown ids in `also` are skipped."""
+        found = []
+        for charge_id in [*await self._period_charge_ids(subscription), *also]:
+            try:
+                answer = await self._stub.GetCharge(payments_pb2.GetChargeRequest(charge_id=charge_id))
+            except NotFound:
+                continue
+            paid = _paid_charge(answer, subscription, reason)
+            if paid is not None:
+                found.append(paid)
+        return found
 
     async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
-        await refunds.refund(self._stub, subscription, leg, request_id, reason)
+        await self._stub.RefundCharge(
+            payments_pb2.RefundChargeRequest(
+                request_id=request_id,
+                charge_id=leg.charge_id,
+                amount=money(leg.amount_minor, subscription.currency_code),
+                to_credit=leg.to_credit,
+                reason=reason,
+            )
+        )
+
+    async def _period_charge_ids(self, sub: Subscription) -> list[str]:
+        """Ids of the succeeded charges lifecycle made for the current period (their period key is its index)."""
+        period, ids, token = str(sub.period_index), [], ""
+        while True:
+            page = await self._stub.ListCharges(
+                payments_pb2.ListChargesRequest(
+                    customer_id=sub.customer_id, subscription_id=sub.id, page_size=CHARGES_PAGE_SIZE, page_token=token
+                )
+            )
+            ids += [c.id for c in page.charges if c.period_key == period and c.status == SUCCEEDED]
+            # NOTE: charges come newest first and periods only move forward: past an older period, none is left.
+            older = any(c.period_key.isdigit() and int(c.period_key) < sub.period_index for c in page.charges)
+            token = page.next_page_token
+            if older or not token:
+                return ids
 
 
 def _renewal_message(request: RenewalChargeRequest) -> payments_pb2.CreateChargeRequest:
@@ -180,3 +164,32 @@ def _charge_message(
         subscription_id=sub.id,
         period_key=period_key,
     )
+
+
+def _paid_charge(answer: payments_pb2.GetChargeResponse, sub: Subscription, reason: str) -> PaidCharge | None:
+    """What a charge of the subscription's customer can pay back; refunds given for `reason` are the cancel's."""
+    charge = answer.charge
+    if (
+        charge.status != SUCCEEDED
+        or charge.customer_id != sub.customer_id
+        or charge.gross.currency_code != sub.currency_code
+    ):
+        return None
+    cancels, others = _refunded(answer.refunds, reason)
+    remaining = charge.gross.amount_minor - others[False] - others[True]
+    # NOTE: as in payments, only what a PSP captured goes back to the card; the credit-paid part as credit.
+    captured = charge.gross.amount_minor - charge.credit_applied.amount_minor if charge.psp_reference else 0
+    method = max(0, min(remaining, captured - others[False]))
+    return PaidCharge(
+        charge.id, from_timestamp(charge.create_time), method, remaining - method, cancels[False], cancels[True]
+    )
+
+
+def _refunded(refunds: Sequence[payments_pb2.Refund], reason: str) -> tuple[dict[bool, int], dict[bool, int]]:
+    """Succeeded refunds by destination (True: as credit): those given for `reason`, and the others."""
+    cancels, others = {False: 0, True: 0}, {False: 0, True: 0}
+    for refund in refunds:
+        if refund.status == payments_pb2.REFUND_STATUS_SUCCEEDED:
+            to_credit = refund.destination == payments_pb2.REFUND_DESTINATION_CUSTOMER_CREDIT
+            (cancels if refund.reason == reason else others)[to_credit] += refund.amount.amount_minor
+    return cancels, others

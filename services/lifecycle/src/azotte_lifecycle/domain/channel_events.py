@@ -26,9 +26,11 @@ from enum import StrEnum
 from azotte_lifecycle.domain.events import Cause, EventType
 from azotte_lifecycle.domain.periods import require_utc
 from azotte_lifecycle.domain.policy import LifecyclePolicy
-from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_lifecycle.errors import NotStoreBilled
+from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.errors import InvalidArgument
 
 S = SubscriptionState
 
@@ -124,9 +126,8 @@ def apply_channel_event(
 ) -> ChannelEventOutcome:
     """Drive the subscription's state machine from a store event; never charges."""
     if subscription.billing_origin is not BillingOrigin.STORE_BILLED:
-        raise FailedPrecondition(
+        raise NotStoreBilled(
             f"subscription {subscription.id} is billed by Azotte; channel events do not apply",
-            reason="NOT_STORE_BILLED",
             metadata={"state": str(subscription.state)},
         )
     if event.event_id in subscription.channel_event_ids:

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.proration import Proration
-from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
+from azotte_lifecycle.domain.states import BillingOrigin
+from azotte_platform.enums import Channel, SubscriptionState
 
 
 class EventType(StrEnum):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from azotte_platform.errors import FailedPrecondition
+from azotte_lifecycle.errors import RefundNotCovered
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +59,9 @@ def plan_refund(amount_minor: int, charges: Iterable[PaidCharge]) -> list[Refund
             if share > refunded:
                 legs.append(RefundLeg(charge.charge_id, share - refunded, to_credit))
     if left > 0:
-        raise FailedPrecondition(
+        raise RefundNotCovered(
             f"the charges of the current period can pay back only {amount_minor - left} of the "
             f"{amount_minor} minor units to refund; cancel without refund and refund the charges instead",
-            reason="REFUND_NOT_COVERED",
             metadata={"refund_minor": str(amount_minor), "refundable_minor": str(amount_minor - left)},
         )
     return legs

@@ -27,11 +27,21 @@ from azotte_lifecycle.domain.proration import (
     unused_share,
     with_added_tax,
 )
-from azotte_lifecycle.domain.states import BillingOrigin, Channel, SubscriptionState
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_lifecycle.domain.states import BillingOrigin
+from azotte_lifecycle.errors import (
+    ChargeRequired,
+    CurrencyMismatch,
+    IllegalTransition,
+    PauseTooLong,
+    SamePlan,
+    StaleCharge,
+    StaleWork,
+    StoreBilledSubscription,
+)
+from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.errors import InvalidArgument
 
 S = SubscriptionState
-ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
 LIVE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD, S.PAUSED})
 CHARGEABLE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD})
 
@@ -80,7 +90,10 @@ class PlanChangePreview:
 
 @dataclass(eq=False)
 class Subscription:
-    """A customer's subscription to a plan; commands take `now` and record events and history."""
+    """A customer's subscription to a plan; commands take `now` and record events and history.
+
+    `created_at` is when it was first stored, set by its repository.
+    """
 
     id: str
     tenant_id: str
@@ -101,6 +114,7 @@ class Subscription:
     anchor_period_index: int
     cancel_at_period_end: bool = False
     initial_charge_id: str = ""
+    created_at: datetime | None = None
     trial_end: datetime | None = None
     first_failure_at: datetime | None = None
     grace_end: datetime | None = None
@@ -341,9 +355,7 @@ class Subscription:
         if require_utc(resume_at, "resume_at") <= now:
             raise InvalidArgument.field("resume_at", "must be in the future")
         if resume_at - now > policy.max_pause:
-            raise InvalidArgument.field(
-                "resume_at", f"pause longer than the maximum of {policy.max_pause}", reason="PAUSE_TOO_LONG"
-            )
+            raise PauseTooLong.field("resume_at", f"pause longer than the maximum of {policy.max_pause}")
         previous = self.state
         self.state, self.paused_at, self.resume_at = S.PAUSED, now, resume_at
         self._record(EventType.SUBSCRIPTION_PAUSED, previous, Cause.CUSTOMER_REQUEST, now)
@@ -360,9 +372,9 @@ class Subscription:
         self._require_azotte_billed("change the plan of")
         self._require_state({S.TRIALING, S.ACTIVE}, "change the plan of")
         if new_plan.currency_code != self.currency_code:
-            raise InvalidArgument.field("plan", "currency differs from the subscription's", reason="CURRENCY_MISMATCH")
+            raise CurrencyMismatch.field("plan", "currency differs from the subscription's")
         if new_plan.plan_id == self.plan_id and self.pending_plan_change is None:
-            raise InvalidArgument.field("plan_id", "subscription is already on this plan", reason="SAME_PLAN")
+            raise SamePlan.field("plan_id", "subscription is already on this plan")
         if new_plan.rank > current_rank:
             direction = ChangeDirection.UPGRADE
         elif new_plan.rank < current_rank:
@@ -431,10 +443,7 @@ class Subscription:
     ) -> None:
         """Apply the payments answer to `charge`: advance the period or follow the dunning policy."""
         if charge != self.renewal_charge():
-            raise FailedPrecondition(
-                f"charge {charge.idempotency_key} is not the one due (state {self.state})",
-                reason="STALE_CHARGE",
-            )
+            raise StaleCharge(f"charge {charge.idempotency_key} is not the one due (state {self.state})")
         previous = self.state
         if outcome is ChargeOutcome.SUCCEEDED:
             self._advance_period(now, charge.amount_minor)
@@ -471,7 +480,7 @@ class Subscription:
     def apply_due_work(self, work: DueWork, now: datetime, policy: LifecyclePolicy) -> None:
         """Run a non-charging due work item (cancellation, plan change, pause/grace/hold end)."""
         if work != self.next_due_work() or not work.is_due(now):
-            raise FailedPrecondition(f"{work.kind} is not due (state {self.state})", reason="STALE_WORK")
+            raise StaleWork(f"{work.kind} is not due (state {self.state})")
         match work.kind:
             case WorkKind.CANCELLATION:
                 self._expire(now, Cause.PERIOD_ENDED_AFTER_CANCEL)
@@ -485,15 +494,13 @@ class Subscription:
             case WorkKind.HOLD_END:
                 self._expire(now, Cause.HOLD_ENDED)
             case _:
-                raise FailedPrecondition(
-                    f"{work.kind} charges: apply its charge result instead", reason="CHARGE_REQUIRED"
-                )
+                raise ChargeRequired(f"{work.kind} charges: apply its charge result instead")
 
     def end_trial_without_payment_method(self, now: datetime) -> None:
         """Expire a trial whose end came without a payment method (policy says expire)."""
         work = self.next_due_work()
         if work is None or work.kind is not WorkKind.TRIAL_END or not work.is_due(now):
-            raise FailedPrecondition(f"trial end is not due (state {self.state})", reason="STALE_WORK")
+            raise StaleWork(f"trial end is not due (state {self.state})")
         self._expire(now, Cause.TRIAL_ENDED_WITHOUT_PAYMENT_METHOD)
 
     # ----------------------------------------------------------------- transitions shared with channels
@@ -603,15 +610,12 @@ class Subscription:
 
     def _require_azotte_billed(self, command: str) -> None:
         if self.billing_origin is BillingOrigin.STORE_BILLED:
-            raise FailedPrecondition(
+            raise StoreBilledSubscription(
                 f"cannot {command} a store-billed subscription; its {self.channel} store manages it",
-                reason="STORE_BILLED_SUBSCRIPTION",
                 metadata={"state": str(self.state)},
             )
 
     def _illegal(self, command: str, detail: str) -> NoReturn:
-        raise FailedPrecondition(
-            f"cannot {command} a subscription in state {self.state}: {detail}",
-            reason=ILLEGAL_TRANSITION,
-            metadata={"state": str(self.state)},
+        raise IllegalTransition(
+            f"cannot {command} a subscription in state {self.state}: {detail}", metadata={"state": str(self.state)}
         )

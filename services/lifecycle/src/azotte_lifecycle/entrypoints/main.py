@@ -9,15 +9,17 @@ from pathlib import Path
 import grpc
 
 from azotte.lifecycle.v1 import lifecycle_pb2, lifecycle_pb2_grpc
-from azotte_lifecycle.adapters.catalog import Catalog, GrpcCatalog
-from azotte_lifecycle.adapters.payments import GrpcPayments, Payments
+from azotte_lifecycle.adapters.catalog import GrpcCatalog
+from azotte_lifecycle.adapters.payments import GrpcPayments
+from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
 from azotte_lifecycle.entrypoints.servicer import LifecycleServicer
+from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
 from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings
-from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
+from azotte_platform.service_kit import Units
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = lifecycle_pb2.DESCRIPTOR.services_by_name["LifecycleService"].full_name
@@ -35,7 +37,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
     """Wire the use cases to a runtime and the catalog/payments dependencies."""
 
     def uow() -> LifecycleUnitOfWork:
-        return LifecycleUnitOfWork(runtime.engine, "lifecycle", runtime.clock)
+        return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", runtime.clock)
 
     scheduler = Scheduler(
         uow,
@@ -48,7 +50,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
             max_idle_seconds=settings.scheduler_max_idle_s,
         ),
     )
-    return Lifecycle(LifecycleServicer(uow, catalog, payments, scheduler), scheduler)
+    return Lifecycle(LifecycleServicer(Units(uow), catalog, payments, scheduler), scheduler)
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

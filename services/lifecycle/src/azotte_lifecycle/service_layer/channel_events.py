@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from azotte_lifecycle.adapters.catalog import Catalog, Price, quote
 from azotte_lifecycle.domain.channel_events import (
     ChannelEvent,
     ChannelEventKind,
@@ -15,12 +14,14 @@ from azotte_lifecycle.domain.channel_events import (
     subscription_from_purchase,
 )
 from azotte_lifecycle.domain.customer import ChannelIdentity
-from azotte_lifecycle.domain.states import Channel
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_lifecycle.errors import EventInFlight, SubscriptionNotFound
+from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Price
 from azotte_lifecycle.service_layer.customers import get_customer
+from azotte_lifecycle.service_layer.pricing import quote
 from azotte_lifecycle.service_layer.subscriptions import load
-from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
-from azotte_platform.errors import Aborted, InvalidArgument, NotFound
+from azotte_platform.enums import Channel
+from azotte_platform.errors import InvalidArgument
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +74,22 @@ async def apply(
         sub = await _purchase(uow, catalog, tenant_id, incoming)
         outcome = ChannelEventOutcome.APPLIED
     elif existing is None:
-        raise NotFound(
-            f"no subscription has {incoming.identity.kind} {incoming.identity.value!r}",
-            reason="SUBSCRIPTION_NOT_FOUND",
-        )
+        raise SubscriptionNotFound(f"no subscription has {incoming.identity.kind} {incoming.identity.value!r}")
     else:
         sub, plan = existing, None
         if incoming.kind is ChannelEventKind.PLAN_CHANGED:
-            plan = await plan_terms(catalog, tenant_id, incoming, sub.storefront_id)
+            plan = await _plan_terms(catalog, incoming, sub.storefront_id)
         policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
         outcome = apply_channel_event(sub, incoming.to_event(plan), policy)
         await uow.save(sub)
     if not await uow.channel_events.claim(tenant_id, incoming.event_id, sub.id, uow.clock.now()):
-        raise Aborted(f"channel event {incoming.event_id} is being applied concurrently", reason="EVENT_IN_FLIGHT")
+        raise EventInFlight(f"channel event {incoming.event_id} is being applied concurrently")
     return sub, outcome
 
 
-async def plan_terms(catalog: Catalog, tenant_id: str, incoming: IncomingChannelEvent, storefront_id: str) -> PlanTerms:
+async def _plan_terms(catalog: Catalog, incoming: IncomingChannelEvent, storefront_id: str) -> PlanTerms:
     """The store's plan: interval and rank from the catalog, price as the store reports it."""
-    priced = await quote(catalog, tenant_id, incoming.plan_id, storefront_id, incoming.channel, incoming.occurred_at)
+    priced = await quote(catalog, incoming.plan_id, storefront_id, incoming.channel, incoming.occurred_at)
     if incoming.price is None:
         return priced.terms
     return replace(priced.terms, amount_minor=incoming.price.amount_minor, currency_code=incoming.price.currency_code)
@@ -104,7 +102,7 @@ async def _purchase(
         if not getattr(incoming, name):
             raise InvalidArgument.field(f"event.{name}", "is required for a purchased event")
     await get_customer(uow, tenant_id, incoming.customer_id)
-    terms = await plan_terms(catalog, tenant_id, incoming, incoming.storefront_id)
+    terms = await _plan_terms(catalog, incoming, incoming.storefront_id)
     sub = subscription_from_purchase(
         incoming.to_event(terms),
         subscription_id=f"sub_{uuid.uuid4().hex}",

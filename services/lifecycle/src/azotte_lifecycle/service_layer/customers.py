@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Iterable
 
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
-from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
-from azotte_platform.errors import NotFound
+from azotte_lifecycle.errors import CustomerNotFound
+from azotte_lifecycle.ports import LifecycleUnitOfWork
+from azotte_platform.paging import Page, PageRequest
 
 
 async def create_customer(
@@ -37,8 +38,18 @@ async def create_customer(
 async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> Customer:
     customer = await uow.customers.get(tenant_id, customer_id)
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found", reason="CUSTOMER_NOT_FOUND")
+        raise CustomerNotFound(f"customer {customer_id} not found")
     return customer
+
+
+async def list_customers(
+    uow: LifecycleUnitOfWork, tenant_id: str, page: PageRequest, *, external_id: str = "", email: str = ""
+) -> Page:
+    """One page of the tenant's customers by id, optionally those of an external id or email."""
+    rows = await uow.customers.find(
+        tenant_id, page.limit, after_id=page.after_key(), external_id=external_id, email=email
+    )
+    return page.page(rows, lambda customer: [customer.id])
 
 
 async def link_identity(
@@ -54,5 +65,5 @@ async def link_identity(
 async def find_by_identity(uow: LifecycleUnitOfWork, tenant_id: str, identity: ChannelIdentity) -> Customer:
     customer_id = await uow.customers.find_by_identity(tenant_id, identity)
     if customer_id is None:
-        raise NotFound(f"no customer has {identity.kind} {identity.value!r}", reason="CUSTOMER_NOT_FOUND")
+        raise CustomerNotFound(f"no customer has {identity.kind} {identity.value!r}")
     return await get_customer(uow, tenant_id, customer_id)

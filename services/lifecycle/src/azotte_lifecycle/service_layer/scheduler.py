@@ -1,5 +1,6 @@
 """The scheduler of due work: claims due subscriptions, charges renewals, applies the results.
 
+A batch is one tenant's due work; its calls to payments are made in that tenant (`context.tenant_scope`).
 Safe with several replicas: a batch is claimed with `FOR UPDATE SKIP LOCKED` and held until its
 commit. Safe across crashes: a crash before the commit rolls the batch back, and its renewals are
 charged again under the same (subscription, period, attempt) key, which payments answers with
@@ -14,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from azotte_lifecycle.adapters.payments import Payments, RenewalChargeRequest
 from azotte_lifecycle.domain.dunning import RenewalCharge, WorkKind
 from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_lifecycle.service_layer.unit_of_work import LifecycleUnitOfWork
+from azotte_lifecycle.ports import LifecycleUnitOfWork, Payments, RenewalChargeRequest
+from azotte_platform import context
 from azotte_platform.clock import Clock
 from azotte_platform.waiting import wait_at_most
 
@@ -97,8 +98,11 @@ class Scheduler:
             subs = await uow.subscriptions.claim_due(now, size, tenant_id)
             if not subs:
                 return 0
-            policies = await uow.policies.get_many({s.tenant_id for s in subs})
-            settled = await self._settle(subs, [policies[s.tenant_id].for_plan(s.plan_id) for s in subs])
+            tenant = subs[0].tenant_id
+            policy = await uow.policies.get(tenant)
+            # NOTE: a batch holds one tenant's due work (claim_due), so payments is asked in that tenant.
+            with context.tenant_scope(tenant):
+                settled = await self._settle(subs, [policy.for_plan(s.plan_id) for s in subs])
             await uow.save(*(s for s, ok in zip(subs, settled, strict=True) if ok))
             unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
             await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
@@ -158,5 +162,5 @@ class Scheduler:
     async def _trial_expires(self, sub: Subscription, policy: LifecyclePolicy) -> bool:
         if policy.trial_end_behavior is TrialEndBehavior.CONVERT:
             return False
-        has_method = await self._payments.has_payment_method(sub.tenant_id, sub.customer_id)
+        has_method = await self._payments.has_payment_method(sub.customer_id)
         return not policy.trial_end_charges(has_method)

@@ -1,0 +1,301 @@
+"""Every proto <-> domain translation of lifecycle: values of API messages, responses, and event payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from google.protobuf import duration_pb2
+from google.protobuf.message import Message
+
+from azotte.common.v1 import channel_pb2, subscription_state_pb2
+from azotte.common.v1.money_pb2 import Money
+from azotte.lifecycle.v1 import events_pb2
+from azotte.lifecycle.v1 import lifecycle_pb2 as pb
+from azotte_lifecycle.domain.channel_events import ChannelEventKind, ChannelEventOutcome
+from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
+from azotte_lifecycle.domain.events import HistoryEntry, SubscriptionEvent, SubscriptionSnapshot
+from azotte_lifecycle.domain.policy import (
+    CancelMode,
+    LifecyclePolicy,
+    PolicyOverride,
+    TenantLifecyclePolicy,
+    TrialEndBehavior,
+)
+from azotte_lifecycle.domain.proration import Proration
+from azotte_lifecycle.domain.states import BillingOrigin
+from azotte_lifecycle.domain.subscription import ChangeTiming, PlanChangePreview, Subscription
+from azotte_lifecycle.ports import Price
+from azotte_platform.convert import (
+    enum_from_pb,
+    enum_to_pb,
+    money,
+    optional_enum,
+    optional_timestamp,
+    timestamp,
+)
+from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.errors import InvalidArgument
+from azotte_platform.events.envelope import Event
+
+# ---------------------------------------------------------------------------------------- values
+
+
+def channel_to_pb(channel: Channel) -> Any:
+    return enum_to_pb("CHANNEL", channel, channel_pb2.Channel)
+
+
+def channel_from_pb(value: int, field: str = "channel") -> Channel:
+    return enum_from_pb(Channel, "CHANNEL", value, channel_pb2.Channel, field)
+
+
+def state_to_pb(state: SubscriptionState | None) -> Any:
+    return enum_to_pb("SUBSCRIPTION_STATE", state, subscription_state_pb2.SubscriptionState)
+
+
+def state_from_pb(value: int, field: str = "state") -> SubscriptionState | None:
+    pb_enum = subscription_state_pb2.SubscriptionState
+    return optional_enum(SubscriptionState, "SUBSCRIPTION_STATE", value, pb_enum, field)
+
+
+def optional_minor(message: Message, field: str) -> int | None:
+    """An optional amount in minor units, or None when unset; negative is INVALID_ARGUMENT."""
+    if not message.HasField(field):
+        return None
+    amount = int(getattr(message, field))
+    if amount < 0:
+        raise InvalidArgument.field(field, "must not be negative")
+    return amount
+
+
+def identity_to_pb(identity: ChannelIdentity) -> pb.ChannelIdentity:
+    return pb.ChannelIdentity(
+        kind=enum_to_pb("CHANNEL_IDENTITY_KIND", identity.kind, pb.ChannelIdentityKind),
+        value=identity.value,
+        issuer=identity.issuer,
+    )
+
+
+def identity_from_pb(message: pb.ChannelIdentity, field: str = "identity") -> ChannelIdentity:
+    kind = enum_from_pb(IdentityKind, "CHANNEL_IDENTITY_KIND", message.kind, pb.ChannelIdentityKind, f"{field}.kind")
+    return ChannelIdentity(kind, message.value, message.issuer)
+
+
+def outcome_to_pb(outcome: ChannelEventOutcome) -> Any:
+    return enum_to_pb("CHANNEL_EVENT_OUTCOME", outcome, pb.ChannelEventOutcome)
+
+
+def timing_from_pb(value: int) -> ChangeTiming | None:
+    return optional_enum(ChangeTiming, "PLAN_CHANGE_TIMING", value, pb.PlanChangeTiming, "timing")
+
+
+def cancel_mode_from_pb(value: int) -> CancelMode | None:
+    return optional_enum(CancelMode, "CANCEL_MODE", value, pb.CancelMode, "mode")
+
+
+def billing_origin_from_pb(value: int) -> BillingOrigin:
+    return enum_from_pb(BillingOrigin, "BILLING_ORIGIN", value, pb.BillingOrigin, "billing_origin")
+
+
+def event_kind_from_pb(value: int, field: str) -> ChannelEventKind:
+    return enum_from_pb(ChannelEventKind, "CHANNEL_EVENT_KIND", value, pb.ChannelEventKind, field)
+
+
+def price_from_pb(amount: Money) -> Price:
+    """A price as a store reports it (no tax added on top)."""
+    return Price(amount.amount_minor, amount.currency_code)
+
+
+# ---------------------------------------------------------------------------------------- responses
+
+
+def customer_to_pb(customer: Customer) -> pb.Customer:
+    identities = sorted(customer.identities, key=lambda i: (i.kind, i.issuer, i.value))
+    return pb.Customer(
+        id=customer.id,
+        external_id=customer.external_id,
+        email=customer.email,
+        country_code=customer.country_code,
+        identities=[identity_to_pb(i) for i in identities],
+        create_time=timestamp(customer.created_at),
+    )
+
+
+def subscription_to_pb(sub: Subscription) -> pb.Subscription:
+    return _snapshot_to_pb(sub.snapshot(), sub.created_at)
+
+
+def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = None) -> pb.Subscription:
+    """A subscription as the API shows it; an event's snapshot carries no create time."""
+    pending = None
+    if snap.pending_plan_change is not None:
+        change = snap.pending_plan_change
+        pending = pb.PendingPlanChange(
+            plan_id=change.plan_id,
+            renewal_price=money(change.amount_minor, snap.currency_code),
+            effective_time=timestamp(change.effective_at),
+        )
+    return pb.Subscription(
+        id=snap.subscription_id,
+        customer_id=snap.customer_id,
+        plan_id=snap.plan_id,
+        storefront_id=snap.storefront_id,
+        channel=channel_to_pb(snap.channel),
+        billing_origin=enum_to_pb("BILLING_ORIGIN", snap.billing_origin, pb.BillingOrigin),
+        state=state_to_pb(snap.state),
+        cancel_at_period_end=snap.cancel_at_period_end,
+        period_index=snap.period_index,
+        current_period_start_time=timestamp(snap.current_period_start),
+        current_period_end_time=timestamp(snap.current_period_end),
+        trial_end_time=optional_timestamp(snap.trial_end),
+        grace_end_time=optional_timestamp(snap.grace_end),
+        hold_end_time=optional_timestamp(snap.hold_end),
+        resume_time=optional_timestamp(snap.resume_at),
+        renewal_price=money(snap.renewal_amount_minor, snap.currency_code),
+        retry_attempt=snap.retry_attempt,
+        pending_plan_change=pending,
+        entitled=snap.state.entitled,
+        create_time=optional_timestamp(created_at),
+    )
+
+
+def proration_to_pb(proration: Proration, currency_code: str) -> pb.Proration:
+    return pb.Proration(
+        credit=money(proration.credit_minor, currency_code),
+        charge=money(proration.charge_minor, currency_code),
+        net=money(proration.net_minor, currency_code),
+        effective_time=timestamp(proration.effective_at),
+    )
+
+
+def plan_change_to_pb(preview: PlanChangePreview, currency_code: str) -> pb.PlanChange:
+    return pb.PlanChange(
+        new_plan_id=preview.new_plan.plan_id,
+        direction=enum_to_pb("PLAN_CHANGE_DIRECTION", preview.direction, pb.PlanChangeDirection),
+        timing=enum_to_pb("PLAN_CHANGE_TIMING", preview.timing, pb.PlanChangeTiming),
+        proration=proration_to_pb(preview.proration, currency_code),
+    )
+
+
+def history_to_pb(entry: HistoryEntry) -> pb.SubscriptionHistoryEntry:
+    return pb.SubscriptionHistoryEntry(
+        occur_time=timestamp(entry.occurred_at),
+        event_type=entry.event_type.value,
+        from_state=state_to_pb(entry.from_state),
+        to_state=state_to_pb(entry.to_state),
+        cause=entry.cause.value,
+        cause_ref=entry.cause_ref,
+    )
+
+
+# ---------------------------------------------------------------------------------------- event payloads
+
+
+def event_to_pb(event: SubscriptionEvent) -> events_pb2.SubscriptionEvent:
+    """The payload of a subscription.* / trial.* event."""
+    snap = event.subscription
+    payload = events_pb2.SubscriptionEvent(
+        subscription=_snapshot_to_pb(snap),
+        previous_state=state_to_pb(event.previous_state),
+        cause=event.cause.value,
+        cause_ref=event.cause_ref,
+        entitled=event.entitled,
+        occur_time=timestamp(event.occurred_at),
+        previous_plan_id=event.previous_plan_id,
+    )
+    if event.proration is not None:
+        payload.proration.CopyFrom(proration_to_pb(event.proration, snap.currency_code))
+    if event.refund_amount_minor:
+        payload.refund_amount.CopyFrom(money(event.refund_amount_minor, snap.currency_code))
+    return payload
+
+
+def pull_events(subscription: Subscription) -> list[Event]:
+    """The events the subscription recorded since the last pull, as events to publish."""
+    return [Event(subscription.tenant_id, e.event_type.value, event_to_pb(e)) for e in subscription.pull_events()]
+
+
+# ---------------------------------------------------------------------------------------- policy
+
+
+def _duration(delta: timedelta) -> duration_pb2.Duration:
+    message = duration_pb2.Duration()
+    message.FromTimedelta(delta)
+    return message
+
+
+def _override_fields(source: LifecyclePolicy | PolicyOverride, message: Any) -> None:
+    for name in ("grace_period", "hold_period", "max_pause"):
+        value = getattr(source, name)
+        if value is not None:
+            getattr(message, name).CopyFrom(_duration(value))
+    if source.retry_schedule_days is not None:
+        message.retry_schedule.days.extend(source.retry_schedule_days)
+    message.trial_end_behavior = enum_to_pb("TRIAL_END_BEHAVIOR", source.trial_end_behavior, pb.TrialEndBehavior)
+    message.cancel_mode = enum_to_pb("CANCEL_MODE", source.cancel_mode, pb.CancelMode)
+
+
+def policy_to_pb(policy: TenantLifecyclePolicy) -> pb.LifecyclePolicy:
+    message = pb.LifecyclePolicy()
+    _override_fields(policy.default, message)
+    for plan_id, override in policy.plan_overrides.items():
+        _override_fields(override, message.plan_overrides[plan_id])
+    return message
+
+
+_POLICY_PATHS = {
+    "grace_period": "grace_period",
+    "retry_schedule": "retry_schedule_days",
+    "hold_period": "hold_period",
+    "trial_end_behavior": "trial_end_behavior",
+    "max_pause": "max_pause",
+    "cancel_mode": "cancel_mode",
+}
+
+
+def _policy_values(message: Any, field: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in ("grace_period", "hold_period", "max_pause"):
+        if message.HasField(name):
+            values[name] = getattr(message, name).ToTimedelta()
+    if message.HasField("retry_schedule"):
+        values["retry_schedule_days"] = tuple(message.retry_schedule.days)
+    behavior = optional_enum(
+        TrialEndBehavior,
+        "TRIAL_END_BEHAVIOR",
+        message.trial_end_behavior,
+        pb.TrialEndBehavior,
+        f"{field}.trial_end_behavior",
+    )
+    mode = optional_enum(CancelMode, "CANCEL_MODE", message.cancel_mode, pb.CancelMode, f"{field}.cancel_mode")
+    values.update({k: v for k, v in (("trial_end_behavior", behavior), ("cancel_mode", mode)) if v is not None})
+    return values
+
+
+def policy_from_pb(
+    message: pb.LifecyclePolicy, current: TenantLifecyclePolicy, paths: Sequence[str]
+) -> TenantLifecyclePolicy:
+    """The policy after an update: the whole message when `paths` is empty, else the masked fields."""
+    values = _policy_values(message, "policy")
+    overrides = {
+        plan: PolicyOverride(**_policy_values(o, f"policy.plan_overrides[{plan}]"))
+        for plan, o in message.plan_overrides.items()
+    }
+    if not paths:
+        return TenantLifecyclePolicy(LifecyclePolicy(**values), overrides)
+    defaults = LifecyclePolicy()
+    changes: dict[str, Any] = {}
+    for path in paths:
+        if path == "plan_overrides":
+            continue
+        name = _POLICY_PATHS.get(path)
+        if name is None:
+            raise InvalidArgument.field("update_mask", f"{path!r} is not a field of LifecyclePolicy")
+        # NOTE: a masked field absent from the message goes back to its default.
+        changes[name] = values.get(name, getattr(defaults, name))
+    return TenantLifecyclePolicy(
+        replace(current.default, **changes),
+        overrides if "plan_overrides" in paths else current.plan_overrides,
+    )

@@ -1,0 +1,1 @@
+"""The lifecycle repositories over one connection (SQLAlchemy Core), one module per aggregate."""

@@ -1,0 +1,315 @@
+"""Subscriptions stored as a JSONB aggregate plus the columns queries and the scheduler need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_lifecycle.adapters.tables import subscription_history, subscription_identities, subscriptions
+from azotte_lifecycle.domain.customer import ChannelIdentity
+from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry, PendingPlanChange
+from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_lifecycle.domain.states import BillingOrigin
+from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
+from azotte_platform.enums import Channel, SubscriptionState
+
+
+class SqlSubscriptionRepository:
+    """`ports.SubscriptionRepository` over the `subscriptions`, history and identity tables."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._conn = connection
+
+    async def add(self, sub: Subscription, now: datetime) -> None:
+        await self._conn.execute(
+            subscriptions.insert().values(
+                **_row(sub, now), created_at=now, initial_charge_id=sub.initial_charge_id or None
+            )
+        )
+        sub.created_at = now
+        await self._write_history([sub])
+
+    async def save_many(self, subs: Sequence[Subscription], now: datetime) -> None:
+        if not subs:
+            return
+        rows = [_row(s, now) for s in subs]
+        await self._conn.execute(_UPDATE_SUBSCRIPTIONS, as_arrays(rows, (*_KEY, *_UPDATED)))
+        await self._write_history(subs)
+
+    async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
+        c = subscriptions.c
+        query = sa.select(*_LOADED).where(c.tenant_id == tenant_id, c.id == subscription_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else _load(row)
+
+    async def find(
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        after_id: str | None = None,
+        customer_id: str = "",
+        state: SubscriptionState | None = None,
+    ) -> list[Subscription]:
+        c = subscriptions.c
+        query = sa.select(*_LOADED).where(c.tenant_id == tenant_id).order_by(c.id).limit(limit)
+        if after_id is not None:
+            query = query.where(c.id > after_id)
+        if customer_id:
+            query = query.where(c.customer_id == customer_id)
+        if state is not None:
+            query = query.where(c.state == state.value)
+        return [_load(row) for row in await self._conn.execute(query)]
+
+    async def history(
+        self, tenant_id: str, subscription_id: str, limit: int, after_seq: int | None
+    ) -> list[tuple[int, HistoryEntry]]:
+        h = subscription_history.c
+        query = (
+            sa.select(subscription_history)
+            .where(h.tenant_id == tenant_id, h.subscription_id == subscription_id)
+            .order_by(h.seq)
+            .limit(limit)
+        )
+        if after_seq is not None:
+            query = query.where(h.seq > after_seq)
+        return [
+            (
+                r.seq,
+                HistoryEntry(
+                    r.occurred_at,
+                    EventType(r.event_type),
+                    None if r.from_state is None else SubscriptionState(r.from_state),
+                    SubscriptionState(r.to_state),
+                    Cause(r.cause),
+                    r.cause_ref,
+                ),
+            )
+            for r in await self._conn.execute(query)
+        ]
+
+    async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
+        """Rows locked elsewhere are skipped (`FOR UPDATE SKIP LOCKED`)."""
+        c = subscriptions.c
+        due = sa.select(*_LOADED).where(c.next_due_at <= now).order_by(c.next_due_at).with_for_update(skip_locked=True)
+        if tenant_id is None:
+            earliest = (await self._conn.execute(due.with_only_columns(c.tenant_id).limit(1))).first()
+            if earliest is None:
+                return []
+            tenant_id = str(earliest.tenant_id)
+        rows = await self._conn.execute(due.where(c.tenant_id == tenant_id).limit(limit))
+        return [_load(row) for row in rows]
+
+    async def defer(self, subs: Iterable[Subscription], until: datetime) -> None:
+        c = subscriptions.c
+        keys = [{"k_tenant": s.tenant_id, "k_id": s.id, "until": until} for s in subs]
+        if keys:
+            await self._conn.execute(
+                sa.update(subscriptions)
+                .where(c.tenant_id == sa.bindparam("k_tenant"), c.id == sa.bindparam("k_id"))
+                .values(next_due_at=sa.bindparam("until")),
+                keys,
+            )
+
+    async def count_due(self, now: datetime, tenant_id: str | None = None) -> int:
+        c = subscriptions.c
+        query = sa.select(sa.func.count()).select_from(subscriptions).where(c.next_due_at <= now)
+        if tenant_id is not None:
+            query = query.where(c.tenant_id == tenant_id)
+        return int(await self._conn.scalar(query) or 0)
+
+    async def next_due_at(self) -> datetime | None:
+        due: datetime | None = await self._conn.scalar(sa.select(sa.func.min(subscriptions.c.next_due_at)))
+        return due
+
+    async def link_identity(self, tenant_id: str, identity: ChannelIdentity, subscription_id: str) -> None:
+        await self._conn.execute(
+            insert(subscription_identities)
+            .values(
+                tenant_id=tenant_id,
+                kind=identity.kind.value,
+                issuer=identity.issuer,
+                value=identity.value,
+                subscription_id=subscription_id,
+            )
+            .on_conflict_do_update(
+                index_elements=["tenant_id", "kind", "issuer", "value"], set_={"subscription_id": subscription_id}
+            )
+        )
+
+    async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None:
+        c = subscription_identities.c
+        return await self._conn.scalar(
+            sa.select(c.subscription_id).where(
+                c.tenant_id == tenant_id,
+                c.kind == identity.kind.value,
+                c.issuer == identity.issuer,
+                c.value == identity.value,
+            )
+        )
+
+    async def _write_history(self, subs: Iterable[Subscription]) -> None:
+        rows = [
+            {
+                "tenant_id": s.tenant_id,
+                "subscription_id": s.id,
+                "occurred_at": e.occurred_at,
+                "event_type": e.event_type.value,
+                "from_state": None if e.from_state is None else e.from_state.value,
+                "to_state": e.to_state.value,
+                "cause": e.cause.value,
+                "cause_ref": e.cause_ref,
+            }
+            for s in subs
+            for e in s.history
+        ]
+        for s in subs:
+            s.history.clear()
+        if rows:
+            await self._conn.execute(_INSERT_HISTORY, as_arrays(rows, _HISTORY_COLUMNS))
+
+
+def _load(row: Any) -> Subscription:
+    sub = subscription_from_json(row.aggregate)
+    sub.initial_charge_id = row.initial_charge_id or ""
+    sub.created_at = row.created_at
+    return sub
+
+
+def _row(sub: Subscription, now: datetime) -> dict[str, Any]:
+    work = sub.next_due_work()
+    return {
+        "tenant_id": sub.tenant_id,
+        "id": sub.id,
+        "customer_id": sub.customer_id,
+        "plan_id": sub.plan_id,
+        "state": sub.state.value,
+        "billing_origin": sub.billing_origin.value,
+        "current_period_end": sub.current_period_end,
+        "updated_at": now,
+        "next_due_at": None if work is None else work.due_at,
+        "due_kind": None if work is None else work.kind.value,
+        "aggregate": subscription_to_json(sub),
+    }
+
+
+_LOADED = (
+    subscriptions.c.id,
+    subscriptions.c.aggregate,
+    subscriptions.c.created_at,
+    subscriptions.c.initial_charge_id,
+)
+_UPDATED = (
+    "customer_id",
+    "plan_id",
+    "state",
+    "billing_origin",
+    "current_period_end",
+    "updated_at",
+    "next_due_at",
+    "due_kind",
+    "aggregate",
+)
+_KEY = ("tenant_id", "id")
+_UPDATE_SUBSCRIPTIONS = update_unnested(subscriptions, _KEY, _UPDATED)
+_HISTORY_COLUMNS = tuple(column.name for column in subscription_history.c if column.name != "seq")
+_INSERT_HISTORY = insert_unnested(subscription_history, _HISTORY_COLUMNS)
+
+# ---------------------------------------------------------------------------------------- the JSONB aggregate
+
+_TIMES = (
+    "current_period_start",
+    "current_period_end",
+    "period_anchor",
+    "trial_end",
+    "first_failure_at",
+    "grace_end",
+    "hold_end",
+    "next_retry_at",
+    "paused_at",
+    "resume_at",
+    "last_channel_event_at",
+)
+_PLAIN = (
+    "id",
+    "tenant_id",
+    "customer_id",
+    "plan_id",
+    "storefront_id",
+    "currency_code",
+    "renewal_amount_minor",
+    "period_index",
+    "current_period_amount_minor",
+    "anchor_period_index",
+    "cancel_at_period_end",
+    "retry_attempt",
+)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _interval(interval: BillingInterval) -> dict[str, Any]:
+    return {"unit": interval.unit.value, "count": interval.count}
+
+
+def _parse_interval(data: dict[str, Any]) -> BillingInterval:
+    return BillingInterval(IntervalUnit(data["unit"]), int(data["count"]))
+
+
+def subscription_to_json(sub: Subscription) -> dict[str, Any]:
+    """The aggregate's state (history, events, seen channel event ids and the columns live elsewhere)."""
+    data: dict[str, Any] = {name: getattr(sub, name) for name in _PLAIN}
+    data.update({name: _time(getattr(sub, name)) for name in _TIMES})
+    data.update(
+        channel=sub.channel.value,
+        billing_origin=sub.billing_origin.value,
+        state=sub.state.value,
+        interval=_interval(sub.interval),
+    )
+    change = sub.pending_plan_change
+    data["pending_plan_change"] = None
+    if change is not None:
+        data["pending_plan_change"] = {
+            "plan_id": change.plan_id,
+            "amount_minor": change.amount_minor,
+            "interval": _interval(change.interval),
+            "effective_at": change.effective_at.isoformat(),
+        }
+    return data
+
+
+def subscription_from_json(data: dict[str, Any]) -> Subscription:
+    """Rebuild the aggregate stored by `subscription_to_json`."""
+    change = data.get("pending_plan_change")
+    pending = None
+    if change is not None:
+        pending = PendingPlanChange(
+            change["plan_id"],
+            int(change["amount_minor"]),
+            _parse_interval(change["interval"]),
+            datetime.fromisoformat(change["effective_at"]),
+        )
+    times = {name: _parse(data.get(name)) for name in _TIMES}
+    return Subscription(
+        **{name: data[name] for name in _PLAIN},
+        **times,  # type: ignore[arg-type]
+        channel=Channel(data["channel"]),
+        billing_origin=BillingOrigin(data["billing_origin"]),
+        state=SubscriptionState(data["state"]),
+        interval=_parse_interval(data["interval"]),
+        pending_plan_change=pending,
+    )

@@ -1,0 +1,225 @@
+"""What the lifecycle use cases need: repositories, the catalog and payments services, a unit of work.
+
+The adapters implement these over PostgreSQL and gRPC; the unit tests with fakes. A peer is called in
+the caller's tenant: the platform client forwards the request context (`context.tenant_scope` outside a call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
+from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
+from azotte_lifecycle.domain.events import HistoryEntry
+from azotte_lifecycle.domain.periods import BillingInterval
+from azotte_lifecycle.domain.policy import TenantLifecyclePolicy
+from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
+from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.ports import AbstractUnitOfWork
+
+# ---------------------------------------------------------------------------------------- repositories
+
+
+class CustomerRepository(Protocol):
+    """Customers and the channel identities linked to them."""
+
+    async def add(self, customer: Customer) -> None:
+        """Insert a new customer and its identities; an external id taken in the tenant is `CustomerExists`."""
+        ...
+
+    async def link(self, tenant_id: str, customer_id: str, identity: ChannelIdentity) -> None:
+        """Link an identity; one linked to another customer is `IdentityLinked`."""
+        ...
+
+    async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None:
+        """The id of the customer an identity is linked to."""
+        ...
+
+    async def get(self, tenant_id: str, customer_id: str) -> Customer | None: ...
+
+    async def find(
+        self, tenant_id: str, limit: int, *, after_id: str | None = None, external_id: str = "", email: str = ""
+    ) -> list[Customer]:
+        """Customers ordered by id, after `after_id`, with their identities."""
+        ...
+
+
+class SubscriptionRepository(Protocol):
+    """Subscriptions, their audit history, their store identities and their due work."""
+
+    async def add(self, sub: Subscription, now: datetime) -> None:
+        """Insert a new subscription (its `created_at` becomes `now`) and its history."""
+        ...
+
+    async def save_many(self, subs: Sequence[Subscription], now: datetime) -> None:
+        """Write back changed subscriptions and their new history entries."""
+        ...
+
+    async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
+        """The subscription, locked until the unit of work ends when `for_update`."""
+        ...
+
+    async def find(
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        after_id: str | None = None,
+        customer_id: str = "",
+        state: SubscriptionState | None = None,
+    ) -> list[Subscription]:
+        """Subscriptions ordered by id, after `after_id`."""
+        ...
+
+    async def history(
+        self, tenant_id: str, subscription_id: str, limit: int, after_seq: int | None
+    ) -> list[tuple[int, HistoryEntry]]:
+        """History entries, oldest first, with their sequence numbers."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
+        """Lock up to `limit` due subscriptions, earliest first, all of ONE tenant (`tenant_id` if given).
+
+        Without `tenant_id`, the tenant whose earliest due work nobody holds is the earliest of all.
+        """
+        ...
+
+    async def defer(self, subs: Iterable[Subscription], until: datetime) -> None:
+        """Push the due time of subscriptions whose work could not be settled now."""
+        ...
+
+    async def count_due(self, now: datetime, tenant_id: str | None = None) -> int: ...
+
+    async def next_due_at(self) -> datetime | None:
+        """The earliest due time of any subscription."""
+        ...
+
+    async def link_identity(self, tenant_id: str, identity: ChannelIdentity, subscription_id: str) -> None:
+        """Make `identity` find `subscription_id` (a later purchase under it moves it)."""
+        ...
+
+    async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None: ...
+
+
+class PolicyRepository(Protocol):
+    """Each tenant's lifecycle policy (the default policy until the tenant sets one)."""
+
+    async def get(self, tenant_id: str) -> TenantLifecyclePolicy: ...
+
+    async def put(self, tenant_id: str, policy: TenantLifecyclePolicy, now: datetime) -> None: ...
+
+
+class ChannelEventLedger(Protocol):
+    """Store event ids applied per tenant: a repeat of an id is a duplicate."""
+
+    async def claim(self, tenant_id: str, event_id: str, subscription_id: str, now: datetime) -> bool:
+        """Record the event id; False when it was already applied."""
+        ...
+
+    async def subscription_of(self, tenant_id: str, event_id: str) -> str | None: ...
+
+
+class LifecycleUnitOfWork(AbstractUnitOfWork, Protocol):
+    """The repositories over one transaction; subscriptions' events are published if it commits."""
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def policies(self) -> PolicyRepository: ...
+
+    @property
+    def channel_events(self) -> ChannelEventLedger: ...
+
+    async def add(self, subscription: Subscription) -> None:
+        """Insert a new subscription and record the events it caused."""
+        ...
+
+    async def save(self, *subscriptions: Subscription) -> None:
+        """Write back changed subscriptions and record the events they caused."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInfo:
+    """The parts of a catalog plan the lifecycle bills by."""
+
+    plan_id: str
+    interval: BillingInterval
+    rank: int
+    trial_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A resolved price in minor units, and the tax rate a charge adds on top of it.
+
+    `added_tax_rate` is the storefront's rate when its prices exclude tax, 0 when they include it.
+    """
+
+    amount_minor: int
+    currency_code: str
+    added_tax_rate: Decimal = Decimal(0)
+
+
+class Catalog(Protocol):
+    """The catalog service as lifecycle uses it."""
+
+    async def plan(self, plan_id: str) -> PlanInfo:
+        """A plan's interval, rank and trial; one without an interval is `PlanNotBillable`."""
+        ...
+
+    async def price(self, plan_id: str, storefront_id: str, channel: Channel, at: datetime) -> Price:
+        """The plan's price in a storefront and channel at a time."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------- payments
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalChargeRequest:
+    """A renewal charge and the subscription it pays for (customer, storefront, channel, plan)."""
+
+    subscription: Subscription
+    charge: RenewalCharge
+
+
+class Payments(Protocol):
+    """The payments service as lifecycle uses it."""
+
+    async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
+        """Charge every renewal once per idempotency key, together; None where the outcome is not known
+        yet (PSP timeout, payments unreachable, charge refused): the same key is asked again later."""
+        ...
+
+    async def charge_plan_change(
+        self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
+    ) -> ChargeOutcome | None:
+        """Collect what an immediate plan change costs, once per key; None while the outcome is not known."""
+        ...
+
+    async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
+        """Add to the customer's credit balance (spent before their next charges), once per request id."""
+        ...
+
+    async def has_payment_method(self, customer_id: str) -> bool: ...
+
+    async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
+        """The succeeded charges of the current period and `also`; refunds given for `reason` are the cancel's."""
+        ...
+
+    async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
+        """Pay `leg` back from its charge, once per request id."""
+        ...

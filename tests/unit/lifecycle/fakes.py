@@ -1,0 +1,396 @@
+"""In-memory fakes of the lifecycle ports: a unit of work with its repositories, the catalog and payments.
+
+`FakeLifecycleUnitOfWork` keeps what it committed: each `async with` works on a copy that `commit()`
+keeps and leaving without it drops, as a transaction would. Objects are copied in and out of the
+repositories, and what PostgreSQL would not keep (events, history, seen channel event ids) is not kept.
+One instance serves one `async with` at a time (`Units(lambda: uow)`, a scheduler with one batch at once).
+
+`FakeCatalog` and `FakePayments` answer in the tenant of the request context only, as the real services
+do, and `FakePayments.tenant_of` tells in which tenant each charge was made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import TracebackType
+from typing import Self
+
+from azotte_lifecycle.adapters.proto import pull_events
+from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
+from azotte_lifecycle.domain.dunning import ChargeOutcome
+from azotte_lifecycle.domain.events import HistoryEntry
+from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_lifecycle.domain.policy import TenantLifecyclePolicy
+from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
+from azotte_lifecycle.domain.subscription import Subscription
+from azotte_lifecycle.errors import CustomerExists, IdentityLinked
+from azotte_lifecycle.ports import PlanInfo, Price, RenewalChargeRequest
+from azotte_platform.clock import Clock
+from azotte_platform.context import require_tenant
+from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.errors import Unavailable
+from azotte_platform.request_ids import require_request_id
+from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
+
+MONTHLY = BillingInterval(IntervalUnit.MONTH)
+ADDED_TAX = {"us-tx": Decimal("0.0825")}
+FIRST_CHARGE_AT = datetime(2025, 1, 1, tzinfo=UTC)
+
+IdentityKey = tuple[str, str, str, str]
+
+
+def _identity_key(tenant_id: str, identity: ChannelIdentity) -> IdentityKey:
+    return (tenant_id, identity.kind.value, identity.issuer, identity.value)
+
+
+@dataclass
+class LifecycleData:
+    """What the lifecycle database holds, in memory."""
+
+    customers: dict[tuple[str, str], Customer] = field(default_factory=dict)
+    customer_identities: dict[IdentityKey, str] = field(default_factory=dict)
+    subscriptions: dict[tuple[str, str], Subscription] = field(default_factory=dict)
+    due: dict[tuple[str, str], datetime | None] = field(default_factory=dict)
+    history: list[tuple[int, str, str, HistoryEntry]] = field(default_factory=list)
+    subscription_identities: dict[IdentityKey, str] = field(default_factory=dict)
+    policies: dict[str, TenantLifecyclePolicy] = field(default_factory=dict)
+    channel_events: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def copy(self) -> LifecycleData:
+        """A copy to work on in a transaction (policies are immutable: shared)."""
+        return LifecycleData(
+            copy.deepcopy(self.customers),
+            dict(self.customer_identities),
+            copy.deepcopy(self.subscriptions),
+            dict(self.due),
+            list(self.history),
+            dict(self.subscription_identities),
+            dict(self.policies),
+            dict(self.channel_events),
+        )
+
+
+class FakeCustomerRepository:
+    def __init__(self, data: LifecycleData):
+        self._data = data
+
+    async def add(self, customer: Customer) -> None:
+        taken = {(c.tenant_id, c.external_id) for c in self._data.customers.values()}
+        if (customer.tenant_id, customer.external_id) in taken:
+            raise CustomerExists(f"a customer with external_id {customer.external_id!r} already exists")
+        self._data.customers[(customer.tenant_id, customer.id)] = copy.deepcopy(customer)
+        for identity in customer.identities:
+            await self.link(customer.tenant_id, customer.id, identity)
+
+    async def link(self, tenant_id: str, customer_id: str, identity: ChannelIdentity) -> None:
+        owner = self._data.customer_identities.setdefault(_identity_key(tenant_id, identity), customer_id)
+        if owner != customer_id:
+            raise IdentityLinked(f"{identity.kind} {identity.value!r} is linked to another customer")
+        self._data.customers[(tenant_id, customer_id)].identities.add(identity)
+
+    async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None:
+        return self._data.customer_identities.get(_identity_key(tenant_id, identity))
+
+    async def get(self, tenant_id: str, customer_id: str) -> Customer | None:
+        return copy.deepcopy(self._data.customers.get((tenant_id, customer_id)))
+
+    async def find(
+        self, tenant_id: str, limit: int, *, after_id: str | None = None, external_id: str = "", email: str = ""
+    ) -> list[Customer]:
+        found = [
+            c
+            for (tenant, _), c in sorted(self._data.customers.items())
+            if tenant == tenant_id
+            and (after_id is None or c.id > after_id)
+            and (not external_id or c.external_id == external_id)
+            and (not email or c.email == email.lower())
+        ]
+        return copy.deepcopy(found[:limit])
+
+
+class FakeSubscriptionRepository:
+    def __init__(self, data: LifecycleData):
+        self._data = data
+
+    async def add(self, sub: Subscription, now: datetime) -> None:
+        sub.created_at = now
+        await self.save_many([sub], now)
+
+    async def save_many(self, subs: Sequence[Subscription], now: datetime) -> None:
+        for sub in subs:
+            key = (sub.tenant_id, sub.id)
+            for entry in sub.history:
+                self._data.history.append((len(self._data.history) + 1, sub.tenant_id, sub.id, entry))
+            sub.history.clear()
+            stored = copy.deepcopy(sub)
+            # NOTE: as in PostgreSQL: events go to the outbox, seen channel event ids to their ledger.
+            stored.events, stored.channel_event_ids = [], set()
+            self._data.subscriptions[key] = stored
+            work = sub.next_due_work()
+            self._data.due[key] = None if work is None else work.due_at
+
+    async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
+        return copy.deepcopy(self._data.subscriptions.get((tenant_id, subscription_id)))
+
+    async def find(
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        after_id: str | None = None,
+        customer_id: str = "",
+        state: SubscriptionState | None = None,
+    ) -> list[Subscription]:
+        found = [
+            s
+            for (tenant, _), s in sorted(self._data.subscriptions.items())
+            if tenant == tenant_id
+            and (after_id is None or s.id > after_id)
+            and (not customer_id or s.customer_id == customer_id)
+            and (state is None or s.state is state)
+        ]
+        return copy.deepcopy(found[:limit])
+
+    async def history(
+        self, tenant_id: str, subscription_id: str, limit: int, after_seq: int | None
+    ) -> list[tuple[int, HistoryEntry]]:
+        entries = [
+            (seq, entry)
+            for seq, tenant, sub_id, entry in self._data.history
+            if (tenant, sub_id) == (tenant_id, subscription_id) and (after_seq is None or seq > after_seq)
+        ]
+        return entries[:limit]
+
+    async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
+        due = sorted((at, key) for key, at in self._data.due.items() if at is not None and at <= now)
+        if tenant_id is None and due:
+            tenant_id = due[0][1][0]
+        keys = [key for _, key in due if key[0] == tenant_id][:limit]
+        return [copy.deepcopy(self._data.subscriptions[key]) for key in keys]
+
+    async def defer(self, subs: Iterable[Subscription], until: datetime) -> None:
+        for sub in subs:
+            self._data.due[(sub.tenant_id, sub.id)] = until
+
+    async def count_due(self, now: datetime, tenant_id: str | None = None) -> int:
+        return sum(
+            1
+            for (tenant, _), at in self._data.due.items()
+            if at is not None and at <= now and tenant_id in (None, tenant)
+        )
+
+    async def next_due_at(self) -> datetime | None:
+        return min((at for at in self._data.due.values() if at is not None), default=None)
+
+    async def link_identity(self, tenant_id: str, identity: ChannelIdentity, subscription_id: str) -> None:
+        self._data.subscription_identities[_identity_key(tenant_id, identity)] = subscription_id
+
+    async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None:
+        return self._data.subscription_identities.get(_identity_key(tenant_id, identity))
+
+
+class FakePolicyRepository:
+    def __init__(self, data: LifecycleData):
+        self._data = data
+
+    async def get(self, tenant_id: str) -> TenantLifecyclePolicy:
+        return self._data.policies.get(tenant_id) or TenantLifecyclePolicy()
+
+    async def put(self, tenant_id: str, policy: TenantLifecyclePolicy, now: datetime) -> None:
+        self._data.policies[tenant_id] = policy
+
+
+class FakeChannelEventLedger:
+    def __init__(self, data: LifecycleData):
+        self._data = data
+
+    async def claim(self, tenant_id: str, event_id: str, subscription_id: str, now: datetime) -> bool:
+        return self._data.channel_events.setdefault((tenant_id, event_id), subscription_id) == subscription_id
+
+    async def subscription_of(self, tenant_id: str, event_id: str) -> str | None:
+        return self._data.channel_events.get((tenant_id, event_id))
+
+
+class FakeLifecycleUnitOfWork(FakeUnitOfWork):
+    """`ports.LifecycleUnitOfWork` in memory: `data` is what it committed."""
+
+    def __init__(self, clock: Clock, idempotency: InMemoryIdempotency | None = None):
+        super().__init__(clock, idempotency)
+        self.data = LifecycleData()
+        self._begin(self.data)
+
+    def _begin(self, working: LifecycleData) -> None:
+        self._working = working
+        self.customers = FakeCustomerRepository(working)
+        self.subscriptions = FakeSubscriptionRepository(working)
+        self.policies = FakePolicyRepository(working)
+        self.channel_events = FakeChannelEventLedger(working)
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self._begin(self.data.copy())
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await super().__aexit__(exc_type, exc, tb)
+        self._begin(self.data.copy())
+
+    async def commit(self) -> None:
+        self.data = self._working
+        self._begin(self.data.copy())
+        await super().commit()
+
+    async def add(self, subscription: Subscription) -> None:
+        await self.subscriptions.add(subscription, self.clock.now())
+        self.record(*pull_events(subscription))
+
+    async def save(self, *subscriptions: Subscription) -> None:
+        await self.subscriptions.save_many(subscriptions, self.clock.now())
+        for subscription in subscriptions:
+            self.record(*pull_events(subscription))
+
+    def stored(self, tenant_id: str, subscription_id: str) -> Subscription:
+        """The subscription as committed."""
+        return self.data.subscriptions[(tenant_id, subscription_id)]
+
+
+class FakeCatalog:
+    """Plans basic ($10, rank 1), premium ($20, rank 2), trial ($10, 14-day trial), all monthly USD.
+
+    Storefront "us-tx" adds 8.25 % tax on top of its prices; the others' prices include tax.
+    """
+
+    plans = {
+        "basic": (PlanInfo("basic", MONTHLY, 1, 0), 1000),
+        "premium": (PlanInfo("premium", MONTHLY, 2, 0), 2000),
+        "trial": (PlanInfo("trial", MONTHLY, 1, 14), 1000),
+    }
+
+    async def plan(self, plan_id: str) -> PlanInfo:
+        require_tenant()
+        return self.plans[plan_id][0]
+
+    async def price(self, plan_id: str, storefront_id: str, channel: Channel, at: datetime) -> Price:
+        require_tenant()
+        return Price(self.plans[plan_id][1], "USD", ADDED_TAX.get(storefront_id, Decimal(0)))
+
+
+@dataclass(frozen=True)
+class FakeCharge:
+    """A succeeded charge: checkout ones pay for no subscription, lifecycle ones for a (subscription, period)."""
+
+    charge_id: str
+    amount_minor: int
+    created_at: datetime
+    subscription_id: str = ""
+    period_index: int = 0
+
+
+@dataclass
+class FakePayments:
+    """Charges once per idempotency key; the outcome of each new key is scripted (default approved).
+
+    Refunds are kept once per request id (all to the card); `unavailable` refuses them, `lost_answers`
+    makes that many refunds answer UNAVAILABLE after the money moved. `tenant_of` is the tenant each
+    charge key was first asked in.
+    """
+
+    script: list[ChargeOutcome | None] = field(default_factory=list)
+    results: dict[str, ChargeOutcome | None] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    charged: Counter[str] = field(default_factory=Counter)
+    tenant_of: dict[str, str] = field(default_factory=dict)
+    gate: asyncio.Event | None = None
+    payment_method: bool = True
+    amounts: dict[str, int] = field(default_factory=dict)
+    credits: dict[str, int] = field(default_factory=dict)
+    paid: dict[str, FakeCharge] = field(default_factory=dict)
+    refunds: dict[str, tuple[RefundLeg, str]] = field(default_factory=dict)
+    refund_calls: int = 0
+    unavailable: bool = False
+    lost_answers: int = 0
+
+    async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
+        return list(await asyncio.gather(*(self._renew(request) for request in requests)))
+
+    async def _renew(self, request: RenewalChargeRequest) -> ChargeOutcome | None:
+        key, sub = request.charge.idempotency_key, request.subscription
+        return await self._charge(key, request.charge.amount_minor, (sub.id, request.charge.period_index))
+
+    async def charge_plan_change(
+        self, subscription: Subscription, new_plan_id: str, amount_minor: int, idempotency_key: str
+    ) -> ChargeOutcome | None:
+        return await self._charge(idempotency_key, amount_minor, (subscription.id, subscription.period_index))
+
+    async def credit(self, subscription: Subscription, amount_minor: int, request_id: str, reason: str) -> None:
+        require_tenant()
+        require_request_id(request_id)  # as payments' GrantCredit does
+        self.credits.setdefault(request_id, amount_minor)
+
+    async def _charge(self, key: str, amount_minor: int, pays_for: tuple[str, int]) -> ChargeOutcome | None:
+        tenant = require_tenant()
+        self.calls[key] += 1
+        if key not in self.results:
+            self.tenant_of[key] = tenant
+            self.results[key] = self.script.pop(0) if self.script else ChargeOutcome.SUCCEEDED
+            self.charged[key] += 1
+            self.amounts[key] = amount_minor
+            if self.results[key] is ChargeOutcome.SUCCEEDED:
+                self._add(key, amount_minor, *pays_for)
+        if self.gate is not None:
+            await self.gate.wait()
+        return self.results[key]
+
+    async def has_payment_method(self, customer_id: str) -> bool:
+        require_tenant()
+        return self.payment_method
+
+    def checkout_charge(self, amount_minor: int) -> str:
+        """A succeeded charge made before any subscription existed (as the gateway's checkout makes)."""
+        return self._add(f"ch_checkout_{len(self.paid)}", amount_minor)
+
+    def refunded(self) -> dict[str, int]:
+        """Minor units refunded per charge."""
+        totals: Counter[str] = Counter()
+        for leg, _ in self.refunds.values():
+            totals[leg.charge_id] += leg.amount_minor
+        return dict(totals)
+
+    async def paid_charges(self, subscription: Subscription, also: Sequence[str], reason: str) -> list[PaidCharge]:
+        require_tenant()
+        if self.unavailable:
+            raise Unavailable("payments is unavailable")
+        sub = subscription
+        found = [c for c in self.paid.values() if (c.subscription_id, c.period_index) == (sub.id, sub.period_index)]
+        found += [self.paid[charge_id] for charge_id in also if charge_id in self.paid]
+        return [self._paid_charge(charge, reason) for charge in found]
+
+    async def refund(self, subscription: Subscription, leg: RefundLeg, request_id: str, reason: str) -> None:
+        require_tenant()
+        self.refund_calls += 1
+        if self.unavailable:
+            raise Unavailable("payments is unavailable")
+        self.refunds.setdefault(request_id, (leg, reason))
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise Unavailable("the refund's answer was lost")
+
+    def _add(self, charge_id: str, amount_minor: int, subscription_id: str = "", period_index: int = 0) -> str:
+        # NOTE: each charge is a second newer than the one before it.
+        created_at = FIRST_CHARGE_AT + timedelta(seconds=len(self.paid))
+        self.paid[charge_id] = FakeCharge(charge_id, amount_minor, created_at, subscription_id, period_index)
+        return charge_id
+
+    def _paid_charge(self, charge: FakeCharge, reason: str) -> PaidCharge:
+        legs = [(leg, why) for leg, why in self.refunds.values() if leg.charge_id == charge.charge_id]
+        mine = sum(leg.amount_minor for leg, why in legs if why == reason)
+        others = sum(leg.amount_minor for leg, why in legs if why != reason)
+        return PaidCharge(charge.charge_id, charge.created_at, charge.amount_minor - others, 0, mine)
