@@ -40,23 +40,31 @@ class TenantApi:
         return answer.json() if answer.headers["content-type"].startswith("application/json") else answer.text
 
     async def new_key(self, role: str) -> str:
-        created = await self.ok("POST", "/v1/api-keys", json={"display_name": role, "role": role})
+        body = {"request_id": uuid.uuid4().hex, "display_name": role, "role": role}
+        created = await self.ok("POST", "/v1/api-keys", json=body)
         return str(created["secret"])
 
     async def apply_catalog(
         self, document: bytes | None = None, *, dry_run: bool = False, key: str | None = None
     ) -> Any:
-        """PUT the OTT example catalog (or `document`)."""
+        """PUT the OTT example catalog (or `document`); a dry run needs no request id."""
         content = document if document is not None else await asyncio.to_thread(OTT_CATALOG.read_bytes)
-        path = "/v1/catalog?dry_run=true" if dry_run else "/v1/catalog"
-        return await self.call("PUT", path, content=content, headers=YAML, key=key)
+        if dry_run:
+            return await self.call("PUT", "/v1/catalog?dry_run=true", content=content, headers=YAML, key=key)
+        headers = {**YAML, "X-Request-Id": uuid.uuid4().hex}
+        return await self.call("PUT", "/v1/catalog", content=content, headers=headers, key=key)
 
     async def customer(self, country: str = "US") -> str:
         external = uuid.uuid4().hex[:10]
         created = await self.ok(
             "POST",
             "/v1/customers",
-            json={"external_id": external, "email": f"{external}@example.com", "country_code": country},
+            json={
+                "request_id": uuid.uuid4().hex,
+                "external_id": external,
+                "email": f"{external}@example.com",
+                "country_code": country,
+            },
         )
         return str(created["customer"]["id"])
 
@@ -94,7 +102,12 @@ class RunningSuite:
         tenant_id = f"t-{uuid.uuid4().hex[:10]}"
         answer = await self.http.post(
             "/v1/tenants",
-            json={"tenant_id": tenant_id, "display_name": tenant_id, "mode": "live" if live else "sandbox"},
+            json={
+                "request_id": uuid.uuid4().hex,
+                "tenant_id": tenant_id,
+                "display_name": tenant_id,
+                "mode": "live" if live else "sandbox",
+            },
             headers={"Authorization": f"Bearer {self.root_key}"},
         )
         assert answer.status_code == 200, answer.text

@@ -26,9 +26,8 @@ async def test_an_immediate_cancel_with_refund_pays_back_the_unused_half(suite: 
     customer, subscription_id = await subscribed(tenant, storefront="de")
     sub = (await tenant.ok("GET", f"/v1/subscriptions/{subscription_id}"))["subscription"]
     start, end = (datetime.fromisoformat(sub[f"current_period_{e}_time"]) for e in ("start", "end"))
-    await tenant.ok(
-        "POST", "/v1/sandbox/clock:advance", json={"advance_by_seconds": int((end - start).total_seconds() / 2)}
-    )
+    half = {"request_id": uuid.uuid4().hex, "advance_by_seconds": int((end - start).total_seconds() / 2)}
+    await tenant.ok("POST", "/v1/sandbox/clock:advance", json=half)
     await eventually(lambda: _unused_credit_at_most(tenant, subscription_id, PRICE // 2 + 1))
 
     body = {"request_id": uuid.uuid4().hex, "timing": "immediately", "refund": True}

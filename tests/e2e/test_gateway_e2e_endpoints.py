@@ -9,6 +9,11 @@ from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.helpers import eventually
 
 
+def new_request() -> dict[str, str]:
+    """The body of a call with nothing to say but its own request id."""
+    return {"request_id": uuid.uuid4().hex}
+
+
 async def subscribed(tenant: TenantApi, plan: str = "family_monthly", storefront: str = "us") -> tuple[str, str]:
     customer = await tenant.customer()
     answer = await tenant.checkout(customer, plan=plan, storefront=storefront)
@@ -57,7 +62,9 @@ async def test_customers_access_and_entitlements(tenant: TenantApi) -> None:
     assert {"hd_streaming", "uhd_streaming"} <= {e["feature_key"] for e in entitlements}
     assert all(e["subscription_id"] == subscription_id for e in entitlements)
     card = await tenant.ok(
-        "POST", f"/v1/customers/{customer}/payment-methods", json={"payment_method_token": "tok_success"}
+        "POST",
+        f"/v1/customers/{customer}/payment-methods",
+        json={"request_id": uuid.uuid4().hex, "payment_method_token": "tok_success"},
     )
     assert card["payment_method"]["is_default"] is True
     nobody = (await tenant.ok("GET", "/v1/customers/cus_nobody/access/hd_streaming"))["decision"]
@@ -70,12 +77,13 @@ async def test_subscription_reads_cancel_and_reactivate(tenant: TenantApi) -> No
     assert got["customer_id"] == customer and got["plan_id"] == "family_monthly"
     listed = (await tenant.ok("GET", f"/v1/customers/{customer}/subscriptions"))["subscriptions"]
     assert [s["id"] for s in listed] == [subscription_id]
-    cancelled = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:cancel", json={"timing": "at_period_end"})
+    cancel = {"request_id": uuid.uuid4().hex, "timing": "at_period_end"}
+    cancelled = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:cancel", json=cancel)
     assert cancelled["subscription"]["cancel_at_period_end"] is True
     assert (await tenant.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]["allowed"]
-    reactivated = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:reactivate", json={})
+    reactivated = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:reactivate", json=new_request())
     assert reactivated["subscription"]["cancel_at_period_end"] is False
-    twice = await tenant.call("POST", f"/v1/subscriptions/{subscription_id}:resume", json={})
+    twice = await tenant.call("POST", f"/v1/subscriptions/{subscription_id}:resume", json=new_request())
     assert twice.status_code == 409, twice.text
 
 
@@ -86,11 +94,11 @@ async def test_pause_and_resume_follow_access(tenant: TenantApi) -> None:
         return (await tenant.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]
 
     assert (await access())["allowed"]  # now also kept in the gateway's edge cache
-    paused = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:pause", json={})
+    paused = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:pause", json=new_request())
     assert paused["subscription"]["state"] == "SUBSCRIPTION_STATE_PAUSED"
     await eventually(lambda: _denied(access))
     assert (await access())["denial_reason"] == "ACCESS_DENIAL_REASON_PAUSED"
-    resumed = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:resume", json={})
+    resumed = await tenant.ok("POST", f"/v1/subscriptions/{subscription_id}:resume", json=new_request())
     assert resumed["subscription"]["state"] == "SUBSCRIPTION_STATE_ACTIVE"
     await eventually(lambda: _allowed(access))
 
@@ -133,32 +141,38 @@ async def test_charges_and_refunds(tenant: TenantApi) -> None:
     refund = await tenant.ok(
         "POST",
         f"/v1/charges/{charges[0]['id']}:refund",
-        json={"amount": {"currency_code": "USD", "amount_minor": 100}, "reason": "goodwill"},
+        json={
+            "request_id": uuid.uuid4().hex,
+            "amount": {"currency_code": "USD", "amount_minor": 100},
+            "reason": "goodwill",
+        },
     )
     assert refund["refund"]["amount"]["amount_minor"] == "100"
     assert refund["charge"]["state"] == "CHARGE_STATE_PARTIALLY_REFUNDED"
     operator = await tenant.new_key("operator")
-    full = await tenant.call("POST", f"/v1/charges/{charges[0]['id']}:refund", json={}, key=operator)
+    full = await tenant.call("POST", f"/v1/charges/{charges[0]['id']}:refund", json=new_request(), key=operator)
     assert full.status_code == 200, full.text
     assert full.json()["charge"]["state"] == "CHARGE_STATE_REFUNDED"
 
 
 async def test_api_keys_lifecycle(tenant: TenantApi) -> None:
-    created = await tenant.ok("POST", "/v1/api-keys", json={"display_name": "ci", "role": "viewer"})
+    body = {"request_id": uuid.uuid4().hex, "display_name": "ci", "role": "viewer"}
+    created = await tenant.ok("POST", "/v1/api-keys", json=body)
     key_id, secret = created["api_key"]["id"], created["secret"]
     listed = (await tenant.ok("GET", "/v1/api-keys"))["api_keys"]
     assert key_id in {k["id"] for k in listed}
     assert secret not in str(listed)
     assert (await tenant.call("GET", "/v1/plans", key=secret)).status_code == 200
-    await tenant.ok("POST", f"/v1/api-keys/{key_id}:revoke", json={})
+    await tenant.ok("POST", f"/v1/api-keys/{key_id}:revoke", json=new_request())
     assert (await tenant.call("GET", "/v1/plans", key=secret)).status_code == 401
 
 
 async def test_only_sandbox_tenants_advance_the_clock(suite: RunningSuite, tenant: TenantApi) -> None:
-    moved = await tenant.ok("POST", "/v1/sandbox/clock:advance", json={"advance_by_seconds": 60})
+    advance = {"request_id": uuid.uuid4().hex, "advance_by_seconds": 60}
+    moved = await tenant.ok("POST", "/v1/sandbox/clock:advance", json=advance)
     assert moved["now"]
     live = await suite.new_tenant(live=True, with_catalog=False)
-    refused = await live.call("POST", "/v1/sandbox/clock:advance", json={"advance_by_seconds": 60})
+    refused = await live.call("POST", "/v1/sandbox/clock:advance", json={**advance, "request_id": uuid.uuid4().hex})
     assert refused.status_code == 409
     assert "TENANT_NOT_SANDBOX" in refused.text
 
@@ -166,7 +180,9 @@ async def test_only_sandbox_tenants_advance_the_clock(suite: RunningSuite, tenan
 async def test_an_upgrade_whose_payment_is_declined_is_402_and_keeps_the_plan(tenant: TenantApi) -> None:
     customer, subscription_id = await subscribed(tenant, plan="basic_monthly")
     await tenant.ok(
-        "POST", f"/v1/customers/{customer}/payment-methods", json={"payment_method_token": "tok_do_not_honor"}
+        "POST",
+        f"/v1/customers/{customer}/payment-methods",
+        json={"request_id": uuid.uuid4().hex, "payment_method_token": "tok_do_not_honor"},
     )
     body = {"new_plan_id": "family_monthly", "request_id": uuid.uuid4().hex}
     declined = await tenant.call("POST", f"/v1/subscriptions/{subscription_id}:change-plan", json=body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.e2e.conftest import RunningSuite, TenantApi
@@ -69,8 +71,12 @@ async def test_another_tenant_cannot_see_any_of_it(suite: RunningSuite, sold: tu
     other = await suite.new_tenant(with_catalog=False)
     assert (await other.call("GET", f"/v1/customers/{customer}")).status_code == 404
     assert (await other.call("GET", f"/v1/subscriptions/{subscription_id}")).status_code == 404
-    assert (await other.call("POST", f"/v1/subscriptions/{subscription_id}:cancel", json={})).status_code == 404
-    assert (await other.call("POST", f"/v1/charges/{charge_id}:refund", json={})).status_code == 404
+    cancel = await other.call(
+        "POST", f"/v1/subscriptions/{subscription_id}:cancel", json={"request_id": uuid.uuid4().hex}
+    )
+    assert cancel.status_code == 404
+    refund = await other.call("POST", f"/v1/charges/{charge_id}:refund", json={"request_id": uuid.uuid4().hex})
+    assert refund.status_code == 404
     assert (await other.ok("GET", f"/v1/customers/{customer}/charges"))["charges"] == []
     assert (await other.ok("GET", f"/v1/customers/{customer}/subscriptions"))["subscriptions"] == []
     assert not (await other.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]["allowed"]

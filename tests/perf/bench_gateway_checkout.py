@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 async def _customer(http: httpx.AsyncClient) -> str:
-    answer = await http.post("/v1/customers", json={"external_id": uuid.uuid4().hex, "country_code": "DE"})
+    body = {"request_id": uuid.uuid4().hex, "external_id": uuid.uuid4().hex, "country_code": "DE"}
+    answer = await http.post("/v1/customers", json=body)
     answer.raise_for_status()
     return str(answer.json()["customer"]["id"])
 
@@ -68,7 +69,8 @@ async def main(checkouts: int, concurrency: int, plan: str, catalog: Path) -> No
             base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60, limits=limits
         ) as http:
             document = await asyncio.to_thread(catalog.read_bytes)
-            applied = await http.put("/v1/catalog", content=document, headers={"Content-Type": "application/yaml"})
+            headers = {"Content-Type": "application/yaml", "X-Request-Id": uuid.uuid4().hex}
+            applied = await http.put("/v1/catalog", content=document, headers=headers)
             applied.raise_for_status()
             customers = await asyncio.gather(*(_customer(http) for _ in range(checkouts + 10)))
             for customer in customers[:10]:

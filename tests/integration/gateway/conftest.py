@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,11 @@ from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte.entitlement.v1 import entitlement_pb2_grpc
 from azotte.lifecycle.v1 import lifecycle_pb2_grpc
 from azotte.payments.v1 import payments_pb2_grpc
-from azotte_gateway.adapters.peers import Peers
-from azotte_gateway.entrypoints.main import MIGRATIONS, build_operations, register
+from azotte_gateway.adapters.peers import GrpcPeers
+from azotte_gateway.entrypoints.main import MIGRATIONS, build_gateway, register
 from azotte_gateway.entrypoints.rest.app import create_app
-from azotte_gateway.service_layer.api_keys import SANDBOX_KEY_FILE, bootstrap
-from azotte_gateway.service_layer.operations import Operations
+from azotte_gateway.service_layer.admin import SANDBOX_KEY_FILE
+from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.settings import GatewaySettings
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import start_runtime
@@ -29,9 +30,9 @@ from tests.integration.gateway.gateway_fakes import FakeCatalog, FakeEntitlement
 
 @dataclass
 class GatewayUnderTest:
-    """A running gateway: its REST client, gRPC address, admin key and the fake services' state."""
+    """A running gateway: its areas, REST client, gRPC address, admin key and the fake services' state."""
 
-    operations: Operations
+    areas: Gateway
     http: httpx.AsyncClient
     grpc_target: str
     admin_key: str
@@ -42,19 +43,18 @@ class GatewayUnderTest:
         return {"Authorization": f"Bearer {key or self.admin_key}"}
 
     async def new_key(self, role: str, key: str | None = None) -> str:
-        answer = await self.http.post(
-            "/v1/api-keys", json={"display_name": f"{role} key", "role": role}, headers=self.auth(key)
-        )
+        body = {"request_id": uuid.uuid4().hex, "display_name": f"{role} key", "role": role}
+        answer = await self.http.post("/v1/api-keys", json=body, headers=self.auth(key))
         assert answer.status_code == 200, answer.text
         return str(answer.json()["secret"])
 
 
 async def _fake_services(world: FakeWorld) -> tuple[grpc.aio.Server, str]:
     server = grpc.aio.server(interceptors=[ServiceInterceptor("fakes")])
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(FakeCatalog(), server)
-    payments_pb2_grpc.add_PaymentsServiceServicer_to_server(FakePayments(world), server)
-    lifecycle_pb2_grpc.add_LifecycleServiceServicer_to_server(FakeLifecycle(world), server)
-    entitlement_pb2_grpc.add_EntitlementServiceServicer_to_server(FakeEntitlement(world), server)
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(FakeCatalog(), server)  # type: ignore[abstract]
+    payments_pb2_grpc.add_PaymentsServiceServicer_to_server(FakePayments(world), server)  # type: ignore[abstract]
+    lifecycle_pb2_grpc.add_LifecycleServiceServicer_to_server(FakeLifecycle(world), server)  # type: ignore[abstract]
+    entitlement_pb2_grpc.add_EntitlementServiceServicer_to_server(FakeEntitlement(world), server)  # type: ignore[abstract]
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     return server, f"127.0.0.1:{port}"
@@ -73,18 +73,18 @@ async def running_gateway(servers: Any, state_dir: Path, **overrides: Any) -> As
         **overrides,
     )
     runtime = await start_runtime("gateway", settings, MIGRATIONS)
-    peers = Peers.connect(catalog=fakes_addr, lifecycle=fakes_addr, payments=fakes_addr, entitlement=fakes_addr)
-    operations = build_operations(runtime, settings, peers)
-    await bootstrap(operations.uow_factory, state_dir, runtime.clock.now())
+    peers = GrpcPeers.connect(catalog=fakes_addr, lifecycle=fakes_addr, payments=fakes_addr, entitlement=fakes_addr)
+    areas = build_gateway(runtime, settings, peers)
+    await areas.admin.bootstrap(state_dir)
     server = grpc.aio.server(interceptors=[ServiceInterceptor("gateway")])
-    register(operations, server)
+    register(areas, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    transport = httpx.ASGITransport(app=create_app(operations))
+    transport = httpx.ASGITransport(app=create_app(areas))
     http = httpx.AsyncClient(transport=transport, base_url="http://gateway")
     admin_key = (state_dir / SANDBOX_KEY_FILE).read_text().strip()
     try:
-        yield GatewayUnderTest(operations, http, f"127.0.0.1:{port}", admin_key, world, state_dir)
+        yield GatewayUnderTest(areas, http, f"127.0.0.1:{port}", admin_key, world, state_dir)
     finally:
         await http.aclose()
         await server.stop(None)

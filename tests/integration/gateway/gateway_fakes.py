@@ -29,6 +29,18 @@ PLANS = {
 PRICE_MINOR = 999
 
 
+class SubscriptionNotFound(NotFound):
+    """Lifecycle's answer for an unknown subscription."""
+
+    reason = "SUBSCRIPTION_NOT_FOUND"
+
+
+class DuplicateSubscription(FailedPrecondition):
+    """Lifecycle's answer when the customer already has a subscription in the plan's family."""
+
+    reason = "DUPLICATE"
+
+
 @dataclass
 class FakeWorld:
     """What the fake services hold, per tenant."""
@@ -122,7 +134,7 @@ class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
 
     async def CreateSubscription(self, request: Any, context: Any) -> Any:
         if self.world.fail_subscriptions:
-            raise FailedPrecondition("customer already has a subscription in this family", reason="DUPLICATE")
+            raise DuplicateSubscription("customer already has a subscription in this family")
         tenant = require_tenant()
         for (t, _), sub in self.world.subscriptions.items():
             if t == tenant and sub.customer_id == request.customer_id and sub.plan_id == request.plan_id:
@@ -147,7 +159,7 @@ class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
     def _find(self, subscription_id: str) -> lc.Subscription:
         sub = self.world.subscriptions.get((require_tenant(), subscription_id))
         if sub is None:
-            raise NotFound(f"subscription {subscription_id!r} not found", reason="SUBSCRIPTION_NOT_FOUND")
+            raise SubscriptionNotFound(f"subscription {subscription_id!r} not found")
         return sub
 
     async def GetSubscription(self, request: Any, context: Any) -> Any:
@@ -182,4 +194,6 @@ class FakeEntitlement(entitlement_pb2_grpc.EntitlementServiceServicer):
 
     async def CheckAccess(self, request: Any, context: Any) -> Any:
         allowed = request.feature_key == "hd" and bool(self._subscriptions(request.customer_id))
-        return ent.CheckAccessResponse(allowed=allowed, reason=0 if allowed else ent.ACCESS_REASON_NO_GRANT)
+        return ent.CheckAccessResponse(
+            allowed=allowed, reason=ent.ACCESS_REASON_UNSPECIFIED if allowed else ent.ACCESS_REASON_NO_GRANT
+        )

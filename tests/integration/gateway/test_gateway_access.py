@@ -14,7 +14,7 @@ from azotte.entitlement.v1 import events_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import gateway_pb2_grpc
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
-from azotte_gateway.service_layer.api_keys import SANDBOX_TENANT_ID
+from azotte_gateway.service_layer.admin import SANDBOX_TENANT_ID
 from azotte_platform.events.envelope import SUBJECT_HEADER, binary_headers, subject_for
 from azotte_stack.nats import EmbeddedNats
 from tests.helpers import eventually

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from azotte.gateway.v1 import gateway_pb2, gateway_pb2_grpc
-from azotte_gateway.service_layer.api_keys import SANDBOX_KEY_FILE, bootstrap
+from azotte_gateway.service_layer.admin import SANDBOX_KEY_FILE
 from azotte_platform.grpc.status import DETAILS_KEY
 from tests.integration.gateway.conftest import GatewayUnderTest, running_gateway
 
@@ -33,7 +34,7 @@ async def test_first_start_writes_the_sandbox_admin_key_and_a_second_start_keeps
     key_file = gateway.state_dir / SANDBOX_KEY_FILE
     assert key_file.stat().st_mode & 0o077 == 0
     assert gateway.admin_key.startswith("azk_sandbox_")
-    again = await bootstrap(gateway.operations.uow_factory, gateway.state_dir, gateway.operations.clock.now())
+    again = await gateway.areas.admin.bootstrap(gateway.state_dir)
     assert again is None
     assert key_file.read_text().strip() == gateway.admin_key
     answer = await gateway.http.get("/v1/api-keys", headers=gateway.auth())
@@ -73,7 +74,9 @@ async def test_a_revoked_key_stops_working_at_once(gateway: GatewayUnderTest) ->
     assert (await gateway.http.get("/v1/customers/c1/entitlements", headers=gateway.auth(key))).status_code == 200
     keys = (await gateway.http.get("/v1/api-keys", headers=gateway.auth())).json()["api_keys"]
     key_id = next(k["id"] for k in keys if key.startswith(k["prefix"]))
-    revoked = await gateway.http.post(f"/v1/api-keys/{key_id}:revoke", json={}, headers=gateway.auth())
+    revoked = await gateway.http.post(
+        f"/v1/api-keys/{key_id}:revoke", json={"request_id": uuid.uuid4().hex}, headers=gateway.auth()
+    )
     assert revoked.status_code == 200 and revoked.json()["api_key"]["revoke_time"]
     answer = await gateway.http.get("/v1/customers/c1/entitlements", headers=gateway.auth(key))
     assert answer.status_code == 401
@@ -120,7 +123,7 @@ async def test_publishable_keys_may_check_access_and_list_entitlements(gateway: 
 
 async def test_operators_refund_at_most_the_limit_and_admins_any_amount(gateway: GatewayUnderTest) -> None:
     operator = await gateway.new_key("operator")
-    big = {"amount": {"currency_code": "USD", "amount_minor": 50_000}}
+    big = {"request_id": uuid.uuid4().hex, "amount": {"currency_code": "USD", "amount_minor": 50_000}}
     answer = await gateway.http.post("/v1/charges/ch_1:refund", json=big, headers=gateway.auth(operator))
     assert answer.status_code == 403
     assert reason_of(error_of(answer)) == "REFUND_LIMIT_EXCEEDED"
@@ -151,7 +154,8 @@ async def test_unknown_paths_answer_the_uniform_404(gateway: GatewayUnderTest) -
 
 
 async def test_colon_custom_methods_route_to_their_operation(gateway: GatewayUnderTest) -> None:
-    missing = await gateway.http.post("/v1/subscriptions/sub_404:cancel", json={}, headers=gateway.auth())
+    body = {"request_id": uuid.uuid4().hex}
+    missing = await gateway.http.post("/v1/subscriptions/sub_404:cancel", json=body, headers=gateway.auth())
     assert missing.status_code == 404
     assert reason_of(error_of(missing)) == "SUBSCRIPTION_NOT_FOUND"
     get = await gateway.http.get("/v1/subscriptions/sub_404", headers=gateway.auth())
@@ -186,25 +190,23 @@ async def test_grpc_needs_a_key_and_answers_with_the_same_rules(gateway: Gateway
 
 
 async def test_root_admins_create_tenants_whose_keys_see_only_their_tenant(gateway: GatewayUnderTest) -> None:
-    created = await gateway.http.post(
-        "/v1/tenants", json={"tenant_id": "acme-video", "display_name": "Acme"}, headers=gateway.auth()
-    )
+    acme = {"tenant_id": "acme-video", "display_name": "Acme"}
+    created = await gateway.http.post("/v1/tenants", json={**acme, "request_id": "new-acme"}, headers=gateway.auth())
     assert created.status_code == 200, created.text
     acme_key = created.json()["admin_secret"]
     assert acme_key.startswith("azk_sandbox_")
-    again = await gateway.http.post(
-        "/v1/tenants", json={"tenant_id": "acme-video", "display_name": "Acme"}, headers=gateway.auth()
-    )
+    again = await gateway.http.post("/v1/tenants", json={**acme, "request_id": "acme-again"}, headers=gateway.auth())
     assert again.status_code == 409
-    by_acme = await gateway.http.post(
-        "/v1/tenants", json={"tenant_id": "other-co", "display_name": "Other"}, headers=gateway.auth(acme_key)
-    )
+    other = {"request_id": "new-other", "tenant_id": "other-co", "display_name": "Other"}
+    by_acme = await gateway.http.post("/v1/tenants", json=other, headers=gateway.auth(acme_key))
     assert by_acme.status_code == 403
     acme_keys = (await gateway.http.get("/v1/api-keys", headers=gateway.auth(acme_key))).json()["api_keys"]
     sandbox_keys = (await gateway.http.get("/v1/api-keys", headers=gateway.auth())).json()["api_keys"]
     assert {k["id"] for k in acme_keys}.isdisjoint({k["id"] for k in sandbox_keys})
     sandbox_key_id = sandbox_keys[0]["id"]
-    foreign = await gateway.http.post(f"/v1/api-keys/{sandbox_key_id}:revoke", json={}, headers=gateway.auth(acme_key))
+    foreign = await gateway.http.post(
+        f"/v1/api-keys/{sandbox_key_id}:revoke", json={"request_id": uuid.uuid4().hex}, headers=gateway.auth(acme_key)
+    )
     assert foreign.status_code == 404
 
 
@@ -222,7 +224,7 @@ async def test_exhausted_rate_limits_answer_429_with_retry_after(servers: Any, t
                     metadata=(("authorization", f"Bearer {limited.admin_key}"),),
                 )
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        trailers = dict(refused.value.trailing_metadata() or ())
+        trailers: dict[str, Any] = dict(refused.value.trailing_metadata() or ())  # type: ignore[arg-type]
         status = status_pb2.Status.FromString(trailers[DETAILS_KEY])
         assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
 

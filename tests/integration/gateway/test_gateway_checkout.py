@@ -107,9 +107,8 @@ async def test_unknown_plans_and_disabled_channels_are_named(gateway: GatewayUnd
 async def test_another_tenant_sees_none_of_the_subscriptions_or_charges(gateway: GatewayUnderTest) -> None:
     body = checkout_body()
     made = (await gateway.http.post("/v1/checkout", json=body, headers=gateway.auth())).json()
-    created = await gateway.http.post(
-        "/v1/tenants", json={"tenant_id": "tenant-b", "display_name": "B"}, headers=gateway.auth()
-    )
+    tenant_b = {"request_id": uuid.uuid4().hex, "tenant_id": "tenant-b", "display_name": "B"}
+    created = await gateway.http.post("/v1/tenants", json=tenant_b, headers=gateway.auth())
     other = created.json()["admin_secret"]
     subscription = await gateway.http.get(
         f"/v1/subscriptions/{made['subscription']['id']}", headers=gateway.auth(other)

@@ -9,14 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from azotte_gateway.domain.permissions import (
-    DEFAULT_OPERATOR_REFUND_LIMIT_MINOR,
     ROLE_PERMISSIONS,
     Permission,
     Principal,
     Role,
     authorize,
 )
-from azotte_gateway.domain.tenants import TenantMode
+from azotte_gateway.domain.tenants import DEFAULT_OPERATOR_REFUND_LIMIT_MINOR, TenantMode
 from azotte_platform.errors import PermissionDenied
 
 READS = {

@@ -1,32 +1,50 @@
-"""The public surface: every RPC has its operation, and every typed error its HTTP status."""
+"""The public surface: every RPC has its area method, and every typed error its HTTP status."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+from typing import Any
 
 import pytest
+from google.protobuf.descriptor import ServiceDescriptor
 
 from azotte.gateway.v1 import gateway_pb2, tenant_admin_pb2
-from azotte_gateway.domain.checkout import PaymentDeclined, charge_idempotency_key, derived_request_id
+from azotte_gateway.domain.checkout import charge_idempotency_key
 from azotte_gateway.entrypoints.rest.errors import azotte_error_response
 from azotte_gateway.entrypoints.servicer import GatewayServicer, TenantAdminServicer
 from azotte_gateway.service_layer.auth import bearer_key
-from azotte_gateway.service_layer.operations import Operations
+from azotte_gateway.service_layer.checkout import derived_request_id
 from azotte_platform import errors
+from tests.unit.gateway.fakes import FakeSuite
 
 
 @pytest.mark.parametrize(
-    ("descriptor", "servicer"),
+    ("descriptor", "servicer_type"),
     [
         (gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"], GatewayServicer),
         (tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"], TenantAdminServicer),
     ],
 )
-def test_every_rpc_is_served_by_a_shared_operation(descriptor: object, servicer: type) -> None:
-    for method in descriptor.methods:  # type: ignore[attr-defined]
-        handler = servicer.__dict__.get(method.name)
-        assert handler is not None, f"{method.name} is not implemented"
-        assert callable(getattr(Operations, handler.__name__)), f"{method.name} has no operation"
+async def test_every_rpc_is_served_by_the_area_method_of_its_name(
+    descriptor: ServiceDescriptor,
+    servicer_type: type[GatewayServicer | TenantAdminServicer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gateway = FakeSuite().gateway()
+    areas = [getattr(gateway, f.name) for f in dataclasses.fields(gateway) if f.name != "authenticator"]
+    servicer = servicer_type(gateway)
+
+    async def served_by(operation: Any, request: Any, context: Any) -> Any:
+        return operation
+
+    monkeypatch.setattr(servicer, "serve", served_by)
+    for method in descriptor.methods:
+        assert method.name in type(servicer).__dict__, f"{method.name} is not implemented"
+        operation = await getattr(servicer, method.name)(None, None)
+        assert operation.__self__ in areas, f"{method.name} is not served by an area"
+        assert operation.__name__ == re.sub(r"(?<!^)(?=[A-Z])", "_", method.name).lower()
 
 
 @pytest.mark.parametrize(
@@ -41,7 +59,10 @@ def test_every_rpc_is_served_by_a_shared_operation(descriptor: object, servicer:
         (errors.PermissionDenied("x"), 403, "PERMISSION_DENIED"),
         (errors.Unauthenticated("x"), 401, "UNAUTHENTICATED"),
         (errors.Unavailable("x"), 503, "UNAVAILABLE"),
-        (PaymentDeclined("declined", metadata={"decline_reason": "EXPIRED_CARD"}), 402, "FAILED_PRECONDITION"),
+        (errors.PaymentDeclined("declined", metadata={"decline_reason": "EXPIRED_CARD"}), 402, "FAILED_PRECONDITION"),
+        # another service's decline, rebuilt from its status, is the shared class too
+        (errors.remote(errors.FailedPrecondition, "declined", "PAYMENT_DECLINED", {}, []), 402, "FAILED_PRECONDITION"),
+        (errors.remote(errors.FailedPrecondition, "taken", "DUPLICATE", {}, []), 409, "FAILED_PRECONDITION"),
     ],
 )
 def test_typed_errors_answer_the_uniform_body(error: errors.AzotteError, http: int, status: str) -> None:

@@ -79,11 +79,11 @@ def test_operation_defaults_to_the_request_message_name() -> None:
     assert operation_of(lc.CancelSubscriptionRequest()) == "CancelSubscription"
 
 
-def test_tenant_scope_restores_the_outer_context() -> None:
-    set_current(RequestContext(tenant_id="outer", principal="key_1"))
-    with tenant_scope("inner") as scoped:
-        assert (current().tenant_id, scoped.principal) == ("inner", "key_1")
-    assert current().tenant_id == "outer"
+def test_tenant_scope_keeps_the_request_id_and_restores_the_outer_context() -> None:
+    set_current(RequestContext(tenant_id="", principal="key_1", request_id="req-7"))
+    with tenant_scope("acme") as scoped:
+        assert (current().tenant_id, scoped.principal, scoped.request_id) == ("acme", "key_1", "req-7")
+    assert current() == RequestContext(principal="key_1", request_id="req-7")
 
 
 def test_page_in_memory_walks_every_item_once_in_order() -> None:

@@ -44,9 +44,13 @@ def set_current(ctx: RequestContext) -> None:
 
 
 @contextmanager
-def tenant_scope(tenant_id: str, principal: str = "") -> Iterator[RequestContext]:
-    """Act for `tenant_id` inside the block (calls to other services carry it); the outer context after."""
-    scoped = RequestContext(tenant_id=tenant_id, principal=principal or current().principal)
+def tenant_scope(tenant_id: str, principal: str = "", request_id: str = "") -> Iterator[RequestContext]:
+    """Act for `tenant_id` inside the block (calls to other services carry it); the outer context after.
+
+    The principal and request id default to the outer context's, so a call's request id follows it.
+    """
+    outer = current()
+    scoped = RequestContext(tenant_id, principal or outer.principal, request_id or outer.request_id)
     token = _current.set(scoped)
     try:
         yield scoped

@@ -1,4 +1,4 @@
-"""gRPC clients of the services the gateway fronts (tenant forwarded by the platform client)."""
+"""gRPC clients of the services the gateway fronts (the platform client forwards the request context)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Peers:
-    """One stub per service the gateway calls."""
+class GrpcPeers:
+    """Implements `ports.Peers`: one stub per service, over channels this object closes."""
 
     catalog: CatalogServiceAsyncStub
     lifecycle: LifecycleServiceAsyncStub
@@ -31,7 +31,7 @@ class Peers:
     channels: tuple[grpc.aio.Channel, ...] = ()
 
     @classmethod
-    def connect(cls, *, catalog: str, lifecycle: str, payments: str, entitlement: str) -> Peers:
+    def connect(cls, *, catalog: str, lifecycle: str, payments: str, entitlement: str) -> GrpcPeers:
         """Channels to each service at `host:port`."""
         channels = tuple(connect(addr) for addr in (catalog, lifecycle, payments, entitlement))
         return cls(
@@ -43,5 +43,6 @@ class Peers:
         )
 
     async def close(self) -> None:
+        """Close every channel."""
         for channel in self.channels:
             await channel.close(None)

@@ -39,7 +39,7 @@ def default_key() -> str | None:
 
 
 def new_request_id() -> str:
-    """A fresh request id: sending it again makes a retry safe."""
+    """A fresh request id, for a call made once per invocation: sending it again makes a retry safe."""
     return uuid.uuid4().hex
 
 
@@ -74,18 +74,19 @@ class GatewayClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params or None)
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        payload = {"request_id": new_request_id(), **(body or {})}
+    def post(self, path: str, body: dict[str, Any] | None = None, *, request_id: str | None = None) -> Any:
+        """A mutating call: it carries `request_id`, else a new one (the gateway requires one, never invents it)."""
+        payload = {"request_id": request_id or new_request_id(), **(body or {})}
         return self.call("POST", path, json=payload)
 
-    def apply_catalog(self, document: Path, *, dry_run: bool) -> dict[str, Any]:
-        """PUT a catalog document; JSON files are sent as JSON, everything else as YAML."""
+    def apply_catalog(self, document: Path, *, dry_run: bool, request_id: str | None = None) -> dict[str, Any]:
+        """PUT a catalog document (its request id in `X-Request-Id`); JSON files as JSON, anything else as YAML."""
         media = "application/json" if document.suffix == ".json" else "application/yaml"
         answer: dict[str, Any] = self.call(
             "PUT",
             "/v1/catalog",
             params={"dry_run": str(dry_run).lower()},
             content=document.read_bytes(),
-            headers={"Content-Type": media, "x-request-id": new_request_id()},
+            headers={"Content-Type": media, "x-request-id": request_id or new_request_id()},
         )
         return answer

@@ -28,6 +28,11 @@ class Tour:
         self.console = console
         self.failed: list[str] = []
         self._run = uuid.uuid4().hex[:6]
+        self._clock_moves = 0
+
+    def request_id(self, *step: str) -> str:
+        """The request id of one step of this run: sending the step again is a safe retry."""
+        return "-".join(("demo", self._run, *step))
 
     @contextmanager
     def step(self, title: str) -> Iterator[None]:
@@ -57,12 +62,13 @@ class Tour:
         created = self.gateway.post(
             "/v1/customers",
             {"external_id": f"{name}-{self._run}", "email": f"{name}-{self._run}@example.com", "country_code": country},
+            request_id=self.request_id("customer", name),
         )
         return str(created["customer"]["id"])
 
     def checkout(self, customer_id: str, storefront: str, plan: str, token: str = "tok_success") -> dict[str, Any]:
         body = {
-            "request_id": uuid.uuid4().hex,
+            "request_id": self.request_id("checkout", customer_id, plan),
             "customer_id": customer_id,
             "storefront_id": storefront,
             "plan_id": plan,
@@ -91,14 +97,23 @@ class Tour:
         return render.enum(self.subscription(subscription_id)["state"], "SUBSCRIPTION_STATE_")
 
     def card(self, customer_id: str, token: str) -> None:
-        self.gateway.post(f"/v1/customers/{customer_id}/payment-methods", {"payment_method_token": token})
+        self.gateway.post(
+            f"/v1/customers/{customer_id}/payment-methods",
+            {"payment_method_token": token},
+            request_id=self.request_id("card", customer_id, token),
+        )
 
     def charges(self, customer_id: str) -> list[dict[str, Any]]:
         answer: list[dict[str, Any]] = self.gateway.get(f"/v1/customers/{customer_id}/charges")["charges"]
         return answer
 
     def advance(self, days: int) -> None:
-        moved = self.gateway.post("/v1/sandbox/clock:advance", {"advance_by_seconds": days * DAY})
+        self._clock_moves += 1
+        moved = self.gateway.post(
+            "/v1/sandbox/clock:advance",
+            {"advance_by_seconds": days * DAY},
+            request_id=self.request_id("clock", str(self._clock_moves)),
+        )
         self.console.print(f"  the sandbox clock moved {days} days: it is now [bold]{render.day(moved['now'])}[/]")
 
 
@@ -109,7 +124,7 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
     ids: dict[str, str] = {}
 
     with tour.step(f"1. Apply the catalog {catalog_file}"):
-        answer = gateway.apply_catalog(catalog_file, dry_run=False)
+        answer = gateway.apply_catalog(catalog_file, dry_run=False, request_id=tour.request_id("catalog"))
         changes = [c for c in answer.get("changes", []) if c["change_type"] != "CHANGE_TYPE_UNCHANGED"]
         console.print(render.changes_table(changes) if changes else "  the catalog is already up to date")
 
@@ -158,7 +173,11 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
             f"  quote: due now {render.money(preview.get('amount_due'))}, "
             f"credit for the unused Basic days {render.money(preview.get('proration_credit'))}"
         )
-        changed = gateway.post(f"/v1/subscriptions/{ids['alice_sub']}:change-plan", {"new_plan_id": "family_monthly"})
+        changed = gateway.post(
+            f"/v1/subscriptions/{ids['alice_sub']}:change-plan",
+            {"new_plan_id": "family_monthly"},
+            request_id=tour.request_id("upgrade", ids["alice_sub"]),
+        )
         latest = tour.charges(ids["alice"])[0]
         console.print(
             f"  alice is now on {changed['subscription']['plan_id']}; charged {render.money(latest.get('gross'))}"
@@ -192,15 +211,19 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
         tour.access("dave (recovered)", ids["dave"], "hd_streaming")
 
     with tour.step("8. Pause and resume: no access, no billing while paused"):
-        paused = gateway.post(f"/v1/subscriptions/{ids['bruno_sub']}:pause", {})
+        paused = gateway.post(f"/v1/subscriptions/{ids['bruno_sub']}:pause", request_id=tour.request_id("pause"))
         console.print(f"  bruno: {render.enum(paused['subscription']['state'], 'SUBSCRIPTION_STATE_')}")
         tour.wait_for("access to be suspended", lambda: not tour.access("bruno", ids["bruno"], "hd_streaming"))
-        resumed = gateway.post(f"/v1/subscriptions/{ids['bruno_sub']}:resume", {})
+        resumed = gateway.post(f"/v1/subscriptions/{ids['bruno_sub']}:resume", request_id=tour.request_id("resume"))
         console.print(f"  bruno: {render.enum(resumed['subscription']['state'], 'SUBSCRIPTION_STATE_')}")
         tour.wait_for("access to come back", lambda: tour.access("bruno", ids["bruno"], "hd_streaming"))
 
     with tour.step("9. Cancel at period end: access continues until the period ends, then expires"):
-        cancelled = gateway.post(f"/v1/subscriptions/{ids['alice_sub']}:cancel", {"timing": "at_period_end"})
+        cancelled = gateway.post(
+            f"/v1/subscriptions/{ids['alice_sub']}:cancel",
+            {"timing": "at_period_end"},
+            request_id=tour.request_id("cancel"),
+        )
         period_end = render.day(cancelled["subscription"].get("current_period_end_time"))
         console.print(f"  alice: auto-renew off, access until {period_end}")
         tour.access("alice", ids["alice"], "hd_streaming")

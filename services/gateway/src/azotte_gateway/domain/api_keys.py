@@ -11,7 +11,14 @@ from datetime import datetime
 
 from azotte_gateway.domain.permissions import Principal, Role
 from azotte_gateway.domain.tenants import Tenant, TenantMode
-from azotte_platform.errors import InvalidArgument, Unauthenticated
+from azotte_gateway.errors import (
+    ApiKeyExpired,
+    ApiKeyExpiryInPast,
+    ApiKeyInvalid,
+    ApiKeyMalformed,
+    ApiKeyNameRequired,
+    ApiKeyRevoked,
+)
 
 KEY_SCHEME = "azk"
 _PREFIX_BYTES = 6
@@ -56,11 +63,11 @@ class ApiKey:
         # NOTE: the hash is compared first and in constant time, so revocation and expiry are only
         # disclosed to someone who holds the real secret.
         if not hmac.compare_digest(presented_digest, self.secret_hash):
-            raise Unauthenticated("the API key is not valid", reason="API_KEY_INVALID")
+            raise ApiKeyInvalid("the API key is not valid")
         if self.revoked_at is not None:
-            raise Unauthenticated(f"the API key {self.prefix} has been revoked", reason="API_KEY_REVOKED")
+            raise ApiKeyRevoked(f"the API key {self.prefix} has been revoked")
         if self.is_expired(now):
-            raise Unauthenticated(f"the API key {self.prefix} has expired", reason="API_KEY_EXPIRED")
+            raise ApiKeyExpired(f"the API key {self.prefix} has expired")
         return Principal(tenant_id=self.tenant_id, tenant_mode=self.mode, api_key_id=self.id, role=self.role)
 
 
@@ -88,7 +95,7 @@ def key_prefix(plaintext: str) -> str:
         or len(parts[2]) != 2 * _PREFIX_BYTES
         or len(parts[3]) != _SECRET_LENGTH
     ):
-        raise Unauthenticated("the API key is malformed", reason="API_KEY_MALFORMED")
+        raise ApiKeyMalformed("the API key is malformed")
     return "_".join(parts[:3])
 
 
@@ -103,9 +110,9 @@ def issue_api_key(
 ) -> IssuedApiKey:
     """Generate a key for the tenant; the caller stores `api_key` and shows `plaintext` once."""
     if not name.strip():
-        raise InvalidArgument.field("name", "must not be empty", reason="API_KEY_NAME_REQUIRED")
+        raise ApiKeyNameRequired.field("name", "must not be empty")
     if expires_at is not None and expires_at <= now:
-        raise InvalidArgument.field("expires_at", "must be in the future", reason="API_KEY_EXPIRY_IN_PAST")
+        raise ApiKeyExpiryInPast.field("expires_at", "must be in the future")
     prefix = f"{KEY_SCHEME}_{tenant.mode.value}_{secrets.token_hex(_PREFIX_BYTES)}"
     secret = "".join(secrets.choice(_BASE62) for _ in range(_SECRET_LENGTH))
     plaintext = f"{prefix}_{secret}"

@@ -8,7 +8,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from azotte_gateway.domain.tenants import DEFAULT_OPERATOR_REFUND_LIMIT_MINOR, TenantMode
-from azotte_platform.errors import PermissionDenied
+from azotte_gateway.errors import CustomerScopeViolation, RefundLimitExceeded, RolePermissionMissing
 
 
 class Permission(StrEnum):
@@ -138,15 +138,13 @@ def authorize(
     """Raise PermissionDenied unless the principal may perform the operation."""
     role = principal.role
     if not is_allowed(role, permission):
-        raise PermissionDenied(
+        raise RolePermissionMissing(
             f"role {role.value!r} does not have permission {permission.value!r}",
-            reason="ROLE_PERMISSION_MISSING",
             metadata={"role": role.value, "permission": permission.value},
         )
     if principal.customer_id is not None and customer_id != principal.customer_id:
-        raise PermissionDenied(
+        raise CustomerScopeViolation(
             f"role {role.value!r} is bound to one customer and may not act for customer {customer_id!r}",
-            reason="CUSTOMER_SCOPE_VIOLATION",
             metadata={"role": role.value, "permission": permission.value},
         )
     # NOTE: roles without refund_any_amount refund at most the tenant's limit per refund, in the
@@ -156,9 +154,8 @@ def authorize(
     )
     if needs_any_amount and not is_allowed(role, Permission.REFUND_ANY_AMOUNT):
         amount = "an unspecified amount" if amount_minor is None else f"{amount_minor} minor units"
-        raise PermissionDenied(
+        raise RefundLimitExceeded(
             f"role {role.value!r} may refund at most {operator_refund_limit_minor} minor units per refund; "
             f"permission {Permission.REFUND_ANY_AMOUNT.value!r} is needed to refund {amount}",
-            reason="REFUND_LIMIT_EXCEEDED",
             metadata={"role": role.value, "permission": Permission.REFUND_ANY_AMOUNT.value},
         )

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_gateway.errors import TenantIdInvalid, TenantNameRequired, TenantNotSandbox
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$")
 DEFAULT_OPERATOR_REFUND_LIMIT_MINOR = 10_000
@@ -33,13 +33,11 @@ class Tenant:
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.id):
-            raise InvalidArgument.field(
-                "id",
-                "must be 3-64 lowercase letters, digits or hyphens, starting with a letter",
-                reason="TENANT_ID_INVALID",
+            raise TenantIdInvalid.field(
+                "id", "must be 3-64 lowercase letters, digits or hyphens, starting with a letter"
             )
         if not self.name.strip():
-            raise InvalidArgument.field("name", "must not be empty", reason="TENANT_NAME_REQUIRED")
+            raise TenantNameRequired.field("name", "must not be empty")
 
     @property
     def is_sandbox(self) -> bool:
@@ -51,7 +49,4 @@ class Tenant:
         # NOTE: moving the clock runs renewals and other due work; a live tenant's money must
         # only ever move on real time.
         if not self.is_sandbox:
-            raise FailedPrecondition(
-                f"tenant {self.id!r} is in live mode; only sandbox tenants may advance the clock",
-                reason="TENANT_NOT_SANDBOX",
-            )
+            raise TenantNotSandbox(f"tenant {self.id!r} is in live mode; only sandbox tenants may advance the clock")

@@ -1,35 +1,29 @@
-"""Access checks answered from the edge cache, falling back to the entitlement service's projection."""
+"""Access checks and entitlements: answered from the edge cache, else by the entitlement service."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC
-from typing import TYPE_CHECKING
 
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte_gateway.adapters import proto
 from azotte_gateway.domain.access_cache import AccessCache
-from azotte_gateway.service_layer import translate
+from azotte_gateway.domain.permissions import Permission, authorize
+from azotte_gateway.ports import Peers
+from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.validation import require
 from azotte_platform.clock import Clock
+from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import ReceivedEvent
-
-if TYPE_CHECKING:
-    from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
 
 
 class AccessReader:
     """Access decisions as the entitlement service answers them, kept until an entitlement event names the customer."""
 
-    def __init__(
-        self,
-        entitlement: EntitlementServiceAsyncStub,
-        clock: Clock,
-        *,
-        ttl_seconds: float,
-        settle_seconds: float,
-        max_customers: int,
-    ):
-        self._entitlement = entitlement
+    def __init__(self, peers: Peers, clock: Clock, *, ttl_seconds: float, settle_seconds: float, max_customers: int):
+        self._peers = peers
         self._clock = clock
         self.cache: AccessCache[gw.AccessDecision] = AccessCache(
             ttl_seconds=ttl_seconds,
@@ -45,11 +39,11 @@ class AccessReader:
         if cached is not None:
             return cached
         ticket = self.cache.ticket(customer)
-        answer = await self._entitlement.CheckAccess(
+        answer = await self._peers.entitlement.CheckAccess(
             ent.CheckAccessRequest(customer_id=customer_id, feature_key=feature_key)
         )
         valid_until = answer.valid_until.ToDatetime(tzinfo=UTC) if answer.HasField("valid_until") else None
-        decision = translate.access_decision(feature_key, answer)
+        decision = proto.access_decision(feature_key, answer)
         self.cache.put(customer, ticket, feature_key, decision, valid_until)
         return decision
 
@@ -57,3 +51,50 @@ class AccessReader:
         """Every entitlement event names the customer whose access it changed."""
         if event.about:
             self.cache.invalidate((event.tenant_id, event.about))
+
+
+@dataclass(frozen=True)
+class Access:
+    """CheckAccess, BatchCheckAccess, ListEntitlements."""
+
+    peers: Peers
+    reader: AccessReader
+
+    async def check_access(self, caller: Caller, request: gw.CheckAccessRequest) -> gw.CheckAccessResponse:
+        authorize(caller.principal, Permission.CHECK_ACCESS, customer_id=request.customer_id)
+        require(request, "customer_id", "feature_key")
+        if request.quantity < 0:
+            raise InvalidArgument.field("quantity", "must not be negative")
+        decision = await self.reader.check(caller.principal.tenant_id, request.customer_id, request.feature_key)
+        # NOTE: a quantity is checked against the quota left, not consumed; usage is recorded by metering.
+        short = decision.HasField("remaining_quota") and decision.remaining_quota < request.quantity
+        response = gw.CheckAccessResponse(decision=decision)  # a copy: the cached decision stays as it is
+        if decision.allowed and request.quantity and short:
+            response.decision.allowed = False
+            response.decision.denial_reason = gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED
+        return response
+
+    async def batch_check_access(
+        self, caller: Caller, request: gw.BatchCheckAccessRequest
+    ) -> gw.BatchCheckAccessResponse:
+        authorize(caller.principal, Permission.CHECK_ACCESS, customer_id=request.customer_id)
+        require(request, "customer_id")
+        answer = await self.peers.entitlement.BatchCheckAccess(
+            ent.BatchCheckAccessRequest(customer_id=request.customer_id, feature_keys=request.feature_keys)
+        )
+        return gw.BatchCheckAccessResponse(decisions=[proto.access_decision(r.feature_key, r) for r in answer.results])
+
+    async def list_entitlements(
+        self, caller: Caller, request: gw.ListEntitlementsRequest
+    ) -> gw.ListEntitlementsResponse:
+        authorize(caller.principal, Permission.LIST_ENTITLEMENTS, customer_id=request.customer_id)
+        require(request, "customer_id")
+        answer = await self.peers.entitlement.ListEntitlements(
+            ent.ListEntitlementsRequest(
+                customer_id=request.customer_id, page_size=request.page_size, page_token=request.page_token
+            )
+        )
+        return gw.ListEntitlementsResponse(
+            entitlements=[proto.entitlement(e) for e in answer.entitlements if e.access.allowed],
+            next_page_token=answer.next_page_token,
+        )

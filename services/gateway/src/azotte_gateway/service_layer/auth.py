@@ -1,19 +1,20 @@
-"""Authentication of API keys, per-key rate limits and the request context sent to services."""
+"""Authentication of API keys, per-key rate limits, and the tenant scope a caller's calls run in."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from azotte_gateway.domain.api_keys import ApiKey, hash_api_key, key_prefix
 from azotte_gateway.domain.permissions import Principal
 from azotte_gateway.domain.rate_limit import KeyRateLimiter, RateLimit
 from azotte_gateway.domain.tenants import Tenant
-from azotte_gateway.service_layer.unit_of_work import GatewayUnitOfWork
+from azotte_gateway.errors import ApiKeyInvalid, ApiKeyMalformed, ApiKeyMissing, RateLimited
+from azotte_gateway.ports import GatewayUnitOfWork
 from azotte_platform import context
 from azotte_platform.clock import Clock
-from azotte_platform.errors import ResourceExhausted, Unauthenticated
 
 BEARER = "bearer "
 RETRY_AFTER_KEY = "retry_after_seconds"
@@ -26,6 +27,10 @@ class Caller:
     principal: Principal
     tenant: Tenant
 
+    def scope(self) -> AbstractContextManager[context.RequestContext]:
+        """Act for the caller's tenant inside the block: the services called there see it."""
+        return context.tenant_scope(self.principal.tenant_id, f"api_key:{self.principal.api_key_id}")
+
 
 @dataclass(frozen=True)
 class _Cached:
@@ -37,9 +42,9 @@ class _Cached:
 def bearer_key(authorization: str | None) -> str:
     """The key of an `Authorization: Bearer <key>` value, or raise Unauthenticated."""
     if not authorization:
-        raise Unauthenticated("an API key is required: send `Authorization: Bearer <key>`", reason="API_KEY_MISSING")
+        raise ApiKeyMissing("an API key is required: send `Authorization: Bearer <key>`")
     if not authorization.lower().startswith(BEARER):
-        raise Unauthenticated("the authorization must be `Bearer <key>`", reason="API_KEY_MALFORMED")
+        raise ApiKeyMalformed("the authorization must be `Bearer <key>`")
     return authorization[len(BEARER) :].strip()
 
 
@@ -65,24 +70,18 @@ class Authenticator:
         self._cache: dict[str, _Cached] = {}
         self._limiter = KeyRateLimiter(rate_limit, monotonic)
 
-    async def authenticate(self, authorization: str | None, request_id: str = "") -> Caller:
-        """Verify the key, apply its rate limit and bind the tenant to the current request context."""
+    async def authenticate(self, authorization: str | None) -> Caller:
+        """Verify the key and spend from its rate limit; the caller's calls run in `Caller.scope()`."""
         presented = bearer_key(authorization)
         digest = hash_api_key(presented)
         cached = await self._load(presented, digest)
         principal = cached.key.verify_digest(digest, self._clock.now())
         decision = self._limiter.check(principal.api_key_id)
         if not decision.allowed:
-            raise ResourceExhausted(
+            raise RateLimited(
                 f"the rate limit of API key {cached.key.prefix} is exhausted; retry in {decision.retry_after_header} s",
-                reason="RATE_LIMITED",
                 metadata={RETRY_AFTER_KEY: str(decision.retry_after_header)},
             )
-        context.set_current(
-            context.RequestContext(
-                tenant_id=principal.tenant_id, principal=f"api_key:{principal.api_key_id}", request_id=request_id
-            )
-        )
         return Caller(principal, cached.tenant)
 
     def forget(self, api_key_id: str) -> None:
@@ -102,7 +101,7 @@ class Authenticator:
             key = await uow.api_keys.by_prefix(prefix)
             tenant = await uow.tenants.get(key.tenant_id) if key else None
         if key is None or tenant is None:
-            raise Unauthenticated("the API key is not valid", reason="API_KEY_INVALID")
+            raise ApiKeyInvalid("the API key is not valid")
         entry = _Cached(key, tenant, now)
         if key.secret_hash == digest:
             self._cache[digest] = entry

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from azotte_gateway.entrypoints.rest import access, admin, billing, catalog, checkout, subscriptions
 from azotte_gateway.entrypoints.rest.errors import install_error_handlers
-from azotte_gateway.entrypoints.rest.routes import router
-from azotte_gateway.service_layer.operations import Operations
+from azotte_gateway.service_layer.gateway import Gateway
 
 DESCRIPTION = """The public API of Azotte. Every call carries `Authorization: Bearer <api key>`; the key names
 the tenant and carries a role (docs/roles.md). Errors answer
@@ -19,12 +19,13 @@ the tenant and carries a role (docs/roles.md). Errors answer
 e.g. `POST /v1/subscriptions/{id}:cancel`."""
 
 
-def create_app(operations: Operations) -> FastAPI:
-    """The REST application over the shared operations."""
+def create_app(gateway: Gateway) -> FastAPI:
+    """The REST application over the gateway's areas, one router per area."""
     app = FastAPI(title="Azotte", version="1", description=DESCRIPTION)
-    app.state.operations = operations
+    app.state.gateway = gateway
     install_error_handlers(app)
-    app.include_router(router)
+    for area in (access, checkout, subscriptions, billing, catalog, admin):
+        app.include_router(area.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from azotte_gateway.domain.checkout import PAYMENT_DECLINED
 from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY
 from azotte_platform import errors
 from azotte_platform.db.engine import transient_database_error
@@ -18,21 +17,21 @@ from azotte_platform.grpc.status import DOMAIN, status_code
 
 log = logging.getLogger(__name__)
 
-HTTP_CODES: dict[str, int] = {
-    "NOT_FOUND": 404,
-    "INVALID_ARGUMENT": 400,
-    "FAILED_PRECONDITION": 409,
-    "ALREADY_EXISTS": 409,
-    "ABORTED": 409,
-    "RESOURCE_EXHAUSTED": 429,
-    "PERMISSION_DENIED": 403,
-    "UNAUTHENTICATED": 401,
-    "UNAVAILABLE": 503,
-    "UNIMPLEMENTED": 501,
-    "INTERNAL": 500,
-}
-# NOTE: a declined card is a FAILED_PRECONDITION in gRPC; REST answers 402 Payment Required.
-REASON_HTTP_CODES = {PAYMENT_DECLINED: 402}
+# NOTE: the most specific class first: a declined card is a FAILED_PRECONDITION in gRPC, but REST
+# answers 402 Payment Required.
+HTTP_CODES: tuple[tuple[type[errors.AzotteError], int], ...] = (
+    (errors.PaymentDeclined, 402),
+    (errors.NotFound, 404),
+    (errors.InvalidArgument, 400),
+    (errors.FailedPrecondition, 409),
+    (errors.AlreadyExists, 409),
+    (errors.Aborted, 409),
+    (errors.ResourceExhausted, 429),
+    (errors.PermissionDenied, 403),
+    (errors.Unauthenticated, 401),
+    (errors.Unavailable, 503),
+)
+INTERNAL = "INTERNAL"
 _HTTP_STATUSES = {404: "NOT_FOUND", 405: "UNIMPLEMENTED", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
 
 
@@ -64,18 +63,21 @@ def error_body(
     return {"error": {"code": http_code, "status": status, "message": message, "details": details}}
 
 
+def http_code(error: errors.AzotteError) -> int:
+    """The HTTP status of a typed error, by its class."""
+    return next((code for cls, code in HTTP_CODES if isinstance(error, cls)), 500)
+
+
 def azotte_error_response(error: errors.AzotteError) -> JSONResponse:
     """The HTTP answer to a typed error."""
     status = status_code(error).name
-    http_code = REASON_HTTP_CODES.get(error.reason, HTTP_CODES.get(status, 500))
+    code = http_code(error)
     violations = error.violations if isinstance(error, errors.InvalidArgument) else None
-    body = error_body(
-        http_code, status, error.message, reason=error.reason, metadata=error.metadata, violations=violations
-    )
+    body = error_body(code, status, error.message, reason=error.reason, metadata=error.metadata, violations=violations)
     headers = {}
     if isinstance(error, errors.ResourceExhausted) and RETRY_AFTER_KEY in error.metadata:
         headers["Retry-After"] = error.metadata[RETRY_AFTER_KEY]
-    return JSONResponse(body, status_code=http_code, headers=headers)
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -102,7 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        status = _HTTP_STATUSES.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else "INTERNAL")
+        status = _HTTP_STATUSES.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else INTERNAL)
         body = error_body(error.status_code, status, str(error.detail), reason=status)
         return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
@@ -112,4 +114,4 @@ def install_error_handlers(app: FastAPI) -> None:
         if unavailable is not None:
             return azotte_error_response(unavailable)
         log.exception("%s %s crashed", request.method, request.url.path)
-        return JSONResponse(error_body(500, "INTERNAL", "internal error", reason="INTERNAL"), status_code=500)
+        return JSONResponse(error_body(500, INTERNAL, "internal error", reason=INTERNAL), status_code=500)

@@ -1,0 +1,19 @@
+"""The gateway's PostgreSQL unit of work: tenants, API keys and request ids in one transaction."""
+
+from __future__ import annotations
+
+from azotte_gateway.adapters.repositories.api_keys import PostgresApiKeyRepository
+from azotte_gateway.adapters.repositories.tenants import PostgresTenantRepository
+from azotte_platform.db.unit_of_work import UnitOfWork
+
+
+class PostgresGatewayUnitOfWork(UnitOfWork):
+    """Implements `ports.GatewayUnitOfWork`: `async with uow:`, use the repositories, then `commit()`."""
+
+    @property
+    def tenants(self) -> PostgresTenantRepository:
+        return PostgresTenantRepository(self.connection)
+
+    @property
+    def api_keys(self) -> PostgresApiKeyRepository:
+        return PostgresApiKeyRepository(self.connection)

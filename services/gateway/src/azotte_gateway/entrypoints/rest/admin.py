@@ -1,0 +1,85 @@
+"""REST endpoints of tenant administration and the sandbox clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.gateway.v1 import tenant_admin_pb2 as ta
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_platform import convert
+
+router = APIRouter(tags=["administration"])
+
+
+class ClockAdvanceBody(MutatingBody):
+    advance_by_seconds: int | None = Field(default=None, ge=0)
+    advance_by_days: int | None = Field(default=None, ge=0)
+    advance_to: datetime | None = None
+
+
+class TenantBody(MutatingBody):
+    tenant_id: str = Field(min_length=1)
+    display_name: str = Field(min_length=1)
+    mode: Literal["sandbox", "live"] = "sandbox"
+
+
+class ApiKeyBody(MutatingBody):
+    display_name: str = Field(min_length=1)
+    role: Literal["admin", "manager", "operator", "viewer", "publishable"]
+    expire_time: datetime | None = None
+
+
+@router.post(
+    "/v1/sandbox/clock:advance",
+    summary="Move the sandbox clock forward",
+    description="Sandbox tenants only. The clock is shared by the whole suite; the due work runs.",
+)
+async def advance_sandbox_clock(body: ClockAdvanceBody, who: Who, g: Gw) -> JSON:
+    request = gw.AdvanceSandboxClockRequest(request_id=body.request_id)
+    if body.advance_to is not None:
+        request.advance_to.CopyFrom(convert.timestamp(body.advance_to))
+    elif body.advance_by_seconds is not None or body.advance_by_days is not None:
+        delta = timedelta(seconds=body.advance_by_seconds or 0, days=body.advance_by_days or 0)
+        request.advance_by.FromTimedelta(delta)
+    return js(await g.admin.advance_sandbox_clock(who, request))
+
+
+@router.post("/v1/tenants", summary="Create a tenant and its first admin key (root tenant admins)")
+async def create_tenant(body: TenantBody, who: Who, g: Gw) -> JSON:
+    request = ta.CreateTenantRequest(
+        request_id=body.request_id,
+        tenant_id=body.tenant_id,
+        display_name=body.display_name,
+        mode=ta.TenantMode.Value(f"TENANT_MODE_{body.mode.upper()}"),
+    )
+    return js(await g.admin.create_tenant(who, request))
+
+
+@router.get("/v1/api-keys", summary="List the tenant's API keys")
+async def list_api_keys(
+    who: Who, g: Gw, show_revoked: bool = False, page_size: PageSize = 0, page_token: str = ""
+) -> JSON:
+    request = ta.ListApiKeysRequest(page_size=page_size, page_token=page_token, show_revoked=show_revoked)
+    return js(await g.admin.list_api_keys(who, request))
+
+
+@router.post("/v1/api-keys", summary="Create an API key (its secret is shown once)")
+async def create_api_key(body: ApiKeyBody, who: Who, g: Gw) -> JSON:
+    request = ta.CreateApiKeyRequest(
+        request_id=body.request_id,
+        display_name=body.display_name,
+        role=ta.ApiKeyRole.Value(f"API_KEY_ROLE_{body.role.upper()}"),
+        expire_time=convert.optional_timestamp(body.expire_time),
+    )
+    return js(await g.admin.create_api_key(who, request))
+
+
+@router.post("/v1/api-keys/{api_key_id}:revoke", summary="Revoke an API key")
+async def revoke_api_key(api_key_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
+    request = ta.RevokeApiKeyRequest(request_id=body.request_id, api_key_id=api_key_id)
+    return js(await g.admin.revoke_api_key(who, request))

@@ -1,0 +1,66 @@
+"""REST endpoints of customers and checkout."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from azotte.common.v1 import channel_pb2
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, Who, js
+
+router = APIRouter(tags=["checkout"])
+CHANNELS: dict[str, channel_pb2.Channel.ValueType] = {
+    "web": channel_pb2.CHANNEL_WEB,
+    "app_store": channel_pb2.CHANNEL_APP_STORE,
+    "google_play": channel_pb2.CHANNEL_GOOGLE_PLAY,
+    "telecom": channel_pb2.CHANNEL_TELECOM,
+    "partner": channel_pb2.CHANNEL_PARTNER,
+}
+
+
+class CustomerBody(MutatingBody):
+    external_id: str = ""
+    email: str = ""
+    country_code: str = Field(default="", max_length=2)
+
+
+class CheckoutBody(Body):
+    request_id: str = Field(min_length=1, max_length=128, description="Makes the whole checkout idempotent.")
+    customer_id: str = Field(min_length=1)
+    storefront_id: str = Field(min_length=1)
+    plan_id: str = Field(min_length=1)
+    channel: Literal["web", "app_store", "google_play", "telecom", "partner"] = "web"
+    payment_method_token: str = Field(default="", description="A payment provider token, e.g. tok_success.")
+    promotion_code: str | None = None
+
+
+@router.post("/v1/customers", summary="Register a customer")
+async def create_customer(body: CustomerBody, who: Who, g: Gw) -> JSON:
+    return js(await g.checkout.create_customer(who, gw.CreateCustomerRequest(**body.model_dump())))
+
+
+@router.get("/v1/customers/{customer_id}", summary="Get a customer")
+async def get_customer(customer_id: str, who: Who, g: Gw) -> JSON:
+    return js(await g.checkout.get_customer(who, gw.GetCustomerRequest(customer_id=customer_id)))
+
+
+@router.post(
+    "/v1/checkout",
+    summary="Price, tax, charge and subscribe in one idempotent call",
+    description="A declined card answers HTTP 402 with the normalized decline reason in the error details.",
+)
+async def checkout(body: CheckoutBody, who: Who, g: Gw) -> JSON:
+    request = gw.CheckoutRequest(
+        request_id=body.request_id,
+        customer_id=body.customer_id,
+        storefront_id=body.storefront_id,
+        plan_id=body.plan_id,
+        channel=CHANNELS[body.channel],
+        payment_method_token=body.payment_method_token,
+    )
+    if body.promotion_code is not None:
+        request.promotion_code = body.promotion_code
+    return js(await g.checkout.checkout(who, request))

@@ -1,0 +1,106 @@
+"""REST endpoints of subscriptions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_platform import convert
+
+router = APIRouter(tags=["subscriptions"])
+CANCELLATION_TIMINGS = {
+    "at_period_end": gw.CANCELLATION_TIMING_AT_PERIOD_END,
+    "immediately": gw.CANCELLATION_TIMING_IMMEDIATELY,
+}
+PLAN_CHANGE_TIMINGS = {
+    None: gw.PLAN_CHANGE_TIMING_UNSPECIFIED,
+    "immediately": gw.PLAN_CHANGE_TIMING_IMMEDIATELY,
+    "at_period_end": gw.PLAN_CHANGE_TIMING_AT_PERIOD_END,
+}
+
+
+class CancelBody(MutatingBody):
+    timing: Literal["at_period_end", "immediately"] = "at_period_end"
+    reason: str = ""
+    refund: bool = Field(default=False, description="Immediately only: pay the unused part of the current period back.")
+
+
+class PauseBody(MutatingBody):
+    resume_time: datetime | None = Field(default=None, description="Unset: paused for the policy's maximum pause.")
+
+
+class PlanChangeBody(MutatingBody):
+    new_plan_id: str = Field(min_length=1)
+    timing: Literal["immediately", "at_period_end"] | None = Field(
+        default=None, description="Unset: upgrades now, downgrades at period end."
+    )
+
+
+@router.get("/v1/subscriptions/{subscription_id}", summary="Get a subscription")
+async def get_subscription(subscription_id: str, who: Who, g: Gw) -> JSON:
+    request = gw.GetSubscriptionRequest(subscription_id=subscription_id)
+    return js(await g.subscriptions.get_subscription(who, request))
+
+
+@router.get("/v1/customers/{customer_id}/subscriptions", summary="List a customer's subscriptions")
+async def list_subscriptions(customer_id: str, who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "") -> JSON:
+    request = gw.ListSubscriptionsRequest(customer_id=customer_id, page_size=page_size, page_token=page_token)
+    return js(await g.subscriptions.list_subscriptions(who, request))
+
+
+@router.post("/v1/subscriptions/{subscription_id}:cancel", summary="Cancel at period end or now")
+async def cancel_subscription(subscription_id: str, body: CancelBody, who: Who, g: Gw) -> JSON:
+    request = gw.CancelSubscriptionRequest(
+        request_id=body.request_id,
+        subscription_id=subscription_id,
+        timing=CANCELLATION_TIMINGS[body.timing],
+        reason=body.reason,
+        refund=body.refund,
+    )
+    return js(await g.subscriptions.cancel_subscription(who, request))
+
+
+@router.post("/v1/subscriptions/{subscription_id}:reactivate", summary="Undo a cancellation at period end")
+async def reactivate_subscription(subscription_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
+    request = gw.ReactivateSubscriptionRequest(request_id=body.request_id, subscription_id=subscription_id)
+    return js(await g.subscriptions.reactivate_subscription(who, request))
+
+
+@router.post("/v1/subscriptions/{subscription_id}:pause", summary="Pause billing and access")
+async def pause_subscription(subscription_id: str, body: PauseBody, who: Who, g: Gw) -> JSON:
+    request = gw.PauseSubscriptionRequest(
+        request_id=body.request_id,
+        subscription_id=subscription_id,
+        resume_time=convert.optional_timestamp(body.resume_time),
+    )
+    return js(await g.subscriptions.pause_subscription(who, request))
+
+
+@router.post("/v1/subscriptions/{subscription_id}:resume", summary="Resume a paused subscription")
+async def resume_subscription(subscription_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
+    request = gw.ResumeSubscriptionRequest(request_id=body.request_id, subscription_id=subscription_id)
+    return js(await g.subscriptions.resume_subscription(who, request))
+
+
+@router.post("/v1/subscriptions/{subscription_id}:preview-change", summary="What a plan change would cost")
+async def preview_plan_change(subscription_id: str, body: PlanChangeBody, who: Who, g: Gw) -> JSON:
+    request = gw.PreviewPlanChangeRequest(
+        subscription_id=subscription_id, new_plan_id=body.new_plan_id, timing=PLAN_CHANGE_TIMINGS[body.timing]
+    )
+    return js(await g.subscriptions.preview_plan_change(who, request))
+
+
+@router.post("/v1/subscriptions/{subscription_id}:change-plan", summary="Upgrade or downgrade")
+async def change_subscription_plan(subscription_id: str, body: PlanChangeBody, who: Who, g: Gw) -> JSON:
+    request = gw.ChangeSubscriptionPlanRequest(
+        request_id=body.request_id,
+        subscription_id=subscription_id,
+        new_plan_id=body.new_plan_id,
+        timing=PLAN_CHANGE_TIMINGS[body.timing],
+    )
+    return js(await g.subscriptions.change_subscription_plan(who, request))

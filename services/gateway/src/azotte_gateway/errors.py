@@ -1,0 +1,192 @@
+"""The gateway's typed errors, one class per reason; callers match on the class, never on the reason.
+
+A declined card is the platform's shared `errors.PaymentDeclined` (raised here and by lifecycle and
+payments, rebuilt by `from_rpc_error`), so it is not declared again here.
+"""
+
+from __future__ import annotations
+
+from azotte_platform.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
+
+# --- authentication and rate limits ---------------------------------------------------------------
+
+
+class ApiKeyMissing(Unauthenticated):
+    """The call carried no `Authorization` header or metadata."""
+
+    reason = "API_KEY_MISSING"
+
+
+class ApiKeyMalformed(Unauthenticated):
+    """The authorization is not `Bearer <key>`, or the key is not shaped like `azk_<mode>_<prefix>_<secret>`."""
+
+    reason = "API_KEY_MALFORMED"
+
+
+class ApiKeyInvalid(Unauthenticated):
+    """No key has this prefix and secret."""
+
+    reason = "API_KEY_INVALID"
+
+
+class ApiKeyRevoked(Unauthenticated):
+    """The key was revoked."""
+
+    reason = "API_KEY_REVOKED"
+
+
+class ApiKeyExpired(Unauthenticated):
+    """The key's expiry time has passed."""
+
+    reason = "API_KEY_EXPIRED"
+
+
+class RateLimited(ResourceExhausted):
+    """The key's token bucket is empty; `retry_after_seconds` in the metadata says when to retry."""
+
+    reason = "RATE_LIMITED"
+
+
+# --- authorization --------------------------------------------------------------------------------
+
+
+class RolePermissionMissing(PermissionDenied):
+    """The key's role does not grant the operation's permission."""
+
+    reason = "ROLE_PERMISSION_MISSING"
+
+
+class CustomerScopeViolation(PermissionDenied):
+    """A key bound to one customer acted for another."""
+
+    reason = "CUSTOMER_SCOPE_VIOLATION"
+
+
+class RefundLimitExceeded(PermissionDenied):
+    """The refund is above the tenant's operator refund limit and the role may not refund any amount."""
+
+    reason = "REFUND_LIMIT_EXCEEDED"
+
+
+class RootTenantRequired(PermissionDenied):
+    """Only administrators of the root tenant may create tenants."""
+
+    reason = "ROOT_TENANT_REQUIRED"
+
+
+# --- tenants and API keys -------------------------------------------------------------------------
+
+
+class TenantIdInvalid(InvalidArgument):
+    """A tenant id is not a 3-64 character lowercase slug."""
+
+    reason = "TENANT_ID_INVALID"
+
+
+class TenantNameRequired(InvalidArgument):
+    """A tenant needs a display name."""
+
+    reason = "TENANT_NAME_REQUIRED"
+
+
+class TenantExists(AlreadyExists):
+    """A tenant with this id already exists."""
+
+    reason = "TENANT_EXISTS"
+
+
+class TenantNotSandbox(FailedPrecondition):
+    """Only sandbox tenants may move the sandbox clock."""
+
+    reason = "TENANT_NOT_SANDBOX"
+
+
+class ApiKeyNameRequired(InvalidArgument):
+    """An API key needs a display name."""
+
+    reason = "API_KEY_NAME_REQUIRED"
+
+
+class ApiKeyExpiryInPast(InvalidArgument):
+    """An API key's expiry time must be in the future."""
+
+    reason = "API_KEY_EXPIRY_IN_PAST"
+
+
+class ApiKeyNotFound(NotFound):
+    """The tenant has no API key with this id."""
+
+    reason = "API_KEY_NOT_FOUND"
+
+
+# --- sandbox clock --------------------------------------------------------------------------------
+
+
+class NoSandboxClock(FailedPrecondition):
+    """The suite runs on wall time; its clock cannot move."""
+
+    reason = "NO_SANDBOX_CLOCK"
+
+
+class ClockBackward(InvalidArgument):
+    """The sandbox clock only moves forward."""
+
+    reason = "CLOCK_BACKWARD"
+
+
+# --- checkout -------------------------------------------------------------------------------------
+
+
+class ChannelNotEnabled(InvalidArgument):
+    """The storefront does not sell on the checkout's channel."""
+
+    reason = "CHANNEL_NOT_ENABLED"
+
+
+class PlanNotInStorefront(InvalidArgument):
+    """The plan is unknown or has no price in the storefront."""
+
+    reason = "PLAN_NOT_IN_STOREFRONT"
+
+
+class PlanNotActive(InvalidArgument):
+    """The plan is a draft or retired: not for sale."""
+
+    reason = "PLAN_NOT_ACTIVE"
+
+
+class CheckoutCompensated(Aborted):
+    """This checkout's charge was already given back; a new checkout needs a new request id."""
+
+    reason = "CHECKOUT_COMPENSATED"
+
+
+class PaymentPending(Unavailable):
+    """The payment's outcome is not known yet; retry with the same request id."""
+
+    reason = "PAYMENT_PENDING"
+
+
+# --- channel notifications ------------------------------------------------------------------------
+
+
+class ChannelNotSupported(NotFound):
+    """No adapter for this channel's notifications is registered."""
+
+    reason = "CHANNEL_NOT_SUPPORTED"
+
+
+class ChannelNotificationRejected(Unauthenticated):
+    """A channel notification failed verification (signature, certificate or shape)."""
+
+    reason = "CHANNEL_NOTIFICATION_REJECTED"

@@ -1,0 +1,159 @@
+"""Subscriptions: reads, cancel and reactivate, pause and resume, plan changes (lifecycle does the work)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from azotte.common.v1 import subscription_state_pb2
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte.payments.v1 import payments_pb2 as pay
+from azotte_gateway.adapters import proto
+from azotte_gateway.domain.permissions import Permission, authorize, is_allowed
+from azotte_gateway.ports import Peers
+from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.validation import require, require_mutation
+from azotte_platform import convert
+from azotte_platform.clock import Clock
+from azotte_platform.errors import InvalidArgument
+from azotte_platform.paging import page_size
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """GetSubscription, ListSubscriptions, Cancel/Reactivate/Pause/ResumeSubscription, PreviewPlanChange,
+    ChangeSubscriptionPlan."""
+
+    peers: Peers
+    clock: Clock
+
+    async def get_subscription(self, caller: Caller, request: gw.GetSubscriptionRequest) -> gw.GetSubscriptionResponse:
+        authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
+        require(request, "subscription_id")
+        answer = await self.peers.lifecycle.GetSubscription(
+            lc.GetSubscriptionRequest(subscription_id=request.subscription_id)
+        )
+        return gw.GetSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+
+    async def list_subscriptions(
+        self, caller: Caller, request: gw.ListSubscriptionsRequest
+    ) -> gw.ListSubscriptionsResponse:
+        authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
+        if len(request.states) > 1:
+            raise InvalidArgument.field("states", "filter by at most one state")
+        answer = await self.peers.lifecycle.ListSubscriptions(
+            lc.ListSubscriptionsRequest(
+                customer_id=request.customer_id,
+                state=request.states[0] if request.states else subscription_state_pb2.SUBSCRIPTION_STATE_UNSPECIFIED,
+                page_size=page_size(request.page_size),
+                page_token=request.page_token,
+            )
+        )
+        return gw.ListSubscriptionsResponse(
+            subscriptions=[proto.subscription(s) for s in answer.subscriptions],
+            next_page_token=answer.next_page_token,
+        )
+
+    async def cancel_subscription(
+        self, caller: Caller, request: gw.CancelSubscriptionRequest
+    ) -> gw.CancelSubscriptionResponse:
+        authorize(caller.principal, Permission.CANCEL_SUBSCRIPTION)
+        max_refund_minor = None
+        if request.refund:
+            authorize(caller.principal, Permission.REFUND_CHARGE, amount_minor=0)
+            # NOTE: lifecycle computes the prorated amount, so it applies the per-refund limit.
+            if not is_allowed(caller.principal.role, Permission.REFUND_ANY_AMOUNT):
+                max_refund_minor = caller.tenant.operator_refund_limit_minor
+        require_mutation(request, "subscription_id")
+        answer = await self.peers.lifecycle.CancelSubscription(
+            lc.CancelSubscriptionRequest(
+                request_id=request.request_id,
+                subscription_id=request.subscription_id,
+                mode=proto.cancel_mode(request.timing),
+                refund=request.refund,
+                max_refund_minor=max_refund_minor,
+            )
+        )
+        return gw.CancelSubscriptionResponse(
+            subscription=proto.subscription(answer.subscription), refund_amount=answer.refund_amount
+        )
+
+    async def reactivate_subscription(
+        self, caller: Caller, request: gw.ReactivateSubscriptionRequest
+    ) -> gw.ReactivateSubscriptionResponse:
+        authorize(caller.principal, Permission.REACTIVATE_SUBSCRIPTION)
+        require_mutation(request, "subscription_id")
+        answer = await self.peers.lifecycle.ReactivateSubscription(
+            lc.ReactivateSubscriptionRequest(request_id=request.request_id, subscription_id=request.subscription_id)
+        )
+        return gw.ReactivateSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+
+    async def pause_subscription(
+        self, caller: Caller, request: gw.PauseSubscriptionRequest
+    ) -> gw.PauseSubscriptionResponse:
+        authorize(caller.principal, Permission.PAUSE_SUBSCRIPTION)
+        require_mutation(request, "subscription_id")
+        pause = lc.PauseSubscriptionRequest(request_id=request.request_id, subscription_id=request.subscription_id)
+        if request.HasField("resume_time"):
+            pause.resume_time.CopyFrom(request.resume_time)
+        else:
+            # NOTE: an open-ended pause lasts at most the tenant's maximum pause.
+            policy = (await self.peers.lifecycle.GetLifecyclePolicy(lc.GetLifecyclePolicyRequest())).policy
+            longest = timedelta(seconds=policy.max_pause.seconds)
+            pause.resume_time.CopyFrom(convert.timestamp(self.clock.now() + longest))
+        answer = await self.peers.lifecycle.PauseSubscription(pause)
+        return gw.PauseSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+
+    async def resume_subscription(
+        self, caller: Caller, request: gw.ResumeSubscriptionRequest
+    ) -> gw.ResumeSubscriptionResponse:
+        authorize(caller.principal, Permission.RESUME_SUBSCRIPTION)
+        require_mutation(request, "subscription_id")
+        answer = await self.peers.lifecycle.ResumeSubscription(
+            lc.ResumeSubscriptionRequest(request_id=request.request_id, subscription_id=request.subscription_id)
+        )
+        return gw.ResumeSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+
+    async def preview_plan_change(
+        self, caller: Caller, request: gw.PreviewPlanChangeRequest
+    ) -> gw.PreviewPlanChangeResponse:
+        authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
+        require(request, "subscription_id", "new_plan_id")
+        answer = await self.peers.lifecycle.PreviewPlanChange(
+            lc.PreviewPlanChangeRequest(
+                subscription_id=request.subscription_id,
+                plan_id=request.new_plan_id,
+                timing=proto.plan_change_timing(request.timing),
+            )
+        )
+        return gw.PreviewPlanChangeResponse(quote=proto.plan_change_quote(answer.plan_change))
+
+    async def change_subscription_plan(
+        self, caller: Caller, request: gw.ChangeSubscriptionPlanRequest
+    ) -> gw.ChangeSubscriptionPlanResponse:
+        authorize(caller.principal, Permission.CHANGE_SUBSCRIPTION_PLAN)
+        require_mutation(request, "subscription_id", "new_plan_id")
+        answer = await self.peers.lifecycle.ChangeSubscriptionPlan(
+            lc.ChangeSubscriptionPlanRequest(
+                request_id=request.request_id,
+                subscription_id=request.subscription_id,
+                plan_id=request.new_plan_id,
+                timing=proto.plan_change_timing(request.timing),
+            )
+        )
+        subscription = answer.subscription
+        response = gw.ChangeSubscriptionPlanResponse(
+            subscription=proto.subscription(subscription),
+            quote=proto.plan_change_quote(answer.plan_change, subscription.renewal_price),
+        )
+        if answer.plan_change.proration.net.amount_minor > 0:
+            # NOTE: lifecycle charged the prorated net of an upgrade; the newest charge of the subscription is it.
+            charges = await self.peers.payments.ListCharges(
+                pay.ListChargesRequest(
+                    customer_id=subscription.customer_id, subscription_id=subscription.id, page_size=1
+                )
+            )
+            if charges.charges:
+                response.charge.CopyFrom(proto.charge(charges.charges[0]))
+        return response

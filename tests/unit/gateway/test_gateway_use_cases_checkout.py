@@ -1,0 +1,139 @@
+"""The checkout use case against fake services: one charge, one subscription, the money back on failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from azotte.common.v1 import channel_pb2, subscription_state_pb2
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.payments.v1 import payments_pb2 as pay
+from azotte_gateway.errors import ChannelNotEnabled, PlanNotActive, PlanNotInStorefront
+from azotte_gateway.service_layer.gateway import Gateway
+from azotte_platform.errors import AzotteError, InvalidArgument, PaymentDeclined, RequestIdReused
+from tests.unit.gateway.fakes import DECLINING_TOKEN, PRICE_MINOR, TAX_MINOR, FakeSuite, caller
+
+
+@pytest.fixture
+def suite() -> FakeSuite:
+    return FakeSuite()
+
+
+@pytest.fixture
+def gateway(suite: FakeSuite) -> Gateway:
+    return suite.gateway()
+
+
+def checkout_request(**overrides: Any) -> gw.CheckoutRequest:
+    fields: dict[str, Any] = {
+        "request_id": "checkout-1",
+        "customer_id": "cus_1",
+        "storefront_id": "us",
+        "plan_id": "basic",
+        "channel": channel_pb2.CHANNEL_WEB,
+        "payment_method_token": "tok_success",
+        **overrides,
+    }
+    return gw.CheckoutRequest(**fields)
+
+
+async def check_out(gateway: Gateway, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
+    who = caller()
+    with who.scope():
+        return await gateway.checkout.checkout(who, request)
+
+
+async def charges_of(suite: FakeSuite, customer_id: str) -> list[pay.Charge]:
+    with caller().scope():
+        return suite.payments.charges_of(customer_id)
+
+
+async def test_a_paid_checkout_charges_once_subscribes_and_answers_the_granted_entitlements(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    answer = await check_out(gateway, checkout_request())
+    assert answer.subscription.state == subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE
+    assert answer.charge.state == gw.CHARGE_STATE_SUCCEEDED
+    assert (answer.charge.net.amount_minor, answer.charge.gross.amount_minor) == (PRICE_MINOR, PRICE_MINOR + TAX_MINOR)
+    assert [(e.feature_key, e.subscription_id) for e in answer.granted_entitlements] == [("hd", answer.subscription.id)]
+    assert [c.id for c in await charges_of(suite, "cus_1")] == [answer.charge.id]
+    assert suite.lifecycle.initial_charges[answer.subscription.id] == answer.charge.id
+
+
+async def test_a_trial_checkout_charges_nothing(suite: FakeSuite, gateway: Gateway) -> None:
+    answer = await check_out(gateway, checkout_request(plan_id="trial"))
+    assert answer.subscription.state == subscription_state_pb2.SUBSCRIPTION_STATE_TRIALING
+    assert answer.subscription.trial_end_time.ToDatetime().day == 8  # NOW is March 1st: 7 days of trial
+    assert not answer.HasField("charge")
+    assert await charges_of(suite, "cus_1") == []
+    assert suite.lifecycle.initial_charges[answer.subscription.id] == ""
+
+
+async def test_a_declined_card_is_payment_declined_with_the_decline_reason(suite: FakeSuite, gateway: Gateway) -> None:
+    with pytest.raises(PaymentDeclined) as declined:
+        await check_out(gateway, checkout_request(payment_method_token=DECLINING_TOKEN))
+    assert declined.value.metadata["decline_reason"] == "INSUFFICIENT_FUNDS"
+    assert suite.lifecycle.subscriptions == {}
+
+
+async def test_when_the_subscription_fails_after_the_charge_the_charge_is_voided(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    suite.lifecycle.subscriptions_fail = True
+    with pytest.raises(AzotteError):
+        await check_out(gateway, checkout_request())
+    [charge] = await charges_of(suite, "cus_1")
+    assert charge.status == pay.CHARGE_STATUS_VOIDED
+    assert suite.payments.refunds == []
+
+
+async def test_a_charge_that_can_no_longer_be_voided_is_refunded(suite: FakeSuite, gateway: Gateway) -> None:
+    suite.lifecycle.subscriptions_fail = True
+    suite.payments.void_fails = True
+    with pytest.raises(AzotteError):
+        await check_out(gateway, checkout_request())
+    [charge] = await charges_of(suite, "cus_1")
+    assert [refund.charge_id for refund in suite.payments.refunds] == [charge.id]
+    assert charge.refunded == charge.gross
+
+
+async def test_a_repeat_with_the_same_request_id_answers_the_same_without_a_second_charge(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    first = await check_out(gateway, checkout_request())
+    again = await check_out(gateway, checkout_request())
+    assert again == first
+    assert len(await charges_of(suite, "cus_1")) == 1
+    assert len(suite.lifecycle.subscriptions) == 1
+
+
+async def test_the_same_request_id_with_other_content_is_refused(suite: FakeSuite, gateway: Gateway) -> None:
+    await check_out(gateway, checkout_request())
+    with pytest.raises(RequestIdReused):
+        await check_out(gateway, checkout_request(plan_id="trial"))
+    assert len(suite.lifecycle.subscriptions) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "field"),
+    [
+        ({"channel": channel_pb2.CHANNEL_TELECOM}, ChannelNotEnabled, "channel"),
+        ({"plan_id": "gold"}, PlanNotInStorefront, "plan_id"),
+        ({"plan_id": "retired"}, PlanNotActive, "plan_id"),
+    ],
+)
+async def test_what_the_storefront_does_not_sell_is_refused_naming_the_field(
+    suite: FakeSuite, gateway: Gateway, overrides: dict[str, Any], error: type[InvalidArgument], field: str
+) -> None:
+    with pytest.raises(error) as refused:
+        await check_out(gateway, checkout_request(**overrides))
+    assert [v.field for v in refused.value.violations] == [field]
+    assert await charges_of(suite, "cus_1") == []
+
+
+async def test_a_checkout_without_a_request_id_is_refused_naming_it(suite: FakeSuite, gateway: Gateway) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await check_out(gateway, checkout_request(request_id=""))
+    assert [v.field for v in refused.value.violations] == ["request_id"]
+    assert suite.idempotency.answers == {}
