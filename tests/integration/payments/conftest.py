@@ -46,4 +46,4 @@ async def adapter(payments: Payments) -> AsyncIterator[GrpcPayments]:
     """Lifecycle's payments adapter over a channel like the one lifecycle opens (typed errors back)."""
     channel = connect(payments.address)
     yield GrpcPayments(channel)
-    await channel.close()
+    await channel.close(None)

@@ -20,12 +20,13 @@ from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from azotte.common.v1 import channel_pb2, money_pb2
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
-from azotte_lifecycle.domain.states import BillingOrigin, Channel
+from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_payments.entrypoints.main import MIGRATIONS, build_servicer
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.settings import PaymentsSettings
 from azotte_platform.clock import FixedClock
+from azotte_platform.enums import Channel
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import Runtime, start_runtime
 
@@ -184,7 +185,9 @@ class Payments:
         self, tenant: str, customer: str, amount: int = 999, *, key: str | None = None, **fields: Any
     ) -> payments_pb2.Charge:
         """CreateCharge in storefront `de` on the web channel."""
-        response = await self.call(tenant, "CreateCharge", charge_request(customer, amount, key=key, **fields))
+        response: payments_pb2.CreateChargeResponse = await self.call(
+            tenant, "CreateCharge", charge_request(customer, amount, key=key, **fields)
+        )
         return response.charge
 
     async def charge_many(
@@ -199,10 +202,12 @@ class Payments:
         return sum([await psp.captures(f"{charge.id}:{name}") for name, psp in self.psps.items()])
 
     async def ledger(self, tenant: str, currency: str = "") -> payments_pb2.GetLedgerBalanceResponse:
-        return await self.call(tenant, "GetLedgerBalance", payments_pb2.GetLedgerBalanceRequest(currency_code=currency))
+        request = payments_pb2.GetLedgerBalanceRequest(currency_code=currency)
+        response: payments_pb2.GetLedgerBalanceResponse = await self.call(tenant, "GetLedgerBalance", request)
+        return response
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self.channel.close(None)
         await self.server.stop(None)
         await self.runtime.close()
 
@@ -212,7 +217,7 @@ async def payments_service(
     servers: Any, psps: dict[str, SandboxPsp], *, psp_urls: dict[str, str] | None = None, **settings: Any
 ) -> AsyncIterator[Payments]:
     """Start payments (own database) against a fake catalog and the given sandbox PSPs."""
-    catalog = FakeCatalog()
+    catalog = FakeCatalog()  # type: ignore[abstract]
     catalog_server = grpc.aio.server()
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(catalog, catalog_server)
     catalog_port = catalog_server.add_insecure_port("127.0.0.1:0")

@@ -16,7 +16,8 @@ from tests.integration.payments.payments_harness import Payments, charge_request
 
 async def _credit(payments: Payments, tenant: str, customer: str) -> int:
     request = P.GetCreditBalanceRequest(customer_id=customer, currency_code="EUR")
-    return (await payments.call(tenant, "GetCreditBalance", request)).balance.balance.amount_minor
+    response: P.GetCreditBalanceResponse = await payments.call(tenant, "GetCreditBalance", request)
+    return response.balance.balance.amount_minor
 
 
 async def test_every_item_is_answered_in_order_and_one_refusal_fails_only_itself(

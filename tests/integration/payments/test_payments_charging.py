@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import grpc
 import pytest
@@ -130,7 +131,7 @@ async def test_fifty_concurrent_identical_charges_capture_once(payments: Payment
     ],
 )
 async def test_bad_input_names_the_field_and_leaves_no_trace(
-    payments: Payments, tenant: str, change: dict, code: grpc.StatusCode, field: str
+    payments: Payments, tenant: str, change: dict[str, Any], code: grpc.StatusCode, field: str
 ) -> None:
     customer = await payments.add_customer(tenant)
     amount = change.pop("amount", 100)

@@ -17,7 +17,9 @@ async def _crash_after_capture(payments: Payments, tenant: str, customer: str, k
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await payments.charge(tenant, customer, 1500, key=key)
     assert error.value.code() == grpc.StatusCode.INTERNAL
-    response = await payments.call(tenant, "ListCharges", P.ListChargesRequest(customer_id=customer))
+    response: P.ListChargesResponse = await payments.call(
+        tenant, "ListCharges", P.ListChargesRequest(customer_id=customer)
+    )
     [pending] = response.charges
     assert pending.status == P.CHARGE_STATUS_PENDING
     assert pending.attempts[0].outcome == P.DECLINE_OUTCOME_UNSPECIFIED

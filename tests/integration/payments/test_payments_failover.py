@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from azotte.payments.v1 import payments_pb2 as P
 from tests.integration.payments.payments_harness import SandboxPsp, payments_service, storefront
@@ -40,7 +41,7 @@ async def test_unreachable_psp_fails_over_but_a_hard_decline_does_not(servers, s
 
 async def test_breaker_skips_a_failing_psp_and_probes_it_back(servers, sandbox_psps) -> None:
     stripe: SandboxPsp = sandbox_psps["stripe_like"]
-    settings = {"breaker_failure_threshold": 2, "breaker_cooldown_s": 30.0}
+    settings: dict[str, Any] = {"breaker_failure_threshold": 2, "breaker_cooldown_s": 30.0}
     async with payments_service(servers, sandbox_psps, **settings) as payments:
         tenant = f"t{uuid.uuid4().hex[:12]}"
         payments.catalog.storefronts[(tenant, "de")] = storefront()

@@ -9,13 +9,21 @@ from azotte.payments.v1 import payments_pb2 as P
 from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_lifecycle.domain.refunds import PaidCharge, cancel_refund_reason
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_lifecycle.service_layer.subscriptions import pay_back_unused
+from azotte_lifecycle.service_layer.cancellation import pay_back_unused
+from azotte_platform.context import tenant_scope
 from tests.integration.payments.payments_harness import Payments, eur, lifecycle_subscription
 
 
 async def found(adapter: GrpcPayments, sub: Subscription) -> dict[str, PaidCharge]:
     also = [sub.first_period_charge_id] if sub.first_period_charge_id else []
-    return {c.charge_id: c for c in await adapter.paid_charges(sub, also, cancel_refund_reason(sub.id))}
+    with tenant_scope(sub.tenant_id):
+        return {c.charge_id: c for c in await adapter.paid_charges(sub, also, cancel_refund_reason(sub.id))}
+
+
+async def pay_back(adapter: GrpcPayments, sub: Subscription, amount_minor: int, request_id: str) -> None:
+    """Lifecycle's cancel refunds, in the subscription's tenant as lifecycle's servicer runs them."""
+    with tenant_scope(sub.tenant_id):
+        await pay_back_unused(adapter, sub, amount_minor, request_id)
 
 
 async def test_the_period_charges_pay_back_once_whatever_the_attempts(
@@ -30,8 +38,8 @@ async def test_the_period_charges_pay_back_once_whatever_the_attempts(
     await payments.call(tenant, "RefundCharge", goodwill)
     before = await found(adapter, sub)
     assert {i: c.method_minor for i, c in before.items()} == {checkout.id: 1000, upgrade.id: 400}  # not `older`
-    await pay_back_unused(adapter, sub, 800, "first-attempt")
-    await pay_back_unused(adapter, sub, 800, "second-attempt")  # e.g. after the first answer was lost
+    await pay_back(adapter, sub, 800, "first-attempt")
+    await pay_back(adapter, sub, 800, "second-attempt")  # e.g. after the first answer was lost
     after = await found(adapter, sub)
     assert {i: c.method_minor for i, c in after.items()} == {checkout.id: 1000, upgrade.id: 400}
     assert sum(c.refunded_method_minor for c in after.values()) == 800
@@ -50,7 +58,7 @@ async def test_what_credit_paid_goes_back_as_credit(payments: Payments, tenant: 
     renewal = await payments.charge(tenant, customer, 1000, subscription_id=sub.id, period_key="1")
     assert renewal.credit_applied.amount_minor == 300
     assert [(c.method_minor, c.credit_minor) for c in (await found(adapter, sub)).values()] == [(700, 300)]
-    await pay_back_unused(adapter, sub, 900, "cancel")
+    await pay_back(adapter, sub, 900, "cancel")
     assert await _refunded(payments, tenant, renewal.id) == 900
     balance = await payments.call(
         tenant, "GetCreditBalance", P.GetCreditBalanceRequest(customer_id=customer, currency_code="EUR")

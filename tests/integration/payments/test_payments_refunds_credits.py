@@ -17,7 +17,8 @@ async def _refund(
     request = P.RefundChargeRequest(request_id=uuid.uuid4().hex, charge_id=charge_id, **fields)
     if amount is not None:
         request.amount.CopyFrom(eur(amount))
-    return await payments.call(tenant, "RefundCharge", request)
+    response: P.RefundChargeResponse = await payments.call(tenant, "RefundCharge", request)
+    return response
 
 
 async def _credit(payments: Payments, tenant: str, customer: str) -> int:

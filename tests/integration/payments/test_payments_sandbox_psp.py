@@ -9,9 +9,10 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from azotte_payments.adapters.psp.adyen_like import AdyenLikePsp
-from azotte_payments.adapters.psp.base import HttpPspConfig, PaymentServiceProvider, PspChargeRequest
+from azotte_payments.adapters.psp.base import HttpPspConfig
 from azotte_payments.adapters.psp.stripe_like import StripeLikePsp
 from azotte_payments.domain.declines import DeclineReason, Outcome
+from azotte_payments.ports import PaymentServiceProvider, PspChargeRequest
 from azotte_payments.sandbox_psp import adyen_like, stripe_like
 from azotte_payments.sandbox_psp.book import SandboxSettings
 from azotte_payments.sandbox_psp.tokens import SandboxToken

@@ -4,13 +4,14 @@ from decimal import Decimal
 
 import pytest
 
+from azotte_payments import errors
 from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus, ReconcileAction
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult
 from azotte_payments.domain.events import PaymentFailed, PaymentSucceeded
 from azotte_payments.domain.idempotency import IdempotentRecord, replay_or_none, request_fingerprint
 from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_payments.service_layer.charge_batch import CreateCharge
-from azotte_platform.errors import Aborted, FailedPrecondition, InvalidArgument
+from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 DE_VAT = TaxPolicy(TaxMode.INCLUSIVE, Decimal("0.19"), "DE")
@@ -33,7 +34,7 @@ def test_charge_carries_gross_tax_and_net() -> None:
 
 
 def test_currency_must_match_the_storefront() -> None:
-    with pytest.raises(InvalidArgument) as error:
+    with pytest.raises(errors.CurrencyMismatch) as error:
         create(currency="USD")
     assert error.value.violations[0].field == "amount.currency_code"
     assert error.value.reason == "CURRENCY_MISMATCH"
@@ -134,7 +135,7 @@ def test_same_key_same_content_replays_the_first_result() -> None:
 
 def test_same_key_different_content_is_a_conflict() -> None:
     stored = IdempotentRecord("key-1", request().fingerprint(), "ch_1")
-    with pytest.raises(Aborted) as error:
+    with pytest.raises(errors.IdempotencyKeyReused) as error:
         replay_or_none(stored, "key-1", request(price=1000).fingerprint())
     assert error.value.reason == "IDEMPOTENCY_KEY_REUSED"
 

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from azotte_payments import errors
 from azotte_payments.domain.payment_method import (
     CustomerPaymentMethods,
     PaymentMethod,
@@ -68,7 +69,7 @@ def test_unknown_method_is_not_found_naming_it() -> None:
 def test_expired_method_cannot_be_charged() -> None:
     wallet = CustomerPaymentMethods("cus_1")
     wallet.add(card("pm_1", exp=(2, 2025)))
-    with pytest.raises(FailedPrecondition) as error:
+    with pytest.raises(errors.PaymentMethodExpired) as error:
         wallet.resolve_for_charge("", NOW)
     assert error.value.reason == "PAYMENT_METHOD_EXPIRED"
 

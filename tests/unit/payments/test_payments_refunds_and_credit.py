@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from azotte_payments import errors
 from azotte_payments.domain.charge import Charge, ChargeRequest
 from azotte_payments.domain.credit import CreditBalance, CreditReason
 from azotte_payments.domain.declines import PspChargeResult
@@ -50,7 +51,7 @@ def test_partial_refunds_up_to_the_captured_amount() -> None:
 def test_refund_beyond_captured_minus_refunded_is_rejected() -> None:
     charge = succeeded()
     refund(charge, 500)
-    with pytest.raises(InvalidArgument) as error:
+    with pytest.raises(errors.RefundExceedsCaptured) as error:
         plan_refund(charge, "re_2", 500, TO_CARD, NOW)
     assert error.value.violations[0].field == "amount"
     assert error.value.reason == "REFUND_EXCEEDS_CAPTURED"
@@ -99,7 +100,7 @@ def test_credit_is_granted_and_spent() -> None:
     balance.spend(300)
     assert balance.balance_minor == 200
     assert balance.events[0].balance_minor == 500
-    with pytest.raises(FailedPrecondition) as error:
+    with pytest.raises(errors.InsufficientCredit) as error:
         balance.spend(201)
     assert error.value.reason == "INSUFFICIENT_CREDIT"
 

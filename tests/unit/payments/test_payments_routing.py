@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from azotte_payments import errors
 from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome, PspChargeResult
@@ -16,7 +17,6 @@ from azotte_payments.domain.routing import (
     should_fail_over,
 )
 from azotte_payments.domain.tax import TaxMode, TaxPolicy
-from azotte_platform.errors import FailedPrecondition
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -50,7 +50,7 @@ def test_candidates_are_deduplicated() -> None:
 
 
 def test_no_matching_rule_is_a_failed_precondition() -> None:
-    with pytest.raises(FailedPrecondition) as error:
+    with pytest.raises(errors.NoPspRoute) as error:
         route(RULES[:1], context())
     assert error.value.reason == "NO_PSP_ROUTE"
 

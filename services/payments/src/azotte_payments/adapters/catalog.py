@@ -1,64 +1,20 @@
-"""Storefront terms from the catalog service, cached briefly per tenant."""
+"""The catalog service over gRPC: storefront terms, cached briefly per tenant (implements `ports.StorefrontCatalog`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from azotte.catalog.v1 import catalog_pb2
-from azotte_payments.domain.routing import RoutingCondition, RoutingRule
-from azotte_payments.domain.storefront import StorefrontTerms, rules_with_fallback
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
+from azotte_payments.adapters.proto import storefront_terms
+from azotte_payments.domain.storefront import StorefrontTerms
+from azotte_payments.errors import StorefrontNotFound
 from azotte_platform.clock import Clock
-from azotte_platform.errors import FailedPrecondition, NotFound
+from azotte_platform.errors import NotFound
 
 if TYPE_CHECKING:
     from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceAsyncStub
-
-_TAX_MODES = {
-    catalog_pb2.TAX_MODE_INCLUSIVE: TaxMode.INCLUSIVE,
-    catalog_pb2.TAX_MODE_EXCLUSIVE: TaxMode.EXCLUSIVE,
-}
-
-
-def terms_from_proto(storefront: catalog_pb2.Storefront) -> StorefrontTerms:
-    """Map the catalog's storefront onto payment terms."""
-    policy = storefront.tax_policy
-    try:
-        rate = Decimal(policy.rate or "0")
-    except InvalidOperation as error:
-        raise FailedPrecondition(
-            f"storefront {storefront.id} has an unreadable tax rate {policy.rate!r}", reason="STOREFRONT_TAX_INVALID"
-        ) from error
-    mode = _TAX_MODES.get(policy.mode, TaxMode.EXCLUSIVE)
-    rules = tuple(
-        RoutingRule(
-            rule.psps[0],
-            tuple(rule.psps[1:]),
-            RoutingCondition(
-                currencies=frozenset(rule.condition.currencies),
-                country_codes=frozenset(rule.condition.countries),
-                payment_method_types=frozenset(rule.condition.payment_method_types),
-                min_amount_minor=(
-                    rule.condition.min_amount_minor if rule.condition.HasField("min_amount_minor") else None
-                ),
-                max_amount_minor=(
-                    rule.condition.max_amount_minor if rule.condition.HasField("max_amount_minor") else None
-                ),
-            ),
-        )
-        for rule in storefront.payment_routing.rules
-        if rule.psps
-    )
-    return StorefrontTerms(
-        storefront_id=storefront.id,
-        currency=storefront.currency_code,
-        country_code=storefront.country_code,
-        tax_policy=TaxPolicy(mode, rate, storefront.country_code),
-        routing_rules=rules_with_fallback(rules, tuple(storefront.payment_routing.fallback_psps)),
-    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +24,11 @@ class _Cached:
 
 
 class StorefrontDirectory:
-    """Asks the catalog for storefronts and keeps answers for `ttl`."""
+    """Asks the catalog for storefronts and keeps answers for `ttl`.
+
+    NOTE: the tenant reaches the catalog in the request context, which the platform client forwards;
+    `tenant_id` only keys the cache.
+    """
 
     def __init__(self, stub: CatalogServiceAsyncStub, clock: Clock, ttl: timedelta):
         self._stub = stub
@@ -77,7 +37,7 @@ class StorefrontDirectory:
         self._cache: dict[tuple[str, str], _Cached] = {}
 
     async def terms(self, tenant_id: str, storefront_id: str) -> StorefrontTerms:
-        """The storefront's terms (NotFound from the catalog passes through)."""
+        """The storefront's terms, or StorefrontNotFound."""
         now = self._clock.now()
         cached = self._cache.get((tenant_id, storefront_id))
         if cached is not None and cached.expires_at > now:
@@ -85,9 +45,7 @@ class StorefrontDirectory:
         try:
             response = await self._stub.GetStorefront(catalog_pb2.GetStorefrontRequest(id=storefront_id))
         except NotFound as error:
-            raise NotFound(
-                f"storefront_id {storefront_id!r}: no such storefront", reason="STOREFRONT_NOT_FOUND"
-            ) from error
-        terms = terms_from_proto(response.storefront)
+            raise StorefrontNotFound(f"storefront_id {storefront_id!r}: no such storefront") from error
+        terms = storefront_terms(response.storefront)
         self._cache[(tenant_id, storefront_id)] = _Cached(terms, now + self._ttl)
         return terms

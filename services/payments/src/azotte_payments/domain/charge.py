@@ -10,6 +10,7 @@ from azotte_payments.domain.declines import Decline, DeclineReason, Outcome, Psp
 from azotte_payments.domain.events import PaymentFailed, PaymentsEvent, PaymentSucceeded
 from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.domain.tax import TaxBreakdown, TaxPolicy, tax_for_line
+from azotte_payments.errors import CurrencyMismatch
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 
@@ -59,10 +60,8 @@ def validate_currency(currency: str, storefront_currency: str) -> None:
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise InvalidArgument.field("amount.currency_code", "must be an ISO 4217 code like 'EUR'")
     if currency != storefront_currency:
-        raise InvalidArgument.field(
-            "amount.currency_code",
-            f"{currency} does not match the storefront currency {storefront_currency}",
-            reason="CURRENCY_MISMATCH",
+        raise CurrencyMismatch.field(
+            "amount.currency_code", f"{currency} does not match the storefront currency {storefront_currency}"
         )
 
 
@@ -277,3 +276,15 @@ class Charge:
                 now,
             )
         )
+
+
+@dataclass
+class ChargeRecord:
+    """A charge with what it needs to be resumed after a restart: its token, route and fingerprint."""
+
+    tenant_id: str
+    charge: Charge
+    fingerprint: str
+    payment_method_type: str
+    payment_token: str
+    candidates: tuple[str, ...]

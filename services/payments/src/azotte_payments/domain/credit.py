@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.domain.events import CreditGranted
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_payments.errors import InsufficientCredit
+from azotte_platform.errors import InvalidArgument
 
 
 class CreditReason(StrEnum):
@@ -41,10 +42,7 @@ class CreditBalance:
             raise InvalidArgument.field("amount", "must not be negative")
         # NOTE: credit is taken when the charge is created so that two charges cannot spend it twice.
         if amount_minor > self.balance_minor:
-            raise FailedPrecondition(
-                f"credit balance {self.balance_minor} {self.currency} is below {amount_minor}",
-                reason="INSUFFICIENT_CREDIT",
-            )
+            raise InsufficientCredit(f"credit balance {self.balance_minor} {self.currency} is below {amount_minor}")
         self.balance_minor -= amount_minor
 
     def release(self, amount_minor: int) -> None:

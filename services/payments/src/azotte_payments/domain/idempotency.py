@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from azotte_platform.errors import Aborted, InvalidArgument
+from azotte_payments.errors import IdempotencyKeyReused
+from azotte_platform.errors import InvalidArgument
 
 ResultT = TypeVar("ResultT")
-
-IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 
 def request_fingerprint(content: Mapping[str, object]) -> str:
@@ -33,7 +32,7 @@ class IdempotentRecord(Generic[ResultT]):
 def replay_or_none(stored: IdempotentRecord[ResultT] | None, key: str, fingerprint: str) -> ResultT | None:
     """First result for a repeated key with identical content; None for a new key.
 
-    Raises Aborted(IDEMPOTENCY_KEY_REUSED) when the key was used for different content.
+    Raises IdempotencyKeyReused when the key was used for different content.
     """
     if not key:
         raise InvalidArgument.field("idempotency_key", "is required")
@@ -41,8 +40,5 @@ def replay_or_none(stored: IdempotentRecord[ResultT] | None, key: str, fingerpri
         return None
     # NOTE: same key + same content -> the first result, never a second PSP call.
     if stored.fingerprint != fingerprint:
-        raise Aborted(
-            f"idempotency key {key!r} was already used for a different request",
-            reason=IDEMPOTENCY_KEY_REUSED,
-        )
+        raise IdempotencyKeyReused(f"idempotency key {key!r} was already used for a different request")
     return stored.result

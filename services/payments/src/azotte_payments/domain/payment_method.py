@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
+from azotte_payments.errors import NoPaymentMethod, PanNotAllowed, PaymentMethodExpired, PaymentMethodNotFound
+from azotte_platform.errors import InvalidArgument
 
 _DIGIT_RUN = re.compile(r"\d{13,19}")
 _SEPARATORS = re.compile(r"[\s\-.]")
@@ -45,7 +46,7 @@ def validate_token(token: str) -> None:
         raise InvalidArgument.field("token", "is required")
     # NOTE: raw card numbers are refused outright; Azotte stores PSP tokens only (PCI scope).
     if looks_like_pan(token):
-        raise InvalidArgument.field("token", "looks like a card number; send a PSP token", reason="PAN_NOT_ALLOWED")
+        raise PanNotAllowed.field("token", "looks like a card number; send a PSP token")
 
 
 @dataclass
@@ -81,9 +82,8 @@ class PaymentMethod:
     def ensure_chargeable(self, now: datetime) -> None:
         """Refuse to charge an expired method."""
         if self.expired_at(now):
-            raise FailedPrecondition(
-                f"payment method {self.payment_method_id} expired {self.exp_month:02d}/{self.exp_year}",
-                reason="PAYMENT_METHOD_EXPIRED",
+            raise PaymentMethodExpired(
+                f"payment method {self.payment_method_id} expired {self.exp_month:02d}/{self.exp_year}"
             )
 
 
@@ -103,14 +103,11 @@ class CustomerPaymentMethods:
             self.set_default(method.payment_method_id)
 
     def get(self, payment_method_id: str) -> PaymentMethod:
-        """The method with this id, or NotFound."""
+        """The method with this id, or PaymentMethodNotFound."""
         for method in self.methods:
             if method.payment_method_id == payment_method_id:
                 return method
-        raise NotFound(
-            f"payment_method_id {payment_method_id!r}: no such payment method",
-            reason="PAYMENT_METHOD_NOT_FOUND",
-        )
+        raise PaymentMethodNotFound(f"payment_method_id {payment_method_id!r}: no such payment method")
 
     def default(self) -> PaymentMethod | None:
         """The default method, if any."""
@@ -138,9 +135,7 @@ class CustomerPaymentMethods:
         else:
             default = self.default()
             if default is None:
-                raise FailedPrecondition(
-                    f"customer {self.customer_id} has no payment method", reason="NO_PAYMENT_METHOD"
-                )
+                raise NoPaymentMethod(f"customer {self.customer_id} has no payment method")
             method = default
         method.ensure_chargeable(now)
         return method

@@ -9,6 +9,7 @@ from enum import StrEnum
 from azotte_payments.domain.charge import Charge, ChargeStatus
 from azotte_payments.domain.events import PaymentRefunded
 from azotte_payments.domain.tax import TaxBreakdown, split_refund_tax
+from azotte_payments.errors import ChargeNotRefundable, RefundExceedsCaptured
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
 
 
@@ -80,9 +81,8 @@ def plan_refund(
 ) -> Refund:
     """Check and price a refund of `amount_minor` (None = everything still refundable)."""
     if charge.status is not ChargeStatus.SUCCEEDED:
-        raise FailedPrecondition(
-            f"charge {charge.charge_id} is {charge.status}; only succeeded charges can be refunded",
-            reason="CHARGE_NOT_REFUNDABLE",
+        raise ChargeNotRefundable(
+            f"charge {charge.charge_id} is {charge.status}; only succeeded charges can be refunded"
         )
     limit = refundable_minor(charge, destination)
     amount = limit if amount_minor is None else amount_minor
@@ -92,10 +92,8 @@ def plan_refund(
         )
     # NOTE: never refund beyond captured minus already refunded.
     if amount > limit:
-        raise InvalidArgument.field(
-            "amount",
-            f"{amount} exceeds the refundable {limit} {charge.currency} to {destination}",
-            reason="REFUND_EXCEEDS_CAPTURED",
+        raise RefundExceedsCaptured.field(
+            "amount", f"{amount} exceeds the refundable {limit} {charge.currency} to {destination}"
         )
     amounts = split_refund_tax(amount, charge.amounts, _refunded_so_far(charge))
     status = RefundStatus.SUCCEEDED if destination is RefundDestination.CUSTOMER_CREDIT else RefundStatus.PENDING

@@ -9,7 +9,7 @@ from datetime import datetime
 from azotte_payments.domain.charge import Attempt
 from azotte_payments.domain.circuit_breaker import CircuitBreakerBoard
 from azotte_payments.domain.declines import Outcome
-from azotte_platform.errors import FailedPrecondition
+from azotte_payments.errors import NoPspRoute
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,9 @@ def route(rules: Sequence[RoutingRule], context: RoutingContext) -> tuple[str, .
     for rule in rules:
         if rule.condition.matches(context):
             return tuple(dict.fromkeys((rule.psp, *rule.fallbacks)))
-    raise FailedPrecondition(
+    raise NoPspRoute(
         f"no payment routing rule matches {context.currency}/{context.country_code}/"
-        f"{context.payment_method_type} for {context.amount_minor}",
-        reason="NO_PSP_ROUTE",
+        f"{context.payment_method_type} for {context.amount_minor}"
     )
 
 

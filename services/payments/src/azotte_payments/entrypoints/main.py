@@ -12,15 +12,17 @@ import grpc
 from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_payments.adapters.catalog import StorefrontDirectory
+from azotte_payments.adapters.charge_locks import AdvisoryChargeLocks
 from azotte_payments.adapters.psp.registry import PspRegistry
+from azotte_payments.adapters.unit_of_work import PostgresPaymentsUnitOfWork
 from azotte_payments.entrypoints.servicer import PaymentsServicer
 from azotte_payments.service_layer.charge_processor import ChargeProcessor, FaultHook
 from azotte_payments.service_layer.charges import ChargeDesk
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from azotte_payments.settings import PaymentsSettings
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
+from azotte_platform.service_kit import Units
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 log = logging.getLogger(__name__)
@@ -36,16 +38,17 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
     """Wire the servicer and the charge processor; `fault` lets tests interrupt a charge."""
     settings = settings_of(runtime)
 
-    def uow() -> PaymentsUnitOfWork:
-        return PaymentsUnitOfWork(runtime.engine, "payments", runtime.clock)
+    def uow() -> PostgresPaymentsUnitOfWork:
+        return PostgresPaymentsUnitOfWork(runtime.engine, runtime.clock)
 
     psps = PspRegistry.from_settings(settings, runtime.clock)
     runtime.on_close(psps.aclose)
     catalog = catalog_pb2_grpc.CatalogServiceStub(connect(settings.catalog_addr))
     storefronts = StorefrontDirectory(catalog, runtime.clock, timedelta(seconds=settings.storefront_cache_s))
-    processor = ChargeProcessor(runtime.engine, uow, psps, runtime.clock, settings.db_pool_size, fault)
-    desk = ChargeDesk(uow, storefronts.terms, processor, settings.charge_wait_s, max(1, settings.db_pool_size // 2))
-    return PaymentsServicer(uow, desk, psps), processor
+    locks = AdvisoryChargeLocks(runtime.engine)
+    processor = ChargeProcessor(uow, psps, locks, runtime.clock, settings.db_pool_size, fault)
+    desk = ChargeDesk(uow, storefronts, processor, settings.charge_wait_s, max(1, settings.db_pool_size // 2))
+    return PaymentsServicer(Units(uow), desk, psps), processor
 
 
 class ReconcileLoop:

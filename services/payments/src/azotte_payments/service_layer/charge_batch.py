@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
-from azotte_payments.adapters.repositories import ChargeRecord
-from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus
-from azotte_payments.domain.idempotency import IDEMPOTENCY_KEY_REUSED, request_fingerprint
+from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeRequest, ChargeStatus
+from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.domain.tax import TaxPolicy
-from azotte_platform.errors import Aborted, AzotteError, InvalidArgument, Unavailable
+from azotte_payments.errors import IdempotencyKeyReused
+from azotte_platform.errors import AzotteError, InvalidArgument, Unavailable
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH = 1000
@@ -134,7 +134,5 @@ class ChargeBatch:
         if record is None:
             return Unavailable(f"charge under idempotency_key {key!r} could not be read back; retry")
         if record.fingerprint != self._fingerprints[index]:
-            return Aborted(
-                f"idempotency_key {key!r} was already used for a different charge", reason=IDEMPOTENCY_KEY_REUSED
-            )
+            return IdempotencyKeyReused(f"idempotency_key {key!r} was already used for a different charge")
         return record.charge

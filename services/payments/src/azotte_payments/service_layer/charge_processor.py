@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from azotte_payments.adapters.psp.base import PspChargeRequest
-from azotte_payments.adapters.psp.registry import PspRegistry
-from azotte_payments.adapters.repositories import ChargeRecord, charges_to_resume
-from azotte_payments.domain.charge import Attempt, Charge, ChargeStatus, ReconcileAction
+from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord, ChargeStatus, ReconcileAction
 from azotte_payments.domain.declines import DeclineReason, PspChargeResult
+from azotte_payments.ports import ChargeLocks, PaymentServiceProviders, PaymentsUnitOfWork, PspChargeRequest
 from azotte_payments.service_layer.effects import save_charge, save_charges
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from azotte_platform.clock import Clock
+from azotte_platform.context import tenant_scope
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +21,7 @@ FaultHook = Callable[[str, str], Awaitable[None]]
 """Called at named points of a charge (point, charge id); tests use it to simulate crashes."""
 
 AFTER_PSP_CHARGE = "after_psp_charge"
-_LOCK_ALL = sa.text("SELECT pg_advisory_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key")
-_UNLOCK_ALL = sa.text("SELECT pg_advisory_unlock_all()")
 FINAL = (ChargeStatus.SUCCEEDED, ChargeStatus.FAILED, ChargeStatus.VOIDED)
-
-
-def _driver_key(tenant_id: str, charge_id: str) -> str:
-    """What a charge's driver lock is taken on (hashed by PostgreSQL into an advisory lock key)."""
-    return f"{tenant_id}/{charge_id}"
 
 
 async def _no_fault(point: str, charge_id: str) -> None:
@@ -41,42 +29,32 @@ async def _no_fault(point: str, charge_id: str) -> None:
 
 
 class ChargeProcessor:
-    """Drives pending charges; a session advisory lock per charge keeps a single driver at a time."""
+    """Drives pending charges; a lock per charge (`ports.ChargeLocks`) keeps a single driver at a time."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
         uow_factory: Callable[[], PaymentsUnitOfWork],
-        psps: PspRegistry,
+        psps: PaymentServiceProviders,
+        locks: ChargeLocks,
         clock: Clock,
         max_drivers: int,
         fault: FaultHook | None = None,
     ):
-        self._engine = engine
         self._clock = clock
         self._uow = uow_factory
         self.psps = psps
+        self._locks = locks
         self._drivers = asyncio.Semaphore(max_drivers)
         self._fault = fault or _no_fault
 
     async def advance(self, tenant_id: str, charge_id: str) -> Charge | None:
         """Move the charge towards an outcome and return it; None if another driver holds it right now."""
-        async with self._drivers, self._exclusive(tenant_id, charge_id) as held:
+        async with self._drivers, self._locks.try_hold(tenant_id, charge_id) as held:
             return await self._drive(tenant_id, charge_id) if held else None
 
-    @contextlib.asynccontextmanager
-    async def holding(self, tenant_id: str, charge_ids: Sequence[str]) -> AsyncIterator[None]:
+    def holding(self, tenant_id: str, charge_ids: Sequence[str]) -> AbstractAsyncContextManager[None]:
         """Be the driver of new charges nobody else knows yet: lock them all, release on exit."""
-        if not charge_ids:
-            yield
-            return
-        keys = [_driver_key(tenant_id, charge_id) for charge_id in charge_ids]
-        async with self._lock_session() as session:
-            await session.execute(_LOCK_ALL, {"keys": keys})
-            try:
-                yield
-            finally:
-                await session.execute(_UNLOCK_ALL)
+        return self._locks.hold_all(tenant_id, charge_ids)
 
     async def collect(self, tenant_id: str, records: Sequence[ChargeRecord]) -> None:
         """Send the charges' in-flight attempts to their PSPs together and store the answers.
@@ -105,33 +83,16 @@ class ChargeProcessor:
         right now are left to it without a lock attempt each.
         """
         async with self._uow() as uow:
-            open_charges = await charges_to_resume(uow.connection, self._clock.now() - untouched_for, limit)
+            open_charges = await uow.open_charges().untouched_since(self._clock.now() - untouched_for, limit)
         resumed = 0
         for tenant_id, charge_id in open_charges:
             try:
-                resumed += await self.advance(tenant_id, charge_id) is not None
+                # NOTE: background work, outside any call: it acts for the charge's tenant.
+                with tenant_scope(tenant_id):
+                    resumed += await self.advance(tenant_id, charge_id) is not None
             except Exception:
                 log.exception("reconciling charge %s failed", charge_id)
         return resumed
-
-    @contextlib.asynccontextmanager
-    async def _exclusive(self, tenant_id: str, charge_id: str) -> AsyncIterator[bool]:
-        # NOTE: a session lock survives the driver's own commits and dies with its connection,
-        # so a crashed driver never blocks the charge.
-        key = sa.func.hashtextextended(_driver_key(tenant_id, charge_id), 0)
-        async with self._lock_session() as session:
-            held = bool((await session.execute(sa.select(sa.func.pg_try_advisory_lock(key)))).scalar())
-            try:
-                yield held
-            finally:
-                if held:
-                    await session.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-
-    @contextlib.asynccontextmanager
-    async def _lock_session(self) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection outside any transaction: session advisory locks need none."""
-        async with self._engine.connect() as connection:
-            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def _load(self, tenant_id: str, charge_id: str) -> ChargeRecord:
         async with self._uow() as uow:

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from azotte_payments.adapters.repositories import ChargeRecord
-from azotte_payments.domain.charge import Charge, ChargeStatus, validate_currency
+from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeStatus, validate_currency
 from azotte_payments.domain.credit import CreditBalance
 from azotte_payments.domain.payment_method import CustomerPaymentMethods
+from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingContext, route
 from azotte_payments.domain.storefront import StorefrontTerms
+from azotte_payments.ports import PaymentsUnitOfWork, StorefrontCatalog
 from azotte_payments.service_layer.charge_batch import ChargeBatch, CreateCharge
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.service_layer.effects import apply_charge_events, new_id
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
-from azotte_platform.errors import AzotteError
-
-Storefronts = Callable[[str, str], Awaitable[StorefrontTerms]]
+from azotte_platform.errors import AzotteError, InvalidArgument
+from azotte_platform.paging import Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class ChargeDesk:
     def __init__(
         self,
         uow_factory: Callable[[], PaymentsUnitOfWork],
-        storefronts: Storefronts,
+        storefronts: StorefrontCatalog,
         processor: ChargeProcessor,
         wait_s: float,
         max_batches: int,
@@ -97,7 +96,7 @@ class ChargeDesk:
         records = []
         for command, fingerprint in to_open:
             try:
-                terms = await self._storefronts(tenant_id, command.storefront_id)
+                terms = await self._storefronts.terms(tenant_id, command.storefront_id)
                 validate_currency(command.currency, terms.currency)
                 record = self._record(tenant_id, command, fingerprint, terms, methods[command.customer_id], credit, now)
             except AzotteError as error:
@@ -173,3 +172,20 @@ class ChargeDesk:
             # NOTE: another request holds this charge; poll its row until it has an outcome.
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+async def get_charge(
+    uow: PaymentsUnitOfWork, tenant_id: str, charge_id: str
+) -> tuple[Charge, list[tuple[Refund, str]]]:
+    """A charge with its refunds and their reasons, oldest first."""
+    record = await uow.charges(tenant_id).get(charge_id)
+    return record.charge, await uow.refunds(tenant_id).for_charge(charge_id)
+
+
+async def list_charges(
+    uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, subscription_id: str, page: PageRequest
+) -> Page:
+    """One page of a customer's charges (of one subscription when given), newest first."""
+    if not customer_id:
+        raise InvalidArgument.field("customer_id", "is required")
+    return await uow.charges(tenant_id).list_for_customer(customer_id, subscription_id, page)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte.payments.v1 import events_pb2
 from azotte_payments.domain.credit import CreditBalance, CreditReason
 from azotte_payments.domain.ledger import Dimensions, accounting_period, postings_for_credit_grant
+from azotte_payments.ports import PaymentsUnitOfWork
 from azotte_payments.service_layer.effects import new_id, post_entry
-from azotte_payments.service_layer.messages import money
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.events.envelope import Event
 
 
 @dataclass(frozen=True)
@@ -36,13 +33,7 @@ def validate_currency_code(field: str, currency: str) -> None:
 def record_credit_granted(uow: PaymentsUnitOfWork, tenant_id: str, balance: CreditBalance) -> None:
     """Turn the balance's recorded grants into credit.granted events."""
     for fact in balance.events:
-        payload = events_pb2.CreditGranted(
-            customer_id=fact.customer_id,
-            amount=money(fact.currency, fact.amount_minor),
-            balance=money(fact.currency, fact.balance_minor),
-            reason=fact.reason,
-        )
-        uow.record(Event(tenant_id, "credit.granted", payload))
+        uow.record(uow.events.credit_granted(tenant_id, fact))
     balance.events.clear()
 
 

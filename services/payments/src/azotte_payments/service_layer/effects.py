@@ -5,13 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from azotte.payments.v1 import events_pb2
-from azotte_payments.adapters.repositories import ChargeRecord
+from azotte_payments.domain.charge import ChargeRecord
 from azotte_payments.domain.events import PaymentFailed, PaymentSucceeded
 from azotte_payments.domain.ledger import JournalEntry, postings_for_charge
-from azotte_payments.service_layer.messages import charge_message, decline_message, revenue_recorded_message
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
-from azotte_platform.events.envelope import Event
+from azotte_payments.ports import PaymentsUnitOfWork
 
 
 def new_id(prefix: str) -> str:
@@ -24,7 +21,7 @@ async def post_entry(uow: PaymentsUnitOfWork, tenant_id: str, entry: JournalEntr
     if not entry.postings:
         return
     if await uow.ledger(tenant_id).post(entry):
-        uow.record(Event(tenant_id, "revenue.recorded", revenue_recorded_message(entry)))
+        uow.record(uow.events.revenue_recorded(tenant_id, entry))
 
 
 async def save_charge(uow: PaymentsUnitOfWork, tenant_id: str, record: ChargeRecord) -> None:
@@ -49,8 +46,7 @@ async def apply_charge_events(uow: PaymentsUnitOfWork, tenant_id: str, records: 
             if isinstance(fact, PaymentSucceeded):
                 # NOTE: revenue is recognized when the money is captured, in the capture's month.
                 captured.append(postings_for_charge(charge, tenant_id, new_id("je"), now))
-                payload = events_pb2.PaymentSucceeded(charge=charge_message(charge))
-                uow.record(Event(tenant_id, "payment.succeeded", payload, about=charge.request.customer_id))
+                uow.record(uow.events.payment_succeeded(tenant_id, charge))
             elif isinstance(fact, PaymentFailed):
                 if charge.credit_applied_minor:
                     # NOTE: credit reserved for a charge that failed goes back to the customer.
@@ -58,11 +54,8 @@ async def apply_charge_events(uow: PaymentsUnitOfWork, tenant_id: str, records: 
                     balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
                     balance.release(charge.credit_applied_minor)
                     await credits.save(balance)
-                failed = events_pb2.PaymentFailed(
-                    charge=charge_message(charge), decline=decline_message(charge.decline)
-                )
-                uow.record(Event(tenant_id, "payment.failed", failed, about=charge.request.customer_id))
+                uow.record(uow.events.payment_failed(tenant_id, charge))
         charge.events.clear()
     entries = [entry for entry in captured if entry.postings]
     for entry in await uow.ledger(tenant_id).post_many(entries):
-        uow.record(Event(tenant_id, "revenue.recorded", revenue_recorded_message(entry)))
+        uow.record(uow.events.revenue_recorded(tenant_id, entry))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodType
+from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodType
+from azotte_payments.ports import PaymentsUnitOfWork
 from azotte_payments.service_layer.effects import new_id
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.paging import Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,10 @@ async def add_payment_method(uow: PaymentsUnitOfWork, tenant_id: str, command: A
     return method
 
 
-async def list_payment_methods(uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str) -> CustomerPaymentMethods:
-    """Every method of the customer, oldest first."""
+async def list_payment_methods(uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, page: PageRequest) -> Page:
+    """One page of the customer's methods (`PaymentMethod`s), oldest first."""
     _require_customer(customer_id)
-    return await uow.payment_methods(tenant_id).for_customer(customer_id)
+    return await uow.payment_methods(tenant_id).list_for_customer(customer_id, page)
 
 
 async def set_default_payment_method(

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte.payments.v1 import events_pb2
-from azotte_payments.adapters.psp.registry import PspRegistry
 from azotte_payments.domain.charge import Charge
 from azotte_payments.domain.credit import CreditReason
 from azotte_payments.domain.declines import PspOperationResult
 from azotte_payments.domain.ledger import EntryKind, postings_for_refund, postings_for_void
 from azotte_payments.domain.refund import Refund, RefundDestination, apply_refund, plan_refund
+from azotte_payments.errors import NoPspCapture, PspRefused, PspUnavailable
+from azotte_payments.ports import PaymentServiceProviders, PaymentsUnitOfWork
 from azotte_payments.service_layer.credits import record_credit_granted
 from azotte_payments.service_layer.effects import new_id, post_entry
-from azotte_payments.service_layer.messages import charge_message, refund_message
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
-from azotte_platform.errors import FailedPrecondition, InvalidArgument, Unavailable
-from azotte_platform.events.envelope import Event
+from azotte_platform.errors import InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -35,12 +32,12 @@ def _ensure_psp_accepted(result: PspOperationResult, what: str) -> None:
     if result.succeeded:
         return
     if result.retryable:
-        raise Unavailable(f"{result.psp} could not {what} now ({result.error_code}); retry", reason="PSP_UNAVAILABLE")
-    raise FailedPrecondition(f"{result.psp} refused to {what}: {result.error_code}", reason="PSP_REFUSED")
+        raise PspUnavailable(f"{result.psp} could not {what} now ({result.error_code}); retry")
+    raise PspRefused(f"{result.psp} refused to {what}: {result.error_code}")
 
 
 async def refund_charge(
-    uow: PaymentsUnitOfWork, tenant_id: str, psps: PspRegistry, command: RefundCharge
+    uow: PaymentsUnitOfWork, tenant_id: str, psps: PaymentServiceProviders, command: RefundCharge
 ) -> tuple[Refund, Charge]:
     """Refund within what was captured and not yet refunded; the caller commits."""
     if not command.charge_id:
@@ -53,7 +50,7 @@ async def refund_charge(
     refund = plan_refund(charge, new_id("re"), command.amount_minor, destination, now)
     if destination is RefundDestination.ORIGINAL_METHOD:
         if not charge.psp or not charge.psp_reference:
-            raise FailedPrecondition(f"charge {charge.charge_id} was not captured by a PSP", reason="NO_PSP_CAPTURE")
+            raise NoPspCapture(f"charge {charge.charge_id} was not captured by a PSP")
         # NOTE: the PSP key derives from the request id, so a retried refund is never paid twice.
         psp_key = f"refund:{charge.charge_id}:{command.request_id}"
         result = await psps.provider(charge.psp).refund(
@@ -71,17 +68,12 @@ async def refund_charge(
     await uow.refunds(tenant_id).add(refund, command.reason)
     await uow.charges(tenant_id).save(record, now)
     await post_entry(uow, tenant_id, postings_for_refund(charge, refund, tenant_id, new_id("je"), now))
-    payload = events_pb2.PaymentRefunded(
-        refund=refund_message(refund, command.reason),
-        charge=charge_message(charge),
-        fully_refunded=charge.refunded_minor == charge.amounts.gross_minor,
-    )
-    uow.record(Event(tenant_id, "payment.refunded", payload))
+    uow.record(uow.events.payment_refunded(tenant_id, refund, command.reason, charge))
     charge.events.clear()
     return refund, charge
 
 
-async def void_charge(uow: PaymentsUnitOfWork, tenant_id: str, psps: PspRegistry, charge_id: str) -> Charge:
+async def void_charge(uow: PaymentsUnitOfWork, tenant_id: str, psps: PaymentServiceProviders, charge_id: str) -> Charge:
     """Cancel a succeeded, unrefunded charge and reverse its revenue; the caller commits."""
     if not charge_id:
         raise InvalidArgument.field("charge_id", "is required")

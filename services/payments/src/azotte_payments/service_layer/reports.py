@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from azotte_payments.domain.ledger import GroupBy, RevenueRow, revenue_report
-from azotte_payments.service_layer.unit_of_work import PaymentsUnitOfWork
+from azotte_payments.ports import PaymentsUnitOfWork
 from azotte_platform.errors import InvalidArgument
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -1,58 +1,18 @@
-"""The one interface every PSP adapter implements, with normalized results."""
+"""What every HTTP PSP adapter shares: config, a pooled JSON client, and failures turned into results.
+
+The interface the adapters implement is `ports.PaymentServiceProvider`; `registry.py` finds them by name.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
-
-
-@dataclass(frozen=True)
-class PspChargeRequest:
-    """A capture request sent to one PSP for one attempt."""
-
-    idempotency_key: str
-    amount_minor: int
-    currency: str
-    payment_token: str
-    reference: str
-    description: str = ""
-
-
-class PaymentServiceProvider(Protocol):
-    """A payment service provider reached over the network."""
-
-    @property
-    def name(self) -> str:
-        """Routing name of this PSP (as used in storefront routing rules)."""
-        ...
-
-    async def charge(self, request: PspChargeRequest) -> PspChargeResult:
-        """Authorize and capture; never raises for declines, errors or timeouts."""
-        ...
-
-    async def refund(
-        self, psp_reference: str, amount_minor: int, currency: str, idempotency_key: str
-    ) -> PspOperationResult:
-        """Refund part or all of a captured charge."""
-        ...
-
-    async def void(self, psp_reference: str, idempotency_key: str) -> PspOperationResult:
-        """Cancel a captured, unsettled and unrefunded charge."""
-        ...
-
-    async def lookup(self, idempotency_key: str) -> PspChargeResult | None:
-        """What the PSP recorded for an attempt's idempotency key (None: nothing)."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release network resources."""
-        ...
 
 
 @dataclass(frozen=True)

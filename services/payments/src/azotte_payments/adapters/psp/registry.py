@@ -6,19 +6,20 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from azotte_payments.adapters.psp.adyen_like import AdyenLikePsp
-from azotte_payments.adapters.psp.base import HttpPspConfig, PaymentServiceProvider, PspChargeRequest
+from azotte_payments.adapters.psp.base import HttpPspConfig
 from azotte_payments.adapters.psp.stripe_like import StripeLikePsp
 from azotte_payments.domain.charge import Attempt
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
 from azotte_payments.domain.declines import PspChargeResult
 from azotte_payments.domain.routing import next_psp, record_psp_health
+from azotte_payments.errors import NoPspRoute, PspNotConfigured
+from azotte_payments.ports import PaymentServiceProvider, PspChargeRequest
 from azotte_payments.settings import PaymentsSettings
 from azotte_platform.clock import Clock
-from azotte_platform.errors import FailedPrecondition
 
 
 class PspRegistry:
-    """Named PSP adapters and one breaker per PSP (per process)."""
+    """Named PSP adapters and one breaker per PSP (per process); implements `ports.PaymentServiceProviders`."""
 
     def __init__(self, providers: Mapping[str, PaymentServiceProvider], breakers: CircuitBreakerBoard, clock: Clock):
         self._providers = dict(providers)
@@ -45,13 +46,13 @@ class PspRegistry:
         """The candidates this process has adapters for, in order."""
         known = tuple(psp for psp in candidates if psp in self._providers)
         if not known:
-            raise FailedPrecondition(f"none of the routed PSPs {list(candidates)} is configured", reason="NO_PSP_ROUTE")
+            raise NoPspRoute(f"none of the routed PSPs {list(candidates)} is configured")
         return known
 
     def provider(self, psp: str) -> PaymentServiceProvider:
         """The adapter of `psp`."""
         if psp not in self._providers:
-            raise FailedPrecondition(f"PSP {psp!r} is not configured", reason="PSP_NOT_CONFIGURED")
+            raise PspNotConfigured(f"PSP {psp!r} is not configured")
         return self._providers[psp]
 
     def next_candidate(self, candidates: Sequence[str], attempts: Sequence[Attempt]) -> str | None:

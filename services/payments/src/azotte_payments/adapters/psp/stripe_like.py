@@ -6,7 +6,6 @@ from typing import Any
 
 from azotte_payments.adapters.psp.base import (
     HttpPspConfig,
-    PspChargeRequest,
     PspHttp,
     PspResponse,
     guarded_charge,
@@ -14,6 +13,7 @@ from azotte_payments.adapters.psp.base import (
     server_failure,
 )
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
+from azotte_payments.ports import PspChargeRequest
 
 
 def normalize_stripe_decline(code: str, decline_code: str) -> DeclineReason:

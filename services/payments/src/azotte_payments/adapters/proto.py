@@ -1,0 +1,283 @@
+"""All proto <-> domain translation of payments: request fields to domain values, domain objects to API
+resources and event payloads, and the catalog's storefront to payment terms."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from azotte.catalog.v1 import catalog_pb2
+from azotte.common.v1 import channel_pb2
+from azotte.payments.v1 import events_pb2, payments_pb2
+from azotte_payments.domain.charge import Attempt, Charge
+from azotte_payments.domain.credit import CreditBalance
+from azotte_payments.domain.declines import Decline, Outcome
+from azotte_payments.domain.events import CreditGranted
+from azotte_payments.domain.ledger import GroupBy, JournalEntry, RevenueRow, revenue_recorded
+from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodType
+from azotte_payments.domain.refund import Refund
+from azotte_payments.domain.routing import RoutingCondition, RoutingRule
+from azotte_payments.domain.storefront import StorefrontTerms, rules_with_fallback
+from azotte_payments.domain.tax import TaxMode, TaxPolicy
+from azotte_payments.errors import StorefrontTaxInvalid
+from azotte_platform.convert import enum_from_pb, enum_to_pb, money, optional_enum, timestamp
+from azotte_platform.errors import AzotteError, InvalidArgument
+from azotte_platform.events.envelope import Event
+from azotte_platform.grpc.status import status_code
+
+# --- shared fields ---
+
+
+def channel_value(name: str) -> channel_pb2.Channel.ValueType:
+    """The Channel value stored under its proto name ('' is unspecified)."""
+    # NOTE: payments stores a channel by its proto name ('CHANNEL_WEB') in charges and ledger dimensions.
+    return channel_pb2.Channel.Value(name) if name else channel_pb2.CHANNEL_UNSPECIFIED
+
+
+def channel_name(channel: channel_pb2.Channel.ValueType) -> str:
+    """The proto name a channel is stored under ('' for unspecified)."""
+    return "" if channel == channel_pb2.CHANNEL_UNSPECIFIED else channel_pb2.Channel.Name(channel)
+
+
+def _outcome(outcome: Outcome | None) -> payments_pb2.DeclineOutcome.ValueType:
+    return enum_to_pb("DECLINE_OUTCOME", outcome, payments_pb2.DeclineOutcome)  # type: ignore[no-any-return]
+
+
+# --- request fields -> domain ---
+
+
+def tax_policy_from_pb(request: payments_pb2.CreateChargeRequest) -> TaxPolicy | None:
+    """The tax policy a charge request gives, None when it uses the storefront's."""
+    if request.WhichOneof("tax") != "tax_policy":
+        return None
+    policy = request.tax_policy
+    mode = enum_from_pb(TaxMode, "TAX_MODE", policy.mode, payments_pb2.TaxMode, "tax_policy.mode")
+    try:
+        rate = Decimal(policy.rate or "0")
+    except InvalidOperation as error:
+        raise InvalidArgument.field("tax_policy.rate", "must be a decimal fraction like '0.19'") from error
+    return TaxPolicy(mode, rate, policy.country_code)
+
+
+def payment_method_type_from_pb(value: payments_pb2.PaymentMethodType.ValueType) -> PaymentMethodType | None:
+    """The payment method type, None when unspecified."""
+    return optional_enum(PaymentMethodType, "PAYMENT_METHOD_TYPE", value, payments_pb2.PaymentMethodType, "type")
+
+
+def group_by_from_pb(request: payments_pb2.GetRevenueReportRequest) -> list[GroupBy]:
+    """The report dimensions asked for, in order."""
+    return [
+        enum_from_pb(GroupBy, "REVENUE_DIMENSION", dimension, payments_pb2.RevenueDimension, "group_by")
+        for dimension in request.group_by
+    ]
+
+
+# --- domain -> API resources ---
+
+
+def decline_to_pb(decline: Decline | None) -> payments_pb2.Decline | None:
+    if decline is None:
+        return None
+    return payments_pb2.Decline(
+        outcome=_outcome(decline.outcome), reason=decline.reason.value, raw_code=decline.raw_code
+    )
+
+
+def attempt_to_pb(attempt: Attempt) -> payments_pb2.ChargeAttempt:
+    return payments_pb2.ChargeAttempt(
+        number=attempt.number,
+        psp=attempt.psp,
+        outcome=_outcome(attempt.outcome),
+        decline=decline_to_pb(attempt.decline),
+        psp_reference=attempt.psp_reference or "",
+        latency_ms=attempt.latency_ms,
+        start_time=timestamp(attempt.started_at),
+    )
+
+
+def charge_to_pb(charge: Charge) -> payments_pb2.Charge:
+    request, currency = charge.request, charge.currency
+    return payments_pb2.Charge(
+        id=charge.charge_id,
+        customer_id=request.customer_id,
+        storefront_id=request.storefront_id,
+        channel=channel_value(request.channel),
+        plan_id=request.plan_id,
+        status=enum_to_pb("CHARGE_STATUS", charge.status, payments_pb2.ChargeStatus),
+        gross=money(charge.amounts.gross_minor, currency),
+        tax=money(charge.amounts.tax_minor, currency),
+        net=money(charge.amounts.net_minor, currency),
+        discount=money(request.discount_minor, currency),
+        credit_applied=money(charge.credit_applied_minor, currency),
+        refunded=money(charge.refunded_minor, currency),
+        payment_method_id=request.payment_method_id,
+        psp=charge.psp or "",
+        psp_reference=charge.psp_reference or "",
+        decline=decline_to_pb(charge.decline),
+        attempts=[attempt_to_pb(attempt) for attempt in charge.attempts],
+        idempotency_key=charge.idempotency_key,
+        description=request.description,
+        subscription_id=request.subscription_id,
+        period_key=request.period_key,
+        create_time=timestamp(charge.created_at),
+        outcome=_outcome(charge.outcome),
+    )
+
+
+def charge_result_to_pb(answer: Charge | AzotteError) -> payments_pb2.CreateChargeResult:
+    """One CreateCharges result: the charge, or the error a single CreateCharge would have raised."""
+    if isinstance(answer, Charge):
+        return payments_pb2.CreateChargeResult(charge=charge_to_pb(answer))
+    violations = answer.violations if isinstance(answer, InvalidArgument) else []
+    error = payments_pb2.ChargeError(
+        code=status_code(answer).name,
+        reason=answer.reason,
+        message=answer.message,
+        field=violations[0].field if violations else "",
+    )
+    return payments_pb2.CreateChargeResult(error=error)
+
+
+def refund_to_pb(refund: Refund, reason: str) -> payments_pb2.Refund:
+    return payments_pb2.Refund(
+        id=refund.refund_id,
+        charge_id=refund.charge_id,
+        status=enum_to_pb("REFUND_STATUS", refund.status, payments_pb2.RefundStatus),
+        destination=enum_to_pb("REFUND_DESTINATION", refund.destination, payments_pb2.RefundDestination),
+        amount=money(refund.amount_minor, refund.currency),
+        tax=money(refund.amounts.tax_minor, refund.currency),
+        psp_reference=refund.psp_reference or "",
+        reason=reason,
+        create_time=timestamp(refund.created_at),
+    )
+
+
+def payment_method_to_pb(method: PaymentMethod) -> payments_pb2.PaymentMethod:
+    return payments_pb2.PaymentMethod(
+        id=method.payment_method_id,
+        customer_id=method.customer_id,
+        type=enum_to_pb("PAYMENT_METHOD_TYPE", method.method_type, payments_pb2.PaymentMethodType),
+        token=method.token,
+        brand=method.brand,
+        last4=method.last4,
+        exp_month=method.exp_month or 0,
+        exp_year=method.exp_year or 0,
+        is_default=method.is_default,
+        create_time=timestamp(method.created_at),
+    )
+
+
+def credit_balance_to_pb(balance: CreditBalance) -> payments_pb2.CreditBalance:
+    return payments_pb2.CreditBalance(
+        customer_id=balance.customer_id, balance=money(balance.balance_minor, balance.currency)
+    )
+
+
+def revenue_row_to_pb(row: RevenueRow) -> payments_pb2.RevenueRow:
+    return payments_pb2.RevenueRow(
+        period=row.period,
+        storefront_id=row.storefront_id,
+        channel=channel_value(row.channel),
+        plan_id=row.plan_id,
+        gross_sales=money(row.gross_sales_minor, row.currency),
+        discounts=money(row.discounts_minor, row.currency),
+        refunds=money(row.refunds_minor, row.currency),
+        net_revenue=money(row.net_revenue_minor, row.currency),
+        tax=money(row.tax_minor, row.currency),
+    )
+
+
+def trial_balance_to_pb(currency: str, accounts: dict[str, int]) -> payments_pb2.CurrencyTrialBalance:
+    return payments_pb2.CurrencyTrialBalance(
+        currency_code=currency,
+        accounts=[
+            payments_pb2.AccountBalance(account=account, balance=money(amount, currency))
+            for account, amount in accounts.items()
+        ],
+        total_minor=sum(accounts.values()),
+    )
+
+
+# --- domain -> event payloads ---
+
+
+class ProtoEvents:
+    """Outbox events with `azotte.payments.v1` payloads (implements `ports.PaymentsEvents`)."""
+
+    def payment_succeeded(self, tenant_id: str, charge: Charge) -> Event:
+        payload = events_pb2.PaymentSucceeded(charge=charge_to_pb(charge))
+        return Event(tenant_id, "payment.succeeded", payload, about=charge.request.customer_id)
+
+    def payment_failed(self, tenant_id: str, charge: Charge) -> Event:
+        payload = events_pb2.PaymentFailed(charge=charge_to_pb(charge), decline=decline_to_pb(charge.decline))
+        return Event(tenant_id, "payment.failed", payload, about=charge.request.customer_id)
+
+    def payment_refunded(self, tenant_id: str, refund: Refund, reason: str, charge: Charge) -> Event:
+        payload = events_pb2.PaymentRefunded(
+            refund=refund_to_pb(refund, reason),
+            charge=charge_to_pb(charge),
+            fully_refunded=charge.refunded_minor == charge.amounts.gross_minor,
+        )
+        return Event(tenant_id, "payment.refunded", payload)
+
+    def credit_granted(self, tenant_id: str, fact: CreditGranted) -> Event:
+        payload = events_pb2.CreditGranted(
+            customer_id=fact.customer_id,
+            amount=money(fact.amount_minor, fact.currency),
+            balance=money(fact.balance_minor, fact.currency),
+            reason=fact.reason,
+        )
+        return Event(tenant_id, "credit.granted", payload)
+
+    def revenue_recorded(self, tenant_id: str, entry: JournalEntry) -> Event:
+        fact = revenue_recorded(entry)
+        payload = events_pb2.RevenueRecorded(
+            entry_id=fact.entry_id,
+            kind=fact.kind,
+            source_id=fact.source_id,
+            storefront_id=fact.storefront_id,
+            channel=channel_value(fact.channel),
+            plan_id=fact.plan_id,
+            period=fact.period,
+            net_revenue=money(fact.net_revenue_minor, fact.currency),
+            tax=money(fact.tax_minor, fact.currency),
+        )
+        return Event(tenant_id, "revenue.recorded", payload)
+
+
+# --- the catalog's storefront -> payment terms ---
+
+
+def storefront_terms(storefront: catalog_pb2.Storefront) -> StorefrontTerms:
+    """The catalog's storefront as payment terms; an unspecified tax mode is exclusive."""
+    policy = storefront.tax_policy
+    try:
+        rate = Decimal(policy.rate or "0")
+    except InvalidOperation as error:
+        raise StorefrontTaxInvalid(f"storefront {storefront.id} has an unreadable tax rate {policy.rate!r}") from error
+    mode = optional_enum(TaxMode, "TAX_MODE", policy.mode, catalog_pb2.TaxMode, "tax_policy.mode") or TaxMode.EXCLUSIVE
+    rules = tuple(
+        RoutingRule(
+            rule.psps[0],
+            tuple(rule.psps[1:]),
+            RoutingCondition(
+                currencies=frozenset(rule.condition.currencies),
+                country_codes=frozenset(rule.condition.countries),
+                payment_method_types=frozenset(rule.condition.payment_method_types),
+                min_amount_minor=(
+                    rule.condition.min_amount_minor if rule.condition.HasField("min_amount_minor") else None
+                ),
+                max_amount_minor=(
+                    rule.condition.max_amount_minor if rule.condition.HasField("max_amount_minor") else None
+                ),
+            ),
+        )
+        for rule in storefront.payment_routing.rules
+        if rule.psps
+    )
+    return StorefrontTerms(
+        storefront_id=storefront.id,
+        currency=storefront.currency_code,
+        country_code=storefront.country_code,
+        tax_policy=TaxPolicy(mode, rate, storefront.country_code),
+        routing_rules=rules_with_fallback(rules, tuple(storefront.payment_routing.fallback_psps)),
+    )

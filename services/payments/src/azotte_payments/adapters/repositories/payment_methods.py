@@ -1,0 +1,101 @@
+"""Customers' tokenized payment methods."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_payments.adapters.repositories import IDS, keyset_after
+from azotte_payments.adapters.tables import payment_methods
+from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodType
+from azotte_platform.paging import Page, PageRequest
+
+# NOTE: methods are listed in the order they were added: created_at, then the insertion sequence.
+_ORDER = (payment_methods.c.created_at, payment_methods.c.seq)
+
+
+def _method(row: Any) -> PaymentMethod:
+    return PaymentMethod(
+        payment_method_id=row.id,
+        customer_id=row.customer_id,
+        method_type=PaymentMethodType(row.method_type),
+        token=row.token,
+        created_at=row.created_at,
+        brand=row.brand,
+        last4=row.last4,
+        exp_month=row.exp_month,
+        exp_year=row.exp_year,
+        is_default=row.is_default,
+    )
+
+
+class PaymentMethodRepository:
+    """Customers' tokenized payment methods (implements `ports.PaymentMethodRepository`)."""
+
+    def __init__(self, connection: AsyncConnection, tenant_id: str):
+        self._c = connection
+        self._tenant = tenant_id
+
+    async def for_customer(self, customer_id: str, *, lock: bool = False) -> CustomerPaymentMethods:
+        """Every method of the customer, oldest first (locked for update when asked)."""
+        query = sa.select(payment_methods).where(payment_methods.c.customer_id == customer_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self._by_customer(query, [customer_id]))[customer_id]
+
+    async def for_customers(self, customer_ids: Sequence[str]) -> dict[str, CustomerPaymentMethods]:
+        """Every method of each customer, oldest first, by customer."""
+        query = sa.select(payment_methods).where(payment_methods.c.customer_id == sa.any_(IDS))
+        return await self._by_customer(query, customer_ids, {"b_ids": list(customer_ids)})
+
+    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page:
+        """One page of the customer's methods, oldest first, keyset-paginated on (created_at, seq)."""
+        query = sa.select(payment_methods).where(
+            payment_methods.c.tenant_id == self._tenant, payment_methods.c.customer_id == customer_id
+        )
+        after = keyset_after(page, datetime.fromisoformat, int)
+        if after is not None:
+            query = query.where(sa.tuple_(*_ORDER) > after)
+        rows = (await self._c.execute(query.order_by(*_ORDER).limit(page.limit))).all()
+        cut = page.page(rows, lambda row: [row.created_at.isoformat(), row.seq])
+        return Page([_method(row) for row in cut.items], cut.next_page_token)
+
+    async def _by_customer(
+        self, query: sa.Select[Any], customer_ids: Sequence[str], params: dict[str, Any] | None = None
+    ) -> dict[str, CustomerPaymentMethods]:
+        query = query.where(payment_methods.c.tenant_id == self._tenant).order_by(*_ORDER)
+        found: dict[str, CustomerPaymentMethods] = {c: CustomerPaymentMethods(c, []) for c in customer_ids}
+        for row in (await self._c.execute(query, params)).all():
+            found[row.customer_id].methods.append(_method(row))
+        return found
+
+    async def save(self, customer: CustomerPaymentMethods, removed: Sequence[str] = ()) -> None:
+        """Write every method of the customer and delete the removed ones."""
+        if removed:
+            await self._c.execute(
+                sa.delete(payment_methods).where(
+                    payment_methods.c.tenant_id == self._tenant, payment_methods.c.id.in_(list(removed))
+                )
+            )
+        for method in customer.methods:
+            values = {
+                "customer_id": method.customer_id,
+                "method_type": method.method_type.value,
+                "token": method.token,
+                "brand": method.brand,
+                "last4": method.last4,
+                "exp_month": method.exp_month,
+                "exp_year": method.exp_year,
+                "is_default": method.is_default,
+                "created_at": method.created_at,
+            }
+            await self._c.execute(
+                insert(payment_methods)
+                .values(tenant_id=self._tenant, id=method.payment_method_id, **values)
+                .on_conflict_do_update(index_elements=["tenant_id", "id"], set_={"is_default": method.is_default})
+            )

@@ -1,0 +1,111 @@
+"""Typed errors of the payments service: one class per reason (the `google.rpc.ErrorInfo` reason).
+
+A declined charge is not an error (the charge answers `FAILED` with its decline); callers match
+these errors by type, never by their reason string.
+"""
+
+from __future__ import annotations
+
+from azotte_platform.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+
+class CurrencyMismatch(InvalidArgument):
+    """The charge's currency is not the storefront's currency."""
+
+    reason = "CURRENCY_MISMATCH"
+
+
+class PanNotAllowed(InvalidArgument):
+    """A payment method token looks like a card number; only PSP tokens are stored."""
+
+    reason = "PAN_NOT_ALLOWED"
+
+
+class RefundExceedsCaptured(InvalidArgument):
+    """A refund asks for more than was captured and not yet refunded."""
+
+    reason = "REFUND_EXCEEDS_CAPTURED"
+
+
+class ChargeNotFound(NotFound):
+    """No charge with that id (for this tenant)."""
+
+    reason = "CHARGE_NOT_FOUND"
+
+
+class PaymentMethodNotFound(NotFound):
+    """No payment method with that id for the customer."""
+
+    reason = "PAYMENT_METHOD_NOT_FOUND"
+
+
+class StorefrontNotFound(NotFound):
+    """The catalog has no storefront with that id."""
+
+    reason = "STOREFRONT_NOT_FOUND"
+
+
+class NoPaymentMethod(FailedPrecondition):
+    """The customer has no payment method to charge."""
+
+    reason = "NO_PAYMENT_METHOD"
+
+
+class PaymentMethodExpired(FailedPrecondition):
+    """The payment method expired before the charge."""
+
+    reason = "PAYMENT_METHOD_EXPIRED"
+
+
+class NoPspRoute(FailedPrecondition):
+    """No routing rule matches the charge, or no routed PSP is configured."""
+
+    reason = "NO_PSP_ROUTE"
+
+
+class PspNotConfigured(FailedPrecondition):
+    """The charge's PSP has no adapter in this process."""
+
+    reason = "PSP_NOT_CONFIGURED"
+
+
+class PspRefused(FailedPrecondition):
+    """The PSP refused a refund or void for good."""
+
+    reason = "PSP_REFUSED"
+
+
+class NoPspCapture(FailedPrecondition):
+    """The charge was not captured by a PSP, so nothing can go back to the card."""
+
+    reason = "NO_PSP_CAPTURE"
+
+
+class ChargeNotRefundable(FailedPrecondition):
+    """Only succeeded charges can be refunded."""
+
+    reason = "CHARGE_NOT_REFUNDABLE"
+
+
+class InsufficientCredit(FailedPrecondition):
+    """The customer's credit balance is below the amount to spend."""
+
+    reason = "INSUFFICIENT_CREDIT"
+
+
+class StorefrontTaxInvalid(FailedPrecondition):
+    """The catalog's storefront has a tax rate that is not a decimal."""
+
+    reason = "STOREFRONT_TAX_INVALID"
+
+
+class IdempotencyKeyReused(Aborted):
+    """An idempotency key was used before for a charge with other content."""
+
+    reason = "IDEMPOTENCY_KEY_REUSED"
+
+
+class PspUnavailable(Unavailable):
+    """The PSP could not refund or void now; retry."""
+
+    reason = "PSP_UNAVAILABLE"

@@ -1,0 +1,273 @@
+"""What the payments use cases need: repositories, the catalog, the PSPs, charge locks, a unit of work.
+
+Adapters implement these over PostgreSQL, gRPC and HTTP (`adapters/`); unit tests over memory
+(`tests/unit/payments/fakes.py`). The service layer is typed against this module only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord
+from azotte_payments.domain.credit import CreditBalance
+from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
+from azotte_payments.domain.events import CreditGranted
+from azotte_payments.domain.ledger import EntryKind, JournalEntry
+from azotte_payments.domain.payment_method import CustomerPaymentMethods
+from azotte_payments.domain.refund import Refund
+from azotte_payments.domain.storefront import StorefrontTerms
+from azotte_platform.events.envelope import Event
+from azotte_platform.paging import Page, PageRequest
+from azotte_platform.ports import AbstractUnitOfWork
+
+# --- repositories (one tenant each, over the unit of work's transaction) ---
+
+
+class ChargeRepository(Protocol):
+    """Charges and their attempts."""
+
+    async def insert_many(self, records: Sequence[ChargeRecord], now: datetime) -> set[str]:
+        """Store new charges with their attempts; the ids stored (a charge whose key is taken is skipped)."""
+        ...
+
+    async def save(self, record: ChargeRecord, now: datetime) -> None:
+        """Write the charge's state and attempts."""
+        ...
+
+    async def save_many(self, records: Sequence[ChargeRecord], now: datetime) -> None:
+        """Write the charges' states and attempts."""
+        ...
+
+    async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, ChargeRecord]:
+        """The charges made under these idempotency keys, by key."""
+        ...
+
+    async def get(self, charge_id: str, *, lock: bool = False) -> ChargeRecord:
+        """The charge (locked for update when asked), or ChargeNotFound."""
+        ...
+
+    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page:
+        """One page of a customer's `Charge`s (of one subscription when given), newest first."""
+        ...
+
+
+class OpenChargeRepository(Protocol):
+    """Charges of every tenant still waiting for an outcome."""
+
+    async def untouched_since(self, touched_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """(tenant, charge id) of pending or unknown charges last written by `touched_before`, oldest first."""
+        ...
+
+
+class PaymentMethodRepository(Protocol):
+    """Customers' tokenized payment methods."""
+
+    async def for_customer(self, customer_id: str, *, lock: bool = False) -> CustomerPaymentMethods:
+        """Every method of the customer, oldest first (locked for update when asked)."""
+        ...
+
+    async def for_customers(self, customer_ids: Sequence[str]) -> dict[str, CustomerPaymentMethods]:
+        """Every method of each customer, oldest first, by customer."""
+        ...
+
+    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page:
+        """One page of the customer's `PaymentMethod`s, oldest first."""
+        ...
+
+    async def save(self, customer: CustomerPaymentMethods, removed: Sequence[str] = ()) -> None:
+        """Write every method of the customer and delete the removed ones."""
+        ...
+
+
+class RefundRepository(Protocol):
+    """Refunds of charges, with the reason each was given for."""
+
+    async def add(self, refund: Refund, reason: str) -> None:
+        """Store a refund."""
+        ...
+
+    async def for_charge(self, charge_id: str) -> list[tuple[Refund, str]]:
+        """A charge's refunds with their reasons, oldest first."""
+        ...
+
+
+class CreditRepository(Protocol):
+    """Customer credit balances."""
+
+    async def get(self, customer_id: str, currency: str, *, lock: bool = False) -> CreditBalance:
+        """The balance (zero when the customer never had credit), locked when asked."""
+        ...
+
+    async def spendable(self, customer_ids: Sequence[str]) -> dict[tuple[str, str], CreditBalance]:
+        """The customers' positive balances by (customer, currency), locked; missing ones are zero."""
+        ...
+
+    async def save(self, balance: CreditBalance) -> None:
+        """Write the balance."""
+        ...
+
+    async def save_many(self, balances: Sequence[CreditBalance]) -> None:
+        """Write the balances."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    """The double-entry journal."""
+
+    async def post(self, entry: JournalEntry) -> bool:
+        """Persist an entry and its postings; False if its source was already posted."""
+        ...
+
+    async def post_many(self, entries: Sequence[JournalEntry]) -> list[JournalEntry]:
+        """Persist entries; the entries posted (a source already posted is skipped)."""
+        ...
+
+    async def entry_for(self, kind: EntryKind, source_id: str) -> JournalEntry | None:
+        """The entry a source caused."""
+        ...
+
+    async def entries_between(self, period_from: str, period_to: str) -> list[JournalEntry]:
+        """Entries of accounting months in [period_from, period_to]."""
+        ...
+
+    async def trial_balance(self, currency: str) -> dict[str, dict[str, int]]:
+        """Debit-positive balance of every account per currency ('' = every currency)."""
+        ...
+
+
+# --- the events payments publishes ---
+
+
+class PaymentsEvents(Protocol):
+    """Outbox events of domain facts; their payloads are `azotte.payments.v1` event messages."""
+
+    def payment_succeeded(self, tenant_id: str, charge: Charge) -> Event:
+        """payment.succeeded of a captured charge."""
+        ...
+
+    def payment_failed(self, tenant_id: str, charge: Charge) -> Event:
+        """payment.failed of a charge that ended with a decline."""
+        ...
+
+    def payment_refunded(self, tenant_id: str, refund: Refund, reason: str, charge: Charge) -> Event:
+        """payment.refunded of a refund and its charge."""
+        ...
+
+    def credit_granted(self, tenant_id: str, fact: CreditGranted) -> Event:
+        """credit.granted of a grant to a customer's balance."""
+        ...
+
+    def revenue_recorded(self, tenant_id: str, entry: JournalEntry) -> Event:
+        """revenue.recorded of a posted journal entry."""
+        ...
+
+
+class PaymentsUnitOfWork(AbstractUnitOfWork, Protocol):
+    """One transaction over every payments repository; events recorded go out with its commit."""
+
+    @property
+    def events(self) -> PaymentsEvents:
+        """Builds the events to `record`."""
+        ...
+
+    def charges(self, tenant_id: str) -> ChargeRepository: ...
+
+    def open_charges(self) -> OpenChargeRepository: ...
+
+    def payment_methods(self, tenant_id: str) -> PaymentMethodRepository: ...
+
+    def refunds(self, tenant_id: str) -> RefundRepository: ...
+
+    def credits(self, tenant_id: str) -> CreditRepository: ...
+
+    def ledger(self, tenant_id: str) -> LedgerRepository: ...
+
+
+# --- peers: the catalog and the PSPs ---
+
+
+class StorefrontCatalog(Protocol):
+    """The catalog service, as payments sees it: storefront terms."""
+
+    async def terms(self, tenant_id: str, storefront_id: str) -> StorefrontTerms:
+        """The storefront's currency, country, tax policy and routing (StorefrontNotFound if none)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PspChargeRequest:
+    """A capture request sent to one PSP for one attempt."""
+
+    idempotency_key: str
+    amount_minor: int
+    currency: str
+    payment_token: str
+    reference: str
+    description: str = ""
+
+
+class PaymentServiceProvider(Protocol):
+    """One PSP; every adapter in `adapters/psp/` implements this with normalized results."""
+
+    @property
+    def name(self) -> str:
+        """Routing name of this PSP (as used in storefront routing rules)."""
+        ...
+
+    async def charge(self, request: PspChargeRequest) -> PspChargeResult:
+        """Authorize and capture; never raises for declines, errors or timeouts."""
+        ...
+
+    async def refund(
+        self, psp_reference: str, amount_minor: int, currency: str, idempotency_key: str
+    ) -> PspOperationResult:
+        """Refund part or all of a captured charge."""
+        ...
+
+    async def void(self, psp_reference: str, idempotency_key: str) -> PspOperationResult:
+        """Cancel a captured, unsettled and unrefunded charge."""
+        ...
+
+    async def lookup(self, idempotency_key: str) -> PspChargeResult | None:
+        """What the PSP recorded for an attempt's idempotency key (None: nothing)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release network resources."""
+        ...
+
+
+class PaymentServiceProviders(Protocol):
+    """The PSPs this process can reach, by routing name, each behind its circuit breaker."""
+
+    def reachable(self, candidates: Sequence[str]) -> tuple[str, ...]:
+        """The candidates this process has adapters for, in order (NoPspRoute if none)."""
+        ...
+
+    def provider(self, psp: str) -> PaymentServiceProvider:
+        """The adapter of `psp` (PspNotConfigured if none)."""
+        ...
+
+    def next_candidate(self, candidates: Sequence[str], attempts: Sequence[Attempt]) -> str | None:
+        """Next PSP to try, skipping those whose breaker is open."""
+        ...
+
+    async def charge(self, psp: str, request: PspChargeRequest) -> PspChargeResult:
+        """Charge through `psp` and feed the outcome to its breaker."""
+        ...
+
+
+class ChargeLocks(Protocol):
+    """One driver per charge across processes: a lock per charge that dies with its holder."""
+
+    def hold_all(self, tenant_id: str, charge_ids: Sequence[str]) -> AbstractAsyncContextManager[None]:
+        """Hold new charges nobody else knows yet, waiting for each lock; released on exit."""
+        ...
+
+    def try_hold(self, tenant_id: str, charge_id: str) -> AbstractAsyncContextManager[bool]:
+        """Hold a charge if nobody else does; yields whether it is held, released on exit."""
+        ...

@@ -1,0 +1,81 @@
+"""Payment method use cases through the servicer over fakes: once per request id, default, keyset pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from azotte.payments.v1 import payments_pb2 as P
+from azotte_payments import errors
+from azotte_platform.context import tenant_scope
+from azotte_platform.errors import InvalidArgument
+from tests.unit.payments.fakes import TENANT, FakePayments
+
+NO_CONTEXT: Any = None
+
+
+@pytest.fixture
+def payments() -> FakePayments:
+    return FakePayments.build()
+
+
+def card(request_id: str, token: str = "tok_success") -> P.CreatePaymentMethodRequest:
+    return P.CreatePaymentMethodRequest(
+        request_id=request_id, customer_id="cus_1", type=P.PAYMENT_METHOD_TYPE_CARD, token=token, last4="4242"
+    )
+
+
+async def test_methods_are_stored_once_per_request_id_and_listed_oldest_first_by_pages(payments: FakePayments) -> None:
+    servicer = payments.servicer
+    with tenant_scope(TENANT):
+        first = await servicer.CreatePaymentMethod(card("r1"), NO_CONTEXT)
+        assert await servicer.CreatePaymentMethod(card("r1"), NO_CONTEXT) == first
+        payments.state.clock.advance(timedelta(seconds=1))
+        second = await servicer.CreatePaymentMethod(card("r2", "tok_other"), NO_CONTEXT)
+        page = await servicer.ListPaymentMethods(
+            P.ListPaymentMethodsRequest(customer_id="cus_1", page_size=1), NO_CONTEXT
+        )
+        rest = await servicer.ListPaymentMethods(
+            P.ListPaymentMethodsRequest(customer_id="cus_1", page_size=1, page_token=page.next_page_token), NO_CONTEXT
+        )
+        with pytest.raises(InvalidArgument) as error:
+            await servicer.ListPaymentMethods(
+                P.ListPaymentMethodsRequest(customer_id="cus_2", page_token=page.next_page_token), NO_CONTEXT
+            )
+    assert first.payment_method.is_default and not second.payment_method.is_default
+    assert [m.id for m in page.payment_methods] == [first.payment_method.id]
+    assert ([m.id for m in rest.payment_methods], rest.next_page_token) == ([second.payment_method.id], "")
+    assert error.value.violations[0].field == "page_token"
+    assert len(payments.state.methods) == 2
+
+
+async def test_deleting_the_default_passes_it_to_the_newest_method(payments: FakePayments) -> None:
+    servicer = payments.servicer
+    with tenant_scope(TENANT):
+        first = await servicer.CreatePaymentMethod(card("r1"), NO_CONTEXT)
+        payments.state.clock.advance(timedelta(seconds=1))
+        second = await servicer.CreatePaymentMethod(card("r2"), NO_CONTEXT)
+        deleted = await servicer.DeletePaymentMethod(
+            P.DeletePaymentMethodRequest(
+                request_id="r3", customer_id="cus_1", payment_method_id=first.payment_method.id
+            ),
+            NO_CONTEXT,
+        )
+        with pytest.raises(errors.PaymentMethodNotFound):
+            await servicer.SetDefaultPaymentMethod(
+                P.SetDefaultPaymentMethodRequest(
+                    request_id="r4", customer_id="cus_1", payment_method_id=first.payment_method.id
+                ),
+                NO_CONTEXT,
+            )
+    assert deleted.default_payment_method.id == second.payment_method.id
+    assert deleted.default_payment_method.is_default
+
+
+async def test_a_card_number_is_refused_as_a_token(payments: FakePayments) -> None:
+    with tenant_scope(TENANT), pytest.raises(errors.PanNotAllowed) as error:
+        await payments.servicer.CreatePaymentMethod(card("r1", "4242 4242 4242 4242"), NO_CONTEXT)
+    assert error.value.violations[0].field == "token"
+    assert payments.state.methods == {}
