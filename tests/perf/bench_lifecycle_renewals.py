@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import bench_payments_charge
+import bench_payments_charge  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import grpc
 import sqlalchemy as sa
 import uvloop
@@ -143,7 +143,7 @@ def cpu_by_process() -> Counter[str]:
         if pid == os.getpid():
             label = "lifecycle scheduler (this process)"
         if label:
-            used[label] += seconds
+            used[label] += seconds  # type: ignore[assignment]  # NOTE: CPU seconds; Counter adds floats too
     return used
 
 
@@ -217,7 +217,7 @@ async def renewal_sweeps(
             elapsed, cpu = time.perf_counter() - started, cpu_by_process() - cpu_before
             assert (result.processed, result.remaining) == (count, 0), result
             sweeps.append(Sweep(result, elapsed, cpu))
-        await channel.close()
+        await channel.close(None)
         await assert_renewed(uow, count, rounds)
     finally:
         await runtime.close()
@@ -256,7 +256,7 @@ def report(label: str, sweeps: list[Sweep], notes: Iterable[str]) -> None:
 async def fake_mode(count: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-", ignore_cleanup_errors=True) as tmp:
         postgres, nats = await stack(Path(tmp))
-        payments = ApprovingPayments()
+        payments = ApprovingPayments()  # type: ignore[abstract]
         server = grpc.aio.server()
         payments_pb2_grpc.add_PaymentsServiceServicer_to_server(payments, server)
         port = server.add_insecure_port("127.0.0.1:0")

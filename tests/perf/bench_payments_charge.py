@@ -75,7 +75,7 @@ def charge_request(customer: str) -> payments_pb2.CreateChargeRequest:
     )
 
 
-async def run_load(stub: payments_pb2_grpc.PaymentsServiceStub, customer: str, count: int) -> tuple[list[float], float]:
+async def run_load(stub: Any, customer: str, count: int) -> tuple[list[float], float]:
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(count):
@@ -104,7 +104,7 @@ async def payments_stack(
     Yields a gRPC target naming every replica once they serve; logs go under `root`. Stops them all on exit.
     """
     catalog = grpc.aio.server()
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), catalog)  # type: ignore[abstract]
     catalog_port = catalog.add_insecure_port("127.0.0.1:0")
     await catalog.start()
     psp_port = free_port()
@@ -152,7 +152,7 @@ async def main() -> None:
                 payments_stack(root, postgres, nats) as address,
                 grpc.aio.insecure_channel(address) as channel,
             ):
-                stub = payments_pb2_grpc.PaymentsServiceStub(channel)
+                stub: Any = payments_pb2_grpc.PaymentsServiceStub(channel)
                 await stub.CreatePaymentMethod(
                     payments_pb2.CreatePaymentMethodRequest(
                         request_id="pm-1",

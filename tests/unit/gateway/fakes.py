@@ -110,7 +110,7 @@ class FakeApiKeyRepository:
     async def save_revocation(self, key: ApiKey) -> None:
         self._data.api_keys[(key.tenant_id, key.id)].revoked_at = key.revoked_at
 
-    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page:
+    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page[ApiKey]:
         keys = [
             k for (t, _), k in self._data.api_keys.items() if t == tenant_id and (show_revoked or k.revoked_at is None)
         ]

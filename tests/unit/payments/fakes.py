@@ -126,7 +126,7 @@ class FakeChargeRepository:
             raise ChargeNotFound(f"charge_id {charge_id!r}: no such charge")
         return found[0]
 
-    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page:
+    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page[Charge]:
         charges = [
             record.charge
             for record, _ in self._mine()
@@ -176,7 +176,7 @@ class FakePaymentMethodRepository:
     async def for_customers(self, customer_ids: Sequence[str]) -> dict[str, CustomerPaymentMethods]:
         return {customer_id: await self.for_customer(customer_id) for customer_id in customer_ids}
 
-    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page:
+    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page[PaymentMethod]:
         ordered = self._ordered(customer_id)
         found = page.page_in_memory(ordered, lambda row: f"{row[0].created_at.isoformat()}/{row[1]:012d}")
         return Page([method for method, _ in found.items], found.next_page_token)

@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from azotte_platform.errors import InvalidArgument
 
@@ -52,14 +52,16 @@ def decode_page_token(token: str, query: Sequence[object] = ()) -> list[Any] | N
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[T]):
     """A page of items and the token of the next page ('' when this is the last)."""
 
-    items: list[Any]
+    items: list[T]
     next_page_token: str
 
 
-def paginate(rows: Sequence[Any], size: int, key_of: Any, query: Sequence[object] = ()) -> Page:
+def paginate(
+    rows: Sequence[T], size: int, key_of: Callable[[T], Sequence[Any]], query: Sequence[object] = ()
+) -> Page[T]:
     """Cut `rows` (fetched with limit size + 1) into a page and a next token."""
     items = list(rows[:size])
     token = encode_page_token(key_of(items[-1]), query) if len(rows) > size else ""
@@ -98,11 +100,11 @@ class PageRequest:
         """One part of the sort key to continue after (None on the first page)."""
         return self.after[index] if self.after is not None else None
 
-    def page(self, rows: Sequence[T], key_of: Callable[[T], Sequence[Any]]) -> Page:
+    def page(self, rows: Sequence[T], key_of: Callable[[T], Sequence[Any]]) -> Page[T]:
         """Cut rows fetched with `limit` into a page and a next token."""
         return paginate(rows, self.size, key_of, self.query)
 
-    def page_in_memory(self, items: Iterable[T], sort_key: Callable[[T], str]) -> Page:
+    def page_in_memory(self, items: Iterable[T], sort_key: Callable[[T], str]) -> Page[T]:
         """One page of a list held in memory, ordered by `sort_key` (a string unique per item)."""
         ordered = sorted(items, key=sort_key)
         if self.after is not None:

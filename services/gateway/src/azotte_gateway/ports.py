@@ -65,7 +65,7 @@ class ApiKeyRepository(Protocol):
         """Store the key's revocation time."""
         ...
 
-    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page:
+    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page[ApiKey]:
         """One page of the tenant's keys, oldest first."""
         ...
 

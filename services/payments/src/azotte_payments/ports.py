@@ -17,7 +17,7 @@ from azotte_payments.domain.credit import CreditBalance
 from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
 from azotte_payments.domain.events import CreditGranted
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
-from azotte_payments.domain.payment_method import CustomerPaymentMethods
+from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.storefront import StorefrontTerms
 from azotte_platform.events.envelope import Event
@@ -50,7 +50,7 @@ class ChargeRepository(Protocol):
         """The charge (locked for update when asked), or ChargeNotFound."""
         ...
 
-    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page:
+    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page[Charge]:
         """One page of a customer's `Charge`s (of one subscription when given), newest first."""
         ...
 
@@ -74,7 +74,7 @@ class PaymentMethodRepository(Protocol):
         """Every method of each customer, oldest first, by customer."""
         ...
 
-    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page:
+    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page[PaymentMethod]:
         """One page of the customer's `PaymentMethod`s, oldest first."""
         ...
 

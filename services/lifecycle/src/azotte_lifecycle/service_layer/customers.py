@@ -44,7 +44,7 @@ async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: st
 
 async def list_customers(
     uow: LifecycleUnitOfWork, tenant_id: str, page: PageRequest, *, external_id: str = "", email: str = ""
-) -> Page:
+) -> Page[Customer]:
     """One page of the tenant's customers by id, optionally those of an external id or email."""
     rows = await uow.customers.find(
         tenant_id, page.limit, after_id=page.after_key(), external_id=external_id, email=email

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.errors import SubscriptionNotFound
@@ -84,7 +85,7 @@ async def list_subscriptions(
     *,
     customer_id: str = "",
     state: SubscriptionState | None = None,
-) -> Page:
+) -> Page[Subscription]:
     """One page of the tenant's subscriptions by id, optionally of one customer or in one state."""
     rows = await uow.subscriptions.find(
         tenant_id, page.limit, after_id=page.after_key(), customer_id=customer_id, state=state
@@ -92,7 +93,9 @@ async def list_subscriptions(
     return page.page(rows, lambda sub: [sub.id])
 
 
-async def list_history(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, page: PageRequest) -> Page:
+async def list_history(
+    uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, page: PageRequest
+) -> Page[HistoryEntry]:
     """One page of a subscription's audit history (`HistoryEntry` items), oldest first."""
     await load(uow, tenant_id, subscription_id, lock=False)
     after = page.after_key()

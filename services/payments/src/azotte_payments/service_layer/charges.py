@@ -184,7 +184,7 @@ async def get_charge(
 
 async def list_charges(
     uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, subscription_id: str, page: PageRequest
-) -> Page:
+) -> Page[Charge]:
     """One page of a customer's charges (of one subscription when given), newest first."""
     if not customer_id:
         raise InvalidArgument.field("customer_id", "is required")

@@ -53,7 +53,9 @@ async def add_payment_method(uow: PaymentsUnitOfWork, tenant_id: str, command: A
     return method
 
 
-async def list_payment_methods(uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, page: PageRequest) -> Page:
+async def list_payment_methods(
+    uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, page: PageRequest
+) -> Page[PaymentMethod]:
     """One page of the customer's methods (`PaymentMethod`s), oldest first."""
     _require_customer(customer_id)
     return await uow.payment_methods(tenant_id).list_for_customer(customer_id, page)

@@ -69,7 +69,7 @@ class PostgresApiKeyRepository:
             .values(revoke_time=key.revoked_at)
         )
 
-    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page:
+    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page[ApiKey]:
         query = sa.select(api_keys).where(api_keys.c.tenant_id == tenant_id)
         if not show_revoked:
             query = query.where(api_keys.c.revoke_time.is_(None))

@@ -139,7 +139,7 @@ class ChargeRepository:
             raise ChargeNotFound(f"charge_id {charge_id!r}: no such charge")
         return (await self._records([row]))[0]
 
-    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page:
+    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page[Charge]:
         """One page of a customer's `Charge`s, newest first, keyset-paginated on (created_at, id)."""
         query = sa.select(charges).where(charges.c.tenant_id == self._tenant, charges.c.customer_id == customer_id)
         if subscription_id:

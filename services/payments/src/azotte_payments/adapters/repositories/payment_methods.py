@@ -53,7 +53,7 @@ class PaymentMethodRepository:
         query = sa.select(payment_methods).where(payment_methods.c.customer_id == sa.any_(IDS))
         return await self._by_customer(query, customer_ids, {"b_ids": list(customer_ids)})
 
-    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page:
+    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page[PaymentMethod]:
         """One page of the customer's methods, oldest first, keyset-paginated on (created_at, seq)."""
         query = sa.select(payment_methods).where(
             payment_methods.c.tenant_id == self._tenant, payment_methods.c.customer_id == customer_id
