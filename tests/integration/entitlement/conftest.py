@@ -75,10 +75,10 @@ class Replica:
     entitlement: Entitlement
     server: grpc.aio.Server
     channel: grpc.aio.Channel
-    stub: entitlement_pb2_grpc.EntitlementServiceStub
+    stub: entitlement_pb2_grpc.EntitlementServiceAsyncStub
 
     async def stop(self) -> None:
-        await self.channel.close()
+        await self.channel.close(None)
         await self.server.stop(None)
         await self.runtime.close()
 
@@ -158,7 +158,7 @@ def subscription(
     customer_id: str,
     *,
     plan_id: str = "basic",
-    state: int = subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE,
+    state: subscription_state_pb2.SubscriptionState.ValueType = subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE,
     cancel_at_period_end: bool = False,
     period_end: datetime = START + PERIOD,
 ) -> lifecycle_pb2.Subscription:
@@ -177,7 +177,7 @@ def subscription(
 
 @pytest.fixture(scope="session")
 async def catalog() -> AsyncIterator[tuple[FakeCatalog, str]]:
-    fake = FakeCatalog()
+    fake = FakeCatalog()  # type: ignore[abstract]  # serves only the calls entitlement makes
     server = grpc.aio.server()
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(fake, server)
     port = server.add_insecure_port("127.0.0.1:0")

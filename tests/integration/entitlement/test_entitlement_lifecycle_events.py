@@ -72,7 +72,9 @@ async def handled(world: World, replica: Replica, events: int) -> bool:
     return count == events
 
 
-async def answer_after(world: World, replica: Replica, steps: list[tuple[str, int, str]]) -> pb.CheckAccessResponse:
+async def answer_after(
+    world: World, replica: Replica, steps: list[tuple[str, subscription_state_pb2.SubscriptionState.ValueType, str]]
+) -> pb.CheckAccessResponse:
     sub_id, customer = f"sub-{uuid.uuid4().hex[:8]}", f"cust-{uuid.uuid4().hex[:8]}"
     for event_type, state, cause in steps:
         await world.publish_lifecycle(event_type, subscription(sub_id, customer, state=state), cause=cause)
@@ -105,7 +107,7 @@ async def test_cancel_scheduled_keeps_access_until_the_period_ends(world: World,
         return answer if answer.HasField("valid_until") else None
 
     answer = await eventually(until_period_end)
-    assert answer.allowed
+    assert answer is not None and answer.allowed
     assert answer.valid_until.ToDatetime().replace(tzinfo=START.tzinfo) == START + PERIOD
 
     world.clock.set(START + PERIOD + timedelta(seconds=1))

@@ -96,7 +96,8 @@ async def test_suspension_and_quota_are_reflected_in_checks(world: World, replic
         answer = await world.check(replica, "coder", "ai_tokens")
         return answer if answer.allowed else None
 
-    assert (await eventually(quota)).remaining == 1000
+    quota_answer = await eventually(quota)
+    assert quota_answer is not None and quota_answer.remaining == 1000
     period = Timestamp()
     period.FromDatetime(world.clock.now())
     await replica.stub.RecordUsage(

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from azotte_entitlement.domain.derivation import (
     PlanFeature,
     SubscriptionSnapshot,
-    SubscriptionState,
     desired_grants,
 )
 from azotte_entitlement.domain.drift import CorrectionKind, DriftReport, reconcile
@@ -16,6 +15,7 @@ from azotte_entitlement.domain.events import EntitlementDriftCorrected, drift_ev
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantKey, GrantSource, manual_grant
 from azotte_entitlement.domain.groups import Group
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_platform.enums import SubscriptionState
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 FEATURES = (

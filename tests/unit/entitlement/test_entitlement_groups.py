@@ -10,12 +10,13 @@ from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import (
     PlanFeature,
     SubscriptionSnapshot,
-    SubscriptionState,
     subscription_corrections,
 )
 from azotte_entitlement.domain.grants import FeatureKind, GrantSource
 from azotte_entitlement.domain.groups import Group, check_seat_available, seat_limit_of
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.errors import SeatLimitReached
+from azotte_platform.enums import SubscriptionState
 from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted
 
 NOW = datetime(2025, 5, 1, tzinfo=UTC)
@@ -41,9 +42,9 @@ def test_owner_counts_as_one_seat() -> None:
     for member in ("m1", "m2", "m3"):
         group.add_member(member, seat_limit=4, now=NOW)
 
-    with pytest.raises(ResourceExhausted) as error:
+    with pytest.raises(SeatLimitReached) as error:
         group.add_member("m4", seat_limit=4, now=NOW)
-    assert error.value.reason == "SEAT_LIMIT_REACHED"
+    assert isinstance(error.value, ResourceExhausted) and error.value.reason == "SEAT_LIMIT_REACHED"
 
 
 def test_seat_check_is_a_pure_function_of_limit_and_members() -> None:

@@ -10,12 +10,12 @@ from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import (
     PlanFeature,
     SubscriptionSnapshot,
-    SubscriptionState,
     subscription_corrections,
 )
 from azotte_entitlement.domain.events import EntitlementGranted, EntitlementRevoked, events_for
 from azotte_entitlement.domain.grants import FeatureKind
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_platform.enums import SubscriptionState
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 PERIOD_END = START + timedelta(days=30)

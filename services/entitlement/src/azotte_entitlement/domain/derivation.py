@@ -5,23 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.drift import Correction, reconcile
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantKey, GrantSource
 from azotte_entitlement.domain.groups import Group
+from azotte_platform.enums import SubscriptionState
 
-
-class SubscriptionState(StrEnum):
-    """Normalized subscription states (lifecycle)."""
-
-    TRIALING = "trialing"
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    ON_HOLD = "on_hold"
-    PAUSED = "paused"
-    EXPIRED = "expired"
+# NOTE: an expiry caused by a refund or a revoke takes access away at once (no remembered reason).
+REVOKING_CAUSES = frozenset({"refund", "refunded", "revoke", "revoked", "chargeback"})
+# Why a check is denied while the subscription is in a state that removes access.
+_DENIALS = {
+    SubscriptionState.ON_HOLD: AccessReason.ON_HOLD,
+    SubscriptionState.PAUSED: AccessReason.PAUSED,
+    SubscriptionState.EXPIRED: AccessReason.EXPIRED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +46,51 @@ class SubscriptionSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredSubscription:
+    """A snapshot with the plan it is on, whether it was revoked, and the time of the event behind it."""
+
+    snapshot: SubscriptionSnapshot
+    plan_id: str
+    revoked: bool
+    event_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    """A lifecycle event about a subscription: its state right after the change, and the change's cause."""
+
+    event_type: str
+    tenant_id: str
+    subscription_id: str
+    customer_id: str
+    plan_id: str
+    state: SubscriptionState
+    cancel_at_period_end: bool
+    started_at: datetime | None
+    current_period_end: datetime | None
+    cause: str
+    occurred_at: datetime
+
+    @property
+    def revokes_access(self) -> bool:
+        """Whether the change takes access away at once: an expiry caused by a refund, revoke or chargeback."""
+        return self.event_type == "subscription.expired" and self.cause.lower() in REVOKING_CAUSES
+
+    def snapshot(self, features: tuple[PlanFeature, ...]) -> SubscriptionSnapshot:
+        """The subscription as far as access is concerned; missing times fall back to the event's."""
+        return SubscriptionSnapshot(
+            self.tenant_id,
+            self.subscription_id,
+            self.customer_id,
+            self.state,
+            self.cancel_at_period_end,
+            self.started_at or self.occurred_at,
+            self.current_period_end or self.occurred_at,
+            features,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DesiredAccess:
     """Grants a subscription should give now, and the reason to remember when it gives none."""
 
@@ -60,10 +103,9 @@ def subscription_grants(snapshot: SubscriptionSnapshot, *, revoked: bool = False
     if revoked:
         # NOTE: a refunded or revoked subscription gives nothing; the check answers no_grant.
         return DesiredAccess(())
-    denied = _denial_of(snapshot.state)
-    if denied is not None:
+    if not snapshot.state.entitled:
         # NOTE: on_hold, paused and expired remove access; the reason is remembered for the check.
-        return DesiredAccess((), denied)
+        return DesiredAccess((), _DENIALS[snapshot.state])
     # NOTE: trialing, active and past_due (grace) keep access, open-ended: lifecycle owns renewals,
     # grace and expiry and tells us by events, so a late renewal event never cuts access. With
     # cancel_at_period_end access stops at the end of the paid period.
@@ -146,16 +188,3 @@ def _derives_from(grant: Grant, subscription_id: str, group: Group | None) -> bo
     if source is GrantSource.SUBSCRIPTION:
         return ref == subscription_id
     return group is not None and source is GrantSource.GROUP and ref == group.group_id
-
-
-def _denial_of(state: SubscriptionState) -> AccessReason | None:
-    """The reason a state removes access, or None when it keeps access."""
-    match state:
-        case SubscriptionState.ON_HOLD:
-            return AccessReason.ON_HOLD
-        case SubscriptionState.PAUSED:
-            return AccessReason.PAUSED
-        case SubscriptionState.EXPIRED:
-            return AccessReason.EXPIRED
-        case _:
-            return None

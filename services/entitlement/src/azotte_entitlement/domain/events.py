@@ -1,4 +1,4 @@
-"""Events the entitlement service publishes: granted, revoked, changed, drift_corrected."""
+"""Events the entitlement service publishes: grant changes, drift corrections, suspensions, usage, withheld access."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import ClassVar
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.drift import Correction, CorrectionKind, DriftReport
 from azotte_entitlement.domain.grants import Grant, GrantAudit
+from azotte_entitlement.domain.suspension import Suspension
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +55,60 @@ class EntitlementDriftCorrected:
     occurred_at: datetime
 
 
-EntitlementEvent = EntitlementGranted | EntitlementRevoked | EntitlementChanged | EntitlementDriftCorrected
+@dataclass(frozen=True, slots=True)
+class FeatureSuspended:
+    """A feature was switched off for a customer."""
+
+    type: ClassVar[str] = "entitlement.feature_suspended"
+    tenant_id: str
+    customer_id: str
+    suspension: Suspension
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRestored:
+    """A feature's suspension was lifted."""
+
+    type: ClassVar[str] = "entitlement.feature_restored"
+    tenant_id: str
+    customer_id: str
+    suspension: Suspension
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecorded:
+    """A customer's quota usage so far in a period."""
+
+    type: ClassVar[str] = "entitlement.usage_recorded"
+    tenant_id: str
+    customer_id: str
+    feature_key: str
+    used: int
+    period_start: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessWithheld:
+    """A subscription first seen without access: its customer learns why the plan's features are denied."""
+
+    type: ClassVar[str] = "entitlement.access_withheld"
+    tenant_id: str
+    customer_id: str
+    feature_keys: tuple[str, ...]
+    why_not: AccessReason
+
+
+GrantEvent = EntitlementGranted | EntitlementRevoked | EntitlementChanged
+EntitlementEvent = (
+    GrantEvent | EntitlementDriftCorrected | FeatureSuspended | FeatureRestored | UsageRecorded | AccessWithheld
+)
 
 
 def events_for(
     corrections: Iterable[Correction], now: datetime, revoked_by: GrantAudit | None = None
-) -> list[EntitlementEvent]:
+) -> list[GrantEvent]:
     """One granted/revoked/changed event per correction."""
-    events: list[EntitlementEvent] = []
+    events: list[GrantEvent] = []
     for correction in corrections:
         if correction.kind is CorrectionKind.GRANT:
             events.append(EntitlementGranted(correction.grant, now))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_platform.errors import FieldViolation, InvalidArgument
+from azotte_entitlement.errors import InvalidGrant, InvalidRevocation
+from azotte_platform.errors import FieldViolation
 
 _GRANT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-0d0b-5b1e-9a57-3e6f2f0c9a11")
 
@@ -125,7 +126,7 @@ def manual_grant(
     if not reason.strip():
         violations.append(FieldViolation("reason", "a manual grant needs a reason"))
     if violations:
-        raise InvalidArgument("invalid manual grant", violations, reason="INVALID_GRANT")
+        raise InvalidGrant("invalid manual grant", violations)
     return Grant(key, kind, valid_from, valid_until, limit, GrantAudit(actor, now, reason.strip()))
 
 
@@ -137,5 +138,5 @@ def revocation_audit(actor: str, reason: str, now: datetime) -> GrantAudit:
     if not reason.strip():
         violations.append(FieldViolation("reason", "a revocation needs a reason"))
     if violations:
-        raise InvalidArgument("invalid revocation", violations, reason="INVALID_REVOCATION")
+        raise InvalidRevocation("invalid revocation", violations)
     return GrantAudit(actor, now, reason.strip())

@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from azotte_entitlement.domain.grants import FeatureKind, Grant
-from azotte_platform.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
+from azotte_entitlement.errors import (
+    AlreadyAMember,
+    InviteAlreadyUsed,
+    InviteExists,
+    InviteExpired,
+    InviteNotFound,
+    NotAMember,
+    OwnerIsNotAMember,
+    SeatLimitReached,
 )
+from azotte_platform.errors import InvalidArgument
 
 OWNER_SEATS = 1
 
@@ -48,9 +52,7 @@ def check_seat_available(seat_limit: int, member_count: int) -> None:
     # NOTE: after a downgrade below the current group size, existing members stay; nobody new joins
     # until enough members leave.
     if seats_used(member_count) + 1 > seat_limit:
-        raise ResourceExhausted(
-            f"all {seat_limit} seats are taken (the owner counts as one)", reason="SEAT_LIMIT_REACHED"
-        )
+        raise SeatLimitReached(f"all {seat_limit} seats are taken (the owner counts as one)")
 
 
 def seat_limit_of(owner_grants: Iterable[Grant], now: datetime) -> int:
@@ -76,9 +78,9 @@ class Group:
         if not customer_id:
             raise InvalidArgument.field("customer_id", "is required")
         if customer_id == self.owner_customer_id:
-            raise FailedPrecondition("the owner already holds a seat of the group", reason="OWNER_IS_NOT_A_MEMBER")
+            raise OwnerIsNotAMember("the owner already holds a seat of the group")
         if customer_id in self.members:
-            raise AlreadyExists(f"customer {customer_id} is already a member", reason="ALREADY_A_MEMBER")
+            raise AlreadyAMember(f"customer {customer_id} is already a member")
         check_seat_available(seat_limit, len(self.members))
         member = GroupMember(customer_id, now, invite_code)
         self.members[customer_id] = member
@@ -88,7 +90,7 @@ class Group:
         """Remove a member; their group grants go with them."""
         member = self.members.pop(customer_id, None)
         if member is None:
-            raise NotFound(f"customer {customer_id} is not a member of group {self.group_id}", reason="NOT_A_MEMBER")
+            raise NotAMember(f"customer {customer_id} is not a member of group {self.group_id}")
         return member
 
     def create_invite(self, code: str, now: datetime, expires_at: datetime) -> GroupInvite:
@@ -98,7 +100,7 @@ class Group:
         if expires_at <= now:
             raise InvalidArgument.field("expires_at", "must be in the future")
         if code in self.invites:
-            raise AlreadyExists(f"invite {code} already exists", reason="INVITE_EXISTS")
+            raise InviteExists(f"invite {code} already exists")
         invite = GroupInvite(code, now, expires_at)
         self.invites[code] = invite
         return invite
@@ -107,11 +109,11 @@ class Group:
         """Join with an invite code: single use, before it expires, within the seat limit."""
         invite = self.invites.get(code)
         if invite is None:
-            raise NotFound(f"invite {code} does not exist", reason="INVITE_NOT_FOUND")
+            raise InviteNotFound(f"invite {code} does not exist")
         if invite.accepted_by is not None:
-            raise FailedPrecondition(f"invite {code} was already accepted", reason="INVITE_ALREADY_USED")
+            raise InviteAlreadyUsed(f"invite {code} was already accepted")
         if now >= invite.expires_at:
-            raise FailedPrecondition(f"invite {code} expired", reason="INVITE_EXPIRED")
+            raise InviteExpired(f"invite {code} expired")
         member = self.add_member(customer_id, seat_limit, now, invite_code=code)
         self.invites[code] = GroupInvite(invite.code, invite.created_at, invite.expires_at, customer_id)
         return member

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_entitlement.errors import FeatureNotSuspended, SuspensionReasonRequired
+from azotte_platform.errors import InvalidArgument
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ def suspend(current: Suspension | None, feature_key: str, reason: str, now: date
     if not feature_key:
         raise InvalidArgument.field("feature_key", "is required")
     if not reason.strip():
-        raise InvalidArgument.field("reason", "a suspension needs a reason", reason="SUSPENSION_REASON_REQUIRED")
+        raise SuspensionReasonRequired.field("reason", "a suspension needs a reason")
     if current is not None:
         return current
     return Suspension(feature_key, reason.strip(), now)
@@ -31,5 +32,5 @@ def suspend(current: Suspension | None, feature_key: str, reason: str, now: date
 def restore(current: Suspension | None, feature_key: str) -> Suspension:
     """Check a feature can be restored and return the suspension being lifted."""
     if current is None:
-        raise FailedPrecondition(f"feature {feature_key} is not suspended", reason="FEATURE_NOT_SUSPENDED")
+        raise FeatureNotSuspended(f"feature {feature_key} is not suspended")
     return current

@@ -9,16 +9,16 @@ from pathlib import Path
 import grpc
 
 from azotte.entitlement.v1 import entitlement_pb2, entitlement_pb2_grpc
-from azotte_entitlement.adapters.catalog_client import CatalogPlans
+from azotte_entitlement.adapters.catalog import CatalogPlans
+from azotte_entitlement.adapters.unit_of_work import PostgresUnitOfWork
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
+from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
 from azotte_entitlement.entrypoints.servicer import EntitlementServicer
 from azotte_entitlement.service_layer.drift_schedule import DriftSchedule
-from azotte_entitlement.service_layer.lifecycle_events import LIFECYCLE_EVENT_TYPES, LifecycleEventHandler
-from azotte_entitlement.service_layer.projection_sync import ProjectionSync
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
 from azotte_entitlement.settings import EntitlementSettings
 from azotte_platform.events import nats_connection
-from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.consumer import EventConsumer
 from azotte_platform.events.envelope import ReceivedEvent
 from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.client import connect
@@ -47,8 +47,8 @@ async def assemble(runtime: Runtime) -> Entitlement:
     assert isinstance(settings, EntitlementSettings)
     projection = AccessProjection()
 
-    def uow() -> EntitlementUnitOfWork:
-        return EntitlementUnitOfWork(runtime.engine, runtime.clock)
+    def uow() -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(runtime.engine, runtime.clock)
 
     plans = CatalogPlans(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
 
@@ -61,17 +61,12 @@ async def assemble(runtime: Runtime) -> Entitlement:
 
     runtime.spawn(follow_catalog)
     runtime.on_reconnect(plans.clear)
-    sync = ProjectionSync(runtime.engine, runtime.js, projection)
+    sync = ProjectionSync(uow, runtime.js, projection)
     await sync.start()
     runtime.spawn(sync.run)
     # NOTE: the lifecycle stream may not exist yet when this service starts first; creating it is idempotent.
     await nats_connection.ensure_service_stream(runtime.js, "lifecycle")
-    consumer = EventConsumer(
-        runtime.js,
-        uow,
-        ConsumerSpec(durable="entitlement-lifecycle", producer="lifecycle", event_types=LIFECYCLE_EVENT_TYPES),
-        LifecycleEventHandler(plans, projection),
-    )
+    consumer = EventConsumer(runtime.js, uow, LIFECYCLE_EVENTS, LifecycleEventHandler(plans, projection))
     runtime.spawn(consumer.run)
     drift = DriftSchedule(uow, projection, plans, settings.reconcile_interval_seconds)
     runtime.spawn(drift.run)

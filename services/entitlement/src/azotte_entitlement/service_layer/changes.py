@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from azotte_entitlement.adapters.messages import outbox_event
 from azotte_entitlement.domain.drift import Correction
 from azotte_entitlement.domain.events import drift_events, events_for
 from azotte_entitlement.domain.grants import GrantAudit
 from azotte_entitlement.domain.projection import AccessProjection
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
+from azotte_entitlement.ports import EntitlementUnitOfWork
 
 
 async def apply_corrections(
     uow: EntitlementUnitOfWork,
     projection: AccessProjection,
-    tenant_id: str,
     corrections: Sequence[Correction],
     now: datetime,
     *,
@@ -26,7 +24,7 @@ async def apply_corrections(
     if not corrections:
         return
     await uow.grants.apply(corrections)
-    uow.record(*(outbox_event(tenant_id, event) for event in events_for(corrections, now, revoked_by)))
+    uow.emit(*events_for(corrections, now, revoked_by))
     uow.on_commit(lambda: projection.apply(corrections))
 
 
@@ -42,5 +40,5 @@ async def apply_drift_corrections(
     if not corrections:
         return
     await uow.grants.apply(corrections)
-    uow.record(*(outbox_event(tenant_id, event) for event in drift_events(tenant_id, customer_id, corrections, now)))
+    uow.emit(*drift_events(tenant_id, customer_id, corrections, now))
     uow.on_commit(lambda: projection.apply(corrections))

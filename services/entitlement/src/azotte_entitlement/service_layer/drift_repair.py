@@ -6,15 +6,13 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from azotte_entitlement.adapters.subscription_repository import StoredSubscription
 from azotte_entitlement.domain.access import AccessReason
-from azotte_entitlement.domain.derivation import PlanFeature, desired_grants, subscription_grants
+from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription, desired_grants, subscription_grants
 from azotte_entitlement.domain.drift import Correction, CorrectionKind, DriftReport, reconcile
 from azotte_entitlement.domain.grants import GrantSource
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer.changes import apply_drift_corrections
-from azotte_entitlement.service_layer.lifecycle_events import PlanFeatures
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
 from azotte_platform.errors import AzotteError
 
 log = logging.getLogger(__name__)
@@ -31,7 +29,7 @@ class DriftOutcome:
 async def reconcile_drift(
     uow: EntitlementUnitOfWork,
     projection: AccessProjection,
-    plans: PlanFeatures,
+    plans: PlanCatalog,
     tenant_id: str,
     customer_id: str | None = None,
     *,
@@ -58,12 +56,12 @@ async def reconcile_drift(
 
 
 async def _refreshed(
-    uow: EntitlementUnitOfWork, plans: PlanFeatures, stored: StoredSubscription, validate_only: bool
+    uow: EntitlementUnitOfWork, plans: PlanCatalog, stored: StoredSubscription, validate_only: bool
 ) -> StoredSubscription:
     """The snapshot with its plan's current features from the catalog (stored ones when it cannot answer)."""
     snapshot = stored.snapshot
     try:
-        features: tuple[PlanFeature, ...] = await plans.features(snapshot.tenant_id, stored.plan_id)
+        features: tuple[PlanFeature, ...] = await plans.features(stored.plan_id)
     except AzotteError as error:
         log.warning("plan %s unavailable (%s); reconciling with stored features", stored.plan_id, error.reason)
         return stored

@@ -7,9 +7,8 @@ import logging
 from collections.abc import Callable
 
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer.drift_repair import reconcile_drift
-from azotte_entitlement.service_layer.lifecycle_events import PlanFeatures
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
 from azotte_platform import context
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ class DriftSchedule:
         self,
         uow_factory: Callable[[], EntitlementUnitOfWork],
         projection: AccessProjection,
-        plans: PlanFeatures,
+        plans: PlanCatalog,
         interval_seconds: float,
     ):
         self._uow = uow_factory
@@ -44,9 +43,11 @@ class DriftSchedule:
         async with self._uow() as uow:
             tenants = sorted(set(await uow.subscriptions.tenants()) | set(await uow.grants.tenants()))
         for tenant_id in tenants:
-            context.set_current(context.RequestContext(tenant_id=tenant_id))
-            async with self._uow() as uow:
-                outcome = await reconcile_drift(uow, self._projection, self._plans, tenant_id)
-                await uow.commit()
+            # NOTE: no call is being served here, so each tenant is entered explicitly; calls to the
+            # catalog carry it in the request context.
+            with context.tenant_scope(tenant_id):
+                async with self._uow() as uow:
+                    outcome = await reconcile_drift(uow, self._projection, self._plans, tenant_id)
+                    await uow.commit()
             if outcome.report.total:
                 log.warning("tenant %s: corrected drift %s", tenant_id, outcome.report)

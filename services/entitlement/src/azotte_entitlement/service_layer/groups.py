@@ -11,9 +11,10 @@ from azotte_entitlement.domain.drift import Correction, CorrectionKind
 from azotte_entitlement.domain.grants import Grant, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember, seat_limit_of, seats_used
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.errors import GroupNotFound, InviteNotFound
+from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_entitlement.service_layer.changes import apply_corrections
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
-from azotte_platform.errors import InvalidArgument, NotFound
+from azotte_platform.errors import InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ async def remove_member(
     await uow.groups.remove_member(group, customer_id)
     shared = await uow.grants.from_sources(tenant_id, [(GrantSource.GROUP, group.group_id)])
     corrections = [Correction(CorrectionKind.REVOKE, g) for g in shared if g.key.customer_id == customer_id]
-    await apply_corrections(uow, projection, tenant_id, corrections, uow.clock.now())
+    await apply_corrections(uow, projection, corrections, uow.clock.now())
     return member
 
 
@@ -72,7 +73,7 @@ async def accept_invite(
     _require(code=code, customer_id=customer_id)
     group_id = await uow.groups.group_of_invite(tenant_id, code)
     if group_id is None:
-        raise NotFound(f"invite {code} does not exist", reason="INVITE_NOT_FOUND")
+        raise InviteNotFound(f"invite {code} does not exist")
     now = uow.clock.now()
     group = await _locked_group(uow, tenant_id, group_id)
     await uow.groups.load_invites(group)
@@ -88,7 +89,7 @@ async def view_group(uow: EntitlementUnitOfWork, tenant_id: str, group_id: str) 
     _require(group_id=group_id)
     group = await uow.groups.get(tenant_id, group_id)
     if group is None:
-        raise NotFound(f"group {group_id} does not exist", reason="GROUP_NOT_FOUND")
+        raise GroupNotFound(f"group {group_id} does not exist")
     owner_grants = await _owner_grants(uow, group)
     return GroupView(group, seat_limit_of(owner_grants, uow.clock.now()), seats_used(len(group.members)))
 
@@ -97,7 +98,7 @@ async def _locked_group(uow: EntitlementUnitOfWork, tenant_id: str, group_id: st
     await uow.lock_tenant(tenant_id)
     group = await uow.groups.get(tenant_id, group_id, lock=True)
     if group is None:
-        raise NotFound(f"group {group_id} does not exist", reason="GROUP_NOT_FOUND")
+        raise GroupNotFound(f"group {group_id} does not exist")
     return group
 
 
@@ -122,7 +123,7 @@ async def _admit(
         {member.customer_id: member},
     )
     corrections = [Correction(CorrectionKind.GRANT, g) for g in member_grants(owner_grants, newcomer)]
-    await apply_corrections(uow, projection, group.tenant_id, corrections, now)
+    await apply_corrections(uow, projection, corrections, now)
 
 
 def _require(**fields: str) -> None:

@@ -15,9 +15,10 @@ from azotte_entitlement.domain.grants import (
     revocation_audit,
 )
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.errors import GrantIsDerived, GrantNotFound, InvalidGrant
+from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_entitlement.service_layer.changes import apply_corrections
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
-from azotte_platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from azotte_platform.errors import FieldViolation, InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,14 @@ async def create_manual_grant(
     if command.kind is None:
         violations.append(FieldViolation("kind", "must be boolean, quota or seats"))
     if violations:
-        raise InvalidArgument("invalid manual grant", violations, reason="INVALID_GRANT")
+        raise InvalidGrant("invalid manual grant", violations)
     assert command.kind is not None
     now = uow.clock.now()
     key = GrantKey(tenant_id, command.customer_id, command.feature_key, GrantSource.MANUAL, command.request_id)
     grant = manual_grant(
         key, command.kind, command.valid_from or now, command.valid_until, command.limit, actor, command.reason, now
     )
-    await apply_corrections(uow, projection, tenant_id, [Correction(CorrectionKind.GRANT, grant)], now)
+    await apply_corrections(uow, projection, [Correction(CorrectionKind.GRANT, grant)], now)
     return grant
 
 
@@ -67,14 +68,10 @@ async def revoke_grant(
     audit = revocation_audit(actor, reason, now)
     grant = await uow.grants.get(tenant_id, grant_id)
     if grant is None:
-        raise NotFound(f"grant {grant_id} does not exist", reason="GRANT_NOT_FOUND")
+        raise GrantNotFound(f"grant {grant_id} does not exist")
     if grant.key.source in (GrantSource.SUBSCRIPTION, GrantSource.GROUP):
         # NOTE: subscription and group grants follow the lifecycle; revoking them by hand would be
         # undone by drift reconciliation.
-        raise FailedPrecondition(
-            f"grant {grant_id} comes from a {grant.key.source} and follows its lifecycle", reason="GRANT_IS_DERIVED"
-        )
-    await apply_corrections(
-        uow, projection, tenant_id, [Correction(CorrectionKind.REVOKE, grant)], now, revoked_by=audit
-    )
+        raise GrantIsDerived(f"grant {grant_id} comes from a {grant.key.source} and follows its lifecycle")
+    await apply_corrections(uow, projection, [Correction(CorrectionKind.REVOKE, grant)], now, revoked_by=audit)
     return grant

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from azotte.entitlement.v1 import events_pb2
-from azotte_entitlement.adapters.messages import suspension_to_proto, timestamp
 from azotte_entitlement.domain import suspension as suspensions
+from azotte_entitlement.domain.events import FeatureRestored, FeatureSuspended, UsageRecorded
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.domain.suspension import Suspension
-from azotte_entitlement.service_layer.unit_of_work import EntitlementUnitOfWork
+from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.events.envelope import Event
 
 
 async def suspend_feature(
@@ -28,8 +26,7 @@ async def suspend_feature(
     suspension = suspensions.suspend(current, feature_key, reason, uow.clock.now())
     if current is None:
         await uow.access.put_suspension(tenant_id, customer_id, suspension)
-        payload = events_pb2.FeatureSuspended(suspension=suspension_to_proto(customer_id, suspension))
-        uow.record(Event(tenant_id, "entitlement.feature_suspended", payload, about=customer_id))
+        uow.emit(FeatureSuspended(tenant_id, customer_id, suspension))
         uow.on_commit(lambda: projection.suspend(tenant_id, customer_id, suspension))
     return suspension
 
@@ -43,8 +40,7 @@ async def restore_feature(
         raise InvalidArgument.field("feature_key", "is required")
     lifted = suspensions.restore(await uow.access.suspension(tenant_id, customer_id, feature_key), feature_key)
     await uow.access.delete_suspension(tenant_id, customer_id, feature_key)
-    payload = events_pb2.FeatureRestored(suspension=suspension_to_proto(customer_id, lifted))
-    uow.record(Event(tenant_id, "entitlement.feature_restored", payload, about=customer_id))
+    uow.emit(FeatureRestored(tenant_id, customer_id, lifted))
     uow.on_commit(lambda: projection.restore(tenant_id, customer_id, feature_key))
     return lifted
 
@@ -67,10 +63,7 @@ async def record_usage(
     if period_start is None:
         raise InvalidArgument.field("period_start_time", "is required")
     await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start)
-    payload = events_pb2.UsageRecorded(
-        customer_id=customer_id, feature_key=feature_key, used=used, period_start_time=timestamp(period_start)
-    )
-    uow.record(Event(tenant_id, "entitlement.usage_recorded", payload, about=customer_id))
+    uow.emit(UsageRecorded(tenant_id, customer_id, feature_key, used, period_start))
     uow.on_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
 
 

@@ -12,8 +12,8 @@ from azotte_entitlement.adapters.tables import group_invites, group_members, gro
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 
 
-class GroupRepository:
-    """Groups are loaded with their members; the group row is the lock that serializes seat claims."""
+class SqlGroupRepository:
+    """Groups loaded with their members (`ports.GroupRepository`); the group row is the lock serializing seat claims."""
 
     def __init__(self, connection: AsyncConnection):
         self._connection = connection
@@ -39,16 +39,6 @@ class GroupRepository:
         """
         query = sa.select(groups).where(groups.c.tenant_id == tenant_id, groups.c.group_id == group_id)
         row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
-        return await self._with_members(row) if row is not None else None
-
-    async def by_subscription_for_update(self, tenant_id: str, subscription_id: str) -> Group | None:
-        row = (
-            await self._connection.execute(
-                sa.select(groups)
-                .where(groups.c.tenant_id == tenant_id, groups.c.subscription_id == subscription_id)
-                .with_for_update()
-            )
-        ).first()
         return await self._with_members(row) if row is not None else None
 
     async def of_tenant(self, tenant_id: str) -> list[Group]:

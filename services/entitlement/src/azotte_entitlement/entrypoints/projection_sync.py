@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from nats.js.client import JetStreamContext
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from azotte_entitlement.adapters.access_repository import AccessRepository
 from azotte_entitlement.domain.projection import AccessProjection, CustomerRef
+from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_platform.events.envelope import SUBJECT_HEADER, service_subjects, stream_name
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,10 @@ class ProjectionSync:
     local apply is discarded and repeated.
     """
 
-    def __init__(self, engine: AsyncEngine, js: JetStreamContext, projection: AccessProjection):
-        self._engine = engine
+    def __init__(
+        self, uow_factory: Callable[[], EntitlementUnitOfWork], js: JetStreamContext, projection: AccessProjection
+    ):
+        self._uow = uow_factory
         self._js = js
         self._projection = projection
         self._dirty: set[CustomerRef] = set()
@@ -45,8 +47,8 @@ class ProjectionSync:
             ordered_consumer=True,
             deliver_policy=DeliverPolicy.NEW,
         )
-        async with self._engine.connect() as connection:
-            states = await AccessRepository(connection).load()
+        async with self._uow() as uow:
+            states = await uow.access.load()
         for (tenant_id, customer_id), state in states.items():
             self._projection.replace_customer(tenant_id, customer_id, state)
         log.info("access projection loaded: %d customers", len(states))
@@ -75,8 +77,8 @@ class ProjectionSync:
         if not customers:
             return
         revisions = {ref: self._projection.revision(*ref) for ref in customers}
-        async with self._engine.connect() as connection:
-            states = await AccessRepository(connection).load(customers)
+        async with self._uow() as uow:
+            states = await uow.access.load(customers)
         for ref, state in states.items():
             if self._projection.revision(*ref) != revisions[ref]:
                 # NOTE: a local change landed while loading, so the loaded state may predate it: load again.

@@ -44,8 +44,8 @@ def _grant_values(grant: Grant) -> dict[str, Any]:
     }
 
 
-class GrantRepository:
-    """Grants of one tenant database; every query is scoped by tenant."""
+class SqlGrantRepository:
+    """Grants and remembered denial reasons (`ports.GrantRepository`); every query is scoped by tenant."""
 
     def __init__(self, connection: AsyncConnection):
         self._connection = connection
@@ -64,12 +64,6 @@ class GrantRepository:
             return []
         pairs = [sa.and_(grants.c.source == s.value, grants.c.source_ref == ref) for s, ref in sources]
         rows = await self._connection.execute(sa.select(grants).where(grants.c.tenant_id == tenant_id, sa.or_(*pairs)))
-        return [grant_from_row(row) for row in rows]
-
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Grant]:
-        rows = await self._connection.execute(
-            sa.select(grants).where(grants.c.tenant_id == tenant_id, grants.c.customer_id == customer_id)
-        )
         return [grant_from_row(row) for row in rows]
 
     async def of_tenant(self, tenant_id: str) -> list[Grant]:

@@ -1,4 +1,4 @@
-"""Plan features from the catalog service over gRPC, cached in-process."""
+"""Plan features from the catalog service over gRPC, cached in-process (`ports.PlanCatalog`)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,19 @@ from dataclasses import dataclass, field
 import grpc
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte_entitlement.adapters import proto
 from azotte_entitlement.domain.derivation import PlanFeature
 from azotte_entitlement.domain.grants import FeatureKind
-from azotte_platform.context import TENANT_HEADER
-
-_KINDS = {
-    catalog_pb2.FEATURE_KIND_BOOLEAN: FeatureKind.BOOLEAN,
-    catalog_pb2.FEATURE_KIND_QUOTA: FeatureKind.QUOTA,
-    catalog_pb2.FEATURE_KIND_SEATS: FeatureKind.SEATS,
-}
+from azotte_platform.context import require_tenant
 
 
 @dataclass
 class CatalogPlans:
     """Resolves a plan's features (with their kinds) and keeps them for `ttl_seconds`.
 
-    NOTE: the cache is also dropped for a tenant whenever the catalog announces a plan or feature
-    change, so the TTL only bounds staleness when such an event is missed.
+    NOTE: the tenant reaches the catalog in the request context, which the platform client forwards;
+    the cache is kept per tenant. It is also dropped for a tenant whenever the catalog announces a
+    plan or feature change, so the TTL only bounds staleness when such an event is missed.
     """
 
     channel: grpc.aio.Channel
@@ -35,18 +31,18 @@ class CatalogPlans:
     def __post_init__(self) -> None:
         self._stub = catalog_pb2_grpc.CatalogServiceStub(self.channel)
 
-    async def features(self, tenant_id: str, plan_id: str) -> tuple[PlanFeature, ...]:
+    async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
         """The features plan `plan_id` grants."""
+        tenant_id = require_tenant()
         now = time.monotonic()
         cached = self._plans.get((tenant_id, plan_id))
         if cached is not None and cached[0] > now:
             return cached[1]
-        metadata = ((TENANT_HEADER, tenant_id),)
-        response = await self._stub.GetPlan(catalog_pb2.GetPlanRequest(id=plan_id), metadata=metadata)
+        response = await self._stub.GetPlan(catalog_pb2.GetPlanRequest(id=plan_id))
         features = []
         for grant in response.plan.feature_grants:
             kind = await self._kind(tenant_id, grant.feature_key, now)
-            features.append(PlanFeature(grant.feature_key, kind, grant.limit if grant.HasField("limit") else None))
+            features.append(proto.plan_feature(grant, kind))
         result = tuple(features)
         self._plans[(tenant_id, plan_id)] = (now + self.ttl_seconds, result)
         return result
@@ -66,9 +62,7 @@ class CatalogPlans:
         cached = self._kinds.get((tenant_id, feature_key))
         if cached is not None and cached[0] > now:
             return cached[1]
-        response = await self._stub.GetFeature(
-            catalog_pb2.GetFeatureRequest(key=feature_key), metadata=((TENANT_HEADER, tenant_id),)
-        )
-        kind = _KINDS.get(response.feature.kind, FeatureKind.BOOLEAN)
+        response = await self._stub.GetFeature(catalog_pb2.GetFeatureRequest(key=feature_key))
+        kind = proto.feature_kind_from_catalog(response.feature.kind)
         self._kinds[(tenant_id, feature_key)] = (now + self.ttl_seconds, kind)
         return kind

@@ -9,15 +9,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from azotte_entitlement.adapters.grant_repository import grant_from_row
+from azotte_entitlement.adapters.repositories.grants import grant_from_row
 from azotte_entitlement.adapters.tables import denials, grants, suspensions, usage
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usage
 from azotte_entitlement.domain.suspension import Suspension
 
 
-class AccessRepository:
-    """Suspensions and usage of customers, and the stored state behind the projection."""
+class SqlAccessRepository:
+    """Suspensions, usage, and the stored state behind the projection (`ports.AccessRepository`)."""
 
     def __init__(self, connection: AsyncConnection):
         self._connection = connection

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,25 +9,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_entitlement.adapters.tables import subscriptions
-from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionSnapshot, SubscriptionState
+from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription, SubscriptionSnapshot
 from azotte_entitlement.domain.grants import FeatureKind
+from azotte_platform.enums import SubscriptionState
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSubscription:
-    """A snapshot with the plan it is on, whether it was revoked, and the time of the event behind it."""
-
-    snapshot: SubscriptionSnapshot
-    plan_id: str
-    revoked: bool
-    event_time: datetime
-
-
-def features_to_json(features: tuple[PlanFeature, ...]) -> list[dict[str, Any]]:
+def _features_to_json(features: tuple[PlanFeature, ...]) -> list[dict[str, Any]]:
     return [{"feature_key": f.feature_key, "kind": f.kind.value, "limit": f.limit} for f in features]
 
 
-def features_from_json(data: list[dict[str, Any]]) -> tuple[PlanFeature, ...]:
+def _features_from_json(data: list[dict[str, Any]]) -> tuple[PlanFeature, ...]:
     return tuple(PlanFeature(d["feature_key"], FeatureKind(d["kind"]), d["limit"]) for d in data)
 
 
@@ -42,13 +31,13 @@ def _from_row(row: Any) -> StoredSubscription:
         row.cancel_at_period_end,
         row.started_at,
         row.current_period_end,
-        features_from_json(row.features),
+        _features_from_json(row.features),
     )
     return StoredSubscription(snapshot, row.plan_id, row.revoked, row.event_time)
 
 
-class SubscriptionRepository:
-    """Subscription snapshots kept from lifecycle events."""
+class SqlSubscriptionRepository:
+    """Subscription snapshots kept from lifecycle events (`ports.SubscriptionRepository`)."""
 
     def __init__(self, connection: AsyncConnection):
         self._connection = connection
@@ -76,7 +65,7 @@ class SubscriptionRepository:
             "started_at": snapshot.started_at,
             "current_period_end": snapshot.current_period_end,
             "revoked": stored.revoked,
-            "features": features_to_json(snapshot.features),
+            "features": _features_to_json(snapshot.features),
             "event_time": stored.event_time,
         }
         statement = insert(subscriptions).values(values)

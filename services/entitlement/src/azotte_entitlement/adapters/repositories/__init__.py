@@ -1,0 +1,1 @@
+"""PostgreSQL repositories (SQLAlchemy Core), one module per aggregate."""
