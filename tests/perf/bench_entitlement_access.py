@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
 import sys
 import tempfile
@@ -59,7 +60,7 @@ class ConstantAnswer(gateway_pb2_grpc.GatewayServiceServicer):
 
 async def serve_constant(port: int) -> None:
     server = grpc.aio.server()
-    gateway_pb2_grpc.add_GatewayServiceServicer_to_server(ConstantAnswer(), server)
+    gateway_pb2_grpc.add_GatewayServiceServicer_to_server(ConstantAnswer(), server)  # type: ignore[abstract]
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     await server.wait_for_termination()
@@ -221,7 +222,7 @@ async def main(checks: int, concurrency: int, rounds: int) -> None:
                 for i in range(CUSTOMERS):
                     await publish_activation(js, f"c{i}")
                 for i in range(CUSTOMERS):
-                    await wait_until(lambda c=f"c{i}": through_gateway(c), timeout=60, what=f"access of c{i}")
+                    await wait_until(functools.partial(through_gateway, f"c{i}"), timeout=60, what=f"access of c{i}")
                 targets = {
                     "bare grpc.aio constant answer": gateway_check(constant, key),
                     "entitlement service CheckAccess": direct,
