@@ -6,10 +6,12 @@ A service's fake unit of work subclasses `FakeUnitOfWork` and adds its fake repo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
 from azotte_platform.clock import Clock
+from azotte_platform.db.unit_of_work import ToEvent
 from azotte_platform.errors import RequestIdReused
 from azotte_platform.events.envelope import Event
 from azotte_platform.request_ids import require_request_id
@@ -38,15 +40,21 @@ class InMemoryIdempotency:
 
 
 class FakeUnitOfWork:
-    """A unit of work over memory: events recorded are published on commit, dropped otherwise."""
+    """A unit of work over memory: events emitted are published on commit, dropped otherwise.
 
-    def __init__(self, clock: Clock, idempotency: InMemoryIdempotency | None = None):
+    `to_event` is the service's own translation of its domain events (its `adapters/proto.py`), so
+    `published` holds what the outbox would.
+    """
+
+    def __init__(self, clock: Clock, idempotency: InMemoryIdempotency | None = None, to_event: ToEvent | None = None):
         self.clock = clock
         self._idempotency = idempotency or InMemoryIdempotency()
+        self._to_event = to_event
         self.committed = False
         self.published: list[Event] = []
         self.handled: set[tuple[str, str]] = set()
         self._pending: list[Event] = []
+        self._after_commit: list[Callable[[], object]] = []
 
     @property
     def idempotency(self) -> InMemoryIdempotency:
@@ -55,15 +63,21 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         self.committed = False
         self._pending = []
+        self._after_commit = []
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._pending = []
+        self._after_commit = []
 
-    def record(self, *events: Event) -> None:
-        self._pending.extend(events)
+    def emit(self, tenant_id: str, *facts: object) -> None:
+        assert self._to_event is not None, "pass the service's to_event to the fake unit of work"
+        self._pending.extend(self._to_event(tenant_id, fact) for fact in facts)
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        self._after_commit.append(callback)
 
     async def claim_event(self, consumer: str, event_id: str, tenant_id: str) -> bool:
         if (consumer, event_id) in self.handled:
@@ -75,6 +89,9 @@ class FakeUnitOfWork:
         self.published.extend(self._pending)
         self._pending = []
         self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def published_types(self) -> list[str]:
         """The types of the events published so far, in order."""

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 import uvloop
 
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_lifecycle.adapters import proto
 from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
@@ -190,7 +191,7 @@ async def renewal_sweeps(
     try:
 
         def uow() -> PostgresLifecycleUnitOfWork:
-            return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", clock)
+            return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", clock, proto.to_event)
 
         async with uow() as seed:
             for n in range(count):

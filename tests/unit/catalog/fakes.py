@@ -16,7 +16,6 @@ from typing import Any, Self, TypeVar
 
 from azotte_catalog.adapters.proto import outbox_event
 from azotte_catalog.domain.catalog import Catalog, StoredCatalog, Times
-from azotte_catalog.domain.events import CatalogEvent
 from azotte_catalog.domain.feature import Feature, FeatureKind
 from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import BillingInterval, FeatureGrant, IntervalUnit, Plan
@@ -127,29 +126,18 @@ class FakeCatalogUnitOfWork(FakeUnitOfWork):
     """`ports.CatalogUnitOfWork` in memory: `data` is what committed units of work left behind."""
 
     def __init__(self, clock: Clock, data: CatalogData | None = None, idempotency: InMemoryIdempotency | None = None):
-        super().__init__(clock, idempotency)
+        super().__init__(clock, idempotency, outbox_event)
         self.data = data or CatalogData()
         self.catalog = InMemoryCatalogRepository(self.data.copy())
-        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.catalog = InMemoryCatalogRepository(self.data.copy())
-        self._after_commit = []
         return self
 
-    def publish(self, tenant_id: str, *events: CatalogEvent) -> None:
-        self.record(*(outbox_event(tenant_id, event) for event in events))
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._after_commit.append(callback)
-
     async def commit(self) -> None:
-        await super().commit()
         self.data = self.catalog.data.copy()
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            callback()
+        await super().commit()
 
 
 async def write(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Self
 
 from azotte_entitlement.adapters import proto
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription
 from azotte_entitlement.domain.drift import Correction, CorrectionKind
-from azotte_entitlement.domain.events import EntitlementEvent
 from azotte_entitlement.domain.grants import Grant, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usage
@@ -179,32 +177,15 @@ class FakeEntitlementUnitOfWork(FakeUnitOfWork):
     """`ports.EntitlementUnitOfWork` over memory; its repositories outlive each `async with`, like a database."""
 
     def __init__(self, clock: Clock, idempotency: InMemoryIdempotency | None = None):
-        super().__init__(clock, idempotency)
+        super().__init__(clock, idempotency, proto.outbox_event)
         self.grants = FakeGrantRepository()
         self.subscriptions = FakeSubscriptionRepository()
         self.groups = FakeGroupRepository()
         self.access = FakeAccessRepository(self.grants)
         self.locks: list[tuple[str, bool]] = []
-        self._on_commit: list[Callable[[], object]] = []
-
-    async def __aenter__(self) -> Self:
-        self._on_commit = []
-        return await super().__aenter__()
-
-    def emit(self, *events: EntitlementEvent) -> None:
-        self.record(*(proto.outbox_event(event) for event in events))
-
-    def on_commit(self, action: Callable[[], object]) -> None:
-        self._on_commit.append(action)
 
     async def lock_tenant(self, tenant_id: str, *, exclusive: bool = False) -> None:
         self.locks.append((tenant_id, exclusive))
-
-    async def commit(self) -> None:
-        await super().commit()
-        actions, self._on_commit = self._on_commit, []
-        for action in actions:
-            action()
 
 
 class FakePlanCatalog:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
-from azotte_lifecycle.adapters.proto import pull_events
+from azotte_lifecycle.adapters.proto import to_event
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.events import HistoryEntry
@@ -221,7 +221,7 @@ class FakeLifecycleUnitOfWork(FakeUnitOfWork):
     """`ports.LifecycleUnitOfWork` in memory: `data` is what it committed."""
 
     def __init__(self, clock: Clock, idempotency: InMemoryIdempotency | None = None):
-        super().__init__(clock, idempotency)
+        super().__init__(clock, idempotency, to_event)
         self.data = LifecycleData()
         self._begin(self.data)
 
@@ -250,12 +250,12 @@ class FakeLifecycleUnitOfWork(FakeUnitOfWork):
 
     async def add(self, subscription: Subscription) -> None:
         await self.subscriptions.add(subscription, self.clock.now())
-        self.record(*pull_events(subscription))
+        self.emit(subscription.tenant_id, *subscription.pull_events())
 
     async def save(self, *subscriptions: Subscription) -> None:
         await self.subscriptions.save_many(subscriptions, self.clock.now())
         for subscription in subscriptions:
-            self.record(*pull_events(subscription))
+            self.emit(subscription.tenant_id, *subscription.pull_events())
 
     def stored(self, tenant_id: str, subscription_id: str) -> Subscription:
         """The subscription as committed."""

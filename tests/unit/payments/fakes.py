@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Generic, Self, TypeVar
 
-from azotte_payments.adapters.proto import ProtoEvents
+from azotte_payments.adapters.proto import to_event
 from azotte_payments.adapters.psp.registry import PspRegistry
 from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeStatus
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
@@ -271,10 +271,9 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
     """The payments unit of work over `FakeState` (implements `ports.PaymentsUnitOfWork`)."""
 
     def __init__(self, state: FakeState):
-        super().__init__(state.clock, state.idempotency)
+        super().__init__(state.clock, state.idempotency, to_event)
         self.state = state
         self.published = state.published
-        self.events = ProtoEvents()
         self._open()
 
     def _open(self) -> None:

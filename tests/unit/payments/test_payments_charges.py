@@ -7,7 +7,7 @@ import pytest
 from azotte_payments import errors
 from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus, ReconcileAction
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult
-from azotte_payments.domain.events import PaymentFailed, PaymentSucceeded
+from azotte_payments.domain.events import ChargeFailed, ChargeSucceeded
 from azotte_payments.domain.idempotency import IdempotentRecord, replay_or_none, request_fingerprint
 from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_payments.service_layer.charge_batch import CreateCharge
@@ -60,8 +60,8 @@ def test_approval_succeeds_and_records_the_event() -> None:
     charge.begin_attempt("stripe", NOW)
     charge.complete_attempt(PspChargeResult.approved("stripe", "ch_psp"), NOW)
     assert charge.status is ChargeStatus.SUCCEEDED
-    assert isinstance(charge.events[-1], PaymentSucceeded)
-    assert charge.events[-1].gross_minor == 999
+    assert charge.events == [ChargeSucceeded(charge)]
+    assert charge.amounts.gross_minor == 999
 
 
 def test_decline_fails_with_the_normalized_reason() -> None:
@@ -71,8 +71,8 @@ def test_decline_fails_with_the_normalized_reason() -> None:
         PspChargeResult.declined("stripe", Decline(DeclineReason.INSUFFICIENT_FUNDS, "insufficient_funds")), NOW
     )
     assert charge.status is ChargeStatus.FAILED
-    event = charge.events[-1]
-    assert isinstance(event, PaymentFailed) and event.decline.reason is DeclineReason.INSUFFICIENT_FUNDS
+    assert charge.events == [ChargeFailed(charge)]
+    assert charge.decline is not None and charge.decline.reason is DeclineReason.INSUFFICIENT_FUNDS
 
 
 def timed_out_charge() -> Charge:

@@ -6,11 +6,11 @@ it over PostgreSQL (`azotte_platform.db.unit_of_work.UnitOfWork`), its unit test
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
 from azotte_platform.clock import Clock
-from azotte_platform.events.envelope import Event
 
 
 class IdempotencyPort(Protocol):
@@ -26,7 +26,7 @@ class IdempotencyPort(Protocol):
 
 
 class AbstractUnitOfWork(Protocol):
-    """One transaction: `async with uow:` then `commit()`; events recorded are published only if it commits."""
+    """One transaction: `async with uow:` then `commit()`; events emitted are published only if it commits."""
 
     clock: Clock
 
@@ -39,8 +39,12 @@ class AbstractUnitOfWork(Protocol):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
 
-    def record(self, *events: Event) -> None:
-        """Publish `events` if, and only if, this unit of work commits."""
+    def emit(self, tenant_id: str, *facts: object) -> None:
+        """Publish the domain events `facts` of `tenant_id` if, and only if, this unit of work commits."""
+        ...
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call `callback` once this unit of work has committed (never if it does not)."""
         ...
 
     async def claim_event(self, consumer: str, event_id: str, tenant_id: str) -> bool:

@@ -5,13 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from azotte_catalog.domain.catalog import StoredCatalog
-from azotte_catalog.domain.events import CatalogEvent
 from azotte_catalog.domain.feature import Feature
 from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import Plan
@@ -81,11 +79,3 @@ class CatalogUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def catalog(self) -> CatalogRepository: ...
-
-    def publish(self, tenant_id: str, *events: CatalogEvent) -> None:
-        """Announce `events` of `tenant_id` if, and only if, this unit of work commits."""
-        ...
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once this unit of work has committed (never if it does not)."""
-        ...

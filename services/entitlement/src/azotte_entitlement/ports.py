@@ -5,14 +5,13 @@ PostgreSQL implements them in `adapters/`, the unit tests with fakes; the compos
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription
 from azotte_entitlement.domain.drift import Correction
-from azotte_entitlement.domain.events import EntitlementEvent
 from azotte_entitlement.domain.grants import Grant, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState
@@ -132,14 +131,6 @@ class EntitlementUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def access(self) -> AccessRepository: ...
-
-    def emit(self, *events: EntitlementEvent) -> None:
-        """Publish these domain events if, and only if, this unit of work commits."""
-        ...
-
-    def on_commit(self, action: Callable[[], object]) -> None:
-        """Run `action` (an in-memory projection change) only once this transaction has committed."""
-        ...
 
     async def lock_tenant(self, tenant_id: str, *, exclusive: bool = False) -> None:
         """Take the tenant's grant-derivation lock until the transaction ends.

@@ -15,12 +15,10 @@ from typing import Protocol
 from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord
 from azotte_payments.domain.credit import CreditBalance
 from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
-from azotte_payments.domain.events import CreditGranted
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.storefront import StorefrontTerms
-from azotte_platform.events.envelope import Event
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.ports import AbstractUnitOfWork
 
@@ -139,40 +137,8 @@ class LedgerRepository(Protocol):
         ...
 
 
-# --- the events payments publishes ---
-
-
-class PaymentsEvents(Protocol):
-    """Outbox events of domain facts; their payloads are `azotte.payments.v1` event messages."""
-
-    def payment_succeeded(self, tenant_id: str, charge: Charge) -> Event:
-        """payment.succeeded of a captured charge."""
-        ...
-
-    def payment_failed(self, tenant_id: str, charge: Charge) -> Event:
-        """payment.failed of a charge that ended with a decline."""
-        ...
-
-    def payment_refunded(self, tenant_id: str, refund: Refund, reason: str, charge: Charge) -> Event:
-        """payment.refunded of a refund and its charge."""
-        ...
-
-    def credit_granted(self, tenant_id: str, fact: CreditGranted) -> Event:
-        """credit.granted of a grant to a customer's balance."""
-        ...
-
-    def revenue_recorded(self, tenant_id: str, entry: JournalEntry) -> Event:
-        """revenue.recorded of a posted journal entry."""
-        ...
-
-
 class PaymentsUnitOfWork(AbstractUnitOfWork, Protocol):
-    """One transaction over every payments repository; events recorded go out with its commit."""
-
-    @property
-    def events(self) -> PaymentsEvents:
-        """Builds the events to `record`."""
-        ...
+    """One transaction over every payments repository; domain events emitted go out with its commit."""
 
     def charges(self, tenant_id: str) -> ChargeRepository: ...
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import sqlalchemy as sa
 from opentelemetry import propagate
@@ -21,19 +22,25 @@ _OUTBOX_COLUMNS = ("id", "tenant_id", "subject", "type", "source", "time", "data
 _INSERT_OUTBOX = insert_unnested(outbox, _OUTBOX_COLUMNS)
 
 
+ToEvent = Callable[[str, Any], Event]
+
+
 class UnitOfWork:
     """Opens a transaction on enter; `commit()` writes recorded events to the outbox in it.
 
     Leaving the block without `commit()` rolls everything back. Services subclass it to expose
-    their repositories over `self.connection`.
+    their repositories over `self.connection`, and pass `to_event`, their translation of a domain
+    event into the event published (`adapters/proto.py`), so use cases `emit` domain events.
     """
 
-    def __init__(self, engine: AsyncEngine, service: str, clock: Clock):
+    def __init__(self, engine: AsyncEngine, service: str, clock: Clock, to_event: ToEvent | None = None):
         self._engine = engine
         self.service = service
         self.clock = clock
+        self._to_event = to_event
         self._connection: AsyncConnection | None = None
         self._events: list[Event] = []
+        self._after_commit: list[Callable[[], object]] = []
 
     @property
     def connection(self) -> AsyncConnection:
@@ -48,6 +55,7 @@ class UnitOfWork:
         self._connection = await self._engine.connect()
         await self._connection.begin()
         self._events = []
+        self._after_commit = []
         return self
 
     async def __aexit__(
@@ -65,6 +73,15 @@ class UnitOfWork:
     def record(self, *events: Event) -> None:
         """Publish `events` if, and only if, this unit of work commits."""
         self._events.extend(events)
+
+    def emit(self, tenant_id: str, *facts: object) -> None:
+        """Publish the domain events `facts` of `tenant_id`, translated by the service, if this unit of work commits."""
+        assert self._to_event is not None, f"{self.service}'s unit of work was built without its to_event"
+        self.record(*(self._to_event(tenant_id, fact) for fact in facts))
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call `callback` once this unit of work has committed (never if it does not), e.g. to drop a cache."""
+        self._after_commit.append(callback)
 
     async def claim_event(self, consumer: str, event_id: str, tenant_id: str) -> bool:
         """Mark an incoming event handled by `consumer`; False if it already was (a redelivery)."""
@@ -84,6 +101,9 @@ class UnitOfWork:
             await self.connection.execute(sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, self.service)))
             self._events = []
         await self.connection.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     def _outbox_rows(self, events: list[Event]) -> list[dict[str, object]]:
         # NOTE: one trace context and one time for every event of the transaction.

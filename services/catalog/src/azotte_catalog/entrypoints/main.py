@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 
 from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte_catalog.adapters.proto import outbox_event
 from azotte_catalog.adapters.unit_of_work import PostgresCatalogUnitOfWork
 from azotte_catalog.service_layer.activation import PriceActivator
 from azotte_catalog.service_layer.catalogs import TenantCatalogs
@@ -38,7 +39,7 @@ def assemble(runtime: Runtime) -> CatalogService:
     settings = runtime.settings if isinstance(runtime.settings, CatalogSettings) else CatalogSettings()
 
     def unit_of_work() -> PostgresCatalogUnitOfWork:
-        return PostgresCatalogUnitOfWork(runtime.engine, runtime.service, runtime.clock)
+        return PostgresCatalogUnitOfWork(runtime.engine, runtime.service, runtime.clock, outbox_event)
 
     activator = PriceActivator(
         unit_of_work,

@@ -57,7 +57,7 @@ class PriceActivator:
                 for item in due:
                     previous = await uow.catalog.previous_version(item.tenant_id, item.price)
                     await uow.catalog.mark_activated(item.tenant_id, item.price.id, now)
-                    uow.publish(item.tenant_id, PriceActivated(item.price, previous))
+                    uow.emit(item.tenant_id, PriceActivated(item.price, previous))
                 await uow.commit()
             total += len(due)
             if len(due) < self._batch_size:

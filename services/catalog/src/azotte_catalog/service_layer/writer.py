@@ -65,7 +65,7 @@ class CatalogWriter:
 
     def publish(self, *events: CatalogEvent) -> None:
         """Announce events of this tenant if the transaction commits."""
-        self.uow.publish(self.tenant_id, *events)
+        self.uow.emit(self.tenant_id, *events)
 
     def _touch(self, kind: str, resource_id: str) -> Times:
         created = self.stored.times.get((kind, resource_id), (self.now, self.now))[0]

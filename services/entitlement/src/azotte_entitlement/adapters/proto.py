@@ -148,22 +148,22 @@ def drift_report_to_pb(report: DriftReport, checked_customers: int = 0) -> pb.Dr
 # --- events out --------------------------------------------------------------------------------------
 
 
-def outbox_event(event: EntitlementEvent) -> Event:
+def outbox_event(tenant_id: str, event: EntitlementEvent) -> Event:
     """The outbox event of a domain event, about the customer it concerns (`ce-subject`)."""
     payload: Message
     match event:
         case EntitlementGranted() | EntitlementRevoked() | EntitlementChanged():
-            tenant_id, about, payload = event.grant.key.tenant_id, event.grant.key.customer_id, _grant_payload(event)
+            about, payload = event.grant.key.customer_id, _grant_payload(event)
         case EntitlementDriftCorrected():
-            tenant_id, about, payload = event.tenant_id, event.customer_id or "", _drift_payload(event)
+            about, payload = event.customer_id or "", _drift_payload(event)
         case FeatureSuspended():
-            tenant_id, about = event.tenant_id, event.customer_id
+            about = event.customer_id
             payload = events_pb2.FeatureSuspended(suspension=suspension_to_pb(event.customer_id, event.suspension))
         case FeatureRestored():
-            tenant_id, about = event.tenant_id, event.customer_id
+            about = event.customer_id
             payload = events_pb2.FeatureRestored(suspension=suspension_to_pb(event.customer_id, event.suspension))
         case UsageRecorded():
-            tenant_id, about = event.tenant_id, event.customer_id
+            about = event.customer_id
             payload = events_pb2.UsageRecorded(
                 customer_id=event.customer_id,
                 feature_key=event.feature_key,
@@ -171,7 +171,7 @@ def outbox_event(event: EntitlementEvent) -> Event:
                 period_start_time=timestamp(event.period_start),
             )
         case AccessWithheld():
-            tenant_id, about = event.tenant_id, event.customer_id
+            about = event.customer_id
             payload = events_pb2.AccessWithheld(
                 customer_id=event.customer_id, feature_keys=event.feature_keys, reason=REASONS[event.why_not]
             )

@@ -10,7 +10,7 @@ import grpc
 
 from azotte.entitlement.v1 import entitlement_pb2, entitlement_pb2_grpc
 from azotte_entitlement.adapters.catalog import CatalogPlans
-from azotte_entitlement.adapters.unit_of_work import PostgresUnitOfWork
+from azotte_entitlement.adapters.unit_of_work import PostgresEntitlementUnitOfWork
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
 from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
@@ -47,8 +47,8 @@ async def assemble(runtime: Runtime) -> Entitlement:
     assert isinstance(settings, EntitlementSettings)
     projection = AccessProjection()
 
-    def uow() -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(runtime.engine, runtime.clock)
+    def uow() -> PostgresEntitlementUnitOfWork:
+        return PostgresEntitlementUnitOfWork(runtime.engine, runtime.clock)
 
     plans = CatalogPlans(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
 

@@ -15,6 +15,7 @@ from azotte_entitlement.ports import EntitlementUnitOfWork
 async def apply_corrections(
     uow: EntitlementUnitOfWork,
     projection: AccessProjection,
+    tenant_id: str,
     corrections: Sequence[Correction],
     now: datetime,
     *,
@@ -24,8 +25,8 @@ async def apply_corrections(
     if not corrections:
         return
     await uow.grants.apply(corrections)
-    uow.emit(*events_for(corrections, now, revoked_by))
-    uow.on_commit(lambda: projection.apply(corrections))
+    uow.emit(tenant_id, *events_for(corrections, now, revoked_by))
+    uow.after_commit(lambda: projection.apply(corrections))
 
 
 async def apply_drift_corrections(
@@ -40,5 +41,5 @@ async def apply_drift_corrections(
     if not corrections:
         return
     await uow.grants.apply(corrections)
-    uow.emit(*drift_events(tenant_id, customer_id, corrections, now))
-    uow.on_commit(lambda: projection.apply(corrections))
+    uow.emit(tenant_id, *drift_events(tenant_id, customer_id, corrections, now))
+    uow.after_commit(lambda: projection.apply(corrections))

@@ -49,7 +49,7 @@ async def remove_member(
     await uow.groups.remove_member(group, customer_id)
     shared = await uow.grants.from_sources(tenant_id, [(GrantSource.GROUP, group.group_id)])
     corrections = [Correction(CorrectionKind.REVOKE, g) for g in shared if g.key.customer_id == customer_id]
-    await apply_corrections(uow, projection, corrections, uow.clock.now())
+    await apply_corrections(uow, projection, tenant_id, corrections, uow.clock.now())
     return member
 
 
@@ -123,7 +123,7 @@ async def _admit(
         {member.customer_id: member},
     )
     corrections = [Correction(CorrectionKind.GRANT, g) for g in member_grants(owner_grants, newcomer)]
-    await apply_corrections(uow, projection, corrections, now)
+    await apply_corrections(uow, projection, group.tenant_id, corrections, now)
 
 
 def _require(**fields: str) -> None:

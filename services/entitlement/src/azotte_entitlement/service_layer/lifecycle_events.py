@@ -49,7 +49,7 @@ async def apply_subscription_change(
         sources.append((GrantSource.GROUP, group.group_id))
     actual = await uow.grants.from_sources(tenant_id, sources)
     corrections = subscription_corrections(snapshot, group, actual, revoked=revoked)
-    await apply_corrections(uow, projection, corrections, uow.clock.now())
+    await apply_corrections(uow, projection, tenant_id, corrections, uow.clock.now())
     why_not = None if revoked else subscription_grants(snapshot).why_not
     if why_not is not None:
         # NOTE: a subscription first seen on hold, paused or expired had no grants to revoke; its
@@ -70,5 +70,5 @@ async def _withhold(
     keys = tuple(f.feature_key for f in features)
     denied = [(customer, key) for customer in customers for key in keys]
     await uow.grants.remember_denials(tenant_id, denied, why_not)
-    uow.emit(*(AccessWithheld(tenant_id, customer, keys, why_not) for customer in customers))
-    uow.on_commit(lambda: projection.remember_denials(tenant_id, denied, why_not))
+    uow.emit(tenant_id, *(AccessWithheld(tenant_id, customer, keys, why_not) for customer in customers))
+    uow.after_commit(lambda: projection.remember_denials(tenant_id, denied, why_not))

@@ -54,7 +54,7 @@ async def create_manual_grant(
     grant = manual_grant(
         key, command.kind, command.valid_from or now, command.valid_until, command.limit, actor, command.reason, now
     )
-    await apply_corrections(uow, projection, [Correction(CorrectionKind.GRANT, grant)], now)
+    await apply_corrections(uow, projection, tenant_id, [Correction(CorrectionKind.GRANT, grant)], now)
     return grant
 
 
@@ -73,5 +73,7 @@ async def revoke_grant(
         # NOTE: subscription and group grants follow the lifecycle; revoking them by hand would be
         # undone by drift reconciliation.
         raise GrantIsDerived(f"grant {grant_id} comes from a {grant.key.source} and follows its lifecycle")
-    await apply_corrections(uow, projection, [Correction(CorrectionKind.REVOKE, grant)], now, revoked_by=audit)
+    await apply_corrections(
+        uow, projection, tenant_id, [Correction(CorrectionKind.REVOKE, grant)], now, revoked_by=audit
+    )
     return grant

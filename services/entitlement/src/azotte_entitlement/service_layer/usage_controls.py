@@ -26,8 +26,8 @@ async def suspend_feature(
     suspension = suspensions.suspend(current, feature_key, reason, uow.clock.now())
     if current is None:
         await uow.access.put_suspension(tenant_id, customer_id, suspension)
-        uow.emit(FeatureSuspended(tenant_id, customer_id, suspension))
-        uow.on_commit(lambda: projection.suspend(tenant_id, customer_id, suspension))
+        uow.emit(tenant_id, FeatureSuspended(tenant_id, customer_id, suspension))
+        uow.after_commit(lambda: projection.suspend(tenant_id, customer_id, suspension))
     return suspension
 
 
@@ -40,8 +40,8 @@ async def restore_feature(
         raise InvalidArgument.field("feature_key", "is required")
     lifted = suspensions.restore(await uow.access.suspension(tenant_id, customer_id, feature_key), feature_key)
     await uow.access.delete_suspension(tenant_id, customer_id, feature_key)
-    uow.emit(FeatureRestored(tenant_id, customer_id, lifted))
-    uow.on_commit(lambda: projection.restore(tenant_id, customer_id, feature_key))
+    uow.emit(tenant_id, FeatureRestored(tenant_id, customer_id, lifted))
+    uow.after_commit(lambda: projection.restore(tenant_id, customer_id, feature_key))
     return lifted
 
 
@@ -63,8 +63,8 @@ async def record_usage(
     if period_start is None:
         raise InvalidArgument.field("period_start_time", "is required")
     await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start)
-    uow.emit(UsageRecorded(tenant_id, customer_id, feature_key, used, period_start))
-    uow.on_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
+    uow.emit(tenant_id, UsageRecorded(tenant_id, customer_id, feature_key, used, period_start))
+    uow.after_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
 
 
 def _require_customer(customer_id: str) -> None:

@@ -212,9 +212,9 @@ def event_to_pb(event: SubscriptionEvent) -> events_pb2.SubscriptionEvent:
     return payload
 
 
-def pull_events(subscription: Subscription) -> list[Event]:
-    """The events the subscription recorded since the last pull, as events to publish."""
-    return [Event(subscription.tenant_id, e.event_type.value, event_to_pb(e)) for e in subscription.pull_events()]
+def to_event(tenant_id: str, event: SubscriptionEvent) -> Event:
+    """The event published for a subscription's domain event."""
+    return Event(tenant_id, event.event_type.value, event_to_pb(event))
 
 
 # ---------------------------------------------------------------------------------------- policy

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Self
 
-from azotte_lifecycle.adapters.proto import pull_events
 from azotte_lifecycle.adapters.repositories.channel_events import SqlChannelEventLedger
 from azotte_lifecycle.adapters.repositories.customers import SqlCustomerRepository
 from azotte_lifecycle.adapters.repositories.policies import SqlPolicyRepository
@@ -31,9 +30,9 @@ class PostgresLifecycleUnitOfWork(UnitOfWork):
 
     async def add(self, subscription: Subscription) -> None:
         await self.subscriptions.add(subscription, self.clock.now())
-        self.record(*pull_events(subscription))
+        self.emit(subscription.tenant_id, *subscription.pull_events())
 
     async def save(self, *subscriptions: Subscription) -> None:
         await self.subscriptions.save_many(subscriptions, self.clock.now())
         for subscription in subscriptions:
-            self.record(*pull_events(subscription))
+            self.emit(subscription.tenant_id, *subscription.pull_events())

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 
 from azotte.lifecycle.v1 import lifecycle_pb2, lifecycle_pb2_grpc
+from azotte_lifecycle.adapters import proto
 from azotte_lifecycle.adapters.catalog import GrpcCatalog
 from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
@@ -37,7 +38,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
     """Wire the use cases to a runtime and the catalog/payments dependencies."""
 
     def uow() -> LifecycleUnitOfWork:
-        return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", runtime.clock)
+        return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", runtime.clock, proto.to_event)
 
     scheduler = Scheduler(
         uow,

@@ -4,6 +4,7 @@ resources and event payloads, and the catalog's storefront to payment terms."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import assert_never
 
 from azotte.catalog.v1 import catalog_pb2
 from azotte.common.v1 import channel_pb2
@@ -11,8 +12,15 @@ from azotte.payments.v1 import events_pb2, payments_pb2
 from azotte_payments.domain.charge import Attempt, Charge
 from azotte_payments.domain.credit import CreditBalance
 from azotte_payments.domain.declines import Decline, Outcome
-from azotte_payments.domain.events import CreditGranted
-from azotte_payments.domain.ledger import GroupBy, JournalEntry, RevenueRow, revenue_recorded
+from azotte_payments.domain.events import (
+    ChargeFailed,
+    ChargeRefunded,
+    ChargeSucceeded,
+    CreditGranted,
+    PaymentsEvent,
+    RevenueRecorded,
+)
+from azotte_payments.domain.ledger import GroupBy, RevenueRow
 from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodType
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
@@ -200,48 +208,45 @@ def trial_balance_to_pb(currency: str, accounts: dict[str, int]) -> payments_pb2
 # --- domain -> event payloads ---
 
 
-class ProtoEvents:
-    """Outbox events with `azotte.payments.v1` payloads (implements `ports.PaymentsEvents`)."""
-
-    def payment_succeeded(self, tenant_id: str, charge: Charge) -> Event:
-        payload = events_pb2.PaymentSucceeded(charge=charge_to_pb(charge))
-        return Event(tenant_id, "payment.succeeded", payload, about=charge.request.customer_id)
-
-    def payment_failed(self, tenant_id: str, charge: Charge) -> Event:
-        payload = events_pb2.PaymentFailed(charge=charge_to_pb(charge), decline=decline_to_pb(charge.decline))
-        return Event(tenant_id, "payment.failed", payload, about=charge.request.customer_id)
-
-    def payment_refunded(self, tenant_id: str, refund: Refund, reason: str, charge: Charge) -> Event:
-        payload = events_pb2.PaymentRefunded(
-            refund=refund_to_pb(refund, reason),
-            charge=charge_to_pb(charge),
-            fully_refunded=charge.refunded_minor == charge.amounts.gross_minor,
-        )
-        return Event(tenant_id, "payment.refunded", payload)
-
-    def credit_granted(self, tenant_id: str, fact: CreditGranted) -> Event:
-        payload = events_pb2.CreditGranted(
-            customer_id=fact.customer_id,
-            amount=money(fact.amount_minor, fact.currency),
-            balance=money(fact.balance_minor, fact.currency),
-            reason=fact.reason,
-        )
-        return Event(tenant_id, "credit.granted", payload)
-
-    def revenue_recorded(self, tenant_id: str, entry: JournalEntry) -> Event:
-        fact = revenue_recorded(entry)
-        payload = events_pb2.RevenueRecorded(
-            entry_id=fact.entry_id,
-            kind=fact.kind,
-            source_id=fact.source_id,
-            storefront_id=fact.storefront_id,
-            channel=channel_value(fact.channel),
-            plan_id=fact.plan_id,
-            period=fact.period,
-            net_revenue=money(fact.net_revenue_minor, fact.currency),
-            tax=money(fact.tax_minor, fact.currency),
-        )
-        return Event(tenant_id, "revenue.recorded", payload)
+def to_event(tenant_id: str, fact: PaymentsEvent) -> Event:
+    """The event published for a payments domain event (the unit of work's `to_event`)."""
+    match fact:
+        case ChargeSucceeded(charge=charge):
+            succeeded = events_pb2.PaymentSucceeded(charge=charge_to_pb(charge))
+            return Event(tenant_id, "payment.succeeded", succeeded, about=charge.request.customer_id)
+        case ChargeFailed(charge=charge):
+            failed = events_pb2.PaymentFailed(charge=charge_to_pb(charge), decline=decline_to_pb(charge.decline))
+            return Event(tenant_id, "payment.failed", failed, about=charge.request.customer_id)
+        case ChargeRefunded(refund=refund, reason=reason, charge=charge):
+            refunded = events_pb2.PaymentRefunded(
+                refund=refund_to_pb(refund, reason),
+                charge=charge_to_pb(charge),
+                fully_refunded=charge.refunded_minor == charge.amounts.gross_minor,
+            )
+            return Event(tenant_id, "payment.refunded", refunded)
+        case CreditGranted():
+            granted = events_pb2.CreditGranted(
+                customer_id=fact.customer_id,
+                amount=money(fact.amount_minor, fact.currency),
+                balance=money(fact.balance_minor, fact.currency),
+                reason=fact.reason,
+            )
+            return Event(tenant_id, "credit.granted", granted)
+        case RevenueRecorded():
+            recorded = events_pb2.RevenueRecorded(
+                entry_id=fact.entry_id,
+                kind=fact.kind,
+                source_id=fact.source_id,
+                storefront_id=fact.storefront_id,
+                channel=channel_value(fact.channel),
+                plan_id=fact.plan_id,
+                period=fact.period,
+                net_revenue=money(fact.net_revenue_minor, fact.currency),
+                tax=money(fact.tax_minor, fact.currency),
+            )
+            return Event(tenant_id, "revenue.recorded", recorded)
+        case _:
+            assert_never(fact)
 
 
 # --- the catalog's storefront -> payment terms ---

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from azotte_payments.adapters.proto import ProtoEvents
 from azotte_payments.adapters.repositories.charges import ChargeRepository, OpenChargeRepository
 from azotte_payments.adapters.repositories.credits import CreditRepository
 from azotte_payments.adapters.repositories.ledger import LedgerRepository
 from azotte_payments.adapters.repositories.payment_methods import PaymentMethodRepository
 from azotte_payments.adapters.repositories.refunds import RefundRepository
 from azotte_platform.clock import Clock
-from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_platform.db.unit_of_work import ToEvent, UnitOfWork
 
 
 class PostgresPaymentsUnitOfWork(UnitOfWork):
-    """One transaction; repositories of one tenant over its connection."""
+    """One transaction; repositories of one tenant over its connection; `to_event` is `adapters.proto.to_event`."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock):
-        super().__init__(engine, "payments", clock)
-        self.events = ProtoEvents()
+    def __init__(self, engine: AsyncEngine, clock: Clock, to_event: ToEvent):
+        super().__init__(engine, "payments", clock, to_event)
 
     def charges(self, tenant_id: str) -> ChargeRepository:
         return ChargeRepository(self.connection, tenant_id)

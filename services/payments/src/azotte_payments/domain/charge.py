@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome, PspChargeResult
-from azotte_payments.domain.events import PaymentFailed, PaymentsEvent, PaymentSucceeded
+from azotte_payments.domain.events import ChargeEvent, ChargeFailed, ChargeSucceeded
 from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.domain.tax import TaxBreakdown, TaxPolicy, tax_for_line
 from azotte_payments.errors import CurrencyMismatch
@@ -103,7 +103,8 @@ class Charge:
     psp_reference: str | None = None
     refunded_minor: int = 0
     refunded_to_method_minor: int = 0
-    events: list[PaymentsEvent] = field(default_factory=list)
+    # NOTE: facts to publish, not state: they refer back to this charge, so equality and repr skip them.
+    events: list[ChargeEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def create(
@@ -245,37 +246,12 @@ class Charge:
     def _succeed(self, now: datetime) -> None:
         self.status = ChargeStatus.SUCCEEDED
         self.decline = None
-        request = self.request
-        self.events.append(
-            PaymentSucceeded(
-                self.charge_id,
-                request.customer_id,
-                self.currency,
-                self.amounts.gross_minor,
-                self.credit_applied_minor,
-                self.psp,
-                request.subscription_id,
-                request.period_key,
-                now,
-            )
-        )
+        self.events.append(ChargeSucceeded(self))
 
     def _fail(self, decline: Decline | None, now: datetime) -> None:
         self.status = ChargeStatus.FAILED
         self.decline = decline or Decline(DeclineReason.UNKNOWN_DECLINE)
-        request = self.request
-        self.events.append(
-            PaymentFailed(
-                self.charge_id,
-                request.customer_id,
-                self.currency,
-                self.amounts.gross_minor,
-                self.decline,
-                request.subscription_id,
-                request.period_key,
-                now,
-            )
-        )
+        self.events.append(ChargeFailed(self))
 
 
 @dataclass

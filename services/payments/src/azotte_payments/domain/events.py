@@ -1,59 +1,42 @@
-"""Facts the payments domain records; published as payments events.proto payloads."""
+"""Facts the payments domain records; `adapters/proto.py`'s `to_event` publishes them as events.proto payloads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from azotte_payments.domain.declines import Decline
-
-
-@dataclass(frozen=True)
-class PaymentSucceeded:
-    """A charge was captured (by a PSP, by customer credit, or both)."""
-
-    charge_id: str
-    customer_id: str
-    currency: str
-    gross_minor: int
-    credit_applied_minor: int
-    psp: str | None
-    subscription_id: str
-    period_key: str
-    occurred_at: datetime
+if TYPE_CHECKING:
+    from azotte_payments.domain.charge import Charge
+    from azotte_payments.domain.refund import Refund
 
 
 @dataclass(frozen=True)
-class PaymentFailed:
-    """A charge ended without money moving, with its normalized decline."""
+class ChargeSucceeded:
+    """A charge was captured (by a PSP, by customer credit, or both); published as payment.succeeded."""
 
-    charge_id: str
-    customer_id: str
-    currency: str
-    gross_minor: int
-    decline: Decline
-    subscription_id: str
-    period_key: str
-    occurred_at: datetime
+    charge: Charge
 
 
 @dataclass(frozen=True)
-class PaymentRefunded:
-    """Money of a charge was given back, to the original method or as customer credit."""
+class ChargeFailed:
+    """A charge ended without money moving, with its normalized decline; published as payment.failed."""
 
-    charge_id: str
-    refund_id: str
-    customer_id: str
-    currency: str
-    amount_minor: int
-    to_credit: bool
-    fully_refunded: bool
-    occurred_at: datetime
+    charge: Charge
+
+
+@dataclass(frozen=True)
+class ChargeRefunded:
+    """Money of a charge was given back, for `reason`; published as payment.refunded."""
+
+    refund: Refund
+    reason: str
+    charge: Charge
 
 
 @dataclass(frozen=True)
 class CreditGranted:
-    """A customer's credit balance grew (refund to credit or goodwill)."""
+    """A customer's credit balance grew (refund to credit or goodwill); published as credit.granted."""
 
     customer_id: str
     currency: str
@@ -65,7 +48,7 @@ class CreditGranted:
 
 @dataclass(frozen=True)
 class RevenueRecorded:
-    """A journal entry was posted; amounts are its effect on revenue and tax."""
+    """A journal entry was posted; amounts are its effect on revenue and tax. Published as revenue.recorded."""
 
     entry_id: str
     kind: str
@@ -80,4 +63,8 @@ class RevenueRecorded:
     occurred_at: datetime
 
 
-PaymentsEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | CreditGranted | RevenueRecorded
+ChargeEvent = ChargeSucceeded | ChargeFailed
+"""What a charge records when it reaches an outcome."""
+
+PaymentsEvent = ChargeSucceeded | ChargeFailed | ChargeRefunded | CreditGranted | RevenueRecorded
+"""Every fact payments publishes."""

@@ -7,7 +7,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.domain.charge import Charge, ChargeStatus
-from azotte_payments.domain.events import PaymentRefunded
 from azotte_payments.domain.tax import TaxBreakdown, split_refund_tax
 from azotte_payments.errors import ChargeNotRefundable, RefundExceedsCaptured
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
@@ -107,15 +106,3 @@ def apply_refund(charge: Charge, refund: Refund, now: datetime) -> None:
     charge.refunded_minor += refund.amount_minor
     if refund.destination is RefundDestination.ORIGINAL_METHOD:
         charge.refunded_to_method_minor += refund.amount_minor
-    charge.events.append(
-        PaymentRefunded(
-            charge.charge_id,
-            refund.refund_id,
-            charge.request.customer_id,
-            charge.currency,
-            refund.amount_minor,
-            refund.destination is RefundDestination.CUSTOMER_CREDIT,
-            charge.refunded_minor == charge.amounts.gross_minor,
-            now,
-        )
-    )

@@ -11,6 +11,7 @@ import grpc
 
 from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte_payments.adapters import proto
 from azotte_payments.adapters.catalog import StorefrontDirectory
 from azotte_payments.adapters.charge_locks import AdvisoryChargeLocks
 from azotte_payments.adapters.psp.registry import PspRegistry
@@ -39,7 +40,7 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
     settings = settings_of(runtime)
 
     def uow() -> PostgresPaymentsUnitOfWork:
-        return PostgresPaymentsUnitOfWork(runtime.engine, runtime.clock)
+        return PostgresPaymentsUnitOfWork(runtime.engine, runtime.clock, proto.to_event)
 
     psps = PspRegistry.from_settings(settings, runtime.clock)
     runtime.on_close(psps.aclose)

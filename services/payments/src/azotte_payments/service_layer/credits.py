@@ -31,9 +31,8 @@ def validate_currency_code(field: str, currency: str) -> None:
 
 
 def record_credit_granted(uow: PaymentsUnitOfWork, tenant_id: str, balance: CreditBalance) -> None:
-    """Turn the balance's recorded grants into credit.granted events."""
-    for fact in balance.events:
-        uow.record(uow.events.credit_granted(tenant_id, fact))
+    """Publish the balance's recorded grants (credit.granted)."""
+    uow.emit(tenant_id, *balance.events)
     balance.events.clear()
 
 

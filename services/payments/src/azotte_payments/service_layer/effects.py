@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Sequence
 
 from azotte_payments.domain.charge import ChargeRecord
-from azotte_payments.domain.events import PaymentFailed, PaymentSucceeded
-from azotte_payments.domain.ledger import JournalEntry, postings_for_charge
+from azotte_payments.domain.events import ChargeFailed, ChargeSucceeded
+from azotte_payments.domain.ledger import JournalEntry, postings_for_charge, revenue_recorded
 from azotte_payments.ports import PaymentsUnitOfWork
 
 
@@ -21,7 +21,7 @@ async def post_entry(uow: PaymentsUnitOfWork, tenant_id: str, entry: JournalEntr
     if not entry.postings:
         return
     if await uow.ledger(tenant_id).post(entry):
-        uow.record(uow.events.revenue_recorded(tenant_id, entry))
+        uow.emit(tenant_id, revenue_recorded(entry))
 
 
 async def save_charge(uow: PaymentsUnitOfWork, tenant_id: str, record: ChargeRecord) -> None:
@@ -43,19 +43,18 @@ async def apply_charge_events(uow: PaymentsUnitOfWork, tenant_id: str, records: 
     for record in records:
         charge = record.charge
         for fact in charge.events:
-            if isinstance(fact, PaymentSucceeded):
-                # NOTE: revenue is recognized when the money is captured, in the capture's month.
-                captured.append(postings_for_charge(charge, tenant_id, new_id("je"), now))
-                uow.record(uow.events.payment_succeeded(tenant_id, charge))
-            elif isinstance(fact, PaymentFailed):
-                if charge.credit_applied_minor:
+            match fact:
+                case ChargeSucceeded():
+                    # NOTE: revenue is recognized when the money is captured, in the capture's month.
+                    captured.append(postings_for_charge(charge, tenant_id, new_id("je"), now))
+                case ChargeFailed() if charge.credit_applied_minor:
                     # NOTE: credit reserved for a charge that failed goes back to the customer.
                     credits = uow.credits(tenant_id)
                     balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
                     balance.release(charge.credit_applied_minor)
                     await credits.save(balance)
-                uow.record(uow.events.payment_failed(tenant_id, charge))
+        uow.emit(tenant_id, *charge.events)
         charge.events.clear()
     entries = [entry for entry in captured if entry.postings]
-    for entry in await uow.ledger(tenant_id).post_many(entries):
-        uow.record(uow.events.revenue_recorded(tenant_id, entry))
+    posted = await uow.ledger(tenant_id).post_many(entries)
+    uow.emit(tenant_id, *(revenue_recorded(entry) for entry in posted))

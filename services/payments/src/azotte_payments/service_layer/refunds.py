@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from azotte_payments.domain.charge import Charge
 from azotte_payments.domain.credit import CreditReason
 from azotte_payments.domain.declines import PspOperationResult
+from azotte_payments.domain.events import ChargeRefunded
 from azotte_payments.domain.ledger import EntryKind, postings_for_refund, postings_for_void
 from azotte_payments.domain.refund import Refund, RefundDestination, apply_refund, plan_refund
 from azotte_payments.errors import NoPspCapture, PspRefused, PspUnavailable
@@ -68,8 +69,7 @@ async def refund_charge(
     await uow.refunds(tenant_id).add(refund, command.reason)
     await uow.charges(tenant_id).save(record, now)
     await post_entry(uow, tenant_id, postings_for_refund(charge, refund, tenant_id, new_id("je"), now))
-    uow.record(uow.events.payment_refunded(tenant_id, refund, command.reason, charge))
-    charge.events.clear()
+    uow.emit(tenant_id, ChargeRefunded(refund, command.reason, charge))
     return refund, charge
 
 
