@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte_entitlement.adapters import proto
-from azotte_entitlement.adapters.repositories.access import SqlAccessRepository
-from azotte_entitlement.adapters.repositories.grants import SqlGrantRepository
-from azotte_entitlement.adapters.repositories.groups import SqlGroupRepository
-from azotte_entitlement.adapters.repositories.subscriptions import SqlSubscriptionRepository
+from azotte_entitlement.adapters.repositories.access import PostgresAccessRepository
+from azotte_entitlement.adapters.repositories.grants import PostgresGrantRepository
+from azotte_entitlement.adapters.repositories.groups import PostgresGroupRepository
+from azotte_entitlement.adapters.repositories.subscriptions import PostgresSubscriptionRepository
 from azotte_platform.clock import Clock
 from azotte_platform.db.unit_of_work import UnitOfWork
 
@@ -21,20 +21,20 @@ class PostgresEntitlementUnitOfWork(UnitOfWork):
         super().__init__(engine, "entitlement", clock, proto.outbox_event)
 
     @property
-    def grants(self) -> SqlGrantRepository:
-        return SqlGrantRepository(self.connection)
+    def grants(self) -> PostgresGrantRepository:
+        return PostgresGrantRepository(self.connection)
 
     @property
-    def subscriptions(self) -> SqlSubscriptionRepository:
-        return SqlSubscriptionRepository(self.connection)
+    def subscriptions(self) -> PostgresSubscriptionRepository:
+        return PostgresSubscriptionRepository(self.connection)
 
     @property
-    def groups(self) -> SqlGroupRepository:
-        return SqlGroupRepository(self.connection)
+    def groups(self) -> PostgresGroupRepository:
+        return PostgresGroupRepository(self.connection)
 
     @property
-    def access(self) -> SqlAccessRepository:
-        return SqlAccessRepository(self.connection)
+    def access(self) -> PostgresAccessRepository:
+        return PostgresAccessRepository(self.connection)
 
     async def lock_tenant(self, tenant_id: str, *, exclusive: bool = False) -> None:
         function = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared

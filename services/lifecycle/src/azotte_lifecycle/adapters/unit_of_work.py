@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Self
 
-from azotte_lifecycle.adapters.repositories.channel_events import SqlChannelEventLedger
-from azotte_lifecycle.adapters.repositories.customers import SqlCustomerRepository
-from azotte_lifecycle.adapters.repositories.policies import SqlPolicyRepository
-from azotte_lifecycle.adapters.repositories.subscriptions import SqlSubscriptionRepository
+from azotte_lifecycle.adapters.repositories.channel_events import PostgresChannelEventLedger
+from azotte_lifecycle.adapters.repositories.customers import PostgresCustomerRepository
+from azotte_lifecycle.adapters.repositories.policies import PostgresPolicyRepository
+from azotte_lifecycle.adapters.repositories.subscriptions import PostgresSubscriptionRepository
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.db.unit_of_work import UnitOfWork
 
@@ -15,17 +15,17 @@ from azotte_platform.db.unit_of_work import UnitOfWork
 class PostgresLifecycleUnitOfWork(UnitOfWork):
     """`ports.LifecycleUnitOfWork`: `async with uow:` then use its repositories, `add`/`save`, `commit()`."""
 
-    customers: SqlCustomerRepository
-    subscriptions: SqlSubscriptionRepository
-    policies: SqlPolicyRepository
-    channel_events: SqlChannelEventLedger
+    customers: PostgresCustomerRepository
+    subscriptions: PostgresSubscriptionRepository
+    policies: PostgresPolicyRepository
+    channel_events: PostgresChannelEventLedger
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.customers = SqlCustomerRepository(self.connection)
-        self.subscriptions = SqlSubscriptionRepository(self.connection)
-        self.policies = SqlPolicyRepository(self.connection)
-        self.channel_events = SqlChannelEventLedger(self.connection)
+        self.customers = PostgresCustomerRepository(self.connection)
+        self.subscriptions = PostgresSubscriptionRepository(self.connection)
+        self.policies = PostgresPolicyRepository(self.connection)
+        self.channel_events = PostgresChannelEventLedger(self.connection)
         return self
 
     async def add(self, subscription: Subscription) -> None:

@@ -16,7 +16,7 @@ from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usa
 from azotte_entitlement.domain.suspension import Suspension
 
 
-class SqlAccessRepository:
+class PostgresAccessRepository:
     """Suspensions, usage, and the stored state behind the projection (`ports.AccessRepository`)."""
 
     def __init__(self, connection: AsyncConnection):

@@ -44,7 +44,7 @@ def _grant_values(grant: Grant) -> dict[str, Any]:
     }
 
 
-class SqlGrantRepository:
+class PostgresGrantRepository:
     """Grants and remembered denial reasons (`ports.GrantRepository`); every query is scoped by tenant."""
 
     def __init__(self, connection: AsyncConnection):

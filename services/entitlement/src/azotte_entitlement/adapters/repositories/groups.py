@@ -12,7 +12,7 @@ from azotte_entitlement.adapters.tables import group_invites, group_members, gro
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 
 
-class SqlGroupRepository:
+class PostgresGroupRepository:
     """Groups loaded with their members (`ports.GroupRepository`); the group row is the lock serializing seat claims."""
 
     def __init__(self, connection: AsyncConnection):

@@ -36,7 +36,7 @@ def _from_row(row: Any) -> StoredSubscription:
     return StoredSubscription(snapshot, row.plan_id, row.revoked, row.event_time)
 
 
-class SqlSubscriptionRepository:
+class PostgresSubscriptionRepository:
     """Subscription snapshots kept from lifecycle events (`ports.SubscriptionRepository`)."""
 
     def __init__(self, connection: AsyncConnection):

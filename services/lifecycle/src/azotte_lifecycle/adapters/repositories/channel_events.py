@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_lifecycle.adapters.tables import applied_channel_events
 
 
-class SqlChannelEventLedger:
+class PostgresChannelEventLedger:
     """`ports.ChannelEventLedger` over the `applied_channel_events` table."""
 
     def __init__(self, connection: AsyncConnection):

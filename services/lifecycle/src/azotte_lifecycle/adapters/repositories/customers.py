@@ -13,7 +13,7 @@ from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, Identity
 from azotte_lifecycle.errors import CustomerExists, IdentityLinked
 
 
-class SqlCustomerRepository:
+class PostgresCustomerRepository:
     """`ports.CustomerRepository` over the `customers` and `customer_identities` tables."""
 
     def __init__(self, connection: AsyncConnection):

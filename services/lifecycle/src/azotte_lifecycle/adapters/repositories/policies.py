@@ -19,7 +19,7 @@ from azotte_lifecycle.domain.policy import (
 )
 
 
-class SqlPolicyRepository:
+class PostgresPolicyRepository:
     """`ports.PolicyRepository` over the `lifecycle_policies` table."""
 
     def __init__(self, connection: AsyncConnection):

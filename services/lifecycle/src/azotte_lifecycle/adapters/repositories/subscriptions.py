@@ -20,7 +20,7 @@ from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.enums import Channel, SubscriptionState
 
 
-class SqlSubscriptionRepository:
+class PostgresSubscriptionRepository:
     """`ports.SubscriptionRepository` over the `subscriptions`, history and identity tables."""
 
     def __init__(self, connection: AsyncConnection):

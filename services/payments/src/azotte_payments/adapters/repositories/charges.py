@@ -92,8 +92,8 @@ _ATTEMPTS_OF = (
 )
 
 
-class ChargeRepository:
-    """Charges and their attempts (implements `ports.ChargeRepository`)."""
+class PostgresChargeRepository:
+    """Charges and their attempts (implements `ports.PostgresChargeRepository`)."""
 
     def __init__(self, connection: AsyncConnection, tenant_id: str):
         self._c = connection
@@ -238,8 +238,8 @@ class ChargeRepository:
         }
 
 
-class OpenChargeRepository:
-    """Pending and unknown charges of every tenant (implements `ports.OpenChargeRepository`)."""
+class PostgresOpenChargeRepository:
+    """Pending and unknown charges of every tenant (implements `ports.PostgresOpenChargeRepository`)."""
 
     def __init__(self, connection: AsyncConnection):
         self._c = connection

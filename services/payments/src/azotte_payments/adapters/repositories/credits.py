@@ -13,8 +13,8 @@ from azotte_payments.adapters.tables import credit_balances
 from azotte_payments.domain.credit import CreditBalance
 
 
-class CreditRepository:
-    """Customer credit balances (implements `ports.CreditRepository`)."""
+class PostgresCreditRepository:
+    """Customer credit balances (implements `ports.PostgresCreditRepository`)."""
 
     def __init__(self, connection: AsyncConnection, tenant_id: str):
         self._c = connection

@@ -22,8 +22,8 @@ _POSTING_COLUMNS = tuple(column.name for column in postings.c)
 _INSERT_POSTINGS = insert_unnested(postings, _POSTING_COLUMNS)
 
 
-class LedgerRepository:
-    """The double-entry journal (implements `ports.LedgerRepository`)."""
+class PostgresLedgerRepository:
+    """The double-entry journal (implements `ports.PostgresLedgerRepository`)."""
 
     def __init__(self, connection: AsyncConnection, tenant_id: str):
         self._c = connection

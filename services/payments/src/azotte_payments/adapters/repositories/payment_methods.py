@@ -34,8 +34,8 @@ def _method(row: Any) -> PaymentMethod:
     )
 
 
-class PaymentMethodRepository:
-    """Customers' tokenized payment methods (implements `ports.PaymentMethodRepository`)."""
+class PostgresPaymentMethodRepository:
+    """Customers' tokenized payment methods (implements `ports.PostgresPaymentMethodRepository`)."""
 
     def __init__(self, connection: AsyncConnection, tenant_id: str):
         self._c = connection

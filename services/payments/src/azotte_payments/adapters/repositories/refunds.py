@@ -10,8 +10,8 @@ from azotte_payments.domain.refund import Refund, RefundDestination, RefundStatu
 from azotte_payments.domain.tax import TaxBreakdown
 
 
-class RefundRepository:
-    """Refunds of charges (implements `ports.RefundRepository`)."""
+class PostgresRefundRepository:
+    """Refunds of charges (implements `ports.PostgresRefundRepository`)."""
 
     def __init__(self, connection: AsyncConnection, tenant_id: str):
         self._c = connection
