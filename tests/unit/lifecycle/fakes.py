@@ -248,15 +248,6 @@ class FakeLifecycleUnitOfWork(FakeUnitOfWork):
         self._begin(self.data.copy())
         await super().commit()
 
-    async def add(self, subscription: Subscription) -> None:
-        await self.subscriptions.add(subscription, self.clock.now())
-        self.emit(subscription.tenant_id, *subscription.pull_events())
-
-    async def save(self, *subscriptions: Subscription) -> None:
-        await self.subscriptions.save_many(subscriptions, self.clock.now())
-        for subscription in subscriptions:
-            self.emit(subscription.tenant_id, *subscription.pull_events())
-
     def stored(self, tenant_id: str, subscription_id: str) -> Subscription:
         """The subscription as committed."""
         return self.data.subscriptions[(tenant_id, subscription_id)]

@@ -139,14 +139,6 @@ class LifecycleUnitOfWork(AbstractUnitOfWork, Protocol):
     @property
     def channel_events(self) -> ChannelEventLedger: ...
 
-    async def add(self, subscription: Subscription) -> None:
-        """Insert a new subscription and record the events it caused."""
-        ...
-
-    async def save(self, *subscriptions: Subscription) -> None:
-        """Write back changed subscriptions and record the events they caused."""
-        ...
-
 
 # ---------------------------------------------------------------------------------------- catalog
 

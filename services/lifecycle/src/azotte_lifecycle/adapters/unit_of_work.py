@@ -8,7 +8,6 @@ from azotte_lifecycle.adapters.repositories.channel_events import PostgresChanne
 from azotte_lifecycle.adapters.repositories.customers import PostgresCustomerRepository
 from azotte_lifecycle.adapters.repositories.policies import PostgresPolicyRepository
 from azotte_lifecycle.adapters.repositories.subscriptions import PostgresSubscriptionRepository
-from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.db.unit_of_work import UnitOfWork
 
 
@@ -27,12 +26,3 @@ class PostgresLifecycleUnitOfWork(UnitOfWork):
         self.policies = PostgresPolicyRepository(self.connection)
         self.channel_events = PostgresChannelEventLedger(self.connection)
         return self
-
-    async def add(self, subscription: Subscription) -> None:
-        await self.subscriptions.add(subscription, self.clock.now())
-        self.emit(subscription.tenant_id, *subscription.pull_events())
-
-    async def save(self, *subscriptions: Subscription) -> None:
-        await self.subscriptions.save_many(subscriptions, self.clock.now())
-        for subscription in subscriptions:
-            self.emit(subscription.tenant_id, *subscription.pull_events())

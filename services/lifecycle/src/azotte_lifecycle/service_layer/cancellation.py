@@ -10,7 +10,7 @@ from azotte_lifecycle.domain.refunds import cancel_refund_reason, plan_refund
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.errors import RefundLimitExceeded
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
-from azotte_lifecycle.service_layer.subscriptions import load
+from azotte_lifecycle.service_layer.subscriptions import load, save
 from azotte_platform.request_ids import derive_request_id
 
 
@@ -51,7 +51,7 @@ async def cancel(
         )
     if refund_minor > 0:
         await pay_back_unused(payments, sub, refund_minor, request.request_id)
-    await uow.save(sub)
+    await save(uow, sub)
     return sub, refund_minor
 
 

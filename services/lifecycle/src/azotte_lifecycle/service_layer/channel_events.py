@@ -19,7 +19,7 @@ from azotte_lifecycle.errors import EventInFlight, SubscriptionNotFound
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Price
 from azotte_lifecycle.service_layer.customers import get_customer
 from azotte_lifecycle.service_layer.pricing import quote
-from azotte_lifecycle.service_layer.subscriptions import load
+from azotte_lifecycle.service_layer.subscriptions import add, load, save
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
 
@@ -81,7 +81,7 @@ async def apply(
             plan = await _plan_terms(catalog, incoming, sub.storefront_id)
         policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
         outcome = apply_channel_event(sub, incoming.to_event(plan), policy)
-        await uow.save(sub)
+        await save(uow, sub)
     if not await uow.channel_events.claim(tenant_id, incoming.event_id, sub.id, uow.clock.now()):
         raise EventInFlight(f"channel event {incoming.event_id} is being applied concurrently")
     return sub, outcome
@@ -112,6 +112,6 @@ async def _purchase(
         storefront_id=incoming.storefront_id,
         channel=incoming.channel,
     )
-    await uow.add(sub)
+    await add(uow, sub)
     await uow.subscriptions.link_identity(tenant_id, incoming.identity, sub.id)
     return sub

@@ -9,7 +9,7 @@ from azotte_lifecycle.domain.subscription import ChangeTiming, PlanChangePreview
 from azotte_lifecycle.errors import PaymentPending
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
 from azotte_lifecycle.service_layer.pricing import quote
-from azotte_lifecycle.service_layer.subscriptions import load
+from azotte_lifecycle.service_layer.subscriptions import load, save
 from azotte_platform.errors import InvalidArgument, PaymentDeclined
 from azotte_platform.request_ids import derive_request_id
 
@@ -70,7 +70,7 @@ async def change_plan(
         key = derive_request_id("lifecycle", "plan-change-credit", sub.id, change.request_id)
         await payments.credit(sub, -net, key, reason)
     applied = sub.change_plan(new_plan, now, current_rank=rank, timing=change.timing)
-    await uow.save(sub)
+    await save(uow, sub)
     return sub, applied
 
 

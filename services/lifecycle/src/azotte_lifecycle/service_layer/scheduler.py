@@ -19,6 +19,7 @@ from azotte_lifecycle.domain.dunning import RenewalCharge, WorkKind
 from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.ports import LifecycleUnitOfWork, Payments, RenewalChargeRequest
+from azotte_lifecycle.service_layer.subscriptions import save
 from azotte_platform import context
 from azotte_platform.clock import Clock
 from azotte_platform.waiting import wait_at_most
@@ -103,7 +104,7 @@ class Scheduler:
             # NOTE: a batch holds one tenant's due work (claim_due), so payments is asked in that tenant.
             with context.tenant_scope(tenant):
                 settled = await self._settle(subs, [policy.for_plan(s.plan_id) for s in subs])
-            await uow.save(*(s for s, ok in zip(subs, settled, strict=True) if ok))
+            await save(uow, *(s for s, ok in zip(subs, settled, strict=True) if ok))
             unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
             await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
             await uow.commit()

@@ -64,8 +64,21 @@ async def create_subscription(
         period_end=new.period_end,
         initial_charge_id=new.initial_charge_id,
     )
-    await uow.add(sub)
+    await add(uow, sub)
     return sub
+
+
+async def add(uow: LifecycleUnitOfWork, sub: Subscription) -> None:
+    """Insert a new subscription and emit the events it recorded."""
+    await uow.subscriptions.add(sub, uow.clock.now())
+    uow.emit(sub.tenant_id, *sub.pull_events())
+
+
+async def save(uow: LifecycleUnitOfWork, *subs: Subscription) -> None:
+    """Write back changed subscriptions and emit the events they recorded."""
+    await uow.subscriptions.save_many(subs, uow.clock.now())
+    for sub in subs:
+        uow.emit(sub.tenant_id, *sub.pull_events())
 
 
 async def load(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, *, lock: bool = True) -> Subscription:
@@ -109,7 +122,7 @@ async def reactivate(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: 
     """Undo a scheduled cancellation."""
     sub = await load(uow, tenant_id, subscription_id)
     sub.reactivate(uow.clock.now())
-    await uow.save(sub)
+    await save(uow, sub)
     return sub
 
 
@@ -125,7 +138,7 @@ async def pause(
     sub = await load(uow, tenant_id, subscription_id)
     policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
     sub.pause(uow.clock.now(), policy, until=until, periods=periods)
-    await uow.save(sub)
+    await save(uow, sub)
     return sub
 
 
@@ -133,5 +146,5 @@ async def resume(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str)
     """Resume a paused subscription now."""
     sub = await load(uow, tenant_id, subscription_id)
     sub.resume(uow.clock.now())
-    await uow.save(sub)
+    await save(uow, sub)
     return sub
