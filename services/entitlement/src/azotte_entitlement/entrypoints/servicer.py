@@ -18,6 +18,7 @@ from azotte_platform.convert import optional_from_timestamp
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
+from azotte_platform.validation import require_fields
 
 
 class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
@@ -41,13 +42,13 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
 
     async def CheckAccess(self, request: pb.CheckAccessRequest, context: Any) -> pb.CheckAccessResponse:
         tenant_id = require_tenant()
-        _require(customer_id=request.customer_id, feature_key=request.feature_key)
+        require_fields(customer_id=request.customer_id, feature_key=request.feature_key)
         decision = self._projection.check(tenant_id, request.customer_id, request.feature_key, self._clock.now())
         return proto.check_response(decision)
 
     async def BatchCheckAccess(self, request: pb.BatchCheckAccessRequest, context: Any) -> pb.BatchCheckAccessResponse:
         tenant_id = require_tenant()
-        _require(customer_id=request.customer_id)
+        require_fields(customer_id=request.customer_id)
         if not request.feature_keys or not all(request.feature_keys):
             raise InvalidArgument.field("feature_keys", "must list at least one non-empty feature key")
         decisions = self._projection.check_many(tenant_id, request.customer_id, request.feature_keys, self._clock.now())
@@ -55,7 +56,7 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
 
     async def ListEntitlements(self, request: pb.ListEntitlementsRequest, context: Any) -> pb.ListEntitlementsResponse:
         tenant_id = require_tenant()
-        _require(customer_id=request.customer_id)
+        require_fields(customer_id=request.customer_id)
         paging = PageRequest.of(request, tenant_id, request.customer_id)
         decisions = self._projection.list_entitlements(tenant_id, request.customer_id, self._clock.now())
         page = paging.page_in_memory(decisions, lambda decision: decision.feature_key)
@@ -205,9 +206,3 @@ def _actor() -> str:
     if not principal:
         raise InvalidArgument.field(PRINCIPAL_HEADER, "a manual change must name the operator making it")
     return principal
-
-
-def _require(**fields: str) -> None:
-    for name, value in fields.items():
-        if not value:
-            raise InvalidArgument.field(name, "is required")

@@ -14,7 +14,7 @@ from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.errors import GroupNotFound, InviteNotFound
 from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_entitlement.service_layer.changes import apply_corrections
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.validation import require_fields
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ async def add_member(
     uow: EntitlementUnitOfWork, projection: AccessProjection, tenant_id: str, group_id: str, customer_id: str
 ) -> GroupMember:
     """Add a customer to a group if a seat is free and give them the owner's shared features."""
-    _require(group_id=group_id, customer_id=customer_id)
+    require_fields(group_id=group_id, customer_id=customer_id)
     now = uow.clock.now()
     group = await _locked_group(uow, tenant_id, group_id)
     owner_grants = await _owner_grants(uow, group)
@@ -43,7 +43,7 @@ async def remove_member(
     uow: EntitlementUnitOfWork, projection: AccessProjection, tenant_id: str, group_id: str, customer_id: str
 ) -> GroupMember:
     """Remove a member; the features they had through the group go with them."""
-    _require(group_id=group_id, customer_id=customer_id)
+    require_fields(group_id=group_id, customer_id=customer_id)
     group = await _locked_group(uow, tenant_id, group_id)
     member = group.remove_member(customer_id)
     await uow.groups.remove_member(group, customer_id)
@@ -57,7 +57,7 @@ async def create_invite(
     uow: EntitlementUnitOfWork, tenant_id: str, group_id: str, expires_at: datetime | None, default_ttl: timedelta
 ) -> GroupInvite:
     """A single-use code to join the group."""
-    _require(group_id=group_id)
+    require_fields(group_id=group_id)
     now = uow.clock.now()
     group = await _locked_group(uow, tenant_id, group_id)
     await uow.groups.load_invites(group)
@@ -70,7 +70,7 @@ async def accept_invite(
     uow: EntitlementUnitOfWork, projection: AccessProjection, tenant_id: str, code: str, customer_id: str
 ) -> tuple[str, GroupMember]:
     """Join a group with an invite code; returns the group id and the new member."""
-    _require(code=code, customer_id=customer_id)
+    require_fields(code=code, customer_id=customer_id)
     group_id = await uow.groups.group_of_invite(tenant_id, code)
     if group_id is None:
         raise InviteNotFound(f"invite {code} does not exist")
@@ -86,7 +86,7 @@ async def accept_invite(
 
 async def view_group(uow: EntitlementUnitOfWork, tenant_id: str, group_id: str) -> GroupView:
     """A group, its members and its seats."""
-    _require(group_id=group_id)
+    require_fields(group_id=group_id)
     group = await uow.groups.get(tenant_id, group_id)
     if group is None:
         raise GroupNotFound(f"group {group_id} does not exist")
@@ -124,9 +124,3 @@ async def _admit(
     )
     corrections = [Correction(CorrectionKind.GRANT, g) for g in member_grants(owner_grants, newcomer)]
     await apply_corrections(uow, projection, group.tenant_id, corrections, now)
-
-
-def _require(**fields: str) -> None:
-    for name, value in fields.items():
-        if not value:
-            raise InvalidArgument.field(name, "is required")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from azotte_platform.errors import InvalidArgument
 from azotte_platform.request_ids import require_request_id
+from azotte_platform.validation import require_fields
 
 
 class MutatingRequest(Protocol):
@@ -17,9 +17,7 @@ class MutatingRequest(Protocol):
 
 def require(request: object, *fields: str) -> None:
     """INVALID_ARGUMENT naming the first of `fields` the request leaves empty."""
-    for field in fields:
-        if not getattr(request, field):
-            raise InvalidArgument.field(field, "is required")
+    require_fields(**{field: getattr(request, field) for field in fields})
 
 
 def require_mutation(request: MutatingRequest, *fields: str) -> None:

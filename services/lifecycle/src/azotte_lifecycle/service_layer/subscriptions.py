@@ -19,6 +19,7 @@ from azotte_lifecycle.service_layer.pricing import quote
 from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import Page, PageRequest
+from azotte_platform.validation import require_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,7 @@ async def create_subscription(
     uow: LifecycleUnitOfWork, catalog: Catalog, tenant_id: str, new: NewSubscription
 ) -> Subscription:
     """Create a subscription priced by the catalog, trialing when asked or when the plan has a trial."""
-    for name in ("customer_id", "plan_id", "storefront_id"):
-        if not getattr(new, name):
-            raise InvalidArgument.field(name, "is required")
+    require_fields(customer_id=new.customer_id, plan_id=new.plan_id, storefront_id=new.storefront_id)
     if new.period_end is not None and new.billing_origin is not BillingOrigin.STORE_BILLED:
         raise InvalidArgument.field("period_end_time", "only store-billed subscriptions take the store's period end")
     await get_customer(uow, tenant_id, new.customer_id)

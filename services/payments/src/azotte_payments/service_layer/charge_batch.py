@@ -10,6 +10,7 @@ from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.domain.tax import TaxPolicy
 from azotte_payments.errors import IdempotencyKeyReused
 from azotte_platform.errors import AzotteError, InvalidArgument, Unavailable
+from azotte_platform.validation import require_fields
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_BATCH = 1000
@@ -49,9 +50,7 @@ class CreateCharge:
             raise InvalidArgument.field("idempotency_key", "is required")
         if len(self.idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
             raise InvalidArgument.field("idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
-        for name in ("customer_id", "storefront_id"):
-            if not getattr(self, name):
-                raise InvalidArgument.field(name, "is required")
+        require_fields(customer_id=self.customer_id, storefront_id=self.storefront_id)
         if not self.currency:
             raise InvalidArgument.field("amount", "is required")
         if self.amount_minor < 0:
