@@ -14,6 +14,7 @@ from azotte_platform.clock import Clock
 from azotte_platform.db.unit_of_work import ToEvent
 from azotte_platform.errors import RequestIdReused
 from azotte_platform.events.envelope import Event
+from azotte_platform.idempotency import REUSED_MESSAGE
 from azotte_platform.request_ids import require_request_id
 
 
@@ -31,7 +32,7 @@ class InMemoryIdempotency:
             return None
         stored_digest, answer = self.answers[key]
         if stored_digest != digest:
-            raise RequestIdReused(f"request_id {request_id!r} was already used for a different {operation} request")
+            raise RequestIdReused(REUSED_MESSAGE)
         return answer or b""
 
     async def complete(self, tenant_id: str, operation: str, request_id: str, response: bytes) -> None:

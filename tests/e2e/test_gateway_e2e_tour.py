@@ -1,4 +1,4 @@
-"""`make demo` runs clean against the suite (last: it moves the suite's clock by two months)."""
+"""`make demo` runs clean against the suite (last: it moves its tenant's clock by two months)."""
 
 from __future__ import annotations
 

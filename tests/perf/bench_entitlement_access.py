@@ -134,8 +134,7 @@ def entitlement_check(channel: grpc.aio.Channel) -> Check:
     return check
 
 
-async def bench_checks(label: str, check: Check, checks: int, concurrency: int) -> float:
-    customers = [f"c{i}" for i in range(CUSTOMERS)]
+async def bench_checks(label: str, check: Check, checks: int, concurrency: int, customers: list[str]) -> float:
     for customer in customers[:100]:
         assert await check(customer), f"{label}: {customer} has no access"
     latencies: list[float] = []
@@ -143,7 +142,7 @@ async def bench_checks(label: str, check: Check, checks: int, concurrency: int) 
     async def caller(index: int) -> None:
         for i in range(index, checks, concurrency):
             t0 = time.perf_counter()
-            await check(customers[i % CUSTOMERS])
+            await check(customers[i % len(customers)])
             latencies.append(time.perf_counter() - t0)
 
     started = time.perf_counter()
@@ -151,12 +150,12 @@ async def bench_checks(label: str, check: Check, checks: int, concurrency: int) 
     return report(f"{label}, {concurrency} caller(s)", latencies, time.perf_counter() - started)
 
 
-async def compare(targets: dict[str, Check], checks: int, callers: int, rounds: int) -> None:
+async def compare(targets: dict[str, Check], checks: int, callers: int, rounds: int, customers: list[str]) -> None:
     """Run every target in turn, `rounds` times, so that the machine's drift touches each alike."""
     rates: dict[str, list[float]] = {label: [] for label in targets}
     for _ in range(rounds):
         for label, check in targets.items():
-            rates[label].append(await bench_checks(label, check, checks, callers))
+            rates[label].append(await bench_checks(label, check, checks, callers, customers))
     medians = {label: statistics.median(r) for label, r in rates.items()}
     bare, gateway = medians["bare grpc.aio constant answer"], medians["gateway gRPC CheckAccess"]
     print(
@@ -167,11 +166,10 @@ async def compare(targets: dict[str, Check], checks: int, callers: int, rounds: 
     )
 
 
-async def bench_lag(js: JetStreamContext, check: Check) -> None:
+async def bench_lag(js: JetStreamContext, check: Check, customers: list[str]) -> None:
     """Publish a lifecycle event, then check through the gateway until the answer reflects it."""
     lags = []
-    for i in range(LAG_SAMPLES):
-        customer = f"lag-{i}"
+    for customer in customers:
         t0 = time.perf_counter()
         await publish_activation(js, customer)
         while not await check(customer):
@@ -187,11 +185,32 @@ async def publishable_key(suite: Suite) -> str:
         base_url=f"http://127.0.0.1:{suite.gateway_rest_port}", headers={"Authorization": f"Bearer {admin}"}
     ) as http:
         document = (REPO / "docs" / "examples" / "ott-catalog.yaml").read_bytes()
-        applied = await http.put("/v1/catalog", content=document, headers={"Content-Type": "application/yaml"})
+        headers = {"Content-Type": "application/yaml", "X-Request-Id": uuid.uuid4().hex}
+        applied = await http.put("/v1/catalog", content=document, headers=headers)
         applied.raise_for_status()
-        created = await http.post("/v1/api-keys", json={"display_name": "bench app", "role": "publishable"})
+        body = {"request_id": uuid.uuid4().hex, "display_name": "bench app", "role": "publishable"}
+        created = await http.post("/v1/api-keys", json=body)
         created.raise_for_status()
         return str(created.json()["secret"])
+
+
+async def register_customers(suite: Suite, count: int) -> list[str]:
+    """Customers registered in lifecycle (the gateway answers NOT_FOUND for any other customer id)."""
+    admin = (suite.root / "sandbox-admin.key").read_text().strip()
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{suite.gateway_rest_port}", headers={"Authorization": f"Bearer {admin}"}
+    ) as http:
+
+        async def register() -> str:
+            body = {"request_id": uuid.uuid4().hex, "external_id": uuid.uuid4().hex, "country_code": "US"}
+            created = await http.post("/v1/customers", json=body)
+            assert created.status_code == 200, created.text
+            return str(created.json()["customer"]["id"])
+
+        ids: list[str] = []
+        for start in range(0, count, 50):
+            ids += await asyncio.gather(*(register() for _ in range(min(50, count - start))))
+        return ids
 
 
 async def main(checks: int, concurrency: int, rounds: int) -> None:
@@ -219,18 +238,21 @@ async def main(checks: int, concurrency: int, rounds: int) -> None:
                 grpc.aio.insecure_channel(f"127.0.0.1:{bare_port}") as constant,
             ):
                 through_gateway, direct = gateway_check(gateway, key), entitlement_check(entitlement)
-                for i in range(CUSTOMERS):
-                    await publish_activation(js, f"c{i}")
-                for i in range(CUSTOMERS):
-                    await wait_until(functools.partial(through_gateway, f"c{i}"), timeout=60, what=f"access of c{i}")
+                customers = await register_customers(suite, CUSTOMERS)
+                for customer in customers:
+                    await publish_activation(js, customer)
+                for customer in customers:
+                    await wait_until(
+                        functools.partial(through_gateway, customer), timeout=60, what=f"access of {customer}"
+                    )
                 targets = {
                     "bare grpc.aio constant answer": gateway_check(constant, key),
                     "entitlement service CheckAccess": direct,
                     "gateway gRPC CheckAccess": through_gateway,
                 }
                 for callers in (1, concurrency):
-                    await compare(targets, checks if callers > 1 else checks // 4, callers, rounds)
-                await bench_lag(js, through_gateway)
+                    await compare(targets, checks if callers > 1 else checks // 4, callers, rounds, customers)
+                await bench_lag(js, through_gateway, await register_customers(suite, LAG_SAMPLES))
         finally:
             await client.close()
             stop(bare)

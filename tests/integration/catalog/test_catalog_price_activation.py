@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.catalog.v1 import events_pb2
+from azotte_platform.clock import now_of
 from azotte_platform.db.tables import outbox
 from tests.helpers import eventually
 from tests.integration.catalog.catalog_support import CatalogHarness, TenantStub, seed, start_catalog, stream_events
@@ -142,3 +144,36 @@ async def test_replicas_activating_side_by_side_announce_each_price_once(
         assert await resolve(tenant) == 1330
     finally:
         await other.stop()
+
+
+async def test_a_scheduled_price_activates_by_its_own_tenants_clock_only(catalog: CatalogHarness) -> None:
+    ahead, behind = (catalog.tenant(f"t{uuid.uuid4().hex[:10]}") for _ in range(2))
+    scheduled: dict[str, str] = {}
+    for tenant in (ahead, behind):
+        await seed(tenant)
+        takes_effect = now_of(catalog.clock, tenant.tenant_id) + timedelta(hours=1)
+        request = pb.SchedulePriceRequest(
+            plan_id="premium", storefront_id="us", amount_minor=1499, effective_time=stamp(takes_effect), request_id="r"
+        )
+        scheduled[tenant.tenant_id] = (await tenant.SchedulePrice(request)).price.id
+
+    catalog.clock.advance(timedelta(hours=2), ahead.tenant_id)  # one sandbox tenant moves its clock
+    assert await catalog.service.activator.activate_due() == 1
+
+    async def announced(tenant: TenantStub) -> bool:
+        return (await activations(catalog, tenant)).get(scheduled[tenant.tenant_id]) == 1
+
+    await eventually(lambda: announced(ahead))
+    assert await resolve(ahead) == 1499
+    assert scheduled[behind.tenant_id] not in await activations(catalog, behind)  # its time did not move
+    assert await resolve(behind) == 1299
+    [event] = [
+        e
+        for e in await stream_events(catalog.runtime, ahead.tenant_id, "price.activated")
+        if e.payload(events_pb2.PriceActivated).price.id == scheduled[ahead.tenant_id]
+    ]
+    assert event.time >= now_of(catalog.clock, ahead.tenant_id) - timedelta(minutes=1)  # stamped on its own clock
+
+    catalog.clock.advance(timedelta(hours=2), behind.tenant_id)
+    assert await catalog.service.activator.activate_due() == 1
+    await eventually(lambda: announced(behind))

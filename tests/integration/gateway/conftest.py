@@ -20,12 +20,15 @@ from azotte.payments.v1 import payments_pb2_grpc
 from azotte_gateway.adapters.peers import GrpcPeers
 from azotte_gateway.entrypoints.main import MIGRATIONS, build_gateway, register
 from azotte_gateway.entrypoints.rest.app import create_app
-from azotte_gateway.service_layer.admin import SANDBOX_KEY_FILE
+from azotte_gateway.service_layer.admin import SANDBOX_KEY_FILE, SANDBOX_TENANT_ID
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.settings import GatewaySettings
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import start_runtime
 from tests.integration.gateway.gateway_fakes import FakeCatalog, FakeEntitlement, FakeLifecycle, FakePayments, FakeWorld
+
+# NOTE: a customer lifecycle knows in the sandbox tenant, for calls that need any existing customer.
+REGISTERED_CUSTOMER = "c1"
 
 
 @dataclass
@@ -64,6 +67,7 @@ async def _fake_services(world: FakeWorld) -> tuple[grpc.aio.Server, str]:
 async def running_gateway(servers: Any, state_dir: Path, **overrides: Any) -> AsyncIterator[GatewayUnderTest]:
     """Start a gateway (REST through ASGI, gRPC on a free port) in this process."""
     world = FakeWorld()
+    world.customers.add((SANDBOX_TENANT_ID, REGISTERED_CUSTOMER))
     fakes, fakes_addr = await _fake_services(world)
     settings = GatewaySettings(
         database_url=servers.new_database_url("gateway"),

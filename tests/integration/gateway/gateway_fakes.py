@@ -35,6 +35,12 @@ class SubscriptionNotFound(NotFound):
     reason = "SUBSCRIPTION_NOT_FOUND"
 
 
+class CustomerNotFound(NotFound):
+    """Lifecycle's answer for a customer not in the calling tenant."""
+
+    reason = "CUSTOMER_NOT_FOUND"
+
+
 class DuplicateSubscription(FailedPrecondition):
     """Lifecycle's answer when the customer already has a subscription in the plan's family."""
 
@@ -47,10 +53,12 @@ class FakeWorld:
 
     ids: Any = field(default_factory=lambda: itertools.count(1))
     charges: dict[tuple[str, str], pay.Charge] = field(default_factory=dict)
+    customers: set[tuple[str, str]] = field(default_factory=set)
     subscriptions: dict[tuple[str, str], lc.Subscription] = field(default_factory=dict)
     initial_charges: dict[str, str] = field(default_factory=dict)
     fail_subscriptions: bool = False
     charge_calls: int = 0
+    customer_reads: int = 0
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_{next(self.ids)}"
@@ -129,13 +137,30 @@ class FakePayments(payments_pb2_grpc.PaymentsServiceServicer):
 
 
 class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
+    """A subscribed customer exists from then on (the real lifecycle refuses to subscribe an unknown one)."""
+
     def __init__(self, world: FakeWorld):
         self.world = world
 
+    async def CreateCustomer(self, request: Any, context: Any) -> Any:
+        customer = lc.Customer(id=self.world.new_id("cus"), external_id=request.external_id, email=request.email)
+        self.world.customers.add((require_tenant(), customer.id))
+        return lc.CreateCustomerResponse(customer=customer)
+
+    async def GetCustomer(self, request: Any, context: Any) -> Any:
+        self.world.customer_reads += 1
+        if (require_tenant(), request.customer_id) not in self.world.customers:
+            raise CustomerNotFound(f"customer {request.customer_id!r} not found")
+        return lc.GetCustomerResponse(customer=lc.Customer(id=request.customer_id))
+
     async def CreateSubscription(self, request: Any, context: Any) -> Any:
+        if request.validate_only:
+            # NOTE: the checkout's check before the charge; `fail_subscriptions` is a refusal only the create sees.
+            return lc.CreateSubscriptionResponse(subscription=lc.Subscription(id=request.subscription_id))
         if self.world.fail_subscriptions:
             raise DuplicateSubscription("customer already has a subscription in this family")
         tenant = require_tenant()
+        self.world.customers.add((tenant, request.customer_id))
         for (t, _), sub in self.world.subscriptions.items():
             if t == tenant and sub.customer_id == request.customer_id and sub.plan_id == request.plan_id:
                 return lc.CreateSubscriptionResponse(subscription=sub)
@@ -161,6 +186,13 @@ class FakeLifecycle(lifecycle_pb2_grpc.LifecycleServiceServicer):
         if sub is None:
             raise SubscriptionNotFound(f"subscription {subscription_id!r} not found")
         return sub
+
+    async def ListSubscriptions(self, request: Any, context: Any) -> Any:
+        tenant = require_tenant()
+        found = [
+            s for (t, _), s in self.world.subscriptions.items() if t == tenant and s.customer_id == request.customer_id
+        ]
+        return lc.ListSubscriptionsResponse(subscriptions=found)
 
     async def GetSubscription(self, request: Any, context: Any) -> Any:
         return lc.GetSubscriptionResponse(subscription=self._find(request.subscription_id))
@@ -191,6 +223,18 @@ class FakeEntitlement(entitlement_pb2_grpc.EntitlementServiceServicer):
             for sub in self._subscriptions(request.customer_id)
         ]
         return ent.ListEntitlementsResponse(entitlements=entitlements)
+
+    async def BatchCheckAccess(self, request: Any, context: Any) -> Any:
+        answers = [
+            await self.CheckAccess(ent.CheckAccessRequest(customer_id=request.customer_id, feature_key=key), context)
+            for key in request.feature_keys
+        ]
+        return ent.BatchCheckAccessResponse(
+            results=[
+                ent.FeatureAccess(feature_key=key, allowed=a.allowed, reason=a.reason)
+                for key, a in zip(request.feature_keys, answers, strict=True)
+            ]
+        )
 
     async def CheckAccess(self, request: Any, context: Any) -> Any:
         allowed = request.feature_key == "hd" and bool(self._subscriptions(request.customer_id))

@@ -45,6 +45,7 @@ async def test_a_cached_answer_holds_until_an_entitlement_event_names_the_custom
     gateway: GatewayUnderTest, servers: Any
 ) -> None:
     key = await gateway.new_key("publishable")
+    gateway.world.customers |= {(SANDBOX_TENANT_ID, "ann"), (SANDBOX_TENANT_ID, "bo")}
     gateway.world.subscriptions[(SANDBOX_TENANT_ID, "sub_cache")] = lc.Subscription(id="sub_cache", customer_id="ann")
     gateway.world.subscriptions[(SANDBOX_TENANT_ID, "sub_other")] = lc.Subscription(id="sub_other", customer_id="bo")
     async with grpc.aio.insecure_channel(gateway.grpc_target) as channel:
@@ -72,6 +73,7 @@ async def test_answers_kept_while_nats_was_unreachable_are_forgotten_when_it_ret
     wiring = SimpleNamespace(new_database_url=servers.new_database_url, nats_url=own_nats.url)
     try:
         async with running_gateway(wiring, tmp_path / "state") as gateway:
+            gateway.world.customers.add((SANDBOX_TENANT_ID, "cy"))
             gateway.world.subscriptions[(SANDBOX_TENANT_ID, "sub_nats")] = lc.Subscription(
                 id="sub_nats", customer_id="cy"
             )

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from azotte_gateway.service_layer.admin import SANDBOX_TENANT_ID
 from tests.integration.gateway.conftest import GatewayUnderTest
 from tests.integration.gateway.gateway_fakes import PRICE_MINOR
 
@@ -58,6 +59,7 @@ async def test_a_request_id_reused_for_another_checkout_is_refused(gateway: Gate
 
 async def test_when_the_subscription_cannot_be_made_the_charge_is_voided(gateway: GatewayUnderTest) -> None:
     body = checkout_body()
+    gateway.world.customers.add((SANDBOX_TENANT_ID, body["customer_id"]))
     gateway.world.fail_subscriptions = True
     try:
         answer = await gateway.http.post("/v1/checkout", json=body, headers=gateway.auth())
@@ -115,6 +117,24 @@ async def test_another_tenant_sees_none_of_the_subscriptions_or_charges(gateway:
     )
     assert subscription.status_code == 404
     charges = await gateway.http.get(f"/v1/customers/{body['customer_id']}/charges", headers=gateway.auth(other))
-    assert charges.json()["charges"] == []
+    assert charges.status_code == 404, charges.text
     access = await gateway.http.get(f"/v1/customers/{body['customer_id']}/access/hd", headers=gateway.auth(other))
-    assert access.json()["decision"]["allowed"] is False
+    assert access.status_code == 404, access.text
+
+
+async def test_a_promotion_code_is_400_promotion_code_unknown_naming_it_and_charges_nothing(
+    gateway: GatewayUnderTest,
+) -> None:
+    calls_before = gateway.world.charge_calls
+    body = checkout_body(promotion_code="WELCOME10")
+    answer = await gateway.http.post("/v1/checkout", json=body, headers=gateway.auth())
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    info, bad_request = error["details"]
+    assert (error["status"], info["reason"]) == ("INVALID_ARGUMENT", "PROMOTION_CODE_UNKNOWN")
+    assert [v["field"] for v in bad_request["field_violations"]] == ["promotion_code"]
+    assert gateway.world.charge_calls == calls_before
+    assert [s for s in gateway.world.subscriptions.values() if s.customer_id == body["customer_id"]] == []
+    # NOTE: nothing was kept under the request id: the same checkout without the code goes through.
+    del body["promotion_code"]
+    assert (await gateway.http.post("/v1/checkout", json=body, headers=gateway.auth())).status_code == 200

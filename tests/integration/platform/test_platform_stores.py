@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from azotte.common.v1 import sandbox_pb2
 from azotte_platform import errors
-from azotte_platform.clock import FixedClock, SandboxClock
+from azotte_platform.clock import FixedClock, SandboxClock, now_of
 from azotte_platform.db.engine import create_engine, ensure_database, transient_database_error
 from azotte_platform.db.tables import create_platform_tables
 from azotte_platform.db.unit_of_work import UnitOfWork
@@ -75,7 +76,7 @@ async def test_the_loser_of_a_real_deadlock_is_told_to_retry(servers) -> None:
     await engine.dispose()
 
 
-async def test_sandbox_clock_offset_is_shared_and_listeners_run(servers) -> None:
+async def test_sandbox_clocks_are_per_tenant_followed_by_every_service_and_listeners_run(servers) -> None:
     client_a = await nats_connection.connect(servers.nats_url, name="clock-a")
     client_b = await nats_connection.connect(servers.nats_url, name="clock-b")
     clock_a, clock_b = SandboxClock(), SandboxClock()
@@ -87,14 +88,22 @@ async def test_sandbox_clock_offset_is_shared_and_listeners_run(servers) -> None
         moved.set()
 
     clock_b.on_change(on_move)
-    before = clock_b.now()
-    await clock_a.advance(timedelta(days=31))
+    acme, globex = f"acme-{uuid.uuid4().hex[:8]}", f"globex-{uuid.uuid4().hex[:8]}"
+    acme_before, globex_before = now_of(clock_b, acme), now_of(clock_b, globex)
+    await clock_a.advance(timedelta(days=31), acme)
     await asyncio.wait_for(moved.wait(), 5)
-    assert clock_b.now() - before >= timedelta(days=31)
+    assert now_of(clock_b, acme) - acme_before >= timedelta(days=31)  # another service sees acme's move
+    assert now_of(clock_b, globex) - globex_before < timedelta(minutes=1)  # and no other tenant's time moved
+    assert clock_b.offset_of(acme) == timedelta(days=31) and clock_b.offset_of(globex) == timedelta()
     with pytest.raises(ValueError):
-        await clock_a.advance(timedelta(seconds=-1))
+        await clock_a.advance(timedelta(seconds=-1), acme)
     await clock_a.stop()
     await clock_b.stop()
+
+    clock_c = SandboxClock()  # a service started later loads every tenant's offset
+    await clock_c.start(client_b.jetstream())
+    assert clock_c.offset_of(acme) == timedelta(days=31) and clock_c.offset_of(globex) == timedelta()
+    await clock_c.stop()
     await client_a.close()
     await client_b.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Self, TypeVar
 
@@ -24,7 +24,7 @@ from azotte_catalog.domain.storefront import PaymentRouting, Storefront, TaxMode
 from azotte_catalog.ports import DuePrice
 from azotte_catalog.service_layer.catalogs import TenantCatalogs
 from azotte_catalog.service_layer.writer import CatalogWriter
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, TenantTimes
 from azotte_platform.enums import Channel
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 
@@ -106,19 +106,20 @@ class InMemoryCatalogRepository:
         ]
         return max(earlier, key=lambda p: p.effective_from).id if earlier else ""
 
-    async def claim_due_prices(self, now: datetime, limit: int) -> list[DuePrice]:
+    async def claim_due_prices(self, times: TenantTimes, limit: int) -> list[DuePrice]:
         due = [
             DuePrice(tenant, price)
             for (tenant, price_id), price in self.data.prices.items()
-            if self.data.activated_at[(tenant, price_id)] is None and price.effective_from <= now
+            if self.data.activated_at[(tenant, price_id)] is None and price.effective_from <= times.of(tenant)
         ]
         return sorted(due, key=lambda d: (d.price.effective_from, d.tenant_id, d.price.id))[:limit]
 
     async def mark_activated(self, tenant_id: str, price_id: str, now: datetime) -> None:
         self.data.activated_at[(tenant_id, price_id)] = now
 
-    async def next_activation_time(self) -> datetime | None:
-        pending = [p.effective_from for k, p in self.data.prices.items() if self.data.activated_at[k] is None]
+    async def next_activation_in(self, times: TenantTimes) -> timedelta | None:
+        activated = self.data.activated_at
+        pending = [p.effective_from - times.of(k[0]) for k, p in self.data.prices.items() if activated[k] is None]
         return min(pending, default=None)
 
 

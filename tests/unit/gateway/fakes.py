@@ -31,12 +31,13 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
+from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 from azotte_platform import convert
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import require_tenant
-from azotte_platform.errors import FailedPrecondition, NotFound
+from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, remote
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.request_ids import require_request_id
 from azotte_platform.service_kit import Units
@@ -198,6 +199,7 @@ class FakePayments:
                 tax=convert.money(TAX_MINOR, "USD"),
                 net=request.amount,
                 decline=pay.Decline(reason="INSUFFICIENT_FUNDS") if declined else None,
+                subscription_id=request.subscription_id,
             )
         return pay.CreateChargeResponse(charge=self.charges[key])
 
@@ -225,27 +227,57 @@ class FakePayments:
 
 
 class FakeLifecycle:
-    """Subscriptions made on request (or refused while `subscriptions_fail`); channel events applied once."""
+    """Customers and subscriptions made on request (or refused while `subscriptions_fail`); channel events applied once.
+
+    A subscribed customer exists from then on (the real lifecycle refuses to subscribe an unknown one).
+    As lifecycle does, a create answers its first answer to a repeat of its request id, honours
+    `validate_only` and a chosen `subscription_id`, and refuses a second live subscription of a customer to
+    one plan as ALREADY_EXISTS `ALREADY_SUBSCRIBED`. `crash_after_create` makes the next create lose its
+    answer on the way back (after it was made), as a crash of the caller would.
+    """
 
     def __init__(self, ids: Iterator[int]):
         self._ids = ids
+        self.customers: set[tuple[str, str]] = set()
         self.subscriptions: dict[tuple[str, str], lc.Subscription] = {}
         self.initial_charges: dict[str, str] = {}
         self.subscriptions_fail = False
+        self.crash_after_create = False
         self.applied: list[tuple[str, lc.ChannelEvent]] = []
         self._answers: dict[tuple[str, str], lc.ApplyChannelEventResponse] = {}
+        self._created: dict[tuple[str, str], lc.CreateSubscriptionResponse] = {}
+
+    def add_customer(self, customer_id: str, tenant_id: str = TENANT.id) -> None:
+        self.customers.add((tenant_id, customer_id))
+
+    async def CreateCustomer(self, request: lc.CreateCustomerRequest) -> lc.CreateCustomerResponse:
+        require_request_id(request.request_id)
+        customer = lc.Customer(id=f"cus_{next(self._ids)}", external_id=request.external_id, email=request.email)
+        self.customers.add((require_tenant(), customer.id))
+        return lc.CreateCustomerResponse(customer=customer)
+
+    async def GetCustomer(self, request: lc.GetCustomerRequest) -> lc.GetCustomerResponse:
+        if (require_tenant(), request.customer_id) not in self.customers:
+            raise NotFound(f"customer {request.customer_id!r} not found")
+        return lc.GetCustomerResponse(customer=lc.Customer(id=request.customer_id))
 
     async def CreateSubscription(self, request: lc.CreateSubscriptionRequest) -> lc.CreateSubscriptionResponse:
-        require_request_id(request.request_id)
-        if self.subscriptions_fail:
+        key = (require_tenant(), require_request_id(request.request_id))
+        if key in self._created and not request.validate_only:
+            return self._created[key]
+        if self.subscriptions_fail and not request.validate_only:
+            # NOTE: a refusal the check before the charge could not see (e.g. a concurrent checkout won).
             raise FailedPrecondition("the customer already has a subscription in this family")
+        self._refuse_second(key[0], request)
+        if not request.validate_only:
+            self.customers.add((key[0], request.customer_id))
         state = (
             subscription_state_pb2.SUBSCRIPTION_STATE_TRIALING
             if request.HasField("trial_end_time")
             else subscription_state_pb2.SUBSCRIPTION_STATE_ACTIVE
         )
         subscription = lc.Subscription(
-            id=f"sub_{next(self._ids)}",
+            id=request.subscription_id or f"sub_{next(self._ids)}",
             customer_id=request.customer_id,
             plan_id=request.plan_id,
             storefront_id=request.storefront_id,
@@ -253,9 +285,34 @@ class FakeLifecycle:
             state=state,
             trial_end_time=request.trial_end_time if request.HasField("trial_end_time") else None,
         )
-        self.subscriptions[(require_tenant(), subscription.id)] = subscription
+        answer = lc.CreateSubscriptionResponse(subscription=subscription)
+        if request.validate_only:
+            return answer
+        self.subscriptions[(key[0], subscription.id)] = subscription
         self.initial_charges[subscription.id] = request.initial_charge_id
-        return lc.CreateSubscriptionResponse(subscription=subscription)
+        self._created[key] = answer
+        if self.crash_after_create:
+            self.crash_after_create = False
+            raise ConnectionResetError("the caller crashed before it read the answer")
+        return answer
+
+    def _refuse_second(self, tenant_id: str, request: lc.CreateSubscriptionRequest) -> None:
+        held = next(
+            (
+                sub
+                for (t, _), sub in self.subscriptions.items()
+                if t == tenant_id and sub.customer_id == request.customer_id and sub.plan_id == request.plan_id
+            ),
+            None,
+        )
+        if held is not None:
+            raise remote(
+                AlreadyExists,
+                f"customer {request.customer_id} is already subscribed to plan {request.plan_id!r}",
+                "ALREADY_SUBSCRIBED",
+                {"subscription_id": held.id, "plan_id": held.plan_id},
+                [],
+            )
 
     async def ApplyChannelEvent(self, request: lc.ApplyChannelEventRequest) -> lc.ApplyChannelEventResponse:
         # NOTE: as lifecycle does (AIP-155): a request id seen before answers its first answer, applying nothing.
@@ -328,12 +385,13 @@ class FakeSuite:
         peers = self.peers
         authenticator = Authenticator(self.uow, self.clock, RateLimit(10, 10), cache_seconds=5)
         reader = AccessReader(peers, self.clock, ttl_seconds=60, settle_seconds=0, max_customers=100)
+        customers = KnownCustomers(peers, max_customers=100)
         return Gateway(
             authenticator=authenticator,
-            access=Access(peers, reader),
+            access=Access(peers, reader, customers),
             checkout=Checkout(units, peers, self.clock, reader, entitlement_wait_seconds=0.5, poll_interval_seconds=0),
-            subscriptions=Subscriptions(peers, self.clock),
-            billing=Billing(peers),
+            subscriptions=Subscriptions(peers, self.clock, customers),
+            billing=Billing(peers, customers),
             catalog=Catalog(peers),
             admin=Admin(units, self.clock, authenticator),
             channels=Channels(channels or ChannelAdapters(), peers),

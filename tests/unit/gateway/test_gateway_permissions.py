@@ -33,6 +33,8 @@ CUSTOMER_OPERATIONS = {
     Permission.RESUME_SUBSCRIPTION,
     Permission.REACTIVATE_SUBSCRIPTION,
     Permission.START_CHECKOUT,
+    Permission.CREATE_CUSTOMER,
+    Permission.MANAGE_PAYMENT_METHODS,
 }
 CONFIGURATION = {
     Permission.APPLY_CATALOG,
@@ -146,3 +148,8 @@ def test_publishable_key_bound_to_a_customer_cannot_act_for_another() -> None:
     with pytest.raises(PermissionDenied) as caught:
         authorize(bound, Permission.CHECK_ACCESS, customer_id="cus_2")
     assert caught.value.reason == "CUSTOMER_SCOPE_VIOLATION"
+
+
+@pytest.mark.parametrize("permission", [Permission.CREATE_CUSTOMER, Permission.MANAGE_PAYMENT_METHODS])
+def test_registering_customers_and_storing_cards_is_for_operators_and_above(permission: Permission) -> None:
+    assert {role for role in Role if allowed(role, permission)} == {Role.OPERATOR, Role.MANAGER, Role.ADMIN}

@@ -8,10 +8,11 @@ import pytest
 
 from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
-from azotte_gateway.errors import ChannelNotEnabled, PlanNotActive, PlanNotInStorefront
+from azotte_gateway.errors import ChannelNotEnabled, PlanNotActive, PlanNotInStorefront, PromotionCodeUnknown
 from azotte_gateway.service_layer.gateway import Gateway
-from azotte_platform.errors import AzotteError, InvalidArgument, PaymentDeclined, RequestIdReused
+from azotte_platform.errors import AlreadyExists, AzotteError, InvalidArgument, PaymentDeclined, RequestIdReused
 from tests.unit.gateway.fakes import DECLINING_TOKEN, PRICE_MINOR, TAX_MINOR, FakeSuite, caller
 
 
@@ -137,3 +138,79 @@ async def test_a_checkout_without_a_request_id_is_refused_naming_it(suite: FakeS
         await check_out(gateway, checkout_request(request_id=""))
     assert [v.field for v in refused.value.violations] == ["request_id"]
     assert suite.idempotency.answers == {}
+
+
+@pytest.mark.parametrize("code", ["WELCOME10", "x"])
+async def test_a_promotion_code_is_refused_as_unknown_naming_the_field_before_anything_is_charged(
+    suite: FakeSuite, gateway: Gateway, code: str
+) -> None:
+    with pytest.raises(PromotionCodeUnknown) as refused:
+        await check_out(gateway, checkout_request(promotion_code=code))
+    assert refused.value.reason == "PROMOTION_CODE_UNKNOWN"
+    assert [v.field for v in refused.value.violations] == ["promotion_code"]
+    assert await charges_of(suite, "cus_1") == []
+    assert suite.lifecycle.subscriptions == {}
+    assert suite.idempotency.answers == {}
+
+
+async def test_the_checkout_charge_carries_the_id_of_the_subscription_it_paid_for(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    answer = await check_out(gateway, checkout_request())
+    assert answer.charge.subscription_id == answer.subscription.id
+    [charge] = await charges_of(suite, "cus_1")
+    assert charge.subscription_id == answer.subscription.id
+
+
+async def test_a_second_checkout_of_a_held_plan_is_already_subscribed_and_charges_nothing(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    first = await check_out(gateway, checkout_request(request_id="checkout-1"))
+    with pytest.raises(AlreadyExists) as refused:
+        await check_out(gateway, checkout_request(request_id="checkout-2"))
+    assert refused.value.reason == "ALREADY_SUBSCRIBED"
+    assert refused.value.metadata["subscription_id"] == first.subscription.id
+    assert [c.id for c in await charges_of(suite, "cus_1")] == [first.charge.id]
+    assert len(suite.lifecycle.subscriptions) == 1
+
+
+def crash_rolls_back(suite: FakeSuite) -> None:
+    """What PostgreSQL does when the gateway dies mid-checkout: its request id row was never committed."""
+    answers = suite.idempotency.answers
+    suite.idempotency.answers = {key: kept for key, kept in answers.items() if kept[1] is not None}
+
+
+async def test_a_retry_after_a_crash_once_the_subscription_was_made_answers_it_with_one_linked_charge(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    suite.lifecycle.crash_after_create = True
+    with pytest.raises(ConnectionResetError):
+        await check_out(gateway, checkout_request())
+    crash_rolls_back(suite)
+    answer = await check_out(gateway, checkout_request())
+    [charge] = await charges_of(suite, "cus_1")
+    assert charge.status == pay.CHARGE_STATUS_SUCCEEDED
+    assert (answer.charge.id, charge.subscription_id) == (charge.id, answer.subscription.id)
+    assert list(suite.lifecycle.subscriptions) == [("acme-video", answer.subscription.id)]
+
+
+async def test_a_retry_after_a_crash_between_the_charge_and_the_subscription_subscribes_with_the_same_charge(
+    suite: FakeSuite, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create = suite.lifecycle.CreateSubscription
+
+    async def crash_on_the_create(request: lc.CreateSubscriptionRequest) -> lc.CreateSubscriptionResponse:
+        if request.validate_only:
+            return await create(request)
+        monkeypatch.undo()
+        raise ConnectionResetError("the gateway died before lifecycle answered")
+
+    monkeypatch.setattr(suite.lifecycle, "CreateSubscription", crash_on_the_create)
+    with pytest.raises(ConnectionResetError):
+        await check_out(gateway, checkout_request())
+    assert suite.lifecycle.subscriptions == {}
+    crash_rolls_back(suite)
+    answer = await check_out(gateway, checkout_request())
+    [charge] = await charges_of(suite, "cus_1")
+    assert (charge.status, charge.subscription_id) == (pay.CHARGE_STATUS_SUCCEEDED, answer.subscription.id)
+    assert suite.lifecycle.initial_charges[answer.subscription.id] == charge.id

@@ -31,7 +31,7 @@ from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.errors import CustomerExists, IdentityLinked
 from azotte_lifecycle.ports import PlanInfo, Price, RenewalChargeRequest
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, TenantTimes
 from azotte_platform.context import require_tenant
 from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.errors import Unavailable
@@ -97,7 +97,7 @@ class FakeCustomerRepository:
     async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None:
         return self._data.customer_identities.get(_identity_key(tenant_id, identity))
 
-    async def get(self, tenant_id: str, customer_id: str) -> Customer | None:
+    async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
         return copy.deepcopy(self._data.customers.get((tenant_id, customer_id)))
 
     async def find(
@@ -167,8 +167,8 @@ class FakeSubscriptionRepository:
         ]
         return entries[:limit]
 
-    async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
-        due = sorted((at, key) for key, at in self._data.due.items() if at is not None and at <= now)
+    async def claim_due(self, times: TenantTimes, limit: int, tenant_id: str | None = None) -> list[Subscription]:
+        due = sorted((at, key) for key, at in self._data.due.items() if at is not None and at <= times.of(key[0]))
         if tenant_id is None and due:
             tenant_id = due[0][1][0]
         keys = [key for _, key in due if key[0] == tenant_id][:limit]
@@ -178,15 +178,16 @@ class FakeSubscriptionRepository:
         for sub in subs:
             self._data.due[(sub.tenant_id, sub.id)] = until
 
-    async def count_due(self, now: datetime, tenant_id: str | None = None) -> int:
+    async def count_due(self, times: TenantTimes, tenant_id: str | None = None) -> int:
         return sum(
             1
             for (tenant, _), at in self._data.due.items()
-            if at is not None and at <= now and tenant_id in (None, tenant)
+            if at is not None and at <= times.of(tenant) and tenant_id in (None, tenant)
         )
 
-    async def next_due_at(self) -> datetime | None:
-        return min((at for at in self._data.due.values() if at is not None), default=None)
+    async def next_due_in(self, times: TenantTimes) -> timedelta | None:
+        due = self._data.due.items()
+        return min((at - times.of(tenant) for (tenant, _), at in due if at is not None), default=None)
 
     async def link_identity(self, tenant_id: str, identity: ChannelIdentity, subscription_id: str) -> None:
         self._data.subscription_identities[_identity_key(tenant_id, identity)] = subscription_id
@@ -254,15 +255,18 @@ class FakeLifecycleUnitOfWork(FakeUnitOfWork):
 
 
 class FakeCatalog:
-    """Plans basic ($10, rank 1), premium ($20, rank 2), trial ($10, 14-day trial), all monthly USD.
+    """Plans basic ($10, rank 1), premium ($20, rank 2), trial ($10, 14-day trial) of family `video`, the add-on
+    `extra-screen` ($3) of that family, and `songs` ($5) of family `music`, all monthly USD.
 
     Storefront "us-tx" adds 8.25 % tax on top of its prices; the others' prices include tax.
     """
 
     plans = {
-        "basic": (PlanInfo("basic", MONTHLY, 1, 0), 1000),
-        "premium": (PlanInfo("premium", MONTHLY, 2, 0), 2000),
-        "trial": (PlanInfo("trial", MONTHLY, 1, 14), 1000),
+        "basic": (PlanInfo("basic", MONTHLY, 1, 0, "video"), 1000),
+        "premium": (PlanInfo("premium", MONTHLY, 2, 0, "video"), 2000),
+        "trial": (PlanInfo("trial", MONTHLY, 1, 14, "video"), 1000),
+        "extra-screen": (PlanInfo("extra-screen", MONTHLY, 0, 0, "video", add_on=True), 300),
+        "songs": (PlanInfo("songs", MONTHLY, 1, 0, "music"), 500),
     }
 
     async def plan(self, plan_id: str) -> PlanInfo:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from azotte_lifecycle.domain.dunning import ChargeOutcome, renewal_charge_key
 from azotte_lifecycle.domain.policy import TrialEndBehavior
 from azotte_lifecycle.service_layer import policies
+from azotte_platform.clock import tenant_times
 from azotte_platform.enums import SubscriptionState as S
 from tests.unit.lifecycle.conftest import T0, TENANT, UseCases
 
@@ -62,7 +63,7 @@ async def test_a_renewal_without_an_outcome_yet_is_asked_again_under_the_same_ke
     assert (await use_cases.scheduler.sweep()).remaining == 0
     assert (use_cases.stored(sub).state, use_cases.stored(sub).period_index) == (S.ACTIVE, 1)
     assert len(use_cases.uow.published) == published
-    assert await use_cases.uow.subscriptions.next_due_at() == MAY_1 + UNSETTLED_DELAY
+    assert await use_cases.uow.subscriptions.next_due_in(tenant_times(use_cases.clock)) == UNSETTLED_DELAY
     use_cases.payments.results.clear()  # payments now knows: succeeded
     use_cases.clock.advance(UNSETTLED_DELAY)
     await use_cases.scheduler.sweep()

@@ -33,7 +33,7 @@ from azotte_payments.errors import ChargeNotFound, StorefrontNotFound
 from azotte_payments.ports import PspChargeRequest
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.service_layer.charges import ChargeDesk
-from azotte_platform.clock import FixedClock
+from azotte_platform.clock import FixedClock, TenantTimes
 from azotte_platform.events.envelope import Event
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.service_kit import Units
@@ -147,11 +147,12 @@ class FakeOpenChargeRepository:
     def __init__(self, table: _Table[tuple[str, str], tuple[ChargeRecord, datetime]]):
         self._table = table
 
-    async def untouched_since(self, touched_before: datetime, limit: int) -> list[tuple[str, str]]:
+    async def untouched_since(self, touched_before: TenantTimes, limit: int) -> list[tuple[str, str]]:
         open_charges = [
             (updated_at, tenant, charge_id)
             for (tenant, charge_id), (record, updated_at) in self._table.rows()
-            if record.charge.status in (ChargeStatus.PENDING, ChargeStatus.UNKNOWN) and updated_at <= touched_before
+            if record.charge.status in (ChargeStatus.PENDING, ChargeStatus.UNKNOWN)
+            and updated_at <= touched_before.of(tenant)
         ]
         return [(tenant, charge_id) for _, tenant, charge_id in sorted(open_charges)[:limit]]
 

@@ -248,3 +248,34 @@ async def test_list_charges_pages_newest_first_and_refuses_a_foreign_token(payme
     assert [charge.id for charge in [*first.charges, *rest.charges]] == [c.charge_id for c in reversed(made)]
     assert rest.next_page_token == ""
     assert error.value.violations[0].field == "page_token"
+
+
+async def test_the_reconciler_resumes_a_charge_when_untouched_long_enough_by_its_own_tenants_clock(
+    payments: FakePayments,
+) -> None:
+    payments.state.clock.advance(timedelta(days=31), TENANT)  # this sandbox tenant moved its own clock
+    customer = await add_customer(payments, TIMEOUT)
+    payments.psps["stripe_like"].lookup_fails = True
+    with tenant_scope(TENANT):
+        charge = await payments.desk.create(TENANT, command(customer))
+    assert charge.status is ChargeStatus.UNKNOWN
+    payments.psps["stripe_like"].lookup_fails = False
+
+    assert await payments.processor.reconcile_open_charges(timedelta(minutes=5)) == 0  # touched just now, its time
+    payments.state.clock.advance(timedelta(minutes=5), TENANT)
+    assert await payments.processor.reconcile_open_charges(timedelta(minutes=5)) == 1
+    async with payments.uow() as uow:
+        assert (await uow.charges(TENANT).get(charge.charge_id)).charge.status is ChargeStatus.SUCCEEDED
+
+
+async def test_a_psps_breaker_runs_on_shared_time_whatever_sandbox_tenant_tripped_it(payments: FakePayments) -> None:
+    payments.state.clock.advance(timedelta(days=31), TENANT)  # this sandbox tenant is a month ahead
+    customer = await add_customer(payments, PROCESSING_ERROR)
+    with tenant_scope(TENANT):
+        for _ in range(5):  # retryable failures open stripe_like's breaker
+            await payments.desk.create(TENANT, command(customer, key=uuid.uuid4().hex))
+    assert not payments.registry.breakers.breaker("stripe_like").allow_request(payments.state.clock.now())
+
+    payments.state.clock.advance(timedelta(seconds=30))  # the cooldown passes for every tenant
+    with tenant_scope("another-tenant"):  # not a month later: another tenant may probe it now
+        assert payments.registry.next_candidate(["stripe_like", "adyen_like"], []) == "stripe_like"

@@ -17,6 +17,7 @@ from azotte_platform.ports import IdempotencyPort
 from azotte_platform.request_ids import require_request_id
 
 R = TypeVar("R", bound=Message)
+REUSED_MESSAGE = "this request_id was already used for a request with other content; use a new request_id"
 
 
 def fingerprint(request: Message) -> str:
@@ -59,7 +60,9 @@ class IdempotencyStore:
             )
         ).one()
         if row.fingerprint != digest:
-            raise RequestIdReused(f"request_id {request_id!r} was already used for a different {operation} request")
+            # NOTE: the message names neither the id nor the operation: behind the gateway, both are derived
+            # keys of another service, which a caller must not see.
+            raise RequestIdReused(REUSED_MESSAGE)
         return bytes(row.response or b"")
 
     async def complete(self, tenant_id: str, operation: str, request_id: str, response: bytes) -> None:

@@ -40,7 +40,7 @@ class Runtime:
         self.tasks.append(asyncio.create_task(work()))
 
     def on_clock_change(self, listener: Callable[[], Awaitable[None]]) -> None:
-        """Run `listener` when the sandbox clock moves (no-op on a wall clock)."""
+        """Run `listener` when any sandbox tenant's clock moves (no-op on a wall clock)."""
         if isinstance(self.clock, SandboxClock):
             self.clock.on_change(listener)
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from azotte_catalog.domain.catalog import StoredCatalog
@@ -15,6 +15,7 @@ from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import Plan
 from azotte_catalog.domain.price import Price
 from azotte_catalog.domain.storefront import Storefront
+from azotte_platform.clock import TenantTimes
 from azotte_platform.ports import AbstractUnitOfWork
 
 
@@ -61,16 +62,16 @@ class CatalogRepository(Protocol):
         """The id of the version of the same key in effect before `price` ('' for the first one)."""
         ...
 
-    async def claim_due_prices(self, now: datetime, limit: int) -> list[DuePrice]:
-        """Claim up to `limit` prices of any tenant that took effect by `now` and are not activated yet."""
+    async def claim_due_prices(self, times: TenantTimes, limit: int) -> list[DuePrice]:
+        """Claim up to `limit` prices of any tenant that took effect by its tenant's now and are not activated yet."""
         ...
 
     async def mark_activated(self, tenant_id: str, price_id: str, now: datetime) -> None:
         """Record that a price's activation was announced."""
         ...
 
-    async def next_activation_time(self) -> datetime | None:
-        """When the earliest pending price of any tenant takes effect."""
+    async def next_activation_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the earliest pending price takes effect by its tenant's now (None: nothing pending)."""
         ...
 
 

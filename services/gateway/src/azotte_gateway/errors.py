@@ -33,6 +33,12 @@ class ApiKeyMalformed(Unauthenticated):
     reason = "API_KEY_MALFORMED"
 
 
+class AuthorizationRepeated(Unauthenticated):
+    """The call carried more than one `Authorization` header or `authorization` metadata entry."""
+
+    reason = "AUTHORIZATION_REPEATED"
+
+
 class ApiKeyInvalid(Unauthenticated):
     """No key has this prefix and secret."""
 
@@ -163,6 +169,12 @@ class PlanNotActive(InvalidArgument):
     """The plan is a draft or retired: not for sale."""
 
     reason = "PLAN_NOT_ACTIVE"
+
+
+class PromotionCodeUnknown(InvalidArgument):
+    """The checkout names a promotion code that no promotion has (until promotions validates codes, none does)."""
+
+    reason = "PROMOTION_CODE_UNKNOWN"
 
 
 class CheckoutCompensated(Aborted):

@@ -34,6 +34,18 @@ class CustomerExists(AlreadyExists):
     reason = "CUSTOMER_EXISTS"
 
 
+class SubscriptionExists(AlreadyExists):
+    """The caller-chosen subscription id is taken in the tenant."""
+
+    reason = "SUBSCRIPTION_EXISTS"
+
+
+class AlreadySubscribed(AlreadyExists):
+    """The customer already holds a live subscription to the plan or to another base plan of its family."""
+
+    reason = "ALREADY_SUBSCRIBED"
+
+
 class IdentityLinked(AlreadyExists):
     """The channel identity is linked to another customer."""
 

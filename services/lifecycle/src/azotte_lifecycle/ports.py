@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -19,6 +19,7 @@ from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.policy import TenantLifecyclePolicy
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.clock import TenantTimes
 from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.ports import AbstractUnitOfWork
 
@@ -40,7 +41,9 @@ class CustomerRepository(Protocol):
         """The id of the customer an identity is linked to."""
         ...
 
-    async def get(self, tenant_id: str, customer_id: str) -> Customer | None: ...
+    async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
+        """The customer, its row locked until the unit of work ends when `for_update`."""
+        ...
 
     async def find(
         self, tenant_id: str, limit: int, *, after_id: str | None = None, external_id: str = "", email: str = ""
@@ -82,9 +85,10 @@ class SubscriptionRepository(Protocol):
         """History entries, oldest first, with their sequence numbers."""
         ...
 
-    async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
+    async def claim_due(self, times: TenantTimes, limit: int, tenant_id: str | None = None) -> list[Subscription]:
         """Lock up to `limit` due subscriptions, earliest first, all of ONE tenant (`tenant_id` if given).
 
+        A subscription is due by its own tenant's now (`times.of(tenant)`: sandbox clocks are per tenant).
         Without `tenant_id`, the tenant whose earliest due work nobody holds is the earliest of all.
         """
         ...
@@ -93,10 +97,12 @@ class SubscriptionRepository(Protocol):
         """Push the due time of subscriptions whose work could not be settled now."""
         ...
 
-    async def count_due(self, now: datetime, tenant_id: str | None = None) -> int: ...
+    async def count_due(self, times: TenantTimes, tenant_id: str | None = None) -> int:
+        """How many subscriptions are due, each by its own tenant's now."""
+        ...
 
-    async def next_due_at(self) -> datetime | None:
-        """The earliest due time of any subscription."""
+    async def next_due_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the next subscription falls due by its tenant's now (negative: overdue; None: nothing)."""
         ...
 
     async def link_identity(self, tenant_id: str, identity: ChannelIdentity, subscription_id: str) -> None:
@@ -145,12 +151,14 @@ class LifecycleUnitOfWork(AbstractUnitOfWork, Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PlanInfo:
-    """The parts of a catalog plan the lifecycle bills by."""
+    """The parts of a catalog plan the lifecycle bills by, and its family (product line) and add-on flag."""
 
     plan_id: str
     interval: BillingInterval
     rank: int
     trial_days: int
+    family: str = ""
+    add_on: bool = False
 
 
 @dataclass(frozen=True, slots=True)

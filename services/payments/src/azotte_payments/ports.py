@@ -19,6 +19,7 @@ from azotte_payments.domain.ledger import EntryKind, JournalEntry
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.storefront import StorefrontTerms
+from azotte_platform.clock import TenantTimes
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.ports import AbstractUnitOfWork
 
@@ -56,8 +57,11 @@ class ChargeRepository(Protocol):
 class OpenChargeRepository(Protocol):
     """Charges of every tenant still waiting for an outcome."""
 
-    async def untouched_since(self, touched_before: datetime, limit: int) -> list[tuple[str, str]]:
-        """(tenant, charge id) of pending or unknown charges last written by `touched_before`, oldest first."""
+    async def untouched_since(self, touched_before: TenantTimes, limit: int) -> list[tuple[str, str]]:
+        """(tenant, charge id) of pending or unknown charges last written by `touched_before`, oldest first.
+
+        Sandbox time is per tenant: a charge's `updated_at` is compared with its own tenant's `touched_before`.
+        """
         ...
 
 

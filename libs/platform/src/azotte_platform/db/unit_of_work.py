@@ -11,7 +11,7 @@ from opentelemetry import propagate
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, now_of
 from azotte_platform.db.bulk import as_arrays, insert_unnested
 from azotte_platform.db.tables import inbox, outbox
 from azotte_platform.events.envelope import SUBJECT_HEADER, Event, subject_for
@@ -106,10 +106,10 @@ class UnitOfWork:
             callback()
 
     def _outbox_rows(self, events: list[Event]) -> list[dict[str, object]]:
-        # NOTE: one trace context and one time for every event of the transaction.
+        # NOTE: one trace context for every event of the transaction, and one time per tenant (its own clock).
         trace: dict[str, str] = {}
         propagate.inject(trace)
-        now = self.clock.now()
+        times = {tenant: now_of(self.clock, tenant) for tenant in {event.tenant_id for event in events}}
         return [
             {
                 "id": event.id,
@@ -117,7 +117,7 @@ class UnitOfWork:
                 "subject": subject_for(self.service, event.tenant_id, event.type),
                 "type": event.type,
                 "source": f"azotte/{self.service}",
-                "time": now,
+                "time": times[event.tenant_id],
                 "data_schema": event.payload.DESCRIPTOR.full_name,
                 "data": event.payload.SerializeToString(deterministic=True),
                 "headers": {**trace, SUBJECT_HEADER: event.about} if event.about else trace,

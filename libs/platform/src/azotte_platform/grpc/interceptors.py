@@ -1,4 +1,4 @@
-"""Server interceptor: request context from metadata, typed-error mapping, logs and metrics."""
+"""Server interceptor: request checks, request context from metadata, typed-error mapping, logs and metrics."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from azotte_platform import context
 from azotte_platform.db.engine import transient_database_error
 from azotte_platform.errors import AzotteError
+from azotte_platform.grpc.requests import Undecodable, check_strings, decoding
 from azotte_platform.grpc.status import to_rich_status
 from azotte_platform.telemetry import RPC_LATENCY
 
@@ -30,7 +32,11 @@ async def _abort(servicer_context: Any, method: str, error: AzotteError) -> str:
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every unary call of a service's own API (health and reflection pass through)."""
+    """Wraps every unary call of a service's own API (health and reflection pass through).
+
+    A request that does not decode, or whose string fields are too long or hold a NUL or a lone
+    surrogate, ends INVALID_ARGUMENT before the service sees it (`azotte_platform.grpc.requests`).
+    """
 
     def __init__(self, service: str):
         self._service = service
@@ -46,7 +52,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if wrapped is None:
             wrapped = self._wrapped[method] = grpc.unary_unary_rpc_method_handler(
                 self._wrap(handler.unary_unary, method.rsplit("/", 1)[-1]),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=decoding(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return wrapped
@@ -66,6 +72,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             started = time.perf_counter()
             code = ""
             try:
+                if isinstance(request, Undecodable):
+                    raise request.error()
+                if isinstance(request, Message):  # NOTE: a handler without a deserializer gets bytes
+                    check_strings(request)
                 return await behavior(request, servicer_context)
             except AzotteError as error:
                 code = await _abort(servicer_context, method, error)

@@ -7,12 +7,14 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import uvloop
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
@@ -20,6 +22,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from azotte_platform import logs, telemetry
 from azotte_platform.db.migrations import migrate
 from azotte_platform.grpc.interceptors import ServiceInterceptor
+from azotte_platform.grpc.requests import SERVER_OPTIONS
 from azotte_platform.runtime import Runtime, start_runtime
 from azotte_platform.settings import ServiceSettings
 
@@ -48,6 +51,44 @@ def run_service(spec: ServiceSpec) -> None:
     telemetry.configure_tracing(spec.name)
     telemetry.serve_metrics(settings.grpc_host, settings.metrics_port)
     uvloop.run(serve(spec, settings))
+
+
+def reflection_pool(service_names: Iterable[str]) -> descriptor_pool.DescriptorPool:
+    """The descriptors server reflection may show for a server serving exactly `service_names`.
+
+    The process's default pool holds every proto it imported (a gateway imports the stubs of the
+    services it calls), and a served file may import another service's file for its messages. So the
+    pool holds only the served services' files and what they import, each without the services this
+    server does not serve: the messages a client needs, and no internal service.
+    """
+    served = set(service_names)
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+
+    def add(file: FileDescriptor) -> None:
+        if file.name in added:
+            return
+        added.add(file.name)
+        for dependency in file.dependencies:
+            add(dependency)
+        proto = descriptor_pb2.FileDescriptorProto()
+        file.CopyToProto(proto)
+        prefix = f"{proto.package}." if proto.package else ""
+        kept = [service for service in proto.service if prefix + service.name in served]
+        del proto.service[:]
+        proto.service.extend(kept)
+        pool.Add(proto)
+
+    default = descriptor_pool.Default()
+    for name in served:
+        add(default.FindServiceByName(name).file)
+    return pool
+
+
+def enable_reflection(service_names: list[str], server: grpc.aio.Server) -> None:
+    """Server reflection that lists and describes exactly the services `server` serves (and itself)."""
+    names = [*service_names, reflection.SERVICE_NAME]
+    reflection.enable_server_reflection(names, server, pool=reflection_pool(names))
 
 
 def tune_garbage_collector() -> None:
@@ -83,10 +124,12 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     if telemetry.trace_sample_ratio() > 0:
         # NOTE: only when tracing is on: the interceptor costs a span per call even when nothing is recorded.
         interceptors.insert(0, aio_server_interceptor())  # type: ignore[no-untyped-call]
-    server = grpc.aio.server(interceptors=interceptors)
+    # NOTE: gRPC's own limit sits above the interceptor's MAX_REQUEST_BYTES, so an oversized request is
+    # answered INVALID_ARGUMENT with a plain message; only one past RECEIVE_LIMIT_BYTES meets gRPC's text.
+    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
     service_names = await spec.build(runtime, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    enable_reflection([*service_names, health.SERVICE_NAME], server)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
     tune_garbage_collector()

@@ -1,4 +1,4 @@
-"""The price activation loop: announces each scheduled price once, when the clock passes its time."""
+"""The price activation loop: announces each scheduled price once, when its tenant's clock passes its time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from azotte_catalog.domain.events import PriceActivated
 from azotte_catalog.ports import CatalogUnitOfWork
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, tenant_times
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
@@ -44,19 +44,19 @@ class PriceActivator:
         self._wakeup.set()
 
     async def on_clock_change(self) -> None:
-        """Listener for sandbox clock advances."""
+        """Listener for sandbox clock advances (any tenant's)."""
         self.wake()
 
     async def activate_due(self) -> int:
-        """Activate every price due by now; return how many were activated."""
+        """Activate every price due by its tenant's now; return how many were activated."""
         total = 0
         while True:
             async with self._uow_factory() as uow:
-                now = self._clock.now()
-                due = await uow.catalog.claim_due_prices(now, self._batch_size)
+                times = tenant_times(self._clock)
+                due = await uow.catalog.claim_due_prices(times, self._batch_size)
                 for item in due:
                     previous = await uow.catalog.previous_version(item.tenant_id, item.price)
-                    await uow.catalog.mark_activated(item.tenant_id, item.price.id, now)
+                    await uow.catalog.mark_activated(item.tenant_id, item.price.id, times.of(item.tenant_id))
                     uow.emit(item.tenant_id, PriceActivated(item.price, previous))
                 await uow.commit()
             total += len(due)
@@ -66,10 +66,10 @@ class PriceActivator:
     async def seconds_until_next(self) -> float:
         """How long the loop may sleep: until the next pending price, at most the idle bound."""
         async with self._uow_factory() as uow:
-            upcoming = await uow.catalog.next_activation_time()
+            upcoming = await uow.catalog.next_activation_in(tenant_times(self._clock))
         if upcoming is None:
             return self._max_idle
-        return min(max((upcoming - self._clock.now()).total_seconds(), MIN_WAIT_SECONDS), self._max_idle)
+        return min(max(upcoming.total_seconds(), MIN_WAIT_SECONDS), self._max_idle)
 
     async def run(self) -> None:
         """Activate due prices, then wait for the next one, a clock move or a new price; forever."""

@@ -30,6 +30,10 @@ class Permission(StrEnum):
     RESUME_SUBSCRIPTION = "resume_subscription"
     REACTIVATE_SUBSCRIPTION = "reactivate_subscription"
     REFUND_CHARGE = "refund_charge"
+    # NOTE: not start_checkout: a publishable key is public, so it registers nobody and changes no
+    # stored card; it attaches a card only inside its own checkout (the checkout's token).
+    CREATE_CUSTOMER = "create_customer"
+    MANAGE_PAYMENT_METHODS = "manage_payment_methods"
     # Catalog, pricing and campaign configuration; plan changes.
     CHANGE_SUBSCRIPTION_PLAN = "change_subscription_plan"
     APPLY_CATALOG = "apply_catalog"
@@ -76,6 +80,8 @@ _OPERATOR = _VIEWER | {
     Permission.RESUME_SUBSCRIPTION,
     Permission.REACTIVATE_SUBSCRIPTION,
     Permission.REFUND_CHARGE,
+    Permission.CREATE_CUSTOMER,
+    Permission.MANAGE_PAYMENT_METHODS,
 }
 _MANAGER = _OPERATOR | {
     Permission.CHANGE_SUBSCRIPTION_PLAN,

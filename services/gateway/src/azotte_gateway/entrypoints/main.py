@@ -21,6 +21,7 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
+from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 from azotte_gateway.settings import GatewaySettings
@@ -54,6 +55,8 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         max_customers=settings.access_cache_max_customers,
     )
 
+    customers = KnownCustomers(peers, max_customers=settings.access_cache_max_customers)
+
     async def follow_entitlements() -> None:
         await follow_events(runtime.nats, "entitlement", reader.on_entitlement_event)
 
@@ -65,10 +68,10 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     runtime.on_reconnect(forget_access)
     return Gateway(
         authenticator=authenticator,
-        access=Access(peers, reader),
+        access=Access(peers, reader, customers),
         checkout=Checkout(units, peers, clock, reader, settings.checkout_entitlement_wait_seconds),
-        subscriptions=Subscriptions(peers, clock),
-        billing=Billing(peers),
+        subscriptions=Subscriptions(peers, clock, customers),
+        billing=Billing(peers, customers),
         catalog=Catalog(peers),
         admin=Admin(units, clock, authenticator),
         # NOTE: no channel adapter is registered yet; App Store, Google Play, telecom and partners come next.

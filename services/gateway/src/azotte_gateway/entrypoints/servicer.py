@@ -11,7 +11,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from azotte.gateway.v1 import gateway_pb2_grpc, tenant_admin_pb2_grpc
 from azotte_gateway.errors import RateLimited
-from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY, Caller
+from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY, Caller, single_authorization
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform.grpc.status import DETAILS_KEY, to_rich_status
 
@@ -48,8 +48,8 @@ class _Servicer:
     async def serve(self, operation: Operation, request: Any, servicer_context: Context) -> Any:
         """Authenticate the call's key, then run `operation` as the caller's tenant."""
         metadata = servicer_context.invocation_metadata() or ()
-        authorization = next((str(v) for k, v in metadata if k == "authorization"), None)
         try:
+            authorization = single_authorization([str(v) for k, v in metadata if k == "authorization"])
             caller = await self.gateway.authenticator.authenticate(authorization)
         except RateLimited as error:
             await _abort_rate_limited(error, servicer_context)

@@ -13,10 +13,14 @@ from azotte_gateway.domain.access_cache import AccessCache
 from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require
 from azotte_platform.clock import Clock
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import ReceivedEvent
+
+# NOTE: bounds the work one call can ask for (one decision per key); said in gateway.proto.
+MAX_BATCH_FEATURE_KEYS = 100
 
 
 class AccessReader:
@@ -55,16 +59,18 @@ class AccessReader:
 
 @dataclass(frozen=True)
 class Access:
-    """CheckAccess, BatchCheckAccess, ListEntitlements."""
+    """CheckAccess, BatchCheckAccess, ListEntitlements: for customers of the caller's tenant only."""
 
     peers: Peers
     reader: AccessReader
+    customers: KnownCustomers
 
     async def check_access(self, caller: Caller, request: gw.CheckAccessRequest) -> gw.CheckAccessResponse:
         authorize(caller.principal, Permission.CHECK_ACCESS, customer_id=request.customer_id)
         require(request, "customer_id", "feature_key")
         if request.quantity < 0:
             raise InvalidArgument.field("quantity", "must not be negative")
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
         decision = await self.reader.check(caller.principal.tenant_id, request.customer_id, request.feature_key)
         # NOTE: a quantity is checked against the quota left, not consumed; usage is recorded by metering.
         short = decision.HasField("remaining_quota") and decision.remaining_quota < request.quantity
@@ -79,6 +85,11 @@ class Access:
     ) -> gw.BatchCheckAccessResponse:
         authorize(caller.principal, Permission.CHECK_ACCESS, customer_id=request.customer_id)
         require(request, "customer_id")
+        if len(request.feature_keys) > MAX_BATCH_FEATURE_KEYS:
+            raise InvalidArgument.field(
+                "feature_keys", f"at most {MAX_BATCH_FEATURE_KEYS} per call, got {len(request.feature_keys)}"
+            )
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.entitlement.BatchCheckAccess(
             ent.BatchCheckAccessRequest(customer_id=request.customer_id, feature_keys=request.feature_keys)
         )
@@ -89,6 +100,7 @@ class Access:
     ) -> gw.ListEntitlementsResponse:
         authorize(caller.principal, Permission.LIST_ENTITLEMENTS, customer_id=request.customer_id)
         require(request, "customer_id")
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.entitlement.ListEntitlements(
             ent.ListEntitlementsRequest(
                 customer_id=request.customer_id, page_size=request.page_size, page_token=request.page_token

@@ -183,10 +183,13 @@ class Admin:
             raise ClockBackward.field(target, "the sandbox clock only moves forward")
         require_mutation(request)
 
+        tenant_id = caller.tenant.id
+
         async def work(_: GatewayUnitOfWork, __: str) -> gw.AdvanceSandboxClockResponse:
-            now = await clock.advance(delta)
+            # NOTE: only the caller's tenant's clock moves (sandbox time is per tenant); no other tenant's work runs.
+            now = await clock.advance(delta, tenant_id)
             response = gw.AdvanceSandboxClockResponse(now=convert.timestamp(now))
-            response.offset.FromTimedelta(clock.offset)
+            response.offset.FromTimedelta(clock.offset_of(tenant_id))
             return response
 
         # NOTE: the operation name request ids of this call were stored under since the first release.

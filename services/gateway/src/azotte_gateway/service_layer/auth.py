@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -11,7 +11,7 @@ from azotte_gateway.domain.api_keys import ApiKey, hash_api_key, key_prefix
 from azotte_gateway.domain.permissions import Principal
 from azotte_gateway.domain.rate_limit import KeyRateLimiter, RateLimit
 from azotte_gateway.domain.tenants import Tenant
-from azotte_gateway.errors import ApiKeyInvalid, ApiKeyMalformed, ApiKeyMissing, RateLimited
+from azotte_gateway.errors import ApiKeyInvalid, ApiKeyMalformed, ApiKeyMissing, AuthorizationRepeated, RateLimited
 from azotte_gateway.ports import GatewayUnitOfWork
 from azotte_platform import context
 from azotte_platform.clock import Clock
@@ -37,6 +37,13 @@ class _Cached:
     key: ApiKey
     tenant: Tenant
     loaded_at: float
+
+
+def single_authorization(values: Sequence[str]) -> str | None:
+    """The one authorization a call carries (None if none); two or more are refused, never picked from."""
+    if len(values) > 1:
+        raise AuthorizationRepeated(f"the call carries {len(values)} authorizations; send exactly one")
+    return values[0] if values else None
 
 
 def bearer_key(authorization: str | None) -> str:

@@ -10,6 +10,7 @@ from azotte_gateway.adapters import proto
 from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require_mutation
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import page_size
@@ -20,13 +21,16 @@ class Billing:
     """CreatePaymentMethod, ListCharges, RefundCharge."""
 
     peers: Peers
+    customers: KnownCustomers
 
     async def create_payment_method(
         self, caller: Caller, request: gw.CreatePaymentMethodRequest
     ) -> gw.CreatePaymentMethodResponse:
-        # NOTE: storing a token is what a checkout does too, so it needs start_checkout.
-        authorize(caller.principal, Permission.START_CHECKOUT, customer_id=request.customer_id)
+        # NOTE: the new card becomes the default that renewals charge, so a publishable key may not
+        # store one; it attaches a card only inside its own checkout.
+        authorize(caller.principal, Permission.MANAGE_PAYMENT_METHODS, customer_id=request.customer_id)
         require_mutation(request, "customer_id", "payment_method_token")
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.payments.CreatePaymentMethod(
             pay.CreatePaymentMethodRequest(
                 request_id=request.request_id,
@@ -40,6 +44,8 @@ class Billing:
 
     async def list_charges(self, caller: Caller, request: gw.ListChargesRequest) -> gw.ListChargesResponse:
         authorize(caller.principal, Permission.READ_CHARGES)
+        if request.customer_id:
+            await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.payments.ListCharges(
             pay.ListChargesRequest(
                 customer_id=request.customer_id,

@@ -1,11 +1,15 @@
 """Customers and checkout: price, tax and charge, subscribe, then wait briefly for the entitlements.
 
 A checkout runs once per (tenant, request id); a failure after the charge gives the money back.
+Before anything is written or charged, lifecycle checks the subscription it will make (the customer,
+the plan, one live subscription per plan family); the subscription's id is chosen up front, derived
+from the request id, so that the charge carries it (`ListCharges` by subscription finds it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -25,6 +29,7 @@ from azotte_gateway.errors import (
     PaymentPending,
     PlanNotActive,
     PlanNotInStorefront,
+    PromotionCodeUnknown,
 )
 from azotte_gateway.ports import GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.access import AccessReader
@@ -32,7 +37,7 @@ from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
-from azotte_platform.errors import AzotteError, InvalidArgument, NotFound, PaymentDeclined
+from azotte_platform.errors import AlreadyExists, AzotteError, InvalidArgument, NotFound, PaymentDeclined
 from azotte_platform.request_ids import derive_request_id
 from azotte_platform.service_kit import Units
 
@@ -47,6 +52,12 @@ def derived_request_id(request_id: str, step: str) -> str:
     return derive_request_id("checkout", request_id, step)
 
 
+def checkout_subscription_id(tenant_id: str, request_id: str) -> str:
+    """The id of the subscription a checkout makes, stable across its retries: the charge names it before it exists."""
+    digest = hashlib.sha256(f"{OPERATION}\0{tenant_id}\0{request_id}".encode()).hexdigest()
+    return f"sub_{digest[:32]}"
+
+
 @dataclass(frozen=True)
 class Checkout:
     """CreateCustomer, GetCustomer, Checkout."""
@@ -59,8 +70,7 @@ class Checkout:
     poll_interval_seconds: float = 0.05
 
     async def create_customer(self, caller: Caller, request: gw.CreateCustomerRequest) -> gw.CreateCustomerResponse:
-        # NOTE: registering the customer is the first step of a checkout, so it needs start_checkout.
-        authorize(caller.principal, Permission.START_CHECKOUT)
+        authorize(caller.principal, Permission.CREATE_CUSTOMER)
         require_mutation(request)
         answer = await self.peers.lifecycle.CreateCustomer(
             lc.CreateCustomerRequest(
@@ -84,6 +94,9 @@ class Checkout:
         require_mutation(request, "customer_id", "storefront_id", "plan_id")
         if request.channel == 0:
             raise InvalidArgument.field("channel", "is required")
+        if request.promotion_code:
+            # NOTE: promotions does not validate codes yet, so no code is known; a code is never ignored.
+            raise PromotionCodeUnknown.field("promotion_code", "is not a known promotion code")
 
         async def work(_: GatewayUnitOfWork, tenant_id: str) -> gw.CheckoutResponse:
             return await self._run(tenant_id, request)
@@ -98,11 +111,13 @@ class Checkout:
     async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
         now = self.clock.now()
         plan, price = await self._plan_and_price(request, convert.timestamp(now))
-        method_id = await self._payment_method(request)
         ends = trial_end(now, plan.trial_days)
+        create = self._subscription_request(tenant_id, request, convert.optional_timestamp(ends))
+        await self._check_subscribable(create)
+        method_id = await self._payment_method(request)
         charge = None if ends is not None else await self._charge(tenant_id, request, price, method_id)
         try:
-            subscription = await self._subscribe(request, convert.optional_timestamp(ends), charge)
+            subscription = await self._subscribe(create, charge)
         except AzotteError:
             if charge is not None:
                 # NOTE: no subscription without its money and no money without its subscription.
@@ -150,6 +165,19 @@ class Checkout:
         )
         return created.payment_method.id
 
+    async def _check_subscribable(self, create: lc.CreateSubscriptionRequest) -> None:
+        """Refuse before anything is charged what lifecycle would refuse (e.g. ALREADY_SUBSCRIBED)."""
+        check = lc.CreateSubscriptionRequest()
+        check.CopyFrom(create)
+        check.validate_only = True
+        try:
+            await self.peers.lifecycle.CreateSubscription(check)
+        except AlreadyExists as error:
+            # NOTE: the live subscription is this checkout's own when an earlier attempt crashed after making
+            # it: the retry goes on, and the charge and the create answer what they answered then.
+            if error.metadata.get("subscription_id") != create.subscription_id:
+                raise
+
     async def _charge(
         self, tenant_id: str, request: gw.CheckoutRequest, price: cat.ResolvePriceResponse, method_id: str
     ) -> pay.Charge:
@@ -165,6 +193,7 @@ class Checkout:
                 use_storefront_tax=True,
                 payment_method_id=method_id,
                 description=f"{request.plan_id}: first period",
+                subscription_id=checkout_subscription_id(tenant_id, request.request_id),
             )
         )
         charge = answer.charge
@@ -201,9 +230,10 @@ class Checkout:
                 )
             )
 
-    async def _subscribe(
-        self, request: gw.CheckoutRequest, trial_end_time: Timestamp | None, charge: pay.Charge | None
-    ) -> lc.Subscription:
+    @staticmethod
+    def _subscription_request(
+        tenant_id: str, request: gw.CheckoutRequest, trial_end_time: Timestamp | None
+    ) -> lc.CreateSubscriptionRequest:
         create = lc.CreateSubscriptionRequest(
             request_id=derived_request_id(request.request_id, "subscription"),
             customer_id=request.customer_id,
@@ -211,12 +241,18 @@ class Checkout:
             storefront_id=request.storefront_id,
             channel=request.channel,
             billing_origin=lc.BILLING_ORIGIN_AZOTTE_BILLED,
-            # NOTE: the charge paid the first period; an immediate cancel with refund pays back from it.
-            initial_charge_id=charge.id if charge is not None else "",
+            subscription_id=checkout_subscription_id(tenant_id, request.request_id),
         )
         if trial_end_time is not None:
             create.trial_end_time.CopyFrom(trial_end_time)
-        return (await self.peers.lifecycle.CreateSubscription(create)).subscription
+        return create
+
+    async def _subscribe(self, create: lc.CreateSubscriptionRequest, charge: pay.Charge | None) -> lc.Subscription:
+        made = lc.CreateSubscriptionRequest()
+        made.CopyFrom(create)
+        # NOTE: the charge paid the first period; an immediate cancel with refund pays back from it.
+        made.initial_charge_id = charge.id if charge is not None else ""
+        return (await self.peers.lifecycle.CreateSubscription(made)).subscription
 
     async def _granted(self, customer_id: str, subscription_id: str, expected: int) -> list[gw.Entitlement]:
         """The entitlements the subscription grants, polled until all are there or the wait is over."""

@@ -13,6 +13,7 @@ from azotte_gateway.adapters import proto
 from azotte_gateway.domain.permissions import Permission, authorize, is_allowed
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
@@ -27,6 +28,7 @@ class Subscriptions:
 
     peers: Peers
     clock: Clock
+    customers: KnownCustomers
 
     async def get_subscription(self, caller: Caller, request: gw.GetSubscriptionRequest) -> gw.GetSubscriptionResponse:
         authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
@@ -42,6 +44,8 @@ class Subscriptions:
         authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
         if len(request.states) > 1:
             raise InvalidArgument.field("states", "filter by at most one state")
+        if request.customer_id:
+            await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.lifecycle.ListSubscriptions(
             lc.ListSubscriptionsRequest(
                 customer_id=request.customer_id,

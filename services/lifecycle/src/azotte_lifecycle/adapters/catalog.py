@@ -29,7 +29,7 @@ class GrpcCatalog:
         if unit_name not in IntervalUnit.__members__:
             raise PlanNotBillable(f"plan {plan_id} has no billing interval")
         interval = BillingInterval(IntervalUnit[unit_name], plan.billing_interval.count or 1)
-        return PlanInfo(plan.id, interval, plan.rank, plan.trial_days)
+        return PlanInfo(plan.id, interval, plan.rank, plan.trial_days, plan.family, plan.add_on)
 
     async def price(self, plan_id: str, storefront_id: str, channel: Channel, at: datetime) -> Price:
         request = catalog_pb2.ResolvePriceRequest(

@@ -38,6 +38,7 @@ from azotte_lifecycle.errors import (
     StaleWork,
     StoreBilledSubscription,
 )
+from azotte_platform.durations import readable_duration
 from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.errors import InvalidArgument
 
@@ -355,7 +356,9 @@ class Subscription:
         if require_utc(resume_at, "resume_at") <= now:
             raise InvalidArgument.field("resume_at", "must be in the future")
         if resume_at - now > policy.max_pause:
-            raise PauseTooLong.field("resume_at", f"pause longer than the maximum of {policy.max_pause}")
+            raise PauseTooLong.field(
+                "resume_at", f"pause longer than the maximum of {readable_duration(policy.max_pause)}"
+            )
         previous = self.state
         self.state, self.paused_at, self.resume_at = S.PAUSED, now, resume_at
         self._record(EventType.SUBSCRIPTION_PAUSED, previous, Cause.CUSTOMER_REQUEST, now)

@@ -102,10 +102,16 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 trial_end=optional_from_timestamp(request, "trial_end_time"),
                 period_end=optional_from_timestamp(request, "period_end_time"),
                 initial_charge_id=request.initial_charge_id,
+                subscription_id=request.subscription_id,
             )
-            sub = await subscriptions.create_subscription(uow, self._catalog, tenant, new)
+            sub = await subscriptions.create_subscription(
+                uow, self._catalog, tenant, new, validate_only=request.validate_only
+            )
             return pb.CreateSubscriptionResponse(subscription=proto.subscription_to_pb(sub))
 
+        if request.validate_only:
+            # NOTE: a check writes nothing and keeps no answer: the real create may follow under the same request id.
+            return await self.units.read(work)
         return await self.units.mutate(request, pb.CreateSubscriptionResponse, work)
 
     async def GetSubscription(self, request: pb.GetSubscriptionRequest, context: Any) -> pb.GetSubscriptionResponse:

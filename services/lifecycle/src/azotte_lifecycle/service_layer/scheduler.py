@@ -1,6 +1,7 @@
 """The scheduler of due work: claims due subscriptions, charges renewals, applies the results.
 
-A batch is one tenant's due work; its calls to payments are made in that tenant (`context.tenant_scope`).
+A batch is one tenant's due work, done in that tenant (`context.tenant_scope`): payments is asked in it,
+and its time is that tenant's own (sandbox clocks are per tenant: a subscription is due by its tenant's now).
 Safe with several replicas: a batch is claimed with `FOR UPDATE SKIP LOCKED` and held until its
 commit. Safe across crashes: a crash before the commit rolls the batch back, and its renewals are
 charged again under the same (subscription, period, attempt) key, which payments answers with
@@ -21,7 +22,7 @@ from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.ports import LifecycleUnitOfWork, Payments, RenewalChargeRequest
 from azotte_lifecycle.service_layer.subscriptions import save
 from azotte_platform import context
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, tenant_times
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
@@ -89,46 +90,45 @@ class Scheduler:
 
         await asyncio.gather(*(work_off() for _ in range(self._settings.parallel_batches)))
         async with self._uow() as uow:
-            remaining = await uow.subscriptions.count_due(self._clock.now(), tenant_id)
+            remaining = await uow.subscriptions.count_due(tenant_times(self._clock), tenant_id)
         return SweepResult(processed, remaining)
 
     async def run_batch(self, size: int, tenant_id: str | None = None) -> int:
-        """Claim up to `size` due subscriptions, settle them concurrently and commit once."""
-        now = self._clock.now()
+        """Claim up to `size` subscriptions of one tenant due by its now, settle them concurrently and commit once."""
         async with self._uow() as uow:
-            subs = await uow.subscriptions.claim_due(now, size, tenant_id)
+            subs = await uow.subscriptions.claim_due(tenant_times(self._clock), size, tenant_id)
             if not subs:
                 return 0
             tenant = subs[0].tenant_id
-            policy = await uow.policies.get(tenant)
-            # NOTE: a batch holds one tenant's due work (claim_due), so payments is asked in that tenant.
+            # NOTE: a batch holds one tenant's due work (claim_due): done in that tenant, on its clock.
             with context.tenant_scope(tenant):
-                settled = await self._settle(subs, [policy.for_plan(s.plan_id) for s in subs])
-            await save(uow, *(s for s, ok in zip(subs, settled, strict=True) if ok))
-            unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
-            await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
-            await uow.commit()
+                now = self._clock.now()
+                policy = await uow.policies.get(tenant)
+                settled = await self._settle(subs, [policy.for_plan(s.plan_id) for s in subs], now)
+                await save(uow, *(s for s, ok in zip(subs, settled, strict=True) if ok))
+                unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
+                await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
+                await uow.commit()
             return len(subs)
 
     async def run_forever(self) -> None:
-        """Sweep, then sleep until the next due time, a clock change or a wake-up."""
+        """Sweep, then sleep until the next due time (by each tenant's now), a clock change or a wake-up."""
         while True:
             self._wake.clear()
             delay = self._settings.max_idle_seconds
             try:
                 await self.sweep()
                 async with self._uow() as uow:
-                    due = await uow.subscriptions.next_due_at()
-                if due is not None:
-                    delay = min(max((due - self._clock.now()).total_seconds(), 0.0), delay)
+                    due_in = await uow.subscriptions.next_due_in(tenant_times(self._clock))
+                if due_in is not None:
+                    delay = min(max(due_in.total_seconds(), 0.0), delay)
             except Exception:
                 log.exception("due work sweep failed")
                 delay = self._settings.error_backoff_seconds
             await wait_at_most(self._wake, delay)
 
-    async def _settle(self, subs: list[Subscription], policies: list[LifecyclePolicy]) -> list[bool]:
+    async def _settle(self, subs: list[Subscription], policies: list[LifecyclePolicy], now: datetime) -> list[bool]:
         """Do the subscriptions' due work, their renewals charged in one go; False leaves one unsettled."""
-        now = self._clock.now()
         prepared = await asyncio.gather(*(self._prepare(s, p, now) for s, p in zip(subs, policies, strict=True)))
         charges = [(index, step) for index, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
         outcomes = await self._payments.charge_renewals([RenewalChargeRequest(subs[i], c) for i, c in charges])

@@ -5,19 +5,20 @@ Cancelling (and refunding) is in `cancellation`, changing plan (and paying for i
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.states import BillingOrigin
-from azotte_lifecycle.domain.subscription import Subscription
-from azotte_lifecycle.errors import SubscriptionNotFound
+from azotte_lifecycle.domain.subscription import LIVE_STATES, Subscription
+from azotte_lifecycle.errors import AlreadySubscribed, SubscriptionExists, SubscriptionNotFound
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork
 from azotte_lifecycle.service_layer.customers import get_customer
-from azotte_lifecycle.service_layer.pricing import quote
+from azotte_lifecycle.service_layer.pricing import PlanQuote, quote
 from azotte_platform.enums import Channel, SubscriptionState
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import InvalidArgument, NotFound
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.validation import require_fields
 
@@ -34,24 +35,53 @@ class NewSubscription:
     trial_end: datetime | None = None
     period_end: datetime | None = None
     initial_charge_id: str = ""
+    # NOTE: empty allocates one; a caller names it to refer to the subscription before it exists.
+    subscription_id: str = ""
+
+
+SUBSCRIPTION_ID = re.compile(r"sub_[0-9a-f]{32}")
+_CUSTOMER_PAGE = 100
+
+
+def new_subscription_id() -> str:
+    """A fresh subscription id (`sub_` and 32 lowercase hex digits)."""
+    return f"sub_{uuid.uuid4().hex}"
 
 
 async def create_subscription(
-    uow: LifecycleUnitOfWork, catalog: Catalog, tenant_id: str, new: NewSubscription
+    uow: LifecycleUnitOfWork,
+    catalog: Catalog,
+    tenant_id: str,
+    new: NewSubscription,
+    *,
+    validate_only: bool = False,
 ) -> Subscription:
-    """Create a subscription priced by the catalog, trialing when asked or when the plan has a trial."""
+    """Create a subscription priced by the catalog, trialing when asked or when the plan has a trial.
+
+    A customer holds at most one live subscription per plan and per plan family (add-ons excepted):
+    another is `AlreadySubscribed`. The customer's row is locked first, so that of two concurrent
+    creates the second sees the first. `validate_only` checks all of it and writes nothing.
+    """
     require_fields(customer_id=new.customer_id, plan_id=new.plan_id, storefront_id=new.storefront_id)
     if new.period_end is not None and new.billing_origin is not BillingOrigin.STORE_BILLED:
         raise InvalidArgument.field("period_end_time", "only store-billed subscriptions take the store's period end")
+    if new.subscription_id and not SUBSCRIPTION_ID.fullmatch(new.subscription_id):
+        raise InvalidArgument.field("subscription_id", "must be 'sub_' followed by 32 lowercase hex digits")
     await get_customer(uow, tenant_id, new.customer_id)
+    if new.subscription_id and await uow.subscriptions.get(tenant_id, new.subscription_id) is not None:
+        raise SubscriptionExists(f"subscription {new.subscription_id} already exists")
     now = uow.clock.now()
     priced = await quote(catalog, new.plan_id, new.storefront_id, new.channel, now)
+    if not validate_only:
+        # NOTE: locked after pricing, so the lock is not held while the catalog answers.
+        await get_customer(uow, tenant_id, new.customer_id, lock=True)
+    await refuse_second_subscription(uow, catalog, tenant_id, new.customer_id, priced)
     trial_end = new.trial_end
     if trial_end is None and new.period_end is None and priced.trial_days > 0:
         # NOTE: without an explicit trial end, the plan's trial length from the catalog applies.
         trial_end = now + timedelta(days=priced.trial_days)
     sub = Subscription.create(
-        subscription_id=f"sub_{uuid.uuid4().hex}",
+        subscription_id=new.subscription_id or new_subscription_id(),
         tenant_id=tenant_id,
         customer_id=new.customer_id,
         plan=priced.terms,
@@ -63,8 +93,53 @@ async def create_subscription(
         period_end=new.period_end,
         initial_charge_id=new.initial_charge_id,
     )
-    await add(uow, sub)
+    if not validate_only:
+        await add(uow, sub)
     return sub
+
+
+async def refuse_second_subscription(
+    uow: LifecycleUnitOfWork, catalog: Catalog, tenant_id: str, customer_id: str, plan: PlanQuote
+) -> None:
+    """`AlreadySubscribed` when the customer has a live subscription to the plan or another base plan of its family.
+
+    The catalog has no "may be held several times" flag: add-on plans may be, base plans of one family
+    (product line) may not. Expired (and cancelled) subscriptions do not count.
+    """
+    if plan.add_on:
+        return
+    plan_id = plan.terms.plan_id
+    live = [sub for sub in await _all_of_customer(uow, tenant_id, customer_id) if sub.state in LIVE_STATES]
+    for sub in live:
+        if sub.plan_id == plan_id:
+            raise AlreadySubscribed(
+                f"customer {customer_id} is already subscribed to plan {plan_id!r}",
+                metadata={"subscription_id": sub.id, "plan_id": sub.plan_id},
+            )
+    if not plan.family:
+        return
+    for other_id in sorted({sub.plan_id for sub in live}):
+        try:
+            other = await catalog.plan(other_id)
+        except NotFound:
+            continue
+        if other.family == plan.family and not other.add_on:
+            held = next(sub for sub in live if sub.plan_id == other_id)
+            raise AlreadySubscribed(
+                f"customer {customer_id} is already subscribed to plan {other_id!r} of family {plan.family!r};"
+                " change that subscription's plan instead",
+                metadata={"subscription_id": held.id, "plan_id": other_id},
+            )
+
+
+async def _all_of_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> list[Subscription]:
+    found: list[Subscription] = []
+    while True:
+        after = found[-1].id if found else None
+        page = await uow.subscriptions.find(tenant_id, _CUSTOMER_PAGE, after_id=after, customer_id=customer_id)
+        found += page
+        if len(page) < _CUSTOMER_PAGE:
+            return found
 
 
 async def add(uow: LifecycleUnitOfWork, sub: Subscription) -> None:

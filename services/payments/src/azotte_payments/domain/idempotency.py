@@ -40,5 +40,5 @@ def replay_or_none(stored: IdempotentRecord[ResultT] | None, key: str, fingerpri
         return None
     # NOTE: same key + same content -> the first result, never a second PSP call.
     if stored.fingerprint != fingerprint:
-        raise IdempotencyKeyReused(f"idempotency key {key!r} was already used for a different request")
+        raise IdempotencyKeyReused("the idempotency key was already used for a different request")
     return stored.result

@@ -133,5 +133,5 @@ class ChargeBatch:
         if record is None:
             return Unavailable(f"charge under idempotency_key {key!r} could not be read back; retry")
         if record.fingerprint != self._fingerprints[index]:
-            return IdempotencyKeyReused(f"idempotency_key {key!r} was already used for a different charge")
+            return IdempotencyKeyReused("the idempotency_key was already used for a different charge")
         return record.charge

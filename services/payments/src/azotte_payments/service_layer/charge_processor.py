@@ -12,7 +12,7 @@ from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord, ChargeS
 from azotte_payments.domain.declines import DeclineReason, PspChargeResult
 from azotte_payments.ports import ChargeLocks, PaymentServiceProviders, PaymentsUnitOfWork, PspChargeRequest
 from azotte_payments.service_layer.effects import save_charge, save_charges
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, tenant_times
 from azotte_platform.context import tenant_scope
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class ChargeProcessor:
         right now are left to it without a lock attempt each.
         """
         async with self._uow() as uow:
-            open_charges = await uow.open_charges().untouched_since(self._clock.now() - untouched_for, limit)
+            touched_before = tenant_times(self._clock).shifted(-untouched_for)  # each tenant's own time
+            open_charges = await uow.open_charges().untouched_since(touched_before, limit)
         resumed = 0
         for tenant_id, charge_id in open_charges:
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from azotte_catalog.domain.storefront import (
     TaxPolicy,
 )
 from azotte_catalog.ports import DuePrice
+from azotte_platform.clock import TenantTimes
 from azotte_platform.enums import Channel
 
 
@@ -133,15 +134,21 @@ class PostgresCatalogRepository:
             )
         )
 
-    async def claim_due_prices(self, now: datetime, limit: int) -> list[DuePrice]:
-        """Lock up to `limit` prices of any tenant that took effect by `now` and are not activated yet.
+    async def claim_due_prices(self, times: TenantTimes, limit: int) -> list[DuePrice]:
+        """Lock up to `limit` prices that took effect by their tenant's now and are not activated yet.
 
         NOTE: SKIP LOCKED lets several replicas activate side by side; a row is claimed by one of them.
         """
+        c = prices.c
+        due_by_own_now = c.effective_from <= _at(times.base)
+        if times.offsets:
+            own_now = sa.case({t: _at(times.of(t)) for t in times.offsets}, value=c.tenant_id, else_=_at(times.base))
+            due_by_own_now = c.effective_from <= own_now
         result = await self._connection.execute(
             sa.select(prices)
-            .where(prices.c.activated_at.is_(None), prices.c.effective_from <= now)
-            .order_by(prices.c.effective_from, prices.c.tenant_id, prices.c.id)
+            # NOTE: `effective_from <= latest` keeps the pending index's range scan; each tenant's now filters after it.
+            .where(c.activated_at.is_(None), c.effective_from <= _at(times.latest), due_by_own_now)
+            .order_by(c.effective_from, c.tenant_id, c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -169,13 +176,27 @@ class PostgresCatalogRepository:
         )
         return result.scalar_one_or_none() or ""
 
-    async def next_activation_time(self) -> datetime | None:
-        """When the earliest pending price of any tenant takes effect."""
-        result = await self._connection.execute(
-            sa.select(sa.func.min(prices.c.effective_from)).where(prices.c.activated_at.is_(None))
+    async def next_activation_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the earliest pending price takes effect by its tenant's now (None: nothing pending)."""
+        c = prices.c
+        pending = sa.select(c.effective_from).where(c.activated_at.is_(None))
+        if not times.offsets:
+            earliest: datetime | None = await self._connection.scalar(
+                sa.select(sa.func.min(c.effective_from)).where(c.activated_at.is_(None))
+            )
+            return None if earliest is None else earliest - times.base
+        # NOTE: the earliest of: the tenants on the base time, and each tenant whose clock moved (by its own now).
+        on_base = pending.where(c.tenant_id.not_in(list(times.offsets))).with_only_columns(
+            sa.func.min(c.effective_from) - _at(times.base)
         )
-        value: datetime | None = result.scalar_one_or_none()
-        return value
+        moved = [
+            pending.where(c.tenant_id == t).with_only_columns(sa.func.min(c.effective_from) - _at(times.of(t)))
+            for t in times.offsets
+        ]
+        wait: timedelta | None = await self._connection.scalar(
+            sa.select(sa.func.least(*(q.scalar_subquery() for q in (on_base, *moved))))
+        )
+        return wait
 
     async def _upsert(
         self, table: sa.Table, key: list[str], tenant_id: str, now: datetime, row: dict[str, Any]
@@ -285,3 +306,7 @@ def _mapping(row: sa.Row[Any]) -> ChannelMapping:
         plan_id=row.plan_id,
         storefront_id=row.storefront_id,
     )
+
+
+def _at(when: datetime) -> sa.BindParameter[datetime]:
+    return sa.literal(when, sa.DateTime(timezone=True))

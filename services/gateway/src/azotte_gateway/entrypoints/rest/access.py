@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, Int64, PageSize, Who, js
 
 router = APIRouter(tags=["access"])
 
 
 @router.get("/v1/customers/{customer_id}/access/{feature_key}", summary="Check access to a feature")
-async def check_access(customer_id: str, feature_key: str, who: Who, g: Gw, quantity: int = 0) -> JSON:
+async def check_access(customer_id: str, feature_key: str, who: Who, g: Gw, quantity: Int64 = 0) -> JSON:
     request = gw.CheckAccessRequest(customer_id=customer_id, feature_key=feature_key, quantity=quantity)
     return js(await g.access.check_access(who, request))
 

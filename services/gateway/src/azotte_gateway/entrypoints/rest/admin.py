@@ -14,11 +14,13 @@ from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageS
 from azotte_platform import convert
 
 router = APIRouter(tags=["administration"])
+MAX_ADVANCE_DAYS = 100 * 366
+"""How far one call may move the sandbox clock (a larger jump is no test of anything)."""
 
 
 class ClockAdvanceBody(MutatingBody):
-    advance_by_seconds: int | None = Field(default=None, ge=0)
-    advance_by_days: int | None = Field(default=None, ge=0)
+    advance_by_seconds: int | None = Field(default=None, ge=0, le=MAX_ADVANCE_DAYS * 86_400)
+    advance_by_days: int | None = Field(default=None, ge=0, le=MAX_ADVANCE_DAYS)
     advance_to: datetime | None = None
 
 
@@ -29,6 +31,7 @@ class TenantBody(MutatingBody):
 
 
 class ApiKeyBody(MutatingBody):
+    error_fields = {"expires_at": "expire_time"}
     display_name: str = Field(min_length=1)
     role: Literal["admin", "manager", "operator", "viewer", "publishable"]
     expire_time: datetime | None = None
@@ -37,7 +40,7 @@ class ApiKeyBody(MutatingBody):
 @router.post(
     "/v1/sandbox/clock:advance",
     summary="Move the sandbox clock forward",
-    description="Sandbox tenants only. The clock is shared by the whole suite; the due work runs.",
+    description="Sandbox tenants only. Moves the calling tenant's own clock (no other tenant's); its due work runs.",
 )
 async def advance_sandbox_clock(body: ClockAdvanceBody, who: Who, g: Gw) -> JSON:
     request = gw.AdvanceSandboxClockRequest(request_id=body.request_id)

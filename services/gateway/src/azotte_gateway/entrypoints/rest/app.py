@@ -5,27 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from azotte_gateway.entrypoints.rest import access, admin, billing, catalog, checkout, subscriptions
-from azotte_gateway.entrypoints.rest.errors import install_error_handlers
+from azotte_gateway.entrypoints.rest.common import clean_parameters
+from azotte_gateway.entrypoints.rest.errors import ERROR_RESPONSES, error_schemas, install_error_handlers
 from azotte_gateway.service_layer.gateway import Gateway
 
 DESCRIPTION = """The public API of Azotte. Every call carries `Authorization: Bearer <api key>`; the key names
 the tenant and carries a role (docs/roles.md). Errors answer
-`{"error": {"code", "status", "message", "details"}}`. Custom methods use the colon form,
+`{"error": {"code", "status", "message", "details"}}` (`ErrorBody`), whose details are google.rpc `ErrorInfo` and
+`BadRequest` naming the request's own fields; a body larger than 1 MiB answers 413. Custom methods use the colon form,
 e.g. `POST /v1/subscriptions/{id}:cancel`."""
 
 
 def create_app(gateway: Gateway) -> FastAPI:
     """The REST application over the gateway's areas, one router per area."""
-    app = FastAPI(title="Azotte", version="1", description=DESCRIPTION)
+    app = FastAPI(title="Azotte", version="1", description=DESCRIPTION, dependencies=[Depends(clean_parameters)])
     app.state.gateway = gateway
     install_error_handlers(app)
     for area in (access, checkout, subscriptions, billing, catalog, admin):
-        app.include_router(area.router)
+        app.include_router(area.router, responses=ERROR_RESPONSES)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            document.setdefault("components", {}).setdefault("schemas", {}).update(error_schemas())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

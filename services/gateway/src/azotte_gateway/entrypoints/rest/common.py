@@ -9,10 +9,14 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.entrypoints.rest.errors import RestFieldNames
+from azotte_gateway.service_layer.auth import Caller, single_authorization
 from azotte_gateway.service_layer.gateway import Gateway
+from azotte_platform.errors import InvalidArgument
+from azotte_platform.grpc.requests import field_limit, text_problem
 
 JSON = dict[str, Any]
 _bearer = HTTPBearer(auto_error=False, description="An API key `azk_<mode>_<prefix>_<secret>`.")
@@ -28,9 +32,28 @@ async def caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> AsyncIterator[Caller]:
     """The authenticated caller of this request (rate limited per key); the endpoint runs as its tenant."""
-    who = await gateway(request).authenticator.authenticate(request.headers.get("authorization"))
+    authorization = single_authorization(request.headers.getlist("authorization"))
+    who = await gateway(request).authenticator.authenticate(authorization)
     with who.scope():
         yield who
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer that fits the int64 field it is forwarded in."""
+
+
+async def clean_parameters(request: Request) -> None:
+    """Path and query parameters hold no NUL or lone surrogate and keep to their field's length limit.
+
+    NOTE: the same rules as every gRPC request's string fields (`azotte_platform.grpc.requests`).
+    """
+    for source in (request.path_params.items(), request.query_params.multi_items()):
+        for name, value in source:
+            if isinstance(value, str):
+                problem = text_problem(value, field_limit(name))
+                if problem is not None:
+                    raise InvalidArgument.field(name, problem)
 
 
 Gw = Annotated[Gateway, Depends(gateway)]
@@ -45,10 +68,26 @@ def js(message: Message) -> JSON:
     )
 
 
-class Body(BaseModel):
-    """Unknown fields are refused, so a typo is an error rather than a silent default."""
+class Body(BaseModel, RestFieldNames):
+    """Unknown fields are refused, so a typo is an error rather than a silent default.
+
+    Every string field keeps to its length limit and holds no NUL or lone surrogate, and every integer
+    fits an int64, by the same rules as the gRPC requests the body is forwarded in. A subclass's
+    `error_fields` names its fields in the errors of the services behind the gateway.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _forwardable(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            problem = text_problem(value, field_limit(info.field_name or ""))
+            if problem is not None:
+                raise PydanticCustomError("text", problem)
+        elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            raise PydanticCustomError("int64", "must fit a 64-bit signed integer")
+        return value
 
 
 class MutatingBody(Body):

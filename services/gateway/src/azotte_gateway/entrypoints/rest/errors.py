@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY
 from azotte_platform import errors
@@ -33,6 +36,62 @@ HTTP_CODES: tuple[tuple[type[errors.AzotteError], int], ...] = (
 )
 INTERNAL = "INTERNAL"
 _HTTP_STATUSES = {404: "NOT_FOUND", 405: "UNIMPLEMENTED", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body the REST API reads (a catalog document is the largest legitimate one)."""
+BODY_TOO_LARGE = "REQUEST_BODY_TOO_LARGE"
+_REASONS = {413: BODY_TOO_LARGE}
+
+
+class ErrorDetail(BaseModel):
+    """A google.rpc detail: `ErrorInfo` (reason, domain, metadata) or `BadRequest` (field_violations)."""
+
+    type_: str = Field(alias="@type", examples=["type.googleapis.com/google.rpc.ErrorInfo"])
+    reason: str | None = None
+    domain: str | None = None
+    metadata: dict[str, str] | None = None
+    field_violations: list[dict[str, str]] | None = None
+
+
+class ErrorStatus(BaseModel):
+    code: int = Field(description="The HTTP status code.")
+    status: str = Field(description="The google.rpc code name, e.g. INVALID_ARGUMENT.")
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    """The uniform error body of every failure."""
+
+    error: ErrorStatus
+
+
+_DESCRIPTIONS: dict[int | str, str] = {
+    400: "The request is not valid; `BadRequest` details name the request's fields.",
+    401: "No valid API key.",
+    403: "The key's role does not allow this.",
+    404: "Not found (or another tenant's).",
+    409: "Conflicts with the resource's state or an earlier request with the same request id.",
+    413: "The request body is larger than 1 MiB.",
+    429: "Rate limited; `Retry-After` says when to retry.",
+    503: "A dependency is unavailable; retry.",
+    "default": "Any other failure, in the same uniform body.",
+}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": _ERROR_CONTENT} for code, text in _DESCRIPTIONS.items()
+}
+"""The error answers every route documents (and, since `default` is among them, FastAPI adds no 422).
+
+NOTE: the content is spelled out rather than given as a model, so a route answering text (the catalog
+export) still documents its errors as JSON; `error_schemas` adds the schemas it refers to.
+"""
+
+
+def error_schemas() -> dict[str, Any]:
+    """The OpenAPI component schemas of `ErrorBody` and the models it holds."""
+    schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    nested: dict[str, Any] = schema.pop("$defs", {})
+    return {**nested, "ErrorBody": schema}
 
 
 def error_body(
@@ -87,25 +146,109 @@ def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _violation(error: dict[str, Any]) -> errors.FieldViolation:
+    """One pydantic/FastAPI validation error as a violation of the request's own field."""
+    if error.get("type") == "json_invalid":
+        # NOTE: FastAPI's location is ("body", <character position>): the field is the body itself.
+        cause = (error.get("ctx") or {}).get("error", "")
+        position = list(error.get("loc", ()))[-1:]
+        where = f" at character {position[0]}" if position else ""
+        return errors.FieldViolation("body", f"is not valid JSON ({cause}{where})")
+    return errors.FieldViolation(_field_name(error.get("loc", ())), str(error.get("msg", "")))
+
+
+class RestFieldNames:
+    """A body model's map from the field names of the services behind the gateway to its own names.
+
+    The gateway forwards a REST call as a gRPC request to a service, whose errors name its fields
+    (e.g. lifecycle's `resume_at`); a REST caller must see the field it sent (`resume_time`).
+    """
+
+    error_fields: ClassVar[dict[str, str]] = {}
+
+
+def _rest_field_names(request: Request) -> dict[str, str]:
+    route = request.scope.get("route")
+    names: dict[str, str] = {}
+    for param in getattr(getattr(route, "dependant", None), "body_params", ()):
+        model = getattr(param.field_info, "annotation", None)
+        if isinstance(model, type) and issubclass(model, RestFieldNames):
+            names.update(model.error_fields)
+    return names
+
+
+def _renamed(error: errors.AzotteError, names: dict[str, str]) -> errors.AzotteError:
+    """The error with its field violations (and its message) naming the REST request's fields."""
+    if not names or not isinstance(error, errors.InvalidArgument) or not error.violations:
+        return error
+
+    def rest(field: str) -> str:
+        head, dot, tail = field.partition(".")
+        return names.get(field) or (names[head] + dot + tail if head in names else field)
+
+    violations = [errors.FieldViolation(rest(v.field), v.description) for v in error.violations]
+    message = error.message
+    for old, new in zip(error.violations, violations, strict=True):
+        if message.startswith(f"{old.field}:"):
+            message = new.field + message[len(old.field) :]
+    renamed = copy.copy(error)
+    renamed.message, renamed.violations = message, violations
+    return renamed
+
+
+class BodyLimit:
+    """ASGI middleware: a body past `limit` bytes answers 413 in the uniform body, read or not."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    def _message(self) -> str:
+        return f"the request body is larger than {self.limit} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            body = error_body(413, "INVALID_ARGUMENT", self._message(), reason=BODY_TOO_LARGE)
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every failure answers the uniform body; bad input never answers 500."""
 
+    app.add_middleware(BodyLimit)
+
     @app.exception_handler(errors.AzotteError)
-    async def on_azotte_error(_: Request, error: errors.AzotteError) -> JSONResponse:
-        return azotte_error_response(error)
+    async def on_azotte_error(request: Request, error: errors.AzotteError) -> JSONResponse:
+        return azotte_error_response(_renamed(error, _rest_field_names(request)))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
-        violations = [
-            errors.FieldViolation(_field_name(e.get("loc", ())), str(e.get("msg", ""))) for e in error.errors()
-        ]
+        violations = [_violation(e) for e in error.errors()]
         message = "; ".join(f"{v.field}: {v.description}" for v in violations) or "the request is not valid"
         return azotte_error_response(errors.InvalidArgument(message, violations))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         status = _HTTP_STATUSES.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else INTERNAL)
-        body = error_body(error.status_code, status, str(error.detail), reason=status)
+        reason = _REASONS.get(error.status_code, status)
+        body = error_body(error.status_code, status, str(error.detail), reason=reason)
         return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)

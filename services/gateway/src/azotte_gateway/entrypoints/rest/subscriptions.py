@@ -31,10 +31,12 @@ class CancelBody(MutatingBody):
 
 
 class PauseBody(MutatingBody):
+    error_fields = {"resume_at": "resume_time"}
     resume_time: datetime | None = Field(default=None, description="Unset: paused for the policy's maximum pause.")
 
 
 class PlanChangeBody(MutatingBody):
+    error_fields = {"plan_id": "new_plan_id"}
     new_plan_id: str = Field(min_length=1)
     timing: Literal["immediately", "at_period_end"] | None = Field(
         default=None, description="Unset: upgrades now, downgrades at period end."

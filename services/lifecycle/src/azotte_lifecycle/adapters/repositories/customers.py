@@ -65,7 +65,15 @@ class PostgresCustomerRepository:
             )
         )
 
-    async def get(self, tenant_id: str, customer_id: str) -> Customer | None:
+    async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
+        if for_update:
+            c = customers.c
+            locked = await self._conn.scalar(
+                # NOTE: FOR NO KEY UPDATE: it serializes its holders, not inserts whose foreign keys name the row.
+                sa.select(c.id).where(c.tenant_id == tenant_id, c.id == customer_id).with_for_update(key_share=True)
+            )
+            if locked is None:
+                return None
         found = await self.find(tenant_id, 1, ids=[customer_id])
         return found[0] if found else None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry, Pendi
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import Subscription
+from azotte_platform.clock import TenantTimes
 from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.enums import Channel, SubscriptionState
 
@@ -96,17 +97,25 @@ class PostgresSubscriptionRepository:
             for r in await self._conn.execute(query)
         ]
 
-    async def claim_due(self, now: datetime, limit: int, tenant_id: str | None = None) -> list[Subscription]:
-        """Rows locked elsewhere are skipped (`FOR UPDATE SKIP LOCKED`)."""
+    async def claim_due(self, times: TenantTimes, limit: int, tenant_id: str | None = None) -> list[Subscription]:
+        """Rows locked elsewhere are skipped (`FOR UPDATE SKIP LOCKED`); each tenant's rows are due by its own now."""
         c = subscriptions.c
-        due = sa.select(*_LOADED).where(c.next_due_at <= now).order_by(c.next_due_at).with_for_update(skip_locked=True)
         if tenant_id is None:
-            earliest = (await self._conn.execute(due.with_only_columns(c.tenant_id).limit(1))).first()
-            if earliest is None:
+            # NOTE: `next_due_at <= latest` keeps the due index's range scan; the tenant's own now filters after it.
+            earliest = sa.select(c.tenant_id).where(c.next_due_at <= times.latest, _due_by_own_now(times))
+            earliest = earliest.order_by(c.next_due_at).limit(1).with_for_update(skip_locked=True)
+            first = (await self._conn.execute(earliest)).first()
+            if first is None:
                 return []
-            tenant_id = str(earliest.tenant_id)
-        rows = await self._conn.execute(due.where(c.tenant_id == tenant_id).limit(limit))
-        return [_load(row) for row in rows]
+            tenant_id = str(first.tenant_id)
+        due = (
+            sa.select(*_LOADED)
+            .where(c.tenant_id == tenant_id, c.next_due_at <= times.of(tenant_id))
+            .order_by(c.next_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_load(row) for row in await self._conn.execute(due)]
 
     async def defer(self, subs: Iterable[Subscription], until: datetime) -> None:
         c = subscriptions.c
@@ -119,16 +128,28 @@ class PostgresSubscriptionRepository:
                 keys,
             )
 
-    async def count_due(self, now: datetime, tenant_id: str | None = None) -> int:
+    async def count_due(self, times: TenantTimes, tenant_id: str | None = None) -> int:
         c = subscriptions.c
-        query = sa.select(sa.func.count()).select_from(subscriptions).where(c.next_due_at <= now)
+        query = sa.select(sa.func.count()).select_from(subscriptions)
         if tenant_id is not None:
-            query = query.where(c.tenant_id == tenant_id)
+            query = query.where(c.tenant_id == tenant_id, c.next_due_at <= times.of(tenant_id))
+        else:
+            query = query.where(c.next_due_at <= times.latest, _due_by_own_now(times))
         return int(await self._conn.scalar(query) or 0)
 
-    async def next_due_at(self) -> datetime | None:
-        due: datetime | None = await self._conn.scalar(sa.select(sa.func.min(subscriptions.c.next_due_at)))
-        return due
+    async def next_due_in(self, times: TenantTimes) -> timedelta | None:
+        c = subscriptions.c
+        if not times.offsets:
+            due: datetime | None = await self._conn.scalar(sa.select(sa.func.min(c.next_due_at)))
+            return None if due is None else due - times.base
+        # NOTE: the earliest of: the tenants on the base time, and each tenant whose clock moved (by its own now).
+        on_base = sa.select(sa.func.min(c.next_due_at) - _at(times.base)).where(c.tenant_id.not_in(list(times.offsets)))
+        moved = [
+            sa.select(sa.func.min(c.next_due_at) - _at(times.of(t))).where(c.tenant_id == t).scalar_subquery()
+            for t in times.offsets
+        ]
+        wait: timedelta | None = await self._conn.scalar(sa.select(sa.func.least(on_base.scalar_subquery(), *moved)))
+        return wait
 
     async def link_identity(self, tenant_id: str, identity: ChannelIdentity, subscription_id: str) -> None:
         await self._conn.execute(
@@ -175,6 +196,22 @@ class PostgresSubscriptionRepository:
             s.history.clear()
         if rows:
             await self._conn.execute(_INSERT_HISTORY, as_arrays(rows, _HISTORY_COLUMNS))
+
+
+def _due_by_own_now(times: TenantTimes) -> sa.ColumnElement[bool]:
+    """Due by the row's tenant's own now (the base time for tenants whose clock never moved)."""
+    c = subscriptions.c
+    if not times.offsets:
+        return c.next_due_at <= times.base
+    own_now = sa.case({t: _at(times.of(t)) for t in times.offsets}, value=c.tenant_id, else_=_at(times.base))
+    return c.next_due_at <= own_now
+
+
+_TS = sa.DateTime(timezone=True)
+
+
+def _at(when: datetime) -> sa.BindParameter[datetime]:
+    return sa.literal(when, _TS)
 
 
 def _load(row: Any) -> Subscription:

@@ -15,7 +15,7 @@ from azotte_payments.domain.routing import next_psp, record_psp_health
 from azotte_payments.errors import NoPspRoute, PspNotConfigured
 from azotte_payments.ports import PaymentServiceProvider, PspChargeRequest
 from azotte_payments.settings import PaymentsSettings
-from azotte_platform.clock import Clock
+from azotte_platform.clock import Clock, shared_now
 
 
 class PspRegistry:
@@ -57,12 +57,13 @@ class PspRegistry:
 
     def next_candidate(self, candidates: Sequence[str], attempts: Sequence[Attempt]) -> str | None:
         """Next PSP to try, skipping those whose breaker is open."""
-        return next_psp(candidates, attempts, self.breakers, self._clock.now())
+        # NOTE: a breaker is shared by every tenant, so it runs on the base time, never a sandbox tenant's.
+        return next_psp(candidates, attempts, self.breakers, shared_now(self._clock))
 
     async def charge(self, psp: str, request: PspChargeRequest) -> PspChargeResult:
         """Charge through `psp` and feed the outcome to its breaker."""
         result = await self.provider(psp).charge(request)
-        record_psp_health(self.breakers, psp, result.outcome, self._clock.now())
+        record_psp_health(self.breakers, psp, result.outcome, shared_now(self._clock))
         return result
 
     async def aclose(self) -> None:

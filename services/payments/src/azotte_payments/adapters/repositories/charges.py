@@ -16,6 +16,7 @@ from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord, ChargeR
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome
 from azotte_payments.domain.tax import TaxBreakdown
 from azotte_payments.errors import ChargeNotFound
+from azotte_platform.clock import TenantTimes
 from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.paging import Page, PageRequest
 
@@ -244,15 +245,25 @@ class PostgresOpenChargeRepository:
     def __init__(self, connection: AsyncConnection):
         self._c = connection
 
-    async def untouched_since(self, touched_before: datetime, limit: int) -> list[tuple[str, str]]:
-        """(tenant, charge id) of open charges last written by `touched_before`, least recently touched first."""
+    async def untouched_since(self, touched_before: TenantTimes, limit: int) -> list[tuple[str, str]]:
+        """(tenant, charge id) of open charges last written by their tenant's `touched_before`, least recently first."""
+        c = charges.c
+        by_own_time = c.updated_at <= _at(touched_before.base)
+        if touched_before.offsets:
+            own = {t: _at(touched_before.of(t)) for t in touched_before.offsets}
+            by_own_time = c.updated_at <= sa.case(own, value=c.tenant_id, else_=_at(touched_before.base))
         rows = await self._c.execute(
-            sa.select(charges.c.tenant_id, charges.c.id)
+            sa.select(c.tenant_id, c.id)
             .where(
-                charges.c.status.in_([ChargeStatus.PENDING.value, ChargeStatus.UNKNOWN.value]),
-                charges.c.updated_at <= touched_before,
+                c.status.in_([ChargeStatus.PENDING.value, ChargeStatus.UNKNOWN.value]),
+                c.updated_at <= _at(touched_before.latest),
+                by_own_time,
             )
-            .order_by(charges.c.updated_at)
+            .order_by(c.updated_at)
             .limit(limit)
         )
         return [(row.tenant_id, row.id) for row in rows.all()]
+
+
+def _at(when: datetime) -> sa.BindParameter[datetime]:
+    return sa.literal(when, sa.DateTime(timezone=True))
