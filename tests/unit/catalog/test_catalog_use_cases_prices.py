@@ -22,6 +22,7 @@ from azotte_catalog.service_layer.prices import SchedulePrice, schedule_new_pric
 from azotte_platform.clock import FixedClock
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.validation import field_names
 from tests.unit.catalog.fakes import FakeCatalogUnitOfWork, hd_feature, premium_plan, us_storefront, write
 
 TENANT = "acme"
@@ -99,7 +100,7 @@ async def test_a_price_change_must_be_scheduled_ahead(
     now_again = SchedulePrice(PriceKey("premium", "us"), 1499, None, GRANDFATHERED)
     uow.published.clear()
 
-    with pytest.raises(InvalidArgument) as raised, proto.api_field_names(proto.PRICE_FIELDS):
+    with pytest.raises(InvalidArgument) as raised, field_names(proto.PRICE_FIELDS):
         await schedule(uow, catalogs, now_again)
 
     assert [v.field for v in raised.value.violations] == ["effective_time"]

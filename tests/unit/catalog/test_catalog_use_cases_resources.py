@@ -29,6 +29,7 @@ from azotte_platform.context import tenant_scope
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.service_kit import Units
+from azotte_platform.validation import field_names
 from tests.unit.catalog.fakes import FakeCatalogUnitOfWork, hd_feature, premium_plan, us_storefront, write
 
 TENANT = "acme"
@@ -146,7 +147,7 @@ async def test_violations_name_domain_fields_and_the_servicer_renames_them(
 
     with pytest.raises(InvalidArgument) as in_domain_names:
         await write(uow, catalogs, TENANT, lambda w: plans.create_plan(w, unknown_feature))
-    with pytest.raises(InvalidArgument) as in_api_names, proto.api_field_names(proto.PLAN_FIELDS):
+    with pytest.raises(InvalidArgument) as in_api_names, field_names(proto.PLAN_FIELDS):
         await write(uow, catalogs, TENANT, lambda w: plans.create_plan(w, unknown_feature))
 
     assert [v.field for v in in_domain_names.value.violations] == ["plan.features[0].key"]
@@ -155,7 +156,7 @@ async def test_violations_name_domain_fields_and_the_servicer_renames_them(
 
 
 def test_renaming_fields_keeps_the_error_class_and_reason() -> None:
-    with pytest.raises(CatalogDocumentUnreadable) as raised, proto.api_field_names({"document": "text"}):
+    with pytest.raises(CatalogDocumentUnreadable) as raised, field_names({"document": "text"}):
         raise CatalogDocumentUnreadable.field("document", "not valid yaml")
 
     assert raised.value.reason == "CATALOG_DOCUMENT_UNREADABLE"

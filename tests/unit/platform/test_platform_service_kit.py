@@ -131,3 +131,18 @@ def test_an_unknown_enum_value_names_its_field() -> None:
     with pytest.raises(errors.InvalidArgument) as raised:
         convert.enum_from_pb(Channel, "CHANNEL", 99, channel_pb2.Channel, "event.channel")
     assert raised.value.violations[0].field == "event.channel"
+
+
+def test_renamed_fields_keep_the_error_class_and_reason_and_name_the_callers_fields() -> None:
+    from azotte_platform.validation import field_names
+
+    class PlanInvalid(errors.InvalidArgument):
+        """A test reason."""
+
+        reason = "PLAN_INVALID"
+
+    with pytest.raises(PlanInvalid) as raised, field_names({"features": "feature_grants", "key": "feature_key"}):
+        raise PlanInvalid.field("plan.features[0].key", "unknown feature 'teleport'")
+    assert raised.value.reason == "PLAN_INVALID"
+    assert [v.field for v in raised.value.violations] == ["plan.feature_grants[0].feature_key"]
+    assert raised.value.message == "plan.feature_grants[0].feature_key: unknown feature 'teleport'"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
@@ -33,7 +32,7 @@ from azotte_catalog.domain.storefront import (
 from azotte_catalog.domain.validation import Violations, join, parse_decimal
 from azotte_platform import convert
 from azotte_platform.enums import Channel
-from azotte_platform.errors import FieldViolation, InvalidArgument
+from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import Event
 
 E = TypeVar("E", bound=Enum)
@@ -71,34 +70,6 @@ DOCUMENT_FIELDS = {
     "plan_id": "plan",
     "storefront_id": "storefront",
 }
-
-
-def api_path(path: str, renames: Mapping[str, str]) -> str:
-    """A domain field path in the API's field names: "plan.features[0].key" → "plan.feature_grants[0].feature_key"."""
-    out = []
-    for segment in path.split("."):
-        name, bracket, rest = segment.partition("[")
-        out.append(renames.get(name, name) + bracket + rest)
-    return ".".join(out)
-
-
-def api_error(error: InvalidArgument, renames: Mapping[str, str]) -> InvalidArgument:
-    """The same error (same class, so the same reason) with its field paths in the API's names."""
-    violations = [FieldViolation(api_path(v.field, renames), v.description) for v in error.violations]
-    if not violations:
-        return error
-    first = violations[0]
-    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
-    return type(error)(f"{first.field}: {first.description}{more}", violations, metadata=error.metadata)
-
-
-@contextmanager
-def api_field_names(renames: Mapping[str, str]) -> Iterator[None]:
-    """Field violations raised in the block, re-raised with their paths in the API's names."""
-    try:
-        yield
-    except InvalidArgument as error:
-        raise api_error(error, renames) from None
 
 
 def _api_names(names: Iterable[str], renames: Mapping[str, str]) -> list[str]:

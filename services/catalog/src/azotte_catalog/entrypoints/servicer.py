@@ -26,6 +26,7 @@ from azotte_platform.context import require_tenant
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
+from azotte_platform.validation import field_names
 
 M = TypeVar("M", bound=Message)
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -54,7 +55,7 @@ def merge_update(current: M, patch: M, mask: FieldMask, allowed: frozenset[str])
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     """The catalog's gRPC API: reads from the tenant's cached catalog, writes once per request id.
 
-    NOTE: a write's use case raises field violations in the domain's field names; `api_field_names`
+    NOTE: a write's use case raises field violations in the domain's field names; `field_names`
     renames them to the request's (`plan.features[0].key` -> `plan.feature_grants[0].feature_key`).
     """
 
@@ -87,7 +88,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
         async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreateStorefrontResponse:
             w = await self._catalogs.open(uow, tenant)
-            with proto.api_field_names(proto.STOREFRONT_FIELDS):
+            with field_names(proto.STOREFRONT_FIELDS):
                 created = await resources.create_storefront(w, storefront)
             return pb.CreateStorefrontResponse(
                 storefront=proto.storefront_to_pb(created, w.times_of("storefront", created.id))
@@ -103,7 +104,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             current = proto.storefront_to_pb(w.storefront(request.storefront.id))
             merged = merge_update(current, request.storefront, request.update_mask, STOREFRONT_MASK)
             storefront = proto.storefront_from_pb(merged)
-            with proto.api_field_names(proto.STOREFRONT_FIELDS):
+            with field_names(proto.STOREFRONT_FIELDS):
                 updated = await resources.update_storefront(w, storefront)
             return pb.UpdateStorefrontResponse(
                 storefront=proto.storefront_to_pb(updated, w.times_of("storefront", updated.id))
@@ -129,7 +130,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
         async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreateFeatureResponse:
             w = await self._catalogs.open(uow, tenant)
-            with proto.api_field_names(proto.FEATURE_FIELDS):
+            with field_names(proto.FEATURE_FIELDS):
                 created = await resources.create_feature(w, feature)
             return pb.CreateFeatureResponse(feature=proto.feature_to_pb(created))
 
@@ -141,7 +142,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             current = proto.feature_to_pb(w.feature(request.feature.key))
             merged = merge_update(current, request.feature, request.update_mask, FEATURE_MASK)
             feature = proto.feature_from_pb(merged)
-            with proto.api_field_names(proto.FEATURE_FIELDS):
+            with field_names(proto.FEATURE_FIELDS):
                 updated = await resources.update_feature(w, feature)
             return pb.UpdateFeatureResponse(feature=proto.feature_to_pb(updated))
 
@@ -168,7 +169,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
         async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreatePlanResponse:
             w = await self._catalogs.open(uow, tenant)
-            with proto.api_field_names(proto.PLAN_FIELDS):
+            with field_names(proto.PLAN_FIELDS):
                 created = await plans.create_plan(w, plan)
             return pb.CreatePlanResponse(plan=proto.plan_to_pb(created, w.times_of("plan", created.id)))
 
@@ -179,7 +180,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             w = await self._catalogs.open(uow, tenant)
             current = proto.plan_to_pb(w.plan(request.plan.id))
             plan = proto.plan_from_pb(merge_update(current, request.plan, request.update_mask, PLAN_MASK))
-            with proto.api_field_names(proto.PLAN_FIELDS):
+            with field_names(proto.PLAN_FIELDS):
                 updated = await plans.update_plan(w, plan)
             return pb.UpdatePlanResponse(plan=proto.plan_to_pb(updated, w.times_of("plan", updated.id)))
 
@@ -213,7 +214,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
         async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.SchedulePriceResponse:
             w = await self._catalogs.open(uow, tenant)
-            with proto.api_field_names(proto.PRICE_FIELDS):
+            with field_names(proto.PRICE_FIELDS):
                 price = await schedule_new_price(w, command)
             return pb.SchedulePriceResponse(price=proto.price_to_pb(price))
 
@@ -249,7 +250,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
         async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CreateChannelMappingResponse:
             w = await self._catalogs.open(uow, tenant)
-            with proto.api_field_names(proto.MAPPING_FIELDS):
+            with field_names(proto.MAPPING_FIELDS):
                 created = await resources.create_channel_mapping(w, mapping)
             return pb.CreateChannelMappingResponse(channel_mapping=proto.mapping_to_pb(created))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any, ClassVar
 
@@ -17,6 +16,7 @@ from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY
 from azotte_platform import errors
 from azotte_platform.db.engine import transient_database_error
 from azotte_platform.grpc.status import DOMAIN, status_code
+from azotte_platform.validation import renamed_fields
 
 log = logging.getLogger(__name__)
 
@@ -179,21 +179,9 @@ def _rest_field_names(request: Request) -> dict[str, str]:
 
 def _renamed(error: errors.AzotteError, names: dict[str, str]) -> errors.AzotteError:
     """The error with its field violations (and its message) naming the REST request's fields."""
-    if not names or not isinstance(error, errors.InvalidArgument) or not error.violations:
+    if not names or not isinstance(error, errors.InvalidArgument):
         return error
-
-    def rest(field: str) -> str:
-        head, dot, tail = field.partition(".")
-        return names.get(field) or (names[head] + dot + tail if head in names else field)
-
-    violations = [errors.FieldViolation(rest(v.field), v.description) for v in error.violations]
-    message = error.message
-    for old, new in zip(error.violations, violations, strict=True):
-        if message.startswith(f"{old.field}:"):
-            message = new.field + message[len(old.field) :]
-    renamed = copy.copy(error)
-    renamed.message, renamed.violations = message, violations
-    return renamed
+    return renamed_fields(error, names)
 
 
 class BodyLimit:
