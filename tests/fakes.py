@@ -73,6 +73,10 @@ class FakeUnitOfWork:
         self._pending = []
         self._after_commit = []
 
+    @property
+    def recorded(self) -> tuple[Event, ...]:
+        return tuple(self._pending)
+
     def emit(self, tenant_id: str, *facts: object) -> None:
         assert self._to_event is not None, "pass the service's to_event to the fake unit of work"
         self._pending.extend(self._to_event(tenant_id, fact) for fact in facts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -118,10 +119,16 @@ class RunningSuite:
         return tenant
 
 
-@pytest.fixture(scope="session")
-async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningSuite]:
-    root = Path(tmp_path_factory.mktemp("suite"))
-    running = Suite(root=root, gateway_grpc_port=free_port(), gateway_rest_port=free_port(), fast_storage=True)
+@contextlib.asynccontextmanager
+async def started_suite(root: Path, extra_env: dict[str, str] | None = None) -> AsyncIterator[RunningSuite]:
+    """The whole suite under `root` (services get `extra_env`), stopped on exit; shared with tests/faults."""
+    running = Suite(
+        root=root,
+        gateway_grpc_port=free_port(),
+        gateway_rest_port=free_port(),
+        fast_storage=True,
+        extra_env=extra_env or {},
+    )
     try:
         await running.start()
         base_url = f"http://127.0.0.1:{running.gateway_rest_port}"
@@ -130,6 +137,12 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
             yield RunningSuite(running, base_url, root_key, http)
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningSuite]:
+    async with started_suite(Path(tmp_path_factory.mktemp("suite"))) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

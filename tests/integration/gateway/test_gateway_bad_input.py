@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
+from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.gateway.v1 import gateway_pb2_grpc
 from azotte_gateway.entrypoints.rest.errors import MAX_BODY_BYTES
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.grpc.status import from_rpc_error
 from tests.integration.gateway import conftest
 from tests.integration.gateway.conftest import GatewayUnderTest, running_gateway
 from tests.integration.gateway.gateway_fakes import FakeLifecycle
@@ -21,10 +25,10 @@ ERROR_STATUSES = {"400", "401", "403", "404", "409", "429", "503"}
 
 
 class ValidatingLifecycle(FakeLifecycle):
-    """Lifecycle's own refusals name its domain's fields (`resume_at`, `plan_id`), as the real one does."""
+    """Lifecycle's own refusals name its request's fields (`resume_time`, `plan_id`), as the real one does."""
 
     async def PauseSubscription(self, request: Any, context: Any) -> Any:
-        raise InvalidArgument.field("resume_at", "must be in the future")
+        raise InvalidArgument.field("resume_time", "must be in the future")
 
     async def ChangeSubscriptionPlan(self, request: Any, context: Any) -> Any:
         raise InvalidArgument.field("plan_id", "subscription is already on this plan")
@@ -172,3 +176,16 @@ async def test_a_reused_request_id_is_refused_without_showing_any_key(probed: Ga
     assert error["details"][0]["reason"] == "REQUEST_ID_REUSED"
     assert body["request_id"] not in answer.text
     assert error["message"] == "this request_id was already used for a request with other content; use a new request_id"
+
+
+async def test_grpc_errors_name_the_gateway_request_s_own_fields(probed: GatewayUnderTest) -> None:
+    async with grpc.aio.insecure_channel(probed.grpc_target) as channel:
+        stub: Any = gateway_pb2_grpc.GatewayServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ChangeSubscriptionPlan(
+                gw.ChangeSubscriptionPlanRequest(request_id=rid(), subscription_id="sub_1", new_plan_id="basic"),
+                metadata=(("authorization", f"Bearer {probed.admin_key}"),),
+            )
+    error = from_rpc_error(refused.value)
+    assert isinstance(error, InvalidArgument)
+    assert [v.field for v in error.violations] == ["new_plan_id"]

@@ -7,12 +7,15 @@ from datetime import timedelta
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.lifecycle.v1 import events_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte_lifecycle.domain.dunning import ChargeOutcome
+from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import stream_name
+from azotte_platform.grpc.status import from_rpc_error
 from tests.helpers import eventually
 from tests.integration.lifecycle.conftest import TENANT, Service
 
@@ -177,3 +180,18 @@ async def test_request_ids_replay_the_first_answer_and_bad_input_names_the_field
         )
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "country_code" in str(bad.value.trailing_metadata()) + (bad.value.details() or "")
+
+
+async def test_refusals_name_the_requests_own_fields(service: Service) -> None:
+    svc = service
+    sub = await subscribe(svc, "basic")
+    past = Timestamp()
+    past.FromDatetime(svc.clock.now() - timedelta(days=1))
+    with pytest.raises(grpc.aio.AioRpcError) as bad_pause:
+        await svc.stub.PauseSubscription(
+            pb.PauseSubscriptionRequest(request_id=rid(), subscription_id=sub.id, resume_time=past),
+            metadata=svc.metadata,
+        )
+    refusal = from_rpc_error(bad_pause.value)
+    assert isinstance(refusal, InvalidArgument)
+    assert [v.field for v in refusal.violations] == ["resume_time"]

@@ -13,6 +13,7 @@ from azotte_entitlement.domain.grants import Grant, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usage
 from azotte_entitlement.domain.suspension import Suspension
+from azotte_entitlement.service_layer.consistency import ConsistencyGate
 from azotte_platform.clock import Clock
 from azotte_platform.context import require_tenant
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
@@ -133,9 +134,13 @@ class FakeAccessRepository:
         self._grants = grants
         self.suspensions: dict[Feature, Suspension] = {}
         self.usage: dict[Feature, Usage] = {}
+        self.handled: set[str] = set()
 
     async def suspension(self, tenant_id: str, customer_id: str, feature_key: str) -> Suspension | None:
         return self.suspensions.get((tenant_id, customer_id, feature_key))
+
+    async def handled_events(self, consumer: str, event_ids: Collection[str]) -> set[str]:
+        return set(event_ids) & self.handled
 
     async def put_suspension(self, tenant_id: str, customer_id: str, suspension: Suspension) -> None:
         self.suspensions.setdefault((tenant_id, customer_id, suspension.feature_key), suspension)
@@ -198,3 +203,15 @@ class FakePlanCatalog:
     async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
         self.calls.append((require_tenant(), plan_id))
         return self.plans[plan_id]
+
+
+def no_gate() -> ConsistencyGate:
+    """A consistency gate that finds no event handled elsewhere and reloads nothing."""
+
+    async def handled(event_ids: frozenset[str]) -> set[str]:
+        return set()
+
+    async def reload(customer: CustomerRef) -> bool:
+        return True
+
+    return ConsistencyGate(handled, reload, wait_seconds=0.2, poll_seconds=0.05)

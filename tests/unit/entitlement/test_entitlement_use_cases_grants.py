@@ -19,7 +19,7 @@ from azotte_entitlement.service_layer.lifecycle_events import apply_subscription
 from azotte_platform import context
 from azotte_platform.clock import FixedClock
 from azotte_platform.enums import SubscriptionState
-from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog
+from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog, no_gate
 
 TENANT = "t1"
 OPERATOR = "ops@acme"
@@ -39,7 +39,7 @@ def projection() -> AccessProjection:
 
 @pytest.fixture
 def servicer(uow: FakeEntitlementUnitOfWork, projection: AccessProjection) -> EntitlementServicer:
-    return EntitlementServicer(lambda: uow, projection, FakePlanCatalog({}), uow.clock, timedelta(days=7))
+    return EntitlementServicer(lambda: uow, projection, FakePlanCatalog({}), uow.clock, timedelta(days=7), no_gate())
 
 
 def manual_request(request_id: str = "g-1", reason: str = "goodwill") -> pb.CreateManualGrantRequest:

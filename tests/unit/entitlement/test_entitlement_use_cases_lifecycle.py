@@ -20,7 +20,7 @@ from azotte_platform import context
 from azotte_platform.clock import FixedClock
 from azotte_platform.enums import SubscriptionState
 from azotte_platform.events.envelope import ReceivedEvent
-from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog
+from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog, no_gate
 
 TENANT = "t1"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -125,7 +125,7 @@ async def test_an_expiry_caused_by_a_refund_takes_access_away_without_a_reason()
 
 async def test_the_consumer_decodes_the_lifecycle_payload_and_ignores_one_without_a_subscription() -> None:
     world = World()
-    handler = LifecycleEventHandler(world.plans, world.projection)
+    handler = LifecycleEventHandler(world.plans, world.projection, no_gate())
     period_end = Timestamp()
     period_end.FromDatetime(START + timedelta(days=30))
     subscription = lifecycle_pb2.Subscription(

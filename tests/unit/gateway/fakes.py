@@ -297,6 +297,15 @@ class FakeLifecycle:
         return answer
 
     def _refuse_second(self, tenant_id: str, request: lc.CreateSubscriptionRequest) -> None:
+        if (tenant_id, request.subscription_id) in self.subscriptions:
+            # NOTE: as lifecycle does, a chosen id already taken is refused first, naming the id.
+            raise remote(
+                AlreadyExists,
+                f"subscription {request.subscription_id} already exists",
+                "SUBSCRIPTION_EXISTS",
+                {"subscription_id": request.subscription_id},
+                [],
+            )
         held = next(
             (
                 sub
@@ -390,7 +399,7 @@ class FakeSuite:
             authenticator=authenticator,
             access=Access(peers, reader, customers),
             checkout=Checkout(units, peers, self.clock, reader, entitlement_wait_seconds=0.5, poll_interval_seconds=0),
-            subscriptions=Subscriptions(peers, self.clock, customers),
+            subscriptions=Subscriptions(peers, self.clock, customers, reader),
             billing=Billing(peers, customers),
             catalog=Catalog(peers),
             admin=Admin(units, self.clock, authenticator),

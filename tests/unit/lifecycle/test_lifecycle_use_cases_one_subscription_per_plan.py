@@ -87,9 +87,11 @@ async def test_a_malformed_chosen_id_is_refused_naming_the_field(use_cases: UseC
 
 async def test_a_chosen_id_already_taken_is_subscription_exists(use_cases: UseCases) -> None:
     await subscribe(use_cases, await use_cases.customer(), "basic", CHOSEN_ID)
-    with pytest.raises(SubscriptionExists):
+    with pytest.raises(SubscriptionExists) as refused:
         await subscribe(use_cases, await use_cases.customer(), "basic", CHOSEN_ID)
     assert len(use_cases.uow.data.subscriptions) == 1
+    # the taken id is named: a checkout retried after a crash recognizes its own subscription
+    assert refused.value.metadata == {"subscription_id": CHOSEN_ID}
 
 
 def create_request(customer_id: str, *, validate_only: bool, plan_id: str = "basic") -> pb.CreateSubscriptionRequest:

@@ -113,3 +113,17 @@ async def test_a_request_id_reused_for_other_content_is_refused(use_cases: UseCa
     with pytest.raises(RequestIdReused):
         await use_cases.call(use_cases.servicer.CreateCustomer, other)
     assert [c.external_id for c in use_cases.uow.data.customers.values()] == ["ext-1"]
+
+
+async def test_a_pause_answers_a_consistency_token_naming_the_event_it_published(use_cases: UseCases) -> None:
+    sub = await use_cases.subscribe()
+    published = len(use_cases.uow.published)
+    request = pb.PauseSubscriptionRequest(request_id="pause-1", subscription_id=sub.id)
+    request.resume_time.FromDatetime(use_cases.clock.now() + timedelta(days=10))
+    answer = await use_cases.call(use_cases.servicer.PauseSubscription, request)
+    paused = [event for event in use_cases.uow.published[published:] if event.type == "subscription.paused"]
+    assert paused and answer.consistency_token == "ct1." + ".".join(e.id for e in use_cases.uow.published[published:])
+    # NOTE: a repeat of the request answers the same token (the answer is kept with the request id).
+    assert (
+        await use_cases.call(use_cases.servicer.PauseSubscription, request)
+    ).consistency_token == answer.consistency_token

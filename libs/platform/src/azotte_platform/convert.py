@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -47,6 +48,21 @@ def optional_from_timestamp(message: Message, field: str) -> datetime | None:
         return from_timestamp(stamp)
     except (ValueError, OverflowError) as error:
         raise InvalidArgument.field(field, "is not a valid time") from error
+
+
+MAX_DURATION_SECONDS = 315_576_000_000
+"""The longest Duration protobuf defines (about 10,000 years)."""
+
+
+def optional_from_duration(message: Message, field: str) -> timedelta | None:
+    """The timedelta of an optional Duration field of `message`, None when unset; out of range is INVALID_ARGUMENT."""
+    if not message.HasField(field):
+        return None
+    duration: Duration = getattr(message, field)
+    seconds, nanos = duration.seconds, duration.nanos
+    if abs(seconds) > MAX_DURATION_SECONDS or abs(nanos) >= 1_000_000_000 or seconds * nanos < 0:
+        raise InvalidArgument.field(field, "is not a valid duration")
+    return duration.ToTimedelta()
 
 
 def money(amount_minor: int, currency_code: str) -> Money:

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from azotte_platform.clock import Clock
+from azotte_platform.events.envelope import Event
 
 
 class IdempotencyPort(Protocol):
@@ -38,6 +39,11 @@ class AbstractUnitOfWork(Protocol):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+    @property
+    def recorded(self) -> tuple[Event, ...]:
+        """The events this unit of work will publish if it commits."""
+        ...
 
     def emit(self, tenant_id: str, *facts: object) -> None:
         """Publish the domain events `facts` of `tenant_id` if, and only if, this unit of work commits."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -119,7 +121,12 @@ class EmbeddedPostgres:
         await conn.close()
         return True
 
-    def stop(self) -> None:
+    def stop(self, *, fast: bool = False) -> None:
+        """Smart shutdown (SIGTERM: waits for sessions to end), or fast (SIGINT: ends them and stops now)."""
         if self.process:
+            if fast and self.process.poll() is None:
+                self.process.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(10)
             stop(self.process)
             self.process = None

@@ -106,12 +106,44 @@ class Suite:
         for service in SERVICES:
             self.ports[service] = self.gateway_grpc_port if service == "gateway" else free_port()
         for service in SERVICES:
-            self.processes[service] = spawn(
-                [str(Path(sys.executable).parent / f"azotte-{service}")],
-                env=self.service_env(service),
-                log_file=self.root / "logs" / f"{service}.log",
-            )
+            self._spawn_service(service)
         await asyncio.gather(*(self._wait_serving(service) for service in SERVICES))
+
+    def _spawn_service(self, service: str) -> None:
+        self.processes[service] = spawn(
+            [str(Path(sys.executable).parent / f"azotte-{service}")],
+            env=self.service_env(service),
+            log_file=self.root / "logs" / f"{service}.log",
+        )
+
+    def kill_service(self, service: str) -> None:
+        """SIGKILL one service (or helper server): no shutdown, no cleanup, as a crash would."""
+        process = self.processes[service]
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+    async def start_service(self, service: str) -> None:
+        """Start one service again on its own port, and wait until it reports SERVING."""
+        if (process := self.processes.get(service)) is not None and process.poll() is None:
+            raise RuntimeError(f"{service} is still running")
+        self._spawn_service(service)
+        await self._wait_serving(service)
+
+    async def restart_postgres(self) -> None:
+        """Stop the embedded PostgreSQL at once (every session cut off), then start it again on its port."""
+        assert self.postgres is not None, "an external PostgreSQL is not restarted"
+        await asyncio.to_thread(self.postgres.stop, fast=True)
+        await self.postgres.start()
+
+    async def stop_nats(self) -> None:
+        """Stop the embedded NATS; `start_nats` brings it back on the same port and store."""
+        assert self.nats is not None, "an external NATS is not stopped"
+        await asyncio.to_thread(self.nats.stop)
+
+    async def start_nats(self) -> None:
+        assert self.nats is not None, "an external NATS is not started"
+        await self.nats.start()
 
     async def start_auxiliary(self) -> None:
         """Start the helper servers and wait until each accepts connections."""

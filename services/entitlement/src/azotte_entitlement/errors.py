@@ -8,6 +8,7 @@ from azotte_platform.errors import (
     InvalidArgument,
     NotFound,
     ResourceExhausted,
+    Unavailable,
 )
 
 
@@ -99,3 +100,9 @@ class SeatLimitReached(ResourceExhausted):
     """Every seat of the group is taken (the owner counts as one)."""
 
     reason = "SEAT_LIMIT_REACHED"
+
+
+class ConsistencyNotReached(Unavailable):
+    """The access projection had not applied the write a consistency token names within the wait; retry."""
+
+    reason = "CONSISTENCY_NOT_REACHED"

@@ -108,6 +108,10 @@ class AccessRepository(Protocol):
         """Stored access state of the given customers (every customer when None)."""
         ...
 
+    async def handled_events(self, consumer: str, event_ids: Collection[str]) -> set[str]:
+        """Which of these incoming events `consumer` has committed as handled (its inbox)."""
+        ...
+
 
 class PlanCatalog(Protocol):
     """The catalog service: which features a plan grants."""

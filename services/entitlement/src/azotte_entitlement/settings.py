@@ -14,3 +14,5 @@ class EntitlementSettings(ServiceSettings):
     plan_cache_ttl_seconds: float = 60.0
     # How long a group invite works when the request does not say.
     invite_ttl_hours: float = 168.0
+    # How long an access check or listing with a consistency token waits for the projection to reach it.
+    consistency_wait_seconds: float = 2.0

@@ -74,6 +74,11 @@ class UnitOfWork:
         """Publish `events` if, and only if, this unit of work commits."""
         self._events.extend(events)
 
+    @property
+    def recorded(self) -> tuple[Event, ...]:
+        """The events this unit of work will publish if it commits (e.g. to name them in the answer)."""
+        return tuple(self._events)
+
     def emit(self, tenant_id: str, *facts: object) -> None:
         """Publish the domain events `facts` of `tenant_id`, translated by the service, if this unit of work commits."""
         assert self._to_event is not None, f"{self.service}'s unit of work was built without its to_event"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from azotte_entitlement.adapters import proto
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
+from azotte_entitlement.service_layer.consistency import ConsistencyGate
 from azotte_entitlement.service_layer.lifecycle_events import apply_subscription_change
 from azotte_platform.events.consumer import ConsumerSpec
 from azotte_platform.events.envelope import ReceivedEvent
@@ -25,10 +26,13 @@ class LifecycleEventHandler:
 
     plans: PlanCatalog
     projection: AccessProjection
+    consistency: ConsistencyGate
 
     async def __call__(self, uow: EntitlementUnitOfWork, event: ReceivedEvent) -> None:
         change = proto.subscription_change(event)
         if change is None:
             log.warning("ignoring lifecycle event %s (%s) without a subscription", event.id, event.type)
-            return
-        await apply_subscription_change(uow, self.plans, self.projection, change)
+        else:
+            await apply_subscription_change(uow, self.plans, self.projection, change)
+        # NOTE: registered last, so it runs after the change's own projection update (consistency tokens).
+        uow.after_commit(lambda: self.consistency.applied(event.id))

@@ -15,6 +15,7 @@ from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
 from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
 from azotte_entitlement.entrypoints.servicer import EntitlementServicer
+from azotte_entitlement.service_layer.consistency import ConsistencyGate
 from azotte_entitlement.service_layer.drift_schedule import DriftSchedule
 from azotte_entitlement.settings import EntitlementSettings
 from azotte_platform.events import nats_connection
@@ -39,6 +40,7 @@ class Entitlement:
     plans: CatalogPlans
     sync: ProjectionSync
     drift: DriftSchedule
+    consistency: ConsistencyGate
 
 
 async def assemble(runtime: Runtime) -> Entitlement:
@@ -66,12 +68,20 @@ async def assemble(runtime: Runtime) -> Entitlement:
     runtime.spawn(sync.run)
     # NOTE: the lifecycle stream may not exist yet when this service starts first; creating it is idempotent.
     await nats_connection.ensure_service_stream(runtime.js, "lifecycle")
-    consumer = EventConsumer(runtime.js, uow, LIFECYCLE_EVENTS, LifecycleEventHandler(plans, projection))
+
+    async def handled(event_ids: frozenset[str]) -> set[str]:
+        async with uow() as unit:
+            return await unit.access.handled_events(LIFECYCLE_EVENTS.durable, event_ids)
+
+    consistency = ConsistencyGate(handled, sync.reload_customer, wait_seconds=settings.consistency_wait_seconds)
+    handler = LifecycleEventHandler(plans, projection, consistency)
+    consumer = EventConsumer(runtime.js, uow, LIFECYCLE_EVENTS, handler)
     runtime.spawn(consumer.run)
     drift = DriftSchedule(uow, projection, plans, settings.reconcile_interval_seconds)
     runtime.spawn(drift.run)
-    servicer = EntitlementServicer(uow, projection, plans, runtime.clock, timedelta(hours=settings.invite_ttl_hours))
-    return Entitlement(projection, servicer, plans, sync, drift)
+    invite_ttl = timedelta(hours=settings.invite_ttl_hours)
+    servicer = EntitlementServicer(uow, projection, plans, runtime.clock, invite_ttl, consistency)
+    return Entitlement(projection, servicer, plans, sync, drift, consistency)
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

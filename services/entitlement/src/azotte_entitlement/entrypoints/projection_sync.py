@@ -11,7 +11,7 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from nats.js.client import JetStreamContext
 
-from azotte_entitlement.domain.projection import AccessProjection, CustomerRef
+from azotte_entitlement.domain.projection import AccessProjection, CustomerRef, CustomerState
 from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_platform.events.envelope import SUBJECT_HEADER, service_subjects, stream_name
 
@@ -86,6 +86,17 @@ class ProjectionSync:
                 self._wakeup.set()
                 continue
             self._projection.replace_customer(*ref, state)
+
+    async def reload_customer(self, customer: CustomerRef) -> bool:
+        """Replace one customer's part of the projection with their stored state now; False when a local
+        change landed while loading (the loaded state may predate it)."""
+        revision = self._projection.revision(*customer)
+        async with self._uow() as uow:
+            states = await uow.access.load({customer})
+        if self._projection.revision(*customer) != revision:
+            return False
+        self._projection.replace_customer(*customer, states.get(customer, CustomerState()))
+        return True
 
     async def _on_event(self, message: Msg) -> None:
         headers = message.headers or {}

@@ -12,6 +12,7 @@ from azotte_entitlement.adapters import proto
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer import drift_repair, groups, manual_grants, usage_controls
+from azotte_entitlement.service_layer.consistency import ConsistencyGate
 from azotte_platform.clock import Clock
 from azotte_platform.context import PRINCIPAL_HEADER, current, require_tenant
 from azotte_platform.convert import optional_from_timestamp
@@ -31,8 +32,10 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
         plans: PlanCatalog,
         clock: Clock,
         invite_ttl: timedelta,
+        consistency: ConsistencyGate,
     ):
         self.units = Units(uow_factory)
+        self._consistency = consistency
         self._projection = projection
         self._plans = plans
         self._clock = clock
@@ -43,8 +46,13 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
     async def CheckAccess(self, request: pb.CheckAccessRequest, context: Any) -> pb.CheckAccessResponse:
         tenant_id = require_tenant()
         require_fields(customer_id=request.customer_id, feature_key=request.feature_key)
+        if request.consistency_token:
+            # NOTE: only a check naming a write waits; without a token the check stays memory only.
+            await self._consistency.reach((tenant_id, request.customer_id), request.consistency_token)
         decision = self._projection.check(tenant_id, request.customer_id, request.feature_key, self._clock.now())
-        return proto.check_response(decision)
+        response = proto.check_response(decision)
+        response.consistency_token = self._consistency.position()
+        return response
 
     async def BatchCheckAccess(self, request: pb.BatchCheckAccessRequest, context: Any) -> pb.BatchCheckAccessResponse:
         tenant_id = require_tenant()
@@ -58,12 +66,15 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
         tenant_id = require_tenant()
         require_fields(customer_id=request.customer_id)
         paging = PageRequest.of(request, tenant_id, request.customer_id)
+        if request.consistency_token:
+            await self._consistency.reach((tenant_id, request.customer_id), request.consistency_token)
         decisions = self._projection.list_entitlements(tenant_id, request.customer_id, self._clock.now())
         page = paging.page_in_memory(decisions, lambda decision: decision.feature_key)
         grants = self._projection.grants_of(tenant_id, request.customer_id)
         return pb.ListEntitlementsResponse(
             entitlements=[proto.entitlement_to_pb(decision, grants) for decision in page.items],
             next_page_token=page.next_page_token,
+            consistency_token=self._consistency.position(),
         )
 
     # --- manual grants ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ built here. The shared vocabulary (Channel, SubscriptionState, Money) is copied 
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from azotte.common.v1.money_pb2 import Money
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
@@ -18,6 +20,7 @@ from azotte_gateway.domain.api_keys import ApiKey
 from azotte_gateway.domain.permissions import Role
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_platform import convert
+from azotte_platform.errors import InvalidArgument
 
 _DENIALS = {
     ent.ACCESS_REASON_NO_GRANT: gw.ACCESS_DENIAL_REASON_NO_ENTITLEMENT,
@@ -58,20 +61,28 @@ _PLAN_CHANGE_TIMINGS = {
 }
 _GATEWAY_TIMINGS = {value: key for key, value in _PLAN_CHANGE_TIMINGS.items()}
 _ROLE = "API_KEY_ROLE"
+_T = TypeVar("_T")
 _MODE = "TENANT_MODE"
 
 
 # --- requests to the services ---------------------------------------------------------------------
 
 
+def _known(table: dict[Any, _T], value: int, pb_enum: Any, field: str) -> _T:
+    """The value `table` maps a public enum number to; a number the enum does not define is INVALID_ARGUMENT."""
+    if value not in table:
+        raise InvalidArgument.field(field, f"must be one of {', '.join(pb_enum.keys())}")
+    return table[value]
+
+
 def cancel_mode(timing: gw.CancellationTiming.ValueType) -> lc.CancelMode.ValueType:
     """The lifecycle cancel mode of a public cancellation timing."""
-    return _CANCEL_MODES[timing]
+    return _known(_CANCEL_MODES, timing, gw.CancellationTiming, "timing")
 
 
 def plan_change_timing(timing: gw.PlanChangeTiming.ValueType) -> lc.PlanChangeTiming.ValueType:
     """The lifecycle plan change timing of a public one."""
-    return _PLAN_CHANGE_TIMINGS[timing]
+    return _known(_PLAN_CHANGE_TIMINGS, timing, gw.PlanChangeTiming, "timing")
 
 
 def role(value: ta.ApiKeyRole.ValueType) -> Role:

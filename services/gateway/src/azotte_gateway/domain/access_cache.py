@@ -88,3 +88,35 @@ class AccessCache(Generic[V]):
             del self._customers[next(iter(self._customers))]
         self._customers[customer] = ticket
         return ticket
+
+
+WriterRef = tuple[str, str, str]  # (tenant, API key, customer)
+
+
+class RecentWrites:
+    """The consistency token of the last entitlement-changing write each API key made for a customer, kept
+    `ttl_seconds`, so the key's next checks read their own write without passing the token (bounded, oldest
+    dropped first)."""
+
+    def __init__(self, *, ttl_seconds: float, max_entries: int, monotonic: Callable[[], float]):
+        self._ttl = ttl_seconds
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        self._tokens: dict[WriterRef, tuple[str, float]] = {}
+
+    def remember(self, writer: WriterRef, token: str) -> None:
+        """`writer` just made a write named by `token`."""
+        self._tokens.pop(writer, None)
+        if len(self._tokens) >= self._max_entries:
+            del self._tokens[next(iter(self._tokens))]
+        self._tokens[writer] = (token, self._monotonic() + self._ttl)
+
+    def token(self, writer: WriterRef) -> str:
+        """The token of the writer's last write, or "" when none is recent (one dict lookup, no I/O)."""
+        kept = self._tokens.get(writer)
+        if kept is None:
+            return ""
+        if kept[1] <= self._monotonic():
+            del self._tokens[writer]
+            return ""
+        return kept[0]

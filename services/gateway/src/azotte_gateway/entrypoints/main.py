@@ -70,7 +70,7 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         authenticator=authenticator,
         access=Access(peers, reader, customers),
         checkout=Checkout(units, peers, clock, reader, settings.checkout_entitlement_wait_seconds),
-        subscriptions=Subscriptions(peers, clock, customers),
+        subscriptions=Subscriptions(peers, clock, customers, reader),
         billing=Billing(peers, customers),
         catalog=Catalog(peers),
         admin=Admin(units, clock, authenticator),

@@ -24,8 +24,11 @@ from azotte_platform.clock import Clock, SandboxClock
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
+from azotte_platform.validation import field_names
 
 log = logging.getLogger(__name__)
+MAX_ADVANCE = timedelta(days=100 * 366)
+"""How far one call may move a sandbox clock (a larger jump is no test of anything, and past year 9999 no time)."""
 
 SANDBOX_TENANT_ID = "sandbox"
 SANDBOX_KEY_FILE = "sandbox-admin.key"
@@ -115,14 +118,15 @@ class Admin:
 
         async def work(uow: GatewayUnitOfWork, _: str) -> ta.CreateApiKeyResponse:
             now = self.clock.now()
-            key = issue_api_key(
-                tenant=caller.tenant,
-                key_id=new_api_key_id(now),
-                name=request.display_name,
-                role=role,
-                now=now,
-                expires_at=expires_at,
-            )
+            with field_names({"expires_at": "expire_time"}):  # NOTE: the domain's name, the request's name
+                key = issue_api_key(
+                    tenant=caller.tenant,
+                    key_id=new_api_key_id(now),
+                    name=request.display_name,
+                    role=role,
+                    now=now,
+                    expires_at=expires_at,
+                )
             await uow.api_keys.add(key.api_key)
             issued.append(key.plaintext)
             return ta.CreateApiKeyResponse(api_key=proto.api_key(key.api_key))
@@ -172,15 +176,18 @@ class Admin:
         clock = self.clock
         if not isinstance(clock, SandboxClock):
             raise NoSandboxClock("this suite runs on wall time; its clock cannot move")
-        target = request.WhichOneof("target")
-        if target == "advance_by":
-            delta = request.advance_by.ToTimedelta()
-        elif target == "advance_to":
-            delta = request.advance_to.ToDatetime(tzinfo=clock.now().tzinfo) - clock.now()
+        by = convert.optional_from_duration(request, "advance_by")
+        to = convert.optional_from_timestamp(request, "advance_to")
+        if by is not None:
+            target, delta = "advance_by", by
+        elif to is not None:
+            target, delta = "advance_to", to - clock.now()
         else:
             raise InvalidArgument.field("advance_by", "set advance_by or advance_to")
         if delta < timedelta():
             raise ClockBackward.field(target, "the sandbox clock only moves forward")
+        if delta > MAX_ADVANCE:
+            raise InvalidArgument.field(target, f"moves the sandbox clock at most {MAX_ADVANCE.days} days at a time")
         require_mutation(request)
 
         tenant_id = caller.tenant.id

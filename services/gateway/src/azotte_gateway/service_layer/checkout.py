@@ -104,8 +104,8 @@ class Checkout:
         # NOTE: the request id row is held for the whole checkout, so concurrent retries wait for the
         # first one and then read its answer: one charge, one subscription.
         answer = await self.units.mutate(request, gw.CheckoutResponse, work, operation=OPERATION)
-        # NOTE: the buyer's app checks access next; this replica must not answer from before the purchase.
-        self.access.cache.invalidate((caller.principal.tenant_id, request.customer_id))
+        # NOTE: the buyer's app checks access next: it must not be answered from before the purchase.
+        self.access.wrote(caller, request.customer_id, answer.consistency_token)
         return answer
 
     async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
@@ -117,14 +117,17 @@ class Checkout:
         method_id = await self._payment_method(request)
         charge = None if ends is not None else await self._charge(tenant_id, request, price, method_id)
         try:
-            subscription = await self._subscribe(create, charge)
+            subscribed = await self._subscribe(create, charge)
         except AzotteError:
             if charge is not None:
                 # NOTE: no subscription without its money and no money without its subscription.
                 await self._compensate(request, charge)
             raise
-        granted = await self._granted(request.customer_id, subscription.id, len(plan.feature_grants))
-        response = gw.CheckoutResponse(subscription=proto.subscription(subscription), granted_entitlements=granted)
+        subscription, token = subscribed.subscription, subscribed.consistency_token
+        granted = await self._granted(request.customer_id, subscription.id, len(plan.feature_grants), token)
+        response = gw.CheckoutResponse(
+            subscription=proto.subscription(subscription), granted_entitlements=granted, consistency_token=token
+        )
         if charge is not None:
             response.charge.CopyFrom(proto.charge(charge))
         return response
@@ -247,14 +250,16 @@ class Checkout:
             create.trial_end_time.CopyFrom(trial_end_time)
         return create
 
-    async def _subscribe(self, create: lc.CreateSubscriptionRequest, charge: pay.Charge | None) -> lc.Subscription:
+    async def _subscribe(
+        self, create: lc.CreateSubscriptionRequest, charge: pay.Charge | None
+    ) -> lc.CreateSubscriptionResponse:
         made = lc.CreateSubscriptionRequest()
         made.CopyFrom(create)
         # NOTE: the charge paid the first period; an immediate cancel with refund pays back from it.
         made.initial_charge_id = charge.id if charge is not None else ""
-        return (await self.peers.lifecycle.CreateSubscription(made)).subscription
+        return await self.peers.lifecycle.CreateSubscription(made)
 
-    async def _granted(self, customer_id: str, subscription_id: str, expected: int) -> list[gw.Entitlement]:
+    async def _granted(self, customer_id: str, subscription_id: str, expected: int, token: str) -> list[gw.Entitlement]:
         """The entitlements the subscription grants, polled until all are there or the wait is over."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.entitlement_wait_seconds
@@ -262,7 +267,7 @@ class Checkout:
         while True:
             try:
                 listed = await self.peers.entitlement.ListEntitlements(
-                    ent.ListEntitlementsRequest(customer_id=customer_id)
+                    ent.ListEntitlementsRequest(customer_id=customer_id, consistency_token=token)
                 )
                 granted = [
                     proto.entitlement(e)

@@ -12,6 +12,7 @@ from azotte.payments.v1 import payments_pb2 as pay
 from azotte_gateway.adapters import proto
 from azotte_gateway.domain.permissions import Permission, authorize, is_allowed
 from azotte_gateway.ports import Peers
+from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require, require_mutation
@@ -19,6 +20,10 @@ from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import page_size
+from azotte_platform.validation import field_names
+
+# NOTE: lifecycle names the new plan `plan_id`; the gateway's request names it `new_plan_id`.
+PLAN_CHANGE_FIELDS = {"plan_id": "new_plan_id"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Subscriptions:
     peers: Peers
     clock: Clock
     customers: KnownCustomers
+    access: AccessReader
 
     async def get_subscription(self, caller: Caller, request: gw.GetSubscriptionRequest) -> gw.GetSubscriptionResponse:
         authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
@@ -79,8 +85,11 @@ class Subscriptions:
                 max_refund_minor=max_refund_minor,
             )
         )
+        self._wrote(caller, answer)
         return gw.CancelSubscriptionResponse(
-            subscription=proto.subscription(answer.subscription), refund_amount=answer.refund_amount
+            subscription=proto.subscription(answer.subscription),
+            refund_amount=answer.refund_amount,
+            consistency_token=answer.consistency_token,
         )
 
     async def reactivate_subscription(
@@ -91,7 +100,10 @@ class Subscriptions:
         answer = await self.peers.lifecycle.ReactivateSubscription(
             lc.ReactivateSubscriptionRequest(request_id=request.request_id, subscription_id=request.subscription_id)
         )
-        return gw.ReactivateSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+        self._wrote(caller, answer)
+        return gw.ReactivateSubscriptionResponse(
+            subscription=proto.subscription(answer.subscription), consistency_token=answer.consistency_token
+        )
 
     async def pause_subscription(
         self, caller: Caller, request: gw.PauseSubscriptionRequest
@@ -107,7 +119,10 @@ class Subscriptions:
             longest = timedelta(seconds=policy.max_pause.seconds)
             pause.resume_time.CopyFrom(convert.timestamp(self.clock.now() + longest))
         answer = await self.peers.lifecycle.PauseSubscription(pause)
-        return gw.PauseSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+        self._wrote(caller, answer)
+        return gw.PauseSubscriptionResponse(
+            subscription=proto.subscription(answer.subscription), consistency_token=answer.consistency_token
+        )
 
     async def resume_subscription(
         self, caller: Caller, request: gw.ResumeSubscriptionRequest
@@ -117,20 +132,24 @@ class Subscriptions:
         answer = await self.peers.lifecycle.ResumeSubscription(
             lc.ResumeSubscriptionRequest(request_id=request.request_id, subscription_id=request.subscription_id)
         )
-        return gw.ResumeSubscriptionResponse(subscription=proto.subscription(answer.subscription))
+        self._wrote(caller, answer)
+        return gw.ResumeSubscriptionResponse(
+            subscription=proto.subscription(answer.subscription), consistency_token=answer.consistency_token
+        )
 
     async def preview_plan_change(
         self, caller: Caller, request: gw.PreviewPlanChangeRequest
     ) -> gw.PreviewPlanChangeResponse:
         authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
         require(request, "subscription_id", "new_plan_id")
-        answer = await self.peers.lifecycle.PreviewPlanChange(
-            lc.PreviewPlanChangeRequest(
-                subscription_id=request.subscription_id,
-                plan_id=request.new_plan_id,
-                timing=proto.plan_change_timing(request.timing),
+        with field_names(PLAN_CHANGE_FIELDS):
+            answer = await self.peers.lifecycle.PreviewPlanChange(
+                lc.PreviewPlanChangeRequest(
+                    subscription_id=request.subscription_id,
+                    plan_id=request.new_plan_id,
+                    timing=proto.plan_change_timing(request.timing),
+                )
             )
-        )
         return gw.PreviewPlanChangeResponse(quote=proto.plan_change_quote(answer.plan_change))
 
     async def change_subscription_plan(
@@ -138,18 +157,21 @@ class Subscriptions:
     ) -> gw.ChangeSubscriptionPlanResponse:
         authorize(caller.principal, Permission.CHANGE_SUBSCRIPTION_PLAN)
         require_mutation(request, "subscription_id", "new_plan_id")
-        answer = await self.peers.lifecycle.ChangeSubscriptionPlan(
-            lc.ChangeSubscriptionPlanRequest(
-                request_id=request.request_id,
-                subscription_id=request.subscription_id,
-                plan_id=request.new_plan_id,
-                timing=proto.plan_change_timing(request.timing),
+        with field_names(PLAN_CHANGE_FIELDS):
+            answer = await self.peers.lifecycle.ChangeSubscriptionPlan(
+                lc.ChangeSubscriptionPlanRequest(
+                    request_id=request.request_id,
+                    subscription_id=request.subscription_id,
+                    plan_id=request.new_plan_id,
+                    timing=proto.plan_change_timing(request.timing),
+                )
             )
-        )
+        self._wrote(caller, answer)
         subscription = answer.subscription
         response = gw.ChangeSubscriptionPlanResponse(
             subscription=proto.subscription(subscription),
             quote=proto.plan_change_quote(answer.plan_change, subscription.renewal_price),
+            consistency_token=answer.consistency_token,
         )
         if answer.plan_change.proration.net.amount_minor > 0:
             # NOTE: lifecycle charged the prorated net of an upgrade; the newest charge of the subscription is it.
@@ -161,3 +183,16 @@ class Subscriptions:
             if charges.charges:
                 response.charge.CopyFrom(proto.charge(charges.charges[0]))
         return response
+
+    def _wrote(self, caller: Caller, answer: _Written) -> None:
+        """Every answer of a change to a subscription names the write: the caller's key reads it next."""
+        self.access.wrote(caller, answer.subscription.customer_id, answer.consistency_token)
+
+
+_Written = (
+    lc.CancelSubscriptionResponse
+    | lc.ReactivateSubscriptionResponse
+    | lc.PauseSubscriptionResponse
+    | lc.ResumeSubscriptionResponse
+    | lc.ChangeSubscriptionPlanResponse
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,6 +215,16 @@ def event_to_pb(event: SubscriptionEvent) -> events_pb2.SubscriptionEvent:
 def to_event(tenant_id: str, event: SubscriptionEvent) -> Event:
     """The event published for a subscription's domain event."""
     return Event(tenant_id, event.event_type.value, event_to_pb(event))
+
+
+def consistency_token(events: Iterable[Event]) -> str:
+    """The consistency token of a write: the ids of the subscription events it publishes, which entitlement
+    applies to its access projection ("" when the write published none, so there is nothing to wait for).
+
+    NOTE: the format `ct1.<event id>.<event id>...` is read by entitlement only; callers treat it as opaque.
+    """
+    ids = [event.id for event in events if event.type.startswith(("subscription.", "trial."))]
+    return "ct1." + ".".join(ids) if ids else ""
 
 
 # ---------------------------------------------------------------------------------------- policy

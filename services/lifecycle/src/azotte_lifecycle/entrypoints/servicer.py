@@ -22,6 +22,17 @@ from azotte_platform.convert import money, optional_from_timestamp
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
+from azotte_platform.validation import field_names
+
+# NOTE: the domain names its fields its own way; errors answer in the request's field names.
+SUBSCRIPTION_FIELDS = {"trial_end": "trial_end_time", "period_end": "period_end_time"}
+PAUSE_FIELDS = {"resume_at": "resume_time", "resume": "resume_time"}
+CHANNEL_EVENT_FIELDS = {
+    "period_end": "event.period_end_time",
+    "resume_at": "event.resume_time",
+    "plan": "event.plan_id",
+    "kind": "event.kind",
+}
 
 
 class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
@@ -104,10 +115,13 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 initial_charge_id=request.initial_charge_id,
                 subscription_id=request.subscription_id,
             )
-            sub = await subscriptions.create_subscription(
-                uow, self._catalog, tenant, new, validate_only=request.validate_only
+            with field_names(SUBSCRIPTION_FIELDS):
+                sub = await subscriptions.create_subscription(
+                    uow, self._catalog, tenant, new, validate_only=request.validate_only
+                )
+            return pb.CreateSubscriptionResponse(
+                subscription=proto.subscription_to_pb(sub), consistency_token=proto.consistency_token(uow.recorded)
             )
-            return pb.CreateSubscriptionResponse(subscription=proto.subscription_to_pb(sub))
 
         if request.validate_only:
             # NOTE: a check writes nothing and keeps no answer: the real create may follow under the same request id.
@@ -149,7 +163,9 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
             )
             sub, refund = await cancellation.cancel(uow, self._catalog, self._payments, tenant, cancel)
             return pb.CancelSubscriptionResponse(
-                subscription=proto.subscription_to_pb(sub), refund_amount=money(refund, sub.currency_code)
+                subscription=proto.subscription_to_pb(sub),
+                refund_amount=money(refund, sub.currency_code),
+                consistency_token=proto.consistency_token(uow.recorded),
             )
 
         return await self.units.mutate(request, pb.CancelSubscriptionResponse, work)
@@ -159,7 +175,9 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.ReactivateSubscriptionResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ReactivateSubscriptionResponse:
             sub = await subscriptions.reactivate(uow, tenant, request.subscription_id)
-            return pb.ReactivateSubscriptionResponse(subscription=proto.subscription_to_pb(sub))
+            return pb.ReactivateSubscriptionResponse(
+                subscription=proto.subscription_to_pb(sub), consistency_token=proto.consistency_token(uow.recorded)
+            )
 
         return await self.units.mutate(request, pb.ReactivateSubscriptionResponse, work)
 
@@ -169,8 +187,11 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.PauseSubscriptionResponse:
             periods = request.periods if request.HasField("periods") else None
             until = optional_from_timestamp(request, "resume_time")
-            sub = await subscriptions.pause(uow, tenant, request.subscription_id, until=until, periods=periods)
-            return pb.PauseSubscriptionResponse(subscription=proto.subscription_to_pb(sub))
+            with field_names(PAUSE_FIELDS):
+                sub = await subscriptions.pause(uow, tenant, request.subscription_id, until=until, periods=periods)
+            return pb.PauseSubscriptionResponse(
+                subscription=proto.subscription_to_pb(sub), consistency_token=proto.consistency_token(uow.recorded)
+            )
 
         return await self.units.mutate(request, pb.PauseSubscriptionResponse, work)
 
@@ -179,7 +200,9 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.ResumeSubscriptionResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ResumeSubscriptionResponse:
             sub = await subscriptions.resume(uow, tenant, request.subscription_id)
-            return pb.ResumeSubscriptionResponse(subscription=proto.subscription_to_pb(sub))
+            return pb.ResumeSubscriptionResponse(
+                subscription=proto.subscription_to_pb(sub), consistency_token=proto.consistency_token(uow.recorded)
+            )
 
         return await self.units.mutate(request, pb.ResumeSubscriptionResponse, work)
 
@@ -194,6 +217,7 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
             return pb.ChangeSubscriptionPlanResponse(
                 subscription=proto.subscription_to_pb(sub),
                 plan_change=proto.plan_change_to_pb(applied, sub.currency_code),
+                consistency_token=proto.consistency_token(uow.recorded),
             )
 
         return await self.units.mutate(request, pb.ChangeSubscriptionPlanResponse, work)
@@ -214,9 +238,13 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
         self, request: pb.ApplyChannelEventRequest, context: Any
     ) -> pb.ApplyChannelEventResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ApplyChannelEventResponse:
-            sub, outcome = await channel_events.apply(uow, self._catalog, tenant, _incoming(request.event))
+            incoming = _incoming(request.event)
+            with field_names(CHANNEL_EVENT_FIELDS):
+                sub, outcome = await channel_events.apply(uow, self._catalog, tenant, incoming)
             return pb.ApplyChannelEventResponse(
-                subscription=proto.subscription_to_pb(sub), outcome=proto.outcome_to_pb(outcome)
+                subscription=proto.subscription_to_pb(sub),
+                outcome=proto.outcome_to_pb(outcome),
+                consistency_token=proto.consistency_token(uow.recorded),
             )
 
         return await self.units.mutate(request, pb.ApplyChannelEventResponse, work)

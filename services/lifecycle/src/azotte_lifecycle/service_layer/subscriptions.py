@@ -69,7 +69,10 @@ async def create_subscription(
         raise InvalidArgument.field("subscription_id", "must be 'sub_' followed by 32 lowercase hex digits")
     await get_customer(uow, tenant_id, new.customer_id)
     if new.subscription_id and await uow.subscriptions.get(tenant_id, new.subscription_id) is not None:
-        raise SubscriptionExists(f"subscription {new.subscription_id} already exists")
+        # NOTE: the id is named so that a caller retrying its own create (a checkout after a crash) knows it.
+        raise SubscriptionExists(
+            f"subscription {new.subscription_id} already exists", metadata={"subscription_id": new.subscription_id}
+        )
     now = uow.clock.now()
     priced = await quote(catalog, new.plan_id, new.storefront_id, new.channel, now)
     if not validate_only:

@@ -14,6 +14,7 @@ from azotte_entitlement.adapters.tables import denials, grants, suspensions, usa
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usage
 from azotte_entitlement.domain.suspension import Suspension
+from azotte_platform.db.tables import inbox
 
 
 class PostgresAccessRepository:
@@ -33,6 +34,12 @@ class PostgresAccessRepository:
             )
         ).first()
         return Suspension(row.feature_key, row.reason, row.suspended_at) if row is not None else None
+
+    async def handled_events(self, consumer: str, event_ids: Collection[str]) -> set[str]:
+        rows = await self._connection.execute(
+            sa.select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(list(event_ids)))
+        )
+        return {row.event_id for row in rows}
 
     async def put_suspension(self, tenant_id: str, customer_id: str, suspension: Suspension) -> None:
         await self._connection.execute(

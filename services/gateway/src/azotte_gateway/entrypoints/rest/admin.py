@@ -11,10 +11,12 @@ from pydantic import Field
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
 from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.schemas import answers
+from azotte_gateway.service_layer.admin import MAX_ADVANCE
 from azotte_platform import convert
 
 router = APIRouter(tags=["administration"])
-MAX_ADVANCE_DAYS = 100 * 366
+MAX_ADVANCE_DAYS = MAX_ADVANCE.days
 """How far one call may move the sandbox clock (a larger jump is no test of anything)."""
 
 
@@ -31,7 +33,6 @@ class TenantBody(MutatingBody):
 
 
 class ApiKeyBody(MutatingBody):
-    error_fields = {"expires_at": "expire_time"}
     display_name: str = Field(min_length=1)
     role: Literal["admin", "manager", "operator", "viewer", "publishable"]
     expire_time: datetime | None = None
@@ -41,6 +42,7 @@ class ApiKeyBody(MutatingBody):
     "/v1/sandbox/clock:advance",
     summary="Move the sandbox clock forward",
     description="Sandbox tenants only. Moves the calling tenant's own clock (no other tenant's); its due work runs.",
+    **answers(gw.AdvanceSandboxClockResponse),
 )
 async def advance_sandbox_clock(body: ClockAdvanceBody, who: Who, g: Gw) -> JSON:
     request = gw.AdvanceSandboxClockRequest(request_id=body.request_id)
@@ -52,7 +54,11 @@ async def advance_sandbox_clock(body: ClockAdvanceBody, who: Who, g: Gw) -> JSON
     return js(await g.admin.advance_sandbox_clock(who, request))
 
 
-@router.post("/v1/tenants", summary="Create a tenant and its first admin key (root tenant admins)")
+@router.post(
+    "/v1/tenants",
+    summary="Create a tenant and its first admin key (root tenant admins)",
+    **answers(ta.CreateTenantResponse),
+)
 async def create_tenant(body: TenantBody, who: Who, g: Gw) -> JSON:
     request = ta.CreateTenantRequest(
         request_id=body.request_id,
@@ -63,7 +69,7 @@ async def create_tenant(body: TenantBody, who: Who, g: Gw) -> JSON:
     return js(await g.admin.create_tenant(who, request))
 
 
-@router.get("/v1/api-keys", summary="List the tenant's API keys")
+@router.get("/v1/api-keys", summary="List the tenant's API keys", **answers(ta.ListApiKeysResponse))
 async def list_api_keys(
     who: Who, g: Gw, show_revoked: bool = False, page_size: PageSize = 0, page_token: str = ""
 ) -> JSON:
@@ -71,7 +77,7 @@ async def list_api_keys(
     return js(await g.admin.list_api_keys(who, request))
 
 
-@router.post("/v1/api-keys", summary="Create an API key (its secret is shown once)")
+@router.post("/v1/api-keys", summary="Create an API key (its secret is shown once)", **answers(ta.CreateApiKeyResponse))
 async def create_api_key(body: ApiKeyBody, who: Who, g: Gw) -> JSON:
     request = ta.CreateApiKeyRequest(
         request_id=body.request_id,
@@ -82,7 +88,7 @@ async def create_api_key(body: ApiKeyBody, who: Who, g: Gw) -> JSON:
     return js(await g.admin.create_api_key(who, request))
 
 
-@router.post("/v1/api-keys/{api_key_id}:revoke", summary="Revoke an API key")
+@router.post("/v1/api-keys/{api_key_id}:revoke", summary="Revoke an API key", **answers(ta.RevokeApiKeyResponse))
 async def revoke_api_key(api_key_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
     request = ta.RevokeApiKeyRequest(request_id=body.request_id, api_key_id=api_key_id)
     return js(await g.admin.revoke_api_key(who, request))

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
+from starlette.convertors import StringConvertor, register_url_convertor
+from starlette.routing import compile_path
 
 from azotte_gateway.entrypoints.rest import access, admin, billing, catalog, checkout, subscriptions
 from azotte_gateway.entrypoints.rest.common import clean_parameters
 from azotte_gateway.entrypoints.rest.errors import ERROR_RESPONSES, error_schemas, install_error_handlers
+from azotte_gateway.entrypoints.rest.schemas import document_inputs, document_links
 from azotte_gateway.service_layer.gateway import Gateway
 
 DESCRIPTION = """The public API of Azotte. Every call carries `Authorization: Bearer <api key>`; the key names
@@ -27,13 +32,18 @@ def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="Azotte", version="1", description=DESCRIPTION, dependencies=[Depends(clean_parameters)])
     app.state.gateway = gateway
     install_error_handlers(app)
+    app.state.route_methods = []
     for area in (access, checkout, subscriptions, billing, catalog, admin):
+        _segments_end_at_colons(area.router)
         app.include_router(area.router, responses=ERROR_RESPONSES)
+        app.state.route_methods += [(r.path_regex, r.methods) for r in area.router.routes if isinstance(r, APIRoute)]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = FastAPI.openapi(app)
             document.setdefault("components", {}).setdefault("schemas", {}).update(error_schemas())
+            document_inputs(document)
+            document_links(document)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -43,6 +53,24 @@ def create_app(gateway: Gateway) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+class SegmentConvertor(StringConvertor):
+    """A path parameter: one segment up to a colon, which starts a custom method (`{id}:cancel`)."""
+
+    regex = "[^/:]+"
+
+
+register_url_convertor("segment", SegmentConvertor())
+
+
+def _segments_end_at_colons(router: APIRouter) -> None:
+    """Route `/v1/subscriptions/s1:cancel` to the cancel method only, never to `GET /v1/subscriptions/{id}`
+    with the id "s1:cancel", so a wrong method answers 405 with the methods the path documents in `Allow`."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            route.path = re.sub(r"\{(\w+)\}", r"{\1:segment}", route.path)
+            route.path_regex, route.path_format, route.param_convertors = compile_path(route.path)
 
 
 class EmbeddedRestServer(uvicorn.Server):

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
 router = APIRouter(tags=["billing"])
@@ -26,7 +27,11 @@ class RefundBody(MutatingBody):
     reason: str = ""
 
 
-@router.post("/v1/customers/{customer_id}/payment-methods", summary="Add a default payment method")
+@router.post(
+    "/v1/customers/{customer_id}/payment-methods",
+    summary="Add a default payment method",
+    **answers(gw.CreatePaymentMethodResponse),
+)
 async def create_payment_method(customer_id: str, body: PaymentMethodBody, who: Who, g: Gw) -> JSON:
     request = gw.CreatePaymentMethodRequest(
         request_id=body.request_id, customer_id=customer_id, payment_method_token=body.payment_method_token
@@ -34,7 +39,11 @@ async def create_payment_method(customer_id: str, body: PaymentMethodBody, who: 
     return js(await g.billing.create_payment_method(who, request))
 
 
-@router.get("/v1/customers/{customer_id}/charges", summary="List a customer's charges, newest first")
+@router.get(
+    "/v1/customers/{customer_id}/charges",
+    summary="List a customer's charges, newest first",
+    **answers(gw.ListChargesResponse),
+)
 async def list_charges(
     customer_id: str, who: Who, g: Gw, subscription_id: str = "", page_size: PageSize = 0, page_token: str = ""
 ) -> JSON:
@@ -44,7 +53,9 @@ async def list_charges(
     return js(await g.billing.list_charges(who, request))
 
 
-@router.post("/v1/charges/{charge_id}:refund", summary="Refund a charge fully or partly")
+@router.post(
+    "/v1/charges/{charge_id}:refund", summary="Refund a charge fully or partly", **answers(gw.RefundChargeResponse)
+)
 async def refund_charge(charge_id: str, body: RefundBody, who: Who, g: Gw) -> JSON:
     request = gw.RefundChargeRequest(request_id=body.request_id, charge_id=charge_id, reason=body.reason)
     if body.amount is not None:

@@ -10,6 +10,7 @@ from pydantic import Field
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, Who, js
+from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["checkout"])
 CHANNELS: dict[str, channel_pb2.Channel.ValueType] = {
@@ -22,6 +23,11 @@ CHANNELS: dict[str, channel_pb2.Channel.ValueType] = {
 
 
 class CustomerBody(MutatingBody):
+    use_case_rules = {
+        **MutatingBody.use_case_rules,
+        "external_id": {"minLength": 1},
+        "country_code": {"pattern": "^[A-Z]{2}$", "description": "An ISO 3166-1 alpha-2 code such as FR."},
+    }
     external_id: str = ""
     email: str = ""
     country_code: str = Field(default="", max_length=2)
@@ -37,12 +43,12 @@ class CheckoutBody(Body):
     promotion_code: str | None = None
 
 
-@router.post("/v1/customers", summary="Register a customer")
+@router.post("/v1/customers", summary="Register a customer", **answers(gw.CreateCustomerResponse))
 async def create_customer(body: CustomerBody, who: Who, g: Gw) -> JSON:
     return js(await g.checkout.create_customer(who, gw.CreateCustomerRequest(**body.model_dump())))
 
 
-@router.get("/v1/customers/{customer_id}", summary="Get a customer")
+@router.get("/v1/customers/{customer_id}", summary="Get a customer", **answers(gw.GetCustomerResponse))
 async def get_customer(customer_id: str, who: Who, g: Gw) -> JSON:
     return js(await g.checkout.get_customer(who, gw.GetCustomerRequest(customer_id=customer_id)))
 
@@ -51,6 +57,7 @@ async def get_customer(customer_id: str, who: Who, g: Gw) -> JSON:
     "/v1/checkout",
     summary="Price, tax, charge and subscribe in one idempotent call",
     description="A declined card answers HTTP 402 with the normalized decline reason in the error details.",
+    **answers(gw.CheckoutResponse),
 )
 async def checkout(body: CheckoutBody, who: Who, g: Gw) -> JSON:
     request = gw.CheckoutRequest(

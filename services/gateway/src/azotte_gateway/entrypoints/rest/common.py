@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,7 +12,6 @@ from google.protobuf.message import Message
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from azotte_gateway.entrypoints.rest.errors import RestFieldNames
 from azotte_gateway.service_layer.auth import Caller, single_authorization
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform.errors import InvalidArgument
@@ -41,6 +40,8 @@ async def caller(
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 """An integer that fits the int64 field it is forwarded in."""
+Quantity = Annotated[int, Field(ge=0, le=INT64_MAX, description="Units asked for, checked against the quota left.")]
+"""A count of units: never negative, and it fits an int64."""
 
 
 async def clean_parameters(request: Request) -> None:
@@ -68,12 +69,12 @@ def js(message: Message) -> JSON:
     )
 
 
-class Body(BaseModel, RestFieldNames):
+class Body(BaseModel):
     """Unknown fields are refused, so a typo is an error rather than a silent default.
 
     Every string field keeps to its length limit and holds no NUL or lone surrogate, and every integer
-    fits an int64, by the same rules as the gRPC requests the body is forwarded in. A subclass's
-    `error_fields` names its fields in the errors of the services behind the gateway.
+    fits an int64, by the same rules as the gRPC requests the body is forwarded in. A body names its
+    fields as the gateway's gRPC request does, so errors name the caller's fields on both.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -90,7 +91,20 @@ class Body(BaseModel, RestFieldNames):
         return value
 
 
+def _use_case_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Document the rules a body's use case checks after authorization (so a refusal names the role first)."""
+    rules: dict[str, dict[str, Any]] = getattr(model, "use_case_rules", {})
+    for name, rule in rules.items():
+        schema["required"] = sorted({*schema.get("required", []), name})
+        schema["properties"][name].pop("default", None)
+        schema["properties"][name].update(rule)
+
+
 class MutatingBody(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_use_case_rules)
+    use_case_rules: ClassVar[dict[str, dict[str, Any]]] = {"request_id": {"minLength": 1}}
+    """Fields the use case requires (documented as required) and the rules it holds them to."""
+
     # NOTE: required by the use case (after authorization), not here, so a refusal names the role first.
     request_id: str = Field(
         default="",

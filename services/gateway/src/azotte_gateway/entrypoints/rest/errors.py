@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +16,6 @@ from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY
 from azotte_platform import errors
 from azotte_platform.db.engine import transient_database_error
 from azotte_platform.grpc.status import DOMAIN, status_code
-from azotte_platform.validation import renamed_fields
 
 log = logging.getLogger(__name__)
 
@@ -157,33 +156,6 @@ def _violation(error: dict[str, Any]) -> errors.FieldViolation:
     return errors.FieldViolation(_field_name(error.get("loc", ())), str(error.get("msg", "")))
 
 
-class RestFieldNames:
-    """A body model's map from the field names of the services behind the gateway to its own names.
-
-    The gateway forwards a REST call as a gRPC request to a service, whose errors name its fields
-    (e.g. lifecycle's `resume_at`); a REST caller must see the field it sent (`resume_time`).
-    """
-
-    error_fields: ClassVar[dict[str, str]] = {}
-
-
-def _rest_field_names(request: Request) -> dict[str, str]:
-    route = request.scope.get("route")
-    names: dict[str, str] = {}
-    for param in getattr(getattr(route, "dependant", None), "body_params", ()):
-        model = getattr(param.field_info, "annotation", None)
-        if isinstance(model, type) and issubclass(model, RestFieldNames):
-            names.update(model.error_fields)
-    return names
-
-
-def _renamed(error: errors.AzotteError, names: dict[str, str]) -> errors.AzotteError:
-    """The error with its field violations (and its message) naming the REST request's fields."""
-    if not names or not isinstance(error, errors.InvalidArgument):
-        return error
-    return renamed_fields(error, names)
-
-
 class BodyLimit:
     """ASGI middleware: a body past `limit` bytes answers 413 in the uniform body, read or not."""
 
@@ -217,6 +189,15 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route of the request's path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for path_regex, route_methods in getattr(request.app.state, "route_methods", ()):
+        if path_regex.match(request.url.path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every failure answers the uniform body; bad input never answers 500."""
 
@@ -224,7 +205,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(errors.AzotteError)
     async def on_azotte_error(request: Request, error: errors.AzotteError) -> JSONResponse:
-        return azotte_error_response(_renamed(error, _rest_field_names(request)))
+        return azotte_error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -233,11 +214,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return azotte_error_response(errors.InvalidArgument(message, violations))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         status = _HTTP_STATUSES.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else INTERNAL)
         reason = _REASONS.get(error.status_code, status)
         body = error_body(error.status_code, status, str(error.detail), reason=reason)
-        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return JSONResponse(body, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, error: Exception) -> JSONResponse:

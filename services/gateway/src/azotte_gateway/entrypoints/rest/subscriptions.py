@@ -10,6 +10,7 @@ from pydantic import Field
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
 router = APIRouter(tags=["subscriptions"])
@@ -31,31 +32,37 @@ class CancelBody(MutatingBody):
 
 
 class PauseBody(MutatingBody):
-    error_fields = {"resume_at": "resume_time"}
     resume_time: datetime | None = Field(default=None, description="Unset: paused for the policy's maximum pause.")
 
 
 class PlanChangeBody(MutatingBody):
-    error_fields = {"plan_id": "new_plan_id"}
     new_plan_id: str = Field(min_length=1)
     timing: Literal["immediately", "at_period_end"] | None = Field(
         default=None, description="Unset: upgrades now, downgrades at period end."
     )
 
 
-@router.get("/v1/subscriptions/{subscription_id}", summary="Get a subscription")
+@router.get("/v1/subscriptions/{subscription_id}", summary="Get a subscription", **answers(gw.GetSubscriptionResponse))
 async def get_subscription(subscription_id: str, who: Who, g: Gw) -> JSON:
     request = gw.GetSubscriptionRequest(subscription_id=subscription_id)
     return js(await g.subscriptions.get_subscription(who, request))
 
 
-@router.get("/v1/customers/{customer_id}/subscriptions", summary="List a customer's subscriptions")
+@router.get(
+    "/v1/customers/{customer_id}/subscriptions",
+    summary="List a customer's subscriptions",
+    **answers(gw.ListSubscriptionsResponse),
+)
 async def list_subscriptions(customer_id: str, who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "") -> JSON:
     request = gw.ListSubscriptionsRequest(customer_id=customer_id, page_size=page_size, page_token=page_token)
     return js(await g.subscriptions.list_subscriptions(who, request))
 
 
-@router.post("/v1/subscriptions/{subscription_id}:cancel", summary="Cancel at period end or now")
+@router.post(
+    "/v1/subscriptions/{subscription_id}:cancel",
+    summary="Cancel at period end or now",
+    **answers(gw.CancelSubscriptionResponse),
+)
 async def cancel_subscription(subscription_id: str, body: CancelBody, who: Who, g: Gw) -> JSON:
     request = gw.CancelSubscriptionRequest(
         request_id=body.request_id,
@@ -67,13 +74,21 @@ async def cancel_subscription(subscription_id: str, body: CancelBody, who: Who, 
     return js(await g.subscriptions.cancel_subscription(who, request))
 
 
-@router.post("/v1/subscriptions/{subscription_id}:reactivate", summary="Undo a cancellation at period end")
+@router.post(
+    "/v1/subscriptions/{subscription_id}:reactivate",
+    summary="Undo a cancellation at period end",
+    **answers(gw.ReactivateSubscriptionResponse),
+)
 async def reactivate_subscription(subscription_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
     request = gw.ReactivateSubscriptionRequest(request_id=body.request_id, subscription_id=subscription_id)
     return js(await g.subscriptions.reactivate_subscription(who, request))
 
 
-@router.post("/v1/subscriptions/{subscription_id}:pause", summary="Pause billing and access")
+@router.post(
+    "/v1/subscriptions/{subscription_id}:pause",
+    summary="Pause billing and access",
+    **answers(gw.PauseSubscriptionResponse),
+)
 async def pause_subscription(subscription_id: str, body: PauseBody, who: Who, g: Gw) -> JSON:
     request = gw.PauseSubscriptionRequest(
         request_id=body.request_id,
@@ -83,13 +98,21 @@ async def pause_subscription(subscription_id: str, body: PauseBody, who: Who, g:
     return js(await g.subscriptions.pause_subscription(who, request))
 
 
-@router.post("/v1/subscriptions/{subscription_id}:resume", summary="Resume a paused subscription")
+@router.post(
+    "/v1/subscriptions/{subscription_id}:resume",
+    summary="Resume a paused subscription",
+    **answers(gw.ResumeSubscriptionResponse),
+)
 async def resume_subscription(subscription_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
     request = gw.ResumeSubscriptionRequest(request_id=body.request_id, subscription_id=subscription_id)
     return js(await g.subscriptions.resume_subscription(who, request))
 
 
-@router.post("/v1/subscriptions/{subscription_id}:preview-change", summary="What a plan change would cost")
+@router.post(
+    "/v1/subscriptions/{subscription_id}:preview-change",
+    summary="What a plan change would cost",
+    **answers(gw.PreviewPlanChangeResponse),
+)
 async def preview_plan_change(subscription_id: str, body: PlanChangeBody, who: Who, g: Gw) -> JSON:
     request = gw.PreviewPlanChangeRequest(
         subscription_id=subscription_id, new_plan_id=body.new_plan_id, timing=PLAN_CHANGE_TIMINGS[body.timing]
@@ -97,7 +120,11 @@ async def preview_plan_change(subscription_id: str, body: PlanChangeBody, who: W
     return js(await g.subscriptions.preview_plan_change(who, request))
 
 
-@router.post("/v1/subscriptions/{subscription_id}:change-plan", summary="Upgrade or downgrade")
+@router.post(
+    "/v1/subscriptions/{subscription_id}:change-plan",
+    summary="Upgrade or downgrade",
+    **answers(gw.ChangeSubscriptionPlanResponse),
+)
 async def change_subscription_plan(subscription_id: str, body: PlanChangeBody, who: Who, g: Gw) -> JSON:
     request = gw.ChangeSubscriptionPlanRequest(
         request_id=body.request_id,
