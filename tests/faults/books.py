@@ -269,3 +269,13 @@ async def set_outage(suite: Suite, psp: str, enabled: bool) -> None:
     base = suite.auxiliary_urls[f"AZOTTE_PSP_{psp.upper()}_URL"]
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
         (await http.post("/_test/outage", json={"enabled": enabled})).raise_for_status()
+
+
+async def each_checkout_landed_once(suite: Suite, tenant: TenantApi, buyers: list[str], answers: list[Any]) -> Books:
+    """After a fault: every buyer entitled, one subscription per answer, and one charge per checkout."""
+    await everyone_entitled(tenant, buyers)
+    books = await settled_books(suite, tenant.tenant_id)
+    books.assert_nothing_lost_or_doubled()
+    assert len({a["subscription"]["id"] for a in answers}) == len(buyers)
+    assert len(books.succeeded()) == len(buyers) and len(books.subscriptions) == len(buyers)
+    return books
