@@ -25,7 +25,7 @@ from tests.helpers import eventually
 # A plan without a trial that grants features: every checkout charges, and entitles its buyer.
 PLAN = "family_monthly"
 # NOTE: what a client may meet while a dependency is down and retry with the same request id.
-RETRYABLE_STATUSES = {409, 500, 502, 503, 504}
+RETRYABLE_STATUSES = {409, 502, 503, 504}
 COMPENSATED = "CHECKOUT_COMPENSATED"
 
 

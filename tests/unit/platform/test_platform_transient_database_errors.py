@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import asyncpg
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from typing import cast
 
+import asyncpg
+import pytest
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from azotte_platform.clock import SystemClock
 from azotte_platform.db.engine import transient_database_error
+from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_platform.errors import DatabaseUnavailable, FailedPrecondition
 
 
 def test_a_broken_or_refused_database_connection_is_unavailable() -> None:
@@ -26,3 +33,46 @@ def test_other_failures_are_not_mistaken_for_transient_ones() -> None:
     duplicate = IntegrityError("INSERT", {}, asyncpg.UniqueViolationError("duplicate key"))
     for error in (duplicate, ValueError("bug"), KeyError("missing")):
         assert transient_database_error(error) is None
+
+
+def test_a_server_shutting_down_or_starting_up_is_unavailable_however_it_is_wrapped() -> None:
+    # NOTE: SQLAlchemy wraps a refused connect as a plain DBAPIError whose cause is the driver's error.
+    for cause in (
+        asyncpg.CannotConnectNowError("the database system is shutting down"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+    ):
+        wrapped = DBAPIError("connect", {}, Exception(str(cause)))
+        wrapped.__cause__ = cause
+        unavailable = transient_database_error(wrapped)
+        assert unavailable is not None and unavailable.reason == "DATABASE_UNAVAILABLE"
+
+
+class _RefusingEngine:
+    async def connect(self) -> None:
+        raise ConnectionRefusedError(111, "Connect call failed")
+
+
+async def test_a_unit_of_work_that_cannot_reach_the_database_is_unavailable() -> None:
+    unit = UnitOfWork(cast(AsyncEngine, _RefusingEngine()), "test", SystemClock())
+    with pytest.raises(DatabaseUnavailable):
+        async with unit:
+            pass
+
+
+class _DroppedConnection:
+    def in_transaction(self) -> bool:
+        return True
+
+    async def rollback(self) -> None:
+        raise DBAPIError("ROLLBACK", {}, ConnectionResetError(), connection_invalidated=True)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_the_error_that_ended_a_unit_of_work_is_reported_not_the_failed_rollback() -> None:
+    unit = UnitOfWork(cast(AsyncEngine, _RefusingEngine()), "test", SystemClock())
+    unit._connection = cast(AsyncConnection, _DroppedConnection())
+    # NOTE: leaving the block lets the refusal propagate; the rollback's own failure does not replace it.
+    await unit.__aexit__(FailedPrecondition, FailedPrecondition("refused"), None)
+    assert unit._connection is None

@@ -22,24 +22,52 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 # NOTE: the database rolled the whole transaction back, so running the call again is safe.
 _RETRYABLE_SQLSTATES = {"40001": "serialization failure", "40P01": "deadlock"}
+# Connection exceptions (class 08) and the server shutting down, crashing or starting up (57P01-57P03).
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
 
 
 def transient_database_error(error: BaseException) -> Unavailable | None:
     """UNAVAILABLE when `error` is the database's and retrying the call may succeed; else None.
 
-    The connection broke or could not be made (`DATABASE_UNAVAILABLE`), or the transaction lost a
-    deadlock or serialization conflict (`DATABASE_CONFLICT`).
+    The connection broke or could not be made, or the server is shutting down or starting up
+    (`DATABASE_UNAVAILABLE`), or the transaction lost a deadlock or serialization conflict
+    (`DATABASE_CONFLICT`). The whole chain of causes is examined: SQLAlchemy wraps the driver's error.
     """
-    lost = isinstance(error, DBAPIError) and (
-        error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
-    )
-    if lost or isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
-        return DatabaseUnavailable("the database connection was lost; retry")
-    sqlstate = getattr(error.orig, "sqlstate", None) if isinstance(error, DBAPIError) else None
-    if sqlstate in _RETRYABLE_SQLSTATES:
-        conflict = _RETRYABLE_SQLSTATES[sqlstate]
-        return DatabaseConflict(f"the database ended the call in a {conflict}; retry")
+    if not _from_database(error):
+        return None
+    for cause in _causes(error):
+        if _connection_lost(cause):
+            return DatabaseUnavailable("the database connection was lost; retry")
+        conflict = _RETRYABLE_SQLSTATES.get(str(getattr(cause, "sqlstate", "")))
+        if conflict:
+            return DatabaseConflict(f"the database ended the call in a {conflict}; retry")
     return None
+
+
+def _from_database(error: BaseException) -> bool:
+    return any(
+        isinstance(cause, DBAPIError | asyncpg.PostgresError | asyncpg.InterfaceError) for cause in _causes(error)
+    )
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and what caused it, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (current.orig if isinstance(current, DBAPIError) else None)
+    return chain
+
+
+def _connection_lost(cause: BaseException) -> bool:
+    if isinstance(cause, DBAPIError) and (
+        cause.connection_invalidated or isinstance(cause, OperationalError | InterfaceError)
+    ):
+        return True
+    if isinstance(cause, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | OSError):
+        return True
+    return str(getattr(cause, "sqlstate", "") or "").startswith(_UNAVAILABLE_SQLSTATE_PREFIXES)
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
@@ -14,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from azotte_platform.clock import Clock, now_of
 from azotte_platform.db.bulk import as_arrays, insert_unnested
 from azotte_platform.db.tables import inbox, outbox
+from azotte_platform.errors import DatabaseUnavailable
 from azotte_platform.events.envelope import SUBJECT_HEADER, Event, subject_for
 from azotte_platform.idempotency import IdempotencyStore
 
+log = logging.getLogger("azotte.db")
 OUTBOX_CHANNEL = "azotte_outbox"
 _OUTBOX_COLUMNS = ("id", "tenant_id", "subject", "type", "source", "time", "data_schema", "data", "headers")
 _INSERT_OUTBOX = insert_unnested(outbox, _OUTBOX_COLUMNS)
@@ -52,7 +55,10 @@ class UnitOfWork:
         return IdempotencyStore(self.connection)
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._engine.connect()
+        try:
+            self._connection = await self._engine.connect()
+        except OSError as error:  # NOTE: the driver lets a refused or reset connect through unwrapped.
+            raise DatabaseUnavailable("the database cannot be reached; retry") from error
         await self._connection.begin()
         self._events = []
         self._after_commit = []
@@ -67,8 +73,13 @@ class UnitOfWork:
         try:
             if connection.in_transaction():
                 await connection.rollback()
-        finally:
             await connection.close()
+        except Exception:
+            # NOTE: on a connection the database dropped, rolling back fails too; the transaction is gone
+            # either way, and the error that ended the block (if any) is the one to report.
+            if exc is None:
+                raise
+            log.debug("rollback after %r failed", exc, exc_info=True)
 
     def record(self, *events: Event) -> None:
         """Publish `events` if, and only if, this unit of work commits."""
