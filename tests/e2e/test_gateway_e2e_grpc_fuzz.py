@@ -21,17 +21,14 @@ from google.protobuf.message_factory import GetMessageClass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from azotte.gateway.v1 import gateway_pb2, tenant_admin_pb2
+from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES
 from tests.e2e.conftest import RunningSuite
 
 EXAMPLES_PER_METHOD = 100
 """Generated requests per method (fixed: derandomized, so every run sends the same requests)."""
 CORRUPT_PER_METHOD = 25
 SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
-SERVICES = [
-    gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"],
-    tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"],
-]
+SERVICES = [service.descriptor for service in PUBLIC_SERVICES]
 METHODS: list[MethodDescriptor] = [method for service in SERVICES for method in service.methods]
 
 INT64 = st.one_of(

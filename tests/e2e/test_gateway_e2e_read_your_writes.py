@@ -58,6 +58,21 @@ async def test_a_token_handed_to_another_key_reads_the_write(suite: RunningSuite
         assert listed["consistency_token"]
 
 
+async def test_a_batch_check_reads_the_write_with_its_token_or_on_the_writers_key(suite: RunningSuite) -> None:
+    tenant = await suite.new_tenant()
+    reader = await tenant.new_key("viewer")
+    for _ in range(TRIALS // 4):
+        customer, subscription_id = await subscribed(tenant)
+        batch = f"/v1/customers/{customer}/access:batchCheck?feature_keys={FEATURE}&feature_keys=uhd_streaming"
+        before = await tenant.ok("GET", batch, key=reader)
+        assert [d.get("allowed", False) for d in before["decisions"]] == [True, True]
+        token = (await pause(tenant, subscription_id))["consistency_token"]
+        for key, query in ((reader, f"&consistency_token={token}"), (None, "")):
+            after = await tenant.ok("GET", batch + query, key=key)
+            assert [d.get("allowed", False) for d in after["decisions"]] == [False, False]
+            assert after["consistency_token"]
+
+
 async def test_a_checkout_is_seen_by_the_next_check_at_once(suite: RunningSuite) -> None:
     tenant = await suite.new_tenant()
     for _ in range(TRIALS):

@@ -14,14 +14,10 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_g
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import gateway_pb2_grpc
+from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES as SERVED
 from tests.e2e.conftest import RunningSuite, TenantApi
 
-PUBLIC_SERVICES = {
-    "azotte.gateway.v1.GatewayService",
-    "azotte.gateway.v1.TenantAdminService",
-    health.SERVICE_NAME,
-    reflection.SERVICE_NAME,
-}
+PUBLIC_SERVICES = {service.descriptor.full_name for service in SERVED} | {health.SERVICE_NAME, reflection.SERVICE_NAME}
 
 
 def bearer(key: str) -> tuple[tuple[str, str], ...]:

@@ -1,4 +1,4 @@
-"""`make demo` runs clean against the suite (last: it moves its tenant's clock by two months)."""
+"""`make demo` runs clean against the suite (last: it moves its tenant's clock by over three months)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,4 @@ async def test_the_demo_tour_runs_clean(suite: RunningSuite) -> None:
         gateway.close()
     assert failed == [], output.getvalue()
     assert "The tour ran clean." in output.getvalue()
+    assert "a third invite is refused: 409 SEAT_LIMIT_REACHED" in output.getvalue()

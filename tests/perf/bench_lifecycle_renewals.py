@@ -49,6 +49,7 @@ from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_lifecycle.entrypoints.main import MIGRATIONS
+from azotte_lifecycle.ports import SubscriptionQuery
 from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings, SweepResult
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_payments.adapters.tables import charges, payment_methods
@@ -230,10 +231,12 @@ async def assert_renewed(uow: Callable[[], PostgresLifecycleUnitOfWork], count: 
     subs: list[Subscription] = []
     async with uow() as reader:
         for tenant in sorted({tenant_of(n) for n in range(count)}):
-            after: str | None = None
-            while page := await reader.subscriptions.find(tenant, 1000, after_id=after):
+            after: list[str] | None = None
+            while page := await reader.subscriptions.find(tenant, 1000, query=SubscriptionQuery(), after=after):
                 subs.extend(page)
-                after = page[-1].id
+                created = page[-1].created_at
+                assert created is not None
+                after = [created.isoformat(), page[-1].id]
     assert len(subs) == count, f"{len(subs)} subscriptions, expected {count}"
     expected = (SubscriptionState.ACTIVE, rounds + 1)
     not_renewed = [s.id for s in subs if (s.state, s.period_index) != expected]

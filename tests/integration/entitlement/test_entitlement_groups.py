@@ -48,7 +48,7 @@ async def test_concurrent_claims_never_exceed_the_seat_limit(world: World, repli
     joined = [o for o in outcomes if isinstance(o, pb.AddGroupMemberResponse)]
     refused = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
     assert len(joined) == 3
-    assert {e.code() for e in refused} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
     listed = await replica.stub.ListGroupMembers(pb.ListGroupMembersRequest(group_id=GROUP), metadata=world.metadata())
     assert (listed.seats_used, listed.seat_limit, listed.owner_customer_id) == (4, 4, OWNER)
     members = sorted(m.customer_id for m in listed.members)
@@ -124,3 +124,47 @@ async def test_adding_a_member_is_idempotent_by_request_id(world: World, replica
             pb.AddGroupMemberRequest(request_id="no-customer", group_id=GROUP), metadata=world.metadata()
         )
     assert violated_fields(missing.value) == ["customer_id"]
+
+
+async def test_pending_invites_hold_seats_until_revoked_and_owners_find_their_groups(
+    world: World, replica: Replica
+) -> None:
+    await family(world, replica)  # 4 seats: the owner and three others
+    metadata = world.metadata()
+    codes = [
+        (
+            await replica.stub.CreateGroupInvite(
+                pb.CreateGroupInviteRequest(request_id=f"hold-{n}", group_id=GROUP), metadata=metadata
+            )
+        ).invite.code
+        for n in range(3)
+    ]
+    with pytest.raises(grpc.aio.AioRpcError) as full:
+        await replica.stub.CreateGroupInvite(
+            pb.CreateGroupInviteRequest(request_id="hold-3", group_id=GROUP), metadata=metadata
+        )
+    assert full.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    owned = await replica.stub.ListGroups(pb.ListGroupsRequest(owner_customer_id=OWNER), metadata=metadata)
+    assert [(g.group_id, g.seat_limit, g.seats_used, g.pending_invite_count) for g in owned.groups] == [
+        (GROUP, 4, 1, 3)
+    ]
+
+    revoked = await replica.stub.RevokeGroupInvite(
+        pb.RevokeGroupInviteRequest(request_id="revoke-0", group_id=GROUP, code=codes[0]), metadata=metadata
+    )
+    assert revoked.invite.state == pb.GROUP_INVITE_STATE_PENDING
+    with pytest.raises(grpc.aio.AioRpcError) as gone:
+        await replica.stub.AcceptGroupInvite(
+            pb.AcceptGroupInviteRequest(request_id="accept-revoked", code=codes[0], customer_id="kid"),
+            metadata=metadata,
+        )
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+    await replica.stub.AcceptGroupInvite(
+        pb.AcceptGroupInviteRequest(request_id="accept-kept", code=codes[1], customer_id="kid"), metadata=metadata
+    )
+    invites = await replica.stub.ListGroupInvites(pb.ListGroupInvitesRequest(group_id=GROUP), metadata=metadata)
+    assert sorted((i.code, i.state, i.accepted_customer_id) for i in invites.invites) == sorted(
+        [(codes[1], pb.GROUP_INVITE_STATE_ACCEPTED, "kid"), (codes[2], pb.GROUP_INVITE_STATE_PENDING, "")]
+    )
+    listed = await replica.stub.ListGroupMembers(pb.ListGroupMembersRequest(group_id=GROUP), metadata=metadata)
+    assert {(a.feature_key, a.allowed) for a in listed.members[0].access} == {("hd_streaming", True)}

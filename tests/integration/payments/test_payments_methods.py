@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
@@ -46,3 +47,24 @@ async def test_expired_method_is_not_charged(payments: Payments, tenant: str) ->
         await payments.charge(tenant, customer)
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "expired" in (error.value.details() or "")
+
+
+async def test_two_deletes_at_once_keeping_the_last_method_leave_one(payments: Payments, tenant: str) -> None:
+    customer = await payments.add_customer(tenant)
+    await payments.call(tenant, "CreatePaymentMethod", _add(customer, "tok_other"))
+    listed = await payments.call(tenant, "ListPaymentMethods", P.ListPaymentMethodsRequest(customer_id=customer))
+
+    async def delete(method_id: str) -> grpc.StatusCode:
+        request = P.DeletePaymentMethodRequest(
+            request_id=uuid.uuid4().hex, customer_id=customer, payment_method_id=method_id, keep_last=True
+        )
+        try:
+            await payments.call(tenant, "DeletePaymentMethod", request)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    codes = await asyncio.gather(*(delete(m.id) for m in listed.payment_methods))
+    assert sorted(c.name for c in codes) == ["FAILED_PRECONDITION", "OK"]
+    left = await payments.call(tenant, "ListPaymentMethods", P.ListPaymentMethodsRequest(customer_id=customer))
+    assert len(left.payment_methods) == 1

@@ -83,8 +83,10 @@ async def test_sandbox_clocks_are_per_tenant_followed_by_every_service_and_liste
     await clock_a.start(client_a.jetstream())
     await clock_b.start(client_b.jetstream())
     moved = asyncio.Event()
+    movers: list[str] = []
 
-    async def on_move() -> None:
+    async def on_move(tenant_id: str) -> None:
+        movers.append(tenant_id)
         moved.set()
 
     clock_b.on_change(on_move)
@@ -92,6 +94,7 @@ async def test_sandbox_clocks_are_per_tenant_followed_by_every_service_and_liste
     acme_before, globex_before = now_of(clock_b, acme), now_of(clock_b, globex)
     await clock_a.advance(timedelta(days=31), acme)
     await asyncio.wait_for(moved.wait(), 5)
+    assert movers == [acme]  # listeners hear which tenant's time moved
     assert now_of(clock_b, acme) - acme_before >= timedelta(days=31)  # another service sees acme's move
     assert now_of(clock_b, globex) - globex_before < timedelta(minutes=1)  # and no other tenant's time moved
     assert clock_b.offset_of(acme) == timedelta(days=31) and clock_b.offset_of(globex) == timedelta()

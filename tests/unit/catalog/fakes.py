@@ -98,6 +98,11 @@ class InMemoryCatalogRepository:
         self.data.prices[(tenant_id, price.id)] = price
         self.data.activated_at[(tenant_id, price.id)] = activated_at
 
+    async def delete_price(self, tenant_id: str, price_id: str) -> None:
+        if self.data.activated_at.get((tenant_id, price_id)) is None:
+            self.data.prices.pop((tenant_id, price_id), None)
+            self.data.activated_at.pop((tenant_id, price_id), None)
+
     async def previous_version(self, tenant_id: str, price: Price) -> str:
         earlier = [
             p

@@ -9,13 +9,14 @@ from azotte_entitlement.adapters import proto
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription
 from azotte_entitlement.domain.drift import Correction, CorrectionKind
-from azotte_entitlement.domain.grants import Grant, GrantSource
+from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usage
 from azotte_entitlement.domain.suspension import Suspension
 from azotte_entitlement.service_layer.consistency import ConsistencyGate
 from azotte_platform.clock import Clock
 from azotte_platform.context import require_tenant
+from azotte_platform.errors import NotFound
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 
 Feature = tuple[str, str, str]  # tenant, customer, feature
@@ -37,6 +38,9 @@ class FakeGrantRepository:
 
     async def of_tenant(self, tenant_id: str) -> list[Grant]:
         return [grant for (tenant, _), grant in self.rows.items() if tenant == tenant_id]
+
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Grant]:
+        return [grant for grant in await self.of_tenant(tenant_id) if grant.key.customer_id == customer_id]
 
     async def tenants(self) -> list[str]:
         return sorted({tenant for tenant, _ in self.rows})
@@ -67,6 +71,9 @@ class FakeSubscriptionRepository:
         self.rows: dict[tuple[str, str], StoredSubscription] = {}
 
     async def get_for_update(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
+        return self.rows.get((tenant_id, subscription_id))
+
+    async def get(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
         return self.rows.get((tenant_id, subscription_id))
 
     async def put(self, stored: StoredSubscription) -> None:
@@ -101,6 +108,10 @@ class FakeGroupRepository:
         groups = [await self.get(tenant, group_id) for tenant, group_id in self.groups if tenant == tenant_id]
         return [group for group in groups if group is not None]
 
+    async def of_owner(self, tenant_id: str, owner_customer_id: str) -> list[Group]:
+        owned = sorted(g for (t, g), (owner, _) in self.groups.items() if t == tenant_id and owner == owner_customer_id)
+        return [group for group in [await self.get(tenant_id, g) for g in owned] if group is not None]
+
     async def add_member(self, group: Group, member: GroupMember) -> None:
         self.members.setdefault((group.tenant_id, group.group_id), {})[member.customer_id] = member
 
@@ -125,6 +136,9 @@ class FakeGroupRepository:
             group_id,
             GroupInvite(invite.code, invite.created_at, invite.expires_at, customer_id),
         )
+
+    async def delete_invite(self, group: Group, code: str) -> None:
+        self.invites.pop((group.tenant_id, code), None)
 
 
 class FakeAccessRepository:
@@ -202,7 +216,15 @@ class FakePlanCatalog:
 
     async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
         self.calls.append((require_tenant(), plan_id))
+        if plan_id not in self.plans:
+            raise NotFound(f"plan {plan_id} does not exist")
         return self.plans[plan_id]
+
+    async def feature_kind(self, feature_key: str) -> FeatureKind:
+        kinds = {f.feature_key: f.kind for features in self.plans.values() for f in features}
+        if feature_key not in kinds:
+            raise NotFound(f"feature {feature_key} does not exist")
+        return kinds[feature_key]
 
 
 def no_gate() -> ConsistencyGate:

@@ -17,7 +17,7 @@ from azotte_entitlement.domain.groups import Group, check_seat_available, seat_l
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.errors import SeatLimitReached
 from azotte_platform.enums import SubscriptionState
-from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted
+from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound
 
 NOW = datetime(2025, 5, 1, tzinfo=UTC)
 PERIOD_END = NOW + timedelta(days=30)
@@ -44,14 +44,14 @@ def test_owner_counts_as_one_seat() -> None:
 
     with pytest.raises(SeatLimitReached) as error:
         group.add_member("m4", seat_limit=4, now=NOW)
-    assert isinstance(error.value, ResourceExhausted) and error.value.reason == "SEAT_LIMIT_REACHED"
+    assert isinstance(error.value, FailedPrecondition) and error.value.reason == "SEAT_LIMIT_REACHED"
 
 
 def test_seat_check_is_a_pure_function_of_limit_and_members() -> None:
     check_seat_available(seat_limit=2, member_count=0)
-    with pytest.raises(ResourceExhausted):
+    with pytest.raises(FailedPrecondition):
         check_seat_available(seat_limit=2, member_count=1)
-    with pytest.raises(ResourceExhausted):
+    with pytest.raises(FailedPrecondition):
         check_seat_available(seat_limit=0, member_count=0)
 
 
@@ -69,8 +69,8 @@ def test_owner_and_existing_members_cannot_be_added_and_unknown_cannot_be_remove
 
 def test_invite_is_single_use_and_expires() -> None:
     group = family()
-    group.create_invite("JOIN-1", NOW, NOW + timedelta(days=2))
-    group.create_invite("JOIN-2", NOW, NOW + timedelta(days=2))
+    group.create_invite("JOIN-1", NOW, NOW + timedelta(days=2), 4)
+    group.create_invite("JOIN-2", NOW, NOW + timedelta(days=2), 4)
 
     member = group.accept_invite("JOIN-1", "m1", 4, NOW + timedelta(hours=1))
 

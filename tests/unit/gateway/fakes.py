@@ -19,7 +19,7 @@ from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
-from azotte_gateway.domain.api_keys import ApiKey
+from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
 from azotte_gateway.domain.permissions import Principal, Role
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.domain.tenants import Tenant, TenantMode
@@ -31,14 +31,17 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
-from azotte_gateway.service_layer.customers import KnownCustomers
+from azotte_gateway.service_layer.customers import Customers, KnownCustomers
+from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
+from azotte_gateway.service_layer.grants import Grants
+from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 from azotte_platform import convert
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, remote
-from azotte_platform.paging import Page, PageRequest
+from azotte_platform.paging import Page, PageRequest, encode_page_token
 from azotte_platform.request_ids import require_request_id
 from azotte_platform.service_kit import Units
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
@@ -111,11 +114,20 @@ class FakeApiKeyRepository:
     async def save_revocation(self, key: ApiKey) -> None:
         self._data.api_keys[(key.tenant_id, key.id)].revoked_at = key.revoked_at
 
-    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page[ApiKey]:
+    async def list_page(self, tenant_id: str, page: PageRequest, listing: ApiKeyListing) -> Page[ApiKey]:
         keys = [
-            k for (t, _), k in self._data.api_keys.items() if t == tenant_id and (show_revoked or k.revoked_at is None)
+            k
+            for (t, _), k in self._data.api_keys.items()
+            if t == tenant_id and listing.role in (None, k.role) and listing.revoked in (None, k.revoked_at is not None)
         ]
-        return page.page_in_memory(keys, lambda key: key.id)
+        # NOTE: a page token here is the position of the key in the listing's order (enough for a fake).
+        fields = {"create_time": lambda k: k.created_at, "display_name": lambda k: k.name, "role": lambda k: k.role}
+        for name, desc in reversed((*listing.order, ("id", False))):
+            keys.sort(key=fields.get(name, lambda k: k.id), reverse=desc)
+        start = page.after_key() or 0
+        rest = keys[start:]
+        token = encode_page_token([start + page.size], page.query) if len(rest) > page.size else ""
+        return Page(rest[: page.size], token)
 
 
 class FakeGatewayUnitOfWork(FakeUnitOfWork):
@@ -402,6 +414,10 @@ class FakeSuite:
             subscriptions=Subscriptions(peers, self.clock, customers, reader),
             billing=Billing(peers, customers),
             catalog=Catalog(peers),
-            admin=Admin(units, self.clock, authenticator),
+            admin=Admin(units, self.clock, authenticator, customers),
             channels=Channels(channels or ChannelAdapters(), peers),
+            families=Families(peers, customers),
+            grants=Grants(peers, self.clock, customers, reader),
+            customers=Customers(peers, customers),
+            policy=LifecyclePolicies(peers),
         )

@@ -82,3 +82,17 @@ def test_clear_forgets_everything() -> None:
     answers.put(ALICE, answers.ticket(ALICE), "hd", "allowed", None)
     answers.clear()
     assert answers.get(ALICE, "hd", NOW) is None
+
+
+def test_a_tenant_whose_clock_moved_loses_its_answers_and_no_other_tenant_does() -> None:
+    clock = Ticking()
+    answers = cache(clock)
+    globex = ("globex", "alice")
+    for customer in (ALICE, globex):
+        answers.put(customer, answers.ticket(customer), "hd", "allowed", None)
+    in_flight = answers.ticket(ALICE)
+    answers.forget_tenant("acme")
+    assert answers.get(ALICE, "hd", NOW) is None
+    assert answers.get(globex, "hd", NOW) == "allowed"
+    answers.put(ALICE, in_flight, "hd", "allowed", None)  # fetched before acme's clock moved
+    assert answers.get(ALICE, "hd", NOW) is None

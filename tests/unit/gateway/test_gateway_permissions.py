@@ -26,6 +26,11 @@ READS = {
     Permission.READ_CHARGES,
     Permission.READ_CATALOG,
     Permission.READ_PROMOTIONS,
+    Permission.READ_GRANTS,
+    Permission.READ_FAMILIES,
+    Permission.READ_PAYMENT_METHODS,
+    Permission.READ_CREDITS,
+    Permission.READ_LIFECYCLE_POLICY,
 }
 CUSTOMER_OPERATIONS = {
     Permission.CANCEL_SUBSCRIPTION,
@@ -35,14 +40,25 @@ CUSTOMER_OPERATIONS = {
     Permission.START_CHECKOUT,
     Permission.CREATE_CUSTOMER,
     Permission.MANAGE_PAYMENT_METHODS,
+    Permission.MANAGE_GRANTS,
+    Permission.RECONCILE_GRANTS,
+    Permission.INVITE_FAMILY_MEMBERS,
+    Permission.ACCEPT_FAMILY_INVITES,
+    Permission.MANAGE_FAMILIES,
+    Permission.LINK_CHANNEL_IDENTITY,
+    Permission.ISSUE_CUSTOMER_TOKENS,
 }
 CONFIGURATION = {
     Permission.APPLY_CATALOG,
     Permission.SCHEDULE_PRICES,
     Permission.MANAGE_PLANS,
     Permission.MANAGE_STOREFRONTS,
+    Permission.MANAGE_FEATURES,
+    Permission.MANAGE_CHANNEL_MAPPINGS,
     Permission.MANAGE_PROMOTIONS,
+    Permission.SUSPEND_FEATURES,
     Permission.CHANGE_SUBSCRIPTION_PLAN,
+    Permission.MANAGE_LIFECYCLE_POLICY,
 }
 ADMINISTRATION = {
     Permission.MANAGE_TENANT,
@@ -52,6 +68,7 @@ ADMINISTRATION = {
     Permission.ISSUE_CREDITS,
     Permission.READ_REVENUE_REPORTS,
     Permission.ADVANCE_SANDBOX_CLOCK,
+    Permission.RECONCILE_ALL_GRANTS,
 }
 DEVICE_OPERATIONS = {Permission.CHECK_ACCESS, Permission.LIST_ENTITLEMENTS, Permission.START_CHECKOUT}
 
@@ -153,3 +170,24 @@ def test_publishable_key_bound_to_a_customer_cannot_act_for_another() -> None:
 @pytest.mark.parametrize("permission", [Permission.CREATE_CUSTOMER, Permission.MANAGE_PAYMENT_METHODS])
 def test_registering_customers_and_storing_cards_is_for_operators_and_above(permission: Permission) -> None:
     assert {role for role in Role if allowed(role, permission)} == {Role.OPERATOR, Role.MANAGER, Role.ADMIN}
+
+
+FAMILY_DEVICE_OPERATIONS = {
+    Permission.READ_FAMILIES,
+    Permission.INVITE_FAMILY_MEMBERS,
+    Permission.ACCEPT_FAMILY_INVITES,
+}
+
+
+def test_a_publishable_key_uses_family_operations_only_when_bound_and_only_for_its_customer() -> None:
+    device = principal(Role.PUBLISHABLE, customer_id="c1")
+    for permission in FAMILY_DEVICE_OPERATIONS:
+        authorize(device, permission, customer_id="c1")
+        with pytest.raises(PermissionDenied) as foreign:
+            authorize(device, permission, customer_id="c2")
+        assert foreign.value.reason == "CUSTOMER_SCOPE_VIOLATION"
+        with pytest.raises(PermissionDenied) as unbound:
+            authorize(principal(Role.PUBLISHABLE), permission, customer_id="c1")
+        assert unbound.value.reason == "CUSTOMER_SCOPE_VIOLATION"
+    with pytest.raises(PermissionDenied):
+        authorize(device, Permission.MANAGE_FAMILIES, customer_id="c1")

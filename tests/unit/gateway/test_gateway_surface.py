@@ -8,39 +8,29 @@ import re
 from typing import Any
 
 import pytest
-from google.protobuf.descriptor import ServiceDescriptor
 
-from azotte.gateway.v1 import gateway_pb2, tenant_admin_pb2
 from azotte_gateway.domain.checkout import charge_idempotency_key
 from azotte_gateway.entrypoints.rest.errors import azotte_error_response
-from azotte_gateway.entrypoints.servicer import GatewayServicer, TenantAdminServicer
+from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES, PublicService
 from azotte_gateway.service_layer.auth import bearer_key
 from azotte_gateway.service_layer.checkout import derived_request_id
 from azotte_platform import errors
 from tests.unit.gateway.fakes import FakeSuite
 
 
-@pytest.mark.parametrize(
-    ("descriptor", "servicer_type"),
-    [
-        (gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"], GatewayServicer),
-        (tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"], TenantAdminServicer),
-    ],
-)
+@pytest.mark.parametrize("service", PUBLIC_SERVICES, ids=lambda service: service.descriptor.name)
 async def test_every_rpc_is_served_by_the_area_method_of_its_name(
-    descriptor: ServiceDescriptor,
-    servicer_type: type[GatewayServicer | TenantAdminServicer],
-    monkeypatch: pytest.MonkeyPatch,
+    service: PublicService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gateway = FakeSuite().gateway()
     areas = [getattr(gateway, f.name) for f in dataclasses.fields(gateway) if f.name != "authenticator"]
-    servicer = servicer_type(gateway)
+    servicer = service.servicer(gateway)
 
     async def served_by(operation: Any, request: Any, context: Any) -> Any:
         return operation
 
     monkeypatch.setattr(servicer, "serve", served_by)
-    for method in descriptor.methods:
+    for method in service.descriptor.methods:
         assert method.name in type(servicer).__dict__, f"{method.name} is not implemented"
         operation = await getattr(servicer, method.name)(None, None)
         assert operation.__self__ in areas, f"{method.name} is not served by an area"

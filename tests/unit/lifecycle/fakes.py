@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
@@ -26,14 +27,23 @@ from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
-from azotte_lifecycle.domain.policy import TenantLifecyclePolicy
+from azotte_lifecycle.domain.policy import PolicyVersion, TenantLifecyclePolicy
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.errors import CustomerExists, IdentityLinked
-from azotte_lifecycle.ports import PlanInfo, Price, RenewalChargeRequest
+from azotte_lifecycle.ports import (
+    CustomerQuery,
+    HistoryQuery,
+    PlanInfo,
+    Price,
+    RenewalChargeRequest,
+    SubscriptionQuery,
+    TimeBound,
+)
+from azotte_platform import context
 from azotte_platform.clock import Clock, TenantTimes
 from azotte_platform.context import require_tenant
-from azotte_platform.enums import Channel, SubscriptionState
+from azotte_platform.enums import Channel
 from azotte_platform.errors import Unavailable
 from azotte_platform.request_ids import require_request_id
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
@@ -60,6 +70,7 @@ class LifecycleData:
     history: list[tuple[int, str, str, HistoryEntry]] = field(default_factory=list)
     subscription_identities: dict[IdentityKey, str] = field(default_factory=dict)
     policies: dict[str, TenantLifecyclePolicy] = field(default_factory=dict)
+    policy_versions: dict[str, list[PolicyVersion]] = field(default_factory=dict)
     channel_events: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def copy(self) -> LifecycleData:
@@ -72,6 +83,7 @@ class LifecycleData:
             list(self.history),
             dict(self.subscription_identities),
             dict(self.policies),
+            {tenant: list(versions) for tenant, versions in self.policy_versions.items()},
             dict(self.channel_events),
         )
 
@@ -101,17 +113,57 @@ class FakeCustomerRepository:
         return copy.deepcopy(self._data.customers.get((tenant_id, customer_id)))
 
     async def find(
-        self, tenant_id: str, limit: int, *, after_id: str | None = None, external_id: str = "", email: str = ""
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        query: CustomerQuery,
+        after: Sequence[str] | None = None,
+        ids: Sequence[str] = (),
     ) -> list[Customer]:
+        def key(c: Customer) -> tuple[str, str]:
+            value = c.created_at.isoformat() if query.order_by == "created_at" else getattr(c, query.order_by)
+            return (value, c.id)
+
+        def identified(c: Customer) -> bool:
+            return any(
+                (query.identity_kind is None or i.kind is query.identity_kind)
+                and (not query.identity_value or i.value == query.identity_value)
+                and (query.identity_issuer is None or i.issuer == query.identity_issuer)
+                for i in c.identities
+            )
+
+        identity_asked = query.identity_kind is not None or query.identity_value or query.identity_issuer is not None
         found = [
             c
-            for (tenant, _), c in sorted(self._data.customers.items())
+            for (tenant, _), c in self._data.customers.items()
             if tenant == tenant_id
-            and (after_id is None or c.id > after_id)
-            and (not external_id or c.external_id == external_id)
-            and (not email or c.email == email.lower())
+            and (not ids or c.id in ids)
+            and (not query.external_id or c.external_id == query.external_id)
+            and (not query.email or c.email == query.email.lower())
+            and (not query.country_code or c.country_code == query.country_code)
+            and (not identity_asked or identified(c))
+            and _within(c.created_at, query.created)
         ]
+        found.sort(key=key, reverse=query.descending)
+        if after is not None:
+            last = (after[0], after[1])
+            found = [c for c in found if (key(c) < last if query.descending else key(c) > last)]
         return copy.deepcopy(found[:limit])
+
+
+_COMPARE = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _within(at: datetime, bounds: Iterable[TimeBound]) -> bool:
+    return all(_COMPARE[bound.op](at, bound.at) for bound in bounds)
 
 
 class FakeSubscriptionRepository:
@@ -125,8 +177,10 @@ class FakeSubscriptionRepository:
     async def save_many(self, subs: Sequence[Subscription], now: datetime) -> None:
         for sub in subs:
             key = (sub.tenant_id, sub.id)
+            actor = context.current().principal or "system"
             for entry in sub.history:
-                self._data.history.append((len(self._data.history) + 1, sub.tenant_id, sub.id, entry))
+                stored_entry = replace(entry, actor=actor)
+                self._data.history.append((len(self._data.history) + 1, sub.tenant_id, sub.id, stored_entry))
             sub.history.clear()
             stored = copy.deepcopy(sub)
             # NOTE: as in PostgreSQL: events go to the outbox, seen channel event ids to their ledger.
@@ -143,29 +197,48 @@ class FakeSubscriptionRepository:
         tenant_id: str,
         limit: int,
         *,
-        after_id: str | None = None,
-        customer_id: str = "",
-        state: SubscriptionState | None = None,
+        query: SubscriptionQuery,
+        after: Sequence[str] | None = None,
     ) -> list[Subscription]:
+        def key(s: Subscription) -> tuple[str, str]:
+            at = s.current_period_end if query.order_by == "current_period_end" else s.created_at
+            return (at.isoformat() if at else "", s.id)
+
         found = [
             s
-            for (tenant, _), s in sorted(self._data.subscriptions.items())
+            for (tenant, _), s in self._data.subscriptions.items()
             if tenant == tenant_id
-            and (after_id is None or s.id > after_id)
-            and (not customer_id or s.customer_id == customer_id)
-            and (state is None or s.state is state)
+            and (not query.customer_id or s.customer_id == query.customer_id)
+            and (not query.plan_id or s.plan_id == query.plan_id)
+            and (not query.states or s.state in query.states)
+            and s.state not in query.not_states
+            and (s.created_at is None or _within(s.created_at, query.created))
+            and _within(s.current_period_end, query.period_end)
         ]
+        found.sort(key=key, reverse=query.descending)
+        if after is not None:
+            last = (after[0], after[1])
+            found = [s for s in found if (key(s) < last if query.descending else key(s) > last)]
         return copy.deepcopy(found[:limit])
 
     async def history(
-        self, tenant_id: str, subscription_id: str, limit: int, after_seq: int | None
+        self,
+        tenant_id: str,
+        subscription_id: str,
+        limit: int,
+        after_seq: int | None,
+        query: HistoryQuery,
     ) -> list[tuple[int, HistoryEntry]]:
         entries = [
             (seq, entry)
             for seq, tenant, sub_id, entry in self._data.history
-            if (tenant, sub_id) == (tenant_id, subscription_id) and (after_seq is None or seq > after_seq)
+            if (tenant, sub_id) == (tenant_id, subscription_id)
+            and (after_seq is None or (seq < after_seq if query.descending else seq > after_seq))
+            and (not query.event_type or entry.event_type.value == query.event_type)
+            and (not query.cause or entry.cause.value == query.cause)
+            and _within(entry.occurred_at, query.occurred)
         ]
-        return entries[:limit]
+        return sorted(entries, key=lambda row: row[0], reverse=query.descending)[:limit]
 
     async def claim_due(self, times: TenantTimes, limit: int, tenant_id: str | None = None) -> list[Subscription]:
         due = sorted((at, key) for key, at in self._data.due.items() if at is not None and at <= times.of(key[0]))
@@ -203,8 +276,22 @@ class FakePolicyRepository:
     async def get(self, tenant_id: str) -> TenantLifecyclePolicy:
         return self._data.policies.get(tenant_id) or TenantLifecyclePolicy()
 
-    async def put(self, tenant_id: str, policy: TenantLifecyclePolicy, now: datetime) -> None:
-        self._data.policies[tenant_id] = policy
+    async def current(self, tenant_id: str) -> PolicyVersion:
+        versions = self._data.policy_versions.get(tenant_id)
+        return versions[-1] if versions else PolicyVersion(0, TenantLifecyclePolicy())
+
+    async def add_version(self, tenant_id: str, version: PolicyVersion) -> bool:
+        versions = self._data.policy_versions.setdefault(tenant_id, [])
+        if any(v.version == version.version for v in versions):
+            return False
+        versions.append(version)
+        self._data.policies[tenant_id] = version.policy
+        return True
+
+    async def versions(self, tenant_id: str, limit: int, before: int | None) -> list[PolicyVersion]:
+        versions = self._data.policy_versions.get(tenant_id, [])
+        newest_first = [v for v in reversed(versions) if before is None or v.version < before]
+        return newest_first[:limit]
 
 
 class FakeChannelEventLedger:

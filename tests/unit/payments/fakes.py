@@ -18,9 +18,9 @@ from typing import Any, Generic, Self, TypeVar
 
 from azotte_payments.adapters.proto import to_event
 from azotte_payments.adapters.psp.registry import PspRegistry
-from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeStatus
+from azotte_payments.domain.charge import Charge, ChargeQuery, ChargeRecord, ChargeStatus, RefundedFilter
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
-from azotte_payments.domain.credit import CreditBalance
+from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
 from azotte_payments.domain.ledger import EntryKind, JournalEntry, trial_balance
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
@@ -86,6 +86,7 @@ class FakeState:
     methods: dict[tuple[str, str], tuple[PaymentMethod, int]] = field(default_factory=dict)
     refunds: dict[tuple[str, str], tuple[Refund, str, int]] = field(default_factory=dict)
     credits: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    movements: dict[tuple[str, int], CreditMovement] = field(default_factory=dict)
     entries: dict[tuple[str, str, str], JournalEntry] = field(default_factory=dict)
     sequence: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -126,21 +127,30 @@ class FakeChargeRepository:
             raise ChargeNotFound(f"charge_id {charge_id!r}: no such charge")
         return found[0]
 
-    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page[Charge]:
-        charges = [
-            record.charge
-            for record, _ in self._mine()
-            if record.charge.request.customer_id == customer_id
-            and (not subscription_id or record.charge.request.subscription_id == subscription_id)
-        ]
+    async def list_for_customer(self, query: ChargeQuery, page: PageRequest) -> Page[Charge]:
+        def kept(charge: Charge) -> bool:
+            refunded = charge.refunded_minor
+            by_refund = {
+                None: True,
+                RefundedFilter.NONE: refunded == 0,
+                RefundedFilter.PARTLY: 0 < refunded < charge.amounts.gross_minor,
+                RefundedFilter.FULLY: 0 < refunded >= charge.amounts.gross_minor,
+            }[query.refunded]
+            return (
+                charge.request.customer_id == query.customer_id
+                and (not query.subscription_id or charge.request.subscription_id == query.subscription_id)
+                and (not query.statuses or charge.status in query.statuses)
+                and by_refund
+            )
 
         def key(charge: Charge) -> list[Any]:
             return [charge.created_at.isoformat(), charge.charge_id]
 
-        newest_first = sorted(charges, key=key, reverse=True)
+        ordered = sorted((r.charge for r, _ in self._mine() if kept(r.charge)), key=key, reverse=not query.oldest_first)
         if page.after is not None:
-            newest_first = [charge for charge in newest_first if key(charge) < page.after]
-        return page.page(newest_first[: page.limit], key)
+            after = page.after
+            ordered = [c for c in ordered if (key(c) > after if query.oldest_first else key(c) < after)]
+        return page.page(ordered[: page.limit], key)
 
 
 class FakeOpenChargeRepository:
@@ -208,9 +218,46 @@ class FakeRefundRepository:
 
 
 class FakeCreditRepository:
-    def __init__(self, table: _Table[tuple[str, str, str], int], tenant_id: str):
+    def __init__(
+        self,
+        table: _Table[tuple[str, str, str], int],
+        movements: _Table[tuple[str, int], CreditMovement],
+        tenant_id: str,
+        state: FakeState,
+    ):
         self._table = table
+        self._movements = movements
         self._tenant = tenant_id
+        self._state = state
+
+    async def for_customer(self, customer_id: str) -> list[CreditBalance]:
+        return sorted(
+            (
+                CreditBalance(customer, currency, balance)
+                for (tenant, customer, currency), balance in self._table.rows()
+                if tenant == self._tenant and customer == customer_id
+            ),
+            key=lambda balance: balance.currency,
+        )
+
+    async def movements(
+        self, customer_id: str, currency: str, kind: CreditMovementKind | None, page: PageRequest
+    ) -> Page[CreditMovement]:
+        rows = sorted(
+            (
+                (seq, movement)
+                for (tenant, seq), movement in self._movements.rows()
+                if tenant == self._tenant
+                and movement.customer_id == customer_id
+                and (not currency or movement.currency == currency)
+                and (kind is None or movement.kind is kind)
+            ),
+            key=lambda row: -row[0],
+        )
+        if page.after is not None:
+            rows = [row for row in rows if row[0] < int(page.after[0])]
+        cut = page.page(rows[: page.limit], lambda row: [row[0]])
+        return Page([movement for _, movement in cut.items], cut.next_page_token)
 
     async def get(self, customer_id: str, currency: str, *, lock: bool = False) -> CreditBalance:
         return CreditBalance(customer_id, currency, self._table.get((self._tenant, customer_id, currency)) or 0)
@@ -225,6 +272,9 @@ class FakeCreditRepository:
     async def save(self, balance: CreditBalance) -> None:
         assert balance.balance_minor >= 0, "credit_balances_not_negative"
         self._table.put((self._tenant, balance.customer_id, balance.currency), balance.balance_minor)
+        for movement in balance.movements:
+            self._movements.put((self._tenant, next(self._state.sequence)), movement)
+        balance.movements.clear()
 
     async def save_many(self, balances: Sequence[CreditBalance]) -> None:
         for balance in balances:
@@ -282,6 +332,7 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
         self._methods = _Table(self.state.methods)
         self._refunds = _Table(self.state.refunds)
         self._credits = _Table(self.state.credits)
+        self._movements = _Table(self.state.movements)
         self._entries = _Table(self.state.entries)
 
     async def __aenter__(self) -> Self:
@@ -289,7 +340,7 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
         return await super().__aenter__()
 
     async def commit(self) -> None:
-        for table in (self._charges, self._methods, self._refunds, self._credits, self._entries):
+        for table in (self._charges, self._methods, self._refunds, self._credits, self._movements, self._entries):
             table.commit()
         await super().commit()
 
@@ -306,7 +357,7 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
         return FakeRefundRepository(self._refunds, tenant_id, self.state)
 
     def credits(self, tenant_id: str) -> FakeCreditRepository:
-        return FakeCreditRepository(self._credits, tenant_id)
+        return FakeCreditRepository(self._credits, self._movements, tenant_id, self.state)
 
     def ledger(self, tenant_id: str) -> FakeLedgerRepository:
         return FakeLedgerRepository(self._entries, tenant_id)

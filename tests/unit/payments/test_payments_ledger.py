@@ -120,7 +120,7 @@ def test_every_entry_balances_and_the_books_match_the_domain(
                 balance = credit[currency].balance_minor
                 charge = Charge.create(f"ch_{number}", request, entry_id, currency, policy, balance, MARCH)
                 settle(charge, MARCH)
-                credit[currency].spend(charge.credit_applied_minor)
+                credit[currency].spend(charge.credit_applied_minor, APRIL)
                 charges.append(charge)
                 if charge.amounts.gross_minor or discount:
                     entries.append(postings_for_charge(charge, "t1", entry_id, MARCH))

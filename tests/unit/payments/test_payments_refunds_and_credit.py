@@ -97,11 +97,11 @@ def test_voiding_a_partially_refunded_charge_is_refused() -> None:
 def test_credit_is_granted_and_spent() -> None:
     balance = CreditBalance("cus_1", "EUR")
     balance.grant(500, CreditReason.GOODWILL, NOW)
-    balance.spend(300)
+    balance.spend(300, NOW)
     assert balance.balance_minor == 200
     assert balance.events[0].balance_minor == 500
     with pytest.raises(errors.InsufficientCredit) as error:
-        balance.spend(201)
+        balance.spend(201, NOW)
     assert error.value.reason == "INSUFFICIENT_CREDIT"
 
 

@@ -10,7 +10,7 @@ import pytest
 from azotte.payments.v1 import payments_pb2 as P
 from azotte_payments import errors
 from azotte_platform.context import tenant_scope
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import InvalidArgument, LastPaymentMethod
 from tests.unit.payments.fakes import TENANT, FakePayments
 
 NO_CONTEXT: Any = None
@@ -79,3 +79,22 @@ async def test_a_card_number_is_refused_as_a_token(payments: FakePayments) -> No
         await payments.servicer.CreatePaymentMethod(card("r1", "4242 4242 4242 4242"), NO_CONTEXT)
     assert error.value.violations[0].field == "token"
     assert payments.state.methods == {}
+
+
+async def test_a_delete_asked_to_keep_the_last_method_refuses_only_the_last(payments: FakePayments) -> None:
+    servicer = payments.servicer
+    with tenant_scope(TENANT):
+        first = (await servicer.CreatePaymentMethod(card("r1"), NO_CONTEXT)).payment_method
+        second = (await servicer.CreatePaymentMethod(card("r2", "tok_other"), NO_CONTEXT)).payment_method
+
+        def delete(request_id: str, method_id: str) -> P.DeletePaymentMethodRequest:
+            return P.DeletePaymentMethodRequest(
+                request_id=request_id, customer_id="cus_1", payment_method_id=method_id, keep_last=True
+            )
+
+        left = await servicer.DeletePaymentMethod(delete("d1", first.id), NO_CONTEXT)
+        assert left.default_payment_method.id == second.id
+        with pytest.raises(LastPaymentMethod):
+            await servicer.DeletePaymentMethod(delete("d2", second.id), NO_CONTEXT)
+        listed = await servicer.ListPaymentMethods(P.ListPaymentMethodsRequest(customer_id="cus_1"), NO_CONTEXT)
+        assert [m.id for m in listed.payment_methods] == [second.id]

@@ -142,14 +142,14 @@ class SandboxClock(TenantClock):
     def __init__(self) -> None:
         super().__init__()
         self._kv: KeyValue | None = None
-        self._listeners: list[Callable[[], Awaitable[None]]] = []
+        self._listeners: list[Callable[[str], Awaitable[None]]] = []
         self._watch_task: asyncio.Task[None] | None = None
 
     def base(self) -> datetime:
         return datetime.now(UTC)
 
-    def on_change(self, listener: Callable[[], Awaitable[None]]) -> None:
-        """Run `listener` whenever a tenant's clock moves."""
+    def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """Run `listener(tenant_id)` whenever a tenant's clock moves."""
         self._listeners.append(listener)
 
     async def start(self, js: JetStreamContext) -> None:
@@ -166,28 +166,30 @@ class SandboxClock(TenantClock):
             self._set(entry)
         self._watch_task = asyncio.create_task(self._follow(watcher))
 
-    def _set(self, entry: KeyValue.Entry) -> bool:
+    def _set(self, entry: KeyValue.Entry) -> str | None:
+        """Take a tenant's offset from its key; the tenant when its time moved, else None."""
         if entry.value is None or not entry.key.startswith(TENANT_KEY_PREFIX):
-            return False
+            return None
         tenant_id = entry.key.removeprefix(TENANT_KEY_PREFIX)
         try:
             offset = timedelta(seconds=float(entry.value.decode()))
         except ValueError:
             log.warning("ignoring sandbox clock key %s: not a number of seconds", entry.key)
-            return False
+            return None
         if offset == self.offset_of(tenant_id):
-            return False
+            return None
         self._offsets[tenant_id] = offset
-        return True
+        return tenant_id
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         async for entry in watcher:
-            if entry is not None and self._set(entry):
-                await self._changed()
+            moved = self._set(entry) if entry is not None else None
+            if moved is not None:
+                await self._changed(moved)
 
-    async def _changed(self) -> None:
+    async def _changed(self, tenant_id: str) -> None:
         for listener in self._listeners:
-            await listener()
+            await listener(tenant_id)
 
     async def advance(self, delta: timedelta, tenant_id: str) -> datetime:
         """Move `tenant_id`'s clock forward by `delta` and return its new time (no other tenant's moves)."""
@@ -210,7 +212,7 @@ class SandboxClock(TenantClock):
         else:
             await self._kv.update(key, str(new).encode(), last=revision)
         self._offsets[tenant_id] = timedelta(seconds=new)
-        await self._changed()
+        await self._changed(tenant_id)
         return self.base() + self._offsets[tenant_id]
 
     async def stop(self) -> None:

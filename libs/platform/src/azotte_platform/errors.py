@@ -148,6 +148,12 @@ class PaymentDeclined(FailedPrecondition):
     reason = "PAYMENT_DECLINED"
 
 
+class LastPaymentMethod(FailedPrecondition):
+    """A delete asked to keep the customer's last payment method would have removed it."""
+
+    reason = "LAST_PAYMENT_METHOD"
+
+
 SHARED: dict[str, type[AzotteError]] = {
     cls.reason: cls
     for cls in (
@@ -157,6 +163,7 @@ SHARED: dict[str, type[AzotteError]] = {
         DatabaseUnavailable,
         DatabaseConflict,
         PaymentDeclined,
+        LastPaymentMethod,
     )
 }
 

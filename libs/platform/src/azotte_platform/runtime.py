@@ -39,8 +39,8 @@ class Runtime:
         """Run `work` in the background until the process stops."""
         self.tasks.append(asyncio.create_task(work()))
 
-    def on_clock_change(self, listener: Callable[[], Awaitable[None]]) -> None:
-        """Run `listener` when any sandbox tenant's clock moves (no-op on a wall clock)."""
+    def on_clock_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """Run `listener(tenant_id)` when a sandbox tenant's clock moves (no-op on a wall clock)."""
         if isinstance(self.clock, SandboxClock):
             self.clock.on_change(listener)
 

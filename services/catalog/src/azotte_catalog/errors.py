@@ -29,6 +29,18 @@ class PriceNotFound(NotFound):
     reason = "PRICE_NOT_FOUND"
 
 
+class PriceVersionNotFound(NotFound):
+    """The tenant has no price version with that id."""
+
+    reason = "PRICE_VERSION_NOT_FOUND"
+
+
+class PriceAlreadyEffective(FailedPrecondition):
+    """A price version that took effect is history: it cannot be cancelled."""
+
+    reason = "PRICE_ALREADY_EFFECTIVE"
+
+
 class ChannelProductNotMapped(NotFound):
     """No plan is mapped to that store product id."""
 

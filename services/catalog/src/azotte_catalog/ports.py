@@ -58,6 +58,10 @@ class CatalogRepository(Protocol):
         """Store a new price version (versions are never changed afterwards)."""
         ...
 
+    async def delete_price(self, tenant_id: str, price_id: str) -> None:
+        """Remove a price version not yet activated (one withdrawn before it takes effect)."""
+        ...
+
     async def previous_version(self, tenant_id: str, price: Price) -> str:
         """The id of the version of the same key in effect before `price` ('' for the first one)."""
         ...

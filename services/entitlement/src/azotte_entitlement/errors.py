@@ -7,7 +7,6 @@ from azotte_platform.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    ResourceExhausted,
     Unavailable,
 )
 
@@ -96,8 +95,8 @@ class InviteExists(AlreadyExists):
     reason = "INVITE_EXISTS"
 
 
-class SeatLimitReached(ResourceExhausted):
-    """Every seat of the group is taken (the owner counts as one)."""
+class SeatLimitReached(FailedPrecondition):
+    """Every seat of the group is taken by the owner, members and pending invites (HTTP 409, not a rate limit)."""
 
     reason = "SEAT_LIMIT_REACHED"
 

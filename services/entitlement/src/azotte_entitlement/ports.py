@@ -12,7 +12,7 @@ from typing import Protocol
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription
 from azotte_entitlement.domain.drift import Correction
-from azotte_entitlement.domain.grants import Grant, GrantSource
+from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 from azotte_entitlement.domain.projection import CustomerRef, CustomerState
 from azotte_entitlement.domain.suspension import Suspension
@@ -29,6 +29,10 @@ class GrantRepository(Protocol):
         ...
 
     async def of_tenant(self, tenant_id: str) -> list[Grant]: ...
+
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Grant]:
+        """Every grant of one customer, from every source."""
+        ...
 
     async def tenants(self) -> list[str]:
         """Tenants holding any grant."""
@@ -54,6 +58,10 @@ class SubscriptionRepository(Protocol):
 
     async def put(self, stored: StoredSubscription) -> None: ...
 
+    async def get(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
+        """The stored snapshot, unlocked (for reads)."""
+        ...
+
     async def of_tenant(self, tenant_id: str) -> list[StoredSubscription]: ...
 
     async def tenants(self) -> list[str]:
@@ -74,6 +82,10 @@ class GroupRepository(Protocol):
 
     async def of_tenant(self, tenant_id: str) -> list[Group]: ...
 
+    async def of_owner(self, tenant_id: str, owner_customer_id: str) -> list[Group]:
+        """The groups a customer owns, with their members, by group id."""
+        ...
+
     async def add_member(self, group: Group, member: GroupMember) -> None: ...
 
     async def remove_member(self, group: Group, customer_id: str) -> None: ...
@@ -87,6 +99,8 @@ class GroupRepository(Protocol):
         ...
 
     async def mark_invite_accepted(self, group: Group, code: str, customer_id: str) -> None: ...
+
+    async def delete_invite(self, group: Group, code: str) -> None: ...
 
 
 class AccessRepository(Protocol):
@@ -118,6 +132,10 @@ class PlanCatalog(Protocol):
 
     async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
         """The features of plan `plan_id` of the tenant in the request context."""
+        ...
+
+    async def feature_kind(self, feature_key: str) -> FeatureKind:
+        """How grants of a feature of the tenant in the request context combine."""
         ...
 
 

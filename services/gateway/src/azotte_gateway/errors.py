@@ -45,6 +45,18 @@ class ApiKeyInvalid(Unauthenticated):
     reason = "API_KEY_INVALID"
 
 
+class CustomerTokenInvalid(Unauthenticated):
+    """The customer token is forged, another tenant's, malformed or expired."""
+
+    reason = "CUSTOMER_TOKEN_INVALID"
+
+
+class CustomerTokenRepeated(Unauthenticated):
+    """The call carried more than one customer token."""
+
+    reason = "CUSTOMER_TOKEN_REPEATED"
+
+
 class ApiKeyRevoked(Unauthenticated):
     """The key was revoked."""
 
@@ -187,6 +199,30 @@ class PaymentPending(Unavailable):
     """The payment's outcome is not known yet; retry with the same request id."""
 
     reason = "PAYMENT_PENDING"
+
+
+# --- billing --------------------------------------------------------------------------------------
+
+
+class LastPaymentMethodOfLiveSubscription(FailedPrecondition):
+    """Deleting the customer's last payment method would leave a live subscription nothing to renew with."""
+
+    reason = "LAST_PAYMENT_METHOD_OF_LIVE_SUBSCRIPTION"
+
+
+# --- families -------------------------------------------------------------------------------------
+
+
+class FamilyNotFound(NotFound):
+    """The customer owns no plan with seats, so has no family."""
+
+    reason = "FAMILY_NOT_FOUND"
+
+
+class FamilyMemberNotFound(NotFound):
+    """The customer is not a member of the owner's family."""
+
+    reason = "FAMILY_MEMBER_NOT_FOUND"
 
 
 # --- channel notifications ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
-from azotte_gateway.domain.api_keys import ApiKey
+from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
 from azotte_gateway.domain.channels import RawNotification, TrustedNotification
 from azotte_gateway.domain.tenants import Tenant
 from azotte_platform.enums import Channel
@@ -65,8 +65,8 @@ class ApiKeyRepository(Protocol):
         """Store the key's revocation time."""
         ...
 
-    async def list_page(self, tenant_id: str, page: PageRequest, *, show_revoked: bool) -> Page[ApiKey]:
-        """One page of the tenant's keys, oldest first."""
+    async def list_page(self, tenant_id: str, page: PageRequest, listing: ApiKeyListing) -> Page[ApiKey]:
+        """One page of the tenant's keys that `listing` shows, in its order."""
         ...
 
 

@@ -130,6 +130,12 @@ class EventInFlight(Aborted):
     reason = "EVENT_IN_FLIGHT"
 
 
+class PolicyVersionMismatch(Aborted):
+    """The lifecycle policy changed since the version the update was based on."""
+
+    reason = "POLICY_VERSION_MISMATCH"
+
+
 class PaymentPending(Unavailable):
     """A payment's outcome is not known yet; retry with the same request id."""
 

@@ -12,16 +12,68 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
+from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
 from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
 from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.periods import BillingInterval
-from azotte_lifecycle.domain.policy import TenantLifecyclePolicy
+from azotte_lifecycle.domain.policy import PolicyVersion, TenantLifecyclePolicy
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.clock import TenantTimes
 from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.ports import AbstractUnitOfWork
+
+# ---------------------------------------------------------------------------------------- list queries
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBound:
+    """A comparison of a time with `at`: op is one of =, !=, <, <=, >, >=."""
+
+    op: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerQuery:
+    """Which customers a list shows (every condition must hold) and their order (id breaks ties)."""
+
+    email: str = ""
+    external_id: str = ""
+    country_code: str = ""
+    identity_kind: IdentityKind | None = None
+    identity_value: str = ""
+    identity_issuer: str | None = None
+    created: tuple[TimeBound, ...] = ()
+    order_by: str = "created_at"
+    """created_at, email or external_id."""
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionQuery:
+    """Which subscriptions a list shows (every condition must hold) and their order (id breaks ties)."""
+
+    customer_id: str = ""
+    plan_id: str = ""
+    states: tuple[SubscriptionState, ...] = ()
+    not_states: tuple[SubscriptionState, ...] = ()
+    created: tuple[TimeBound, ...] = ()
+    period_end: tuple[TimeBound, ...] = ()
+    order_by: str = "created_at"
+    """created_at or current_period_end."""
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """Which history entries of a subscription a list shows, oldest first unless `descending`."""
+
+    event_type: str = ""
+    cause: str = ""
+    occurred: tuple[TimeBound, ...] = ()
+    descending: bool = False
+
 
 # ---------------------------------------------------------------------------------------- repositories
 
@@ -46,9 +98,16 @@ class CustomerRepository(Protocol):
         ...
 
     async def find(
-        self, tenant_id: str, limit: int, *, after_id: str | None = None, external_id: str = "", email: str = ""
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        query: CustomerQuery,
+        after: Sequence[str] | None = None,
+        ids: Sequence[str] = (),
     ) -> list[Customer]:
-        """Customers ordered by id, after `after_id`, with their identities."""
+        """Customers matching `query` in its order, after the sort key `after` ([value, id]), with their
+        identities (only those of `ids` when given)."""
         ...
 
 
@@ -72,17 +131,24 @@ class SubscriptionRepository(Protocol):
         tenant_id: str,
         limit: int,
         *,
-        after_id: str | None = None,
-        customer_id: str = "",
-        state: SubscriptionState | None = None,
+        query: SubscriptionQuery,
+        after: Sequence[str] | None = None,
     ) -> list[Subscription]:
-        """Subscriptions ordered by id, after `after_id`."""
+        """Subscriptions matching `query` in its order, after the sort key `after` ([time, id])."""
         ...
 
     async def history(
-        self, tenant_id: str, subscription_id: str, limit: int, after_seq: int | None
+        self,
+        tenant_id: str,
+        subscription_id: str,
+        limit: int,
+        after_seq: int | None,
+        query: HistoryQuery,
     ) -> list[tuple[int, HistoryEntry]]:
-        """History entries, oldest first, with their sequence numbers."""
+        """History entries matching `query`, oldest first (newest with `descending`), with their sequence numbers.
+
+        Each entry written names its actor: the calling principal, "system" for work outside a call.
+        """
         ...
 
     async def claim_due(self, times: TenantTimes, limit: int, tenant_id: str | None = None) -> list[Subscription]:
@@ -113,11 +179,23 @@ class SubscriptionRepository(Protocol):
 
 
 class PolicyRepository(Protocol):
-    """Each tenant's lifecycle policy (the default policy until the tenant sets one)."""
+    """Each tenant's lifecycle policy (the default policy until the tenant sets one) and its versions."""
 
-    async def get(self, tenant_id: str) -> TenantLifecyclePolicy: ...
+    async def get(self, tenant_id: str) -> TenantLifecyclePolicy:
+        """The current policy."""
+        ...
 
-    async def put(self, tenant_id: str, policy: TenantLifecyclePolicy, now: datetime) -> None: ...
+    async def current(self, tenant_id: str) -> PolicyVersion:
+        """The current version (version 0, the default policy, until the tenant sets one)."""
+        ...
+
+    async def add_version(self, tenant_id: str, version: PolicyVersion) -> bool:
+        """Store `version` as current; False (nothing stored) when that version number is taken."""
+        ...
+
+    async def versions(self, tenant_id: str, limit: int, before: int | None) -> list[PolicyVersion]:
+        """Stored versions, newest first, older than version `before`."""
+        ...
 
 
 class ChannelEventLedger(Protocol):

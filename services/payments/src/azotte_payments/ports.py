@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord
-from azotte_payments.domain.credit import CreditBalance
+from azotte_payments.domain.charge import Attempt, Charge, ChargeQuery, ChargeRecord
+from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
@@ -49,8 +49,8 @@ class ChargeRepository(Protocol):
         """The charge (locked for update when asked), or ChargeNotFound."""
         ...
 
-    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page[Charge]:
-        """One page of a customer's `Charge`s (of one subscription when given), newest first."""
+    async def list_for_customer(self, query: ChargeQuery, page: PageRequest) -> Page[Charge]:
+        """One page of the `Charge`s the query keeps, newest first unless it asks for oldest first."""
         ...
 
 
@@ -108,12 +108,22 @@ class CreditRepository(Protocol):
         """The customers' positive balances by (customer, currency), locked; missing ones are zero."""
         ...
 
+    async def for_customer(self, customer_id: str) -> list[CreditBalance]:
+        """Every balance the customer ever had, by currency."""
+        ...
+
+    async def movements(
+        self, customer_id: str, currency: str, kind: CreditMovementKind | None, page: PageRequest
+    ) -> Page[CreditMovement]:
+        """One page of the customer's movements (of one currency and kind when given), newest first."""
+        ...
+
     async def save(self, balance: CreditBalance) -> None:
-        """Write the balance."""
+        """Write the balance and its new movements."""
         ...
 
     async def save_many(self, balances: Sequence[CreditBalance]) -> None:
-        """Write the balances."""
+        """Write the balances and their new movements."""
         ...
 
 

@@ -365,6 +365,10 @@ def _event_payload(event: events.CatalogEvent) -> Message:
             return events_pb2.PlanRetired(plan_id=event.plan_id, retire_time=convert.timestamp(event.retired_at))
         case events.PriceScheduled():
             return events_pb2.PriceScheduled(price=price_to_pb(event.price))
+        case events.PriceCancelled():
+            return events_pb2.PriceCancelled(
+                price=price_to_pb(event.price), cancel_time=convert.timestamp(event.cancelled_at)
+            )
         case events.PriceActivated():
             return events_pb2.PriceActivated(price=price_to_pb(event.price), previous_price_id=event.previous_price_id)
         case events.ChannelMappingCreated():

@@ -32,7 +32,9 @@ class DocumentFormat(StrEnum):
     JSON = "json"
 
 
-_TOP = frozenset({"version", "storefronts", "features", "plans", "prices", "channel_mappings"})
+# NOTE: `lifecycle_policy` belongs to lifecycle (it owns the policy): the catalog accepts the section and
+# leaves it alone; the gateway's apply hands it to lifecycle.
+_TOP = frozenset({"version", "storefronts", "features", "plans", "prices", "channel_mappings", "lifecycle_policy"})
 _STOREFRONT = frozenset({"id", "name", "country", "currency", "locales", "channels", "tax", "payment_routing"})
 _TAX = frozenset({"mode", "rate"})
 _ROUTING = frozenset({"rules", "fallback"})

@@ -101,6 +101,15 @@ class PriceActivated:
 
 
 @dataclass(frozen=True)
+class PriceCancelled:
+    """A price version scheduled ahead was withdrawn before it took effect."""
+
+    type: ClassVar[str] = "price.cancelled"
+    price: Price
+    cancelled_at: datetime
+
+
+@dataclass(frozen=True)
 class ChannelMappingCreated:
     """A store product id was mapped to a plan."""
 
@@ -140,6 +149,7 @@ CatalogEvent = (
     | PlanRetired
     | PriceScheduled
     | PriceActivated
+    | PriceCancelled
     | ChannelMappingCreated
     | ChannelMappingUpdated
     | CatalogApplied

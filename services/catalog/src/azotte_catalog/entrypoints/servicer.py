@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 import yaml
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
@@ -16,15 +17,14 @@ from azotte_catalog.adapters import proto
 from azotte_catalog.domain.document import DocumentFormat, export_document, load_document_text, parse_document
 from azotte_catalog.domain.price import PriceKey
 from azotte_catalog.ports import CatalogUnitOfWork
-from azotte_catalog.service_layer import plans, resources
+from azotte_catalog.service_layer import lists, plans, resources
 from azotte_catalog.service_layer.apply import apply_document, preview_document
 from azotte_catalog.service_layer.catalogs import TenantCatalogs
-from azotte_catalog.service_layer.prices import SchedulePrice, schedule_new_price
+from azotte_catalog.service_layer.prices import SchedulePrice, cancel_scheduled_price, schedule_new_price
 from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
 from azotte_platform.validation import field_names
 
@@ -46,9 +46,12 @@ def merge_update(current: M, patch: M, mask: FieldMask, allowed: frozenset[str])
     unknown = [path for path in paths if path.split(".")[0] not in allowed]
     if unknown:
         raise InvalidArgument.field("update_mask", f"cannot update {', '.join(unknown)}; updatable: {sorted(allowed)}")
+    mask = FieldMask(paths=paths)
+    if not mask.IsValidForDescriptor(cast(Descriptor, current.DESCRIPTOR)):
+        raise InvalidArgument.field("update_mask", f"{', '.join(paths)} names no field of {current.DESCRIPTOR.name}")
     merged = type(current)()
     merged.CopyFrom(current)
-    FieldMask(paths=paths).MergeMessage(patch, merged, replace_message_field=True, replace_repeated_field=True)
+    mask.MergeMessage(patch, merged, replace_message_field=True, replace_repeated_field=True)
     return merged
 
 
@@ -75,7 +78,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     async def ListStorefronts(self, request: pb.ListStorefrontsRequest, context: Context) -> pb.ListStorefrontsResponse:
         view = await self._catalogs.view(require_tenant())
-        page = PageRequest.of(request, "storefronts").page_in_memory(view.catalog.storefronts, lambda s: s.id)
+        page = lists.storefronts(view.times_of).page(request, view.catalog.storefronts)
         return pb.ListStorefrontsResponse(
             storefronts=[proto.storefront_to_pb(s, view.times_of("storefront", s.id)) for s in page.items],
             next_page_token=page.next_page_token,
@@ -120,7 +123,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     async def ListFeatures(self, request: pb.ListFeaturesRequest, context: Context) -> pb.ListFeaturesResponse:
         view = await self._catalogs.view(require_tenant())
-        page = PageRequest.of(request, "features").page_in_memory(view.catalog.features, lambda f: f.key)
+        page = lists.features().page(request, view.catalog.features)
         return pb.ListFeaturesResponse(
             features=[proto.feature_to_pb(f) for f in page.items], next_page_token=page.next_page_token
         )
@@ -158,7 +161,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ListPlans(self, request: pb.ListPlansRequest, context: Context) -> pb.ListPlansResponse:
         view = await self._catalogs.view(require_tenant())
         matching = [p for p in view.catalog.plans if not request.family or p.family == request.family]
-        page = PageRequest.of(request, "plans", request.family).page_in_memory(matching, lambda p: p.id)
+        page = lists.plans(view.times_of).page(request, matching, request.family)
         return pb.ListPlansResponse(
             plans=[proto.plan_to_pb(p, view.times_of("plan", p.id)) for p in page.items],
             next_page_token=page.next_page_token,
@@ -220,6 +223,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
         return await self.units.mutate(request, pb.SchedulePriceResponse, work)
 
+    async def CancelPrice(self, request: pb.CancelPriceRequest, context: Context) -> pb.CancelPriceResponse:
+        async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.CancelPriceResponse:
+            price = await cancel_scheduled_price(await self._catalogs.open(uow, tenant), request.id)
+            return pb.CancelPriceResponse(price=proto.price_to_pb(price))
+
+        return await self.units.mutate(request, pb.CancelPriceResponse, work)
+
     async def ListPrices(self, request: pb.ListPricesRequest, context: Context) -> pb.ListPricesResponse:
         view = await self._catalogs.view(require_tenant())
         matching = [
@@ -228,8 +238,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             if (not request.plan_id or p.key.plan_id == request.plan_id)
             and (not request.storefront_id or p.key.storefront_id == request.storefront_id)
         ]
-        page_request = PageRequest.of(request, "prices", request.plan_id, request.storefront_id)
-        page = page_request.page_in_memory(matching, lambda p: p.id)
+        page = lists.prices(self._clock.now()).page(request, matching, request.plan_id, request.storefront_id)
         return pb.ListPricesResponse(
             prices=[proto.price_to_pb(p) for p in page.items], next_page_token=page.next_page_token
         )
@@ -262,7 +271,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         view = await self._catalogs.view(require_tenant())
         channel = proto.optional_channel(request.channel)
         matching = [m for m in view.catalog.mappings if channel is None or m.channel is channel]
-        page = PageRequest.of(request, "channel_mappings", request.channel).page_in_memory(matching, lambda m: m.id)
+        page = lists.channel_mappings().page(request, matching, request.channel)
         return pb.ListChannelMappingsResponse(
             channel_mappings=[proto.mapping_to_pb(m) for m in page.items], next_page_token=page.next_page_token
         )

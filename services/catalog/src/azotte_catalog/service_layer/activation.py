@@ -43,8 +43,8 @@ class PriceActivator:
         """Look for due prices now (the clock moved, or a price was scheduled)."""
         self._wakeup.set()
 
-    async def on_clock_change(self) -> None:
-        """Listener for sandbox clock advances (any tenant's)."""
+    async def on_clock_change(self, tenant_id: str) -> None:
+        """Listener for sandbox clock advances: look for prices now due (the sweep covers every tenant)."""
         self.wake()
 
     async def activate_due(self) -> int:

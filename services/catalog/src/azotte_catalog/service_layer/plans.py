@@ -38,7 +38,10 @@ async def update_plan(w: CatalogWriter, plan: Plan) -> Plan:
         raise InvalidArgument.field("plan.status", "changes only through ActivatePlan or RetirePlan")
     if before.status is not PlanStatus.DRAFT and before.interval != plan.interval:
         # NOTE: subscribers renew on the plan's interval; a sold plan keeps it (create a new plan).
-        raise PlanIntervalFixed(f"plan {plan.id!r} is {before.status}; its billing interval cannot change")
+        raise PlanIntervalFixed(
+            f"plan.billing_interval: plan {plan.id!r} is {before.status}; its billing interval cannot change",
+            metadata={"field": "plan.billing_interval"},
+        )
     _check(w, plan)
     changes = changed_fields(before, plan)
     if not changes:

@@ -1,4 +1,4 @@
-"""Scheduling a price version."""
+"""Scheduling a price version, and withdrawing one before it takes effect."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 
 from azotte_catalog.domain.price import ExistingSubscribers, Price, PriceKey, schedule_price, versions_of
 from azotte_catalog.domain.validation import Violations
+from azotte_catalog.errors import PriceAlreadyEffective, PriceVersionNotFound
 
 from .writer import CatalogWriter
 
@@ -43,4 +44,19 @@ async def schedule_new_price(w: CatalogWriter, command: SchedulePrice) -> Price:
         "",
     )
     await w.add_price(price)
+    return price
+
+
+async def cancel_scheduled_price(w: CatalogWriter, price_id: str) -> Price:
+    """Withdraw a price version that has not taken effect; one in effect (or past) is history and stays."""
+    price = next((p for p in w.catalog.prices if p.id == price_id), None)
+    if price is None:
+        raise PriceVersionNotFound(f"price {price_id!r} not found")
+    if price.effective_from <= w.now:
+        raise PriceAlreadyEffective(
+            f"price_id: price {price_id!r} took effect at {price.effective_from.isoformat()}; "
+            "schedule a new version instead",
+            metadata={"field": "price_id"},
+        )
+    await w.cancel_price(price)
     return price

@@ -41,7 +41,9 @@ async def update_storefront(w: CatalogWriter, storefront: Storefront) -> Storefr
     validate_storefront(storefront, "storefront").raise_if_any("storefront")
     if before.currency != storefront.currency and any(p.key.storefront_id == before.id for p in w.catalog.prices):
         raise StorefrontCurrencyFixed(
-            f"storefront {before.id!r} has prices in {before.currency}; its currency cannot change"
+            f"storefront.currency_code: storefront {before.id!r} has prices in {before.currency}; "
+            "its currency cannot change",
+            metadata={"field": "storefront.currency_code"},
         )
     changes = changed_fields(before, storefront)
     if not changes:
@@ -69,7 +71,10 @@ async def update_feature(w: CatalogWriter, feature: Feature) -> Feature:
     validate_feature(feature, "feature").raise_if_any("feature")
     if before.kind != feature.kind:
         # NOTE: grants already issued depend on the kind; a new kind needs a new key.
-        raise FeatureKindFixed(f"feature {before.key!r} is {before.kind}; its kind cannot change")
+        raise FeatureKindFixed(
+            f"feature.kind: feature {before.key!r} is {before.kind}; its kind cannot change",
+            metadata={"field": "feature.kind"},
+        )
     changes = changed_fields(before, feature)
     if not changes:
         return before

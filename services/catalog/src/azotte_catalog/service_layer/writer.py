@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from azotte_catalog.domain.catalog import Catalog, StoredCatalog, Times
-from azotte_catalog.domain.events import CatalogEvent, PriceActivated, PriceScheduled
+from azotte_catalog.domain.events import CatalogEvent, PriceActivated, PriceCancelled, PriceScheduled
 from azotte_catalog.domain.feature import Feature
 from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import Plan
@@ -91,6 +91,11 @@ class CatalogWriter:
         """Insert or update a channel mapping."""
         await self.uow.catalog.save_mapping(self.tenant_id, mapping, self.now)
         return self._touch("channel_mapping", mapping.id)
+
+    async def cancel_price(self, price: Price) -> None:
+        """Withdraw a price version scheduled ahead and announce it."""
+        await self.uow.catalog.delete_price(self.tenant_id, price.id)
+        self.publish(PriceCancelled(price, self.now))
 
     async def add_price(self, price: Price) -> None:
         """Store a new price version and announce it; one effective at once is also activated now."""

@@ -47,6 +47,10 @@ class CatalogPlans:
         self._plans[(tenant_id, plan_id)] = (now + self.ttl_seconds, result)
         return result
 
+    async def feature_kind(self, feature_key: str) -> FeatureKind:
+        """How grants of feature `feature_key` combine."""
+        return await self._kind(require_tenant(), feature_key, time.monotonic())
+
     async def clear(self) -> None:
         """Forget everything (events may have been missed, e.g. while NATS was unreachable)."""
         self._plans.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from google.protobuf.message import Message
 
@@ -13,7 +14,7 @@ from azotte.entitlement.v1 import events_pb2
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte_entitlement.domain.access import AccessDecision, AccessReason, SourceRef
 from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionChange
-from azotte_entitlement.domain.drift import DriftReport
+from azotte_entitlement.domain.drift import Correction, CorrectionKind, DriftReport
 from azotte_entitlement.domain.events import (
     AccessWithheld,
     EntitlementChanged,
@@ -26,7 +27,7 @@ from azotte_entitlement.domain.events import (
     UsageRecorded,
 )
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantAudit, GrantSource
-from azotte_entitlement.domain.groups import GroupInvite, GroupMember
+from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember, InviteState
 from azotte_entitlement.domain.suspension import Suspension
 from azotte_platform.convert import enum_to_pb, optional_from_timestamp, timestamp
 from azotte_platform.enums import SubscriptionState
@@ -117,14 +118,45 @@ def entitlement_to_pb(decision: AccessDecision, grants: Iterable[Grant]) -> pb.E
     )
 
 
-def member_to_pb(member: GroupMember) -> pb.GroupMember:
+def member_to_pb(member: GroupMember, access: Iterable[AccessDecision] = ()) -> pb.GroupMember:
+    """A member, with their access to the group's shared features when given."""
     return pb.GroupMember(
-        customer_id=member.customer_id, join_time=timestamp(member.joined_at), invite_code=member.invite_code or ""
+        customer_id=member.customer_id,
+        join_time=timestamp(member.joined_at),
+        invite_code=member.invite_code or "",
+        access=[feature_access_to_pb(decision) for decision in access],
     )
 
 
-def invite_to_pb(group_id: str, invite: GroupInvite) -> pb.GroupInvite:
-    return pb.GroupInvite(code=invite.code, group_id=group_id, expire_time=timestamp(invite.expires_at))
+INVITE_STATES = {
+    InviteState.PENDING: pb.GROUP_INVITE_STATE_PENDING,
+    InviteState.ACCEPTED: pb.GROUP_INVITE_STATE_ACCEPTED,
+    InviteState.EXPIRED: pb.GROUP_INVITE_STATE_EXPIRED,
+}
+
+
+def invite_to_pb(group_id: str, invite: GroupInvite, now: datetime) -> pb.GroupInvite:
+    """An invite and where it stands at `now`."""
+    return pb.GroupInvite(
+        code=invite.code,
+        group_id=group_id,
+        expire_time=timestamp(invite.expires_at),
+        create_time=timestamp(invite.created_at),
+        state=INVITE_STATES[invite.state_at(now)],
+        accepted_customer_id=invite.accepted_by or "",
+    )
+
+
+def group_to_pb(group: Group, seat_limit: int, seats_used: int, pending_invites: int) -> pb.Group:
+    """A group with its seats."""
+    return pb.Group(
+        group_id=group.group_id,
+        owner_customer_id=group.owner_customer_id,
+        subscription_id=group.subscription_id,
+        seat_limit=seat_limit,
+        seats_used=seats_used,
+        pending_invite_count=pending_invites,
+    )
 
 
 def suspension_to_pb(customer_id: str, suspension: Suspension) -> pb.FeatureSuspension:
@@ -143,6 +175,16 @@ def drift_report_to_pb(report: DriftReport, checked_customers: int = 0) -> pb.Dr
         changed_count=report.changed,
         checked_customer_count=checked_customers,
     )
+
+
+def drift_correction_to_pb(correction: Correction) -> pb.DriftCorrection:
+    message = pb.DriftCorrection(kind=_CORRECTION_KINDS[correction.kind], grant=grant_to_pb(correction.grant))
+    if correction.previous is not None:
+        message.previous.CopyFrom(grant_to_pb(correction.previous))
+    return message
+
+
+_CORRECTION_KINDS = {kind: enum_to_pb("DRIFT_CORRECTION_KIND", kind, pb.DriftCorrectionKind) for kind in CorrectionKind}
 
 
 # --- events out --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from azotte_entitlement.domain.grants import FeatureKind, Grant
 from azotte_entitlement.errors import (
@@ -31,6 +32,14 @@ class GroupMember:
     invite_code: str | None = None
 
 
+class InviteState(StrEnum):
+    """Where an invite stands; a revoked invite is deleted, so it has no state."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+
+
 @dataclass(frozen=True, slots=True)
 class GroupInvite:
     """A single-use code that lets a customer join a group before it expires."""
@@ -40,6 +49,12 @@ class GroupInvite:
     expires_at: datetime
     accepted_by: str | None = None
 
+    def state_at(self, now: datetime) -> InviteState:
+        """Accepted once used; otherwise pending until it expires."""
+        if self.accepted_by is not None:
+            return InviteState.ACCEPTED
+        return InviteState.PENDING if now < self.expires_at else InviteState.EXPIRED
+
 
 def seats_used(member_count: int) -> int:
     """Seats taken by a group; the owner always takes one."""
@@ -47,12 +62,16 @@ def seats_used(member_count: int) -> int:
     return member_count + OWNER_SEATS
 
 
-def check_seat_available(seat_limit: int, member_count: int) -> None:
-    """Raise when one more member would exceed the seat limit."""
+def check_seat_available(seat_limit: int, member_count: int, pending_invites: int = 0) -> None:
+    """Raise when one more member (or invite) would exceed the seat limit; pending invites hold seats."""
     # NOTE: after a downgrade below the current group size, existing members stay; nobody new joins
     # until enough members leave.
-    if seats_used(member_count) + 1 > seat_limit:
-        raise SeatLimitReached(f"all {seat_limit} seats are taken (the owner counts as one)")
+    if seats_used(member_count) + pending_invites + 1 > seat_limit:
+        held = f", {pending_invites} held by pending invites" if pending_invites else ""
+        raise SeatLimitReached(
+            f"all {seat_limit} seats are taken (the owner counts as one{held})",
+            metadata={"seat_limit": str(seat_limit)},
+        )
 
 
 def seat_limit_of(owner_grants: Iterable[Grant], now: datetime) -> int:
@@ -72,16 +91,21 @@ class Group:
     invites: dict[str, GroupInvite] = field(default_factory=dict)
 
     def add_member(
-        self, customer_id: str, seat_limit: int, now: datetime, invite_code: str | None = None
+        self,
+        customer_id: str,
+        seat_limit: int,
+        now: datetime,
+        invite_code: str | None = None,
+        held_by_invites: int = 0,
     ) -> GroupMember:
-        """Add a member if a seat is free; the owner and existing members cannot be added again."""
+        """Add a member if a seat is free (`held_by_invites` are held by pending invites); no one twice."""
         if not customer_id:
             raise InvalidArgument.field("customer_id", "is required")
         if customer_id == self.owner_customer_id:
             raise OwnerIsNotAMember("the owner already holds a seat of the group")
         if customer_id in self.members:
             raise AlreadyAMember(f"customer {customer_id} is already a member")
-        check_seat_available(seat_limit, len(self.members))
+        check_seat_available(seat_limit, len(self.members), held_by_invites)
         member = GroupMember(customer_id, now, invite_code)
         self.members[customer_id] = member
         return member
@@ -93,14 +117,21 @@ class Group:
             raise NotAMember(f"customer {customer_id} is not a member of group {self.group_id}")
         return member
 
-    def create_invite(self, code: str, now: datetime, expires_at: datetime) -> GroupInvite:
-        """Create an invite code; codes are unique within the group."""
+    def pending_invites(self, now: datetime) -> list[GroupInvite]:
+        """Invites not accepted and not expired; each holds a seat."""
+        return [i for i in self.invites.values() if i.state_at(now) is InviteState.PENDING]
+
+    def create_invite(self, code: str, now: datetime, expires_at: datetime, seat_limit: int) -> GroupInvite:
+        """Create an invite code if a seat is free for it (pending invites hold seats); codes are unique."""
         if not code:
             raise InvalidArgument.field("code", "is required")
         if expires_at <= now:
-            raise InvalidArgument.field("expires_at", "must be in the future")
+            raise InvalidArgument.field("expire_time", "must be in the future")
         if code in self.invites:
             raise InviteExists(f"invite {code} already exists")
+        # NOTE: a pending invite holds a seat, so an accepted invite never finds the group full;
+        # revoking an invite, or its expiry, frees the seat.
+        check_seat_available(seat_limit, len(self.members), len(self.pending_invites(now)))
         invite = GroupInvite(code, now, expires_at)
         self.invites[code] = invite
         return invite
@@ -114,6 +145,18 @@ class Group:
             raise InviteAlreadyUsed(f"invite {code} was already accepted")
         if now >= invite.expires_at:
             raise InviteExpired(f"invite {code} expired")
-        member = self.add_member(customer_id, seat_limit, now, invite_code=code)
+        # NOTE: this invite's own seat is the one it takes; other pending invites keep theirs.
+        others = len(self.pending_invites(now)) - 1
+        member = self.add_member(customer_id, seat_limit, now, invite_code=code, held_by_invites=others)
         self.invites[code] = GroupInvite(invite.code, invite.created_at, invite.expires_at, customer_id)
         return member
+
+    def revoke_invite(self, code: str) -> GroupInvite:
+        """Withdraw a pending invite; an accepted one is history (remove the member instead)."""
+        invite = self.invites.get(code)
+        if invite is None:
+            raise InviteNotFound(f"invite {code} does not exist in group {self.group_id}")
+        if invite.accepted_by is not None:
+            raise InviteAlreadyUsed(f"invite {code} was already accepted; remove the member instead")
+        del self.invites[code]
+        return invite

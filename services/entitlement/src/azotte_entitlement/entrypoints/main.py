@@ -15,7 +15,7 @@ from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
 from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
 from azotte_entitlement.entrypoints.servicer import EntitlementServicer
-from azotte_entitlement.service_layer.consistency import ConsistencyGate
+from azotte_entitlement.service_layer.consistency import OWN_WRITES, ConsistencyGate
 from azotte_entitlement.service_layer.drift_schedule import DriftSchedule
 from azotte_entitlement.settings import EntitlementSettings
 from azotte_platform.events import nats_connection
@@ -71,7 +71,8 @@ async def assemble(runtime: Runtime) -> Entitlement:
 
     async def handled(event_ids: frozenset[str]) -> set[str]:
         async with uow() as unit:
-            return await unit.access.handled_events(LIFECYCLE_EVENTS.durable, event_ids)
+            applied = await unit.access.handled_events(LIFECYCLE_EVENTS.durable, event_ids)
+            return applied | await unit.access.handled_events(OWN_WRITES, event_ids - applied)
 
     consistency = ConsistencyGate(handled, sync.reload_customer, wait_seconds=settings.consistency_wait_seconds)
     handler = LifecycleEventHandler(plans, projection, consistency)

@@ -9,10 +9,11 @@ from typing import Any
 from azotte.entitlement.v1 import entitlement_pb2 as pb
 from azotte.entitlement.v1 import entitlement_pb2_grpc
 from azotte_entitlement.adapters import proto
+from azotte_entitlement.domain.access import AccessDecision
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
-from azotte_entitlement.service_layer import drift_repair, groups, manual_grants, usage_controls
-from azotte_entitlement.service_layer.consistency import ConsistencyGate
+from azotte_entitlement.service_layer import drift_repair, grant_listing, groups, manual_grants, usage_controls
+from azotte_entitlement.service_layer.consistency import ConsistencyGate, name_write
 from azotte_platform.clock import Clock
 from azotte_platform.context import PRINCIPAL_HEADER, current, require_tenant
 from azotte_platform.convert import optional_from_timestamp
@@ -41,6 +42,10 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
         self._clock = clock
         self._invite_ttl = invite_ttl
 
+    async def _name_write(self, uow: EntitlementUnitOfWork, tenant_id: str) -> str:
+        """The consistency token of a write by hand (see `consistency.name_write`)."""
+        return await name_write(uow, self._consistency, tenant_id)
+
     # --- access checks (hot path: memory only) -------------------------------------------------------
 
     async def CheckAccess(self, request: pb.CheckAccessRequest, context: Any) -> pb.CheckAccessResponse:
@@ -59,8 +64,12 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
         require_fields(customer_id=request.customer_id)
         if not request.feature_keys or not all(request.feature_keys):
             raise InvalidArgument.field("feature_keys", "must list at least one non-empty feature key")
+        if request.consistency_token:
+            await self._consistency.reach((tenant_id, request.customer_id), request.consistency_token)
         decisions = self._projection.check_many(tenant_id, request.customer_id, request.feature_keys, self._clock.now())
-        return pb.BatchCheckAccessResponse(results=[proto.feature_access_to_pb(d) for d in decisions])
+        return pb.BatchCheckAccessResponse(
+            results=[proto.feature_access_to_pb(d) for d in decisions], consistency_token=self._consistency.position()
+        )
 
     async def ListEntitlements(self, request: pb.ListEntitlementsRequest, context: Any) -> pb.ListEntitlementsResponse:
         tenant_id = require_tenant()
@@ -91,22 +100,53 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
             valid_until=optional_from_timestamp(request, "valid_until"),
             limit=request.limit if request.HasField("limit") else None,
             reason=request.reason,
+            feature_keys=tuple(request.feature_keys),
+            plan_id=request.plan_id,
         )
 
         async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.CreateManualGrantResponse:
-            grant = await manual_grants.create_manual_grant(uow, self._projection, tenant_id, _actor(), command)
-            return pb.CreateManualGrantResponse(grant=proto.grant_to_pb(grant))
+            grants = await manual_grants.create_manual_grant(
+                uow, self._projection, self._plans, tenant_id, _actor(), command
+            )
+            messages = [proto.grant_to_pb(grant) for grant in grants]
+            return pb.CreateManualGrantResponse(
+                grant=messages[0], grants=messages, consistency_token=await self._name_write(uow, tenant_id)
+            )
 
         return await self.units.mutate(request, pb.CreateManualGrantResponse, work)
 
     async def RevokeGrant(self, request: pb.RevokeGrantRequest, context: Any) -> pb.RevokeGrantResponse:
         async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.RevokeGrantResponse:
             grant = await manual_grants.revoke_grant(
-                uow, self._projection, tenant_id, _actor(), request.grant_id, request.reason
+                uow,
+                self._projection,
+                tenant_id,
+                _actor(),
+                request.grant_id,
+                request.reason,
+                customer_id=request.customer_id,
             )
-            return pb.RevokeGrantResponse(grant=proto.grant_to_pb(grant))
+            token = await self._name_write(uow, tenant_id)
+            return pb.RevokeGrantResponse(grant=proto.grant_to_pb(grant), consistency_token=token)
 
         return await self.units.mutate(request, pb.RevokeGrantResponse, work)
+
+    async def ListGrants(self, request: pb.ListGrantsRequest, context: Any) -> pb.ListGrantsResponse:
+        async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.ListGrantsResponse:
+            page = await grant_listing.list_grants(
+                uow,
+                tenant_id,
+                request.customer_id,
+                filter_text=request.filter,
+                order_by=request.order_by,
+                size=request.page_size,
+                token=request.page_token,
+            )
+            return pb.ListGrantsResponse(
+                grants=[proto.grant_to_pb(g) for g in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
 
     # --- groups ----------------------------------------------------------------------------------------
 
@@ -131,8 +171,13 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
             paging = PageRequest.of(request, tenant_id, request.group_id)
             view = await groups.view_group(uow, tenant_id, request.group_id)
             page = paging.page_in_memory(view.group.members.values(), lambda member: member.customer_id)
+            now = self._clock.now()
+
+            def access(customer_id: str) -> list[AccessDecision]:
+                return self._projection.check_many(tenant_id, customer_id, view.shared_features, now)
+
             return pb.ListGroupMembersResponse(
-                members=[proto.member_to_pb(m) for m in page.items],
+                members=[proto.member_to_pb(m, access(m.customer_id)) for m in page.items],
                 next_page_token=page.next_page_token,
                 owner_customer_id=view.group.owner_customer_id,
                 seat_limit=view.seat_limit,
@@ -148,9 +193,43 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
 
         async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.CreateGroupInviteResponse:
             invite = await groups.create_invite(uow, tenant_id, request.group_id, expires_at, self._invite_ttl)
-            return pb.CreateGroupInviteResponse(invite=proto.invite_to_pb(request.group_id, invite))
+            return pb.CreateGroupInviteResponse(invite=proto.invite_to_pb(request.group_id, invite, uow.clock.now()))
 
         return await self.units.mutate(request, pb.CreateGroupInviteResponse, work)
+
+    async def RevokeGroupInvite(
+        self, request: pb.RevokeGroupInviteRequest, context: Any
+    ) -> pb.RevokeGroupInviteResponse:
+        async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.RevokeGroupInviteResponse:
+            invite = await groups.revoke_invite(uow, tenant_id, request.group_id, request.code)
+            return pb.RevokeGroupInviteResponse(invite=proto.invite_to_pb(request.group_id, invite, uow.clock.now()))
+
+        return await self.units.mutate(request, pb.RevokeGroupInviteResponse, work)
+
+    async def ListGroupInvites(self, request: pb.ListGroupInvitesRequest, context: Any) -> pb.ListGroupInvitesResponse:
+        async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.ListGroupInvitesResponse:
+            paging = PageRequest.of(request, tenant_id, request.group_id)
+            invites = await groups.list_invites(uow, tenant_id, request.group_id)
+            page = paging.page_in_memory(invites, lambda invite: invite.code)
+            now = uow.clock.now()
+            return pb.ListGroupInvitesResponse(
+                invites=[proto.invite_to_pb(request.group_id, i, now) for i in page.items],
+                next_page_token=page.next_page_token,
+            )
+
+        return await self.units.read(work)
+
+    async def ListGroups(self, request: pb.ListGroupsRequest, context: Any) -> pb.ListGroupsResponse:
+        async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.ListGroupsResponse:
+            paging = PageRequest.of(request, tenant_id, request.owner_customer_id)
+            views = await groups.groups_of_owner(uow, tenant_id, request.owner_customer_id)
+            page = paging.page_in_memory(views, lambda view: view.group.group_id)
+            return pb.ListGroupsResponse(
+                groups=[proto.group_to_pb(v.group, v.seat_limit, v.seats_used, v.pending_invites) for v in page.items],
+                next_page_token=page.next_page_token,
+            )
+
+        return await self.units.read(work)
 
     async def AcceptGroupInvite(
         self, request: pb.AcceptGroupInviteRequest, context: Any
@@ -170,7 +249,10 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
             suspension = await usage_controls.suspend_feature(
                 uow, self._projection, tenant_id, request.customer_id, request.feature_key, request.reason
             )
-            return pb.SuspendFeatureResponse(suspension=proto.suspension_to_pb(request.customer_id, suspension))
+            return pb.SuspendFeatureResponse(
+                suspension=proto.suspension_to_pb(request.customer_id, suspension),
+                consistency_token=await self._name_write(uow, tenant_id),
+            )
 
         return await self.units.mutate(request, pb.SuspendFeatureResponse, work)
 
@@ -179,7 +261,10 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
             lifted = await usage_controls.restore_feature(
                 uow, self._projection, tenant_id, request.customer_id, request.feature_key
             )
-            return pb.RestoreFeatureResponse(suspension=proto.suspension_to_pb(request.customer_id, lifted))
+            return pb.RestoreFeatureResponse(
+                suspension=proto.suspension_to_pb(request.customer_id, lifted),
+                consistency_token=await self._name_write(uow, tenant_id),
+            )
 
         return await self.units.mutate(request, pb.RestoreFeatureResponse, work)
 
@@ -206,7 +291,11 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
                 request.customer_id or None,
                 validate_only=request.validate_only,
             )
-            return pb.ReconcileDriftResponse(report=proto.drift_report_to_pb(outcome.report, outcome.checked_customers))
+            return pb.ReconcileDriftResponse(
+                report=proto.drift_report_to_pb(outcome.report, outcome.checked_customers),
+                corrections=[proto.drift_correction_to_pb(c) for c in outcome.corrections],
+                consistency_token=await self._name_write(uow, tenant_id),
+            )
 
         return await self.units.mutate(request, pb.ReconcileDriftResponse, work)
 

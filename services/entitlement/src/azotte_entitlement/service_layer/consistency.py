@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable
 from azotte_entitlement.domain.consistency import parse_token, token_of
 from azotte_entitlement.domain.projection import CustomerRef
 from azotte_entitlement.errors import ConsistencyNotReached
+from azotte_entitlement.ports import EntitlementUnitOfWork
 
+# The inbox consumer under which this service's own writes are recorded, so tokens can name them.
+OWN_WRITES = "entitlement-writes"
 # Which of these lifecycle events are committed as handled (by any replica, before any restart).
 HandledEvents = Callable[[frozenset[str]], Awaitable[set[str]]]
 # Reload one customer's part of the projection from the database; False when a local change raced it.
@@ -87,3 +90,18 @@ class ConsistencyGate:
         self._applied.move_to_end(event_id)
         if len(self._applied) > self._capacity:
             self._applied.popitem(last=False)
+
+
+async def name_write(uow: EntitlementUnitOfWork, gate: ConsistencyGate, tenant_id: str) -> str:
+    """The consistency token of this unit of work's write ("" when it publishes nothing).
+
+    NOTE: one event names the whole transaction. It is recorded in the inbox under `OWN_WRITES` in the same
+    transaction, so any replica finds it committed and reloads the customer; this replica marks it applied
+    after its own projection update (registered earlier, so it runs first).
+    """
+    if not uow.recorded:
+        return ""
+    event_id = uow.recorded[0].id
+    await uow.claim_event(OWN_WRITES, event_id, tenant_id)
+    uow.after_commit(lambda: gate.applied(event_id))
+    return token_of(event_id)

@@ -24,6 +24,7 @@ class DriftOutcome:
 
     report: DriftReport
     checked_customers: int
+    corrections: tuple[Correction, ...] = ()
 
 
 async def reconcile_drift(
@@ -52,7 +53,7 @@ async def reconcile_drift(
         customers = {customer_id}
     if not validate_only:
         await apply_drift_corrections(uow, projection, tenant_id, customer_id, corrections, uow.clock.now())
-    return DriftOutcome(DriftReport.of(corrections), len(customers))
+    return DriftOutcome(DriftReport.of(corrections), len(customers), tuple(corrections))
 
 
 async def _refreshed(

@@ -8,11 +8,16 @@ built here. The shared vocabulary (Channel, SubscriptionState, Money) is copied 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from azotte.common.v1.money_pb2 import Money
 from azotte.entitlement.v1 import entitlement_pb2 as ent
+from azotte.gateway.v1 import billing_pb2 as bl
+from azotte.gateway.v1 import customers_pb2 as cu
+from azotte.gateway.v1 import families_pb2 as fam
 from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.gateway.v1 import grants_pb2 as gr
+from azotte.gateway.v1 import policy_pb2 as po
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
@@ -99,13 +104,19 @@ def tenant_mode(value: ta.TenantMode.ValueType) -> TenantMode:
 
 
 def customer(source: lc.Customer) -> gw.Customer:
-    """A lifecycle customer, without the channel identities lifecycle keeps."""
+    """A lifecycle customer with its channel identities."""
     return gw.Customer(
         id=source.id,
         external_id=source.external_id,
         email=source.email,
         country_code=source.country_code,
         create_time=source.create_time,
+        identities=[
+            gw.ChannelIdentity(
+                kind=_same(i.kind, lc.ChannelIdentityKind, gw.ChannelIdentityKind), value=i.value, issuer=i.issuer
+            )
+            for i in source.identities
+        ],
     )
 
 
@@ -176,6 +187,78 @@ def payment_method(source: pay.PaymentMethod) -> gw.PaymentMethod:
         last4=source.last4,
         is_default=source.is_default,
         create_time=source.create_time,
+    )
+
+
+# --- billing: credit, the revenue report and the ledger (BillingService) ---------------------------
+
+_MOVEMENT_KINDS = {
+    pay.CREDIT_MOVEMENT_KIND_GRANT: bl.CREDIT_MOVEMENT_KIND_GRANT,
+    pay.CREDIT_MOVEMENT_KIND_REFUND: bl.CREDIT_MOVEMENT_KIND_REFUND,
+    pay.CREDIT_MOVEMENT_KIND_SPEND: bl.CREDIT_MOVEMENT_KIND_SPEND,
+    pay.CREDIT_MOVEMENT_KIND_RELEASE: bl.CREDIT_MOVEMENT_KIND_RELEASE,
+}
+_REVENUE_DIMENSIONS = {
+    bl.REVENUE_DIMENSION_PERIOD: pay.REVENUE_DIMENSION_PERIOD,
+    bl.REVENUE_DIMENSION_STOREFRONT: pay.REVENUE_DIMENSION_STOREFRONT,
+    bl.REVENUE_DIMENSION_CHANNEL: pay.REVENUE_DIMENSION_CHANNEL,
+    bl.REVENUE_DIMENSION_PLAN: pay.REVENUE_DIMENSION_PLAN,
+}
+
+
+def credit_balance(source: pay.CreditBalance) -> bl.CreditBalance:
+    """A payments credit balance."""
+    return bl.CreditBalance(customer_id=source.customer_id, balance=source.balance)
+
+
+def credit_movement_kind(kind: bl.CreditMovementKind.ValueType) -> pay.CreditMovementKind.ValueType:
+    """The payments kind of a public movement kind (unspecified stays unspecified)."""
+    inverse = {public: internal for internal, public in _MOVEMENT_KINDS.items()}
+    return inverse.get(kind, pay.CREDIT_MOVEMENT_KIND_UNSPECIFIED)
+
+
+def credit_movement(source: pay.CreditMovement) -> bl.CreditMovement:
+    """A payments credit movement."""
+    return bl.CreditMovement(
+        id=source.id,
+        customer_id=source.customer_id,
+        kind=_MOVEMENT_KINDS.get(source.kind, bl.CREDIT_MOVEMENT_KIND_UNSPECIFIED),
+        amount=source.amount,
+        balance_after=source.balance_after,
+        charge_id=source.charge_id,
+        reason=source.reason,
+        create_time=source.create_time,
+    )
+
+
+def revenue_dimension(dimension: bl.RevenueDimension.ValueType) -> pay.RevenueDimension.ValueType:
+    """The payments dimension of a public one; unspecified or unknown is INVALID_ARGUMENT on `group_by`."""
+    if dimension not in _REVENUE_DIMENSIONS:
+        raise InvalidArgument.field("group_by", "must be PERIOD, STOREFRONT, CHANNEL or PLAN")
+    return _REVENUE_DIMENSIONS[dimension]
+
+
+def revenue_row(source: pay.RevenueRow) -> bl.RevenueRow:
+    """A payments revenue row."""
+    return bl.RevenueRow(
+        period=source.period,
+        storefront_id=source.storefront_id,
+        channel=source.channel,
+        plan_id=source.plan_id,
+        gross_sales=source.gross_sales,
+        discounts=source.discounts,
+        refunds=source.refunds,
+        net_revenue=source.net_revenue,
+        tax=source.tax,
+    )
+
+
+def ledger_currency_balance(source: pay.CurrencyTrialBalance) -> bl.LedgerCurrencyBalance:
+    """One currency of the payments trial balance."""
+    return bl.LedgerCurrencyBalance(
+        currency_code=source.currency_code,
+        accounts=[bl.LedgerAccountBalance(account=a.account, balance=a.balance) for a in source.accounts],
+        total_minor=source.total_minor,
     )
 
 
@@ -258,3 +341,168 @@ def api_key(key: ApiKey) -> ta.ApiKey:
 def tenant(source: Tenant) -> ta.Tenant:
     """A tenant as the public message."""
     return ta.Tenant(id=source.id, display_name=source.name, mode=convert.enum_to_pb(_MODE, source.mode, ta.TenantMode))
+
+
+# --- grants by hand (GrantsService) ---------------------------------------------------------------
+
+_CORRECTIONS = {
+    ent.DRIFT_CORRECTION_KIND_GRANT: gr.GRANT_CORRECTION_KIND_GRANTED,
+    ent.DRIFT_CORRECTION_KIND_REVOKE: gr.GRANT_CORRECTION_KIND_REVOKED,
+    ent.DRIFT_CORRECTION_KIND_CHANGE: gr.GRANT_CORRECTION_KIND_CHANGED,
+}
+
+
+def grant(source: ent.Grant) -> gr.Grant:
+    """An entitlement grant, its source named as access sources are."""
+    result = gr.Grant(
+        grant_id=source.grant_id,
+        customer_id=source.customer_id,
+        feature_key=source.feature_key,
+        source=_SOURCES.get(source.source.source, gw.ACCESS_SOURCE_KIND_UNSPECIFIED),
+        source_ref=source.source.source_ref,
+        start_time=source.valid_from,
+    )
+    if source.HasField("valid_until"):
+        result.end_time.CopyFrom(source.valid_until)
+    if source.HasField("limit"):
+        result.limit = source.limit
+    if source.HasField("audit"):
+        audit = source.audit
+        result.audit.CopyFrom(gr.GrantAudit(actor=audit.actor, time=audit.time, reason=audit.reason))
+    return result
+
+
+def feature_suspension(source: ent.FeatureSuspension) -> gr.FeatureSuspension:
+    return gr.FeatureSuspension(
+        customer_id=source.customer_id,
+        feature_key=source.feature_key,
+        reason=source.reason,
+        suspend_time=source.suspend_time,
+    )
+
+
+def grant_correction(source: ent.DriftCorrection) -> gr.GrantCorrection:
+    result = gr.GrantCorrection(
+        kind=_CORRECTIONS.get(source.kind, gr.GRANT_CORRECTION_KIND_UNSPECIFIED), grant=grant(source.grant)
+    )
+    if source.HasField("previous"):
+        result.previous.CopyFrom(grant(source.previous))
+    return result
+
+
+# --- families -------------------------------------------------------------------------------------
+
+_INVITE_STATES = {
+    ent.GROUP_INVITE_STATE_PENDING: fam.FAMILY_INVITE_STATE_PENDING,
+    ent.GROUP_INVITE_STATE_ACCEPTED: fam.FAMILY_INVITE_STATE_ACCEPTED,
+    ent.GROUP_INVITE_STATE_EXPIRED: fam.FAMILY_INVITE_STATE_EXPIRED,
+}
+
+
+def family(source: ent.Group) -> fam.Family:
+    """An entitlement group as the owner's family, with the seats left for invites."""
+    available = source.seat_limit - source.seats_used - source.pending_invite_count
+    return fam.Family(
+        family_id=source.group_id,
+        owner_customer_id=source.owner_customer_id,
+        subscription_id=source.subscription_id,
+        seat_limit=source.seat_limit,
+        seats_used=source.seats_used,
+        pending_invite_count=source.pending_invite_count,
+        seats_available=max(available, 0),
+    )
+
+
+def family_member(source: ent.GroupMember) -> fam.FamilyMember:
+    """A group member with their access to the shared features."""
+    return fam.FamilyMember(
+        customer_id=source.customer_id,
+        join_time=source.join_time,
+        invite_code=source.invite_code,
+        access=[access_decision(a.feature_key, a) for a in source.access],
+    )
+
+
+def family_invite(source: ent.GroupInvite) -> fam.FamilyInvite:
+    return fam.FamilyInvite(
+        code=source.code,
+        family_id=source.group_id,
+        create_time=source.create_time,
+        expire_time=source.expire_time,
+        state=_INVITE_STATES.get(source.state, fam.FAMILY_INVITE_STATE_UNSPECIFIED),
+        accepted_customer_id=source.accepted_customer_id,
+    )
+
+
+# --- customers and lifecycle policy ---------------------------------------------------------------
+
+
+def _same(value: int, source_enum: Any, target_enum: Any, field: str = "") -> Any:
+    """The member of `target_enum` named as `value` is in `source_enum` (both enums spell their members alike)."""
+    if value not in source_enum.values():
+        raise InvalidArgument.field(field, f"must be one of {', '.join(source_enum.keys())}")
+    return target_enum.Value(source_enum.Name(value))
+
+
+def channel_identity(source: gw.ChannelIdentity, field: str = "identity") -> lc.ChannelIdentity:
+    """The lifecycle identity of a public one."""
+    kind = _same(source.kind, gw.ChannelIdentityKind, lc.ChannelIdentityKind, f"{field}.kind")
+    return lc.ChannelIdentity(kind=kind, value=source.value, issuer=source.issuer)
+
+
+def history_entry(source: lc.SubscriptionHistoryEntry) -> cu.SubscriptionHistoryEntry:
+    """An audit line of a subscription."""
+    return cu.SubscriptionHistoryEntry(
+        occur_time=source.occur_time,
+        event_type=source.event_type,
+        from_state=source.from_state,
+        to_state=source.to_state,
+        cause=source.cause,
+        cause_ref=source.cause_ref,
+        actor=source.actor,
+    )
+
+
+_CANCEL_TIMINGS = {value: key for key, value in _CANCEL_MODES.items()}
+_RuleMessage = Literal["grace_period", "hold_period", "max_pause", "retry_schedule"]
+_RULE_DURATIONS: tuple[_RuleMessage, ...] = ("grace_period", "hold_period", "max_pause")
+
+
+def policy_rules(source: lc.LifecyclePolicy | lc.LifecyclePolicyOverride) -> po.LifecyclePolicyRules:
+    """Lifecycle's policy (or a plan's override) as public rules; unset fields stay unset."""
+    rules = po.LifecyclePolicyRules(
+        trial_end_behavior=_same(source.trial_end_behavior, lc.TrialEndBehavior, po.TrialEndBehavior),
+        cancel_timing=_CANCEL_TIMINGS.get(source.cancel_mode, gw.CANCELLATION_TIMING_UNSPECIFIED),
+    )
+    for name in _RULE_DURATIONS:
+        if source.HasField(name):
+            getattr(rules, name).CopyFrom(getattr(source, name))
+    if source.HasField("retry_schedule"):
+        rules.retry_schedule.days.extend(source.retry_schedule.days)
+    return rules
+
+
+def lifecycle_policy(source: lc.LifecyclePolicy, version: int, update_time: Any, actor: str) -> po.LifecyclePolicy:
+    """The tenant's policy at a version."""
+    policy = po.LifecyclePolicy(rules=policy_rules(source), version=version, update_actor=actor)
+    for plan_id, override in source.plan_overrides.items():
+        policy.plan_overrides[plan_id].CopyFrom(policy_rules(override))
+    if update_time is not None:
+        policy.update_time.CopyFrom(update_time)
+    return policy
+
+
+def lifecycle_rules(rules: po.LifecyclePolicyRules) -> lc.LifecyclePolicy:
+    """Public rules as lifecycle's policy message (its top-level fields)."""
+    policy = lc.LifecyclePolicy(
+        trial_end_behavior=_same(
+            rules.trial_end_behavior, po.TrialEndBehavior, lc.TrialEndBehavior, "rules.trial_end_behavior"
+        ),
+        cancel_mode=_known(_CANCEL_MODES, rules.cancel_timing, gw.CancellationTiming, "rules.cancel_timing"),
+    )
+    for name in _RULE_DURATIONS:
+        if rules.HasField(name):
+            getattr(policy, name).CopyFrom(getattr(rules, name))
+    if rules.HasField("retry_schedule"):
+        policy.retry_schedule.days.extend(rules.retry_schedule.days)
+    return policy

@@ -16,6 +16,8 @@ tenants = sa.Table(
     sa.Column("is_root", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("operator_refund_limit_minor", sa.BigInteger, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    # Signs the tenant's customer tokens.
+    sa.Column("customer_token_secret", sa.LargeBinary, nullable=False),
     # Only one tenant can be the root tenant.
     sa.Index("tenants_one_root", "is_root", unique=True, postgresql_where=sa.text("is_root")),
 )

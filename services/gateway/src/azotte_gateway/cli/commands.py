@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from azotte_gateway.cli import render
+from azotte_gateway.cli import billing, catalog_resources, customers, families, grants, policy, render
 from azotte_gateway.cli.client import DEFAULT_URL, ApiError, GatewayClient, default_key
 
 app = typer.Typer(
@@ -22,9 +22,14 @@ tenants = typer.Typer(help="Tenants (root tenant administrators).", no_args_is_h
 keys = typer.Typer(help="API keys of your tenant.", no_args_is_help=True)
 catalog = typer.Typer(help="The declarative catalog.", no_args_is_help=True)
 clock = typer.Typer(help="The sandbox clock.", no_args_is_help=True)
-customer = typer.Typer(help="Customers.", no_args_is_help=True)
-for sub, name in ((tenants, "tenants"), (keys, "keys"), (catalog, "catalog"), (clock, "clock"), (customer, "customer")):
+for sub, name in ((tenants, "tenants"), (keys, "keys"), (catalog, "catalog"), (clock, "clock")):
     app.add_typer(sub, name=name)
+catalog_resources.register(catalog)
+billing.register(app)
+app.add_typer(families.app, name="families")
+app.add_typer(grants.app, name="grants")
+customers.register(app)
+app.add_typer(policy.app, name="policy")
 
 console = Console(emoji=False)
 
@@ -94,10 +99,14 @@ def tenants_create(
 
 
 @keys.command("list")
-def keys_list(revoked: Annotated[bool, typer.Option(help="Include revoked keys.")] = False) -> None:
+def keys_list(
+    revoked: Annotated[bool, typer.Option(help="Include revoked keys.")] = False,
+    filter: Annotated[str, typer.Option("--filter", help="e.g. 'role = viewer AND revoked = false'.")] = "",
+    order_by: Annotated[str, typer.Option("--order-by", help="create_time, display_name or role [desc].")] = "",
+) -> None:
     """List your tenant's keys (prefixes only)."""
     with handled():
-        listed = client().get("/v1/api-keys", show_revoked=revoked)
+        listed = client().get("/v1/api-keys", show_revoked=revoked, filter=filter, order_by=order_by)
     console.print(render.keys_table(listed["api_keys"]))
 
 
@@ -145,7 +154,7 @@ def catalog_export(fmt: Annotated[str, typer.Option("--format", help="yaml or js
     console.print(document if isinstance(document, str) else json.dumps(document, indent=2), markup=False)
 
 
-# --- clock and customers --------------------------------------------------------------------------
+# --- clock --------------------------------------------------------------------------------------
 
 
 @clock.command("advance")
@@ -157,19 +166,6 @@ def clock_advance(
     with handled(), spinner(f"Advancing the clock by {days} d {hours} h"):
         moved = client().post("/v1/sandbox/clock:advance", {"advance_by_seconds": days * 86_400 + hours * 3_600})
     console.print(f"Sandbox time is now [bold]{moved['now']}[/] (offset {moved['offset']}).")
-
-
-@customer.command("show")
-def customer_show(customer_id: str) -> None:
-    """A customer's subscriptions, entitlements and charges."""
-    gateway = client()
-    with handled():
-        subscriptions = gateway.get(f"/v1/customers/{customer_id}/subscriptions")["subscriptions"]
-        entitlements = gateway.get(f"/v1/customers/{customer_id}/entitlements")["entitlements"]
-        charges = gateway.get(f"/v1/customers/{customer_id}/charges")["charges"]
-    console.print(render.subscriptions_table(subscriptions))
-    console.print(render.entitlements_table(entitlements))
-    console.print(render.charges_table(charges))
 
 
 @app.command("demo")

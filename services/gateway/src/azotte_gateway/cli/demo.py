@@ -235,8 +235,62 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
         console.print(render.subscriptions_table([tour.subscription(ids["alice_sub"])]))
         tour.wait_for("access to end", lambda: not tour.access("alice", ids["alice"], "hd_streaming"))
 
+    family_section(tour, "10. Families: an owner shares the plan's seats; a lapse takes every member's access")
+
     if tour.failed:
         console.print(f"[yellow]The tour finished; {len(tour.failed)} step(s) failed: {', '.join(tour.failed)}[/]")
     else:
         console.print("[bold green]The tour ran clean.[/]")
     return tour.failed
+
+
+def family_section(tour: Tour, title: str) -> None:
+    """An owner on the family plan (3 seats) invites two members, a third invite is refused at the seat
+    limit; the owner's renewal fails into hold and every member loses access; recovery restores it."""
+    gateway, console = tour.gateway, tour.console
+    ids: dict[str, str] = {}
+
+    def expect(holds: bool, what: str) -> None:
+        if not holds:
+            tour.failed.append(f"{title}: {what}")
+            console.print(f"[red]Expected: {what}[/]")
+
+    def members_access(allowed: bool) -> bool:
+        return all(tour.access(name, ids[name], "hd_streaming") is allowed for name in ("frank", "gina"))
+
+    with tour.step(title):
+        ids["erin"] = tour.customer("erin", "US")
+        ids["erin_sub"] = tour.checkout(ids["erin"], "us", "family_monthly")["subscription"]["id"]
+        family_path = f"/v1/customers/{ids['erin']}/family"
+        for name in ("frank", "gina"):
+            ids[name] = tour.customer(name, "US")
+            invite = gateway.post(f"{family_path}/invites", request_id=tour.request_id("invite", name))["invite"]
+            gateway.post(
+                f"/v1/family-invites/{invite['code']}:accept",
+                {"customer_id": ids[name]},
+                request_id=tour.request_id("accept", name),
+            )
+            console.print(f"  erin invited {name} (code {invite['code']}); {name} accepted")
+        try:
+            gateway.post(f"{family_path}/invites", request_id=tour.request_id("invite", "third"))
+            expect(False, "a third invite is refused at the seat limit")
+        except ApiError as refusal:
+            console.print(f"  a third invite is refused: [yellow]{refusal.status_code} {refusal.reason}[/]")
+            expect(refusal.reason == "SEAT_LIMIT_REACHED", "the refusal names SEAT_LIMIT_REACHED")
+        family = gateway.get(family_path)["family"]
+        console.print(f"  seats: {family['seats_used']} of {family['seat_limit']} taken (the owner counts as one)")
+        expect(members_access(True), "members share the plan's features")
+
+        tour.card(ids["erin"], "tok_insufficient_funds")
+        console.print("  erin's card on file now declines; a month passes, then the grace period")
+        tour.advance(31)
+        tour.wait_for("erin's failed renewal", lambda: tour.state(ids["erin_sub"]) == "past_due")
+        tour.advance(4)
+        expect(tour.wait_for("erin's hold", lambda: tour.state(ids["erin_sub"]) == "on_hold"), "erin is on hold")
+        expect(tour.wait_for("members to lose access", lambda: members_access(False)), "every member loses access")
+
+        tour.card(ids["erin"], "tok_success")
+        tour.advance(2)
+        expect(tour.wait_for("erin's retry", lambda: tour.state(ids["erin_sub"]) == "active"), "erin recovers")
+        expect(tour.wait_for("members to get access back", lambda: members_access(True)), "members get access back")
+        console.print(render.subscriptions_table([tour.subscription(ids["erin_sub"])]))

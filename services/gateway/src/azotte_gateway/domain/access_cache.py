@@ -77,8 +77,13 @@ class AccessCache(Generic[V]):
         self._insert(customer, Ticket(settles_at=self._monotonic() + self._settle))
 
     def clear(self) -> None:
-        """Forget everything (e.g. the sandbox clock moved)."""
+        """Forget everything (e.g. events may have been missed while the broker was away)."""
         self._customers.clear()
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        """Forget one tenant's answers (e.g. its sandbox clock moved: grants may have ended)."""
+        for customer in [c for c in self._customers if c[0] == tenant_id]:
+            del self._customers[customer]
 
     def __len__(self) -> int:
         return len(self._customers)

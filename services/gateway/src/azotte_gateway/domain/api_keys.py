@@ -128,3 +128,16 @@ def issue_api_key(
         expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, plaintext=plaintext)
+
+
+API_KEY_ORDER_FIELDS = ("create_time", "display_name", "role")
+
+
+@dataclass(frozen=True)
+class ApiKeyListing:
+    """Which of a tenant's keys a list shows (None = either) and their order: (field, descending) pairs
+    of `API_KEY_ORDER_FIELDS`, the key id breaking ties."""
+
+    role: Role | None = None
+    revoked: bool | None = False
+    order: tuple[tuple[str, bool], ...] = (("create_time", False),)

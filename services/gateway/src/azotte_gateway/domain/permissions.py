@@ -24,6 +24,9 @@ class Permission(StrEnum):
     READ_CHARGES = "read_charges"
     READ_CATALOG = "read_catalog"
     READ_PROMOTIONS = "read_promotions"
+    READ_PAYMENT_METHODS = "read_payment_methods"
+    READ_CREDITS = "read_credits"
+    READ_LIFECYCLE_POLICY = "read_lifecycle_policy"
     # Day-to-day customer operations.
     CANCEL_SUBSCRIPTION = "cancel_subscription"
     PAUSE_SUBSCRIPTION = "pause_subscription"
@@ -34,13 +37,30 @@ class Permission(StrEnum):
     # stored card; it attaches a card only inside its own checkout (the checkout's token).
     CREATE_CUSTOMER = "create_customer"
     MANAGE_PAYMENT_METHODS = "manage_payment_methods"
+    LINK_CHANNEL_IDENTITY = "link_channel_identity"
+    # A backend vouches for a device's customer (domain/customer_tokens.py).
+    ISSUE_CUSTOMER_TOKENS = "issue_customer_tokens"
+    # Families: a publishable key only when bound to the customer (see CUSTOMER_BOUND_ONLY).
+    READ_FAMILIES = "read_families"
+    INVITE_FAMILY_MEMBERS = "invite_family_members"
+    ACCEPT_FAMILY_INVITES = "accept_family_invites"
+    MANAGE_FAMILIES = "manage_families"
+    # Entitlements by hand: comps, revocations, suspensions, drift reconciliation.
+    READ_GRANTS = "read_grants"
+    MANAGE_GRANTS = "manage_grants"
+    RECONCILE_GRANTS = "reconcile_grants"
+    SUSPEND_FEATURES = "suspend_features"
+    RECONCILE_ALL_GRANTS = "reconcile_all_grants"
     # Catalog, pricing and campaign configuration; plan changes.
     CHANGE_SUBSCRIPTION_PLAN = "change_subscription_plan"
     APPLY_CATALOG = "apply_catalog"
     SCHEDULE_PRICES = "schedule_prices"
     MANAGE_PLANS = "manage_plans"
     MANAGE_STOREFRONTS = "manage_storefronts"
+    MANAGE_FEATURES = "manage_features"
+    MANAGE_CHANNEL_MAPPINGS = "manage_channel_mappings"
     MANAGE_PROMOTIONS = "manage_promotions"
+    MANAGE_LIFECYCLE_POLICY = "manage_lifecycle_policy"
     # Tenant administration and finance.
     MANAGE_TENANT = "manage_tenant"
     MANAGE_API_KEYS = "manage_api_keys"
@@ -61,7 +81,21 @@ class Role(StrEnum):
     PUBLISHABLE = "publishable"
 
 
-_PUBLISHABLE = frozenset({Permission.CHECK_ACCESS, Permission.LIST_ENTITLEMENTS, Permission.START_CHECKOUT})
+_PUBLISHABLE = frozenset(
+    {
+        Permission.CHECK_ACCESS,
+        Permission.LIST_ENTITLEMENTS,
+        Permission.START_CHECKOUT,
+        Permission.READ_FAMILIES,
+        Permission.INVITE_FAMILY_MEMBERS,
+        Permission.ACCEPT_FAMILY_INVITES,
+    }
+)
+# NOTE: a publishable key is public, so these need a customer token binding it to the customer they
+# name (the family's owner, or the invitee accepting); an unbound publishable key is refused.
+CUSTOMER_BOUND_ONLY = frozenset(
+    {Permission.READ_FAMILIES, Permission.INVITE_FAMILY_MEMBERS, Permission.ACCEPT_FAMILY_INVITES}
+)
 _VIEWER = frozenset(
     {
         Permission.CHECK_ACCESS,
@@ -71,6 +105,11 @@ _VIEWER = frozenset(
         Permission.READ_CHARGES,
         Permission.READ_CATALOG,
         Permission.READ_PROMOTIONS,
+        Permission.READ_GRANTS,
+        Permission.READ_FAMILIES,
+        Permission.READ_PAYMENT_METHODS,
+        Permission.READ_CREDITS,
+        Permission.READ_LIFECYCLE_POLICY,
     }
 )
 _OPERATOR = _VIEWER | {
@@ -82,16 +121,28 @@ _OPERATOR = _VIEWER | {
     Permission.REFUND_CHARGE,
     Permission.CREATE_CUSTOMER,
     Permission.MANAGE_PAYMENT_METHODS,
+    Permission.LINK_CHANNEL_IDENTITY,
+    Permission.ISSUE_CUSTOMER_TOKENS,
+    Permission.MANAGE_GRANTS,
+    Permission.RECONCILE_GRANTS,
+    Permission.INVITE_FAMILY_MEMBERS,
+    Permission.ACCEPT_FAMILY_INVITES,
+    Permission.MANAGE_FAMILIES,
 }
 _MANAGER = _OPERATOR | {
+    Permission.MANAGE_LIFECYCLE_POLICY,
+    Permission.SUSPEND_FEATURES,
     Permission.CHANGE_SUBSCRIPTION_PLAN,
     Permission.APPLY_CATALOG,
     Permission.SCHEDULE_PRICES,
     Permission.MANAGE_PLANS,
     Permission.MANAGE_STOREFRONTS,
+    Permission.MANAGE_FEATURES,
+    Permission.MANAGE_CHANNEL_MAPPINGS,
     Permission.MANAGE_PROMOTIONS,
 }
 _ADMIN = _MANAGER | {
+    Permission.RECONCILE_ALL_GRANTS,
     Permission.MANAGE_TENANT,
     Permission.MANAGE_API_KEYS,
     Permission.MANAGE_USERS,
@@ -146,6 +197,11 @@ def authorize(
     if not is_allowed(role, permission):
         raise RolePermissionMissing(
             f"role {role.value!r} does not have permission {permission.value!r}",
+            metadata={"role": role.value, "permission": permission.value},
+        )
+    if role is Role.PUBLISHABLE and principal.customer_id is None and permission in CUSTOMER_BOUND_ONLY:
+        raise CustomerScopeViolation(
+            f"role {role.value!r} may use permission {permission.value!r} only when bound to a customer",
             metadata={"role": role.value, "permission": permission.value},
         )
     if principal.customer_id is not None and customer_id != principal.customer_id:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from azotte_gateway.errors import TenantIdInvalid, TenantNameRequired, TenantNotSandbox
@@ -30,6 +31,8 @@ class Tenant:
     operator_refund_limit_minor: int = DEFAULT_OPERATOR_REFUND_LIMIT_MINOR
     # The tenant created at first start; its admins may create other tenants.
     is_root: bool = False
+    # Signs the tenant's customer tokens (domain/customer_tokens.py); never shown.
+    customer_token_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.id):

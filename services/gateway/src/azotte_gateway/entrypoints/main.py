@@ -6,13 +6,12 @@ from pathlib import Path
 
 import grpc
 
-from azotte.gateway.v1 import gateway_pb2, gateway_pb2_grpc, tenant_admin_pb2, tenant_admin_pb2_grpc
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.adapters.peers import GrpcPeers
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.entrypoints.rest.app import create_app, rest_server
-from azotte_gateway.entrypoints.servicer import GatewayServicer, TenantAdminServicer
+from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES
 from azotte_gateway.ports import GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.access import Access, AccessReader
 from azotte_gateway.service_layer.admin import Admin
@@ -21,8 +20,11 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
-from azotte_gateway.service_layer.customers import KnownCustomers
+from azotte_gateway.service_layer.customers import Customers, KnownCustomers
+from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
+from azotte_gateway.service_layer.grants import Grants
+from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 from azotte_gateway.settings import GatewaySettings
 from azotte_platform.events.follow import follow_events
@@ -63,8 +65,11 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     async def forget_access() -> None:
         reader.cache.clear()
 
+    async def forget_tenant_access(tenant_id: str) -> None:
+        reader.cache.forget_tenant(tenant_id)
+
     runtime.spawn(follow_entitlements)
-    runtime.on_clock_change(forget_access)
+    runtime.on_clock_change(forget_tenant_access)
     runtime.on_reconnect(forget_access)
     return Gateway(
         authenticator=authenticator,
@@ -73,20 +78,21 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         subscriptions=Subscriptions(peers, clock, customers, reader),
         billing=Billing(peers, customers),
         catalog=Catalog(peers),
-        admin=Admin(units, clock, authenticator),
+        admin=Admin(units, clock, authenticator, customers),
         # NOTE: no channel adapter is registered yet; App Store, Google Play, telecom and partners come next.
         channels=Channels(ChannelAdapters(), peers),
+        families=Families(peers, customers),
+        grants=Grants(peers, clock, customers, reader),
+        customers=Customers(peers, customers),
+        policy=LifecyclePolicies(peers),
     )
 
 
 def register(gateway: Gateway, server: grpc.aio.Server) -> list[str]:
     """Add the public services to a gRPC server; returns their full names."""
-    gateway_pb2_grpc.add_GatewayServiceServicer_to_server(GatewayServicer(gateway), server)
-    tenant_admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(TenantAdminServicer(gateway), server)
-    return [
-        gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name,
-        tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"].full_name,
-    ]
+    for service in PUBLIC_SERVICES:
+        service.add_to_server(service.servicer(gateway), server)
+    return [service.descriptor.full_name for service in PUBLIC_SERVICES]
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.descriptor import FileDescriptor, ServiceDescriptor
 from google.rpc import error_details_pb2, status_pb2
 
-from azotte.gateway.v1 import gateway_pb2_grpc, tenant_admin_pb2_grpc
+from azotte.gateway.v1 import (
+    billing_pb2,
+    billing_pb2_grpc,
+    catalog_admin_pb2,
+    catalog_admin_pb2_grpc,
+    customers_pb2,
+    customers_pb2_grpc,
+    families_pb2,
+    families_pb2_grpc,
+    gateway_pb2,
+    gateway_pb2_grpc,
+    grants_pb2,
+    grants_pb2_grpc,
+    policy_pb2,
+    policy_pb2_grpc,
+    tenant_admin_pb2,
+    tenant_admin_pb2_grpc,
+)
 from azotte_gateway.errors import RateLimited
-from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY, Caller, single_authorization
+from azotte_gateway.service_layer.auth import (
+    CUSTOMER_TOKEN_HEADER,
+    RETRY_AFTER_KEY,
+    Caller,
+    single_authorization,
+    single_customer_token,
+)
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform.grpc.status import DETAILS_KEY, to_rich_status
 
@@ -50,7 +76,8 @@ class _Servicer:
         metadata = servicer_context.invocation_metadata() or ()
         try:
             authorization = single_authorization([str(v) for k, v in metadata if k == "authorization"])
-            caller = await self.gateway.authenticator.authenticate(authorization)
+            token = single_customer_token([str(v) for k, v in metadata if k == CUSTOMER_TOKEN_HEADER])
+            caller = await self.gateway.authenticator.authenticate(authorization, token)
         except RateLimited as error:
             await _abort_rate_limited(error, servicer_context)
             raise
@@ -95,3 +122,115 @@ class TenantAdminServicer(_Servicer, tenant_admin_pb2_grpc.TenantAdminServiceSer
     CreateApiKey = _rpc(lambda g: g.admin.create_api_key)
     ListApiKeys = _rpc(lambda g: g.admin.list_api_keys)
     RevokeApiKey = _rpc(lambda g: g.admin.revoke_api_key)
+    CreateCustomerToken = _rpc(lambda g: g.admin.create_customer_token)
+
+
+class BillingServicer(_Servicer, billing_pb2_grpc.BillingServiceServicer):
+    """BillingService: payment methods, credit, voids, the revenue report and the ledger."""
+
+    ListPaymentMethods = _rpc(lambda g: g.billing.list_payment_methods)
+    SetDefaultPaymentMethod = _rpc(lambda g: g.billing.set_default_payment_method)
+    DeletePaymentMethod = _rpc(lambda g: g.billing.delete_payment_method)
+    GrantCredit = _rpc(lambda g: g.billing.grant_credit)
+    ListCreditBalances = _rpc(lambda g: g.billing.list_credit_balances)
+    ListCreditMovements = _rpc(lambda g: g.billing.list_credit_movements)
+    VoidCharge = _rpc(lambda g: g.billing.void_charge)
+    GetRevenueReport = _rpc(lambda g: g.billing.get_revenue_report)
+    GetLedgerBalance = _rpc(lambda g: g.billing.get_ledger_balance)
+
+
+class CatalogAdminServicer(_Servicer, catalog_admin_pb2_grpc.CatalogAdminServiceServicer):
+    """CatalogAdminService: catalog resources one by one."""
+
+    CreateStorefront = _rpc(lambda g: g.catalog.create_storefront)
+    UpdateStorefront = _rpc(lambda g: g.catalog.update_storefront)
+    GetFeature = _rpc(lambda g: g.catalog.get_feature)
+    ListFeatures = _rpc(lambda g: g.catalog.list_features)
+    CreateFeature = _rpc(lambda g: g.catalog.create_feature)
+    UpdateFeature = _rpc(lambda g: g.catalog.update_feature)
+    CreatePlan = _rpc(lambda g: g.catalog.create_plan)
+    UpdatePlan = _rpc(lambda g: g.catalog.update_plan)
+    ActivatePlan = _rpc(lambda g: g.catalog.activate_plan)
+    RetirePlan = _rpc(lambda g: g.catalog.retire_plan)
+    SchedulePrice = _rpc(lambda g: g.catalog.schedule_price)
+    CancelPrice = _rpc(lambda g: g.catalog.cancel_price)
+    CreateChannelMapping = _rpc(lambda g: g.catalog.create_channel_mapping)
+    ListChannelMappings = _rpc(lambda g: g.catalog.list_channel_mappings)
+
+
+class GrantsServicer(_Servicer, grants_pb2_grpc.GrantsServiceServicer):
+    """GrantsService: comps, revocations, suspensions and drift reconciliation."""
+
+    CreateGrant = _rpc(lambda g: g.grants.create_grant)
+    ListGrants = _rpc(lambda g: g.grants.list_grants)
+    RevokeGrant = _rpc(lambda g: g.grants.revoke_grant)
+    SuspendFeature = _rpc(lambda g: g.grants.suspend_feature)
+    RestoreFeature = _rpc(lambda g: g.grants.restore_feature)
+    ReconcileGrants = _rpc(lambda g: g.grants.reconcile_grants)
+
+
+class FamiliesServicer(_Servicer, families_pb2_grpc.FamiliesServiceServicer):
+    """FamiliesService: the owner's seats, members and invites."""
+
+    GetFamily = _rpc(lambda g: g.families.get_family)
+    ListFamilyMembers = _rpc(lambda g: g.families.list_family_members)
+    RemoveFamilyMember = _rpc(lambda g: g.families.remove_family_member)
+    CreateFamilyInvite = _rpc(lambda g: g.families.create_family_invite)
+    ListFamilyInvites = _rpc(lambda g: g.families.list_family_invites)
+    RevokeFamilyInvite = _rpc(lambda g: g.families.revoke_family_invite)
+    AcceptFamilyInvite = _rpc(lambda g: g.families.accept_family_invite)
+
+
+class CustomersServicer(_Servicer, customers_pb2_grpc.CustomersServiceServicer):
+    """CustomersService: customer search, channel identities, subscription history."""
+
+    ListCustomers = _rpc(lambda g: g.customers.list_customers)
+    LinkChannelIdentity = _rpc(lambda g: g.customers.link_channel_identity)
+    ListSubscriptionHistory = _rpc(lambda g: g.customers.list_subscription_history)
+
+
+class LifecyclePolicyServicer(_Servicer, policy_pb2_grpc.LifecyclePolicyServiceServicer):
+    """LifecyclePolicyService: the tenant's lifecycle policy and its versions."""
+
+    GetLifecyclePolicy = _rpc(lambda g: g.policy.get_lifecycle_policy)
+    UpdateLifecyclePolicy = _rpc(lambda g: g.policy.update_lifecycle_policy)
+    ListLifecyclePolicyVersions = _rpc(lambda g: g.policy.list_lifecycle_policy_versions)
+
+
+def _service(module: ModuleType) -> ServiceDescriptor:
+    """The one service a public proto file declares."""
+    descriptor: FileDescriptor = module.DESCRIPTOR
+    (service,) = descriptor.services_by_name.values()
+    return service
+
+
+@dataclass(frozen=True)
+class PublicService:
+    """A gRPC service of the public API: its descriptor, its servicer and how it is added to a server."""
+
+    descriptor: ServiceDescriptor
+    servicer: type[_Servicer]
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+
+
+PUBLIC_SERVICES = (
+    PublicService(_service(gateway_pb2), GatewayServicer, gateway_pb2_grpc.add_GatewayServiceServicer_to_server),
+    PublicService(
+        _service(tenant_admin_pb2), TenantAdminServicer, tenant_admin_pb2_grpc.add_TenantAdminServiceServicer_to_server
+    ),
+    PublicService(_service(billing_pb2), BillingServicer, billing_pb2_grpc.add_BillingServiceServicer_to_server),
+    PublicService(
+        _service(catalog_admin_pb2),
+        CatalogAdminServicer,
+        catalog_admin_pb2_grpc.add_CatalogAdminServiceServicer_to_server,
+    ),
+    PublicService(_service(families_pb2), FamiliesServicer, families_pb2_grpc.add_FamiliesServiceServicer_to_server),
+    PublicService(_service(grants_pb2), GrantsServicer, grants_pb2_grpc.add_GrantsServiceServicer_to_server),
+    PublicService(
+        _service(customers_pb2), CustomersServicer, customers_pb2_grpc.add_CustomersServiceServicer_to_server
+    ),
+    PublicService(
+        _service(policy_pb2), LifecyclePolicyServicer, policy_pb2_grpc.add_LifecyclePolicyServiceServicer_to_server
+    ),
+)
+"""Every service the gateway's port serves (besides health and reflection), one per area of the API."""

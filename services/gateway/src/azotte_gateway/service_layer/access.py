@@ -128,9 +128,16 @@ class Access:
             )
         await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.entitlement.BatchCheckAccess(
-            ent.BatchCheckAccessRequest(customer_id=request.customer_id, feature_keys=request.feature_keys)
+            ent.BatchCheckAccessRequest(
+                customer_id=request.customer_id,
+                feature_keys=request.feature_keys,
+                consistency_token=self.reader.token_for(caller, request.customer_id, request.consistency_token),
+            )
         )
-        return gw.BatchCheckAccessResponse(decisions=[proto.access_decision(r.feature_key, r) for r in answer.results])
+        return gw.BatchCheckAccessResponse(
+            decisions=[proto.access_decision(r.feature_key, r) for r in answer.results],
+            consistency_token=answer.consistency_token,
+        )
 
     async def list_entitlements(
         self, caller: Caller, request: gw.ListEntitlementsRequest

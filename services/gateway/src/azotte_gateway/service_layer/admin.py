@@ -12,16 +12,19 @@ from pathlib import Path
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
 from azotte_gateway.adapters import proto
-from azotte_gateway.domain.api_keys import IssuedApiKey, issue_api_key
+from azotte_gateway.domain import customer_tokens
+from azotte_gateway.domain.api_keys import API_KEY_ORDER_FIELDS, ApiKeyListing, IssuedApiKey, issue_api_key
 from azotte_gateway.domain.permissions import Permission, Role, authorize
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_gateway.errors import ApiKeyNotFound, ClockBackward, NoSandboxClock, RootTenantRequired, TenantExists
 from azotte_gateway.ports import GatewayUnitOfWork
 from azotte_gateway.service_layer.auth import Authenticator, Caller
-from azotte_gateway.service_layer.validation import require_mutation
+from azotte_gateway.service_layer.customers import KnownCustomers
+from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock, SandboxClock
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.listing import EQUALITY, Filter, Ordering
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
 from azotte_platform.validation import field_names
@@ -63,11 +66,13 @@ def _write_secret(path: Path, secret: str) -> None:
 
 @dataclass(frozen=True)
 class Admin:
-    """TenantAdminService (CreateTenant, CreateApiKey, ListApiKeys, RevokeApiKey) and AdvanceSandboxClock."""
+    """TenantAdminService (CreateTenant, CreateApiKey, ListApiKeys, RevokeApiKey, CreateCustomerToken) and
+    AdvanceSandboxClock."""
 
     units: Units[GatewayUnitOfWork]
     clock: Clock
     authenticator: Authenticator
+    customers: KnownCustomers
 
     async def bootstrap(self, state_dir: Path) -> CreatedTenant | None:
         """On the very first start, create the `sandbox` root tenant and write its admin key to the state dir."""
@@ -141,9 +146,11 @@ class Admin:
     async def list_api_keys(self, caller: Caller, request: ta.ListApiKeysRequest) -> ta.ListApiKeysResponse:
         authorize(caller.principal, Permission.MANAGE_API_KEYS)
 
+        listing, query = api_key_listing(request)
+
         async def work(uow: GatewayUnitOfWork, tenant_id: str) -> ta.ListApiKeysResponse:
-            page_request = PageRequest.of(request, "api_keys", tenant_id, request.show_revoked)
-            page = await uow.api_keys.list_page(tenant_id, page_request, show_revoked=request.show_revoked)
+            page_request = PageRequest.of(request, "api_keys", tenant_id, *query)
+            page = await uow.api_keys.list_page(tenant_id, page_request, listing)
             return ta.ListApiKeysResponse(
                 api_keys=[proto.api_key(k) for k in page.items], next_page_token=page.next_page_token
             )
@@ -167,6 +174,19 @@ class Admin:
         response = await self.units.mutate(request, ta.RevokeApiKeyResponse, work)
         self.authenticator.forget(request.api_key_id)
         return response
+
+    async def create_customer_token(
+        self, caller: Caller, request: ta.CreateCustomerTokenRequest
+    ) -> ta.CreateCustomerTokenResponse:
+        authorize(caller.principal, Permission.ISSUE_CUSTOMER_TOKENS, customer_id=request.customer_id)
+        require(request, "customer_id")
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
+        ttl = convert.optional_from_duration(request, "ttl")
+        # NOTE: like API keys, a token lives in real time: the time before any tenant's sandbox offset.
+        issued = customer_tokens.issue(caller.tenant, request.customer_id, self.clock.now(), ttl)
+        return ta.CreateCustomerTokenResponse(
+            token=issued.token, customer_id=request.customer_id, expire_time=convert.timestamp(issued.expire_time)
+        )
 
     async def advance_sandbox_clock(
         self, caller: Caller, request: gw.AdvanceSandboxClockRequest
@@ -201,3 +221,25 @@ class Admin:
 
         # NOTE: the operation name request ids of this call were stored under since the first release.
         return await self.units.mutate(request, gw.AdvanceSandboxClockResponse, work, operation="advance_sandbox_clock")
+
+
+def api_key_listing(request: ta.ListApiKeysRequest) -> tuple[ApiKeyListing, tuple[object, ...]]:
+    """The keys a ListApiKeys request shows (filter `role = viewer AND revoked = false`, or `show_revoked`)
+    and their order (`order_by`: create_time, display_name, role), with the query its page tokens are bound to."""
+    parsed = Filter.parse(request.filter, {"role": EQUALITY, "revoked": EQUALITY})
+    ordering = Ordering.parse(request.order_by, API_KEY_ORDER_FIELDS, "create_time")
+    role_text, revoked_text = parsed.value("role"), parsed.value("revoked")
+    role = None
+    if role_text is not None:
+        try:
+            role = Role(role_text.lower().removeprefix("api_key_role_"))
+        except ValueError:
+            raise InvalidArgument.field("filter", f"role: {role_text!r} is not one of {', '.join(Role)}") from None
+    if revoked_text is not None and revoked_text.lower() not in ("true", "false"):
+        raise InvalidArgument.field("filter", f"revoked: {revoked_text!r} is not true or false")
+    # NOTE: without `revoked` in the filter, show_revoked decides whether revoked keys are listed too.
+    revoked = (
+        (revoked_text.lower() == "true") if revoked_text is not None else (None if request.show_revoked else False)
+    )
+    listing = ApiKeyListing(role=role, revoked=revoked, order=ordering.keys)
+    return listing, (request.show_revoked, parsed.canonical(), ordering.text)

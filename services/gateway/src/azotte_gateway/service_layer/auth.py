@@ -7,16 +7,26 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from azotte_gateway.domain import customer_tokens
 from azotte_gateway.domain.api_keys import ApiKey, hash_api_key, key_prefix
 from azotte_gateway.domain.permissions import Principal
 from azotte_gateway.domain.rate_limit import KeyRateLimiter, RateLimit
 from azotte_gateway.domain.tenants import Tenant
-from azotte_gateway.errors import ApiKeyInvalid, ApiKeyMalformed, ApiKeyMissing, AuthorizationRepeated, RateLimited
+from azotte_gateway.errors import (
+    ApiKeyInvalid,
+    ApiKeyMalformed,
+    ApiKeyMissing,
+    AuthorizationRepeated,
+    CustomerTokenRepeated,
+    RateLimited,
+)
 from azotte_gateway.ports import GatewayUnitOfWork
 from azotte_platform import context
 from azotte_platform.clock import Clock
 
 BEARER = "bearer "
+# The header (REST) and metadata key (gRPC) carrying a customer token beside the API key.
+CUSTOMER_TOKEN_HEADER = "x-customer-token"
 RETRY_AFTER_KEY = "retry_after_seconds"
 
 
@@ -43,6 +53,13 @@ def single_authorization(values: Sequence[str]) -> str | None:
     """The one authorization a call carries (None if none); two or more are refused, never picked from."""
     if len(values) > 1:
         raise AuthorizationRepeated(f"the call carries {len(values)} authorizations; send exactly one")
+    return values[0] if values else None
+
+
+def single_customer_token(values: Sequence[str]) -> str | None:
+    """The one customer token a call carries (None if none); two or more are refused."""
+    if len(values) > 1:
+        raise CustomerTokenRepeated(f"the call carries {len(values)} customer tokens; send at most one")
     return values[0] if values else None
 
 
@@ -77,12 +94,16 @@ class Authenticator:
         self._cache: dict[str, _Cached] = {}
         self._limiter = KeyRateLimiter(rate_limit, monotonic)
 
-    async def authenticate(self, authorization: str | None) -> Caller:
-        """Verify the key and spend from its rate limit; the caller's calls run in `Caller.scope()`."""
+    async def authenticate(self, authorization: str | None, customer_token: str | None = None) -> Caller:
+        """Verify the key (and the customer token binding it to one customer, if any) and spend from the key's
+        rate limit; the caller's calls run in `Caller.scope()`."""
         presented = bearer_key(authorization)
         digest = hash_api_key(presented)
         cached = await self._load(presented, digest)
-        principal = cached.key.verify_digest(digest, self._clock.now())
+        now = self._clock.now()
+        principal = cached.key.verify_digest(digest, now)
+        if customer_token is not None:
+            principal = principal.acting_for(customer_tokens.verify(cached.tenant, customer_token, now))
         decision = self._limiter.check(principal.api_key_id)
         if not decision.allowed:
             raise RateLimited(

@@ -11,6 +11,10 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
+from azotte_gateway.service_layer.customers import Customers
+from azotte_gateway.service_layer.families import Families
+from azotte_gateway.service_layer.grants import Grants
+from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 
 
@@ -26,3 +30,7 @@ class Gateway:
     catalog: Catalog
     admin: Admin
     channels: Channels
+    grants: Grants
+    families: Families
+    customers: Customers
+    policy: LifecyclePolicies

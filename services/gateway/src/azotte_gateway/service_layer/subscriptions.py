@@ -19,8 +19,18 @@ from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.listing import COMPARISONS, EQUALITY, Filter
 from azotte_platform.paging import page_size
 from azotte_platform.validation import field_names
+
+# The filterable fields of ListSubscriptions (lifecycle applies them).
+SUBSCRIPTION_FILTER = {
+    "state": frozenset({"=", "!="}),
+    "plan_id": EQUALITY,
+    "customer_id": EQUALITY,
+    "create_time": COMPARISONS,
+    "current_period_end_time": COMPARISONS,
+}
 
 # NOTE: lifecycle names the new plan `plan_id`; the gateway's request names it `new_plan_id`.
 PLAN_CHANGE_FIELDS = {"plan_id": "new_plan_id"}
@@ -50,14 +60,19 @@ class Subscriptions:
         authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
         if len(request.states) > 1:
             raise InvalidArgument.field("states", "filter by at most one state")
-        if request.customer_id:
-            await self.customers.require(caller.principal.tenant_id, request.customer_id)
+        # NOTE: lifecycle applies `filter` and `order_by`; the gateway reads the filter's customer only, so
+        # another tenant's (or an unknown) customer is NOT_FOUND rather than an empty list.
+        named = Filter.parse(request.filter, SUBSCRIPTION_FILTER).value("customer_id")
+        for customer_id in {request.customer_id, named or ""} - {""}:
+            await self.customers.require(caller.principal.tenant_id, customer_id)
         answer = await self.peers.lifecycle.ListSubscriptions(
             lc.ListSubscriptionsRequest(
                 customer_id=request.customer_id,
                 state=request.states[0] if request.states else subscription_state_pb2.SUBSCRIPTION_STATE_UNSPECIFIED,
                 page_size=page_size(request.page_size),
                 page_token=request.page_token,
+                filter=request.filter,
+                order_by=request.order_by,
             )
         )
         return gw.ListSubscriptionsResponse(

@@ -21,6 +21,7 @@ from azotte_lifecycle.domain.policy import (
     CancelMode,
     LifecyclePolicy,
     PolicyOverride,
+    PolicyVersion,
     TenantLifecyclePolicy,
     TrialEndBehavior,
 )
@@ -187,6 +188,7 @@ def history_to_pb(entry: HistoryEntry) -> pb.SubscriptionHistoryEntry:
         to_state=state_to_pb(entry.to_state),
         cause=entry.cause.value,
         cause_ref=entry.cause_ref,
+        actor=entry.actor,
     )
 
 
@@ -308,4 +310,28 @@ def policy_from_pb(
     return TenantLifecyclePolicy(
         replace(current.default, **changes),
         overrides if "plan_overrides" in paths else current.plan_overrides,
+    )
+
+
+def override_from_pb(message: pb.LifecyclePolicy, current: PolicyOverride, paths: Sequence[str]) -> PolicyOverride:
+    """A plan's override after an update from `message`'s top-level fields: all of them when `paths` is
+    empty, else the masked ones (a masked field left unset goes back to the tenant's value)."""
+    values = _policy_values(message, "policy")
+    if not paths:
+        return PolicyOverride(**values)
+    changes: dict[str, Any] = {}
+    for path in paths:
+        name = _POLICY_PATHS.get(path)
+        if name is None:
+            raise InvalidArgument.field("update_mask", f"{path!r} is not a field of a plan's policy")
+        changes[name] = values.get(name)
+    return replace(current, **changes)
+
+
+def policy_version_to_pb(version: PolicyVersion) -> pb.LifecyclePolicyVersion:
+    return pb.LifecyclePolicyVersion(
+        version=version.version,
+        policy=policy_to_pb(version.policy),
+        create_time=optional_timestamp(version.created_at),
+        actor=version.actor,
     )

@@ -19,6 +19,8 @@ customers = sa.Table(
     sa.Column("country_code", sa.Text, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.UniqueConstraint("tenant_id", "external_id", name="customers_external_id_key"),
+    sa.Index("customers_by_create_time", "tenant_id", "created_at", "id"),
+    sa.Index("customers_by_email", "tenant_id", "email"),
 )
 
 customer_identities = sa.Table(
@@ -50,6 +52,7 @@ subscriptions = sa.Table(
     sa.Column("aggregate", JSONB, nullable=False),
     sa.Column("initial_charge_id", sa.Text),
     sa.Index("subscriptions_by_customer", "tenant_id", "customer_id", "id"),
+    sa.Index("subscriptions_by_create_time", "tenant_id", "created_at", "id"),
     sa.Index("subscriptions_due", "next_due_at", postgresql_where=sa.text("next_due_at IS NOT NULL")),
     sa.Index(
         "subscriptions_due_by_tenant", "tenant_id", "next_due_at", postgresql_where=sa.text("next_due_at IS NOT NULL")
@@ -79,6 +82,7 @@ subscription_history = sa.Table(
     sa.Column("to_state", sa.Text, nullable=False),
     sa.Column("cause", sa.Text, nullable=False),
     sa.Column("cause_ref", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False, server_default=""),
 )
 
 lifecycle_policies = sa.Table(
@@ -87,6 +91,18 @@ lifecycle_policies = sa.Table(
     sa.Column("tenant_id", sa.Text, primary_key=True),
     sa.Column("policy", JSONB, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_by", sa.Text, nullable=False, server_default=""),
+)
+
+lifecycle_policy_versions = sa.Table(
+    "lifecycle_policy_versions",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.BigInteger, primary_key=True),
+    sa.Column("policy", JSONB, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
 )
 
 applied_channel_events = sa.Table(

@@ -122,3 +122,5 @@ class HistoryEntry:
     to_state: SubscriptionState
     cause: Cause
     cause_ref: str = ""
+    actor: str = ""
+    """Who made the change, as stored: a principal, or "system" (the domain records none)."""

@@ -11,6 +11,12 @@ from types import MappingProxyType
 
 from azotte_platform.errors import FieldViolation, InvalidArgument
 
+# NOTE: limits a tenant may set; beyond them a policy is a mistake (a year of grace keeps access unpaid).
+MAX_GRACE_PERIOD = timedelta(days=60)
+MAX_HOLD_PERIOD = timedelta(days=365)
+MAX_PAUSE = timedelta(days=365)
+MAX_RETRIES = 12
+
 
 class TrialEndBehavior(StrEnum):
     """What happens when a trial ends."""
@@ -51,6 +57,32 @@ class LifecyclePolicy:
         if violations:
             raise InvalidArgument("invalid lifecycle policy", violations)
 
+    def update_violations(self) -> list[FieldViolation]:
+        """What an update may not set: lengths past their limits, retries outside the grace + hold window."""
+        violations: list[FieldViolation] = []
+        for name, longest in (
+            ("grace_period", MAX_GRACE_PERIOD),
+            ("hold_period", MAX_HOLD_PERIOD),
+            ("max_pause", MAX_PAUSE),
+        ):
+            if getattr(self, name) > longest:
+                violations.append(FieldViolation(name, f"must be at most {longest.days} days"))
+        days = self.retry_schedule_days
+        if len(days) > MAX_RETRIES:
+            violations.append(FieldViolation("retry_schedule_days", f"must hold at most {MAX_RETRIES} retries"))
+        # NOTE: retries run while the subscription is past due or on hold; a retry day past the end of
+        # grace + hold would never run (the subscription has expired by then).
+        window = self.grace_period + self.hold_period
+        # NOTE: compared in days: a far-off retry day is past any window and past what a timedelta holds.
+        if days and days[-1] > window / timedelta(days=1):
+            violations.append(
+                FieldViolation(
+                    "retry_schedule_days",
+                    f"the last retry (day {days[-1]}) must fall within grace + hold ({_days(window)} days)",
+                )
+            )
+        return violations
+
     def retry_due_at(self, first_failure_at: datetime, attempt: int) -> datetime | None:
         """When retry number `attempt` (1-based) is due, or None once the schedule is exhausted."""
         # NOTE: retry days count from the first failed charge of the period (days 1, 3, 5, 7 after it).
@@ -63,6 +95,10 @@ class LifecyclePolicy:
         return has_payment_method or self.trial_end_behavior is TrialEndBehavior.CONVERT
 
 
+def _days(length: timedelta) -> str:
+    return f"{length / timedelta(days=1):g}"
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyOverride:
     """Per-plan overrides; None keeps the tenant's value."""
@@ -73,6 +109,11 @@ class PolicyOverride:
     trial_end_behavior: TrialEndBehavior | None = None
     max_pause: timedelta | None = None
     cancel_mode: CancelMode | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether it overrides nothing."""
+        return self == PolicyOverride()
 
     def apply_to(self, base: LifecyclePolicy) -> LifecyclePolicy:
         """Return `base` with this override's fields layered on top."""
@@ -106,3 +147,31 @@ class TenantLifecyclePolicy:
         """The effective policy of a plan."""
         override = self.plan_overrides.get(plan_id)
         return self.default if override is None else override.apply_to(self.default)
+
+    def with_plan_override(self, plan_id: str, override: PolicyOverride) -> TenantLifecyclePolicy:
+        """This policy with `plan_id`'s override replaced (removed when it overrides nothing)."""
+        overrides = dict(self.plan_overrides)
+        overrides.pop(plan_id, None)
+        if not override.empty:
+            overrides[plan_id] = override
+        return TenantLifecyclePolicy(self.default, overrides)
+
+    def update_violations(self) -> list[FieldViolation]:
+        """`LifecyclePolicy.update_violations` of the default and of each plan's effective policy."""
+        violations = self.default.update_violations()
+        for plan_id, override in sorted(self.plan_overrides.items()):
+            violations += [
+                FieldViolation(f"plan_overrides[{plan_id}].{v.field}", v.description)
+                for v in override.apply_to(self.default).update_violations()
+            ]
+        return violations
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """A stored version of a tenant's policy: 1 for the first update, 0 for the built-in default."""
+
+    version: int
+    policy: TenantLifecyclePolicy
+    created_at: datetime | None = None
+    actor: str = ""

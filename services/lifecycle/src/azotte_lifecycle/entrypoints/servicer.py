@@ -14,15 +14,16 @@ from azotte_lifecycle.service_layer import (
     customers,
     plan_changes,
     policies,
+    queries,
     subscriptions,
 )
 from azotte_lifecycle.service_layer.scheduler import Scheduler
 from azotte_platform.context import require_tenant
-from azotte_platform.convert import money, optional_from_timestamp
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.convert import money, optional_from_timestamp, optional_timestamp
+from azotte_platform.errors import FieldViolation, InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
-from azotte_platform.validation import field_names
+from azotte_platform.validation import field_names, renamed_fields
 
 # NOTE: the domain names its fields its own way; errors answer in the request's field names.
 SUBSCRIPTION_FIELDS = {"trial_end": "trial_end_time", "period_end": "period_end_time"}
@@ -69,10 +70,11 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
 
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Any) -> pb.ListCustomersResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListCustomersResponse:
-            page_request = PageRequest.of(request, "customers", request.external_id, request.email)
-            page = await customers.list_customers(
-                uow, tenant, page_request, external_id=request.external_id, email=request.email
+            query = queries.customer_query(
+                request.filter, request.order_by, email=request.email, external_id=request.external_id
             )
+            page_request = PageRequest.of(request, "customers", repr(query))
+            page = await customers.list_customers(uow, tenant, page_request, query)
             return pb.ListCustomersResponse(
                 customers=[proto.customer_to_pb(c) for c in page.items], next_page_token=page.next_page_token
             )
@@ -140,10 +142,11 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.ListSubscriptionsResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListSubscriptionsResponse:
             state = proto.state_from_pb(request.state)
-            page_request = PageRequest.of(request, "subscriptions", request.customer_id, str(state))
-            page = await subscriptions.list_subscriptions(
-                uow, tenant, page_request, customer_id=request.customer_id, state=state
+            query = queries.subscription_query(
+                request.filter, request.order_by, customer_id=request.customer_id, state=state
             )
+            page_request = PageRequest.of(request, "subscriptions", repr(query))
+            page = await subscriptions.list_subscriptions(uow, tenant, page_request, query)
             return pb.ListSubscriptionsResponse(
                 subscriptions=[proto.subscription_to_pb(s) for s in page.items], next_page_token=page.next_page_token
             )
@@ -253,8 +256,9 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
         self, request: pb.ListSubscriptionHistoryRequest, context: Any
     ) -> pb.ListSubscriptionHistoryResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListSubscriptionHistoryResponse:
-            page_request = PageRequest.of(request, "history", request.subscription_id)
-            page = await subscriptions.list_history(uow, tenant, request.subscription_id, page_request)
+            query = queries.history_query(request.filter, request.order_by)
+            page_request = PageRequest.of(request, "history", request.subscription_id, repr(query))
+            page = await subscriptions.list_history(uow, tenant, request.subscription_id, page_request, query)
             return pb.ListSubscriptionHistoryResponse(
                 entries=[proto.history_to_pb(entry) for entry in page.items], next_page_token=page.next_page_token
             )
@@ -267,7 +271,24 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
         self, request: pb.GetLifecyclePolicyRequest, context: Any
     ) -> pb.GetLifecyclePolicyResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.GetLifecyclePolicyResponse:
-            return pb.GetLifecyclePolicyResponse(policy=proto.policy_to_pb(await policies.get_policy(uow, tenant)))
+            current = await policies.get_policy(uow, tenant)
+            return pb.GetLifecyclePolicyResponse(
+                policy=proto.policy_to_pb(current.policy),
+                version=current.version,
+                update_time=optional_timestamp(current.created_at),
+                update_actor=current.actor,
+            )
+
+        return await self.units.read(work)
+
+    async def ListLifecyclePolicyVersions(
+        self, request: pb.ListLifecyclePolicyVersionsRequest, context: Any
+    ) -> pb.ListLifecyclePolicyVersionsResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListLifecyclePolicyVersionsResponse:
+            page = await policies.list_versions(uow, tenant, PageRequest.of(request, "policy_versions"))
+            return pb.ListLifecyclePolicyVersionsResponse(
+                versions=[proto.policy_version_to_pb(v) for v in page.items], next_page_token=page.next_page_token
+            )
 
         return await self.units.read(work)
 
@@ -276,11 +297,36 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.UpdateLifecyclePolicyResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.UpdateLifecyclePolicyResponse:
             paths = list(request.update_mask.paths)
-            policy = await policies.update_policy(
-                uow, tenant, lambda current: proto.policy_from_pb(request.policy, current, paths)
+            expected = request.expected_version if request.HasField("expected_version") else None
+            try:
+                if request.plan_id:
+                    stored = await policies.set_plan_override(
+                        uow,
+                        self._catalog,
+                        tenant,
+                        request.plan_id,
+                        lambda current: proto.override_from_pb(request.policy, current, paths),
+                        expected_version=expected,
+                    )
+                else:
+                    stored = await policies.update_policy(
+                        uow,
+                        tenant,
+                        lambda current: proto.policy_from_pb(request.policy, current, paths),
+                        expected_version=expected,
+                    )
+            except InvalidArgument as error:
+                raise _policy_fields(error, request.plan_id) from None
+            return pb.UpdateLifecyclePolicyResponse(
+                policy=proto.policy_to_pb(stored.policy),
+                version=stored.version,
+                update_time=optional_timestamp(stored.created_at),
+                update_actor=stored.actor,
             )
-            return pb.UpdateLifecyclePolicyResponse(policy=proto.policy_to_pb(policy))
 
+        if request.validate_only:
+            # NOTE: a check runs in a unit of work that is never committed and keeps no answer.
+            return await self.units.read(work)
         return await self.units.mutate(request, pb.UpdateLifecyclePolicyResponse, work)
 
     async def RunDueWork(self, request: pb.RunDueWorkRequest, context: Any) -> pb.RunDueWorkResponse:
@@ -291,6 +337,22 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
         # what is due by then, which is what an operator retrying wants.
         result = await self._scheduler.sweep(tenant, request.limit)
         return pb.RunDueWorkResponse(processed_count=result.processed, remaining_count=result.remaining)
+
+
+def _policy_fields(error: InvalidArgument, plan_id: str) -> InvalidArgument:
+    """A policy's violations named by the request's fields: `policy.retry_schedule.days`, or for a plan's
+    override (`plan_id`), the same paths of the request's `policy`."""
+    if not error.violations:
+        return error
+    renamed = renamed_fields(error, {"retry_schedule_days": "retry_schedule.days"})
+    own = f"plan_overrides[{plan_id}]."
+    violations = []
+    for violation in renamed.violations:
+        path = violation.field.removeprefix(own) if plan_id else violation.field
+        if not path.startswith(("policy", "update_mask", "plan_id")):
+            path = f"policy.{path}"
+        violations.append(FieldViolation(path, violation.description))
+    return type(error)(f"{violations[0].field}: {violations[0].description}", violations)
 
 
 def _incoming(event: pb.ChannelEvent) -> channel_events.IncomingChannelEvent:

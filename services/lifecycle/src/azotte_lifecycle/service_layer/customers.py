@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
 from azotte_lifecycle.errors import CustomerNotFound
-from azotte_lifecycle.ports import LifecycleUnitOfWork
+from azotte_lifecycle.ports import CustomerQuery, LifecycleUnitOfWork
+from azotte_lifecycle.service_layer.queries import keyset_after
 from azotte_platform.paging import Page, PageRequest
 
 
@@ -44,13 +45,18 @@ async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: st
 
 
 async def list_customers(
-    uow: LifecycleUnitOfWork, tenant_id: str, page: PageRequest, *, external_id: str = "", email: str = ""
+    uow: LifecycleUnitOfWork, tenant_id: str, page: PageRequest, query: CustomerQuery
 ) -> Page[Customer]:
-    """One page of the tenant's customers by id, optionally those of an external id or email."""
-    rows = await uow.customers.find(
-        tenant_id, page.limit, after_id=page.after_key(), external_id=external_id, email=email
-    )
-    return page.page(rows, lambda customer: [customer.id])
+    """One page of the tenant's customers that match `query`, in its order."""
+    after = keyset_after(page, timed=query.order_by == "created_at")
+    rows = await uow.customers.find(tenant_id, page.limit, query=query, after=after)
+    return page.page(rows, lambda customer: [_sort_value(customer, query), customer.id])
+
+
+def _sort_value(customer: Customer, query: CustomerQuery) -> str:
+    if query.order_by == "created_at":
+        return customer.created_at.isoformat()
+    return str(getattr(customer, query.order_by))
 
 
 async def link_identity(

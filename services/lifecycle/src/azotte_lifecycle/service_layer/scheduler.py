@@ -67,7 +67,8 @@ class Scheduler:
         """Make the background loop sweep now (clock moved, operator asked)."""
         self._wake.set()
 
-    async def on_clock_change(self) -> None:
+    async def on_clock_change(self, tenant_id: str) -> None:
+        """Listener for sandbox clock advances: sweep for work now due (the sweep covers every tenant)."""
         self.wake()
 
     async def sweep(self, tenant_id: str | None = None, limit: int = 0) -> SweepResult:

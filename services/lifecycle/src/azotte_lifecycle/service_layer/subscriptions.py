@@ -14,10 +14,11 @@ from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import LIVE_STATES, Subscription
 from azotte_lifecycle.errors import AlreadySubscribed, SubscriptionExists, SubscriptionNotFound
-from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork
+from azotte_lifecycle.ports import Catalog, HistoryQuery, LifecycleUnitOfWork, SubscriptionQuery
 from azotte_lifecycle.service_layer.customers import get_customer
 from azotte_lifecycle.service_layer.pricing import PlanQuote, quote
-from azotte_platform.enums import Channel, SubscriptionState
+from azotte_lifecycle.service_layer.queries import keyset_after, sequence_after
+from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument, NotFound
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.validation import require_fields
@@ -138,8 +139,9 @@ async def refuse_second_subscription(
 async def _all_of_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> list[Subscription]:
     found: list[Subscription] = []
     while True:
-        after = found[-1].id if found else None
-        page = await uow.subscriptions.find(tenant_id, _CUSTOMER_PAGE, after_id=after, customer_id=customer_id)
+        after = [_sort_time(found[-1], "created_at"), found[-1].id] if found else None
+        query = SubscriptionQuery(customer_id=customer_id)
+        page = await uow.subscriptions.find(tenant_id, _CUSTOMER_PAGE, query=query, after=after)
         found += page
         if len(page) < _CUSTOMER_PAGE:
             return found
@@ -169,28 +171,27 @@ async def load(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, *
 
 
 async def list_subscriptions(
-    uow: LifecycleUnitOfWork,
-    tenant_id: str,
-    page: PageRequest,
-    *,
-    customer_id: str = "",
-    state: SubscriptionState | None = None,
+    uow: LifecycleUnitOfWork, tenant_id: str, page: PageRequest, query: SubscriptionQuery
 ) -> Page[Subscription]:
-    """One page of the tenant's subscriptions by id, optionally of one customer or in one state."""
-    rows = await uow.subscriptions.find(
-        tenant_id, page.limit, after_id=page.after_key(), customer_id=customer_id, state=state
-    )
-    return page.page(rows, lambda sub: [sub.id])
+    """One page of the tenant's subscriptions that match `query`, in its order."""
+    rows = await uow.subscriptions.find(tenant_id, page.limit, query=query, after=keyset_after(page, timed=True))
+    return page.page(rows, lambda sub: [_sort_time(sub, query.order_by), sub.id])
+
+
+def _sort_time(sub: Subscription, order_by: str) -> str:
+    at = sub.current_period_end if order_by == "current_period_end" else sub.created_at
+    # NOTE: a stored subscription always has its create time.
+    assert at is not None
+    return at.isoformat()
 
 
 async def list_history(
-    uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, page: PageRequest
+    uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, page: PageRequest, query: HistoryQuery
 ) -> Page[HistoryEntry]:
-    """One page of a subscription's audit history (`HistoryEntry` items), oldest first."""
+    """One page of a subscription's audit history (`HistoryEntry` items) that matches `query`, oldest first
+    unless `descending`."""
     await load(uow, tenant_id, subscription_id, lock=False)
-    after = page.after_key()
-    after_seq = None if after is None else int(after)
-    rows = await uow.subscriptions.history(tenant_id, subscription_id, page.limit, after_seq)
+    rows = await uow.subscriptions.history(tenant_id, subscription_id, page.limit, sequence_after(page), query)
     listed = page.page(rows, lambda row: [row[0]])
     return Page([entry for _, entry in listed.items], listed.next_page_token)
 

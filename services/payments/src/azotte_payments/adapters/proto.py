@@ -9,8 +9,8 @@ from typing import assert_never
 from azotte.catalog.v1 import catalog_pb2
 from azotte.common.v1 import channel_pb2
 from azotte.payments.v1 import events_pb2, payments_pb2
-from azotte_payments.domain.charge import Attempt, Charge
-from azotte_payments.domain.credit import CreditBalance
+from azotte_payments.domain.charge import Attempt, Charge, ChargeStatus, RefundedFilter
+from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, Outcome
 from azotte_payments.domain.events import (
     ChargeFailed,
@@ -77,6 +77,24 @@ def group_by_from_pb(request: payments_pb2.GetRevenueReportRequest) -> list[Grou
         enum_from_pb(GroupBy, "REVENUE_DIMENSION", dimension, payments_pb2.RevenueDimension, "group_by")
         for dimension in request.group_by
     ]
+
+
+def charge_statuses_from_pb(request: payments_pb2.ListChargesRequest) -> list[ChargeStatus]:
+    """The statuses a charge list keeps (empty: all)."""
+    return [
+        enum_from_pb(ChargeStatus, "CHARGE_STATUS", status, payments_pb2.ChargeStatus, "statuses")
+        for status in request.statuses
+    ]
+
+
+def refunded_filter_from_pb(value: payments_pb2.RefundedFilter.ValueType) -> RefundedFilter | None:
+    """What a charge list keeps by refunds, None for every charge."""
+    return optional_enum(RefundedFilter, "REFUNDED_FILTER", value, payments_pb2.RefundedFilter, "refunded")
+
+
+def credit_movement_kind_from_pb(value: payments_pb2.CreditMovementKind.ValueType) -> CreditMovementKind | None:
+    """The kind of movement a list keeps, None for every kind."""
+    return optional_enum(CreditMovementKind, "CREDIT_MOVEMENT_KIND", value, payments_pb2.CreditMovementKind, "kind")
 
 
 # --- domain -> API resources ---
@@ -177,6 +195,19 @@ def payment_method_to_pb(method: PaymentMethod) -> payments_pb2.PaymentMethod:
 def credit_balance_to_pb(balance: CreditBalance) -> payments_pb2.CreditBalance:
     return payments_pb2.CreditBalance(
         customer_id=balance.customer_id, balance=money(balance.balance_minor, balance.currency)
+    )
+
+
+def credit_movement_to_pb(movement: CreditMovement) -> payments_pb2.CreditMovement:
+    return payments_pb2.CreditMovement(
+        id=movement.movement_id,
+        customer_id=movement.customer_id,
+        kind=enum_to_pb("CREDIT_MOVEMENT_KIND", movement.kind, payments_pb2.CreditMovementKind),
+        amount=money(movement.amount_minor, movement.currency),
+        balance_after=money(movement.balance_after_minor, movement.currency),
+        charge_id=movement.charge_id,
+        reason=movement.note,
+        create_time=timestamp(movement.occurred_at),
     )
 
 

@@ -138,3 +138,20 @@ postings = sa.Table(
     sa.Column("amount_minor", sa.BigInteger, nullable=False),
     sa.CheckConstraint("amount_minor > 0", name="postings_positive"),
 )
+
+credit_movements = sa.Table(
+    "credit_movements",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("balance_after_minor", sa.BigInteger, nullable=False),
+    sa.Column("charge_id", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("occurred_at", _TS, nullable=False),
+    sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
+    sa.Index("credit_movements_by_customer", "tenant_id", "customer_id", "seq"),
+)

@@ -24,6 +24,25 @@ class ChargeStatus(StrEnum):
     VOIDED = "voided"
 
 
+class RefundedFilter(StrEnum):
+    """Which charges a list keeps by what was refunded of them."""
+
+    NONE = "none"
+    PARTLY = "partly"
+    FULLY = "fully"
+
+
+@dataclass(frozen=True)
+class ChargeQuery:
+    """Which of a customer's charges a list keeps, and in which order."""
+
+    customer_id: str
+    subscription_id: str = ""
+    statuses: tuple[ChargeStatus, ...] = ()
+    refunded: RefundedFilter | None = None
+    oldest_first: bool = False
+
+
 class ReconcileAction(StrEnum):
     """What to do with a PSP-side charge found when reconciling a timed-out attempt."""
 

@@ -9,7 +9,7 @@ import grpc
 from azotte.payments.v1 import payments_pb2 as pb
 from azotte.payments.v1 import payments_pb2_grpc
 from azotte_payments.adapters import proto
-from azotte_payments.domain.charge import Charge
+from azotte_payments.domain.charge import Charge, ChargeQuery
 from azotte_payments.ports import PaymentServiceProviders, PaymentsUnitOfWork
 from azotte_payments.service_layer import charges, credits, payment_methods, refunds, reports
 from azotte_payments.service_layer.charge_batch import CreateCharge
@@ -101,7 +101,7 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
     ) -> pb.DeletePaymentMethodResponse:
         async def work(uow: PaymentsUnitOfWork, tenant: str) -> pb.DeletePaymentMethodResponse:
             default = await payment_methods.delete_payment_method(
-                uow, tenant, request.customer_id, request.payment_method_id
+                uow, tenant, request.customer_id, request.payment_method_id, keep_last=request.keep_last
             )
             response = pb.DeletePaymentMethodResponse()
             if default is not None:
@@ -140,10 +140,19 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
         return await self.units.read(work)
 
     async def ListCharges(self, request: pb.ListChargesRequest, context: Context) -> pb.ListChargesResponse:
-        page = PageRequest.of(request, request.customer_id, request.subscription_id)
+        query = ChargeQuery(
+            customer_id=request.customer_id,
+            subscription_id=request.subscription_id,
+            statuses=tuple(sorted(set(proto.charge_statuses_from_pb(request)))),
+            refunded=proto.refunded_filter_from_pb(request.refunded),
+            oldest_first=request.oldest_first,
+        )
+        page = PageRequest.of(
+            request, query.customer_id, query.subscription_id, query.statuses, query.refunded, query.oldest_first
+        )
 
         async def work(uow: PaymentsUnitOfWork, tenant: str) -> pb.ListChargesResponse:
-            found = await charges.list_charges(uow, tenant, request.customer_id, request.subscription_id, page)
+            found = await charges.list_charges(uow, tenant, query, page)
             return pb.ListChargesResponse(
                 charges=[proto.charge_to_pb(charge) for charge in found.items], next_page_token=found.next_page_token
             )
@@ -198,6 +207,29 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
         async def work(uow: PaymentsUnitOfWork, tenant: str) -> pb.GetCreditBalanceResponse:
             balance = await credits.credit_balance(uow, tenant, request.customer_id, request.currency_code)
             return pb.GetCreditBalanceResponse(balance=proto.credit_balance_to_pb(balance))
+
+        return await self.units.read(work)
+
+    async def ListCreditBalances(
+        self, request: pb.ListCreditBalancesRequest, context: Context
+    ) -> pb.ListCreditBalancesResponse:
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> pb.ListCreditBalancesResponse:
+            balances = await credits.credit_balances(uow, tenant, request.customer_id)
+            return pb.ListCreditBalancesResponse(balances=[proto.credit_balance_to_pb(b) for b in balances])
+
+        return await self.units.read(work)
+
+    async def ListCreditMovements(
+        self, request: pb.ListCreditMovementsRequest, context: Context
+    ) -> pb.ListCreditMovementsResponse:
+        kind = proto.credit_movement_kind_from_pb(request.kind)
+        page = PageRequest.of(request, "credit_movements", request.customer_id, request.currency_code, kind)
+
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> pb.ListCreditMovementsResponse:
+            found = await credits.credit_movements(uow, tenant, request.customer_id, request.currency_code, kind, page)
+            return pb.ListCreditMovementsResponse(
+                movements=[proto.credit_movement_to_pb(m) for m in found.items], next_page_token=found.next_page_token
+            )
 
         return await self.units.read(work)
 

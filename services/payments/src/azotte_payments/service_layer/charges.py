@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeStatus, validate_currency
+from azotte_payments.domain.charge import Charge, ChargeQuery, ChargeRecord, ChargeStatus, validate_currency
 from azotte_payments.domain.credit import CreditBalance
 from azotte_payments.domain.payment_method import CustomerPaymentMethods
 from azotte_payments.domain.refund import Refund
@@ -114,11 +114,12 @@ class ChargeDesk:
         stored = await uow.charges(tenant_id).insert_many(priced.records, uow.clock.now())
         kept = [r for r in priced.records if r.charge.charge_id in stored]
         spent: dict[tuple[str, str], CreditBalance] = {}
+        now = uow.clock.now()
         for record in kept:
             charge = record.charge
             if charge.credit_applied_minor:
                 key = (charge.request.customer_id, charge.currency)
-                priced.balances[key].spend(charge.credit_applied_minor)
+                priced.balances[key].spend(charge.credit_applied_minor, now, charge_id=charge.charge_id)
                 spent[key] = priced.balances[key]
         await uow.credits(tenant_id).save_many(list(spent.values()))
         await apply_charge_events(uow, tenant_id, kept)
@@ -182,10 +183,8 @@ async def get_charge(
     return record.charge, await uow.refunds(tenant_id).for_charge(charge_id)
 
 
-async def list_charges(
-    uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, subscription_id: str, page: PageRequest
-) -> Page[Charge]:
-    """One page of a customer's charges (of one subscription when given), newest first."""
-    if not customer_id:
+async def list_charges(uow: PaymentsUnitOfWork, tenant_id: str, query: ChargeQuery, page: PageRequest) -> Page[Charge]:
+    """One page of a customer's charges (of one subscription, some statuses when given), newest first by default."""
+    if not query.customer_id:
         raise InvalidArgument.field("customer_id", "is required")
-    return await uow.charges(tenant_id).list_for_customer(customer_id, subscription_id, page)
+    return await uow.charges(tenant_id).list_for_customer(query, page)

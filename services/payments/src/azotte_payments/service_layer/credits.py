@@ -1,14 +1,15 @@
-"""GrantCredit and credit balances."""
+"""GrantCredit, credit balances and their movements."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte_payments.domain.credit import CreditBalance, CreditReason
+from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind, CreditReason
 from azotte_payments.domain.ledger import Dimensions, accounting_period, postings_for_credit_grant
 from azotte_payments.ports import PaymentsUnitOfWork
 from azotte_payments.service_layer.effects import new_id, post_entry
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.paging import Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ async def grant_credit(uow: PaymentsUnitOfWork, tenant_id: str, command: GrantCr
     now = uow.clock.now()
     credits = uow.credits(tenant_id)
     balance = await credits.get(command.customer_id, command.currency, lock=True)
-    balance.grant(command.amount_minor, CreditReason.GOODWILL, now)
+    balance.grant(command.amount_minor, CreditReason.GOODWILL, now, note=command.reason)
     await credits.save(balance)
     record_credit_granted(uow, tenant_id, balance)
     dimensions = Dimensions(command.storefront_id, command.channel, command.plan_id, accounting_period(now))
@@ -64,3 +65,26 @@ async def credit_balance(uow: PaymentsUnitOfWork, tenant_id: str, customer_id: s
         raise InvalidArgument.field("customer_id", "is required")
     validate_currency_code("currency_code", currency)
     return await uow.credits(tenant_id).get(customer_id, currency)
+
+
+async def credit_balances(uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str) -> list[CreditBalance]:
+    """Every balance of a customer, by currency."""
+    if not customer_id:
+        raise InvalidArgument.field("customer_id", "is required")
+    return await uow.credits(tenant_id).for_customer(customer_id)
+
+
+async def credit_movements(
+    uow: PaymentsUnitOfWork,
+    tenant_id: str,
+    customer_id: str,
+    currency: str,
+    kind: CreditMovementKind | None,
+    page: PageRequest,
+) -> Page[CreditMovement]:
+    """One page of a customer's movements (of one currency and kind when given), newest first."""
+    if not customer_id:
+        raise InvalidArgument.field("customer_id", "is required")
+    if currency:
+        validate_currency_code("currency_code", currency)
+    return await uow.credits(tenant_id).movements(customer_id, currency, kind, page)

@@ -51,7 +51,7 @@ async def apply_charge_events(uow: PaymentsUnitOfWork, tenant_id: str, records: 
                     # NOTE: credit reserved for a charge that failed goes back to the customer.
                     credits = uow.credits(tenant_id)
                     balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
-                    balance.release(charge.credit_applied_minor)
+                    balance.release(charge.credit_applied_minor, now, charge_id=charge.charge_id)
                     await credits.save(balance)
         uow.emit(tenant_id, *charge.events)
         charge.events.clear()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodType
 from azotte_payments.ports import PaymentsUnitOfWork
 from azotte_payments.service_layer.effects import new_id
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import InvalidArgument, LastPaymentMethod
 from azotte_platform.paging import Page, PageRequest
 
 
@@ -74,12 +74,16 @@ async def set_default_payment_method(
 
 
 async def delete_payment_method(
-    uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, payment_method_id: str
+    uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, payment_method_id: str, *, keep_last: bool = False
 ) -> PaymentMethod | None:
-    """Delete a method and return the customer's default afterwards; the caller commits."""
+    """Delete a method and return the customer's default afterwards (with `keep_last`, never the last
+    method); the caller commits."""
     _require_customer(customer_id)
     repository = uow.payment_methods(tenant_id)
     customer = await repository.for_customer(customer_id, lock=True)
+    customer.get(payment_method_id)  # an unknown method is NOT_FOUND before anything else
+    if keep_last and len(customer.methods) == 1:
+        raise LastPaymentMethod(f"payment method {payment_method_id!r} is customer {customer_id!r}'s last")
     customer.remove(payment_method_id)
     await repository.save(customer, removed=[payment_method_id])
     return customer.default()

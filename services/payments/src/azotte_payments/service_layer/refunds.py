@@ -62,7 +62,7 @@ async def refund_charge(
     else:
         credits = uow.credits(tenant_id)
         balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
-        balance.grant(refund.amount_minor, CreditReason.REFUND, now)
+        balance.grant(refund.amount_minor, CreditReason.REFUND, now, charge_id=charge.charge_id, note=command.reason)
         await credits.save(balance)
         record_credit_granted(uow, tenant_id, balance)
     apply_refund(charge, refund, now)
@@ -88,7 +88,7 @@ async def void_charge(uow: PaymentsUnitOfWork, tenant_id: str, psps: PaymentServ
         # NOTE: credit spent on a voided charge goes back to the customer.
         credits = uow.credits(tenant_id)
         balance = await credits.get(charge.request.customer_id, charge.currency, lock=True)
-        balance.release(charge.credit_applied_minor)
+        balance.release(charge.credit_applied_minor, now, charge_id=charge.charge_id)
         await credits.save(balance)
     await charges.save(record, now)
     entry = await uow.ledger(tenant_id).entry_for(EntryKind.CHARGE, charge.charge_id)

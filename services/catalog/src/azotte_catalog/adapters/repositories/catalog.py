@@ -134,6 +134,14 @@ class PostgresCatalogRepository:
             )
         )
 
+    async def delete_price(self, tenant_id: str, price_id: str) -> None:
+        """Remove a price version not yet activated (one withdrawn before it takes effect)."""
+        await self._connection.execute(
+            sa.delete(prices).where(
+                prices.c.tenant_id == tenant_id, prices.c.id == price_id, prices.c.activated_at.is_(None)
+            )
+        )
+
     async def claim_due_prices(self, times: TenantTimes, limit: int) -> list[DuePrice]:
         """Lock up to `limit` prices that took effect by their tenant's now and are not activated yet.
 

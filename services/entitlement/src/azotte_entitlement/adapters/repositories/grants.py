@@ -70,6 +70,12 @@ class PostgresGrantRepository:
         rows = await self._connection.execute(sa.select(grants).where(grants.c.tenant_id == tenant_id))
         return [grant_from_row(row) for row in rows]
 
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Grant]:
+        rows = await self._connection.execute(
+            sa.select(grants).where(grants.c.tenant_id == tenant_id, grants.c.customer_id == customer_id)
+        )
+        return [grant_from_row(row) for row in rows]
+
     async def tenants(self) -> list[str]:
         """Tenants holding any grant."""
         return list((await self._connection.execute(sa.select(grants.c.tenant_id).distinct())).scalars())

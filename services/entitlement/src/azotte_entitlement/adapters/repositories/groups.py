@@ -54,6 +54,16 @@ class PostgresGroupRepository:
             for r in rows
         ]
 
+    async def of_owner(self, tenant_id: str, owner_customer_id: str) -> list[Group]:
+        rows = (
+            await self._connection.execute(
+                sa.select(groups)
+                .where(groups.c.tenant_id == tenant_id, groups.c.owner_customer_id == owner_customer_id)
+                .order_by(groups.c.group_id)
+            )
+        ).all()
+        return [await self._with_members(row) for row in rows]
+
     async def add_member(self, group: Group, member: GroupMember) -> None:
         await self._connection.execute(
             group_members.insert().values(
@@ -109,6 +119,15 @@ class PostgresGroupRepository:
             sa.update(group_invites)
             .where(group_invites.c.tenant_id == group.tenant_id, group_invites.c.code == code)
             .values(accepted_by=customer_id)
+        )
+
+    async def delete_invite(self, group: Group, code: str) -> None:
+        await self._connection.execute(
+            sa.delete(group_invites).where(
+                group_invites.c.tenant_id == group.tenant_id,
+                group_invites.c.group_id == group.group_id,
+                group_invites.c.code == code,
+            )
         )
 
     async def _with_members(self, row: Any) -> Group:

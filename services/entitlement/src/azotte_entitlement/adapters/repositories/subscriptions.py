@@ -53,6 +53,16 @@ class PostgresSubscriptionRepository:
         ).first()
         return _from_row(row) if row is not None else None
 
+    async def get(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
+        row = (
+            await self._connection.execute(
+                sa.select(subscriptions).where(
+                    subscriptions.c.tenant_id == tenant_id, subscriptions.c.subscription_id == subscription_id
+                )
+            )
+        ).first()
+        return _from_row(row) if row is not None else None
+
     async def put(self, stored: StoredSubscription) -> None:
         snapshot = stored.snapshot
         values = {

@@ -23,6 +23,7 @@ def _tenant(row: Any) -> Tenant:
         mode=TenantMode(row.mode),
         operator_refund_limit_minor=row.operator_refund_limit_minor,
         is_root=row.is_root,
+        customer_token_secret=row.customer_token_secret,
     )
 
 
@@ -41,6 +42,7 @@ class PostgresTenantRepository:
                 mode=tenant.mode.value,
                 is_root=tenant.is_root,
                 operator_refund_limit_minor=tenant.operator_refund_limit_minor,
+                customer_token_secret=tenant.customer_token_secret,
                 create_time=create_time,
             )
             .on_conflict_do_nothing()

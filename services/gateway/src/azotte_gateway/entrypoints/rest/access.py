@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.entrypoints.rest.common import JSON, Gw, PageSize, Quantity, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["access"])
+
+FeatureKeys = Annotated[
+    list[str], Query(min_length=1, description="The features to check, repeated: `feature_keys=hd&feature_keys=4k`.")
+]
 
 
 @router.get(
@@ -37,3 +43,17 @@ async def list_entitlements(
         customer_id=customer_id, page_size=page_size, page_token=page_token, consistency_token=consistency_token
     )
     return js(await g.access.list_entitlements(who, request))
+
+
+@router.get(
+    "/v1/customers/{customer_id}/access:batchCheck",
+    summary="Check access to several features at once (at most 100)",
+    **answers(gw.BatchCheckAccessResponse),
+)
+async def batch_check_access(
+    customer_id: str, who: Who, g: Gw, feature_keys: FeatureKeys, consistency_token: str = ""
+) -> JSON:
+    request = gw.BatchCheckAccessRequest(
+        customer_id=customer_id, feature_keys=feature_keys, consistency_token=consistency_token
+    )
+    return js(await g.access.batch_check_access(who, request))

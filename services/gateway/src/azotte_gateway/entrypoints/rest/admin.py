@@ -10,7 +10,8 @@ from pydantic import Field
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.domain.customer_tokens import MAX_TTL
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_gateway.service_layer.admin import MAX_ADVANCE
 from azotte_platform import convert
@@ -69,11 +70,26 @@ async def create_tenant(body: TenantBody, who: Who, g: Gw) -> JSON:
     return js(await g.admin.create_tenant(who, request))
 
 
-@router.get("/v1/api-keys", summary="List the tenant's API keys", **answers(ta.ListApiKeysResponse))
+@router.get(
+    "/v1/api-keys",
+    summary="List the tenant's API keys",
+    description="`filter` (AIP-160): `role` (admin, manager, operator, viewer, publishable) and `revoked` (true, "
+    "false), with `=`, e.g. `role = viewer AND revoked = false`; without `revoked`, `show_revoked` decides. "
+    "`order_by` (AIP-132): `create_time` (the default), `display_name`, `role`, each optionally `desc`.",
+    **answers(ta.ListApiKeysResponse),
+)
 async def list_api_keys(
-    who: Who, g: Gw, show_revoked: bool = False, page_size: PageSize = 0, page_token: str = ""
+    who: Who,
+    g: Gw,
+    show_revoked: bool = False,
+    page_size: PageSize = 0,
+    page_token: str = "",
+    filter: str = "",
+    order_by: str = "",
 ) -> JSON:
-    request = ta.ListApiKeysRequest(page_size=page_size, page_token=page_token, show_revoked=show_revoked)
+    request = ta.ListApiKeysRequest(
+        page_size=page_size, page_token=page_token, show_revoked=show_revoked, filter=filter, order_by=order_by
+    )
     return js(await g.admin.list_api_keys(who, request))
 
 
@@ -92,3 +108,24 @@ async def create_api_key(body: ApiKeyBody, who: Who, g: Gw) -> JSON:
 async def revoke_api_key(api_key_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
     request = ta.RevokeApiKeyRequest(request_id=body.request_id, api_key_id=api_key_id)
     return js(await g.admin.revoke_api_key(who, request))
+
+
+class CustomerTokenBody(Body):
+    ttl_seconds: int | None = Field(
+        default=None, ge=1, le=int(MAX_TTL.total_seconds()), description="Unset: one hour; at most 24 hours."
+    )
+
+
+@router.post(
+    "/v1/customers/{customer_id}/tokens",
+    summary="Issue a customer token for a device app",
+    description="For the tenant's backend (operators and above). The device sends the token as the "
+    "`X-Customer-Token` header (gRPC metadata `x-customer-token`) beside its publishable key, which then acts for "
+    "this customer only. A JWT signed with the tenant's own secret; treat it as a credential.",
+    **answers(ta.CreateCustomerTokenResponse),
+)
+async def create_customer_token(customer_id: str, body: CustomerTokenBody, who: Who, g: Gw) -> JSON:
+    request = ta.CreateCustomerTokenRequest(customer_id=customer_id)
+    if body.ttl_seconds is not None:
+        request.ttl.FromTimedelta(timedelta(seconds=body.ttl_seconds))
+    return js(await g.admin.create_customer_token(who, request))

@@ -14,7 +14,18 @@ from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.routing import compile_path
 
-from azotte_gateway.entrypoints.rest import access, admin, billing, catalog, checkout, subscriptions
+from azotte_gateway.entrypoints.rest import (
+    access,
+    admin,
+    billing,
+    catalog,
+    checkout,
+    customers,
+    families,
+    grants,
+    policy,
+    subscriptions,
+)
 from azotte_gateway.entrypoints.rest.common import clean_parameters
 from azotte_gateway.entrypoints.rest.errors import ERROR_RESPONSES, error_schemas, install_error_handlers
 from azotte_gateway.entrypoints.rest.schemas import document_inputs, document_links
@@ -31,9 +42,11 @@ def create_app(gateway: Gateway) -> FastAPI:
     """The REST application over the gateway's areas, one router per area."""
     app = FastAPI(title="Azotte", version="1", description=DESCRIPTION, dependencies=[Depends(clean_parameters)])
     app.state.gateway = gateway
+    # NOTE: `/v1/storefronts/` is a resource with an empty id (404), never a redirect to the collection.
+    app.router.redirect_slashes = False
     install_error_handlers(app)
     app.state.route_methods = []
-    for area in (access, checkout, subscriptions, billing, catalog, admin):
+    for area in (access, checkout, subscriptions, billing, catalog, admin, families, grants, customers, policy):
         _segments_end_at_colons(area.router)
         app.include_router(area.router, responses=ERROR_RESPONSES)
         app.state.route_methods += [(r.path_regex, r.methods) for r in area.router.routes if isinstance(r, APIRoute)]

@@ -12,7 +12,12 @@ from google.protobuf.message import Message
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from azotte_gateway.service_layer.auth import Caller, single_authorization
+from azotte_gateway.service_layer.auth import (
+    CUSTOMER_TOKEN_HEADER,
+    Caller,
+    single_authorization,
+    single_customer_token,
+)
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.grpc.requests import field_limit, text_problem
@@ -32,7 +37,8 @@ async def caller(
 ) -> AsyncIterator[Caller]:
     """The authenticated caller of this request (rate limited per key); the endpoint runs as its tenant."""
     authorization = single_authorization(request.headers.getlist("authorization"))
-    who = await gateway(request).authenticator.authenticate(authorization)
+    customer_token = single_customer_token(request.headers.getlist(CUSTOMER_TOKEN_HEADER))
+    who = await gateway(request).authenticator.authenticate(authorization, customer_token)
     with who.scope():
         yield who
 

@@ -182,6 +182,14 @@ _CUSTOMER_ROUTES = (
     "get /v1/customers/{customer_id}/charges",
     "get /v1/customers/{customer_id}/entitlements",
     "post /v1/customers/{customer_id}/payment-methods",
+    "get /v1/customers/{customer_id}/payment-methods",
+    "get /v1/customers/{customer_id}/credits",
+    "get /v1/customers/{customer_id}/credit-movements",
+    "post /v1/customers/{customer_id}/credits:grant",
+    "get /v1/customers/{customer_id}/family",
+    "get /v1/customers/{customer_id}/family/members",
+    "get /v1/customers/{customer_id}/family/invites",
+    "post /v1/customers/{customer_id}/family/invites",
 )
 _SUBSCRIPTION_ROUTES = tuple(
     f"post /v1/subscriptions/{{subscription_id}}:{verb}"
@@ -195,9 +203,36 @@ LINKS: dict[str, dict[str, tuple[str, ...]]] = {
             "get /v1/subscriptions/{subscription_id}",
             *_SUBSCRIPTION_ROUTES,
         ),
-        "charge_id=$response.body#/charge/id": ("post /v1/charges/{charge_id}:refund",),
+        "charge_id=$response.body#/charge/id": (
+            "post /v1/charges/{charge_id}:refund",
+            "post /v1/charges/{charge_id}:void",
+        ),
     },
     "post /v1/api-keys": {"api_key_id=$response.body#/api_key/id": ("post /v1/api-keys/{api_key_id}:revoke",)},
+    "post /v1/storefronts": {
+        "storefront_id=$response.body#/storefront/id": (
+            "get /v1/storefronts/{storefront_id}",
+            "patch /v1/storefronts/{storefront_id}",
+        )
+    },
+    "post /v1/features": {
+        "feature_key=$response.body#/feature/key": (
+            "get /v1/features/{feature_key}",
+            "patch /v1/features/{feature_key}",
+        )
+    },
+    "post /v1/plans": {
+        "plan_id=$response.body#/plan/id": (
+            "get /v1/plans/{plan_id}",
+            "patch /v1/plans/{plan_id}",
+            "post /v1/plans/{plan_id}:activate",
+            "post /v1/plans/{plan_id}:retire",
+        )
+    },
+    "post /v1/prices": {"price_id=$response.body#/price/id": ("post /v1/prices/{price_id}:cancel",)},
+    "post /v1/customers/{customer_id}/family/invites": {
+        "code=$response.body#/invite/code": ("post /v1/family-invites/{code}:accept",)
+    },
 }
 """Which answer's ids the next calls take (OpenAPI links: a client, or schemathesis, follows them)."""
 

@@ -48,13 +48,45 @@ async def get_subscription(subscription_id: str, who: Who, g: Gw) -> JSON:
     return js(await g.subscriptions.get_subscription(who, request))
 
 
+SUBSCRIPTIONS_LIST = (
+    "`filter` (AIP-160), conditions joined by AND: `state` (`=` or `!=`, e.g. `state = ACTIVE`), `plan_id`, "
+    "`customer_id` (`=`), `create_time` and `current_period_end_time` (`=`, `!=`, `<`, `<=`, `>`, `>=` an RFC 3339 "
+    'time), e.g. `state = ACTIVE AND plan_id = "premium"`. `order_by` (AIP-132): `create_time` (the default) or '
+    "`current_period_end_time`, optionally `desc`."
+)
+
+
+@router.get(
+    "/v1/subscriptions",
+    summary="List the tenant's subscriptions",
+    description=SUBSCRIPTIONS_LIST,
+    **answers(gw.ListSubscriptionsResponse),
+)
+async def list_all_subscriptions(
+    who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "", filter: str = "", order_by: str = ""
+) -> JSON:
+    request = gw.ListSubscriptionsRequest(page_size=page_size, page_token=page_token, filter=filter, order_by=order_by)
+    return js(await g.subscriptions.list_subscriptions(who, request))
+
+
 @router.get(
     "/v1/customers/{customer_id}/subscriptions",
     summary="List a customer's subscriptions",
+    description=SUBSCRIPTIONS_LIST,
     **answers(gw.ListSubscriptionsResponse),
 )
-async def list_subscriptions(customer_id: str, who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "") -> JSON:
-    request = gw.ListSubscriptionsRequest(customer_id=customer_id, page_size=page_size, page_token=page_token)
+async def list_subscriptions(
+    customer_id: str,
+    who: Who,
+    g: Gw,
+    page_size: PageSize = 0,
+    page_token: str = "",
+    filter: str = "",
+    order_by: str = "",
+) -> JSON:
+    request = gw.ListSubscriptionsRequest(
+        customer_id=customer_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
+    )
     return js(await g.subscriptions.list_subscriptions(who, request))
 
 

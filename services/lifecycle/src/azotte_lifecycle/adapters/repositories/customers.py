@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from azotte_lifecycle.adapters.repositories import queries
 from azotte_lifecycle.adapters.tables import customer_identities, customers
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
 from azotte_lifecycle.errors import CustomerExists, IdentityLinked
+from azotte_lifecycle.ports import CustomerQuery
+
+_ANY = CustomerQuery()
 
 
 class PostgresCustomerRepository:
@@ -74,7 +79,7 @@ class PostgresCustomerRepository:
             )
             if locked is None:
                 return None
-        found = await self.find(tenant_id, 1, ids=[customer_id])
+        found = await self.find(tenant_id, 1, query=_ANY, ids=[customer_id])
         return found[0] if found else None
 
     async def find(
@@ -82,23 +87,38 @@ class PostgresCustomerRepository:
         tenant_id: str,
         limit: int,
         *,
-        after_id: str | None = None,
+        query: CustomerQuery,
+        after: Sequence[str] | None = None,
         ids: Sequence[str] = (),
-        external_id: str = "",
-        email: str = "",
     ) -> list[Customer]:
-        """Customers ordered by id, with their identities (only those of `ids` when given)."""
+        """Customers matching `query` in its order (id breaks ties), with their identities."""
         c = customers.c
-        query = sa.select(customers).where(c.tenant_id == tenant_id).order_by(c.id).limit(limit)
-        if after_id is not None:
-            query = query.where(c.id > after_id)
+        column = {"email": c.email, "external_id": c.external_id}.get(query.order_by, c.created_at)
+        select = sa.select(customers).where(c.tenant_id == tenant_id).limit(limit)
+        select = select.order_by(column.desc(), c.id.desc()) if query.descending else select.order_by(column, c.id)
+        if after is not None:
+            last = datetime.fromisoformat(after[0]) if column is c.created_at else after[0]
+            select = select.where(queries.after(column, c.id, last, after[1], descending=query.descending))
         if ids:
-            query = query.where(c.id.in_(ids))
-        if external_id:
-            query = query.where(c.external_id == external_id)
-        if email:
-            query = query.where(c.email == email.lower())
-        rows = (await self._conn.execute(query)).all()
+            select = select.where(c.id.in_(ids))
+        if query.external_id:
+            select = select.where(c.external_id == query.external_id)
+        if query.email:
+            select = select.where(c.email == query.email.lower())
+        if query.country_code:
+            select = select.where(c.country_code == query.country_code)
+        if query.identity_kind is not None or query.identity_value or query.identity_issuer is not None:
+            i = customer_identities.c
+            linked = sa.select(i.customer_id).where(i.tenant_id == tenant_id)
+            if query.identity_kind is not None:
+                linked = linked.where(i.kind == query.identity_kind.value)
+            if query.identity_value:
+                linked = linked.where(i.value == query.identity_value)
+            if query.identity_issuer is not None:
+                linked = linked.where(i.issuer == query.identity_issuer)
+            select = select.where(c.id.in_(linked))
+        select = select.where(*queries.bounds(c.created_at, query.created))
+        rows = (await self._conn.execute(select)).all()
         found = {r.id: Customer(r.id, r.tenant_id, r.external_id, r.email, r.country_code, r.created_at) for r in rows}
         if found:
             i = customer_identities.c

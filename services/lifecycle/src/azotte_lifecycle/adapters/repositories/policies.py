@@ -1,19 +1,20 @@
-"""Each tenant's lifecycle policy, stored as JSON."""
+"""Each tenant's lifecycle policy, stored as JSON: the current one, and every version stored."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from azotte_lifecycle.adapters.tables import lifecycle_policies
+from azotte_lifecycle.adapters.tables import lifecycle_policies, lifecycle_policy_versions
 from azotte_lifecycle.domain.policy import (
     CancelMode,
     LifecyclePolicy,
     PolicyOverride,
+    PolicyVersion,
     TenantLifecyclePolicy,
     TrialEndBehavior,
 )
@@ -30,13 +31,50 @@ class PostgresPolicyRepository:
         stored = await self._conn.scalar(sa.select(c.policy).where(c.tenant_id == tenant_id))
         return TenantLifecyclePolicy() if stored is None else policy_from_json(stored)
 
-    async def put(self, tenant_id: str, policy: TenantLifecyclePolicy, now: datetime) -> None:
-        data = policy_to_json(policy)
+    async def current(self, tenant_id: str) -> PolicyVersion:
+        c = lifecycle_policies.c
+        row = (
+            await self._conn.execute(
+                sa.select(c.policy, c.version, c.updated_at, c.updated_by).where(c.tenant_id == tenant_id)
+            )
+        ).first()
+        if row is None:
+            return PolicyVersion(0, TenantLifecyclePolicy())
+        return PolicyVersion(row.version, policy_from_json(row.policy), row.updated_at, row.updated_by)
+
+    async def add_version(self, tenant_id: str, version: PolicyVersion) -> bool:
+        assert version.created_at is not None
+        data = policy_to_json(version.policy)
+        # NOTE: the version number is the key: of two updates based on one version, the second stores nothing.
+        stored = await self._conn.execute(
+            insert(lifecycle_policy_versions)
+            .values(
+                tenant_id=tenant_id,
+                version=version.version,
+                policy=data,
+                created_at=version.created_at,
+                actor=version.actor,
+            )
+            .on_conflict_do_nothing()
+            .returning(lifecycle_policy_versions.c.version)
+        )
+        if stored.first() is None:
+            return False
+        current = {"policy": data, "updated_at": version.created_at, "version": version.version}
         await self._conn.execute(
             insert(lifecycle_policies)
-            .values(tenant_id=tenant_id, policy=data, updated_at=now)
-            .on_conflict_do_update(index_elements=["tenant_id"], set_={"policy": data, "updated_at": now})
+            .values(tenant_id=tenant_id, updated_by=version.actor, **current)
+            .on_conflict_do_update(index_elements=["tenant_id"], set_={**current, "updated_by": version.actor})
         )
+        return True
+
+    async def versions(self, tenant_id: str, limit: int, before: int | None) -> list[PolicyVersion]:
+        v = lifecycle_policy_versions.c
+        select = sa.select(lifecycle_policy_versions).where(v.tenant_id == tenant_id)
+        if before is not None:
+            select = select.where(v.version < before)
+        rows = await self._conn.execute(select.order_by(v.version.desc()).limit(limit))
+        return [PolicyVersion(r.version, policy_from_json(r.policy), r.created_at, r.actor) for r in rows]
 
 
 _POLICY_FIELDS = (

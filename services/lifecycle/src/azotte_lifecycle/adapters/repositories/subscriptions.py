@@ -10,12 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from azotte_lifecycle.adapters.repositories import queries
 from azotte_lifecycle.adapters.tables import subscription_history, subscription_identities, subscriptions
 from azotte_lifecycle.domain.customer import ChannelIdentity
 from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry, PendingPlanChange
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import Subscription
+from azotte_lifecycle.ports import HistoryQuery, SubscriptionQuery
+from azotte_platform import context
 from azotte_platform.clock import TenantTimes
 from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.enums import Channel, SubscriptionState
@@ -56,32 +59,51 @@ class PostgresSubscriptionRepository:
         tenant_id: str,
         limit: int,
         *,
-        after_id: str | None = None,
-        customer_id: str = "",
-        state: SubscriptionState | None = None,
+        query: SubscriptionQuery,
+        after: Sequence[str] | None = None,
     ) -> list[Subscription]:
         c = subscriptions.c
-        query = sa.select(*_LOADED).where(c.tenant_id == tenant_id).order_by(c.id).limit(limit)
-        if after_id is not None:
-            query = query.where(c.id > after_id)
-        if customer_id:
-            query = query.where(c.customer_id == customer_id)
-        if state is not None:
-            query = query.where(c.state == state.value)
-        return [_load(row) for row in await self._conn.execute(query)]
+        column = c.current_period_end if query.order_by == "current_period_end" else c.created_at
+        select = sa.select(*_LOADED).where(c.tenant_id == tenant_id).limit(limit)
+        select = select.order_by(column.desc(), c.id.desc()) if query.descending else select.order_by(column, c.id)
+        if after is not None:
+            last = datetime.fromisoformat(after[0])
+            select = select.where(queries.after(column, c.id, last, after[1], descending=query.descending))
+        if query.customer_id:
+            select = select.where(c.customer_id == query.customer_id)
+        if query.plan_id:
+            select = select.where(c.plan_id == query.plan_id)
+        if query.states:
+            select = select.where(c.state.in_([state.value for state in query.states]))
+        if query.not_states:
+            select = select.where(c.state.not_in([state.value for state in query.not_states]))
+        select = select.where(
+            *queries.bounds(c.created_at, query.created), *queries.bounds(c.current_period_end, query.period_end)
+        )
+        return [_load(row) for row in await self._conn.execute(select)]
 
     async def history(
-        self, tenant_id: str, subscription_id: str, limit: int, after_seq: int | None
+        self,
+        tenant_id: str,
+        subscription_id: str,
+        limit: int,
+        after_seq: int | None,
+        query: HistoryQuery,
     ) -> list[tuple[int, HistoryEntry]]:
         h = subscription_history.c
-        query = (
+        select = (
             sa.select(subscription_history)
             .where(h.tenant_id == tenant_id, h.subscription_id == subscription_id)
-            .order_by(h.seq)
+            .order_by(h.seq.desc() if query.descending else h.seq)
             .limit(limit)
         )
         if after_seq is not None:
-            query = query.where(h.seq > after_seq)
+            select = select.where(h.seq < after_seq if query.descending else h.seq > after_seq)
+        if query.event_type:
+            select = select.where(h.event_type == query.event_type)
+        if query.cause:
+            select = select.where(h.cause == query.cause)
+        select = select.where(*queries.bounds(h.occurred_at, query.occurred))
         return [
             (
                 r.seq,
@@ -92,9 +114,10 @@ class PostgresSubscriptionRepository:
                     SubscriptionState(r.to_state),
                     Cause(r.cause),
                     r.cause_ref,
+                    r.actor,
                 ),
             )
-            for r in await self._conn.execute(query)
+            for r in await self._conn.execute(select)
         ]
 
     async def claim_due(self, times: TenantTimes, limit: int, tenant_id: str | None = None) -> list[Subscription]:
@@ -178,6 +201,9 @@ class PostgresSubscriptionRepository:
         )
 
     async def _write_history(self, subs: Iterable[Subscription]) -> None:
+        # NOTE: the actor is the principal of the call being served (the gateway forwards its caller's
+        # key); scheduled work and consumers run outside any call, as "system".
+        actor = context.current().principal or "system"
         rows = [
             {
                 "tenant_id": s.tenant_id,
@@ -188,6 +214,7 @@ class PostgresSubscriptionRepository:
                 "to_state": e.to_state.value,
                 "cause": e.cause.value,
                 "cause_ref": e.cause_ref,
+                "actor": actor,
             }
             for s in subs
             for e in s.history

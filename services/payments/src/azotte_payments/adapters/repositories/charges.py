@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_payments.adapters.repositories import IDS, keyset_after
 from azotte_payments.adapters.tables import charge_attempts, charges
-from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord, ChargeRequest, ChargeStatus
+from azotte_payments.domain.charge import (
+    Attempt,
+    Charge,
+    ChargeQuery,
+    ChargeRecord,
+    ChargeRequest,
+    ChargeStatus,
+    RefundedFilter,
+)
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome
 from azotte_payments.domain.tax import TaxBreakdown
 from azotte_payments.errors import ChargeNotFound
@@ -140,15 +148,27 @@ class PostgresChargeRepository:
             raise ChargeNotFound(f"charge_id {charge_id!r}: no such charge")
         return (await self._records([row]))[0]
 
-    async def list_for_customer(self, customer_id: str, subscription_id: str, page: PageRequest) -> Page[Charge]:
-        """One page of a customer's `Charge`s, newest first, keyset-paginated on (created_at, id)."""
-        query = sa.select(charges).where(charges.c.tenant_id == self._tenant, charges.c.customer_id == customer_id)
-        if subscription_id:
-            query = query.where(charges.c.subscription_id == subscription_id)
+    async def list_for_customer(self, wanted: ChargeQuery, page: PageRequest) -> Page[Charge]:
+        """One page of the `Charge`s the query keeps, keyset-paginated on (created_at, id)."""
+        c = charges.c
+        query = sa.select(charges).where(c.tenant_id == self._tenant, c.customer_id == wanted.customer_id)
+        if wanted.subscription_id:
+            query = query.where(c.subscription_id == wanted.subscription_id)
+        if wanted.statuses:
+            query = query.where(c.status.in_([status.value for status in wanted.statuses]))
+        match wanted.refunded:
+            case RefundedFilter.NONE:
+                query = query.where(c.refunded_minor == 0)
+            case RefundedFilter.PARTLY:
+                query = query.where(c.refunded_minor > 0, c.refunded_minor < c.gross_minor)
+            case RefundedFilter.FULLY:
+                query = query.where(c.refunded_minor > 0, c.refunded_minor >= c.gross_minor)
+        key = sa.tuple_(c.created_at, c.id)
         after = keyset_after(page, datetime.fromisoformat, str)
         if after is not None:
-            query = query.where(sa.tuple_(charges.c.created_at, charges.c.id) < after)
-        query = query.order_by(charges.c.created_at.desc(), charges.c.id.desc()).limit(page.limit)
+            query = query.where(key > after if wanted.oldest_first else key < after)
+        order = (c.created_at, c.id) if wanted.oldest_first else (c.created_at.desc(), c.id.desc())
+        query = query.order_by(*order).limit(page.limit)
         rows = page.page((await self._c.execute(query)).all(), lambda row: [row.created_at.isoformat(), row.id])
         return Page([record.charge for record in await self._records(rows.items)], rows.next_page_token)
 

@@ -1,0 +1,1 @@
+"""PostgreSQL repositories of the promotions service, one module per aggregate, and the ledger of limits."""

@@ -1,0 +1,129 @@
+"""SQLAlchemy Core tables of the promotions database (tenant in every key, money in minor units).
+
+The counts limits are checked against live in columns, so that conditional UPDATEs can check and move
+them in one statement: `promotions.reserved_count/confirmed_count`, `promotion_codes.*_count`,
+`promotion_budgets.*_minor` per currency, and `promotion_customer_uses.held` per customer.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+_TS = sa.DateTime(timezone=True)
+
+promotions = sa.Table(
+    "promotions",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("discount_kind", sa.Text, nullable=False),
+    sa.Column("stackable", sa.Boolean, nullable=False),
+    sa.Column("definition", JSONB, nullable=False),
+    sa.Column("max_redemptions", sa.BigInteger),
+    sa.Column("reserved_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("confirmed_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("exhausted_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+    sa.Index("promotions_by_created", "tenant_id", "created_at", "id"),
+)
+
+promotion_budgets = sa.Table(
+    "promotion_budgets",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("promotion_id", sa.Text, primary_key=True),
+    sa.Column("currency_code", sa.Text, primary_key=True),
+    sa.Column("budget_minor", sa.BigInteger),
+    sa.Column("reserved_minor", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("confirmed_minor", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("exhausted_at", _TS),
+)
+
+promotion_customer_uses = sa.Table(
+    "promotion_customer_uses",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("promotion_id", sa.Text, primary_key=True),
+    # NOTE: '' counts the customer's uses of the promotion, a code its uses of that code.
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("held", sa.BigInteger, nullable=False),
+)
+
+code_batches = sa.Table(
+    "code_batches",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("promotion_id", sa.Text, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("code_count", sa.Integer, nullable=False),
+    sa.Column("expires_at", _TS),
+    sa.Column("revoked_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+promotion_codes = sa.Table(
+    "promotion_codes",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    # NOTE: normalized (upper case, no hyphens or spaces): a lookup is an equality on the key.
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("promotion_id", sa.Text, nullable=False),
+    sa.Column("batch_id", sa.Text, nullable=False),
+    sa.Column("max_redemptions", sa.BigInteger),
+    sa.Column("max_per_customer", sa.BigInteger),
+    sa.Column("expires_at", _TS),
+    sa.Column("revoked_at", _TS),
+    sa.Column("reserved_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("confirmed_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Index("promotion_codes_by_batch", "tenant_id", "batch_id", "code"),
+    # NOTE: shared codes only: a batch's 100,000 codes do not pay for an index they are never listed by.
+    sa.Index(
+        "promotion_codes_shared_by_promotion",
+        "tenant_id",
+        "promotion_id",
+        "code",
+        postgresql_where=sa.text("batch_id = ''"),
+    ),
+)
+
+redemptions = sa.Table(
+    "redemptions",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("request_id", sa.Text, nullable=False),
+    sa.Column("promotion_id", sa.Text, nullable=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("batch_id", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("product_line", sa.Text, nullable=False),
+    sa.Column("storefront_id", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("currency_code", sa.Text, nullable=False),
+    sa.Column("gross_minor", sa.BigInteger, nullable=False),
+    sa.Column("discount_minor", sa.BigInteger, nullable=False),
+    sa.Column("duration", sa.Text, nullable=False),
+    sa.Column("duration_periods", sa.Integer, nullable=False),
+    sa.Column("extra_trial_days", sa.Integer, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+    sa.Column("charge_id", sa.Text, nullable=False),
+    sa.Column("release_reason", sa.Text, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("confirmed_at", _TS),
+    sa.Column("released_at", _TS),
+    sa.UniqueConstraint("tenant_id", "request_id", name="redemptions_request_id_key"),
+    sa.Index("redemptions_reserved_by_expiry", "expires_at", postgresql_where=sa.text("state = 'reserved'")),
+    sa.Index("redemptions_by_promotion", "tenant_id", "promotion_id", "created_at"),
+)

@@ -1,0 +1,28 @@
+"""The promotions unit of work on PostgreSQL: repositories and the ledger over one transaction, events to the outbox."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_promotions.adapters.repositories.codes import PostgresCodeRepository
+from azotte_promotions.adapters.repositories.ledger import PostgresLimitLedger
+from azotte_promotions.adapters.repositories.promotions import PostgresPromotionRepository
+from azotte_promotions.adapters.repositories.redemptions import PostgresRedemptionRepository
+
+
+class PostgresPromotionsUnitOfWork(UnitOfWork):
+    """`ports.PromotionsUnitOfWork`: `async with uow:` then its repositories and ledger, `commit()`."""
+
+    promotions: PostgresPromotionRepository
+    codes: PostgresCodeRepository
+    ledger: PostgresLimitLedger
+    redemptions: PostgresRedemptionRepository
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.promotions = PostgresPromotionRepository(self.connection)
+        self.codes = PostgresCodeRepository(self.connection)
+        self.ledger = PostgresLimitLedger(self.connection)
+        self.redemptions = PostgresRedemptionRepository(self.connection)
+        return self

@@ -1,0 +1,260 @@
+"""PromotionsService over gRPC: proto -> command -> use case -> proto, through `service_kit.Units`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from azotte.promotions.v1 import promotions_pb2 as pb
+from azotte.promotions.v1 import promotions_pb2_grpc
+from azotte_platform.convert import optional_from_timestamp
+from azotte_platform.errors import FieldViolation, InvalidArgument
+from azotte_platform.paging import PageRequest
+from azotte_platform.service_kit import Units
+from azotte_promotions.adapters import proto
+from azotte_promotions.domain.promotion import PromotionState
+from azotte_promotions.ports import PromotionsUnitOfWork
+from azotte_promotions.service_layer import codes, promotions, queries, redemptions, validation
+
+
+@contextmanager
+def promotion_fields() -> Iterator[None]:
+    """Violations of a promotion's definition named by the request's fields: `promotion.<field>`."""
+    try:
+        yield
+    except InvalidArgument as error:
+        if not error.violations:
+            raise
+        violations = [
+            FieldViolation(
+                v.field if v.field.startswith(("promotion", "update_mask")) else f"promotion.{v.field}", v.description
+            )
+            for v in error.violations
+        ]
+        renamed = type(error)(f"{violations[0].field}: {violations[0].description}", violations)
+        raise renamed from None
+
+
+class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
+    """Translates PromotionsService calls into promotions use cases."""
+
+    def __init__(self, units: Units[PromotionsUnitOfWork], reservation_ttl: timedelta):
+        self.units = units
+        self._ttl = reservation_ttl
+
+    # ------------------------------------------------------------------ promotions
+
+    async def CreatePromotion(self, request: pb.CreatePromotionRequest, context: Any) -> pb.CreatePromotionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CreatePromotionResponse:
+            with promotion_fields():
+                definition = proto.definition_from_pb(request.promotion)
+                view = await promotions.create_promotion(uow, tenant, definition, request.promotion.id)
+            return pb.CreatePromotionResponse(promotion=proto.promotion_to_pb(view))
+
+        return await self.units.mutate(request, pb.CreatePromotionResponse, work)
+
+    async def GetPromotion(self, request: pb.GetPromotionRequest, context: Any) -> pb.GetPromotionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetPromotionResponse:
+            view = await promotions.get_promotion(uow, tenant, request.promotion_id)
+            return pb.GetPromotionResponse(promotion=proto.promotion_to_pb(view))
+
+        return await self.units.read(work)
+
+    async def ListPromotions(self, request: pb.ListPromotionsRequest, context: Any) -> pb.ListPromotionsResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ListPromotionsResponse:
+            query = queries.promotion_query(request.filter, request.order_by)
+            page = await promotions.list_promotions(
+                uow, tenant, PageRequest.of(request, "promotions", repr(query)), query
+            )
+            return pb.ListPromotionsResponse(
+                promotions=[proto.promotion_to_pb(v) for v in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
+
+    async def UpdatePromotion(self, request: pb.UpdatePromotionRequest, context: Any) -> pb.UpdatePromotionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.UpdatePromotionResponse:
+            if not request.promotion.version:
+                raise InvalidArgument.field("promotion.version", "is required: the version the change is based on")
+            paths = tuple(request.update_mask.paths)
+            with promotion_fields():
+                view = await promotions.update_promotion(
+                    uow,
+                    tenant,
+                    request.promotion.id,
+                    request.promotion.version,
+                    lambda current: proto.updated_definition(request.promotion, paths, current),
+                    paths,
+                )
+            return pb.UpdatePromotionResponse(promotion=proto.promotion_to_pb(view))
+
+        if not request.promotion.id:
+            raise InvalidArgument.field("promotion.id", "is required")
+        return await self.units.mutate(request, pb.UpdatePromotionResponse, work)
+
+    async def ActivatePromotion(
+        self, request: pb.ActivatePromotionRequest, context: Any
+    ) -> pb.ActivatePromotionResponse:
+        return pb.ActivatePromotionResponse(
+            promotion=await self._transition(request, pb.ActivatePromotionResponse, PromotionState.ACTIVE)
+        )
+
+    async def PausePromotion(self, request: pb.PausePromotionRequest, context: Any) -> pb.PausePromotionResponse:
+        return pb.PausePromotionResponse(
+            promotion=await self._transition(request, pb.PausePromotionResponse, PromotionState.PAUSED)
+        )
+
+    async def EndPromotion(self, request: pb.EndPromotionRequest, context: Any) -> pb.EndPromotionResponse:
+        return pb.EndPromotionResponse(
+            promotion=await self._transition(request, pb.EndPromotionResponse, PromotionState.ENDED)
+        )
+
+    async def _transition(self, request: Any, response_type: Any, to: PromotionState) -> pb.Promotion:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> Any:
+            view = await promotions.change_state(uow, tenant, request.promotion_id, to)
+            return response_type(promotion=proto.promotion_to_pb(view))
+
+        response = await self.units.mutate(request, response_type, work)
+        promotion: pb.Promotion = response.promotion
+        return promotion
+
+    # ------------------------------------------------------------------ codes
+
+    async def CreatePromotionCode(
+        self, request: pb.CreatePromotionCodeRequest, context: Any
+    ) -> pb.CreatePromotionCodeResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CreatePromotionCodeResponse:
+            code = await codes.create_code(
+                uow,
+                tenant,
+                request.promotion_id,
+                request.code,
+                max_redemptions=proto.optional_count(request, "max_redemptions", "max_redemptions"),
+                max_per_customer=proto.optional_count(request, "max_per_customer", "max_per_customer"),
+                expires_at=optional_from_timestamp(request, "expire_time"),
+            )
+            return pb.CreatePromotionCodeResponse(code=proto.code_to_pb(code))
+
+        return await self.units.mutate(request, pb.CreatePromotionCodeResponse, work)
+
+    async def GetPromotionCode(self, request: pb.GetPromotionCodeRequest, context: Any) -> pb.GetPromotionCodeResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetPromotionCodeResponse:
+            return pb.GetPromotionCodeResponse(code=proto.code_to_pb(await codes.get_code(uow, tenant, request.code)))
+
+        return await self.units.read(work)
+
+    async def ListPromotionCodes(
+        self, request: pb.ListPromotionCodesRequest, context: Any
+    ) -> pb.ListPromotionCodesResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ListPromotionCodesResponse:
+            page_request = PageRequest.of(request, "codes", request.promotion_id)
+            page = await codes.list_codes(uow, tenant, request.promotion_id, page_request)
+            return pb.ListPromotionCodesResponse(
+                codes=[proto.code_to_pb(c) for c in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
+
+    async def RevokePromotionCode(
+        self, request: pb.RevokePromotionCodeRequest, context: Any
+    ) -> pb.RevokePromotionCodeResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.RevokePromotionCodeResponse:
+            code = await codes.revoke_code(uow, tenant, request.code)
+            return pb.RevokePromotionCodeResponse(code=proto.code_to_pb(code))
+
+        return await self.units.mutate(request, pb.RevokePromotionCodeResponse, work)
+
+    async def CreateCodeBatch(self, request: pb.CreateCodeBatchRequest, context: Any) -> pb.CreateCodeBatchResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CreateCodeBatchResponse:
+            batch = await codes.create_batch(
+                uow,
+                tenant,
+                request.promotion_id,
+                request.code_count,
+                prefix=request.prefix,
+                expires_at=optional_from_timestamp(request, "expire_time"),
+            )
+            return pb.CreateCodeBatchResponse(batch=proto.batch_to_pb(batch))
+
+        return await self.units.mutate(request, pb.CreateCodeBatchResponse, work)
+
+    async def GetCodeBatch(self, request: pb.GetCodeBatchRequest, context: Any) -> pb.GetCodeBatchResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetCodeBatchResponse:
+            return pb.GetCodeBatchResponse(
+                batch=proto.batch_to_pb(await codes.get_batch(uow, tenant, request.batch_id))
+            )
+
+        return await self.units.read(work)
+
+    async def ExportCodeBatch(self, request: pb.ExportCodeBatchRequest, context: Any) -> pb.ExportCodeBatchResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ExportCodeBatchResponse:
+            page = await codes.export_batch(uow, tenant, request.batch_id, request.page_size, request.page_token)
+            return pb.ExportCodeBatchResponse(codes=page.items, next_page_token=page.next_page_token)
+
+        return await self.units.read(work)
+
+    async def RevokeCodeBatch(self, request: pb.RevokeCodeBatchRequest, context: Any) -> pb.RevokeCodeBatchResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.RevokeCodeBatchResponse:
+            batch = await codes.revoke_batch(uow, tenant, request.batch_id)
+            return pb.RevokeCodeBatchResponse(batch=proto.batch_to_pb(batch))
+
+        return await self.units.mutate(request, pb.RevokeCodeBatchResponse, work)
+
+    # ------------------------------------------------------------------ validate and redeem
+
+    async def ValidateCode(self, request: pb.ValidateCodeRequest, context: Any) -> pb.ValidateCodeResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ValidateCodeResponse:
+            checkout = proto.checkout_from_pb(request)
+            answer = await validation.validate_code(uow, tenant, request.code, checkout)
+            return pb.ValidateCodeResponse(validation=proto.validation_to_pb(answer))
+
+        return await self.units.read(work)
+
+    async def ValidatePromotion(
+        self, request: pb.ValidatePromotionRequest, context: Any
+    ) -> pb.ValidatePromotionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ValidatePromotionResponse:
+            checkout = proto.checkout_from_pb(request)
+            answer = await validation.validate_promotion(uow, tenant, request.promotion_id, checkout)
+            return pb.ValidatePromotionResponse(validation=proto.validation_to_pb(answer))
+
+        return await self.units.read(work)
+
+    async def ReserveRedemption(
+        self, request: pb.ReserveRedemptionRequest, context: Any
+    ) -> pb.ReserveRedemptionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ReserveRedemptionResponse:
+            reserve = redemptions.ReserveRequest(
+                request.request_id, proto.checkout_from_pb(request), request.code, request.promotion_id
+            )
+            redemption = await redemptions.reserve(uow, tenant, reserve, self._ttl)
+            return pb.ReserveRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
+
+        return await self.units.mutate(request, pb.ReserveRedemptionResponse, work)
+
+    async def ConfirmRedemption(
+        self, request: pb.ConfirmRedemptionRequest, context: Any
+    ) -> pb.ConfirmRedemptionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ConfirmRedemptionResponse:
+            redemption = await redemptions.confirm(uow, tenant, request.redemption_id, request.charge_id)
+            return pb.ConfirmRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
+
+        return await self.units.mutate(request, pb.ConfirmRedemptionResponse, work)
+
+    async def ReleaseRedemption(
+        self, request: pb.ReleaseRedemptionRequest, context: Any
+    ) -> pb.ReleaseRedemptionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ReleaseRedemptionResponse:
+            redemption = await redemptions.release(uow, tenant, request.redemption_id, request.reason)
+            return pb.ReleaseRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
+
+        return await self.units.mutate(request, pb.ReleaseRedemptionResponse, work)
+
+    async def GetRedemption(self, request: pb.GetRedemptionRequest, context: Any) -> pb.GetRedemptionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetRedemptionResponse:
+            redemption = await redemptions.get_redemption(uow, tenant, request.redemption_id)
+            return pb.GetRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
+
+        return await self.units.read(work)
