@@ -11,7 +11,7 @@ from pydantic import Field
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
 from azotte_gateway.domain.customer_tokens import MAX_TTL
-from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_gateway.service_layer.admin import MAX_ADVANCE
 from azotte_platform import convert
@@ -81,14 +81,11 @@ async def create_tenant(body: TenantBody, who: Who, g: Gw) -> JSON:
 async def list_api_keys(
     who: Who,
     g: Gw,
+    listing: Listing,
     show_revoked: bool = False,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
 ) -> JSON:
     request = ta.ListApiKeysRequest(
-        page_size=page_size, page_token=page_token, show_revoked=show_revoked, filter=filter, order_by=order_by
+        show_revoked=show_revoked, **listing.fields()
     )
     return js(await g.admin.list_api_keys(who, request))
 

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from azotte.gateway.v1 import billing_pb2 as bl
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Listing, MutatingBody, PageSize, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
@@ -55,19 +55,13 @@ async def list_charges(
     customer_id: str,
     who: Who,
     g: Gw,
+    listing: Listing,
     subscription_id: Annotated[str, Query(deprecated=True)] = "",
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
 ) -> JSON:
     request = gw.ListChargesRequest(
         customer_id=customer_id,
         subscription_id=subscription_id,
-        page_size=page_size,
-        page_token=page_token,
-        filter=filter,
-        order_by=order_by,
+        **listing.fields(),
     )
     return js(await g.billing.list_charges(who, request))
 
@@ -188,13 +182,10 @@ async def list_credit_movements(
     customer_id: str,
     who: Who,
     g: Gw,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
+    listing: Listing,
 ) -> JSON:
     request = bl.ListCreditMovementsRequest(
-        customer_id=customer_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
+        customer_id=customer_id, **listing.fields()
     )
     return js(await g.billing.list_credit_movements(who, request))
 

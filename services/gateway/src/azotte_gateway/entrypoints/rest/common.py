@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, Query, Request
@@ -66,6 +68,24 @@ async def clean_parameters(request: Request) -> None:
 Gw = Annotated[Gateway, Depends(gateway)]
 Who = Annotated[Caller, Depends(caller)]
 PageSize = Annotated[int, Query(ge=0, le=500)]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The query parameters every list takes: AIP-158 paging, an AIP-160 `filter` and an AIP-132 `order_by`
+    (the fields each list accepts are in its description)."""
+
+    page_size: PageSize = 0
+    page_token: str = ""
+    filter: str = ""
+    order_by: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """The four as fields of a list request message."""
+        return dataclasses.asdict(self)
+
+
+Listing = Annotated[ListQuery, Depends()]
 
 
 def js(message: Message) -> JSON:

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from azotte.gateway.v1 import customers_pb2 as cu
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["customers"])
@@ -52,9 +52,9 @@ class LinkBody(MutatingBody):
     **answers(cu.ListCustomersResponse),
 )
 async def list_customers(
-    who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "", filter: str = "", order_by: str = ""
+    who: Who, g: Gw, listing: Listing
 ) -> JSON:
-    request = cu.ListCustomersRequest(page_size=page_size, page_token=page_token, filter=filter, order_by=order_by)
+    request = cu.ListCustomersRequest(**listing.fields())
     return js(await g.customers.list_customers(who, request))
 
 
@@ -86,12 +86,9 @@ async def list_subscription_history(
     subscription_id: str,
     who: Who,
     g: Gw,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
+    listing: Listing,
 ) -> JSON:
     request = cu.ListSubscriptionHistoryRequest(
-        subscription_id=subscription_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
+        subscription_id=subscription_id, **listing.fields()
     )
     return js(await g.customers.list_subscription_history(who, request))

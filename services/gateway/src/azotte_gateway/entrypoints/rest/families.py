@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from azotte.gateway.v1 import families_pb2 as fam
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
@@ -55,18 +55,8 @@ async def get_family(customer_id: str, who: Who, g: Gw) -> JSON:
     "`customer_id`, each optionally `desc`. A page token works only with the filter and order it was issued for.",
     **answers(fam.ListFamilyMembersResponse),
 )
-async def list_family_members(
-    customer_id: str,
-    who: Who,
-    g: Gw,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
-) -> JSON:
-    request = fam.ListFamilyMembersRequest(
-        customer_id=customer_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
-    )
+async def list_family_members(customer_id: str, who: Who, g: Gw, listing: Listing) -> JSON:
+    request = fam.ListFamilyMembersRequest(customer_id=customer_id, **listing.fields())
     return js(await g.families.list_family_members(who, request))
 
 
@@ -111,13 +101,10 @@ async def list_family_invites(
     customer_id: str,
     who: Who,
     g: Gw,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
+    listing: Listing,
 ) -> JSON:
     request = fam.ListFamilyInvitesRequest(
-        customer_id=customer_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
+        customer_id=customer_id, **listing.fields()
     )
     return js(await g.families.list_family_invites(who, request))
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import Field, StrictBool
 
 from azotte.gateway.v1 import grants_pb2 as gr
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, Int64, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, Int64, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
@@ -78,18 +78,8 @@ async def create_grant(customer_id: str, body: GrantBody, who: Who, g: Gw) -> JS
     "`feature_key` (the default), `valid_from`, `valid_until`, each optionally `desc`.",
     **answers(gr.ListGrantsResponse),
 )
-async def list_grants(
-    customer_id: str,
-    who: Who,
-    g: Gw,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
-) -> JSON:
-    request = gr.ListGrantsRequest(
-        customer_id=customer_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
-    )
+async def list_grants(customer_id: str, who: Who, g: Gw, listing: Listing) -> JSON:
+    request = gr.ListGrantsRequest(customer_id=customer_id, **listing.fields())
     return js(await g.grants.list_grants(who, request))
 
 

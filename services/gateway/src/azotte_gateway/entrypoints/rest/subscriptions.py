@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
@@ -62,10 +62,8 @@ SUBSCRIPTIONS_LIST = (
     description=SUBSCRIPTIONS_LIST,
     **answers(gw.ListSubscriptionsResponse),
 )
-async def list_all_subscriptions(
-    who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "", filter: str = "", order_by: str = ""
-) -> JSON:
-    request = gw.ListSubscriptionsRequest(page_size=page_size, page_token=page_token, filter=filter, order_by=order_by)
+async def list_all_subscriptions(who: Who, g: Gw, listing: Listing) -> JSON:
+    request = gw.ListSubscriptionsRequest(**listing.fields())
     return js(await g.subscriptions.list_subscriptions(who, request))
 
 
@@ -75,18 +73,8 @@ async def list_all_subscriptions(
     description=SUBSCRIPTIONS_LIST,
     **answers(gw.ListSubscriptionsResponse),
 )
-async def list_subscriptions(
-    customer_id: str,
-    who: Who,
-    g: Gw,
-    page_size: PageSize = 0,
-    page_token: str = "",
-    filter: str = "",
-    order_by: str = "",
-) -> JSON:
-    request = gw.ListSubscriptionsRequest(
-        customer_id=customer_id, page_size=page_size, page_token=page_token, filter=filter, order_by=order_by
-    )
+async def list_subscriptions(customer_id: str, who: Who, g: Gw, listing: Listing) -> JSON:
+    request = gw.ListSubscriptionsRequest(customer_id=customer_id, **listing.fields())
     return js(await g.subscriptions.list_subscriptions(who, request))
 
 
