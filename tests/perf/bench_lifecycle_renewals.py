@@ -11,12 +11,14 @@ Two modes, one after the other, each on its own embedded PostgreSQL and NATS (li
   card (token "tok_success") written to the payments tables before the sweep.
 
 Lifecycle is the same in both modes (Scheduler + GrpcPayments over `connect()`, batches of `--batch-size`,
-`--parallel-batches` at once); only the payments endpoint differs. Each mode times `--rounds` sweeps (3):
-the clock moves a month each round and every subscription renews again, so one run shows how much the
-machine's own speed varies. Seeding and the checks afterwards are not timed: every subscription must have
-renewed exactly once per round, and in the real mode payments must hold exactly one succeeded charge per
-subscription and round. Besides renewals/s (each round and the median) it prints the CPU milliseconds per
-renewal each kind of process (payments, sandbox PSP, PostgreSQL, NATS, this scheduler process) spent.
+`--parallel-batches` at once), its renewals priced by an in-process fake CatalogService over gRPC through
+GrpcCatalog (ResolvePrices, one call per batch); only the payments endpoint differs. Each mode times
+`--rounds` sweeps (3): the clock moves a month each round and every subscription renews again, so one run
+shows how much the machine's own speed varies. Seeding and the checks afterwards are not timed: every
+subscription must have renewed exactly once per round, and in the real mode payments must hold exactly one
+succeeded charge per subscription and round. Besides renewals/s (each round and the median) it prints the CPU
+milliseconds per renewal each kind of process (payments, sandbox PSP, PostgreSQL, NATS, this scheduler
+process) spent.
 
 Run: .venv/bin/python tests/perf/bench_lifecycle_renewals.py [--count N] [--real-count N] [--rounds N] [--skip-real]
 """
@@ -41,8 +43,11 @@ import grpc
 import sqlalchemy as sa
 import uvloop
 
+from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from azotte.common.v1 import money_pb2
 from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_lifecycle.adapters import proto
+from azotte_lifecycle.adapters.catalog import GrpcCatalog
 from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
@@ -94,6 +99,23 @@ class ApprovingPayments(payments_pb2_grpc.PaymentsServiceServicer):
             )
             results.append(payments_pb2.CreateChargeResult(charge=charge))
         return payments_pb2.CreateChargesResponse(results=results)
+
+
+class PricingCatalog(catalog_pb2_grpc.CatalogServiceServicer):
+    """Prices every renewal query at the plan's price; counts calls and queries."""
+
+    def __init__(self) -> None:
+        self.calls = self.queries = 0
+
+    async def ResolvePrices(self, request: Any, context: Any) -> catalog_pb2.ResolvePricesResponse:
+        self.calls += 1
+        self.queries += len(request.queries)
+        price = catalog_pb2.ResolvePriceResponse(
+            price_id="basic.us.default", amount=money_pb2.Money(amount_minor=PLAN.amount_minor, currency_code="USD")
+        )
+        return catalog_pb2.ResolvePricesResponse(
+            results=[catalog_pb2.ResolvePriceResult(price=price) for _ in request.queries]
+        )
 
 
 def tenant_of(n: int) -> str:
@@ -180,9 +202,15 @@ def due_time(round_number: int) -> datetime:
 
 async def renewal_sweeps(
     postgres: EmbeddedPostgres, nats: EmbeddedNats, payments_addr: str, count: int, rounds: int
-) -> list[Sweep]:
+) -> tuple[list[Sweep], str]:
     """Seed `count` monthly subscriptions, then `rounds` times move the clock past their period end and time
-    the sweep that renews them all."""
+    the sweep that renews them all; returns the sweeps and a note of the catalog calls that priced them."""
+    catalog = PricingCatalog()  # type: ignore[abstract]
+    catalog_server = grpc.aio.server()
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(catalog, catalog_server)
+    catalog_port = catalog_server.add_insecure_port("127.0.0.1:0")
+    await catalog_server.start()
+    catalog_channel = connect(f"127.0.0.1:{catalog_port}")
     clock = FixedClock(T0)
     settings = LifecycleSettings(
         database_url=postgres.database_url("lifecycle"), nats_url=nats.url, sandbox_clock=False
@@ -210,7 +238,7 @@ async def renewal_sweeps(
                 await seed.subscriptions.add(sub, T0)
             await seed.commit()
         channel = connect(payments_addr)
-        scheduler = Scheduler(uow, GrpcPayments(channel), clock, SCHEDULER)
+        scheduler = Scheduler(uow, GrpcCatalog(catalog_channel), GrpcPayments(channel), clock, SCHEDULER)
         tune_garbage_collector()  # as a lifecycle process does once it serves
         for round_number in range(1, rounds + 1):
             clock.set(due_time(round_number))
@@ -223,7 +251,10 @@ async def renewal_sweeps(
         await assert_renewed(uow, count, rounds)
     finally:
         await runtime.close()
-    return sweeps
+        await catalog_channel.close(None)
+        await catalog_server.stop(None)
+    note = f"catalog ResolvePrices calls: {catalog.calls} ({catalog.queries} queries) for {count * rounds} renewals"
+    return sweeps, note
 
 
 async def assert_renewed(uow: Callable[[], PostgresLifecycleUnitOfWork], count: int, rounds: int) -> None:
@@ -266,7 +297,7 @@ async def fake_mode(count: int, rounds: int) -> None:
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         try:
-            sweeps = await renewal_sweeps(postgres, nats, f"127.0.0.1:{port}", count, rounds)
+            sweeps, priced = await renewal_sweeps(postgres, nats, f"127.0.0.1:{port}", count, rounds)
         finally:
             await server.stop(None)
             nats.stop()
@@ -275,7 +306,7 @@ async def fake_mode(count: int, rounds: int) -> None:
     report(
         "fake payments (in-process fake PaymentsService over gRPC, approves every charge)",
         sweeps,
-        [f"charges approved by the fake: {len(payments.keys)}"],
+        [f"charges approved by the fake: {len(payments.keys)}", priced],
     )
 
 
@@ -324,7 +355,7 @@ async def real_mode(count: int, replicas: int, rounds: int) -> None:
         try:
             async with bench_payments_charge.payments_stack(root, postgres, nats, replicas=replicas) as address:
                 await add_cards(postgres.database_url("azotte_payments"), count)
-                sweeps = await renewal_sweeps(postgres, nats, address, count, rounds)
+                sweeps, priced = await renewal_sweeps(postgres, nats, address, count, rounds)
                 succeeded = await assert_charged(postgres.database_url("azotte_payments"), count, rounds)
         finally:
             nats.stop()
@@ -332,7 +363,7 @@ async def real_mode(count: int, replicas: int, rounds: int) -> None:
     report(
         "real payments (azotte-payments process + stripe_like sandbox PSP + in-process catalog)",
         sweeps,
-        [f"charges succeeded in payments: {succeeded} (one per subscription and round)"],
+        [f"charges succeeded in payments: {succeeded} (one per subscription and round)", priced],
     )
 
 

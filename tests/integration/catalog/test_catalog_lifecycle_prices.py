@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte_lifecycle.adapters.catalog import GrpcCatalog
+from azotte_lifecycle.ports import RenewalPriceQuery
 from azotte_platform.context import tenant_scope
+from azotte_platform.convert import timestamp
 from azotte_platform.enums import Channel
 from azotte_platform.grpc.client import connect
 from tests.integration.catalog.catalog_support import CatalogHarness, TenantStub, seed, us_storefront
@@ -35,3 +38,30 @@ async def test_only_a_tax_exclusive_storefront_adds_its_rate(tenant: TenantStub,
                 for storefront_id in ("us-tx", "us-vat", "us")
             }
     assert added == {"us-tx": Decimal("0.0825"), "us-vat": Decimal(0), "us": Decimal(0)}
+
+
+async def test_renewal_prices_resolve_together_each_for_its_start_and_none_where_unpriced(
+    tenant: TenantStub, catalog: CatalogHarness
+) -> None:
+    await seed(tenant)  # premium at 1299 in "us" from START
+    rise = START + timedelta(days=10)
+    await tenant.SchedulePrice(
+        pb.SchedulePriceRequest(
+            plan_id="premium",
+            storefront_id="us",
+            amount_minor=1499,
+            effective_time=timestamp(rise),
+            existing_subscribers=pb.EXISTING_SUBSCRIBERS_GRANDFATHERED,
+            request_id="rise",
+        )
+    )
+    renewal = START + timedelta(days=40)
+    queries = [
+        RenewalPriceQuery("premium", "us", Channel.WEB, renewal, START),  # bought before the rise
+        RenewalPriceQuery("premium", "us", Channel.WEB, renewal, rise),  # bought at it
+        RenewalPriceQuery("premium", "nowhere", Channel.WEB, renewal, START),  # no such storefront
+    ]
+    async with connect(catalog.address) as channel:
+        with tenant_scope(tenant.tenant_id):
+            prices = await GrpcCatalog(channel).renewal_prices(queries)
+    assert [p and p.amount_minor for p in prices] == [1299, 1499, None]

@@ -17,6 +17,7 @@ from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte.entitlement.v1 import entitlement_pb2_grpc
 from azotte.lifecycle.v1 import lifecycle_pb2_grpc
 from azotte.payments.v1 import payments_pb2_grpc
+from azotte.promotions.v1 import promotions_pb2_grpc
 from azotte_gateway.adapters.peers import GrpcPeers
 from azotte_gateway.entrypoints.main import MIGRATIONS, build_gateway, register
 from azotte_gateway.entrypoints.rest.app import create_app
@@ -25,7 +26,14 @@ from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.settings import GatewaySettings
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import start_runtime
-from tests.integration.gateway.gateway_fakes import FakeCatalog, FakeEntitlement, FakeLifecycle, FakePayments, FakeWorld
+from tests.integration.gateway.gateway_fakes import (
+    FakeCatalog,
+    FakeEntitlement,
+    FakeLifecycle,
+    FakePayments,
+    FakePromotions,
+    FakeWorld,
+)
 
 # NOTE: a customer lifecycle knows in the sandbox tenant, for calls that need any existing customer.
 REGISTERED_CUSTOMER = "c1"
@@ -58,6 +66,7 @@ async def _fake_services(world: FakeWorld) -> tuple[grpc.aio.Server, str]:
     payments_pb2_grpc.add_PaymentsServiceServicer_to_server(FakePayments(world), server)  # type: ignore[abstract]
     lifecycle_pb2_grpc.add_LifecycleServiceServicer_to_server(FakeLifecycle(world), server)  # type: ignore[abstract]
     entitlement_pb2_grpc.add_EntitlementServiceServicer_to_server(FakeEntitlement(world), server)  # type: ignore[abstract]
+    promotions_pb2_grpc.add_PromotionsServiceServicer_to_server(FakePromotions(), server)  # type: ignore[abstract]
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     return server, f"127.0.0.1:{port}"
@@ -77,7 +86,9 @@ async def running_gateway(servers: Any, state_dir: Path, **overrides: Any) -> As
         **overrides,
     )
     runtime = await start_runtime("gateway", settings, MIGRATIONS)
-    peers = GrpcPeers.connect(catalog=fakes_addr, lifecycle=fakes_addr, payments=fakes_addr, entitlement=fakes_addr)
+    peers = GrpcPeers.connect(
+        catalog=fakes_addr, lifecycle=fakes_addr, payments=fakes_addr, entitlement=fakes_addr, promotions=fakes_addr
+    )
     areas = build_gateway(runtime, settings, peers)
     await areas.admin.bootstrap(state_dir)
     server = grpc.aio.server(interceptors=[ServiceInterceptor("gateway")])

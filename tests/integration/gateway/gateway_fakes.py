@@ -16,6 +16,7 @@ from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.lifecycle.v1 import lifecycle_pb2_grpc
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte.payments.v1 import payments_pb2_grpc
+from azotte.promotions.v1 import promotions_pb2_grpc
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import FailedPrecondition, NotFound
 
@@ -39,6 +40,12 @@ class CustomerNotFound(NotFound):
     """Lifecycle's answer for a customer not in the calling tenant."""
 
     reason = "CUSTOMER_NOT_FOUND"
+
+
+class PromotionNotEligible(FailedPrecondition):
+    """Promotions' answer for a reservation whose rules fail; `reasons` names them."""
+
+    reason = "PROMOTION_NOT_ELIGIBLE"
 
 
 class DuplicateSubscription(FailedPrecondition):
@@ -240,4 +247,13 @@ class FakeEntitlement(entitlement_pb2_grpc.EntitlementServiceServicer):
         allowed = request.feature_key == "hd" and bool(self._subscriptions(request.customer_id))
         return ent.CheckAccessResponse(
             allowed=allowed, reason=ent.ACCESS_REASON_UNSPECIFIED if allowed else ent.ACCESS_REASON_NO_GRANT
+        )
+
+
+class FakePromotions(promotions_pb2_grpc.PromotionsServiceServicer):
+    """No promotion exists: every code is unknown."""
+
+    async def ReserveRedemption(self, request: Any, context: Any) -> Any:
+        raise PromotionNotEligible(
+            f"no promotion has the code {request.code!r}", metadata={"reasons": "code_not_found"}
         )

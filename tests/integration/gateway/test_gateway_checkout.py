@@ -127,6 +127,7 @@ async def test_a_promotion_code_is_400_promotion_code_unknown_naming_it_and_char
 ) -> None:
     calls_before = gateway.world.charge_calls
     body = checkout_body(promotion_code="WELCOME10")
+    gateway.world.customers.add((SANDBOX_TENANT_ID, body["customer_id"]))
     answer = await gateway.http.post("/v1/checkout", json=body, headers=gateway.auth())
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]

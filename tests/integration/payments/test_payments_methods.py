@@ -68,3 +68,25 @@ async def test_two_deletes_at_once_keeping_the_last_method_leave_one(payments: P
     assert sorted(c.name for c in codes) == ["FAILED_PRECONDITION", "OK"]
     left = await payments.call(tenant, "ListPaymentMethods", P.ListPaymentMethodsRequest(customer_id=customer))
     assert len(left.payment_methods) == 1
+
+
+async def test_methods_are_listed_of_one_type_newest_first_by_keyset_pages(payments: Payments, tenant: str) -> None:
+    customer = await payments.add_customer(tenant)
+    paypal = _add(customer, "tok_success")
+    paypal.type = P.PAYMENT_METHOD_TYPE_PAYPAL
+    await payments.call(tenant, "CreatePaymentMethod", paypal)
+    await payments.call(tenant, "CreatePaymentMethod", _add(customer, "tok_other"))
+    everything = await payments.call(tenant, "ListPaymentMethods", P.ListPaymentMethodsRequest(customer_id=customer))
+    ids = [m.id for m in everything.payment_methods]
+    assert len(ids) == 3
+
+    async def listed(**fields) -> tuple[list[str], str]:
+        request = P.ListPaymentMethodsRequest(customer_id=customer, **fields)
+        answer = await payments.call(tenant, "ListPaymentMethods", request)
+        return [m.id for m in answer.payment_methods], answer.next_page_token
+
+    assert (await listed(type=P.PAYMENT_METHOD_TYPE_CARD))[0] == [ids[0], ids[2]]
+    assert (await listed(is_default=True))[0] == [ids[0]]
+    first, token = await listed(newest_first=True, page_size=2)
+    assert first == [ids[2], ids[1]]
+    assert await listed(newest_first=True, page_size=2, page_token=token) == ([ids[0]], "")

@@ -159,3 +159,28 @@ def test_any_valid_document_round_trips(
     data["channel_mappings"] = []
     catalog = apply(Catalog(), data).result
     assert export_document(catalog) == normalize_document(data)
+
+
+def test_a_storefronts_price_increase_notice_is_kept_exported_and_bounded(doc: dict[str, Any]) -> None:
+    doc["storefronts"][0]["price_increase_notice_days"] = 30
+    catalog = apply(Catalog(), doc).result
+    assert catalog.storefronts[0].price_increase_notice_days == 30
+    exported = {s["id"]: s for s in export_document(catalog)["storefronts"]}
+    assert exported["us"]["price_increase_notice_days"] == 30
+    assert "price_increase_notice_days" not in exported["de"]  # 0, the default, is left out
+    doc["storefronts"][0]["price_increase_notice_days"] = 366
+    with pytest.raises(InvalidArgument) as error:
+        apply(Catalog(), doc)
+    assert [v.field for v in error.value.violations] == ["storefronts[0].price_increase_notice_days"]
+
+
+def test_a_storefront_asks_consent_to_a_rise_only_with_a_notice_period(doc: dict[str, Any]) -> None:
+    doc["storefronts"][0]["price_increase_consent_required"] = True
+    with pytest.raises(InvalidArgument) as error:
+        apply(Catalog(), doc)
+    assert [v.field for v in error.value.violations] == ["storefronts[0].price_increase_consent_required"]
+    doc["storefronts"][0]["price_increase_notice_days"] = 30
+    catalog = apply(Catalog(), doc).result
+    assert catalog.storefront_map()["us"].price_increase_consent_required
+    exported = {s["id"]: s for s in export_document(catalog)["storefronts"]}
+    assert exported["us"]["price_increase_consent_required"] is True

@@ -18,8 +18,10 @@ from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
+from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
+from azotte_gateway.domain.channels import AppStoreApp
 from azotte_gateway.domain.permissions import Principal, Role
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.domain.tenants import Tenant, TenantMode
@@ -36,11 +38,12 @@ from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.policy import LifecyclePolicies
+from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 from azotte_platform import convert
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import require_tenant
-from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, remote
+from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted, remote
 from azotte_platform.paging import Page, PageRequest, encode_page_token
 from azotte_platform.request_ids import require_request_id
 from azotte_platform.service_kit import Units
@@ -58,6 +61,7 @@ PLANS = {
         id="trial", state=cat.PLAN_STATE_ACTIVE, trial_days=7, feature_grants=[cat.FeatureGrant(feature_key="hd")]
     ),
     "retired": cat.Plan(id="retired", state=cat.PLAN_STATE_RETIRED),
+    "premium": cat.Plan(id="premium", state=cat.PLAN_STATE_ACTIVE, feature_grants=[cat.FeatureGrant(feature_key="4k")]),
 }
 
 
@@ -75,6 +79,7 @@ class GatewayData:
 
     tenants: dict[str, Tenant] = field(default_factory=dict)
     api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
+    app_store_apps: dict[tuple[str, str], AppStoreApp] = field(default_factory=dict)
 
 
 class FakeTenantRepository:
@@ -130,6 +135,21 @@ class FakeApiKeyRepository:
         return Page(rest[: page.size], token)
 
 
+class FakeAppStoreAppRepository:
+    def __init__(self, data: GatewayData):
+        self._data = data
+
+    async def add(self, app: AppStoreApp) -> bool:
+        return self._data.app_store_apps.setdefault((app.tenant_id, app.app_id), app) is app
+
+    async def get(self, tenant_id: str, app_id: str) -> AppStoreApp | None:
+        return self._data.app_store_apps.get((tenant_id, app_id))
+
+    async def list(self, tenant_id: str) -> list[AppStoreApp]:
+        apps = [a for a in self._data.app_store_apps.values() if a.tenant_id == tenant_id]
+        return sorted(apps, key=lambda a: a.app_id)
+
+
 class FakeGatewayUnitOfWork(FakeUnitOfWork):
     """Implements `ports.GatewayUnitOfWork`: each `async with` works on a copy that `commit()` keeps."""
 
@@ -146,6 +166,10 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
     def api_keys(self) -> FakeApiKeyRepository:
         return FakeApiKeyRepository(self._working)
 
+    @property
+    def app_store_apps(self) -> FakeAppStoreAppRepository:
+        return FakeAppStoreAppRepository(self._working)
+
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._working = copy.deepcopy(self._kept)
@@ -154,6 +178,7 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
     async def commit(self) -> None:
         await super().commit()
         self._kept.tenants, self._kept.api_keys = self._working.tenants, self._working.api_keys
+        self._kept.app_store_apps = self._working.app_store_apps
         self._working = copy.deepcopy(self._kept)
 
 
@@ -210,6 +235,7 @@ class FakePayments:
                 gross=convert.money(request.amount.amount_minor + TAX_MINOR, "USD"),
                 tax=convert.money(TAX_MINOR, "USD"),
                 net=request.amount,
+                discount=request.discount if request.HasField("discount") else None,
                 decline=pay.Decline(reason="INSUFFICIENT_FUNDS") if declined else None,
                 subscription_id=request.subscription_id,
             )
@@ -335,6 +361,11 @@ class FakeLifecycle:
                 [],
             )
 
+    async def ListSubscriptions(self, request: lc.ListSubscriptionsRequest) -> lc.ListSubscriptionsResponse:
+        tenant = require_tenant()
+        listed = [s for (t, _), s in self.subscriptions.items() if t == tenant and s.customer_id == request.customer_id]
+        return lc.ListSubscriptionsResponse(subscriptions=listed)
+
     async def ApplyChannelEvent(self, request: lc.ApplyChannelEventRequest) -> lc.ApplyChannelEventResponse:
         # NOTE: as lifecycle does (AIP-155): a request id seen before answers its first answer, applying nothing.
         key = (require_tenant(), require_request_id(request.request_id))
@@ -366,6 +397,159 @@ class FakeEntitlement:
         return ent.ListEntitlementsResponse(entitlements=granted)
 
 
+class FakePromotions:
+    """Promotions of a percent off, each with shared codes; a reservation counts against `max_per_customer`.
+
+    Rules judged: the code exists, the promotion is active, new customers only, the per-customer limit. A
+    reservation is idempotent by request id; confirm and release move it once, as promotions does.
+    """
+
+    def __init__(self, ids: Iterator[int]):
+        self._ids = ids
+        self.promotions: dict[tuple[str, str], pr.Promotion] = {}
+        self.codes: dict[tuple[str, str], pr.PromotionCode] = {}
+        self.redemptions: dict[tuple[str, str], pr.Redemption] = {}
+        self.checkouts: list[pr.Checkout] = []
+
+    def add(self, code: str, percent: int, *, max_per_customer: int | None = None, new_only: bool = False) -> str:
+        """An active promotion of `percent` % off with the shared `code`, in the calling tenant."""
+        tenant = require_tenant()
+        promotion = pr.Promotion(
+            id=f"promo_{next(self._ids)}",
+            state=pr.PROMOTION_STATE_ACTIVE,
+            discount=pr.Discount(kind=pr.DISCOUNT_KIND_PERCENT_OFF, percent_basis_points=percent * 100),
+            limits=pr.Limits(max_per_customer=max_per_customer),
+            eligibility=pr.Eligibility(new_customers_only=new_only),
+        )
+        self.promotions[(tenant, promotion.id)] = promotion
+        self.codes[(tenant, code)] = pr.PromotionCode(code=code, promotion_id=promotion.id)
+        return promotion.id
+
+    def held(self, promotion_id: str, customer_id: str) -> int:
+        return sum(
+            1
+            for r in self.redemptions.values()
+            if r.promotion_id == promotion_id
+            and r.customer_id == customer_id
+            and r.state != pr.REDEMPTION_STATE_RELEASED
+        )
+
+    def _judge(self, code: str, checkout: pr.Checkout) -> tuple[pr.Validation, pr.Promotion | None]:
+        tenant = require_tenant()
+        self.checkouts.append(checkout)
+        found = self.codes.get((tenant, code.upper()))
+        if found is None:
+            reason = pr.Ineligibility(reason=pr.INELIGIBILITY_REASON_CODE_NOT_FOUND)
+            return pr.Validation(eligible=False, code=code, ineligibilities=[reason]), None
+        promotion = self.promotions[(tenant, found.promotion_id)]
+        failed = []
+        if promotion.state != pr.PROMOTION_STATE_ACTIVE:
+            failed.append(pr.INELIGIBILITY_REASON_PROMOTION_NOT_ACTIVE)
+        if promotion.eligibility.new_customers_only and checkout.customer.has_paid_subscription:
+            failed.append(pr.INELIGIBILITY_REASON_NOT_NEW_CUSTOMER)
+        limit = promotion.limits
+        if (
+            limit.HasField("max_per_customer")
+            and self.held(promotion.id, checkout.customer_id) >= limit.max_per_customer
+        ):
+            failed.append(pr.INELIGIBILITY_REASON_CUSTOMER_LIMIT_REACHED)
+        off = (checkout.amount.amount_minor * promotion.discount.percent_basis_points + 5000) // 10000
+        currency = checkout.amount.currency_code
+        validation = pr.Validation(
+            eligible=not failed,
+            promotion_id=promotion.id,
+            code=found.code,
+            ineligibilities=[pr.Ineligibility(reason=r) for r in failed],
+            discount=convert.money(0 if failed else off, currency),
+            final_amount=convert.money(checkout.amount.amount_minor - (0 if failed else off), currency),
+        )
+        return validation, promotion
+
+    async def ValidateCode(self, request: pr.ValidateCodeRequest) -> pr.ValidateCodeResponse:
+        return pr.ValidateCodeResponse(validation=self._judge(request.code, request.checkout)[0])
+
+    async def ReserveRedemption(self, request: pr.ReserveRedemptionRequest) -> pr.ReserveRedemptionResponse:
+        key = (require_tenant(), require_request_id(request.request_id))
+        if key in self.redemptions:
+            return pr.ReserveRedemptionResponse(redemption=self.redemptions[key])
+        validation, promotion = self._judge(request.code, request.checkout)
+        reasons = [
+            pr.IneligibilityReason.Name(i.reason).removeprefix("INELIGIBILITY_REASON_").lower()
+            for i in validation.ineligibilities
+        ]
+        if reasons == ["customer_limit_reached"]:
+            raise remote(
+                ResourceExhausted,
+                "the customer's limit is reached",
+                "CUSTOMER_LIMIT_REACHED",
+                {"reason": reasons[0]},
+                [],
+            )
+        if reasons:
+            raise remote(
+                FailedPrecondition,
+                "the promotion does not apply",
+                "PROMOTION_NOT_ELIGIBLE",
+                {"reasons": ",".join(reasons)},
+                [],
+            )
+        assert promotion is not None
+        redemption = pr.Redemption(
+            id=f"red_{next(self._ids)}",
+            promotion_id=promotion.id,
+            code=validation.code,
+            customer_id=request.checkout.customer_id,
+            gross=request.checkout.amount,
+            discount=validation.discount,
+            state=pr.REDEMPTION_STATE_RESERVED,
+        )
+        self.redemptions[key] = redemption
+        return pr.ReserveRedemptionResponse(redemption=redemption)
+
+    def _find(self, redemption_id: str) -> pr.Redemption:
+        tenant = require_tenant()
+        found = next((r for (t, _), r in self.redemptions.items() if t == tenant and r.id == redemption_id), None)
+        if found is None:
+            raise NotFound(f"redemption {redemption_id!r} not found")
+        return found
+
+    async def ConfirmRedemption(self, request: pr.ConfirmRedemptionRequest) -> pr.ConfirmRedemptionResponse:
+        require_request_id(request.request_id)
+        redemption = self._find(request.redemption_id)
+        redemption.state, redemption.charge_id = pr.REDEMPTION_STATE_CONFIRMED, request.charge_id
+        return pr.ConfirmRedemptionResponse(redemption=redemption)
+
+    async def ReleaseRedemption(self, request: pr.ReleaseRedemptionRequest) -> pr.ReleaseRedemptionResponse:
+        require_request_id(request.request_id)
+        redemption = self._find(request.redemption_id)
+        redemption.state, redemption.release_reason = pr.REDEMPTION_STATE_RELEASED, request.reason
+        return pr.ReleaseRedemptionResponse(redemption=redemption)
+
+    async def GetPromotion(self, request: pr.GetPromotionRequest) -> pr.GetPromotionResponse:
+        found = self.promotions.get((require_tenant(), request.promotion_id))
+        if found is None:
+            raise NotFound(f"promotion {request.promotion_id!r} not found")
+        return pr.GetPromotionResponse(promotion=found)
+
+    async def CreateCodeBatch(self, request: pr.CreateCodeBatchRequest) -> pr.CreateCodeBatchResponse:
+        tenant = require_tenant()
+        await self.GetPromotion(pr.GetPromotionRequest(promotion_id=request.promotion_id))
+        batch_id = f"batch_{require_request_id(request.request_id)}"
+        for index in range(request.code_count):
+            code = f"{batch_id.upper()}X{index}"
+            self.codes.setdefault(
+                (tenant, code), pr.PromotionCode(code=code, promotion_id=request.promotion_id, batch_id=batch_id)
+            )
+        return pr.CreateCodeBatchResponse(
+            batch=pr.CodeBatch(id=batch_id, promotion_id=request.promotion_id, code_count=request.code_count)
+        )
+
+    async def ExportCodeBatch(self, request: pr.ExportCodeBatchRequest) -> pr.ExportCodeBatchResponse:
+        tenant = require_tenant()
+        codes = sorted(c.code for (t, _), c in self.codes.items() if t == tenant and c.batch_id == request.batch_id)
+        return pr.ExportCodeBatchResponse(codes=codes)
+
+
 @dataclass(frozen=True)
 class FakePeers:
     """Implements `ports.Peers` with the fakes (each has only the methods the gateway calls)."""
@@ -374,6 +558,7 @@ class FakePeers:
     lifecycle: FakeLifecycle
     payments: FakePayments
     entitlement: FakeEntitlement
+    promotions: FakePromotions
 
 
 # --- everything together --------------------------------------------------------------------------
@@ -391,6 +576,7 @@ class FakeSuite:
         self.payments = FakePayments(ids)
         self.lifecycle = FakeLifecycle(ids)
         self.entitlement = FakeEntitlement(self.lifecycle)
+        self.promotions = FakePromotions(ids)
 
     def uow(self) -> GatewayUnitOfWork:
         return FakeGatewayUnitOfWork(self.clock, self.data, self.idempotency)
@@ -398,7 +584,7 @@ class FakeSuite:
     @property
     def peers(self) -> Peers:
         # NOTE: the port types the peers as the generated stubs; the fakes have only the methods used.
-        return cast(Peers, FakePeers(self.catalog, self.lifecycle, self.payments, self.entitlement))
+        return cast(Peers, FakePeers(self.catalog, self.lifecycle, self.payments, self.entitlement, self.promotions))
 
     def gateway(self, channels: ChannelNotifications | None = None) -> Gateway:
         """Every area over the fakes; channel notifications go to `channels` (by default, no adapter)."""
@@ -415,9 +601,10 @@ class FakeSuite:
             billing=Billing(peers, customers),
             catalog=Catalog(peers),
             admin=Admin(units, self.clock, authenticator, customers),
-            channels=Channels(channels or ChannelAdapters(), peers),
+            channels=Channels(channels or ChannelAdapters(), peers, units),
             families=Families(peers, customers),
             grants=Grants(peers, self.clock, customers, reader),
             customers=Customers(peers, customers),
             policy=LifecyclePolicies(peers),
+            promotions=Promotions(peers, customers),
         )

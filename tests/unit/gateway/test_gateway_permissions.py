@@ -26,6 +26,7 @@ READS = {
     Permission.READ_CHARGES,
     Permission.READ_CATALOG,
     Permission.READ_PROMOTIONS,
+    Permission.VALIDATE_PROMOTION_CODES,
     Permission.READ_GRANTS,
     Permission.READ_FAMILIES,
     Permission.READ_PAYMENT_METHODS,
@@ -47,6 +48,7 @@ CUSTOMER_OPERATIONS = {
     Permission.MANAGE_FAMILIES,
     Permission.LINK_CHANNEL_IDENTITY,
     Permission.ISSUE_CUSTOMER_TOKENS,
+    Permission.ISSUE_GOODWILL_CODES,
 }
 CONFIGURATION = {
     Permission.APPLY_CATALOG,
@@ -55,6 +57,7 @@ CONFIGURATION = {
     Permission.MANAGE_STOREFRONTS,
     Permission.MANAGE_FEATURES,
     Permission.MANAGE_CHANNEL_MAPPINGS,
+    Permission.MANAGE_CHANNELS,
     Permission.MANAGE_PROMOTIONS,
     Permission.SUSPEND_FEATURES,
     Permission.CHANGE_SUBSCRIPTION_PLAN,
@@ -70,7 +73,12 @@ ADMINISTRATION = {
     Permission.ADVANCE_SANDBOX_CLOCK,
     Permission.RECONCILE_ALL_GRANTS,
 }
-DEVICE_OPERATIONS = {Permission.CHECK_ACCESS, Permission.LIST_ENTITLEMENTS, Permission.START_CHECKOUT}
+DEVICE_OPERATIONS = {
+    Permission.CHECK_ACCESS,
+    Permission.LIST_ENTITLEMENTS,
+    Permission.START_CHECKOUT,
+    Permission.VALIDATE_PROMOTION_CODES,
+}
 
 
 def principal(role: Role, customer_id: str | None = None) -> Principal:

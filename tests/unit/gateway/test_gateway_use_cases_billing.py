@@ -42,6 +42,7 @@ class BillingPayments(FakePayments):
         return self.methods.setdefault((require_tenant(), customer_id), [])
 
     async def ListPaymentMethods(self, request: pay.ListPaymentMethodsRequest) -> pay.ListPaymentMethodsResponse:
+        self.asked["ListPaymentMethods"] = request
         methods = self._of(request.customer_id)
         size = request.page_size or 50
         return pay.ListPaymentMethodsResponse(
@@ -67,6 +68,14 @@ class BillingPayments(FakePayments):
         self.asked["GrantCredit"] = request
         return pay.GrantCreditResponse(
             balance=pay.CreditBalance(customer_id=request.customer_id, balance=request.amount)
+        )
+
+    async def ListCreditBalances(self, request: pay.ListCreditBalancesRequest) -> pay.ListCreditBalancesResponse:
+        return pay.ListCreditBalancesResponse(
+            balances=[
+                pay.CreditBalance(customer_id=request.customer_id, balance=convert.money(amount, currency))
+                for currency, amount in (("CHF", 100), ("EUR", 200), ("USD", 0))
+            ]
         )
 
     async def ListCreditMovements(self, request: pay.ListCreditMovementsRequest) -> pay.ListCreditMovementsResponse:
@@ -316,3 +325,74 @@ async def test_the_revenue_report_is_for_admins_and_keeps_the_currency_and_store
                 admin, bl.GetRevenueReportRequest(group_by=[bl.RevenueDimension.ValueType(99)])
             )
         assert refused.value.violations[0].field == "group_by"
+
+
+async def test_payment_methods_filter_by_type_and_default_and_list_newest_first(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    who = caller(Role.VIEWER)
+    request = bl.ListPaymentMethodsRequest(
+        customer_id=CUSTOMER, filter="type = CARD AND is_default = false", order_by="create_time desc"
+    )
+    with who.scope():
+        await gateway.billing.list_payment_methods(who, request)
+        asked = payments(suite).asked["ListPaymentMethods"]
+        assert (asked.type, asked.HasField("is_default"), asked.is_default, asked.newest_first) == (
+            pay.PAYMENT_METHOD_TYPE_CARD,
+            True,
+            False,
+            True,
+        )
+        await gateway.billing.list_payment_methods(who, bl.ListPaymentMethodsRequest(customer_id=CUSTOMER))
+        asked = payments(suite).asked["ListPaymentMethods"]
+        assert (asked.type, asked.HasField("is_default"), asked.newest_first) == (
+            pay.PAYMENT_METHOD_TYPE_UNSPECIFIED,
+            False,
+            False,
+        )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"filter": "type = CASH"}, "filter"),
+        ({"filter": "is_default = yes"}, "filter"),
+        ({"filter": "brand = visa"}, "filter"),
+        ({"order_by": "last4"}, "order_by"),
+    ],
+)
+async def test_a_bad_payment_method_filter_or_order_names_its_field(
+    gateway: Gateway, fields: dict[str, Any], field: str
+) -> None:
+    who = caller(Role.VIEWER)
+    with who.scope(), pytest.raises(InvalidArgument) as refused:
+        await gateway.billing.list_payment_methods(who, bl.ListPaymentMethodsRequest(customer_id=CUSTOMER, **fields))
+    assert refused.value.violations[0].field == field
+
+
+async def test_credit_balances_filter_order_and_pages_bound_to_the_query(gateway: Gateway) -> None:
+    who = caller(Role.VIEWER)
+
+    async def listed(**fields: Any) -> tuple[list[str], str]:
+        answer = await gateway.billing.list_credit_balances(
+            who, bl.ListCreditBalancesRequest(customer_id=CUSTOMER, **fields)
+        )
+        return [b.balance.currency_code for b in answer.balances], answer.next_page_token
+
+    with who.scope():
+        assert await listed() == (["CHF", "EUR", "USD"], "")
+        assert await listed(filter="currency_code = EUR") == (["EUR"], "")
+        first, token = await listed(order_by="currency_code desc", page_size=2)
+        assert first == ["USD", "EUR"]
+        assert await listed(order_by="currency_code desc", page_size=2, page_token=token) == (["CHF"], "")
+        bad: list[dict[str, Any]] = [
+            {"filter": "currency_code = euro"},
+            {"filter": "amount = 5"},
+            {"order_by": "balance"},
+            {"filter": "currency_code = USD", "order_by": "currency_code desc", "page_token": token},
+        ]
+        for fields in bad:
+            with pytest.raises(InvalidArgument) as refused:
+                await listed(**fields)
+            named = refused.value.violations[0].field
+            assert named == ("page_token" if "page_token" in fields else next(iter(fields)))

@@ -39,7 +39,7 @@ class HmacVerifier:
 class RenewalNormalizer:
     """A renewal of a carrier's subscriber."""
 
-    def normalize(self, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
+    async def normalize(self, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
         payload = notification.payload
         identity = lc.ChannelIdentity(
             kind=lc.CHANNEL_IDENTITY_KIND_TELECOM_SUBSCRIBER_REF, value=payload["subscriber"], issuer=payload["carrier"]

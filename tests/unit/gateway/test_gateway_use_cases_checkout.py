@@ -10,7 +10,15 @@ from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
-from azotte_gateway.errors import ChannelNotEnabled, PlanNotActive, PlanNotInStorefront, PromotionCodeUnknown
+from azotte.promotions.v1 import promotions_pb2 as pr
+from azotte_gateway.errors import (
+    ChannelNotEnabled,
+    PlanNotActive,
+    PlanNotInStorefront,
+    PromotionCodeNotEligible,
+    PromotionCodeUnknown,
+    PromotionLimitReached,
+)
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform.errors import AlreadyExists, AzotteError, InvalidArgument, PaymentDeclined, RequestIdReused
 from tests.unit.gateway.fakes import DECLINING_TOKEN, PRICE_MINOR, TAX_MINOR, FakeSuite, caller
@@ -141,16 +149,119 @@ async def test_a_checkout_without_a_request_id_is_refused_naming_it(suite: FakeS
 
 
 @pytest.mark.parametrize("code", ["WELCOME10", "x"])
-async def test_a_promotion_code_is_refused_as_unknown_naming_the_field_before_anything_is_charged(
+async def test_an_unknown_promotion_code_is_refused_naming_the_field_before_anything_is_charged(
     suite: FakeSuite, gateway: Gateway, code: str
 ) -> None:
+    suite.lifecycle.add_customer("cus_1")
     with pytest.raises(PromotionCodeUnknown) as refused:
         await check_out(gateway, checkout_request(promotion_code=code))
     assert refused.value.reason == "PROMOTION_CODE_UNKNOWN"
     assert [v.field for v in refused.value.violations] == ["promotion_code"]
     assert await charges_of(suite, "cus_1") == []
     assert suite.lifecycle.subscriptions == {}
-    assert suite.idempotency.answers == {}
+    assert [answer for _, answer in suite.idempotency.answers.values() if answer is not None] == []
+
+
+def promotion(suite: FakeSuite, code: str = "PREMIERE50", percent: int = 50, **limits: Any) -> str:
+    suite.lifecycle.add_customer("cus_1")
+    with caller().scope():
+        return suite.promotions.add(code, percent, **limits)
+
+
+def redemption_states(suite: FakeSuite) -> list[int]:
+    return [r.state for r in suite.promotions.redemptions.values()]
+
+
+async def test_a_promotion_code_discounts_the_price_before_tax_and_its_redemption_is_confirmed_by_the_charge(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion_id = promotion(suite)
+    answer = await check_out(gateway, checkout_request(promotion_code="premiere50"))
+    discount = (PRICE_MINOR + 1) // 2  # 50 % of 999, rounded half up
+    charged = answer.charge
+    assert (charged.net.amount_minor, charged.discount.amount_minor) == (PRICE_MINOR - discount, discount)
+    assert charged.gross.amount_minor == PRICE_MINOR - discount + TAX_MINOR  # tax on the discounted price
+    applied = answer.promotion
+    assert (applied.promotion_id, applied.code, applied.list_price.amount_minor) == (
+        promotion_id,
+        "PREMIERE50",
+        PRICE_MINOR,
+    )
+    (redemption,) = suite.promotions.redemptions.values()
+    assert (redemption.state, redemption.charge_id) == (pr.REDEMPTION_STATE_CONFIRMED, charged.id)
+    checkout = suite.promotions.checkouts[-1]
+    assert (checkout.customer_id, checkout.plan_id, checkout.amount.amount_minor) == ("cus_1", "basic", PRICE_MINOR)
+    assert checkout.customer.has_paid_subscription is False
+
+
+async def test_a_retried_checkout_reuses_its_reservation(suite: FakeSuite, gateway: Gateway) -> None:
+    promotion(suite)
+    suite.lifecycle.crash_after_create = True
+    with pytest.raises(ConnectionResetError):
+        await check_out(gateway, checkout_request(promotion_code="PREMIERE50"))
+    crash_rolls_back(suite)
+    answer = await check_out(gateway, checkout_request(promotion_code="PREMIERE50"))
+    assert len(suite.promotions.redemptions) == 1
+    assert redemption_states(suite) == [pr.REDEMPTION_STATE_CONFIRMED]
+    assert answer.promotion.redemption_id == next(iter(suite.promotions.redemptions.values())).id
+
+
+async def test_a_declined_card_releases_the_reservation(suite: FakeSuite, gateway: Gateway) -> None:
+    promotion(suite, max_per_customer=1)
+    with pytest.raises(PaymentDeclined):
+        await check_out(gateway, checkout_request(promotion_code="PREMIERE50", payment_method_token=DECLINING_TOKEN))
+    assert redemption_states(suite) == [pr.REDEMPTION_STATE_RELEASED]
+    # NOTE: released, so the customer's one use is still there.
+    answer = await check_out(gateway, checkout_request(request_id="checkout-2", promotion_code="PREMIERE50"))
+    assert answer.charge.discount.amount_minor > 0
+
+
+async def test_a_checkout_rolled_back_after_the_charge_releases_the_reservation(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite)
+    suite.lifecycle.subscriptions_fail = True
+    with pytest.raises(AzotteError):
+        await check_out(gateway, checkout_request(promotion_code="PREMIERE50"))
+    (charge,) = await charges_of(suite, "cus_1")
+    assert charge.status == pay.CHARGE_STATUS_VOIDED
+    assert [r.release_reason for r in suite.promotions.redemptions.values()] == ["checkout_compensated"]
+
+
+async def test_the_per_customer_limit_refuses_a_second_use_as_a_limit_reached(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite, max_per_customer=1)
+    await check_out(gateway, checkout_request(promotion_code="PREMIERE50"))
+    with pytest.raises(PromotionLimitReached) as refused:
+        await check_out(
+            gateway, checkout_request(request_id="checkout-2", plan_id="premium", promotion_code="PREMIERE50")
+        )
+    assert refused.value.metadata["limit"] == "customer_limit_reached"
+    assert len(await charges_of(suite, "cus_1")) == 1
+
+
+async def test_a_code_for_new_customers_is_not_eligible_after_a_paid_subscription_naming_every_reason(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite, new_only=True)
+    await check_out(gateway, checkout_request())
+    with pytest.raises(PromotionCodeNotEligible) as refused:
+        await check_out(
+            gateway, checkout_request(request_id="checkout-2", plan_id="premium", promotion_code="PREMIERE50")
+        )
+    assert [v.field for v in refused.value.violations] == ["promotion_code"]
+    assert refused.value.metadata["reasons"] == "not_new_customer"
+    assert suite.promotions.checkouts[-1].customer.held_plan_ids == ["basic"]
+    assert len(await charges_of(suite, "cus_1")) == 1
+
+
+async def test_a_code_on_a_plan_with_a_trial_is_not_eligible(suite: FakeSuite, gateway: Gateway) -> None:
+    promotion(suite)
+    with pytest.raises(PromotionCodeNotEligible) as refused:
+        await check_out(gateway, checkout_request(plan_id="trial", promotion_code="PREMIERE50"))
+    assert refused.value.metadata["reasons"] == "plan_has_trial"
+    assert suite.promotions.redemptions == {}
 
 
 async def test_the_checkout_charge_carries_the_id_of_the_subscription_it_paid_for(

@@ -137,7 +137,8 @@ class UseCases:
     def __post_init__(self) -> None:
         self.uow = FakeLifecycleUnitOfWork(self.clock)
         self.units: Units[LifecycleUnitOfWork] = Units(lambda: self.uow)
-        self.scheduler = Scheduler(lambda: self.uow, self.payments, self.clock, SchedulerSettings(parallel_batches=1))
+        settings = SchedulerSettings(parallel_batches=1)
+        self.scheduler = Scheduler(lambda: self.uow, self.catalog, self.payments, self.clock, settings)
         self.servicer = LifecycleServicer(self.units, self.catalog, self.payments, self.scheduler)
 
     async def run(self, work: Callable[[LifecycleUnitOfWork], Awaitable[R]], tenant: str = TENANT) -> R:

@@ -37,6 +37,7 @@ from azotte_lifecycle.ports import (
     PlanInfo,
     Price,
     RenewalChargeRequest,
+    RenewalPriceQuery,
     SubscriptionQuery,
     TimeBound,
 )
@@ -288,7 +289,7 @@ class FakePolicyRepository:
         self._data.policies[tenant_id] = version.policy
         return True
 
-    async def versions(self, tenant_id: str, limit: int, before: int | None) -> list[PolicyVersion]:
+    async def versions(self, tenant_id: str, limit: int | None, before: int | None) -> list[PolicyVersion]:
         versions = self._data.policy_versions.get(tenant_id, [])
         newest_first = [v for v in reversed(versions) if before is None or v.version < before]
         return newest_first[:limit]
@@ -362,7 +363,26 @@ class FakeCatalog:
 
     async def price(self, plan_id: str, storefront_id: str, channel: Channel, at: datetime) -> Price:
         require_tenant()
-        return Price(self.plans[plan_id][1], "USD", ADDED_TAX.get(storefront_id, Decimal(0)))
+        return Price(self.plans[plan_id][1], "USD", ADDED_TAX.get(storefront_id, Decimal(0)), self.notice_days)
+
+    def __init__(self) -> None:
+        self.renewal_calls: list[list[RenewalPriceQuery]] = []
+        self.renewal_price: dict[str, int | None] = {}  # plan id -> what its renewals cost (None: unpriced)
+        self.unavailable = False
+        self.notice_days = 0  # the storefronts' notice period for price increases
+        self.consent_required = False  # whether their subscribers must accept an increase
+
+    async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
+        require_tenant()
+        if self.unavailable:
+            raise Unavailable("catalog unavailable")
+        self.renewal_calls.append(list(queries))
+        prices: list[Price | None] = []
+        for q in queries:
+            amount = self.renewal_price.get(q.plan_id, self.plans[q.plan_id][1])
+            price = Price(amount or 0, "USD", Decimal(0), self.notice_days, self.consent_required)
+            prices.append(None if amount is None else price)
+        return prices
 
 
 @dataclass(frozen=True)

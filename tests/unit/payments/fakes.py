@@ -23,7 +23,7 @@ from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreak
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
 from azotte_payments.domain.ledger import EntryKind, JournalEntry, trial_balance
-from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
+from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
 from azotte_payments.domain.storefront import StorefrontTerms
@@ -35,6 +35,7 @@ from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.service_layer.charges import ChargeDesk
 from azotte_platform.clock import FixedClock, TenantTimes
 from azotte_platform.events.envelope import Event
+from azotte_platform.listing import Ordering, page_in_order
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.service_kit import Units
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
@@ -187,9 +188,16 @@ class FakePaymentMethodRepository:
     async def for_customers(self, customer_ids: Sequence[str]) -> dict[str, CustomerPaymentMethods]:
         return {customer_id: await self.for_customer(customer_id) for customer_id in customer_ids}
 
-    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page[PaymentMethod]:
-        ordered = self._ordered(customer_id)
-        found = page.page_in_memory(ordered, lambda row: f"{row[0].created_at.isoformat()}/{row[1]:012d}")
+    async def list_for_customer(self, query: PaymentMethodQuery, page: PageRequest) -> Page[PaymentMethod]:
+        kept = [
+            (method, seq)
+            for method, seq in self._ordered(query.customer_id)
+            if query.method_type in (None, method.method_type) and query.is_default in (None, method.is_default)
+        ]
+        ordering = Ordering((("added", query.newest_first),))
+        found = page_in_order(
+            kept, ordering, {"added": lambda row: f"{row[0].created_at.isoformat()}/{row[1]:012d}"}, lambda _: "", page
+        )
         return Page([method for method, _ in found.items], found.next_page_token)
 
     async def save(self, customer: CustomerPaymentMethods, removed: Sequence[str] = ()) -> None:

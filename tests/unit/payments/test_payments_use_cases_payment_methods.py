@@ -98,3 +98,32 @@ async def test_a_delete_asked_to_keep_the_last_method_refuses_only_the_last(paym
             await servicer.DeletePaymentMethod(delete("d2", second.id), NO_CONTEXT)
         listed = await servicer.ListPaymentMethods(P.ListPaymentMethodsRequest(customer_id="cus_1"), NO_CONTEXT)
         assert [m.id for m in listed.payment_methods] == [second.id]
+
+
+async def test_methods_are_listed_of_one_type_or_default_only_and_newest_first(payments: FakePayments) -> None:
+    servicer = payments.servicer
+    with tenant_scope(TENANT):
+        ids = []
+        for n, kind in enumerate(
+            [P.PAYMENT_METHOD_TYPE_CARD, P.PAYMENT_METHOD_TYPE_PAYPAL, P.PAYMENT_METHOD_TYPE_CARD]
+        ):
+            request = card(f"r{n}", f"tok_{n}")
+            request.type = kind
+            ids.append((await servicer.CreatePaymentMethod(request, NO_CONTEXT)).payment_method.id)
+            payments.state.clock.advance(timedelta(seconds=1))
+
+        async def listed(**fields: Any) -> tuple[list[str], str]:
+            answer = await servicer.ListPaymentMethods(
+                P.ListPaymentMethodsRequest(customer_id="cus_1", **fields), NO_CONTEXT
+            )
+            return [m.id for m in answer.payment_methods], answer.next_page_token
+
+        assert await listed(type=P.PAYMENT_METHOD_TYPE_CARD) == ([ids[0], ids[2]], "")
+        assert await listed(is_default=True) == ([ids[0]], "")
+        assert await listed(is_default=False, type=P.PAYMENT_METHOD_TYPE_CARD) == ([ids[2]], "")
+        newest, token = await listed(newest_first=True, page_size=2)
+        assert newest == [ids[2], ids[1]]
+        assert await listed(newest_first=True, page_size=2, page_token=token) == ([ids[0]], "")
+        with pytest.raises(InvalidArgument) as error:
+            await listed(page_size=2, page_token=token)
+    assert error.value.violations[0].field == "page_token"

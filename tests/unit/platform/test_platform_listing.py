@@ -3,7 +3,8 @@
 import pytest
 
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.listing import COMPARISONS, EQUALITY, Filter, Ordering
+from azotte_platform.listing import COMPARISONS, EQUALITY, Filter, Ordering, page_in_order
+from azotte_platform.paging import PageRequest
 
 FIELDS = {"state": EQUALITY, "create_time": COMPARISONS, "email": EQUALITY}
 
@@ -53,3 +54,23 @@ def test_the_canonical_form_is_independent_of_the_order_written() -> None:
     one = Filter.parse("state = A AND email = b", FIELDS)
     two = Filter.parse("email = b AND state = A", FIELDS)
     assert one.canonical() == two.canonical()
+
+
+def test_a_list_in_memory_is_walked_once_in_mixed_order_across_pages() -> None:
+    items = [("b", "1"), ("a", "2"), ("b", "3"), ("a", "4"), ("c", "5")]
+    ordering = Ordering.parse("letter desc, id", ["letter", "id"], "letter")
+    keys = {"letter": lambda item: item[0], "id": lambda item: item[1]}
+    seen, token = [], ""
+    while True:
+        paging = PageRequest(2, None, ("q",)) if not token else PageRequest.of(_Page(2, token), "q")
+        page = page_in_order(items, ordering, keys, lambda item: item[1], paging)
+        seen += page.items
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [("c", "5"), ("b", "1"), ("b", "3"), ("a", "2"), ("a", "4")]
+
+
+class _Page:
+    def __init__(self, page_size: int, page_token: str):
+        self.page_size, self.page_token = page_size, page_token

@@ -9,10 +9,14 @@ declare is INVALID_ARGUMENT naming `filter` or `order_by`.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.paging import Page, PageRequest, encode_page_token
+
+T = TypeVar("T")
 
 OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
 EQUALITY = frozenset({"="})
@@ -98,6 +102,40 @@ class Ordering:
     def text(self) -> str:
         """The canonical form, e.g. `create_time desc`."""
         return ", ".join(f"{field} desc" if desc else field for field, desc in self.keys)
+
+
+def page_in_order(
+    items: Iterable[T],
+    ordering: Ordering,
+    keys: Mapping[str, Callable[[T], str]],
+    tiebreak: Callable[[T], str],
+    paging: PageRequest,
+) -> Page[T]:
+    """One page of a list held in memory, in `ordering`; `keys` gives each orderable field's value as a string
+    that sorts like the field, `tiebreak` a string unique per item (ascending, after the ordering's fields)."""
+    fields = [(keys[field], desc) for field, desc in ordering.keys]
+
+    def key_of(item: T) -> list[str]:
+        return [value(item) for value, _ in fields] + [tiebreak(item)]
+
+    # NOTE: stable sorts from the last key to the first give a mixed ascending/descending order.
+    ordered = sorted(items, key=tiebreak)
+    for value, desc in reversed(fields):
+        ordered.sort(key=value, reverse=desc)
+    if paging.after is not None:
+        last = [str(part) for part in paging.after]
+        descending = [desc for _, desc in fields] + [False]
+        ordered = [item for item in ordered if _comes_after(key_of(item), last, descending)]
+    page = ordered[: paging.size]
+    token = encode_page_token(key_of(page[-1]), paging.query) if len(ordered) > paging.size else ""
+    return Page(page, token)
+
+
+def _comes_after(key: list[str], last: list[str], descending: list[bool]) -> bool:
+    for value, previous, desc in zip(key, last, descending, strict=False):
+        if value != previous:
+            return value < previous if desc else value > previous
+    return False
 
 
 def _split_and(text: str) -> list[str]:

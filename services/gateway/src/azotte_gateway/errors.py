@@ -184,9 +184,21 @@ class PlanNotActive(InvalidArgument):
 
 
 class PromotionCodeUnknown(InvalidArgument):
-    """The checkout names a promotion code that no promotion has (until promotions validates codes, none does)."""
+    """The checkout names a promotion code that no promotion has."""
 
     reason = "PROMOTION_CODE_UNKNOWN"
+
+
+class PromotionCodeNotEligible(InvalidArgument):
+    """The checkout's promotion code does not apply to it; `reasons` lists every failed rule."""
+
+    reason = "PROMOTION_CODE_NOT_ELIGIBLE"
+
+
+class PromotionLimitReached(FailedPrecondition):
+    """The checkout's promotion code reached a limit (total, code, per customer, budget); `limit` names it."""
+
+    reason = "PROMOTION_LIMIT_REACHED"
 
 
 class CheckoutCompensated(Aborted):
@@ -238,3 +250,21 @@ class ChannelNotificationRejected(Unauthenticated):
     """A channel notification failed verification (signature, certificate or shape)."""
 
     reason = "CHANNEL_NOTIFICATION_REJECTED"
+
+
+class ChannelAppNotFound(NotFound):
+    """The tenant has no channel app (e.g. App Store app) of this id."""
+
+    reason = "CHANNEL_APP_NOT_FOUND"
+
+
+class ChannelAppAlreadyExists(AlreadyExists):
+    """The tenant already has a channel app of this id."""
+
+    reason = "CHANNEL_APP_ALREADY_EXISTS"
+
+
+class ChannelCustomerUnknown(FailedPrecondition):
+    """No customer has the notification's channel identities linked (yet): the channel redelivers later."""
+
+    reason = "CHANNEL_CUSTOMER_UNKNOWN"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
-from azotte_gateway.domain.channels import RawNotification, TrustedNotification
+from azotte_gateway.domain.channels import AppStoreApp, RawNotification, TrustedNotification
 from azotte_gateway.domain.tenants import Tenant
 from azotte_platform.enums import Channel
 from azotte_platform.paging import Page, PageRequest
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
     from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
+    from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceAsyncStub
 
 
 class TenantRepository(Protocol):
@@ -70,6 +71,22 @@ class ApiKeyRepository(Protocol):
         ...
 
 
+class AppStoreAppRepository(Protocol):
+    """A tenant's App Store apps, by id."""
+
+    async def add(self, app: AppStoreApp) -> bool:
+        """Insert the app; False when the tenant already has one of its id."""
+        ...
+
+    async def get(self, tenant_id: str, app_id: str) -> AppStoreApp | None:
+        """The tenant's app, or None."""
+        ...
+
+    async def list(self, tenant_id: str) -> list[AppStoreApp]:
+        """Every app of the tenant, by id."""
+        ...
+
+
 class GatewayUnitOfWork(AbstractUnitOfWork, Protocol):
     """One transaction over tenants, API keys and the request ids the gateway answers itself."""
 
@@ -78,6 +95,9 @@ class GatewayUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def app_store_apps(self) -> AppStoreAppRepository: ...
 
 
 class Peers(Protocol):
@@ -95,6 +115,9 @@ class Peers(Protocol):
     @property
     def entitlement(self) -> EntitlementServiceAsyncStub: ...
 
+    @property
+    def promotions(self) -> PromotionsServiceAsyncStub: ...
+
 
 class ChannelNotifications(Protocol):
     """The registered channel adapters: each verifies and normalizes its own channel's notifications."""
@@ -103,6 +126,6 @@ class ChannelNotifications(Protocol):
         """The notification's trusted payload; ChannelNotificationRejected when it fails verification."""
         ...
 
-    def normalize(self, channel: Channel, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
+    async def normalize(self, channel: Channel, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
         """The lifecycle channel events the notification stands for, in order."""
         ...

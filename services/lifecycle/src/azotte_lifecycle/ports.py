@@ -193,8 +193,8 @@ class PolicyRepository(Protocol):
         """Store `version` as current; False (nothing stored) when that version number is taken."""
         ...
 
-    async def versions(self, tenant_id: str, limit: int, before: int | None) -> list[PolicyVersion]:
-        """Stored versions, newest first, older than version `before`."""
+    async def versions(self, tenant_id: str, limit: int | None, before: int | None) -> list[PolicyVersion]:
+        """Stored versions, newest first, older than version `before` (at most `limit`, None for all)."""
         ...
 
 
@@ -243,12 +243,28 @@ class PlanInfo:
 class Price:
     """A resolved price in minor units, and the tax rate a charge adds on top of it.
 
-    `added_tax_rate` is the storefront's rate when its prices exclude tax, 0 when they include it.
+    `added_tax_rate` is the storefront's rate when its prices exclude tax, 0 when they include it;
+    `increase_notice_days` the storefront's notice period for price increases, `increase_consent_required`
+    whether its subscribers must accept them.
     """
 
     amount_minor: int
     currency_code: str
     added_tax_rate: Decimal = Decimal(0)
+    increase_notice_days: int = 0
+    increase_consent_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalPriceQuery:
+    """A renewal's price: the plan in a storefront and channel at the renewal time, for a subscription whose
+    current price was bought at `started_at` (a grandfathered change reaches only later purchases)."""
+
+    plan_id: str
+    storefront_id: str
+    channel: Channel
+    at: datetime
+    started_at: datetime
 
 
 class Catalog(Protocol):
@@ -260,6 +276,10 @@ class Catalog(Protocol):
 
     async def price(self, plan_id: str, storefront_id: str, channel: Channel, at: datetime) -> Price:
         """The plan's price in a storefront and channel at a time."""
+        ...
+
+    async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
+        """Each renewal's price, resolved together; None where the catalog has no price for one."""
         ...
 
 

@@ -16,7 +16,7 @@ from azotte_payments.domain.charge import Attempt, Charge, ChargeQuery, ChargeRe
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
-from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod
+from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.storefront import StorefrontTerms
 from azotte_platform.clock import TenantTimes
@@ -76,8 +76,8 @@ class PaymentMethodRepository(Protocol):
         """Every method of each customer, oldest first, by customer."""
         ...
 
-    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page[PaymentMethod]:
-        """One page of the customer's `PaymentMethod`s, oldest first."""
+    async def list_for_customer(self, query: PaymentMethodQuery, page: PageRequest) -> Page[PaymentMethod]:
+        """One page of the `PaymentMethod`s the query keeps, in the order they were added (or the reverse)."""
         ...
 
     async def save(self, customer: CustomerPaymentMethods, removed: Sequence[str] = ()) -> None:

@@ -32,8 +32,9 @@ from azotte_catalog.domain.storefront import (
 from azotte_catalog.domain.validation import Violations, join, parse_decimal
 from azotte_platform import convert
 from azotte_platform.enums import Channel
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.events.envelope import Event
+from azotte_platform.grpc.status import status_code
 
 E = TypeVar("E", bound=Enum)
 
@@ -159,6 +160,8 @@ def storefront_to_pb(sf: Storefront, times: Times | None = None) -> pb.Storefron
         channels=[channel_to_pb(c) for c in Channel if c in sf.channels],
         tax_policy=pb.TaxPolicy(mode=convert.enum_to_pb("TAX_MODE", sf.tax.mode, pb.TaxMode), rate=str(sf.tax.rate)),
         payment_routing=pb.PaymentRouting(rules=rules, fallback_psps=sf.routing.fallback),
+        price_increase_notice_days=sf.price_increase_notice_days,
+        price_increase_consent_required=sf.price_increase_consent_required,
     )
     _times(message, times)
     return message
@@ -204,6 +207,8 @@ def storefront_from_pb(message: pb.Storefront, path: str = "storefront") -> Stor
         locales=tuple(message.locales),
         channels=frozenset(channels),
         routing=PaymentRouting(rules=rules, fallback=tuple(message.payment_routing.fallback_psps)),
+        price_increase_notice_days=message.price_increase_notice_days,
+        price_increase_consent_required=message.price_increase_consent_required,
     )
 
 
@@ -296,6 +301,15 @@ def resolved_to_pb(resolved: ResolvedPrice) -> pb.ResolvePriceResponse:
         ),
         effective_time=convert.timestamp(resolved.effective_from),
         channel_override=resolved.channel_override,
+        price_increase_notice_days=resolved.price_increase_notice_days,
+        price_increase_consent_required=resolved.price_increase_consent_required,
+    )
+
+
+def price_error_to_pb(error: AzotteError) -> pb.ResolvePriceResult:
+    """A ResolvePrices result for a query that has no price: the error ResolvePrice would have raised."""
+    return pb.ResolvePriceResult(
+        error=pb.ResolvePriceError(code=status_code(error).name, reason=error.reason, message=error.message)
     )
 
 

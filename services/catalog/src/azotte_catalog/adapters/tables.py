@@ -28,6 +28,8 @@ storefronts = sa.Table(
     sa.Column("tax_mode", sa.Text, nullable=False),
     sa.Column("tax_rate", sa.Text, nullable=False),
     sa.Column("payment_routing", JSONB, nullable=False),
+    sa.Column("price_increase_notice_days", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("price_increase_consent_required", sa.Boolean, nullable=False, server_default=sa.false()),
     *_times(),
 )
 

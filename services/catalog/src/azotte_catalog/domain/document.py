@@ -35,7 +35,20 @@ class DocumentFormat(StrEnum):
 # NOTE: `lifecycle_policy` belongs to lifecycle (it owns the policy): the catalog accepts the section and
 # leaves it alone; the gateway's apply hands it to lifecycle.
 _TOP = frozenset({"version", "storefronts", "features", "plans", "prices", "channel_mappings", "lifecycle_policy"})
-_STOREFRONT = frozenset({"id", "name", "country", "currency", "locales", "channels", "tax", "payment_routing"})
+_STOREFRONT = frozenset(
+    {
+        "id",
+        "name",
+        "country",
+        "currency",
+        "locales",
+        "channels",
+        "tax",
+        "payment_routing",
+        "price_increase_notice_days",
+        "price_increase_consent_required",
+    }
+)
 _TAX = frozenset({"mode", "rate"})
 _ROUTING = frozenset({"rules", "fallback"})
 _RULE = frozenset({"psps", "when"})
@@ -159,6 +172,8 @@ def _storefront(r: Reader) -> Storefront:
         locales=r.strs("locales"),
         channels=frozenset(r.enums("channels", Channel)),
         routing=PaymentRouting(rules=tuple(rules), fallback=routing.strs("fallback")),
+        price_increase_notice_days=r.int_("price_increase_notice_days", 0),
+        price_increase_consent_required=r.bool_("price_increase_consent_required", False),
     )
 
 
@@ -249,7 +264,7 @@ def _storefront_dict(s: Storefront) -> Document:
             if bound is not None
         }
         rules.append({"psps": list(rule.psps), "when": when})
-    return {
+    out: Document = {
         "id": s.id,
         "name": s.name,
         "country": s.country,
@@ -259,6 +274,11 @@ def _storefront_dict(s: Storefront) -> Document:
         "tax": {"mode": str(s.tax.mode), "rate": str(s.tax.rate)},
         "payment_routing": {"rules": rules, "fallback": list(s.routing.fallback)},
     }
+    if s.price_increase_notice_days:
+        out["price_increase_notice_days"] = s.price_increase_notice_days
+    if s.price_increase_consent_required:
+        out["price_increase_consent_required"] = True
+    return out
 
 
 def _feature_dict(f: Feature) -> Document:

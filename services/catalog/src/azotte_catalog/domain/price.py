@@ -61,6 +61,8 @@ class ResolvedPrice:
     tax_rate: Decimal
     effective_from: datetime
     channel_override: bool
+    price_increase_notice_days: int = 0
+    price_increase_consent_required: bool = False
 
 
 def price_id(key: PriceKey, effective_from: datetime) -> str:
@@ -189,6 +191,8 @@ def resolve_price(
         tax_rate=storefront.tax.rate,
         effective_from=price.effective_from,
         channel_override=price.key.channel is not None,
+        price_increase_notice_days=storefront.price_increase_notice_days,
+        price_increase_consent_required=storefront.price_increase_consent_required,
     )
 
 

@@ -15,6 +15,7 @@ from .validation import Violations, check_name, check_slug, join
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
 _MAX_RATE_PLACES = 6
+MAX_NOTICE_DAYS = 365
 
 
 class TaxMode(StrEnum):
@@ -98,6 +99,10 @@ class Storefront:
     locales: tuple[str, ...] = ()
     channels: frozenset[Channel] = frozenset({Channel.WEB})
     routing: PaymentRouting = field(default_factory=PaymentRouting)
+    price_increase_notice_days: int = 0
+    """How many days before the renewal that first charges a higher price its subscribers are told (0: none)."""
+    price_increase_consent_required: bool = False
+    """Whether a subscriber must accept a higher price (else the subscription ends at that renewal)."""
 
     def sells_on(self, channel: Channel) -> bool:
         """Whether `channel` is enabled in this storefront."""
@@ -121,6 +126,13 @@ def validate_storefront(sf: Storefront, path: str = "storefront") -> Violations:
     if not sf.channels:
         v.add(join(path, "channels"), "at least one channel must be enabled")
     _validate_tax(v, join(path, "tax"), sf.tax)
+    if not 0 <= sf.price_increase_notice_days <= MAX_NOTICE_DAYS:
+        v.add(join(path, "price_increase_notice_days"), f"must be a number of days from 0 to {MAX_NOTICE_DAYS}")
+    if sf.price_increase_consent_required and sf.price_increase_notice_days < 1:
+        v.add(
+            join(path, "price_increase_consent_required"),
+            "needs price_increase_notice_days of at least 1: subscribers are asked when they are told",
+        )
     # NOTE: web checkout charges through a PSP, so a storefront selling on the web needs a fallback order.
     _validate_routing(v, join(path, "payment_routing"), sf.routing, needs_fallback=sf.sells_on(Channel.WEB))
     return v

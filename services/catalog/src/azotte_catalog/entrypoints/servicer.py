@@ -24,7 +24,7 @@ from azotte_catalog.service_layer.prices import SchedulePrice, cancel_scheduled_
 from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.context import require_tenant
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.service_kit import Units
 from azotte_platform.validation import field_names
 
@@ -32,9 +32,20 @@ M = TypeVar("M", bound=Message)
 Context = grpc.aio.ServicerContext[Any, Any]
 
 STOREFRONT_MASK = frozenset(
-    {"display_name", "country_code", "currency_code", "locales", "channels", "tax_policy", "payment_routing"}
+    {
+        "display_name",
+        "country_code",
+        "currency_code",
+        "locales",
+        "channels",
+        "tax_policy",
+        "payment_routing",
+        "price_increase_notice_days",
+        "price_increase_consent_required",
+    }
 )
 FEATURE_MASK = frozenset({"display_name", "kind", "unit", "reset_period"})
+MAX_PRICE_QUERIES = 1000
 PLAN_MASK = frozenset(
     {"display_name", "family", "rank", "billing_interval", "trial_days", "feature_grants", "add_on", "add_on_plan_ids"}
 )
@@ -249,6 +260,24 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         started = convert.optional_from_timestamp(request, "subscription_start_time")
         channel = proto.channel_or_web(request.channel)
         return proto.resolved_to_pb(view.resolve_price(request.plan_id, request.storefront_id, channel, at, started))
+
+    async def ResolvePrices(self, request: pb.ResolvePricesRequest, context: Context) -> pb.ResolvePricesResponse:
+        if len(request.queries) > MAX_PRICE_QUERIES:
+            raise InvalidArgument.field("queries", f"at most {MAX_PRICE_QUERIES} queries per call")
+        view = await self._catalogs.view(require_tenant())
+        now = self._clock.now()
+        results = []
+        for query in request.queries:
+            at = convert.optional_from_timestamp(query, "at_time") or now
+            started = convert.optional_from_timestamp(query, "subscription_start_time")
+            channel = proto.channel_or_web(query.channel)
+            try:
+                resolved = view.resolve_price(query.plan_id, query.storefront_id, channel, at, started)
+            except AzotteError as error:
+                results.append(proto.price_error_to_pb(error))
+                continue
+            results.append(pb.ResolvePriceResult(price=proto.resolved_to_pb(resolved)))
+        return pb.ResolvePricesResponse(results=results)
 
     # Channel mappings
 

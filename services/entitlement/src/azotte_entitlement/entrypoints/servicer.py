@@ -14,6 +14,7 @@ from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer import drift_repair, grant_listing, groups, manual_grants, usage_controls
 from azotte_entitlement.service_layer.consistency import ConsistencyGate, name_write
+from azotte_entitlement.service_layer.entitlement_listing import EntitlementQuery
 from azotte_platform.clock import Clock
 from azotte_platform.context import PRINCIPAL_HEADER, current, require_tenant
 from azotte_platform.convert import optional_from_timestamp
@@ -74,11 +75,10 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
     async def ListEntitlements(self, request: pb.ListEntitlementsRequest, context: Any) -> pb.ListEntitlementsResponse:
         tenant_id = require_tenant()
         require_fields(customer_id=request.customer_id)
-        paging = PageRequest.of(request, tenant_id, request.customer_id)
+        query = EntitlementQuery(request, tenant_id, request.customer_id, request.filter, request.order_by)
         if request.consistency_token:
             await self._consistency.reach((tenant_id, request.customer_id), request.consistency_token)
-        decisions = self._projection.list_entitlements(tenant_id, request.customer_id, self._clock.now())
-        page = paging.page_in_memory(decisions, lambda decision: decision.feature_key)
+        page = query.page(self._projection.list_entitlements(tenant_id, request.customer_id, self._clock.now()))
         grants = self._projection.grants_of(tenant_id, request.customer_id)
         return pb.ListEntitlementsResponse(
             entitlements=[proto.entitlement_to_pb(decision, grants) for decision in page.items],

@@ -11,6 +11,7 @@ from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceStub
 from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceStub
 from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceStub
+from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceStub
 from azotte_platform.grpc.client import connect
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
     from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
+    from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceAsyncStub
 
 
 @dataclass(frozen=True)
@@ -28,17 +30,19 @@ class GrpcPeers:
     lifecycle: LifecycleServiceAsyncStub
     payments: PaymentsServiceAsyncStub
     entitlement: EntitlementServiceAsyncStub
+    promotions: PromotionsServiceAsyncStub
     channels: tuple[grpc.aio.Channel, ...] = ()
 
     @classmethod
-    def connect(cls, *, catalog: str, lifecycle: str, payments: str, entitlement: str) -> GrpcPeers:
+    def connect(cls, *, catalog: str, lifecycle: str, payments: str, entitlement: str, promotions: str) -> GrpcPeers:
         """Channels to each service at `host:port`."""
-        channels = tuple(connect(addr) for addr in (catalog, lifecycle, payments, entitlement))
+        channels = tuple(connect(addr) for addr in (catalog, lifecycle, payments, entitlement, promotions))
         return cls(
             catalog=CatalogServiceStub(channels[0]),
             lifecycle=LifecycleServiceStub(channels[1]),
             payments=PaymentsServiceStub(channels[2]),
             entitlement=EntitlementServiceStub(channels[3]),
+            promotions=PromotionsServiceStub(channels[4]),
             channels=channels,
         )
 

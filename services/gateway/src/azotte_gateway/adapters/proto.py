@@ -187,6 +187,7 @@ def payment_method(source: pay.PaymentMethod) -> gw.PaymentMethod:
         last4=source.last4,
         is_default=source.is_default,
         create_time=source.create_time,
+        type=gw.PaymentMethodType.Value(pay.PaymentMethodType.Name(source.type)),
     )
 
 

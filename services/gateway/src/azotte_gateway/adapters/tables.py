@@ -36,3 +36,17 @@ api_keys = sa.Table(
     sa.Column("expire_time", sa.DateTime(timezone=True)),
     sa.Column("revoke_time", sa.DateTime(timezone=True)),
 )
+
+app_store_apps = sa.Table(
+    "app_store_apps",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("app_id", sa.Text, primary_key=True),
+    sa.Column("bundle_id", sa.Text, nullable=False),
+    # Apple's `environment` value the app accepts: Production or Sandbox.
+    sa.Column("environment", sa.Text, nullable=False),
+    sa.Column("root_certificate_pem", sa.Text, nullable=False),
+    sa.Column("app_apple_id", sa.BigInteger, nullable=False),
+    sa.Column("storefront_id", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from azotte_gateway.adapters.repositories.api_keys import PostgresApiKeyRepository
+from azotte_gateway.adapters.repositories.app_store_apps import PostgresAppStoreAppRepository
 from azotte_gateway.adapters.repositories.tenants import PostgresTenantRepository
 from azotte_platform.db.unit_of_work import UnitOfWork
 
@@ -17,3 +18,7 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
     @property
     def api_keys(self) -> PostgresApiKeyRepository:
         return PostgresApiKeyRepository(self.connection)
+
+    @property
+    def app_store_apps(self) -> PostgresAppStoreAppRepository:
+        return PostgresAppStoreAppRepository(self.connection)

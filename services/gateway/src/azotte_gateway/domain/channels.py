@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+from cryptography import x509
+
+from azotte_platform.errors import InvalidArgument
 
 
 @dataclass(frozen=True)
@@ -14,6 +21,9 @@ class RawNotification:
     body: bytes
     # Header names in lower case.
     headers: Mapping[str, str]
+    # The tenant and the channel app (e.g. an App Store app) the notification's URL names; not proof of anything.
+    tenant_id: str = ""
+    app_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -23,3 +33,54 @@ class TrustedNotification:
     # The channel's own id of the notification: a redelivery carries the same id.
     notification_id: str
     payload: Mapping[str, Any]
+
+
+class AppStoreEnvironment(StrEnum):
+    """The App Store environment whose notifications an app accepts (Apple's `environment` values)."""
+
+    PRODUCTION = "Production"
+    SANDBOX = "Sandbox"
+
+
+APP_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def trusted_root(pem: str) -> x509.Certificate:
+    """The CA certificate of a PEM text; INVALID_ARGUMENT `root_certificate_pem` otherwise."""
+    try:
+        root = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as error:
+        raise InvalidArgument.field("app.root_certificate_pem", "is not a PEM certificate") from error
+    try:
+        constraints = root.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except (x509.ExtensionNotFound, ValueError) as error:
+        raise InvalidArgument.field("app.root_certificate_pem", "is not a CA certificate") from error
+    if not constraints.ca:
+        raise InvalidArgument.field("app.root_certificate_pem", "is not a CA certificate")
+    return root
+
+
+@dataclass(frozen=True)
+class AppStoreApp:
+    """A tenant's App Store app: what its notifications must be signed by and carry."""
+
+    tenant_id: str
+    app_id: str
+    bundle_id: str
+    environment: AppStoreEnvironment
+    # PEM of the one root certificate the notifications' `x5c` chain must end in.
+    root_certificate_pem: str
+    # Apple's numeric app id; 0 when unknown (sandbox apps have none).
+    app_apple_id: int = 0
+    # The Azotte storefront of the app's purchases when the product's channel mapping names none.
+    storefront_id: str = ""
+    create_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not APP_ID.match(self.app_id):
+            raise InvalidArgument.field("app.app_id", "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter")
+        if not self.bundle_id:
+            raise InvalidArgument.field("app.bundle_id", "is required")
+        if self.app_apple_id < 0:
+            raise InvalidArgument.field("app.app_apple_id", "must not be negative")
+        trusted_root(self.root_certificate_pem)

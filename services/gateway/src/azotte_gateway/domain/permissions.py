@@ -18,6 +18,8 @@ class Permission(StrEnum):
     CHECK_ACCESS = "check_access"
     LIST_ENTITLEMENTS = "list_entitlements"
     START_CHECKOUT = "start_checkout"
+    # A device shows the discounted price before paying.
+    VALIDATE_PROMOTION_CODES = "validate_promotion_codes"
     # Reads.
     READ_CUSTOMERS = "read_customers"
     READ_SUBSCRIPTIONS = "read_subscriptions"
@@ -40,6 +42,8 @@ class Permission(StrEnum):
     LINK_CHANNEL_IDENTITY = "link_channel_identity"
     # A backend vouches for a device's customer (domain/customer_tokens.py).
     ISSUE_CUSTOMER_TOKENS = "issue_customer_tokens"
+    # A support gesture: a single-use code of an existing promotion for one customer.
+    ISSUE_GOODWILL_CODES = "issue_goodwill_codes"
     # Families: a publishable key only when bound to the customer (see CUSTOMER_BOUND_ONLY).
     READ_FAMILIES = "read_families"
     INVITE_FAMILY_MEMBERS = "invite_family_members"
@@ -59,6 +63,8 @@ class Permission(StrEnum):
     MANAGE_STOREFRONTS = "manage_storefronts"
     MANAGE_FEATURES = "manage_features"
     MANAGE_CHANNEL_MAPPINGS = "manage_channel_mappings"
+    # The channel apps (App Store apps) whose notifications the gateway accepts, and their trusted roots.
+    MANAGE_CHANNELS = "manage_channels"
     MANAGE_PROMOTIONS = "manage_promotions"
     MANAGE_LIFECYCLE_POLICY = "manage_lifecycle_policy"
     # Tenant administration and finance.
@@ -86,6 +92,7 @@ _PUBLISHABLE = frozenset(
         Permission.CHECK_ACCESS,
         Permission.LIST_ENTITLEMENTS,
         Permission.START_CHECKOUT,
+        Permission.VALIDATE_PROMOTION_CODES,
         Permission.READ_FAMILIES,
         Permission.INVITE_FAMILY_MEMBERS,
         Permission.ACCEPT_FAMILY_INVITES,
@@ -105,6 +112,7 @@ _VIEWER = frozenset(
         Permission.READ_CHARGES,
         Permission.READ_CATALOG,
         Permission.READ_PROMOTIONS,
+        Permission.VALIDATE_PROMOTION_CODES,
         Permission.READ_GRANTS,
         Permission.READ_FAMILIES,
         Permission.READ_PAYMENT_METHODS,
@@ -123,6 +131,7 @@ _OPERATOR = _VIEWER | {
     Permission.MANAGE_PAYMENT_METHODS,
     Permission.LINK_CHANNEL_IDENTITY,
     Permission.ISSUE_CUSTOMER_TOKENS,
+    Permission.ISSUE_GOODWILL_CODES,
     Permission.MANAGE_GRANTS,
     Permission.RECONCILE_GRANTS,
     Permission.INVITE_FAMILY_MEMBERS,
@@ -139,6 +148,7 @@ _MANAGER = _OPERATOR | {
     Permission.MANAGE_STOREFRONTS,
     Permission.MANAGE_FEATURES,
     Permission.MANAGE_CHANNEL_MAPPINGS,
+    Permission.MANAGE_CHANNELS,
     Permission.MANAGE_PROMOTIONS,
 }
 _ADMIN = _MANAGER | {

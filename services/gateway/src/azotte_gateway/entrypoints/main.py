@@ -6,6 +6,7 @@ from pathlib import Path
 
 import grpc
 
+from azotte_gateway.adapters.channels.app_store import AppStoreNormalizer, AppStoreVerifier
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.adapters.peers import GrpcPeers
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
@@ -18,21 +19,34 @@ from azotte_gateway.service_layer.admin import Admin
 from azotte_gateway.service_layer.auth import Authenticator
 from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.catalog import Catalog
-from azotte_gateway.service_layer.channels import Channels
+from azotte_gateway.service_layer.channels import Channels, StoredAppStoreApps
 from azotte_gateway.service_layer.checkout import Checkout
 from azotte_gateway.service_layer.customers import Customers, KnownCustomers
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.policy import LifecyclePolicies
+from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 from azotte_gateway.settings import GatewaySettings
+from azotte_platform.enums import Channel
 from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 from azotte_platform.service_kit import Units
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def channel_adapters(units: Units[GatewayUnitOfWork], peers: Peers) -> ChannelAdapters:
+    """The channels whose notifications this gateway serves (Google Play, telecom and partners come next)."""
+    adapters = ChannelAdapters()
+    adapters.register(
+        Channel.APP_STORE,
+        AppStoreVerifier(StoredAppStoreApps(units)),
+        AppStoreNormalizer(peers),
+    )
+    return adapters
 
 
 def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> Gateway:
@@ -79,12 +93,12 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         billing=Billing(peers, customers),
         catalog=Catalog(peers),
         admin=Admin(units, clock, authenticator, customers),
-        # NOTE: no channel adapter is registered yet; App Store, Google Play, telecom and partners come next.
-        channels=Channels(ChannelAdapters(), peers),
+        channels=Channels(channel_adapters(units, peers), peers, units),
         families=Families(peers, customers),
         grants=Grants(peers, clock, customers, reader),
         customers=Customers(peers, customers),
         policy=LifecyclePolicies(peers),
+        promotions=Promotions(peers, customers),
     )
 
 
@@ -104,6 +118,7 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
         lifecycle=settings.lifecycle_addr,
         payments=settings.payments_addr,
         entitlement=settings.entitlement_addr,
+        promotions=settings.promotions_addr,
     )
     gateway = build_gateway(runtime, settings, peers)
     await gateway.admin.bootstrap(settings.state_dir)

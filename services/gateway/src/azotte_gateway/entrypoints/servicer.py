@@ -17,6 +17,8 @@ from azotte.gateway.v1 import (
     billing_pb2_grpc,
     catalog_admin_pb2,
     catalog_admin_pb2_grpc,
+    channel_apps_pb2,
+    channel_apps_pb2_grpc,
     customers_pb2,
     customers_pb2_grpc,
     families_pb2,
@@ -27,6 +29,8 @@ from azotte.gateway.v1 import (
     grants_pb2_grpc,
     policy_pb2,
     policy_pb2_grpc,
+    promotions_pb2,
+    promotions_pb2_grpc,
     tenant_admin_pb2,
     tenant_admin_pb2_grpc,
 )
@@ -197,6 +201,33 @@ class LifecyclePolicyServicer(_Servicer, policy_pb2_grpc.LifecyclePolicyServiceS
     ListLifecyclePolicyVersions = _rpc(lambda g: g.policy.list_lifecycle_policy_versions)
 
 
+class PromotionsServicer(_Servicer, promotions_pb2_grpc.PromotionsServiceServicer):
+    """PromotionsService: promotions, codes and batches, goodwill codes, a code's validation."""
+
+    CreatePromotion = _rpc(lambda g: g.promotions.create_promotion)
+    GetPromotion = _rpc(lambda g: g.promotions.get_promotion)
+    ListPromotions = _rpc(lambda g: g.promotions.list_promotions)
+    UpdatePromotion = _rpc(lambda g: g.promotions.update_promotion)
+    ActivatePromotion = _rpc(lambda g: g.promotions.activate_promotion)
+    PausePromotion = _rpc(lambda g: g.promotions.pause_promotion)
+    EndPromotion = _rpc(lambda g: g.promotions.end_promotion)
+    CreatePromotionCode = _rpc(lambda g: g.promotions.create_promotion_code)
+    RevokePromotionCode = _rpc(lambda g: g.promotions.revoke_promotion_code)
+    CreateCodeBatch = _rpc(lambda g: g.promotions.create_code_batch)
+    ExportCodeBatch = _rpc(lambda g: g.promotions.export_code_batch)
+    RevokeCodeBatch = _rpc(lambda g: g.promotions.revoke_code_batch)
+    IssueGoodwillCode = _rpc(lambda g: g.promotions.issue_goodwill_code)
+    ValidatePromotionCode = _rpc(lambda g: g.promotions.validate_promotion_code)
+
+
+class ChannelAppsServicer(_Servicer, channel_apps_pb2_grpc.ChannelAppsServiceServicer):
+    """ChannelAppsService: the store apps whose notifications the gateway accepts."""
+
+    CreateAppStoreApp = _rpc(lambda g: g.channels.create_app_store_app)
+    GetAppStoreApp = _rpc(lambda g: g.channels.get_app_store_app)
+    ListAppStoreApps = _rpc(lambda g: g.channels.list_app_store_apps)
+
+
 def _service(module: ModuleType) -> ServiceDescriptor:
     """The one service a public proto file declares."""
     descriptor: FileDescriptor = module.DESCRIPTOR
@@ -231,6 +262,14 @@ PUBLIC_SERVICES = (
     ),
     PublicService(
         _service(policy_pb2), LifecyclePolicyServicer, policy_pb2_grpc.add_LifecyclePolicyServiceServicer_to_server
+    ),
+    PublicService(
+        _service(promotions_pb2), PromotionsServicer, promotions_pb2_grpc.add_PromotionsServiceServicer_to_server
+    ),
+    PublicService(
+        _service(channel_apps_pb2),
+        ChannelAppsServicer,
+        channel_apps_pb2_grpc.add_ChannelAppsServiceServicer_to_server,
     ),
 )
 """Every service the gateway's port serves (besides health and reflection), one per area of the API."""

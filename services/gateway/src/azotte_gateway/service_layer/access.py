@@ -151,6 +151,8 @@ class Access:
                 page_size=request.page_size,
                 page_token=request.page_token,
                 consistency_token=self.reader.token_for(caller, request.customer_id, request.consistency_token),
+                filter=request.filter,
+                order_by=request.order_by,
             )
         )
         return gw.ListEntitlementsResponse(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from azotte.common.v1 import subscription_state_pb2
@@ -17,8 +18,8 @@ from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require_mutation
 from azotte_platform.errors import InvalidArgument, LastPaymentMethod
-from azotte_platform.listing import EQUALITY, Filter, Ordering
-from azotte_platform.paging import MAX_PAGE_SIZE, page_size
+from azotte_platform.listing import EQUALITY, Filter, Ordering, page_in_order
+from azotte_platform.paging import MAX_PAGE_SIZE, PageRequest, page_size
 
 # NOTE: a public charge state is a payments status and what was refunded of the charge (ChargeState).
 _CHARGE_STATES: dict[str, tuple[list[pay.ChargeStatus.ValueType], pay.RefundedFilter.ValueType]] = {
@@ -31,6 +32,8 @@ _CHARGE_STATES: dict[str, tuple[list[pay.ChargeStatus.ValueType], pay.RefundedFi
 }
 _CHARGE_FILTER = {"subscription_id": EQUALITY, "state": EQUALITY}
 _MOVEMENT_FILTER = {"currency_code": EQUALITY, "kind": EQUALITY}
+_METHOD_FILTER = {"type": EQUALITY, "is_default": EQUALITY}
+_BALANCE_KEYS: dict[str, Callable[[pay.CreditBalance], str]] = {"currency_code": lambda b: b.balance.currency_code}
 _NEWEST_FIRST = "create_time desc"
 
 
@@ -109,12 +112,25 @@ class Billing:
         self, caller: Caller, request: bl.ListPaymentMethodsRequest
     ) -> bl.ListPaymentMethodsResponse:
         authorize(caller.principal, Permission.READ_PAYMENT_METHODS, customer_id=request.customer_id)
-        await self.customers.require(caller.principal.tenant_id, request.customer_id)
-        answer = await self.peers.payments.ListPaymentMethods(
-            pay.ListPaymentMethodsRequest(
-                customer_id=request.customer_id, page_size=page_size(request.page_size), page_token=request.page_token
-            )
+        wanted = Filter.parse(request.filter, _METHOD_FILTER)
+        order = Ordering.parse(request.order_by, ["create_time"], "create_time")
+        listed = pay.ListPaymentMethodsRequest(
+            customer_id=request.customer_id,
+            page_size=page_size(request.page_size),
+            page_token=request.page_token,
+            newest_first=order.keys[0][1],
         )
+        if (named := wanted.value("type")) is not None:
+            names = [n.removeprefix("PAYMENT_METHOD_TYPE_") for n in gw.PaymentMethodType.keys()[1:]]
+            bare = _enum_value("type", named, "PAYMENT_METHOD_TYPE_", names)
+            listed.type = pay.PaymentMethodType.Value(f"PAYMENT_METHOD_TYPE_{bare}")
+        if (is_default := wanted.value("is_default")) is not None:
+            if is_default not in ("true", "false"):
+                raise InvalidArgument.field("filter", "is_default is true or false")
+            listed.is_default = is_default == "true"
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
+        # NOTE: payments binds the page token to this same query (customer, type, default, order).
+        answer = await self.peers.payments.ListPaymentMethods(listed)
         return bl.ListPaymentMethodsResponse(
             payment_methods=[proto.payment_method(m) for m in answer.payment_methods],
             next_page_token=answer.next_page_token,
@@ -201,11 +217,20 @@ class Billing:
         self, caller: Caller, request: bl.ListCreditBalancesRequest
     ) -> bl.ListCreditBalancesResponse:
         authorize(caller.principal, Permission.READ_CREDITS, customer_id=request.customer_id)
+        wanted = Filter.parse(request.filter, {"currency_code": EQUALITY})
+        currency = _currency_code("filter", wanted.value("currency_code") or "")
+        order = Ordering.parse(request.order_by, ["currency_code"], "currency_code")
+        paging = PageRequest.of(request, "credit_balances", request.customer_id, wanted.canonical(), order.text)
         await self.customers.require(caller.principal.tenant_id, request.customer_id)
+        # NOTE: a customer has a balance per currency it had credit in: few, paged here.
         answer = await self.peers.payments.ListCreditBalances(
             pay.ListCreditBalancesRequest(customer_id=request.customer_id)
         )
-        return bl.ListCreditBalancesResponse(balances=[proto.credit_balance(b) for b in answer.balances])
+        balances = [b for b in answer.balances if currency in ("", b.balance.currency_code)]
+        page = page_in_order(balances, order, _BALANCE_KEYS, lambda b: b.balance.currency_code, paging)
+        return bl.ListCreditBalancesResponse(
+            balances=[proto.credit_balance(b) for b in page.items], next_page_token=page.next_page_token
+        )
 
     async def list_credit_movements(
         self, caller: Caller, request: bl.ListCreditMovementsRequest

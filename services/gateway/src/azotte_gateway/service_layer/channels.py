@@ -1,15 +1,33 @@
-"""Notifications of store-billed channels: verify, normalize, apply to lifecycle once."""
+"""Notifications of store-billed channels: verify, normalize, apply to lifecycle once; the channel apps they name."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from google.protobuf import timestamp_pb2
+
+from azotte.gateway.v1 import channel_apps_pb2 as ca
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
-from azotte_gateway.domain.channels import RawNotification
-from azotte_gateway.ports import ChannelNotifications, Peers
+from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, RawNotification
+from azotte_gateway.domain.permissions import Permission, authorize
+from azotte_gateway.errors import ChannelAppAlreadyExists, ChannelAppNotFound
+from azotte_gateway.ports import ChannelNotifications, GatewayUnitOfWork, Peers
+from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import context
 from azotte_platform.enums import Channel
+from azotte_platform.errors import InvalidArgument
+from azotte_platform.paging import PageRequest
 from azotte_platform.request_ids import derive_request_id
+from azotte_platform.service_kit import Units
+
+log = logging.getLogger(__name__)
+
+_ENVIRONMENTS = {
+    ca.APP_STORE_ENVIRONMENT_PRODUCTION: AppStoreEnvironment.PRODUCTION,
+    ca.APP_STORE_ENVIRONMENT_SANDBOX: AppStoreEnvironment.SANDBOX,
+}
 
 
 def notification_request_id(channel: Channel, notification_id: str, index: int) -> str:
@@ -17,22 +35,57 @@ def notification_request_id(channel: Channel, notification_id: str, index: int) 
     return derive_request_id("channel", channel.value, notification_id, str(index))
 
 
+def app_store_notification_path(tenant_id: str, app_id: str) -> str:
+    """Where Apple posts an app's notifications (the REST endpoint)."""
+    return f"/v1/channels/app-store/{tenant_id}/{app_id}/notifications"
+
+
+def _app_message(app: AppStoreApp) -> ca.AppStoreApp:
+    environment = {v: k for k, v in _ENVIRONMENTS.items()}[app.environment]
+    message = ca.AppStoreApp(
+        app_id=app.app_id,
+        bundle_id=app.bundle_id,
+        environment=environment,
+        root_certificate_pem=app.root_certificate_pem,
+        app_apple_id=app.app_apple_id,
+        storefront_id=app.storefront_id,
+        notification_path=app_store_notification_path(app.tenant_id, app.app_id),
+    )
+    if app.create_time is not None:
+        message.create_time.CopyFrom(timestamp_pb2.Timestamp())
+        message.create_time.FromDatetime(app.create_time)
+    return message
+
+
 @dataclass(frozen=True)
 class Channels:
-    """What arrives from App Store, Google Play, telecom carriers and partners (no public endpoint yet)."""
+    """What arrives from App Store, Google Play, telecom carriers and partners, and the apps it is for."""
 
     notifications: ChannelNotifications
     peers: Peers
+    units: Units[GatewayUnitOfWork]
 
     async def receive_notification(
         self, channel: Channel, tenant_id: str, raw: RawNotification
     ) -> list[lc.ApplyChannelEventResponse]:
-        """Verify a notification, normalize it, and apply its events to the tenant's subscriptions in order."""
+        """Verify a notification, normalize it, and apply its events to the tenant's subscriptions in order.
+
+        A notification lifecycle has no event for answers no event (acknowledged, logged as ignored).
+        """
         trusted = await self.notifications.verify(channel, raw)
-        events = self.notifications.normalize(channel, trusted)
         answers: list[lc.ApplyChannelEventResponse] = []
         # NOTE: a notification arrives outside any caller's call, so the tenant is entered here.
         with context.tenant_scope(tenant_id, f"channel:{channel.value}"):
+            events = await self.notifications.normalize(channel, trusted)
+            if not events:
+                log.info(
+                    "channel notification ignored: nothing to apply",
+                    extra={
+                        "channel": channel.value,
+                        "tenant_id": tenant_id,
+                        "notification_id": trusted.notification_id,
+                    },
+                )
             for index, event in enumerate(events):
                 # NOTE: channels redeliver until they are answered; a request id derived from the
                 # notification's own id makes lifecycle apply each event once.
@@ -43,3 +96,65 @@ class Channels:
                     )
                 )
         return answers
+
+    async def create_app_store_app(
+        self, caller: Caller, request: ca.CreateAppStoreAppRequest
+    ) -> ca.CreateAppStoreAppResponse:
+        authorize(caller.principal, Permission.MANAGE_CHANNELS)
+        require_mutation(request)
+        given = request.app
+        if given.environment not in _ENVIRONMENTS:
+            raise InvalidArgument.field("app.environment", "must be PRODUCTION or SANDBOX")
+
+        async def work(uow: GatewayUnitOfWork, tenant_id: str) -> ca.CreateAppStoreAppResponse:
+            app = AppStoreApp(
+                tenant_id=tenant_id,
+                app_id=given.app_id,
+                bundle_id=given.bundle_id,
+                environment=_ENVIRONMENTS[given.environment],
+                root_certificate_pem=given.root_certificate_pem,
+                app_apple_id=given.app_apple_id,
+                storefront_id=given.storefront_id,
+                create_time=uow.clock.now(),
+            )
+            if not await uow.app_store_apps.add(app):
+                raise ChannelAppAlreadyExists(f"the tenant already has an App Store app {app.app_id!r}")
+            return ca.CreateAppStoreAppResponse(app=_app_message(app))
+
+        return await self.units.mutate(request, ca.CreateAppStoreAppResponse, work)
+
+    async def get_app_store_app(self, caller: Caller, request: ca.GetAppStoreAppRequest) -> ca.GetAppStoreAppResponse:
+        authorize(caller.principal, Permission.MANAGE_CHANNELS)
+        require(request, "app_id")
+
+        async def work(uow: GatewayUnitOfWork, tenant_id: str) -> ca.GetAppStoreAppResponse:
+            app = await uow.app_store_apps.get(tenant_id, request.app_id)
+            if app is None:
+                raise ChannelAppNotFound(f"the tenant has no App Store app {request.app_id!r}")
+            return ca.GetAppStoreAppResponse(app=_app_message(app))
+
+        return await self.units.read(work)
+
+    async def list_app_store_apps(
+        self, caller: Caller, request: ca.ListAppStoreAppsRequest
+    ) -> ca.ListAppStoreAppsResponse:
+        authorize(caller.principal, Permission.MANAGE_CHANNELS)
+        page = PageRequest.of(request, "app_store_apps")
+
+        async def work(uow: GatewayUnitOfWork, tenant_id: str) -> ca.ListAppStoreAppsResponse:
+            listed = page.page_in_memory(await uow.app_store_apps.list(tenant_id), lambda app: app.app_id)
+            apps = [_app_message(app) for app in listed.items]
+            return ca.ListAppStoreAppsResponse(apps=apps, next_page_token=listed.next_page_token)
+
+        return await self.units.read(work)
+
+
+@dataclass(frozen=True)
+class StoredAppStoreApps:
+    """Implements the App Store verifier's `AppStoreApps` over the gateway's database."""
+
+    units: Units[GatewayUnitOfWork]
+
+    async def find(self, tenant_id: str, app_id: str) -> AppStoreApp | None:
+        with context.tenant_scope(tenant_id, "channel:app_store"):
+            return await self.units.read(lambda uow, tenant: uow.app_store_apps.get(tenant, app_id))

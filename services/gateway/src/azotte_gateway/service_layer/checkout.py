@@ -1,4 +1,7 @@
-"""Customers and checkout: price, tax and charge, subscribe, then wait briefly for the entitlements.
+"""Customers and checkout: price, discount, tax and charge, subscribe, then wait briefly for the entitlements.
+
+A promotion code is reserved before the charge (its request id derived from the checkout's), confirmed
+once the checkout paid, and released when the charge fails or the checkout is rolled back.
 
 A checkout runs once per (tenant, request id); a failure after the charge gives the money back.
 Before anything is written or charged, lifecycle checks the subscription it will make (the customer,
@@ -20,6 +23,7 @@ from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
+from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte_gateway.adapters import proto
 from azotte_gateway.domain.checkout import charge_idempotency_key, trial_end
 from azotte_gateway.domain.permissions import Permission, authorize
@@ -29,9 +33,10 @@ from azotte_gateway.errors import (
     PaymentPending,
     PlanNotActive,
     PlanNotInStorefront,
-    PromotionCodeUnknown,
+    PromotionCodeNotEligible,
 )
 from azotte_gateway.ports import GatewayUnitOfWork, Peers
+from azotte_gateway.service_layer import promotions
 from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.validation import require, require_mutation
@@ -94,9 +99,6 @@ class Checkout:
         require_mutation(request, "customer_id", "storefront_id", "plan_id")
         if request.channel == 0:
             raise InvalidArgument.field("channel", "is required")
-        if request.promotion_code:
-            # NOTE: promotions does not validate codes yet, so no code is known; a code is never ignored.
-            raise PromotionCodeUnknown.field("promotion_code", "is not a known promotion code")
 
         async def work(_: GatewayUnitOfWork, tenant_id: str) -> gw.CheckoutResponse:
             return await self._run(tenant_id, request)
@@ -110,19 +112,46 @@ class Checkout:
 
     async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
         now = self.clock.now()
-        plan, price = await self._plan_and_price(request, convert.timestamp(now))
+        storefront, plan, price = await self._plan_and_price(request, convert.timestamp(now))
         ends = trial_end(now, plan.trial_days)
+        if request.promotion_code and ends is not None:
+            # NOTE: a code discounts the charge made at checkout; a trial's first charge is made at conversion.
+            refusal = PromotionCodeNotEligible.field(
+                "promotion_code", f"applies to the charge at checkout; plan {plan.id!r} starts with a free trial"
+            )
+            refusal.metadata["reasons"] = "plan_has_trial"
+            raise refusal
         create = self._subscription_request(tenant_id, request, convert.optional_timestamp(ends))
         await self._check_subscribable(create)
         method_id = await self._payment_method(request)
-        charge = None if ends is not None else await self._charge(tenant_id, request, price, method_id)
+        redemption = None
+        if request.promotion_code:
+            checkout = await promotions.checkout_of(
+                self.peers,
+                customer_id=request.customer_id,
+                plan=plan,
+                storefront=storefront,
+                channel=request.channel,
+                amount=price.amount,
+            )
+            redemption = await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
+        charge = None
+        if ends is None:
+            try:
+                charge = await self._charge(tenant_id, request, price, method_id, redemption)
+            except (PaymentDeclined, CheckoutCompensated):
+                await self._release(request, redemption, "charge_failed")
+                raise
         try:
             subscribed = await self._subscribe(create, charge)
         except AzotteError:
             if charge is not None:
                 # NOTE: no subscription without its money and no money without its subscription.
                 await self._compensate(request, charge)
+            await self._release(request, redemption, "checkout_compensated")
             raise
+        if redemption is not None and charge is not None:
+            await self._confirm(request, redemption, charge)
         subscription, token = subscribed.subscription, subscribed.consistency_token
         granted = await self._granted(request.customer_id, subscription.id, len(plan.feature_grants), token)
         response = gw.CheckoutResponse(
@@ -130,11 +159,39 @@ class Checkout:
         )
         if charge is not None:
             response.charge.CopyFrom(proto.charge(charge))
+        if redemption is not None:
+            response.promotion.CopyFrom(
+                gw.AppliedPromotion(
+                    promotion_id=redemption.promotion_id,
+                    code=redemption.code,
+                    redemption_id=redemption.id,
+                    list_price=redemption.gross,
+                    discount=redemption.discount,
+                )
+            )
         return response
+
+    async def _release(self, request: gw.CheckoutRequest, redemption: pr.Redemption | None, reason: str) -> None:
+        """Give the reservation back when the checkout did not pay; the sweep releases it if this fails."""
+        if redemption is None:
+            return
+        try:
+            await promotions.release(self.peers, redemption.id, reason, request.request_id)
+        except AzotteError:
+            log.warning("releasing redemption %s failed; it expires by itself", redemption.id, exc_info=True)
+
+    async def _confirm(self, request: gw.CheckoutRequest, redemption: pr.Redemption, charge: pay.Charge) -> None:
+        """The charge paid the redemption; a paid checkout is never failed by its confirmation."""
+        try:
+            await promotions.confirm(self.peers, redemption.id, charge.id, request.request_id)
+        except AzotteError:
+            # NOTE: e.g. REDEMPTION_EXPIRED after a checkout slower than the reservation's TTL: the customer
+            # keeps what they paid for; the discount given is in the charge.
+            log.warning("confirming redemption %s of charge %s failed", redemption.id, charge.id, exc_info=True)
 
     async def _plan_and_price(
         self, request: gw.CheckoutRequest, at: Timestamp
-    ) -> tuple[cat.Plan, cat.ResolvePriceResponse]:
+    ) -> tuple[cat.Storefront, cat.Plan, cat.ResolvePriceResponse]:
         catalog = self.peers.catalog
         storefront = (await catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id))).storefront
         if request.channel not in storefront.channels:
@@ -152,7 +209,7 @@ class Checkout:
             ) from error
         if plan.state != cat.PLAN_STATE_ACTIVE:
             raise PlanNotActive.field("plan_id", f"plan {request.plan_id!r} is not for sale")
-        return plan, price
+        return storefront, plan, price
 
     async def _payment_method(self, request: gw.CheckoutRequest) -> str:
         if not request.payment_method_token:
@@ -182,8 +239,19 @@ class Checkout:
                 raise
 
     async def _charge(
-        self, tenant_id: str, request: gw.CheckoutRequest, price: cat.ResolvePriceResponse, method_id: str
+        self,
+        tenant_id: str,
+        request: gw.CheckoutRequest,
+        price: cat.ResolvePriceResponse,
+        method_id: str,
+        redemption: pr.Redemption | None,
     ) -> pay.Charge:
+        """Charge the first period: the price less the promotion's discount, before tax (payments adds it)."""
+        amount = price.amount
+        discount = None
+        if redemption is not None and redemption.discount.amount_minor > 0:
+            discount = redemption.discount
+            amount = convert.money(amount.amount_minor - discount.amount_minor, amount.currency_code)
         answer = await self.peers.payments.CreateCharge(
             pay.CreateChargeRequest(
                 request_id=derived_request_id(request.request_id, "charge"),
@@ -192,7 +260,8 @@ class Checkout:
                 storefront_id=request.storefront_id,
                 channel=request.channel,
                 plan_id=request.plan_id,
-                amount=price.amount,
+                amount=amount,
+                discount=discount,
                 use_storefront_tax=True,
                 payment_method_id=method_id,
                 description=f"{request.plan_id}: first period",

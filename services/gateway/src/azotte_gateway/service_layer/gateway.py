@@ -15,6 +15,7 @@ from azotte_gateway.service_layer.customers import Customers
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.policy import LifecyclePolicies
+from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.subscriptions import Subscriptions
 
 
@@ -34,3 +35,4 @@ class Gateway:
     families: Families
     customers: Customers
     policy: LifecyclePolicies
+    promotions: Promotions

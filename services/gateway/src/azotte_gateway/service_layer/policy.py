@@ -91,7 +91,12 @@ class LifecyclePolicies:
     ) -> po.ListLifecyclePolicyVersionsResponse:
         authorize(caller.principal, Permission.READ_LIFECYCLE_POLICY)
         answer = await self.peers.lifecycle.ListLifecyclePolicyVersions(
-            lc.ListLifecyclePolicyVersionsRequest(page_size=page_size(request.page_size), page_token=request.page_token)
+            lc.ListLifecyclePolicyVersionsRequest(
+                page_size=page_size(request.page_size),
+                page_token=request.page_token,
+                filter=request.filter,
+                order_by=request.order_by,
+            )
         )
         return po.ListLifecyclePolicyVersionsResponse(
             versions=[proto.lifecycle_policy(v.policy, v.version, v.create_time, v.actor) for v in answer.versions],

@@ -1,7 +1,9 @@
-"""The catalog service over gRPC, as `ports.Catalog`: a plan's interval, rank and trial, its price in a storefront."""
+"""The catalog service over gRPC, as `ports.Catalog`: a plan's interval, rank and trial, its price in a storefront,
+and renewal prices resolved many at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,9 +13,11 @@ from azotte.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from azotte_lifecycle.adapters.proto import channel_to_pb
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.errors import PlanNotBillable
-from azotte_lifecycle.ports import PlanInfo, Price
+from azotte_lifecycle.ports import PlanInfo, Price, RenewalPriceQuery
 from azotte_platform.convert import timestamp
 from azotte_platform.enums import Channel
+
+MAX_QUERIES = 1000  # NOTE: the most ResolvePrices answers in one call
 
 
 class GrpcCatalog:
@@ -35,7 +39,35 @@ class GrpcCatalog:
         request = catalog_pb2.ResolvePriceRequest(
             plan_id=plan_id, storefront_id=storefront_id, channel=channel_to_pb(channel), at_time=timestamp(at)
         )
-        response = await self._stub.ResolvePrice(request)
-        tax = response.tax_policy
-        added = Decimal(tax.rate or "0") if tax.mode == catalog_pb2.TAX_MODE_EXCLUSIVE else Decimal(0)
-        return Price(response.amount.amount_minor, response.amount.currency_code, added)
+        return _price(await self._stub.ResolvePrice(request))
+
+    async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
+        prices: list[Price | None] = []
+        for start in range(0, len(queries), MAX_QUERIES):
+            request = catalog_pb2.ResolvePricesRequest(
+                queries=[
+                    catalog_pb2.ResolvePriceRequest(
+                        plan_id=q.plan_id,
+                        storefront_id=q.storefront_id,
+                        channel=channel_to_pb(q.channel),
+                        at_time=timestamp(q.at),
+                        subscription_start_time=timestamp(q.started_at),
+                    )
+                    for q in queries[start : start + MAX_QUERIES]
+                ]
+            )
+            response = await self._stub.ResolvePrices(request)
+            prices.extend(_price(r.price) if r.WhichOneof("result") == "price" else None for r in response.results)
+        return prices
+
+
+def _price(response: catalog_pb2.ResolvePriceResponse) -> Price:
+    tax = response.tax_policy
+    added = Decimal(tax.rate or "0") if tax.mode == catalog_pb2.TAX_MODE_EXCLUSIVE else Decimal(0)
+    return Price(
+        response.amount.amount_minor,
+        response.amount.currency_code,
+        added,
+        response.price_increase_notice_days,
+        response.price_increase_consent_required,
+    )

@@ -138,6 +138,17 @@ def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = No
             renewal_price=money(change.amount_minor, snap.currency_code),
             effective_time=timestamp(change.effective_at),
         )
+    price_change = None
+    if snap.pending_price_change is not None:
+        rise = snap.pending_price_change
+        price_change = pb.PendingPriceChange(
+            old_renewal_price=money(rise.old_amount_minor, snap.currency_code),
+            new_renewal_price=money(rise.amount_minor, snap.currency_code),
+            effective_time=timestamp(rise.effective_at),
+            notice_time=timestamp(rise.noticed_at),
+            consent_required=rise.consent_required,
+            consent_time=optional_timestamp(rise.consented_at),
+        )
     return pb.Subscription(
         id=snap.subscription_id,
         customer_id=snap.customer_id,
@@ -159,6 +170,7 @@ def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = No
         pending_plan_change=pending,
         entitled=snap.state.entitled,
         create_time=optional_timestamp(created_at),
+        pending_price_change=price_change,
     )
 
 

@@ -18,6 +18,7 @@ class WorkKind(StrEnum):
     PAUSE_END = "pause_end"
     SCHEDULED_PLAN_CHANGE = "scheduled_plan_change"
     CANCELLATION = "cancellation"
+    PRICE_NOTICE = "price_notice"
 
     @property
     def charges(self) -> bool:
@@ -35,6 +36,7 @@ WORK_PRIORITY: tuple[WorkKind, ...] = (
     WorkKind.RETRY,
     WorkKind.GRACE_END,
     WorkKind.HOLD_END,
+    WorkKind.PRICE_NOTICE,
 )
 
 

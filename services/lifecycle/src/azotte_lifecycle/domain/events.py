@@ -33,6 +33,9 @@ class EventType(StrEnum):
     SUBSCRIPTION_REACTIVATED = "subscription.reactivated"
     SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
     SUBSCRIPTION_PLAN_CHANGE_SCHEDULED = "subscription.plan_change_scheduled"
+    SUBSCRIPTION_PRICE_CHANGE_SCHEDULED = "subscription.price_change_scheduled"
+    SUBSCRIPTION_PRICE_CHANGE_CONSENTED = "subscription.price_change_consented"
+    SUBSCRIPTION_PRICE_CHANGE_DECLINED = "subscription.price_change_declined"
     SUBSCRIPTION_EXPIRED = "subscription.expired"
     TRIAL_CONVERTED = "trial.converted"
     TRIAL_EXPIRED = "trial.expired"
@@ -54,6 +57,8 @@ class Cause(StrEnum):
     TRIAL_ENDED_WITHOUT_PAYMENT_METHOD = "trial_ended_without_payment_method"
     SCHEDULED_PLAN_CHANGE = "scheduled_plan_change"
     CHANNEL_EVENT = "channel_event"
+    PRICE_CHANGE = "price_change"
+    PRICE_CHANGE_DECLINED = "price_change_declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,25 @@ class PendingPlanChange:
     amount_minor: int
     interval: BillingInterval
     effective_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPriceChange:
+    """A higher catalog price the subscriber was told of at `noticed_at`, charged from the renewal at
+    `effective_at` on (`old_amount_minor` is what renewals cost when the notice was given). Where the
+    storefront requires consent, the subscriber accepted it at `consented_at` (None: not yet)."""
+
+    old_amount_minor: int
+    amount_minor: int
+    effective_at: datetime
+    noticed_at: datetime
+    consent_required: bool = False
+    consented_at: datetime | None = None
+
+    @property
+    def awaiting_consent(self) -> bool:
+        """Whether the subscriber still has to accept it."""
+        return self.consent_required and self.consented_at is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +114,7 @@ class SubscriptionSnapshot:
     renewal_amount_minor: int
     retry_attempt: int
     pending_plan_change: PendingPlanChange | None
+    pending_price_change: PendingPriceChange | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -15,6 +15,7 @@ from azotte_lifecycle.domain.events import (
     EventType,
     HistoryEntry,
     PendingPlanChange,
+    PendingPriceChange,
     SubscriptionEvent,
     SubscriptionSnapshot,
 )
@@ -43,6 +44,7 @@ from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.errors import InvalidArgument
 
 S = SubscriptionState
+MAX_NOTICE_PERIODS = 1000  # NOTE: bounds the search for the first renewal a notice period reaches
 LIVE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD, S.PAUSED})
 CHARGEABLE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD})
 
@@ -93,7 +95,10 @@ class PlanChangePreview:
 class Subscription:
     """A customer's subscription to a plan; commands take `now` and record events and history.
 
-    `created_at` is when it was first stored, set by its repository.
+    `created_at` is when it was first stored, set by its repository. `priced_since` is when its current plan
+    was bought (creation or plan change): renewals are priced by the catalog for a subscription started then.
+    `price_notice_days` is its storefront's notice period for price increases as the catalog last said;
+    `price_noticed_until` the latest renewal whose price was checked for a notice.
     """
 
     id: str
@@ -116,6 +121,7 @@ class Subscription:
     cancel_at_period_end: bool = False
     initial_charge_id: str = ""
     created_at: datetime | None = None
+    priced_since: datetime | None = None
     trial_end: datetime | None = None
     first_failure_at: datetime | None = None
     grace_end: datetime | None = None
@@ -125,6 +131,9 @@ class Subscription:
     paused_at: datetime | None = None
     resume_at: datetime | None = None
     pending_plan_change: PendingPlanChange | None = None
+    price_notice_days: int = 0
+    price_noticed_until: datetime | None = None
+    pending_price_change: PendingPriceChange | None = None
     last_channel_event_at: datetime | None = None
     channel_event_ids: set[str] = field(default_factory=set)
     history: list[HistoryEntry] = field(default_factory=list)
@@ -188,6 +197,7 @@ class Subscription:
             anchor_period_index=anchor_index,
             trial_end=trial_end,
             initial_charge_id=initial_charge_id,
+            priced_since=now,
         )
         subscription._record(EventType.SUBSCRIPTION_CREATED, None, Cause.CHECKOUT, now)
         started = EventType.TRIAL_STARTED if trialing else EventType.SUBSCRIPTION_ACTIVATED
@@ -219,6 +229,7 @@ class Subscription:
             renewal_amount_minor=self.renewal_amount_minor,
             retry_attempt=self.retry_attempt,
             pending_plan_change=self.pending_plan_change,
+            pending_price_change=self.pending_price_change,
         )
 
     @property
@@ -241,6 +252,8 @@ class Subscription:
             if due_at is not None:
                 candidates.append(DueWork(self.id, kind, due_at))
 
+        if self.state in (S.TRIALING, S.ACTIVE) and not self.cancel_at_period_end and not self.pending_plan_change:
+            add(WorkKind.PRICE_NOTICE, self._next_notice_check())
         match self.state:
             case S.TRIALING | S.ACTIVE if self.cancel_at_period_end:
                 add(WorkKind.CANCELLATION, self.current_period_end)
@@ -277,6 +290,113 @@ class Subscription:
             amount_minor=self.renewal_amount_minor,
             currency_code=self.currency_code,
         )
+
+    @property
+    def price_start(self) -> datetime:
+        """When the current plan's price was bought: a grandfathered price change after it does not reach it."""
+        return self.priced_since or self.created_at or self.current_period_start
+
+    @property
+    def renewal_time(self) -> datetime:
+        """When the period the next charge pays for starts (renewal, trial end or retry): it is priced then."""
+        return self.current_period_end
+
+    def price_renewal(self, amount_minor: int, notice_days: int, now: datetime) -> None:
+        """Bill the next charge at `amount_minor`, the catalog's price of the plan at `renewal_time`.
+
+        Where the storefront asks for `notice_days` of notice, an increase is charged only as far as the
+        subscriber was told of it for this renewal (`pending_price_change`); otherwise the current price stays.
+        An increase the subscriber was asked to accept and did not ends the subscription instead
+        (`subscription.price_change_declined`, then `subscription.expired`): nothing is charged.
+        """
+        self._require_azotte_billed("price the renewal of")
+        if amount_minor < 0:
+            raise InvalidArgument.field("amount_minor", "must not be negative")
+        self.price_notice_days = notice_days
+        renewal, change = self.renewal_time, self.pending_price_change
+        noticed = change is not None and change.effective_at <= renewal
+        if noticed and change is not None and change.awaiting_consent and amount_minor > self.renewal_amount_minor:
+            self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_DECLINED, self.state, Cause.PRICE_CHANGE_DECLINED, now)
+            self._expire(now, Cause.PRICE_CHANGE_DECLINED)
+            return
+        if amount_minor > self.renewal_amount_minor and notice_days > 0:
+            ceiling = change.amount_minor if change is not None and noticed else self.renewal_amount_minor
+            amount_minor = min(amount_minor, max(ceiling, self.renewal_amount_minor))
+        if noticed:
+            self.pending_price_change = None
+        self.renewal_amount_minor = amount_minor
+
+    def notice_target(self, now: datetime) -> datetime:
+        """The first renewal a price notice given now reaches: at least `price_notice_days` away."""
+        return self.first_renewal_from(now + timedelta(days=self.price_notice_days))
+
+    def consent_to_price_change(self, now: datetime) -> None:
+        """The subscriber accepts the announced increase: its renewal charges the new price."""
+        self._require_azotte_billed("consent to a price change of")
+        self._require_state(LIVE_STATES, "consent to a price change of")
+        change = self.pending_price_change
+        if change is None or not change.consent_required:
+            self._illegal("consent to a price change of", "no price increase awaits consent")
+        if change.consented_at is not None:
+            return
+        self.pending_price_change = replace(change, consented_at=now)
+        self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_CONSENTED, self.state, Cause.CUSTOMER_REQUEST, now)
+
+    def check_price_notice(
+        self,
+        target: datetime,
+        amount_minor: int | None,
+        notice_days: int,
+        now: datetime,
+        *,
+        consent_required: bool = False,
+    ) -> None:
+        """The due notice check of the renewal at `target` (`notice_target(now)`): tell the subscriber of a
+        higher price (`subscription.price_change_scheduled`, the snapshot carrying old and new amounts).
+
+        `amount_minor` is the catalog's price at that renewal (None: it has none), `notice_days` the
+        storefront's notice period now, `consent_required` whether the subscriber must accept the rise;
+        a renewal is checked once.
+        """
+        work = self.next_due_work()
+        if work is None or work.kind is not WorkKind.PRICE_NOTICE or not work.is_due(now):
+            raise StaleWork(f"no price notice check is due (state {self.state})")
+        self.price_notice_days = notice_days
+        if notice_days <= 0 or target - now < timedelta(days=notice_days):
+            return  # NOTE: the notice period changed since `target` was chosen: checked again, for a later one
+        self.price_noticed_until = target
+        if amount_minor is None or amount_minor <= self.renewal_amount_minor:
+            return
+        change = self.pending_price_change
+        if change is not None and change.amount_minor == amount_minor:
+            return  # already told
+        self.pending_price_change = PendingPriceChange(
+            self.renewal_amount_minor, amount_minor, target, now, consent_required=consent_required
+        )
+        self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_SCHEDULED, self.state, Cause.PRICE_CHANGE, now)
+
+    def first_renewal_from(self, moment: datetime) -> datetime:
+        """The first renewal (start of a coming paid period) at or after `moment`."""
+        index = self.period_index + 1
+        start = self.period_bounds(index)[0]
+        while start < moment and index < self.period_index + MAX_NOTICE_PERIODS:
+            index += 1
+            start = self.period_bounds(index)[0]
+        return start
+
+    def _next_notice_check(self) -> datetime | None:
+        """When the next renewal not yet checked for a price notice must be checked (None: no notice)."""
+        if self.price_notice_days <= 0:
+            return None
+        after = self.price_noticed_until
+        target = self.renewal_time if after is None or after < self.renewal_time else self._renewal_after(after)
+        return target - timedelta(days=self.price_notice_days)
+
+    def _renewal_after(self, moment: datetime) -> datetime:
+        index = self.period_index + 1
+        while self.period_bounds(index)[0] <= moment and index < self.period_index + MAX_NOTICE_PERIODS:
+            index += 1
+        return self.period_bounds(index)[0]
 
     @property
     def first_period_charge_id(self) -> str | None:
@@ -420,6 +540,8 @@ class Subscription:
             self._record(EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED, self.state, Cause.CUSTOMER_REQUEST, now)
             return preview
         self.plan_id, self.renewal_amount_minor = new_plan.plan_id, new_plan.amount_minor
+        self.priced_since = now
+        self.pending_price_change = self.price_noticed_until = None
         if self.state is S.ACTIVE:
             # NOTE: the remaining time is now paid at the new plan's rate, so later refunds use it.
             self.current_period_amount_minor = new_plan.amount_minor
@@ -561,6 +683,8 @@ class Subscription:
             change.interval,
         )
         self.pending_plan_change = None
+        self.priced_since = now
+        self.pending_price_change = self.price_noticed_until = None
         self._record(
             EventType.SUBSCRIPTION_PLAN_CHANGED,
             self.state,
@@ -591,6 +715,7 @@ class Subscription:
         previous = self.state
         self.state, self.cancel_at_period_end = S.EXPIRED, False
         self.paused_at = self.resume_at = self.pending_plan_change = None
+        self.pending_price_change = None
         self.next_retry_at = None
         event = EventType.TRIAL_EXPIRED if previous is S.TRIALING else EventType.SUBSCRIPTION_EXPIRED
         self._record(event, previous, cause, now, **extra)

@@ -42,6 +42,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
 
     scheduler = Scheduler(
         uow,
+        catalog,
         payments,
         runtime.clock,
         SchedulerSettings(

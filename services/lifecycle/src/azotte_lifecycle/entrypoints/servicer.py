@@ -184,6 +184,15 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
 
         return await self.units.mutate(request, pb.ReactivateSubscriptionResponse, work)
 
+    async def ConsentToPriceChange(
+        self, request: pb.ConsentToPriceChangeRequest, context: Any
+    ) -> pb.ConsentToPriceChangeResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ConsentToPriceChangeResponse:
+            sub = await subscriptions.consent_to_price_change(uow, tenant, request.subscription_id)
+            return pb.ConsentToPriceChangeResponse(subscription=proto.subscription_to_pb(sub))
+
+        return await self.units.mutate(request, pb.ConsentToPriceChangeResponse, work)
+
     async def PauseSubscription(
         self, request: pb.PauseSubscriptionRequest, context: Any
     ) -> pb.PauseSubscriptionResponse:
@@ -284,8 +293,11 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     async def ListLifecyclePolicyVersions(
         self, request: pb.ListLifecyclePolicyVersionsRequest, context: Any
     ) -> pb.ListLifecyclePolicyVersionsResponse:
+        query = policies.VersionQuery.parse(request.filter, request.order_by)
+        paging = PageRequest.of(request, *query.key)
+
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListLifecyclePolicyVersionsResponse:
-            page = await policies.list_versions(uow, tenant, PageRequest.of(request, "policy_versions"))
+            page = await policies.list_versions(uow, tenant, query, paging)
             return pb.ListLifecyclePolicyVersionsResponse(
                 versions=[proto.policy_version_to_pb(v) for v in page.items], next_page_token=page.next_page_token
             )

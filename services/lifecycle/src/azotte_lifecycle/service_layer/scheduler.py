@@ -1,4 +1,10 @@
-"""The scheduler of due work: claims due subscriptions, charges renewals, applies the results.
+"""The scheduler of due work: claims due subscriptions, prices and charges renewals, applies the results.
+
+Every charge is priced by the catalog before it is made: the plan's price in the subscription's storefront
+and channel at the renewal time, for a subscription that bought its plan at `price_start` (so an
+at_next_renewal change reaches it and a grandfathered one does not). A batch asks the catalog once
+(`Catalog.renewal_prices`), each distinct query once; if the catalog cannot answer, the batch's charges
+wait (`unsettled_delay`) rather than charge a price the catalog did not confirm.
 
 A batch is one tenant's due work, done in that tenant (`context.tenant_scope`): payments is asked in it,
 and its time is that tenant's own (sandbox clocks are per tenant: a subscription is due by its tenant's now).
@@ -19,10 +25,18 @@ from datetime import datetime, timedelta
 from azotte_lifecycle.domain.dunning import RenewalCharge, WorkKind
 from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_lifecycle.ports import LifecycleUnitOfWork, Payments, RenewalChargeRequest
+from azotte_lifecycle.ports import (
+    Catalog,
+    LifecycleUnitOfWork,
+    Payments,
+    Price,
+    RenewalChargeRequest,
+    RenewalPriceQuery,
+)
 from azotte_lifecycle.service_layer.subscriptions import save
 from azotte_platform import context
 from azotte_platform.clock import Clock, tenant_times
+from azotte_platform.enums import SubscriptionState
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
@@ -34,6 +48,13 @@ class SweepResult:
 
     processed: int
     remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeCheck:
+    """A due price notice check of the renewal at `target`, waiting for the catalog's price."""
+
+    target: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +74,13 @@ class Scheduler:
     def __init__(
         self,
         uow_factory: Callable[[], LifecycleUnitOfWork],
+        catalog: Catalog,
         payments: Payments,
         clock: Clock,
         settings: SchedulerSettings | None = None,
     ):
         self._uow = uow_factory
+        self._catalog = catalog
         self._payments = payments
         self._clock = clock
         self._settings = settings or SchedulerSettings()
@@ -129,12 +152,28 @@ class Scheduler:
             await wait_at_most(self._wake, delay)
 
     async def _settle(self, subs: list[Subscription], policies: list[LifecyclePolicy], now: datetime) -> list[bool]:
-        """Do the subscriptions' due work, their renewals charged in one go; False leaves one unsettled."""
+        """Do the subscriptions' due work, their renewals priced and charged in one go; False leaves one unsettled."""
         prepared = await asyncio.gather(*(self._prepare(s, p, now) for s, p in zip(subs, policies, strict=True)))
-        charges = [(index, step) for index, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
-        outcomes = await self._payments.charge_renewals([RenewalChargeRequest(subs[i], c) for i, c in charges])
         settled = [step is True for step in prepared]
-        for (index, charge), outcome in zip(charges, outcomes, strict=True):
+        charges = [i for i, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
+        notices = {i: step.target for i, step in enumerate(prepared) if isinstance(step, NoticeCheck)}
+        prices = await self._prices(
+            [renewal_price_query(subs[i]) for i in charges]
+            + [notice_price_query(subs[i], target) for i, target in notices.items()]
+        )
+        if prices is None:
+            return settled
+        for (i, target), price in zip(notices.items(), prices[len(charges) :], strict=True):
+            settled[i] = self._check_notice(subs[i], target, price, now)
+        priced: list[tuple[int, RenewalCharge]] = []
+        for i, price in zip(charges, prices[: len(charges)], strict=True):
+            charge = self._price(subs[i], price, now)
+            if isinstance(charge, RenewalCharge):
+                priced.append((i, charge))
+            else:
+                settled[i] = charge
+        outcomes = await self._payments.charge_renewals([RenewalChargeRequest(subs[i], c) for i, c in priced])
+        for (index, charge), outcome in zip(priced, outcomes, strict=True):
             if outcome is None:
                 continue
             try:
@@ -144,12 +183,60 @@ class Scheduler:
                 log.exception("renewal result of subscription %s failed", subs[index].id)
         return settled
 
-    async def _prepare(self, sub: Subscription, policy: LifecyclePolicy, now: datetime) -> bool | RenewalCharge:
-        """Do the due work that charges nothing; the charge due otherwise (False: failed, retried later)."""
+    async def _prices(self, queries: list[RenewalPriceQuery]) -> list[Price | None] | None:
+        """The catalog's answer to each query, asking each distinct one once (None: the catalog cannot answer)."""
+        if not queries:
+            return []
+        distinct = list(dict.fromkeys(queries))
+        try:
+            answers = dict(zip(distinct, await self._catalog.renewal_prices(distinct), strict=True))
+        except Exception:
+            log.exception("renewal prices of %d subscriptions failed; their due work waits", len(queries))
+            return None
+        return [answers[q] for q in queries]
+
+    @staticmethod
+    def _price(sub: Subscription, price: Price | None, now: datetime) -> RenewalCharge | bool:
+        """`sub`'s charge at the catalog's price; True: it ended instead (an increase it did not accept),
+        False: pricing failed and it waits."""
+        try:
+            if price is None or price.currency_code != sub.currency_code:
+                # NOTE: a plan the catalog no longer prices here renews on the terms it was sold with.
+                log.warning("no catalog price for the renewal of %s; its stored terms apply", sub.id)
+            else:
+                sub.price_renewal(price.amount_minor, price.increase_notice_days, now)
+                if sub.state is SubscriptionState.EXPIRED:
+                    return True
+            return sub.renewal_charge()
+        except Exception:
+            log.exception("pricing the renewal of subscription %s failed", sub.id)
+            return False
+
+    @staticmethod
+    def _check_notice(sub: Subscription, target: datetime, price: Price | None, now: datetime) -> bool:
+        try:
+            if price is not None and price.currency_code != sub.currency_code:
+                price = None
+            amount = None if price is None else price.amount_minor
+            notice_days = sub.price_notice_days if price is None else price.increase_notice_days
+            consent = price is not None and price.increase_consent_required
+            sub.check_price_notice(target, amount, notice_days, now, consent_required=consent)
+            return True
+        except Exception:
+            log.exception("price notice check of subscription %s failed", sub.id)
+            return False
+
+    async def _prepare(
+        self, sub: Subscription, policy: LifecyclePolicy, now: datetime
+    ) -> bool | RenewalCharge | NoticeCheck:
+        """Do the due work that needs neither catalog nor charge; else the charge or notice check due
+        (False: failed, retried later)."""
         work = sub.next_due_work()
         if work is None or not work.is_due(now):
             return True
         try:
+            if work.kind is WorkKind.PRICE_NOTICE:
+                return NoticeCheck(sub.notice_target(now))
             if not work.kind.charges:
                 sub.apply_due_work(work, now, policy)
                 return True
@@ -166,3 +253,13 @@ class Scheduler:
             return False
         has_method = await self._payments.has_payment_method(sub.customer_id)
         return not policy.trial_end_charges(has_method)
+
+
+def renewal_price_query(sub: Subscription) -> RenewalPriceQuery:
+    """What the catalog is asked for the price of `sub`'s next charge."""
+    return RenewalPriceQuery(sub.plan_id, sub.storefront_id, sub.channel, sub.renewal_time, sub.price_start)
+
+
+def notice_price_query(sub: Subscription, target: datetime) -> RenewalPriceQuery:
+    """What the catalog is asked for the price of `sub`'s renewal at `target` (a notice check)."""
+    return RenewalPriceQuery(sub.plan_id, sub.storefront_id, sub.channel, target, sub.price_start)

@@ -97,6 +97,8 @@ async def create_subscription(
         period_end=new.period_end,
         initial_charge_id=new.initial_charge_id,
     )
+    if new.billing_origin is BillingOrigin.AZOTTE_BILLED:
+        sub.price_notice_days = priced.increase_notice_days
     if not validate_only:
         await add(uow, sub)
     return sub
@@ -200,6 +202,14 @@ async def reactivate(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: 
     """Undo a scheduled cancellation."""
     sub = await load(uow, tenant_id, subscription_id)
     sub.reactivate(uow.clock.now())
+    await save(uow, sub)
+    return sub
+
+
+async def consent_to_price_change(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:
+    """The subscriber accepts the announced price increase."""
+    sub = await load(uow, tenant_id, subscription_id)
+    sub.consent_to_price_change(uow.clock.now())
     await save(uow, sub)
     return sub
 

@@ -139,3 +139,18 @@ class CustomerPaymentMethods:
             method = default
         method.ensure_chargeable(now)
         return method
+
+
+@dataclass(frozen=True)
+class PaymentMethodQuery:
+    """Which of a customer's methods to list, in which order; None matches every type, or both defaults."""
+
+    customer_id: str
+    method_type: PaymentMethodType | None = None
+    is_default: bool | None = None
+    newest_first: bool = False
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What a page token is bound to."""
+        return ("payment_methods", self.customer_id, self.method_type, self.is_default, self.newest_first)

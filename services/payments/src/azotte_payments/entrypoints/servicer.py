@@ -10,6 +10,7 @@ from azotte.payments.v1 import payments_pb2 as pb
 from azotte.payments.v1 import payments_pb2_grpc
 from azotte_payments.adapters import proto
 from azotte_payments.domain.charge import Charge, ChargeQuery
+from azotte_payments.domain.payment_method import PaymentMethodQuery
 from azotte_payments.ports import PaymentServiceProviders, PaymentsUnitOfWork
 from azotte_payments.service_layer import charges, credits, payment_methods, refunds, reports
 from azotte_payments.service_layer.charge_batch import CreateCharge
@@ -74,10 +75,16 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
     async def ListPaymentMethods(
         self, request: pb.ListPaymentMethodsRequest, context: Context
     ) -> pb.ListPaymentMethodsResponse:
-        page = PageRequest.of(request, request.customer_id)
+        query = PaymentMethodQuery(
+            request.customer_id,
+            proto.payment_method_type_from_pb(request.type),
+            request.is_default if request.HasField("is_default") else None,
+            request.newest_first,
+        )
+        page = PageRequest.of(request, *query.key)
 
         async def work(uow: PaymentsUnitOfWork, tenant: str) -> pb.ListPaymentMethodsResponse:
-            found = await payment_methods.list_payment_methods(uow, tenant, request.customer_id, page)
+            found = await payment_methods.list_payment_methods(uow, tenant, query, page)
             return pb.ListPaymentMethodsResponse(
                 payment_methods=[proto.payment_method_to_pb(method) for method in found.items],
                 next_page_token=found.next_page_token,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodType
+from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodQuery, PaymentMethodType
 from azotte_payments.ports import PaymentsUnitOfWork
 from azotte_payments.service_layer.effects import new_id
 from azotte_platform.errors import InvalidArgument, LastPaymentMethod
@@ -54,11 +54,11 @@ async def add_payment_method(uow: PaymentsUnitOfWork, tenant_id: str, command: A
 
 
 async def list_payment_methods(
-    uow: PaymentsUnitOfWork, tenant_id: str, customer_id: str, page: PageRequest
+    uow: PaymentsUnitOfWork, tenant_id: str, query: PaymentMethodQuery, page: PageRequest
 ) -> Page[PaymentMethod]:
-    """One page of the customer's methods (`PaymentMethod`s), oldest first."""
-    _require_customer(customer_id)
-    return await uow.payment_methods(tenant_id).list_for_customer(customer_id, page)
+    """One page of the customer's methods (`PaymentMethod`s) the query keeps, in the order they were added."""
+    _require_customer(query.customer_id)
+    return await uow.payment_methods(tenant_id).list_for_customer(query, page)
 
 
 async def set_default_payment_method(

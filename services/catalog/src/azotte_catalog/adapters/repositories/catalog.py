@@ -240,6 +240,8 @@ def _storefront_row(sf: Storefront) -> dict[str, Any]:
             ],
             "fallback": list(sf.routing.fallback),
         },
+        "price_increase_notice_days": sf.price_increase_notice_days,
+        "price_increase_consent_required": sf.price_increase_consent_required,
     }
 
 
@@ -267,6 +269,8 @@ def _storefront(row: sa.Row[Any]) -> Storefront:
         locales=tuple(row.locales),
         channels=frozenset(Channel(c) for c in row.channels),
         routing=PaymentRouting(rules=rules, fallback=tuple(routing["fallback"])),
+        price_increase_notice_days=row.price_increase_notice_days,
+        price_increase_consent_required=row.price_increase_consent_required,
     )
 
 

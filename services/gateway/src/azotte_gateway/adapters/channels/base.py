@@ -20,6 +20,6 @@ class ChannelVerifier(Protocol):
 class ChannelNormalizer(Protocol):
     """Maps a channel's own vocabulary (notification types, product ids, identities) to lifecycle's."""
 
-    def normalize(self, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
+    async def normalize(self, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
         """The lifecycle channel events the notification stands for, in the order to apply them."""
         ...

@@ -40,5 +40,5 @@ class ChannelAdapters:
     async def verify(self, channel: Channel, raw: RawNotification) -> TrustedNotification:
         return await self.lookup(channel).verifier.verify(raw)
 
-    def normalize(self, channel: Channel, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
-        return self.lookup(channel).normalizer.normalize(notification)
+    async def normalize(self, channel: Channel, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
+        return await self.lookup(channel).normalizer.normalize(notification)

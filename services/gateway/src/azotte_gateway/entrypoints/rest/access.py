@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, PageSize, Quantity, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, Quantity, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["access"])
@@ -34,13 +34,14 @@ async def check_access(
 @router.get(
     "/v1/customers/{customer_id}/entitlements",
     summary="List a customer's entitlements",
+    description="`filter` (AIP-160): `feature_key` (=) and `source` (=; subscription, group, promotion, partner, "
+    "manual: the features that source gives access to), joined by AND, e.g. `source = manual`. `order_by` (AIP-132): "
+    "`feature_key` (the default), optionally `desc`.",
     **answers(gw.ListEntitlementsResponse),
 )
-async def list_entitlements(
-    customer_id: str, who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "", consistency_token: str = ""
-) -> JSON:
+async def list_entitlements(customer_id: str, who: Who, g: Gw, listing: Listing, consistency_token: str = "") -> JSON:
     request = gw.ListEntitlementsRequest(
-        customer_id=customer_id, page_size=page_size, page_token=page_token, consistency_token=consistency_token
+        customer_id=customer_id, consistency_token=consistency_token, **listing.fields()
     )
     return js(await g.access.list_entitlements(who, request))
 

@@ -84,9 +84,7 @@ async def list_api_keys(
     listing: Listing,
     show_revoked: bool = False,
 ) -> JSON:
-    request = ta.ListApiKeysRequest(
-        show_revoked=show_revoked, **listing.fields()
-    )
+    request = ta.ListApiKeysRequest(show_revoked=show_revoked, **listing.fields())
     return js(await g.admin.list_api_keys(who, request))
 
 

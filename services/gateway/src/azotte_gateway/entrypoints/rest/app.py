@@ -19,11 +19,13 @@ from azotte_gateway.entrypoints.rest import (
     admin,
     billing,
     catalog,
+    channels,
     checkout,
     customers,
     families,
     grants,
     policy,
+    promotions,
     subscriptions,
 )
 from azotte_gateway.entrypoints.rest.common import clean_parameters
@@ -46,7 +48,21 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.router.redirect_slashes = False
     install_error_handlers(app)
     app.state.route_methods = []
-    for area in (access, checkout, subscriptions, billing, catalog, admin, families, grants, customers, policy):
+    areas = (
+        access,
+        checkout,
+        subscriptions,
+        billing,
+        catalog,
+        admin,
+        families,
+        grants,
+        customers,
+        policy,
+        promotions,
+        channels,
+    )
+    for area in areas:
         _segments_end_at_colons(area.router)
         app.include_router(area.router, responses=ERROR_RESPONSES)
         app.state.route_methods += [(r.path_regex, r.methods) for r in area.router.routes if isinstance(r, APIRoute)]

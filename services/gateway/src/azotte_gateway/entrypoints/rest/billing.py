@@ -9,7 +9,7 @@ from pydantic import Field
 
 from azotte.gateway.v1 import billing_pb2 as bl
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Listing, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
@@ -100,12 +100,13 @@ class VoidBody(MutatingBody):
 @router.get(
     "/v1/customers/{customer_id}/payment-methods",
     summary="List a customer's payment methods, oldest first",
+    description="`filter` (AIP-160): `type` (CARD, SEPA_DEBIT, PAYPAL, WALLET) and `is_default` (true, false), `=` "
+    "only, joined by AND, e.g. `type = CARD AND is_default = false`. `order_by` (AIP-132): `create_time` (the "
+    "default), optionally `desc`.",
     **answers(bl.ListPaymentMethodsResponse),
 )
-async def list_payment_methods(
-    customer_id: str, who: Who, g: Gw, page_size: PageSize = 0, page_token: str = ""
-) -> JSON:
-    request = bl.ListPaymentMethodsRequest(customer_id=customer_id, page_size=page_size, page_token=page_token)
+async def list_payment_methods(customer_id: str, who: Who, g: Gw, listing: Listing) -> JSON:
+    request = bl.ListPaymentMethodsRequest(customer_id=customer_id, **listing.fields())
     return js(await g.billing.list_payment_methods(who, request))
 
 
@@ -164,10 +165,12 @@ async def grant_credit(customer_id: str, body: GrantCreditBody, who: Who, g: Gw)
 @router.get(
     "/v1/customers/{customer_id}/credits",
     summary="A customer's credit balance per currency",
+    description="`filter` (AIP-160): `currency_code` (=), e.g. `currency_code = EUR`. `order_by` (AIP-132): "
+    "`currency_code` (the default), optionally `desc`.",
     **answers(bl.ListCreditBalancesResponse),
 )
-async def list_credit_balances(customer_id: str, who: Who, g: Gw) -> JSON:
-    request = bl.ListCreditBalancesRequest(customer_id=customer_id)
+async def list_credit_balances(customer_id: str, who: Who, g: Gw, listing: Listing) -> JSON:
+    request = bl.ListCreditBalancesRequest(customer_id=customer_id, **listing.fields())
     return js(await g.billing.list_credit_balances(who, request))
 
 
@@ -184,9 +187,7 @@ async def list_credit_movements(
     g: Gw,
     listing: Listing,
 ) -> JSON:
-    request = bl.ListCreditMovementsRequest(
-        customer_id=customer_id, **listing.fields()
-    )
+    request = bl.ListCreditMovementsRequest(customer_id=customer_id, **listing.fields())
     return js(await g.billing.list_credit_movements(who, request))
 
 

@@ -51,9 +51,7 @@ class LinkBody(MutatingBody):
     "`create_time` (the default), `email` or `external_id`, optionally `desc`.",
     **answers(cu.ListCustomersResponse),
 )
-async def list_customers(
-    who: Who, g: Gw, listing: Listing
-) -> JSON:
+async def list_customers(who: Who, g: Gw, listing: Listing) -> JSON:
     request = cu.ListCustomersRequest(**listing.fields())
     return js(await g.customers.list_customers(who, request))
 
@@ -88,7 +86,5 @@ async def list_subscription_history(
     g: Gw,
     listing: Listing,
 ) -> JSON:
-    request = cu.ListSubscriptionHistoryRequest(
-        subscription_id=subscription_id, **listing.fields()
-    )
+    request = cu.ListSubscriptionHistoryRequest(subscription_id=subscription_id, **listing.fields())
     return js(await g.customers.list_subscription_history(who, request))

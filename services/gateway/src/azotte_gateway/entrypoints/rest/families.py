@@ -103,9 +103,7 @@ async def list_family_invites(
     g: Gw,
     listing: Listing,
 ) -> JSON:
-    request = fam.ListFamilyInvitesRequest(
-        customer_id=customer_id, **listing.fields()
-    )
+    request = fam.ListFamilyInvitesRequest(customer_id=customer_id, **listing.fields())
     return js(await g.families.list_family_invites(who, request))
 
 

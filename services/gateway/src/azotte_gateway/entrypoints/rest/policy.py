@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from pydantic import Field
 
 from azotte.gateway.v1 import policy_pb2 as po
-from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Listing, MutatingBody, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["lifecycle policy"])
@@ -104,9 +104,12 @@ async def update_lifecycle_policy(body: UpdatePolicyBody, who: Who, g: Gw) -> JS
 @router.get(
     "/v1/lifecycle-policy/versions",
     summary="The stored versions of the lifecycle policy, newest first",
-    description="No `filter` or `order_by`: a policy has few versions, listed newest first.",
+    description="Needs `read_lifecycle_policy`. `filter` (AIP-160): `plan_id` (=; the versions that changed that "
+    "plan's override, `plan_id = \"\"` those that changed the tenant's rules) and `update_time` (=, !=, <, <=, >, >= "
+    'an RFC 3339 time), joined by AND, e.g. `plan_id = premium AND update_time >= "2026-01-01T00:00:00Z"`. '
+    "`order_by` (AIP-132): `version desc` (the default) or `version`.",
     **answers(po.ListLifecyclePolicyVersionsResponse),
 )
-async def list_lifecycle_policy_versions(who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "") -> JSON:
-    request = po.ListLifecyclePolicyVersionsRequest(page_size=page_size, page_token=page_token)
+async def list_lifecycle_policy_versions(who: Who, g: Gw, listing: Listing) -> JSON:
+    request = po.ListLifecyclePolicyVersionsRequest(**listing.fields())
     return js(await g.policy.list_lifecycle_policy_versions(who, request))

@@ -68,7 +68,7 @@ class PostgresPolicyRepository:
         )
         return True
 
-    async def versions(self, tenant_id: str, limit: int, before: int | None) -> list[PolicyVersion]:
+    async def versions(self, tenant_id: str, limit: int | None, before: int | None) -> list[PolicyVersion]:
         v = lifecycle_policy_versions.c
         select = sa.select(lifecycle_policy_versions).where(v.tenant_id == tenant_id)
         if before is not None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_lifecycle.adapters.repositories import queries
 from azotte_lifecycle.adapters.tables import subscription_history, subscription_identities, subscriptions
 from azotte_lifecycle.domain.customer import ChannelIdentity
-from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry, PendingPlanChange
+from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry, PendingPlanChange, PendingPriceChange
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import Subscription
@@ -301,6 +301,8 @@ _TIMES = (
     "paused_at",
     "resume_at",
     "last_channel_event_at",
+    "priced_since",
+    "price_noticed_until",
 )
 _PLAIN = (
     "id",
@@ -315,6 +317,7 @@ _PLAIN = (
     "anchor_period_index",
     "cancel_at_period_end",
     "retry_attempt",
+    "price_notice_days",
 )
 
 
@@ -353,6 +356,17 @@ def subscription_to_json(sub: Subscription) -> dict[str, Any]:
             "interval": _interval(change.interval),
             "effective_at": change.effective_at.isoformat(),
         }
+    price = sub.pending_price_change
+    data["pending_price_change"] = None
+    if price is not None:
+        data["pending_price_change"] = {
+            "old_amount_minor": price.old_amount_minor,
+            "amount_minor": price.amount_minor,
+            "effective_at": price.effective_at.isoformat(),
+            "noticed_at": price.noticed_at.isoformat(),
+            "consent_required": price.consent_required,
+            "consented_at": _time(price.consented_at),
+        }
     return data
 
 
@@ -367,13 +381,26 @@ def subscription_from_json(data: dict[str, Any]) -> Subscription:
             _parse_interval(change["interval"]),
             datetime.fromisoformat(change["effective_at"]),
         )
+    price = data.get("pending_price_change")
+    pending_price = None
+    if price is not None:
+        pending_price = PendingPriceChange(
+            int(price["old_amount_minor"]),
+            int(price["amount_minor"]),
+            datetime.fromisoformat(price["effective_at"]),
+            datetime.fromisoformat(price["noticed_at"]),
+            bool(price.get("consent_required", False)),
+            _parse(price.get("consented_at")),
+        )
     times = {name: _parse(data.get(name)) for name in _TIMES}
+    plain = {name: data[name] for name in _PLAIN if name in data}
     return Subscription(
-        **{name: data[name] for name in _PLAIN},
+        **plain,
         **times,  # type: ignore[arg-type]
         channel=Channel(data["channel"]),
         billing_origin=BillingOrigin(data["billing_origin"]),
         state=SubscriptionState(data["state"]),
         interval=_parse_interval(data["interval"]),
         pending_plan_change=pending,
+        pending_price_change=pending_price,
     )

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_payments.adapters.repositories import IDS, keyset_after
 from azotte_payments.adapters.tables import payment_methods
-from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodType
+from azotte_payments.domain.payment_method import (
+    CustomerPaymentMethods,
+    PaymentMethod,
+    PaymentMethodQuery,
+    PaymentMethodType,
+)
 from azotte_platform.paging import Page, PageRequest
 
 # NOTE: methods are listed in the order they were added: created_at, then the insertion sequence.
@@ -53,15 +58,20 @@ class PostgresPaymentMethodRepository:
         query = sa.select(payment_methods).where(payment_methods.c.customer_id == sa.any_(IDS))
         return await self._by_customer(query, customer_ids, {"b_ids": list(customer_ids)})
 
-    async def list_for_customer(self, customer_id: str, page: PageRequest) -> Page[PaymentMethod]:
-        """One page of the customer's methods, oldest first, keyset-paginated on (created_at, seq)."""
-        query = sa.select(payment_methods).where(
-            payment_methods.c.tenant_id == self._tenant, payment_methods.c.customer_id == customer_id
-        )
+    async def list_for_customer(self, query: PaymentMethodQuery, page: PageRequest) -> Page[PaymentMethod]:
+        """One page of the methods the query keeps, keyset-paginated on (created_at, seq)."""
+        c = payment_methods.c
+        select = sa.select(payment_methods).where(c.tenant_id == self._tenant, c.customer_id == query.customer_id)
+        if query.method_type is not None:
+            select = select.where(c.method_type == query.method_type.value)
+        if query.is_default is not None:
+            select = select.where(c.is_default == query.is_default)
+        key = sa.tuple_(*_ORDER)
         after = keyset_after(page, datetime.fromisoformat, int)
         if after is not None:
-            query = query.where(sa.tuple_(*_ORDER) > after)
-        rows = (await self._c.execute(query.order_by(*_ORDER).limit(page.limit))).all()
+            select = select.where(key < after if query.newest_first else key > after)
+        order = [column.desc() for column in _ORDER] if query.newest_first else list(_ORDER)
+        rows = (await self._c.execute(select.order_by(*order).limit(page.limit))).all()
         cut = page.page(rows, lambda row: [row.created_at.isoformat(), row.seq])
         return Page([_method(row) for row in cut.items], cut.next_page_token)
 
