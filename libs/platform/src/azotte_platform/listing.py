@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.paging import Page, PageRequest, encode_page_token
+from azotte_platform.paging import Page, PageRequest, encode_page_token, page_size
 
 T = TypeVar("T")
 
@@ -157,3 +157,14 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
         return re.sub(r"\\(.)", r"\1", value[1:-1])
     return value
+
+
+def forwarded(request: Any) -> dict[str, Any]:
+    """The paging, filter and order of a list request, as the fields of the list request a service forwards
+    to the service that owns the list (which parses and checks them)."""
+    return {
+        "page_size": page_size(request.page_size),
+        "page_token": request.page_token,
+        "filter": request.filter,
+        "order_by": request.order_by,
+    }

@@ -18,6 +18,7 @@ from azotte_gateway.service_layer import policy as lifecycle_policy
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.listing import forwarded
 from azotte_platform.paging import page_size
 from azotte_platform.validation import field_names
 
@@ -91,10 +92,7 @@ class Catalog:
         authorize(caller.principal, Permission.READ_CATALOG)
         answer = await self.peers.catalog.ListStorefronts(
             cat.ListStorefrontsRequest(
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         return gw.ListStorefrontsResponse(storefronts=answer.storefronts, next_page_token=answer.next_page_token)
@@ -168,10 +166,7 @@ class Catalog:
         authorize(caller.principal, Permission.READ_CATALOG)
         answer = await self.peers.catalog.ListFeatures(
             cat.ListFeaturesRequest(
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         return ca.ListFeaturesResponse(features=answer.features, next_page_token=answer.next_page_token)
@@ -274,10 +269,7 @@ class Catalog:
         authorize(caller.principal, Permission.READ_CATALOG)
         answer = await self.peers.catalog.ListChannelMappings(
             cat.ListChannelMappingsRequest(
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         return ca.ListChannelMappingsResponse(

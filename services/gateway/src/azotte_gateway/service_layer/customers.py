@@ -23,7 +23,7 @@ from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.paging import page_size
+from azotte_platform.listing import forwarded
 
 CustomerRef = tuple[str, str]
 
@@ -66,10 +66,7 @@ class Customers:
         # NOTE: lifecycle parses `filter` and `order_by` (its errors name them) and binds its page tokens to them.
         answer = await self.peers.lifecycle.ListCustomers(
             lc.ListCustomersRequest(
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         for found in answer.customers:
@@ -102,10 +99,7 @@ class Customers:
         answer = await self.peers.lifecycle.ListSubscriptionHistory(
             lc.ListSubscriptionHistoryRequest(
                 subscription_id=request.subscription_id,
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         return cu.ListSubscriptionHistoryResponse(

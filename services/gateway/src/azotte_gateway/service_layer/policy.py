@@ -22,7 +22,7 @@ from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.validation import require_mutation
 from azotte_platform.errors import FieldViolation, InvalidArgument
-from azotte_platform.paging import page_size
+from azotte_platform.listing import forwarded
 
 # The public rule names and lifecycle's.
 RULE_PATHS = {
@@ -92,10 +92,7 @@ class LifecyclePolicies:
         authorize(caller.principal, Permission.READ_LIFECYCLE_POLICY)
         answer = await self.peers.lifecycle.ListLifecyclePolicyVersions(
             lc.ListLifecyclePolicyVersionsRequest(
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         return po.ListLifecyclePolicyVersionsResponse(

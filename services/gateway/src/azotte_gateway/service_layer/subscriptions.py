@@ -19,8 +19,7 @@ from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.listing import COMPARISONS, EQUALITY, Filter
-from azotte_platform.paging import page_size
+from azotte_platform.listing import COMPARISONS, EQUALITY, Filter, forwarded
 from azotte_platform.validation import field_names
 
 # The filterable fields of ListSubscriptions (lifecycle applies them).
@@ -69,10 +68,7 @@ class Subscriptions:
             lc.ListSubscriptionsRequest(
                 customer_id=request.customer_id,
                 state=request.states[0] if request.states else subscription_state_pb2.SUBSCRIPTION_STATE_UNSPECIFIED,
-                page_size=page_size(request.page_size),
-                page_token=request.page_token,
-                filter=request.filter,
-                order_by=request.order_by,
+                **forwarded(request),
             )
         )
         return gw.ListSubscriptionsResponse(
