@@ -1,0 +1,19 @@
+"""Pending price changes per subscription, as the public surface shows them.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

