@@ -43,3 +43,22 @@ async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ser
     finally:
         nats.stop()
         postgres.stop()
+
+
+@pytest.fixture(scope="module")
+async def quiet_nats_url(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A NATS of the module's own, for services that consume other services' streams from their first event.
+
+    NOTE: on the session's NATS such a consumer would first read every event the earlier tests published
+    (thousands, from the lifecycle and payments suites) before the ones its test waits for. With external
+    servers configured, their NATS is used as it is.
+    """
+    if servers.nats is None:
+        yield servers.nats_url
+        return
+    nats = EmbeddedNats(Path(tmp_path_factory.mktemp("quiet-nats")))
+    await nats.start()
+    try:
+        yield nats.url
+    finally:
+        nats.stop()

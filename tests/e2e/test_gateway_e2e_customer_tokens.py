@@ -129,3 +129,14 @@ async def test_the_same_over_grpc(suite: RunningSuite, device: tuple[TenantApi, 
                 gateway_pb2.CheckAccessRequest(customer_id=family.owner, feature_key="hd_streaming"), metadata=forged
             )
         assert refused_call.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_token_issued_after_the_sandbox_clock_moved_is_accepted(suite: RunningSuite) -> None:
+    # NOTE: tokens live in real time, like API keys: a tenant's sandbox offset never makes one "issued in the future".
+    tenant = await suite.new_tenant()
+    publishable = await tenant.new_key("publishable")
+    family = await new_family(tenant, others=0)
+    await tenant.ok("POST", "/v1/sandbox/clock:advance", json={"request_id": "later", "advance_by_days": 40})
+    token = await token_for(tenant, family.owner)
+    read = await tenant.call("GET", f"/v1/customers/{family.owner}/family", key=publishable, headers=bound(token))
+    assert read.status_code == 200, read.text

@@ -16,6 +16,7 @@ from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.lifecycle.v1 import lifecycle_pb2_grpc
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte.payments.v1 import payments_pb2_grpc
+from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte.promotions.v1 import promotions_pb2_grpc
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import FailedPrecondition, NotFound
@@ -84,6 +85,14 @@ class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
         if request.id not in PLANS:
             raise NotFound(f"plan {request.id!r} not found")
         return cat.GetPlanResponse(plan=PLANS[request.id])
+
+    async def ListFeatures(self, request: Any, context: Any) -> Any:
+        """The features the plans grant, named by their keys (texts in the catalog's default locale)."""
+        keys = sorted({g.feature_key for plan in PLANS.values() for g in plan.feature_grants})
+        localized = [cat.LocalizedText(locale="en", display_name=key) for key in keys]
+        return cat.ListFeaturesResponse(
+            features=[cat.Feature(key=k, display_name=k, localized=t) for k, t in zip(keys, localized, strict=True)]
+        )
 
     async def ResolvePrice(self, request: Any, context: Any) -> Any:
         if request.plan_id not in PLANS:
@@ -251,7 +260,10 @@ class FakeEntitlement(entitlement_pb2_grpc.EntitlementServiceServicer):
 
 
 class FakePromotions(promotions_pb2_grpc.PromotionsServiceServicer):
-    """No promotion exists: every code is unknown."""
+    """No promotion exists: every code is unknown; no trial was taken: every customer may start one."""
+
+    async def CheckTrialEligibility(self, request: Any, context: Any) -> Any:
+        return pr.CheckTrialEligibilityResponse(eligibility=pr.TrialEligibility(eligible=True, product_line="video"))
 
     async def ReserveRedemption(self, request: Any, context: Any) -> Any:
         raise PromotionNotEligible(

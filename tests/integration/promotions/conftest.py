@@ -1,4 +1,9 @@
-"""The promotions service in-process on real PostgreSQL and NATS, served over gRPC, with a fixed clock."""
+"""The promotions service in-process on real PostgreSQL and NATS, served over gRPC, with a fixed clock.
+
+The peers it asks about people (catalog, lifecycle, payments) and grants credit with are the in-memory
+`FakePeople` and `FakeCredits`; lifecycle's
+events reach it on the real AZOTTE_LIFECYCLE stream.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ import pytest
 
 from azotte.promotions.v1 import promotions_pb2_grpc
 from azotte_platform.clock import FixedClock
+from azotte_platform.events import nats_connection
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import Runtime, start_runtime
 from azotte_promotions.entrypoints.main import MIGRATIONS, Promotions, assemble
 from azotte_promotions.settings import PromotionsSettings
 from tests.conftest import Servers
+from tests.unit.promotions.fakes import FakeCredits, FakePeople
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 TENANT = "acme"
@@ -30,21 +37,28 @@ class Service:
     promotions: Promotions
     stub: promotions_pb2_grpc.PromotionsServiceAsyncStub
     clock: FixedClock
+    people: FakePeople
+    credits: FakeCredits
     metadata: tuple[tuple[str, str], ...] = (("x-azotte-tenant", TENANT),)
 
 
 @pytest.fixture
-async def service(servers: Servers) -> AsyncIterator[Service]:
+async def service(servers: Servers, quiet_nats_url: str) -> AsyncIterator[Service]:
     clock = FixedClock(T0)
     settings = PromotionsSettings(
         database_url=servers.new_database_url("promotions"),
-        nats_url=servers.nats_url,
+        nats_url=quiet_nats_url,
         sandbox_clock=False,
         db_pool_size=20,
         reservation_ttl_s=RESERVATION_TTL_S,
     )
     runtime = await start_runtime("promotions", settings, MIGRATIONS, clock=clock)
-    promotions = assemble(runtime, settings)
+    for producer in ("lifecycle", "payments"):
+        await nats_connection.ensure_service_stream(runtime.js, producer)
+    people, credits = FakePeople(), FakeCredits()
+    promotions = assemble(runtime, settings, people, credits)
+    for consumer in promotions.consumers:
+        runtime.spawn(consumer.run)
     server = grpc.aio.server(interceptors=[ServiceInterceptor("promotions")])
     promotions_pb2_grpc.add_PromotionsServiceServicer_to_server(promotions.servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -52,7 +66,7 @@ async def service(servers: Servers) -> AsyncIterator[Service]:
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         stub: promotions_pb2_grpc.PromotionsServiceAsyncStub = promotions_pb2_grpc.PromotionsServiceStub(channel)
-        yield Service(runtime, promotions, stub, clock)
+        yield Service(runtime, promotions, stub, clock, people, credits)
     finally:
         await channel.close(None)
         await server.stop(None)

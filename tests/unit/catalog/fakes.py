@@ -21,6 +21,7 @@ from azotte_catalog.domain.mapping import ChannelMapping
 from azotte_catalog.domain.plan import BillingInterval, FeatureGrant, IntervalUnit, Plan
 from azotte_catalog.domain.price import Price
 from azotte_catalog.domain.storefront import PaymentRouting, Storefront, TaxMode, TaxPolicy
+from azotte_catalog.domain.texts import DEFAULT_LOCALE
 from azotte_catalog.ports import DuePrice
 from azotte_catalog.service_layer.catalogs import TenantCatalogs
 from azotte_catalog.service_layer.writer import CatalogWriter
@@ -44,6 +45,7 @@ class CatalogData:
     prices: dict[Key, Price] = field(default_factory=dict)
     activated_at: dict[Key, datetime | None] = field(default_factory=dict)
     times: dict[tuple[str, str, str], Times] = field(default_factory=dict)
+    default_locales: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> CatalogData:
         """A copy to change in a transaction (the domain objects are immutable)."""
@@ -69,6 +71,7 @@ class InMemoryCatalogRepository:
             plans=tuple(of_tenant(self.data.plans)),
             prices=tuple(of_tenant(self.data.prices)),
             mappings=tuple(of_tenant(self.data.mappings)),
+            default_locale=self.data.default_locales.get(tenant_id, DEFAULT_LOCALE),
         )
         times = {(kind, rid): t for (tenant, kind, rid), t in self.data.times.items() if tenant == tenant_id}
         return StoredCatalog(catalog, times)
@@ -88,6 +91,9 @@ class InMemoryCatalogRepository:
     async def save_plan(self, tenant_id: str, plan: Plan, now: datetime) -> None:
         self.data.plans[(tenant_id, plan.id)] = plan
         self._touch(tenant_id, "plan", plan.id, now)
+
+    async def save_default_locale(self, tenant_id: str, locale: str, now: datetime) -> None:
+        self.data.default_locales[tenant_id] = locale
 
     async def save_mapping(self, tenant_id: str, mapping: ChannelMapping, now: datetime) -> None:
         self.data.mappings[(tenant_id, mapping.id)] = mapping

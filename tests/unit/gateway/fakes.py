@@ -19,6 +19,7 @@ from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte.promotions.v1 import promotions_pb2 as pr
+from azotte_gateway.adapters.channels.partners import SignedPartnerEvents
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
 from azotte_gateway.domain.channels import AppStoreApp
@@ -28,18 +29,28 @@ from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_gateway.ports import ChannelNotifications, GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.access import Access, AccessReader
 from azotte_gateway.service_layer.admin import Admin
+from azotte_gateway.service_layer.analytics import Analytics
 from azotte_gateway.service_layer.auth import Authenticator, Caller
 from azotte_gateway.service_layer.billing import Billing
+from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
+from azotte_gateway.service_layer.channel_accounts import ChannelAccounts
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
 from azotte_gateway.service_layer.customers import Customers, KnownCustomers
+from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.promotions import Promotions
+from azotte_gateway.service_layer.psp_accounts import PspAccounts
+from azotte_gateway.service_layer.referrals import Referrals
+from azotte_gateway.service_layer.revenue_stream import RevenueProjection
 from azotte_gateway.service_layer.subscriptions import Subscriptions
+from azotte_gateway.service_layer.trials import Trials
+from azotte_gateway.service_layer.usage import Usage
+from azotte_gateway.service_layer.usage_billing import UsageBilling
 from azotte_platform import convert
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import require_tenant
@@ -48,13 +59,23 @@ from azotte_platform.paging import Page, PageRequest, encode_page_token
 from azotte_platform.request_ids import require_request_id
 from azotte_platform.service_kit import Units
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
+from tests.unit.gateway.channel_account_fakes import ChannelAccountData, FakeChannelAccountRepository
+from tests.unit.gateway.revenue_fakes import FakeHistory, FakeRevenueRepository, FixedTerms, RevenueData
+from tests.unit.gateway.webhook_fakes import WebhookWorld
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TENANT = Tenant("acme-video", "Acme Video", TenantMode.SANDBOX)
 PRICE_MINOR = 999
 TAX_MINOR = 80
 DECLINING_TOKEN = "tok_insufficient_funds"
-STOREFRONT = cat.Storefront(id="us", currency_code="USD", channels=[channel_pb2.CHANNEL_WEB])
+STOREFRONT = cat.Storefront(
+    id="us",
+    currency_code="USD",
+    currency_exponent=2,
+    locales=["en-US"],
+    channels=[channel_pb2.CHANNEL_WEB],
+    branding=cat.StorefrontBranding(name="Example TV", logo_url="https://cdn.example.com/logo.svg"),
+)
 PLANS = {
     "basic": cat.Plan(id="basic", state=cat.PLAN_STATE_ACTIVE, feature_grants=[cat.FeatureGrant(feature_key="hd")]),
     "trial": cat.Plan(
@@ -63,6 +84,10 @@ PLANS = {
     "retired": cat.Plan(id="retired", state=cat.PLAN_STATE_RETIRED),
     "premium": cat.Plan(id="premium", state=cat.PLAN_STATE_ACTIVE, feature_grants=[cat.FeatureGrant(feature_key="4k")]),
 }
+FEATURES = [
+    cat.Feature(key=key, display_name=name, localized=cat.LocalizedText(locale="en", display_name=name))
+    for key, name in (("hd", "HD streaming"), ("4k", "4K streaming"))
+]
 
 
 def caller(role: Role = Role.ADMIN, tenant: Tenant = TENANT) -> Caller:
@@ -80,6 +105,8 @@ class GatewayData:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     api_keys: dict[tuple[str, str], ApiKey] = field(default_factory=dict)
     app_store_apps: dict[tuple[str, str], AppStoreApp] = field(default_factory=dict)
+    channel_accounts: ChannelAccountData = field(default_factory=ChannelAccountData)
+    revenue: RevenueData = field(default_factory=RevenueData)
 
 
 class FakeTenantRepository:
@@ -170,6 +197,14 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
     def app_store_apps(self) -> FakeAppStoreAppRepository:
         return FakeAppStoreAppRepository(self._working)
 
+    @property
+    def channel_accounts(self) -> FakeChannelAccountRepository:
+        return FakeChannelAccountRepository(self._working.channel_accounts)
+
+    @property
+    def revenue(self) -> FakeRevenueRepository:
+        return FakeRevenueRepository(self._working.revenue)
+
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._working = copy.deepcopy(self._kept)
@@ -179,6 +214,8 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
         await super().commit()
         self._kept.tenants, self._kept.api_keys = self._working.tenants, self._working.api_keys
         self._kept.app_store_apps = self._working.app_store_apps
+        self._kept.channel_accounts = self._working.channel_accounts
+        self._kept.revenue = self._working.revenue
         self._working = copy.deepcopy(self._kept)
 
 
@@ -197,6 +234,9 @@ class FakeCatalog:
         if request.id not in PLANS:
             raise NotFound(f"plan {request.id!r} not found")
         return cat.GetPlanResponse(plan=PLANS[request.id])
+
+    async def ListFeatures(self, request: cat.ListFeaturesRequest) -> cat.ListFeaturesResponse:
+        return cat.ListFeaturesResponse(features=FEATURES)
 
     async def ResolvePrice(self, request: cat.ResolvePriceRequest) -> cat.ResolvePriceResponse:
         if request.plan_id not in PLANS:
@@ -410,6 +450,7 @@ class FakePromotions:
         self.codes: dict[tuple[str, str], pr.PromotionCode] = {}
         self.redemptions: dict[tuple[str, str], pr.Redemption] = {}
         self.checkouts: list[pr.Checkout] = []
+        self.trials: dict[tuple[str, str], tuple[str, str]] = {}
 
     def add(self, code: str, percent: int, *, max_per_customer: int | None = None, new_only: bool = False) -> str:
         """An active promotion of `percent` % off with the shared `code`, in the calling tenant."""
@@ -424,6 +465,19 @@ class FakePromotions:
         self.promotions[(tenant, promotion.id)] = promotion
         self.codes[(tenant, code)] = pr.PromotionCode(code=code, promotion_id=promotion.id)
         return promotion.id
+
+    def take_trial(self, customer_id: str, plan_id: str, subscription_id: str = "sub-earlier") -> None:
+        """Record that the customer took a trial of `plan_id` (in the calling tenant)."""
+        self.trials[(require_tenant(), customer_id)] = (plan_id, subscription_id)
+
+    async def CheckTrialEligibility(self, request: pr.CheckTrialEligibilityRequest) -> pr.CheckTrialEligibilityResponse:
+        """One trial per customer (every plan is one product line here); the asking subscription's own is none."""
+        taken = self.trials.get((require_tenant(), request.customer_id))
+        if taken is None or taken[1] == request.subscription_id:
+            return pr.CheckTrialEligibilityResponse(eligibility=pr.TrialEligibility(eligible=True, product_line="ott"))
+        match = pr.TrialMatch(kind=pr.TRIAL_MATCH_KIND_CUSTOMER, value=request.customer_id, plan_id=taken[0])
+        eligibility = pr.TrialEligibility(product_line="ott", reason="TRIAL_ALREADY_USED", match=match)
+        return pr.CheckTrialEligibilityResponse(eligibility=eligibility)
 
     def held(self, promotion_id: str, customer_id: str) -> int:
         return sum(
@@ -577,6 +631,8 @@ class FakeSuite:
         self.lifecycle = FakeLifecycle(ids)
         self.entitlement = FakeEntitlement(self.lifecycle)
         self.promotions = FakePromotions(ids)
+        self.revenue_terms = FixedTerms()
+        self.history = FakeHistory()
 
     def uow(self) -> GatewayUnitOfWork:
         return FakeGatewayUnitOfWork(self.clock, self.data, self.idempotency)
@@ -602,9 +658,19 @@ class FakeSuite:
             catalog=Catalog(peers),
             admin=Admin(units, self.clock, authenticator, customers),
             channels=Channels(channels or ChannelAdapters(), peers, units),
+            channel_accounts=ChannelAccounts(units, peers, SignedPartnerEvents(peers)),
             families=Families(peers, customers),
             grants=Grants(peers, self.clock, customers, reader),
             customers=Customers(peers, customers),
             policy=LifecyclePolicies(peers),
             promotions=Promotions(peers, customers),
+            trials=Trials(peers),
+            referrals=Referrals(peers),
+            campaigns=Campaigns(peers),
+            experiments=Experiments(peers),
+            webhooks=WebhookWorld(self.clock).area(),
+            psp_accounts=PspAccounts(peers),
+            usage=Usage(peers, customers),
+            usage_billing=UsageBilling(peers, customers),
+            analytics=Analytics(units, RevenueProjection(self.revenue_terms), self.history),
         )

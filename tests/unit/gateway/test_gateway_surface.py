@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -29,10 +30,17 @@ async def test_every_rpc_is_served_by_the_area_method_of_its_name(
     async def served_by(operation: Any, request: Any, context: Any) -> Any:
         return operation
 
-    monkeypatch.setattr(servicer, "serve", served_by)
+    async def streamed_by(operation: Any, request: Any, context: Any) -> Any:
+        async def answers() -> AsyncIterator[Any]:
+            yield operation
+
+        return answers()
+
     for method in service.descriptor.methods:
         assert method.name in type(servicer).__dict__, f"{method.name} is not implemented"
-        operation = await getattr(servicer, method.name)(None, None)
+        monkeypatch.setattr(servicer, "serve", streamed_by if method.client_streaming else served_by)
+        call = getattr(servicer, method.name)(None, None)
+        operation = await (anext(call) if method.client_streaming else call)
         assert operation.__self__ in areas, f"{method.name} is not served by an area"
         assert operation.__name__ == re.sub(r"(?<!^)(?=[A-Z])", "_", method.name).lower()
 

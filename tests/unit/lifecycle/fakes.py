@@ -28,6 +28,7 @@ from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.policy import PolicyVersion, TenantLifecyclePolicy
+from azotte_lifecycle.domain.price_changes import PriceChangeRow, row_of
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.errors import CustomerExists, IdentityLinked
@@ -73,6 +74,7 @@ class LifecycleData:
     policies: dict[str, TenantLifecyclePolicy] = field(default_factory=dict)
     policy_versions: dict[str, list[PolicyVersion]] = field(default_factory=dict)
     channel_events: dict[tuple[str, str], str] = field(default_factory=dict)
+    price_changes: dict[tuple[str, str, datetime], PriceChangeRow] = field(default_factory=dict)
 
     def copy(self) -> LifecycleData:
         """A copy to work on in a transaction (policies are immutable: shared)."""
@@ -86,6 +88,7 @@ class LifecycleData:
             dict(self.policies),
             {tenant: list(versions) for tenant, versions in self.policy_versions.items()},
             dict(self.channel_events),
+            dict(self.price_changes),
         )
 
 
@@ -183,6 +186,9 @@ class FakeSubscriptionRepository:
                 stored_entry = replace(entry, actor=actor)
                 self._data.history.append((len(self._data.history) + 1, sub.tenant_id, sub.id, stored_entry))
             sub.history.clear()
+            for record in sub.price_records:
+                self._data.price_changes[(sub.tenant_id, sub.id, record.change.effective_at)] = row_of(sub, record)
+            sub.price_records.clear()
             stored = copy.deepcopy(sub)
             # NOTE: as in PostgreSQL: events go to the outbox, seen channel event ids to their ledger.
             stored.events, stored.channel_event_ids = [], set()
@@ -192,6 +198,13 @@ class FakeSubscriptionRepository:
 
     async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
         return copy.deepcopy(self._data.subscriptions.get((tenant_id, subscription_id)))
+
+    async def price_changes(self, tenant_id: str, storefront_id: str = "", plan_id: str = "") -> list[PriceChangeRow]:
+        return [
+            row
+            for (tenant, _, _), row in self._data.price_changes.items()
+            if tenant == tenant_id and storefront_id in ("", row.storefront_id) and plan_id in ("", row.plan_id)
+        ]
 
     async def find(
         self,
@@ -371,6 +384,7 @@ class FakeCatalog:
         self.unavailable = False
         self.notice_days = 0  # the storefronts' notice period for price increases
         self.consent_required = False  # whether their subscribers must accept an increase
+        self.price_since: datetime | None = None  # when the renewal prices' version took effect (None: unknown)
 
     async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
         require_tenant()
@@ -380,7 +394,9 @@ class FakeCatalog:
         prices: list[Price | None] = []
         for q in queries:
             amount = self.renewal_price.get(q.plan_id, self.plans[q.plan_id][1])
-            price = Price(amount or 0, "USD", Decimal(0), self.notice_days, self.consent_required)
+            price = Price(
+                amount or 0, "USD", Decimal(0), self.notice_days, self.consent_required, effective_at=self.price_since
+            )
             prices.append(None if amount is None else price)
         return prices
 

@@ -11,9 +11,9 @@ from azotte_lifecycle.domain.proration import with_added_tax
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg, plan_refund
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_payments.domain.tax import TaxMode, TaxPolicy, tax_for_line
 from azotte_platform.enums import Channel
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_platform.tax import TaxMode, TaxPolicy, tax_for_line
 from tests.unit.lifecycle.conftest import T0, NewSubscription, Plans
 
 

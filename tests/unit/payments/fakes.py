@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +19,21 @@ from typing import Any, Generic, Self, TypeVar
 
 from azotte_payments.adapters.proto import to_event
 from azotte_payments.adapters.psp.registry import PspRegistry
+from azotte_payments.adapters.psp.webhooks import PspWebhookVerifiers
+from azotte_payments.adapters.sealing import Keyring
 from azotte_payments.domain.charge import Charge, ChargeQuery, ChargeRecord, ChargeStatus, RefundedFilter
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
+from azotte_payments.domain.dispute import Dispute
 from azotte_payments.domain.ledger import EntryKind, JournalEntry, trial_balance
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
+from azotte_payments.domain.psp_account import PspAccount
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
 from azotte_payments.domain.storefront import StorefrontTerms
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_payments.entrypoints.servicer import PaymentsServicer
-from azotte_payments.errors import ChargeNotFound, StorefrontNotFound
+from azotte_payments.errors import ChargeNotFound, PspAccountNotFound, StorefrontNotFound
 from azotte_payments.ports import PspChargeRequest
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.service_layer.charges import ChargeDesk
@@ -38,10 +42,13 @@ from azotte_platform.events.envelope import Event
 from azotte_platform.listing import Ordering, page_in_order
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.service_kit import Units
+from azotte_platform.tax import TaxMode, TaxPolicy
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 
 START = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 TENANT = "t1"
+# Two key-encryption keys (32 zero bytes, 32 0x01 bytes); the first is active.
+TEST_KEKS = "k2:" + "A" * 43 + "=,k1:" + "AQEB" * 10 + "AQE="
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -89,6 +96,9 @@ class FakeState:
     credits: dict[tuple[str, str, str], int] = field(default_factory=dict)
     movements: dict[tuple[str, int], CreditMovement] = field(default_factory=dict)
     entries: dict[tuple[str, str, str], JournalEntry] = field(default_factory=dict)
+    psp_accounts: dict[tuple[str, str], PspAccount] = field(default_factory=dict)
+    webhook_events: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    disputes: dict[tuple[str, str], Dispute] = field(default_factory=dict)
     sequence: itertools.count[int] = field(default_factory=itertools.count)
 
 
@@ -121,6 +131,21 @@ class FakeChargeRepository:
     async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, ChargeRecord]:
         wanted = set(idempotency_keys)
         return {r.charge.idempotency_key: r for r, _ in self._mine() if r.charge.idempotency_key in wanted}
+
+    async def paid_periods(self, subscription_ids: Sequence[str], period_keys: Sequence[str]) -> list[ChargeRecord]:
+        return [
+            r
+            for r, _ in self._mine()
+            if r.charge.request.subscription_id in subscription_ids
+            and r.charge.request.period_key in period_keys
+            and r.charge.status is ChargeStatus.SUCCEEDED
+        ]
+
+    async def by_psp_reference(self, psp: str, psp_reference: str) -> ChargeRecord | None:
+        for record, _ in self._mine():
+            if any(a.psp == psp and a.psp_reference == psp_reference for a in record.charge.attempts):
+                return record
+        return None
 
     async def get(self, charge_id: str, *, lock: bool = False) -> ChargeRecord:
         found = self._table.get((self._tenant, charge_id))
@@ -326,6 +351,60 @@ class FakeLedgerRepository:
         }
 
 
+class FakePspAccountRepository:
+    def __init__(
+        self,
+        accounts: _Table[tuple[str, str], PspAccount],
+        events: _Table[tuple[str, str, str], str],
+        tenant_id: str,
+    ):
+        self._accounts, self._events, self._tenant = accounts, events, tenant_id
+
+    async def add(self, account: PspAccount) -> bool:
+        if self._accounts.get((self._tenant, account.account_id)) is not None:
+            return False
+        self._accounts.put((self._tenant, account.account_id), account)
+        return True
+
+    async def get(self, account_id: str) -> PspAccount:
+        account = self._accounts.get((self._tenant, account_id))
+        if account is None:
+            raise PspAccountNotFound(f"PSP account {account_id!r} not found")
+        return account
+
+    async def list(self) -> list[PspAccount]:
+        return sorted((a for (t, _), a in self._accounts.rows() if t == self._tenant), key=lambda a: a.account_id)
+
+    async def save(self, account: PspAccount) -> None:
+        self._accounts.put((self._tenant, account.account_id), account)
+
+    async def claim_webhook_event(self, account_id: str, event_id: str, event_type: str, now: datetime) -> bool:
+        if self._events.get((self._tenant, account_id, event_id)) is not None:
+            return False
+        self._events.put((self._tenant, account_id, event_id), event_type)
+        return True
+
+
+class FakeDisputeRepository:
+    def __init__(self, table: _Table[tuple[str, str], Dispute], tenant_id: str):
+        self._table, self._tenant = table, tenant_id
+
+    async def add(self, dispute: Dispute) -> bool:
+        if await self.by_psp_id(dispute.account_id, dispute.psp_dispute_id) is not None:
+            return False
+        await self.save(dispute)
+        return True
+
+    async def by_psp_id(self, account_id: str, psp_dispute_id: str) -> Dispute | None:
+        for (tenant, _), dispute in self._table.rows():
+            if (tenant, dispute.account_id, dispute.psp_dispute_id) == (self._tenant, account_id, psp_dispute_id):
+                return dispute
+        return None
+
+    async def save(self, dispute: Dispute) -> None:
+        self._table.put((self._tenant, dispute.dispute_id), dataclasses.replace(dispute, events=[]))
+
+
 class FakePaymentsUnitOfWork(FakeUnitOfWork):
     """The payments unit of work over `FakeState` (implements `ports.PaymentsUnitOfWork`)."""
 
@@ -342,13 +421,26 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
         self._credits = _Table(self.state.credits)
         self._movements = _Table(self.state.movements)
         self._entries = _Table(self.state.entries)
+        self._psp_accounts = _Table(self.state.psp_accounts)
+        self._webhook_events = _Table(self.state.webhook_events)
+        self._disputes = _Table(self.state.disputes)
 
     async def __aenter__(self) -> Self:
         self._open()
         return await super().__aenter__()
 
     async def commit(self) -> None:
-        for table in (self._charges, self._methods, self._refunds, self._credits, self._movements, self._entries):
+        for table in (
+            self._charges,
+            self._methods,
+            self._refunds,
+            self._credits,
+            self._movements,
+            self._entries,
+            self._psp_accounts,
+            self._webhook_events,
+            self._disputes,
+        ):
             table.commit()
         await super().commit()
 
@@ -370,13 +462,21 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
     def ledger(self, tenant_id: str) -> FakeLedgerRepository:
         return FakeLedgerRepository(self._entries, tenant_id)
 
+    def psp_accounts(self, tenant_id: str) -> FakePspAccountRepository:
+        return FakePspAccountRepository(self._psp_accounts, self._webhook_events, tenant_id)
+
+    def disputes(self, tenant_id: str) -> FakeDisputeRepository:
+        return FakeDisputeRepository(self._disputes, tenant_id)
+
 
 SUCCESS = "tok_success"
 INSUFFICIENT_FUNDS = "tok_insufficient_funds"
 PROCESSING_ERROR = "tok_processing_error"
 TIMEOUT = "tok_timeout"
+AUTHENTICATION_REQUIRED = "tok_authentication_required"
 _DECLINES = {
     INSUFFICIENT_FUNDS: DeclineReason.INSUFFICIENT_FUNDS,
+    AUTHENTICATION_REQUIRED: DeclineReason.AUTHENTICATION_REQUIRED,
     "tok_stolen_card": DeclineReason.STOLEN_CARD,
     PROCESSING_ERROR: DeclineReason.PROCESSING_ERROR,
 }
@@ -406,7 +506,9 @@ class FakePsp:
         if request.idempotency_key in self.captures:
             return self.captures[request.idempotency_key]
         if request.payment_token in _DECLINES:
-            return PspChargeResult.declined(self._name, Decline(_DECLINES[request.payment_token], "raw"))
+            decline, reference = Decline(_DECLINES[request.payment_token], "raw"), f"{self._name}_{len(self.charges)}"
+            secret = f"{reference}_secret" if decline.reason is DeclineReason.AUTHENTICATION_REQUIRED else ""
+            return PspChargeResult.declined(self._name, decline, reference, client_secret=secret)
         approved = PspChargeResult.approved(self._name, f"{self._name}_{len(self.charges)}", latency_ms=5)
         self.captures[request.idempotency_key] = approved
         if request.payment_token == TIMEOUT:
@@ -507,7 +609,7 @@ class FakePayments:
 
         processor = ChargeProcessor(uow, registry, locks, state.clock, max_drivers=4)
         desk = ChargeDesk(uow, storefronts, processor, wait_s=0.05, max_batches=2)
-        servicer = PaymentsServicer(Units(uow), desk, registry)
+        servicer = PaymentsServicer(Units(uow), desk, registry, Keyring.parse(TEST_KEKS), PspWebhookVerifiers())
         return cls(state, psps, registry, storefronts, locks, processor, desk, servicer)
 
     def uow(self) -> FakePaymentsUnitOfWork:

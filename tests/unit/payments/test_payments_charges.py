@@ -9,9 +9,9 @@ from azotte_payments.domain.charge import Charge, ChargeRequest, ChargeStatus, R
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult
 from azotte_payments.domain.events import ChargeFailed, ChargeSucceeded
 from azotte_payments.domain.idempotency import IdempotentRecord, replay_or_none, request_fingerprint
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_payments.service_layer.charge_batch import CreateCharge
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_platform.tax import TaxMode, TaxPolicy
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 DE_VAT = TaxPolicy(TaxMode.INCLUSIVE, Decimal("0.19"), "DE")

@@ -22,7 +22,7 @@ from azotte_payments.domain.ledger import (
     trial_balance,
 )
 from azotte_payments.domain.refund import RefundDestination, RefundStatus, apply_refund, plan_refund
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
+from azotte_platform.tax import TaxMode, TaxPolicy
 
 MARCH, APRIL = datetime(2025, 3, 10, tzinfo=UTC), datetime(2025, 4, 2, tzinfo=UTC)
 DE_VAT = TaxPolicy(TaxMode.INCLUSIVE, Decimal("0.19"), "DE")

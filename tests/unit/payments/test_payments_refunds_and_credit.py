@@ -8,8 +8,8 @@ from azotte_payments.domain.charge import Charge, ChargeRequest
 from azotte_payments.domain.credit import CreditBalance, CreditReason
 from azotte_payments.domain.declines import PspChargeResult
 from azotte_payments.domain.refund import RefundDestination, RefundStatus, apply_refund, plan_refund
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_platform.tax import TaxMode, TaxPolicy
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 DE_VAT = TaxPolicy(TaxMode.INCLUSIVE, Decimal("0.19"), "DE")

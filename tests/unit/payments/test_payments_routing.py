@@ -16,7 +16,7 @@ from azotte_payments.domain.routing import (
     route,
     should_fail_over,
 )
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
+from azotte_platform.tax import TaxMode, TaxPolicy
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -278,4 +278,5 @@ async def test_a_psps_breaker_runs_on_shared_time_whatever_sandbox_tenant_trippe
 
     payments.state.clock.advance(timedelta(seconds=30))  # the cooldown passes for every tenant
     with tenant_scope("another-tenant"):  # not a month later: another tenant may probe it now
-        assert payments.registry.next_candidate(["stripe_like", "adyen_like"], []) == "stripe_like"
+        psps = await payments.registry.for_tenant("another-tenant")
+        assert psps.next_candidate(["stripe_like", "adyen_like"], []) == "stripe_like"

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 import pytest
+from typer.testing import CliRunner
 
+from azotte_gateway.cli import commands
+from azotte_gateway.cli.client import GatewayClient
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import tenant_scope
 from azotte_promotions.domain.promotion import Definition, Discount, DiscountKind, Limits, PromotionState
@@ -55,3 +59,25 @@ class UseCases:
 @pytest.fixture
 def use_cases() -> UseCases:
     return UseCases()
+
+
+@dataclass
+class FakeGatewayRest:
+    """The gateway's REST API answering `answers` by (method, path), recording what the CLI sent."""
+
+    answers: dict[tuple[str, str], Any]
+    sent: list[httpx.Request] = field(default_factory=list)
+
+    def run(self, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+        """Run `azotte <args>` against these answers; what it printed."""
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            self.sent.append(request)
+            return httpx.Response(200, json=self.answers[(request.method, request.url.path)])
+
+        gateway = GatewayClient("http://gateway", "azk_sandbox_x_y", transport=httpx.MockTransport(answer))
+        monkeypatch.setattr(commands, "client", lambda: gateway)
+        monkeypatch.setattr(commands.console, "width", 200)  # wide tables: no cell is cut short
+        result = CliRunner().invoke(commands.app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output

@@ -13,13 +13,26 @@ from datetime import datetime
 from typing import Self
 
 from azotte_platform.clock import Clock, TenantTimes
+from azotte_platform.errors import NotFound
 from azotte_promotions.adapters.proto import to_event
+from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, Trigger
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Reason, Usage
+from azotte_promotions.domain.experiments import Assignment, Experiment, ExperimentState, VariantCounts
 from azotte_promotions.domain.promotion import Promotion
 from azotte_promotions.domain.redemption import Redemption, RedemptionState
-from azotte_promotions.errors import CodeExists, PromotionExists, PromotionVersionMismatch
-from azotte_promotions.ports import Exhaustion, Hold, PromotionQuery
+from azotte_promotions.domain.referrals import Referral, ReferralCode, ReferralProgram
+from azotte_promotions.domain.trials import Marker, Trial, TrialMatch, markers_of
+from azotte_promotions.errors import (
+    AlreadyReferred,
+    CampaignExists,
+    CodeExists,
+    ExperimentExists,
+    PromotionExists,
+    PromotionVersionMismatch,
+    ReferralProgramVersionMismatch,
+)
+from azotte_promotions.ports import Exhaustion, Hold, PromotionQuery, ReferralQuery
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 
 Key = tuple[str, str]
@@ -45,6 +58,15 @@ class PromotionsData:
     codes: dict[Key, PromotionCode] = field(default_factory=dict)
     batches: dict[Key, CodeBatch] = field(default_factory=dict)
     redemptions: dict[Key, Redemption] = field(default_factory=dict)
+    trials: dict[Key, Trial] = field(default_factory=dict)
+    programs: dict[str, ReferralProgram] = field(default_factory=dict)
+    referral_codes: dict[Key, ReferralCode] = field(default_factory=dict)
+    referrals: dict[Key, Referral] = field(default_factory=dict)
+    campaigns: dict[Key, Campaign] = field(default_factory=dict)
+    offers: dict[Key, CampaignOffer] = field(default_factory=dict)
+    experiments: dict[Key, Experiment] = field(default_factory=dict)
+    assignments: dict[tuple[str, str, str], tuple[Assignment, int, int]] = field(default_factory=dict)
+    """(assignment, payments, revenue) per (tenant, experiment, customer)."""
 
 
 class FakePromotionRepository:
@@ -149,6 +171,9 @@ class FakeCodeRepository:
 
     async def revoke(self, tenant_id: str, code: str, now: datetime) -> None:
         self.data.codes[(tenant_id, code)] = replace(self.data.codes[(tenant_id, code)], revoked=True)
+
+    async def bind(self, tenant_id: str, code: str, customer_id: str) -> None:
+        self.data.codes[(tenant_id, code)] = replace(self.data.codes[(tenant_id, code)], customer_id=customer_id)
 
     async def get_batch(self, tenant_id: str, batch_id: str) -> CodeBatch | None:
         return self.data.batches.get((tenant_id, batch_id))
@@ -258,6 +283,271 @@ class FakeRedemptionRepository:
         return sorted(due, key=lambda r: (r.tenant_id, r.promotion_id, r.code, r.id))[:limit]
 
 
+class FakeTrialRepository:
+    def __init__(self, data: PromotionsData):
+        self.data = data
+
+    async def add(self, trial: Trial) -> bool:
+        key = (trial.tenant_id, trial.subscription_id)
+        if key in self.data.trials:
+            return False
+        self.data.trials[key] = trial
+        return True
+
+    async def matching(self, tenant_id: str, product_line: str, markers: Sequence[Marker]) -> list[TrialMatch]:
+        return [
+            TrialMatch(marker, trial)
+            for (t, _), trial in self.data.trials.items()
+            if t == tenant_id and trial.product_line == product_line
+            for marker in trial.markers
+            if marker in markers
+        ]
+
+
+class FakePeople:
+    """`ports.People` in memory: plans' product lines and customers' markers, set by the test."""
+
+    def __init__(self) -> None:
+        self.product_lines: dict[str, str] = {}
+        self.identities: dict[str, list[str]] = {}
+        self.fingerprints: dict[str, list[str]] = {}
+        self.emails: dict[str, str] = {}
+        self.unknown: set[str] = set()
+
+    async def product_line(self, plan_id: str) -> str:
+        if plan_id not in self.product_lines:
+            raise NotFound(f"plan {plan_id!r} not found")
+        return self.product_lines[plan_id]
+
+    async def markers(self, customer_id: str, *, with_email: bool = False) -> tuple[Marker, ...]:
+        if customer_id in self.unknown:
+            raise NotFound(f"customer {customer_id!r} not found")
+        email = self.emails.get(customer_id, "") if with_email else ""
+        identities, fingerprints = self.identities.get(customer_id, []), self.fingerprints.get(customer_id, [])
+        return markers_of(customer_id, identities, fingerprints, email)
+
+
+class FakeCredits:
+    """`ports.Credits` in memory: each request id grants once (a repeat answers the first grant, as payments)."""
+
+    def __init__(self) -> None:
+        self.grants: dict[str, tuple[str, int, str]] = {}
+
+    async def grant(
+        self,
+        request_id: str,
+        customer_id: str,
+        amount_minor: int,
+        currency_code: str,
+        reason: str,
+        *,
+        storefront_id: str,
+        channel: str,
+        plan_id: str,
+    ) -> None:
+        self.grants.setdefault(request_id, (customer_id, amount_minor, currency_code))
+
+    def balance(self, customer_id: str, currency_code: str) -> int:
+        return sum(a for c, a, cur in self.grants.values() if c == customer_id and cur == currency_code)
+
+
+class FakeReferralRepository:
+    def __init__(self, data: PromotionsData):
+        self.data = data
+
+    async def get_program(self, tenant_id: str) -> ReferralProgram | None:
+        return self.data.programs.get(tenant_id)
+
+    async def save_program(self, program: ReferralProgram) -> None:
+        stored = self.data.programs.get(program.tenant_id)
+        if (stored.version if stored else 0) != program.version - 1:
+            raise ReferralProgramVersionMismatch("the referral program moved on")
+        self.data.programs[program.tenant_id] = program
+
+    async def add_code(self, code: ReferralCode) -> bool:
+        taken = any(c.tenant_id == code.tenant_id and c.code == code.code for c in self.data.referral_codes.values())
+        if taken or (code.tenant_id, code.customer_id) in self.data.referral_codes:
+            return False
+        self.data.referral_codes[(code.tenant_id, code.customer_id)] = code
+        return True
+
+    async def code_of(self, tenant_id: str, customer_id: str) -> ReferralCode | None:
+        return self.data.referral_codes.get((tenant_id, customer_id))
+
+    async def find_code(self, tenant_id: str, code: str) -> ReferralCode | None:
+        return next((c for c in self.data.referral_codes.values() if c.tenant_id == tenant_id and c.code == code), None)
+
+    async def take_reward(self, tenant_id: str, customer_id: str, cap: int | None) -> bool:
+        code = self.data.referral_codes.get((tenant_id, customer_id))
+        if code is None or (cap is not None and code.rewarded_count >= cap):
+            return False
+        self.data.referral_codes[(tenant_id, customer_id)] = replace(code, rewarded_count=code.rewarded_count + 1)
+        return True
+
+    async def add(self, referral: Referral) -> None:
+        if await self.of_referred(referral.tenant_id, referral.referred_customer_id) is not None:
+            raise AlreadyReferred("referred before")
+        self.data.referrals[(referral.tenant_id, referral.id)] = copy.deepcopy(referral)
+
+    async def get(self, tenant_id: str, referral_id: str) -> Referral | None:
+        return copy.deepcopy(self.data.referrals.get((tenant_id, referral_id)))
+
+    async def of_referred(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Referral | None:
+        found = [
+            r for (t, _), r in self.data.referrals.items() if t == tenant_id and r.referred_customer_id == customer_id
+        ]
+        return copy.deepcopy(found[0]) if found else None
+
+    async def save(self, referral: Referral) -> None:
+        self.data.referrals[(referral.tenant_id, referral.id)] = copy.deepcopy(referral)
+
+    async def find(
+        self, tenant_id: str, limit: int, *, query: ReferralQuery, after: Sequence[str] | None = None
+    ) -> list[Referral]:
+        rows = [
+            r
+            for (t, _), r in self.data.referrals.items()
+            if t == tenant_id
+            and query.referrer_customer_id in (None, r.referrer_customer_id)
+            and query.referred_customer_id in (None, r.referred_customer_id)
+            and query.state in (None, r.state)
+        ]
+        rows.sort(key=lambda r: (r.created_at.isoformat(), r.id), reverse=True)
+        if after is not None:
+            rows = [r for r in rows if (r.created_at.isoformat(), r.id) < (after[0], after[1])]
+        return copy.deepcopy(rows[:limit])
+
+
+class FakeCampaignRepository:
+    def __init__(self, data: PromotionsData):
+        self.data = data
+
+    async def add(self, campaign: Campaign) -> None:
+        if (campaign.tenant_id, campaign.id) in self.data.campaigns:
+            raise CampaignExists("taken")
+        self.data.campaigns[(campaign.tenant_id, campaign.id)] = copy.deepcopy(campaign)
+
+    async def get(self, tenant_id: str, campaign_id: str) -> Campaign | None:
+        found = copy.deepcopy(self.data.campaigns.get((tenant_id, campaign_id)))
+        if found is not None:
+            found.offers_issued = sum(1 for o in self.data.offers.values() if o.campaign_id == campaign_id)
+        return found
+
+    async def save(self, campaign: Campaign) -> None:
+        self.data.campaigns[(campaign.tenant_id, campaign.id)] = copy.deepcopy(campaign)
+
+    async def active_for(self, tenant_id: str, trigger: Trigger) -> list[Campaign]:
+        found = [
+            c
+            for (t, _), c in self.data.campaigns.items()
+            if t == tenant_id and c.trigger is trigger and c.state is CampaignState.ACTIVE
+        ]
+        return copy.deepcopy(sorted(found, key=lambda c: (c.created_at, c.id)))
+
+    async def find(self, tenant_id: str, limit: int, after: Sequence[str] | None = None) -> list[Campaign]:
+        found = sorted((c for (t, _), c in self.data.campaigns.items() if t == tenant_id), key=lambda c: c.id)
+        return copy.deepcopy(found[:limit])
+
+    async def offers_of(self, tenant_id: str, campaign_id: str, customer_id: str) -> int:
+        return sum(
+            1
+            for o in self.data.offers.values()
+            if (o.tenant_id, o.campaign_id, o.moment.customer_id) == (tenant_id, campaign_id, customer_id)
+        )
+
+    async def last_offer_at(self, tenant_id: str, customer_id: str) -> datetime | None:
+        times = [
+            o.moment.at
+            for o in self.data.offers.values()
+            if (o.tenant_id, o.moment.customer_id) == (tenant_id, customer_id)
+        ]
+        return max(times, default=None)
+
+    async def add_offer(self, offer: CampaignOffer) -> bool:
+        taken = any(
+            (o.tenant_id, o.campaign_id) == (offer.tenant_id, offer.campaign_id)
+            and (
+                o.moment.event_id == offer.moment.event_id
+                or (o.moment.customer_id, o.ordinal) == (offer.moment.customer_id, offer.ordinal)
+            )
+            for o in self.data.offers.values()
+        )
+        if taken:
+            return False
+        self.data.offers[(offer.tenant_id, offer.id)] = offer
+        return True
+
+    async def find_offers(
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        campaign_id: str | None = None,
+        customer_id: str | None = None,
+        after: Sequence[str] | None = None,
+    ) -> list[CampaignOffer]:
+        found = [
+            o
+            for o in self.data.offers.values()
+            if o.tenant_id == tenant_id
+            and campaign_id in (None, o.campaign_id)
+            and customer_id in (None, o.moment.customer_id)
+        ]
+        return sorted(found, key=lambda o: (o.moment.at, o.id), reverse=True)[:limit]
+
+
+class FakeExperimentRepository:
+    def __init__(self, data: PromotionsData):
+        self.data = data
+
+    async def add(self, experiment: Experiment) -> None:
+        if (experiment.tenant_id, experiment.id) in self.data.experiments:
+            raise ExperimentExists("taken")
+        self.data.experiments[(experiment.tenant_id, experiment.id)] = copy.deepcopy(experiment)
+
+    async def get(self, tenant_id: str, experiment_id: str, *, for_update: bool = False) -> Experiment | None:
+        return copy.deepcopy(self.data.experiments.get((tenant_id, experiment_id)))
+
+    async def save(self, experiment: Experiment) -> None:
+        self.data.experiments[(experiment.tenant_id, experiment.id)] = copy.deepcopy(experiment)
+
+    async def find(self, tenant_id: str, limit: int, after: Sequence[str] | None = None) -> list[Experiment]:
+        found = sorted((e for (t, _), e in self.data.experiments.items() if t == tenant_id), key=lambda e: e.id)
+        return copy.deepcopy(found[:limit])
+
+    async def assignment(self, tenant_id: str, experiment_id: str, customer_id: str) -> Assignment | None:
+        found = self.data.assignments.get((tenant_id, experiment_id, customer_id))
+        return None if found is None else found[0]
+
+    async def assign(self, assignment: Assignment) -> bool:
+        key = (assignment.tenant_id, assignment.experiment_id, assignment.customer_id)
+        if key in self.data.assignments:
+            return False
+        self.data.assignments[key] = (assignment, 0, 0)
+        return True
+
+    async def record_payment(self, tenant_id: str, customer_id: str, currency_code: str, net_minor: int) -> None:
+        for (t, experiment_id, customer), (assignment, paid, revenue) in list(self.data.assignments.items()):
+            experiment = self.data.experiments[(t, experiment_id)]
+            running = experiment.state is ExperimentState.RUNNING and experiment.currency_code == currency_code
+            if (t, customer) == (tenant_id, customer_id) and running:
+                self.data.assignments[(t, experiment_id, customer)] = (
+                    assignment,
+                    paid + (1 if net_minor > 0 else 0),
+                    revenue + net_minor,
+                )
+
+    async def counts(self, tenant_id: str, experiment_id: str) -> dict[str, VariantCounts]:
+        counts: dict[str, VariantCounts] = {}
+        for (t, e, _), (assignment, paid, revenue) in self.data.assignments.items():
+            if (t, e) == (tenant_id, experiment_id):
+                c = counts.get(assignment.variant_id, VariantCounts())
+                counts[assignment.variant_id] = VariantCounts(
+                    c.exposed + 1, c.converted + (1 if paid else 0), c.revenue_minor + revenue
+                )
+        return counts
+
+
 class FakePromotionsUnitOfWork(FakeUnitOfWork):
     """`ports.PromotionsUnitOfWork` in memory; `data` is what it committed."""
 
@@ -273,6 +563,10 @@ class FakePromotionsUnitOfWork(FakeUnitOfWork):
         self.codes = FakeCodeRepository(self._work)
         self.ledger = FakeLimitLedger(self._work)
         self.redemptions = FakeRedemptionRepository(self._work)
+        self.trials = FakeTrialRepository(self._work)
+        self.referrals = FakeReferralRepository(self._work)
+        self.campaigns = FakeCampaignRepository(self._work)
+        self.experiments = FakeExperimentRepository(self._work)
         return self
 
     async def commit(self) -> None:
@@ -283,3 +577,7 @@ class FakePromotionsUnitOfWork(FakeUnitOfWork):
         self.codes = FakeCodeRepository(self._work)
         self.ledger = FakeLimitLedger(self._work)
         self.redemptions = FakeRedemptionRepository(self._work)
+        self.trials = FakeTrialRepository(self._work)
+        self.referrals = FakeReferralRepository(self._work)
+        self.campaigns = FakeCampaignRepository(self._work)
+        self.experiments = FakeExperimentRepository(self._work)

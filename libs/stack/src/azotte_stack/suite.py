@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -32,7 +34,22 @@ AUXILIARY = (
     AuxiliaryProcess(
         "psp-adyen-like", ("-m", "azotte_payments.sandbox_psp", "--kind", "adyen_like"), "AZOTTE_PSP_ADYEN_LIKE_URL"
     ),
+    AuxiliaryProcess(
+        "stripe-emulator", ("-m", "azotte_payments.sandbox_psp", "--kind", "stripe"), "AZOTTE_STRIPE_API_BASE"
+    ),
+    AuxiliaryProcess(
+        "google-play-api", ("-m", "azotte_gateway.sandbox_channels.google_play_api"), "AZOTTE_GOOGLE_APIS_URL"
+    ),
 )
+
+
+def stack_keks(root: Path) -> str:
+    """The key-encryption key of this stack's PSP credentials, made once under `root` (mode 0600)."""
+    path = root / "payments-keks"
+    if not path.exists():
+        path.write_text(f"stack:{base64.b64encode(os.urandom(32)).decode()}")
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 @dataclass
@@ -94,6 +111,8 @@ class Suite:
             **self.auxiliary_urls,
             **self.extra_env,
         }
+        if service == "payments" and "AZOTTE_PAYMENTS_KEKS" not in os.environ:
+            env["AZOTTE_PAYMENTS_KEKS"] = stack_keks(self.root)
         if service == "gateway":
             env["AZOTTE_REST_PORT"] = str(self.gateway_rest_port)
             env["AZOTTE_STATE_DIR"] = str(self.root)

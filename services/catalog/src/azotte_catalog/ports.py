@@ -50,6 +50,10 @@ class CatalogRepository(Protocol):
         """Insert or update a plan."""
         ...
 
+    async def save_default_locale(self, tenant_id: str, locale: str, now: datetime) -> None:
+        """Set the locale of the catalog's own names (the last step of every text fallback)."""
+        ...
+
     async def save_mapping(self, tenant_id: str, mapping: ChannelMapping, now: datetime) -> None:
         """Insert or update a channel product mapping."""
         ...

@@ -201,10 +201,34 @@ class PromotionLimitReached(FailedPrecondition):
     reason = "PROMOTION_LIMIT_REACHED"
 
 
+class ReferralCodeUnknown(InvalidArgument):
+    """The checkout names a referral code no customer has."""
+
+    reason = "REFERRAL_CODE_UNKNOWN"
+
+
+class ReferralCodeNotEligible(InvalidArgument):
+    """The checkout's referral code cannot be used by its customer; `reason` says why (self referral, ...)."""
+
+    reason = "REFERRAL_CODE_NOT_ELIGIBLE"
+
+
+class TrialAlreadyUsed(FailedPrecondition):
+    """The customer took the product line's free trial already (on any channel); `match` names what matched."""
+
+    reason = "TRIAL_ALREADY_USED"
+
+
 class CheckoutCompensated(Aborted):
     """This checkout's charge was already given back; a new checkout needs a new request id."""
 
     reason = "CHECKOUT_COMPENSATED"
+
+
+class PaymentRequiresAction(FailedPrecondition):
+    """The card's issuer wants the customer to authenticate (3-D Secure) with the `client_secret` first."""
+
+    reason = "PAYMENT_REQUIRES_ACTION"
 
 
 class PaymentPending(Unavailable):
@@ -268,3 +292,42 @@ class ChannelCustomerUnknown(FailedPrecondition):
     """No customer has the notification's channel identities linked (yet): the channel redelivers later."""
 
     reason = "CHANNEL_CUSTOMER_UNKNOWN"
+
+
+class ChannelApiUnavailable(Unavailable):
+    """A channel's own API (e.g. the Play Developer API) did not answer as expected: the channel redelivers later."""
+
+    reason = "CHANNEL_API_UNAVAILABLE"
+
+
+# --- webhooks ---------------------------------------------------------------------------------------
+
+
+class WebhookEndpointNotFound(NotFound):
+    """The tenant has no webhook endpoint of this id."""
+
+    reason = "WEBHOOK_ENDPOINT_NOT_FOUND"
+
+
+class WebhookMessageNotFound(NotFound):
+    """The tenant has no webhook message of this id."""
+
+    reason = "WEBHOOK_MESSAGE_NOT_FOUND"
+
+
+class WebhookEndpointDisabled(FailedPrecondition):
+    """The endpoint is disabled: enable it before replaying or testing."""
+
+    reason = "WEBHOOK_ENDPOINT_DISABLED"
+
+
+class WebhookUrlRefused(InvalidArgument):
+    """The endpoint URL is malformed, not https for a live tenant, or reaches a non-public address."""
+
+    reason = "WEBHOOK_URL_REFUSED"
+
+
+class WebhookEventTypeUnknown(InvalidArgument):
+    """An endpoint's event-type filter names a type no service publishes."""
+
+    reason = "WEBHOOK_EVENT_TYPE_UNKNOWN"

@@ -7,22 +7,48 @@ object with the methods a test uses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
+from azotte_gateway.domain.channel_accounts import GooglePlayApp, Partner
 from azotte_gateway.domain.channels import AppStoreApp, RawNotification, TrustedNotification
+from azotte_gateway.domain.revenue import (
+    Balances,
+    CampaignFigures,
+    ChargeSeriesCounts,
+    DayFigures,
+    DeclineCount,
+    EntryQuery,
+    ExchangeRate,
+    IntervalUnit,
+    RevenueEntry,
+    Slice,
+    SubscriptionStanding,
+)
 from azotte_gateway.domain.tenants import Tenant
+from azotte_gateway.domain.webhooks import (
+    DeliveryAttempt,
+    DeliveryResult,
+    MessageQuery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from azotte_platform.clock import TenantTimes
 from azotte_platform.enums import Channel
+from azotte_platform.events.envelope import Event, ReceivedEvent
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.ports import AbstractUnitOfWork
+from azotte_platform.tax import TaxPolicy
 
 if TYPE_CHECKING:
     from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceAsyncStub
     from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
+    from azotte.metering.v1.metering_pb2_grpc import MeteringServiceAsyncStub
+    from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceAsyncStub
     from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
     from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceAsyncStub
 
@@ -87,6 +113,128 @@ class AppStoreAppRepository(Protocol):
         ...
 
 
+class ChannelAccountRepository(Protocol):
+    """A tenant's Google Play apps and partners by id, and the request ids (`jti`) its partners used."""
+
+    async def add_google_play_app(self, app: GooglePlayApp) -> bool:
+        """Insert the app; False when the tenant already has one of its id."""
+        ...
+
+    async def google_play_app(self, tenant_id: str, app_id: str) -> GooglePlayApp | None:
+        """The tenant's Google Play app, or None."""
+        ...
+
+    async def google_play_apps(self, tenant_id: str) -> list[GooglePlayApp]:
+        """Every Google Play app of the tenant, by id."""
+        ...
+
+    async def add_partner(self, partner: Partner) -> bool:
+        """Insert the partner; False when the tenant already has one of its id."""
+        ...
+
+    async def partner(self, tenant_id: str, partner_id: str) -> Partner | None:
+        """The tenant's partner, or None."""
+        ...
+
+    async def partners(self, tenant_id: str) -> list[Partner]:
+        """Every partner of the tenant, by id."""
+        ...
+
+    async def claim_partner_request(
+        self, tenant_id: str, partner_id: str, jti: str, now: datetime, forget_before: datetime
+    ) -> bool:
+        """Record a partner's request id; False when seen before (a replay). Forgets ids seen before `forget_before`."""
+        ...
+
+
+class RevenueRepository(Protocol):
+    """The revenue stream, the standings it keeps, and the sums every figure is made of."""
+
+    async def lock_tenant(self, tenant_id: str) -> None:
+        """Apply the tenant's events one at a time (and never beside a rebuild of its read models)."""
+        ...
+
+    async def has(self, tenant_id: str, event_id: str) -> bool:
+        """Whether the event is already in the stream."""
+        ...
+
+    async def add(self, tenant_id: str, entry: RevenueEntry) -> None:
+        """Append an entry to the tenant's stream."""
+        ...
+
+    async def standing(self, tenant_id: str, subscription_id: str) -> SubscriptionStanding:
+        """Where the subscription stands for MRR (unseen when it has no event yet)."""
+        ...
+
+    async def save_standing(self, tenant_id: str, subscription_id: str, standing: SubscriptionStanding) -> None:
+        """Remember where the subscription stands now."""
+        ...
+
+    async def count_paying(self, tenant_id: str, customer_id: str, delta: int) -> int:
+        """Move the customer's count of paying subscriptions; +1 / -1 when the customer starts / stops paying."""
+        ...
+
+    async def count(self, tenant_id: str) -> int:
+        """How many entries the tenant's stream holds."""
+        ...
+
+    async def forget(self, tenant_id: str) -> None:
+        """Drop the tenant's stream and standings (its exchange rates stay)."""
+        ...
+
+    async def balances(self, tenant_id: str, where: Slice, before: datetime) -> list[Balances]:
+        """MRR and counts per currency just before `before`."""
+        ...
+
+    async def days(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DayFigures]:
+        """Each day's sums per currency within [start, end)."""
+        ...
+
+    async def charge_series(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> ChargeSeriesCounts:
+        """Charge series started within [start, end) and how they ended."""
+        ...
+
+    async def declines(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DeclineCount]:
+        """Failed charges by reason and PSP, most frequent first."""
+        ...
+
+    async def campaigns(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[CampaignFigures]:
+        """Redemptions per promotion and currency, with the revenue of the charges they discounted."""
+        ...
+
+    async def entries(self, tenant_id: str, query: EntryQuery, page: PageRequest) -> Page[RevenueEntry]:
+        """A page of the stream in its order."""
+        ...
+
+    async def rates(self, tenant_id: str, reporting_currency: str) -> list[ExchangeRate]:
+        """Every stored rate into `reporting_currency`."""
+        ...
+
+    async def put_rate(self, tenant_id: str, rate: ExchangeRate) -> None:
+        """Store (or correct) the rate of a currency from a date."""
+        ...
+
+
+class RecurringTerms(NamedTuple):
+    """What turns a renewal price into MRR: its plan's interval (`units` of `unit`) and its storefront's tax."""
+
+    unit: IntervalUnit
+    units: int
+    tax: TaxPolicy
+
+
+class RevenueCatalog(Protocol):
+    """The catalog facts revenue analytics needs."""
+
+    async def recurring_terms(self, tenant_id: str, plan_id: str, storefront_id: str) -> RecurringTerms: ...
+
+
+class EventHistory(Protocol):
+    """Every event a producer published for a tenant, from the first (for rebuilding read models)."""
+
+    def replay(self, producer: str, tenant_id: str) -> AsyncIterator[ReceivedEvent]: ...
+
+
 class GatewayUnitOfWork(AbstractUnitOfWork, Protocol):
     """One transaction over tenants, API keys and the request ids the gateway answers itself."""
 
@@ -98,6 +246,12 @@ class GatewayUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def app_store_apps(self) -> AppStoreAppRepository: ...
+
+    @property
+    def revenue(self) -> RevenueRepository: ...
+
+    @property
+    def channel_accounts(self) -> ChannelAccountRepository: ...
 
 
 class Peers(Protocol):
@@ -118,6 +272,14 @@ class Peers(Protocol):
     @property
     def promotions(self) -> PromotionsServiceAsyncStub: ...
 
+    @property
+    def metering(self) -> MeteringServiceAsyncStub: ...
+
+    @property
+    def wallets(self) -> WalletsServiceAsyncStub:
+        """Metering's usage billing: prices, wallets, limits, previews."""
+        ...
+
 
 class ChannelNotifications(Protocol):
     """The registered channel adapters: each verifies and normalizes its own channel's notifications."""
@@ -128,4 +290,118 @@ class ChannelNotifications(Protocol):
 
     async def normalize(self, channel: Channel, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
         """The lifecycle channel events the notification stands for, in order."""
+        ...
+
+    async def acknowledge(self, channel: Channel, notification: TrustedNotification) -> None:
+        """Tell the channel its notification was applied, when the channel asks for it."""
+        ...
+
+
+class WebhookRepository(Protocol):
+    """Webhook endpoints, their messages (the queue of pending attempts) and the attempts' log, per tenant."""
+
+    async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Insert a new endpoint."""
+        ...
+
+    async def get_endpoint(
+        self, tenant_id: str, endpoint_id: str, *, for_update: bool = False
+    ) -> WebhookEndpoint | None:
+        """The tenant's endpoint, optionally locked until the transaction ends."""
+        ...
+
+    async def list_endpoints(self, tenant_id: str, page: PageRequest) -> Page[WebhookEndpoint]:
+        """One page of the tenant's endpoints, oldest first."""
+        ...
+
+    async def enabled_endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
+        """Every enabled endpoint of the tenant."""
+        ...
+
+    async def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Store the endpoint's changed fields."""
+        ...
+
+    async def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> bool:
+        """Remove the endpoint with its messages and attempts; False when there was none."""
+        ...
+
+    async def add_messages(self, messages: Sequence[WebhookMessage]) -> None:
+        """Insert messages; one already there (the same event again) is left as it is."""
+        ...
+
+    async def get_message(self, tenant_id: str, message_id: str, *, for_update: bool = False) -> WebhookMessage | None:
+        """The tenant's message, optionally locked."""
+        ...
+
+    async def save_message(self, message: WebhookMessage) -> None:
+        """Store the message's state, counts and next attempt time."""
+        ...
+
+    async def list_messages(self, tenant_id: str, page: PageRequest, query: MessageQuery) -> Page[WebhookMessage]:
+        """One page of the tenant's messages matching `query`, newest first."""
+        ...
+
+    async def add_attempts(self, attempts: Sequence[DeliveryAttempt]) -> None:
+        """Append attempts to the log."""
+        ...
+
+    async def list_attempts(self, tenant_id: str, message_id: str, page: PageRequest) -> Page[DeliveryAttempt]:
+        """One page of a message's attempts, oldest first."""
+        ...
+
+    async def claim_due(
+        self, times: TenantTimes, limit: int, lease: timedelta
+    ) -> list[tuple[WebhookMessage, WebhookEndpoint]]:
+        """Up to `limit` pending messages of enabled endpoints due by their tenant's time, each pushed `lease`
+        into its tenant's future (so another replica takes it over only if this one never reports back)."""
+        ...
+
+    async def next_due_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the earliest pending message is due by its tenant's time (None: nothing pending)."""
+        ...
+
+    async def fail_pending(self, tenant_id: str, endpoint_id: str) -> None:
+        """End every pending message of an endpoint as failed (it was disabled)."""
+        ...
+
+    async def replay_range(
+        self,
+        tenant_id: str,
+        endpoint_id: str,
+        start: datetime,
+        end: datetime,
+        *,
+        include_delivered: bool,
+        now: datetime,
+    ) -> int:
+        """Queue again, for `now`, the endpoint's messages created in [start, end) (only failed ones unless
+        `include_delivered`); how many."""
+        ...
+
+
+class WebhooksUnitOfWork(AbstractUnitOfWork, Protocol):
+    """One transaction over the webhook tables; `record` publishes an event (e.g. an endpoint disabled) with it."""
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    def record(self, *events: Event) -> None:
+        """Publish `events` if, and only if, this unit of work commits."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """POSTs one message to an endpoint's URL, re-checking where the URL resolves to just before connecting."""
+
+    async def send(self, url: str, *, sandbox: bool, headers: Mapping[str, str], body: bytes) -> DeliveryResult:
+        """The attempt's result; a refused target or a network error is a result too, never an exception."""
+        ...
+
+
+class HostResolver(Protocol):
+    """DNS: the addresses a host name (or literal address) stands for."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """Every address of `host`; an empty list when it does not resolve."""
         ...

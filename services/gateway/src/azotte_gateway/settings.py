@@ -27,3 +27,6 @@ class GatewaySettings(ServiceSettings):
     # After such an event, answers are not kept for this long (other entitlement replicas catch up).
     access_cache_settle_seconds: float = 0.25
     access_cache_max_customers: int = 200_000
+    # Where Google's OAuth token endpoint, OIDC certificates and Play Developer API answer: Google's own hosts
+    # when empty, else all three under this URL (the Play API emulator of a sandbox or a test).
+    google_apis_url: str = ""

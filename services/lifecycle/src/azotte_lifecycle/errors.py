@@ -140,3 +140,9 @@ class PaymentPending(Unavailable):
     """A payment's outcome is not known yet; retry with the same request id."""
 
     reason = "PAYMENT_PENDING"
+
+
+class NoUpcomingCharge(FailedPrecondition):
+    """The subscription renews no more (ended, cancelled at period end, store-billed, or a refused increase)."""
+
+    reason = "NO_UPCOMING_CHARGE"

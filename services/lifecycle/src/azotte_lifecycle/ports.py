@@ -17,6 +17,7 @@ from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
 from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.policy import PolicyVersion, TenantLifecyclePolicy
+from azotte_lifecycle.domain.price_changes import PriceChangeRow
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.clock import TenantTimes
@@ -177,6 +178,11 @@ class SubscriptionRepository(Protocol):
 
     async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None: ...
 
+    async def price_changes(self, tenant_id: str, storefront_id: str = "", plan_id: str = "") -> list[PriceChangeRow]:
+        """Every subscriber's price change as it stands (written from `Subscription.price_records` on save),
+        of one storefront and plan when given."""
+        ...
+
 
 class PolicyRepository(Protocol):
     """Each tenant's lifecycle policy (the default policy until the tenant sets one) and its versions."""
@@ -245,7 +251,8 @@ class Price:
 
     `added_tax_rate` is the storefront's rate when its prices exclude tax, 0 when they include it;
     `increase_notice_days` the storefront's notice period for price increases, `increase_consent_required`
-    whether its subscribers must accept them.
+    whether its subscribers must accept them; `included_tax_rate` the storefront's rate when its prices include
+    tax (0 when they exclude it); `effective_at` when this price version took effect (None: not known).
     """
 
     amount_minor: int
@@ -253,6 +260,8 @@ class Price:
     added_tax_rate: Decimal = Decimal(0)
     increase_notice_days: int = 0
     increase_consent_required: bool = False
+    included_tax_rate: Decimal = Decimal(0)
+    effective_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

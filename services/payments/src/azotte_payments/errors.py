@@ -6,7 +6,15 @@ these errors by type, never by their reason string.
 
 from __future__ import annotations
 
-from azotte_platform.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from azotte_platform.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
 
 
 class CurrencyMismatch(InvalidArgument):
@@ -109,3 +117,39 @@ class PspUnavailable(Unavailable):
     """The PSP could not refund or void now; retry."""
 
     reason = "PSP_UNAVAILABLE"
+
+
+class InvalidPspAccount(InvalidArgument):
+    """A PSP account's id, mode or credentials are not valid for its kind."""
+
+    reason = "INVALID_PSP_ACCOUNT"
+
+
+class PspAccountNotFound(NotFound):
+    """The tenant has no PSP account with that id."""
+
+    reason = "PSP_ACCOUNT_NOT_FOUND"
+
+
+class PspAccountAlreadyExists(AlreadyExists):
+    """The tenant already has a PSP account with that id."""
+
+    reason = "PSP_ACCOUNT_ALREADY_EXISTS"
+
+
+class CredentialKeyUnavailable(FailedPrecondition):
+    """Credentials are sealed under a key-encryption key this process does not hold."""
+
+    reason = "CREDENTIAL_KEY_UNAVAILABLE"
+
+
+class PspWebhookRejected(Unauthenticated):
+    """A PSP webhook's signature is missing, forged, or too old."""
+
+    reason = "PSP_WEBHOOK_REJECTED"
+
+
+class DisputedPaymentNotFound(FailedPrecondition):
+    """A dispute names a payment not recorded (yet): nothing is applied, so the PSP delivers it again."""
+
+    reason = "DISPUTED_PAYMENT_NOT_FOUND"

@@ -15,8 +15,11 @@ from typing import Protocol
 from azotte_payments.domain.charge import Attempt, Charge, ChargeQuery, ChargeRecord
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
+from azotte_payments.domain.dispute import Dispute
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
+from azotte_payments.domain.psp_account import PspAccount, PspCredentials, PspKind, SealedCredentials
+from azotte_payments.domain.psp_notice import PspNotice
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.storefront import StorefrontTerms
 from azotte_platform.clock import TenantTimes
@@ -47,6 +50,14 @@ class ChargeRepository(Protocol):
 
     async def get(self, charge_id: str, *, lock: bool = False) -> ChargeRecord:
         """The charge (locked for update when asked), or ChargeNotFound."""
+        ...
+
+    async def paid_periods(self, subscription_ids: Sequence[str], period_keys: Sequence[str]) -> list[ChargeRecord]:
+        """Succeeded charges of these subscriptions for these periods."""
+        ...
+
+    async def by_psp_reference(self, psp: str, psp_reference: str) -> ChargeRecord | None:
+        """The charge a PSP captured under `psp_reference` (its id at the PSP), locked for update."""
         ...
 
     async def list_for_customer(self, query: ChargeQuery, page: PageRequest) -> Page[Charge]:
@@ -151,6 +162,46 @@ class LedgerRepository(Protocol):
         ...
 
 
+class PspAccountRepository(Protocol):
+    """A tenant's own PSP accounts (credentials sealed) and the PSP webhook events already applied."""
+
+    async def add(self, account: PspAccount) -> bool:
+        """Store a new account; False when the tenant already has one of its id."""
+        ...
+
+    async def get(self, account_id: str) -> PspAccount:
+        """The account, or PspAccountNotFound."""
+        ...
+
+    async def list(self) -> list[PspAccount]:
+        """Every account of the tenant, by id."""
+        ...
+
+    async def save(self, account: PspAccount) -> None:
+        """Write the account's sealed credentials and hints."""
+        ...
+
+    async def claim_webhook_event(self, account_id: str, event_id: str, event_type: str, now: datetime) -> bool:
+        """Record a webhook event as applied; False when it already was (a redelivery)."""
+        ...
+
+
+class DisputeRepository(Protocol):
+    """Disputes (chargebacks) of a tenant's charges, one per PSP dispute."""
+
+    async def add(self, dispute: Dispute) -> bool:
+        """Store a new dispute; False when the PSP's dispute is already recorded."""
+        ...
+
+    async def by_psp_id(self, account_id: str, psp_dispute_id: str) -> Dispute | None:
+        """The dispute recorded for a PSP's dispute id, locked for update."""
+        ...
+
+    async def save(self, dispute: Dispute) -> None:
+        """Write the dispute's status."""
+        ...
+
+
 class PaymentsUnitOfWork(AbstractUnitOfWork, Protocol):
     """One transaction over every payments repository; domain events emitted go out with its commit."""
 
@@ -165,6 +216,26 @@ class PaymentsUnitOfWork(AbstractUnitOfWork, Protocol):
     def credits(self, tenant_id: str) -> CreditRepository: ...
 
     def ledger(self, tenant_id: str) -> LedgerRepository: ...
+
+    def psp_accounts(self, tenant_id: str) -> PspAccountRepository: ...
+
+    def disputes(self, tenant_id: str) -> DisputeRepository: ...
+
+
+class CredentialSealer(Protocol):
+    """Envelope encryption of PSP credentials under the active key-encryption key."""
+
+    def seal(self, credentials: PspCredentials, binding: str) -> SealedCredentials:
+        """Encrypt under a new data key; `binding` (tenant/account) must be given again to open it."""
+        ...
+
+    def unseal(self, sealed: SealedCredentials, binding: str) -> PspCredentials:
+        """Decrypt (CredentialKeyUnavailable when its key-encryption key is not configured)."""
+        ...
+
+    def rewrap(self, sealed: SealedCredentials, binding: str) -> SealedCredentials | None:
+        """The record with its data key wrapped by the active key; None when it already is."""
+        ...
 
 
 # --- peers: the catalog and the PSPs ---
@@ -188,6 +259,9 @@ class PspChargeRequest:
     payment_token: str
     reference: str
     description: str = ""
+    customer_id: str = ""
+    # NOTE: Azotte charges without the customer present (renewals, plan changes): no 3-D Secure challenge possible.
+    off_session: bool = False
 
 
 class PaymentServiceProvider(Protocol):
@@ -221,11 +295,11 @@ class PaymentServiceProvider(Protocol):
         ...
 
 
-class PaymentServiceProviders(Protocol):
-    """The PSPs this process can reach, by routing name, each behind its circuit breaker."""
+class TenantPsps(Protocol):
+    """The PSPs one tenant's charges can reach, by routing name, each behind its circuit breaker."""
 
     def reachable(self, candidates: Sequence[str]) -> tuple[str, ...]:
-        """The candidates this process has adapters for, in order (NoPspRoute if none)."""
+        """The candidates the tenant has adapters for, in order (NoPspRoute if none)."""
         ...
 
     def provider(self, psp: str) -> PaymentServiceProvider:
@@ -238,6 +312,43 @@ class PaymentServiceProviders(Protocol):
 
     async def charge(self, psp: str, request: PspChargeRequest) -> PspChargeResult:
         """Charge through `psp` and feed the outcome to its breaker."""
+        ...
+
+
+class PaymentServiceProviders(Protocol):
+    """Every PSP this process can reach: its own sandbox PSPs and the tenants' accounts."""
+
+    async def for_tenant(self, tenant_id: str) -> TenantPsps:
+        """What the tenant's charges can reach: its own accounts (by account id) and the process's PSPs."""
+        ...
+
+
+class AccountProviders(Protocol):
+    """Adapters of the tenants' own PSP accounts, built from their unsealed credentials."""
+
+    async def providers_of(self, tenant_id: str) -> dict[str, PaymentServiceProvider]:
+        """The tenant's accounts as adapters, by account id."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close every adapter built."""
+        ...
+
+
+@dataclass(frozen=True)
+class PspWebhookEvent:
+    """A PSP notification whose signature verified: its id, type and what it tells payments (None: nothing)."""
+
+    event_id: str
+    event_type: str
+    notice: PspNotice | None
+
+
+class PspWebhookVerifier(Protocol):
+    """Proves a PSP notification came from the account's PSP (signature with the account's secret)."""
+
+    def verify(self, kind: PspKind, credentials: PspCredentials, payload: bytes, signature: str) -> PspWebhookEvent:
+        """The verified event, or PspWebhookRejected (forged, too old, unsigned, or a kind without webhooks)."""
         ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from azotte_platform.settings import ServiceSettings
 
 
@@ -14,6 +16,11 @@ class PaymentsSettings(ServiceSettings):
     psp_adyen_like_api_key: str = "adyen_test_key"
     psp_adyen_like_merchant_account: str = "AzotteECOM"
     psp_timeout_s: float = 10.0
+    # Tenants' own accounts: where Stripe is (its emulator in tests), the key-encryption keys of their
+    # credentials (`id:base64 32-byte key,...`, the first active), how long their adapters are kept.
+    stripe_api_base: str = "https://api.stripe.com"
+    payments_keks: SecretStr = SecretStr("")
+    psp_account_cache_s: float = 30.0
     breaker_failure_threshold: int = 5
     breaker_cooldown_s: float = 30.0
     storefront_cache_s: float = 30.0

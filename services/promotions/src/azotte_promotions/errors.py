@@ -118,3 +118,69 @@ class PromotionVersionMismatch(Aborted):
     """The promotion changed since the version the update was based on."""
 
     reason = "PROMOTION_VERSION_MISMATCH"
+
+
+class ReferralCodeNotFound(NotFound):
+    """No customer of the tenant has that referral code."""
+
+    reason = "REFERRAL_CODE_NOT_FOUND"
+
+
+class ReferralNotFound(NotFound):
+    """No referral of the tenant has that id."""
+
+    reason = "REFERRAL_NOT_FOUND"
+
+
+class ReferralProgramDisabled(FailedPrecondition):
+    """The tenant's referral program is not enabled: codes are not taken at checkout."""
+
+    reason = "REFERRAL_PROGRAM_DISABLED"
+
+
+class SelfReferral(FailedPrecondition):
+    """The referred customer is the referrer (same customer, identity, card or email); `match` names what."""
+
+    reason = "SELF_REFERRAL"
+
+
+class AlreadyReferred(FailedPrecondition):
+    """The customer was referred before (one referral per referred customer)."""
+
+    reason = "ALREADY_REFERRED"
+
+
+class ReferralProgramVersionMismatch(Aborted):
+    """The referral program changed since the version the update was based on."""
+
+    reason = "REFERRAL_PROGRAM_VERSION_MISMATCH"
+
+
+class CampaignNotFound(NotFound):
+    """No campaign of the tenant has that id."""
+
+    reason = "CAMPAIGN_NOT_FOUND"
+
+
+class CampaignExists(AlreadyExists):
+    """The caller-chosen campaign id is taken in the tenant."""
+
+    reason = "CAMPAIGN_EXISTS"
+
+
+class ExperimentNotFound(NotFound):
+    """No experiment of the tenant has that id."""
+
+    reason = "EXPERIMENT_NOT_FOUND"
+
+
+class ExperimentExists(AlreadyExists):
+    """The caller-chosen experiment id is taken in the tenant."""
+
+    reason = "EXPERIMENT_EXISTS"
+
+
+class ExperimentEnded(FailedPrecondition):
+    """The experiment was stopped or shipped; `state` in the metadata."""
+
+    reason = "EXPERIMENT_ENDED"

@@ -14,10 +14,14 @@ from typing import Protocol
 
 from azotte_platform.clock import TenantTimes
 from azotte_platform.ports import AbstractUnitOfWork
+from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, Trigger
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Reason, Usage
+from azotte_promotions.domain.experiments import Assignment, Experiment, VariantCounts
 from azotte_promotions.domain.promotion import DiscountKind, Promotion, PromotionState
 from azotte_promotions.domain.redemption import Redemption
+from azotte_promotions.domain.referrals import Referral, ReferralCode, ReferralProgram, ReferralState
+from azotte_promotions.domain.trials import Marker, Trial, TrialMatch
 
 # ---------------------------------------------------------------------------------------- list queries
 
@@ -94,6 +98,10 @@ class CodeRepository(Protocol):
 
     async def revoke(self, tenant_id: str, code: str, now: datetime) -> None: ...
 
+    async def bind(self, tenant_id: str, code: str, customer_id: str) -> None:
+        """Make `code` personal: only `customer_id` may use it."""
+        ...
+
     async def get_batch(self, tenant_id: str, batch_id: str) -> CodeBatch | None: ...
 
     async def revoke_batch(self, tenant_id: str, batch_id: str, now: datetime) -> None: ...
@@ -167,6 +175,174 @@ class RedemptionRepository(Protocol):
         ...
 
 
+class TrialRepository(Protocol):
+    """Trials taken, with their takers' markers."""
+
+    async def add(self, trial: Trial) -> bool:
+        """Record a trial once per subscription; False when it was recorded already."""
+        ...
+
+    async def matching(self, tenant_id: str, product_line: str, markers: Sequence[Marker]) -> list[TrialMatch]:
+        """The trials of the product line that share one of `markers`, each with the marker it shares."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralQuery:
+    """Which referrals a list shows (newest first; every condition must hold)."""
+
+    referrer_customer_id: str | None = None
+    referred_customer_id: str | None = None
+    state: ReferralState | None = None
+
+
+class ReferralRepository(Protocol):
+    """The referral program, customers' referral codes and referrals."""
+
+    async def get_program(self, tenant_id: str) -> ReferralProgram | None: ...
+
+    async def save_program(self, program: ReferralProgram) -> None:
+        """Store `program` (version n) if the stored one is at version n - 1, else `ReferralProgramVersionMismatch`."""
+        ...
+
+    async def add_code(self, code: ReferralCode) -> bool:
+        """Insert a customer's code; False when the customer has one or the code is taken."""
+        ...
+
+    async def code_of(self, tenant_id: str, customer_id: str) -> ReferralCode | None: ...
+
+    async def find_code(self, tenant_id: str, code: str) -> ReferralCode | None: ...
+
+    async def take_reward(self, tenant_id: str, customer_id: str, cap: int | None) -> bool:
+        """Count one more rewarded referral of the referrer's code if under `cap` (one conditional update)."""
+        ...
+
+    async def add(self, referral: Referral) -> None:
+        """Insert a referral; a referred customer already referred is `AlreadyReferred`."""
+        ...
+
+    async def get(self, tenant_id: str, referral_id: str) -> Referral | None: ...
+
+    async def of_referred(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Referral | None: ...
+
+    async def save(self, referral: Referral) -> None: ...
+
+    async def find(
+        self, tenant_id: str, limit: int, *, query: ReferralQuery, after: Sequence[str] | None = None
+    ) -> list[Referral]:
+        """Referrals matching `query`, newest first, after the sort key `after` ([created_at iso, id])."""
+        ...
+
+
+class CampaignRepository(Protocol):
+    """Campaigns and the offers they issued."""
+
+    async def add(self, campaign: Campaign) -> None:
+        """Insert a new campaign; an id taken in the tenant is `CampaignExists`."""
+        ...
+
+    async def get(self, tenant_id: str, campaign_id: str) -> Campaign | None:
+        """The campaign with the number of offers it issued."""
+        ...
+
+    async def save(self, campaign: Campaign) -> None: ...
+
+    async def active_for(self, tenant_id: str, trigger: Trigger) -> list[Campaign]:
+        """The tenant's active campaigns on `trigger`, oldest first."""
+        ...
+
+    async def find(self, tenant_id: str, limit: int, after: Sequence[str] | None = None) -> list[Campaign]:
+        """Campaigns oldest first, after the sort key `after` ([created_at iso, id])."""
+        ...
+
+    async def offers_of(self, tenant_id: str, campaign_id: str, customer_id: str) -> int:
+        """How many offers the campaign issued the customer."""
+        ...
+
+    async def last_offer_at(self, tenant_id: str, customer_id: str) -> datetime | None:
+        """When the customer got their last offer of any campaign."""
+        ...
+
+    async def add_offer(self, offer: CampaignOffer) -> bool:
+        """Insert an offer; False when the campaign already answered its event, or another offer took its ordinal."""
+        ...
+
+    async def find_offers(
+        self,
+        tenant_id: str,
+        limit: int,
+        *,
+        campaign_id: str | None = None,
+        customer_id: str | None = None,
+        after: Sequence[str] | None = None,
+    ) -> list[CampaignOffer]:
+        """Offers newest first, after the sort key `after` ([issued_at iso, id])."""
+        ...
+
+
+class ExperimentRepository(Protocol):
+    """Experiments, their customers' assignments and what those customers paid since."""
+
+    async def add(self, experiment: Experiment) -> None:
+        """Insert a new experiment; an id taken in the tenant is `ExperimentExists`."""
+        ...
+
+    async def get(self, tenant_id: str, experiment_id: str, *, for_update: bool = False) -> Experiment | None: ...
+
+    async def save(self, experiment: Experiment) -> None: ...
+
+    async def find(self, tenant_id: str, limit: int, after: Sequence[str] | None = None) -> list[Experiment]:
+        """Experiments oldest first, after the sort key `after` ([created_at iso, id])."""
+        ...
+
+    async def assignment(self, tenant_id: str, experiment_id: str, customer_id: str) -> Assignment | None: ...
+
+    async def assign(self, assignment: Assignment) -> bool:
+        """Record a first assignment; False when the customer has one (the caller reads it)."""
+        ...
+
+    async def record_payment(self, tenant_id: str, customer_id: str, currency_code: str, net_minor: int) -> None:
+        """Add a payment (negative: a refund) to the customer's assignments in running experiments of the currency."""
+        ...
+
+    async def counts(self, tenant_id: str, experiment_id: str) -> dict[str, VariantCounts]:
+        """Per variant: customers exposed, converted (paid since), and their net revenue."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------- peers
+
+
+class People(Protocol):
+    """What other services know of a person: the product line of a plan (catalog), a customer's channel
+    identities (lifecycle) and payment-method fingerprints (payments), in the tenant of the request context."""
+
+    async def product_line(self, plan_id: str) -> str:
+        """The plan's catalog family; an unknown plan is NotFound."""
+        ...
+
+    async def markers(self, customer_id: str, *, with_email: bool = False) -> tuple[Marker, ...]:
+        """The customer's markers now (its email too when asked); an unknown customer is NotFound."""
+        ...
+
+
+class Credits(Protocol):
+    """Payments' account credit, granted once per request id (a repeat answers the first grant)."""
+
+    async def grant(
+        self,
+        request_id: str,
+        customer_id: str,
+        amount_minor: int,
+        currency_code: str,
+        reason: str,
+        *,
+        storefront_id: str,
+        channel: str,
+        plan_id: str,
+    ) -> None: ...
+
+
 class PromotionsUnitOfWork(AbstractUnitOfWork, Protocol):
     """The repositories and the ledger over one transaction; events emitted are published if it commits."""
 
@@ -181,3 +357,15 @@ class PromotionsUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def redemptions(self) -> RedemptionRepository: ...
+
+    @property
+    def trials(self) -> TrialRepository: ...
+
+    @property
+    def referrals(self) -> ReferralRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def experiments(self) -> ExperimentRepository: ...

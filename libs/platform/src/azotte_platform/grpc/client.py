@@ -30,21 +30,35 @@ SERVICE_CONFIG = {
 }
 
 
+def _with_context(details: Any) -> grpc.aio.ClientCallDetails:
+    """The call's details with the caller's tenant, principal and request id added to its metadata."""
+    metadata: Any = list(details.metadata or ())
+    present = {key for key, _ in metadata}
+    metadata.extend(pair for pair in context.as_metadata(context.current()) if pair[0] not in present)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
+
+
 class _ContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     """Sends the caller's tenant, principal and request id; raises the callee's typed errors."""
 
     async def intercept_unary_unary(self, continuation: Callable[[Any, Any], Any], details: Any, request: Any) -> Any:
-        metadata: Any = list(details.metadata or ())
-        present = {key for key, _ in metadata}
-        metadata.extend(pair for pair in context.as_metadata(context.current()) if pair[0] not in present)
-        details = grpc.aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
-        call = await continuation(details, request)
+        call = await continuation(_with_context(details), request)
         try:
             return await call
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
+
+
+class _StreamContextInterceptor(grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
+    """Sends the caller's context on a bidirectional stream (its errors arrive as the stream is read:
+    the caller turns them into typed errors with `status.from_rpc_error`)."""
+
+    async def intercept_stream_stream(
+        self, continuation: Callable[[Any, Any], Any], details: Any, request_iterator: Any
+    ) -> Any:
+        return await continuation(_with_context(details), request_iterator)
 
 
 def connect(target: str) -> grpc.aio.Channel:
@@ -52,5 +66,5 @@ def connect(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         target,
         options=[("grpc.enable_retries", 1), ("grpc.service_config", json.dumps(SERVICE_CONFIG))],
-        interceptors=[_ContextInterceptor()],  # type: ignore[list-item]
+        interceptors=[_ContextInterceptor(), _StreamContextInterceptor()],  # type: ignore[list-item]
     )

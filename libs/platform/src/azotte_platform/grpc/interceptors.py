@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -31,8 +31,19 @@ async def _abort(servicer_context: Any, method: str, error: AzotteError) -> str:
     return str(status.name)
 
 
+def _bind_context(servicer_context: Any) -> None:
+    metadata = dict(servicer_context.invocation_metadata() or ())
+    context.set_current(
+        context.RequestContext(
+            tenant_id=str(metadata.get(context.TENANT_HEADER, "")),
+            principal=str(metadata.get(context.PRINCIPAL_HEADER, "")),
+            request_id=str(metadata.get(context.REQUEST_ID_HEADER, "")),
+        )
+    )
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every unary call of a service's own API (health and reflection pass through).
+    """Wraps every unary and bidirectional-stream call of a service's own API (health and reflection pass through).
 
     A request that does not decode, or whose string fields are too long or hold a NUL or a lone
     surrogate, ends INVALID_ARGUMENT before the service sees it (`azotte_platform.grpc.requests`).
@@ -45,7 +56,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     async def intercept_service(self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or handler.unary_unary is None or not method.startswith("/azotte."):
+        if handler is None or not method.startswith("/azotte."):
+            return handler
+        if handler.stream_stream is not None:
+            return self._streaming(handler, method)
+        if handler.unary_unary is None:
             return handler
         # NOTE: one wrapper per method, made on its first call: the hot path allocates no handler per call.
         wrapped = self._wrapped.get(method)
@@ -57,18 +72,50 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             )
         return wrapped
 
+    def _streaming(self, handler: Any, method: str) -> Any:
+        """A bidirectional stream gets the same checks per message, context and error mapping as a unary call."""
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            wrapped = self._wrapped[method] = grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(handler.stream_stream, method.rsplit("/", 1)[-1]),
+                request_deserializer=decoding(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        return wrapped
+
+    def _wrap_stream(self, behavior: Callable[[Any, Any], AsyncIterator[Any]], method: str) -> Any:
+        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for request in requests:
+                if isinstance(request, Undecodable):
+                    raise request.error()
+                if isinstance(request, Message):
+                    check_strings(request)
+                yield request
+
+        async def wrapped(requests: AsyncIterator[Any], servicer_context: Any) -> AsyncIterator[Any]:
+            _bind_context(servicer_context)
+            try:
+                async for response in behavior(checked(requests), servicer_context):
+                    yield response
+            except AzotteError as error:
+                await _abort(servicer_context, method, error)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                unavailable = transient_database_error(error)
+                if unavailable is not None:
+                    await _abort(servicer_context, method, unavailable)
+                else:
+                    log.exception("%s crashed", method)
+                    await servicer_context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return wrapped
+
     def _wrap(self, behavior: Behavior, method: str) -> Behavior:
         succeeded = RPC_LATENCY.labels(self._service, method, "OK")
 
         async def wrapped(request: Any, servicer_context: Any) -> Any:
-            metadata = dict(servicer_context.invocation_metadata() or ())
-            context.set_current(
-                context.RequestContext(
-                    tenant_id=str(metadata.get(context.TENANT_HEADER, "")),
-                    principal=str(metadata.get(context.PRINCIPAL_HEADER, "")),
-                    request_id=str(metadata.get(context.REQUEST_ID_HEADER, "")),
-                )
-            )
+            _bind_context(servicer_context)
             started = time.perf_counter()
             code = ""
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
@@ -13,6 +13,7 @@ from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte.catalog.v1 import events_pb2
 from azotte.common.v1 import channel_pb2
 from azotte_catalog.domain import events
+from azotte_catalog.domain.branding import Branding
 from azotte_catalog.domain.catalog import Times
 from azotte_catalog.domain.currency import lookup_currency
 from azotte_catalog.domain.diff import Change, DiffEntry
@@ -29,10 +30,11 @@ from azotte_catalog.domain.storefront import (
     TaxMode,
     TaxPolicy,
 )
+from azotte_catalog.domain.texts import LocalizedText, ResolvedText, Texts, canonical_tag, texts_of
 from azotte_catalog.domain.validation import Violations, join, parse_decimal
 from azotte_platform import convert
 from azotte_platform.enums import Channel
-from azotte_platform.errors import AzotteError, InvalidArgument
+from azotte_platform.errors import AzotteError, FieldViolation, InvalidArgument
 from azotte_platform.events.envelope import Event
 from azotte_platform.grpc.status import status_code
 
@@ -128,6 +130,62 @@ def document_format_from_pb(number: int) -> DocumentFormat:
     return DocumentFormat.JSON if number == pb.DOCUMENT_FORMAT_JSON else DocumentFormat.YAML
 
 
+def text_preference(message: pb.TextPreference, path: str = "language") -> tuple[str, ...]:
+    """The canonical tags of a read's preferred locales, or InvalidArgument naming the unknown ones."""
+    v = Violations()
+    tags = []
+    for i, tag in enumerate(message.locales):
+        canonical = canonical_tag(tag)
+        if canonical is None:
+            v.add(join(join(path, "locales"), i), f"{tag!r} is not a known BCP 47 locale (e.g. 'de-DE')")
+        else:
+            tags.append(canonical)
+    v.raise_if_any("language")
+    return tuple(tags)
+
+
+def texts_to_pb(texts: Texts) -> list[pb.LocalizedText]:
+    """A resource's texts, one message per locale."""
+    return [localized_to_pb(ResolvedText(tag, text)) for tag, text in texts]
+
+
+def localized_to_pb(resolved: ResolvedText) -> pb.LocalizedText:
+    """One locale's text."""
+    text = resolved.text
+    return pb.LocalizedText(
+        locale=resolved.locale,
+        display_name=text.name,
+        description=text.description,
+        bullets=text.bullets,
+        disclosure=text.disclosure,
+    )
+
+
+def texts_from_pb(v: Violations, messages: Sequence[pb.LocalizedText], path: str) -> Texts:
+    """A resource's texts from a request; a locale given twice adds a violation."""
+    by_locale: dict[str, LocalizedText] = {}
+    for i, m in enumerate(messages):
+        if m.locale in by_locale:
+            v.add(join(join(path, i), "locale"), f"duplicate {m.locale!r}")
+        by_locale[m.locale] = LocalizedText(m.display_name, m.description, tuple(m.bullets), m.disclosure)
+    return texts_of(by_locale)
+
+
+def branding_to_pb(branding: Branding) -> pb.StorefrontBranding:
+    """A storefront's branding message."""
+    return pb.StorefrontBranding(**branding.as_dict())
+
+
+def branding_from_pb(message: pb.StorefrontBranding) -> Branding:
+    """A storefront's branding from a request."""
+    return Branding(**{f.name: value for f, value in message.ListFields()})
+
+
+def warning_to_pb(warning: FieldViolation) -> pb.CatalogWarning:
+    """A warning of an apply."""
+    return pb.CatalogWarning(field=warning.field, description=warning.description)
+
+
 def _times(message: Any, times: Times | None) -> None:
     if times is not None:
         message.create_time.CopyFrom(convert.timestamp(times[0]))
@@ -162,6 +220,8 @@ def storefront_to_pb(sf: Storefront, times: Times | None = None) -> pb.Storefron
         payment_routing=pb.PaymentRouting(rules=rules, fallback_psps=sf.routing.fallback),
         price_increase_notice_days=sf.price_increase_notice_days,
         price_increase_consent_required=sf.price_increase_consent_required,
+        branding=branding_to_pb(sf.branding),
+        disclosure_required=sf.disclosure_required,
     )
     _times(message, times)
     return message
@@ -209,18 +269,24 @@ def storefront_from_pb(message: pb.Storefront, path: str = "storefront") -> Stor
         routing=PaymentRouting(rules=rules, fallback=tuple(message.payment_routing.fallback_psps)),
         price_increase_notice_days=message.price_increase_notice_days,
         price_increase_consent_required=message.price_increase_consent_required,
+        branding=branding_from_pb(message.branding),
+        disclosure_required=message.disclosure_required,
     )
 
 
-def feature_to_pb(feature: Feature) -> pb.Feature:
-    """A feature message."""
-    return pb.Feature(
+def feature_to_pb(feature: Feature, localized: ResolvedText | None = None) -> pb.Feature:
+    """A feature message (with its text in a reader's locale when `localized` is given)."""
+    message = pb.Feature(
         key=feature.key,
         display_name=feature.name,
         kind=convert.enum_to_pb("FEATURE_KIND", feature.kind, pb.FeatureKind),
         unit=feature.unit or "",
         reset_period=convert.enum_to_pb("RESET_PERIOD", feature.reset_period, pb.ResetPeriod),
+        texts=texts_to_pb(feature.texts),
     )
+    if localized is not None:
+        message.localized.CopyFrom(localized_to_pb(localized))
+    return message
 
 
 def feature_from_pb(message: pb.Feature, path: str = "feature") -> Feature:
@@ -228,12 +294,20 @@ def feature_from_pb(message: pb.Feature, path: str = "feature") -> Feature:
     v = Violations()
     kind = _required(v, FeatureKind, "FEATURE_KIND", message.kind, pb.FeatureKind, join(path, "kind"))
     reset = _optional(v, ResetPeriod, "RESET_PERIOD", message.reset_period, pb.ResetPeriod, join(path, "reset_period"))
+    texts = texts_from_pb(v, message.texts, join(path, "texts"))
     v.raise_if_any("feature")
-    return Feature(key=message.key, name=message.display_name, kind=kind, unit=message.unit or None, reset_period=reset)
+    return Feature(
+        key=message.key,
+        name=message.display_name,
+        kind=kind,
+        unit=message.unit or None,
+        reset_period=reset,
+        texts=texts,
+    )
 
 
-def plan_to_pb(plan: Plan, times: Times | None = None) -> pb.Plan:
-    """A plan message."""
+def plan_to_pb(plan: Plan, times: Times | None = None, localized: ResolvedText | None = None) -> pb.Plan:
+    """A plan message (with its text in a reader's locale when `localized` is given)."""
     message = pb.Plan(
         id=plan.id,
         display_name=plan.name,
@@ -247,7 +321,10 @@ def plan_to_pb(plan: Plan, times: Times | None = None) -> pb.Plan:
         add_on=plan.is_add_on,
         add_on_plan_ids=plan.add_on_ids,
         state=convert.enum_to_pb("PLAN_STATE", plan.status, pb.PlanState),
+        texts=texts_to_pb(plan.texts),
     )
+    if localized is not None:
+        message.localized.CopyFrom(localized_to_pb(localized))
     _times(message, times)
     return message
 
@@ -258,6 +335,7 @@ def plan_from_pb(message: pb.Plan, path: str = "plan") -> Plan:
     interval, interval_path = message.billing_interval, join(path, "billing_interval")
     unit = _required(v, IntervalUnit, "INTERVAL_UNIT", interval.unit, pb.IntervalUnit, join(interval_path, "unit"))
     status = _optional(v, PlanStatus, "PLAN_STATE", message.state, pb.PlanState, join(path, "state"))
+    texts = texts_from_pb(v, message.texts, join(path, "texts"))
     v.raise_if_any("plan")
     return Plan(
         id=message.id,
@@ -272,6 +350,7 @@ def plan_from_pb(message: pb.Plan, path: str = "plan") -> Plan:
         is_add_on=message.add_on,
         add_on_ids=tuple(message.add_on_plan_ids),
         status=status or PlanStatus.DRAFT,
+        texts=texts,
     )
 
 

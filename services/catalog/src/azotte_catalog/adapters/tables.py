@@ -30,6 +30,8 @@ storefronts = sa.Table(
     sa.Column("payment_routing", JSONB, nullable=False),
     sa.Column("price_increase_notice_days", sa.Integer, nullable=False, server_default="0"),
     sa.Column("price_increase_consent_required", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("branding", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("disclosure_required", sa.Boolean, nullable=False, server_default=sa.false()),
     *_times(),
 )
 
@@ -42,6 +44,7 @@ features = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("unit", sa.Text),
     sa.Column("reset_period", sa.Text),
+    sa.Column("texts", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     *_times(),
 )
 
@@ -60,6 +63,7 @@ plans = sa.Table(
     sa.Column("is_add_on", sa.Boolean, nullable=False),
     sa.Column("add_on_ids", JSONB, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
+    sa.Column("texts", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     *_times(),
 )
 
@@ -91,5 +95,14 @@ channel_mappings = sa.Table(
     sa.Column("external_product_id", sa.Text, primary_key=True),
     sa.Column("plan_id", sa.Text, nullable=False),
     sa.Column("storefront_id", sa.Text),
+    *_times(),
+)
+
+catalog_settings = sa.Table(
+    "catalog_settings",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    # NOTE: the locale of the resources' own names; a tenant without a row has the default, "en".
+    sa.Column("default_locale", sa.Text, nullable=False),
     *_times(),
 )

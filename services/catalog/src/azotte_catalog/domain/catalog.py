@@ -12,6 +12,7 @@ from .mapping import ChannelMapping, validate_mapping, validate_mapping_refs
 from .plan import Plan, validate_plan, validate_plan_refs
 from .price import MAX_AMOUNT_MINOR, ExistingSubscribers, Price, PriceKey
 from .storefront import Storefront, validate_storefront
+from .texts import DEFAULT_LOCALE, check_locale
 from .validation import Violations, check_aware, join
 
 _T = TypeVar("_T")
@@ -38,6 +39,8 @@ class Catalog:
     plans: tuple[Plan, ...] = ()
     prices: tuple[Price, ...] = ()
     mappings: tuple[ChannelMapping, ...] = ()
+    default_locale: str = DEFAULT_LOCALE
+    """The locale of the resources' own names: the last step of every text fallback."""
 
     def storefront_map(self) -> dict[str, Storefront]:
         """Storefronts by id."""
@@ -69,11 +72,13 @@ class CatalogDocument:
     plans: tuple[Plan, ...] = ()
     prices: tuple[PriceEntry, ...] = ()
     mappings: tuple[ChannelMapping, ...] = ()
+    default_locale: str = DEFAULT_LOCALE
 
 
 def validate_document(doc: CatalogDocument) -> Violations:
     """Every violation of a document: each object, duplicate ids, and references inside the document."""
     v = Violations()
+    check_locale(v, "default_locale", doc.default_locale)
     storefronts = _unique(v, "storefronts", [s.id for s in doc.storefronts], "id", doc.storefronts)
     features = _unique(v, "features", [f.key for f in doc.features], "key", doc.features)
     plans = _unique(v, "plans", [p.id for p in doc.plans], "id", doc.plans)

@@ -8,7 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from azotte_platform.errors import FieldViolation
+
+from .branding import Branding
 from .catalog import Catalog, CatalogDocument, PriceEntry
+from .coverage import text_warnings
 from .plan import PlanStatus, can_transition
 from .price import Price, check_price, schedule_price, versions_of
 from .validation import Violations, join
@@ -22,6 +26,8 @@ class ResourceKind(StrEnum):
     PLAN = "plan"
     PRICE = "price"
     CHANNEL_MAPPING = "channel_mapping"
+    CATALOG = "catalog"
+    """The catalog's own settings (its default locale)."""
 
 
 class Change(StrEnum):
@@ -49,6 +55,8 @@ class CatalogDiff:
 
     entries: tuple[DiffEntry, ...]
     result: Catalog
+    warnings: tuple[FieldViolation, ...] = ()
+    """What the document leaves to fallbacks: a storefront locale without a text of a resource it shows."""
 
     def of(self, change: Change) -> list[DiffEntry]:
         """The entries with this change."""
@@ -77,8 +85,10 @@ def diff_catalog(current: Catalog, desired: CatalogDocument, now: datetime) -> C
     _check_updates(v, current, desired)
     prices = _diff_prices(v, entries, current, desired, now)
     v.raise_if_any("catalog document")
-    result = Catalog(storefronts, features, plans, prices, mappings)
-    return CatalogDiff(tuple(entries), result)
+    if desired.default_locale != current.default_locale:
+        entries.append(DiffEntry(ResourceKind.CATALOG, "catalog", Change.UPDATED, ("default_locale",)))
+    result = Catalog(storefronts, features, plans, prices, mappings, desired.default_locale)
+    return CatalogDiff(tuple(entries), result, text_warnings(desired))
 
 
 def _diff(
@@ -104,8 +114,21 @@ def _diff(
 
 
 def _changed_fields(before: Any, after: Any) -> tuple[str, ...]:
-    names = [f.name for f in fields(before)]
-    return tuple(name for name in names if getattr(before, name) != getattr(after, name))
+    """The fields an update changes; texts by locale (`texts.de`) and branding by field (`branding.logo_url`)."""
+    changed: list[str] = []
+    for name in (f.name for f in fields(before)):
+        old, new = getattr(before, name), getattr(after, name)
+        if old == new:
+            continue
+        if name == "texts":
+            old_texts, new_texts = dict(old), dict(new)
+            tags = sorted(old_texts.keys() | new_texts.keys())
+            changed.extend(f"texts.{tag}" for tag in tags if old_texts.get(tag) != new_texts.get(tag))
+        elif isinstance(old, Branding):
+            changed.extend(f"branding.{f.name}" for f in fields(old) if getattr(old, f.name) != getattr(new, f.name))
+        else:
+            changed.append(name)
+    return tuple(changed)
 
 
 def _check_updates(v: Violations, current: Catalog, desired: CatalogDocument) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -12,13 +13,16 @@ import yaml
 from azotte_catalog.errors import CatalogDocumentUnreadable
 from azotte_platform.enums import Channel
 
+from .branding import Branding
 from .catalog import Catalog, CatalogDocument, PriceEntry, validate_document
+from .coverage import check_disclosures
 from .feature import Feature, FeatureKind, ResetPeriod
 from .mapping import ChannelMapping
 from .plan import BillingInterval, FeatureGrant, IntervalUnit, Plan, PlanStatus
 from .price import ExistingSubscribers, PriceKey
 from .reader import Reader
 from .storefront import PaymentRouting, RoutingCondition, RoutingRule, Storefront, TaxMode, TaxPolicy
+from .texts import DEFAULT_LOCALE, LocalizedText, Texts, texts_of
 from .validation import Violations, join
 
 DOCUMENT_VERSION = 1
@@ -34,7 +38,18 @@ class DocumentFormat(StrEnum):
 
 # NOTE: `lifecycle_policy` belongs to lifecycle (it owns the policy): the catalog accepts the section and
 # leaves it alone; the gateway's apply hands it to lifecycle.
-_TOP = frozenset({"version", "storefronts", "features", "plans", "prices", "channel_mappings", "lifecycle_policy"})
+_TOP = frozenset(
+    {
+        "version",
+        "default_locale",
+        "storefronts",
+        "features",
+        "plans",
+        "prices",
+        "channel_mappings",
+        "lifecycle_policy",
+    }
+)
 _STOREFRONT = frozenset(
     {
         "id",
@@ -47,14 +62,21 @@ _STOREFRONT = frozenset(
         "payment_routing",
         "price_increase_notice_days",
         "price_increase_consent_required",
+        "disclosure_required",
+        "branding",
     }
 )
+_BRANDING = frozenset(Branding.__dataclass_fields__)
 _TAX = frozenset({"mode", "rate"})
 _ROUTING = frozenset({"rules", "fallback"})
 _RULE = frozenset({"psps", "when"})
 _WHEN = frozenset({"currencies", "countries", "payment_method_types", "min_amount_minor", "max_amount_minor"})
-_FEATURE = frozenset({"key", "name", "kind", "unit", "reset_period"})
-_PLAN = frozenset({"id", "name", "family", "rank", "interval", "trial_days", "status", "add_on", "add_ons", "features"})
+_FEATURE = frozenset({"key", "name", "kind", "unit", "reset_period", "texts"})
+_FEATURE_TEXT = frozenset({"name", "description"})
+_PLAN = frozenset(
+    {"id", "name", "family", "rank", "interval", "trial_days", "status", "add_on", "add_ons", "features", "texts"}
+)
+_PLAN_TEXT = frozenset({"name", "description", "bullets", "disclosure"})
 _INTERVAL = frozenset({"unit", "count"})
 _GRANT = frozenset({"key", "limit"})
 _PRICE = frozenset(
@@ -88,10 +110,12 @@ def parse_document(data: object) -> CatalogDocument:
         mappings=tuple(
             _mapping(Reader(d, join("channel_mappings", i), v, _MAPPING)) for i, d in _items(top, "channel_mappings")
         ),
+        default_locale=top.str_("default_locale", DEFAULT_LOCALE),
     )
     # NOTE: an object with malformed fields is not validated further, so its placeholders add no noise.
     malformed = {_object_path(item.field) for item in v.items}
-    v.items.extend(item for item in validate_document(doc).items if _object_path(item.field) not in malformed)
+    semantic = [*validate_document(doc).items, *check_disclosures(doc).items]
+    v.items.extend(item for item in semantic if _object_path(item.field) not in malformed)
     v.raise_if_any("catalog document")
     return doc
 
@@ -112,6 +136,7 @@ def export_document(catalog: Catalog) -> Document:
                 PriceEntry(p.key, p.amount_minor, p.effective_from, p.existing_subscribers) for p in catalog.prices
             ),
             mappings=catalog.mappings,
+            default_locale=catalog.default_locale,
         )
     )
 
@@ -130,6 +155,7 @@ def document_to_dict(doc: CatalogDocument) -> Document:
     )
     return {
         "version": DOCUMENT_VERSION,
+        "default_locale": doc.default_locale,
         "storefronts": [_storefront_dict(s) for s in sorted(doc.storefronts, key=lambda s: s.id)],
         "features": [_feature_dict(f) for f in sorted(doc.features, key=lambda f: f.key)],
         "plans": [_plan_dict(p) for p in sorted(doc.plans, key=lambda p: p.id)],
@@ -174,7 +200,33 @@ def _storefront(r: Reader) -> Storefront:
         routing=PaymentRouting(rules=tuple(rules), fallback=routing.strs("fallback")),
         price_increase_notice_days=r.int_("price_increase_notice_days", 0),
         price_increase_consent_required=r.bool_("price_increase_consent_required", False),
+        branding=_branding(r.child("branding", _BRANDING)),
+        disclosure_required=r.bool_("disclosure_required", False),
     )
+
+
+def _branding(r: Reader) -> Branding:
+    return Branding(**{name: r.str_(name, "") for name in sorted(_BRANDING)})
+
+
+def _texts(r: Reader, allowed: frozenset[str]) -> Texts:
+    """The `texts` mapping of a plan or feature: locale -> its texts."""
+    raw = r.data.get("texts")
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        r.v.add(r.at("texts"), "must be a mapping of locale to texts (e.g. de: {name: ...})")
+        return ()
+    by_locale = {}
+    for tag, value in raw.items():
+        t = Reader(value, join(r.at("texts"), str(tag)), r.v, allowed)
+        by_locale[str(tag)] = LocalizedText(
+            name=t.str_("name"),
+            description=t.str_("description", ""),
+            bullets=t.strs("bullets"),
+            disclosure=t.str_("disclosure", ""),
+        )
+    return texts_of(by_locale)
 
 
 def _feature(r: Reader) -> Feature:
@@ -184,6 +236,7 @@ def _feature(r: Reader) -> Feature:
         kind=r.enum("kind", FeatureKind),
         unit=r.opt_str("unit"),
         reset_period=r.enum("reset_period", ResetPeriod) if r.has("reset_period") else None,
+        texts=_texts(r, _FEATURE_TEXT),
     )
 
 
@@ -204,6 +257,7 @@ def _plan(r: Reader) -> Plan:
         is_add_on=r.bool_("add_on", False),
         add_on_ids=r.strs("add_ons"),
         status=r.enum("status", PlanStatus, PlanStatus.DRAFT),
+        texts=_texts(r, _PLAN_TEXT),
     )
 
 
@@ -278,6 +332,24 @@ def _storefront_dict(s: Storefront) -> Document:
         out["price_increase_notice_days"] = s.price_increase_notice_days
     if s.price_increase_consent_required:
         out["price_increase_consent_required"] = True
+    if s.disclosure_required:
+        out["disclosure_required"] = True
+    if s.branding.as_dict():
+        out["branding"] = s.branding.as_dict()
+    return out
+
+
+def _texts_dict(texts: Texts) -> Document:
+    out: Document = {}
+    for tag, text in texts:
+        entry: Document = {"name": text.name}
+        if text.description:
+            entry["description"] = text.description
+        if text.bullets:
+            entry["bullets"] = list(text.bullets)
+        if text.disclosure:
+            entry["disclosure"] = text.disclosure
+        out[tag] = entry
     return out
 
 
@@ -287,11 +359,13 @@ def _feature_dict(f: Feature) -> Document:
         out["unit"] = f.unit
     if f.reset_period is not None:
         out["reset_period"] = str(f.reset_period)
+    if f.texts:
+        out["texts"] = _texts_dict(f.texts)
     return out
 
 
 def _plan_dict(p: Plan) -> Document:
-    return {
+    out: Document = {
         "id": p.id,
         "name": p.name,
         "family": p.family,
@@ -303,6 +377,9 @@ def _plan_dict(p: Plan) -> Document:
         "add_ons": list(p.add_on_ids),
         "features": [{"key": g.feature_key} | ({} if g.limit is None else {"limit": g.limit}) for g in p.grants],
     }
+    if p.texts:
+        out["texts"] = _texts_dict(p.texts)
+    return out
 
 
 def _price_dict(p: PriceEntry, currency: str | None) -> Document:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .texts import Texts, validate_texts
 from .validation import Violations, check_name, join
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -39,6 +40,8 @@ class Feature:
     kind: FeatureKind
     unit: str | None = None
     reset_period: ResetPeriod | None = None
+    texts: Texts = ()
+    """Display name and description per locale; `name` is in the catalog's default locale."""
 
 
 def validate_feature(feature: Feature, path: str = "feature") -> Violations:
@@ -57,4 +60,5 @@ def validate_feature(feature: Feature, path: str = "feature") -> Violations:
             v.add(join(path, "unit"), f"only quota features have a unit, not {feature.kind} ones")
         if feature.reset_period is not None:
             v.add(join(path, "reset_period"), f"only quota features reset, not {feature.kind} ones")
+    validate_texts(v, join(path, "texts"), feature.texts, full=False)
     return v

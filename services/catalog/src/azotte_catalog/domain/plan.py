@@ -9,6 +9,7 @@ from enum import StrEnum
 from azotte_catalog.errors import PlanFamilyMismatch, PlanStatusTransitionNotAllowed
 
 from .feature import Feature, FeatureKind
+from .texts import Texts, validate_texts
 from .validation import Violations, check_name, check_slug, join
 
 MAX_TRIAL_DAYS = 366
@@ -69,6 +70,8 @@ class Plan:
     is_add_on: bool = False
     add_on_ids: tuple[str, ...] = ()
     status: PlanStatus = PlanStatus.DRAFT
+    texts: Texts = ()
+    """Display name, description, bullets and disclosure per locale; `name` is in the catalog's default locale."""
 
     @property
     def sellable(self) -> bool:
@@ -143,6 +146,7 @@ def validate_plan(plan: Plan, path: str = "plan") -> Violations:
     for i, add_on_id in enumerate(plan.add_on_ids):
         if add_on_id == plan.id:
             v.add(join(join(path, "add_ons"), i), "a plan cannot be its own add-on")
+    validate_texts(v, join(path, "texts"), plan.texts, full=True)
     return v
 
 

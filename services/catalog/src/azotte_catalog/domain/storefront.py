@@ -9,11 +9,12 @@ from enum import StrEnum
 
 from azotte_platform.enums import Channel
 
+from .branding import Branding, validate_branding
 from .currency import lookup_currency
+from .texts import check_locale
 from .validation import Violations, check_name, check_slug, join
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$")
 _MAX_RATE_PLACES = 6
 MAX_NOTICE_DAYS = 365
 
@@ -103,6 +104,9 @@ class Storefront:
     """How many days before the renewal that first charges a higher price its subscribers are told (0: none)."""
     price_increase_consent_required: bool = False
     """Whether a subscriber must accept a higher price (else the subscription ends at that renewal)."""
+    branding: Branding = field(default_factory=Branding)
+    disclosure_required: bool = False
+    """Whether every plan priced here must have a disclosure text in each of the storefront's locales."""
 
     def sells_on(self, channel: Channel) -> bool:
         """Whether `channel` is enabled in this storefront."""
@@ -119,10 +123,12 @@ def validate_storefront(sf: Storefront, path: str = "storefront") -> Violations:
     if lookup_currency(sf.currency) is None:
         v.add(join(path, "currency"), f"{sf.currency!r} is not an active ISO 4217 currency code")
     for i, locale in enumerate(sf.locales):
-        if not _LOCALE.match(locale):
-            v.add(join(join(path, "locales"), i), f"{locale!r} is not a BCP 47 locale (e.g. 'de-DE')")
+        check_locale(v, join(join(path, "locales"), i), locale)
     if len(set(sf.locales)) != len(sf.locales):
         v.add(join(path, "locales"), "contains duplicates")
+    if sf.disclosure_required and not sf.locales:
+        v.add(join(path, "locales"), "required when disclosure_required is true: the locales disclosures are in")
+    validate_branding(v, join(path, "branding"), sf.branding)
     if not sf.channels:
         v.add(join(path, "channels"), "at least one channel must be enabled")
     _validate_tax(v, join(path, "tax"), sf.tax)

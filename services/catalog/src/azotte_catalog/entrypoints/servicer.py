@@ -16,11 +16,13 @@ from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte_catalog.adapters import proto
 from azotte_catalog.domain.document import DocumentFormat, export_document, load_document_text, parse_document
 from azotte_catalog.domain.price import PriceKey
+from azotte_catalog.domain.texts import ResolvedText, Texts, resolve_text
 from azotte_catalog.ports import CatalogUnitOfWork
 from azotte_catalog.service_layer import lists, plans, resources
 from azotte_catalog.service_layer.apply import apply_document, preview_document
 from azotte_catalog.service_layer.catalogs import TenantCatalogs
 from azotte_catalog.service_layer.prices import SchedulePrice, cancel_scheduled_price, schedule_new_price
+from azotte_catalog.service_layer.view import CatalogView
 from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.context import require_tenant
@@ -42,12 +44,24 @@ STOREFRONT_MASK = frozenset(
         "payment_routing",
         "price_increase_notice_days",
         "price_increase_consent_required",
+        "branding",
+        "disclosure_required",
     }
 )
-FEATURE_MASK = frozenset({"display_name", "kind", "unit", "reset_period"})
+FEATURE_MASK = frozenset({"display_name", "kind", "unit", "reset_period", "texts"})
 MAX_PRICE_QUERIES = 1000
 PLAN_MASK = frozenset(
-    {"display_name", "family", "rank", "billing_interval", "trial_days", "feature_grants", "add_on", "add_on_plan_ids"}
+    {
+        "display_name",
+        "family",
+        "rank",
+        "billing_interval",
+        "trial_days",
+        "feature_grants",
+        "add_on",
+        "add_on_plan_ids",
+        "texts",
+    }
 )
 
 
@@ -64,6 +78,18 @@ def merge_update(current: M, patch: M, mask: FieldMask, allowed: frozenset[str])
     merged.CopyFrom(current)
     mask.MergeMessage(patch, merged, replace_message_field=True, replace_repeated_field=True)
     return merged
+
+
+class _Texts:
+    """The texts of one read, in the locale its TextPreference resolves to."""
+
+    def __init__(self, view: CatalogView, language: pb.TextPreference):
+        self._chain = view.text_chain(proto.text_preference(language), language.storefront_id)
+        self._default = view.catalog.default_locale
+
+    def of(self, texts: Texts, name: str) -> ResolvedText:
+        """The text of a resource with these texts and this own name."""
+        return resolve_text(texts, name, self._chain, self._default)
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
@@ -130,13 +156,17 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     async def GetFeature(self, request: pb.GetFeatureRequest, context: Context) -> pb.GetFeatureResponse:
         view = await self._catalogs.view(require_tenant())
-        return pb.GetFeatureResponse(feature=proto.feature_to_pb(view.feature(request.key)))
+        feature = view.feature(request.key)
+        localized = _Texts(view, request.language).of(feature.texts, feature.name)
+        return pb.GetFeatureResponse(feature=proto.feature_to_pb(feature, localized))
 
     async def ListFeatures(self, request: pb.ListFeaturesRequest, context: Context) -> pb.ListFeaturesResponse:
         view = await self._catalogs.view(require_tenant())
+        texts = _Texts(view, request.language)
         page = lists.features().page(request, view.catalog.features)
         return pb.ListFeaturesResponse(
-            features=[proto.feature_to_pb(f) for f in page.items], next_page_token=page.next_page_token
+            features=[proto.feature_to_pb(f, texts.of(f.texts, f.name)) for f in page.items],
+            next_page_token=page.next_page_token,
         )
 
     async def CreateFeature(self, request: pb.CreateFeatureRequest, context: Context) -> pb.CreateFeatureResponse:
@@ -167,14 +197,16 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def GetPlan(self, request: pb.GetPlanRequest, context: Context) -> pb.GetPlanResponse:
         view = await self._catalogs.view(require_tenant())
         plan = view.plan(request.id)
-        return pb.GetPlanResponse(plan=proto.plan_to_pb(plan, view.times_of("plan", plan.id)))
+        localized = _Texts(view, request.language).of(plan.texts, plan.name)
+        return pb.GetPlanResponse(plan=proto.plan_to_pb(plan, view.times_of("plan", plan.id), localized))
 
     async def ListPlans(self, request: pb.ListPlansRequest, context: Context) -> pb.ListPlansResponse:
         view = await self._catalogs.view(require_tenant())
         matching = [p for p in view.catalog.plans if not request.family or p.family == request.family]
+        texts = _Texts(view, request.language)
         page = lists.plans(view.times_of).page(request, matching, request.family)
         return pb.ListPlansResponse(
-            plans=[proto.plan_to_pb(p, view.times_of("plan", p.id)) for p in page.items],
+            plans=[proto.plan_to_pb(p, view.times_of("plan", p.id), texts.of(p.texts, p.name)) for p in page.items],
             next_page_token=page.next_page_token,
         )
 
@@ -326,13 +358,21 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
             async def preview(uow: CatalogUnitOfWork, tenant: str) -> pb.ApplyCatalogResponse:
                 diff = await preview_document(uow, tenant, document)
-                return pb.ApplyCatalogResponse(changes=[proto.change_to_pb(e) for e in diff.entries], applied=False)
+                return pb.ApplyCatalogResponse(
+                    changes=[proto.change_to_pb(e) for e in diff.entries],
+                    applied=False,
+                    warnings=[proto.warning_to_pb(w) for w in diff.warnings],
+                )
 
             return await self.units.read(preview)
 
         async def work(uow: CatalogUnitOfWork, tenant: str) -> pb.ApplyCatalogResponse:
             applied = await apply_document(await self._catalogs.open(uow, tenant), document)
-            return pb.ApplyCatalogResponse(changes=[proto.change_to_pb(e) for e in applied.entries], applied=True)
+            return pb.ApplyCatalogResponse(
+                changes=[proto.change_to_pb(e) for e in applied.entries],
+                applied=True,
+                warnings=[proto.warning_to_pb(w) for w in applied.warnings],
+            )
 
         return await self.units.mutate(request, pb.ApplyCatalogResponse, work)
 

@@ -51,6 +51,7 @@ class _Index:
         self.plans = catalog.plan_map()
         self.prices = {p.id: p for p in catalog.prices}
         self.mappings = {m.id: m for m in catalog.mappings}
+        self.default_locale = catalog.default_locale
 
 
 async def _write(w: CatalogWriter, entry: DiffEntry, result: _Index, before: Catalog) -> None:
@@ -74,6 +75,8 @@ async def _write(w: CatalogWriter, entry: DiffEntry, result: _Index, before: Cat
         await _write_plan(w, entry, result, before)
     elif entry.kind is ResourceKind.PRICE:
         await w.add_price(result.prices[entry.id])
+    elif entry.kind is ResourceKind.CATALOG:
+        await w.save_default_locale(result.default_locale)
     else:
         mapping = result.mappings[entry.id]
         await w.save_mapping(mapping)

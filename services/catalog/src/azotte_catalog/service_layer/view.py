@@ -13,6 +13,7 @@ from azotte_catalog.domain.mapping import ChannelMapping, resolve_channel_produc
 from azotte_catalog.domain.plan import Plan
 from azotte_catalog.domain.price import Price, PriceKey, ResolvedPrice, resolve_price
 from azotte_catalog.domain.storefront import Storefront
+from azotte_catalog.domain.texts import fallback_chain
 from azotte_catalog.errors import FeatureNotFound, PlanNotFound, StorefrontNotFound
 from azotte_platform.enums import Channel
 
@@ -84,6 +85,11 @@ class CatalogView:
             *self.prices_by_key.get(PriceKey(plan_id, storefront_id), ()),
         )
         return resolve_price(candidates, plan, storefront, channel, at, subscription_started_at)
+
+    def text_chain(self, locales: tuple[str, ...], storefront_id: str = "") -> tuple[str, ...]:
+        """The locales a read tries for its texts: the caller's, the storefront's first, the catalog default."""
+        storefront_locales = self.storefront(storefront_id).locales if storefront_id else ()
+        return fallback_chain(locales, storefront_locales, self.catalog.default_locale)
 
     def resolve_channel_product(self, channel: Channel, external_product_id: str) -> tuple[ChannelMapping, Plan]:
         """The mapping of a store's product id and the plan it stands for."""

@@ -87,6 +87,10 @@ class CatalogWriter:
         await self.uow.catalog.save_plan(self.tenant_id, plan, self.now)
         return self._touch("plan", plan.id)
 
+    async def save_default_locale(self, locale: str) -> None:
+        """Set the locale of the catalog's own names."""
+        await self.uow.catalog.save_default_locale(self.tenant_id, locale, self.now)
+
     async def save_mapping(self, mapping: ChannelMapping) -> Times:
         """Insert or update a channel mapping."""
         await self.uow.catalog.save_mapping(self.tenant_id, mapping, self.now)

@@ -19,6 +19,7 @@ class AccessReason(StrEnum):
     PAUSED = "paused"
     QUOTA_EXHAUSTED = "quota_exhausted"
     SUSPENDED = "suspended"
+    SPEND_LIMIT_REACHED = "spend_limit_reached"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -50,7 +51,7 @@ def decide(
     now: datetime,
     *,
     used: int = 0,
-    suspended: bool = False,
+    suspended: AccessReason | None = None,
     why_not: AccessReason | None = None,
 ) -> AccessDecision:
     """Combine grants in one pass: boolean any, quotas add up, seats take the max; name the sources."""
@@ -80,9 +81,10 @@ def decide(
             has_seats = True
             seats_max = max(seats_max, grant.limit or 0)
 
-    if suspended:
-        # NOTE: a usage suspension overrides every grant until the feature is restored.
-        return AccessDecision(feature_key, False, AccessReason.SUSPENDED, sources=tuple(sorted(sources)))
+    if suspended is not None:
+        # NOTE: a usage suspension overrides every grant until the feature is restored; `suspended` is the
+        # reason it answers (SUSPENDED, or the usage limit behind it).
+        return AccessDecision(feature_key, False, suspended, sources=tuple(sorted(sources)))
     if not sources:
         return AccessDecision(feature_key, False, _denial(why_not, latest_ended), valid_until=latest_ended)
 

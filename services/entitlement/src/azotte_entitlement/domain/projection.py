@@ -164,7 +164,7 @@ class AccessProjection:
             by_slot.values() if by_slot is not None else (),
             now,
             used=usage.used if usage is not None else 0,
-            suspended=feature_key in customer.suspensions,
+            suspended=_denial(customer.suspensions.get(feature_key)),
             why_not=customer.why_not.get(feature_key),
         )
 
@@ -211,3 +211,7 @@ class AccessProjection:
     def _forget_if_empty(self, tenant_id: str, customer_id: str, customer: _CustomerAccess) -> None:
         if customer.is_empty():
             self._customers.pop((tenant_id, customer_id), None)
+
+
+def _denial(suspension: Suspension | None) -> AccessReason | None:
+    return suspension.denial if suspension is not None else None

@@ -5,8 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.errors import FeatureNotSuspended, SuspensionReasonRequired
 from azotte_platform.errors import InvalidArgument
+
+USAGE_DENIALS = {
+    "QUOTA_EXHAUSTED": AccessReason.QUOTA_EXHAUSTED,
+    "SPEND_LIMIT_REACHED": AccessReason.SPEND_LIMIT_REACHED,
+}
+"""Reason prefixes (`SPEND_LIMIT_REACHED: ...`) of suspensions made by a usage limit, and the denial checks answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +23,12 @@ class Suspension:
     feature_key: str
     reason: str
     suspended_at: datetime
+
+    @property
+    def denial(self) -> AccessReason:
+        """What a check answers: the usage limit named by the reason's prefix, else SUSPENDED."""
+        code, colon, _ = self.reason.partition(":")
+        return USAGE_DENIALS.get(code.strip(), AccessReason.SUSPENDED) if colon else AccessReason.SUSPENDED
 
 
 def suspend(current: Suspension | None, feature_key: str, reason: str, now: datetime) -> Suspension:

@@ -13,6 +13,7 @@ from azotte_entitlement.adapters.catalog import CatalogPlans
 from azotte_entitlement.adapters.unit_of_work import PostgresEntitlementUnitOfWork
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
+from azotte_entitlement.entrypoints.metering_consumer import LIMIT_EVENTS, LimitEventHandler
 from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
 from azotte_entitlement.entrypoints.servicer import EntitlementServicer
 from azotte_entitlement.service_layer.consistency import OWN_WRITES, ConsistencyGate
@@ -78,6 +79,9 @@ async def assemble(runtime: Runtime) -> Entitlement:
     handler = LifecycleEventHandler(plans, projection, consistency)
     consumer = EventConsumer(runtime.js, uow, LIFECYCLE_EVENTS, handler)
     runtime.spawn(consumer.run)
+    await nats_connection.ensure_service_stream(runtime.js, "metering")
+    limits = EventConsumer(runtime.js, uow, LIMIT_EVENTS, LimitEventHandler(projection))
+    runtime.spawn(limits.run)
     drift = DriftSchedule(uow, projection, plans, settings.reconcile_interval_seconds)
     runtime.spawn(drift.run)
     invite_ttl = timedelta(hours=settings.invite_ttl_hours)

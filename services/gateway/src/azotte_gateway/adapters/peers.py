@@ -10,14 +10,19 @@ import grpc
 from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceStub
 from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceStub
+from azotte.metering.v1.metering_pb2_grpc import MeteringServiceStub
+from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceStub
 from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceStub
 from azotte_platform.grpc.client import connect
+from azotte_platform.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceAsyncStub
     from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
+    from azotte.metering.v1.metering_pb2_grpc import MeteringServiceAsyncStub
+    from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceAsyncStub
     from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
     from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceAsyncStub
 
@@ -31,18 +36,32 @@ class GrpcPeers:
     payments: PaymentsServiceAsyncStub
     entitlement: EntitlementServiceAsyncStub
     promotions: PromotionsServiceAsyncStub
+    metering: MeteringServiceAsyncStub
+    wallets: WalletsServiceAsyncStub
     channels: tuple[grpc.aio.Channel, ...] = ()
 
     @classmethod
-    def connect(cls, *, catalog: str, lifecycle: str, payments: str, entitlement: str, promotions: str) -> GrpcPeers:
+    def connect(
+        cls,
+        *,
+        catalog: str,
+        lifecycle: str,
+        payments: str,
+        entitlement: str,
+        promotions: str,
+        metering: str = ServiceSettings.model_fields["metering_addr"].default,
+    ) -> GrpcPeers:
         """Channels to each service at `host:port`."""
-        channels = tuple(connect(addr) for addr in (catalog, lifecycle, payments, entitlement, promotions))
+        addresses = (catalog, lifecycle, payments, entitlement, promotions, metering)
+        channels = tuple(connect(addr) for addr in addresses)
         return cls(
             catalog=CatalogServiceStub(channels[0]),
             lifecycle=LifecycleServiceStub(channels[1]),
             payments=PaymentsServiceStub(channels[2]),
             entitlement=EntitlementServiceStub(channels[3]),
             promotions=PromotionsServiceStub(channels[4]),
+            metering=MeteringServiceStub(channels[5]),
+            wallets=WalletsServiceStub(channels[5]),
             channels=channels,
         )
 

@@ -34,6 +34,7 @@ _DENIALS = {
     ent.ACCESS_REASON_PAUSED: gw.ACCESS_DENIAL_REASON_PAUSED,
     ent.ACCESS_REASON_SUSPENDED: gw.ACCESS_DENIAL_REASON_SUSPENDED,
     ent.ACCESS_REASON_QUOTA_EXHAUSTED: gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED,
+    ent.ACCESS_REASON_SPEND_LIMIT_REACHED: gw.ACCESS_DENIAL_REASON_SPEND_LIMIT_REACHED,
 }
 _SOURCES = {
     ent.GRANT_SOURCE_SUBSCRIPTION: gw.ACCESS_SOURCE_KIND_SUBSCRIPTION,
@@ -141,6 +142,35 @@ def subscription(source: lc.Subscription) -> gw.Subscription:
     ):
         if source.HasField(name):
             getattr(result, name).CopyFrom(getattr(source, name))
+    if source.HasField("price_outlook"):
+        outlook = source.price_outlook
+        result.current_price.CopyFrom(outlook.current_price)
+        if outlook.HasField("next_price"):
+            result.next_price.CopyFrom(outlook.next_price)
+        if outlook.HasField("next_renewal_time"):
+            result.next_renewal_time.CopyFrom(outlook.next_renewal_time)
+        result.price_change.CopyFrom(price_change(outlook))
+    return result
+
+
+def price_change_state(state: lc.PriceChangeState.ValueType) -> gw.PriceChangeState.ValueType:
+    return gw.PriceChangeState.Value(lc.PriceChangeState.Name(state))
+
+
+def price_change(outlook: lc.PriceOutlook) -> gw.PriceChange:
+    """A subscription's price change as tenants see it (lifecycle's outlook, named by state)."""
+    result = gw.PriceChange(state=price_change_state(outlook.state))
+    if not outlook.HasField("change"):
+        result.old_price.CopyFrom(outlook.current_price)
+        result.new_price.CopyFrom(outlook.current_price)
+        return result
+    change = outlook.change
+    result.old_price.CopyFrom(change.old_renewal_price)
+    result.new_price.CopyFrom(change.new_renewal_price)
+    result.consent_required = change.consent_required
+    for name in ("effective_time", "notice_time", "consent_time", "decline_time"):
+        if change.HasField(name):
+            getattr(result, name).CopyFrom(getattr(change, name))
     return result
 
 

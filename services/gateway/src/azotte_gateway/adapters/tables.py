@@ -50,3 +50,103 @@ app_store_apps = sa.Table(
     sa.Column("storefront_id", sa.Text, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Webhooks to tenants: endpoints (the secret in clear, never returned after it is shown), one message per event and
+# endpoint (also the queue of pending attempts, by `next_attempt_time`), and the log of attempts.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("endpoint_id", sa.Text, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("event_types", sa.ARRAY(sa.Text), nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("previous_secret", sa.Text),
+    sa.Column("previous_secret_expire_time", sa.DateTime(timezone=True)),
+    sa.Column("sandbox", sa.Boolean, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.Text),
+    sa.Column("disable_time", sa.DateTime(timezone=True)),
+    sa.Column("failing_since", sa.DateTime(timezone=True)),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+)
+
+webhook_messages = sa.Table(
+    "webhook_messages",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("message_id", sa.Text, primary_key=True),
+    sa.Column("endpoint_id", sa.Text, nullable=False),
+    sa.Column("event_id", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempt_count", sa.Integer, nullable=False),
+    sa.Column("round_attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_time", sa.DateTime(timezone=True)),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "endpoint_id"],
+        ["webhook_endpoints.tenant_id", "webhook_endpoints.endpoint_id"],
+        ondelete="CASCADE",
+    ),
+    sa.Index("webhook_messages_due", "next_attempt_time", postgresql_where=sa.text("state = 'pending'")),
+    sa.Index("webhook_messages_by_time", "tenant_id", "create_time", "message_id"),
+    sa.Index("webhook_messages_by_endpoint", "tenant_id", "endpoint_id", "create_time"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("message_id", sa.Text, primary_key=True),
+    sa.Column("attempt_number", sa.Integer, primary_key=True),
+    sa.Column("endpoint_id", sa.Text, nullable=False),
+    sa.Column("attempt_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("duration_ms", sa.BigInteger, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("response_excerpt", sa.Text, nullable=False),
+    sa.Column("next_attempt_time", sa.DateTime(timezone=True)),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "message_id"],
+        ["webhook_messages.tenant_id", "webhook_messages.message_id"],
+        ondelete="CASCADE",
+    ),
+)
+
+google_play_apps = sa.Table(
+    "google_play_apps",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("app_id", sa.Text, primary_key=True),
+    sa.Column("package_name", sa.Text, nullable=False),
+    sa.Column("push_audience", sa.Text, nullable=False),
+    sa.Column("push_service_account_email", sa.Text, nullable=False),
+    sa.Column("service_account_key_json", sa.Text, nullable=False),
+    sa.Column("storefront_id", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+)
+
+partners = sa.Table(
+    "partners",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("partner_id", sa.Text, primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("public_key_pem", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The `jti` of every partner request seen within the replay window: a second use is a replay.
+partner_request_ids = sa.Table(
+    "partner_request_ids",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("partner_id", sa.Text, primary_key=True),
+    sa.Column("jti", sa.Text, primary_key=True),
+    sa.Column("seen_time", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.ForeignKeyConstraint(["tenant_id", "partner_id"], ["partners.tenant_id", "partners.partner_id"]),
+)

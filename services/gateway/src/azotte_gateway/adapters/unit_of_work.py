@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from azotte_gateway.adapters.repositories.api_keys import PostgresApiKeyRepository
 from azotte_gateway.adapters.repositories.app_store_apps import PostgresAppStoreAppRepository
+from azotte_gateway.adapters.repositories.channel_accounts import PostgresChannelAccountRepository
+from azotte_gateway.adapters.repositories.revenue import PostgresRevenueRepository
 from azotte_gateway.adapters.repositories.tenants import PostgresTenantRepository
+from azotte_gateway.adapters.repositories.webhooks import PostgresWebhookRepository
 from azotte_platform.db.unit_of_work import UnitOfWork
 
 
 class PostgresGatewayUnitOfWork(UnitOfWork):
-    """Implements `ports.GatewayUnitOfWork`: `async with uow:`, use the repositories, then `commit()`."""
+    """Implements `ports.GatewayUnitOfWork` and `ports.WebhooksUnitOfWork`: `async with uow:`, use the
+    repositories, then `commit()`."""
 
     @property
     def tenants(self) -> PostgresTenantRepository:
@@ -22,3 +26,15 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
     @property
     def app_store_apps(self) -> PostgresAppStoreAppRepository:
         return PostgresAppStoreAppRepository(self.connection)
+
+    @property
+    def revenue(self) -> PostgresRevenueRepository:
+        return PostgresRevenueRepository(self.connection)
+
+    @property
+    def channel_accounts(self) -> PostgresChannelAccountRepository:
+        return PostgresChannelAccountRepository(self.connection)
+
+    @property
+    def webhooks(self) -> PostgresWebhookRepository:
+        return PostgresWebhookRepository(self.connection)

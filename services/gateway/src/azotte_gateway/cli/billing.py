@@ -12,7 +12,10 @@ from azotte_gateway.cli import render
 
 credits = typer.Typer(help="Customer credit: grant (admin), balance, movements.", no_args_is_help=True)
 payment_methods = typer.Typer(help="A customer's payment methods: list, default, delete.", no_args_is_help=True)
-revenue = typer.Typer(help="The revenue report and the ledger's trial balance (admin).", no_args_is_help=True)
+revenue = typer.Typer(
+    help="Revenue analytics (MRR, churn, payments, campaigns, the revenue stream), the report, the ledger.",
+    no_args_is_help=True,
+)
 
 PageToken = Annotated[str, typer.Option("--page-token", help="Continue a previous list.")]
 

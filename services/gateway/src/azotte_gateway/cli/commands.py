@@ -10,9 +10,27 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from azotte_gateway.cli import billing, catalog_resources, customers, families, grants, policy, render
+from azotte_gateway.cli import (
+    analytics,
+    billing,
+    campaigns,
+    catalog_resources,
+    customers,
+    experiments,
+    families,
+    grants,
+    policy,
+    price_changes,
+    psp_accounts,
+    referrals,
+    render,
+    usage,
+    usage_billing,
+    webhooks,
+)
 from azotte_gateway.cli.client import DEFAULT_URL, ApiError, GatewayClient, default_key
 
 app = typer.Typer(
@@ -26,10 +44,19 @@ for sub, name in ((tenants, "tenants"), (keys, "keys"), (catalog, "catalog"), (c
     app.add_typer(sub, name=name)
 catalog_resources.register(catalog)
 billing.register(app)
+analytics.register(billing.revenue)
 app.add_typer(families.app, name="families")
 app.add_typer(grants.app, name="grants")
+app.add_typer(referrals.app, name="referrals")
+app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(experiments.app, name="experiments")
 customers.register(app)
 app.add_typer(policy.app, name="policy")
+app.add_typer(price_changes.app, name="price-changes")
+app.add_typer(psp_accounts.app, name="psp-accounts")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(usage.app, name="usage")
+app.add_typer(usage_billing.app, name="usage-billing")
 
 console = Console(emoji=False)
 
@@ -143,6 +170,8 @@ def catalog_apply(
         answer = client().apply_catalog(document, dry_run=dry_run)
     changes = [c for c in answer.get("changes", []) if c["change_type"] != "CHANGE_TYPE_UNCHANGED"]
     console.print(render.changes_table(changes) if changes else "Nothing to change.")
+    for warning in answer.get("warnings", []):
+        console.print(f"[yellow]warning[/] {escape(warning['field'])}: {escape(warning['description'])}")
     console.print("Applied." if answer.get("applied") else "[yellow]Dry run: nothing written.[/]")
 
 

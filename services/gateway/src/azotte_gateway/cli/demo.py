@@ -16,6 +16,7 @@ from rich.table import Table
 
 from azotte_gateway.cli import render
 from azotte_gateway.cli.client import ApiError, GatewayClient
+from azotte_gateway.cli.demo_ai import ai_section
 
 DAY = 86_400
 
@@ -149,6 +150,7 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
             )
         console.print(table)
         console.print("  US prices exclude tax (it is added); German prices include VAT (it is carved out).")
+        console.print(languages_table(gateway, "de", "family_monthly", ("de-DE", "en-GB")))
 
     with tour.step("3. Access checks: entitlements are the truth"):
         tour.access("alice (basic)", ids["alice"], "hd_streaming")
@@ -236,12 +238,28 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
         tour.wait_for("access to end", lambda: not tour.access("alice", ids["alice"], "hd_streaming"))
 
     family_section(tour, "10. Families: an owner shares the plan's seats; a lapse takes every member's access")
+    ai_section(tour, "11. AI usage: tokens on two models, a prepaid wallet burning down, an alert, a cut-off, a top-up")
 
     if tour.failed:
         console.print(f"[yellow]The tour finished; {len(tour.failed)} step(s) failed: {', '.join(tour.failed)}[/]")
     else:
         console.print("[bold green]The tour ran clean.[/]")
     return tour.failed
+
+
+def languages_table(gateway: GatewayClient, storefront: str, plan: str, locales: tuple[str, ...]) -> Table:
+    """One plan of a storefront as readers in each locale see it: its texts and its price (CLDR formats)."""
+    table = Table("Accept-Language", "locale used", "name", "price", "disclosure", title=f"{plan} in {storefront}")
+    for locale in locales:
+        header = {"Accept-Language": locale}
+        shown = gateway.call("GET", f"/v1/plans/{plan}", params={"storefront_id": storefront}, headers=header)
+        text = shown["plan"]["localized"]
+        prices = gateway.call(
+            "GET", "/v1/prices", params={"plan_id": plan, "storefront_id": storefront}, headers=header
+        )["prices"]
+        price = prices[0]["display_amount"] if prices else "-"
+        table.add_row(locale, text["locale"], text["display_name"], price, text.get("disclosure", ""))
+    return table
 
 
 def family_section(tour: Tour, title: str) -> None:

@@ -20,6 +20,8 @@ class Permission(StrEnum):
     START_CHECKOUT = "start_checkout"
     # A device shows the discounted price before paying.
     VALIDATE_PROMOTION_CODES = "validate_promotion_codes"
+    # A paywall asks whether to offer the free trial (a publishable key only for its bound customer).
+    CHECK_TRIAL_ELIGIBILITY = "check_trial_eligibility"
     # Reads.
     READ_CUSTOMERS = "read_customers"
     READ_SUBSCRIPTIONS = "read_subscriptions"
@@ -29,12 +31,26 @@ class Permission(StrEnum):
     READ_PAYMENT_METHODS = "read_payment_methods"
     READ_CREDITS = "read_credits"
     READ_LIFECYCLE_POLICY = "read_lifecycle_policy"
+    # Meters, a customer's usage and the raw usage events (audit, CSV export).
+    READ_USAGE = "read_usage"
+    # Usage prices, wallets and their history, limits and the upcoming usage charges.
+    READ_USAGE_BILLING = "read_usage_billing"
+    # A subscription's upcoming charge and pending price change (a device app: bound to its customer).
+    READ_PRICE_CHANGES = "read_price_changes"
+    # MRR, churn, payment and campaign figures and the revenue stream behind them.
+    READ_ANALYTICS = "read_analytics"
+    # The webhook endpoints (never their secrets) and the delivery log.
+    READ_WEBHOOKS = "read_webhooks"
     # Day-to-day customer operations.
     CANCEL_SUBSCRIPTION = "cancel_subscription"
     PAUSE_SUBSCRIPTION = "pause_subscription"
     RESUME_SUBSCRIPTION = "resume_subscription"
     REACTIVATE_SUBSCRIPTION = "reactivate_subscription"
     REFUND_CHARGE = "refund_charge"
+    # A backend reports usage events (secret keys only: a publishable key could inflate anyone's usage).
+    INGEST_USAGE = "ingest_usage"
+    # The subscriber's answer to a price increase (a device app bound to its customer, or support for them).
+    CONSENT_TO_PRICE_CHANGES = "consent_to_price_changes"
     # NOTE: not start_checkout: a publishable key is public, so it registers nobody and changes no
     # stored card; it attaches a card only inside its own checkout (the checkout's token).
     CREATE_CUSTOMER = "create_customer"
@@ -44,6 +60,17 @@ class Permission(StrEnum):
     ISSUE_CUSTOMER_TOKENS = "issue_customer_tokens"
     # A support gesture: a single-use code of an existing promotion for one customer.
     ISSUE_GOODWILL_CODES = "issue_goodwill_codes"
+    # Referrals: a customer's referral code (a publishable key only for its bound customer), reads, the program.
+    ISSUE_REFERRAL_CODES = "issue_referral_codes"
+    READ_REFERRALS = "read_referrals"
+    MANAGE_REFERRALS = "manage_referrals"
+    # Lifecycle-triggered campaigns and the retention offers they issued.
+    READ_CAMPAIGNS = "read_campaigns"
+    MANAGE_CAMPAIGNS = "manage_campaigns"
+    # A/B experiments: a customer's variant (a publishable key only for its bound customer), reads, configuration.
+    ASSIGN_EXPERIMENT_VARIANTS = "assign_experiment_variants"
+    READ_EXPERIMENTS = "read_experiments"
+    MANAGE_EXPERIMENTS = "manage_experiments"
     # Families: a publishable key only when bound to the customer (see CUSTOMER_BOUND_ONLY).
     READ_FAMILIES = "read_families"
     INVITE_FAMILY_MEMBERS = "invite_family_members"
@@ -66,15 +93,26 @@ class Permission(StrEnum):
     # The channel apps (App Store apps) whose notifications the gateway accepts, and their trusted roots.
     MANAGE_CHANNELS = "manage_channels"
     MANAGE_PROMOTIONS = "manage_promotions"
+    MANAGE_METERS = "manage_meters"
+    # Usage prices and limits (alerts and cut-offs).
+    MANAGE_USAGE_BILLING = "manage_usage_billing"
+    # Prepaid credit for usage: grants, top-ups (charged), auto-recharge.
+    GRANT_USAGE_CREDIT = "grant_usage_credit"
     MANAGE_LIFECYCLE_POLICY = "manage_lifecycle_policy"
+    # What scheduled price changes did per cohort (consent, churn, revenue before/after).
+    READ_PRICE_CHANGE_IMPACT = "read_price_change_impact"
     # Tenant administration and finance.
     MANAGE_TENANT = "manage_tenant"
     MANAGE_API_KEYS = "manage_api_keys"
+    # The tenant's own PSP accounts and their credentials (admin only: they move the tenant's money).
+    MANAGE_PSP_ACCOUNTS = "manage_psp_accounts"
     MANAGE_USERS = "manage_users"
     REFUND_ANY_AMOUNT = "refund_any_amount"
     ISSUE_CREDITS = "issue_credits"
     READ_REVENUE_REPORTS = "read_revenue_reports"
     ADVANCE_SANDBOX_CLOCK = "advance_sandbox_clock"
+    # Webhook endpoints and their signing secrets, replays and test events.
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 class Role(StrEnum):
@@ -93,15 +131,29 @@ _PUBLISHABLE = frozenset(
         Permission.LIST_ENTITLEMENTS,
         Permission.START_CHECKOUT,
         Permission.VALIDATE_PROMOTION_CODES,
+        Permission.CHECK_TRIAL_ELIGIBILITY,
+        Permission.ISSUE_REFERRAL_CODES,
+        Permission.ASSIGN_EXPERIMENT_VARIANTS,
         Permission.READ_FAMILIES,
         Permission.INVITE_FAMILY_MEMBERS,
         Permission.ACCEPT_FAMILY_INVITES,
+        Permission.READ_PRICE_CHANGES,
+        Permission.CONSENT_TO_PRICE_CHANGES,
     }
 )
 # NOTE: a publishable key is public, so these need a customer token binding it to the customer they
 # name (the family's owner, or the invitee accepting); an unbound publishable key is refused.
 CUSTOMER_BOUND_ONLY = frozenset(
-    {Permission.READ_FAMILIES, Permission.INVITE_FAMILY_MEMBERS, Permission.ACCEPT_FAMILY_INVITES}
+    {
+        Permission.READ_FAMILIES,
+        Permission.INVITE_FAMILY_MEMBERS,
+        Permission.ACCEPT_FAMILY_INVITES,
+        Permission.CHECK_TRIAL_ELIGIBILITY,
+        Permission.ISSUE_REFERRAL_CODES,
+        Permission.ASSIGN_EXPERIMENT_VARIANTS,
+        Permission.READ_PRICE_CHANGES,
+        Permission.CONSENT_TO_PRICE_CHANGES,
+    }
 )
 _VIEWER = frozenset(
     {
@@ -113,11 +165,20 @@ _VIEWER = frozenset(
         Permission.READ_CATALOG,
         Permission.READ_PROMOTIONS,
         Permission.VALIDATE_PROMOTION_CODES,
+        Permission.CHECK_TRIAL_ELIGIBILITY,
+        Permission.READ_REFERRALS,
+        Permission.READ_CAMPAIGNS,
+        Permission.READ_EXPERIMENTS,
         Permission.READ_GRANTS,
         Permission.READ_FAMILIES,
         Permission.READ_PAYMENT_METHODS,
         Permission.READ_CREDITS,
         Permission.READ_LIFECYCLE_POLICY,
+        Permission.READ_USAGE,
+        Permission.READ_USAGE_BILLING,
+        Permission.READ_PRICE_CHANGES,
+        Permission.READ_WEBHOOKS,
+        Permission.READ_ANALYTICS,
     }
 )
 _OPERATOR = _VIEWER | {
@@ -132,11 +193,16 @@ _OPERATOR = _VIEWER | {
     Permission.LINK_CHANNEL_IDENTITY,
     Permission.ISSUE_CUSTOMER_TOKENS,
     Permission.ISSUE_GOODWILL_CODES,
+    Permission.ISSUE_REFERRAL_CODES,
+    Permission.ASSIGN_EXPERIMENT_VARIANTS,
     Permission.MANAGE_GRANTS,
     Permission.RECONCILE_GRANTS,
     Permission.INVITE_FAMILY_MEMBERS,
     Permission.ACCEPT_FAMILY_INVITES,
     Permission.MANAGE_FAMILIES,
+    Permission.CONSENT_TO_PRICE_CHANGES,
+    Permission.INGEST_USAGE,
+    Permission.GRANT_USAGE_CREDIT,
 }
 _MANAGER = _OPERATOR | {
     Permission.MANAGE_LIFECYCLE_POLICY,
@@ -150,16 +216,24 @@ _MANAGER = _OPERATOR | {
     Permission.MANAGE_CHANNEL_MAPPINGS,
     Permission.MANAGE_CHANNELS,
     Permission.MANAGE_PROMOTIONS,
+    Permission.MANAGE_REFERRALS,
+    Permission.MANAGE_CAMPAIGNS,
+    Permission.MANAGE_EXPERIMENTS,
+    Permission.MANAGE_METERS,
+    Permission.MANAGE_USAGE_BILLING,
+    Permission.READ_PRICE_CHANGE_IMPACT,
 }
 _ADMIN = _MANAGER | {
     Permission.RECONCILE_ALL_GRANTS,
     Permission.MANAGE_TENANT,
     Permission.MANAGE_API_KEYS,
+    Permission.MANAGE_PSP_ACCOUNTS,
     Permission.MANAGE_USERS,
     Permission.REFUND_ANY_AMOUNT,
     Permission.ISSUE_CREDITS,
     Permission.READ_REVENUE_REPORTS,
     Permission.ADVANCE_SANDBOX_CLOCK,
+    Permission.MANAGE_WEBHOOKS,
 }
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(

@@ -5,29 +5,47 @@ from __future__ import annotations
 from pathlib import Path
 
 import grpc
+import httpx
 
 from azotte_gateway.adapters.channels.app_store import AppStoreNormalizer, AppStoreVerifier
+from azotte_gateway.adapters.channels.google_play import (
+    GooglePlayAcknowledger,
+    GooglePlayNormalizer,
+    GooglePlayVerifier,
+)
+from azotte_gateway.adapters.channels.google_play_api import GoogleEndpoints, HttpJwks, PlayDeveloperApi
+from azotte_gateway.adapters.channels.partners import SignedPartnerEvents
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.adapters.peers import GrpcPeers
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.entrypoints.rest.app import create_app, rest_server
+from azotte_gateway.entrypoints.revenue_consumers import start_analytics
 from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES
+from azotte_gateway.entrypoints.webhook_worker import start_webhooks
 from azotte_gateway.ports import GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.access import Access, AccessReader
 from azotte_gateway.service_layer.admin import Admin
 from azotte_gateway.service_layer.auth import Authenticator
 from azotte_gateway.service_layer.billing import Billing
+from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
+from azotte_gateway.service_layer.channel_accounts import ChannelAccounts, StoredGooglePlayApps
 from azotte_gateway.service_layer.channels import Channels, StoredAppStoreApps
 from azotte_gateway.service_layer.checkout import Checkout
 from azotte_gateway.service_layer.customers import Customers, KnownCustomers
+from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.promotions import Promotions
+from azotte_gateway.service_layer.psp_accounts import PspAccounts
+from azotte_gateway.service_layer.referrals import Referrals
 from azotte_gateway.service_layer.subscriptions import Subscriptions
+from azotte_gateway.service_layer.trials import Trials
+from azotte_gateway.service_layer.usage import Usage
+from azotte_gateway.service_layer.usage_billing import UsageBilling
 from azotte_gateway.settings import GatewaySettings
 from azotte_platform.enums import Channel
 from azotte_platform.events.follow import follow_events
@@ -38,13 +56,22 @@ from azotte_platform.service_kit import Units
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def channel_adapters(units: Units[GatewayUnitOfWork], peers: Peers) -> ChannelAdapters:
-    """The channels whose notifications this gateway serves (Google Play, telecom and partners come next)."""
+def channel_adapters(
+    units: Units[GatewayUnitOfWork], peers: Peers, http: httpx.AsyncClient, google: GoogleEndpoints
+) -> ChannelAdapters:
+    """The channels whose notifications this gateway serves (partners post to their own endpoint)."""
     adapters = ChannelAdapters()
     adapters.register(
         Channel.APP_STORE,
         AppStoreVerifier(StoredAppStoreApps(units)),
         AppStoreNormalizer(peers),
+    )
+    play = PlayDeveloperApi(http, google)
+    adapters.register(
+        Channel.GOOGLE_PLAY,
+        GooglePlayVerifier(StoredGooglePlayApps(units), HttpJwks(http, google.certs_url), play),
+        GooglePlayNormalizer(peers),
+        GooglePlayAcknowledger(play),
     )
     return adapters
 
@@ -85,6 +112,9 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     runtime.spawn(follow_entitlements)
     runtime.on_clock_change(forget_tenant_access)
     runtime.on_reconnect(forget_access)
+    # NOTE: Google's endpoints (OIDC certificates, OAuth token, Play Developer API) share one client.
+    http = httpx.AsyncClient(timeout=10.0)
+    runtime.on_close(http.aclose)
     return Gateway(
         authenticator=authenticator,
         access=Access(peers, reader, customers),
@@ -93,12 +123,24 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         billing=Billing(peers, customers),
         catalog=Catalog(peers),
         admin=Admin(units, clock, authenticator, customers),
-        channels=Channels(channel_adapters(units, peers), peers, units),
+        channels=Channels(
+            channel_adapters(units, peers, http, GoogleEndpoints.under(settings.google_apis_url)), peers, units
+        ),
+        channel_accounts=ChannelAccounts(units, peers, SignedPartnerEvents(peers)),
         families=Families(peers, customers),
         grants=Grants(peers, clock, customers, reader),
         customers=Customers(peers, customers),
         policy=LifecyclePolicies(peers),
         promotions=Promotions(peers, customers),
+        trials=Trials(peers),
+        referrals=Referrals(peers),
+        campaigns=Campaigns(peers),
+        experiments=Experiments(peers),
+        webhooks=start_webhooks(runtime),
+        analytics=start_analytics(runtime, peers),
+        usage=Usage(peers, customers),
+        usage_billing=UsageBilling(peers, customers),
+        psp_accounts=PspAccounts(peers),
     )
 
 
@@ -119,6 +161,7 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
         payments=settings.payments_addr,
         entitlement=settings.entitlement_addr,
         promotions=settings.promotions_addr,
+        metering=settings.metering_addr,
     )
     gateway = build_gateway(runtime, settings, peers)
     await gateway.admin.bootstrap(settings.state_dir)

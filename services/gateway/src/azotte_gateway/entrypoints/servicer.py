@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -13,14 +13,20 @@ from google.protobuf.descriptor import FileDescriptor, ServiceDescriptor
 from google.rpc import error_details_pb2, status_pb2
 
 from azotte.gateway.v1 import (
+    analytics_pb2,
+    analytics_pb2_grpc,
     billing_pb2,
     billing_pb2_grpc,
+    campaigns_pb2,
+    campaigns_pb2_grpc,
     catalog_admin_pb2,
     catalog_admin_pb2_grpc,
     channel_apps_pb2,
     channel_apps_pb2_grpc,
     customers_pb2,
     customers_pb2_grpc,
+    experiments_pb2,
+    experiments_pb2_grpc,
     families_pb2,
     families_pb2_grpc,
     gateway_pb2,
@@ -29,10 +35,22 @@ from azotte.gateway.v1 import (
     grants_pb2_grpc,
     policy_pb2,
     policy_pb2_grpc,
+    price_changes_pb2,
+    price_changes_pb2_grpc,
     promotions_pb2,
     promotions_pb2_grpc,
+    psp_accounts_pb2,
+    psp_accounts_pb2_grpc,
+    referrals_pb2,
+    referrals_pb2_grpc,
     tenant_admin_pb2,
     tenant_admin_pb2_grpc,
+    usage_billing_pb2,
+    usage_billing_pb2_grpc,
+    usage_pb2,
+    usage_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
 )
 from azotte_gateway.errors import RateLimited
 from azotte_gateway.service_layer.auth import (
@@ -43,13 +61,14 @@ from azotte_gateway.service_layer.auth import (
     single_customer_token,
 )
 from azotte_gateway.service_layer.gateway import Gateway
+from azotte_platform.errors import ResourceExhausted
 from azotte_platform.grpc.status import DETAILS_KEY, to_rich_status
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Operation = Callable[[Caller, Any], Awaitable[Any]]
 
 
-async def _abort_rate_limited(error: RateLimited, servicer_context: Context) -> None:
+async def _abort_rate_limited(error: ResourceExhausted, servicer_context: Context) -> None:
     """RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail next to the ErrorInfo."""
     code, message, trailers = to_rich_status(error)
     status = status_pb2.Status.FromString(trailers[0][1])
@@ -60,6 +79,17 @@ async def _abort_rate_limited(error: RateLimited, servicer_context: Context) -> 
     packed.Pack(retry)
     status.details.append(packed)
     await servicer_context.abort(code, message, ((DETAILS_KEY, status.SerializeToString()),))
+
+
+def _stream(select: Callable[[Gateway], Operation]) -> Callable[..., AsyncIterator[Any]]:
+    """The servicer method of a bidirectional stream: authenticated once, then the area method's answers."""
+
+    async def handler(self: _Servicer, request_iterator: Any, servicer_context: Context) -> AsyncIterator[Any]:
+        responses = await self.serve(select(self.gateway), request_iterator, servicer_context)
+        async for response in responses:
+            yield response
+
+    return handler
 
 
 def _rpc(select: Callable[[Gateway], Operation]) -> Callable[..., Awaitable[Any]]:
@@ -202,7 +232,7 @@ class LifecyclePolicyServicer(_Servicer, policy_pb2_grpc.LifecyclePolicyServiceS
 
 
 class PromotionsServicer(_Servicer, promotions_pb2_grpc.PromotionsServiceServicer):
-    """PromotionsService: promotions, codes and batches, goodwill codes, a code's validation."""
+    """PromotionsService: promotions, codes and batches, goodwill codes, a code's validation, trial eligibility."""
 
     CreatePromotion = _rpc(lambda g: g.promotions.create_promotion)
     GetPromotion = _rpc(lambda g: g.promotions.get_promotion)
@@ -218,14 +248,140 @@ class PromotionsServicer(_Servicer, promotions_pb2_grpc.PromotionsServiceService
     RevokeCodeBatch = _rpc(lambda g: g.promotions.revoke_code_batch)
     IssueGoodwillCode = _rpc(lambda g: g.promotions.issue_goodwill_code)
     ValidatePromotionCode = _rpc(lambda g: g.promotions.validate_promotion_code)
+    CheckTrialEligibility = _rpc(lambda g: g.trials.check_trial_eligibility)
+
+
+class ReferralsServicer(_Servicer, referrals_pb2_grpc.ReferralsServiceServicer):
+    """ReferralsService: the referral program, customers' referral codes and the referrals."""
+
+    GetReferralProgram = _rpc(lambda g: g.referrals.get_referral_program)
+    UpdateReferralProgram = _rpc(lambda g: g.referrals.update_referral_program)
+    IssueReferralCode = _rpc(lambda g: g.referrals.issue_referral_code)
+    GetReferral = _rpc(lambda g: g.referrals.get_referral)
+    ListReferrals = _rpc(lambda g: g.referrals.list_referrals)
+
+
+class CampaignsServicer(_Servicer, campaigns_pb2_grpc.CampaignsServiceServicer):
+    """CampaignsService: lifecycle-triggered campaigns and the retention offers they issued."""
+
+    CreateCampaign = _rpc(lambda g: g.campaigns.create_campaign)
+    GetCampaign = _rpc(lambda g: g.campaigns.get_campaign)
+    ListCampaigns = _rpc(lambda g: g.campaigns.list_campaigns)
+    SetCampaignState = _rpc(lambda g: g.campaigns.set_campaign_state)
+    ListCampaignOffers = _rpc(lambda g: g.campaigns.list_campaign_offers)
+
+
+class ExperimentsServicer(_Servicer, experiments_pb2_grpc.ExperimentsServiceServicer):
+    """ExperimentsService: A/B experiments, customers' variants and the results."""
+
+    CreateExperiment = _rpc(lambda g: g.experiments.create_experiment)
+    GetExperiment = _rpc(lambda g: g.experiments.get_experiment)
+    ListExperiments = _rpc(lambda g: g.experiments.list_experiments)
+    AssignExperimentVariant = _rpc(lambda g: g.experiments.assign_experiment_variant)
+    GetExperimentResults = _rpc(lambda g: g.experiments.get_experiment_results)
+    EndExperiment = _rpc(lambda g: g.experiments.end_experiment)
+
+
+class PspAccountsServicer(_Servicer, psp_accounts_pb2_grpc.PspAccountsServiceServicer):
+    """PspAccountsService: the tenant's own payment provider accounts."""
+
+    CreatePspAccount = _rpc(lambda g: g.psp_accounts.create_psp_account)
+    GetPspAccount = _rpc(lambda g: g.psp_accounts.get_psp_account)
+    ListPspAccounts = _rpc(lambda g: g.psp_accounts.list_psp_accounts)
+    RewrapPspAccounts = _rpc(lambda g: g.psp_accounts.rewrap_psp_accounts)
 
 
 class ChannelAppsServicer(_Servicer, channel_apps_pb2_grpc.ChannelAppsServiceServicer):
-    """ChannelAppsService: the store apps whose notifications the gateway accepts."""
+    """ChannelAppsService: the store apps and partners whose notifications the gateway accepts."""
 
     CreateAppStoreApp = _rpc(lambda g: g.channels.create_app_store_app)
     GetAppStoreApp = _rpc(lambda g: g.channels.get_app_store_app)
     ListAppStoreApps = _rpc(lambda g: g.channels.list_app_store_apps)
+    CreateGooglePlayApp = _rpc(lambda g: g.channel_accounts.create_google_play_app)
+    GetGooglePlayApp = _rpc(lambda g: g.channel_accounts.get_google_play_app)
+    ListGooglePlayApps = _rpc(lambda g: g.channel_accounts.list_google_play_apps)
+    CreatePartner = _rpc(lambda g: g.channel_accounts.create_partner)
+    GetPartner = _rpc(lambda g: g.channel_accounts.get_partner)
+    ListPartners = _rpc(lambda g: g.channel_accounts.list_partners)
+
+
+class WebhooksServicer(_Servicer, webhooks_pb2_grpc.WebhooksServiceServicer):
+    """WebhooksService: the tenant's webhook endpoints, the delivery log, replays and test events."""
+
+    CreateWebhookEndpoint = _rpc(lambda g: g.webhooks.create_webhook_endpoint)
+    GetWebhookEndpoint = _rpc(lambda g: g.webhooks.get_webhook_endpoint)
+    ListWebhookEndpoints = _rpc(lambda g: g.webhooks.list_webhook_endpoints)
+    UpdateWebhookEndpoint = _rpc(lambda g: g.webhooks.update_webhook_endpoint)
+    DeleteWebhookEndpoint = _rpc(lambda g: g.webhooks.delete_webhook_endpoint)
+    RotateWebhookEndpointSecret = _rpc(lambda g: g.webhooks.rotate_webhook_endpoint_secret)
+    ListWebhookMessages = _rpc(lambda g: g.webhooks.list_webhook_messages)
+    ListWebhookAttempts = _rpc(lambda g: g.webhooks.list_webhook_attempts)
+    ReplayWebhookMessage = _rpc(lambda g: g.webhooks.replay_webhook_message)
+    ReplayWebhookMessages = _rpc(lambda g: g.webhooks.replay_webhook_messages)
+    SendTestWebhookEvent = _rpc(lambda g: g.webhooks.send_test_webhook_event)
+
+
+class PriceChangesServicer(_Servicer, price_changes_pb2_grpc.PriceChangesServiceServicer):
+    """PriceChangesService: the upcoming charge, dry runs, pending changes, consent and their impact."""
+
+    GetUpcomingCharge = _rpc(lambda g: g.subscriptions.get_upcoming_charge)
+    ListPriceChangeSubscribers = _rpc(lambda g: g.subscriptions.list_price_change_subscribers)
+    GetPendingPriceChange = _rpc(lambda g: g.subscriptions.get_pending_price_change)
+    ConsentToPriceChange = _rpc(lambda g: g.subscriptions.consent_to_price_change)
+    DeclinePriceChange = _rpc(lambda g: g.subscriptions.decline_price_change)
+    GetPriceChangeImpact = _rpc(lambda g: g.subscriptions.get_price_change_impact)
+
+
+class AnalyticsServicer(_Servicer, analytics_pb2_grpc.AnalyticsServiceServicer):
+    """AnalyticsService: MRR, churn, payments, revenue and campaign figures, the revenue stream, rates, rebuilds."""
+
+    GetMrrReport = _rpc(lambda g: g.analytics.get_mrr_report)
+    GetChurnReport = _rpc(lambda g: g.analytics.get_churn_report)
+    GetPaymentReport = _rpc(lambda g: g.analytics.get_payment_report)
+    GetRevenueSummary = _rpc(lambda g: g.analytics.get_revenue_summary)
+    GetCampaignReport = _rpc(lambda g: g.analytics.get_campaign_report)
+    ListRevenueEvents = _rpc(lambda g: g.analytics.list_revenue_events)
+    SetExchangeRate = _rpc(lambda g: g.analytics.set_exchange_rate)
+    ListExchangeRates = _rpc(lambda g: g.analytics.list_exchange_rates)
+    RebuildAnalytics = _rpc(lambda g: g.analytics.rebuild_analytics)
+
+
+class UsageServicer(_Servicer, usage_pb2_grpc.UsageServiceServicer):
+    """UsageService: usage events, meters, a customer's usage and the raw events."""
+
+    CreateMeter = _rpc(lambda g: g.usage.create_meter)
+    GetMeter = _rpc(lambda g: g.usage.get_meter)
+    ListMeters = _rpc(lambda g: g.usage.list_meters)
+    UpdateMeter = _rpc(lambda g: g.usage.update_meter)
+    GetUsage = _rpc(lambda g: g.usage.get_usage)
+    ListUsageEvents = _rpc(lambda g: g.usage.list_usage_events)
+
+    async def IngestEvents(self, request: Any, servicer_context: Context) -> Any:
+        try:
+            return await self.serve(self.gateway.usage.ingest_events, request, servicer_context)
+        except ResourceExhausted as error:
+            # NOTE: a saturated metering answers with a delay, which gRPC callers read from a RetryInfo.
+            await _abort_rate_limited(error, servicer_context)
+            raise
+
+    StreamEvents = _stream(lambda g: g.usage.stream_events)
+
+
+class UsageBillingServicer(_Servicer, usage_billing_pb2_grpc.UsageBillingServiceServicer):
+    """UsageBillingService: usage prices, wallets, limits and the upcoming usage charges."""
+
+    SetUsagePrice = _rpc(lambda g: g.usage_billing.set_usage_price)
+    ListUsagePrices = _rpc(lambda g: g.usage_billing.list_usage_prices)
+    DeleteUsagePrice = _rpc(lambda g: g.usage_billing.delete_usage_price)
+    GrantUsageCredit = _rpc(lambda g: g.usage_billing.grant_usage_credit)
+    TopUpWallet = _rpc(lambda g: g.usage_billing.top_up_wallet)
+    SetAutoRecharge = _rpc(lambda g: g.usage_billing.set_auto_recharge)
+    GetWallet = _rpc(lambda g: g.usage_billing.get_wallet)
+    ListWalletMovements = _rpc(lambda g: g.usage_billing.list_wallet_movements)
+    SetUsageLimit = _rpc(lambda g: g.usage_billing.set_usage_limit)
+    ListUsageLimits = _rpc(lambda g: g.usage_billing.list_usage_limits)
+    DeleteUsageLimit = _rpc(lambda g: g.usage_billing.delete_usage_limit)
+    PreviewUsageCharges = _rpc(lambda g: g.usage_billing.preview_usage_charges)
 
 
 def _service(module: ModuleType) -> ServiceDescriptor:
@@ -267,9 +423,36 @@ PUBLIC_SERVICES = (
         _service(promotions_pb2), PromotionsServicer, promotions_pb2_grpc.add_PromotionsServiceServicer_to_server
     ),
     PublicService(
+        _service(referrals_pb2), ReferralsServicer, referrals_pb2_grpc.add_ReferralsServiceServicer_to_server
+    ),
+    PublicService(
+        _service(campaigns_pb2), CampaignsServicer, campaigns_pb2_grpc.add_CampaignsServiceServicer_to_server
+    ),
+    PublicService(
+        _service(experiments_pb2), ExperimentsServicer, experiments_pb2_grpc.add_ExperimentsServiceServicer_to_server
+    ),
+    PublicService(
         _service(channel_apps_pb2),
         ChannelAppsServicer,
         channel_apps_pb2_grpc.add_ChannelAppsServiceServicer_to_server,
+    ),
+    PublicService(_service(webhooks_pb2), WebhooksServicer, webhooks_pb2_grpc.add_WebhooksServiceServicer_to_server),
+    PublicService(
+        _service(price_changes_pb2),
+        PriceChangesServicer,
+        price_changes_pb2_grpc.add_PriceChangesServiceServicer_to_server,
+    ),
+    PublicService(
+        _service(analytics_pb2), AnalyticsServicer, analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server
+    ),
+    PublicService(_service(usage_pb2), UsageServicer, usage_pb2_grpc.add_UsageServiceServicer_to_server),
+    PublicService(
+        _service(usage_billing_pb2),
+        UsageBillingServicer,
+        usage_billing_pb2_grpc.add_UsageBillingServiceServicer_to_server,
+    ),
+    PublicService(
+        _service(psp_accounts_pb2), PspAccountsServicer, psp_accounts_pb2_grpc.add_PspAccountsServiceServicer_to_server
     ),
 )
 """Every service the gateway's port serves (besides health and reflection), one per area of the API."""

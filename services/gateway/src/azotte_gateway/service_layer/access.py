@@ -10,10 +10,12 @@ from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.adapters import proto
 from azotte_gateway.domain.access_cache import AccessCache, RecentWrites
+from azotte_gateway.domain.localization import content_language
 from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
+from azotte_gateway.service_layer.localization import feature_texts, language, name_entitlements
 from azotte_gateway.service_layer.validation import require
 from azotte_platform.clock import Clock
 from azotte_platform.errors import InvalidArgument
@@ -144,6 +146,7 @@ class Access:
     ) -> gw.ListEntitlementsResponse:
         authorize(caller.principal, Permission.LIST_ENTITLEMENTS, customer_id=request.customer_id)
         require(request, "customer_id")
+        preference = language(request.locale)
         await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.entitlement.ListEntitlements(
             ent.ListEntitlementsRequest(
@@ -155,8 +158,11 @@ class Access:
                 order_by=request.order_by,
             )
         )
+        entitlements = [proto.entitlement(e) for e in answer.entitlements if e.access.allowed]
+        name_entitlements(entitlements, await feature_texts(self.peers, preference))
         return gw.ListEntitlementsResponse(
-            entitlements=[proto.entitlement(e) for e in answer.entitlements if e.access.allowed],
+            entitlements=entitlements,
             next_page_token=answer.next_page_token,
             consistency_token=answer.consistency_token,
+            content_language=content_language(e.display_locale for e in entitlements),
         )

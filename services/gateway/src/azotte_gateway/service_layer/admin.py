@@ -22,7 +22,7 @@ from azotte_gateway.service_layer.auth import Authenticator, Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
-from azotte_platform.clock import Clock, SandboxClock
+from azotte_platform.clock import Clock, SandboxClock, shared_now
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.listing import EQUALITY, Filter, Ordering
 from azotte_platform.paging import PageRequest
@@ -183,7 +183,7 @@ class Admin:
         await self.customers.require(caller.principal.tenant_id, request.customer_id)
         ttl = convert.optional_from_duration(request, "ttl")
         # NOTE: like API keys, a token lives in real time: the time before any tenant's sandbox offset.
-        issued = customer_tokens.issue(caller.tenant, request.customer_id, self.clock.now(), ttl)
+        issued = customer_tokens.issue(caller.tenant, request.customer_id, shared_now(self.clock), ttl)
         return ta.CreateCustomerTokenResponse(
             token=issued.token, customer_id=request.customer_id, expire_time=convert.timestamp(issued.expire_time)
         )

@@ -12,10 +12,12 @@ from google.protobuf.message import Message
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.gateway.v1 import catalog_admin_pb2 as ca
 from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte_gateway.domain.localization import content_language, parse_accept_language
 from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer import policy as lifecycle_policy
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.localization import language, with_display_amounts
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.listing import forwarded
@@ -73,7 +75,7 @@ class Catalog:
             if planned.policy is not None and answer.applied:
                 await lifecycle_policy.apply_section(self.peers, planned.policy, request.request_id)
             changes += planned.changes
-        return gw.ApplyCatalogResponse(changes=changes, applied=answer.applied)
+        return gw.ApplyCatalogResponse(changes=changes, applied=answer.applied, warnings=answer.warnings)
 
     async def export_catalog(self, caller: Caller, request: gw.ExportCatalogRequest) -> gw.ExportCatalogResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
@@ -100,8 +102,10 @@ class Catalog:
     async def get_plan(self, caller: Caller, request: gw.GetPlanRequest) -> gw.GetPlanResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
         require(request, "plan_id")
-        answer = await self.peers.catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id))
-        return gw.GetPlanResponse(plan=answer.plan)
+        answer = await self.peers.catalog.GetPlan(
+            cat.GetPlanRequest(id=request.plan_id, language=language(request.locale, request.storefront_id))
+        )
+        return gw.GetPlanResponse(plan=answer.plan, content_language=answer.plan.localized.locale)
 
     async def list_plans(self, caller: Caller, request: gw.ListPlansRequest) -> gw.ListPlansResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
@@ -112,12 +116,18 @@ class Catalog:
                 family=request.family,
                 filter=request.filter,
                 order_by=request.order_by,
+                language=language(request.locale, request.storefront_id),
             )
         )
-        return gw.ListPlansResponse(plans=answer.plans, next_page_token=answer.next_page_token)
+        return gw.ListPlansResponse(
+            plans=answer.plans,
+            next_page_token=answer.next_page_token,
+            content_language=content_language(p.localized.locale for p in answer.plans),
+        )
 
     async def list_prices(self, caller: Caller, request: gw.ListPricesRequest) -> gw.ListPricesResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
+        preferred = parse_accept_language(request.locale, "locale")
         answer = await self.peers.catalog.ListPrices(
             cat.ListPricesRequest(
                 page_size=page_size(request.page_size),
@@ -128,7 +138,11 @@ class Catalog:
                 order_by=request.order_by,
             )
         )
-        return gw.ListPricesResponse(prices=answer.prices, next_page_token=answer.next_page_token)
+        prices = [*answer.prices]
+        used = await with_display_amounts(self.peers, prices, preferred)
+        return gw.ListPricesResponse(
+            prices=prices, next_page_token=answer.next_page_token, content_language=content_language(used)
+        )
 
     # CatalogAdminService
 
@@ -159,15 +173,15 @@ class Catalog:
     async def get_feature(self, caller: Caller, request: ca.GetFeatureRequest) -> ca.GetFeatureResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
         require(request, "feature_key")
-        answer = await self.peers.catalog.GetFeature(cat.GetFeatureRequest(key=request.feature_key))
+        answer = await self.peers.catalog.GetFeature(
+            cat.GetFeatureRequest(key=request.feature_key, language=language(request.locale))
+        )
         return ca.GetFeatureResponse(feature=answer.feature)
 
     async def list_features(self, caller: Caller, request: ca.ListFeaturesRequest) -> ca.ListFeaturesResponse:
         authorize(caller.principal, Permission.READ_CATALOG)
         answer = await self.peers.catalog.ListFeatures(
-            cat.ListFeaturesRequest(
-                **forwarded(request),
-            )
+            cat.ListFeaturesRequest(**forwarded(request), language=language(request.locale))
         )
         return ca.ListFeaturesResponse(features=answer.features, next_page_token=answer.next_page_token)
 

@@ -95,6 +95,7 @@ class Channels:
                         lc.ApplyChannelEventRequest(request_id=request_id, event=event)
                     )
                 )
+            await self.notifications.acknowledge(channel, trusted)
         return answers
 
     async def create_app_store_app(

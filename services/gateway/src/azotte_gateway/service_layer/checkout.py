@@ -31,14 +31,16 @@ from azotte_gateway.errors import (
     ChannelNotEnabled,
     CheckoutCompensated,
     PaymentPending,
+    PaymentRequiresAction,
     PlanNotActive,
     PlanNotInStorefront,
     PromotionCodeNotEligible,
 )
 from azotte_gateway.ports import GatewayUnitOfWork, Peers
-from azotte_gateway.service_layer import promotions
+from azotte_gateway.service_layer import promotions, referrals, trials
 from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.localization import checkout_offer, feature_texts, language, name_entitlements
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
@@ -99,21 +101,29 @@ class Checkout:
         require_mutation(request, "customer_id", "storefront_id", "plan_id")
         if request.channel == 0:
             raise InvalidArgument.field("channel", "is required")
+        preference = language(request.locale, request.storefront_id)
 
         async def work(_: GatewayUnitOfWork, tenant_id: str) -> gw.CheckoutResponse:
             return await self._run(tenant_id, request)
 
+        # NOTE: the language is not part of the checkout: a retry in another language gets the same checkout,
+        # its texts in the retry's language.
+        identity = gw.CheckoutRequest()
+        identity.CopyFrom(request)
+        identity.ClearField("locale")
         # NOTE: the request id row is held for the whole checkout, so concurrent retries wait for the
         # first one and then read its answer: one charge, one subscription.
-        answer = await self.units.mutate(request, gw.CheckoutResponse, work, operation=OPERATION)
+        answer = await self.units.mutate(identity, gw.CheckoutResponse, work, operation=OPERATION)
         # NOTE: the buyer's app checks access next: it must not be answered from before the purchase.
         self.access.wrote(caller, request.customer_id, answer.consistency_token)
+        answer.offer.CopyFrom(await checkout_offer(self.peers, request, answer))
+        name_entitlements(answer.granted_entitlements, await feature_texts(self.peers, preference))
         return answer
 
     async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
         now = self.clock.now()
         storefront, plan, price = await self._plan_and_price(request, convert.timestamp(now))
-        ends = trial_end(now, plan.trial_days)
+        ends = None if request.skip_trial else trial_end(now, plan.trial_days)
         if request.promotion_code and ends is not None:
             # NOTE: a code discounts the charge made at checkout; a trial's first charge is made at conversion.
             refusal = PromotionCodeNotEligible.field(
@@ -124,6 +134,20 @@ class Checkout:
         create = self._subscription_request(tenant_id, request, convert.optional_timestamp(ends))
         await self._check_subscribable(create)
         method_id = await self._payment_method(request)
+        if ends is not None:
+            # NOTE: after the card is stored, so that promotions matches its fingerprint too.
+            await trials.require_trial_eligibility(self.peers, request.customer_id, plan.id, create.subscription_id)
+        if request.HasField("referral_code"):
+            await referrals.attach(
+                self.peers,
+                code=request.referral_code,
+                customer_id=request.customer_id,
+                subscription_id=create.subscription_id,
+                plan=plan,
+                storefront_id=storefront.id,
+                channel=request.channel,
+                checkout_request_id=request.request_id,
+            )
         redemption = None
         if request.promotion_code:
             checkout = await promotions.checkout_of(
@@ -269,6 +293,14 @@ class Checkout:
             )
         )
         charge = answer.charge
+        secret = charge.attempts[-1].client_secret if charge.attempts else ""
+        if charge.status == pay.CHARGE_STATUS_FAILED and secret:
+            # NOTE: 3-D Secure: the customer authenticates with the secret (Stripe.js), the PSP captures, and the
+            # same request id then finds the charge succeeded and makes the subscription.
+            raise PaymentRequiresAction(
+                "the card's issuer asks the customer to authenticate; retry with the same request_id once done",
+                metadata={"client_secret": secret, "charge_id": charge.id},
+            )
         if charge.status == pay.CHARGE_STATUS_FAILED:
             reason = charge.decline.reason or "UNKNOWN_DECLINE"
             raise PaymentDeclined(

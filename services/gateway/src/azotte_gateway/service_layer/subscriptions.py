@@ -1,4 +1,6 @@
-"""Subscriptions: reads, cancel and reactivate, pause and resume, plan changes (lifecycle does the work)."""
+"""Subscriptions: reads, cancel and reactivate, pause and resume, plan changes, and price changes (the upcoming
+charge, a dry run of a price, the pending change, consent or refusal, the impact per cohort); lifecycle does the
+work."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import timedelta
 
 from azotte.common.v1 import subscription_state_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte.gateway.v1 import price_changes_pb2 as pc
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte_gateway.adapters import proto
@@ -38,7 +41,7 @@ PLAN_CHANGE_FIELDS = {"plan_id": "new_plan_id"}
 @dataclass(frozen=True)
 class Subscriptions:
     """GetSubscription, ListSubscriptions, Cancel/Reactivate/Pause/ResumeSubscription, PreviewPlanChange,
-    ChangeSubscriptionPlan."""
+    ChangeSubscriptionPlan; PriceChangesService."""
 
     peers: Peers
     clock: Clock
@@ -161,7 +164,10 @@ class Subscriptions:
                     timing=proto.plan_change_timing(request.timing),
                 )
             )
-        return gw.PreviewPlanChangeResponse(quote=proto.plan_change_quote(answer.plan_change))
+        next_period = (
+            answer.plan_change.next_renewal_price if answer.plan_change.HasField("next_renewal_price") else None
+        )
+        return gw.PreviewPlanChangeResponse(quote=proto.plan_change_quote(answer.plan_change, next_period))
 
     async def change_subscription_plan(
         self, caller: Caller, request: gw.ChangeSubscriptionPlanRequest
@@ -194,6 +200,125 @@ class Subscriptions:
             if charges.charges:
                 response.charge.CopyFrom(proto.charge(charges.charges[0]))
         return response
+
+    # ------------------------------------------------------------------ price changes
+
+    async def get_upcoming_charge(
+        self, caller: Caller, request: pc.GetUpcomingChargeRequest
+    ) -> pc.GetUpcomingChargeResponse:
+        self._may(caller, Permission.READ_PRICE_CHANGES)
+        require(request, "subscription_id")
+        await self._subscription_for(caller, Permission.READ_PRICE_CHANGES, request.subscription_id)
+        answer = await self.peers.lifecycle.GetUpcomingCharge(
+            lc.GetUpcomingChargeRequest(subscription_id=request.subscription_id)
+        )
+        return pc.GetUpcomingChargeResponse(
+            subscription_id=answer.subscription_id,
+            charge_time=answer.charge_time,
+            amount=answer.amount,
+            discount=answer.discount,
+            tax=answer.tax,
+            gross=answer.gross,
+            price_change_state=proto.price_change_state(answer.price_change_state),
+        )
+
+    async def get_pending_price_change(
+        self, caller: Caller, request: pc.GetPendingPriceChangeRequest
+    ) -> pc.GetPendingPriceChangeResponse:
+        self._may(caller, Permission.READ_PRICE_CHANGES)
+        require(request, "subscription_id")
+        sub = await self._subscription_for(caller, Permission.READ_PRICE_CHANGES, request.subscription_id)
+        shown = proto.subscription(sub)
+        response = pc.GetPendingPriceChangeResponse(subscription_id=sub.id)
+        for name in ("current_price", "next_price", "next_renewal_time", "price_change"):
+            if shown.HasField(name):
+                getattr(response, name).CopyFrom(getattr(shown, name))
+        return response
+
+    async def consent_to_price_change(
+        self, caller: Caller, request: pc.ConsentToPriceChangeRequest
+    ) -> pc.ConsentToPriceChangeResponse:
+        self._may(caller, Permission.CONSENT_TO_PRICE_CHANGES)
+        require_mutation(request, "subscription_id")
+        await self._subscription_for(caller, Permission.CONSENT_TO_PRICE_CHANGES, request.subscription_id)
+        answer = await self.peers.lifecycle.ConsentToPriceChange(
+            lc.ConsentToPriceChangeRequest(request_id=request.request_id, subscription_id=request.subscription_id)
+        )
+        return pc.ConsentToPriceChangeResponse(subscription=proto.subscription(answer.subscription))
+
+    async def decline_price_change(
+        self, caller: Caller, request: pc.DeclinePriceChangeRequest
+    ) -> pc.DeclinePriceChangeResponse:
+        self._may(caller, Permission.CONSENT_TO_PRICE_CHANGES)
+        require_mutation(request, "subscription_id")
+        await self._subscription_for(caller, Permission.CONSENT_TO_PRICE_CHANGES, request.subscription_id)
+        answer = await self.peers.lifecycle.DeclinePriceChange(
+            lc.DeclinePriceChangeRequest(request_id=request.request_id, subscription_id=request.subscription_id)
+        )
+        return pc.DeclinePriceChangeResponse(subscription=proto.subscription(answer.subscription))
+
+    async def list_price_change_subscribers(
+        self, caller: Caller, request: pc.ListPriceChangeSubscribersRequest
+    ) -> pc.ListPriceChangeSubscribersResponse:
+        authorize(caller.principal, Permission.READ_SUBSCRIPTIONS)
+        require(request, "storefront_id", "plan_id")
+        dry_run = lc.ListPriceChangeSubscribersRequest(
+            storefront_id=request.storefront_id,
+            plan_id=request.plan_id,
+            channel=request.channel,
+            amount_minor=request.amount_minor,
+            # NOTE: numbered as lifecycle's enum, which checks the value (INVALID_ARGUMENT naming the field).
+            existing_subscribers=lc.ExistingSubscribers.ValueType(request.existing_subscribers),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        if request.HasField("effective_time"):
+            dry_run.effective_time.CopyFrom(request.effective_time)
+        answer = await self.peers.lifecycle.ListPriceChangeSubscribers(dry_run)
+        return pc.ListPriceChangeSubscribersResponse(
+            subscribers=[
+                pc.PriceChangeSubscriber(
+                    subscription_id=s.subscription_id,
+                    customer_id=s.customer_id,
+                    old_price=s.old_renewal_price,
+                    new_price=s.new_renewal_price,
+                    first_renewal_time=s.first_renewal_time,
+                )
+                for s in answer.subscribers
+            ],
+            next_page_token=answer.next_page_token,
+            affected_count=answer.affected_count,
+            unaffected_count=answer.unaffected_count,
+            notice_days=answer.notice_days,
+            consent_required=answer.consent_required,
+            revenue_before=answer.revenue_before,
+            revenue_after=answer.revenue_after,
+        )
+
+    async def get_price_change_impact(
+        self, caller: Caller, request: pc.GetPriceChangeImpactRequest
+    ) -> pc.GetPriceChangeImpactResponse:
+        authorize(caller.principal, Permission.READ_PRICE_CHANGE_IMPACT)
+        answer = await self.peers.lifecycle.GetPriceChangeImpact(
+            lc.GetPriceChangeImpactRequest(storefront_id=request.storefront_id, plan_id=request.plan_id)
+        )
+        # NOTE: lifecycle's cohort carries nothing internal and has the same fields, numbered alike.
+        cohorts = [pc.PriceChangeCohort.FromString(c.SerializeToString()) for c in answer.cohorts]
+        return pc.GetPriceChangeImpactResponse(cohorts=cohorts)
+
+    @staticmethod
+    def _may(caller: Caller, permission: Permission) -> None:
+        """The role check of an operation on one subscription; a key bound to a customer is checked against the
+        subscription's customer once it is known (`_subscription_for`)."""
+        principal = caller.principal
+        if principal.customer_id is None or not is_allowed(principal.role, permission):
+            authorize(principal, permission)
+
+    async def _subscription_for(self, caller: Caller, permission: Permission, subscription_id: str) -> lc.Subscription:
+        """The subscription, if the caller may act on it: a key bound to a customer only on that customer's."""
+        answer = await self.peers.lifecycle.GetSubscription(lc.GetSubscriptionRequest(subscription_id=subscription_id))
+        authorize(caller.principal, permission, customer_id=answer.subscription.customer_id)
+        return answer.subscription
 
     def _wrote(self, caller: Caller, answer: _Written) -> None:
         """Every answer of a change to a subscription names the write: the caller's key reads it next."""

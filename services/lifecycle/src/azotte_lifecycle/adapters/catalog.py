@@ -14,7 +14,7 @@ from azotte_lifecycle.adapters.proto import channel_to_pb
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.errors import PlanNotBillable
 from azotte_lifecycle.ports import PlanInfo, Price, RenewalPriceQuery
-from azotte_platform.convert import timestamp
+from azotte_platform.convert import from_timestamp, timestamp
 from azotte_platform.enums import Channel
 
 MAX_QUERIES = 1000  # NOTE: the most ResolvePrices answers in one call
@@ -63,11 +63,14 @@ class GrpcCatalog:
 
 def _price(response: catalog_pb2.ResolvePriceResponse) -> Price:
     tax = response.tax_policy
-    added = Decimal(tax.rate or "0") if tax.mode == catalog_pb2.TAX_MODE_EXCLUSIVE else Decimal(0)
+    rate = Decimal(tax.rate or "0")
+    exclusive = tax.mode == catalog_pb2.TAX_MODE_EXCLUSIVE
     return Price(
         response.amount.amount_minor,
         response.amount.currency_code,
-        added,
+        rate if exclusive else Decimal(0),
         response.price_increase_notice_days,
         response.price_increase_consent_required,
+        Decimal(0) if exclusive or tax.mode != catalog_pb2.TAX_MODE_INCLUSIVE else rate,
+        from_timestamp(response.effective_time) if response.HasField("effective_time") else None,
     )

@@ -35,6 +35,9 @@ def normalize(charge: payments_pb2.Charge) -> ChargeOutcome | None:
         return None
     if charge.outcome == Outcome.DECLINE_OUTCOME_HARD_DECLINE:
         return ChargeOutcome.HARD_DECLINE
+    if charge.decline.reason == "AUTHENTICATION_REQUIRED":
+        # NOTE: the issuer wants the customer (SCA): dunning, with the cause saying why.
+        return ChargeOutcome.AUTHENTICATION_REQUIRED
     # NOTE: soft declines and retryable failures (every PSP errored, nothing captured) follow dunning.
     return ChargeOutcome.SOFT_DECLINE
 

@@ -16,7 +16,7 @@ from azotte.lifecycle.v1 import events_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte_lifecycle.domain.channel_events import ChannelEventKind, ChannelEventOutcome
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
-from azotte_lifecycle.domain.events import HistoryEntry, SubscriptionEvent, SubscriptionSnapshot
+from azotte_lifecycle.domain.events import HistoryEntry, PendingPriceChange, SubscriptionEvent, SubscriptionSnapshot
 from azotte_lifecycle.domain.policy import (
     CancelMode,
     LifecyclePolicy,
@@ -24,6 +24,14 @@ from azotte_lifecycle.domain.policy import (
     PolicyVersion,
     TenantLifecyclePolicy,
     TrialEndBehavior,
+)
+from azotte_lifecycle.domain.price_changes import (
+    AffectedSubscription,
+    CohortImpact,
+    ExistingSubscribers,
+    PriceChangeState,
+    PriceOutlook,
+    ProposedPrice,
 )
 from azotte_lifecycle.domain.proration import Proration
 from azotte_lifecycle.domain.states import BillingOrigin
@@ -34,6 +42,7 @@ from azotte_platform.convert import (
     enum_to_pb,
     money,
     optional_enum,
+    optional_from_timestamp,
     optional_timestamp,
     timestamp,
 )
@@ -124,8 +133,88 @@ def customer_to_pb(customer: Customer) -> pb.Customer:
     )
 
 
-def subscription_to_pb(sub: Subscription) -> pb.Subscription:
-    return _snapshot_to_pb(sub.snapshot(), sub.created_at)
+def subscription_to_pb(sub: Subscription, outlook: PriceOutlook | None = None) -> pb.Subscription:
+    """A subscription as the API shows it, with its price outlook when given (reads)."""
+    message = _snapshot_to_pb(sub.snapshot(), sub.created_at)
+    if outlook is not None:
+        message.price_outlook.CopyFrom(outlook_to_pb(outlook, sub.currency_code))
+    return message
+
+
+def price_change_to_pb(change: PendingPriceChange, currency_code: str) -> pb.PendingPriceChange:
+    return pb.PendingPriceChange(
+        old_renewal_price=money(change.old_amount_minor, currency_code),
+        new_renewal_price=money(change.amount_minor, currency_code),
+        effective_time=timestamp(change.effective_at),
+        notice_time=optional_timestamp(change.noticed_at),
+        consent_required=change.consent_required,
+        consent_time=optional_timestamp(change.consented_at),
+        decline_time=optional_timestamp(change.declined_at),
+        price_effective_time=optional_timestamp(change.price_effective_at),
+    )
+
+
+def outlook_to_pb(outlook: PriceOutlook, currency_code: str) -> pb.PriceOutlook:
+    message = pb.PriceOutlook(
+        current_price=money(outlook.current_amount_minor, currency_code),
+        next_renewal_time=optional_timestamp(outlook.next_renewal_at),
+        state=price_change_state_to_pb(outlook.state),
+    )
+    if outlook.next_amount_minor is not None:
+        message.next_price.CopyFrom(money(outlook.next_amount_minor, currency_code))
+    if outlook.change is not None:
+        message.change.CopyFrom(price_change_to_pb(outlook.change, currency_code))
+    return message
+
+
+def price_change_state_to_pb(state: PriceChangeState) -> Any:
+    return enum_to_pb("PRICE_CHANGE_STATE", state, pb.PriceChangeState)
+
+
+def proposed_price_from_pb(request: pb.ListPriceChangeSubscribersRequest, now: datetime) -> ProposedPrice:
+    """The price a dry run considers; unset effective time is now, unspecified rule is grandfathered."""
+    existing = optional_enum(
+        ExistingSubscribers,
+        "EXISTING_SUBSCRIBERS",
+        request.existing_subscribers,
+        pb.ExistingSubscribers,
+        "existing_subscribers",
+    )
+    channel = optional_enum(Channel, "CHANNEL", request.channel, channel_pb2.Channel, "channel")
+    return ProposedPrice(
+        request.storefront_id,
+        request.plan_id,
+        request.amount_minor,
+        optional_from_timestamp(request, "effective_time") or now,
+        existing or ExistingSubscribers.GRANDFATHERED,
+        channel,
+    )
+
+
+def affected_to_pb(subscriber: AffectedSubscription, currency_code: str) -> pb.PriceChangeSubscriber:
+    return pb.PriceChangeSubscriber(
+        subscription_id=subscriber.subscription_id,
+        customer_id=subscriber.customer_id,
+        old_renewal_price=money(subscriber.old_amount_minor, currency_code),
+        new_renewal_price=money(subscriber.new_amount_minor, currency_code),
+        first_renewal_time=timestamp(subscriber.first_renewal_at),
+    )
+
+
+def cohort_to_pb(cohort: CohortImpact) -> pb.PriceChangeCohort:
+    return pb.PriceChangeCohort(
+        storefront_id=cohort.storefront_id,
+        plan_id=cohort.plan_id,
+        price_effective_time=timestamp(cohort.price_effective_at),
+        cohort=cohort.cohort,
+        subscriber_count=cohort.subscribers,
+        consented_count=cohort.consented,
+        declined_count=cohort.declined,
+        renewed_count=cohort.renewed_at_new_price,
+        churned_count=cohort.churned,
+        revenue_before=money(cohort.revenue_before_minor, cohort.currency_code),
+        revenue_after=money(cohort.revenue_after_minor, cohort.currency_code),
+    )
 
 
 def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = None) -> pb.Subscription:
@@ -140,15 +229,7 @@ def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = No
         )
     price_change = None
     if snap.pending_price_change is not None:
-        rise = snap.pending_price_change
-        price_change = pb.PendingPriceChange(
-            old_renewal_price=money(rise.old_amount_minor, snap.currency_code),
-            new_renewal_price=money(rise.amount_minor, snap.currency_code),
-            effective_time=timestamp(rise.effective_at),
-            notice_time=timestamp(rise.noticed_at),
-            consent_required=rise.consent_required,
-            consent_time=optional_timestamp(rise.consented_at),
-        )
+        price_change = price_change_to_pb(snap.pending_price_change, snap.currency_code)
     return pb.Subscription(
         id=snap.subscription_id,
         customer_id=snap.customer_id,
@@ -183,13 +264,18 @@ def proration_to_pb(proration: Proration, currency_code: str) -> pb.Proration:
     )
 
 
-def plan_change_to_pb(preview: PlanChangePreview, currency_code: str) -> pb.PlanChange:
-    return pb.PlanChange(
+def plan_change_to_pb(
+    preview: PlanChangePreview, currency_code: str, next_renewal_minor: int | None = None
+) -> pb.PlanChange:
+    message = pb.PlanChange(
         new_plan_id=preview.new_plan.plan_id,
         direction=enum_to_pb("PLAN_CHANGE_DIRECTION", preview.direction, pb.PlanChangeDirection),
         timing=enum_to_pb("PLAN_CHANGE_TIMING", preview.timing, pb.PlanChangeTiming),
         proration=proration_to_pb(preview.proration, currency_code),
     )
+    if next_renewal_minor is not None:
+        message.next_renewal_price.CopyFrom(money(next_renewal_minor, currency_code))
+    return message
 
 
 def history_to_pb(entry: HistoryEntry) -> pb.SubscriptionHistoryEntry:
@@ -223,6 +309,8 @@ def event_to_pb(event: SubscriptionEvent) -> events_pb2.SubscriptionEvent:
         payload.proration.CopyFrom(proration_to_pb(event.proration, snap.currency_code))
     if event.refund_amount_minor:
         payload.refund_amount.CopyFrom(money(event.refund_amount_minor, snap.currency_code))
+    if event.price_change is not None:
+        payload.price_change.CopyFrom(price_change_to_pb(event.price_change, snap.currency_code))
     return payload
 
 

@@ -113,3 +113,24 @@ applied_channel_events = sa.Table(
     sa.Column("subscription_id", sa.Text, nullable=False),
     sa.Column("applied_at", _TS, nullable=False),
 )
+
+price_changes = sa.Table(
+    "price_changes",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("effective_at", _TS, primary_key=True),
+    sa.Column("storefront_id", sa.Text, nullable=False),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("price_effective_at", _TS, nullable=False),
+    sa.Column("cohort", sa.Text, nullable=False),
+    sa.Column("currency_code", sa.Text, nullable=False),
+    sa.Column("old_amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("new_amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("noticed_at", _TS),
+    sa.Column("consented_at", _TS),
+    sa.Column("declined_at", _TS),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+    sa.Index("price_changes_by_plan", "tenant_id", "storefront_id", "plan_id", "price_effective_at"),
+)

@@ -59,6 +59,8 @@ class ChargeOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     SOFT_DECLINE = "soft_decline"
     HARD_DECLINE = "hard_decline"
+    # A soft decline whose issuer wants the customer to authenticate (SCA): dunning, and a link to authenticate.
+    AUTHENTICATION_REQUIRED = "authentication_required"
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ class Cause(StrEnum):
     CHARGE_SUCCEEDED = "charge_succeeded"
     SOFT_DECLINE = "soft_decline"
     HARD_DECLINE = "hard_decline"
+    AUTHENTICATION_REQUIRED = "authentication_required"
     RETRIES_EXHAUSTED = "retries_exhausted"
     GRACE_ENDED = "grace_ended"
     HOLD_ENDED = "hold_ended"
@@ -75,19 +76,49 @@ class PendingPlanChange:
 class PendingPriceChange:
     """A higher catalog price the subscriber was told of at `noticed_at`, charged from the renewal at
     `effective_at` on (`old_amount_minor` is what renewals cost when the notice was given). Where the
-    storefront requires consent, the subscriber accepted it at `consented_at` (None: not yet)."""
+    storefront requires consent, the subscriber accepted it at `consented_at` or refused it at `declined_at`
+    (both None: not answered yet). `price_effective_at` is when the catalog's new price version takes effect.
+
+    The same shape records a change a renewal applies (`Subscription.applied_price_change`), told or not.
+    """
 
     old_amount_minor: int
     amount_minor: int
     effective_at: datetime
-    noticed_at: datetime
+    noticed_at: datetime | None
     consent_required: bool = False
     consented_at: datetime | None = None
+    declined_at: datetime | None = None
+    price_effective_at: datetime | None = None
 
     @property
     def awaiting_consent(self) -> bool:
-        """Whether the subscriber still has to accept it."""
+        """Whether the subscriber still has to answer it."""
+        return self.consent_required and self.consented_at is None and self.declined_at is None
+
+    @property
+    def unaccepted(self) -> bool:
+        """Whether it needs consent the subscriber has not given (not answered, or refused)."""
         return self.consent_required and self.consented_at is None
+
+
+class PriceChangeOutcome(StrEnum):
+    """Where a price change stands for one subscriber (the impact report counts them)."""
+
+    NOTIFIED = "notified"
+    CONSENTED = "consented"
+    DECLINED = "declined"
+    RENEWED = "renewed"
+    CHURNED = "churned"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChangeRecord:
+    """A subscriber's price change as it stood at `at`: written for the impact report."""
+
+    change: PendingPriceChange
+    outcome: PriceChangeOutcome
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +161,8 @@ class SubscriptionEvent:
     previous_plan_id: str = ""
     proration: Proration | None = None
     refund_amount_minor: int = 0
+    price_change: PendingPriceChange | None = None
+    """A renewal charging a new price: the change it applied (old and new amounts)."""
 
     @property
     def entitled(self) -> bool:

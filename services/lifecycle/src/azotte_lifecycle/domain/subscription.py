@@ -16,6 +16,8 @@ from azotte_lifecycle.domain.events import (
     HistoryEntry,
     PendingPlanChange,
     PendingPriceChange,
+    PriceChangeOutcome,
+    PriceChangeRecord,
     SubscriptionEvent,
     SubscriptionSnapshot,
 )
@@ -47,6 +49,15 @@ S = SubscriptionState
 MAX_NOTICE_PERIODS = 1000  # NOTE: bounds the search for the first renewal a notice period reaches
 LIVE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD, S.PAUSED})
 CHARGEABLE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD})
+
+
+def notice_reaches(now: datetime, notice_days: int) -> datetime:
+    """The earliest time a notice given now covers: `notice_days` whole days from today (UTC).
+
+    NOTE: notice periods count days, so a check swept moments after its due time still tells the renewal
+    it was due for.
+    """
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=notice_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +109,9 @@ class Subscription:
     `created_at` is when it was first stored, set by its repository. `priced_since` is when its current plan
     was bought (creation or plan change): renewals are priced by the catalog for a subscription started then.
     `price_notice_days` is its storefront's notice period for price increases as the catalog last said;
-    `price_noticed_until` the latest renewal whose price was checked for a notice.
+    `price_noticed_until` the latest renewal whose price was checked for a notice; `applied_price_change` the
+    new price its next charge applies (kept until that charge succeeds or the subscription ends).
+    `price_records` are the price change facts not yet written for the impact report.
     """
 
     id: str
@@ -134,10 +147,12 @@ class Subscription:
     price_notice_days: int = 0
     price_noticed_until: datetime | None = None
     pending_price_change: PendingPriceChange | None = None
+    applied_price_change: PendingPriceChange | None = None
     last_channel_event_at: datetime | None = None
     channel_event_ids: set[str] = field(default_factory=set)
     history: list[HistoryEntry] = field(default_factory=list)
     events: list[SubscriptionEvent] = field(default_factory=list)
+    price_records: list[PriceChangeRecord] = field(default_factory=list)
 
     # ----------------------------------------------------------------- creation
 
@@ -301,8 +316,11 @@ class Subscription:
         """When the period the next charge pays for starts (renewal, trial end or retry): it is priced then."""
         return self.current_period_end
 
-    def price_renewal(self, amount_minor: int, notice_days: int, now: datetime) -> None:
-        """Bill the next charge at `amount_minor`, the catalog's price of the plan at `renewal_time`.
+    def price_renewal(
+        self, amount_minor: int, notice_days: int, now: datetime, *, price_effective_at: datetime | None = None
+    ) -> None:
+        """Bill the next charge at `amount_minor`, the catalog's price of the plan at `renewal_time` (a version in
+        effect since `price_effective_at`).
 
         Where the storefront asks for `notice_days` of notice, an increase is charged only as far as the
         subscriber was told of it for this renewal (`pending_price_change`); otherwise the current price stays.
@@ -310,25 +328,53 @@ class Subscription:
         (`subscription.price_change_declined`, then `subscription.expired`): nothing is charged.
         """
         self._require_azotte_billed("price the renewal of")
-        if amount_minor < 0:
-            raise InvalidArgument.field("amount_minor", "must not be negative")
         self.price_notice_days = notice_days
-        renewal, change = self.renewal_time, self.pending_price_change
-        noticed = change is not None and change.effective_at <= renewal
-        if noticed and change is not None and change.awaiting_consent and amount_minor > self.renewal_amount_minor:
-            self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_DECLINED, self.state, Cause.PRICE_CHANGE_DECLINED, now)
+        charged = self.renewal_amount_for(amount_minor, notice_days)
+        change = self.pending_price_change if self._noticed_for_renewal() else None
+        if charged is None:
+            assert change is not None
+            if change.declined_at is None:
+                self._note_price(replace(change, declined_at=now), PriceChangeOutcome.DECLINED, now)
+                self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_DECLINED, self.state, Cause.PRICE_CHANGE_DECLINED, now)
             self._expire(now, Cause.PRICE_CHANGE_DECLINED)
             return
-        if amount_minor > self.renewal_amount_minor and notice_days > 0:
-            ceiling = change.amount_minor if change is not None and noticed else self.renewal_amount_minor
-            amount_minor = min(amount_minor, max(ceiling, self.renewal_amount_minor))
-        if noticed:
+        if change is not None:
             self.pending_price_change = None
-        self.renewal_amount_minor = amount_minor
+        if charged != self.renewal_amount_minor:
+            told = change is not None and change.old_amount_minor == self.renewal_amount_minor
+            self.applied_price_change = (
+                replace(change, amount_minor=charged)
+                if change is not None and told
+                else PendingPriceChange(
+                    self.renewal_amount_minor, charged, self.renewal_time, None, price_effective_at=price_effective_at
+                )
+            )
+        self.renewal_amount_minor = charged
+
+    def renewal_amount_for(self, amount_minor: int, notice_days: int) -> int | None:
+        """What the next charge costs when the catalog prices it at `amount_minor` with `notice_days` of notice
+        for increases (None: nothing, the subscription ends there because it did not accept the increase).
+
+        NOTE: the one rule renewals, the upcoming charge and every price shown follow: an increase is charged
+        only as far as the subscriber was told of it for this renewal; a decrease applies at once.
+        """
+        if amount_minor < 0:
+            raise InvalidArgument.field("amount_minor", "must not be negative")
+        change = self.pending_price_change if self._noticed_for_renewal() else None
+        if change is not None and change.unaccepted and amount_minor > self.renewal_amount_minor:
+            return None
+        if amount_minor > self.renewal_amount_minor and notice_days > 0:
+            ceiling = change.amount_minor if change is not None else self.renewal_amount_minor
+            return min(amount_minor, max(ceiling, self.renewal_amount_minor))
+        return amount_minor
+
+    def _noticed_for_renewal(self) -> bool:
+        change = self.pending_price_change
+        return change is not None and change.effective_at <= self.renewal_time
 
     def notice_target(self, now: datetime) -> datetime:
         """The first renewal a price notice given now reaches: at least `price_notice_days` away."""
-        return self.first_renewal_from(now + timedelta(days=self.price_notice_days))
+        return self.first_renewal_from(notice_reaches(now, self.price_notice_days))
 
     def consent_to_price_change(self, now: datetime) -> None:
         """The subscriber accepts the announced increase: its renewal charges the new price."""
@@ -339,8 +385,23 @@ class Subscription:
             self._illegal("consent to a price change of", "no price increase awaits consent")
         if change.consented_at is not None:
             return
-        self.pending_price_change = replace(change, consented_at=now)
+        self.pending_price_change = replace(change, consented_at=now, declined_at=None)
+        self._note_price(self.pending_price_change, PriceChangeOutcome.CONSENTED, now)
         self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_CONSENTED, self.state, Cause.CUSTOMER_REQUEST, now)
+
+    def decline_price_change(self, now: datetime) -> None:
+        """The subscriber refuses the announced increase: the subscription ends, uncharged, at the renewal that
+        would have charged it (`subscription.price_change_declined` now; consenting later still keeps it)."""
+        self._require_azotte_billed("decline a price change of")
+        self._require_state(LIVE_STATES, "decline a price change of")
+        change = self.pending_price_change
+        if change is None or not change.consent_required:
+            self._illegal("decline a price change of", "no price increase awaits consent")
+        if change.declined_at is not None:
+            return
+        self.pending_price_change = replace(change, consented_at=None, declined_at=now)
+        self._note_price(self.pending_price_change, PriceChangeOutcome.DECLINED, now)
+        self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_DECLINED, self.state, Cause.CUSTOMER_REQUEST, now)
 
     def check_price_notice(
         self,
@@ -350,19 +411,20 @@ class Subscription:
         now: datetime,
         *,
         consent_required: bool = False,
+        price_effective_at: datetime | None = None,
     ) -> None:
         """The due notice check of the renewal at `target` (`notice_target(now)`): tell the subscriber of a
         higher price (`subscription.price_change_scheduled`, the snapshot carrying old and new amounts).
 
         `amount_minor` is the catalog's price at that renewal (None: it has none), `notice_days` the
-        storefront's notice period now, `consent_required` whether the subscriber must accept the rise;
-        a renewal is checked once.
+        storefront's notice period now, `consent_required` whether the subscriber must accept the rise,
+        `price_effective_at` when that price version takes effect; a renewal is checked once.
         """
         work = self.next_due_work()
         if work is None or work.kind is not WorkKind.PRICE_NOTICE or not work.is_due(now):
             raise StaleWork(f"no price notice check is due (state {self.state})")
         self.price_notice_days = notice_days
-        if notice_days <= 0 or target - now < timedelta(days=notice_days):
+        if notice_days <= 0 or target < notice_reaches(now, notice_days):
             return  # NOTE: the notice period changed since `target` was chosen: checked again, for a later one
         self.price_noticed_until = target
         if amount_minor is None or amount_minor <= self.renewal_amount_minor:
@@ -371,8 +433,14 @@ class Subscription:
         if change is not None and change.amount_minor == amount_minor:
             return  # already told
         self.pending_price_change = PendingPriceChange(
-            self.renewal_amount_minor, amount_minor, target, now, consent_required=consent_required
+            self.renewal_amount_minor,
+            amount_minor,
+            target,
+            now,
+            consent_required=consent_required,
+            price_effective_at=price_effective_at,
         )
+        self._note_price(self.pending_price_change, PriceChangeOutcome.NOTIFIED, now)
         self._record(EventType.SUBSCRIPTION_PRICE_CHANGE_SCHEDULED, self.state, Cause.PRICE_CHANGE, now)
 
     def first_renewal_from(self, moment: datetime) -> datetime:
@@ -576,9 +644,15 @@ class Subscription:
                 S.TRIALING: EventType.TRIAL_CONVERTED,
                 S.ACTIVE: EventType.SUBSCRIPTION_RENEWED,
             }.get(previous, EventType.SUBSCRIPTION_RECOVERED)
-            self._record(event, previous, Cause.CHARGE_SUCCEEDED, now)
+            applied, self.applied_price_change = self.applied_price_change, None
+            if applied is not None:
+                self._note_price(applied, PriceChangeOutcome.RENEWED, now)
+            self._record(event, previous, Cause.CHARGE_SUCCEEDED, now, price_change=applied)
             return
-        cause = Cause.SOFT_DECLINE if outcome is ChargeOutcome.SOFT_DECLINE else Cause.HARD_DECLINE
+        cause = {
+            ChargeOutcome.SOFT_DECLINE: Cause.SOFT_DECLINE,
+            ChargeOutcome.AUTHENTICATION_REQUIRED: Cause.AUTHENTICATION_REQUIRED,
+        }.get(outcome, Cause.HARD_DECLINE)
         first_failure = previous in (S.TRIALING, S.ACTIVE)
         if first_failure:
             self.first_failure_at, self.grace_end = now, now + policy.grace_period
@@ -713,12 +787,18 @@ class Subscription:
 
     def _expire(self, now: datetime, cause: Cause, **extra: Any) -> None:
         previous = self.state
+        change = self.applied_price_change or self.pending_price_change
+        if change is not None and change.declined_at is None and cause is not Cause.PRICE_CHANGE_DECLINED:
+            self._note_price(change, PriceChangeOutcome.CHURNED, now)
         self.state, self.cancel_at_period_end = S.EXPIRED, False
         self.paused_at = self.resume_at = self.pending_plan_change = None
-        self.pending_price_change = None
+        self.pending_price_change = self.applied_price_change = None
         self.next_retry_at = None
         event = EventType.TRIAL_EXPIRED if previous is S.TRIALING else EventType.SUBSCRIPTION_EXPIRED
         self._record(event, previous, cause, now, **extra)
+
+    def _note_price(self, change: PendingPriceChange, outcome: PriceChangeOutcome, now: datetime) -> None:
+        self.price_records.append(PriceChangeRecord(change, outcome, now))
 
     def _record(
         self,

@@ -14,12 +14,13 @@ from azotte_lifecycle.service_layer import (
     customers,
     plan_changes,
     policies,
+    price_changes,
     queries,
     subscriptions,
 )
 from azotte_lifecycle.service_layer.scheduler import Scheduler
 from azotte_platform.context import require_tenant
-from azotte_platform.convert import money, optional_from_timestamp, optional_timestamp
+from azotte_platform.convert import money, optional_from_timestamp, optional_timestamp, timestamp
 from azotte_platform.errors import FieldViolation, InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
@@ -133,7 +134,8 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     async def GetSubscription(self, request: pb.GetSubscriptionRequest, context: Any) -> pb.GetSubscriptionResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.GetSubscriptionResponse:
             sub = await subscriptions.load(uow, tenant, request.subscription_id, lock=False)
-            return pb.GetSubscriptionResponse(subscription=proto.subscription_to_pb(sub))
+            (outlook,) = await price_changes.outlooks(self._catalog, [sub], uow.clock.now())
+            return pb.GetSubscriptionResponse(subscription=proto.subscription_to_pb(sub, outlook))
 
         return await self.units.read(work)
 
@@ -147,8 +149,10 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
             )
             page_request = PageRequest.of(request, "subscriptions", repr(query))
             page = await subscriptions.list_subscriptions(uow, tenant, page_request, query)
+            seen = await price_changes.outlooks(self._catalog, page.items, uow.clock.now())
             return pb.ListSubscriptionsResponse(
-                subscriptions=[proto.subscription_to_pb(s) for s in page.items], next_page_token=page.next_page_token
+                subscriptions=[proto.subscription_to_pb(s, o) for s, o in zip(page.items, seen, strict=True)],
+                next_page_token=page.next_page_token,
             )
 
         return await self.units.read(work)
@@ -189,9 +193,68 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
     ) -> pb.ConsentToPriceChangeResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ConsentToPriceChangeResponse:
             sub = await subscriptions.consent_to_price_change(uow, tenant, request.subscription_id)
-            return pb.ConsentToPriceChangeResponse(subscription=proto.subscription_to_pb(sub))
+            (outlook,) = await price_changes.outlooks(self._catalog, [sub], uow.clock.now())
+            return pb.ConsentToPriceChangeResponse(subscription=proto.subscription_to_pb(sub, outlook))
 
         return await self.units.mutate(request, pb.ConsentToPriceChangeResponse, work)
+
+    async def DeclinePriceChange(
+        self, request: pb.DeclinePriceChangeRequest, context: Any
+    ) -> pb.DeclinePriceChangeResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.DeclinePriceChangeResponse:
+            sub = await price_changes.decline_price_change(uow, tenant, request.subscription_id)
+            (outlook,) = await price_changes.outlooks(self._catalog, [sub], uow.clock.now())
+            return pb.DeclinePriceChangeResponse(subscription=proto.subscription_to_pb(sub, outlook))
+
+        return await self.units.mutate(request, pb.DeclinePriceChangeResponse, work)
+
+    async def GetUpcomingCharge(
+        self, request: pb.GetUpcomingChargeRequest, context: Any
+    ) -> pb.GetUpcomingChargeResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.GetUpcomingChargeResponse:
+            upcoming = await price_changes.upcoming_charge(uow, self._catalog, tenant, request.subscription_id)
+            currency, amounts = upcoming.subscription.currency_code, upcoming.amounts
+            return pb.GetUpcomingChargeResponse(
+                subscription_id=upcoming.subscription.id,
+                charge_time=timestamp(upcoming.charge_at),
+                amount=money(amounts.amount_minor, currency),
+                discount=money(0, currency),
+                tax=money(amounts.tax_minor, currency),
+                gross=money(amounts.gross_minor, currency),
+                price_change_state=proto.price_change_state_to_pb(upcoming.state),
+            )
+
+        return await self.units.read(work)
+
+    async def ListPriceChangeSubscribers(
+        self, request: pb.ListPriceChangeSubscribersRequest, context: Any
+    ) -> pb.ListPriceChangeSubscribersResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ListPriceChangeSubscribersResponse:
+            proposed = proto.proposed_price_from_pb(request, uow.clock.now())
+            paging = PageRequest.of(request, "price-change-subscribers", repr(proposed))
+            run = await price_changes.dry_run(uow, self._catalog, tenant, proposed, paging)
+            currency = run.currency_code
+            return pb.ListPriceChangeSubscribersResponse(
+                subscribers=[proto.affected_to_pb(a, currency) for a in run.page.items],
+                next_page_token=run.page.next_page_token,
+                affected_count=run.affected_count,
+                unaffected_count=run.unaffected_count,
+                notice_days=run.notice_days,
+                consent_required=run.consent_required,
+                revenue_before=money(run.revenue_before_minor, currency),
+                revenue_after=money(run.revenue_after_minor, currency),
+            )
+
+        return await self.units.read(work)
+
+    async def GetPriceChangeImpact(
+        self, request: pb.GetPriceChangeImpactRequest, context: Any
+    ) -> pb.GetPriceChangeImpactResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.GetPriceChangeImpactResponse:
+            cohorts = await price_changes.price_change_impact(uow, tenant, request.storefront_id, request.plan_id)
+            return pb.GetPriceChangeImpactResponse(cohorts=[proto.cohort_to_pb(c) for c in cohorts])
+
+        return await self.units.read(work)
 
     async def PauseSubscription(
         self, request: pb.PauseSubscriptionRequest, context: Any
@@ -242,7 +305,8 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
             sub, change = await plan_changes.preview_plan_change(
                 uow, self._catalog, tenant, request.subscription_id, request.plan_id, timing
             )
-            return pb.PreviewPlanChangeResponse(plan_change=proto.plan_change_to_pb(change, sub.currency_code))
+            renewal = await plan_changes.next_renewal_price(self._catalog, sub, change, uow.clock.now())
+            return pb.PreviewPlanChangeResponse(plan_change=proto.plan_change_to_pb(change, sub.currency_code, renewal))
 
         return await self.units.read(work)
 

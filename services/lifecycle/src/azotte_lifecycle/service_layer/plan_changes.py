@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from azotte_lifecycle.domain.dunning import ChargeOutcome
+from azotte_lifecycle.domain.periods import shift
+from azotte_lifecycle.domain.price_changes import renewal_after_plan_change
 from azotte_lifecycle.domain.subscription import ChangeTiming, PlanChangePreview, PlanTerms, Subscription
 from azotte_lifecycle.errors import PaymentPending
-from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
+from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments, RenewalPriceQuery
 from azotte_lifecycle.service_layer.pricing import quote
 from azotte_lifecycle.service_layer.subscriptions import load, save
+from azotte_platform.enums import SubscriptionState
 from azotte_platform.errors import InvalidArgument, PaymentDeclined
 from azotte_platform.request_ids import derive_request_id
 
@@ -35,6 +39,27 @@ async def preview_plan_change(
     """Price the new plan and preview the change (nothing is changed, nothing is charged)."""
     sub, new_plan, rank = await _price_change(uow, catalog, tenant_id, subscription_id, plan_id, lock=False)
     return sub, sub.preview_plan_change(new_plan, uow.clock.now(), current_rank=rank, timing=timing)
+
+
+async def next_renewal_price(catalog: Catalog, sub: Subscription, change: PlanChangePreview, now: datetime) -> int:
+    """What the first renewal after `change` charges: the catalog's price of the new plan at that renewal for a
+    subscription that bought it when the change applies, an increase only after its notice (as renewals do)."""
+    plan = change.new_plan
+    changed_at = now if change.timing is ChangeTiming.IMMEDIATE else sub.current_period_end
+    renewal_at = sub.current_period_end
+    if (
+        change.timing is ChangeTiming.IMMEDIATE
+        and sub.state is SubscriptionState.ACTIVE
+        and plan.interval != sub.interval
+    ):
+        renewal_at = shift(now, plan.interval, 1)  # NOTE: an interval change restarts the period now
+    query = RenewalPriceQuery(plan.plan_id, sub.storefront_id, sub.channel, renewal_at, changed_at)
+    price = (await catalog.renewal_prices([query]))[0]
+    if price is None or price.currency_code != sub.currency_code:
+        return plan.amount_minor
+    return renewal_after_plan_change(
+        plan.amount_minor, price.amount_minor, price.increase_notice_days, renewal_at, changed_at
+    )
 
 
 async def change_plan(

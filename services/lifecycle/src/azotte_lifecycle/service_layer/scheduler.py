@@ -204,7 +204,9 @@ class Scheduler:
                 # NOTE: a plan the catalog no longer prices here renews on the terms it was sold with.
                 log.warning("no catalog price for the renewal of %s; its stored terms apply", sub.id)
             else:
-                sub.price_renewal(price.amount_minor, price.increase_notice_days, now)
+                sub.price_renewal(
+                    price.amount_minor, price.increase_notice_days, now, price_effective_at=price.effective_at
+                )
                 if sub.state is SubscriptionState.EXPIRED:
                     return True
             return sub.renewal_charge()
@@ -220,7 +222,10 @@ class Scheduler:
             amount = None if price is None else price.amount_minor
             notice_days = sub.price_notice_days if price is None else price.increase_notice_days
             consent = price is not None and price.increase_consent_required
-            sub.check_price_notice(target, amount, notice_days, now, consent_required=consent)
+            effective = None if price is None else price.effective_at
+            sub.check_price_notice(
+                target, amount, notice_days, now, consent_required=consent, price_effective_at=effective
+            )
             return True
         except Exception:
             log.exception("price notice check of subscription %s failed", sub.id)

@@ -81,8 +81,9 @@ async def create_subscription(
         await get_customer(uow, tenant_id, new.customer_id, lock=True)
     await refuse_second_subscription(uow, catalog, tenant_id, new.customer_id, priced)
     trial_end = new.trial_end
-    if trial_end is None and new.period_end is None and priced.trial_days > 0:
-        # NOTE: without an explicit trial end, the plan's trial length from the catalog applies.
+    if trial_end is None and new.period_end is None and not new.initial_charge_id and priced.trial_days > 0:
+        # NOTE: without an explicit trial end, the plan's trial length from the catalog applies, unless a
+        # charge already paid the first period (a checkout that bought the plan without its trial).
         trial_end = now + timedelta(days=priced.trial_days)
     sub = Subscription.create(
         subscription_id=new.subscription_id or new_subscription_id(),

@@ -8,29 +8,33 @@ from typing import assert_never
 
 from azotte.catalog.v1 import catalog_pb2
 from azotte.common.v1 import channel_pb2
-from azotte.payments.v1 import events_pb2, payments_pb2
+from azotte.payments.v1 import events_pb2, payments_pb2, psp_accounts_pb2
 from azotte_payments.domain.charge import Attempt, Charge, ChargeStatus, RefundedFilter
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, Outcome
+from azotte_payments.domain.dispute import Dispute
 from azotte_payments.domain.events import (
     ChargeFailed,
     ChargeRefunded,
     ChargeSucceeded,
     CreditGranted,
+    DisputeClosed,
+    DisputeOpened,
     PaymentsEvent,
     RevenueRecorded,
 )
 from azotte_payments.domain.ledger import GroupBy, RevenueRow
 from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodType
+from azotte_payments.domain.psp_account import PspAccount, PspKind, PspMode
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
 from azotte_payments.domain.storefront import StorefrontTerms, rules_with_fallback
-from azotte_payments.domain.tax import TaxMode, TaxPolicy
 from azotte_payments.errors import StorefrontTaxInvalid
 from azotte_platform.convert import enum_from_pb, enum_to_pb, money, optional_enum, timestamp
 from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.events.envelope import Event
 from azotte_platform.grpc.status import status_code
+from azotte_platform.tax import TaxMode, TaxPolicy
 
 # --- shared fields ---
 
@@ -117,6 +121,7 @@ def attempt_to_pb(attempt: Attempt) -> payments_pb2.ChargeAttempt:
         psp_reference=attempt.psp_reference or "",
         latency_ms=attempt.latency_ms,
         start_time=timestamp(attempt.started_at),
+        client_secret=attempt.client_secret,
     )
 
 
@@ -189,6 +194,7 @@ def payment_method_to_pb(method: PaymentMethod) -> payments_pb2.PaymentMethod:
         exp_year=method.exp_year or 0,
         is_default=method.is_default,
         create_time=timestamp(method.created_at),
+        fingerprint=method.fingerprint,
     )
 
 
@@ -276,8 +282,30 @@ def to_event(tenant_id: str, fact: PaymentsEvent) -> Event:
                 tax=money(fact.tax_minor, fact.currency),
             )
             return Event(tenant_id, "revenue.recorded", recorded)
+        case DisputeOpened(dispute=dispute):
+            opened = events_pb2.DisputeOpened(dispute=dispute_to_pb(dispute))
+            return Event(tenant_id, "payment.dispute_opened", opened, about=dispute.customer_id)
+        case DisputeClosed(dispute=dispute):
+            closed = events_pb2.DisputeClosed(dispute=dispute_to_pb(dispute))
+            return Event(tenant_id, "payment.dispute_closed", closed, about=dispute.customer_id)
         case _:
             assert_never(fact)
+
+
+def dispute_to_pb(dispute: Dispute) -> events_pb2.Dispute:
+    """A dispute as events carry it."""
+    return events_pb2.Dispute(
+        id=dispute.dispute_id,
+        psp_account_id=dispute.account_id,
+        psp_dispute_id=dispute.psp_dispute_id,
+        charge_id=dispute.charge_id,
+        customer_id=dispute.customer_id,
+        subscription_id=dispute.subscription_id,
+        amount=money(dispute.amount_minor, dispute.currency),
+        fee=money(dispute.fee_minor, dispute.currency),
+        reason=dispute.reason,
+        status=dispute.status.value,
+    )
 
 
 # --- the catalog's storefront -> payment terms ---
@@ -317,3 +345,26 @@ def storefront_terms(storefront: catalog_pb2.Storefront) -> StorefrontTerms:
         tax_policy=TaxPolicy(mode, rate, storefront.country_code),
         routing_rules=rules_with_fallback(rules, tuple(storefront.payment_routing.fallback_psps)),
     )
+
+
+def psp_account_to_pb(account: PspAccount) -> psp_accounts_pb2.PspAccount:
+    """A PSP account as answered: credential hints only, never a credential."""
+    return psp_accounts_pb2.PspAccount(
+        account_id=account.account_id,
+        kind=enum_to_pb("PSP_KIND", account.kind, psp_accounts_pb2.PspKind),
+        mode=enum_to_pb("PSP_MODE", account.mode, psp_accounts_pb2.PspMode),
+        display_name=account.display_name,
+        credential_hints=account.credential_hints,
+        create_time=timestamp(account.created_at),
+        update_time=timestamp(account.updated_at),
+    )
+
+
+def psp_kind_from_pb(value: psp_accounts_pb2.PspKind.ValueType) -> PspKind:
+    """The account kind of a request (INVALID_ARGUMENT `account.kind` when unspecified)."""
+    return enum_from_pb(PspKind, "PSP_KIND", value, psp_accounts_pb2.PspKind, "account.kind")
+
+
+def psp_mode_from_pb(value: psp_accounts_pb2.PspMode.ValueType) -> PspMode:
+    """The account mode of a request (INVALID_ARGUMENT `account.mode` when unspecified)."""
+    return enum_from_pb(PspMode, "PSP_MODE", value, psp_accounts_pb2.PspMode, "account.mode")

@@ -79,6 +79,8 @@ charge_attempts = sa.Table(
     sa.Column("decline_raw", sa.Text),
     sa.Column("psp_reference", sa.Text),
     sa.Column("latency_ms", sa.BigInteger, nullable=False),
+    sa.Column("client_secret", sa.Text),
+    sa.Index("charge_attempts_by_psp_reference", "tenant_id", "psp", "psp_reference"),
 )
 
 refunds = sa.Table(
@@ -154,4 +156,51 @@ credit_movements = sa.Table(
     sa.Column("occurred_at", _TS, nullable=False),
     sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False),
     sa.Index("credit_movements_by_customer", "tenant_id", "customer_id", "seq"),
+)
+
+psp_accounts = sa.Table(
+    "psp_accounts",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("credential_hints", sa.JSON, nullable=False),
+    sa.Column("kek_id", sa.Text, nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("nonce", sa.LargeBinary, nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+psp_webhook_events = sa.Table(
+    "psp_webhook_events",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("account_id", sa.Text, primary_key=True),
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("received_at", _TS, nullable=False),
+)
+
+disputes = sa.Table(
+    "disputes",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("account_id", sa.Text, nullable=False),
+    sa.Column("psp_dispute_id", sa.Text, nullable=False),
+    sa.Column("charge_id", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("subscription_id", sa.Text, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("fee_minor", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("opened_at", _TS, nullable=False),
+    sa.Column("closed_at", _TS),
+    sa.UniqueConstraint("tenant_id", "account_id", "psp_dispute_id", name="disputes_once_per_psp_dispute"),
 )

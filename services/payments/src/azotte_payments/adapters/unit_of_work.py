@@ -6,8 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte_payments.adapters.repositories.charges import PostgresChargeRepository, PostgresOpenChargeRepository
 from azotte_payments.adapters.repositories.credits import PostgresCreditRepository
+from azotte_payments.adapters.repositories.disputes import PostgresDisputeRepository
 from azotte_payments.adapters.repositories.ledger import PostgresLedgerRepository
 from azotte_payments.adapters.repositories.payment_methods import PostgresPaymentMethodRepository
+from azotte_payments.adapters.repositories.psp_accounts import PostgresPspAccountRepository
 from azotte_payments.adapters.repositories.refunds import PostgresRefundRepository
 from azotte_platform.clock import Clock
 from azotte_platform.db.unit_of_work import ToEvent, UnitOfWork
@@ -36,3 +38,9 @@ class PostgresPaymentsUnitOfWork(UnitOfWork):
 
     def ledger(self, tenant_id: str) -> PostgresLedgerRepository:
         return PostgresLedgerRepository(self.connection, tenant_id)
+
+    def psp_accounts(self, tenant_id: str) -> PostgresPspAccountRepository:
+        return PostgresPspAccountRepository(self.connection, tenant_id)
+
+    def disputes(self, tenant_id: str) -> PostgresDisputeRepository:
+        return PostgresDisputeRepository(self.connection, tenant_id)

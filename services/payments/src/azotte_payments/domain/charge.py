@@ -9,9 +9,9 @@ from enum import StrEnum
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome, PspChargeResult
 from azotte_payments.domain.events import ChargeEvent, ChargeFailed, ChargeSucceeded
 from azotte_payments.domain.idempotency import request_fingerprint
-from azotte_payments.domain.tax import TaxBreakdown, TaxPolicy, tax_for_line
 from azotte_payments.errors import CurrencyMismatch
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_platform.tax import TaxBreakdown, TaxPolicy, tax_for_line
 
 
 class ChargeStatus(StrEnum):
@@ -62,6 +62,8 @@ class Attempt:
     decline: Decline | None = None
     psp_reference: str | None = None
     latency_ms: int = 0
+    # What the customer's page completes an authentication with (the PSP's client secret), when one is needed.
+    client_secret: str = ""
 
     @property
     def pending(self) -> bool:
@@ -183,6 +185,7 @@ class Charge:
         attempt.decline = result.decline
         attempt.psp_reference = result.psp_reference
         attempt.latency_ms = result.latency_ms
+        attempt.client_secret = result.client_secret
         if result.outcome is Outcome.APPROVED:
             self.psp, self.psp_reference = result.psp, result.psp_reference
             self._succeed(now)
@@ -248,6 +251,30 @@ class Charge:
             # NOTE: another PSP captured this charge already; the late capture must be voided.
             return ReconcileAction.VOID_DUPLICATE
         return ReconcileAction.NONE
+
+    def complete_authentication(self, psp_reference: str, now: datetime) -> bool:
+        """The customer authenticated the attempt `psp_reference` declined for it, and the PSP captured it.
+
+        False (nothing changes) unless the charge failed waiting for that authentication.
+        """
+        waiting = self.decline is not None and self.decline.reason is DeclineReason.AUTHENTICATION_REQUIRED
+        attempt = next((a for a in self.attempts if a.psp_reference == psp_reference), None)
+        # NOTE: credit a failed charge had reserved was given back; such a charge is not revived.
+        if self.status is not ChargeStatus.FAILED or not waiting or attempt is None or self.credit_applied_minor:
+            return False
+        attempt.outcome, attempt.decline = Outcome.APPROVED, None
+        self.psp, self.psp_reference = attempt.psp, psp_reference
+        self._succeed(now)
+        return True
+
+    def abandoned_capture(self, psp_reference: str) -> bool:
+        """Whether the PSP captured, once authenticated, an attempt of this charge that cannot revive it.
+
+        Such a charge failed and gave its reserved credit back: the money the PSP took must go back.
+        """
+        waiting = self.decline is not None and self.decline.reason is DeclineReason.AUTHENTICATION_REQUIRED
+        mine = any(attempt.psp_reference == psp_reference for attempt in self.attempts)
+        return self.status is ChargeStatus.FAILED and waiting and mine and self.credit_applied_minor > 0
 
     def void(self) -> None:
         """Cancel a succeeded charge before any refund (checkout compensation)."""

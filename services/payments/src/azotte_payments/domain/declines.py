@@ -23,6 +23,7 @@ class DeclineReason(StrEnum):
     STOLEN_CARD = "STOLEN_CARD"
     LOST_CARD = "LOST_CARD"
     EXPIRED_CARD = "EXPIRED_CARD"
+    AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
     PROCESSING_ERROR = "PROCESSING_ERROR"
     TIMEOUT = "TIMEOUT"
     PSP_UNAVAILABLE = "PSP_UNAVAILABLE"
@@ -37,6 +38,9 @@ def outcome_for(reason: DeclineReason) -> Outcome:
         case DeclineReason.INSUFFICIENT_FUNDS | DeclineReason.DO_NOT_HONOR:
             return Outcome.SOFT_DECLINE
         case DeclineReason.UNKNOWN_DECLINE:
+            return Outcome.SOFT_DECLINE
+        # NOTE: the card is fine but its issuer wants the customer to authenticate (SCA / 3-D Secure).
+        case DeclineReason.AUTHENTICATION_REQUIRED:
             return Outcome.SOFT_DECLINE
         case DeclineReason.STOLEN_CARD | DeclineReason.LOST_CARD | DeclineReason.EXPIRED_CARD:
             return Outcome.HARD_DECLINE
@@ -68,6 +72,8 @@ class PspChargeResult:
     psp_reference: str | None = None
     decline: Decline | None = None
     latency_ms: int = 0
+    # NOTE: set when the PSP needs the customer (AUTHENTICATION_REQUIRED): what their page completes it with.
+    client_secret: str = ""
 
     @classmethod
     def approved(cls, psp: str, psp_reference: str, latency_ms: int = 0) -> PspChargeResult:
@@ -76,10 +82,15 @@ class PspChargeResult:
 
     @classmethod
     def declined(
-        cls, psp: str, decline: Decline, psp_reference: str | None = None, latency_ms: int = 0
+        cls,
+        psp: str,
+        decline: Decline,
+        psp_reference: str | None = None,
+        latency_ms: int = 0,
+        client_secret: str = "",
     ) -> PspChargeResult:
         """A declined or failed charge, classified by its normalized reason."""
-        return cls(psp, decline.outcome, psp_reference, decline, latency_ms)
+        return cls(psp, decline.outcome, psp_reference, decline, latency_ms, client_secret)
 
     @property
     def reason(self) -> DeclineReason | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from azotte_payments.domain.charge import Charge
+    from azotte_payments.domain.dispute import Dispute
     from azotte_payments.domain.refund import Refund
 
 
@@ -63,8 +64,27 @@ class RevenueRecorded:
     occurred_at: datetime
 
 
+@dataclass(frozen=True)
+class DisputeOpened:
+    """A cardholder disputed a charge: its amount and the PSP's fee are withdrawn; payment.dispute_opened."""
+
+    dispute: Dispute
+
+
+@dataclass(frozen=True)
+class DisputeClosed:
+    """The bank decided a dispute (won: the amount comes back); published as payment.dispute_closed."""
+
+    dispute: Dispute
+
+
+DisputeEvent = DisputeOpened | DisputeClosed
+"""What a dispute records."""
+
 ChargeEvent = ChargeSucceeded | ChargeFailed
 """What a charge records when it reaches an outcome."""
 
-PaymentsEvent = ChargeSucceeded | ChargeFailed | ChargeRefunded | CreditGranted | RevenueRecorded
+PaymentsEvent = (
+    ChargeSucceeded | ChargeFailed | ChargeRefunded | CreditGranted | RevenueRecorded | DisputeOpened | DisputeClosed
+)
 """Every fact payments publishes."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.domain.charge import Charge
+from azotte_payments.domain.dispute import Dispute
 from azotte_payments.domain.events import RevenueRecorded
 from azotte_payments.domain.refund import Refund, RefundDestination
 from azotte_platform.errors import InvalidArgument
@@ -23,6 +24,9 @@ class Account(StrEnum):
     DISCOUNTS = "discounts"
     REFUNDS = "refunds"
     CUSTOMER_CREDIT = "customer_credit"
+    # NOTE: chargebacks and the PSP's dispute fees are losses of their own, not part of net revenue.
+    DISPUTES = "disputes"
+    DISPUTE_FEES = "dispute_fees"
 
 
 class Side(StrEnum):
@@ -39,6 +43,8 @@ class EntryKind(StrEnum):
     REFUND = "refund"
     CREDIT_GRANT = "credit_grant"
     VOID = "void"
+    DISPUTE = "dispute"
+    DISPUTE_WON = "dispute_won"
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,42 @@ def postings_for_refund(
         EntryKind.REFUND,
         refund.refund_id,
         refund.currency,
+        dimensions,
+        occurred_at,
+        postings,
+    )
+
+
+def postings_for_dispute(
+    dispute: Dispute, charge: Charge, tenant_id: str, entry_id: str, occurred_at: datetime
+) -> JournalEntry:
+    """Dispute opened: disputes (amount) + dispute fees (fee) = PSP clearing (both are withdrawn)."""
+    postings = _lines(
+        (Account.DISPUTES, Side.DEBIT, dispute.amount_minor),
+        (Account.DISPUTE_FEES, Side.DEBIT, dispute.fee_minor),
+        (Account.PSP_CLEARING, Side.CREDIT, dispute.amount_minor + dispute.fee_minor),
+    )
+    dimensions = _charge_dimensions(charge, occurred_at)
+    return JournalEntry(
+        entry_id, tenant_id, EntryKind.DISPUTE, dispute.dispute_id, dispute.currency, dimensions, occurred_at, postings
+    )
+
+
+def postings_for_dispute_won(
+    dispute: Dispute, charge: Charge, tenant_id: str, entry_id: str, occurred_at: datetime
+) -> JournalEntry:
+    """Dispute won: the amount comes back to PSP clearing; the fee stays spent."""
+    postings = _lines(
+        (Account.PSP_CLEARING, Side.DEBIT, dispute.amount_minor),
+        (Account.DISPUTES, Side.CREDIT, dispute.amount_minor),
+    )
+    dimensions = _charge_dimensions(charge, occurred_at)
+    return JournalEntry(
+        entry_id,
+        tenant_id,
+        EntryKind.DISPUTE_WON,
+        dispute.dispute_id,
+        dispute.currency,
         dimensions,
         occurred_at,
         postings,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.errors import NoPaymentMethod, PanNotAllowed, PaymentMethodExpired, PaymentMethodNotFound
+from azotte_payments.sandbox_psp.tokens import SandboxToken
 from azotte_platform.errors import InvalidArgument
 
 _DIGIT_RUN = re.compile(r"\d{13,19}")
@@ -72,6 +74,14 @@ class PaymentMethod:
             raise InvalidArgument.field("exp_month", "exp_month and exp_year go together")
         if self.exp_month is not None and not 1 <= self.exp_month <= 12:
             raise InvalidArgument.field("exp_month", "must be 1..12")
+
+    @property
+    def fingerprint(self) -> str:
+        """The same for every method of the same card or account (the token names it); sandbox scenario
+        tokens (`tok_success`, ...) stand for any card and have none."""
+        if self.token in SandboxToken.__members__.values():
+            return ""
+        return hashlib.sha256(f"{self.method_type}\0{self.token}".encode()).hexdigest()[:32]
 
     def expired_at(self, now: datetime) -> bool:
         """A card expires after the last day of its expiry month."""

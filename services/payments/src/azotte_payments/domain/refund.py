@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.domain.charge import Charge, ChargeStatus
-from azotte_payments.domain.tax import TaxBreakdown, split_refund_tax
 from azotte_payments.errors import ChargeNotRefundable, RefundExceedsCaptured
 from azotte_platform.errors import FailedPrecondition, InvalidArgument
+from azotte_platform.tax import TaxBreakdown, split_refund_tax
 
 
 class RefundDestination(StrEnum):

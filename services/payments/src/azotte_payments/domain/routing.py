@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -71,16 +71,23 @@ def should_fail_over(outcome: Outcome) -> bool:
 
 
 def next_psp(
-    candidates: Sequence[str], attempts: Sequence[Attempt], breakers: CircuitBreakerBoard, now: datetime
+    candidates: Sequence[str],
+    attempts: Sequence[Attempt],
+    breakers: CircuitBreakerBoard,
+    now: datetime,
+    breaker_key: Callable[[str], str] = str,
 ) -> str | None:
-    """Next PSP to try, or None: stop after a final answer, skip tried PSPs and open breakers."""
+    """Next PSP to try, or None: stop after a final answer, skip tried PSPs and open breakers.
+
+    `breaker_key` names the breaker of a PSP (a tenant's own account has its own).
+    """
     if attempts:
         last = attempts[-1]
         if last.outcome is None or not should_fail_over(last.outcome):
             return None
     tried = {attempt.psp for attempt in attempts}
     for psp in candidates:
-        if psp not in tried and breakers.breaker(psp).allow_request(now):
+        if psp not in tried and breakers.breaker(breaker_key(psp)).allow_request(now):
             return psp
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
-from azotte_payments.domain.tax import TaxPolicy
+from azotte_platform.tax import TaxPolicy
 
 
 @dataclass(frozen=True)

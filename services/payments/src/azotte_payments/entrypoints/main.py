@@ -14,7 +14,10 @@ from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
 from azotte_payments.adapters import proto
 from azotte_payments.adapters.catalog import StorefrontDirectory
 from azotte_payments.adapters.charge_locks import AdvisoryChargeLocks
+from azotte_payments.adapters.psp.accounts import CachedAccountProviders
 from azotte_payments.adapters.psp.registry import PspRegistry
+from azotte_payments.adapters.psp.webhooks import PspWebhookVerifiers
+from azotte_payments.adapters.sealing import Keyring
 from azotte_payments.adapters.unit_of_work import PostgresPaymentsUnitOfWork
 from azotte_payments.entrypoints.servicer import PaymentsServicer
 from azotte_payments.service_layer.charge_processor import ChargeProcessor, FaultHook
@@ -42,14 +45,16 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
     def uow() -> PostgresPaymentsUnitOfWork:
         return PostgresPaymentsUnitOfWork(runtime.engine, runtime.clock, proto.to_event)
 
-    psps = PspRegistry.from_settings(settings, runtime.clock)
+    keyring = Keyring.parse(settings.payments_keks.get_secret_value())
+    accounts = CachedAccountProviders(uow, keyring, settings, settings.psp_account_cache_s)
+    psps = PspRegistry.from_settings(settings, runtime.clock, accounts)
     runtime.on_close(psps.aclose)
     catalog = catalog_pb2_grpc.CatalogServiceStub(connect(settings.catalog_addr))
     storefronts = StorefrontDirectory(catalog, runtime.clock, timedelta(seconds=settings.storefront_cache_s))
     locks = AdvisoryChargeLocks(runtime.engine)
     processor = ChargeProcessor(uow, psps, locks, runtime.clock, settings.db_pool_size, fault)
     desk = ChargeDesk(uow, storefronts, processor, settings.charge_wait_s, max(1, settings.db_pool_size // 2))
-    return PaymentsServicer(Units(uow), desk, psps), processor
+    return PaymentsServicer(Units(uow), desk, psps, keyring, PspWebhookVerifiers()), processor
 
 
 class ReconcileLoop:

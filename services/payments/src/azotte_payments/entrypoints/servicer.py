@@ -8,13 +8,16 @@ import grpc
 
 from azotte.payments.v1 import payments_pb2 as pb
 from azotte.payments.v1 import payments_pb2_grpc
+from azotte.payments.v1 import psp_accounts_pb2 as accounts_pb
 from azotte_payments.adapters import proto
 from azotte_payments.domain.charge import Charge, ChargeQuery
 from azotte_payments.domain.payment_method import PaymentMethodQuery
-from azotte_payments.ports import PaymentServiceProviders, PaymentsUnitOfWork
-from azotte_payments.service_layer import charges, credits, payment_methods, refunds, reports
+from azotte_payments.domain.psp_account import PspCredentials
+from azotte_payments.ports import CredentialSealer, PaymentServiceProviders, PaymentsUnitOfWork, PspWebhookVerifier
+from azotte_payments.service_layer import charges, credits, payment_methods, psp_accounts, refunds, reports
 from azotte_payments.service_layer.charge_batch import CreateCharge
 from azotte_payments.service_layer.charges import ChargeDesk
+from azotte_payments.service_layer.psp_webhooks import receive_psp_webhook
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import AzotteError
 from azotte_platform.paging import PageRequest
@@ -47,10 +50,19 @@ def create_charge_command(request: pb.CreateChargeRequest) -> CreateCharge:
 class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
     """Translates PaymentsService calls into use cases."""
 
-    def __init__(self, units: Units[PaymentsUnitOfWork], desk: ChargeDesk, psps: PaymentServiceProviders):
+    def __init__(
+        self,
+        units: Units[PaymentsUnitOfWork],
+        desk: ChargeDesk,
+        psps: PaymentServiceProviders,
+        sealer: CredentialSealer,
+        webhooks: PspWebhookVerifier,
+    ):
         self.units = units
         self._desk = desk
         self._psps = psps
+        self._sealer = sealer
+        self._webhooks = webhooks
 
     async def CreatePaymentMethod(
         self, request: pb.CreatePaymentMethodRequest, context: Context
@@ -261,3 +273,62 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
             )
 
         return await self.units.read(work)
+
+    async def CreatePspAccount(
+        self, request: accounts_pb.CreatePspAccountRequest, context: Context
+    ) -> accounts_pb.CreatePspAccountResponse:
+        command = psp_accounts.ConnectPspAccount(
+            account_id=request.account.account_id,
+            kind=proto.psp_kind_from_pb(request.account.kind),
+            mode=proto.psp_mode_from_pb(request.account.mode),
+            display_name=request.account.display_name,
+            credentials=PspCredentials(dict(request.credentials)),
+        )
+
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> accounts_pb.CreatePspAccountResponse:
+            account = await psp_accounts.connect_psp_account(uow, self._sealer, tenant, command)
+            return accounts_pb.CreatePspAccountResponse(account=proto.psp_account_to_pb(account))
+
+        return await self.units.mutate(request, accounts_pb.CreatePspAccountResponse, work)
+
+    async def GetPspAccount(
+        self, request: accounts_pb.GetPspAccountRequest, context: Context
+    ) -> accounts_pb.GetPspAccountResponse:
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> accounts_pb.GetPspAccountResponse:
+            account = await psp_accounts.get_psp_account(uow, tenant, request.account_id)
+            return accounts_pb.GetPspAccountResponse(account=proto.psp_account_to_pb(account))
+
+        return await self.units.read(work)
+
+    async def ListPspAccounts(
+        self, request: accounts_pb.ListPspAccountsRequest, context: Context
+    ) -> accounts_pb.ListPspAccountsResponse:
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> accounts_pb.ListPspAccountsResponse:
+            accounts = await psp_accounts.list_psp_accounts(uow, tenant)
+            return accounts_pb.ListPspAccountsResponse(accounts=[proto.psp_account_to_pb(a) for a in accounts])
+
+        return await self.units.read(work)
+
+    async def RewrapPspAccounts(
+        self, request: accounts_pb.RewrapPspAccountsRequest, context: Context
+    ) -> accounts_pb.RewrapPspAccountsResponse:
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> accounts_pb.RewrapPspAccountsResponse:
+            count = await psp_accounts.rewrap_psp_accounts(uow, self._sealer, tenant)
+            return accounts_pb.RewrapPspAccountsResponse(rewrapped_count=count)
+
+        return await self.units.mutate(request, accounts_pb.RewrapPspAccountsResponse, work)
+
+    async def ReceivePspWebhook(
+        self, request: accounts_pb.ReceivePspWebhookRequest, context: Context
+    ) -> accounts_pb.ReceivePspWebhookResponse:
+        tenant = require_tenant()
+        psps = await self._psps.for_tenant(tenant)
+        # NOTE: no request id: the PSP's event id, known once the signature verifies, makes it idempotent.
+        async with self.units.factory() as uow:
+            event, duplicate = await receive_psp_webhook(
+                uow, self._sealer, self._webhooks, psps, tenant, request.account_id, request.payload, request.signature
+            )
+            await uow.commit()
+        return accounts_pb.ReceivePspWebhookResponse(
+            event_id=event.event_id, event_type=event.event_type, duplicate=duplicate
+        )

@@ -1,4 +1,4 @@
-"""Run a sandbox PSP: `python -m azotte_payments.sandbox_psp --kind stripe_like --port 12111`."""
+"""Run a sandbox PSP: `python -m azotte_payments.sandbox_psp --kind stripe_like|adyen_like|stripe --port 12111`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import argparse
 from dataclasses import replace
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
-from azotte_payments.sandbox_psp import adyen_like, stripe_like
+from azotte_payments.sandbox_psp import adyen_like, stripe_api, stripe_like
 from azotte_payments.sandbox_psp.book import SandboxSettings
 
+KINDS = ("stripe_like", "adyen_like", "stripe")
 
-def build_app(kind: str, settings: SandboxSettings) -> Starlette:
-    """The sandbox app of the given kind."""
+
+def build_app(kind: str, settings: SandboxSettings, base_url: str) -> ASGIApp:
+    """The sandbox app of the given kind, reachable at `base_url`."""
+    if kind == "stripe":
+        return stripe_api.create_app(base_url)
     factory = {"stripe_like": stripe_like.create_app, "adyen_like": adyen_like.create_app}[kind]
     return factory(settings)
 
@@ -21,7 +25,7 @@ def build_app(kind: str, settings: SandboxSettings) -> Starlette:
 def main() -> None:
     """Parse arguments and serve until interrupted."""
     parser = argparse.ArgumentParser(description="Azotte sandbox PSP")
-    parser.add_argument("--kind", choices=["stripe_like", "adyen_like"], required=True)
+    parser.add_argument("--kind", choices=KINDS, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=int, default=None, help="added latency per call")
@@ -32,7 +36,8 @@ def main() -> None:
         settings = replace(settings, latency_ms=args.latency_ms)
     if args.timeout_delay_s is not None:
         settings = replace(settings, timeout_delay_s=args.timeout_delay_s)
-    uvicorn.run(build_app(args.kind, settings), host=args.host, port=args.port, log_level="warning")
+    app = build_app(args.kind, settings, f"http://{args.host}:{args.port}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, fields
 
 from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeRequest, ChargeStatus
 from azotte_payments.domain.idempotency import request_fingerprint
-from azotte_payments.domain.tax import TaxPolicy
 from azotte_payments.errors import IdempotencyKeyReused
 from azotte_platform.errors import AzotteError, InvalidArgument, Unavailable
+from azotte_platform.tax import TaxPolicy
 from azotte_platform.validation import require_fields
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -89,6 +89,7 @@ class ChargeBatch:
         self._first: dict[str, int] = {}
         self._records: dict[str, ChargeRecord] = {}
         self._errors: dict[str, AzotteError] = {}
+        self._paid: dict[str, ChargeRecord] = {}
         for index, command in enumerate(self._commands):
             try:
                 command.validate()
@@ -100,7 +101,8 @@ class ChargeBatch:
 
     def open_keys(self) -> list[str]:
         """Keys with neither a charge nor an error yet."""
-        return [key for key in self._first if key not in self._records and key not in self._errors]
+        done = (self._records, self._errors, self._paid)
+        return [key for key in self._first if not any(key in answered for answered in done)]
 
     def to_open(self) -> list[tuple[CreateCharge, str]]:
         """(command, fingerprint) of the first command of every open key."""
@@ -110,6 +112,21 @@ class ChargeBatch:
         """Charges stored under the batch's keys."""
         for record in records:
             self._records[record.charge.idempotency_key] = record
+
+    def periods_to_check(self) -> tuple[list[str], list[str]]:
+        """(subscriptions, periods) of the open commands that pay a subscription's period."""
+        commands = [command for command, _ in self.to_open() if command.subscription_id and command.period_key]
+        return sorted({c.subscription_id for c in commands}), sorted({c.period_key for c in commands})
+
+    def settle_paid_periods(self, paid: Iterable[ChargeRecord]) -> None:
+        """Answer an open command with the charge that already paid its period, plan and price."""
+        # NOTE: a period is paid once: e.g. a renewal the customer authenticated after its attempt was declined
+        # is not charged again by the next retry, which gets the charge that paid.
+        by_period = {_period_of(r.charge.request): r for r in paid}
+        for command, _ in self.to_open():
+            record = by_period.get(_period_of(command.charge_request(""))) if command.period_key else None
+            if record is not None:
+                self._paid[command.idempotency_key] = record
 
     def fail(self, key: str, error: AzotteError) -> None:
         """No charge can be made under `key`."""
@@ -129,9 +146,15 @@ class ChargeBatch:
             return self._invalid[index]
         if key in self._errors:
             return self._errors[key]
+        if key in self._paid:
+            return self._paid[key].charge
         record = self._records.get(key)
         if record is None:
             return Unavailable(f"charge under idempotency_key {key!r} could not be read back; retry")
         if record.fingerprint != self._fingerprints[index]:
             return IdempotencyKeyReused("the idempotency_key was already used for a different charge")
         return record.charge
+
+
+def _period_of(request: ChargeRequest) -> tuple[str, str, str, int]:
+    return request.subscription_id, request.period_key, request.plan_id, request.price_minor

@@ -10,7 +10,13 @@ from datetime import timedelta
 
 from azotte_payments.domain.charge import Attempt, Charge, ChargeRecord, ChargeStatus, ReconcileAction
 from azotte_payments.domain.declines import DeclineReason, PspChargeResult
-from azotte_payments.ports import ChargeLocks, PaymentServiceProviders, PaymentsUnitOfWork, PspChargeRequest
+from azotte_payments.ports import (
+    ChargeLocks,
+    PaymentServiceProviders,
+    PaymentsUnitOfWork,
+    PspChargeRequest,
+    TenantPsps,
+)
 from azotte_payments.service_layer.effects import save_charge, save_charges
 from azotte_platform.clock import Clock, tenant_times
 from azotte_platform.context import tenant_scope
@@ -63,8 +69,9 @@ class ChargeProcessor:
         retryable stays pending for `advance` to fail over; a timeout leaves it unknown until reconciled.
         """
         attempts = [record.charge.attempts[-1] for record in records]
+        psps = await self.psps.for_tenant(tenant_id)
         results = await asyncio.gather(
-            *(self.psps.charge(a.psp, self._psp_request(r, a)) for r, a in zip(records, attempts, strict=True))
+            *(psps.charge(a.psp, self._psp_request(r, a)) for r, a in zip(records, attempts, strict=True))
         )
         for record, result in zip(records, results, strict=True):
             await self._fault(AFTER_PSP_CHARGE, record.charge.charge_id)
@@ -106,24 +113,25 @@ class ChargeProcessor:
 
     async def _drive(self, tenant_id: str, charge_id: str) -> Charge:
         record = await self._load(tenant_id, charge_id)
+        psps = await self.psps.for_tenant(tenant_id)
         while True:
             charge = record.charge
             now = self._clock.now()
             if charge.status in FINAL:
                 return charge
             if charge.status is ChargeStatus.UNKNOWN:
-                await self._reconcile_unknown(tenant_id, record)
+                await self._reconcile_unknown(tenant_id, psps, record)
                 return charge
             in_flight = charge.attempts[-1] if charge.attempts and charge.attempts[-1].pending else None
             if in_flight is not None:
                 # NOTE: an attempt left in flight by a crash: ask the PSP by its key, never charge again.
-                known, found = await self._lookup(in_flight)
+                known, found = await self._lookup(psps, in_flight)
                 if not known:
                     return charge
                 charge.settle_orphaned_attempt(found, now)
                 await self._save(tenant_id, record)
                 continue
-            psp = self.psps.next_candidate(record.candidates, charge.attempts)
+            psp = psps.next_candidate(record.candidates, charge.attempts)
             if psp is None:
                 charge.exhaust(now)
                 await self._save(tenant_id, record)
@@ -131,10 +139,10 @@ class ChargeProcessor:
             attempt = charge.begin_attempt(psp, now)
             # NOTE: the attempt is committed before the PSP is called.
             await self._save(tenant_id, record)
-            result = await self.psps.charge(psp, self._psp_request(record, attempt))
+            result = await psps.charge(psp, self._psp_request(record, attempt))
             await self._fault(AFTER_PSP_CHARGE, charge_id)
             if result.reason is DeclineReason.TIMEOUT:
-                known, found = await self._lookup(attempt)
+                known, found = await self._lookup(psps, attempt)
                 if known and found is not None:
                     result = found
                 else:
@@ -146,21 +154,22 @@ class ChargeProcessor:
             charge.complete_attempt(result, self._clock.now())
             await self._save(tenant_id, record)
 
-    async def _reconcile_unknown(self, tenant_id: str, record: ChargeRecord) -> None:
+    async def _reconcile_unknown(self, tenant_id: str, psps: TenantPsps, record: ChargeRecord) -> None:
         charge = record.charge
         for attempt in charge.unreconciled_attempts():
-            known, found = await self._lookup(attempt)
+            known, found = await self._lookup(psps, attempt)
             if not known:
                 return
             action = charge.reconcile_attempt(attempt.number, found, self._clock.now())
             if action is ReconcileAction.VOID_DUPLICATE and attempt.psp_reference:
-                await self.psps.provider(attempt.psp).void(attempt.psp_reference, f"void:{attempt.psp_idempotency_key}")
+                await psps.provider(attempt.psp).void(attempt.psp_reference, f"void:{attempt.psp_idempotency_key}")
         await self._save(tenant_id, record)
 
-    async def _lookup(self, attempt: Attempt) -> tuple[bool, PspChargeResult | None]:
+    @staticmethod
+    async def _lookup(psps: TenantPsps, attempt: Attempt) -> tuple[bool, PspChargeResult | None]:
         """(whether the PSP answered, what it recorded under the attempt's key)."""
         try:
-            return True, await self.psps.provider(attempt.psp).lookup(attempt.psp_idempotency_key)
+            return True, await psps.provider(attempt.psp).lookup(attempt.psp_idempotency_key)
         except Exception as error:
             log.warning("lookup of %s on %s failed: %s", attempt.psp_idempotency_key, attempt.psp, error)
             return False, None
@@ -175,4 +184,7 @@ class ChargeProcessor:
             payment_token=record.payment_token,
             reference=charge.charge_id,
             description=charge.request.description,
+            customer_id=charge.request.customer_id,
+            # NOTE: a charge for a period (renewal, plan change) is made by Azotte, without the customer.
+            off_session=bool(charge.request.period_key),
         )

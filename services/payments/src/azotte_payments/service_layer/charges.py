@@ -14,7 +14,7 @@ from azotte_payments.domain.payment_method import CustomerPaymentMethods
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingContext, route
 from azotte_payments.domain.storefront import StorefrontTerms
-from azotte_payments.ports import PaymentsUnitOfWork, StorefrontCatalog
+from azotte_payments.ports import PaymentsUnitOfWork, StorefrontCatalog, TenantPsps
 from azotte_payments.service_layer.charge_batch import ChargeBatch, CreateCharge
 from azotte_payments.service_layer.charge_processor import ChargeProcessor
 from azotte_payments.service_layer.effects import apply_charge_events, new_id
@@ -59,10 +59,15 @@ class ChargeDesk:
     async def create_many(self, tenant_id: str, commands: Sequence[CreateCharge]) -> list[Charge | AzotteError]:
         """Answer each command as `create` would; new charges are recorded together and sent to PSPs at once."""
         batch = ChargeBatch(commands)
+        # NOTE: the tenant's PSPs are found before the batch takes its connections (accounts may need one).
+        psps = await self._processor.psps.for_tenant(tenant_id)
         async with self._batches, contextlib.AsyncExitStack() as held:
             async with self._uow() as uow:
                 batch.add((await uow.charges(tenant_id).by_keys(batch.open_keys())).values())
-                priced = await self._price(uow, tenant_id, batch)
+                subscriptions, periods = batch.periods_to_check()
+                if subscriptions:
+                    batch.settle_paid_periods(await uow.charges(tenant_id).paid_periods(subscriptions, periods))
+                priced = await self._price(uow, tenant_id, psps, batch)
                 in_flight = [r for r in priced.records if r.charge.status is ChargeStatus.PENDING]
                 # NOTE: the new charges are locked before they are committed, so no reconciler
                 # can drive an attempt that is about to be sent.
@@ -83,7 +88,7 @@ class ChargeDesk:
             record.charge = charge
         return batch.answers()
 
-    async def _price(self, uow: PaymentsUnitOfWork, tenant_id: str, batch: ChargeBatch) -> _Priced:
+    async def _price(self, uow: PaymentsUnitOfWork, tenant_id: str, psps: TenantPsps, batch: ChargeBatch) -> _Priced:
         """New charges for the commands no charge answers yet, each with its first PSP attempt begun."""
         to_open = batch.to_open()
         if not to_open:
@@ -98,7 +103,9 @@ class ChargeDesk:
             try:
                 terms = await self._storefronts.terms(tenant_id, command.storefront_id)
                 validate_currency(command.currency, terms.currency)
-                record = self._record(tenant_id, command, fingerprint, terms, methods[command.customer_id], credit, now)
+                record = self._record(
+                    tenant_id, psps, command, fingerprint, terms, methods[command.customer_id], credit, now
+                )
             except AzotteError as error:
                 batch.fail(command.idempotency_key, error)
                 continue
@@ -125,9 +132,10 @@ class ChargeDesk:
         await apply_charge_events(uow, tenant_id, kept)
         return stored
 
+    @staticmethod
     def _record(
-        self,
         tenant_id: str,
+        psps: TenantPsps,
         command: CreateCharge,
         fingerprint: str,
         terms: StorefrontTerms,
@@ -139,7 +147,7 @@ class ChargeDesk:
         context = RoutingContext(
             command.currency, command.country_code or terms.country_code, command.amount_minor, method.method_type
         )
-        candidates = self._processor.psps.reachable(route(terms.routing_rules, context))
+        candidates = psps.reachable(route(terms.routing_rules, context))
         charge = Charge.create(
             new_id("ch"),
             command.charge_request(method.payment_method_id),
@@ -150,7 +158,7 @@ class ChargeDesk:
             now,
         )
         if charge.status is ChargeStatus.PENDING:
-            psp = self._processor.psps.next_candidate(candidates, charge.attempts)
+            psp = psps.next_candidate(candidates, charge.attempts)
             if psp is None:
                 charge.exhaust(now)
             else:

@@ -54,8 +54,10 @@ async def refund_charge(
             raise NoPspCapture(f"charge {charge.charge_id} was not captured by a PSP")
         # NOTE: the PSP key derives from the request id, so a retried refund is never paid twice.
         psp_key = f"refund:{charge.charge_id}:{command.request_id}"
-        result = await psps.provider(charge.psp).refund(
-            charge.psp_reference, refund.amount_minor, charge.currency, psp_key
+        result = (
+            await (await psps.for_tenant(tenant_id))
+            .provider(charge.psp)
+            .refund(charge.psp_reference, refund.amount_minor, charge.currency, psp_key)
         )
         _ensure_psp_accepted(result, "refund")
         refund.confirm(result.psp_reference)
@@ -82,7 +84,11 @@ async def void_charge(uow: PaymentsUnitOfWork, tenant_id: str, psps: PaymentServ
     charge, now = record.charge, uow.clock.now()
     charge.void()
     if charge.psp and charge.psp_reference:
-        result = await psps.provider(charge.psp).void(charge.psp_reference, f"void:{charge.charge_id}")
+        result = (
+            await (await psps.for_tenant(tenant_id))
+            .provider(charge.psp)
+            .void(charge.psp_reference, f"void:{charge.charge_id}")
+        )
         _ensure_psp_accepted(result, "void")
     if charge.credit_applied_minor:
         # NOTE: credit spent on a voided charge goes back to the customer.

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import Message
 
 from azotte.common.v1 import channel_pb2
 from azotte.common.v1.money_pb2 import Money
+from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
+from azotte.payments.v1 import events_pb2 as payments_events
 from azotte.promotions.v1 import events_pb2
 from azotte.promotions.v1 import promotions_pb2 as pb
 from azotte_platform.convert import (
@@ -22,16 +25,27 @@ from azotte_platform.convert import (
 )
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
-from azotte_platform.events.envelope import Event
+from azotte_platform.events.envelope import Event, ReceivedEvent
+from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, Conditions, Moment, Trigger
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Checkout, CustomerFacts, Usage, Validation
 from azotte_promotions.domain.events import (
+    CampaignOfferIssued,
+    ExperimentAssigned,
     PromotionBudgetExhausted,
     PromotionCreated,
     PromotionExhausted,
     PromotionRedeemed,
     PromotionStateChanged,
     PromotionUpdated,
+    ReferralConverted,
+    ReferralRewarded,
+)
+from azotte_promotions.domain.experiments import (
+    Experiment,
+    Variant,
+    VariantKind,
+    VariantResult,
 )
 from azotte_promotions.domain.promotion import (
     Definition,
@@ -42,10 +56,27 @@ from azotte_promotions.domain.promotion import (
     Limits,
     Promotion,
     PromotionState,
+    PromotionText,
     Targets,
 )
 from azotte_promotions.domain.redemption import Redemption
+from azotte_promotions.domain.referrals import (
+    REFERRED,
+    REFERRER,
+    Conversion,
+    GivenReward,
+    Referral,
+    ReferralCode,
+    ReferralProgram,
+    Reward,
+    RewardKind,
+    RewardRule,
+)
+from azotte_promotions.domain.trials import MarkerKind, TrialEligibility
+from azotte_promotions.service_layer.experiments import Payment
 from azotte_promotions.service_layer.promotions import PromotionView
+from azotte_promotions.service_layer.referrals import Attachment, SubscriptionMilestone
+from azotte_promotions.service_layer.trials import TrialStarted
 
 # ---------------------------------------------------------------------------------------- values
 
@@ -98,7 +129,7 @@ def _amounts_to_pb(amounts: dict[str, int]) -> list[Money]:
 # ---------------------------------------------------------------------------------------- definitions
 
 _PARTS = ("display_name", "description", "discount", "targets", "start_time", "end_time", "limits", "eligibility")
-_PARTS_ALL = (*_PARTS, "stackable")
+_PARTS_ALL = (*_PARTS, "stackable", "texts")
 _NESTED = ("targets", "limits", "eligibility")
 _DOMAIN = {"start_time": "start_at", "end_time": "end_at"}
 
@@ -115,7 +146,13 @@ def definition_from_pb(message: pb.Promotion) -> Definition:
         limits=limits_from_pb(message.limits),
         eligibility=eligibility_from_pb(message.eligibility),
         stackable=message.stackable,
+        texts=texts_from_pb(message.texts),
     )
+
+
+def texts_from_pb(messages: Sequence[pb.PromotionText]) -> tuple[PromotionText, ...]:
+    """A promotion's texts per locale (checked by the definition)."""
+    return tuple(PromotionText(t.locale, t.display_name, t.description, t.disclosure) for t in messages)
 
 
 def updated_definition(message: pb.Promotion, paths: Sequence[str], current: Definition) -> Definition:
@@ -149,7 +186,20 @@ def _part(message: pb.Promotion, top: str) -> Any:
         return limits_from_pb(message.limits)
     if top == "eligibility":
         return eligibility_from_pb(message.eligibility)
+    if top == "texts":
+        return texts_from_pb(message.texts)
     return getattr(message, top)
+
+
+def discount_to_pb(discount: Discount) -> pb.Discount:
+    return pb.Discount(
+        kind=enum_to_pb("DISCOUNT_KIND", discount.kind, pb.DiscountKind),
+        percent_basis_points=discount.percent_basis_points,
+        amounts=_amounts_to_pb(discount.amounts),
+        trial_days=discount.trial_days,
+        duration=duration_to_pb(discount.duration),
+        duration_periods=discount.duration_periods,
+    )
 
 
 def discount_from_pb(message: pb.Discount) -> Discount:
@@ -247,14 +297,7 @@ def promotion_to_pb(view: PromotionView) -> pb.Promotion:
         description=d.description,
         state=state_to_pb(promotion.state),
         version=promotion.version,
-        discount=pb.Discount(
-            kind=enum_to_pb("DISCOUNT_KIND", discount.kind, pb.DiscountKind),
-            percent_basis_points=discount.percent_basis_points,
-            amounts=_amounts_to_pb(discount.amounts),
-            trial_days=discount.trial_days,
-            duration=duration_to_pb(discount.duration),
-            duration_periods=discount.duration_periods,
-        ),
+        discount=discount_to_pb(discount),
         targets=pb.Targets(
             plan_ids=sorted(d.targets.plan_ids),
             product_lines=sorted(d.targets.product_lines),
@@ -273,6 +316,12 @@ def promotion_to_pb(view: PromotionView) -> pb.Promotion:
             segment_ids=sorted(e.segment_ids),
         ),
         stackable=d.stackable,
+        texts=[
+            pb.PromotionText(
+                locale=t.locale, display_name=t.display_name, description=t.description, disclosure=t.disclosure
+            )
+            for t in d.texts
+        ],
         usage=pb.Usage(
             reserved_count=usage.reserved_count,
             confirmed_count=usage.confirmed_count,
@@ -366,6 +415,387 @@ def _snapshot(promotion: Promotion) -> pb.Promotion:
     return promotion_to_pb(PromotionView(promotion, Usage()))
 
 
+# ---------------------------------------------------------------------------------------- trials
+
+
+def trial_started(event: ReceivedEvent) -> TrialStarted | None:
+    """The trial a lifecycle `trial.started` event reports, or None when it names no subscription."""
+    payload = event.payload(lifecycle_events.SubscriptionEvent)
+    subscription = payload.subscription
+    if not subscription.id or not subscription.customer_id:
+        return None
+    started = optional_from_timestamp(subscription, "current_period_start_time") or event.time
+    return TrialStarted(
+        subscription_id=subscription.id,
+        customer_id=subscription.customer_id,
+        plan_id=subscription.plan_id,
+        channel=channel_from_pb(subscription.channel, "subscription.channel"),
+        started_at=started,
+    )
+
+
+_MATCH_KINDS = {
+    MarkerKind.CUSTOMER: pb.TRIAL_MATCH_KIND_CUSTOMER,
+    MarkerKind.CHANNEL_IDENTITY: pb.TRIAL_MATCH_KIND_CHANNEL_IDENTITY,
+    MarkerKind.PAYMENT_METHOD: pb.TRIAL_MATCH_KIND_PAYMENT_METHOD,
+}
+
+
+def trial_eligibility_to_pb(eligibility: TrialEligibility) -> pb.TrialEligibility:
+    answer = pb.TrialEligibility(
+        eligible=eligibility.eligible, product_line=eligibility.product_line, reason=eligibility.reason
+    )
+    match = eligibility.match
+    if match is not None:
+        answer.match.CopyFrom(
+            pb.TrialMatch(
+                kind=_MATCH_KINDS.get(match.marker.kind, pb.TRIAL_MATCH_KIND_UNSPECIFIED),
+                value=match.marker.value,
+                plan_id=match.trial.plan_id,
+                channel=channel_to_pb(match.trial.channel),
+                start_time=timestamp(match.trial.started_at),
+            )
+        )
+    return answer
+
+
+# ---------------------------------------------------------------------------------------- referrals
+
+
+def _reward_from_pb(message: pb.Reward, field: str) -> Reward:
+    kind = enum_from_pb(RewardKind, "REWARD_KIND", message.kind, pb.RewardKind, f"{field}.kind")
+    amounts = tuple((m.currency_code, m.amount_minor) for m in message.amounts)
+    return Reward(kind, amounts, message.promotion_id)
+
+
+def _reward_to_pb(reward: Reward) -> pb.Reward:
+    return pb.Reward(
+        kind=enum_to_pb("REWARD_KIND", reward.kind, pb.RewardKind),
+        amounts=[money(amount, currency) for currency, amount in reward.amounts],
+        promotion_id=reward.promotion_id,
+    )
+
+
+def program_from_pb(message: pb.ReferralProgram, tenant_id: str) -> ReferralProgram:
+    """The program of an update (its version is the one it is based on); fields named `program.<field>`."""
+    rules = []
+    for index, rule in enumerate(message.rules):
+        field = f"program.rules[{index}]"
+        rules.append(
+            RewardRule(
+                plan_ids=tuple(rule.plan_ids),
+                storefront_ids=tuple(rule.storefront_ids),
+                channels=tuple(channel_from_pb(c, f"{field}.channels") for c in rule.channels),
+                referrer=_reward_from_pb(rule.referrer, f"{field}.referrer") if rule.HasField("referrer") else None,
+                referred=_reward_from_pb(rule.referred, f"{field}.referred") if rule.HasField("referred") else None,
+            )
+        )
+    conversion = (
+        Conversion.FIRST_PAID_PERIOD
+        if message.conversion == pb.REFERRAL_CONVERSION_UNSPECIFIED
+        else enum_from_pb(
+            Conversion, "REFERRAL_CONVERSION", message.conversion, pb.ReferralConversion, "program.conversion"
+        )
+    )
+    return ReferralProgram(
+        tenant_id=tenant_id,
+        enabled=message.enabled,
+        conversion=conversion,
+        max_rewards_per_referrer=(
+            message.max_rewards_per_referrer if message.HasField("max_rewards_per_referrer") else None
+        ),
+        rules=tuple(rules),
+        version=message.version,
+    )
+
+
+def program_to_pb(program: ReferralProgram) -> pb.ReferralProgram:
+    answer = pb.ReferralProgram(
+        enabled=program.enabled,
+        conversion=enum_to_pb("REFERRAL_CONVERSION", program.conversion, pb.ReferralConversion),
+        max_rewards_per_referrer=program.max_rewards_per_referrer,
+        version=program.version,
+        update_time=optional_timestamp(program.updated_at),
+    )
+    for rule in program.rules:
+        answer.rules.add(
+            plan_ids=rule.plan_ids,
+            storefront_ids=rule.storefront_ids,
+            channels=[channel_to_pb(c) for c in rule.channels],
+            referrer=None if rule.referrer is None else _reward_to_pb(rule.referrer),
+            referred=None if rule.referred is None else _reward_to_pb(rule.referred),
+        )
+    return answer
+
+
+def referral_code_to_pb(code: ReferralCode) -> pb.ReferralCode:
+    return pb.ReferralCode(
+        customer_id=code.customer_id,
+        code=code.code,
+        rewarded_count=code.rewarded_count,
+        create_time=timestamp(code.created_at),
+    )
+
+
+def given_to_pb(given: GivenReward) -> pb.GivenReward:
+    return pb.GivenReward(
+        kind=enum_to_pb("REWARD_KIND", given.kind, pb.RewardKind),
+        amount=money(given.amount_minor, given.currency_code) if given.currency_code and given.amount_minor else None,
+        promotion_id=given.promotion_id,
+        code=given.code,
+        skipped=given.skipped,
+    )
+
+
+def referral_to_pb(referral: Referral) -> pb.Referral:
+    answer = pb.Referral(
+        id=referral.id,
+        code=referral.code,
+        referrer_customer_id=referral.referrer_customer_id,
+        referred_customer_id=referral.referred_customer_id,
+        subscription_id=referral.subscription_id,
+        plan_id=referral.plan_id,
+        storefront_id=referral.storefront_id,
+        channel=channel_to_pb(referral.channel),
+        state=enum_to_pb("REFERRAL_STATE", referral.state, pb.ReferralState),
+        create_time=timestamp(referral.created_at),
+        convert_time=optional_timestamp(referral.converted_at),
+    )
+    if REFERRER in referral.rewards:
+        answer.referrer_reward.CopyFrom(given_to_pb(referral.rewards[REFERRER]))
+    if REFERRED in referral.rewards:
+        answer.referred_reward.CopyFrom(given_to_pb(referral.rewards[REFERRED]))
+    return answer
+
+
+def attachment_from_pb(request: pb.AttachReferralRequest) -> Attachment:
+    return Attachment(
+        code=request.code,
+        referred_customer_id=request.referred_customer_id,
+        subscription_id=request.subscription_id,
+        plan_id=request.plan_id,
+        storefront_id=request.storefront_id,
+        channel=channel_from_pb(request.channel, "channel"),
+    )
+
+
+# ---------------------------------------------------------------------------------------- campaigns
+
+_TRIGGERS = {
+    pb.CAMPAIGN_TRIGGER_RENEWAL_FAILED: Trigger.RENEWAL_FAILED,
+    pb.CAMPAIGN_TRIGGER_ON_HOLD: Trigger.ON_HOLD,
+    pb.CAMPAIGN_TRIGGER_CANCEL_SCHEDULED: Trigger.CANCEL_SCHEDULED,
+    pb.CAMPAIGN_TRIGGER_DOWNGRADE_SCHEDULED: Trigger.DOWNGRADE_SCHEDULED,
+    pb.CAMPAIGN_TRIGGER_TRIAL_EXPIRED: Trigger.TRIAL_EXPIRED,
+}
+_TRIGGERS_PB = {trigger: value for value, trigger in _TRIGGERS.items()}
+_CAMPAIGN_STATES: dict[int, CampaignState] = {
+    pb.CAMPAIGN_STATE_ACTIVE: CampaignState.ACTIVE,
+    pb.CAMPAIGN_STATE_PAUSED: CampaignState.PAUSED,
+}
+_CAMPAIGN_STATES_PB = {CampaignState.ACTIVE: pb.CAMPAIGN_STATE_ACTIVE, CampaignState.PAUSED: pb.CAMPAIGN_STATE_PAUSED}
+
+
+def campaign_state_from_pb(value: int, field: str) -> CampaignState:
+    if value not in _CAMPAIGN_STATES:
+        raise InvalidArgument.field(field, "must be CAMPAIGN_STATE_ACTIVE or CAMPAIGN_STATE_PAUSED")
+    return _CAMPAIGN_STATES[value]
+
+
+def campaign_from_pb(message: pb.Campaign, tenant_id: str) -> Campaign:
+    """A new campaign; fields named `campaign.<field>`."""
+    if message.trigger not in _TRIGGERS:
+        raise InvalidArgument.field("campaign.trigger", f"must be one of {', '.join(pb.CampaignTrigger.keys()[1:])}")
+    c = message.conditions
+    conditions = Conditions(
+        plan_ids=tuple(c.plan_ids),
+        storefront_ids=tuple(c.storefront_ids),
+        channels=tuple(channel_from_pb(ch, "campaign.conditions.channels") for ch in c.channels),
+        min_tenure_days=c.min_tenure_days,
+        max_tenure_days=c.max_tenure_days if c.HasField("max_tenure_days") else None,
+    )
+    state = CampaignState.ACTIVE if message.state == 0 else campaign_state_from_pb(message.state, "campaign.state")
+    return Campaign(
+        tenant_id=tenant_id,
+        id=message.id,
+        display_name=message.display_name,
+        trigger=_TRIGGERS[message.trigger],
+        promotion_id=message.promotion_id,
+        created_at=datetime.min.replace(tzinfo=UTC),  # NOTE: the use case stamps it
+        conditions=conditions,
+        offer_valid_days=message.offer_valid_days or 14,
+        max_offers_per_customer=message.max_offers_per_customer or 1,
+        quiet_period_days=message.quiet_period_days,
+        state=state,
+    )
+
+
+def campaign_to_pb(campaign: Campaign) -> pb.Campaign:
+    c = campaign.conditions
+    return pb.Campaign(
+        id=campaign.id,
+        display_name=campaign.display_name,
+        trigger=_TRIGGERS_PB[campaign.trigger],
+        conditions=pb.CampaignConditions(
+            plan_ids=c.plan_ids,
+            storefront_ids=c.storefront_ids,
+            channels=[channel_to_pb(ch) for ch in c.channels],
+            min_tenure_days=c.min_tenure_days,
+            max_tenure_days=c.max_tenure_days,
+        ),
+        promotion_id=campaign.promotion_id,
+        offer_valid_days=campaign.offer_valid_days,
+        max_offers_per_customer=campaign.max_offers_per_customer,
+        quiet_period_days=campaign.quiet_period_days,
+        state=_CAMPAIGN_STATES_PB[campaign.state],
+        create_time=timestamp(campaign.created_at),
+        update_time=optional_timestamp(campaign.updated_at),
+        offers_issued=campaign.offers_issued,
+    )
+
+
+def campaign_offer_to_pb(offer: CampaignOffer) -> pb.CampaignOffer:
+    m = offer.moment
+    return pb.CampaignOffer(
+        id=offer.id,
+        campaign_id=offer.campaign_id,
+        customer_id=m.customer_id,
+        subscription_id=m.subscription_id,
+        trigger_event_id=m.event_id,
+        trigger=_TRIGGERS_PB[m.trigger],
+        promotion_id=offer.promotion_id,
+        code=offer.code,
+        expire_time=timestamp(offer.expires_at),
+        issue_time=timestamp(m.at),
+        plan_id=m.plan_id,
+        storefront_id=m.storefront_id,
+        channel=channel_to_pb(m.channel),
+    )
+
+
+def moment_of(event: ReceivedEvent, at: datetime) -> Moment | None:
+    """The subscriber's moment a lifecycle event reports, judged at `at` (the tenant's now), or None."""
+    try:
+        trigger = Trigger(event.type)
+    except ValueError:
+        return None
+    subscription = event.payload(lifecycle_events.SubscriptionEvent).subscription
+    if not subscription.customer_id:
+        return None
+    return Moment(
+        event_id=event.id,
+        trigger=trigger,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        plan_id=subscription.plan_id,
+        storefront_id=subscription.storefront_id,
+        channel=channel_from_pb(subscription.channel, "subscription.channel"),
+        subscribed_at=optional_from_timestamp(subscription, "create_time") or at,
+        at=at,
+    )
+
+
+# ---------------------------------------------------------------------------------------- experiments
+
+
+def _variant_from_pb(message: pb.ExperimentVariant, field: str) -> Variant:
+    kind = enum_from_pb(VariantKind, "VARIANT_KIND", message.kind, pb.VariantKind, f"{field}.kind")
+    return Variant(
+        message.id, message.weight, kind, message.promotion_id, message.price.amount_minor, message.trial_days
+    )
+
+
+def experiment_from_pb(message: pb.Experiment, tenant_id: str) -> Experiment:
+    """A new experiment; fields named `experiment.<field>`."""
+    variants = tuple(_variant_from_pb(v, f"experiment.variants[{i}]") for i, v in enumerate(message.variants))
+    for index, variant in enumerate(message.variants):
+        if variant.HasField("price") and variant.price.currency_code != message.currency_code:
+            raise InvalidArgument.field(
+                f"experiment.variants[{index}].price.currency_code", "must be the experiment's currency_code"
+            )
+    return Experiment(
+        tenant_id=tenant_id,
+        id=message.id,
+        display_name=message.display_name,
+        variants=variants,
+        currency_code=message.currency_code,
+        created_at=datetime.min.replace(tzinfo=UTC),  # NOTE: the use case stamps it
+    )
+
+
+def variant_to_pb(variant: Variant, currency_code: str) -> pb.ExperimentVariant:
+    return pb.ExperimentVariant(
+        id=variant.id,
+        weight=variant.weight,
+        kind=enum_to_pb("VARIANT_KIND", variant.kind, pb.VariantKind),
+        promotion_id=variant.promotion_id,
+        price=money(variant.price_minor, currency_code) if variant.kind is VariantKind.PRICE_POINT else None,
+        trial_days=variant.trial_days,
+    )
+
+
+def experiment_to_pb(experiment: Experiment) -> pb.Experiment:
+    return pb.Experiment(
+        id=experiment.id,
+        display_name=experiment.display_name,
+        variants=[variant_to_pb(v, experiment.currency_code) for v in experiment.variants],
+        currency_code=experiment.currency_code,
+        state=enum_to_pb("EXPERIMENT_STATE", experiment.state, pb.ExperimentState),
+        shipped_variant_id=experiment.shipped_variant_id,
+        create_time=timestamp(experiment.created_at),
+        update_time=optional_timestamp(experiment.updated_at),
+    )
+
+
+def variant_result_to_pb(result: VariantResult, currency_code: str, control: bool) -> pb.VariantResult:
+    answer = pb.VariantResult(
+        variant_id=result.variant_id,
+        exposed=result.counts.exposed,
+        converted=result.counts.converted,
+        conversion_rate=result.conversion_rate,
+        revenue=money(result.counts.revenue_minor, currency_code),
+        revenue_per_customer=money(result.revenue_per_customer_minor, currency_code),
+    )
+    if not control:
+        answer.z_score, answer.p_value, answer.significant = result.z_score, result.p_value, result.significant
+    return answer
+
+
+def payment_of(event: ReceivedEvent) -> Payment | None:
+    """The net a payments event moved for its customer: a charge's net, or a refund's share of it (tax excluded)."""
+    if event.type == "payment.succeeded":
+        charge = event.payload(payments_events.PaymentSucceeded).charge
+        return Payment(charge.customer_id, charge.net.currency_code, charge.net.amount_minor)
+    if event.type == "payment.refunded":
+        refunded = event.payload(payments_events.PaymentRefunded)
+        charge, gross = refunded.charge, refunded.charge.gross.amount_minor
+        if gross <= 0:
+            return None
+        # NOTE: a refund gives back gross (tax included); the revenue it takes back is its share of the net.
+        net = refunded.refund.amount.amount_minor * charge.net.amount_minor // gross
+        return Payment(charge.customer_id, charge.net.currency_code, -net)
+    return None
+
+
+_MILESTONES = {
+    "subscription.created": Conversion.SUBSCRIBED,
+    "subscription.activated": Conversion.FIRST_PAID_PERIOD,
+    "trial.converted": Conversion.FIRST_PAID_PERIOD,
+}
+
+
+def milestone_of(event: ReceivedEvent) -> SubscriptionMilestone | None:
+    """The milestone a lifecycle event reports (created; first paid period), or None."""
+    reached = _MILESTONES.get(event.type)
+    subscription = event.payload(lifecycle_events.SubscriptionEvent).subscription
+    if reached is None or not subscription.customer_id:
+        return None
+    price = subscription.renewal_price
+    return SubscriptionMilestone(
+        subscription.customer_id, subscription.id, reached, price.currency_code, price.amount_minor
+    )
+
+
 def to_event(tenant_id: str, fact: object) -> Event:
     """The event published for a promotions domain event."""
     if isinstance(fact, PromotionCreated):
@@ -401,6 +831,39 @@ def to_event(tenant_id: str, fact: object) -> Event:
             redeem_time=optional_timestamp(r.confirmed_at),
         )
         return Event(tenant_id, "promotion.redeemed", payload, about=r.customer_id)
+    if isinstance(fact, CampaignOfferIssued):
+        payload = events_pb2.CampaignOfferIssued(
+            offer=campaign_offer_to_pb(fact.offer), discount=discount_to_pb(fact.discount)
+        )
+        return Event(tenant_id, "campaign.offer_issued", payload, about=fact.offer.moment.customer_id)
+    if isinstance(fact, ExperimentAssigned):
+        a = fact.assignment
+        payload = events_pb2.ExperimentAssigned(
+            experiment_id=a.experiment_id,
+            customer_id=a.customer_id,
+            variant=variant_to_pb(fact.variant, fact.currency_code),
+            assign_time=timestamp(a.assigned_at),
+        )
+        return Event(tenant_id, "experiment.assigned", payload, about=a.customer_id)
+    if isinstance(fact, ReferralConverted):
+        payload = events_pb2.ReferralConverted(
+            referral=referral_to_pb(fact.referral),
+            subscription_price=money(fact.amount_minor, fact.currency_code),
+        )
+        return Event(tenant_id, "referral.converted", payload, about=fact.referral.referred_customer_id)
+    if isinstance(fact, ReferralRewarded):
+        referral = fact.referral
+        payload = events_pb2.ReferralRewarded(
+            referral_id=referral.id,
+            side=fact.side,
+            customer_id=fact.customer_id,
+            reward=given_to_pb(fact.reward),
+            referred_customer_id=referral.referred_customer_id,
+            plan_id=referral.plan_id,
+            storefront_id=referral.storefront_id,
+            channel=channel_to_pb(referral.channel),
+        )
+        return Event(tenant_id, "referral.rewarded", payload, about=fact.customer_id)
     if isinstance(fact, PromotionExhausted):
         payload = events_pb2.PromotionExhausted(
             promotion_id=fact.promotion_id, max_redemptions=fact.max_redemptions, confirmed_count=fact.confirmed_count

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Self
 
 from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_promotions.adapters.repositories.campaigns import PostgresCampaignRepository
 from azotte_promotions.adapters.repositories.codes import PostgresCodeRepository
+from azotte_promotions.adapters.repositories.experiments import PostgresExperimentRepository
 from azotte_promotions.adapters.repositories.ledger import PostgresLimitLedger
 from azotte_promotions.adapters.repositories.promotions import PostgresPromotionRepository
 from azotte_promotions.adapters.repositories.redemptions import PostgresRedemptionRepository
+from azotte_promotions.adapters.repositories.referrals import PostgresReferralRepository
+from azotte_promotions.adapters.repositories.trials import PostgresTrialRepository
 
 
 class PostgresPromotionsUnitOfWork(UnitOfWork):
@@ -18,6 +22,10 @@ class PostgresPromotionsUnitOfWork(UnitOfWork):
     codes: PostgresCodeRepository
     ledger: PostgresLimitLedger
     redemptions: PostgresRedemptionRepository
+    trials: PostgresTrialRepository
+    referrals: PostgresReferralRepository
+    campaigns: PostgresCampaignRepository
+    experiments: PostgresExperimentRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -25,4 +33,8 @@ class PostgresPromotionsUnitOfWork(UnitOfWork):
         self.codes = PostgresCodeRepository(self.connection)
         self.ledger = PostgresLimitLedger(self.connection)
         self.redemptions = PostgresRedemptionRepository(self.connection)
+        self.trials = PostgresTrialRepository(self.connection)
+        self.referrals = PostgresReferralRepository(self.connection)
+        self.campaigns = PostgresCampaignRepository(self.connection)
+        self.experiments = PostgresExperimentRepository(self.connection)
         return self

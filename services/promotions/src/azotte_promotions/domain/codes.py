@@ -80,10 +80,15 @@ class PromotionCode:
     reserved_count: int = 0
     confirmed_count: int = 0
     created_at: datetime | None = None
+    customer_id: str = ""
+    """A personal code (a retention offer) is bound to one customer: for anyone else it does not exist."""
 
     @property
     def held(self) -> int:
         return self.reserved_count + self.confirmed_count
+
+    def usable_by(self, customer_id: str) -> bool:
+        return not self.customer_id or self.customer_id == customer_id
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at

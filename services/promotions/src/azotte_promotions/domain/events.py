@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from azotte_promotions.domain.promotion import Promotion, PromotionState
+    from azotte_promotions.domain.campaigns import CampaignOffer
+    from azotte_promotions.domain.experiments import Assignment, Variant
+    from azotte_promotions.domain.promotion import Discount, Promotion, PromotionState
     from azotte_promotions.domain.redemption import Redemption
+    from azotte_promotions.domain.referrals import GivenReward, Referral
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +60,39 @@ class PromotionBudgetExhausted:
     currency_code: str
     budget_minor: int
     confirmed_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralConverted:
+    """referral.converted: the referred subscription converted, at this price."""
+
+    referral: Referral
+    currency_code: str
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralRewarded:
+    """referral.rewarded: one side of a converted referral was given its reward (or nothing, and why)."""
+
+    referral: Referral
+    side: str
+    customer_id: str
+    reward: GivenReward
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOfferIssued:
+    """campaign.offer_issued: a personal retention offer, with what its promotion gives."""
+
+    offer: CampaignOffer
+    discount: Discount
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentAssigned:
+    """experiment.assigned: a customer's first exposure to an experiment."""
+
+    assignment: Assignment
+    variant: Variant
+    currency_code: str

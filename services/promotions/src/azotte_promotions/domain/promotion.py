@@ -12,10 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_platform.enums import Channel
+from azotte_platform.locales import LocaleProblem, canonical_locale
 from azotte_promotions.domain.events import PromotionCreated, PromotionStateChanged, PromotionUpdated
 from azotte_promotions.errors import IllegalPromotionTransition, InvalidPromotion, PromotionVersionMismatch
 
 MAX_PERCENT_BASIS_POINTS = 10_000
+MAX_NAME = 200
+MAX_TEXT = 4000
 
 
 class PromotionState(StrEnum):
@@ -133,6 +136,30 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class PromotionText:
+    """What a storefront shows of a promotion in one locale."""
+
+    locale: str
+    display_name: str
+    description: str = ""
+    disclosure: str = ""
+
+    def check(self, path: str) -> None:
+        """INVALID_ARGUMENT naming the first field of this text that does not make sense."""
+        try:
+            canonical = canonical_locale(self.locale)
+        except LocaleProblem as problem:
+            raise InvalidPromotion.field(f"{path}.locale", str(problem)) from None
+        if canonical != self.locale:
+            raise InvalidPromotion.field(f"{path}.locale", f"{self.locale!r} must be written {canonical!r}")
+        if not self.display_name.strip() or len(self.display_name) > MAX_NAME:
+            raise InvalidPromotion.field(f"{path}.display_name", f"must be non-blank and at most {MAX_NAME} characters")
+        for name in ("description", "disclosure"):
+            if len(getattr(self, name)) > MAX_TEXT:
+                raise InvalidPromotion.field(f"{path}.{name}", f"at most {MAX_TEXT} characters")
+
+
+@dataclass(frozen=True, slots=True)
 class Eligibility:
     """Who may redeem; every rule that is set must hold."""
 
@@ -157,11 +184,18 @@ class Definition:
     limits: Limits = Limits()
     eligibility: Eligibility = Eligibility()
     stackable: bool = False
+    texts: tuple[PromotionText, ...] = ()
 
     def check(self) -> None:
         """INVALID_ARGUMENT naming the first field that does not make sense."""
         if not self.display_name.strip():
             raise InvalidPromotion.field("display_name", "is required")
+        seen: set[str] = set()
+        for i, text in enumerate(self.texts):
+            text.check(f"texts[{i}]")
+            if text.locale in seen:
+                raise InvalidPromotion.field(f"texts[{i}].locale", f"{text.locale!r} is given twice")
+            seen.add(text.locale)
         self.discount.check()
         self.limits.check()
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:

@@ -9,13 +9,22 @@ from pathlib import Path
 import grpc
 
 from azotte.promotions.v1 import promotions_pb2, promotions_pb2_grpc
+from azotte_platform.events import nats_connection
+from azotte_platform.events.consumer import EventConsumer
+from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 from azotte_platform.service_kit import Units
 from azotte_promotions.adapters import proto
+from azotte_promotions.adapters.payments import GrpcCredits
+from azotte_promotions.adapters.people import GrpcPeople
 from azotte_promotions.adapters.unit_of_work import PostgresPromotionsUnitOfWork
+from azotte_promotions.entrypoints.campaign_consumer import CAMPAIGN_EVENTS, handle_campaign_event
+from azotte_promotions.entrypoints.payment_consumer import PAYMENT_EVENTS, handle_payment_event
+from azotte_promotions.entrypoints.referral_consumer import REFERRAL_EVENTS, ConversionHandler
 from azotte_promotions.entrypoints.servicer import PromotionsServicer
-from azotte_promotions.ports import PromotionsUnitOfWork
+from azotte_promotions.entrypoints.trial_consumer import TRIAL_EVENTS, TrialStartedHandler
+from azotte_promotions.ports import Credits, People
 from azotte_promotions.service_layer.sweeper import ReservationSweeper
 from azotte_promotions.settings import PromotionsSettings
 
@@ -25,10 +34,19 @@ SERVICE_NAME = promotions_pb2.DESCRIPTOR.services_by_name["PromotionsService"].f
 
 @dataclass(frozen=True)
 class Promotions:
-    """The assembled service: its servicer and the sweep of timed-out reservations."""
+    """The assembled service: its servicer, the sweep of timed-out reservations, and the consumers of lifecycle's
+    events (trials taken, referral conversions, campaign triggers) and of payments' (experiments' revenue)."""
 
     servicer: PromotionsServicer
     sweeper: ReservationSweeper
+    trials: EventConsumer[PostgresPromotionsUnitOfWork]
+    conversions: EventConsumer[PostgresPromotionsUnitOfWork]
+    campaigns: EventConsumer[PostgresPromotionsUnitOfWork]
+    payments: EventConsumer[PostgresPromotionsUnitOfWork]
+
+    @property
+    def consumers(self) -> tuple[EventConsumer[PostgresPromotionsUnitOfWork], ...]:
+        return (self.trials, self.conversions, self.campaigns, self.payments)
 
 
 def settings_of(runtime: Runtime) -> PromotionsSettings:
@@ -36,22 +54,40 @@ def settings_of(runtime: Runtime) -> PromotionsSettings:
     return settings if isinstance(settings, PromotionsSettings) else PromotionsSettings(**settings.model_dump())
 
 
-def assemble(runtime: Runtime, settings: PromotionsSettings) -> Promotions:
-    """Wire the use cases to a runtime."""
+def peers_of(settings: PromotionsSettings) -> tuple[People, Credits]:
+    """Catalog, lifecycle and payments at their configured addresses."""
+    payments = connect(settings.payments_addr)
+    people = GrpcPeople(connect(settings.catalog_addr), connect(settings.lifecycle_addr), payments)
+    return people, GrpcCredits(payments)
 
-    def uow() -> PromotionsUnitOfWork:
+
+def assemble(runtime: Runtime, settings: PromotionsSettings, people: People, credits: Credits) -> Promotions:
+    """Wire the use cases to a runtime and the peers."""
+
+    def uow() -> PostgresPromotionsUnitOfWork:
         return PostgresPromotionsUnitOfWork(runtime.engine, "promotions", runtime.clock, proto.to_event)
 
     sweeper = ReservationSweeper(uow, settings.reservation_sweep_interval_s, settings.reservation_sweep_batch)
-    servicer = PromotionsServicer(Units(uow), timedelta(seconds=settings.reservation_ttl_s))
-    return Promotions(servicer, sweeper)
+    servicer = PromotionsServicer(Units(uow), timedelta(seconds=settings.reservation_ttl_s), people)
+    trials = EventConsumer(runtime.js, uow, TRIAL_EVENTS, TrialStartedHandler(people))
+    conversions = EventConsumer(runtime.js, uow, REFERRAL_EVENTS, ConversionHandler(credits))
+    campaigns = EventConsumer(runtime.js, uow, CAMPAIGN_EVENTS, handle_campaign_event)
+    payments = EventConsumer(runtime.js, uow, PAYMENT_EVENTS, handle_payment_event)
+    return Promotions(servicer, sweeper, trials, conversions, campaigns, payments)
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
-    """Serve PromotionsService and run the reservation sweep in the background."""
-    promotions = assemble(runtime, settings_of(runtime))
+    """Serve PromotionsService; run the reservation sweep and the consumers in the background."""
+    settings = settings_of(runtime)
+    promotions = assemble(runtime, settings, *peers_of(settings))
     promotions_pb2_grpc.add_PromotionsServiceServicer_to_server(promotions.servicer, server)
     runtime.spawn(promotions.sweeper.run_forever)
+    # NOTE: the suite starts services together: a producer's stream may not exist yet. Creating it with the
+    # producer's own (idempotent) configuration lets the consumers start now and read it from its beginning.
+    for spec in (TRIAL_EVENTS, REFERRAL_EVENTS, CAMPAIGN_EVENTS, PAYMENT_EVENTS):
+        await nats_connection.ensure_service_stream(runtime.js, spec.producer)
+    for consumer in promotions.consumers:
+        runtime.spawn(consumer.run)
     runtime.on_clock_change(promotions.sweeper.on_clock_change)
     return [SERVICE_NAME]
 

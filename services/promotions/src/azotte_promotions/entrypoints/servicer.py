@@ -9,14 +9,24 @@ from typing import Any
 
 from azotte.promotions.v1 import promotions_pb2 as pb
 from azotte.promotions.v1 import promotions_pb2_grpc
-from azotte_platform.convert import optional_from_timestamp
+from azotte_platform.convert import optional_from_timestamp, timestamp
 from azotte_platform.errors import FieldViolation, InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
 from azotte_promotions.adapters import proto
 from azotte_promotions.domain.promotion import PromotionState
-from azotte_promotions.ports import PromotionsUnitOfWork
-from azotte_promotions.service_layer import codes, promotions, queries, redemptions, validation
+from azotte_promotions.ports import People, PromotionsUnitOfWork
+from azotte_promotions.service_layer import (
+    campaigns,
+    codes,
+    experiments,
+    promotions,
+    queries,
+    redemptions,
+    referrals,
+    trials,
+    validation,
+)
 
 
 @contextmanager
@@ -40,9 +50,10 @@ def promotion_fields() -> Iterator[None]:
 class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
     """Translates PromotionsService calls into promotions use cases."""
 
-    def __init__(self, units: Units[PromotionsUnitOfWork], reservation_ttl: timedelta):
+    def __init__(self, units: Units[PromotionsUnitOfWork], reservation_ttl: timedelta, people: People):
         self.units = units
         self._ttl = reservation_ttl
+        self._people = people
 
     # ------------------------------------------------------------------ promotions
 
@@ -258,3 +269,177 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
             return pb.GetRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
 
         return await self.units.read(work)
+
+    # ------------------------------------------------------------------ trials
+
+    async def CheckTrialEligibility(
+        self, request: pb.CheckTrialEligibilityRequest, context: Any
+    ) -> pb.CheckTrialEligibilityResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CheckTrialEligibilityResponse:
+            eligibility = await trials.check_eligibility(
+                uow, self._people, tenant, request.customer_id, request.plan_id, request.subscription_id
+            )
+            return pb.CheckTrialEligibilityResponse(eligibility=proto.trial_eligibility_to_pb(eligibility))
+
+        return await self.units.read(work)
+
+    # ------------------------------------------------------------------ referrals
+
+    async def GetReferralProgram(
+        self, request: pb.GetReferralProgramRequest, context: Any
+    ) -> pb.GetReferralProgramResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetReferralProgramResponse:
+            return pb.GetReferralProgramResponse(program=proto.program_to_pb(await referrals.get_program(uow, tenant)))
+
+        return await self.units.read(work)
+
+    async def UpdateReferralProgram(
+        self, request: pb.UpdateReferralProgramRequest, context: Any
+    ) -> pb.UpdateReferralProgramResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.UpdateReferralProgramResponse:
+            program = await referrals.update_program(uow, tenant, proto.program_from_pb(request.program, tenant))
+            return pb.UpdateReferralProgramResponse(program=proto.program_to_pb(program))
+
+        return await self.units.mutate(request, pb.UpdateReferralProgramResponse, work)
+
+    async def IssueReferralCode(
+        self, request: pb.IssueReferralCodeRequest, context: Any
+    ) -> pb.IssueReferralCodeResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.IssueReferralCodeResponse:
+            code = await referrals.issue_code(uow, self._people, tenant, request.customer_id)
+            return pb.IssueReferralCodeResponse(referral_code=proto.referral_code_to_pb(code))
+
+        return await self.units.mutate(request, pb.IssueReferralCodeResponse, work)
+
+    async def AttachReferral(self, request: pb.AttachReferralRequest, context: Any) -> pb.AttachReferralResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.AttachReferralResponse:
+            referral = await referrals.attach(uow, self._people, tenant, proto.attachment_from_pb(request))
+            return pb.AttachReferralResponse(referral=proto.referral_to_pb(referral))
+
+        return await self.units.mutate(request, pb.AttachReferralResponse, work)
+
+    async def GetReferral(self, request: pb.GetReferralRequest, context: Any) -> pb.GetReferralResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetReferralResponse:
+            referral = await referrals.get_referral(uow, tenant, request.referral_id)
+            return pb.GetReferralResponse(referral=proto.referral_to_pb(referral))
+
+        return await self.units.read(work)
+
+    async def ListReferrals(self, request: pb.ListReferralsRequest, context: Any) -> pb.ListReferralsResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ListReferralsResponse:
+            query = queries.referral_query(request.filter)
+            page = await referrals.list_referrals(uow, tenant, PageRequest.of(request, "referrals", repr(query)), query)
+            return pb.ListReferralsResponse(
+                referrals=[proto.referral_to_pb(r) for r in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
+
+    # ------------------------------------------------------------------ campaigns
+
+    async def CreateCampaign(self, request: pb.CreateCampaignRequest, context: Any) -> pb.CreateCampaignResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CreateCampaignResponse:
+            campaign = await campaigns.create_campaign(uow, tenant, proto.campaign_from_pb(request.campaign, tenant))
+            return pb.CreateCampaignResponse(campaign=proto.campaign_to_pb(campaign))
+
+        return await self.units.mutate(request, pb.CreateCampaignResponse, work)
+
+    async def GetCampaign(self, request: pb.GetCampaignRequest, context: Any) -> pb.GetCampaignResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetCampaignResponse:
+            campaign = await campaigns.get_campaign(uow, tenant, request.campaign_id)
+            return pb.GetCampaignResponse(campaign=proto.campaign_to_pb(campaign))
+
+        return await self.units.read(work)
+
+    async def ListCampaigns(self, request: pb.ListCampaignsRequest, context: Any) -> pb.ListCampaignsResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ListCampaignsResponse:
+            page = await campaigns.list_campaigns(uow, tenant, PageRequest.of(request, "campaigns"))
+            return pb.ListCampaignsResponse(
+                campaigns=[proto.campaign_to_pb(c) for c in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
+
+    async def SetCampaignState(self, request: pb.SetCampaignStateRequest, context: Any) -> pb.SetCampaignStateResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.SetCampaignStateResponse:
+            state = proto.campaign_state_from_pb(request.state, "state")
+            campaign = await campaigns.set_state(uow, tenant, request.campaign_id, state)
+            return pb.SetCampaignStateResponse(campaign=proto.campaign_to_pb(campaign))
+
+        return await self.units.mutate(request, pb.SetCampaignStateResponse, work)
+
+    async def ListCampaignOffers(
+        self, request: pb.ListCampaignOffersRequest, context: Any
+    ) -> pb.ListCampaignOffersResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ListCampaignOffersResponse:
+            campaign_id, customer_id = queries.offer_filter(request.filter)
+            paging = PageRequest.of(request, "campaign_offers", campaign_id or "", customer_id or "")
+            page = await campaigns.list_offers(uow, tenant, paging, campaign_id, customer_id)
+            return pb.ListCampaignOffersResponse(
+                offers=[proto.campaign_offer_to_pb(o) for o in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
+
+    # ------------------------------------------------------------------ experiments
+
+    async def CreateExperiment(self, request: pb.CreateExperimentRequest, context: Any) -> pb.CreateExperimentResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CreateExperimentResponse:
+            new = proto.experiment_from_pb(request.experiment, tenant)
+            experiment = await experiments.create_experiment(uow, tenant, new)
+            return pb.CreateExperimentResponse(experiment=proto.experiment_to_pb(experiment))
+
+        return await self.units.mutate(request, pb.CreateExperimentResponse, work)
+
+    async def GetExperiment(self, request: pb.GetExperimentRequest, context: Any) -> pb.GetExperimentResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetExperimentResponse:
+            experiment = await experiments.get_experiment(uow, tenant, request.experiment_id)
+            return pb.GetExperimentResponse(experiment=proto.experiment_to_pb(experiment))
+
+        return await self.units.read(work)
+
+    async def ListExperiments(self, request: pb.ListExperimentsRequest, context: Any) -> pb.ListExperimentsResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ListExperimentsResponse:
+            page = await experiments.list_experiments(uow, tenant, PageRequest.of(request, "experiments"))
+            return pb.ListExperimentsResponse(
+                experiments=[proto.experiment_to_pb(e) for e in page.items], next_page_token=page.next_page_token
+            )
+
+        return await self.units.read(work)
+
+    async def AssignExperimentVariant(
+        self, request: pb.AssignExperimentVariantRequest, context: Any
+    ) -> pb.AssignExperimentVariantResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.AssignExperimentVariantResponse:
+            experiment = await experiments.get_experiment(uow, tenant, request.experiment_id)
+            variant, assignment = await experiments.assign(
+                uow, self._people, tenant, request.experiment_id, request.customer_id
+            )
+            answer = pb.AssignExperimentVariantResponse(variant=proto.variant_to_pb(variant, experiment.currency_code))
+            if assignment is not None:
+                answer.assign_time.CopyFrom(timestamp(assignment.assigned_at))
+            return answer
+
+        return await self.units.mutate(request, pb.AssignExperimentVariantResponse, work)
+
+    async def GetExperimentResults(
+        self, request: pb.GetExperimentResultsRequest, context: Any
+    ) -> pb.GetExperimentResultsResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetExperimentResultsResponse:
+            experiment, figures = await experiments.experiment_results(uow, tenant, request.experiment_id)
+            return pb.GetExperimentResultsResponse(
+                experiment=proto.experiment_to_pb(experiment),
+                results=[
+                    proto.variant_result_to_pb(r, experiment.currency_code, control=index == 0)
+                    for index, r in enumerate(figures)
+                ],
+            )
+
+        return await self.units.read(work)
+
+    async def EndExperiment(self, request: pb.EndExperimentRequest, context: Any) -> pb.EndExperimentResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.EndExperimentResponse:
+            experiment = await experiments.end(uow, tenant, request.experiment_id, request.ship_variant_id)
+            return pb.EndExperimentResponse(experiment=proto.experiment_to_pb(experiment))
+
+        return await self.units.mutate(request, pb.EndExperimentResponse, work)

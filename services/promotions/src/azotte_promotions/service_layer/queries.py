@@ -1,4 +1,5 @@
-"""The AIP-160 `filter` and AIP-132 `order_by` of ListPromotions, read into a repository query.
+"""The AIP-160 `filter` and AIP-132 `order_by` of ListPromotions (and the filter of ListReferrals), read into a
+repository query.
 
 Errors name `filter` or `order_by`, the request's own fields.
 """
@@ -12,10 +13,13 @@ from typing import TypeVar
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.listing import COMPARISONS, EQUALITY, Filter, Ordering
 from azotte_promotions.domain.promotion import DiscountKind, PromotionState
-from azotte_promotions.ports import PromotionQuery, TimeBound
+from azotte_promotions.domain.referrals import ReferralState
+from azotte_promotions.ports import PromotionQuery, ReferralQuery, TimeBound
 
 PROMOTION_FILTER = {"state": EQUALITY, "stackable": EQUALITY, "discount_kind": EQUALITY, "create_time": COMPARISONS}
 PROMOTION_ORDER = ("create_time", "update_time", "display_name")
+OFFER_FILTER = {"campaign_id": EQUALITY, "customer_id": EQUALITY}
+REFERRAL_FILTER = {"referrer_customer_id": EQUALITY, "referred_customer_id": EQUALITY, "state": EQUALITY}
 E = TypeVar("E", bound=StrEnum)
 _COLUMNS = {"create_time": "created_at", "update_time": "updated_at", "display_name": "display_name"}
 
@@ -38,6 +42,23 @@ def promotion_query(text: str, order_by: str) -> PromotionQuery:
         order_by=_COLUMNS[field],
         descending=descending,
     )
+
+
+def referral_query(text: str) -> ReferralQuery:
+    """The referrals `filter` asks for (newest first)."""
+    parsed = Filter.parse(text, REFERRAL_FILTER)
+    state = parsed.value("state")
+    return ReferralQuery(
+        referrer_customer_id=parsed.value("referrer_customer_id"),
+        referred_customer_id=parsed.value("referred_customer_id"),
+        state=None if state is None else _member(ReferralState, state, "state", "REFERRAL_STATE"),
+    )
+
+
+def offer_filter(text: str) -> tuple[str | None, str | None]:
+    """The campaign and customer a list of campaign offers is filtered on."""
+    parsed = Filter.parse(text, OFFER_FILTER)
+    return parsed.value("campaign_id"), parsed.value("customer_id")
 
 
 def _member(kind: type[E], value: str, field: str, prefix: str) -> E:

@@ -68,7 +68,7 @@ async def reserve(uow: PromotionsUnitOfWork, tenant: str, request: ReserveReques
     promotion_id = request.promotion_id
     if request.code:
         code = await uow.codes.get(tenant, codes.normalize(request.code))
-        if code is None:
+        if code is None or not code.usable_by(request.checkout.customer_id):
             raise CodeNotFound(f"code {request.code!r} not found")
         promotion_id = code.promotion_id
     # NOTE: read without a lock: the rules are judged on what is committed now, and the counts are taken

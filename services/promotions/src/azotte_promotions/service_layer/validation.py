@@ -69,7 +69,7 @@ async def validate_code(uow: PromotionsUnitOfWork, tenant: str, code: str, check
     check_checkout(checkout)
     normalized = codes.normalize(code)
     found = await uow.codes.get(tenant, normalized)
-    if found is None:
+    if found is None or not found.usable_by(checkout.customer_id):
         return unknown_code(normalized, checkout)
     promotion = await load(uow, tenant, found.promotion_id)
     return judge(await subject(uow, tenant, promotion, found, checkout.customer_id), checkout, uow)

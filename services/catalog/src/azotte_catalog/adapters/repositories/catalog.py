@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from azotte_catalog.adapters.tables import channel_mappings, features, plans, prices, storefronts
+from azotte_catalog.adapters.tables import catalog_settings, channel_mappings, features, plans, prices, storefronts
+from azotte_catalog.domain.branding import Branding
 from azotte_catalog.domain.catalog import Catalog, StoredCatalog, Times
 from azotte_catalog.domain.feature import Feature, FeatureKind, ResetPeriod
 from azotte_catalog.domain.mapping import ChannelMapping
@@ -25,6 +26,7 @@ from azotte_catalog.domain.storefront import (
     TaxMode,
     TaxPolicy,
 )
+from azotte_catalog.domain.texts import DEFAULT_LOCALE, LocalizedText, Texts, texts_of
 from azotte_catalog.ports import DuePrice
 from azotte_platform.clock import TenantTimes
 from azotte_platform.enums import Channel
@@ -65,14 +67,22 @@ class PostgresCatalogRepository:
         ):
             for row in table_rows:
                 times[(kind, id_of(row))] = (row.create_time, row.update_time)
+        default_locale = await self._connection.scalar(
+            sa.select(catalog_settings.c.default_locale).where(catalog_settings.c.tenant_id == tenant_id)
+        )
         catalog = Catalog(
             storefronts=tuple(_storefront(r) for r in sorted(sf_rows, key=lambda r: r.id)),
             features=tuple(_feature(r) for r in sorted(feature_rows, key=lambda r: r.key)),
             plans=tuple(_plan(r) for r in sorted(plan_rows, key=lambda r: r.id)),
             prices=tuple(_price(r) for r in sorted(price_rows, key=lambda r: r.id)),
             mappings=tuple(_mapping(r) for r in mapping_rows),
+            default_locale=default_locale or DEFAULT_LOCALE,
         )
         return StoredCatalog(catalog, times)
+
+    async def save_default_locale(self, tenant_id: str, locale: str, now: datetime) -> None:
+        """Set the locale of the catalog's own names."""
+        await self._upsert(catalog_settings, ["tenant_id"], tenant_id, now, {"default_locale": locale})
 
     async def save_storefront(self, tenant_id: str, storefront: Storefront, now: datetime) -> None:
         """Insert or update a storefront."""
@@ -86,6 +96,7 @@ class PostgresCatalogRepository:
             "kind": str(feature.kind),
             "unit": feature.unit,
             "reset_period": None if feature.reset_period is None else str(feature.reset_period),
+            "texts": _texts_row(feature.texts),
         }
         await self._upsert(features, ["tenant_id", "key"], tenant_id, now, row)
 
@@ -103,6 +114,7 @@ class PostgresCatalogRepository:
             "is_add_on": plan.is_add_on,
             "add_on_ids": list(plan.add_on_ids),
             "status": str(plan.status),
+            "texts": _texts_row(plan.texts),
         }
         await self._upsert(plans, ["tenant_id", "id"], tenant_id, now, row)
 
@@ -242,7 +254,25 @@ def _storefront_row(sf: Storefront) -> dict[str, Any]:
         },
         "price_increase_notice_days": sf.price_increase_notice_days,
         "price_increase_consent_required": sf.price_increase_consent_required,
+        "branding": sf.branding.as_dict(),
+        "disclosure_required": sf.disclosure_required,
     }
+
+
+def _texts_row(texts: Texts) -> dict[str, Any]:
+    return {
+        tag: {"name": t.name, "description": t.description, "bullets": list(t.bullets), "disclosure": t.disclosure}
+        for tag, t in texts
+    }
+
+
+def _texts(row: dict[str, Any]) -> Texts:
+    return texts_of(
+        {
+            tag: LocalizedText(t["name"], t["description"], tuple(t["bullets"]), t["disclosure"])
+            for tag, t in row.items()
+        }
+    )
 
 
 def _storefront(row: sa.Row[Any]) -> Storefront:
@@ -271,6 +301,8 @@ def _storefront(row: sa.Row[Any]) -> Storefront:
         routing=PaymentRouting(rules=rules, fallback=tuple(routing["fallback"])),
         price_increase_notice_days=row.price_increase_notice_days,
         price_increase_consent_required=row.price_increase_consent_required,
+        branding=Branding(**row.branding),
+        disclosure_required=row.disclosure_required,
     )
 
 
@@ -281,6 +313,7 @@ def _feature(row: sa.Row[Any]) -> Feature:
         kind=FeatureKind(row.kind),
         unit=row.unit,
         reset_period=None if row.reset_period is None else ResetPeriod(row.reset_period),
+        texts=_texts(row.texts),
     )
 
 
@@ -296,6 +329,7 @@ def _plan(row: sa.Row[Any]) -> Plan:
         is_add_on=row.is_add_on,
         add_on_ids=tuple(row.add_on_ids),
         status=PlanStatus(row.status),
+        texts=_texts(row.texts),
     )
 
 

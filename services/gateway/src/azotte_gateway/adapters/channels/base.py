@@ -1,4 +1,4 @@
-"""The two interfaces every channel adapter implements."""
+"""The two interfaces every channel adapter implements, and the one a channel that wants acknowledgements adds."""
 
 from __future__ import annotations
 
@@ -22,4 +22,12 @@ class ChannelNormalizer(Protocol):
 
     async def normalize(self, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
         """The lifecycle channel events the notification stands for, in the order to apply them."""
+        ...
+
+
+class ChannelAcknowledger(Protocol):
+    """Tells the channel its notification was applied, where the channel asks for it (Google Play purchases)."""
+
+    async def acknowledge(self, notification: TrustedNotification) -> None:
+        """Acknowledge what needs it; called once every event of the notification is applied."""
         ...

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
-from azotte_gateway.adapters.channels.base import ChannelNormalizer, ChannelVerifier
+from azotte_gateway.adapters.channels.base import ChannelAcknowledger, ChannelNormalizer, ChannelVerifier
 from azotte_gateway.domain.channels import RawNotification, TrustedNotification
 from azotte_gateway.errors import ChannelNotSupported
 from azotte_platform.enums import Channel
@@ -14,10 +14,11 @@ from azotte_platform.enums import Channel
 
 @dataclass(frozen=True)
 class ChannelAdapter:
-    """What one channel registers: how its notifications are verified, and how they are normalized."""
+    """What one channel registers: how its notifications are verified, normalized, and acknowledged (if at all)."""
 
     verifier: ChannelVerifier
     normalizer: ChannelNormalizer
+    acknowledger: ChannelAcknowledger | None = None
 
 
 class ChannelAdapters:
@@ -26,9 +27,15 @@ class ChannelAdapters:
     def __init__(self) -> None:
         self._adapters: dict[Channel, ChannelAdapter] = {}
 
-    def register(self, channel: Channel, verifier: ChannelVerifier, normalizer: ChannelNormalizer) -> None:
+    def register(
+        self,
+        channel: Channel,
+        verifier: ChannelVerifier,
+        normalizer: ChannelNormalizer,
+        acknowledger: ChannelAcknowledger | None = None,
+    ) -> None:
         """Serve `channel`'s notifications with these adapters (replacing any registered before)."""
-        self._adapters[channel] = ChannelAdapter(verifier, normalizer)
+        self._adapters[channel] = ChannelAdapter(verifier, normalizer, acknowledger)
 
     def lookup(self, channel: Channel) -> ChannelAdapter:
         """The adapter of `channel`; ChannelNotSupported when none is registered."""
@@ -42,3 +49,8 @@ class ChannelAdapters:
 
     async def normalize(self, channel: Channel, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
         return await self.lookup(channel).normalizer.normalize(notification)
+
+    async def acknowledge(self, channel: Channel, notification: TrustedNotification) -> None:
+        acknowledger = self.lookup(channel).acknowledger
+        if acknowledger is not None:
+            await acknowledger.acknowledge(notification)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, Quantity, Who, js
+from azotte_gateway.entrypoints.rest.language import AcceptLanguage, accept_language, answer_language
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["access"])
@@ -39,11 +40,22 @@ async def check_access(
     "`feature_key` (the default), optionally `desc`.",
     **answers(gw.ListEntitlementsResponse),
 )
-async def list_entitlements(customer_id: str, who: Who, g: Gw, listing: Listing, consistency_token: str = "") -> JSON:
+async def list_entitlements(
+    customer_id: str,
+    who: Who,
+    g: Gw,
+    listing: Listing,
+    response: Response,
+    consistency_token: str = "",
+    accept_language_: AcceptLanguage = "",
+) -> JSON:
     request = gw.ListEntitlementsRequest(
-        customer_id=customer_id, consistency_token=consistency_token, **listing.fields()
+        customer_id=customer_id, consistency_token=consistency_token, locale=accept_language_, **listing.fields()
     )
-    return js(await g.access.list_entitlements(who, request))
+    with accept_language():
+        answer = await g.access.list_entitlements(who, request)
+    answer_language(response, answer.content_language)
+    return js(answer)
 
 
 @router.get(

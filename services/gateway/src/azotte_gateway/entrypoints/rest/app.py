@@ -17,16 +17,26 @@ from starlette.routing import compile_path
 from azotte_gateway.entrypoints.rest import (
     access,
     admin,
+    analytics,
     billing,
+    campaigns,
     catalog,
+    channel_accounts,
     channels,
     checkout,
     customers,
+    experiments,
     families,
     grants,
     policy,
     promotions,
+    psp_accounts,
+    referrals,
     subscriptions,
+    trials,
+    usage,
+    usage_billing,
+    webhooks,
 )
 from azotte_gateway.entrypoints.rest.common import clean_parameters
 from azotte_gateway.entrypoints.rest.errors import ERROR_RESPONSES, error_schemas, install_error_handlers
@@ -60,7 +70,17 @@ def create_app(gateway: Gateway) -> FastAPI:
         customers,
         policy,
         promotions,
+        trials,
+        referrals,
+        campaigns,
+        experiments,
         channels,
+        channel_accounts,
+        webhooks,
+        analytics,
+        usage,
+        usage_billing,
+        psp_accounts,
     )
     for area in areas:
         _segments_end_at_colons(area.router)

@@ -16,8 +16,10 @@ from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import catalog_admin_pb2 as ca
 from azotte.gateway.v1 import gateway_pb2 as gw
+from azotte_gateway.domain.localization import content_language
 from azotte_gateway.entrypoints.rest.checkout import CHANNELS
 from azotte_gateway.entrypoints.rest.common import JSON, Gw, MutatingBody, PageSize, Who, js
+from azotte_gateway.entrypoints.rest.language import AcceptLanguage, accept_language, answer_language
 from azotte_gateway.entrypoints.rest.schemas import answers, response_model
 from azotte_platform import convert
 from azotte_platform.context import REQUEST_ID_HEADER
@@ -103,6 +105,10 @@ PlanJson = Annotated[
     dict[str, Any], _resource(cat.Plan, "A plan; output-only fields are ignored, state is draft or active.")
 ]
 MappingJson = Annotated[dict[str, Any], _resource(cat.ChannelMapping, "A channel mapping (its id is output only).")]
+TextStorefront = Annotated[
+    str,
+    Query(description="The storefront the texts are shown in (not a filter): its first locale is a fallback."),
+]
 UPDATE_MASK = Field(
     default="",
     description="Comma-separated fields to change, e.g. `display_name,trial_days`; empty: every field the body sets.",
@@ -242,16 +248,28 @@ async def get_storefront(storefront_id: str, who: Who, g: Gw) -> JSON:
 async def list_plans(
     who: Who,
     g: Gw,
+    response: Response,
     family: str = "",
     page_size: PageSize = 0,
     page_token: str = "",
     filter: PlanFilter = "",
     order_by: PlanOrder = "",
+    storefront_id: TextStorefront = "",
+    accept_language_: AcceptLanguage = "",
 ) -> JSON:
     request = gw.ListPlansRequest(
-        page_size=page_size, page_token=page_token, family=family, filter=filter, order_by=order_by
+        page_size=page_size,
+        page_token=page_token,
+        family=family,
+        filter=filter,
+        order_by=order_by,
+        locale=accept_language_,
+        storefront_id=storefront_id,
     )
-    return js(await g.catalog.list_plans(who, request))
+    with accept_language():
+        answer = await g.catalog.list_plans(who, request)
+    answer_language(response, answer.content_language)
+    return js(answer)
 
 
 @router.post("/v1/plans", summary="Create a plan", **answers(ca.CreatePlanResponse))
@@ -291,20 +309,33 @@ async def retire_plan(plan_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON
 
 
 @router.get("/v1/plans/{plan_id}", summary="Get a plan", **answers(gw.GetPlanResponse))
-async def get_plan(plan_id: str, who: Who, g: Gw) -> JSON:
-    return js(await g.catalog.get_plan(who, gw.GetPlanRequest(plan_id=plan_id)))
+async def get_plan(
+    plan_id: str,
+    who: Who,
+    g: Gw,
+    response: Response,
+    storefront_id: TextStorefront = "",
+    accept_language_: AcceptLanguage = "",
+) -> JSON:
+    request = gw.GetPlanRequest(plan_id=plan_id, locale=accept_language_, storefront_id=storefront_id)
+    with accept_language():
+        answer = await g.catalog.get_plan(who, request)
+    answer_language(response, answer.content_language)
+    return js(answer)
 
 
 @router.get("/v1/prices", summary="List price versions", **answers(gw.ListPricesResponse))
 async def list_prices(
     who: Who,
     g: Gw,
+    response: Response,
     plan_id: str = "",
     storefront_id: str = "",
     page_size: PageSize = 0,
     page_token: str = "",
     filter: PriceFilter = "",
     order_by: PriceOrder = "",
+    accept_language_: AcceptLanguage = "",
 ) -> JSON:
     request = gw.ListPricesRequest(
         plan_id=plan_id,
@@ -313,8 +344,12 @@ async def list_prices(
         page_token=page_token,
         filter=filter,
         order_by=order_by,
+        locale=accept_language_,
     )
-    return js(await g.catalog.list_prices(who, request))
+    with accept_language():
+        answer = await g.catalog.list_prices(who, request)
+    answer_language(response, answer.content_language)
+    return js(answer)
 
 
 @router.post(
@@ -352,18 +387,32 @@ async def cancel_price(price_id: str, body: MutatingBody, who: Who, g: Gw) -> JS
 async def list_features(
     who: Who,
     g: Gw,
+    response: Response,
     page_size: PageSize = 0,
     page_token: str = "",
     filter: FeatureFilter = "",
     order_by: FeatureOrder = "",
+    accept_language_: AcceptLanguage = "",
 ) -> JSON:
-    request = ca.ListFeaturesRequest(page_size=page_size, page_token=page_token, filter=filter, order_by=order_by)
-    return js(await g.catalog.list_features(who, request))
+    request = ca.ListFeaturesRequest(
+        page_size=page_size, page_token=page_token, filter=filter, order_by=order_by, locale=accept_language_
+    )
+    with accept_language():
+        answer = await g.catalog.list_features(who, request)
+    answer_language(response, content_language(f.localized.locale for f in answer.features))
+    return js(answer)
 
 
 @router.get("/v1/features/{feature_key}", summary="Get a feature", **answers(ca.GetFeatureResponse))
-async def get_feature(feature_key: str, who: Who, g: Gw) -> JSON:
-    return js(await g.catalog.get_feature(who, ca.GetFeatureRequest(feature_key=feature_key)))
+async def get_feature(
+    feature_key: str, who: Who, g: Gw, response: Response, accept_language_: AcceptLanguage = ""
+) -> JSON:
+    with accept_language():
+        answer = await g.catalog.get_feature(
+            who, ca.GetFeatureRequest(feature_key=feature_key, locale=accept_language_)
+        )
+    answer_language(response, answer.feature.localized.locale)
+    return js(answer)
 
 
 @router.post("/v1/features", summary="Create a feature", **answers(ca.CreateFeatureResponse))

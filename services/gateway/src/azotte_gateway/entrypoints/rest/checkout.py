@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, Who, js
+from azotte_gateway.entrypoints.rest.language import AcceptLanguage, accept_language, answer_language
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["checkout"])
@@ -41,6 +42,14 @@ class CheckoutBody(Body):
     channel: Literal["web", "app_store", "google_play", "telecom", "partner"] = "web"
     payment_method_token: str = Field(default="", description="A payment provider token, e.g. tok_success.")
     promotion_code: str | None = None
+    skip_trial: bool = Field(
+        default=False,
+        description="Start a plan with a free trial without it, charged now (when the customer's trial of the "
+        "product line is used: otherwise the checkout answers 409 `TRIAL_ALREADY_USED`).",
+    )
+    referral_code: str | None = Field(
+        default=None, description="Another customer's referral code: both are rewarded when this subscription converts."
+    )
 
 
 @router.post("/v1/customers", summary="Register a customer", **answers(gw.CreateCustomerResponse))
@@ -59,7 +68,9 @@ async def get_customer(customer_id: str, who: Who, g: Gw) -> JSON:
     description="A declined card answers HTTP 402 with the normalized decline reason in the error details.",
     **answers(gw.CheckoutResponse),
 )
-async def checkout(body: CheckoutBody, who: Who, g: Gw) -> JSON:
+async def checkout(
+    body: CheckoutBody, who: Who, g: Gw, response: Response, accept_language_: AcceptLanguage = ""
+) -> JSON:
     request = gw.CheckoutRequest(
         request_id=body.request_id,
         customer_id=body.customer_id,
@@ -67,7 +78,14 @@ async def checkout(body: CheckoutBody, who: Who, g: Gw) -> JSON:
         plan_id=body.plan_id,
         channel=CHANNELS[body.channel],
         payment_method_token=body.payment_method_token,
+        skip_trial=body.skip_trial,
+        locale=accept_language_,
     )
     if body.promotion_code is not None:
         request.promotion_code = body.promotion_code
-    return js(await g.checkout.checkout(who, request))
+    if body.referral_code is not None:
+        request.referral_code = body.referral_code
+    with accept_language():
+        answer = await g.checkout.checkout(who, request)
+    answer_language(response, answer.offer.locale)
+    return js(answer)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from azotte_gateway.errors import PaymentRequiresAction
 from azotte_gateway.service_layer.auth import RETRY_AFTER_KEY
 from azotte_platform import errors
 from azotte_platform.db.engine import transient_database_error
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # answers 402 Payment Required.
 HTTP_CODES: tuple[tuple[type[errors.AzotteError], int], ...] = (
     (errors.PaymentDeclined, 402),
+    (PaymentRequiresAction, 402),
     (errors.NotFound, 404),
     (errors.InvalidArgument, 400),
     (errors.FailedPrecondition, 409),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 
+from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, MutatingBody, Who, js
+from azotte.gateway.v1 import price_changes_pb2 as pc
+from azotte_gateway.entrypoints.rest.common import INT64_MAX, JSON, Gw, Listing, MutatingBody, PageSize, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
 
@@ -153,3 +155,101 @@ async def change_subscription_plan(subscription_id: str, body: PlanChangeBody, w
         timing=PLAN_CHANGE_TIMINGS[body.timing],
     )
     return js(await g.subscriptions.change_subscription_plan(who, request))
+
+
+# ------------------------------------------------------------------ price changes
+
+CHANNELS = {
+    "web": channel_pb2.CHANNEL_WEB,
+    "app_store": channel_pb2.CHANNEL_APP_STORE,
+    "google_play": channel_pb2.CHANNEL_GOOGLE_PLAY,
+    "telecom": channel_pb2.CHANNEL_TELECOM,
+    "partner": channel_pb2.CHANNEL_PARTNER,
+}
+EXISTING_SUBSCRIBERS = {
+    "grandfathered": pc.EXISTING_SUBSCRIBERS_GRANDFATHERED,
+    "at_next_renewal": pc.EXISTING_SUBSCRIBERS_AT_NEXT_RENEWAL,
+}
+
+
+@router.get(
+    "/v1/subscriptions/{subscription_id}/upcoming-charge",
+    summary="The next renewal's charge: date, amount, discount and tax",
+    **answers(pc.GetUpcomingChargeResponse),
+)
+async def get_upcoming_charge(subscription_id: str, who: Who, g: Gw) -> JSON:
+    request = pc.GetUpcomingChargeRequest(subscription_id=subscription_id)
+    return js(await g.subscriptions.get_upcoming_charge(who, request))
+
+
+@router.get(
+    "/v1/subscriptions/{subscription_id}/price-change",
+    summary="A subscription's current and next price and any change on the way",
+    **answers(pc.GetPendingPriceChangeResponse),
+)
+async def get_pending_price_change(subscription_id: str, who: Who, g: Gw) -> JSON:
+    request = pc.GetPendingPriceChangeRequest(subscription_id=subscription_id)
+    return js(await g.subscriptions.get_pending_price_change(who, request))
+
+
+@router.post(
+    "/v1/subscriptions/{subscription_id}:consent-to-price-change",
+    summary="Accept the price increase awaiting consent",
+    **answers(pc.ConsentToPriceChangeResponse),
+)
+async def consent_to_price_change(subscription_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
+    request = pc.ConsentToPriceChangeRequest(request_id=body.request_id, subscription_id=subscription_id)
+    return js(await g.subscriptions.consent_to_price_change(who, request))
+
+
+@router.post(
+    "/v1/subscriptions/{subscription_id}:decline-price-change",
+    summary="Refuse the price increase: the subscription ends, uncharged, at the renewal that would charge it",
+    **answers(pc.DeclinePriceChangeResponse),
+)
+async def decline_price_change(subscription_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
+    request = pc.DeclinePriceChangeRequest(request_id=body.request_id, subscription_id=subscription_id)
+    return js(await g.subscriptions.decline_price_change(who, request))
+
+
+@router.get(
+    "/v1/price-changes/affected-subscribers",
+    summary="Dry run of a price: the subscriptions it would reach, their old and new price and first renewal",
+    **answers(pc.ListPriceChangeSubscribersResponse),
+)
+async def list_price_change_subscribers(
+    who: Who,
+    g: Gw,
+    storefront_id: Annotated[str, Query(min_length=1)],
+    plan_id: Annotated[str, Query(min_length=1)],
+    amount_minor: Annotated[int, Query(ge=0, le=INT64_MAX, description="The new price in minor units.")],
+    effective_time: Annotated[datetime | None, Query(description="Unset: now.")] = None,
+    existing_subscribers: Literal["grandfathered", "at_next_renewal"] = "grandfathered",
+    channel: Annotated[
+        Literal["web", "app_store", "google_play", "telecom", "partner"] | None,
+        Query(description="A channel-specific price; unset for every channel."),
+    ] = None,
+    page_size: PageSize = 0,
+    page_token: str = "",
+) -> JSON:
+    request = pc.ListPriceChangeSubscribersRequest(
+        storefront_id=storefront_id,
+        plan_id=plan_id,
+        amount_minor=amount_minor,
+        effective_time=convert.optional_timestamp(effective_time),
+        existing_subscribers=EXISTING_SUBSCRIBERS[existing_subscribers],
+        channel=CHANNELS[channel] if channel else channel_pb2.CHANNEL_UNSPECIFIED,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return js(await g.subscriptions.list_price_change_subscribers(who, request))
+
+
+@router.get(
+    "/v1/price-changes/impact",
+    summary="Each price change's impact per cohort: consented, declined, renewed, churned, revenue before/after",
+    **answers(pc.GetPriceChangeImpactResponse),
+)
+async def get_price_change_impact(who: Who, g: Gw, storefront_id: str = "", plan_id: str = "") -> JSON:
+    request = pc.GetPriceChangeImpactRequest(storefront_id=storefront_id, plan_id=plan_id)
+    return js(await g.subscriptions.get_price_change_impact(who, request))

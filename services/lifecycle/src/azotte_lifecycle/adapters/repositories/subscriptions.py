@@ -11,10 +11,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_lifecycle.adapters.repositories import queries
-from azotte_lifecycle.adapters.tables import subscription_history, subscription_identities, subscriptions
+from azotte_lifecycle.adapters.tables import price_changes, subscription_history, subscription_identities, subscriptions
 from azotte_lifecycle.domain.customer import ChannelIdentity
-from azotte_lifecycle.domain.events import Cause, EventType, HistoryEntry, PendingPlanChange, PendingPriceChange
+from azotte_lifecycle.domain.events import (
+    Cause,
+    EventType,
+    HistoryEntry,
+    PendingPlanChange,
+    PendingPriceChange,
+    PriceChangeOutcome,
+    PriceChangeRecord,
+)
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_lifecycle.domain.price_changes import PriceChangeRow, row_of
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.ports import HistoryQuery, SubscriptionQuery
@@ -38,6 +47,7 @@ class PostgresSubscriptionRepository:
         )
         sub.created_at = now
         await self._write_history([sub])
+        await self._write_price_changes([sub], now)
 
     async def save_many(self, subs: Sequence[Subscription], now: datetime) -> None:
         if not subs:
@@ -45,6 +55,43 @@ class PostgresSubscriptionRepository:
         rows = [_row(s, now) for s in subs]
         await self._conn.execute(_UPDATE_SUBSCRIPTIONS, as_arrays(rows, (*_KEY, *_UPDATED)))
         await self._write_history(subs)
+        await self._write_price_changes(subs, now)
+
+    async def price_changes(self, tenant_id: str, storefront_id: str = "", plan_id: str = "") -> list[PriceChangeRow]:
+        c = price_changes.c
+        select = sa.select(price_changes).where(c.tenant_id == tenant_id)
+        if storefront_id:
+            select = select.where(c.storefront_id == storefront_id)
+        if plan_id:
+            select = select.where(c.plan_id == plan_id)
+        return [
+            PriceChangeRow(
+                r.storefront_id,
+                r.plan_id,
+                r.price_effective_at,
+                r.cohort,
+                r.currency_code,
+                r.old_amount_minor,
+                r.new_amount_minor,
+                PriceChangeOutcome(r.outcome),
+                r.consented_at is not None,
+                r.declined_at is not None,
+            )
+            for r in await self._conn.execute(select)
+        ]
+
+    async def _write_price_changes(self, subs: Iterable[Subscription], now: datetime) -> None:
+        """Upsert each subscriber's price change as it stands (one row per subscription and renewal)."""
+        rows = {}
+        for sub in subs:
+            for record in sub.price_records:
+                rows[(sub.tenant_id, sub.id, record.change.effective_at)] = _price_change_row(sub, record, now)
+            sub.price_records.clear()
+        if rows:
+            statement = insert(price_changes).values(list(rows.values()))
+            kept = ("tenant_id", "subscription_id", "effective_at")
+            updated = {n: statement.excluded[n] for n in _PRICE_CHANGE_COLUMNS if n not in kept}
+            await self._conn.execute(statement.on_conflict_do_update(index_elements=list(kept), set_=updated))
 
     async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
         c = subscriptions.c
@@ -225,6 +272,27 @@ class PostgresSubscriptionRepository:
             await self._conn.execute(_INSERT_HISTORY, as_arrays(rows, _HISTORY_COLUMNS))
 
 
+def _price_change_row(sub: Subscription, record: PriceChangeRecord, now: datetime) -> dict[str, Any]:
+    change, row = record.change, row_of(sub, record)
+    return {
+        "tenant_id": sub.tenant_id,
+        "subscription_id": sub.id,
+        "effective_at": change.effective_at,
+        "storefront_id": row.storefront_id,
+        "plan_id": row.plan_id,
+        "price_effective_at": row.price_effective_at,
+        "cohort": row.cohort,
+        "currency_code": row.currency_code,
+        "old_amount_minor": row.old_amount_minor,
+        "new_amount_minor": row.new_amount_minor,
+        "noticed_at": change.noticed_at,
+        "consented_at": change.consented_at,
+        "declined_at": change.declined_at,
+        "outcome": row.outcome.value,
+        "updated_at": now,
+    }
+
+
 def _due_by_own_now(times: TenantTimes) -> sa.ColumnElement[bool]:
     """Due by the row's tenant's own now (the base time for tenants whose clock never moved)."""
     c = subscriptions.c
@@ -284,6 +352,7 @@ _UPDATED = (
 )
 _KEY = ("tenant_id", "id")
 _UPDATE_SUBSCRIPTIONS = update_unnested(subscriptions, _KEY, _UPDATED)
+_PRICE_CHANGE_COLUMNS = tuple(column.name for column in price_changes.c)
 _HISTORY_COLUMNS = tuple(column.name for column in subscription_history.c if column.name != "seq")
 _INSERT_HISTORY = insert_unnested(subscription_history, _HISTORY_COLUMNS)
 
@@ -356,18 +425,39 @@ def subscription_to_json(sub: Subscription) -> dict[str, Any]:
             "interval": _interval(change.interval),
             "effective_at": change.effective_at.isoformat(),
         }
-    price = sub.pending_price_change
-    data["pending_price_change"] = None
-    if price is not None:
-        data["pending_price_change"] = {
-            "old_amount_minor": price.old_amount_minor,
-            "amount_minor": price.amount_minor,
-            "effective_at": price.effective_at.isoformat(),
-            "noticed_at": price.noticed_at.isoformat(),
-            "consent_required": price.consent_required,
-            "consented_at": _time(price.consented_at),
-        }
+    data["pending_price_change"] = _price_change_json(sub.pending_price_change)
+    data["applied_price_change"] = _price_change_json(sub.applied_price_change)
     return data
+
+
+def _price_change_json(change: PendingPriceChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "old_amount_minor": change.old_amount_minor,
+        "amount_minor": change.amount_minor,
+        "effective_at": change.effective_at.isoformat(),
+        "noticed_at": _time(change.noticed_at),
+        "consent_required": change.consent_required,
+        "consented_at": _time(change.consented_at),
+        "declined_at": _time(change.declined_at),
+        "price_effective_at": _time(change.price_effective_at),
+    }
+
+
+def _price_change_from_json(data: dict[str, Any] | None) -> PendingPriceChange | None:
+    if data is None:
+        return None
+    return PendingPriceChange(
+        int(data["old_amount_minor"]),
+        int(data["amount_minor"]),
+        datetime.fromisoformat(data["effective_at"]),
+        _parse(data.get("noticed_at")),
+        bool(data.get("consent_required", False)),
+        _parse(data.get("consented_at")),
+        _parse(data.get("declined_at")),
+        _parse(data.get("price_effective_at")),
+    )
 
 
 def subscription_from_json(data: dict[str, Any]) -> Subscription:
@@ -381,17 +471,6 @@ def subscription_from_json(data: dict[str, Any]) -> Subscription:
             _parse_interval(change["interval"]),
             datetime.fromisoformat(change["effective_at"]),
         )
-    price = data.get("pending_price_change")
-    pending_price = None
-    if price is not None:
-        pending_price = PendingPriceChange(
-            int(price["old_amount_minor"]),
-            int(price["amount_minor"]),
-            datetime.fromisoformat(price["effective_at"]),
-            datetime.fromisoformat(price["noticed_at"]),
-            bool(price.get("consent_required", False)),
-            _parse(price.get("consented_at")),
-        )
     times = {name: _parse(data.get(name)) for name in _TIMES}
     plain = {name: data[name] for name in _PLAIN if name in data}
     return Subscription(
@@ -402,5 +481,6 @@ def subscription_from_json(data: dict[str, Any]) -> Subscription:
         state=SubscriptionState(data["state"]),
         interval=_parse_interval(data["interval"]),
         pending_plan_change=pending,
-        pending_price_change=pending_price,
+        pending_price_change=_price_change_from_json(data.get("pending_price_change")),
+        applied_price_change=_price_change_from_json(data.get("applied_price_change")),
     )

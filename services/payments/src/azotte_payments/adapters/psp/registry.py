@@ -1,4 +1,8 @@
-"""The PSPs this process can reach, each behind its circuit breaker."""
+"""The PSPs a tenant's charges can reach: the process's sandbox PSPs and the tenant's own accounts.
+
+Each PSP sits behind a circuit breaker (per process): a process-wide PSP's breaker is shared by every
+tenant, a tenant account's breaker is the tenant's own.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +17,31 @@ from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreak
 from azotte_payments.domain.declines import PspChargeResult
 from azotte_payments.domain.routing import next_psp, record_psp_health
 from azotte_payments.errors import NoPspRoute, PspNotConfigured
-from azotte_payments.ports import PaymentServiceProvider, PspChargeRequest
+from azotte_payments.ports import AccountProviders, PaymentServiceProvider, PspChargeRequest
 from azotte_payments.settings import PaymentsSettings
 from azotte_platform.clock import Clock, shared_now
 
 
 class PspRegistry:
-    """Named PSP adapters and one breaker per PSP (per process); implements `ports.PaymentServiceProviders`."""
+    """The process's PSP adapters, the tenants' accounts and the breakers (`ports.PaymentServiceProviders`)."""
 
-    def __init__(self, providers: Mapping[str, PaymentServiceProvider], breakers: CircuitBreakerBoard, clock: Clock):
+    def __init__(
+        self,
+        providers: Mapping[str, PaymentServiceProvider],
+        breakers: CircuitBreakerBoard,
+        clock: Clock,
+        accounts: AccountProviders | None = None,
+    ):
         self._providers = dict(providers)
         self.breakers = breakers
         self._clock = clock
+        self._accounts = accounts
 
     @classmethod
-    def from_settings(cls, settings: PaymentsSettings, clock: Clock) -> PspRegistry:
-        """Adapters for every PSP whose URL is configured."""
+    def from_settings(
+        cls, settings: PaymentsSettings, clock: Clock, accounts: AccountProviders | None = None
+    ) -> PspRegistry:
+        """Adapters for every sandbox PSP whose URL is configured, and the tenants' accounts."""
         providers: dict[str, PaymentServiceProvider] = {}
         timeout = settings.psp_timeout_s
         if settings.psp_stripe_like_url:
@@ -40,10 +53,32 @@ class PspRegistry:
         breaker_settings = BreakerSettings(
             settings.breaker_failure_threshold, timedelta(seconds=settings.breaker_cooldown_s)
         )
-        return cls(providers, CircuitBreakerBoard(breaker_settings), clock)
+        return cls(providers, CircuitBreakerBoard(breaker_settings), clock, accounts)
+
+    async def for_tenant(self, tenant_id: str) -> TenantPsps:
+        """What `tenant_id`'s charges can reach: its own accounts first (by account id), then the process's PSPs."""
+        own = await self._accounts.providers_of(tenant_id) if self._accounts else {}
+        return TenantPsps(self, tenant_id, own)
+
+    async def aclose(self) -> None:
+        """Close every adapter."""
+        for provider in self._providers.values():
+            await provider.aclose()
+        if self._accounts is not None:
+            await self._accounts.aclose()
+
+
+class TenantPsps:
+    """One tenant's view of the PSPs (implements `ports.TenantPsps`)."""
+
+    def __init__(self, registry: PspRegistry, tenant_id: str, own: Mapping[str, PaymentServiceProvider]):
+        self._registry = registry
+        self._tenant = tenant_id
+        self._own = own
+        self._providers = {**registry._providers, **own}
 
     def reachable(self, candidates: Sequence[str]) -> tuple[str, ...]:
-        """The candidates this process has adapters for, in order."""
+        """The candidates this tenant has adapters for, in order."""
         known = tuple(psp for psp in candidates if psp in self._providers)
         if not known:
             raise NoPspRoute(f"none of the routed PSPs {list(candidates)} is configured")
@@ -58,15 +93,14 @@ class PspRegistry:
     def next_candidate(self, candidates: Sequence[str], attempts: Sequence[Attempt]) -> str | None:
         """Next PSP to try, skipping those whose breaker is open."""
         # NOTE: a breaker is shared by every tenant, so it runs on the base time, never a sandbox tenant's.
-        return next_psp(candidates, attempts, self.breakers, shared_now(self._clock))
+        return next_psp(candidates, attempts, self._registry.breakers, shared_now(self._registry._clock), self._key)
 
     async def charge(self, psp: str, request: PspChargeRequest) -> PspChargeResult:
         """Charge through `psp` and feed the outcome to its breaker."""
         result = await self.provider(psp).charge(request)
-        record_psp_health(self.breakers, psp, result.outcome, shared_now(self._clock))
+        record_psp_health(self._registry.breakers, self._key(psp), result.outcome, shared_now(self._registry._clock))
         return result
 
-    async def aclose(self) -> None:
-        """Close every adapter."""
-        for provider in self._providers.values():
-            await provider.aclose()
+    def _key(self, psp: str) -> str:
+        """The breaker of a tenant's own account is the tenant's alone."""
+        return f"{self._tenant}/{psp}" if psp in self._own else psp

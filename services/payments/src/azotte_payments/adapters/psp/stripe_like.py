@@ -29,6 +29,8 @@ def normalize_stripe_decline(code: str, decline_code: str) -> DeclineReason:
             return DeclineReason.LOST_CARD
         case "expired_card":
             return DeclineReason.EXPIRED_CARD
+        case "authentication_required":
+            return DeclineReason.AUTHENTICATION_REQUIRED
         case "processing_error" | "issuer_not_available" | "try_again_later":
             return DeclineReason.PROCESSING_ERROR
         case _:

@@ -22,11 +22,11 @@ from azotte_payments.domain.charge import (
     RefundedFilter,
 )
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome
-from azotte_payments.domain.tax import TaxBreakdown
 from azotte_payments.errors import ChargeNotFound
 from azotte_platform.clock import TenantTimes
 from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.paging import Page, PageRequest
+from azotte_platform.tax import TaxBreakdown
 
 
 def _decline(reason: str | None, raw: str | None) -> Decline | None:
@@ -43,6 +43,7 @@ def _attempt(row: Any) -> Attempt:
         decline=_decline(row.decline_reason, row.decline_raw),
         psp_reference=row.psp_reference,
         latency_ms=row.latency_ms,
+        client_secret=row.client_secret or "",
     )
 
 
@@ -56,6 +57,7 @@ def _attempt_values(attempt: Attempt) -> dict[str, Any]:
         "decline_raw": attempt.decline.raw_code if attempt.decline else None,
         "psp_reference": attempt.psp_reference,
         "latency_ms": attempt.latency_ms,
+        "client_secret": attempt.client_secret or None,
     }
 
 
@@ -85,6 +87,7 @@ _ATTEMPT_COLUMNS = (
     "decline_raw",
     "psp_reference",
     "latency_ms",
+    "client_secret",
 )
 _ATTEMPT_KEY = ("tenant_id", "charge_id", "number")
 _upsert_attempts = insert_unnested(charge_attempts, (*_ATTEMPT_KEY, *_ATTEMPT_COLUMNS))
@@ -140,6 +143,17 @@ class PostgresChargeRepository:
         result = await self._c.execute(_CHARGES_BY_KEYS, {"b_tenant": self._tenant, "b_ids": list(idempotency_keys)})
         return {record.charge.idempotency_key: record for record in await self._records(result.all())}
 
+    async def paid_periods(self, subscription_ids: Sequence[str], period_keys: Sequence[str]) -> list[ChargeRecord]:
+        """Succeeded charges of these subscriptions for these periods."""
+        c = charges.c
+        query = sa.select(charges).where(
+            c.tenant_id == self._tenant,
+            c.subscription_id.in_(list(subscription_ids)),
+            c.period_key.in_(list(period_keys)),
+            c.status == ChargeStatus.SUCCEEDED.value,
+        )
+        return await self._records((await self._c.execute(query)).all())
+
     async def get(self, charge_id: str, *, lock: bool = False) -> ChargeRecord:
         """The charge, or ChargeNotFound (also for another tenant's charge)."""
         query = _CHARGE_BY_ID.with_for_update(key_share=True) if lock else _CHARGE_BY_ID
@@ -147,6 +161,15 @@ class PostgresChargeRepository:
         if row is None:
             raise ChargeNotFound(f"charge_id {charge_id!r}: no such charge")
         return (await self._records([row]))[0]
+
+    async def by_psp_reference(self, psp: str, psp_reference: str) -> ChargeRecord | None:
+        """The charge one of whose attempts the PSP answered with `psp_reference`, locked for update."""
+        a = charge_attempts.c
+        found = sa.select(a.charge_id).where(
+            a.tenant_id == self._tenant, a.psp == psp, a.psp_reference == psp_reference
+        )
+        charge_id = (await self._c.execute(found.limit(1))).scalar_one_or_none()
+        return None if charge_id is None else await self.get(charge_id, lock=True)
 
     async def list_for_customer(self, wanted: ChargeQuery, page: PageRequest) -> Page[Charge]:
         """One page of the `Charge`s the query keeps, keyset-paginated on (created_at, id)."""

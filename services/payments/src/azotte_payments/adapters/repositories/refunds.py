@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_payments.adapters.tables import refunds
 from azotte_payments.domain.refund import Refund, RefundDestination, RefundStatus
-from azotte_payments.domain.tax import TaxBreakdown
+from azotte_platform.tax import TaxBreakdown
 
 
 class PostgresRefundRepository:

@@ -107,6 +107,12 @@ class PostgresCodeRepository:
             .values(revoked_at=now)
         )
 
+    async def bind(self, tenant_id: str, code: str, customer_id: str) -> None:
+        c = promotion_codes.c
+        await self._conn.execute(
+            sa.update(promotion_codes).where(c.tenant_id == tenant_id, c.code == code).values(customer_id=customer_id)
+        )
+
     async def get_batch(self, tenant_id: str, batch_id: str) -> CodeBatch | None:
         b = code_batches.c
         row = (
@@ -154,4 +160,5 @@ def _code(row: Any, batch_revoked: bool = False) -> PromotionCode:
         row.reserved_count,
         row.confirmed_count,
         row.created_at,
+        row.customer_id,
     )

@@ -22,6 +22,7 @@ from azotte_promotions.domain.promotion import (
     Limits,
     Promotion,
     PromotionState,
+    PromotionText,
     Targets,
 )
 from azotte_promotions.errors import PromotionExists, PromotionVersionMismatch
@@ -198,6 +199,15 @@ def definition_to_json(d: Definition) -> dict[str, Any]:
             "segment_ids": sorted(d.eligibility.segment_ids),
         },
         "stackable": d.stackable,
+        "texts": [
+            {
+                "locale": t.locale,
+                "display_name": t.display_name,
+                "description": t.description,
+                "disclosure": t.disclosure,
+            }
+            for t in d.texts
+        ],
     }
 
 
@@ -232,4 +242,5 @@ def definition_from_json(data: dict[str, Any]) -> Definition:
             frozenset(rules["segment_ids"]),
         ),
         stackable=data["stackable"],
+        texts=tuple(PromotionText(**text) for text in data.get("texts", ())),
     )

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from azotte_payments.domain.tax import TaxBreakdown, TaxMode, TaxPolicy, split_refund_tax, tax_for_line, tax_for_lines
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.tax import TaxBreakdown, TaxMode, TaxPolicy, split_refund_tax, tax_for_line, tax_for_lines
 
 DE_VAT = TaxPolicy(TaxMode.INCLUSIVE, Decimal("0.19"), "DE")
 US_SALES_TAX = TaxPolicy(TaxMode.EXCLUSIVE, Decimal("0.10"), "US")

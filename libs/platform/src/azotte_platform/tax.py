@@ -1,4 +1,4 @@
-"""Tax of a charge from the storefront's tax policy, in integer minor units."""
+"""Tax of a price under a storefront's tax policy, in integer minor units."""
 
 from __future__ import annotations
 

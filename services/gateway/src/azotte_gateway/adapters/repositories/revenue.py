@@ -1,0 +1,390 @@
+"""The revenue stream and its read models over PostgreSQL: every figure is a sum over `revenue_entries`."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import asdict
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_gateway.adapters.revenue_tables import (
+    SERIES_MEASURES,
+    exchange_rates,
+    revenue_charge_series,
+    revenue_customers,
+    revenue_days,
+    revenue_entries,
+    revenue_subscriptions,
+)
+from azotte_gateway.domain.revenue import (
+    MEASURES,
+    Balances,
+    CampaignFigures,
+    ChargeSeriesCounts,
+    DayFigures,
+    DeclineCount,
+    EntryQuery,
+    ExchangeRate,
+    Movement,
+    RevenueEntry,
+    Slice,
+    Standing,
+    SubscriptionStanding,
+    add_up,
+    measures,
+)
+from azotte_platform.paging import Page, PageRequest
+
+e = revenue_entries.c
+_CHARGES = ("payment.succeeded", "payment.failed")
+
+
+def _sliced(table: sa.Table, tenant_id: str, where: Slice) -> list[sa.ColumnElement[bool]]:
+    """The tenant's rows of `table` within the slice (every revenue table names its slice columns alike)."""
+    c = table.c
+    conditions: list[sa.ColumnElement[bool]] = [c.tenant_id == tenant_id]
+    for name in ("storefront_id", "channel", "plan_id", "currency"):
+        if value := getattr(where, name):
+            conditions.append(c[name] == value)
+    return conditions
+
+
+def _slice_of(entry: RevenueEntry) -> Slice:
+    return Slice(entry.storefront_id, entry.channel, entry.plan_id, entry.currency)
+
+
+def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The first and last UTC midnights within [start, end]: whole days lie between them."""
+    first = datetime.combine(start.astimezone(UTC).date(), time.min, UTC)
+    if first < start:
+        first += timedelta(days=1)
+    return first, datetime.combine(end.astimezone(UTC).date(), time.min, UTC)
+
+
+def _entry(row: Any) -> RevenueEntry:
+    values = {name: getattr(row, name) for name in RevenueEntry.__dataclass_fields__}
+    values["movement"] = Movement(row.movement)
+    return RevenueEntry(**values)
+
+
+class PostgresRevenueRepository:
+    """Implements `ports.RevenueRepository` over one connection."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._connection = connection
+
+    async def lock_tenant(self, tenant_id: str) -> None:
+        key = zlib.crc32(f"revenue:{tenant_id}".encode())
+        await self._connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    async def has(self, tenant_id: str, event_id: str) -> bool:
+        found = await self._connection.execute(sa.select(e.seq).where(e.tenant_id == tenant_id, e.event_id == event_id))
+        return found.first() is not None
+
+    async def add(self, tenant_id: str, entry: RevenueEntry) -> None:
+        values = asdict(entry)
+        del values["seq"]
+        values["movement"] = entry.movement.value
+        await self._connection.execute(insert(revenue_entries).values(tenant_id=tenant_id, **values))
+        added = {name: value for name, value in zip(MEASURES, measures(entry), strict=True) if value}
+        if added:
+            await self._add_to_day(tenant_id, entry.occur_time, _slice_of(entry), added)
+        if entry.type in _CHARGES:
+            await self._add_to_series(tenant_id, entry)
+
+    async def _add_to_day(self, tenant_id: str, when: datetime, where: Slice, added: dict[str, int]) -> None:
+        day = insert(revenue_days).values(
+            tenant_id=tenant_id,
+            day=when.astimezone(UTC).date(),
+            currency=where.currency,
+            storefront_id=where.storefront_id,
+            channel=where.channel,
+            plan_id=where.plan_id,
+            **added,
+        )
+        await self._connection.execute(
+            day.on_conflict_do_update(
+                index_elements=["tenant_id", "day", "currency", "storefront_id", "channel", "plan_id"],
+                set_={name: revenue_days.c[name] + day.excluded[name] for name in added},
+            )
+        )
+
+    async def _add_to_series(self, tenant_id: str, entry: RevenueEntry) -> None:
+        """A charge's series: its first charge says how it started, any success that it succeeded."""
+        c = revenue_charge_series.c
+        succeeded = entry.type == "payment.succeeded"
+        key = (
+            f"{entry.subscription_id}/{entry.period_key}"
+            if entry.subscription_id and entry.period_key
+            else entry.charge_id
+        )
+        where = _slice_of(entry)
+        started = await self._connection.execute(
+            insert(revenue_charge_series)
+            .values(
+                tenant_id=tenant_id,
+                series_key=key,
+                start_time=entry.occur_time,
+                currency=where.currency,
+                storefront_id=where.storefront_id,
+                channel=where.channel,
+                plan_id=where.plan_id,
+                first_succeeded=succeeded,
+                succeeded=succeeded,
+            )
+            .on_conflict_do_nothing()
+            .returning(c.start_time)
+        )
+        if started.first() is not None:
+            counts = {"series_started": 1, "series_first_succeeded": int(succeeded), "series_succeeded": int(succeeded)}
+            await self._add_to_day(tenant_id, entry.occur_time, where, {k: v for k, v in counts.items() if v})
+            return
+        if not succeeded:
+            return
+        recovered = (
+            await self._connection.execute(
+                sa.update(revenue_charge_series)
+                .where(c.tenant_id == tenant_id, c.series_key == key, sa.not_(c.succeeded))
+                .values(succeeded=True)
+                .returning(c.start_time, c.currency, c.storefront_id, c.channel, c.plan_id)
+            )
+        ).first()
+        if recovered is not None:
+            series_slice = Slice(recovered.storefront_id, recovered.channel, recovered.plan_id, recovered.currency)
+            await self._add_to_day(tenant_id, recovered.start_time, series_slice, {"series_succeeded": 1})
+
+    async def standing(self, tenant_id: str, subscription_id: str) -> SubscriptionStanding:
+        s = revenue_subscriptions.c
+        row = (
+            await self._connection.execute(
+                sa.select(s.standing, s.mrr_minor, s.ever_paid, s.in_dunning).where(
+                    s.tenant_id == tenant_id, s.subscription_id == subscription_id
+                )
+            )
+        ).first()
+        if row is None:
+            return SubscriptionStanding.unseen()
+        return SubscriptionStanding(Standing(row.standing), row.mrr_minor, row.ever_paid, row.in_dunning)
+
+    async def save_standing(self, tenant_id: str, subscription_id: str, standing: SubscriptionStanding) -> None:
+        values = {
+            "standing": standing.standing.value,
+            "mrr_minor": standing.mrr_minor,
+            "ever_paid": standing.ever_paid,
+            "in_dunning": standing.in_dunning,
+        }
+        statement = insert(revenue_subscriptions).values(tenant_id=tenant_id, subscription_id=subscription_id, **values)
+        await self._connection.execute(
+            statement.on_conflict_do_update(index_elements=["tenant_id", "subscription_id"], set_=values)
+        )
+
+    async def count_paying(self, tenant_id: str, customer_id: str, delta: int) -> int:
+        """Add `delta` to the customer's paying subscriptions; +1 / -1 when the customer starts / stops paying."""
+        if delta == 0:
+            return 0
+        c = revenue_customers.c
+        statement = insert(revenue_customers).values(
+            tenant_id=tenant_id, customer_id=customer_id, paying_subscriptions=max(delta, 0)
+        )
+        after = (
+            await self._connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant_id", "customer_id"],
+                    set_={"paying_subscriptions": sa.func.greatest(c.paying_subscriptions + delta, 0)},
+                ).returning(c.paying_subscriptions)
+            )
+        ).scalar_one()
+        if delta > 0:
+            return 1 if after == delta else 0
+        return -1 if after == 0 else 0
+
+    async def count(self, tenant_id: str) -> int:
+        return int(
+            (await self._connection.execute(sa.select(sa.func.count()).where(e.tenant_id == tenant_id))).scalar_one()
+        )
+
+    async def forget(self, tenant_id: str) -> None:
+        for table in (revenue_entries, revenue_days, revenue_charge_series, revenue_subscriptions, revenue_customers):
+            await self._connection.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
+
+    async def balances(self, tenant_id: str, where: Slice, before: datetime) -> list[Balances]:
+        first_day = datetime.combine(before.astimezone(UTC).date(), time.min, UTC)
+        earlier = await self._day_sums(tenant_id, where, None, first_day)
+        totals: dict[str, list[int]] = {}
+        for figures in [*earlier, *await self._entry_sums(tenant_id, where, first_day, before)]:
+            running = totals.setdefault(figures.currency, [0, 0, 0, 0])
+            for index, value in enumerate(
+                (
+                    figures.movements.net,
+                    figures.trial_delta,
+                    figures.paying_delta,
+                    figures.customers_gained - figures.customers_lost,
+                )
+            ):
+                running[index] += value
+        return [Balances(currency, *values) for currency, values in sorted(totals.items())]
+
+    async def days(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DayFigures]:
+        """Whole days from the daily read model; the partial days at either end from their entries."""
+        first_whole, last_whole = _whole_days(start, end)
+        if last_whole <= first_whole:
+            return await self._entry_sums(tenant_id, where, start, end)
+        return add_up(
+            (d.day, d.currency, d.values())
+            for d in [
+                *await self._entry_sums(tenant_id, where, start, first_whole),
+                *await self._day_sums(tenant_id, where, first_whole, last_whole),
+                *await self._entry_sums(tenant_id, where, last_whole, end),
+            ]
+        )
+
+    async def _day_sums(self, tenant_id: str, where: Slice, start: datetime | None, end: datetime) -> list[DayFigures]:
+        d = revenue_days.c
+        conditions = [*_sliced(revenue_days, tenant_id, where), d.day < end.date()]
+        if start is not None:
+            conditions.append(d.day >= start.date())
+        rows = await self._connection.execute(
+            sa.select(d.day, d.currency, *(sa.func.sum(d[name]) for name in MEASURES))
+            .where(*conditions)
+            .group_by(d.day, d.currency)
+            .order_by(d.day, d.currency)
+        )
+        return [DayFigures.of(r[0], r[1], [int(v) for v in r[2:]]) for r in rows]
+
+    async def _entry_sums(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DayFigures]:
+        if end <= start:
+            return []
+        rows = await self._connection.execute(
+            sa.select(revenue_entries).where(
+                *_sliced(revenue_entries, tenant_id, where), e.occur_time >= start, e.occur_time < end
+            )
+        )
+        entries = [_entry(row) for row in rows]
+        return add_up((x.occur_time.astimezone(UTC).date(), x.currency, measures(x)) for x in entries)
+
+    async def charge_series(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> ChargeSeriesCounts:
+        """Whole days from the daily read model; the partial days at either end from the series themselves."""
+        first_whole, last_whole = _whole_days(start, end)
+        if last_whole <= first_whole:
+            return await self._series_between(tenant_id, where, start, end)
+        d = revenue_days.c
+        whole = (
+            await self._connection.execute(
+                sa.select(*(sa.func.coalesce(sa.func.sum(d[name]), 0) for name in SERIES_MEASURES)).where(
+                    *_sliced(revenue_days, tenant_id, where), d.day >= first_whole.date(), d.day < last_whole.date()
+                )
+            )
+        ).one()
+        counts = [
+            ChargeSeriesCounts(*(int(v) for v in whole)),
+            await self._series_between(tenant_id, where, start, first_whole),
+            await self._series_between(tenant_id, where, last_whole, end),
+        ]
+        return ChargeSeriesCounts(
+            sum(c.series for c in counts),
+            sum(c.first_attempt_succeeded for c in counts),
+            sum(c.succeeded for c in counts),
+        )
+
+    async def _series_between(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> ChargeSeriesCounts:
+        if end <= start:
+            return ChargeSeriesCounts(0, 0, 0)
+        c = revenue_charge_series.c
+        conditions = [*_sliced(revenue_charge_series, tenant_id, where), c.start_time >= start, c.start_time < end]
+        row = (
+            await self._connection.execute(
+                sa.select(
+                    sa.func.count(), sa.func.count().filter(c.first_succeeded), sa.func.count().filter(c.succeeded)
+                ).where(*conditions)
+            )
+        ).one()
+        return ChargeSeriesCounts(int(row[0]), int(row[1]), int(row[2]))
+
+    async def declines(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DeclineCount]:
+        rows = await self._connection.execute(
+            sa.select(e.decline_reason, e.psp, sa.func.count())
+            .where(
+                *_sliced(revenue_entries, tenant_id, where),
+                e.type == "payment.failed",
+                e.occur_time >= start,
+                e.occur_time < end,
+            )
+            .group_by(e.decline_reason, e.psp)
+            .order_by(sa.func.count().desc(), e.decline_reason, e.psp)
+        )
+        return [DeclineCount(r[0], r[1], int(r[2])) for r in rows]
+
+    async def campaigns(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[CampaignFigures]:
+        charges = revenue_entries.alias("charges")
+        redeemed = (
+            sa.select(
+                e.promotion_id,
+                e.currency,
+                sa.func.count().label("redemptions"),
+                sa.func.sum(e.discount_minor).label("discount"),
+                sa.func.coalesce(sa.func.sum(charges.c.net_minor), 0).label("revenue"),
+            )
+            .select_from(
+                revenue_entries.outerjoin(
+                    charges,
+                    sa.and_(
+                        charges.c.tenant_id == e.tenant_id,
+                        charges.c.charge_id == e.charge_id,
+                        charges.c.type == "payment.succeeded",
+                    ),
+                )
+            )
+            .where(
+                *_sliced(revenue_entries, tenant_id, where),
+                e.type == "promotion.redeemed",
+                e.occur_time >= start,
+                e.occur_time < end,
+            )
+            .group_by(e.promotion_id, e.currency)
+            .order_by(e.promotion_id, e.currency)
+        )
+        rows = await self._connection.execute(redeemed)
+        return [CampaignFigures(r[0], r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)) for r in rows]
+
+    async def entries(self, tenant_id: str, query: EntryQuery, page: PageRequest) -> Page[RevenueEntry]:
+        conditions = [e.tenant_id == tenant_id]
+        for name, value in query.equal.items():
+            conditions.append(revenue_entries.c[name] == value)
+        if query.since is not None:
+            conditions.append(e.occur_time >= query.since)
+        if query.until is not None:
+            conditions.append(e.occur_time < query.until)
+        if (after := page.after_key()) is not None:
+            conditions.append(e.seq > int(after))
+        rows = await self._connection.execute(
+            sa.select(revenue_entries).where(*conditions).order_by(e.seq).limit(page.limit)
+        )
+        return page.page([_entry(row) for row in rows], lambda entry: [entry.seq])
+
+    async def rates(self, tenant_id: str, reporting_currency: str) -> list[ExchangeRate]:
+        x = exchange_rates.c
+        rows = await self._connection.execute(
+            sa.select(x.currency, x.rate, x.effective_date)
+            .where(x.tenant_id == tenant_id, x.reporting_currency == reporting_currency)
+            .order_by(x.currency, x.effective_date)
+        )
+        return [ExchangeRate(r.currency, reporting_currency, r.rate, r.effective_date) for r in rows]
+
+    async def put_rate(self, tenant_id: str, rate: ExchangeRate) -> None:
+        statement = insert(exchange_rates).values(
+            tenant_id=tenant_id,
+            currency=rate.currency,
+            reporting_currency=rate.reporting_currency,
+            effective_date=rate.effective_date,
+            rate=rate.rate,
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["tenant_id", "currency", "reporting_currency", "effective_date"],
+                set_={"rate": rate.rate},
+            )
+        )

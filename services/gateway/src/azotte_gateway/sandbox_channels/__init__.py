@@ -1,0 +1,1 @@
+"""Emulators of channels' own APIs, run beside a sandbox or test stack (never in production)."""

@@ -1,0 +1,261 @@
+"""Usage accounts, periods, per-period totals and adjustments (`billing_ports.UsageRepository`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from azotte_metering.adapters.tables import (
+    meters,
+    usage_accounts,
+    usage_adjustments,
+    usage_events,
+    usage_period_totals,
+    usage_periods,
+)
+from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageTotal, dimensions_key
+from azotte_metering.domain.meters import parse_path, read_path
+
+_A = usage_accounts.c
+_P = usage_periods.c
+_T = usage_period_totals.c
+_J = usage_adjustments.c
+
+
+class PostgresUsagePeriodRepository:
+    """`billing_ports.UsageRepository`."""
+
+    def __init__(self, connection: AsyncConnection):
+        self._conn = connection
+
+    async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None:
+        row = (
+            await self._conn.execute(
+                sa.select(usage_accounts).where(_A.tenant_id == tenant_id, _A.customer_id == customer_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        return UsageAccount(
+            row.customer_id,
+            row.subscription_id,
+            row.storefront_id,
+            row.plan_id,
+            row.currency_code,
+            Period(row.period_start, row.period_end),
+        )
+
+    async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None:
+        values = {
+            "subscription_id": account.subscription_id,
+            "storefront_id": account.storefront_id,
+            "plan_id": account.plan_id,
+            "currency_code": account.currency_code,
+            "period_start": account.period.start,
+            "period_end": account.period.end,
+            "updated_at": now,
+        }
+        statement = insert(usage_accounts).values(tenant_id=tenant_id, customer_id=account.customer_id, **values)
+        await self._conn.execute(
+            statement.on_conflict_do_update(index_elements=[_A.tenant_id, _A.customer_id], set_=values)
+        )
+
+    async def lock_period(self, tenant_id: str, customer_id: str, period: Period) -> int:
+        await self._conn.execute(
+            insert(usage_periods)
+            .values(
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                period_start=period.start,
+                period_end=period.end,
+                credited_minor=0,
+            )
+            .on_conflict_do_nothing()
+        )
+        where = _period(tenant_id, customer_id, period)
+        row = (await self._conn.execute(sa.select(_P.credited_minor).where(*where).with_for_update())).one()
+        return int(row.credited_minor)
+
+    async def credited(self, tenant_id: str, customer_id: str, period: Period) -> int:
+        row = (
+            await self._conn.execute(sa.select(_P.credited_minor).where(*_period(tenant_id, customer_id, period)))
+        ).first()
+        return 0 if row is None else int(row.credited_minor)
+
+    async def add_credited(self, tenant_id: str, customer_id: str, period: Period, amount_minor: int) -> None:
+        await self._conn.execute(
+            sa.update(usage_periods)
+            .where(*_period(tenant_id, customer_id, period))
+            .values(credited_minor=_P.credited_minor + amount_minor)
+        )
+
+    async def close_period(self, tenant_id: str, customer_id: str, period: Period, now: datetime) -> None:
+        await self._conn.execute(
+            sa.update(usage_periods)
+            .where(*_period(tenant_id, customer_id, period), _P.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+
+    async def period_containing(self, tenant_id: str, customer_id: str, at: datetime) -> Period | None:
+        row = (
+            await self._conn.execute(
+                sa.select(_P.period_start, _P.period_end)
+                .where(_P.tenant_id == tenant_id, _P.customer_id == customer_id, _P.period_start <= at)
+                .order_by(_P.period_start.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else Period(row.period_start, row.period_end)
+
+    async def total(
+        self, tenant_id: str, customer_id: str, period: Period, meter_key: str, group_key: str
+    ) -> UsageTotal | None:
+        row = (
+            await self._conn.execute(
+                sa.select(usage_period_totals).where(
+                    _T.tenant_id == tenant_id,
+                    _T.customer_id == customer_id,
+                    _T.period_start == period.start,
+                    _T.meter_key == meter_key,
+                    _T.dimensions_key == group_key,
+                )
+            )
+        ).first()
+        return None if row is None else _total(row)
+
+    async def put_total(self, tenant_id: str, customer_id: str, period: Period, total: UsageTotal) -> None:
+        values = {
+            "dimensions": dict(total.dimensions),
+            "quantity": total.quantity,
+            "event_count": total.event_count,
+            "latest_time": total.latest_time,
+            "currency_code": total.currency_code,
+            "rated_minor": total.rated_minor,
+        }
+        statement = insert(usage_period_totals).values(
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            period_start=period.start,
+            meter_key=total.meter_key,
+            dimensions_key=dimensions_key(total.dimensions),
+            **values,
+        )
+        await self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[_T.tenant_id, _T.customer_id, _T.period_start, _T.meter_key, _T.dimensions_key],
+                set_=values,
+            )
+        )
+
+    async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]:
+        rows = await self._conn.execute(
+            sa.select(usage_period_totals)
+            .where(_T.tenant_id == tenant_id, _T.customer_id == customer_id, _T.period_start == period.start)
+            .order_by(_T.meter_key, _T.dimensions_key)
+        )
+        return [_total(row) for row in rows]
+
+    async def transactions(
+        self, tenant_id: str, customer_id: str, meter_key: str, since: datetime, until: datetime | None
+    ) -> list[tuple[Mapping[str, str], Decimal]]:
+        meter = (
+            await self._conn.execute(
+                sa.select(meters.c.event_type, meters.c.value_path, meters.c.dimensions).where(
+                    meters.c.tenant_id == tenant_id, meters.c.key == meter_key
+                )
+            )
+        ).first()
+        if meter is None or not meter.value_path:
+            return []
+        select = sa.select(sa.cast(usage_events.c.data, sa.Text).label("data")).where(
+            usage_events.c.tenant_id == tenant_id,
+            usage_events.c.subject == customer_id,
+            usage_events.c.type == meter.event_type,
+            usage_events.c.time >= since,
+        )
+        if until is not None:
+            select = select.where(usage_events.c.time < until)
+        value = parse_path(meter.value_path, "value_path")
+        dimensions = [(name.removeprefix("$."), parse_path(name, "dimensions")) for name in meter.dimensions]
+        found: list[tuple[Mapping[str, str], Decimal]] = []
+        for row in await self._conn.execute(select):
+            data = json.loads(row.data, parse_float=Decimal)
+            amount = read_path(data, value)
+            if isinstance(amount, int | Decimal) and not isinstance(amount, bool):
+                found.append((_dimension_values(data, dimensions), Decimal(amount)))
+        return found
+
+    async def add_adjustment(self, tenant_id: str, customer_id: str, period: Period, adjustment: Adjustment) -> None:
+        await self._conn.execute(
+            insert(usage_adjustments)
+            .values(
+                tenant_id=tenant_id,
+                adjustment_id=adjustment.adjustment_id,
+                customer_id=customer_id,
+                period_start=period.start,
+                usage_time=adjustment.usage_time,
+                meter_key=adjustment.meter_key,
+                dimensions=dict(adjustment.dimensions),
+                quantity=adjustment.quantity,
+                currency_code=adjustment.currency_code,
+                amount_minor=adjustment.amount_minor,
+                created_at=sa.func.now(),
+            )
+            .on_conflict_do_nothing()
+        )
+
+    async def adjustments(self, tenant_id: str, customer_id: str, period: Period) -> list[Adjustment]:
+        rows = await self._conn.execute(
+            sa.select(usage_adjustments)
+            .where(_J.tenant_id == tenant_id, _J.customer_id == customer_id, _J.period_start == period.start)
+            .order_by(_J.usage_time, _J.adjustment_id)
+        )
+        return [
+            Adjustment(
+                row.adjustment_id,
+                row.usage_time,
+                row.meter_key,
+                row.dimensions,
+                row.quantity,
+                row.currency_code,
+                row.amount_minor,
+            )
+            for row in rows
+        ]
+
+
+def _dimension_values(data: Mapping[str, object], paths: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
+    """An event's dimension values as ingestion groups them (missing ones left out)."""
+    values = {}
+    for name, segments in paths:
+        value = read_path(data, segments)
+        if isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        elif isinstance(value, Decimal):
+            values[name] = format(value, "f")
+        elif isinstance(value, str | int) and value != "":
+            values[name] = str(value)
+    return values
+
+
+def _period(tenant_id: str, customer_id: str, period: Period) -> list[sa.ColumnElement[bool]]:
+    return [_P.tenant_id == tenant_id, _P.customer_id == customer_id, _P.period_start == period.start]
+
+
+def _total(row: Any) -> UsageTotal:
+    return UsageTotal(
+        row.meter_key,
+        row.dimensions,
+        row.quantity,
+        row.event_count,
+        row.latest_time,
+        row.currency_code,
+        row.rated_minor,
+    )

@@ -1,0 +1,113 @@
+"""Meters: which usage events a meter counts, the value it reads from their data and how it aggregates it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+
+from azotte_metering.errors import InvalidMeter
+
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+PATH_SEGMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+MAX_DIMENSIONS = 8
+MAX_PATH_DEPTH = 8
+MAX_DISPLAY_NAME = 200
+MAX_EVENT_TYPE = 256
+
+
+class Aggregation(Enum):
+    """How a meter aggregates the values of its events."""
+
+    SUM = "sum"
+    COUNT = "count"
+    MIN = "min"
+    MAX = "max"
+    AVG = "avg"
+    UNIQUE_COUNT = "unique_count"
+    LATEST = "latest"
+
+    @property
+    def reads_number(self) -> bool:
+        """Whether the value at the meter's path must be a number (COUNT reads none, UNIQUE_COUNT any scalar)."""
+        return self not in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT)
+
+
+def parse_path(path: str, field: str) -> tuple[str, ...]:
+    """The segments of a data path: `$.usage.tokens`, `usage.tokens` -> ("usage", "tokens")."""
+    text = path.removeprefix("$.")
+    segments = tuple(text.split("."))
+    if len(segments) > MAX_PATH_DEPTH or not all(PATH_SEGMENT.match(segment) for segment in segments):
+        raise InvalidMeter.field(field, "must be a path of field names like `$.tokens` or `usage.tokens`")
+    return segments
+
+
+def read_path(data: Mapping[str, object], segments: Sequence[str]) -> object:
+    """The value at `segments` in an event's data (parsed JSON: dicts), or None when absent."""
+    value: object = data
+    for segment in segments:
+        # NOTE: `dict`, not the Mapping ABC: this runs for every value and dimension of every event.
+        if not isinstance(value, dict):
+            return None
+        value = value.get(segment)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A tenant's meter; `dimensions` are data paths whose values group its usage."""
+
+    tenant_id: str
+    key: str
+    display_name: str
+    event_type: str
+    value_path: str
+    aggregation: Aggregation
+    dimensions: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def value_segments(self) -> tuple[str, ...]:
+        return parse_path(self.value_path, "meter.value_path") if self.value_path else ()
+
+    @property
+    def dimension_segments(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each dimension's name (its path without `$.`) and its segments."""
+        return tuple((name.removeprefix("$."), parse_path(name, "meter.dimensions")) for name in self.dimensions)
+
+    @property
+    def dimension_names(self) -> tuple[str, ...]:
+        return tuple(name.removeprefix("$.") for name in self.dimensions)
+
+    def validated(self) -> Meter:
+        """The meter if its definition makes sense, else InvalidMeter naming the field."""
+        if not KEY_PATTERN.match(self.key):
+            raise InvalidMeter.field("meter.key", "must be 1-64 of a-z, 0-9, '_', '-', '.' (a letter or digit first)")
+        if not self.display_name.strip() or len(self.display_name) > MAX_DISPLAY_NAME:
+            raise InvalidMeter.field("meter.display_name", f"is required, at most {MAX_DISPLAY_NAME} characters")
+        if not self.event_type or len(self.event_type) > MAX_EVENT_TYPE:
+            raise InvalidMeter.field("meter.event_type", f"is required, at most {MAX_EVENT_TYPE} characters")
+        if self.aggregation is Aggregation.COUNT:
+            if self.value_path:
+                raise InvalidMeter.field("meter.value_path", "must be empty for COUNT (it reads no value)")
+        elif not self.value_path:
+            raise InvalidMeter.field("meter.value_path", f"is required for {self.aggregation.name}")
+        else:
+            parse_path(self.value_path, "meter.value_path")
+        if len(self.dimensions) > MAX_DIMENSIONS:
+            raise InvalidMeter.field("meter.dimensions", f"must be at most {MAX_DIMENSIONS}")
+        names = set()
+        for index, dimension in enumerate(self.dimensions):
+            parse_path(dimension, f"meter.dimensions[{index}]")
+            name = dimension.removeprefix("$.")
+            if name in names:
+                raise InvalidMeter.field(f"meter.dimensions[{index}]", "is given twice")
+            names.add(name)
+        return self
+
+    def updated(self, changes: Mapping[str, object], at: datetime) -> Meter:
+        """A copy with `changes` (field name -> value) applied, validated."""
+        return replace(self, **changes, updated_at=at).validated()  # type: ignore[arg-type]

@@ -1,0 +1,89 @@
+"""The usage-billing half of metering, assembled: WalletsService, the consumers that rate usage and follow
+subscriptions, and the auto-recharge worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from azotte.metering.v1 import wallets_pb2, wallets_pb2_grpc
+from azotte_metering.adapters import billing_proto
+from azotte_metering.adapters.billing_unit_of_work import PostgresBillingUnitOfWork
+from azotte_metering.adapters.payments import GrpcPayments
+from azotte_metering.billing_ports import BillingUnitOfWork, Payments
+from azotte_metering.entrypoints.wallets_servicer import WalletsServicer
+from azotte_metering.service_layer import accounts, rating
+from azotte_metering.service_layer.recharger import Recharger
+from azotte_platform.events import nats_connection
+from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.envelope import ReceivedEvent
+from azotte_platform.grpc.client import connect
+from azotte_platform.runtime import Runtime
+from azotte_platform.service_kit import Units
+
+SERVICE_NAME = wallets_pb2.DESCRIPTOR.services_by_name["WalletsService"].full_name
+USAGE_EVENTS = ConsumerSpec(durable="metering-rating", producer="metering", event_types=("usage.recorded",))
+SUBSCRIPTION_EVENTS = ConsumerSpec(
+    durable="metering-subscriptions", producer="lifecycle", event_types=("subscription.>", "trial.>")
+)
+
+
+@dataclass(frozen=True)
+class UsageRatingHandler:
+    """Rates one `usage.recorded` event (once: the consumer's inbox) and wakes the recharger if it must."""
+
+    recharger: Recharger
+
+    async def __call__(self, uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
+        usage = billing_proto.recorded_usage(event)
+        if usage is not None and await rating.rate_usage(uow, event.tenant_id, usage):
+            uow.after_commit(self.recharger.wake)
+
+
+async def follow_subscription(uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
+    """Keeps the customer's usage account (plan, storefront, period) from a lifecycle event."""
+    snapshot = billing_proto.subscription_snapshot(event)
+    if snapshot is not None:
+        await accounts.apply_subscription(uow, event.tenant_id, snapshot)
+
+
+@dataclass(frozen=True)
+class UsageBilling:
+    """The assembled usage billing: its servicer, its event consumers and the recharger."""
+
+    servicer: WalletsServicer
+    consumers: tuple[EventConsumer[PostgresBillingUnitOfWork], ...]
+    recharger: Recharger
+
+
+def assemble(runtime: Runtime, payments: Payments) -> UsageBilling:
+    """Wire the usage-billing use cases to a runtime and the payments service."""
+
+    def uow() -> PostgresBillingUnitOfWork:
+        return PostgresBillingUnitOfWork(runtime.engine, runtime.clock)
+
+    recharger = Recharger(uow, payments)
+    consumers = (
+        EventConsumer(runtime.js, uow, USAGE_EVENTS, UsageRatingHandler(recharger)),
+        EventConsumer(runtime.js, uow, SUBSCRIPTION_EVENTS, follow_subscription),
+    )
+    return UsageBilling(WalletsServicer(Units(uow), payments), consumers, recharger)
+
+
+async def start(runtime: Runtime, billing: UsageBilling) -> None:
+    """Start consuming usage and lifecycle events, and recharging wallets, in the background."""
+    for producer in ("metering", "lifecycle"):
+        # NOTE: a stream may not exist yet when this service starts first; creating it is idempotent.
+        await nats_connection.ensure_service_stream(runtime.js, producer)
+    for consumer in billing.consumers:
+        runtime.spawn(consumer.run)
+    runtime.spawn(billing.recharger.run_forever)
+
+
+async def serve(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
+    """Register WalletsService and start the background work; the service names served."""
+    billing = assemble(runtime, GrpcPayments(connect(runtime.settings.payments_addr)))
+    wallets_pb2_grpc.add_WalletsServiceServicer_to_server(billing.servicer, server)
+    await start(runtime, billing)
+    return [SERVICE_NAME]

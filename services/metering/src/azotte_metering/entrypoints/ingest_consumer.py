@@ -1,0 +1,99 @@
+"""The NATS ingest path for internal producers: `metering.ingest.<tenant>` through a durable JetStream consumer.
+
+A message is an `IngestEventsRequest` (protobuf). Every replica binds the same durable consumer, so JetStream
+spreads the messages over them; a message is acknowledged only once its batch is committed, and a batch that
+fails is redelivered (events already stored are duplicates then, counted once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.client import JetStreamContext
+
+from azotte.metering.v1 import metering_pb2 as pb
+from azotte_metering.adapters import proto
+from azotte_metering.ports import MeteringUnitOfWork
+from azotte_metering.service_layer.ingest import InFlight, Outcome, ingest
+from azotte_platform import context
+from azotte_platform.errors import InvalidArgument
+from azotte_platform.events.envelope import validate_tenant_id
+from azotte_platform.events.nats_connection import ensure_stream
+
+log = logging.getLogger(__name__)
+
+INGEST_STREAM = "AZOTTE_METERING_INGEST"
+INGEST_SUBJECTS = "metering.ingest.*"
+DURABLE = "metering-ingest"
+RETRY_DELAYS_S = (0.5, 2.0, 10.0, 30.0)
+
+
+def ingest_subject(tenant_id: str) -> str:
+    """Where an internal producer publishes a tenant's batches."""
+    return f"metering.ingest.{tenant_id}"
+
+
+class IngestConsumer:
+    """Feeds batches published on `metering.ingest.<tenant>` to the ingest use case."""
+
+    def __init__(
+        self, js: JetStreamContext, uow_factory: Callable[[], MeteringUnitOfWork], in_flight: InFlight, batch: int
+    ):
+        self._js = js
+        self._uow_factory = uow_factory
+        self._in_flight = in_flight
+        self._batch = batch
+
+    async def run(self) -> None:
+        """Fetch and ingest batches forever."""
+        await ensure_stream(self._js, INGEST_STREAM, [INGEST_SUBJECTS])
+        await self._js.add_consumer(
+            INGEST_STREAM,
+            ConsumerConfig(durable_name=DURABLE, ack_policy=AckPolicy.EXPLICIT, max_deliver=-1, ack_wait=60),
+        )
+        subscription = await self._js.pull_subscribe_bind(durable=DURABLE, stream=INGEST_STREAM)
+        while True:
+            try:
+                messages = await subscription.fetch(self._batch, timeout=1.0)
+            except NatsTimeoutError:
+                continue
+            except Exception:
+                log.warning("the ingest consumer could not fetch; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
+            for message in messages:
+                await self.handle(message)
+
+    async def handle(self, message: Msg) -> None:
+        """Ingest one batch and acknowledge it once committed; a poison message is terminated."""
+        try:
+            tenant_id = validate_tenant_id(message.subject.rsplit(".", 1)[-1])
+            events = proto.events_from_pb(pb.IngestEventsRequest.FromString(message.data).events)
+        except (DecodeError, InvalidArgument) as error:
+            log.error("dropping an ingest message on %s that cannot be read: %s", message.subject, error)
+            await message.term()
+            return
+        try:
+            with context.tenant_scope(tenant_id):
+                async with self._in_flight.wait(len(events)), self._uow_factory() as uow:
+                    results = await ingest(uow, tenant_id, events)
+        except InvalidArgument as error:
+            log.error("dropping an ingest batch of %s: %s", tenant_id, error)
+            await message.term()
+            return
+        except Exception as error:
+            delivered = message.metadata.num_delivered
+            delay = RETRY_DELAYS_S[min(delivered - 1, len(RETRY_DELAYS_S) - 1)]
+            log.warning("ingest batch of %s failed, retry in %.1fs: %s", tenant_id, delay, error)
+            await message.nak(delay=delay)
+            return
+        for result in results:
+            if result.outcome is Outcome.REJECTED:
+                log.warning("%s: event %r rejected: %s %s", tenant_id, result.id, result.field, result.reason)
+        await message.ack()

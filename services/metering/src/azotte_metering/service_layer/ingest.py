@@ -1,0 +1,184 @@
+"""Ingesting a batch of usage events: judged one by one, stored and rolled up once, acknowledged after commit.
+
+The batch's good events commit in one transaction (durable before the answer); `usage.recorded` is emitted
+in it for every (customer, meter, dimension values) they touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from azotte_metering.domain.events import UsageRecorded, WindowTotal
+from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, Accepted, UsageEvent, judge, readers_by_type
+from azotte_metering.domain.meters import Aggregation, Meter
+from azotte_metering.domain.usage import Bucket, Granularity
+from azotte_metering.errors import IngestSaturated, InvalidEventBatch
+from azotte_metering.ports import DayRollup, MeteringUnitOfWork
+
+RETRY_AFTER_KEY = "retry_after_seconds"
+"""The metadata of `IngestSaturated` saying when to retry (the gateway's `Retry-After`)."""
+
+
+class Outcome(Enum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """What became of the event at `index` of a batch; a rejection names the field (`events[3].time`)."""
+
+    index: int
+    id: str
+    outcome: Outcome
+    field: str = ""
+    reason: str = ""
+
+
+async def ingest(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[UsageEvent]) -> list[EventResult]:
+    """Judge, store and roll up `events` (in an entered unit of work, which this commits)."""
+    if not events:
+        raise InvalidEventBatch.field("events", "must hold at least one event")
+    if len(events) > MAX_BATCH_EVENTS:
+        raise InvalidEventBatch.field("events", f"must hold at most {MAX_BATCH_EVENTS} events")
+    now = uow.clock.now()
+    meters = await uow.meters.of_types(tenant_id, {event.type for event in events})
+    readers = readers_by_type(meters)
+    results: list[EventResult | None] = [None] * len(events)
+    accepted: list[Accepted] = []
+    positions: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    for index, event in enumerate(events):
+        judged = judge(event, readers.get(event.type, ()), now)
+        if not isinstance(judged, Accepted):
+            field = f"events[{index}].{judged.field}"
+            results[index] = EventResult(index, event.id, Outcome.REJECTED, field, judged.reason)
+        elif (event.source, event.id) in seen:
+            results[index] = EventResult(index, event.id, Outcome.DUPLICATE)
+        else:
+            seen.add((event.source, event.id))
+            accepted.append(judged)
+            positions.append(index)
+    recorded = await uow.usage.record(tenant_id, accepted, now)
+    for position in recorded.fresh:
+        index = positions[position]
+        results[index] = EventResult(index, events[index].id, Outcome.ACCEPTED)
+    for index, event in enumerate(events):
+        if results[index] is None:
+            results[index] = EventResult(index, event.id, Outcome.DUPLICATE)
+    fresh = [accepted[position] for position in recorded.fresh]
+    uow.emit(tenant_id, *usage_recorded(fresh, {meter.key: meter for meter in meters}, recorded.days))
+    await uow.commit()
+    return [result for result in results if result is not None]
+
+
+def usage_recorded(
+    fresh: Sequence[Accepted], meters: dict[str, Meter], days: Sequence[DayRollup]
+) -> list[UsageRecorded]:
+    """One fact per (customer, meter, dimension values) the new events touched, with the days' totals after them."""
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for accepted in fresh:
+        time = accepted.time
+        for measure in accepted.measures:
+            key = (accepted.event.subject, measure.meter_key, measure.dimensions_key)
+            value = measure.value
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [1, value, value, value, (time, value), time, time]
+                continue
+            # NOTE: count, sum, min, max, latest (time, value), first and last time.
+            group[0] += 1
+            group[1] += value
+            group[2] = min(group[2], value)
+            group[3] = max(group[3], value)
+            group[4] = max(group[4], (time, value))
+            group[5] = min(group[5], time)
+            group[6] = max(group[6], time)
+    totals: dict[tuple[str, str, str], list[WindowTotal]] = {}
+    for day in days:
+        bucket = day.rollup.bucket
+        end = day.start + Granularity.DAY.step
+        totals.setdefault((day.customer_id, day.meter_key, day.dimensions_key), []).append(
+            WindowTotal(day.start, end, bucket.value(meters[day.meter_key].aggregation), bucket.event_count)
+        )
+    facts = []
+    for (customer_id, meter_key, dimensions_key), group in sorted(groups.items()):
+        aggregation = meters[meter_key].aggregation
+        count, total, minimum, maximum, (latest_time, latest_value), first, last = group
+        batch = Bucket(count, total, minimum, maximum, latest_time, latest_value)
+        quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
+        facts.append(
+            UsageRecorded(
+                customer_id=customer_id,
+                meter_key=meter_key,
+                aggregation=aggregation,
+                dimensions=json.loads(dimensions_key),
+                first_event_time=first,
+                last_event_time=last,
+                event_count=count,
+                quantity=quantity,
+                day_totals=tuple(totals.get((customer_id, meter_key, dimensions_key), ())),
+            )
+        )
+    return facts
+
+
+class InFlight:
+    """A bound on the events being ingested at once in this process: past it, callers are pushed back.
+
+    NOTE: a refused batch kept nothing, so its producer retries it whole after `retry_after_s`; a stream
+    waits for room instead (its producer is slowed by flow control). Either way no event is lost.
+    """
+
+    def __init__(self, max_events: int, retry_after_s: int):
+        self._max = max_events
+        self._retry_after_s = retry_after_s
+        self._held = 0
+        self._changed = asyncio.Condition()
+
+    @property
+    def held(self) -> int:
+        """Events being ingested now."""
+        return self._held
+
+    def _fits(self, count: int) -> bool:
+        # NOTE: a batch larger than the bound still passes alone, else it could never be ingested.
+        return self._held == 0 or self._held + count <= self._max
+
+    @asynccontextmanager
+    async def admit(self, count: int) -> AsyncIterator[None]:
+        """Hold room for `count` events, or IngestSaturated at once when there is none."""
+        if not self._fits(count):
+            raise IngestSaturated(
+                f"metering is ingesting {self._held} events; retry in {self._retry_after_s} s",
+                metadata={RETRY_AFTER_KEY: str(self._retry_after_s)},
+            )
+        self._held += count
+        try:
+            yield
+        finally:
+            await self._release(count)
+
+    @asynccontextmanager
+    async def wait(self, count: int) -> AsyncIterator[None]:
+        """Hold room for `count` events, waiting for it."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._fits(count))
+            self._held += count
+        try:
+            yield
+        finally:
+            await self._release(count)
+
+    async def _release(self, count: int) -> None:
+        self._held -= count
+        async with self._changed:
+            self._changed.notify_all()

@@ -1,0 +1,16 @@
+"""Settings of the metering service, read from `AZOTTE_*` environment variables."""
+
+from __future__ import annotations
+
+from azotte_platform.settings import ServiceSettings
+
+
+class MeteringSettings(ServiceSettings):
+    """How many events may be in flight before ingest pushes back, the NATS ingest consumer's batch, and how often
+    dedup ids past their retention are dropped."""
+
+    ingest_max_in_flight_events: int = 100_000
+    ingest_retry_after_s: int = 1
+    ingest_nats_batch: int = 50
+    dedup_sweep_interval_s: float = 3600.0
+    dedup_sweep_batch: int = 10_000

@@ -1,0 +1,30 @@
+"""What a PSP's webhook tells Azotte, whatever the PSP: a dispute moved, or a waiting payment was authenticated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DisputeNotice:
+    """A dispute of the payment `psp_reference` was opened or closed (won or lost) at the PSP."""
+
+    psp_dispute_id: str
+    psp_reference: str
+    currency: str
+    amount_minor: int
+    fee_minor: int
+    reason: str
+    closed: bool = False
+    won: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentAuthenticated:
+    """The customer authenticated the payment `psp_reference` (3-D Secure) and the PSP captured it."""
+
+    psp_reference: str
+
+
+PspNotice = DisputeNotice | PaymentAuthenticated
+"""Every notice payments acts on; other webhook events are acknowledged and kept only as seen."""

@@ -1,0 +1,140 @@
+"""Usage billing through the gateway: usage reported over REST is priced under the customer's plan, burns their
+wallet, and a hard limit cuts the feature off at the access check (SPEND_LIMIT_REACHED, QUOTA_EXHAUSTED) until a
+top-up or a removed limit restores it; roles and tenants are kept apart."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.e2e.conftest import RunningSuite, TenantApi
+from tests.helpers import eventually
+
+FEATURE = "hd_streaming"
+PLAN = "family_monthly"
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+async def metered_customer(tenant: TenantApi) -> tuple[str, str]:
+    """A customer subscribed to family_monthly in `us`, and a SUM meter of its own event type, priced 1 cent a unit
+    under the plan; returns (customer, event type) once metering follows the customer's subscription."""
+    customer = await tenant.customer()
+    assert (await tenant.checkout(customer, plan=PLAN)).status_code == 200
+    event_type = f"ai.billed.{uuid.uuid4().hex[:6]}"
+    meter = {"key": event_type, "display_name": "tokens", "event_type": event_type, "value_path": "$.tokens"}
+    await tenant.ok(
+        "POST", "/v1/meters", json={"request_id": rid(), "meter": {**meter, "aggregation": "AGGREGATION_SUM"}}
+    )
+    price = {
+        "storefront_id": "us",
+        "plan_id": PLAN,
+        "meter_key": event_type,
+        "currency_code": "USD",
+        "model": "PER_UNIT",
+        "unit_price": "1",
+    }
+    await tenant.ok("POST", "/v1/usage-prices", json={"request_id": rid(), "price": price})
+
+    async def followed() -> bool:
+        preview = await tenant.ok("GET", f"/v1/customers/{customer}/upcoming-usage-charges")
+        return bool(preview["subtotal"]["currency_code"] == "USD")
+
+    await eventually(followed)
+    return customer, event_type
+
+
+async def report(tenant: TenantApi, customer: str, event_type: str, *amounts: int) -> None:
+    events = [
+        {
+            "specversion": "1.0",
+            "id": rid(),
+            "source": "assistant",
+            "type": event_type,
+            "subject": customer,
+            "time": datetime.now(UTC).isoformat(),
+            "data": {"tokens": amount},
+        }
+        for amount in amounts
+    ]
+    answer = await tenant.ok("POST", "/v1/events", json={"events": events})
+    assert answer["accepted_count"] == len(amounts), answer
+
+
+async def denial(tenant: TenantApi, customer: str) -> str:
+    decision = (await tenant.ok("GET", f"/v1/customers/{customer}/access/{FEATURE}"))["decision"]
+    return "" if decision.get("allowed") else str(decision.get("denial_reason"))
+
+
+async def test_an_empty_wallet_cuts_access_and_a_top_up_restores_it(tenant: TenantApi) -> None:
+    customer, event_type = await metered_customer(tenant)
+    operator, manager = await tenant.new_key("operator"), await tenant.new_key("manager")
+    grant = {"request_id": rid(), "amount": {"currency_code": "USD", "amount_minor": 500}}
+    await tenant.ok("POST", f"/v1/customers/{customer}/wallet-credits", json=grant, key=operator)
+    floor = {"limit_id": f"floor-{customer}", "feature_key": FEATURE, "measure": "CREDIT", "value": "0"}
+    await tenant.ok(
+        "POST",
+        f"/v1/customers/{customer}/usage-limits",
+        json={"request_id": rid(), "limit": {**floor, "currency_code": "USD", "policy": "SUSPEND"}},
+        key=manager,
+    )
+    assert await denial(tenant, customer) == ""
+    await report(tenant, customer, event_type, 200, 200, 200)
+
+    async def cut_off() -> bool:
+        return await denial(tenant, customer) == "ACCESS_DENIAL_REASON_SPEND_LIMIT_REACHED"
+
+    await eventually(cut_off)
+    wallet = await tenant.ok("GET", f"/v1/customers/{customer}/wallets/USD")
+    assert wallet["wallet"]["balance"]["amount_minor"] == "0"
+    top_up = {"request_id": rid(), "amount_minor": 1000}
+    bought = await tenant.ok("POST", f"/v1/customers/{customer}/wallets/USD:top-up", json=top_up, key=operator)
+    assert bought["charge_id"] and bought["wallet"]["balance"]["amount_minor"] == "1000"
+
+    async def restored() -> bool:
+        return await denial(tenant, customer) == ""
+
+    await eventually(restored)
+    preview = await tenant.ok("GET", f"/v1/customers/{customer}/upcoming-usage-charges")
+    assert [(line["quantity"], line["amount"]["amount_minor"]) for line in preview["lines"]] == [("600", "600")]
+    assert (preview["credited"]["amount_minor"], preview["due"]["amount_minor"]) == ("500", "100")
+
+
+async def test_a_unit_limit_answers_quota_exhausted_until_it_is_removed(tenant: TenantApi) -> None:
+    customer, event_type = await metered_customer(tenant)
+    limit = {"limit_id": f"units-{customer}", "feature_key": FEATURE, "measure": "UNITS", "value": "100"}
+    body = {"request_id": rid(), "limit": {**limit, "meter_key": event_type, "policy": "SUSPEND"}}
+    await tenant.ok("POST", f"/v1/customers/{customer}/usage-limits", json=body)
+    await report(tenant, customer, event_type, 60, 50)
+
+    async def exhausted() -> bool:
+        return await denial(tenant, customer) == "ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED"
+
+    await eventually(exhausted)
+    await tenant.ok("POST", f"/v1/usage-limits/{limit['limit_id']}:delete", json={"request_id": rid()})
+
+    async def restored() -> bool:
+        return await denial(tenant, customer) == ""
+
+    await eventually(restored)
+
+
+async def test_roles_and_tenants_are_kept_apart(suite: RunningSuite, tenant: TenantApi) -> None:
+    customer = await tenant.customer()
+    viewer = await tenant.new_key("viewer")
+    grant: dict[str, Any] = {"request_id": rid(), "amount": {"currency_code": "USD", "amount_minor": 100}}
+    refused = await tenant.call("POST", f"/v1/customers/{customer}/wallet-credits", json=grant, key=viewer)
+    assert refused.status_code == 403
+    price = {"request_id": rid(), "price": {"storefront_id": "us", "plan_id": "basic_monthly", "meter_key": "m"}}
+    operator = await tenant.new_key("operator")
+    assert (await tenant.call("POST", "/v1/usage-prices", json=price, key=operator)).status_code == 403
+    await tenant.ok("POST", f"/v1/customers/{customer}/wallet-credits", json=grant)
+    assert (await tenant.call("GET", f"/v1/customers/{customer}/wallets/USD", key=viewer)).status_code == 200
+    other = await suite.new_tenant(with_catalog=False)
+    assert (await other.call("GET", f"/v1/customers/{customer}/wallets/USD")).status_code == 404
+    bad = {"request_id": rid(), "amount": {"currency_code": "USD", "amount_minor": 2**63}}
+    answer = await tenant.call("POST", f"/v1/customers/{customer}/wallet-credits", json=bad)
+    assert answer.status_code == 400 and "amount" in answer.text

@@ -1,0 +1,92 @@
+"""Wallets under concurrency on real PostgreSQL: a top-up repeated at once charges once; usage of one customer
+rated at once by several replicas burns exactly what it costs and starts one auto-recharge."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from azotte.metering.v1 import metering_pb2 as mpb
+from azotte.metering.v1 import wallets_pb2 as pb
+from azotte_metering.adapters.billing_unit_of_work import PostgresBillingUnitOfWork
+from azotte_metering.domain.wallets import MovementKind
+from azotte_metering.service_layer import rating
+from azotte_metering.service_layer.rating import RecordedUsage
+from azotte_platform.context import tenant_scope
+from tests.integration.metering.conftest import T0, Service
+from tests.integration.metering.metering_support import create_meter, rid
+from tests.integration.metering.wallets_support import Wallets, serving_wallets, subscribe, usd
+
+REPLICAS = 8
+
+
+@pytest.fixture
+async def wallets(service: Service) -> AsyncIterator[Wallets]:
+    async with serving_wallets(service) as serving:
+        yield serving
+
+
+async def test_a_top_up_sent_many_times_at_once_charges_once_and_grants_once(wallets: Wallets) -> None:
+    request = pb.TopUpWalletRequest(request_id=rid(), customer_id="cus", amount=usd(2500), storefront_id="sf_us")
+    answers = await asyncio.gather(
+        *(wallets.stub.TopUpWallet(request, metadata=wallets.metadata) for _ in range(REPLICAS)),
+        return_exceptions=True,
+    )
+    succeeded = [answer for answer in answers if isinstance(answer, pb.TopUpWalletResponse)]
+    assert succeeded and len({answer.charge_id for answer in succeeded}) == 1
+    assert wallets.payments.collected() == 2500
+    wallet = await wallets.stub.GetWallet(
+        pb.GetWalletRequest(customer_id="cus", currency_code="USD"), metadata=wallets.metadata
+    )
+    assert wallet.wallet.balance.amount_minor == 2500
+
+
+async def test_replicas_rating_one_customer_at_once_burn_exactly_and_recharge_once(wallets: Wallets) -> None:
+    service, customer = wallets.service, f"cus-{uuid.uuid4().hex[:6]}"
+    await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
+    await subscribe(wallets, customer, T0 - timedelta(days=1), T0 + timedelta(days=29))
+    price = pb.UsagePrice(
+        storefront_id="sf_us",
+        plan_id="plan_ai",
+        meter_key="tokens",
+        currency_code="USD",
+        model=pb.PRICING_MODEL_PER_UNIT,
+        unit_price="1",
+    )
+    await wallets.stub.SetUsagePrice(pb.SetUsagePriceRequest(request_id=rid(), price=price), metadata=wallets.metadata)
+    await wallets.stub.GrantCredit(
+        pb.GrantCreditRequest(request_id=rid(), customer_id=customer, amount=usd(1000)), metadata=wallets.metadata
+    )
+    await wallets.stub.SetAutoRecharge(
+        pb.SetAutoRechargeRequest(
+            request_id=rid(),
+            customer_id=customer,
+            currency_code="USD",
+            auto_recharge=pb.AutoRecharge(threshold=usd(500), amount=usd(3000)),
+        ),
+        metadata=wallets.metadata,
+    )
+    runtime = service.runtime
+
+    async def rate(index: int) -> None:
+        usage = RecordedUsage(f"u{index}", customer, "tokens", "sum", {}, T0, T0, 1, Decimal(100))
+        with tenant_scope(service.tenant):
+            async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
+                await rating.rate_usage(uow, service.tenant, usage)
+                await uow.commit()
+
+    await asyncio.gather(*(rate(index) for index in range(REPLICAS)))
+    with tenant_scope(service.tenant):
+        async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
+            wallet = await uow.wallets.get(service.tenant, customer, "USD")
+            history = await uow.wallets.movements(service.tenant, customer, "USD", 100, None)
+    burned = [entry.movement.amount_minor for entry in history if entry.movement.kind is MovementKind.BURNED]
+    assert sum(burned) == -REPLICAS * 100
+    # NOTE: the recharge may already be charged by the worker in the background: it was started once.
+    assert wallet is not None and wallet.recharges == 1
+    assert set(wallets.payments.charges) <= {f"recharge:{customer}:USD:1"}

@@ -1,0 +1,80 @@
+"""Metering's hard limits through entitlement: a reached limit suspends the feature and checks answer the
+limit's reason (QUOTA_EXHAUSTED or SPEND_LIMIT_REACHED); only that limit's release restores it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from azotte.metering.v1 import events_pb2, wallets_pb2
+from azotte_entitlement.domain.access import AccessReason
+from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionSnapshot, subscription_corrections
+from azotte_entitlement.domain.grants import FeatureKind
+from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.entrypoints.metering_consumer import LimitEventHandler
+from azotte_entitlement.service_layer import usage_controls
+from azotte_platform.clock import FixedClock
+from azotte_platform.context import tenant_scope
+from azotte_platform.enums import SubscriptionState
+from azotte_platform.events.envelope import ReceivedEvent
+from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+NOW = START + timedelta(days=2)
+
+
+def subscribed() -> AccessProjection:
+    projection = AccessProjection()
+    features = (PlanFeature("ai.chat", FeatureKind.BOOLEAN),)
+    snapshot = SubscriptionSnapshot(
+        "t1", "sub-1", "cust-1", SubscriptionState.ACTIVE, False, START, START + timedelta(days=30), features
+    )
+    projection.apply(subscription_corrections(snapshot, None, [], revoked=False))
+    return projection
+
+
+def limit_event(kind: str, limit_id: str, denial: str = "SPEND_LIMIT_REACHED") -> ReceivedEvent:
+    payload = events_pb2.LimitChanged(
+        tenant_id="t1",
+        customer_id="cust-1",
+        limit=wallets_pb2.Limit(limit_id=limit_id, feature_key="ai.chat"),
+        denial=denial,
+    )
+    return ReceivedEvent(
+        f"ev-{kind}-{limit_id}", kind, "azotte/metering", "t1", NOW, "", "", payload.SerializeToString(), {}
+    )
+
+
+async def handle(uow: FakeEntitlementUnitOfWork, handler: LimitEventHandler, event: ReceivedEvent) -> None:
+    with tenant_scope("t1"):
+        async with uow:
+            await handler(uow, event)
+            await uow.commit()
+
+
+async def test_a_reached_spend_limit_denies_with_its_reason_until_released() -> None:
+    projection = subscribed()
+    uow = FakeEntitlementUnitOfWork(FixedClock(NOW))
+    handler = LimitEventHandler(projection)
+    await handle(uow, handler, limit_event("limit.reached", "cap"))
+    decision = projection.check("t1", "cust-1", "ai.chat", NOW)
+    assert (decision.allowed, decision.reason) == (False, AccessReason.SPEND_LIMIT_REACHED)
+    await handle(uow, handler, limit_event("limit.released", "other-limit"))
+    assert not projection.check("t1", "cust-1", "ai.chat", NOW).allowed
+    await handle(uow, handler, limit_event("limit.released", "cap"))
+    assert projection.check("t1", "cust-1", "ai.chat", NOW).allowed
+
+
+async def test_a_quota_limit_answers_quota_exhausted_and_a_manual_suspension_stays_suspended() -> None:
+    projection = subscribed()
+    uow = FakeEntitlementUnitOfWork(FixedClock(NOW))
+    handler = LimitEventHandler(projection)
+    await handle(uow, handler, limit_event("limit.reached", "units", "QUOTA_EXHAUSTED"))
+    assert projection.check("t1", "cust-1", "ai.chat", NOW).reason is AccessReason.QUOTA_EXHAUSTED
+    await handle(uow, handler, limit_event("limit.released", "units", "QUOTA_EXHAUSTED"))
+    with tenant_scope("t1"):
+        async with uow:
+            await usage_controls.suspend_feature(uow, projection, "t1", "cust-1", "ai.chat", "abuse: ticket 42")
+            await uow.commit()
+    assert projection.check("t1", "cust-1", "ai.chat", NOW).reason is AccessReason.SUSPENDED
+    await handle(uow, handler, limit_event("limit.released", "units", "QUOTA_EXHAUSTED"))
+    assert projection.check("t1", "cust-1", "ai.chat", NOW).reason is AccessReason.SUSPENDED
