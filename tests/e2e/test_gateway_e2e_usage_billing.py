@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.helpers import eventually
 
@@ -67,6 +69,12 @@ async def report(tenant: TenantApi, customer: str, event_type: str, *amounts: in
 async def denial(tenant: TenantApi, customer: str) -> str:
     decision = (await tenant.ok("GET", f"/v1/customers/{customer}/access/{FEATURE}"))["decision"]
     return "" if decision.get("allowed") else str(decision.get("denial_reason"))
+
+
+@pytest.fixture(scope="module")
+async def tenant(suite: RunningSuite) -> TenantApi:
+    """A sandbox tenant of the module's own: the session's shared tenant may have moved its clock."""
+    return await suite.new_tenant()
 
 
 async def test_an_empty_wallet_cuts_access_and_a_top_up_restores_it(tenant: TenantApi) -> None:

@@ -20,8 +20,12 @@ ProgramJson = Annotated[
     dict[str, Any],
     WithJsonSchema(
         {
-            "allOf": [{"$ref": f"#/components/schemas/{response_model(pr.ReferralProgram).__name__}"}],
-            "description": "The whole program; `version` is the version it replaces (0 for the first).",
+            # NOTE: any field may be left out (its default applies: `{}` is a disabled program without rules),
+            # so the answer's schema, where every field is present, is named rather than imposed.
+            "type": "object",
+            "description": "The whole program, with the fields of the answers' "
+            f"`{response_model(pr.ReferralProgram).__name__}`; `version` is the version it replaces (0 for the "
+            "first). A field left out takes its default.",
         }
     ),
 ]
