@@ -29,6 +29,8 @@ async def replay_events(
         config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60.0),
     )
     try:
+        if (await subscription.consumer_info()).num_pending == 0:
+            return
         while True:
             try:
                 messages = await subscription.fetch(batch, timeout=1.0)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from google.protobuf.message import Message
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import analytics_pb2 as an
@@ -49,12 +49,22 @@ SliceParams = Annotated[SliceQuery, Depends()]
 _GRANULARITY = {"day": an.GRANULARITY_DAY, "month": an.GRANULARITY_MONTH}
 
 
+def _rfc3339(value: object) -> object:
+    """Only an RFC 3339 text is a time here (never a number read as seconds since 1970)."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise ValueError("must be an RFC 3339 time, e.g. 2026-01-31T00:00:00Z")
+    return value
+
+
+Time = Annotated[datetime, BeforeValidator(_rfc3339)]
+
+
 @dataclass(frozen=True)
 class WindowQuery:
     """A report's window, [start_time, end_time) (RFC 3339)."""
 
-    start_time: datetime | None = None
-    end_time: datetime | None = None
+    start_time: Time | None = None
+    end_time: Time | None = None
 
     def onto(self, message: M) -> M:
         for name in ("start_time", "end_time"):
@@ -159,7 +169,7 @@ async def get_churn_report(
     who: Who,
     g: Gw,
     where: SliceParams,
-    time: datetime | None = None,
+    time: Time | None = None,
     window_days: Annotated[int, Query(ge=0, le=366)] = 0,
     reporting_currency: str = "",
 ) -> JSON:
