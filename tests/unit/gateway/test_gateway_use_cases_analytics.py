@@ -233,6 +233,8 @@ async def test_who_may_read_what(shop: Shop) -> None:
         (window(an.GetMrrReportRequest(), datetime(1960, 1, 1, tzinfo=UTC), JAN), "start_time"),
         (window(an.GetMrrReportRequest(reporting_currency="usd"), JAN, JAN + timedelta(days=1)), "reporting_currency"),
         (an.GetChurnReportRequest(window_days=400), "window_days"),
+        (an.GetMrrReportRequest(start_time={"seconds": 1, "nanos": 2**31 - 1}), "start_time"),
+        (an.GetMrrReportRequest(start_time={"seconds": 0}, end_time={"seconds": -(2**62)}), "end_time"),
         (an.SetExchangeRateRequest(request_id="r", currency_code="EUR", reporting_currency="USD", rate="x"), "rate"),
         (
             an.SetExchangeRateRequest(

@@ -32,6 +32,7 @@ from azotte_gateway.ports import EventHistory, GatewayUnitOfWork
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.revenue_stream import PRODUCERS, RevenueProjection
 from azotte_gateway.service_layer.validation import require_mutation
+from azotte_platform import convert
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.listing import EQUALITY, Filter
 from azotte_platform.paging import PageRequest
@@ -72,9 +73,9 @@ def _slice(message: an.AnalyticsSlice) -> Slice:
 
 def _moment(request: Message, name: str) -> datetime:
     """A required time of the request, within the years reports cover."""
-    if not request.HasField(name):
+    moment = convert.optional_from_timestamp(request, name)
+    if moment is None:
         raise InvalidArgument.field(name, "is required")
-    moment: datetime = getattr(request, name).ToDatetime(tzinfo=UTC)
     if not EARLIEST <= moment <= LATEST:
         raise InvalidArgument.field(name, f"must be between {EARLIEST.year} and {LATEST.year}")
     return moment
