@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.common.v1.money_pb2 import Money
@@ -233,8 +234,8 @@ async def test_who_may_read_what(shop: Shop) -> None:
         (window(an.GetMrrReportRequest(), datetime(1960, 1, 1, tzinfo=UTC), JAN), "start_time"),
         (window(an.GetMrrReportRequest(reporting_currency="usd"), JAN, JAN + timedelta(days=1)), "reporting_currency"),
         (an.GetChurnReportRequest(window_days=400), "window_days"),
-        (an.GetMrrReportRequest(start_time={"seconds": 1, "nanos": 2**31 - 1}), "start_time"),
-        (an.GetMrrReportRequest(start_time={"seconds": 0}, end_time={"seconds": -(2**62)}), "end_time"),
+        (an.GetMrrReportRequest(start_time=Timestamp(seconds=1, nanos=2**31 - 1)), "start_time"),
+        (an.GetMrrReportRequest(start_time=Timestamp(seconds=0), end_time=Timestamp(seconds=-(2**62))), "end_time"),
         (an.SetExchangeRateRequest(request_id="r", currency_code="EUR", reporting_currency="USD", rate="x"), "rate"),
         (
             an.SetExchangeRateRequest(
