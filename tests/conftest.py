@@ -12,6 +12,7 @@ import pytest
 
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
+from tests.stack import RunningSuite, TenantApi, started_suite
 
 
 @dataclass
@@ -62,3 +63,16 @@ async def quiet_nats_url(servers: Servers, tmp_path_factory: pytest.TempPathFact
         yield nats.url
     finally:
         nats.stop()
+
+
+# The whole suite, started once per session for the tests that drive it (tests/e2e, tests/browser).
+@pytest.fixture(scope="session")
+async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningSuite]:
+    async with started_suite(Path(tmp_path_factory.mktemp("suite"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def tenant(suite: RunningSuite) -> TenantApi:
+    """A sandbox tenant with the OTT example catalog, shared by the tests of the session."""
+    return await suite.new_tenant()

@@ -4,6 +4,7 @@ a personal retention offer only its customer may use, and the role matrix and te
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.e2e.conftest import RunningSuite, TenantApi
@@ -65,6 +66,28 @@ async def test_a_declined_renewal_issues_a_retention_offer_only_its_customer_may
     theirs = await validate(tenant, offer["code"], other)
     assert [i["reason"] for i in theirs["ineligibilities"]] == ["INELIGIBILITY_REASON_CODE_NOT_FOUND"]
     assert (await tenant.ok("GET", f"/v1/campaigns/{campaign_id}"))["campaign"]["offers_issued"] == "1"
+
+    now = datetime.now(UTC)  # the offer is dated on the tenant's clock, a month ahead
+    window = {"start_time": (now - timedelta(days=1)).isoformat(), "end_time": (now + timedelta(days=60)).isoformat()}
+
+    async def converted() -> list[dict[str, Any]]:
+        conversions: list[dict[str, Any]] = (await tenant.ok("GET", "/v1/analytics/campaigns", params=window)).get(
+            "conversions", []
+        )
+        assert conversions
+        return conversions
+
+    assert await eventually(converted) == [
+        {
+            "campaign_id": campaign_id,
+            "promotion_id": promotion_id,
+            "offers_issued": "1",
+            "offers_redeemed": "0",
+            "conversion_rate": "0.0000",
+        }
+    ]
+    behind = await tenant.ok("GET", "/v1/analytics/events", params={"filter": f'campaign_id = "{campaign_id}"'})
+    assert [(e["type"], e["customer_id"]) for e in behind["events"]] == [("campaign.offer_issued", customer)]
 
 
 async def test_who_may_configure_and_read_campaigns_and_another_tenant_sees_none(suite: RunningSuite):

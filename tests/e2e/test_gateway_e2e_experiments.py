@@ -4,6 +4,7 @@ conversion and revenue, shipping the winner, and the role matrix."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.e2e.conftest import RunningSuite, TenantApi
@@ -59,6 +60,21 @@ async def test_assignment_is_sticky_and_a_payment_converts_its_variant(suite: Ru
     paid = by_variant[first[payer]]
     assert int(paid["revenue"]["amount_minor"]) > 0 and paid["revenue"]["currency_code"] == "USD"
     assert 0 < float(by_variant["week"]["p_value"]) <= 1
+
+    async def analysed() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        window = {
+            "start_time": (now - timedelta(days=1)).isoformat(),
+            "end_time": (now + timedelta(days=1)).isoformat(),
+        }
+        report = await tenant.ok("GET", f"/v1/analytics/experiments/{experiment_id}", params=window)
+        variants = {v["variant_id"]: v for v in report["variants"]}
+        assert variants[first[payer]].get("converted") == "1"
+        return variants
+
+    variants = await eventually(analysed)
+    assert sum(int(v["assigned"]) for v in variants.values()) == 6
+    assert variants[first[payer]]["revenue"] == [paid["revenue"]]
 
     shipped = await tenant.ok(
         "POST", f"/v1/experiments/{experiment_id}:end", json={"request_id": rid(), "ship_variant_id": "week"}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import stripe
 
+from azotte_payments.sandbox_psp.adyen_api import sign_item
 from azotte_payments.sandbox_psp.stripe_state import sign
 from tests.e2e.conftest import OTT_CATALOG, RunningSuite, TenantApi
 from tests.helpers import eventually
@@ -127,6 +128,8 @@ async def test_only_admins_see_or_connect_psp_accounts(suite: RunningSuite, role
         ("GET", "/v1/psp-accounts", {}),
         ("GET", f"/v1/psp-accounts/{ACCOUNT}", {}),
         ("POST", "/v1/psp-accounts:rewrap", {"json": {"request_id": uuid.uuid4().hex}}),
+        ("GET", "/v1/dispute-policy", {}),
+        ("PUT", "/v1/dispute-policy", {"json": {"request_id": "r1", "policy": {"on_dispute_opened": "SUSPEND"}}}),
     ):
         answer = await tenant.call(method, path, key=key, **options)
         assert answer.status_code == 403, (method, path, answer.text)
@@ -186,3 +189,80 @@ async def test_a_checkout_needing_3ds_answers_the_client_secret_and_completes_on
     assert done["subscription"]["state"] == "SUBSCRIPTION_STATE_ACTIVE"
     charges = await tenant.ok("GET", f"/v1/customers/{customer}/charges")
     assert [c["state"] for c in charges["charges"]] == ["CHARGE_STATE_SUCCEEDED"]
+
+
+ADYEN = "adyen-us"
+
+
+async def connect_adyen(suite: RunningSuite, tenant: TenantApi) -> tuple[str, str]:
+    """As a tenant does in Adyen's Customer Area: a Standard webhook to the gateway and its HMAC key, then connect
+    the account with its API key, merchant account and HMAC key; routes the `us` storefront to it."""
+    api_key = f"AQE_{uuid.uuid4().hex}"
+    url = f"{suite.base_url}/v1/psp-webhooks/adyen/{tenant.tenant_id}/{ADYEN}"
+    emulator = suite.suite.auxiliary_urls["AZOTTE_ADYEN_CHECKOUT_URL"]
+    async with httpx.AsyncClient(base_url=emulator, headers={"X-API-Key": api_key}) as http:
+        hmac_key = str((await http.post("/_test/webhooks", json={"url": url})).json()["hmacKey"])
+    credentials = {"api_key": api_key, "merchant_account": "TenantUS", "hmac_key": hmac_key}
+    body = {
+        "request_id": uuid.uuid4().hex,
+        "account": {"account_id": ADYEN, "kind": "ADYEN", "mode": "SANDBOX", "display_name": "Adyen US"},
+        "credentials": credentials,
+    }
+    connected = await tenant.call("POST", "/v1/psp-accounts", json=body)
+    assert connected.status_code == 200, connected.text
+    assert api_key not in connected.text and hmac_key not in connected.text
+    document = OTT_CATALOG.read_text()
+    for psps in ("[stripe_like, adyen_like]", "[adyen_like, stripe_like]"):
+        document = document.replace(psps, f"[{ADYEN}]", 1)
+    applied = await tenant.apply_catalog(document.encode())
+    assert applied.status_code == 200, applied.text
+    return api_key, hmac_key
+
+
+def drop_in_card(number: str) -> str:
+    """What Adyen's Drop-in gives the tenant's page for a card (fields encrypted), sent as the checkout's token."""
+    return json.dumps({"type": "scheme", "encryptedCardNumber": number, "encryptedSecurityCode": "test_737"})
+
+
+async def hd_allowed(tenant: TenantApi, customer: str) -> bool:
+    decision = (await tenant.ok("GET", f"/v1/customers/{customer}/access/hd_streaming"))["decision"]
+    return bool(decision.get("allowed"))
+
+
+async def test_an_adyen_chargeback_suspends_access_per_policy_until_the_dispute_is_won(suite: RunningSuite) -> None:
+    tenant = await suite.new_tenant(with_catalog=False)
+    api_key, hmac_key = await connect_adyen(suite, tenant)
+    policy = {"request_id": uuid.uuid4().hex, "policy": {"on_dispute_opened": "SUSPEND"}}
+    updated = await tenant.ok("PUT", "/v1/dispute-policy", json=policy)
+    assert updated["policy"]["on_dispute_opened"] == "DISPUTE_ACCESS_SUSPEND"
+    assert (await tenant.ok("GET", "/v1/dispute-policy"))["policy"] == updated["policy"]
+
+    customer = await tenant.customer()
+    checkout = await tenant.checkout(customer, plan="premium_annual", token=drop_in_card("test_visa_authorised"))
+    assert checkout.status_code == 200, checkout.text
+    assert await eventually(lambda: hd_allowed(tenant, customer))
+
+    # NOTE: the bank disputes the payment: Adyen notifies NOTIFICATION_OF_CHARGEBACK and CHARGEBACK.
+    emulator = suite.suite.auxiliary_urls["AZOTTE_ADYEN_CHECKOUT_URL"]
+    async with httpx.AsyncClient(base_url=emulator, headers={"X-API-Key": api_key}) as http:
+        items = (await http.get("/_test/notifications")).json()["notificationItems"]
+        paid = next(item for item in items if item["eventCode"] == "AUTHORISATION")
+        opened = await http.post(f"/_test/chargebacks/{paid['pspReference']}", json={})
+        assert opened.status_code == 200, opened.text
+        await eventually(lambda: _denied(tenant, customer), within=30)
+        won = await http.post(f"/_test/disputes/{opened.json()['pspReference']}", json={"outcome": "won"})
+        assert won.status_code == 200, won.text
+    assert await eventually(lambda: hd_allowed(tenant, customer), within=30)
+
+    # A notification that is not the account's HMAC is refused; a redelivery of a signed one is accepted again.
+    url = f"/v1/psp-webhooks/adyen/{tenant.tenant_id}/{ADYEN}"
+    for key, expected in (("00" * 32, 401), (hmac_key, 200)):
+        signed = {**paid, "additionalData": {"hmacSignature": sign_item(paid, key)}}
+        body = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": signed}]})
+        answer = await suite.http.post(url, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == expected, answer.text
+    assert answer.text == "[accepted]"
+
+
+async def _denied(tenant: TenantApi, customer: str) -> bool:
+    return not await hd_allowed(tenant, customer)

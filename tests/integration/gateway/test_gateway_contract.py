@@ -47,6 +47,9 @@ async def test_every_answer_in_the_openapi_document_is_typed(gateway: GatewayUnd
             if (method, path) == ("get", "/v1/usage-events.csv"):
                 assert set(content) == {"text/csv"}  # an export, streamed
                 continue
+            if (method, path) == ("post", "/v1/psp-webhooks/adyen/{tenant_id}/{account_id}"):
+                assert set(content) == {"text/plain"}  # Adyen expects the body "[accepted]"
+                continue
             ref = content["application/json"]["schema"]["$ref"]
             answer = schemas[ref.rsplit("/", 1)[1]]
             assert answer["additionalProperties"] is False and answer["properties"], (method, path)

@@ -191,6 +191,25 @@ async def test_internal_producers_publish_batches_on_nats_counted_once(service: 
     await eventually(counted)
 
 
+async def test_many_small_nats_messages_are_ingested_together_each_event_once(service: Service) -> None:
+    await create_meter(service, "tokens", pb.AGGREGATION_SUM)
+    subject = ingest_subject(service.tenant)
+    await ensure_stream(service.runtime.js, INGEST_STREAM, [INGEST_SUBJECTS])
+    for i in range(120):
+        one = pb.IngestEventsRequest(events=[cloud_event(f"s{i % 100}", "cus-2", T0, {"tokens": 1})])
+        await service.runtime.js.publish(subject, one.SerializeToString())
+    await service.runtime.js.publish(subject, b"not a batch")
+    await service.runtime.js.publish(subject, pb.IngestEventsRequest().SerializeToString())
+    service.runtime.spawn(service.metering.ingest_consumer.run)
+
+    async def counted() -> bool:
+        answer = await usage(service, "cus-2", "tokens", DAY, DAY + timedelta(days=1))
+        info = await service.runtime.js.consumer_info(INGEST_STREAM, "metering-ingest")
+        return [(v.value, v.event_count) for v in answer.values] == [("100", 100)] and info.num_ack_pending == 0
+
+    await eventually(counted)
+
+
 async def test_a_stream_answers_each_batch_once_durable_and_ends_on_a_bad_batch_with_its_field(
     service: Service,
 ) -> None:

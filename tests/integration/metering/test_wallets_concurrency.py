@@ -18,6 +18,7 @@ from azotte_metering.domain.wallets import MovementKind
 from azotte_metering.service_layer import rating
 from azotte_metering.service_layer.rating import RecordedUsage
 from azotte_platform.context import tenant_scope
+from tests.helpers import eventually
 from tests.integration.metering.conftest import T0, Service
 from tests.integration.metering.metering_support import create_meter, rid
 from tests.integration.metering.wallets_support import Wallets, serving_wallets, subscribe, usd
@@ -50,6 +51,15 @@ async def test_replicas_rating_one_customer_at_once_burn_exactly_and_recharge_on
     service, customer = wallets.service, f"cus-{uuid.uuid4().hex[:6]}"
     await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
     await subscribe(wallets, customer, T0 - timedelta(days=1), T0 + timedelta(days=29))
+
+    async def followed() -> bool:
+        preview = await wallets.stub.PreviewUsageCharges(
+            pb.PreviewUsageChargesRequest(customer_id=customer), metadata=wallets.metadata
+        )
+        return bool(preview.subscription_id)
+
+    # NOTE: usage rated before metering follows the subscription is not priced: wait for it.
+    await eventually(followed)
     price = pb.UsagePrice(
         storefront_id="sf_us",
         plan_id="plan_ai",

@@ -1,8 +1,8 @@
 """The promotions service in-process on real PostgreSQL and NATS, served over gRPC, with a fixed clock.
 
-The peers it asks about people (catalog, lifecycle, payments) and grants credit with are the in-memory
-`FakePeople` and `FakeCredits`; lifecycle's
-events reach it on the real AZOTTE_LIFECYCLE stream.
+The peers it asks about people (catalog, lifecycle, payments), grants credit with and extends trials with are
+the in-memory `FakePeople`, `FakeCredits` and `FakeTrialExtensions`; lifecycle's and metering's events reach it
+on their real streams.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from azotte_platform.runtime import Runtime, start_runtime
 from azotte_promotions.entrypoints.main import MIGRATIONS, Promotions, assemble
 from azotte_promotions.settings import PromotionsSettings
 from tests.conftest import Servers
-from tests.unit.promotions.fakes import FakeCredits, FakePeople
+from tests.unit.promotions.fakes import FakeCredits, FakePeople, FakeTrialExtensions
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 TENANT = "acme"
@@ -39,6 +39,7 @@ class Service:
     clock: FixedClock
     people: FakePeople
     credits: FakeCredits
+    trials: FakeTrialExtensions
     metadata: tuple[tuple[str, str], ...] = (("x-azotte-tenant", TENANT),)
 
 
@@ -53,10 +54,10 @@ async def service(servers: Servers, quiet_nats_url: str) -> AsyncIterator[Servic
         reservation_ttl_s=RESERVATION_TTL_S,
     )
     runtime = await start_runtime("promotions", settings, MIGRATIONS, clock=clock)
-    for producer in ("lifecycle", "payments"):
+    for producer in ("lifecycle", "payments", "metering"):
         await nats_connection.ensure_service_stream(runtime.js, producer)
-    people, credits = FakePeople(), FakeCredits()
-    promotions = assemble(runtime, settings, people, credits)
+    people, credits, trials = FakePeople(), FakeCredits(), FakeTrialExtensions()
+    promotions = assemble(runtime, settings, people, credits, trials)
     for consumer in promotions.consumers:
         runtime.spawn(consumer.run)
     server = grpc.aio.server(interceptors=[ServiceInterceptor("promotions")])
@@ -66,7 +67,7 @@ async def service(servers: Servers, quiet_nats_url: str) -> AsyncIterator[Servic
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         stub: promotions_pb2_grpc.PromotionsServiceAsyncStub = promotions_pb2_grpc.PromotionsServiceStub(channel)
-        yield Service(runtime, promotions, stub, clock, people, credits)
+        yield Service(runtime, promotions, stub, clock, people, credits, trials)
     finally:
         await channel.close(None)
         await server.stop(None)

@@ -16,6 +16,7 @@ from azotte_platform.db.tables import inbox
 from azotte_platform.errors import InvalidArgument, NotFound
 from azotte_platform.events.envelope import binary_headers, subject_for
 from azotte_promotions.adapters.tables import trials
+from azotte_promotions.entrypoints.trial_consumer import TRIAL_EVENTS
 from tests.helpers import eventually
 from tests.integration.promotions.conftest import T0, Service
 from tests.integration.promotions.promotions_support import failure
@@ -89,7 +90,9 @@ async def test_the_same_trial_reported_twice_is_recorded_once(service: Service):
     async def both_handled() -> bool:
         async with service.runtime.engine.connect() as connection:
             handled = await connection.scalar(
-                sa.select(sa.func.count()).select_from(inbox).where(inbox.c.tenant_id == tenant)
+                sa.select(sa.func.count())
+                .select_from(inbox)
+                .where(inbox.c.tenant_id == tenant, inbox.c.consumer == TRIAL_EVENTS.durable)
             )
             return handled == 2
 

@@ -18,6 +18,7 @@ from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte.payments.v1 import payments_pb2 as pay
+from azotte.payments.v1 import store_sales_pb2 as ss
 from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte_gateway.adapters.channels.partners import SignedPartnerEvents
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
@@ -42,6 +43,7 @@ from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
+from azotte_gateway.service_layer.invoices import Invoices
 from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.psp_accounts import PspAccounts
@@ -54,12 +56,20 @@ from azotte_gateway.service_layer.usage_billing import UsageBilling
 from azotte_platform import convert
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import require_tenant
-from azotte_platform.errors import AlreadyExists, FailedPrecondition, NotFound, ResourceExhausted, remote
+from azotte_platform.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    remote,
+)
 from azotte_platform.paging import Page, PageRequest, encode_page_token
 from azotte_platform.request_ids import require_request_id
 from azotte_platform.service_kit import Units
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 from tests.unit.gateway.channel_account_fakes import ChannelAccountData, FakeChannelAccountRepository
+from tests.unit.gateway.portal_fakes import PortalWorld
 from tests.unit.gateway.revenue_fakes import FakeHistory, FakeRevenueRepository, FixedTerms, RevenueData
 from tests.unit.gateway.webhook_fakes import WebhookWorld
 
@@ -252,11 +262,20 @@ class FakePayments:
         self.charges: dict[tuple[str, str], pay.Charge] = {}
         self.refunds: list[pay.RefundChargeRequest] = []
         self.void_fails = False
+        self.store_sales: list[ss.RecordStoreSaleRequest] = []
+        self.store_sale_refused = False
 
     def charges_of(self, customer_id: str) -> list[pay.Charge]:
         """The customer's charges in the calling tenant."""
         tenant = require_tenant()
         return [c for (t, _), c in self.charges.items() if t == tenant and c.customer_id == customer_id]
+
+    async def RecordStoreSale(self, request: ss.RecordStoreSaleRequest) -> ss.RecordStoreSaleResponse:
+        require_request_id(request.request_id)
+        if self.store_sale_refused:
+            raise InvalidArgument.field("price.currency_code", "does not match the storefront currency")
+        self.store_sales.append(request)
+        return ss.RecordStoreSaleResponse(sale=ss.StoreSale(sale_id=request.sale_id, price=request.price))
 
     async def CreatePaymentMethod(self, request: pay.CreatePaymentMethodRequest) -> pay.CreatePaymentMethodResponse:
         require_request_id(request.request_id)
@@ -411,7 +430,12 @@ class FakeLifecycle:
         key = (require_tenant(), require_request_id(request.request_id))
         if key not in self._answers:
             self.applied.append((key[0], request.event))
-            self._answers[key] = lc.ApplyChannelEventResponse(outcome=lc.CHANNEL_EVENT_OUTCOME_APPLIED)
+            subscription = lc.Subscription(
+                id=f"sub_{request.event.identity.value}", customer_id="cus_store", storefront_id="us", plan_id="basic"
+            )
+            self._answers[key] = lc.ApplyChannelEventResponse(
+                subscription=subscription, outcome=lc.CHANNEL_EVENT_OUTCOME_APPLIED
+            )
         return self._answers[key]
 
 
@@ -670,7 +694,9 @@ class FakeSuite:
             experiments=Experiments(peers),
             webhooks=WebhookWorld(self.clock).area(),
             psp_accounts=PspAccounts(peers),
+            invoices=Invoices(peers, customers),
             usage=Usage(peers, customers),
             usage_billing=UsageBilling(peers, customers),
             analytics=Analytics(units, RevenueProjection(self.revenue_terms), self.history),
+            portal_users=PortalWorld(self.clock, TENANT).area(),
         )

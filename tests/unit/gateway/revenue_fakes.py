@@ -7,9 +7,11 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from azotte_gateway.domain.revenue import (
     Balances,
+    CampaignConversion,
     CampaignFigures,
     ChargeSeriesCounts,
     DayFigures,
@@ -20,6 +22,8 @@ from azotte_gateway.domain.revenue import (
     RevenueEntry,
     Slice,
     SubscriptionStanding,
+    UsageFigures,
+    VariantFigures,
     add_up,
     measures,
 )
@@ -140,6 +144,59 @@ class FakeRevenueRepository:
                     r.revenue_minor + paid.get(e.charge_id, 0),
                 )
         return [rows[k] for k in sorted(rows)]
+
+    async def campaign_conversions(
+        self, tenant_id: str, where: Slice, start: datetime, end: datetime
+    ) -> list[CampaignConversion]:
+        redeemed = [e for e in self._of(tenant_id) if e.type == "promotion.redeemed" and e.occur_time < end]
+        counted: dict[tuple[str, str], tuple[int, int]] = {}
+        for offer in self._of(tenant_id, where):
+            if offer.type == "campaign.offer_issued" and start <= offer.occur_time < end:
+                used = any(
+                    r.customer_id == offer.customer_id
+                    and r.promotion_id == offer.promotion_id
+                    and r.occur_time >= offer.occur_time
+                    for r in redeemed
+                )
+                issued, taken = counted.get((offer.campaign_id, offer.promotion_id), (0, 0))
+                counted[offer.campaign_id, offer.promotion_id] = (issued + 1, taken + used)
+        return [CampaignConversion(c, p, *counted[c, p]) for c, p in sorted(counted)]
+
+    async def experiment(
+        self, tenant_id: str, experiment_id: str, start: datetime, end: datetime
+    ) -> list[VariantFigures]:
+        since: dict[tuple[str, str], datetime] = {}
+        for e in self._of(tenant_id):
+            if e.type == "experiment.assigned" and e.experiment_id == experiment_id and start <= e.occur_time < end:
+                key = (e.variant_id, e.customer_id)
+                since[key] = min(since.get(key, e.occur_time), e.occur_time)
+        figures: dict[str, VariantFigures] = {}
+        for (variant_id, customer_id), first in sorted(since.items()):
+            later = [e for e in self._of(tenant_id) if e.customer_id == customer_id and first <= e.occur_time < end]
+            was = figures.get(variant_id, VariantFigures(variant_id, 0, 0, {}))
+            revenue = dict(was.revenue_minor)
+            for e in later:
+                if e.type in ("payment.succeeded", "payment.refunded"):
+                    revenue[e.currency] = revenue.get(e.currency, 0) + e.net_minor - e.refund_minor
+            paying = any(e.customer_paying_delta > 0 for e in later)
+            figures[variant_id] = VariantFigures(variant_id, was.assigned + 1, was.converted + paying, revenue)
+        return [figures[v] for v in sorted(figures)]
+
+    async def usage(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[UsageFigures]:
+        sums: dict[tuple[str, str], UsageFigures] = {}
+        for e in self._of(tenant_id, where):
+            if not start <= e.occur_time < end:
+                continue
+            for line in e.usage:
+                was = sums.get((line.meter_key, e.currency), UsageFigures(line.meter_key, e.currency, Decimal(0), 0, 0))
+                sums[line.meter_key, e.currency] = UsageFigures(
+                    line.meter_key,
+                    e.currency,
+                    was.quantity + line.quantity,
+                    was.billed_minor + line.billed_minor,
+                    was.credit_minor + line.credit_minor,
+                )
+        return [sums[k] for k in sorted(sums)]
 
     async def entries(self, tenant_id: str, query: EntryQuery, page: PageRequest) -> Page[RevenueEntry]:
         after = page.after_key()

@@ -281,13 +281,6 @@ async def test_each_notification_type_maps_to_its_lifecycle_event(
     ("notification_type", "subtype"),
     [
         ("TEST", ""),
-        ("CONSUMPTION_REQUEST", ""),
-        ("PRICE_INCREASE", "PENDING"),
-        ("PRICE_INCREASE", "ACCEPTED"),
-        ("REFUND_REVERSED", ""),
-        ("DID_CHANGE_RENEWAL_PREF", "DOWNGRADE"),
-        ("DID_CHANGE_RENEWAL_PREF", ""),
-        ("OFFER_REDEEMED", "DOWNGRADE"),
         ("RENEWAL_EXTENSION", "SUMMARY"),
     ],
 )

@@ -1,5 +1,5 @@
-"""`azotte revenue mrr|churn|payments|summary|campaigns|events|rate|rates|rebuild`: one REST call each, figures
-printed as tables, MRR and net revenue also as terminal plots."""
+"""`azotte revenue mrr|churn|payments|summary|campaigns|experiment|events|rate|rates|rebuild`: one REST call each,
+figures printed as tables, MRR and net revenue also as terminal plots."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ MONEY = {
     "credits_minor": "0",
     "tax_minor": "1597",
     "net_minor": "8203",
+    "store_commission_minor": "1200",
+    "proceeds_minor": "7003",
 }
 EVENT = {
     "occur_time": "2026-01-05T10:00:00Z",
@@ -87,6 +89,27 @@ ANSWERS = {
                 "discount_minor": "1400",
                 "revenue_minor": "1396",
             }
+        ],
+        "conversions": [
+            {
+                "campaign_id": "winback",
+                "promotion_id": "launch",
+                "offers_issued": "3",
+                "offers_redeemed": "1",
+                "conversion_rate": "0.3333",
+            }
+        ],
+    },
+    ("GET", "/v1/analytics/experiments/paywall"): {
+        "variants": [
+            {
+                "variant_id": "discount",
+                "assigned": "2",
+                "converted": "1",
+                "conversion_rate": "0.5000",
+                "revenue": [{"currency_code": "USD", "amount_minor": "499"}],
+                "revenue_per_customer": [{"currency_code": "USD", "amount_minor": "250"}],
+            }
         ]
     },
     ("GET", "/v1/analytics/events"): {"events": [EVENT], "next_page_token": "n2"},
@@ -119,8 +142,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
         (["revenue", "mrr", "--currency", "USD"], "GET", "/v1/analytics/mrr", "-6.99"),
         (["revenue", "churn", "--days", "30"], "GET", "/v1/analytics/churn", "0.2500"),
         (["revenue", "payments"], "GET", "/v1/analytics/payments", "INSUFFICIENT_FUNDS"),
-        (["revenue", "summary", "--no-plot"], "GET", "/v1/analytics/revenue", "82.03 EUR"),
-        (["revenue", "campaigns"], "GET", "/v1/analytics/campaigns", "launch"),
+        (["revenue", "summary", "--no-plot"], "GET", "/v1/analytics/revenue", "70.03"),
+        (["revenue", "campaigns"], "GET", "/v1/analytics/campaigns", "0.3333"),
+        (["revenue", "experiment", "paywall"], "GET", "/v1/analytics/experiments/paywall", "2.50 USD"),
         (["revenue", "events", "--filter", "movement = churn"], "GET", "/v1/analytics/events", "--page-token n2"),
         (["revenue", "rate", "EUR", "USD", "1.10"], "POST", "/v1/exchange-rates", "1 EUR = 1.10 USD"),
         (["revenue", "rates", "USD"], "GET", "/v1/exchange-rates", "1.10"),

@@ -37,6 +37,7 @@ READS = {
     Permission.READ_CREDITS,
     Permission.READ_LIFECYCLE_POLICY,
     Permission.READ_WEBHOOKS,
+    Permission.READ_INVOICES,
     Permission.READ_PRICE_CHANGES,
     Permission.READ_USAGE,
     Permission.READ_USAGE_BILLING,
@@ -58,11 +59,13 @@ CUSTOMER_OPERATIONS = {
     Permission.LINK_CHANNEL_IDENTITY,
     Permission.ISSUE_CUSTOMER_TOKENS,
     Permission.ISSUE_GOODWILL_CODES,
+    Permission.SIGN_STORE_OFFERS,
     Permission.ISSUE_REFERRAL_CODES,
     Permission.ASSIGN_EXPERIMENT_VARIANTS,
     Permission.CONSENT_TO_PRICE_CHANGES,
     Permission.INGEST_USAGE,
     Permission.GRANT_USAGE_CREDIT,
+    Permission.RECORD_INVOICE_PAYMENTS,
 }
 CONFIGURATION = {
     Permission.APPLY_CATALOG,
@@ -82,24 +85,28 @@ CONFIGURATION = {
     Permission.CHANGE_SUBSCRIPTION_PLAN,
     Permission.MANAGE_LIFECYCLE_POLICY,
     Permission.READ_PRICE_CHANGE_IMPACT,
+    Permission.MANAGE_INVOICES,
 }
 ADMINISTRATION = {
     Permission.MANAGE_TENANT,
     Permission.MANAGE_API_KEYS,
     Permission.MANAGE_PSP_ACCOUNTS,
-    Permission.MANAGE_USERS,
+    Permission.MANAGE_STORE_OFFER_KEYS,
+    Permission.MANAGE_PORTAL_USERS,
     Permission.REFUND_ANY_AMOUNT,
     Permission.ISSUE_CREDITS,
     Permission.READ_REVENUE_REPORTS,
     Permission.ADVANCE_SANDBOX_CLOCK,
     Permission.RECONCILE_ALL_GRANTS,
     Permission.MANAGE_WEBHOOKS,
+    Permission.VOID_INVOICES,
 }
 DEVICE_OPERATIONS = {
     Permission.CHECK_ACCESS,
     Permission.LIST_ENTITLEMENTS,
     Permission.START_CHECKOUT,
     Permission.VALIDATE_PROMOTION_CODES,
+    Permission.SIGN_STORE_OFFERS,
 }
 
 

@@ -15,7 +15,7 @@ from typing import Self, TypeVar
 
 from azotte_metering.adapters.billing_proto import to_event
 from azotte_metering.billing_ports import BillingUnitOfWork, ChargeAnswer, MovementEntry, Recharge, RechargeState
-from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageTotal, dimensions_key
+from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageBill, UsageTotal, dimensions_key
 from azotte_metering.domain.limits import Limit, LimitState
 from azotte_metering.domain.pricing import UsagePrice
 from azotte_metering.domain.wallets import Movement, Wallet
@@ -23,7 +23,7 @@ from azotte_metering.service_layer import rating
 from azotte_metering.service_layer.rating import RecordedUsage
 from azotte_platform.clock import Clock, FixedClock
 from azotte_platform.context import tenant_scope
-from azotte_platform.errors import FailedPrecondition
+from azotte_platform.errors import FailedPrecondition, Unavailable
 from azotte_platform.events.envelope import Event
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 
@@ -46,6 +46,7 @@ class BillingData:
     limits: dict[tuple[str, str], tuple[Limit, LimitState]] = field(default_factory=dict)
     raw_events: list[tuple[str, str, str, datetime, dict[str, str], Decimal]] = field(default_factory=list)
     """(tenant, customer, meter, time, dimension values, amount) of the ingested events."""
+    bills: dict[tuple[str, str, datetime], UsageBill] = field(default_factory=dict)
 
 
 class FakePrices:
@@ -145,6 +146,14 @@ class FakeUsage:
             for (tenant, _), (customer, start, adjustment) in self.data.adjustments.items()
             if (tenant, customer, start) == (tenant_id, customer_id, period.start)
         ]
+
+    async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
+        return self.data.bills.get((tenant_id, subscription_id, period_start))
+
+    async def put_bill(self, tenant_id: str, period_start: datetime, bill: UsageBill) -> None:
+        key = (tenant_id, bill.subscription_id, period_start)
+        assert key not in self.data.bills, "a period is billed once"
+        self.data.bills[key] = bill
 
 
 class FakeWallets:
@@ -277,6 +286,25 @@ class FakePayments:
     def collected(self) -> int:
         """Money captured across every charge made (each key once)."""
         return sum(amount for answer, amount, _ in self.charges.values() if answer.succeeded)
+
+
+@dataclass
+class FakeLifecycle:
+    """Plan changes once per request id: `changed` maps each request id to (subscription, plan); `refusing` answers
+    FAILED_PRECONDITION, `down` UNAVAILABLE."""
+
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    calls: int = 0
+    refusing: bool = False
+    down: bool = False
+
+    async def change_plan(self, *, subscription_id: str, plan_id: str, request_id: str) -> None:
+        self.calls += 1
+        if self.down:
+            raise Unavailable("lifecycle is down")
+        if self.refusing:
+            raise FailedPrecondition("the subscription cannot change plan")
+        self.changed.setdefault(request_id, (subscription_id, plan_id))
 
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

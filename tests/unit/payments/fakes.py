@@ -26,6 +26,7 @@ from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreak
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, DeclineReason, PspChargeResult, PspOperationResult
 from azotte_payments.domain.dispute import Dispute
+from azotte_payments.domain.dispute_policy import DisputePolicy
 from azotte_payments.domain.ledger import EntryKind, JournalEntry, trial_balance
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
 from azotte_payments.domain.psp_account import PspAccount
@@ -99,6 +100,7 @@ class FakeState:
     psp_accounts: dict[tuple[str, str], PspAccount] = field(default_factory=dict)
     webhook_events: dict[tuple[str, str, str], str] = field(default_factory=dict)
     disputes: dict[tuple[str, str], Dispute] = field(default_factory=dict)
+    dispute_policies: dict[str, DisputePolicy] = field(default_factory=dict)
     sequence: itertools.count[int] = field(default_factory=itertools.count)
 
 
@@ -386,8 +388,8 @@ class FakePspAccountRepository:
 
 
 class FakeDisputeRepository:
-    def __init__(self, table: _Table[tuple[str, str], Dispute], tenant_id: str):
-        self._table, self._tenant = table, tenant_id
+    def __init__(self, table: _Table[tuple[str, str], Dispute], policies: _Table[str, DisputePolicy], tenant_id: str):
+        self._table, self._policies, self._tenant = table, policies, tenant_id
 
     async def add(self, dispute: Dispute) -> bool:
         if await self.by_psp_id(dispute.account_id, dispute.psp_dispute_id) is not None:
@@ -403,6 +405,12 @@ class FakeDisputeRepository:
 
     async def save(self, dispute: Dispute) -> None:
         self._table.put((self._tenant, dispute.dispute_id), dataclasses.replace(dispute, events=[]))
+
+    async def policy(self) -> DisputePolicy:
+        return self._policies.get(self._tenant) or DisputePolicy()
+
+    async def set_policy(self, policy: DisputePolicy) -> None:
+        self._policies.put(self._tenant, policy)
 
 
 class FakePaymentsUnitOfWork(FakeUnitOfWork):
@@ -424,6 +432,7 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
         self._psp_accounts = _Table(self.state.psp_accounts)
         self._webhook_events = _Table(self.state.webhook_events)
         self._disputes = _Table(self.state.disputes)
+        self._dispute_policies = _Table(self.state.dispute_policies)
 
     async def __aenter__(self) -> Self:
         self._open()
@@ -440,6 +449,7 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
             self._psp_accounts,
             self._webhook_events,
             self._disputes,
+            self._dispute_policies,
         ):
             table.commit()
         await super().commit()
@@ -466,7 +476,7 @@ class FakePaymentsUnitOfWork(FakeUnitOfWork):
         return FakePspAccountRepository(self._psp_accounts, self._webhook_events, tenant_id)
 
     def disputes(self, tenant_id: str) -> FakeDisputeRepository:
-        return FakeDisputeRepository(self._disputes, tenant_id)
+        return FakeDisputeRepository(self._disputes, self._dispute_policies, tenant_id)
 
 
 SUCCESS = "tok_success"

@@ -146,7 +146,7 @@ def test_a_charge_command_fingerprint_is_the_digest_stored_charges_were_given() 
     untaxed = CreateCharge("key-2", "cus_1", "sf_de", "web", "plan_pro", 999, "EUR")
     for command in (taxed, untaxed):
         content = asdict(command)
-        del content["idempotency_key"]
+        del content["idempotency_key"], content["lines"]  # a charge without lines keeps its digest
         assert command.fingerprint() == request_fingerprint(content)
     assert replace(untaxed, idempotency_key="key-3").fingerprint() == untaxed.fingerprint()
     assert taxed.fingerprint() != replace(taxed, tax_policy=None).fingerprint()

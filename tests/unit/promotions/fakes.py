@@ -9,19 +9,21 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Self
 
 from azotte_platform.clock import Clock, TenantTimes
+from azotte_platform.enums import Channel
 from azotte_platform.errors import NotFound
 from azotte_promotions.adapters.proto import to_event
-from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, Trigger
+from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, TrialEnding, Trigger
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Reason, Usage
 from azotte_promotions.domain.experiments import Assignment, Experiment, ExperimentState, VariantCounts
 from azotte_promotions.domain.promotion import Promotion
 from azotte_promotions.domain.redemption import Redemption, RedemptionState
 from azotte_promotions.domain.referrals import Referral, ReferralCode, ReferralProgram
+from azotte_promotions.domain.store_offers import SubscriptionKey
 from azotte_promotions.domain.trials import Marker, Trial, TrialMatch, markers_of
 from azotte_promotions.errors import (
     AlreadyReferred,
@@ -64,6 +66,9 @@ class PromotionsData:
     referrals: dict[Key, Referral] = field(default_factory=dict)
     campaigns: dict[Key, Campaign] = field(default_factory=dict)
     offers: dict[Key, CampaignOffer] = field(default_factory=dict)
+    trial_endings: dict[Key, tuple[TrialEnding, set[str]]] = field(default_factory=dict)
+    subscription_keys: dict[str, SubscriptionKey] = field(default_factory=dict)
+    """Each trial awaited by trial-ending campaigns, with the campaigns that judged it."""
     experiments: dict[Key, Experiment] = field(default_factory=dict)
     assignments: dict[tuple[str, str, str], tuple[Assignment, int, int]] = field(default_factory=dict)
     """(assignment, payments, revenue) per (tenant, experiment, customer)."""
@@ -91,6 +96,15 @@ class FakePromotionRepository:
             raise PromotionVersionMismatch("changed meanwhile")
         self.data.promotions[key] = promotion.snapshot()
         self._budgets(promotion)
+
+    async def find_by_store_offer(self, tenant_id: str, channel: Channel, offer_id: str) -> Promotion | None:
+        field = "app_store_offer_id" if channel is Channel.APP_STORE else "google_play_offer_id"
+        mapped = [
+            p
+            for (t, _), p in self.data.promotions.items()
+            if t == tenant_id and getattr(p.definition.store_offers, field) == offer_id
+        ]
+        return mapped[-1].snapshot() if mapped else None  # NOTE: dicts keep creation order
 
     async def usage(self, tenant_id: str, promotion_ids: Sequence[str]) -> dict[str, Usage]:
         found = {}
@@ -327,6 +341,20 @@ class FakePeople:
         return markers_of(customer_id, identities, fingerprints, email)
 
 
+class FakeTrialExtensions:
+    """`ports.TrialExtensions` in memory: each request id extends once; `ended` subscriptions trial no more."""
+
+    def __init__(self) -> None:
+        self.extended: dict[str, tuple[str, int]] = {}
+        self.ended: set[str] = set()
+
+    async def extend_trial(self, request_id: str, subscription_id: str, days: int) -> bool:
+        if subscription_id in self.ended:
+            return False
+        self.extended.setdefault(request_id, (subscription_id, days))
+        return True
+
+
 class FakeCredits:
     """`ports.Credits` in memory: each request id grants once (a repeat answers the first grant, as payments)."""
 
@@ -477,6 +505,39 @@ class FakeCampaignRepository:
         self.data.offers[(offer.tenant_id, offer.id)] = offer
         return True
 
+    async def has_offer(self, tenant_id: str, offer_id: str) -> bool:
+        return (tenant_id, offer_id) in self.data.offers
+
+    async def note_trial_ending(self, ending: TrialEnding) -> None:
+        key = (ending.tenant_id, ending.subscription_id)
+        judged = self.data.trial_endings.get(key, (ending, set[str]()))[1]
+        self.data.trial_endings[key] = (ending, judged)
+
+    async def forget_trial_ending(self, tenant_id: str, subscription_id: str) -> None:
+        self.data.trial_endings.pop((tenant_id, subscription_id), None)
+
+    async def due_trial_endings(self, times: TenantTimes, limit: int) -> list[tuple[TrialEnding, tuple[str, ...]]]:
+        due = []
+        for ending, judged in sorted(self.data.trial_endings.values(), key=lambda e: e[0].trial_end):
+            now = times.of(ending.tenant_id)
+            campaigns = tuple(
+                sorted(
+                    c.id
+                    for (tenant, _), c in self.data.campaigns.items()
+                    if tenant == ending.tenant_id
+                    and c.trigger is Trigger.TRIAL_ENDING
+                    and c.state is CampaignState.ACTIVE
+                    and c.id not in judged
+                    and ending.trial_end - timedelta(days=c.days_before_trial_end) <= now < ending.trial_end
+                )
+            )
+            if campaigns:
+                due.append((ending, campaigns))
+        return due[:limit]
+
+    async def judged_trial_ending(self, tenant_id: str, subscription_id: str, campaign_ids: Sequence[str]) -> None:
+        self.data.trial_endings[(tenant_id, subscription_id)][1].update(campaign_ids)
+
     async def find_offers(
         self,
         tenant_id: str,
@@ -494,6 +555,17 @@ class FakeCampaignRepository:
             and customer_id in (None, o.moment.customer_id)
         ]
         return sorted(found, key=lambda o: (o.moment.at, o.id), reverse=True)[:limit]
+
+
+class FakeSubscriptionKeyRepository:
+    def __init__(self, data: PromotionsData):
+        self.data = data
+
+    async def get(self, tenant_id: str) -> SubscriptionKey | None:
+        return self.data.subscription_keys.get(tenant_id)
+
+    async def put(self, key: SubscriptionKey, now: datetime) -> None:
+        self.data.subscription_keys[key.tenant_id] = key
 
 
 class FakeExperimentRepository:
@@ -567,6 +639,7 @@ class FakePromotionsUnitOfWork(FakeUnitOfWork):
         self.referrals = FakeReferralRepository(self._work)
         self.campaigns = FakeCampaignRepository(self._work)
         self.experiments = FakeExperimentRepository(self._work)
+        self.subscription_keys = FakeSubscriptionKeyRepository(self._work)
         return self
 
     async def commit(self) -> None:
@@ -581,3 +654,4 @@ class FakePromotionsUnitOfWork(FakeUnitOfWork):
         self.referrals = FakeReferralRepository(self._work)
         self.campaigns = FakeCampaignRepository(self._work)
         self.experiments = FakeExperimentRepository(self._work)
+        self.subscription_keys = FakeSubscriptionKeyRepository(self._work)

@@ -16,6 +16,7 @@ from azotte_promotions.domain.promotion import PromotionState
 from azotte_promotions.errors import PromotionNotFound
 from azotte_promotions.service_layer import campaigns, promotions, validation
 from tests.unit.promotions.conftest import T0, TENANT, UseCases
+from tests.unit.promotions.fakes import FakeTrialExtensions
 
 MONTH = timedelta(days=30)
 
@@ -43,7 +44,7 @@ def moment(customer: str = "ana", event: str = "ev-1", **fields: Any) -> Moment:
 
 
 async def react(use_cases: UseCases, happened: Moment) -> list[CampaignOffer]:
-    return await use_cases.run(lambda uow: campaigns.react(uow, TENANT, happened))
+    return await use_cases.run(lambda uow: campaigns.react(uow, TENANT, happened, FakeTrialExtensions()))
 
 
 async def test_a_failed_renewal_gets_a_personal_offer_and_says_so(use_cases: UseCases):

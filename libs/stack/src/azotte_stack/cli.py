@@ -46,9 +46,14 @@ async def _up(root: Path) -> None:
         print(f"Azotte is up in {time.perf_counter() - started:.1f}s: every service reports SERVING.")
         print(f"  gateway REST  http://127.0.0.1:{suite.gateway_rest_port}  (docs at /docs)")
         print(f"  gateway gRPC  127.0.0.1:{suite.gateway_grpc_port}")
+        print(f"  portal        http://127.0.0.1:{suite.gateway_rest_port}/portal")
         key_file = root / "sandbox-admin.key"
         if key_file.exists():
             print(f"  sandbox tenant admin key in {key_file}")
+        portal_admin = root / "sandbox-portal-admin.txt"
+        if portal_admin.exists():
+            email, password = portal_admin.read_text().split()[:2]
+            print(f"  portal sign-in: tenant sandbox, email {email}, password {password} (kept in {portal_admin})")
         print(f"  logs in {root / 'logs'}; Ctrl-C (or `make down`) stops everything.")
         await stop.wait()
     finally:

@@ -38,6 +38,12 @@ AUXILIARY = (
         "stripe-emulator", ("-m", "azotte_payments.sandbox_psp", "--kind", "stripe"), "AZOTTE_STRIPE_API_BASE"
     ),
     AuxiliaryProcess(
+        "adyen-emulator", ("-m", "azotte_payments.sandbox_psp", "--kind", "adyen"), "AZOTTE_ADYEN_CHECKOUT_URL"
+    ),
+    AuxiliaryProcess(
+        "carrier-sandbox", ("-m", "azotte_payments.sandbox_psp.carrier_api"), "AZOTTE_CARRIER_SANDBOX_URL"
+    ),
+    AuxiliaryProcess(
         "google-play-api", ("-m", "azotte_gateway.sandbox_channels.google_play_api"), "AZOTTE_GOOGLE_APIS_URL"
     ),
 )

@@ -331,3 +331,42 @@ class WebhookEventTypeUnknown(InvalidArgument):
     """An endpoint's event-type filter names a type no service publishes."""
 
     reason = "WEBHOOK_EVENT_TYPE_UNKNOWN"
+
+
+# --- portal users and sign-in ---------------------------------------------------------------------
+
+
+class PortalUserNotFound(NotFound):
+    """The tenant has no portal user of this id."""
+
+    reason = "PORTAL_USER_NOT_FOUND"
+
+
+class PortalUserExists(AlreadyExists):
+    """The tenant already has a portal user with this email."""
+
+    reason = "PORTAL_USER_EXISTS"
+
+
+class PortalSignInFailed(Unauthenticated):
+    """The tenant, email or password is wrong (the answer never says which)."""
+
+    reason = "PORTAL_SIGN_IN_FAILED"
+
+
+class PortalSignInLocked(ResourceExhausted):
+    """Too many failed sign-ins for this email lately; wait before trying again."""
+
+    reason = "PORTAL_SIGN_IN_LOCKED"
+
+
+class PortalSessionInvalid(Unauthenticated):
+    """The portal session is unknown, expired or signed out, or its user was disabled."""
+
+    reason = "PORTAL_SESSION_INVALID"
+
+
+class PortalCsrfTokenInvalid(PermissionDenied):
+    """A portal form was posted without its session's CSRF token."""
+
+    reason = "PORTAL_CSRF_TOKEN_INVALID"

@@ -15,8 +15,10 @@ from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
 from azotte_gateway.domain.channel_accounts import GooglePlayApp, Partner
 from azotte_gateway.domain.channels import AppStoreApp, RawNotification, TrustedNotification
+from azotte_gateway.domain.portal_users import PortalSession, PortalUser
 from azotte_gateway.domain.revenue import (
     Balances,
+    CampaignConversion,
     CampaignFigures,
     ChargeSeriesCounts,
     DayFigures,
@@ -27,6 +29,8 @@ from azotte_gateway.domain.revenue import (
     RevenueEntry,
     Slice,
     SubscriptionStanding,
+    UsageFigures,
+    VariantFigures,
 )
 from azotte_gateway.domain.tenants import Tenant
 from azotte_gateway.domain.webhooks import (
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
     from azotte.metering.v1.metering_pb2_grpc import MeteringServiceAsyncStub
     from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceAsyncStub
+    from azotte.payments.v1.invoices_pb2_grpc import InvoicesServiceAsyncStub
     from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
     from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceAsyncStub
 
@@ -202,6 +207,23 @@ class RevenueRepository(Protocol):
         """Redemptions per promotion and currency, with the revenue of the charges they discounted."""
         ...
 
+    async def campaign_conversions(
+        self, tenant_id: str, where: Slice, start: datetime, end: datetime
+    ) -> list[CampaignConversion]:
+        """Campaign offers issued in the window per campaign and promotion, and those redeemed before `end`."""
+        ...
+
+    async def experiment(
+        self, tenant_id: str, experiment_id: str, start: datetime, end: datetime
+    ) -> list[VariantFigures]:
+        """Per variant: customers assigned in the window, those who started paying and their net revenue since
+        their assignment, up to `end`."""
+        ...
+
+    async def usage(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[UsageFigures]:
+        """Per meter and currency, the usage the window's succeeded charges billed."""
+        ...
+
     async def entries(self, tenant_id: str, query: EntryQuery, page: PageRequest) -> Page[RevenueEntry]:
         """A page of the stream in its order."""
         ...
@@ -278,6 +300,11 @@ class Peers(Protocol):
     @property
     def wallets(self) -> WalletsServiceAsyncStub:
         """Metering's usage billing: prices, wallets, limits, previews."""
+        ...
+
+    @property
+    def invoices(self) -> InvoicesServiceAsyncStub:
+        """Payments' invoices, credit notes and bank transfers."""
         ...
 
 
@@ -389,6 +416,75 @@ class WebhooksUnitOfWork(AbstractUnitOfWork, Protocol):
     def record(self, *events: Event) -> None:
         """Publish `events` if, and only if, this unit of work commits."""
         ...
+
+
+class PortalUserRepository(Protocol):
+    """Portal users within a tenant, and the failed sign-ins the lock-out counts."""
+
+    async def add(self, user: PortalUser) -> bool:
+        """Insert the user; False when the tenant already has a user with its email."""
+        ...
+
+    async def get(self, tenant_id: str, user_id: str, *, for_update: bool = False) -> PortalUser | None:
+        """The user, or None."""
+        ...
+
+    async def by_email(self, tenant_id: str, email: str) -> PortalUser | None:
+        """The user with this (normalized) email, or None."""
+        ...
+
+    async def list_page(self, tenant_id: str, page: PageRequest) -> Page[PortalUser]:
+        """The tenant's users by email."""
+        ...
+
+    async def save_disable(self, user: PortalUser) -> None:
+        """Store the user's disable time."""
+        ...
+
+    async def record_failure(self, tenant_id: str, email: str, at: datetime) -> None:
+        """Remember a failed sign-in for this email (known or not)."""
+        ...
+
+    async def failures_since(self, tenant_id: str, email: str, since: datetime) -> list[datetime]:
+        """The times of this email's failed sign-ins since `since`."""
+        ...
+
+
+class PortalSessionRepository(Protocol):
+    """Portal sessions by the hash of their token."""
+
+    async def add(self, session: PortalSession) -> None:
+        """Insert a new session."""
+        ...
+
+    async def get(self, token_hash: str) -> PortalSession | None:
+        """The session, or None."""
+        ...
+
+    async def touch(self, token_hash: str, at: datetime) -> None:
+        """Record the session's last use."""
+        ...
+
+    async def delete(self, token_hash: str) -> None:
+        """End one session."""
+        ...
+
+    async def delete_of_user(self, tenant_id: str, user_id: str) -> None:
+        """End every session of a user."""
+        ...
+
+
+class PortalUnitOfWork(AbstractUnitOfWork, Protocol):
+    """One transaction over tenants, portal users and their sessions."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def portal_users(self) -> PortalUserRepository: ...
+
+    @property
+    def portal_sessions(self) -> PortalSessionRepository: ...
 
 
 class WebhookSender(Protocol):

@@ -292,15 +292,54 @@ class Catalog(Protocol):
         ...
 
 
+# ---------------------------------------------------------------------------------------- metering
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLine:
+    """A line of usage a renewal bills in arrears: `kind` is `usage`, `usage_adjustment` (late usage of a period
+    already billed) or `usage_credit` (what prepaid credit already paid, negative)."""
+
+    kind: str
+    description: str
+    amount_minor: int
+    meter_key: str = ""
+    dimensions: tuple[tuple[str, str], ...] = ()
+    quantity: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBill:
+    """The usage of the period a renewal ends, as metering billed it: its lines add up to `due_minor`."""
+
+    currency_code: str
+    lines: tuple[UsageLine, ...] = ()
+
+    @property
+    def due_minor(self) -> int:
+        return sum(line.amount_minor for line in self.lines)
+
+
+class Metering(Protocol):
+    """The metering service as lifecycle uses it: the usage billed with renewals."""
+
+    async def close_usage_periods(self, subscriptions: Sequence[Subscription]) -> list[UsageBill]:
+        """The usage of the current period of each subscription, billed with its next charge: the first call for
+        a period freezes it (later usage of it goes to the next period), every call answers the same."""
+        ...
+
+
 # ---------------------------------------------------------------------------------------- payments
 
 
 @dataclass(frozen=True, slots=True)
 class RenewalChargeRequest:
-    """A renewal charge and the subscription it pays for (customer, storefront, channel, plan)."""
+    """A renewal charge and the subscription it pays for (customer, storefront, channel, plan), with the usage
+    of the period that ends when metering bills some (charged with it, as lines)."""
 
     subscription: Subscription
     charge: RenewalCharge
+    usage: UsageBill | None = None
 
 
 class Payments(Protocol):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageTotal
+from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageBill, UsageTotal
 from azotte_metering.domain.limits import Limit, LimitState
 from azotte_metering.domain.pricing import UsagePrice
 from azotte_metering.domain.wallets import Movement, Wallet
@@ -45,7 +45,7 @@ class UsagePriceRepository(Protocol):
 
 
 class UsageRepository(Protocol):
-    """Usage accounts, periods, per-period totals and adjustments."""
+    """Usage accounts, periods, per-period totals, adjustments and the bills of closed periods."""
 
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None: ...
 
@@ -87,6 +87,14 @@ class UsageRepository(Protocol):
         ...
 
     async def adjustments(self, tenant_id: str, customer_id: str, period: Period) -> list[Adjustment]: ...
+
+    async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
+        """The usage billed with the renewal that ended the subscription's period starting at `period_start`."""
+        ...
+
+    async def put_bill(self, tenant_id: str, period_start: datetime, bill: UsageBill) -> None:
+        """Record the bill of the subscription's period starting at `period_start`."""
+        ...
 
 
 class RechargeState(StrEnum):
@@ -198,6 +206,14 @@ class Payments(Protocol):
         description: str,
         payment_method_id: str = "",
     ) -> ChargeAnswer: ...
+
+
+class Lifecycle(Protocol):
+    """Plan changes through the lifecycle service, once per request id."""
+
+    async def change_plan(self, *, subscription_id: str, plan_id: str, request_id: str) -> None:
+        """Move the subscription to the plan at once (lifecycle's immediate plan change)."""
+        ...
 
 
 class BillingUnitOfWork(AbstractUnitOfWork, Protocol):

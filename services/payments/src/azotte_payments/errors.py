@@ -153,3 +153,39 @@ class DisputedPaymentNotFound(FailedPrecondition):
     """A dispute names a payment not recorded (yet): nothing is applied, so the PSP delivers it again."""
 
     reason = "DISPUTED_PAYMENT_NOT_FOUND"
+
+
+class InvoiceNotFound(NotFound):
+    """No invoice (or credit note) with that id for this tenant."""
+
+    reason = "INVOICE_NOT_FOUND"
+
+
+class InvoiceStateConflict(FailedPrecondition):
+    """The invoice's state does not allow the change (e.g. voiding a paid invoice, issuing it twice)."""
+
+    reason = "INVOICE_STATE_CONFLICT"
+
+
+class CreditNoteExceedsInvoice(InvalidArgument):
+    """A credit note would credit more than the invoice's total not yet credited."""
+
+    reason = "CREDIT_NOTE_EXCEEDS_INVOICE"
+
+
+class BankPaymentNotFound(NotFound):
+    """No bank payment with that id for this tenant."""
+
+    reason = "BANK_PAYMENT_NOT_FOUND"
+
+
+class BankPaymentAlreadyRecorded(AlreadyExists):
+    """A transfer with that bank reference is already recorded."""
+
+    reason = "BANK_PAYMENT_ALREADY_RECORDED"
+
+
+class BankPaymentAlreadyMatched(FailedPrecondition):
+    """The bank payment already pays an invoice; only unmatched payments are assigned."""
+
+    reason = "BANK_PAYMENT_ALREADY_MATCHED"

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from azotte_payments.domain.bank_statements import BankPayment, BankPaymentStatus, StatementImport
 from azotte_payments.domain.charge import Attempt, Charge, ChargeQuery, ChargeRecord
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import PspChargeResult, PspOperationResult
 from azotte_payments.domain.dispute import Dispute
+from azotte_payments.domain.dispute_policy import DisputePolicy
+from azotte_payments.domain.invoices import CreditNote, Invoice, InvoiceProfile, InvoiceQuery
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
 from azotte_payments.domain.psp_account import PspAccount, PspCredentials, PspKind, SealedCredentials
@@ -187,7 +190,7 @@ class PspAccountRepository(Protocol):
 
 
 class DisputeRepository(Protocol):
-    """Disputes (chargebacks) of a tenant's charges, one per PSP dispute."""
+    """Disputes (chargebacks) of a tenant's charges, one per PSP dispute, and the tenant's dispute policy."""
 
     async def add(self, dispute: Dispute) -> bool:
         """Store a new dispute; False when the PSP's dispute is already recorded."""
@@ -199,6 +202,118 @@ class DisputeRepository(Protocol):
 
     async def save(self, dispute: Dispute) -> None:
         """Write the dispute's status."""
+        ...
+
+    async def policy(self) -> DisputePolicy:
+        """The tenant's dispute access policy (keep access when it never set one)."""
+        ...
+
+    async def set_policy(self, policy: DisputePolicy) -> None:
+        """Replace the tenant's dispute access policy."""
+        ...
+
+
+class InvoiceRepository(Protocol):
+    """Invoices, their credit notes, rendered documents, numbering counters and the storefronts' invoice profiles."""
+
+    async def add(self, invoice: Invoice, idempotency_key: str) -> bool:
+        """Store a new invoice; False when the key already made one."""
+        ...
+
+    async def by_key(self, idempotency_key: str) -> Invoice | None:
+        """The invoice made under an idempotency key."""
+        ...
+
+    async def get(self, invoice_id: str, *, lock: bool = False) -> Invoice:
+        """The invoice (locked for update when asked), or InvoiceNotFound."""
+        ...
+
+    async def by_reference(self, payment_reference: str) -> Invoice | None:
+        """The invoice whose payment instructions carry this creditor reference, locked for update."""
+        ...
+
+    async def save(self, invoice: Invoice) -> None:
+        """Write the invoice's state, number, totals and dates."""
+        ...
+
+    async def find(self, query: InvoiceQuery, page: PageRequest) -> Page[Invoice]:
+        """One page of the invoices the query keeps, newest first."""
+        ...
+
+    async def next_number(self, storefront_id: str, kind: str) -> int:
+        """The next number of `kind` (invoice, credit_note) in the storefront; its counter stays locked until commit."""
+        ...
+
+    async def add_credit_note(self, note: CreditNote) -> None:
+        """Store an issued credit note."""
+        ...
+
+    async def credit_notes(self, invoice_id: str) -> list[CreditNote]:
+        """An invoice's credit notes, oldest first."""
+        ...
+
+    async def save_document(self, document_id: str, file_name: str, pdf: bytes, now: datetime) -> None:
+        """Store the rendered PDF of an invoice or credit note (by its id)."""
+        ...
+
+    async def document(self, document_id: str) -> tuple[str, bytes] | None:
+        """(file name, PDF) of an invoice or credit note."""
+        ...
+
+    async def profile(self, storefront_id: str) -> InvoiceProfile | None:
+        """The seller details the storefront's invoices print."""
+        ...
+
+    async def save_profile(self, profile: InvoiceProfile) -> None:
+        """Create or replace a storefront's invoice profile."""
+        ...
+
+
+class DueInvoiceRepository(Protocol):
+    """Invoices of every tenant past their due date."""
+
+    async def past_due(self, today_of: TenantTimes, limit: int) -> list[tuple[str, str]]:
+        """(tenant, invoice id) of open or partly paid invoices whose due date is before their tenant's today."""
+        ...
+
+
+class BankPaymentRepository(Protocol):
+    """Transfers received (matched or queued) and the statement files they were imported from."""
+
+    async def add(self, payment: BankPayment) -> bool:
+        """Store a payment; False when its transfer (dedupe key) is already recorded."""
+        ...
+
+    async def get(self, payment_id: str, *, lock: bool = False) -> BankPayment:
+        """The payment, or BankPaymentNotFound."""
+        ...
+
+    async def save(self, payment: BankPayment) -> None:
+        """Write where the payment went."""
+        ...
+
+    async def find(self, status: BankPaymentStatus | None, invoice_id: str, page: PageRequest) -> Page[BankPayment]:
+        """One page of payments (of one status, or of one invoice, when given), oldest first."""
+        ...
+
+    async def import_of(self, digest: str) -> StatementImport | None:
+        """The import of the file with this SHA-256, if it was imported."""
+        ...
+
+    async def add_import(self, statement: StatementImport) -> bool:
+        """Record an imported file; False when the same file was imported concurrently."""
+        ...
+
+
+class InvoiceRenderer(Protocol):
+    """Renders invoices and credit notes as PDF from the template."""
+
+    def invoice_pdf(self, invoice: Invoice, profile: InvoiceProfile | None) -> bytes:
+        """The issued invoice with its lines, tax, totals and payment instructions."""
+        ...
+
+    def credit_note_pdf(self, note: CreditNote, invoice: Invoice, profile: InvoiceProfile | None) -> bytes:
+        """The credit note, naming the invoice it corrects."""
         ...
 
 
@@ -220,6 +335,16 @@ class PaymentsUnitOfWork(AbstractUnitOfWork, Protocol):
     def psp_accounts(self, tenant_id: str) -> PspAccountRepository: ...
 
     def disputes(self, tenant_id: str) -> DisputeRepository: ...
+
+
+class InvoicingUnitOfWork(PaymentsUnitOfWork, Protocol):
+    """The payments unit of work with the invoice and bank transfer repositories."""
+
+    def invoices(self, tenant_id: str) -> InvoiceRepository: ...
+
+    def due_invoices(self) -> DueInvoiceRepository: ...
+
+    def bank_payments(self, tenant_id: str) -> BankPaymentRepository: ...
 
 
 class CredentialSealer(Protocol):

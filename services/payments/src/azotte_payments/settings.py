@@ -19,6 +19,13 @@ class PaymentsSettings(ServiceSettings):
     # Tenants' own accounts: where Stripe is (its emulator in tests), the key-encryption keys of their
     # credentials (`id:base64 32-byte key,...`, the first active), how long their adapters are kept.
     stripe_api_base: str = "https://api.stripe.com"
+    # Adyen sandbox accounts' Checkout API (its emulator in tests), and where 3-D Secure sends the shopper back.
+    adyen_checkout_url: str = "https://checkout-test.adyen.com"
+    adyen_return_url: str = ""
+    # Carriers' CAMARA Carrier Billing APIs by carrier name (JSON `{"name": "https://…"}`), and the sandbox carrier's
+    # (named `sandbox`; its emulator in the suite). A carrier account names one of them.
+    carrier_apis: dict[str, str] = {}
+    carrier_sandbox_url: str = ""
     payments_keks: SecretStr = SecretStr("")
     psp_account_cache_s: float = 30.0
     breaker_failure_threshold: int = 5
@@ -27,3 +34,10 @@ class PaymentsSettings(ServiceSettings):
     charge_wait_s: float = 30.0
     reconcile_interval_s: float = 15.0
     reconcile_after_s: float = 30.0
+    invoice_overdue_interval_s: float = 60.0
+
+    def carrier_api_url(self, carrier: str) -> str:
+        """Where a carrier's API is ('' when the operator configured no such carrier)."""
+        if carrier == "sandbox":
+            return self.carrier_sandbox_url
+        return self.carrier_apis.get(carrier, "")

@@ -114,6 +114,24 @@ class BudgetExhausted(ResourceExhausted):
     reason = "BUDGET_EXHAUSTED"
 
 
+class StoreOfferNotFound(NotFound):
+    """No promotion of the tenant maps to that store offer."""
+
+    reason = "STORE_OFFER_NOT_FOUND"
+
+
+class StoreOfferUnavailable(FailedPrecondition):
+    """The promotion maps to no offer of that store, or is not active on that store now."""
+
+    reason = "STORE_OFFER_UNAVAILABLE"
+
+
+class SubscriptionKeyMissing(FailedPrecondition):
+    """The tenant set no App Store subscription key to sign promotional offers with."""
+
+    reason = "APP_STORE_SUBSCRIPTION_KEY_MISSING"
+
+
 class PromotionVersionMismatch(Aborted):
     """The promotion changed since the version the update was based on."""
 

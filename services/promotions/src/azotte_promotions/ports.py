@@ -13,14 +13,16 @@ from datetime import datetime
 from typing import Protocol
 
 from azotte_platform.clock import TenantTimes
+from azotte_platform.enums import Channel
 from azotte_platform.ports import AbstractUnitOfWork
-from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, Trigger
+from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, TrialEnding, Trigger
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Reason, Usage
 from azotte_promotions.domain.experiments import Assignment, Experiment, VariantCounts
 from azotte_promotions.domain.promotion import DiscountKind, Promotion, PromotionState
 from azotte_promotions.domain.redemption import Redemption
 from azotte_promotions.domain.referrals import Referral, ReferralCode, ReferralProgram, ReferralState
+from azotte_promotions.domain.store_offers import SubscriptionKey
 from azotte_promotions.domain.trials import Marker, Trial, TrialMatch
 
 # ---------------------------------------------------------------------------------------- list queries
@@ -68,6 +70,10 @@ class PromotionRepository(Protocol):
 
     async def usage(self, tenant_id: str, promotion_ids: Sequence[str]) -> dict[str, Usage]:
         """The usage counts of promotions."""
+        ...
+
+    async def find_by_store_offer(self, tenant_id: str, channel: Channel, offer_id: str) -> Promotion | None:
+        """The promotion mapped to the App Store offer id or Google Play offer id (the latest created, if several)."""
         ...
 
     async def find(
@@ -267,6 +273,25 @@ class CampaignRepository(Protocol):
         """Insert an offer; False when the campaign already answered its event, or another offer took its ordinal."""
         ...
 
+    async def has_offer(self, tenant_id: str, offer_id: str) -> bool: ...
+
+    async def note_trial_ending(self, ending: TrialEnding) -> None:
+        """Keep (or move) a trial's end until it ends."""
+        ...
+
+    async def forget_trial_ending(self, tenant_id: str, subscription_id: str) -> None:
+        """The trial ended (converted or expired): no campaign reacts to its end any more."""
+        ...
+
+    async def due_trial_endings(self, times: TenantTimes, limit: int) -> list[tuple[TrialEnding, tuple[str, ...]]]:
+        """Trials within `days_before_trial_end` of their end by their tenant's now (and not ended), each with the
+        ids of the active trial-ending campaigns due that have not judged it yet; at most `limit`."""
+        ...
+
+    async def judged_trial_ending(self, tenant_id: str, subscription_id: str, campaign_ids: Sequence[str]) -> None:
+        """These campaigns judged the trial's ending (an offer or not): they do not judge it again."""
+        ...
+
     async def find_offers(
         self,
         tenant_id: str,
@@ -277,6 +302,16 @@ class CampaignRepository(Protocol):
         after: Sequence[str] | None = None,
     ) -> list[CampaignOffer]:
         """Offers newest first, after the sort key `after` ([issued_at iso, id])."""
+        ...
+
+
+class SubscriptionKeyRepository(Protocol):
+    """Each tenant's App Store subscription key."""
+
+    async def get(self, tenant_id: str) -> SubscriptionKey | None: ...
+
+    async def put(self, key: SubscriptionKey, now: datetime) -> None:
+        """Set the tenant's key (replacing any earlier one)."""
         ...
 
 
@@ -326,6 +361,14 @@ class People(Protocol):
         ...
 
 
+class TrialExtensions(Protocol):
+    """Lifecycle's trials, in the tenant of the request context."""
+
+    async def extend_trial(self, request_id: str, subscription_id: str, days: int) -> bool:
+        """Move the trial end `days` later, once per request id; False when the subscription no longer trials."""
+        ...
+
+
 class Credits(Protocol):
     """Payments' account credit, granted once per request id (a repeat answers the first grant)."""
 
@@ -369,3 +412,6 @@ class PromotionsUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def experiments(self) -> ExperimentRepository: ...
+
+    @property
+    def subscription_keys(self) -> SubscriptionKeyRepository: ...

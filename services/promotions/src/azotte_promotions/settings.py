@@ -11,3 +11,5 @@ class PromotionsSettings(ServiceSettings):
     reservation_ttl_s: float = 900.0
     reservation_sweep_interval_s: float = 15.0
     reservation_sweep_batch: int = 500
+    trial_ending_sweep_interval_s: float = 60.0
+    trial_ending_sweep_batch: int = 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 import nats
@@ -16,6 +17,19 @@ from azotte_platform.events.envelope import DLQ_STREAM, service_subjects, stream
 
 log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_SECONDS = 600
+MAX_STREAM_REPLICAS = 5
+
+
+def stream_replicas() -> int:
+    """`AZOTTE_STREAM_REPLICAS`: how many JetStream servers keep each stream (1 to 5; 1 when unset).
+
+    Every process that creates a stream reads it, so all of them ask for the same configuration.
+    """
+    raw = os.environ.get("AZOTTE_STREAM_REPLICAS", "1")
+    replicas = int(raw) if raw.strip().isdigit() else 0
+    if not 1 <= replicas <= MAX_STREAM_REPLICAS:
+        raise ValueError(f"AZOTTE_STREAM_REPLICAS must be a whole number from 1 to {MAX_STREAM_REPLICAS}, not {raw!r}")
+    return replicas
 
 
 async def connect(
@@ -57,13 +71,14 @@ async def connect(
 
 
 async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> None:
-    """Create or update a file-backed stream with a de-duplication window."""
+    """Create or update a file-backed stream with a de-duplication window, kept by `stream_replicas()` servers."""
     config = StreamConfig(
         name=name,
         subjects=subjects,
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=stream_replicas(),
     )
     # NOTE: creating a stream with the same config is idempotent, so replicas may race here.
     try:

@@ -217,7 +217,14 @@ def storefront_to_pb(sf: Storefront, times: Times | None = None) -> pb.Storefron
         locales=sf.locales,
         channels=[channel_to_pb(c) for c in Channel if c in sf.channels],
         tax_policy=pb.TaxPolicy(mode=convert.enum_to_pb("TAX_MODE", sf.tax.mode, pb.TaxMode), rate=str(sf.tax.rate)),
-        payment_routing=pb.PaymentRouting(rules=rules, fallback_psps=sf.routing.fallback),
+        payment_routing=pb.PaymentRouting(
+            rules=rules,
+            fallback_psps=sf.routing.fallback,
+            store_commissions=[
+                pb.StoreCommission(channel=channel_to_pb(channel), rate=str(rate))
+                for channel, rate in sf.routing.store_commission
+            ],
+        ),
         price_increase_notice_days=sf.price_increase_notice_days,
         price_increase_consent_required=sf.price_increase_consent_required,
         branding=branding_to_pb(sf.branding),
@@ -257,6 +264,14 @@ def storefront_from_pb(message: pb.Storefront, path: str = "storefront") -> Stor
         )
         for rule in message.payment_routing.rules
     )
+    commission_path = join(join(path, "payment_routing"), "store_commissions")
+    commission = []
+    for i, given in enumerate(message.payment_routing.store_commissions):
+        channel = _required(v, Channel, "CHANNEL", given.channel, channel_pb2.Channel, join(commission_path, i))
+        share = parse_decimal(given.rate)
+        if share is None:
+            v.add(join(join(commission_path, i), "rate"), f'must be a decimal string like "0.15", not {given.rate!r}')
+        commission.append((channel, share or Decimal(0)))
     v.raise_if_any("storefront")
     return Storefront(
         id=message.id,
@@ -266,7 +281,9 @@ def storefront_from_pb(message: pb.Storefront, path: str = "storefront") -> Stor
         tax=TaxPolicy(mode, rate or Decimal(0)),
         locales=tuple(message.locales),
         channels=frozenset(channels),
-        routing=PaymentRouting(rules=rules, fallback=tuple(message.payment_routing.fallback_psps)),
+        routing=PaymentRouting(
+            rules=rules, fallback=tuple(message.payment_routing.fallback_psps), store_commission=tuple(commission)
+        ),
         price_increase_notice_days=message.price_increase_notice_days,
         price_increase_consent_required=message.price_increase_consent_required,
         branding=branding_from_pb(message.branding),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -68,7 +69,8 @@ _STOREFRONT = frozenset(
 )
 _BRANDING = frozenset(Branding.__dataclass_fields__)
 _TAX = frozenset({"mode", "rate"})
-_ROUTING = frozenset({"rules", "fallback"})
+_ROUTING = frozenset({"rules", "fallback", "store_commission"})
+_COMMISSION = frozenset(str(channel) for channel in Channel)
 _RULE = frozenset({"psps", "when"})
 _WHEN = frozenset({"currencies", "countries", "payment_method_types", "min_amount_minor", "max_amount_minor"})
 _FEATURE = frozenset({"key", "name", "kind", "unit", "reset_period", "texts"})
@@ -197,12 +199,19 @@ def _storefront(r: Reader) -> Storefront:
         tax=TaxPolicy(mode=tax.enum("mode", TaxMode), rate=tax.decimal("rate")),
         locales=r.strs("locales"),
         channels=frozenset(r.enums("channels", Channel)),
-        routing=PaymentRouting(rules=tuple(rules), fallback=routing.strs("fallback")),
+        routing=PaymentRouting(
+            rules=tuple(rules), fallback=routing.strs("fallback"), store_commission=_commission(routing)
+        ),
         price_increase_notice_days=r.int_("price_increase_notice_days", 0),
         price_increase_consent_required=r.bool_("price_increase_consent_required", False),
         branding=_branding(r.child("branding", _BRANDING)),
         disclosure_required=r.bool_("disclosure_required", False),
     )
+
+
+def _commission(routing: Reader) -> tuple[tuple[Channel, Decimal], ...]:
+    rates = routing.child("store_commission", _COMMISSION)
+    return tuple((channel, rates.decimal(str(channel))) for channel in Channel if rates.has(str(channel)))
 
 
 def _branding(r: Reader) -> Branding:
@@ -296,6 +305,13 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _routing_dict(s: Storefront, rules: list[Document]) -> Document:
+    routing: Document = {"rules": rules, "fallback": list(s.routing.fallback)}
+    if s.routing.store_commission:
+        routing["store_commission"] = {str(channel): str(rate) for channel, rate in s.routing.store_commission}
+    return routing
+
+
 def _storefront_dict(s: Storefront) -> Document:
     rules = []
     for rule in s.routing.rules:
@@ -326,7 +342,7 @@ def _storefront_dict(s: Storefront) -> Document:
         "locales": list(s.locales),
         "channels": [str(c) for c in Channel if c in s.channels],
         "tax": {"mode": str(s.tax.mode), "rate": str(s.tax.rate)},
-        "payment_routing": {"rules": rules, "fallback": list(s.routing.fallback)},
+        "payment_routing": _routing_dict(s, rules),
     }
     if s.price_increase_notice_days:
         out["price_increase_notice_days"] = s.price_increase_notice_days

@@ -17,6 +17,8 @@ from .validation import Violations, check_name, check_slug, join
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _MAX_RATE_PLACES = 6
 MAX_NOTICE_DAYS = 365
+# The channels whose store collects the money and keeps a commission.
+STORE_BILLED = (Channel.APP_STORE, Channel.GOOGLE_PLAY)
 
 
 class TaxMode(StrEnum):
@@ -79,6 +81,8 @@ class PaymentRouting:
 
     rules: tuple[RoutingRule, ...] = ()
     fallback: tuple[str, ...] = ()
+    store_commission: tuple[tuple[Channel, Decimal], ...] = ()
+    """What each store keeps of what it collects (net of tax), e.g. App Store 0.15 or 0.30."""
 
     def choose(self, ctx: RoutingContext) -> tuple[str, ...]:
         """The PSPs to try, in order, for a payment in `ctx`."""
@@ -181,6 +185,15 @@ def _validate_routing(v: Violations, path: str, routing: PaymentRouting, *, need
         ):
             v.add(join(cond_path, "max_amount_minor"), "must be >= min_amount_minor")
     _validate_psps(v, join(path, "fallback"), routing.fallback, allow_empty=not needs_fallback)
+    for channel, rate in routing.store_commission:
+        at = join(join(path, "store_commission"), str(channel))
+        if channel not in STORE_BILLED:
+            v.add(at, f"only {', '.join(map(str, STORE_BILLED))} keep a commission")
+        exponent = rate.as_tuple().exponent
+        if not rate.is_finite() or not Decimal(0) <= rate < Decimal(1):
+            v.add(at, f"{rate} must be a decimal fraction >= 0 and < 1 (e.g. '0.15')")
+        elif isinstance(exponent, int) and -exponent > _MAX_RATE_PLACES:
+            v.add(at, f"at most {_MAX_RATE_PLACES} decimal places")
 
 
 def _validate_psps(v: Violations, path: str, psps: tuple[str, ...], allow_empty: bool = False) -> None:

@@ -12,6 +12,7 @@ from azotte.entitlement.v1 import entitlement_pb2, entitlement_pb2_grpc
 from azotte_entitlement.adapters.catalog import CatalogPlans
 from azotte_entitlement.adapters.unit_of_work import PostgresEntitlementUnitOfWork
 from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.entrypoints.dispute_consumer import DISPUTE_EVENTS, DisputeEventHandler
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
 from azotte_entitlement.entrypoints.metering_consumer import LIMIT_EVENTS, LimitEventHandler
 from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
@@ -82,6 +83,9 @@ async def assemble(runtime: Runtime) -> Entitlement:
     await nats_connection.ensure_service_stream(runtime.js, "metering")
     limits = EventConsumer(runtime.js, uow, LIMIT_EVENTS, LimitEventHandler(projection))
     runtime.spawn(limits.run)
+    await nats_connection.ensure_service_stream(runtime.js, "payments")
+    disputes = EventConsumer(runtime.js, uow, DISPUTE_EVENTS, DisputeEventHandler(projection))
+    runtime.spawn(disputes.run)
     drift = DriftSchedule(uow, projection, plans, settings.reconcile_interval_seconds)
     runtime.spawn(drift.run)
     invite_ttl = timedelta(hours=settings.invite_ttl_hours)

@@ -12,6 +12,7 @@ from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceStub
 from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceStub
 from azotte.metering.v1.metering_pb2_grpc import MeteringServiceStub
 from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceStub
+from azotte.payments.v1.invoices_pb2_grpc import InvoicesServiceStub
 from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceStub
 from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceStub
 from azotte_platform.grpc.client import connect
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
     from azotte.metering.v1.metering_pb2_grpc import MeteringServiceAsyncStub
     from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceAsyncStub
+    from azotte.payments.v1.invoices_pb2_grpc import InvoicesServiceAsyncStub
     from azotte.payments.v1.payments_pb2_grpc import PaymentsServiceAsyncStub
     from azotte.promotions.v1.promotions_pb2_grpc import PromotionsServiceAsyncStub
 
@@ -38,6 +40,7 @@ class GrpcPeers:
     promotions: PromotionsServiceAsyncStub
     metering: MeteringServiceAsyncStub
     wallets: WalletsServiceAsyncStub
+    invoices: InvoicesServiceAsyncStub
     channels: tuple[grpc.aio.Channel, ...] = ()
 
     @classmethod
@@ -62,6 +65,7 @@ class GrpcPeers:
             promotions=PromotionsServiceStub(channels[4]),
             metering=MeteringServiceStub(channels[5]),
             wallets=WalletsServiceStub(channels[5]),
+            invoices=InvoicesServiceStub(channels[2]),
             channels=channels,
         )
 

@@ -8,6 +8,7 @@ built here. The shared vocabulary (Channel, SubscriptionState, Money) is copied 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal, TypeVar
 
 from azotte.common.v1.money_pb2 import Money
@@ -18,11 +19,14 @@ from azotte.gateway.v1 import families_pb2 as fam
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import grants_pb2 as gr
 from azotte.gateway.v1 import policy_pb2 as po
+from azotte.gateway.v1 import portal_users_pb2 as pu
 from azotte.gateway.v1 import tenant_admin_pb2 as ta
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte.metering.v1 import wallets_pb2
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte_gateway.domain.api_keys import ApiKey
 from azotte_gateway.domain.permissions import Role
+from azotte_gateway.domain.portal_users import PortalUser, portal_role
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_platform import convert
 from azotte_platform.errors import InvalidArgument
@@ -150,6 +154,16 @@ def subscription(source: lc.Subscription) -> gw.Subscription:
         if outlook.HasField("next_renewal_time"):
             result.next_renewal_time.CopyFrom(outlook.next_renewal_time)
         result.price_change.CopyFrom(price_change(outlook))
+    if source.HasField("discount"):
+        discount = source.discount
+        result.renewal_discount.CopyFrom(
+            gw.RenewalDiscount(
+                promotion_id=discount.promotion_id,
+                percent_basis_points=discount.percent_basis_points,
+                amount_off=discount.amount_off if discount.HasField("amount_off") else None,
+                renewals_left=discount.renewals_left if discount.HasField("renewals_left") else None,
+            )
+        )
     return result
 
 
@@ -193,7 +207,62 @@ def charge(source: pay.Charge) -> gw.Charge:
     for name in ("gross", "tax", "net", "discount", "refunded", "create_time"):
         if source.HasField(name):
             getattr(result, name).CopyFrom(getattr(source, name))
+    result.lines.extend(charge_line(line) for line in source.lines)
     return result
+
+
+def upcoming_charge_lines(
+    amount: Money, discount: Money, usage: wallets_pb2.PreviewUsageChargesResponse
+) -> list[gw.ChargeLine]:
+    """The lines of a renewal to come: its recurring price (and discount), then the usage so far of the period it
+    ends, less what prepaid credit already paid, as the renewal's charge will carry them."""
+    currency = amount.currency_code
+    lines = [
+        gw.ChargeLine(
+            kind=gw.CHARGE_LINE_KIND_RECURRING,
+            amount=convert.money(amount.amount_minor + discount.amount_minor, currency),
+        )
+    ]
+    if discount.amount_minor:
+        lines.append(
+            gw.ChargeLine(kind=gw.CHARGE_LINE_KIND_DISCOUNT, amount=convert.money(-discount.amount_minor, currency))
+        )
+    for line in usage.lines:
+        lines.append(
+            _usage_line(gw.CHARGE_LINE_KIND_USAGE, line.meter_key, line.dimensions, line.quantity, line.amount)
+        )
+    for adjustment in usage.adjustments:
+        lines.append(
+            _usage_line(
+                gw.CHARGE_LINE_KIND_USAGE_ADJUSTMENT,
+                adjustment.meter_key,
+                adjustment.dimensions,
+                adjustment.quantity,
+                adjustment.amount,
+            )
+        )
+    paid = usage.subtotal.amount_minor - usage.due.amount_minor
+    if paid > 0:
+        lines.append(gw.ChargeLine(kind=gw.CHARGE_LINE_KIND_USAGE_CREDIT, amount=convert.money(-paid, currency)))
+    return lines
+
+
+def _usage_line(
+    kind: gw.ChargeLineKind.ValueType, meter_key: str, dimensions: Mapping[str, str], quantity: str, amount: Money
+) -> gw.ChargeLine:
+    return gw.ChargeLine(kind=kind, meter_key=meter_key, dimensions=dict(dimensions), quantity=quantity, amount=amount)
+
+
+def charge_line(source: pay.ChargeLine) -> gw.ChargeLine:
+    """A line of a payments charge (the kinds have the same names)."""
+    return gw.ChargeLine(
+        kind=gw.ChargeLineKind.Value(pay.ChargeLineKind.Name(source.kind)),
+        description=source.description,
+        meter_key=source.meter_key,
+        dimensions=dict(source.dimensions),
+        quantity=source.quantity,
+        amount=source.amount,
+    )
 
 
 def refund(source: pay.Refund) -> gw.Refund:
@@ -281,6 +350,8 @@ def revenue_row(source: pay.RevenueRow) -> bl.RevenueRow:
         refunds=source.refunds,
         net_revenue=source.net_revenue,
         tax=source.tax,
+        store_commission=source.store_commission,
+        proceeds=source.proceeds,
     )
 
 
@@ -537,3 +608,26 @@ def lifecycle_rules(rules: po.LifecyclePolicyRules) -> lc.LifecyclePolicy:
     if rules.HasField("retry_schedule"):
         policy.retry_schedule.days.extend(rules.retry_schedule.days)
     return policy
+
+
+# --- portal users -----------------------------------------------------------------------------------
+
+_PORTAL_ROLE = "PORTAL_USER_ROLE"
+
+
+def portal_user_role(value: pu.PortalUserRole.ValueType) -> Role:
+    """The role a portal user is created with."""
+    return portal_role(convert.enum_from_pb(Role, _PORTAL_ROLE, value, pu.PortalUserRole, "role"))
+
+
+def portal_user(user: PortalUser) -> pu.PortalUser:
+    """A portal user as the public message (never its password hash)."""
+    message = pu.PortalUser(
+        id=user.id,
+        email=user.email,
+        role=convert.enum_to_pb(_PORTAL_ROLE, user.role, pu.PortalUserRole),
+        create_time=convert.timestamp(user.created_at),
+    )
+    if user.disabled_at is not None:
+        message.disable_time.CopyFrom(convert.timestamp(user.disabled_at))
+    return message

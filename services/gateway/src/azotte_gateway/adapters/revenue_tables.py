@@ -39,6 +39,9 @@ revenue_entries = sa.Table(
     _text("charge_id"),
     _text("period_key"),
     _text("promotion_id"),
+    _text("campaign_id"),
+    _text("experiment_id"),
+    _text("variant_id"),
     _text("psp"),
     _text("decline_reason"),
     _amount("gross_minor"),
@@ -49,6 +52,7 @@ revenue_entries = sa.Table(
     _amount("credit_minor"),
     _amount("ledger_net_minor"),
     _amount("ledger_tax_minor"),
+    _amount("store_commission_minor"),
     _text("movement"),
     _amount("mrr_delta_minor"),
     _amount("trial_delta"),
@@ -60,6 +64,25 @@ revenue_entries = sa.Table(
     sa.Index("revenue_entries_by_customer", "tenant_id", "customer_id", "seq"),
     sa.Index("revenue_entries_by_subscription", "tenant_id", "subscription_id", "seq"),
     sa.Index("revenue_entries_by_type", "tenant_id", "type", "occur_time"),
+    sa.Index("revenue_entries_by_experiment", "tenant_id", "experiment_id", "occur_time"),
+)
+
+# What each charge billed for usage, per meter (usage revenue and consumption per meter).
+revenue_usage = sa.Table(
+    "revenue_usage",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("meter_key", sa.Text, primary_key=True),
+    sa.Column("occur_time", _TS, nullable=False),
+    _text("currency"),
+    _text("storefront_id"),
+    _text("channel"),
+    _text("plan_id"),
+    sa.Column("quantity", sa.Numeric, nullable=False),
+    _amount("billed_minor"),
+    _amount("credit_minor"),
+    sa.Index("revenue_usage_by_time", "tenant_id", "occur_time"),
 )
 
 # Charge series started on a day, those whose first charge succeeded, those that ever succeeded: kept on the

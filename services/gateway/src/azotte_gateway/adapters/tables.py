@@ -150,3 +150,40 @@ partner_request_ids = sa.Table(
     sa.Column("seen_time", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.ForeignKeyConstraint(["tenant_id", "partner_id"], ["partners.tenant_id", "partners.partner_id"]),
 )
+
+# Portal users (the Argon2id hash of their password, never the password), their sessions (the SHA-256 of the
+# cookie's token, never the token) and the failed sign-ins the lock-out counts (for unknown emails too).
+portal_users = sa.Table(
+    "portal_users",
+    metadata,
+    sa.Column("tenant_id", sa.Text, sa.ForeignKey("tenants.tenant_id"), primary_key=True),
+    sa.Column("user_id", sa.Text, primary_key=True),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disable_time", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("tenant_id", "email", name="portal_users_email"),
+)
+
+portal_sessions = sa.Table(
+    "portal_sessions",
+    metadata,
+    sa.Column("token_hash", sa.Text, primary_key=True),
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("csrf_token", sa.Text, nullable=False),
+    sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_time", sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["portal_users.tenant_id", "portal_users.user_id"]),
+    sa.Index("portal_sessions_user", "tenant_id", "user_id"),
+)
+
+portal_sign_in_failures = sa.Table(
+    "portal_sign_in_failures",
+    metadata,
+    sa.Column("tenant_id", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("failure_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("portal_sign_in_failures_email", "tenant_id", "email", "failure_time"),
+)

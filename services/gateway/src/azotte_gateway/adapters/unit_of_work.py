@@ -5,6 +5,10 @@ from __future__ import annotations
 from azotte_gateway.adapters.repositories.api_keys import PostgresApiKeyRepository
 from azotte_gateway.adapters.repositories.app_store_apps import PostgresAppStoreAppRepository
 from azotte_gateway.adapters.repositories.channel_accounts import PostgresChannelAccountRepository
+from azotte_gateway.adapters.repositories.portal_users import (
+    PostgresPortalSessionRepository,
+    PostgresPortalUserRepository,
+)
 from azotte_gateway.adapters.repositories.revenue import PostgresRevenueRepository
 from azotte_gateway.adapters.repositories.tenants import PostgresTenantRepository
 from azotte_gateway.adapters.repositories.webhooks import PostgresWebhookRepository
@@ -12,8 +16,8 @@ from azotte_platform.db.unit_of_work import UnitOfWork
 
 
 class PostgresGatewayUnitOfWork(UnitOfWork):
-    """Implements `ports.GatewayUnitOfWork` and `ports.WebhooksUnitOfWork`: `async with uow:`, use the
-    repositories, then `commit()`."""
+    """Implements `ports.GatewayUnitOfWork`, `ports.WebhooksUnitOfWork` and `ports.PortalUnitOfWork`:
+    `async with uow:`, use the repositories, then `commit()`."""
 
     @property
     def tenants(self) -> PostgresTenantRepository:
@@ -38,3 +42,11 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
     @property
     def webhooks(self) -> PostgresWebhookRepository:
         return PostgresWebhookRepository(self.connection)
+
+    @property
+    def portal_users(self) -> PostgresPortalUserRepository:
+        return PostgresPortalUserRepository(self.connection)
+
+    @property
+    def portal_sessions(self) -> PostgresPortalSessionRepository:
+        return PostgresPortalSessionRepository(self.connection)

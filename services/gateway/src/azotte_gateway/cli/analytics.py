@@ -1,4 +1,5 @@
-"""`azotte revenue mrr|churn|payments|summary|campaigns|events|rate|rates|rebuild`: analytics in the terminal."""
+"""`azotte revenue mrr|churn|payments|summary|campaigns|experiment|usage|events|rate|rates|rebuild`: analytics in a
+terminal."""
 
 from __future__ import annotations
 
@@ -120,15 +121,16 @@ def summary(
     currency: Reporting = "",
     plot: Plot = True,
 ) -> None:
-    """Gross, discounts, refunds, credits, tax and net revenue (admin)."""
+    """Gross, discounts, refunds, credits, tax, net revenue, store commission and proceeds (admin)."""
     params = {**_window(start, end), "granularity": granularity, "reporting_currency": currency}
     answer = _call("GET", "/v1/analytics/revenue", params=params)
     unit = answer["currency"]
-    table = Table("from", "gross", "discounts", "refunds", "credits", "tax", "net")
+    table = Table("from", "gross", "discounts", "refunds", "credits", "tax", "net", "store commission", "proceeds")
+    columns = ("gross_minor", "discounts_minor", "refunds_minor", "credits_minor", "tax_minor", "net_minor")
     for p in [*answer["points"], answer["total"]]:
         label = "total" if p is answer["total"] else p["start_time"][:10]
-        amounts = (p[k] for k in ("gross_minor", "discounts_minor", "refunds_minor", "credits_minor", "tax_minor"))
-        table.add_row(label, *(_amount(a, "") for a in amounts), _amount(p["net_minor"], unit))
+        amounts = [_amount(p[k], "") for k in (*columns, "store_commission_minor")]
+        table.add_row(label, *amounts, _amount(p["proceeds_minor"], unit))
     _print(table)
     if plot and answer["points"]:
         labels = [p["start_time"][:10] for p in answer["points"]]
@@ -147,6 +149,46 @@ def campaigns(start: Start = "", end: End = "") -> None:
             r["redemptions"],
             _amount(r["discount_minor"], ""),
             _amount(r["revenue_minor"], ""),
+        )
+    _print(table)
+    if answer.get("conversions"):
+        offers = Table("campaign", "promotion", "offers issued", "redeemed", "conversion")
+        for c in answer["conversions"]:
+            offers.add_row(
+                c["campaign_id"], c["promotion_id"], c["offers_issued"], c["offers_redeemed"], c["conversion_rate"]
+            )
+        _print(offers)
+
+
+def usage(start: Start = "", end: End = "") -> None:
+    """Usage revenue and consumption per meter."""
+    answer = _call("GET", "/v1/analytics/usage", params=_window(start, end))
+    table = Table("meter", "currency", "quantity", "billed", "prepaid credit", "charged", "per unit (minor)")
+    for r in answer["rows"]:
+        table.add_row(
+            r["meter_key"],
+            r["currency"],
+            r["quantity"],
+            _amount(r["billed_minor"], ""),
+            _amount(r["credit_minor"], ""),
+            _amount(r["charged_minor"], ""),
+            r["billed_per_unit_minor"],
+        )
+    _print(table)
+
+
+def experiment(experiment_id: str, start: Start = "", end: End = "") -> None:
+    """An A/B experiment's variants: assigned, converted, revenue."""
+    answer = _call("GET", f"/v1/analytics/experiments/{experiment_id}", params=_window(start, end))
+    table = Table("variant", "assigned", "converted", "conversion", "revenue", "per customer")
+    for v in answer["variants"]:
+        table.add_row(
+            v["variant_id"],
+            v["assigned"],
+            v["converted"],
+            v["conversion_rate"],
+            ", ".join(_amount(m["amount_minor"], m["currency_code"]) for m in v["revenue"]),
+            ", ".join(_amount(m["amount_minor"], m["currency_code"]) for m in v["revenue_per_customer"]),
         )
     _print(table)
 
@@ -219,6 +261,8 @@ def register(revenue: typer.Typer) -> None:
         ("payments", payments),
         ("summary", summary),
         ("campaigns", campaigns),
+        ("experiment", experiment),
+        ("usage", usage),
         ("events", events),
         ("rate", rate),
         ("rates", rates),

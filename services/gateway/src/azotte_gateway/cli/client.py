@@ -43,6 +43,15 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def _raise_for_error(answer: httpx.Response) -> None:
+    if answer.status_code >= 400:
+        try:
+            error = answer.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            error = {"status": "UNKNOWN", "message": answer.text}
+        raise ApiError(answer.status_code, error)
+
+
 class GatewayClient:
     """Calls the REST API with one API key."""
 
@@ -61,15 +70,16 @@ class GatewayClient:
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """One call; raises ApiError on an error answer; JSON answers are decoded."""
         answer = self._http.request(method, path, **kwargs)
-        if answer.status_code >= 400:
-            try:
-                error = answer.json()["error"]
-            except (ValueError, KeyError, TypeError):
-                error = {"status": "UNKNOWN", "message": answer.text}
-            raise ApiError(answer.status_code, error)
+        _raise_for_error(answer)
         if answer.headers.get("content-type", "").startswith("application/json"):
             return answer.json()
         return answer.text
+
+    def download(self, path: str) -> bytes:
+        """GET a file (a PDF) as bytes; raises ApiError on an error answer."""
+        answer = self._http.get(path)
+        _raise_for_error(answer)
+        return answer.content
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params or None)

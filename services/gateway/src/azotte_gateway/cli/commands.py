@@ -22,6 +22,7 @@ from azotte_gateway.cli import (
     experiments,
     families,
     grants,
+    invoices,
     policy,
     price_changes,
     psp_accounts,
@@ -54,6 +55,8 @@ customers.register(app)
 app.add_typer(policy.app, name="policy")
 app.add_typer(price_changes.app, name="price-changes")
 app.add_typer(psp_accounts.app, name="psp-accounts")
+app.add_typer(invoices.app, name="invoices")
+app.add_typer(invoices.bank, name="bank")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(usage.app, name="usage")
 app.add_typer(usage_billing.app, name="usage-billing")

@@ -17,6 +17,7 @@ from rich.table import Table
 from azotte_gateway.cli import render
 from azotte_gateway.cli.client import ApiError, GatewayClient
 from azotte_gateway.cli.demo_ai import ai_section
+from azotte_gateway.cli.demo_promotions import promotions_section
 
 DAY = 86_400
 
@@ -239,6 +240,7 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
 
     family_section(tour, "10. Families: an owner shares the plan's seats; a lapse takes every member's access")
     ai_section(tour, "11. AI usage: tokens on two models, a prepaid wallet burning down, an alert, a cut-off, a top-up")
+    promotions_section(tour, "12. Promotions: a premiere code in two storefronts, and a referral rewarding both sides")
 
     if tour.failed:
         console.print(f"[yellow]The tour finished; {len(tour.failed)} step(s) failed: {', '.join(tour.failed)}[/]")

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-app = typer.Typer(help="Your own payment provider accounts (Stripe, sandbox PSPs).", no_args_is_help=True)
+app = typer.Typer(help="Your own payment provider accounts (Stripe, Adyen, sandbox PSPs).", no_args_is_help=True)
 
 # The credentials each kind asks for; secrets are typed at a hidden prompt, never passed as options.
+# A live Adyen account is also asked for its live URL prefix (not secret).
 CREDENTIALS = {
     "STRIPE": ("secret_key", "webhook_secret"),
+    "ADYEN": ("api_key", "merchant_account", "hmac_key"),
     "STRIPE_LIKE": ("api_key",),
     "ADYEN_LIKE": ("api_key", "merchant_account"),
 }
@@ -66,7 +68,7 @@ def get(account_id: str) -> None:
 @app.command("connect")
 def connect(
     account_id: Annotated[str, typer.Argument(help="The name your routing rules use, e.g. stripe-eu.")],
-    kind: Annotated[str, typer.Option("--kind", help="STRIPE, STRIPE_LIKE or ADYEN_LIKE.")] = "STRIPE",
+    kind: Annotated[str, typer.Option("--kind", help="STRIPE, ADYEN, STRIPE_LIKE or ADYEN_LIKE.")] = "STRIPE",
     live: Annotated[bool, typer.Option("--live", help="Real money (a Stripe sk_live_ key).")] = False,
     name: Annotated[str, typer.Option("--name", help="A display name.")] = "",
 ) -> None:
@@ -75,6 +77,8 @@ def connect(
     if kind not in CREDENTIALS:
         raise typer.BadParameter(f"must be one of {', '.join(CREDENTIALS)}", param_hint="--kind")
     credentials = {field: typer.prompt(field, hide_input=field != "merchant_account") for field in CREDENTIALS[kind]}
+    if kind == "ADYEN" and live:
+        credentials["live_url_prefix"] = typer.prompt("live_url_prefix")
     account = {"account_id": account_id, "kind": kind, "mode": "LIVE" if live else "SANDBOX", "display_name": name}
     answer = _post("/v1/psp-accounts", {"account": account, "credentials": credentials})
     _cli().console.print(accounts_table([answer["account"]]))

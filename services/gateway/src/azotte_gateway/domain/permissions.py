@@ -41,6 +41,8 @@ class Permission(StrEnum):
     READ_ANALYTICS = "read_analytics"
     # The webhook endpoints (never their secrets) and the delivery log.
     READ_WEBHOOKS = "read_webhooks"
+    # Invoices, credit notes, their PDFs and the bank transfers received.
+    READ_INVOICES = "read_invoices"
     # Day-to-day customer operations.
     CANCEL_SUBSCRIPTION = "cancel_subscription"
     PAUSE_SUBSCRIPTION = "pause_subscription"
@@ -93,6 +95,10 @@ class Permission(StrEnum):
     # The channel apps (App Store apps) whose notifications the gateway accepts, and their trusted roots.
     MANAGE_CHANNELS = "manage_channels"
     MANAGE_PROMOTIONS = "manage_promotions"
+    # The App Store subscription key that signs promotional offers (admin only: a signing secret).
+    MANAGE_STORE_OFFER_KEYS = "manage_store_offer_keys"
+    # An App Store promotional offer signed for a purchase on a device.
+    SIGN_STORE_OFFERS = "sign_store_offers"
     MANAGE_METERS = "manage_meters"
     # Usage prices and limits (alerts and cut-offs).
     MANAGE_USAGE_BILLING = "manage_usage_billing"
@@ -106,13 +112,20 @@ class Permission(StrEnum):
     MANAGE_API_KEYS = "manage_api_keys"
     # The tenant's own PSP accounts and their credentials (admin only: they move the tenant's money).
     MANAGE_PSP_ACCOUNTS = "manage_psp_accounts"
-    MANAGE_USERS = "manage_users"
+    # The people who sign in to the portal, and their roles.
+    MANAGE_PORTAL_USERS = "manage_portal_users"
     REFUND_ANY_AMOUNT = "refund_any_amount"
     ISSUE_CREDITS = "issue_credits"
     READ_REVENUE_REPORTS = "read_revenue_reports"
     ADVANCE_SANDBOX_CLOCK = "advance_sandbox_clock"
     # Webhook endpoints and their signing secrets, replays and test events.
     MANAGE_WEBHOOKS = "manage_webhooks"
+    # Bank transfers: recorded by hand, imported from statements, queued ones assigned to invoices.
+    RECORD_INVOICE_PAYMENTS = "record_invoice_payments"
+    # Invoices and credit notes, and the seller details and bank account invoices print.
+    MANAGE_INVOICES = "manage_invoices"
+    # Voiding an invoice and writing one off as uncollectible (admin only: they cancel revenue).
+    VOID_INVOICES = "void_invoices"
 
 
 class Role(StrEnum):
@@ -131,6 +144,7 @@ _PUBLISHABLE = frozenset(
         Permission.LIST_ENTITLEMENTS,
         Permission.START_CHECKOUT,
         Permission.VALIDATE_PROMOTION_CODES,
+        Permission.SIGN_STORE_OFFERS,
         Permission.CHECK_TRIAL_ELIGIBILITY,
         Permission.ISSUE_REFERRAL_CODES,
         Permission.ASSIGN_EXPERIMENT_VARIANTS,
@@ -179,6 +193,7 @@ _VIEWER = frozenset(
         Permission.READ_PRICE_CHANGES,
         Permission.READ_WEBHOOKS,
         Permission.READ_ANALYTICS,
+        Permission.READ_INVOICES,
     }
 )
 _OPERATOR = _VIEWER | {
@@ -193,6 +208,7 @@ _OPERATOR = _VIEWER | {
     Permission.LINK_CHANNEL_IDENTITY,
     Permission.ISSUE_CUSTOMER_TOKENS,
     Permission.ISSUE_GOODWILL_CODES,
+    Permission.SIGN_STORE_OFFERS,
     Permission.ISSUE_REFERRAL_CODES,
     Permission.ASSIGN_EXPERIMENT_VARIANTS,
     Permission.MANAGE_GRANTS,
@@ -203,6 +219,7 @@ _OPERATOR = _VIEWER | {
     Permission.CONSENT_TO_PRICE_CHANGES,
     Permission.INGEST_USAGE,
     Permission.GRANT_USAGE_CREDIT,
+    Permission.RECORD_INVOICE_PAYMENTS,
 }
 _MANAGER = _OPERATOR | {
     Permission.MANAGE_LIFECYCLE_POLICY,
@@ -222,18 +239,21 @@ _MANAGER = _OPERATOR | {
     Permission.MANAGE_METERS,
     Permission.MANAGE_USAGE_BILLING,
     Permission.READ_PRICE_CHANGE_IMPACT,
+    Permission.MANAGE_INVOICES,
 }
 _ADMIN = _MANAGER | {
     Permission.RECONCILE_ALL_GRANTS,
     Permission.MANAGE_TENANT,
     Permission.MANAGE_API_KEYS,
     Permission.MANAGE_PSP_ACCOUNTS,
-    Permission.MANAGE_USERS,
+    Permission.MANAGE_STORE_OFFER_KEYS,
+    Permission.MANAGE_PORTAL_USERS,
     Permission.REFUND_ANY_AMOUNT,
     Permission.ISSUE_CREDITS,
     Permission.READ_REVENUE_REPORTS,
     Permission.ADVANCE_SANDBOX_CLOCK,
     Permission.MANAGE_WEBHOOKS,
+    Permission.VOID_INVOICES,
 }
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(

@@ -10,7 +10,7 @@ its expiry. Every figure is a sum of per-event deltas, so it can be drilled down
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -204,6 +204,17 @@ class Rates:
 
 
 @dataclass(frozen=True)
+class UsageLine:
+    """What a charge billed for one meter's usage in arrears: the quantity, the amount, and the part of it
+    already paid from prepaid credit (negative)."""
+
+    meter_key: str
+    quantity: Decimal
+    billed_minor: int
+    credit_minor: int = 0
+
+
+@dataclass(frozen=True)
 class RevenueEntry:
     """One event of the revenue stream, with its amounts (minor units of `currency`) and its effects.
 
@@ -226,6 +237,10 @@ class RevenueEntry:
     charge_id: str = ""
     period_key: str = ""
     promotion_id: str = ""
+    # Campaign offers and experiment assignments: which campaign, experiment and variant.
+    campaign_id: str = ""
+    experiment_id: str = ""
+    variant_id: str = ""
     psp: str = ""
     decline_reason: str = ""
     gross_minor: int = 0
@@ -236,6 +251,8 @@ class RevenueEntry:
     credit_minor: int = 0
     ledger_net_minor: int = 0
     ledger_tax_minor: int = 0
+    # A store-billed sale: what the store kept of it.
+    store_commission_minor: int = 0
     movement: Movement = Movement.NONE
     mrr_delta_minor: int = 0
     trial_delta: int = 0
@@ -243,6 +260,8 @@ class RevenueEntry:
     customer_paying_delta: int = 0
     dunning_started: bool = False
     recovered: bool = False
+    # A charge that billed usage: per meter, what it billed.
+    usage: tuple[UsageLine, ...] = ()
     # Its place in the stream (given when stored).
     seq: int = 0
 
@@ -285,6 +304,7 @@ MEASURES = (
     "credit_minor",
     "ledger_net_minor",
     "ledger_tax_minor",
+    "store_commission_minor",
     "dunning_started",
     "recovered",
 )
@@ -293,7 +313,8 @@ _MOVEMENT_MEASURE = {m: f"{m.value}_minor" for m in Movement if m is not Movemen
 
 def measures(entry: RevenueEntry) -> tuple[int, ...]:
     """An entry's contribution to its day, one value per `MEASURES` name."""
-    paid = entry.type == "payment.succeeded"
+    # What a subscriber paid: an Azotte-billed charge, or a sale a store billed.
+    paid = entry.type == "payment.succeeded" or (entry.type == "revenue.recorded" and entry.cause == "store_sale")
     values = {
         "trial_delta": entry.trial_delta,
         "paying_delta": entry.paying_delta,
@@ -306,6 +327,7 @@ def measures(entry: RevenueEntry) -> tuple[int, ...]:
         "credit_minor": entry.credit_minor if entry.cause != "refund" else 0,
         "ledger_net_minor": entry.ledger_net_minor,
         "ledger_tax_minor": entry.ledger_tax_minor,
+        "store_commission_minor": entry.store_commission_minor,
         "dunning_started": int(entry.dunning_started),
         "recovered": int(entry.recovered),
     }
@@ -331,6 +353,7 @@ class DayFigures:
     credit_minor: int = 0
     ledger_net_minor: int = 0
     ledger_tax_minor: int = 0
+    store_commission_minor: int = 0
     dunning_started: int = 0
     recovered: int = 0
 
@@ -391,3 +414,58 @@ class EntryQuery:
     equal: Mapping[str, str]
     since: datetime | None = None
     until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CampaignConversion:
+    """A campaign's offers of one promotion issued in a window, and how many of them were redeemed."""
+
+    campaign_id: str
+    promotion_id: str
+    offers_issued: int
+    offers_redeemed: int
+
+
+@dataclass(frozen=True)
+class VariantFigures:
+    """An experiment variant's customers assigned in a window, those who started paying after their assignment,
+    and the net revenue (after refunds) they brought since, per currency."""
+
+    variant_id: str
+    assigned: int
+    converted: int
+    revenue_minor: dict[str, int]
+
+
+@dataclass(frozen=True)
+class UsageFigures:
+    """A meter's usage billed in a window in one currency: the quantity, the amount billed, the part paid from
+    prepaid credit (negative), and what the charges collected for it."""
+
+    meter_key: str
+    currency: str
+    quantity: Decimal
+    billed_minor: int
+    credit_minor: int
+
+    @property
+    def charged_minor(self) -> int:
+        """Billed less what prepaid credit had already paid."""
+        return self.billed_minor + self.credit_minor
+
+
+def usage_lines(lines: Iterable[tuple[str, str, str, int]]) -> tuple[UsageLine, ...]:
+    """Per meter, the sum of a charge's usage lines given as (kind, meter_key, quantity, amount_minor) with kind
+    `usage`, `usage_adjustment` (billed) or `usage_credit` (credit), in meter order; other lines are not usage."""
+    billed: dict[str, UsageLine] = {}
+    for kind, meter_key, quantity, amount_minor in lines:
+        if kind not in ("usage", "usage_adjustment", "usage_credit") or not meter_key:
+            continue
+        was = billed.get(meter_key, UsageLine(meter_key, Decimal(0), 0))
+        if kind == "usage_credit":
+            billed[meter_key] = replace(was, credit_minor=was.credit_minor + amount_minor)
+        else:
+            billed[meter_key] = replace(
+                was, quantity=was.quantity + Decimal(quantity or 0), billed_minor=was.billed_minor + amount_minor
+            )
+    return tuple(billed[meter] for meter in sorted(billed))

@@ -18,14 +18,15 @@ from azotte_gateway.adapters.channels.partners import SignedPartnerEvents
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.adapters.peers import GrpcPeers
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
+from azotte_gateway.domain.portal_users import Passwords
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.entrypoints.rest.app import create_app, rest_server
 from azotte_gateway.entrypoints.revenue_consumers import start_analytics
 from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES
 from azotte_gateway.entrypoints.webhook_worker import start_webhooks
-from azotte_gateway.ports import GatewayUnitOfWork, Peers
+from azotte_gateway.ports import GatewayUnitOfWork, Peers, PortalUnitOfWork
 from azotte_gateway.service_layer.access import Access, AccessReader
-from azotte_gateway.service_layer.admin import Admin
+from azotte_gateway.service_layer.admin import SANDBOX_TENANT_ID, Admin
 from azotte_gateway.service_layer.auth import Authenticator
 from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.campaigns import Campaigns
@@ -38,7 +39,9 @@ from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
+from azotte_gateway.service_layer.invoices import Invoices
 from azotte_gateway.service_layer.policy import LifecyclePolicies
+from azotte_gateway.service_layer.portal_users import SANDBOX_PORTAL_ADMIN, SANDBOX_PORTAL_ADMIN_FILE, PortalUsers
 from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.psp_accounts import PspAccounts
 from azotte_gateway.service_layer.referrals import Referrals
@@ -80,6 +83,9 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     """Every area over the runtime's database and clock; access answers follow entitlement events."""
 
     def uow() -> GatewayUnitOfWork:
+        return PostgresGatewayUnitOfWork(runtime.engine, "gateway", runtime.clock)
+
+    def portal_uow() -> PortalUnitOfWork:
         return PostgresGatewayUnitOfWork(runtime.engine, "gateway", runtime.clock)
 
     units = Units(uow)
@@ -141,6 +147,8 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         usage=Usage(peers, customers),
         usage_billing=UsageBilling(peers, customers),
         psp_accounts=PspAccounts(peers),
+        invoices=Invoices(peers, customers),
+        portal_users=PortalUsers(Units(portal_uow), clock, Passwords()),
     )
 
 
@@ -165,6 +173,9 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     )
     gateway = build_gateway(runtime, settings, peers)
     await gateway.admin.bootstrap(settings.state_dir)
+    await gateway.portal_users.add_first_admin(
+        SANDBOX_TENANT_ID, SANDBOX_PORTAL_ADMIN, settings.state_dir / SANDBOX_PORTAL_ADMIN_FILE
+    )
     rest = rest_server(create_app(gateway), settings.rest_host, settings.rest_port)
     runtime.spawn(rest.serve)
     await rest.wait_started()

@@ -33,8 +33,12 @@ from azotte.gateway.v1 import (
     gateway_pb2_grpc,
     grants_pb2,
     grants_pb2_grpc,
+    invoices_pb2,
+    invoices_pb2_grpc,
     policy_pb2,
     policy_pb2_grpc,
+    portal_users_pb2,
+    portal_users_pb2_grpc,
     price_changes_pb2,
     price_changes_pb2_grpc,
     promotions_pb2,
@@ -159,6 +163,14 @@ class TenantAdminServicer(_Servicer, tenant_admin_pb2_grpc.TenantAdminServiceSer
     CreateCustomerToken = _rpc(lambda g: g.admin.create_customer_token)
 
 
+class PortalUsersServicer(_Servicer, portal_users_pb2_grpc.PortalUsersServiceServicer):
+    """PortalUsersService: the people who sign in to the portal."""
+
+    CreatePortalUser = _rpc(lambda g: g.portal_users.create_portal_user)
+    ListPortalUsers = _rpc(lambda g: g.portal_users.list_portal_users)
+    DisablePortalUser = _rpc(lambda g: g.portal_users.disable_portal_user)
+
+
 class BillingServicer(_Servicer, billing_pb2_grpc.BillingServiceServicer):
     """BillingService: payment methods, credit, voids, the revenue report and the ledger."""
 
@@ -248,6 +260,8 @@ class PromotionsServicer(_Servicer, promotions_pb2_grpc.PromotionsServiceService
     RevokeCodeBatch = _rpc(lambda g: g.promotions.revoke_code_batch)
     IssueGoodwillCode = _rpc(lambda g: g.promotions.issue_goodwill_code)
     ValidatePromotionCode = _rpc(lambda g: g.promotions.validate_promotion_code)
+    SetAppStoreSubscriptionKey = _rpc(lambda g: g.promotions.set_app_store_subscription_key)
+    SignAppStoreOffer = _rpc(lambda g: g.promotions.sign_app_store_offer)
     CheckTrialEligibility = _rpc(lambda g: g.trials.check_trial_eligibility)
 
 
@@ -289,6 +303,27 @@ class PspAccountsServicer(_Servicer, psp_accounts_pb2_grpc.PspAccountsServiceSer
     GetPspAccount = _rpc(lambda g: g.psp_accounts.get_psp_account)
     ListPspAccounts = _rpc(lambda g: g.psp_accounts.list_psp_accounts)
     RewrapPspAccounts = _rpc(lambda g: g.psp_accounts.rewrap_psp_accounts)
+    GetDisputePolicy = _rpc(lambda g: g.psp_accounts.get_dispute_policy)
+    UpdateDisputePolicy = _rpc(lambda g: g.psp_accounts.update_dispute_policy)
+
+
+class InvoicesServicer(_Servicer, invoices_pb2_grpc.InvoicesServiceServicer):
+    """InvoicesService: invoices, credit notes and bank transfers."""
+
+    CreateInvoice = _rpc(lambda g: g.invoices.create_invoice)
+    IssueInvoice = _rpc(lambda g: g.invoices.issue_invoice)
+    GetInvoice = _rpc(lambda g: g.invoices.get_invoice)
+    ListInvoices = _rpc(lambda g: g.invoices.list_invoices)
+    GetInvoicePdf = _rpc(lambda g: g.invoices.get_invoice_pdf)
+    VoidInvoice = _rpc(lambda g: g.invoices.void_invoice)
+    MarkInvoiceUncollectible = _rpc(lambda g: g.invoices.mark_invoice_uncollectible)
+    CreateCreditNote = _rpc(lambda g: g.invoices.create_credit_note)
+    RecordInvoicePayment = _rpc(lambda g: g.invoices.record_invoice_payment)
+    ImportBankStatement = _rpc(lambda g: g.invoices.import_bank_statement)
+    ListBankPayments = _rpc(lambda g: g.invoices.list_bank_payments)
+    AssignBankPayment = _rpc(lambda g: g.invoices.assign_bank_payment)
+    SetInvoiceProfile = _rpc(lambda g: g.invoices.set_invoice_profile)
+    GetInvoiceProfile = _rpc(lambda g: g.invoices.get_invoice_profile)
 
 
 class ChannelAppsServicer(_Servicer, channel_apps_pb2_grpc.ChannelAppsServiceServicer):
@@ -333,13 +368,15 @@ class PriceChangesServicer(_Servicer, price_changes_pb2_grpc.PriceChangesService
 
 
 class AnalyticsServicer(_Servicer, analytics_pb2_grpc.AnalyticsServiceServicer):
-    """AnalyticsService: MRR, churn, payments, revenue and campaign figures, the revenue stream, rates, rebuilds."""
+    """AnalyticsService: MRR, churn, payments, revenue, campaigns, experiments, the revenue stream, rates, rebuilds."""
 
     GetMrrReport = _rpc(lambda g: g.analytics.get_mrr_report)
     GetChurnReport = _rpc(lambda g: g.analytics.get_churn_report)
     GetPaymentReport = _rpc(lambda g: g.analytics.get_payment_report)
     GetRevenueSummary = _rpc(lambda g: g.analytics.get_revenue_summary)
     GetCampaignReport = _rpc(lambda g: g.analytics.get_campaign_report)
+    GetExperimentReport = _rpc(lambda g: g.analytics.get_experiment_report)
+    GetUsageRevenueReport = _rpc(lambda g: g.analytics.get_usage_revenue_report)
     ListRevenueEvents = _rpc(lambda g: g.analytics.list_revenue_events)
     SetExchangeRate = _rpc(lambda g: g.analytics.set_exchange_rate)
     ListExchangeRates = _rpc(lambda g: g.analytics.list_exchange_rates)
@@ -454,5 +491,9 @@ PUBLIC_SERVICES = (
     PublicService(
         _service(psp_accounts_pb2), PspAccountsServicer, psp_accounts_pb2_grpc.add_PspAccountsServiceServicer_to_server
     ),
+    PublicService(
+        _service(portal_users_pb2), PortalUsersServicer, portal_users_pb2_grpc.add_PortalUsersServiceServicer_to_server
+    ),
+    PublicService(_service(invoices_pb2), InvoicesServicer, invoices_pb2_grpc.add_InvoicesServiceServicer_to_server),
 )
 """Every service the gateway's port serves (besides health and reflection), one per area of the API."""

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel.numbers import list_currencies
 from google.protobuf.message import Message
@@ -24,6 +24,7 @@ from azotte_gateway.domain.revenue import (
     Rates,
     RevenueEntry,
     Slice,
+    VariantFigures,
     gross_mrr_churn,
     net_mrr_churn,
     ratio,
@@ -51,6 +52,9 @@ _EVENT_FIELDS = [
     "plan_id",
     "currency",
     "promotion_id",
+    "campaign_id",
+    "experiment_id",
+    "variant_id",
     "charge_id",
     "source",
 ]
@@ -85,7 +89,9 @@ def _window(
     request: an.GetMrrReportRequest
     | an.GetRevenueSummaryRequest
     | an.GetPaymentReportRequest
-    | an.GetCampaignReportRequest,
+    | an.GetCampaignReportRequest
+    | an.GetExperimentReportRequest
+    | an.GetUsageRevenueReportRequest,
 ) -> tuple[datetime, datetime]:
     start, end = _moment(request, "start_time"), _moment(request, "end_time")
     if end <= start:
@@ -208,6 +214,27 @@ def _rate(value: Decimal | None) -> str:
     return "" if value is None else str(value)
 
 
+def _per_unit(amount_minor: int, quantity: Decimal) -> str:
+    if not quantity:
+        return ""
+    return str((Decimal(amount_minor) / quantity).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
+
+
+def _variant_pb(figures: VariantFigures) -> an.VariantPerformance:
+    revenue = sorted(figures.revenue_minor.items())
+    return an.VariantPerformance(
+        variant_id=figures.variant_id,
+        assigned=figures.assigned,
+        converted=figures.converted,
+        conversion_rate=_rate(ratio(figures.converted, figures.assigned)),
+        revenue=[convert.money(amount, currency) for currency, amount in revenue],
+        revenue_per_customer=[
+            convert.money(int((Decimal(amount) / figures.assigned).to_integral_value(ROUND_HALF_EVEN)), currency)
+            for currency, amount in revenue
+        ],
+    )
+
+
 def _within(days: Sequence[DayFigures], start: datetime, end: datetime) -> list[DayFigures]:
     return [d for d in days if _day(start) <= d.day and datetime(d.day.year, d.day.month, d.day.day, tzinfo=UTC) < end]
 
@@ -238,8 +265,12 @@ def revenue_event_pb(entry: RevenueEntry) -> an.RevenueEvent:
         credit_minor=entry.credit_minor,
         ledger_net_minor=entry.ledger_net_minor,
         ledger_tax_minor=entry.ledger_tax_minor,
+        store_commission_minor=entry.store_commission_minor,
         movement=entry.movement.value,
         mrr_delta_minor=entry.mrr_delta_minor,
+        campaign_id=entry.campaign_id,
+        experiment_id=entry.experiment_id,
+        variant_id=entry.variant_id,
     )
     event.occur_time.FromDatetime(entry.occur_time)
     return event
@@ -374,6 +405,8 @@ class Analytics:
                     point.credits_minor += money(d.credit_minor, d.currency, d.day)
                     point.tax_minor += money(d.ledger_tax_minor, d.currency, d.day)
                     point.net_minor += money(d.ledger_net_minor, d.currency, d.day)
+                    point.store_commission_minor += money(d.store_commission_minor, d.currency, d.day)
+                point.proceeds_minor = point.net_minor - point.store_commission_minor
                 _stamp(point, bucket_start, bucket_end)
                 answer.points.append(point)
                 for name in (
@@ -383,6 +416,8 @@ class Analytics:
                     "credits_minor",
                     "tax_minor",
                     "net_minor",
+                    "store_commission_minor",
+                    "proceeds_minor",
                 ):
                     setattr(total, name, getattr(total, name) + getattr(point, name))
             _stamp(total, start, end)
@@ -400,6 +435,7 @@ class Analytics:
 
         async def work(uow: GatewayUnitOfWork, tenant_id: str) -> an.GetCampaignReportResponse:
             rows = await uow.revenue.campaigns(tenant_id, where, start, end)
+            conversions = await uow.revenue.campaign_conversions(tenant_id, where, start, end)
             return an.GetCampaignReportResponse(
                 rows=[
                     an.CampaignRow(
@@ -410,8 +446,58 @@ class Analytics:
                         revenue_minor=r.revenue_minor,
                     )
                     for r in rows
+                ],
+                conversions=[
+                    an.CampaignConversion(
+                        campaign_id=c.campaign_id,
+                        promotion_id=c.promotion_id,
+                        offers_issued=c.offers_issued,
+                        offers_redeemed=c.offers_redeemed,
+                        conversion_rate=_rate(ratio(c.offers_redeemed, c.offers_issued)),
+                    )
+                    for c in conversions
+                ],
+            )
+
+        return await self.units.read(work)
+
+    async def get_usage_revenue_report(
+        self, caller: Caller, request: an.GetUsageRevenueReportRequest
+    ) -> an.GetUsageRevenueReportResponse:
+        authorize(caller.principal, Permission.READ_ANALYTICS)
+        where = _slice(request.slice)
+        start, end = _window(request)
+
+        async def work(uow: GatewayUnitOfWork, tenant_id: str) -> an.GetUsageRevenueReportResponse:
+            rows = await uow.revenue.usage(tenant_id, where, start, end)
+            return an.GetUsageRevenueReportResponse(
+                rows=[
+                    an.UsageRevenueRow(
+                        meter_key=r.meter_key,
+                        currency=r.currency,
+                        quantity=format(r.quantity.normalize(), "f"),
+                        billed_minor=r.billed_minor,
+                        credit_minor=r.credit_minor,
+                        charged_minor=r.charged_minor,
+                        billed_per_unit_minor=_per_unit(r.billed_minor, r.quantity),
+                    )
+                    for r in rows
                 ]
             )
+
+        return await self.units.read(work)
+
+    async def get_experiment_report(
+        self, caller: Caller, request: an.GetExperimentReportRequest
+    ) -> an.GetExperimentReportResponse:
+        authorize(caller.principal, Permission.READ_ANALYTICS)
+        if not request.experiment_id:
+            raise InvalidArgument.field("experiment_id", "is required")
+        start, end = _window(request)
+
+        async def work(uow: GatewayUnitOfWork, tenant_id: str) -> an.GetExperimentReportResponse:
+            variants = await uow.revenue.experiment(tenant_id, request.experiment_id, start, end)
+            return an.GetExperimentReportResponse(variants=[_variant_pb(v) for v in variants])
 
         return await self.units.read(work)
 

@@ -71,7 +71,9 @@ class Billing:
             pay.CreatePaymentMethodRequest(
                 request_id=request.request_id,
                 customer_id=request.customer_id,
-                type=pay.PAYMENT_METHOD_TYPE_CARD,
+                type=pay.PaymentMethodType.Value(
+                    gw.PaymentMethodType.Name(request.type or gw.PAYMENT_METHOD_TYPE_CARD)
+                ),
                 token=request.payment_method_token,
                 make_default=True,
             )

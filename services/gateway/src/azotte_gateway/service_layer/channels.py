@@ -14,6 +14,7 @@ from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.errors import ChannelAppAlreadyExists, ChannelAppNotFound
 from azotte_gateway.ports import ChannelNotifications, GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.store_sales import book_store_sale
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import context
 from azotte_platform.enums import Channel
@@ -90,11 +91,11 @@ class Channels:
                 # NOTE: channels redeliver until they are answered; a request id derived from the
                 # notification's own id makes lifecycle apply each event once.
                 request_id = notification_request_id(channel, trusted.notification_id, index)
-                answers.append(
-                    await self.peers.lifecycle.ApplyChannelEvent(
-                        lc.ApplyChannelEventRequest(request_id=request_id, event=event)
-                    )
+                answer = await self.peers.lifecycle.ApplyChannelEvent(
+                    lc.ApplyChannelEventRequest(request_id=request_id, event=event)
                 )
+                await book_store_sale(self.peers, event, answer)
+                answers.append(answer)
             await self.notifications.acknowledge(channel, trusted)
         return answers
 

@@ -159,6 +159,8 @@ class Checkout:
                 amount=price.amount,
             )
             redemption = await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
+            if (discount := promotions.renewal_discount(redemption)) is not None:
+                create.discount.CopyFrom(discount)
         charge = None
         if ends is None:
             try:

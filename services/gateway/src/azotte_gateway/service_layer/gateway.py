@@ -18,7 +18,9 @@ from azotte_gateway.service_layer.customers import Customers
 from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.grants import Grants
+from azotte_gateway.service_layer.invoices import Invoices
 from azotte_gateway.service_layer.policy import LifecyclePolicies
+from azotte_gateway.service_layer.portal_users import PortalUsers
 from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.psp_accounts import PspAccounts
 from azotte_gateway.service_layer.referrals import Referrals
@@ -56,3 +58,5 @@ class Gateway:
     usage: Usage
     usage_billing: UsageBilling
     psp_accounts: PspAccounts
+    invoices: Invoices
+    portal_users: PortalUsers

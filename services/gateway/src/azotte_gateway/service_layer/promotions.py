@@ -147,6 +147,28 @@ async def release(peers: Peers, redemption_id: str, reason: str, checkout_reques
     )
 
 
+def renewal_discount(redemption: pr.Redemption) -> lc.RecurringDiscount | None:
+    """What the subscription's renewals take off after a checkout redeemed `redemption` (None: a once discount).
+
+    NOTE: a repeating discount's N periods count the first, which the checkout's charge paid: N - 1 renewals.
+    """
+    if redemption.duration == pr.DISCOUNT_DURATION_FOREVER:
+        renewals_left = None
+    elif redemption.duration == pr.DISCOUNT_DURATION_REPEATING and redemption.duration_periods > 1:
+        renewals_left = redemption.duration_periods - 1
+    else:
+        return None
+    discount = lc.RecurringDiscount(
+        promotion_id=redemption.promotion_id,
+        redemption_id=redemption.id,
+        percent_basis_points=redemption.renewal_percent_basis_points,
+        renewals_left=renewals_left,
+    )
+    if redemption.HasField("renewal_amount_off"):
+        discount.amount_off.CopyFrom(redemption.renewal_amount_off)
+    return discount
+
+
 @dataclass(frozen=True)
 class Promotions:
     """PromotionsService: promotions, codes and batches, goodwill codes, and a code's validation."""
@@ -295,6 +317,36 @@ class Promotions:
         batch = (await self.peers.promotions.CreateCodeBatch(create)).batch
         exported = await self.peers.promotions.ExportCodeBatch(pr.ExportCodeBatchRequest(batch_id=batch.id))
         return gp.IssueGoodwillCodeResponse(code=exported.codes[0], batch_id=batch.id)
+
+    async def set_app_store_subscription_key(
+        self, caller: Caller, request: gp.SetAppStoreSubscriptionKeyRequest
+    ) -> gp.SetAppStoreSubscriptionKeyResponse:
+        authorize(caller.principal, Permission.MANAGE_STORE_OFFER_KEYS)
+        require_mutation(request, "key_id", "bundle_id", "private_key_pem")
+        kept = await self.peers.promotions.SetAppStoreSubscriptionKey(
+            pr.SetAppStoreSubscriptionKeyRequest(
+                request_id=request.request_id,
+                key_id=request.key_id,
+                bundle_id=request.bundle_id,
+                private_key_pem=request.private_key_pem,
+            )
+        )
+        return gp.SetAppStoreSubscriptionKeyResponse(key_id=kept.key_id, bundle_id=kept.bundle_id)
+
+    async def sign_app_store_offer(
+        self, caller: Caller, request: gp.SignAppStoreOfferRequest
+    ) -> gp.SignAppStoreOfferResponse:
+        """The offer signed by promotions, which holds the tenant's subscription key (it never leaves it)."""
+        authorize(caller.principal, Permission.SIGN_STORE_OFFERS)
+        require(request, "promotion_id", "product_id", "app_account_token")
+        signed = await self.peers.promotions.SignAppStoreOffer(
+            pr.SignAppStoreOfferRequest(
+                promotion_id=request.promotion_id,
+                product_id=request.product_id,
+                app_account_token=request.app_account_token,
+            )
+        )
+        return gp.SignAppStoreOfferResponse(offer=signed.offer)
 
     async def validate_promotion_code(
         self, caller: Caller, request: gp.ValidatePromotionCodeRequest

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from azotte.gateway.v1 import psp_accounts_pb2 as pa
+from azotte.payments.v1 import disputes_pb2 as disputes
 from azotte.payments.v1 import psp_accounts_pb2 as pay
 from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.ports import Peers
@@ -21,7 +22,8 @@ _ACCOUNT_ID = re.compile(r"^[!-~]{1,128}$")
 
 @dataclass(frozen=True)
 class PspAccounts:
-    """Create/Get/List/RewrapPspAccount(s) for admins; `receive_stripe_webhook` for Stripe itself."""
+    """Create/Get/List/RewrapPspAccount(s) and the dispute access policy for admins; `receive_psp_webhook` for the
+    PSPs themselves."""
 
     peers: Peers
 
@@ -58,10 +60,28 @@ class PspAccounts:
         )
         return pa.RewrapPspAccountsResponse(rewrapped_count=answer.rewrapped_count)
 
-    async def receive_stripe_webhook(
+    async def get_dispute_policy(
+        self, caller: Caller, request: pa.GetDisputePolicyRequest
+    ) -> pa.GetDisputePolicyResponse:
+        authorize(caller.principal, Permission.MANAGE_PSP_ACCOUNTS)
+        answer = await self.peers.payments.GetDisputePolicy(disputes.GetDisputePolicyRequest())
+        return pa.GetDisputePolicyResponse(policy=answer.policy)
+
+    async def update_dispute_policy(
+        self, caller: Caller, request: pa.UpdateDisputePolicyRequest
+    ) -> pa.UpdateDisputePolicyResponse:
+        authorize(caller.principal, Permission.MANAGE_PSP_ACCOUNTS)
+        require_mutation(request)
+        answer = await self.peers.payments.UpdateDisputePolicy(
+            disputes.UpdateDisputePolicyRequest(request_id=request.request_id, policy=request.policy)
+        )
+        return pa.UpdateDisputePolicyResponse(policy=answer.policy)
+
+    async def receive_psp_webhook(
         self, tenant_id: str, account_id: str, payload: bytes, signature: str
     ) -> pay.ReceivePspWebhookResponse:
-        """Hand a Stripe webhook to payments, which verifies it with the account's signing secret."""
+        """Hand a PSP's webhook to payments, which verifies it with the account's secret (Stripe's signing
+        secret, Adyen's HMAC key)."""
         if not (TENANT_ID_PATTERN.fullmatch(tenant_id) and _ACCOUNT_ID.fullmatch(account_id)):
             # NOTE: no tenant or account can have such an id; it also never reaches gRPC metadata.
             raise NotFound(f"no PSP account {account_id!r} of tenant {tenant_id!r}")

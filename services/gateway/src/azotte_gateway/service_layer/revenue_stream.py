@@ -17,7 +17,7 @@ from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte.payments.v1 import events_pb2 as payments_events
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte.promotions.v1 import events_pb2 as promotions_events
-from azotte_gateway.domain.revenue import RevenueEntry, monthly_minor, move
+from azotte_gateway.domain.revenue import RevenueEntry, UsageLine, monthly_minor, move, usage_lines
 from azotte_gateway.ports import GatewayUnitOfWork, RevenueCatalog
 from azotte_platform.events.envelope import ReceivedEvent
 from azotte_platform.tax import tax_for_line
@@ -84,6 +84,29 @@ class RevenueProjection:
                 discount_minor=_minor(redeemed.discount),
                 net_minor=_minor(redeemed.net),
             )
+        if producer == "promotions" and event.type == "campaign.offer_issued":
+            offer = event.payload(promotions_events.CampaignOfferIssued).offer
+            return replace(
+                base,
+                occur_time=_time(event, offer.issue_time),
+                customer_id=offer.customer_id,
+                subscription_id=offer.subscription_id,
+                plan_id=offer.plan_id,
+                storefront_id=offer.storefront_id,
+                channel=_channel(offer.channel),
+                promotion_id=offer.promotion_id,
+                campaign_id=offer.campaign_id,
+            )
+        if producer == "promotions" and event.type == "experiment.assigned":
+            assigned = event.payload(promotions_events.ExperimentAssigned)
+            return replace(
+                base,
+                occur_time=_time(event, assigned.assign_time),
+                customer_id=assigned.customer_id,
+                promotion_id=assigned.variant.promotion_id,
+                experiment_id=assigned.experiment_id,
+                variant_id=assigned.variant.id,
+            )
         if producer == "promotions" and event.type.startswith(("referral.", "campaign.", "experiment.")):
             return replace(base, customer_id=event.about)
         if producer == "entitlement" and event.type in _ENTITLEMENT_TYPES:
@@ -128,7 +151,8 @@ class RevenueProjection:
     def _payment(self, event: ReceivedEvent, base: RevenueEntry) -> RevenueEntry | None:
         match event.type:
             case "payment.succeeded":
-                return _charge_entry(base, event.payload(payments_events.PaymentSucceeded).charge)
+                charge = event.payload(payments_events.PaymentSucceeded).charge
+                return replace(_charge_entry(base, charge), usage=_usage(charge))
             case "payment.failed":
                 failed = event.payload(payments_events.PaymentFailed)
                 return replace(_charge_entry(base, failed.charge), decline_reason=failed.decline.reason or "UNKNOWN")
@@ -162,6 +186,8 @@ class RevenueProjection:
                     cause=recorded.kind,
                     ledger_net_minor=_minor(recorded.net_revenue),
                     ledger_tax_minor=_minor(recorded.tax),
+                    gross_minor=_minor(recorded.gross),
+                    store_commission_minor=_minor(recorded.store_commission),
                 )
             case _ if event.type.startswith("payment."):
                 return replace(base, customer_id=event.about)
@@ -190,4 +216,17 @@ def _charge_entry(base: RevenueEntry, charge: pay.Charge, *, amounts: bool = Tru
         discount_minor=_minor(charge.discount),
         tax_minor=_minor(charge.tax),
         net_minor=_minor(charge.net),
+    )
+
+
+def _usage(charge: pay.Charge) -> tuple[UsageLine, ...]:
+    """What a charge billed for usage, per meter."""
+    return usage_lines(
+        (
+            pay.ChargeLineKind.Name(line.kind).removeprefix("CHARGE_LINE_KIND_").lower(),
+            line.meter_key,
+            line.quantity,
+            line.amount.amount_minor,
+        )
+        for line in charge.lines
     )

@@ -11,6 +11,7 @@ from azotte.common.v1 import subscription_state_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import price_changes_pb2 as pc
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte.metering.v1 import wallets_pb2 as wb
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte_gateway.adapters import proto
 from azotte_gateway.domain.permissions import Permission, authorize, is_allowed
@@ -208,10 +209,15 @@ class Subscriptions:
     ) -> pc.GetUpcomingChargeResponse:
         self._may(caller, Permission.READ_PRICE_CHANGES)
         require(request, "subscription_id")
-        await self._subscription_for(caller, Permission.READ_PRICE_CHANGES, request.subscription_id)
+        sub = await self._subscription_for(caller, Permission.READ_PRICE_CHANGES, request.subscription_id)
         answer = await self.peers.lifecycle.GetUpcomingCharge(
             lc.GetUpcomingChargeRequest(subscription_id=request.subscription_id)
         )
+        usage = await self.peers.wallets.PreviewUsageCharges(wb.PreviewUsageChargesRequest(customer_id=sub.customer_id))
+        if usage.subscription_id != sub.id or usage.due.currency_code != answer.amount.currency_code:
+            # NOTE: the customer's usage is billed with another subscription's renewals, or not at all.
+            usage = wb.PreviewUsageChargesResponse()
+        lines = proto.upcoming_charge_lines(answer.amount, answer.discount, usage)
         return pc.GetUpcomingChargeResponse(
             subscription_id=answer.subscription_id,
             charge_time=answer.charge_time,
@@ -220,6 +226,11 @@ class Subscriptions:
             tax=answer.tax,
             gross=answer.gross,
             price_change_state=proto.price_change_state(answer.price_change_state),
+            usage_due=convert.money(
+                sum(line.amount.amount_minor for line in lines) - answer.amount.amount_minor,
+                answer.amount.currency_code,
+            ),
+            lines=lines,
         )
 
     async def get_pending_price_change(

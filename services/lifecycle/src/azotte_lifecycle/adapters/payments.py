@@ -13,7 +13,7 @@ from azotte_lifecycle.adapters.proto import channel_to_pb
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_lifecycle.ports import RenewalChargeRequest
+from azotte_lifecycle.ports import RenewalChargeRequest, UsageBill
 from azotte_platform.convert import from_timestamp, money
 from azotte_platform.errors import AzotteError, NotFound
 
@@ -140,15 +140,61 @@ class GrpcPayments:
 
 
 def _renewal_message(request: RenewalChargeRequest) -> payments_pb2.CreateChargeRequest:
-    charge, sub = request.charge, request.subscription
-    return _charge_message(
+    charge, sub, usage = request.charge, request.subscription, request.usage
+    message = _charge_message(
         sub,
         sub.plan_id,
-        charge.amount_minor,
+        charge.amount_minor + (usage.due_minor if usage is not None else 0),
         charge.idempotency_key,
         description=f"Renewal of {charge.subscription_id}, period {charge.period_index}",
         period_key=str(charge.period_index),
     )
+    if charge.discount_minor:
+        # NOTE: the ledger's discount line: payments records what the promotion took off the price.
+        message.discount.CopyFrom(money(charge.discount_minor, sub.currency_code))
+    if usage is not None:
+        message.lines.extend(_renewal_lines(request, usage))
+    return message
+
+
+def _renewal_lines(request: RenewalChargeRequest, usage: UsageBill) -> list[payments_pb2.ChargeLine]:
+    """One charge with its lines: the recurring price of the period paid (and its discount), then the usage of the
+    period that ended, charged in arrears."""
+    charge, currency = request.charge, request.subscription.currency_code
+    lines = [
+        payments_pb2.ChargeLine(
+            kind=payments_pb2.CHARGE_LINE_KIND_RECURRING,
+            description=f"{request.subscription.plan_id}, period {charge.period_index}",
+            amount=money(charge.amount_minor + charge.discount_minor, currency),
+        )
+    ]
+    if charge.discount_minor:
+        lines.append(
+            payments_pb2.ChargeLine(
+                kind=payments_pb2.CHARGE_LINE_KIND_DISCOUNT,
+                description="Discount",
+                amount=money(-charge.discount_minor, currency),
+            )
+        )
+    lines += [
+        payments_pb2.ChargeLine(
+            kind=_USAGE_LINE_KINDS[line.kind],
+            description=line.description,
+            meter_key=line.meter_key,
+            dimensions=dict(line.dimensions),
+            quantity=line.quantity,
+            amount=money(line.amount_minor, currency),
+        )
+        for line in usage.lines
+    ]
+    return lines
+
+
+_USAGE_LINE_KINDS = {
+    "usage": payments_pb2.CHARGE_LINE_KIND_USAGE,
+    "usage_adjustment": payments_pb2.CHARGE_LINE_KIND_USAGE_ADJUSTMENT,
+    "usage_credit": payments_pb2.CHARGE_LINE_KIND_USAGE_CREDIT,
+}
 
 
 def _charge_message(

@@ -16,6 +16,7 @@ from azotte.lifecycle.v1 import events_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte_lifecycle.domain.channel_events import ChannelEventKind, ChannelEventOutcome
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
+from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.events import HistoryEntry, PendingPriceChange, SubscriptionEvent, SubscriptionSnapshot
 from azotte_lifecycle.domain.policy import (
     CancelMode,
@@ -252,6 +253,35 @@ def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = No
         entitled=snap.state.entitled,
         create_time=optional_timestamp(created_at),
         pending_price_change=price_change,
+        discount=None if snap.discount is None else recurring_discount_to_pb(snap.discount),
+    )
+
+
+def recurring_discount_to_pb(discount: RecurringDiscount) -> pb.RecurringDiscount:
+    message = pb.RecurringDiscount(
+        promotion_id=discount.promotion_id,
+        redemption_id=discount.redemption_id,
+        percent_basis_points=discount.percent_basis_points,
+        renewals_left=discount.renewals_left,
+    )
+    if discount.amount_off_minor:
+        message.amount_off.CopyFrom(money(discount.amount_off_minor, discount.currency_code))
+    return message
+
+
+def recurring_discount_from_pb(request: pb.CreateSubscriptionRequest) -> RecurringDiscount | None:
+    """The request's discount, if it has one (INVALID_ARGUMENT under `discount.` when it does not make sense)."""
+    if not request.HasField("discount"):
+        return None
+    message = request.discount
+    renewals_left = message.renewals_left if message.HasField("renewals_left") else None
+    return RecurringDiscount(
+        promotion_id=message.promotion_id,
+        redemption_id=message.redemption_id,
+        percent_basis_points=message.percent_basis_points,
+        amount_off_minor=message.amount_off.amount_minor,
+        currency_code=message.amount_off.currency_code,
+        renewals_left=renewals_left,
     )
 
 
@@ -311,6 +341,8 @@ def event_to_pb(event: SubscriptionEvent) -> events_pb2.SubscriptionEvent:
         payload.refund_amount.CopyFrom(money(event.refund_amount_minor, snap.currency_code))
     if event.price_change is not None:
         payload.price_change.CopyFrom(price_change_to_pb(event.price_change, snap.currency_code))
+    if event.discount_minor:
+        payload.discount.CopyFrom(money(event.discount_minor, snap.currency_code))
     return payload
 
 

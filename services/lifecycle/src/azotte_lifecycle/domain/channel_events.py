@@ -10,6 +10,13 @@ Per-kind behaviour, in order of arrival:
 - paused: paused until `resume_at` (required).
 - expired, refunded, revoked: expired (access ends now).
 - plan_changed: the store's new plan and price apply now.
+- plan_change_scheduled: the store's plan (a downgrade) applies at the next renewal the store reports; the
+  current plan again drops the pending change.
+- price_increase_notified / price_increase_accepted: the store told the subscriber of a higher price (it waits
+  for their consent) / they accepted it; the next renewal the store reports is at that price.
+- refund_reversed: the store took back a refund: a subscription the refund ended lives again until its period end.
+- consumption_requested: the store asks the tenant for the refund-requested purchase's consumption data; no state
+  changes (`subscription.consumption_requested`, also for an ended subscription).
 
 Duplicates (an event id already applied) are no-ops. An event older than the last applied event
 of the subscription is recorded as seen and changes nothing, whatever its kind: the newer event
@@ -19,11 +26,18 @@ subscription are ignored (a new purchase after expiry creates a new subscription
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_lifecycle.domain.events import Cause, EventType
+from azotte_lifecycle.domain.events import (
+    Cause,
+    EventType,
+    PendingPlanChange,
+    PendingPriceChange,
+    PriceChangeOutcome,
+    PriceChangeRecord,
+)
 from azotte_lifecycle.domain.periods import require_utc
 from azotte_lifecycle.domain.policy import LifecyclePolicy
 from azotte_lifecycle.domain.states import BillingOrigin
@@ -51,6 +65,15 @@ class ChannelEventKind(StrEnum):
     REFUNDED = "refunded"
     REVOKED = "revoked"
     PLAN_CHANGED = "plan_changed"
+    PLAN_CHANGE_SCHEDULED = "plan_change_scheduled"
+    PRICE_INCREASE_NOTIFIED = "price_increase_notified"
+    PRICE_INCREASE_ACCEPTED = "price_increase_accepted"
+    REFUND_REVERSED = "refund_reversed"
+    CONSUMPTION_REQUESTED = "consumption_requested"
+
+
+NEEDS_PLAN = frozenset({ChannelEventKind.PLAN_CHANGED, ChannelEventKind.PLAN_CHANGE_SCHEDULED})
+PRICE_INCREASES = frozenset({ChannelEventKind.PRICE_INCREASE_NOTIFIED, ChannelEventKind.PRICE_INCREASE_ACCEPTED})
 
 
 class ChannelEventOutcome(StrEnum):
@@ -75,6 +98,8 @@ class ChannelEvent:
     resume_at: datetime | None = None
     plan: PlanTerms | None = None
     in_trial: bool = False
+    price_minor: int | None = None
+    """The store's new renewal price (price increases)."""
 
     def __post_init__(self) -> None:
         if not self.event_id:
@@ -87,8 +112,10 @@ class ChannelEvent:
             raise InvalidArgument.field("period_end", "must be after the event time")
         if self.kind is ChannelEventKind.PAUSED and (self.resume_at is None or self.resume_at <= self.occurred_at):
             raise InvalidArgument.field("resume_at", "paused needs a resume time after the event time")
-        if self.kind is ChannelEventKind.PLAN_CHANGED and self.plan is None:
-            raise InvalidArgument.field("plan", "plan_changed needs the new plan")
+        if self.kind in NEEDS_PLAN and self.plan is None:
+            raise InvalidArgument.field("plan", f"{self.kind} needs the new plan")
+        if self.kind in PRICE_INCREASES and (self.price_minor is None or self.price_minor <= 0):
+            raise InvalidArgument.field("price", f"{self.kind} needs the new price")
 
 
 def subscription_from_purchase(
@@ -138,6 +165,18 @@ def apply_channel_event(
         # NOTE: an older notification never regresses the state a newer one produced.
         return ChannelEventOutcome.STALE
     subscription.last_channel_event_at = event.occurred_at
+    if event.kind is ChannelEventKind.CONSUMPTION_REQUESTED:
+        # NOTE: Apple asks within 12 hours of a refund request, whatever became of the subscription since.
+        subscription.record_transition(
+            EventType.SUBSCRIPTION_CONSUMPTION_REQUESTED,
+            subscription.state,
+            Cause.CHANNEL_EVENT,
+            event.occurred_at,
+            cause_ref=event.event_id,
+        )
+        return ChannelEventOutcome.APPLIED
+    if event.kind is ChannelEventKind.REFUND_REVERSED:
+        return _reinstate(subscription, event)
     if subscription.state.terminal:
         return ChannelEventOutcome.IGNORED
     _apply_in_order(subscription, event, policy)
@@ -198,9 +237,61 @@ def _apply_in_order(sub: Subscription, event: ChannelEvent, policy: LifecyclePol
                 cause_ref=event.event_id,
                 previous_plan_id=previous_plan_id,
             )
+        case ChannelEventKind.PLAN_CHANGE_SCHEDULED:
+            assert event.plan is not None
+            _schedule_plan_change(sub, event.plan, event)
+        case ChannelEventKind.PRICE_INCREASE_NOTIFIED | ChannelEventKind.PRICE_INCREASE_ACCEPTED:
+            assert event.price_minor is not None
+            _note_price_increase(sub, event.price_minor, event)
         case _:
             # auto_renew_off/on that matches the current flag: nothing changes.
             pass
+
+
+def _schedule_plan_change(sub: Subscription, plan: PlanTerms, event: ChannelEvent) -> None:
+    back = plan.plan_id == sub.plan_id
+    if back and sub.pending_plan_change is None:
+        return
+    sub.pending_plan_change = (
+        None if back else PendingPlanChange(plan.plan_id, plan.amount_minor, plan.interval, sub.current_period_end)
+    )
+    sub.record_transition(
+        EventType.SUBSCRIPTION_PLAN_CHANGE_SCHEDULED,
+        sub.state,
+        Cause.CHANNEL_EVENT,
+        event.occurred_at,
+        cause_ref=event.event_id,
+    )
+
+
+def _note_price_increase(sub: Subscription, price_minor: int, event: ChannelEvent) -> None:
+    at, accepted = event.occurred_at, event.kind is ChannelEventKind.PRICE_INCREASE_ACCEPTED
+    change = sub.pending_price_change
+    if change is None or change.amount_minor != price_minor:
+        change = PendingPriceChange(sub.renewal_amount_minor, price_minor, sub.current_period_end, at, True)
+    elif not accepted or change.consented_at is not None:
+        return
+    if accepted:
+        change = replace(change, consented_at=at, declined_at=None)
+    sub.pending_price_change = change
+    outcome = PriceChangeOutcome.CONSENTED if accepted else PriceChangeOutcome.NOTIFIED
+    sub.price_records.append(PriceChangeRecord(change, outcome, at))
+    event_type = (
+        EventType.SUBSCRIPTION_PRICE_CHANGE_CONSENTED if accepted else EventType.SUBSCRIPTION_PRICE_CHANGE_SCHEDULED
+    )
+    sub.record_transition(event_type, sub.state, Cause.CHANNEL_EVENT, at, cause_ref=event.event_id, price_change=change)
+
+
+def _reinstate(sub: Subscription, event: ChannelEvent) -> ChannelEventOutcome:
+    """A refund the store took back: the subscription it ended lives again until its paid period ends."""
+    if sub.state is not S.EXPIRED or sub.current_period_end <= event.occurred_at:
+        return ChannelEventOutcome.IGNORED
+    previous, sub.state = sub.state, S.ACTIVE
+    sub.clear_dunning()
+    sub.record_transition(
+        EventType.SUBSCRIPTION_REINSTATED, previous, Cause.CHANNEL_EVENT, event.occurred_at, cause_ref=event.event_id
+    )
+    return ChannelEventOutcome.APPLIED
 
 
 def _activate(sub: Subscription, event: ChannelEvent) -> None:
@@ -212,6 +303,7 @@ def _activate(sub: Subscription, event: ChannelEvent) -> None:
         sub.paused_at = sub.resume_at = None
     if new_period:
         assert event.period_end is not None
+        _apply_store_changes(sub, event)
         sub.period_index += 1
         sub.current_period_start, sub.current_period_end = event.occurred_at, event.period_end
         sub.period_anchor, sub.anchor_period_index = event.period_end, sub.period_index + 1
@@ -224,6 +316,27 @@ def _activate(sub: Subscription, event: ChannelEvent) -> None:
         S.PAUSED: EventType.SUBSCRIPTION_RESUMED,
     }.get(previous, EventType.SUBSCRIPTION_RECOVERED)
     sub.record_transition(event_type, previous, Cause.CHANNEL_EVENT, event.occurred_at, cause_ref=event.event_id)
+
+
+def _apply_store_changes(sub: Subscription, event: ChannelEvent) -> None:
+    """What the store scheduled for this renewal: a downgrade, and a higher price the subscriber accepted."""
+    at, change = event.occurred_at, sub.pending_plan_change
+    if change is not None and sub.state is S.ACTIVE:
+        previous_plan_id = sub.plan_id
+        sub.plan_id, sub.renewal_amount_minor, sub.interval = change.plan_id, change.amount_minor, change.interval
+        sub.pending_plan_change = sub.pending_price_change = None
+        sub.record_transition(
+            EventType.SUBSCRIPTION_PLAN_CHANGED,
+            sub.state,
+            Cause.CHANNEL_EVENT,
+            at,
+            cause_ref=event.event_id,
+            previous_plan_id=previous_plan_id,
+        )
+    price = sub.pending_price_change
+    if price is not None and price.consented_at is not None:
+        sub.renewal_amount_minor, sub.pending_price_change = price.amount_minor, None
+        sub.price_records.append(PriceChangeRecord(price, PriceChangeOutcome.RENEWED, at))
 
 
 def _move(sub: Subscription, target: SubscriptionState, event_type: EventType, event: ChannelEvent) -> None:

@@ -65,13 +65,17 @@ class ChargeOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RenewalCharge:
-    """A charge the subscription needs: period it pays for, attempt number and idempotency key."""
+    """A charge the subscription needs: period it pays for, attempt number and idempotency key.
+
+    `amount_minor` is what is charged (before tax), `discount_minor` what a promotion took off the price.
+    """
 
     subscription_id: str
     period_index: int
     attempt: int
     amount_minor: int
     currency_code: str
+    discount_minor: int = 0
 
     @property
     def idempotency_key(self) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.proration import Proration
 from azotte_lifecycle.domain.states import BillingOrigin
@@ -37,8 +38,11 @@ class EventType(StrEnum):
     SUBSCRIPTION_PRICE_CHANGE_CONSENTED = "subscription.price_change_consented"
     SUBSCRIPTION_PRICE_CHANGE_DECLINED = "subscription.price_change_declined"
     SUBSCRIPTION_EXPIRED = "subscription.expired"
+    SUBSCRIPTION_REINSTATED = "subscription.reinstated"
+    SUBSCRIPTION_CONSUMPTION_REQUESTED = "subscription.consumption_requested"
     TRIAL_CONVERTED = "trial.converted"
     TRIAL_EXPIRED = "trial.expired"
+    TRIAL_EXTENDED = "trial.extended"
 
 
 class Cause(StrEnum):
@@ -59,6 +63,7 @@ class Cause(StrEnum):
     SCHEDULED_PLAN_CHANGE = "scheduled_plan_change"
     CHANNEL_EVENT = "channel_event"
     PRICE_CHANGE = "price_change"
+    CAMPAIGN = "campaign"
     PRICE_CHANGE_DECLINED = "price_change_declined"
 
 
@@ -146,6 +151,7 @@ class SubscriptionSnapshot:
     retry_attempt: int
     pending_plan_change: PendingPlanChange | None
     pending_price_change: PendingPriceChange | None = None
+    discount: RecurringDiscount | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,8 @@ class SubscriptionEvent:
     refund_amount_minor: int = 0
     price_change: PendingPriceChange | None = None
     """A renewal charging a new price: the change it applied (old and new amounts)."""
+    discount_minor: int = 0
+    """A renewal: what the promotion discount took off its price."""
 
     @property
     def entitled(self) -> bool:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NoReturn
 
+from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.dunning import ChargeOutcome, DueWork, RenewalCharge, WorkKind, earliest
 from azotte_lifecycle.domain.events import (
     Cause,
@@ -46,6 +47,7 @@ from azotte_platform.enums import Channel, SubscriptionState
 from azotte_platform.errors import InvalidArgument
 
 S = SubscriptionState
+MAX_TRIAL_EXTENSION_DAYS = 365
 MAX_NOTICE_PERIODS = 1000  # NOTE: bounds the search for the first renewal a notice period reaches
 LIVE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD, S.PAUSED})
 CHARGEABLE_STATES = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.ON_HOLD})
@@ -112,6 +114,7 @@ class Subscription:
     `price_noticed_until` the latest renewal whose price was checked for a notice; `applied_price_change` the
     new price its next charge applies (kept until that charge succeeds or the subscription ends).
     `price_records` are the price change facts not yet written for the impact report.
+    `discount` is the promotion discount its renewals take off while it lasts.
     """
 
     id: str
@@ -148,6 +151,7 @@ class Subscription:
     price_noticed_until: datetime | None = None
     pending_price_change: PendingPriceChange | None = None
     applied_price_change: PendingPriceChange | None = None
+    discount: RecurringDiscount | None = None
     last_channel_event_at: datetime | None = None
     channel_event_ids: set[str] = field(default_factory=set)
     history: list[HistoryEntry] = field(default_factory=list)
@@ -171,10 +175,12 @@ class Subscription:
         trial_end: datetime | None = None,
         period_end: datetime | None = None,
         initial_charge_id: str = "",
+        discount: RecurringDiscount | None = None,
     ) -> Subscription:
         """Start a subscription, trialing until `trial_end` or active with its first period paid.
 
-        `initial_charge_id` is the checkout charge that paid the first period, if any.
+        `initial_charge_id` is the checkout charge that paid the first period, if any; `discount` a promotion's
+        discount its renewals take off.
         """
         require_utc(now, "now")
         if trial_end is not None and require_utc(trial_end, "trial_end") <= now:
@@ -186,6 +192,10 @@ class Subscription:
             raise InvalidArgument.field(
                 "initial_charge_id", "only an Azotte-billed subscription without a trial starts with a charge"
             )
+        if discount is not None and billing_origin is BillingOrigin.STORE_BILLED:
+            raise InvalidArgument.field("discount", "applies to Azotte-billed renewals only; the store prices its own")
+        if discount is not None and discount.amount_off_minor and discount.currency_code != plan.currency_code:
+            raise InvalidArgument.field("discount.amount_off", f"must be in the plan's currency {plan.currency_code}")
         # NOTE: a trial is period 0 (nothing paid); paid periods are numbered from 1, anchored at
         # the trial end or at creation so later periods keep the same day of month.
         first_end = trial_end or period_end or shift(now, plan.interval, 1)
@@ -213,6 +223,7 @@ class Subscription:
             trial_end=trial_end,
             initial_charge_id=initial_charge_id,
             priced_since=now,
+            discount=discount,
         )
         subscription._record(EventType.SUBSCRIPTION_CREATED, None, Cause.CHECKOUT, now)
         started = EventType.TRIAL_STARTED if trialing else EventType.SUBSCRIPTION_ACTIVATED
@@ -245,6 +256,7 @@ class Subscription:
             retry_attempt=self.retry_attempt,
             pending_plan_change=self.pending_plan_change,
             pending_price_change=self.pending_price_change,
+            discount=self.discount,
         )
 
     @property
@@ -298,13 +310,19 @@ class Subscription:
             work = self.next_due_work()
             if work is None or not work.kind.charges:
                 self._illegal("charge", f"next work is {work.kind if work else 'none'}, not a charge")
+        discount_minor = self.renewal_discount_minor(self.renewal_amount_minor)
         return RenewalCharge(
             subscription_id=self.id,
             period_index=self.period_index + 1,
             attempt=self.retry_attempt,
-            amount_minor=self.renewal_amount_minor,
+            amount_minor=self.renewal_amount_minor - discount_minor,
             currency_code=self.currency_code,
+            discount_minor=discount_minor,
         )
+
+    def renewal_discount_minor(self, amount_minor: int) -> int:
+        """What the promotion discount takes off the next renewal priced `amount_minor` (0 without one)."""
+        return 0 if self.discount is None else self.discount.off(amount_minor)
 
     @property
     def price_start(self) -> datetime:
@@ -514,6 +532,15 @@ class Subscription:
         self._expire(now, Cause.CUSTOMER_REQUEST, refund_amount_minor=refund_minor)
         return refund_minor
 
+    def extend_trial(self, days: int, now: datetime) -> None:
+        """Move the trial end `days` later (a campaign's offer): the first paid period starts then."""
+        self._require_azotte_billed("extend the trial of")
+        self._require_state({S.TRIALING}, "extend the trial of")
+        if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
+            raise InvalidArgument.field("days", f"must be between 1 and {MAX_TRIAL_EXTENSION_DAYS}")
+        self.trial_end = self.current_period_end = self.period_anchor = self.current_period_end + timedelta(days=days)
+        self._record(EventType.TRIAL_EXTENDED, self.state, Cause.CAMPAIGN, now)
+
     def reactivate(self, now: datetime) -> None:
         """Undo a scheduled cancellation."""
         self._require_azotte_billed("reactivate")
@@ -640,6 +667,8 @@ class Subscription:
         previous = self.state
         if outcome is ChargeOutcome.SUCCEEDED:
             self._advance_period(now, charge.amount_minor)
+            if self.discount is not None:
+                self.discount = self.discount.after_renewal()
             event = {
                 S.TRIALING: EventType.TRIAL_CONVERTED,
                 S.ACTIVE: EventType.SUBSCRIPTION_RENEWED,
@@ -647,7 +676,9 @@ class Subscription:
             applied, self.applied_price_change = self.applied_price_change, None
             if applied is not None:
                 self._note_price(applied, PriceChangeOutcome.RENEWED, now)
-            self._record(event, previous, Cause.CHARGE_SUCCEEDED, now, price_change=applied)
+            self._record(
+                event, previous, Cause.CHARGE_SUCCEEDED, now, price_change=applied, discount_minor=charge.discount_minor
+            )
             return
         cause = {
             ChargeOutcome.SOFT_DECLINE: Cause.SOFT_DECLINE,

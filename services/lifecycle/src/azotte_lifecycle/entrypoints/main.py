@@ -11,10 +11,11 @@ import grpc
 from azotte.lifecycle.v1 import lifecycle_pb2, lifecycle_pb2_grpc
 from azotte_lifecycle.adapters import proto
 from azotte_lifecycle.adapters.catalog import GrpcCatalog
+from azotte_lifecycle.adapters.metering import GrpcMetering
 from azotte_lifecycle.adapters.payments import GrpcPayments
 from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
 from azotte_lifecycle.entrypoints.servicer import LifecycleServicer
-from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
+from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Metering, Payments
 from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings
 from azotte_lifecycle.settings import LifecycleSettings
 from azotte_platform.grpc.client import connect
@@ -34,8 +35,14 @@ class Lifecycle:
     scheduler: Scheduler
 
 
-def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: LifecycleSettings) -> Lifecycle:
-    """Wire the use cases to a runtime and the catalog/payments dependencies."""
+def assemble(
+    runtime: Runtime,
+    catalog: Catalog,
+    payments: Payments,
+    settings: LifecycleSettings,
+    metering: Metering | None = None,
+) -> Lifecycle:
+    """Wire the use cases to a runtime and the catalog/payments dependencies (and metering, when deployed)."""
 
     def uow() -> LifecycleUnitOfWork:
         return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", runtime.clock, proto.to_event)
@@ -51,6 +58,7 @@ def assemble(runtime: Runtime, catalog: Catalog, payments: Payments, settings: L
             unsettled_delay=timedelta(seconds=settings.scheduler_unsettled_delay_s),
             max_idle_seconds=settings.scheduler_max_idle_s,
         ),
+        metering,
     )
     return Lifecycle(LifecycleServicer(Units(uow), catalog, payments, scheduler), scheduler)
 
@@ -61,7 +69,8 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     assert isinstance(settings, LifecycleSettings)
     catalog = GrpcCatalog(connect(settings.catalog_addr))
     payments = GrpcPayments(connect(settings.payments_addr))
-    lifecycle = assemble(runtime, catalog, payments, settings)
+    metering = GrpcMetering(connect(settings.metering_addr))
+    lifecycle = assemble(runtime, catalog, payments, settings, metering)
     lifecycle_pb2_grpc.add_LifecycleServiceServicer_to_server(lifecycle.servicer, server)
     if settings.scheduler_enabled:
         runtime.spawn(lifecycle.scheduler.run_forever)

@@ -117,6 +117,7 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 period_end=optional_from_timestamp(request, "period_end_time"),
                 initial_charge_id=request.initial_charge_id,
                 subscription_id=request.subscription_id,
+                discount=proto.recurring_discount_from_pb(request),
             )
             with field_names(SUBSCRIPTION_FIELDS):
                 sub = await subscriptions.create_subscription(
@@ -188,6 +189,13 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
 
         return await self.units.mutate(request, pb.ReactivateSubscriptionResponse, work)
 
+    async def ExtendTrial(self, request: pb.ExtendTrialRequest, context: Any) -> pb.ExtendTrialResponse:
+        async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.ExtendTrialResponse:
+            sub = await subscriptions.extend_trial(uow, tenant, request.subscription_id, request.days)
+            return pb.ExtendTrialResponse(subscription=proto.subscription_to_pb(sub))
+
+        return await self.units.mutate(request, pb.ExtendTrialResponse, work)
+
     async def ConsentToPriceChange(
         self, request: pb.ConsentToPriceChangeRequest, context: Any
     ) -> pb.ConsentToPriceChangeResponse:
@@ -218,7 +226,7 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 subscription_id=upcoming.subscription.id,
                 charge_time=timestamp(upcoming.charge_at),
                 amount=money(amounts.amount_minor, currency),
-                discount=money(0, currency),
+                discount=money(upcoming.discount_minor, currency),
                 tax=money(amounts.tax_minor, currency),
                 gross=money(amounts.gross_minor, currency),
                 price_change_state=proto.price_change_state_to_pb(upcoming.state),

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from azotte_lifecycle.domain.channel_events import (
+    NEEDS_PLAN,
+    PRICE_INCREASES,
     ChannelEvent,
     ChannelEventKind,
     ChannelEventOutcome,
@@ -55,6 +57,7 @@ class IncomingChannelEvent:
             resume_at=self.resume_at,
             plan=plan,
             in_trial=self.in_trial,
+            price_minor=self.price.amount_minor if self.kind in PRICE_INCREASES and self.price else None,
         )
 
 
@@ -77,7 +80,7 @@ async def apply(
         raise SubscriptionNotFound(f"no subscription has {incoming.identity.kind} {incoming.identity.value!r}")
     else:
         sub, plan = existing, None
-        if incoming.kind is ChannelEventKind.PLAN_CHANGED:
+        if incoming.kind in NEEDS_PLAN:
             plan = await _plan_terms(catalog, incoming, sub.storefront_id)
         policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
         outcome = apply_channel_event(sub, incoming.to_event(plan), policy)

@@ -69,12 +69,14 @@ def _catalog_price(sub: Subscription, price: Price | None) -> CatalogPrice | Non
 
 @dataclass(frozen=True, slots=True)
 class UpcomingCharge:
-    """The next renewal's charge: when, how much (tax split as payments splits it), and the price change state."""
+    """The next renewal's charge: when, how much (tax split as payments splits it), the promotion discount it takes
+    off the price, and the price change state."""
 
     subscription: Subscription
     charge_at: datetime
     amounts: ChargeAmounts
     state: PriceChangeState
+    discount_minor: int = 0
 
 
 async def upcoming_charge(
@@ -88,8 +90,9 @@ async def upcoming_charge(
         raise NoUpcomingCharge(f"subscription {sub.id} has no upcoming charge (state {sub.state})")
     if price is None or price.currency_code != sub.currency_code:
         price = await catalog.price(sub.plan_id, sub.storefront_id, sub.channel, outlook.next_renewal_at)
-    amounts = charge_amounts(outlook.next_amount_minor, price.added_tax_rate, price.included_tax_rate)
-    return UpcomingCharge(sub, outlook.next_renewal_at, amounts, outlook.state)
+    discount = sub.renewal_discount_minor(outlook.next_amount_minor)
+    amounts = charge_amounts(outlook.next_amount_minor - discount, price.added_tax_rate, price.included_tax_rate)
+    return UpcomingCharge(sub, outlook.next_renewal_at, amounts, outlook.state, discount)
 
 
 async def decline_price_change(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> Subscription:

@@ -6,6 +6,11 @@ at_next_renewal change reaches it and a grandfathered one does not). A batch ask
 (`Catalog.renewal_prices`), each distinct query once; if the catalog cannot answer, the batch's charges
 wait (`unsettled_delay`) rather than charge a price the catalog did not confirm.
 
+With metering, a renewal also bills the usage of the period it ends, in arrears, in the same charge: metering
+closes the batch's periods at once (`Metering.close_usage_periods`, frozen at the first call, so every attempt
+of the charge carries the same usage) and the charge carries the recurring price and the usage as lines. If
+metering cannot answer, the batch's charges wait as they do for the catalog.
+
 A batch is one tenant's due work, done in that tenant (`context.tenant_scope`): payments is asked in it,
 and its time is that tenant's own (sandbox clocks are per tenant: a subscription is due by its tenant's now).
 Safe with several replicas: a batch is claimed with `FOR UPDATE SKIP LOCKED` and held until its
@@ -28,10 +33,12 @@ from azotte_lifecycle.domain.subscription import Subscription
 from azotte_lifecycle.ports import (
     Catalog,
     LifecycleUnitOfWork,
+    Metering,
     Payments,
     Price,
     RenewalChargeRequest,
     RenewalPriceQuery,
+    UsageBill,
 )
 from azotte_lifecycle.service_layer.subscriptions import save
 from azotte_platform import context
@@ -78,12 +85,15 @@ class Scheduler:
         payments: Payments,
         clock: Clock,
         settings: SchedulerSettings | None = None,
+        metering: Metering | None = None,
     ):
+        """`metering` None: a deployment without metering, whose renewals bill no usage."""
         self._uow = uow_factory
         self._catalog = catalog
         self._payments = payments
         self._clock = clock
         self._settings = settings or SchedulerSettings()
+        self._metering = metering
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -172,7 +182,11 @@ class Scheduler:
                 priced.append((i, charge))
             else:
                 settled[i] = charge
-        outcomes = await self._payments.charge_renewals([RenewalChargeRequest(subs[i], c) for i, c in priced])
+        usage = await self._usage_bills([(subs[i], c) for i, c in priced])
+        if usage is None:
+            return settled
+        requests = [RenewalChargeRequest(subs[i], c, bill) for (i, c), bill in zip(priced, usage, strict=True)]
+        outcomes = await self._payments.charge_renewals(requests)
         for (index, charge), outcome in zip(priced, outcomes, strict=True):
             if outcome is None:
                 continue
@@ -194,6 +208,26 @@ class Scheduler:
             log.exception("renewal prices of %d subscriptions failed; their due work waits", len(queries))
             return None
         return [answers[q] for q in queries]
+
+    async def _usage_bills(self, renewals: list[tuple[Subscription, RenewalCharge]]) -> list[UsageBill | None] | None:
+        """The usage each renewal bills (None: none); None when metering cannot answer (the charges wait)."""
+        if self._metering is None or not renewals:
+            return [None] * len(renewals)
+        try:
+            bills = await self._metering.close_usage_periods([sub for sub, _ in renewals])
+        except Exception:
+            log.exception("usage of %d renewals could not be billed; their due work waits", len(renewals))
+            return None
+        found: list[UsageBill | None] = []
+        for (sub, charge), bill in zip(renewals, bills, strict=True):
+            # NOTE: usage priced in another currency, or a credit larger than the renewal, cannot join its charge.
+            joins = bill.currency_code == sub.currency_code and charge.amount_minor + bill.due_minor >= 0
+            if bill.lines and not joins:
+                log.warning(
+                    "usage of %s (%s %d) not billed with its renewal", sub.id, bill.currency_code, bill.due_minor
+                )
+            found.append(bill if bill.lines and joins else None)
+        return found
 
     @staticmethod
     def _price(sub: Subscription, price: Price | None, now: datetime) -> RenewalCharge | bool:

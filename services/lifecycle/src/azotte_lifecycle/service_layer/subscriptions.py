@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.events import HistoryEntry
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import LIVE_STATES, Subscription
@@ -38,6 +39,7 @@ class NewSubscription:
     initial_charge_id: str = ""
     # NOTE: empty allocates one; a caller names it to refer to the subscription before it exists.
     subscription_id: str = ""
+    discount: RecurringDiscount | None = None
 
 
 SUBSCRIPTION_ID = re.compile(r"sub_[0-9a-f]{32}")
@@ -97,6 +99,7 @@ async def create_subscription(
         trial_end=trial_end,
         period_end=new.period_end,
         initial_charge_id=new.initial_charge_id,
+        discount=new.discount,
     )
     if new.billing_origin is BillingOrigin.AZOTTE_BILLED:
         sub.price_notice_days = priced.increase_notice_days
@@ -203,6 +206,14 @@ async def reactivate(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: 
     """Undo a scheduled cancellation."""
     sub = await load(uow, tenant_id, subscription_id)
     sub.reactivate(uow.clock.now())
+    await save(uow, sub)
+    return sub
+
+
+async def extend_trial(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str, days: int) -> Subscription:
+    """Move a trialing subscription's trial end `days` later."""
+    sub = await load(uow, tenant_id, subscription_id)
+    sub.extend_trial(days, uow.clock.now())
     await save(uow, sub)
     return sub
 

@@ -14,18 +14,20 @@ from azotte.metering.v1 import wallets_pb2 as pb
 from azotte_metering.billing_ports import MovementEntry
 from azotte_metering.domain.billing_events import (
     CreditGranted,
+    DowngradeOrdered,
     LimitReached,
     LimitReleased,
     ThresholdCrossed,
     WalletRechargeFailed,
 )
-from azotte_metering.domain.charges import Period, UsageAccount, UsageCharges
+from azotte_metering.domain.charges import Period, PeriodToClose, UsageAccount, UsageBill, UsageCharges
 from azotte_metering.domain.limits import Limit, LimitState, Measure, Policy
 from azotte_metering.domain.pricing import Percentage, PriceModel, PricingModel, Tier, UsagePrice, parse_decimal
 from azotte_metering.domain.usage import decimal_text
 from azotte_metering.domain.wallets import AutoRecharge, CreditGrant, GrantSource, Wallet
 from azotte_metering.errors import InvalidUsagePrice
 from azotte_metering.service_layer.accounts import SubscriptionSnapshot
+from azotte_metering.service_layer.limits import DowngradeOrder
 from azotte_metering.service_layer.rating import RecordedUsage
 from azotte_platform.convert import (
     enum_from_pb,
@@ -222,6 +224,7 @@ def limit_from_pb(message: pb.Limit) -> Limit:
         message.meter_key,
         message.currency_code,
         tuple(message.alert_percents),
+        message.downgrade_plan_id,
     )
 
 
@@ -238,6 +241,8 @@ def limit_to_pb(limit: Limit, state: LimitState | None = None) -> pb.Limit:
         alert_percents=list(limit.alert_percents),
         alerted_percents=sorted(state.alerted) if state is not None else [],
         cut_off=state.cut_off if state is not None else False,
+        downgrade_plan_id=limit.downgrade_plan_id,
+        downgraded=state.downgraded if state is not None else False,
     )
 
 
@@ -250,33 +255,76 @@ def charges_to_pb(charges: UsageCharges) -> pb.PreviewUsageChargesResponse:
         customer_id=charges.customer_id,
         period_start_time=timestamp(charges.period.start),
         period_end_time=timestamp(charges.period.end),
-        lines=[
-            pb.UsageChargeLine(
-                meter_key=line.meter_key,
-                dimensions=dict(line.dimensions),
-                quantity=decimal_text(line.quantity),
-                included_units=decimal_text(line.included_units),
-                billable_units=decimal_text(line.billable_units),
-                amount=money(line.amount_minor, currency),
-                model=enum_to_pb("PRICING_MODEL", PricingModel(line.model), pb.PricingModel),
-            )
-            for line in charges.lines
-        ],
-        adjustments=[
-            pb.UsageAdjustment(
-                adjustment_id=a.adjustment_id,
-                meter_key=a.meter_key,
-                dimensions=dict(a.dimensions),
-                usage_time=timestamp(a.usage_time),
-                quantity=decimal_text(a.quantity),
-                amount=money(a.amount_minor, currency),
-            )
-            for a in charges.adjustments
-        ],
+        lines=_lines_to_pb(charges),
+        adjustments=_adjustments_to_pb(charges),
+        subtotal=money(charges.subtotal_minor, currency),
+        credited=money(charges.credited_minor, currency),
+        due=money(charges.due_minor, currency),
+        subscription_id=charges.subscription_id,
+    )
+
+
+def bill_to_pb(bill: UsageBill) -> pb.UsageBill:
+    charges = bill.charges
+    currency = charges.currency_code
+    return pb.UsageBill(
+        subscription_id=bill.subscription_id,
+        customer_id=charges.customer_id,
+        period_start_time=timestamp(charges.period.start),
+        period_end_time=timestamp(charges.period.end),
+        lines=_lines_to_pb(charges),
+        adjustments=_adjustments_to_pb(charges),
         subtotal=money(charges.subtotal_minor, currency),
         credited=money(charges.credited_minor, currency),
         due=money(charges.due_minor, currency),
     )
+
+
+def _lines_to_pb(charges: UsageCharges) -> list[pb.UsageChargeLine]:
+    return [
+        pb.UsageChargeLine(
+            meter_key=line.meter_key,
+            dimensions=dict(line.dimensions),
+            quantity=decimal_text(line.quantity),
+            included_units=decimal_text(line.included_units),
+            billable_units=decimal_text(line.billable_units),
+            amount=money(line.amount_minor, charges.currency_code),
+            model=enum_to_pb("PRICING_MODEL", PricingModel(line.model), pb.PricingModel),
+        )
+        for line in charges.lines
+    ]
+
+
+def _adjustments_to_pb(charges: UsageCharges) -> list[pb.UsageAdjustment]:
+    return [
+        pb.UsageAdjustment(
+            adjustment_id=a.adjustment_id,
+            meter_key=a.meter_key,
+            dimensions=dict(a.dimensions),
+            usage_time=timestamp(a.usage_time),
+            quantity=decimal_text(a.quantity),
+            amount=money(a.amount_minor, charges.currency_code),
+        )
+        for a in charges.adjustments
+    ]
+
+
+def periods_to_close_from_pb(request: pb.CloseUsagePeriodsRequest) -> list[PeriodToClose]:
+    """Each period to close; a missing time is INVALID_ARGUMENT naming it."""
+    found = []
+    for index, item in enumerate(request.periods):
+        times = []
+        for name in ("period_start_time", "period_end_time", "next_period_end_time"):
+            try:
+                at = optional_from_timestamp(item, name)
+            except InvalidArgument as error:
+                raise InvalidArgument.field(f"periods[{index}].{name}", "is not a valid time") from error
+            if at is None:
+                raise InvalidArgument.field(f"periods[{index}].{name}", "is required")
+            times.append(at)
+        start, end, next_end = times
+        found.append(PeriodToClose(item.subscription_id, item.customer_id, Period(start, end), Period(end, next_end)))
+    return found
 
 
 # ---------------------------------------------------------------------------------------- events
@@ -305,6 +353,15 @@ def to_event(tenant_id: str, fact: object) -> Event:
         )
         kind = "limit.reached" if isinstance(fact, LimitReached) else "limit.released"
         return Event(tenant_id, kind, changed, about=fact.limit.customer_id)
+    if isinstance(fact, DowngradeOrdered):
+        ordered = events_pb2.LimitChanged(
+            tenant_id=tenant_id,
+            customer_id=fact.limit.customer_id,
+            limit=limit_to_pb(fact.limit),
+            level=decimal_text(fact.level),
+            period_start_time=timestamp(fact.period.start),
+        )
+        return Event(tenant_id, "limit.downgrade_ordered", ordered, about=fact.limit.customer_id)
     if isinstance(fact, CreditGranted):
         granted = events_pb2.CreditGranted(
             tenant_id=tenant_id,
@@ -342,6 +399,15 @@ def recorded_usage(event: ReceivedEvent) -> RecordedUsage | None:
         event_count=payload.event_count,
         quantity=Decimal(payload.quantity or "0"),
     )
+
+
+def downgrade_order(event: ReceivedEvent) -> DowngradeOrder | None:
+    """A `limit.downgrade_ordered` payload as the downgrade to carry out; None without a customer or plan."""
+    payload = event.payload(events_pb2.LimitChanged)
+    if not payload.customer_id or not payload.limit.downgrade_plan_id:
+        return None
+    period = from_timestamp(payload.period_start_time).isoformat()
+    return DowngradeOrder(payload.customer_id, payload.limit.limit_id, payload.limit.downgrade_plan_id, period)
 
 
 def subscription_snapshot(event: ReceivedEvent) -> SubscriptionSnapshot | None:

@@ -179,6 +179,23 @@ usage_adjustments = sa.Table(
     sa.Index("usage_adjustments_by_period", "tenant_id", "customer_id", "period_start"),
 )
 
+usage_bills = sa.Table(
+    "usage_bills",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    # NOTE: the start of the subscription's period as lifecycle closed it (the key of its renewal).
+    sa.Column("period_start", _TS, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("billed_period_start", _TS, nullable=False),
+    sa.Column("billed_period_end", _TS, nullable=False),
+    sa.Column("currency_code", sa.Text, nullable=False),
+    sa.Column("lines", JSONB, nullable=False),
+    sa.Column("adjustments", JSONB, nullable=False),
+    sa.Column("credited_minor", sa.BigInteger, nullable=False),
+    sa.Column("billed_at", _TS, nullable=False),
+)
+
 wallets = sa.Table(
     "wallets",
     metadata,
@@ -262,5 +279,7 @@ usage_limits = sa.Table(
     sa.Column("cut_off", sa.Boolean, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+    sa.Column("downgrade_plan_id", sa.Text, nullable=False, server_default=""),
+    sa.Column("downgraded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("usage_limits_by_customer", "tenant_id", "customer_id"),
 )

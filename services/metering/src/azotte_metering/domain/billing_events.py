@@ -39,6 +39,15 @@ class LimitReleased:
 
 
 @dataclass(frozen=True, slots=True)
+class DowngradeOrdered:
+    """limit.downgrade_ordered: a DOWNGRADE limit was reached; the subscription moves to its plan (once a period)."""
+
+    limit: Limit
+    level: Decimal
+    period: Period
+
+
+@dataclass(frozen=True, slots=True)
 class CreditGranted:
     """credit.granted: credit put in a customer's wallet."""
 

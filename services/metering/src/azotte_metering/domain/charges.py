@@ -3,14 +3,15 @@
 A customer with a subscription bills usage in the subscription's periods (`UsageAccount`, kept from
 lifecycle's events); one without bills by calendar month (UTC). Usage of a period accumulates per
 (meter, dimension values) as `UsageRecorded` arrives; usage that arrives for a period already billed
-becomes an adjustment line on the next charge.
+becomes an adjustment line on the next charge. A period ending with a renewal is billed once: its charges
+are frozen in a `UsageBill` that the renewal charge carries as lines.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -135,6 +136,8 @@ class UsageCharges:
     lines: tuple[ChargeLine, ...]
     adjustments: tuple[Adjustment, ...]
     credited_minor: int
+    subscription_id: str = ""
+    """The subscription whose renewal charges them ("" for a customer without one)."""
 
     @property
     def subtotal_minor(self) -> int:
@@ -168,6 +171,7 @@ def charges_of(
     lines: Iterable[ChargeLine],
     adjustments: Iterable[Adjustment],
     credited_minor: int,
+    subscription_id: str = "",
 ) -> UsageCharges:
     """The period's charges in one currency, lines ordered by meter then dimension values."""
     ordered = sorted(
@@ -175,4 +179,23 @@ def charges_of(
         key=lambda line: (line.meter_key, dimensions_key(line.dimensions)),
     )
     carried = tuple(a for a in adjustments if a.currency_code == currency_code)
-    return UsageCharges(customer_id, period, currency_code, tuple(ordered), carried, credited_minor)
+    return UsageCharges(customer_id, period, currency_code, tuple(ordered), carried, credited_minor, subscription_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodToClose:
+    """A subscription's period ending with a renewal, and the period the renewal starts."""
+
+    subscription_id: str
+    customer_id: str
+    period: Period
+    next_period: Period
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBill:
+    """A period's usage charges as billed with its renewal (frozen: later usage of it is an adjustment)."""
+
+    subscription_id: str
+    charges: UsageCharges
+    billed_at: datetime = field(compare=False)

@@ -6,7 +6,8 @@ A limit measures one of three things:
 - CREDIT: the balance left in the customer's wallet, against a floor (cut off as SPEND_LIMIT_REACHED
   when the balance falls to it; a top-up above it restores).
 Alerts fire at percentages of the limit (UNITS and SPEND) once per threshold per period. The policy of a
-hard limit either suspends the feature or allows overage (alerts only).
+hard limit suspends the feature, allows overage (alerts only; usage beyond it is priced as usual), or
+downgrades the subscription to another plan once per period (nothing is cut off).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Policy(StrEnum):
 
     SUSPEND = "suspend"
     ALLOW_OVERAGE = "allow_overage"
+    DOWNGRADE = "downgrade"
 
 
 class Denial(StrEnum):
@@ -58,6 +60,8 @@ class Limit:
     currency_code: str = ""
     """The currency spent or held (SPEND and CREDIT only)."""
     alert_percents: tuple[int, ...] = ()
+    downgrade_plan_id: str = ""
+    """The plan a DOWNGRADE limit moves the subscription to."""
 
     def __post_init__(self) -> None:
         if not self.feature_key:
@@ -73,6 +77,10 @@ class Limit:
         for percent in self.alert_percents:
             if not 1 <= percent <= 1000:
                 raise InvalidArgument.field("limit.alert_percents", "each threshold is between 1 and 1000 percent")
+        if (self.policy is Policy.DOWNGRADE) != bool(self.downgrade_plan_id):
+            raise InvalidArgument.field(
+                "limit.downgrade_plan_id", "is required for a DOWNGRADE limit, and only for one"
+            )
         if self.alert_percents and self.measure is Measure.CREDIT:
             raise InvalidArgument.field("limit.alert_percents", "a credit floor has no percentage thresholds")
 
@@ -92,6 +100,8 @@ class LimitState:
     period_key: str
     alerted: frozenset[int] = field(default_factory=frozenset)
     cut_off: bool = False
+    downgraded: bool = False
+    """A DOWNGRADE limit was reached in the period: its plan change was ordered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,8 @@ class Evaluation:
     """The feature must be suspended now."""
     restored: bool = False
     """The feature's suspension must be lifted now."""
+    downgrade: bool = False
+    """The subscription must move to the limit's downgrade plan now."""
 
 
 def evaluate(limit: Limit, state: LimitState | None, period_key: str, level: Decimal) -> Evaluation:
@@ -122,5 +134,11 @@ def evaluate(limit: Limit, state: LimitState | None, period_key: str, level: Dec
     if limit.measure is Measure.CREDIT and reached and not current.cut_off:
         crossed = (100,)
     cut = reached and limit.policy is Policy.SUSPEND
-    new_state = replace(current, alerted=current.alerted | frozenset(crossed), cut_off=cut)
-    return Evaluation(new_state, crossed, cut_off=cut and not was_cut, restored=was_cut and not cut)
+    # NOTE: a downgrade is ordered once per period; going back under the limit does not undo it.
+    downgrade = reached and limit.policy is Policy.DOWNGRADE and not current.downgraded
+    new_state = replace(
+        current, alerted=current.alerted | frozenset(crossed), cut_off=cut, downgraded=current.downgraded or downgrade
+    )
+    return Evaluation(
+        new_state, crossed, cut_off=cut and not was_cut, restored=was_cut and not cut, downgrade=downgrade
+    )

@@ -1,5 +1,5 @@
-"""The usage-billing half of metering, assembled: WalletsService, the consumers that rate usage and follow
-subscriptions, and the auto-recharge worker."""
+"""The usage-billing half of metering, assembled: WalletsService, the consumers that rate usage, follow
+subscriptions and carry out downgrades, and the auto-recharge worker."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import grpc
 from azotte.metering.v1 import wallets_pb2, wallets_pb2_grpc
 from azotte_metering.adapters import billing_proto
 from azotte_metering.adapters.billing_unit_of_work import PostgresBillingUnitOfWork
+from azotte_metering.adapters.lifecycle import GrpcLifecycle
 from azotte_metering.adapters.payments import GrpcPayments
-from azotte_metering.billing_ports import BillingUnitOfWork, Payments
+from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle, Payments
 from azotte_metering.entrypoints.wallets_servicer import WalletsServicer
-from azotte_metering.service_layer import accounts, rating
+from azotte_metering.service_layer import accounts, limits, rating
 from azotte_metering.service_layer.recharger import Recharger
 from azotte_platform.events import nats_connection
 from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
@@ -26,6 +27,9 @@ SERVICE_NAME = wallets_pb2.DESCRIPTOR.services_by_name["WalletsService"].full_na
 USAGE_EVENTS = ConsumerSpec(durable="metering-rating", producer="metering", event_types=("usage.recorded",))
 SUBSCRIPTION_EVENTS = ConsumerSpec(
     durable="metering-subscriptions", producer="lifecycle", event_types=("subscription.>", "trial.>")
+)
+DOWNGRADE_EVENTS = ConsumerSpec(
+    durable="metering-downgrades", producer="metering", event_types=("limit.downgrade_ordered",)
 )
 
 
@@ -49,6 +53,18 @@ async def follow_subscription(uow: BillingUnitOfWork, event: ReceivedEvent) -> N
 
 
 @dataclass(frozen=True)
+class DowngradeHandler:
+    """Moves a subscription to the plan of the DOWNGRADE limit it reached, through lifecycle."""
+
+    lifecycle: Lifecycle
+
+    async def __call__(self, uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
+        order = billing_proto.downgrade_order(event)
+        if order is not None:
+            await limits.downgrade(uow, self.lifecycle, event.tenant_id, order)
+
+
+@dataclass(frozen=True)
 class UsageBilling:
     """The assembled usage billing: its servicer, its event consumers and the recharger."""
 
@@ -57,8 +73,8 @@ class UsageBilling:
     recharger: Recharger
 
 
-def assemble(runtime: Runtime, payments: Payments) -> UsageBilling:
-    """Wire the usage-billing use cases to a runtime and the payments service."""
+def assemble(runtime: Runtime, payments: Payments, lifecycle: Lifecycle) -> UsageBilling:
+    """Wire the usage-billing use cases to a runtime and the payments and lifecycle services."""
 
     def uow() -> PostgresBillingUnitOfWork:
         return PostgresBillingUnitOfWork(runtime.engine, runtime.clock)
@@ -67,6 +83,7 @@ def assemble(runtime: Runtime, payments: Payments) -> UsageBilling:
     consumers = (
         EventConsumer(runtime.js, uow, USAGE_EVENTS, UsageRatingHandler(recharger)),
         EventConsumer(runtime.js, uow, SUBSCRIPTION_EVENTS, follow_subscription),
+        EventConsumer(runtime.js, uow, DOWNGRADE_EVENTS, DowngradeHandler(lifecycle)),
     )
     return UsageBilling(WalletsServicer(Units(uow), payments), consumers, recharger)
 
@@ -83,7 +100,8 @@ async def start(runtime: Runtime, billing: UsageBilling) -> None:
 
 async def serve(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     """Register WalletsService and start the background work; the service names served."""
-    billing = assemble(runtime, GrpcPayments(connect(runtime.settings.payments_addr)))
+    payments = GrpcPayments(connect(runtime.settings.payments_addr))
+    billing = assemble(runtime, payments, GrpcLifecycle(connect(runtime.settings.lifecycle_addr)))
     wallets_pb2_grpc.add_WalletsServiceServicer_to_server(billing.servicer, server)
     await start(runtime, billing)
     return [SERVICE_NAME]

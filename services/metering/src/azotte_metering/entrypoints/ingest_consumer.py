@@ -1,15 +1,17 @@
 """The NATS ingest path for internal producers: `metering.ingest.<tenant>` through a durable JetStream consumer.
 
 A message is an `IngestEventsRequest` (protobuf). Every replica binds the same durable consumer, so JetStream
-spreads the messages over them; a message is acknowledged only once its batch is committed, and a batch that
-fails is redelivered (events already stored are duplicates then, counted once).
+spreads the messages over them. The messages of one fetch are ingested per tenant as one batch (one
+transaction, up to `MAX_BATCH_EVENTS` events), so small messages cost no transaction each; a message is
+acknowledged only once its batch is committed, and a batch that fails is redelivered (events already stored
+are duplicates then, counted once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
@@ -19,6 +21,7 @@ from nats.js.client import JetStreamContext
 
 from azotte.metering.v1 import metering_pb2 as pb
 from azotte_metering.adapters import proto
+from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, UsageEvent
 from azotte_metering.ports import MeteringUnitOfWork
 from azotte_metering.service_layer.ingest import InFlight, Outcome, ingest
 from azotte_platform import context
@@ -67,33 +70,71 @@ class IngestConsumer:
                 log.warning("the ingest consumer could not fetch; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
                 continue
-            for message in messages:
-                await self.handle(message)
+            await self.handle(messages)
 
-    async def handle(self, message: Msg) -> None:
-        """Ingest one batch and acknowledge it once committed; a poison message is terminated."""
+    async def handle(self, messages: Sequence[Msg]) -> None:
+        """Ingest the fetched messages, each tenant's together; a poison message is terminated alone."""
+        batches: dict[str, list[tuple[Msg, list[UsageEvent]]]] = {}
+        for message in messages:
+            read = await self._read(message)
+            if read is not None:
+                batches.setdefault(read[0], []).append((message, read[1]))
+        for tenant_id, parts in batches.items():
+            for batch in _batches(parts):
+                await self._ingest(tenant_id, batch)
+
+    @staticmethod
+    async def _read(message: Msg) -> tuple[str, list[UsageEvent]] | None:
+        """The message's tenant and events; None (terminated) when it cannot be read or holds no valid batch."""
         try:
             tenant_id = validate_tenant_id(message.subject.rsplit(".", 1)[-1])
             events = proto.events_from_pb(pb.IngestEventsRequest.FromString(message.data).events)
+            if not 0 < len(events) <= MAX_BATCH_EVENTS:
+                raise InvalidArgument.field("events", f"must hold 1 to {MAX_BATCH_EVENTS} events")
         except (DecodeError, InvalidArgument) as error:
             log.error("dropping an ingest message on %s that cannot be read: %s", message.subject, error)
             await message.term()
-            return
+            return None
+        return tenant_id, events
+
+    async def _ingest(self, tenant_id: str, batch: list[tuple[Msg, list[UsageEvent]]]) -> None:
+        """Ingest the messages' events in one transaction, then acknowledge them all; on a failure each is
+        redelivered after its backoff, and a batch refused whole is tried message by message."""
+        events = [event for _, part in batch for event in part]
         try:
             with context.tenant_scope(tenant_id):
                 async with self._in_flight.wait(len(events)), self._uow_factory() as uow:
                     results = await ingest(uow, tenant_id, events)
         except InvalidArgument as error:
+            if len(batch) > 1:
+                # NOTE: which message the batch refused for is unknown: each is tried alone.
+                for part in batch:
+                    await self._ingest(tenant_id, [part])
+                return
             log.error("dropping an ingest batch of %s: %s", tenant_id, error)
-            await message.term()
+            await batch[0][0].term()
             return
         except Exception as error:
-            delivered = message.metadata.num_delivered
-            delay = RETRY_DELAYS_S[min(delivered - 1, len(RETRY_DELAYS_S) - 1)]
-            log.warning("ingest batch of %s failed, retry in %.1fs: %s", tenant_id, delay, error)
-            await message.nak(delay=delay)
+            log.warning("ingest batch of %s (%d messages) failed: %s", tenant_id, len(batch), error)
+            for message, _ in batch:
+                delivered = message.metadata.num_delivered
+                await message.nak(delay=RETRY_DELAYS_S[min(delivered - 1, len(RETRY_DELAYS_S) - 1)])
             return
         for result in results:
             if result.outcome is Outcome.REJECTED:
                 log.warning("%s: event %r rejected: %s %s", tenant_id, result.id, result.field, result.reason)
-        await message.ack()
+        for message, _ in batch:
+            await message.ack()
+
+
+def _batches(parts: list[tuple[Msg, list[UsageEvent]]]) -> list[list[tuple[Msg, list[UsageEvent]]]]:
+    """Consecutive messages grouped into batches of at most `MAX_BATCH_EVENTS` events."""
+    batches: list[list[tuple[Msg, list[UsageEvent]]]] = []
+    size = MAX_BATCH_EVENTS
+    for part in parts:
+        if size + len(part[1]) > MAX_BATCH_EVENTS:
+            batches.append([])
+            size = 0
+        batches[-1].append(part)
+        size += len(part[1])
+    return batches

@@ -8,7 +8,8 @@ from azotte.metering.v1 import wallets_pb2 as pb
 from azotte.metering.v1 import wallets_pb2_grpc
 from azotte_metering.adapters import billing_proto as proto
 from azotte_metering.billing_ports import BillingUnitOfWork, Payments
-from azotte_metering.service_layer import limits, prices, rating, wallets
+from azotte_metering.service_layer import closing, limits, prices, rating, wallets
+from azotte_platform.context import require_tenant
 from azotte_platform.convert import optional_from_timestamp
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import PageRequest
@@ -180,3 +181,14 @@ class WalletsServicer(wallets_pb2_grpc.WalletsServiceServicer):
             return proto.charges_to_pb(await rating.preview_charges(uow, tenant, request.customer_id))
 
         return await self.units.read(work)
+
+    async def CloseUsagePeriods(
+        self, request: pb.CloseUsagePeriodsRequest, context: Any
+    ) -> pb.CloseUsagePeriodsResponse:
+        # NOTE: idempotent by its own key (subscription, period): a repeat answers the bill frozen first.
+        periods = proto.periods_to_close_from_pb(request)
+        tenant = require_tenant()
+        async with self.units.factory() as uow:
+            bills = await closing.close_usage_periods(uow, tenant, periods)
+            await uow.commit()
+        return pb.CloseUsagePeriodsResponse(bills=[proto.bill_to_pb(bill) for bill in bills])

@@ -2,20 +2,25 @@
 
 Crossing a threshold emits `threshold.crossed`; reaching a hard limit emits `limit.reached`, which the
 entitlement service turns into a suspension of the feature (checks answer QUOTA_EXHAUSTED or
-SPEND_LIMIT_REACHED); `limit.released` lifts it.
+SPEND_LIMIT_REACHED); `limit.released` lifts it. Reaching a DOWNGRADE limit emits `limit.downgrade_ordered`
+once per period, and `downgrade` moves the customer's subscription to the limit's plan through lifecycle.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from azotte_metering.billing_ports import BillingUnitOfWork
-from azotte_metering.domain.billing_events import LimitReached, LimitReleased, ThresholdCrossed
+from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle
+from azotte_metering.domain.billing_events import DowngradeOrdered, LimitReached, LimitReleased, ThresholdCrossed
 from azotte_metering.domain.charges import Period, UsageTotal, period_for
 from azotte_metering.domain.limits import Limit, LimitState, Measure, evaluate
 from azotte_metering.errors import LimitNotFound, LimitOfAnotherCustomer
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
+
+log = logging.getLogger(__name__)
 
 
 def period_key(period: Period) -> str:
@@ -96,9 +101,39 @@ async def evaluate_limits(
             uow.emit(tenant_id, LimitReached(limit, level, period))
         if outcome.restored:
             uow.emit(tenant_id, LimitReleased(limit, level, period))
+        if outcome.downgrade:
+            uow.emit(tenant_id, DowngradeOrdered(limit, level, period))
         if outcome.state != state:
             await uow.limits.save_state(tenant_id, limit.limit_id, outcome.state, now)
 
 
 def _units(totals: list[UsageTotal], meter_key: str) -> Decimal:
     return sum((t.quantity for t in totals if t.meter_key == meter_key), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class DowngradeOrder:
+    """What `limit.downgrade_ordered` asks: the customer's subscription moved to `plan_id`, once for the period."""
+
+    customer_id: str
+    limit_id: str
+    plan_id: str
+    period_key: str
+
+
+async def downgrade(uow: BillingUnitOfWork, lifecycle: Lifecycle, tenant_id: str, order: DowngradeOrder) -> None:
+    """Move the customer's subscription to the limit's plan (request id: the limit and period, so a redelivered
+    order changes the plan once); a change lifecycle refuses (no such plan, a subscription that cannot change)
+    is logged and dropped, a lifecycle that cannot answer is retried.
+    """
+    account = await uow.usage.account(tenant_id, order.customer_id)
+    if account is None or account.plan_id == order.plan_id:
+        return
+    try:
+        await lifecycle.change_plan(
+            subscription_id=account.subscription_id,
+            plan_id=order.plan_id,
+            request_id=f"limit-downgrade:{order.limit_id}:{order.period_key}",
+        )
+    except (FailedPrecondition, InvalidArgument, NotFound) as refused:
+        log.warning("downgrade of %s by limit %s refused: %s", account.subscription_id, order.limit_id, refused)

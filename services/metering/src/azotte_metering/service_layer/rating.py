@@ -57,13 +57,30 @@ async def price_for(
     return matching(await uow.prices.of_plan(tenant_id, account.storefront_id, account.plan_id, meter_key), dimensions)
 
 
+async def lock_current_period(
+    uow: BillingUnitOfWork, tenant_id: str, customer_id: str, at: datetime
+) -> tuple[UsageAccount | None, Period, bool]:
+    """The customer's usage account and the period usage at `at` is counted in (whether it is late), with the
+    row of the customer's current period locked until the unit of work ends.
+
+    NOTE: closing a period moves the account on while it holds that period's lock, so the account is read
+    again once the lock is taken.
+    """
+    account = await uow.usage.account(tenant_id, customer_id)
+    while True:
+        current, late = period_for(account, at)
+        await uow.usage.lock_period(tenant_id, customer_id, current)
+        locked = await uow.usage.account(tenant_id, customer_id)
+        if locked == account:
+            return account, current, late
+        account = locked
+
+
 async def rate_usage(uow: BillingUnitOfWork, tenant_id: str, usage: RecordedUsage) -> bool:
     """Count, rate and pay one batch's usage of one customer, then check their limits; whether paying it
     started an auto-recharge."""
     customer = usage.customer_id
-    account = await uow.usage.account(tenant_id, customer)
-    current, late = period_for(account, usage.first_event_time)
-    await uow.usage.lock_period(tenant_id, customer, current)
+    account, current, late = await lock_current_period(uow, tenant_id, customer, usage.first_event_time)
     price = await price_for(uow, tenant_id, account, usage.meter_key, usage.dimensions)
     counted_in = await uow.usage.period_containing(tenant_id, customer, usage.first_event_time) if late else current
     delta = await _count(uow, tenant_id, usage, counted_in, price)
@@ -160,4 +177,5 @@ async def charges_for(
     currencies = {line.currency_code for line in lines} | {a.currency_code for a in adjustments}
     if currency not in currencies and currencies:
         currency = sorted(currencies)[0]
-    return charges_of(customer_id, period, currency, lines, adjustments, credited)
+    subscription_id = account.subscription_id if account is not None else ""
+    return charges_of(customer_id, period, currency, lines, adjustments, credited, subscription_id)

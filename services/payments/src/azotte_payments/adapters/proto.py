@@ -3,23 +3,33 @@ resources and event payloads, and the catalog's storefront to payment terms."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import assert_never
 
 from azotte.catalog.v1 import catalog_pb2
 from azotte.common.v1 import channel_pb2
-from azotte.payments.v1 import events_pb2, payments_pb2, psp_accounts_pb2
+from azotte.payments.v1 import disputes_pb2, events_pb2, payments_pb2, psp_accounts_pb2, store_sales_pb2
+from azotte_payments.adapters.invoice_proto import invoice_event
 from azotte_payments.domain.charge import Attempt, Charge, ChargeStatus, RefundedFilter
+from azotte_payments.domain.charge_lines import ChargeLine, LineKind
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
 from azotte_payments.domain.declines import Decline, Outcome
 from azotte_payments.domain.dispute import Dispute
+from azotte_payments.domain.dispute_policy import DisputeAccess, DisputePolicy
 from azotte_payments.domain.events import (
     ChargeFailed,
     ChargeRefunded,
     ChargeSucceeded,
     CreditGranted,
+    CreditNoteIssued,
     DisputeClosed,
     DisputeOpened,
+    InvoiceIssued,
+    InvoiceMarkedUncollectible,
+    InvoiceOverdue,
+    InvoicePaid,
+    InvoiceVoided,
     PaymentsEvent,
     RevenueRecorded,
 )
@@ -28,9 +38,10 @@ from azotte_payments.domain.payment_method import PaymentMethod, PaymentMethodTy
 from azotte_payments.domain.psp_account import PspAccount, PspKind, PspMode
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
+from azotte_payments.domain.store_sales import StoreSale, StoreSaleRequest
 from azotte_payments.domain.storefront import StorefrontTerms, rules_with_fallback
 from azotte_payments.errors import StorefrontTaxInvalid
-from azotte_platform.convert import enum_from_pb, enum_to_pb, money, optional_enum, timestamp
+from azotte_platform.convert import enum_from_pb, enum_to_pb, from_timestamp, money, optional_enum, timestamp
 from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.events.envelope import Event
 from azotte_platform.grpc.status import status_code
@@ -151,7 +162,38 @@ def charge_to_pb(charge: Charge) -> payments_pb2.Charge:
         period_key=request.period_key,
         create_time=timestamp(charge.created_at),
         outcome=_outcome(charge.outcome),
+        lines=[charge_line_to_pb(line) for line in request.lines],
     )
+
+
+def charge_lines_from_pb(lines: Sequence[payments_pb2.ChargeLine]) -> tuple[ChargeLine, ...]:
+    """A request's lines as given (an unknown kind reads as unspecified); `validate_lines` judges them."""
+    return tuple(
+        ChargeLine(
+            kind=_LINE_KINDS.get(line.kind, LineKind.UNSPECIFIED),
+            description=line.description,
+            amount_minor=line.amount.amount_minor,
+            currency_code=line.amount.currency_code,
+            meter_key=line.meter_key,
+            dimensions=tuple(sorted(line.dimensions.items())),
+            quantity=line.quantity,
+        )
+        for line in lines
+    )
+
+
+def charge_line_to_pb(line: ChargeLine) -> payments_pb2.ChargeLine:
+    return payments_pb2.ChargeLine(
+        kind=enum_to_pb("CHARGE_LINE_KIND", line.kind, payments_pb2.ChargeLineKind),
+        description=line.description,
+        meter_key=line.meter_key,
+        dimensions=dict(line.dimensions),
+        quantity=line.quantity,
+        amount=money(line.amount_minor, line.currency_code),
+    )
+
+
+_LINE_KINDS = {payments_pb2.ChargeLineKind.Value(f"CHARGE_LINE_KIND_{kind.name}"): kind for kind in LineKind}
 
 
 def charge_result_to_pb(answer: Charge | AzotteError) -> payments_pb2.CreateChargeResult:
@@ -228,6 +270,8 @@ def revenue_row_to_pb(row: RevenueRow) -> payments_pb2.RevenueRow:
         refunds=money(row.refunds_minor, row.currency),
         net_revenue=money(row.net_revenue_minor, row.currency),
         tax=money(row.tax_minor, row.currency),
+        store_commission=money(row.store_commission_minor, row.currency),
+        proceeds=money(row.proceeds_minor, row.currency),
     )
 
 
@@ -280,6 +324,8 @@ def to_event(tenant_id: str, fact: PaymentsEvent) -> Event:
                 period=fact.period,
                 net_revenue=money(fact.net_revenue_minor, fact.currency),
                 tax=money(fact.tax_minor, fact.currency),
+                store_commission=money(fact.store_commission_minor, fact.currency),
+                gross=money(fact.gross_minor, fact.currency),
             )
             return Event(tenant_id, "revenue.recorded", recorded)
         case DisputeOpened(dispute=dispute):
@@ -288,6 +334,15 @@ def to_event(tenant_id: str, fact: PaymentsEvent) -> Event:
         case DisputeClosed(dispute=dispute):
             closed = events_pb2.DisputeClosed(dispute=dispute_to_pb(dispute))
             return Event(tenant_id, "payment.dispute_closed", closed, about=dispute.customer_id)
+        case (
+            InvoiceIssued()
+            | InvoicePaid()
+            | InvoiceOverdue()
+            | InvoiceVoided()
+            | InvoiceMarkedUncollectible()
+            | CreditNoteIssued()
+        ):
+            return invoice_event(tenant_id, fact)
         case _:
             assert_never(fact)
 
@@ -305,7 +360,23 @@ def dispute_to_pb(dispute: Dispute) -> events_pb2.Dispute:
         fee=money(dispute.fee_minor, dispute.currency),
         reason=dispute.reason,
         status=dispute.status.value,
+        access=enum_to_pb("DISPUTE_ACCESS", dispute.access, disputes_pb2.DisputeAccess),
     )
+
+
+def dispute_policy_to_pb(policy: DisputePolicy) -> disputes_pb2.DisputePolicy:
+    """The tenant's dispute access policy as answered."""
+    answer = disputes_pb2.DisputePolicy(
+        on_dispute_opened=enum_to_pb("DISPUTE_ACCESS", policy.on_dispute_opened, disputes_pb2.DisputeAccess)
+    )
+    if policy.updated_at is not None:
+        answer.update_time.FromDatetime(policy.updated_at)
+    return answer
+
+
+def dispute_access_from_pb(value: disputes_pb2.DisputeAccess.ValueType) -> DisputeAccess:
+    """The policy's access on a dispute opened (INVALID_ARGUMENT `policy.on_dispute_opened` when unspecified)."""
+    return enum_from_pb(DisputeAccess, "DISPUTE_ACCESS", value, disputes_pb2.DisputeAccess, "policy.on_dispute_opened")
 
 
 # --- the catalog's storefront -> payment terms ---
@@ -344,6 +415,48 @@ def storefront_terms(storefront: catalog_pb2.Storefront) -> StorefrontTerms:
         country_code=storefront.country_code,
         tax_policy=TaxPolicy(mode, rate, storefront.country_code),
         routing_rules=rules_with_fallback(rules, tuple(storefront.payment_routing.fallback_psps)),
+        store_commission=_store_commission(storefront),
+    )
+
+
+def _store_commission(storefront: catalog_pb2.Storefront) -> dict[str, Decimal]:
+    """The storefront's commission rate per store channel (by the channel's stored name)."""
+    rates: dict[str, Decimal] = {}
+    for given in storefront.payment_routing.store_commissions:
+        try:
+            rates[channel_name(given.channel)] = Decimal(given.rate)
+        except InvalidOperation as error:
+            raise StorefrontTaxInvalid(f"storefront {storefront.id} has an unreadable commission rate") from error
+    return rates
+
+
+def record_store_sale_from_pb(request: store_sales_pb2.RecordStoreSaleRequest) -> StoreSaleRequest:
+    """The store sale a request describes (its fields checked by the domain)."""
+    return StoreSaleRequest(
+        sale_id=request.sale_id,
+        customer_id=request.customer_id,
+        subscription_id=request.subscription_id,
+        storefront_id=request.storefront_id,
+        channel=channel_name(request.channel),
+        plan_id=request.plan_id,
+        currency=request.price.currency_code,
+        price_minor=request.price.amount_minor,
+        occurred_at=from_timestamp(request.occur_time) if request.HasField("occur_time") else None,
+    )
+
+
+def store_sale_to_pb(sale: StoreSale) -> store_sales_pb2.StoreSale:
+    """A booked store sale as answered."""
+    currency = sale.request.currency
+    return store_sales_pb2.StoreSale(
+        sale_id=sale.request.sale_id,
+        channel=channel_value(sale.request.channel),
+        price=money(sale.amounts.gross_minor, currency),
+        tax=money(sale.amounts.tax_minor, currency),
+        net=money(sale.amounts.net_minor, currency),
+        commission_rate=str(sale.commission_rate),
+        commission=money(sale.commission_minor, currency),
+        proceeds=money(sale.proceeds_minor, currency),
     )
 
 

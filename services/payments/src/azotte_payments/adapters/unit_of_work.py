@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from azotte_payments.adapters.repositories.bank_payments import PostgresBankPaymentRepository
 from azotte_payments.adapters.repositories.charges import PostgresChargeRepository, PostgresOpenChargeRepository
 from azotte_payments.adapters.repositories.credits import PostgresCreditRepository
 from azotte_payments.adapters.repositories.disputes import PostgresDisputeRepository
+from azotte_payments.adapters.repositories.invoices import PostgresDueInvoiceRepository, PostgresInvoiceRepository
 from azotte_payments.adapters.repositories.ledger import PostgresLedgerRepository
 from azotte_payments.adapters.repositories.payment_methods import PostgresPaymentMethodRepository
 from azotte_payments.adapters.repositories.psp_accounts import PostgresPspAccountRepository
@@ -44,3 +46,12 @@ class PostgresPaymentsUnitOfWork(UnitOfWork):
 
     def disputes(self, tenant_id: str) -> PostgresDisputeRepository:
         return PostgresDisputeRepository(self.connection, tenant_id)
+
+    def invoices(self, tenant_id: str) -> PostgresInvoiceRepository:
+        return PostgresInvoiceRepository(self.connection, tenant_id)
+
+    def due_invoices(self) -> PostgresDueInvoiceRepository:
+        return PostgresDueInvoiceRepository(self.connection)
+
+    def bank_payments(self, tenant_id: str) -> PostgresBankPaymentRepository:
+        return PostgresBankPaymentRepository(self.connection, tenant_id)

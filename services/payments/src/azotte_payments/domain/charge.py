@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from azotte_payments.domain.declines import Decline, DeclineReason, Outcome, PspChargeResult
+from azotte_payments.domain.charge_lines import ChargeLine
+from azotte_payments.domain.declines import UNSETTLED, Decline, DeclineReason, Outcome, PspChargeResult
 from azotte_payments.domain.events import ChargeEvent, ChargeFailed, ChargeSucceeded
 from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.errors import CurrencyMismatch
@@ -72,8 +73,8 @@ class Attempt:
 
     @property
     def timed_out(self) -> bool:
-        """The PSP did not answer in time: money may or may not have moved."""
-        return self.decline is not None and self.decline.reason is DeclineReason.TIMEOUT
+        """The PSP did not answer in time, or is still deciding: money may or may not have moved."""
+        return self.decline is not None and self.decline.reason in UNSETTLED
 
 
 def validate_currency(currency: str, storefront_currency: str) -> None:
@@ -101,6 +102,8 @@ class ChargeRequest:
     subscription_id: str = ""
     period_key: str = ""
     discount_minor: int = 0
+    lines: tuple[ChargeLine, ...] = field(default=(), compare=False)
+    """What the price is made of, when the request said (`CreateCharge.fingerprint` covers them)."""
 
     def fingerprint(self) -> str:
         """Hash of the content (the idempotency key itself is not part of it)."""
@@ -198,10 +201,11 @@ class Charge:
         if self.status is not ChargeStatus.PENDING:
             return
         last = self.attempts[-1].decline if self.attempts else None
-        if any(attempt.timed_out for attempt in self.attempts):
-            # NOTE: a timeout may have captured; the charge stays unknown until reconciled.
+        unsettled = [attempt.decline for attempt in self.attempts if attempt.timed_out]
+        if unsettled:
+            # NOTE: a timeout may have captured (a carrier may still); the charge stays unknown until reconciled.
             self.status = ChargeStatus.UNKNOWN
-            self.decline = Decline(DeclineReason.TIMEOUT)
+            self.decline = unsettled[-1]
             return
         self._fail(last or Decline(DeclineReason.PSP_UNAVAILABLE), now)
 

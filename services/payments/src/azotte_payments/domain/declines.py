@@ -26,6 +26,9 @@ class DeclineReason(StrEnum):
     AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
     PROCESSING_ERROR = "PROCESSING_ERROR"
     TIMEOUT = "TIMEOUT"
+    # The PSP took the payment but has not decided yet (a carrier processing it, or waiting for the
+    # subscriber's validation): like a timeout, money may still move, so the charge waits for its answer.
+    AWAITING_PSP = "AWAITING_PSP"
     PSP_UNAVAILABLE = "PSP_UNAVAILABLE"
     INVALID_REQUEST = "INVALID_REQUEST"
     UNKNOWN_DECLINE = "UNKNOWN_DECLINE"
@@ -48,6 +51,11 @@ def outcome_for(reason: DeclineReason) -> Outcome:
             return Outcome.HARD_DECLINE
         case DeclineReason.PROCESSING_ERROR | DeclineReason.TIMEOUT | DeclineReason.PSP_UNAVAILABLE:
             return Outcome.RETRYABLE
+        case DeclineReason.AWAITING_PSP:
+            return Outcome.RETRYABLE
+
+
+UNSETTLED = frozenset({DeclineReason.TIMEOUT, DeclineReason.AWAITING_PSP})
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,11 @@ class PspChargeResult:
     def reason(self) -> DeclineReason | None:
         """Normalized reason, None when approved."""
         return self.decline.reason if self.decline else None
+
+    @property
+    def unsettled(self) -> bool:
+        """Money may still move (a timeout, or a PSP still deciding): never fail over, look it up later."""
+        return self.reason in UNSETTLED
 
 
 @dataclass(frozen=True)

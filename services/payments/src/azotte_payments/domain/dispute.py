@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from azotte_payments.domain.dispute_policy import DisputeAccess
 from azotte_payments.domain.events import DisputeClosed, DisputeEvent, DisputeOpened
 
 
@@ -19,7 +20,8 @@ class DisputeStatus(StrEnum):
 
 @dataclass
 class Dispute:
-    """A PSP's dispute of one of the tenant's charges, with the amount withdrawn and the PSP's fee."""
+    """A PSP's dispute of one of the tenant's charges, with the amount withdrawn and the PSP's fee, and what the
+    tenant's policy did to the subscription's access when it opened."""
 
     dispute_id: str
     account_id: str
@@ -34,6 +36,7 @@ class Dispute:
     opened_at: datetime
     status: DisputeStatus = DisputeStatus.OPEN
     closed_at: datetime | None = None
+    access: DisputeAccess = DisputeAccess.KEEP
     events: list[DisputeEvent] = field(default_factory=list)
 
     @classmethod
@@ -48,6 +51,7 @@ class Dispute:
         fee_minor: int,
         reason: str,
         now: datetime,
+        access: DisputeAccess = DisputeAccess.KEEP,
     ) -> Dispute:
         """A new dispute of `charge` (id, customer, subscription), recording DisputeOpened."""
         charge_id, customer_id, subscription_id = charge
@@ -63,6 +67,7 @@ class Dispute:
             fee_minor,
             reason,
             now,
+            access=access,
         )
         dispute.events.append(DisputeOpened(dispute))
         return dispute

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from azotte_payments.domain.charge import Charge
     from azotte_payments.domain.dispute import Dispute
+    from azotte_payments.domain.invoices import CreditNote, Invoice
     from azotte_payments.domain.refund import Refund
 
 
@@ -62,6 +63,9 @@ class RevenueRecorded:
     net_revenue_minor: int
     tax_minor: int
     occurred_at: datetime
+    # A store-billed sale: what the store kept, and the price the subscriber paid it.
+    store_commission_minor: int = 0
+    gross_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,55 @@ class DisputeClosed:
     dispute: Dispute
 
 
+@dataclass(frozen=True)
+class InvoiceIssued:
+    """An invoice got its number and is owed; published as invoice.issued."""
+
+    invoice: Invoice
+
+
+@dataclass(frozen=True)
+class InvoicePaid:
+    """Nothing is owed on an invoice any more (paid, or credited, in full); published as invoice.paid."""
+
+    invoice: Invoice
+
+
+@dataclass(frozen=True)
+class InvoiceOverdue:
+    """An invoice passed its due date unpaid; published as invoice.overdue."""
+
+    invoice: Invoice
+
+
+@dataclass(frozen=True)
+class InvoiceVoided:
+    """An issued invoice was cancelled; published as invoice.voided."""
+
+    invoice: Invoice
+
+
+@dataclass(frozen=True)
+class InvoiceMarkedUncollectible:
+    """The tenant gave up collecting an invoice (`written_off_minor`); published as invoice.uncollectible."""
+
+    invoice: Invoice
+    written_off_minor: int
+
+
+@dataclass(frozen=True)
+class CreditNoteIssued:
+    """A credit note corrected or refunded an invoice; published as credit_note.issued."""
+
+    credit_note: CreditNote
+    invoice: Invoice
+
+
+InvoiceEvent = (
+    InvoiceIssued | InvoicePaid | InvoiceOverdue | InvoiceVoided | InvoiceMarkedUncollectible | CreditNoteIssued
+)
+"""What an invoice records."""
+
 DisputeEvent = DisputeOpened | DisputeClosed
 """What a dispute records."""
 
@@ -85,6 +138,13 @@ ChargeEvent = ChargeSucceeded | ChargeFailed
 """What a charge records when it reaches an outcome."""
 
 PaymentsEvent = (
-    ChargeSucceeded | ChargeFailed | ChargeRefunded | CreditGranted | RevenueRecorded | DisputeOpened | DisputeClosed
+    ChargeSucceeded
+    | ChargeFailed
+    | ChargeRefunded
+    | CreditGranted
+    | RevenueRecorded
+    | DisputeOpened
+    | DisputeClosed
+    | InvoiceEvent
 )
 """Every fact payments publishes."""

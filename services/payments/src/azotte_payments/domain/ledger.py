@@ -27,6 +27,15 @@ class Account(StrEnum):
     # NOTE: chargebacks and the PSP's dispute fees are losses of their own, not part of net revenue.
     DISPUTES = "disputes"
     DISPUTE_FEES = "dispute_fees"
+    # NOTE: invoices are owed (receivable) until a bank transfer pays them; a transfer nobody matched yet is
+    # unapplied cash; what is written off is bad debt (outside net revenue, like disputes).
+    ACCOUNTS_RECEIVABLE = "accounts_receivable"
+    BANK = "bank"
+    UNAPPLIED_CASH = "unapplied_cash"
+    BAD_DEBT = "bad_debt"
+    # NOTE: a store (App Store, Google Play) collects the price, keeps its commission and pays out the rest.
+    STORE_RECEIVABLE = "store_receivable"
+    STORE_COMMISSION = "store_commission"
 
 
 class Side(StrEnum):
@@ -45,6 +54,13 @@ class EntryKind(StrEnum):
     VOID = "void"
     DISPUTE = "dispute"
     DISPUTE_WON = "dispute_won"
+    INVOICE = "invoice"
+    INVOICE_VOID = "invoice_void"
+    INVOICE_WRITE_OFF = "invoice_write_off"
+    CREDIT_NOTE = "credit_note"
+    BANK_PAYMENT = "bank_payment"
+    BANK_PAYMENT_ASSIGNED = "bank_payment_assigned"
+    STORE_SALE = "store_sale"
 
 
 @dataclass(frozen=True)
@@ -259,6 +275,8 @@ def revenue_recorded(entry: JournalEntry) -> RevenueRecorded:
         net_revenue_minor(entry),
         -entry.total(Account.TAX_PAYABLE),
         entry.occurred_at,
+        store_commission_minor=entry.total(Account.STORE_COMMISSION),
+        gross_minor=entry.total(Account.STORE_RECEIVABLE) + entry.total(Account.STORE_COMMISSION),
     )
 
 
@@ -293,11 +311,17 @@ class RevenueRow:
     discounts_minor: int
     refunds_minor: int
     tax_minor: int
+    store_commission_minor: int = 0
 
     @property
     def net_revenue_minor(self) -> int:
         """Gross sales minus discounts and refunds (tax excluded)."""
         return self.gross_sales_minor - self.discounts_minor - self.refunds_minor
+
+    @property
+    def proceeds_minor(self) -> int:
+        """Net revenue minus what stores kept of the sales they collected."""
+        return self.net_revenue_minor - self.store_commission_minor
 
 
 def revenue_report(
@@ -306,7 +330,7 @@ def revenue_report(
     """Revenue per currency and requested dimensions for periods in [period_from, period_to]."""
     if period_from > period_to:
         raise InvalidArgument.field("period_from", "must not be after period_to")
-    totals: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    totals: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for entry in entries:
         dims = entry.dimensions
         if not period_from <= dims.period <= period_to:
@@ -323,4 +347,5 @@ def revenue_report(
         row[1] += entry.total(Account.DISCOUNTS)
         row[2] += entry.total(Account.REFUNDS)
         row[3] -= entry.total(Account.TAX_PAYABLE)
+        row[4] += entry.total(Account.STORE_COMMISSION)
     return [RevenueRow(*key, *values) for key, values in sorted(totals.items())]

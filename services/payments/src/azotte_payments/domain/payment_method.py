@@ -23,6 +23,7 @@ class PaymentMethodType(StrEnum):
     SEPA_DEBIT = "sepa_debit"
     PAYPAL = "paypal"
     WALLET = "wallet"
+    CARRIER_BILLING = "carrier_billing"
 
 
 def luhn_valid(digits: str) -> bool:

@@ -19,8 +19,10 @@ class PspKind(StrEnum):
     """Which provider (and so which adapter) an account is at."""
 
     STRIPE = "stripe"
+    ADYEN = "adyen"
     STRIPE_LIKE = "stripe_like"
     ADYEN_LIKE = "adyen_like"
+    CARRIER = "carrier"
 
 
 class PspMode(StrEnum):
@@ -30,13 +32,22 @@ class PspMode(StrEnum):
     LIVE = "live"
 
 
-# The credentials each kind needs, by name; every one is secret except a merchant account.
+# The credentials each kind needs, by name; every one is secret except a merchant account and a URL prefix.
 REQUIRED_CREDENTIALS: dict[PspKind, tuple[str, ...]] = {
     PspKind.STRIPE: ("secret_key", "webhook_secret"),
+    PspKind.ADYEN: ("api_key", "merchant_account", "hmac_key"),
     PspKind.STRIPE_LIKE: ("api_key",),
     PspKind.ADYEN_LIKE: ("api_key", "merchant_account"),
+    PspKind.CARRIER: ("carrier", "api_key", "notification_secret", "flow"),
 }
-NOT_SECRET = frozenset({"merchant_account"})
+# An Adyen live account's Checkout API is at `https://{live_url_prefix}-checkout-live.adyenpayments.com`.
+LIVE_CREDENTIALS: dict[PspKind, tuple[str, ...]] = {PspKind.ADYEN: ("live_url_prefix",)}
+NOT_SECRET = frozenset({"merchant_account", "live_url_prefix", "carrier", "flow"})
+# A carrier account names one of the carriers the operator configured, and how its payments are made.
+CARRIER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+CARRIER_FLOWS = ("one_step", "two_step")
+HMAC_KEY = re.compile(r"^(?:[0-9A-Fa-f]{2}){16,64}$")
+LIVE_URL_PREFIX = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def validate_account(account_id: str, kind: PspKind, mode: PspMode, credentials:
         raise InvalidPspAccount.field(
             "account.account_id", "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter"
         )
-    required = REQUIRED_CREDENTIALS[kind]
+    required = REQUIRED_CREDENTIALS[kind] + (LIVE_CREDENTIALS.get(kind, ()) if mode is PspMode.LIVE else ())
     for name in required:
         value = credentials.values.get(name, "")
         if not value:
@@ -122,6 +133,10 @@ def validate_account(account_id: str, kind: PspKind, mode: PspMode, credentials:
         raise InvalidPspAccount.field("account.mode", f"a {kind.value} account is a sandbox, never live")
     if kind is PspKind.STRIPE:
         _validate_stripe_keys(mode, credentials)
+    if kind is PspKind.ADYEN:
+        _validate_adyen_keys(mode, credentials)
+    if kind is PspKind.CARRIER:
+        _validate_carrier(mode, credentials)
 
 
 def _validate_stripe_keys(mode: PspMode, credentials: PspCredentials) -> None:
@@ -133,3 +148,24 @@ def _validate_stripe_keys(mode: PspMode, credentials: PspCredentials) -> None:
         )
     if not credentials["webhook_secret"].startswith("whsec_"):
         raise InvalidPspAccount.field("credentials.webhook_secret", "must be an endpoint signing secret (whsec_…)")
+
+
+def _validate_adyen_keys(mode: PspMode, credentials: PspCredentials) -> None:
+    # NOTE: the HMAC key is shown in hex in Adyen's Customer Area; notifications are verified with its bytes.
+    if not HMAC_KEY.match(credentials["hmac_key"]):
+        raise InvalidPspAccount.field(
+            "credentials.hmac_key", "must be the webhook's HMAC key in hex (32 to 128 digits)"
+        )
+    if mode is PspMode.LIVE and not LIVE_URL_PREFIX.match(credentials["live_url_prefix"]):
+        raise InvalidPspAccount.field(
+            "credentials.live_url_prefix", "must be the account's live URL prefix (a-z, 0-9, '-')"
+        )
+
+
+def _validate_carrier(mode: PspMode, credentials: PspCredentials) -> None:
+    if credentials["carrier"] == "sandbox" and mode is PspMode.LIVE:
+        raise InvalidPspAccount.field("account.mode", "the sandbox carrier moves no real money: never live")
+    if not CARRIER_NAME.match(credentials["carrier"]):
+        raise InvalidPspAccount.field("credentials.carrier", "must be a carrier name (a-z, 0-9 and '-')")
+    if credentials["flow"] not in CARRIER_FLOWS:
+        raise InvalidPspAccount.field("credentials.flow", "must be one_step or two_step")

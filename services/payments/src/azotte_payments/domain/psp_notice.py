@@ -1,4 +1,5 @@
-"""What a PSP's webhook tells Azotte, whatever the PSP: a dispute moved, or a waiting payment was authenticated."""
+"""What a PSP's webhook tells Azotte, whatever the PSP: a dispute moved, a waiting payment was authenticated or
+decided."""
 
 from __future__ import annotations
 
@@ -26,5 +27,12 @@ class PaymentAuthenticated:
     psp_reference: str
 
 
-PspNotice = DisputeNotice | PaymentAuthenticated
+@dataclass(frozen=True)
+class PaymentStatusChanged:
+    """The PSP decided (or moved) the payment `psp_reference`: read it back and settle the charge waiting for it."""
+
+    psp_reference: str
+
+
+PspNotice = DisputeNotice | PaymentAuthenticated | PaymentStatusChanged
 """Every notice payments acts on; other webhook events are acknowledged and kept only as seen."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from azotte_payments.domain.routing import RoutingCondition, RoutingRule
 from azotte_platform.tax import TaxPolicy
@@ -17,6 +19,8 @@ class StorefrontTerms:
     country_code: str
     tax_policy: TaxPolicy
     routing_rules: tuple[RoutingRule, ...]
+    # What each store keeps of what it collects, by channel ('CHANNEL_APP_STORE'); none: no commission.
+    store_commission: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 def rules_with_fallback(rules: tuple[RoutingRule, ...], fallback_psps: tuple[str, ...]) -> tuple[RoutingRule, ...]:

@@ -10,18 +10,21 @@ from pathlib import Path
 import grpc
 
 from azotte.catalog.v1 import catalog_pb2_grpc
-from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte.payments.v1 import invoices_pb2, invoices_pb2_grpc, payments_pb2, payments_pb2_grpc
 from azotte_payments.adapters import proto
 from azotte_payments.adapters.catalog import StorefrontDirectory
 from azotte_payments.adapters.charge_locks import AdvisoryChargeLocks
+from azotte_payments.adapters.invoice_pdf import ReportlabInvoiceRenderer
 from azotte_payments.adapters.psp.accounts import CachedAccountProviders
 from azotte_payments.adapters.psp.registry import PspRegistry
 from azotte_payments.adapters.psp.webhooks import PspWebhookVerifiers
 from azotte_payments.adapters.sealing import Keyring
 from azotte_payments.adapters.unit_of_work import PostgresPaymentsUnitOfWork
+from azotte_payments.entrypoints.invoices import InvoicesServicer
 from azotte_payments.entrypoints.servicer import PaymentsServicer
 from azotte_payments.service_layer.charge_processor import ChargeProcessor, FaultHook
 from azotte_payments.service_layer.charges import ChargeDesk
+from azotte_payments.service_layer.invoices import InvoiceTools, mark_overdue_invoices
 from azotte_payments.settings import PaymentsSettings
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
@@ -57,6 +60,41 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
     return PaymentsServicer(Units(uow), desk, psps, keyring, PspWebhookVerifiers()), processor
 
 
+def build_invoices_servicer(runtime: Runtime) -> InvoicesServicer:
+    """Wire InvoicesService: the catalog's storefront terms and the PDF template."""
+    settings = settings_of(runtime)
+
+    def uow() -> PostgresPaymentsUnitOfWork:
+        return PostgresPaymentsUnitOfWork(runtime.engine, runtime.clock, proto.to_event)
+
+    catalog = catalog_pb2_grpc.CatalogServiceStub(connect(settings.catalog_addr))
+    storefronts = StorefrontDirectory(catalog, runtime.clock, timedelta(seconds=settings.storefront_cache_s))
+    return InvoicesServicer(Units(uow), InvoiceTools(storefronts, ReportlabInvoiceRenderer()))
+
+
+class OverdueSweep:
+    """Marks invoices past their due date (by their tenant's clock) overdue: every `interval_s` seconds, and at
+    once when a sandbox tenant's clock moves."""
+
+    def __init__(self, runtime: Runtime, interval_s: float):
+        self._runtime = runtime
+        self._interval_s = interval_s
+
+    def _uow(self) -> PostgresPaymentsUnitOfWork:
+        return PostgresPaymentsUnitOfWork(self._runtime.engine, self._runtime.clock, proto.to_event)
+
+    async def sweep(self, _tenant_id: str = "") -> None:
+        try:
+            await mark_overdue_invoices(self._uow, self._runtime.clock)
+        except Exception:
+            log.exception("marking overdue invoices failed")
+
+    async def run(self) -> None:
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self._interval_s)
+
+
 class ReconcileLoop:
     """Every `interval_s` seconds, resumes open charges left untouched for `after_s` seconds."""
 
@@ -80,7 +118,14 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     payments_pb2_grpc.add_PaymentsServiceServicer_to_server(servicer, server)
     settings = settings_of(runtime)
     runtime.spawn(ReconcileLoop(processor, settings.reconcile_interval_s, settings.reconcile_after_s).run)
-    return [payments_pb2.DESCRIPTOR.services_by_name["PaymentsService"].full_name]
+    invoices_pb2_grpc.add_InvoicesServiceServicer_to_server(build_invoices_servicer(runtime), server)
+    overdue = OverdueSweep(runtime, settings.invoice_overdue_interval_s)
+    runtime.spawn(overdue.run)
+    runtime.on_clock_change(overdue.sweep)
+    return [
+        payments_pb2.DESCRIPTOR.services_by_name["PaymentsService"].full_name,
+        invoices_pb2.DESCRIPTOR.services_by_name["InvoicesService"].full_name,
+    ]
 
 
 def run() -> None:

@@ -6,17 +6,29 @@ from typing import Any
 
 import grpc
 
+from azotte.payments.v1 import disputes_pb2, payments_pb2_grpc
 from azotte.payments.v1 import payments_pb2 as pb
-from azotte.payments.v1 import payments_pb2_grpc
 from azotte.payments.v1 import psp_accounts_pb2 as accounts_pb
+from azotte.payments.v1 import store_sales_pb2 as store_sales_pb
 from azotte_payments.adapters import proto
 from azotte_payments.domain.charge import Charge, ChargeQuery
 from azotte_payments.domain.payment_method import PaymentMethodQuery
 from azotte_payments.domain.psp_account import PspCredentials
+from azotte_payments.domain.psp_notice import PaymentStatusChanged
 from azotte_payments.ports import CredentialSealer, PaymentServiceProviders, PaymentsUnitOfWork, PspWebhookVerifier
-from azotte_payments.service_layer import charges, credits, payment_methods, psp_accounts, refunds, reports
+from azotte_payments.service_layer import (
+    charges,
+    credits,
+    payment_methods,
+    psp_accounts,
+    refunds,
+    reports,
+    store_sales,
+)
 from azotte_payments.service_layer.charge_batch import CreateCharge
 from azotte_payments.service_layer.charges import ChargeDesk
+from azotte_payments.service_layer.dispute_policy import get_dispute_policy, update_dispute_policy
+from azotte_payments.service_layer.psp_settlements import settle_awaited_charge
 from azotte_payments.service_layer.psp_webhooks import receive_psp_webhook
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import AzotteError
@@ -44,6 +56,7 @@ def create_charge_command(request: pb.CreateChargeRequest) -> CreateCharge:
         subscription_id=request.subscription_id,
         period_key=request.period_key,
         country_code=request.country_code,
+        lines=proto.charge_lines_from_pb(request.lines),
     )
 
 
@@ -263,6 +276,17 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
 
         return await self.units.read(work)
 
+    async def RecordStoreSale(
+        self, request: store_sales_pb.RecordStoreSaleRequest, context: Context
+    ) -> store_sales_pb.RecordStoreSaleResponse:
+        command = proto.record_store_sale_from_pb(request)
+
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> store_sales_pb.RecordStoreSaleResponse:
+            sale = await store_sales.record_store_sale(uow, self._desk.storefronts, tenant, command)
+            return store_sales_pb.RecordStoreSaleResponse(sale=proto.store_sale_to_pb(sale))
+
+        return await self.units.mutate(request, store_sales_pb.RecordStoreSaleResponse, work)
+
     async def GetLedgerBalance(
         self, request: pb.GetLedgerBalanceRequest, context: Context
     ) -> pb.GetLedgerBalanceResponse:
@@ -329,6 +353,30 @@ class PaymentsServicer(payments_pb2_grpc.PaymentsServiceServicer):
                 uow, self._sealer, self._webhooks, psps, tenant, request.account_id, request.payload, request.signature
             )
             await uow.commit()
+        if isinstance(event.notice, PaymentStatusChanged):
+            await settle_awaited_charge(
+                self.units.factory, self._desk.processor, tenant, request.account_id, event.notice.psp_reference
+            )
         return accounts_pb.ReceivePspWebhookResponse(
             event_id=event.event_id, event_type=event.event_type, duplicate=duplicate
         )
+
+    async def GetDisputePolicy(
+        self, request: disputes_pb2.GetDisputePolicyRequest, context: Context
+    ) -> disputes_pb2.GetDisputePolicyResponse:
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> disputes_pb2.GetDisputePolicyResponse:
+            policy = await get_dispute_policy(uow, tenant)
+            return disputes_pb2.GetDisputePolicyResponse(policy=proto.dispute_policy_to_pb(policy))
+
+        return await self.units.read(work)
+
+    async def UpdateDisputePolicy(
+        self, request: disputes_pb2.UpdateDisputePolicyRequest, context: Context
+    ) -> disputes_pb2.UpdateDisputePolicyResponse:
+        access = proto.dispute_access_from_pb(request.policy.on_dispute_opened)
+
+        async def work(uow: PaymentsUnitOfWork, tenant: str) -> disputes_pb2.UpdateDisputePolicyResponse:
+            policy = await update_dispute_policy(uow, tenant, access)
+            return disputes_pb2.UpdateDisputePolicyResponse(policy=proto.dispute_policy_to_pb(policy))
+
+        return await self.units.mutate(request, disputes_pb2.UpdateDisputePolicyResponse, work)

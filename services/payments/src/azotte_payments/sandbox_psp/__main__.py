@@ -1,4 +1,4 @@
-"""Run a sandbox PSP: `python -m azotte_payments.sandbox_psp --kind stripe_like|adyen_like|stripe --port 12111`."""
+"""Run a sandbox PSP: `python -m azotte_payments.sandbox_psp --kind stripe_like|adyen_like|stripe|adyen --port N`."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ from dataclasses import replace
 import uvicorn
 from starlette.types import ASGIApp
 
-from azotte_payments.sandbox_psp import adyen_like, stripe_api, stripe_like
+from azotte_payments.sandbox_psp import adyen_api, adyen_like, stripe_api, stripe_like
 from azotte_payments.sandbox_psp.book import SandboxSettings
 
-KINDS = ("stripe_like", "adyen_like", "stripe")
+KINDS = ("stripe_like", "adyen_like", "stripe", "adyen")
 
 
 def build_app(kind: str, settings: SandboxSettings, base_url: str) -> ASGIApp:
     """The sandbox app of the given kind, reachable at `base_url`."""
     if kind == "stripe":
         return stripe_api.create_app(base_url)
+    if kind == "adyen":
+        return adyen_api.create_app(base_url)
     factory = {"stripe_like": stripe_like.create_app, "adyen_like": adyen_like.create_app}[kind]
     return factory(settings)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
 from azotte_payments.domain.charge import Charge, ChargeRecord, ChargeRequest, ChargeStatus
+from azotte_payments.domain.charge_lines import ChargeLine, validate_lines
 from azotte_payments.domain.idempotency import request_fingerprint
 from azotte_payments.errors import IdempotencyKeyReused
 from azotte_platform.errors import AzotteError, InvalidArgument, Unavailable
@@ -35,6 +36,7 @@ class CreateCharge:
     subscription_id: str = ""
     period_key: str = ""
     country_code: str = ""
+    lines: tuple[ChargeLine, ...] = ()
 
     def fingerprint(self) -> str:
         """Digest of everything but the key."""
@@ -42,6 +44,10 @@ class CreateCharge:
         content = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "idempotency_key"}
         if self.tax_policy is not None:
             content["tax_policy"] = asdict(self.tax_policy)
+        # NOTE: a charge without lines keeps the digest it had before charges had lines.
+        content["lines"] = [asdict(line) for line in self.lines]
+        if not self.lines:
+            del content["lines"]
         return request_fingerprint(content)
 
     def validate(self) -> None:
@@ -59,6 +65,7 @@ class CreateCharge:
             raise InvalidArgument.field("discount.amount_minor", "must not be negative")
         if self.discount_minor and self.discount_currency != self.currency:
             raise InvalidArgument.field("discount.currency_code", f"must be the charge currency {self.currency}")
+        validate_lines(self.lines, self.amount_minor, self.currency)
 
     def charge_request(self, payment_method_id: str) -> ChargeRequest:
         """The charge's request, paid with the resolved method."""
@@ -74,6 +81,7 @@ class CreateCharge:
             subscription_id=self.subscription_id,
             period_key=self.period_key,
             discount_minor=self.discount_minor,
+            lines=self.lines,
         )
 
 

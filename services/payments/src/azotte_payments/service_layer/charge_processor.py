@@ -76,8 +76,8 @@ class ChargeProcessor:
         for record, result in zip(records, results, strict=True):
             await self._fault(AFTER_PSP_CHARGE, record.charge.charge_id)
             record.charge.complete_attempt(result, self._clock.now())
-            if result.reason is DeclineReason.TIMEOUT:
-                # NOTE: a timeout may have captured: no failover; the reconciler looks the key up.
+            if result.unsettled:
+                # NOTE: a timeout may have captured (a carrier may still): no failover; the reconciler looks it up.
                 record.charge.exhaust(self._clock.now())
         async with self._uow() as uow:
             await save_charges(uow, tenant_id, records)
@@ -145,12 +145,12 @@ class ChargeProcessor:
                 known, found = await self._lookup(psps, attempt)
                 if known and found is not None:
                     result = found
-                else:
-                    # NOTE: a timeout may have captured: no failover, the charge stays unknown.
-                    charge.complete_attempt(result, self._clock.now())
-                    charge.exhaust(self._clock.now())
-                    await self._save(tenant_id, record)
-                    return charge
+            if result.unsettled:
+                # NOTE: a timeout may have captured (a carrier may still): no failover, the charge stays unknown.
+                charge.complete_attempt(result, self._clock.now())
+                charge.exhaust(self._clock.now())
+                await self._save(tenant_id, record)
+                return charge
             charge.complete_attempt(result, self._clock.now())
             await self._save(tenant_id, record)
 

@@ -49,6 +49,16 @@ class ChargeDesk:
         # keeps them from exhausting the pool while each waits for its second.
         self._batches = asyncio.Semaphore(max_batches)
 
+    @property
+    def processor(self) -> ChargeProcessor:
+        """What drives the charges through their PSPs."""
+        return self._processor
+
+    @property
+    def storefronts(self) -> StorefrontCatalog:
+        """The storefronts' payment terms."""
+        return self._storefronts
+
     async def create(self, tenant_id: str, command: CreateCharge) -> Charge:
         """The charge made under the command's key: new, replayed, or resumed after a failure."""
         answer = (await self.create_many(tenant_id, [command]))[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from azotte_payments.domain.dispute import Dispute
 from azotte_payments.domain.ledger import postings_for_dispute, postings_for_dispute_won
-from azotte_payments.domain.psp_notice import DisputeNotice, PaymentAuthenticated, PspNotice
+from azotte_payments.domain.psp_notice import DisputeNotice, PaymentAuthenticated, PaymentStatusChanged, PspNotice
 from azotte_payments.errors import DisputedPaymentNotFound, PspUnavailable
 from azotte_payments.ports import PaymentsUnitOfWork, TenantPsps
 from azotte_payments.service_layer.effects import new_id, post_entry, save_charge
@@ -19,6 +19,9 @@ async def apply_notice(
             await record_dispute(uow, tenant_id, account_id, notice)
         case PaymentAuthenticated():
             await complete_authentication(uow, psps, tenant_id, account_id, notice)
+        case PaymentStatusChanged():
+            # NOTE: settled after the commit, under the charge's own lock (`psp_settlements`).
+            return
 
 
 async def record_dispute(uow: PaymentsUnitOfWork, tenant_id: str, account_id: str, notice: DisputeNotice) -> None:
@@ -42,6 +45,8 @@ async def record_dispute(uow: PaymentsUnitOfWork, tenant_id: str, account_id: st
             notice.fee_minor,
             notice.reason,
             now,
+            # NOTE: decided once, when it opens: a later change of policy does not touch an open dispute.
+            access=(await disputes.policy()).on_dispute_opened,
         )
         await disputes.add(dispute)
         await post_entry(uow, tenant_id, postings_for_dispute(dispute, charge, tenant_id, new_id("je"), now))

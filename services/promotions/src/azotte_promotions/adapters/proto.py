@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from azotte.common.v1 import channel_pb2
 from azotte.common.v1.money_pb2 import Money
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
+from azotte.metering.v1 import events_pb2 as metering_events
 from azotte.payments.v1 import events_pb2 as payments_events
 from azotte.promotions.v1 import events_pb2
 from azotte.promotions.v1 import promotions_pb2 as pb
@@ -26,7 +27,17 @@ from azotte_platform.convert import (
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import Event, ReceivedEvent
-from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, Conditions, Moment, Trigger
+from azotte_promotions.domain.campaigns import (
+    LIFECYCLE_TRIGGERS,
+    Campaign,
+    CampaignAction,
+    CampaignOffer,
+    CampaignState,
+    Conditions,
+    Moment,
+    TrialEnding,
+    Trigger,
+)
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Checkout, CustomerFacts, Usage, Validation
 from azotte_promotions.domain.events import (
@@ -72,6 +83,7 @@ from azotte_promotions.domain.referrals import (
     RewardKind,
     RewardRule,
 )
+from azotte_promotions.domain.store_offers import StoreOffers
 from azotte_promotions.domain.trials import MarkerKind, TrialEligibility
 from azotte_promotions.service_layer.experiments import Payment
 from azotte_promotions.service_layer.promotions import PromotionView
@@ -129,7 +141,7 @@ def _amounts_to_pb(amounts: dict[str, int]) -> list[Money]:
 # ---------------------------------------------------------------------------------------- definitions
 
 _PARTS = ("display_name", "description", "discount", "targets", "start_time", "end_time", "limits", "eligibility")
-_PARTS_ALL = (*_PARTS, "stackable", "texts")
+_PARTS_ALL = (*_PARTS, "stackable", "texts", "store_offers")
 _NESTED = ("targets", "limits", "eligibility")
 _DOMAIN = {"start_time": "start_at", "end_time": "end_at"}
 
@@ -147,7 +159,12 @@ def definition_from_pb(message: pb.Promotion) -> Definition:
         eligibility=eligibility_from_pb(message.eligibility),
         stackable=message.stackable,
         texts=texts_from_pb(message.texts),
+        store_offers=store_offers_from_pb(message.store_offers),
     )
+
+
+def store_offers_from_pb(message: pb.StoreOffers) -> StoreOffers:
+    return StoreOffers(message.app_store_offer_id, message.google_play_offer_id, message.google_play_offer_tag)
 
 
 def texts_from_pb(messages: Sequence[pb.PromotionText]) -> tuple[PromotionText, ...]:
@@ -188,6 +205,8 @@ def _part(message: pb.Promotion, top: str) -> Any:
         return eligibility_from_pb(message.eligibility)
     if top == "texts":
         return texts_from_pb(message.texts)
+    if top == "store_offers":
+        return store_offers_from_pb(message.store_offers)
     return getattr(message, top)
 
 
@@ -322,6 +341,11 @@ def promotion_to_pb(view: PromotionView) -> pb.Promotion:
             )
             for t in d.texts
         ],
+        store_offers=pb.StoreOffers(
+            app_store_offer_id=d.store_offers.app_store_offer_id,
+            google_play_offer_id=d.store_offers.google_play_offer_id,
+            google_play_offer_tag=d.store_offers.google_play_offer_tag,
+        ),
         usage=pb.Usage(
             reserved_count=usage.reserved_count,
             confirmed_count=usage.confirmed_count,
@@ -399,6 +423,8 @@ def redemption_to_pb(r: Redemption) -> pb.Redemption:
         duration_periods=r.duration_periods,
         extra_trial_days=r.extra_trial_days,
         state=enum_to_pb("REDEMPTION_STATE", r.state, pb.RedemptionState),
+        renewal_percent_basis_points=r.renewal_percent_basis_points,
+        renewal_amount_off=money(r.renewal_amount_off_minor, r.currency_code) if r.renewal_amount_off_minor else None,
         expire_time=timestamp(r.expires_at),
         charge_id=r.charge_id,
         release_reason=r.release_reason,
@@ -587,6 +613,17 @@ _TRIGGERS = {
     pb.CAMPAIGN_TRIGGER_CANCEL_SCHEDULED: Trigger.CANCEL_SCHEDULED,
     pb.CAMPAIGN_TRIGGER_DOWNGRADE_SCHEDULED: Trigger.DOWNGRADE_SCHEDULED,
     pb.CAMPAIGN_TRIGGER_TRIAL_EXPIRED: Trigger.TRIAL_EXPIRED,
+    pb.CAMPAIGN_TRIGGER_TRIAL_ENDING: Trigger.TRIAL_ENDING,
+    pb.CAMPAIGN_TRIGGER_USAGE_THRESHOLD: Trigger.USAGE_THRESHOLD,
+}
+_ACTIONS = {
+    pb.CAMPAIGN_ACTION_UNSPECIFIED: CampaignAction.ISSUE_OFFER,
+    pb.CAMPAIGN_ACTION_ISSUE_OFFER: CampaignAction.ISSUE_OFFER,
+    pb.CAMPAIGN_ACTION_EXTEND_TRIAL: CampaignAction.EXTEND_TRIAL,
+}
+_ACTIONS_PB = {
+    CampaignAction.ISSUE_OFFER: pb.CAMPAIGN_ACTION_ISSUE_OFFER,
+    CampaignAction.EXTEND_TRIAL: pb.CAMPAIGN_ACTION_EXTEND_TRIAL,
 }
 _TRIGGERS_PB = {trigger: value for value, trigger in _TRIGGERS.items()}
 _CAMPAIGN_STATES: dict[int, CampaignState] = {
@@ -613,7 +650,12 @@ def campaign_from_pb(message: pb.Campaign, tenant_id: str) -> Campaign:
         channels=tuple(channel_from_pb(ch, "campaign.conditions.channels") for ch in c.channels),
         min_tenure_days=c.min_tenure_days,
         max_tenure_days=c.max_tenure_days if c.HasField("max_tenure_days") else None,
+        min_usage_percent=c.min_usage_percent,
     )
+    if message.action not in _ACTIONS:
+        raise InvalidArgument.field(
+            "campaign.action", "must be CAMPAIGN_ACTION_ISSUE_OFFER or CAMPAIGN_ACTION_EXTEND_TRIAL"
+        )
     state = CampaignState.ACTIVE if message.state == 0 else campaign_state_from_pb(message.state, "campaign.state")
     return Campaign(
         tenant_id=tenant_id,
@@ -627,6 +669,9 @@ def campaign_from_pb(message: pb.Campaign, tenant_id: str) -> Campaign:
         max_offers_per_customer=message.max_offers_per_customer or 1,
         quiet_period_days=message.quiet_period_days,
         state=state,
+        action=_ACTIONS[message.action],
+        trial_extension_days=message.trial_extension_days,
+        days_before_trial_end=message.days_before_trial_end,
     )
 
 
@@ -642,6 +687,7 @@ def campaign_to_pb(campaign: Campaign) -> pb.Campaign:
             channels=[channel_to_pb(ch) for ch in c.channels],
             min_tenure_days=c.min_tenure_days,
             max_tenure_days=c.max_tenure_days,
+            min_usage_percent=c.min_usage_percent,
         ),
         promotion_id=campaign.promotion_id,
         offer_valid_days=campaign.offer_valid_days,
@@ -651,6 +697,9 @@ def campaign_to_pb(campaign: Campaign) -> pb.Campaign:
         create_time=timestamp(campaign.created_at),
         update_time=optional_timestamp(campaign.updated_at),
         offers_issued=campaign.offers_issued,
+        action=_ACTIONS_PB[campaign.action],
+        trial_extension_days=campaign.trial_extension_days,
+        days_before_trial_end=campaign.days_before_trial_end,
     )
 
 
@@ -670,14 +719,14 @@ def campaign_offer_to_pb(offer: CampaignOffer) -> pb.CampaignOffer:
         plan_id=m.plan_id,
         storefront_id=m.storefront_id,
         channel=channel_to_pb(m.channel),
+        trial_extension_days=offer.trial_extension_days,
     )
 
 
 def moment_of(event: ReceivedEvent, at: datetime) -> Moment | None:
     """The subscriber's moment a lifecycle event reports, judged at `at` (the tenant's now), or None."""
-    try:
-        trigger = Trigger(event.type)
-    except ValueError:
+    trigger = next((t for t in LIFECYCLE_TRIGGERS if t.value == event.type), None)
+    if trigger is None:
         return None
     subscription = event.payload(lifecycle_events.SubscriptionEvent).subscription
     if not subscription.customer_id:
@@ -692,6 +741,48 @@ def moment_of(event: ReceivedEvent, at: datetime) -> Moment | None:
         channel=channel_from_pb(subscription.channel, "subscription.channel"),
         subscribed_at=optional_from_timestamp(subscription, "create_time") or at,
         at=at,
+    )
+
+
+def usage_moment_of(event: ReceivedEvent, at: datetime) -> Moment | None:
+    """The moment metering's `threshold.crossed` reports (a customer, no subscription), or None."""
+    crossed = event.payload(metering_events.ThresholdCrossed)
+    if not crossed.customer_id:
+        return None
+    return Moment(
+        event_id=event.id,
+        trigger=Trigger.USAGE_THRESHOLD,
+        customer_id=crossed.customer_id,
+        subscription_id="",
+        plan_id="",
+        storefront_id="",
+        channel=None,
+        subscribed_at=at,
+        at=at,
+        usage_percent=crossed.percent,
+    )
+
+
+def subscription_id_of(event: ReceivedEvent) -> str:
+    """The id of the subscription a lifecycle event reports."""
+    return str(event.payload(lifecycle_events.SubscriptionEvent).subscription.id)
+
+
+def trial_ending_of(event: ReceivedEvent) -> TrialEnding | None:
+    """The trial end a lifecycle `trial.started` or `trial.extended` reports, or None when it names none."""
+    subscription = event.payload(lifecycle_events.SubscriptionEvent).subscription
+    trial_end = optional_from_timestamp(subscription, "trial_end_time")
+    if not subscription.id or not subscription.customer_id or trial_end is None:
+        return None
+    return TrialEnding(
+        tenant_id=event.tenant_id,
+        subscription_id=subscription.id,
+        customer_id=subscription.customer_id,
+        plan_id=subscription.plan_id,
+        storefront_id=subscription.storefront_id,
+        channel=channel_from_pb(subscription.channel, "subscription.channel"),
+        subscribed_at=optional_from_timestamp(subscription, "current_period_start_time") or event.time,
+        trial_end=trial_end,
     )
 
 
@@ -833,7 +924,8 @@ def to_event(tenant_id: str, fact: object) -> Event:
         return Event(tenant_id, "promotion.redeemed", payload, about=r.customer_id)
     if isinstance(fact, CampaignOfferIssued):
         payload = events_pb2.CampaignOfferIssued(
-            offer=campaign_offer_to_pb(fact.offer), discount=discount_to_pb(fact.discount)
+            offer=campaign_offer_to_pb(fact.offer),
+            discount=None if fact.discount is None else discount_to_pb(fact.discount),
         )
         return Event(tenant_id, "campaign.offer_issued", payload, about=fact.offer.moment.customer_id)
     if isinstance(fact, ExperimentAssigned):

@@ -8,7 +8,7 @@ them in one statement: `promotions.reserved_count/confirmed_count`, `promotion_c
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = sa.MetaData()
 
@@ -118,6 +118,8 @@ redemptions = sa.Table(
     sa.Column("duration", sa.Text, nullable=False),
     sa.Column("duration_periods", sa.Integer, nullable=False),
     sa.Column("extra_trial_days", sa.Integer, nullable=False),
+    sa.Column("renewal_percent_basis_points", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("renewal_amount_off_minor", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("expires_at", _TS, nullable=False),
     sa.Column("charge_id", sa.Text, nullable=False),
@@ -230,10 +232,38 @@ campaign_offers = sa.Table(
     sa.Column("code", sa.Text, nullable=False),
     sa.Column("expires_at", _TS, nullable=False),
     sa.Column("issued_at", _TS, nullable=False),
+    sa.Column("trial_extension_days", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("tenant_id", "campaign_id", "trigger_event_id", name="campaign_offers_event_key"),
     sa.UniqueConstraint("tenant_id", "campaign_id", "customer_id", "ordinal", name="campaign_offers_ordinal_key"),
     sa.Index("campaign_offers_by_customer", "tenant_id", "customer_id", "issued_at"),
     sa.Index("campaign_offers_by_issued", "tenant_id", "issued_at", "id"),
+)
+
+# NOTE: the private key signs promotional offers here and is never answered.
+app_store_subscription_keys = sa.Table(
+    "app_store_subscription_keys",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("key_id", sa.Text, nullable=False),
+    sa.Column("bundle_id", sa.Text, nullable=False),
+    sa.Column("private_key_pem", sa.Text, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+trial_endings = sa.Table(
+    "trial_endings",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("plan_id", sa.Text, nullable=False),
+    sa.Column("storefront_id", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("subscribed_at", _TS, nullable=False),
+    sa.Column("trial_end", _TS, nullable=False),
+    # NOTE: the trial-ending campaigns that judged this trial already (each judges it once).
+    sa.Column("judged_campaign_ids", ARRAY(sa.Text), nullable=False, server_default="{}"),
+    sa.Index("trial_endings_by_end", "trial_end"),
 )
 
 experiments = sa.Table(

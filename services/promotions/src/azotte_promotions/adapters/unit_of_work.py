@@ -12,6 +12,7 @@ from azotte_promotions.adapters.repositories.ledger import PostgresLimitLedger
 from azotte_promotions.adapters.repositories.promotions import PostgresPromotionRepository
 from azotte_promotions.adapters.repositories.redemptions import PostgresRedemptionRepository
 from azotte_promotions.adapters.repositories.referrals import PostgresReferralRepository
+from azotte_promotions.adapters.repositories.store_offers import PostgresSubscriptionKeyRepository
 from azotte_promotions.adapters.repositories.trials import PostgresTrialRepository
 
 
@@ -26,6 +27,7 @@ class PostgresPromotionsUnitOfWork(UnitOfWork):
     referrals: PostgresReferralRepository
     campaigns: PostgresCampaignRepository
     experiments: PostgresExperimentRepository
+    subscription_keys: PostgresSubscriptionKeyRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -37,4 +39,5 @@ class PostgresPromotionsUnitOfWork(UnitOfWork):
         self.referrals = PostgresReferralRepository(self.connection)
         self.campaigns = PostgresCampaignRepository(self.connection)
         self.experiments = PostgresExperimentRepository(self.connection)
+        self.subscription_keys = PostgresSubscriptionKeyRepository(self.connection)
         return self

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from azotte_platform.enums import Channel
 from azotte_promotions.domain.codes import PromotionCode
-from azotte_promotions.domain.promotion import DiscountDuration, DiscountKind, Promotion, PromotionState
+from azotte_promotions.domain.promotion import Discount, DiscountDuration, DiscountKind, Promotion, PromotionState
 
 
 class Reason(StrEnum):
@@ -114,6 +114,9 @@ class Validation:
     duration_periods: int = 0
     extra_trial_days: int = 0
     stackable: bool = False
+    renewal_percent_basis_points: int = 0
+    renewal_amount_off_minor: int = 0
+    """A repeating or forever discount: what each renewal takes off (a percent, or an amount in the currency)."""
 
     @property
     def eligible(self) -> bool:
@@ -191,7 +194,18 @@ def evaluate(
         duration_periods=d.discount.duration_periods,
         extra_trial_days=d.discount.trial_days if d.discount.kind is DiscountKind.EXTRA_TRIAL_DAYS else 0,
         stackable=d.stackable,
+        **_renewal_terms(d.discount, currency),
     )
+
+
+def _renewal_terms(discount: Discount, currency: str) -> dict[str, int]:
+    """What a repeating or forever discount takes off each renewal (a once discount: nothing)."""
+    if discount.duration is DiscountDuration.ONCE:
+        return {}
+    if discount.kind is DiscountKind.PERCENT_OFF:
+        return {"renewal_percent_basis_points": discount.percent_basis_points}
+    # NOTE: only percent_off and amount_off repeat (Discount.check); a currency without an amount has failed.
+    return {"renewal_amount_off_minor": discount.amounts.get(currency, 0)}
 
 
 def _targets(promotion: Promotion, checkout: Checkout, fail: _Fail) -> None:

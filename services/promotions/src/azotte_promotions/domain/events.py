@@ -86,7 +86,8 @@ class CampaignOfferIssued:
     """campaign.offer_issued: a personal retention offer, with what its promotion gives."""
 
     offer: CampaignOffer
-    discount: Discount
+    discount: Discount | None
+    """None for a trial extension."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from azotte_platform.enums import Channel
 from azotte_platform.locales import LocaleProblem, canonical_locale
 from azotte_promotions.domain.events import PromotionCreated, PromotionStateChanged, PromotionUpdated
+from azotte_promotions.domain.store_offers import StoreOffers
 from azotte_promotions.errors import IllegalPromotionTransition, InvalidPromotion, PromotionVersionMismatch
 
 MAX_PERCENT_BASIS_POINTS = 10_000
@@ -185,6 +186,7 @@ class Definition:
     eligibility: Eligibility = Eligibility()
     stackable: bool = False
     texts: tuple[PromotionText, ...] = ()
+    store_offers: StoreOffers = field(default_factory=StoreOffers)
 
     def check(self) -> None:
         """INVALID_ARGUMENT naming the first field that does not make sense."""
@@ -198,6 +200,7 @@ class Definition:
             seen.add(text.locale)
         self.discount.check()
         self.limits.check()
+        self.store_offers.check()
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             raise InvalidPromotion.field("end_time", "must be after start_time")
         for currency, amount in self.eligibility.minimum_amounts.items():

@@ -45,6 +45,10 @@ class Redemption:
     duration: DiscountDuration = DiscountDuration.ONCE
     duration_periods: int = 0
     extra_trial_days: int = 0
+    renewal_percent_basis_points: int = 0
+    renewal_amount_off_minor: int = 0
+    """A repeating or forever discount: what each later period takes off (a percent, or an amount in the
+    redemption's currency)."""
     state: RedemptionState = RedemptionState.RESERVED
     charge_id: str = ""
     release_reason: str = ""

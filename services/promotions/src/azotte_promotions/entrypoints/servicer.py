@@ -15,6 +15,7 @@ from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
 from azotte_promotions.adapters import proto
 from azotte_promotions.domain.promotion import PromotionState
+from azotte_promotions.domain.store_offers import SubscriptionKey
 from azotte_promotions.ports import People, PromotionsUnitOfWork
 from azotte_promotions.service_layer import (
     campaigns,
@@ -24,6 +25,7 @@ from azotte_promotions.service_layer import (
     queries,
     redemptions,
     referrals,
+    store_offers,
     trials,
     validation,
 )
@@ -232,6 +234,52 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
             return pb.ValidatePromotionResponse(validation=proto.validation_to_pb(answer))
 
         return await self.units.read(work)
+
+    async def SetAppStoreSubscriptionKey(
+        self, request: pb.SetAppStoreSubscriptionKeyRequest, context: Any
+    ) -> pb.SetAppStoreSubscriptionKeyResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.SetAppStoreSubscriptionKeyResponse:
+            key = SubscriptionKey(tenant, request.key_id, request.bundle_id, request.private_key_pem)
+            kept = await store_offers.set_subscription_key(uow, key)
+            return pb.SetAppStoreSubscriptionKeyResponse(key_id=kept.key_id, bundle_id=kept.bundle_id)
+
+        return await self.units.mutate(request, pb.SetAppStoreSubscriptionKeyResponse, work)
+
+    async def SignAppStoreOffer(
+        self, request: pb.SignAppStoreOfferRequest, context: Any
+    ) -> pb.SignAppStoreOfferResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.SignAppStoreOfferResponse:
+            signed = await store_offers.sign_app_store_offer(
+                uow, tenant, request.promotion_id, request.product_id, request.app_account_token
+            )
+            offer = signed.offer
+            return pb.SignAppStoreOfferResponse(
+                offer=pb.SignedAppStoreOffer(
+                    offer_id=offer.offer_id,
+                    key_id=offer.key_id,
+                    nonce=offer.nonce,
+                    timestamp_ms=offer.timestamp_ms,
+                    signature=signed.signature,
+                )
+            )
+
+        return await self.units.read(work)
+
+    async def RecordStoreRedemption(
+        self, request: pb.RecordStoreRedemptionRequest, context: Any
+    ) -> pb.RecordStoreRedemptionResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.RecordStoreRedemptionResponse:
+            reported = store_offers.StoreRedemption(
+                request.request_id,
+                proto.channel_from_pb(request.channel, "channel"),
+                request.offer_id,
+                proto.checkout_from_pb(request),
+                request.transaction_id,
+            )
+            redemption = await store_offers.record_store_redemption(uow, tenant, reported, self._ttl)
+            return pb.RecordStoreRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
+
+        return await self.units.mutate(request, pb.RecordStoreRedemptionResponse, work)
 
     async def ReserveRedemption(
         self, request: pb.ReserveRedemptionRequest, context: Any

@@ -1,19 +1,21 @@
-"""Lifecycle-triggered campaigns: configure them, and react to a subscriber's lifecycle event with a personal
-retention offer (a single-use code bound to the customer) within the frequency cap and outside the quiet period."""
+"""Lifecycle-triggered campaigns: configure them, and react to a subscriber's moment with a personal retention
+offer (a single-use code bound to the customer, or a longer trial) within the frequency cap and outside the quiet
+period."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from datetime import timedelta
 
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import Page, PageRequest
-from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, Moment
+from azotte_promotions.domain.campaigns import Campaign, CampaignAction, CampaignOffer, CampaignState, Moment
 from azotte_promotions.domain.events import CampaignOfferIssued
 from azotte_promotions.domain.promotion import PromotionState
 from azotte_promotions.errors import CampaignNotFound
-from azotte_promotions.ports import PromotionsUnitOfWork
+from azotte_promotions.ports import PromotionsUnitOfWork, TrialExtensions
 from azotte_promotions.service_layer import codes
 from azotte_promotions.service_layer.promotions import load
 
@@ -21,7 +23,8 @@ from azotte_promotions.service_layer.promotions import load
 async def create_campaign(uow: PromotionsUnitOfWork, tenant: str, campaign: Campaign) -> Campaign:
     """A new campaign of an existing promotion (id chosen or generated)."""
     campaign.check()
-    await load(uow, tenant, campaign.promotion_id)
+    if campaign.promotion_id:
+        await load(uow, tenant, campaign.promotion_id)
     campaign.id = campaign.id or f"camp_{secrets.token_hex(8)}"
     campaign.created_at = campaign.updated_at = uow.clock.now()
     await uow.campaigns.add(campaign)
@@ -64,15 +67,25 @@ def offer_id(tenant: str, campaign_id: str, event_id: str) -> str:
     return "offer_" + hashlib.sha256(f"{tenant}\0{campaign_id}\0{event_id}".encode()).hexdigest()[:24]
 
 
-async def react(uow: PromotionsUnitOfWork, tenant: str, moment: Moment) -> list[CampaignOffer]:
-    """Issue the offers of every active campaign the moment triggers for its subscriber.
+async def react(
+    uow: PromotionsUnitOfWork,
+    tenant: str,
+    moment: Moment,
+    trials: TrialExtensions,
+    only: Collection[str] | None = None,
+) -> list[CampaignOffer]:
+    """Issue the offers of every active campaign (of `only` those, when given) the moment triggers for its
+    subscriber.
 
     NOTE: the offer's row is unique per (campaign, event) and per (campaign, customer, ordinal): a campaign that
     answered the event already, or a concurrent offer that took the customer's ordinal, leaves no usable code.
     """
     issued: list[CampaignOffer] = []
     for campaign in await uow.campaigns.active_for(tenant, moment.trigger):
-        if not campaign.reaches(moment):
+        if (only is not None and campaign.id not in only) or not campaign.reaches(moment):
+            continue
+        the_offer_id = offer_id(tenant, campaign.id, moment.event_id)
+        if await uow.campaigns.has_offer(tenant, the_offer_id):
             continue
         count = await uow.campaigns.offers_of(tenant, campaign.id, moment.customer_id)
         if count >= campaign.max_offers_per_customer:
@@ -80,26 +93,50 @@ async def react(uow: PromotionsUnitOfWork, tenant: str, moment: Moment) -> list[
         quiet_until = campaign.quiet_until(await uow.campaigns.last_offer_at(tenant, moment.customer_id))
         if quiet_until is not None and moment.at < quiet_until:
             continue
-        promotion = await load(uow, tenant, campaign.promotion_id)
-        if promotion.state is not PromotionState.ACTIVE:
-            continue
-        expires_at = moment.at + timedelta(days=campaign.offer_valid_days)
-        batch = await codes.create_batch(uow, tenant, promotion.id, 1, expires_at=expires_at)
-        [code] = await uow.codes.export(tenant, batch.id, 1, None)
-        offer = CampaignOffer(
-            tenant_id=tenant,
-            id=offer_id(tenant, campaign.id, moment.event_id),
-            campaign_id=campaign.id,
-            moment=moment,
-            promotion_id=promotion.id,
-            code=code,
-            expires_at=expires_at,
-            ordinal=count + 1,
-        )
-        if not await uow.campaigns.add_offer(offer):
-            await uow.codes.revoke_batch(tenant, batch.id, moment.at)
-            continue
-        await uow.codes.bind(tenant, code, moment.customer_id)
-        uow.emit(tenant, CampaignOfferIssued(offer, promotion.definition.discount))
-        issued.append(offer)
+        if campaign.action is CampaignAction.EXTEND_TRIAL:
+            offer = await _extend_trial(uow, tenant, campaign, moment, the_offer_id, count + 1, trials)
+        else:
+            offer = await _issue_code(uow, tenant, campaign, moment, the_offer_id, count + 1)
+        if offer is not None:
+            issued.append(offer)
     return issued
+
+
+async def _issue_code(
+    uow: PromotionsUnitOfWork, tenant: str, campaign: Campaign, moment: Moment, the_offer_id: str, ordinal: int
+) -> CampaignOffer | None:
+    promotion = await load(uow, tenant, campaign.promotion_id)
+    if promotion.state is not PromotionState.ACTIVE:
+        return None
+    expires_at = moment.at + timedelta(days=campaign.offer_valid_days)
+    batch = await codes.create_batch(uow, tenant, promotion.id, 1, expires_at=expires_at)
+    [code] = await uow.codes.export(tenant, batch.id, 1, None)
+    offer = CampaignOffer(tenant, the_offer_id, campaign.id, moment, promotion.id, code, expires_at, ordinal)
+    if not await uow.campaigns.add_offer(offer):
+        await uow.codes.revoke_batch(tenant, batch.id, moment.at)
+        return None
+    await uow.codes.bind(tenant, code, moment.customer_id)
+    uow.emit(tenant, CampaignOfferIssued(offer, promotion.definition.discount))
+    return offer
+
+
+async def _extend_trial(
+    uow: PromotionsUnitOfWork,
+    tenant: str,
+    campaign: Campaign,
+    moment: Moment,
+    the_offer_id: str,
+    ordinal: int,
+    trials: TrialExtensions,
+) -> CampaignOffer | None:
+    """Have lifecycle move the trial end (once: the offer's id is the request id), then record the offer."""
+    assert moment.trial_end is not None  # NOTE: extend_trial campaigns react to a trial ending only (check)
+    days = campaign.trial_extension_days
+    if not await trials.extend_trial(the_offer_id, moment.subscription_id, days):
+        return None
+    new_end = moment.trial_end + timedelta(days=days)
+    offer = CampaignOffer(tenant, the_offer_id, campaign.id, moment, "", "", new_end, ordinal, days)
+    if not await uow.campaigns.add_offer(offer):
+        return None
+    uow.emit(tenant, CampaignOfferIssued(offer, None))
+    return offer

@@ -112,6 +112,8 @@ async def reserve(uow: PromotionsUnitOfWork, tenant: str, request: ReserveReques
         duration=validation.duration,
         duration_periods=validation.duration_periods,
         extra_trial_days=validation.extra_trial_days,
+        renewal_percent_basis_points=validation.renewal_percent_basis_points,
+        renewal_amount_off_minor=validation.renewal_amount_off_minor,
     )
     await uow.redemptions.add(redemption)
     return redemption

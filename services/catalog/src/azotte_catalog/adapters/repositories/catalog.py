@@ -251,6 +251,7 @@ def _storefront_row(sf: Storefront) -> dict[str, Any]:
                 for rule in sf.routing.rules
             ],
             "fallback": list(sf.routing.fallback),
+            "store_commission": {str(channel): str(rate) for channel, rate in sf.routing.store_commission},
         },
         "price_increase_notice_days": sf.price_increase_notice_days,
         "price_increase_consent_required": sf.price_increase_consent_required,
@@ -298,7 +299,14 @@ def _storefront(row: sa.Row[Any]) -> Storefront:
         tax=TaxPolicy(TaxMode(row.tax_mode), Decimal(row.tax_rate)),
         locales=tuple(row.locales),
         channels=frozenset(Channel(c) for c in row.channels),
-        routing=PaymentRouting(rules=rules, fallback=tuple(routing["fallback"])),
+        routing=PaymentRouting(
+            rules=rules,
+            fallback=tuple(routing["fallback"]),
+            # NOTE: storefronts stored before store commissions existed have none.
+            store_commission=tuple(
+                (Channel(channel), Decimal(rate)) for channel, rate in routing.get("store_commission", {}).items()
+            ),
+        ),
         price_increase_notice_days=row.price_increase_notice_days,
         price_increase_consent_required=row.price_increase_consent_required,
         branding=Branding(**row.branding),

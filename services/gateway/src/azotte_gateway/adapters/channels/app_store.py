@@ -33,6 +33,7 @@ from google.protobuf import timestamp_pb2
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.common.v1 import channel_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte_gateway.adapters.channels.store_prices import app_store_price
 from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, RawNotification, TrustedNotification
 from azotte_gateway.errors import ChannelAppNotFound, ChannelCustomerUnknown, ChannelNotificationRejected
 from azotte_gateway.ports import Peers
@@ -230,9 +231,18 @@ def _kind(notification_type: str, subtype: str) -> lc.ChannelEventKind.ValueType
         case (("SUBSCRIBED" | "OFFER_REDEEMED"), ("INITIAL_BUY" | "RESUBSCRIBE")):
             return K.CHANNEL_EVENT_KIND_PURCHASED
         case (("DID_CHANGE_RENEWAL_PREF" | "OFFER_REDEEMED"), "UPGRADE"):
-            # NOTE: an upgrade takes effect at once; a downgrade (or its undoing) only at the next renewal,
-            # which lifecycle cannot schedule for a store-billed subscription: ignored.
+            # NOTE: an upgrade takes effect at once; a downgrade (or its undoing: no subtype) at the next renewal.
             return K.CHANNEL_EVENT_KIND_PLAN_CHANGED
+        case ("DID_CHANGE_RENEWAL_PREF", ("DOWNGRADE" | "")) | ("OFFER_REDEEMED", "DOWNGRADE"):
+            return K.CHANNEL_EVENT_KIND_PLAN_CHANGE_SCHEDULED
+        case "PRICE_INCREASE", "PENDING":
+            return K.CHANNEL_EVENT_KIND_PRICE_INCREASE_NOTIFIED
+        case "PRICE_INCREASE", "ACCEPTED":
+            return K.CHANNEL_EVENT_KIND_PRICE_INCREASE_ACCEPTED
+        case "REFUND_REVERSED", _:
+            return K.CHANNEL_EVENT_KIND_REFUND_REVERSED
+        case "CONSUMPTION_REQUEST", _:
+            return K.CHANNEL_EVENT_KIND_CONSUMPTION_REQUESTED
         case "DID_RENEW", "BILLING_RECOVERY":
             return K.CHANNEL_EVENT_KIND_RECOVERED
         case (("DID_RENEW" | "RENEWAL_EXTENDED"), _):
@@ -298,10 +308,22 @@ class AppStoreNormalizer:
             event.period_end_time.CopyFrom(
                 _timestamp(from_millis(transaction.get("expiresDate"), "the transaction's expiresDate"))
             )
+            price = app_store_price(transaction)
+            if price is not None:
+                event.price.CopyFrom(price)
         if kind == K.CHANNEL_EVENT_KIND_RENEWAL_FAILED_IN_GRACE and "gracePeriodExpiresDate" in renewal:
             event.grace_end_time.CopyFrom(
                 _timestamp(from_millis(renewal["gracePeriodExpiresDate"], "the renewal's gracePeriodExpiresDate"))
             )
+        if kind == K.CHANNEL_EVENT_KIND_PLAN_CHANGE_SCHEDULED:
+            # NOTE: the product the subscription renews into is the renewal info's, not the transaction's.
+            product = _text(renewal, "autoRenewProductId") or _text(transaction, "productId")
+            event.plan_id = (await self._mapping(product)).plan_id
+        if kind in (K.CHANNEL_EVENT_KIND_PRICE_INCREASE_NOTIFIED, K.CHANNEL_EVENT_KIND_PRICE_INCREASE_ACCEPTED):
+            price = app_store_price({"price": renewal.get("renewalPrice"), "currency": renewal.get("currency")})
+            if price is None:
+                raise _reject("the renewal info of a price increase has no renewalPrice and currency")
+            event.price.CopyFrom(price)
         if kind in (K.CHANNEL_EVENT_KIND_PURCHASED, K.CHANNEL_EVENT_KIND_PLAN_CHANGED):
             mapping = await self._mapping(_text(transaction, "productId"))
             event.plan_id = mapping.plan_id

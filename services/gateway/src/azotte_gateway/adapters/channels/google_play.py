@@ -30,6 +30,7 @@ from google.protobuf import timestamp_pb2
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.common.v1 import channel_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte_gateway.adapters.channels.store_prices import google_play_price
 from azotte_gateway.domain.channel_accounts import GooglePlayApp
 from azotte_gateway.domain.channels import RawNotification, TrustedNotification
 from azotte_gateway.errors import ChannelAppNotFound, ChannelCustomerUnknown, ChannelNotificationRejected
@@ -321,6 +322,9 @@ class GooglePlayNormalizer:
         item = line_item(purchase)
         if event.kind in (K.CHANNEL_EVENT_KIND_PURCHASED, K.CHANNEL_EVENT_KIND_RENEWED, K.CHANNEL_EVENT_KIND_RECOVERED):
             event.period_end_time.CopyFrom(_timestamp(rfc3339(item.get("expiryTime"), "the line item's expiryTime")))
+            price = google_play_price(item)
+            if price is not None:
+                event.price.CopyFrom(price)
         if event.kind == K.CHANNEL_EVENT_KIND_RENEWAL_FAILED_IN_GRACE and "expiryTime" in item:
             # NOTE: in grace, the line item's expiryTime is the end of the grace period.
             grace_end = rfc3339(item["expiryTime"], "the line item's expiryTime")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import asdict
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,10 +20,12 @@ from azotte_gateway.adapters.revenue_tables import (
     revenue_days,
     revenue_entries,
     revenue_subscriptions,
+    revenue_usage,
 )
 from azotte_gateway.domain.revenue import (
     MEASURES,
     Balances,
+    CampaignConversion,
     CampaignFigures,
     ChargeSeriesCounts,
     DayFigures,
@@ -34,6 +37,8 @@ from azotte_gateway.domain.revenue import (
     Slice,
     Standing,
     SubscriptionStanding,
+    UsageFigures,
+    VariantFigures,
     add_up,
     measures,
 )
@@ -66,7 +71,7 @@ def _whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 
 def _entry(row: Any) -> RevenueEntry:
-    values = {name: getattr(row, name) for name in RevenueEntry.__dataclass_fields__}
+    values = {name: getattr(row, name) for name in RevenueEntry.__dataclass_fields__ if name != "usage"}
     values["movement"] = Movement(row.movement)
     return RevenueEntry(**values)
 
@@ -87,9 +92,30 @@ class PostgresRevenueRepository:
 
     async def add(self, tenant_id: str, entry: RevenueEntry) -> None:
         values = asdict(entry)
-        del values["seq"]
+        del values["seq"], values["usage"]
         values["movement"] = entry.movement.value
         await self._connection.execute(insert(revenue_entries).values(tenant_id=tenant_id, **values))
+        if entry.usage:
+            where = _slice_of(entry)
+            await self._connection.execute(
+                insert(revenue_usage),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "event_id": entry.event_id,
+                        "meter_key": line.meter_key,
+                        "occur_time": entry.occur_time,
+                        "currency": where.currency,
+                        "storefront_id": where.storefront_id,
+                        "channel": where.channel,
+                        "plan_id": where.plan_id,
+                        "quantity": line.quantity,
+                        "billed_minor": line.billed_minor,
+                        "credit_minor": line.credit_minor,
+                    }
+                    for line in entry.usage
+                ],
+            )
         added = {name: value for name, value in zip(MEASURES, measures(entry), strict=True) if value}
         if added:
             await self._add_to_day(tenant_id, entry.occur_time, _slice_of(entry), added)
@@ -208,7 +234,14 @@ class PostgresRevenueRepository:
         )
 
     async def forget(self, tenant_id: str) -> None:
-        for table in (revenue_entries, revenue_days, revenue_charge_series, revenue_subscriptions, revenue_customers):
+        for table in (
+            revenue_entries,
+            revenue_usage,
+            revenue_days,
+            revenue_charge_series,
+            revenue_subscriptions,
+            revenue_customers,
+        ):
             await self._connection.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
 
     async def balances(self, tenant_id: str, where: Slice, before: datetime) -> list[Balances]:
@@ -349,6 +382,99 @@ class PostgresRevenueRepository:
         )
         rows = await self._connection.execute(redeemed)
         return [CampaignFigures(r[0], r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)) for r in rows]
+
+    async def campaign_conversions(
+        self, tenant_id: str, where: Slice, start: datetime, end: datetime
+    ) -> list[CampaignConversion]:
+        redeemed = revenue_entries.alias("redeemed")
+        was_redeemed = (
+            sa.select(redeemed.c.event_id)
+            .where(
+                redeemed.c.tenant_id == e.tenant_id,
+                redeemed.c.customer_id == e.customer_id,
+                redeemed.c.type == "promotion.redeemed",
+                redeemed.c.promotion_id == e.promotion_id,
+                redeemed.c.occur_time >= e.occur_time,
+                redeemed.c.occur_time < end,
+            )
+            .exists()
+        )
+        rows = await self._connection.execute(
+            sa.select(
+                e.campaign_id,
+                e.promotion_id,
+                sa.func.count(),
+                sa.func.count().filter(was_redeemed),
+            )
+            .where(
+                *_sliced(revenue_entries, tenant_id, where),
+                e.type == "campaign.offer_issued",
+                e.occur_time >= start,
+                e.occur_time < end,
+            )
+            .group_by(e.campaign_id, e.promotion_id)
+            .order_by(e.campaign_id, e.promotion_id)
+        )
+        return [CampaignConversion(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+    async def experiment(
+        self, tenant_id: str, experiment_id: str, start: datetime, end: datetime
+    ) -> list[VariantFigures]:
+        assigned = (
+            sa.select(e.customer_id, e.variant_id, sa.func.min(e.occur_time).label("since"))
+            .where(
+                e.tenant_id == tenant_id,
+                e.experiment_id == experiment_id,
+                e.type == "experiment.assigned",
+                e.occur_time >= start,
+                e.occur_time < end,
+            )
+            .group_by(e.customer_id, e.variant_id)
+            .cte("assigned")
+        )
+        later = revenue_entries.alias("later")
+        after_assignment = sa.and_(
+            later.c.tenant_id == tenant_id,
+            later.c.customer_id == assigned.c.customer_id,
+            later.c.occur_time >= assigned.c.since,
+            later.c.occur_time < end,
+        )
+        started_paying = sa.select(later.c.event_id).where(after_assignment, later.c.customer_paying_delta > 0).exists()
+        counts = await self._connection.execute(
+            sa.select(assigned.c.variant_id, sa.func.count(), sa.func.count().filter(started_paying))
+            .group_by(assigned.c.variant_id)
+            .order_by(assigned.c.variant_id)
+        )
+        revenue = await self._connection.execute(
+            sa.select(
+                assigned.c.variant_id,
+                later.c.currency,
+                sa.func.sum(later.c.net_minor - later.c.refund_minor),
+            )
+            .select_from(assigned.join(later, after_assignment))
+            .where(later.c.type.in_(("payment.succeeded", "payment.refunded")))
+            .group_by(assigned.c.variant_id, later.c.currency)
+        )
+        earned: dict[str, dict[str, int]] = {}
+        for variant_id, currency, amount in revenue:
+            earned.setdefault(variant_id, {})[currency] = int(amount)
+        return [VariantFigures(v, int(n), int(paying), earned.get(v, {})) for v, n, paying in counts]
+
+    async def usage(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[UsageFigures]:
+        u = revenue_usage.c
+        rows = await self._connection.execute(
+            sa.select(
+                u.meter_key,
+                u.currency,
+                sa.func.sum(u.quantity),
+                sa.func.sum(u.billed_minor),
+                sa.func.sum(u.credit_minor),
+            )
+            .where(*_sliced(revenue_usage, tenant_id, where), u.occur_time >= start, u.occur_time < end)
+            .group_by(u.meter_key, u.currency)
+            .order_by(u.meter_key, u.currency)
+        )
+        return [UsageFigures(r[0], r[1], Decimal(r[2]), int(r[3]), int(r[4])) for r in rows]
 
     async def entries(self, tenant_id: str, query: EntryQuery, page: PageRequest) -> Page[RevenueEntry]:
         conditions = [e.tenant_id == tenant_id]

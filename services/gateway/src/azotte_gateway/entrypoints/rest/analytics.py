@@ -1,4 +1,5 @@
-"""REST endpoints of revenue analytics: MRR, churn, payments, revenue, campaigns, the revenue stream; CSV on request."""
+"""REST endpoints of revenue analytics: MRR, churn, payments, revenue, campaigns, experiments, the revenue stream;
+CSV on request."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ WindowParams = Annotated[WindowQuery, Depends()]
 SeriesParams = Annotated[SeriesQuery, Depends()]
 
 
-def _csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], name: str) -> Response:
+def csv_file(rows: Iterable[dict[str, Any]], columns: Sequence[str], name: str) -> Response:
+    """A CSV download `name`.csv of `rows` in `columns` order (the REST API's and the portal's)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -98,7 +100,7 @@ def _csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], name: str) -> R
     )
 
 
-def _flat(point: dict[str, Any]) -> dict[str, Any]:
+def flat_mrr_point(point: dict[str, Any]) -> dict[str, Any]:
     """A point with its nested movements as `movements.new_minor`, ... columns."""
     flat = {k: v for k, v in point.items() if not isinstance(v, dict)}
     for key, value in point.get("movements", {}).items():
@@ -106,7 +108,7 @@ def _flat(point: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-_MRR_COLUMNS = [
+MRR_COLUMNS = [
     "start_time",
     "end_time",
     "mrr_minor",
@@ -120,7 +122,7 @@ _MRR_COLUMNS = [
     "trials",
     "paying_customers",
 ]
-_REVENUE_COLUMNS = [
+REVENUE_COLUMNS = [
     "start_time",
     "end_time",
     "gross_minor",
@@ -129,6 +131,8 @@ _REVENUE_COLUMNS = [
     "credits_minor",
     "tax_minor",
     "net_minor",
+    "store_commission_minor",
+    "proceeds_minor",
 ]
 _EVENT_COLUMNS = list(an.RevenueEvent.DESCRIPTOR.fields_by_name)
 
@@ -153,7 +157,7 @@ async def get_mrr_report(
     )
     answer = js(await g.analytics.get_mrr_report(who, window.onto(request)))
     if format == "csv":
-        return _csv((_flat(p) for p in answer["points"]), _MRR_COLUMNS, "mrr")
+        return csv_file((flat_mrr_point(p) for p in answer["points"]), MRR_COLUMNS, "mrr")
     return answer
 
 
@@ -193,7 +197,7 @@ async def get_payment_report(who: Who, g: Gw, where: SliceParams, window: Window
     request = window.onto(an.GetPaymentReportRequest(slice=where.message()))
     answer = js(await g.analytics.get_payment_report(who, request))
     if format == "csv":
-        return _csv(answer["declines"], ("reason", "psp", "count"), "declines")
+        return csv_file(answer["declines"], ("reason", "psp", "count"), "declines")
     return answer
 
 
@@ -215,14 +219,16 @@ async def get_revenue_summary(
     )
     answer = js(await g.analytics.get_revenue_summary(who, window.onto(request)))
     if format == "csv":
-        return _csv(answer["points"], _REVENUE_COLUMNS, "revenue")
+        return csv_file(answer["points"], REVENUE_COLUMNS, "revenue")
     return answer
 
 
 @router.get(
     "/v1/analytics/campaigns",
-    summary="Redemptions, discount given and revenue of the discounted charges, per promotion",
-    description="Needs `read_analytics`. `format=csv` answers a CSV file of the rows.",
+    summary="Redemptions, discount given and revenue of the discounted charges, per promotion; campaign offers' "
+    "conversion",
+    description="Needs `read_analytics`. `conversions` counts each campaign's personal offers issued in the window "
+    "and those redeemed by their customer before its end. `format=csv` answers a CSV file of the rows.",
     **answers(an.GetCampaignReportResponse),
     responses={200: {"content": _CSV}},
 )
@@ -232,7 +238,52 @@ async def get_campaign_report(
     request = window.onto(an.GetCampaignReportRequest(slice=where.message()))
     answer = js(await g.analytics.get_campaign_report(who, request))
     if format == "csv":
-        return _csv(answer["rows"], list(an.CampaignRow.DESCRIPTOR.fields_by_name), "campaigns")
+        return csv_file(answer["rows"], list(an.CampaignRow.DESCRIPTOR.fields_by_name), "campaigns")
+    return answer
+
+
+@router.get(
+    "/v1/analytics/experiments/{experiment_id}",
+    summary="An A/B experiment's variants: customers assigned, those who started paying, their revenue since",
+    description="Needs `read_analytics`. Customers assigned within the window count; their conversion and revenue "
+    "(succeeded charges less refunds, per currency) up to its end. `format=csv` answers a CSV file of the variants.",
+    **answers(an.GetExperimentReportResponse),
+    responses={200: {"content": _CSV}},
+)
+async def get_experiment_report(
+    who: Who, g: Gw, experiment_id: str, window: WindowParams, format: Format = "json"
+) -> Any:
+    request = window.onto(an.GetExperimentReportRequest(experiment_id=experiment_id))
+    answer = js(await g.analytics.get_experiment_report(who, request))
+    if format == "csv":
+        rows = [
+            {**v, "revenue": _amounts(v["revenue"]), "revenue_per_customer": _amounts(v["revenue_per_customer"])}
+            for v in answer["variants"]
+        ]
+        return csv_file(rows, list(an.VariantPerformance.DESCRIPTOR.fields_by_name), "experiment")
+    return answer
+
+
+def _amounts(amounts: list[JSON]) -> str:
+    """Money of several currencies in one CSV cell: `1200 USD; 900 EUR`."""
+    return "; ".join(f"{a['amount_minor']} {a['currency_code']}" for a in amounts)
+
+
+@router.get(
+    "/v1/analytics/usage",
+    summary="Usage revenue and consumption per meter: what succeeded charges billed for usage in arrears",
+    description="Needs `read_analytics`. Per meter and currency: units billed, the usage lines' amount, the part "
+    "prepaid credit had paid, what the charges collected, and the amount per unit. `format=csv` answers a CSV file.",
+    **answers(an.GetUsageRevenueReportResponse),
+    responses={200: {"content": _CSV}},
+)
+async def get_usage_revenue_report(
+    who: Who, g: Gw, where: SliceParams, window: WindowParams, format: Format = "json"
+) -> Any:
+    request = window.onto(an.GetUsageRevenueReportRequest(slice=where.message()))
+    answer = js(await g.analytics.get_usage_revenue_report(who, request))
+    if format == "csv":
+        return csv_file(answer["rows"], list(an.UsageRevenueRow.DESCRIPTOR.fields_by_name), "usage")
     return answer
 
 
@@ -240,7 +291,8 @@ async def get_campaign_report(
     "/v1/analytics/events",
     summary="The revenue stream in order: a customer's or a subscription's timeline, or the events behind a figure",
     description="Needs `read_analytics`. `filter` (AIP-160): `customer_id`, `subscription_id`, `type`, `movement`, "
-    "`storefront_id`, `channel`, `plan_id`, `currency`, `promotion_id`, `charge_id`, `source` (=) and `occur_time` "
+    "`storefront_id`, `channel`, `plan_id`, `currency`, `promotion_id`, `campaign_id`, `experiment_id`, `variant_id`, "
+    "`charge_id`, `source` (=) and `occur_time` "
     '(>=, < an RFC 3339 time), joined by AND, e.g. `movement = churn AND occur_time >= "2026-03-01T00:00:00Z"`. '
     "`format=csv` answers a CSV file of the page.",
     **answers(an.ListRevenueEventsResponse),
@@ -251,7 +303,7 @@ async def list_revenue_events(who: Who, g: Gw, listing: Listing, format: Format 
     fields.pop("order_by")
     answer = js(await g.analytics.list_revenue_events(who, an.ListRevenueEventsRequest(**fields)))
     if format == "csv":
-        return _csv(answer["events"], _EVENT_COLUMNS, "revenue-events")
+        return csv_file(answer["events"], _EVENT_COLUMNS, "revenue-events")
     return answer
 
 

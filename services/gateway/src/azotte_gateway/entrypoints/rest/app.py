@@ -10,10 +10,12 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.routing import compile_path
 
+from azotte_gateway.entrypoints.portal.app import create_portal
 from azotte_gateway.entrypoints.rest import (
     access,
     admin,
@@ -28,7 +30,9 @@ from azotte_gateway.entrypoints.rest import (
     experiments,
     families,
     grants,
+    invoices,
     policy,
+    portal_users,
     promotions,
     psp_accounts,
     referrals,
@@ -81,6 +85,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         usage,
         usage_billing,
         psp_accounts,
+        invoices,
+        portal_users,
     )
     for area in areas:
         _segments_end_at_colons(area.router)
@@ -96,6 +102,12 @@ def create_app(gateway: Gateway) -> FastAPI:
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    app.mount("/portal", create_portal(gateway))
+
+    @app.get("/portal", include_in_schema=False)
+    async def portal_home() -> RedirectResponse:
+        return RedirectResponse("/portal/", status_code=308)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -18,6 +18,9 @@ router = APIRouter(tags=["billing"])
 
 class PaymentMethodBody(MutatingBody):
     payment_method_token: str = Field(min_length=1, description="A payment provider token, e.g. tok_success.")
+    type: Literal["CARD", "SEPA_DEBIT", "PAYPAL", "WALLET", "CARRIER_BILLING"] = Field(
+        default="CARD", description="CARRIER_BILLING: the token names a mobile line, e.g. tel:+34600000000."
+    )
 
 
 class MoneyBody(Body):
@@ -37,7 +40,10 @@ class RefundBody(MutatingBody):
 )
 async def create_payment_method(customer_id: str, body: PaymentMethodBody, who: Who, g: Gw) -> JSON:
     request = gw.CreatePaymentMethodRequest(
-        request_id=body.request_id, customer_id=customer_id, payment_method_token=body.payment_method_token
+        request_id=body.request_id,
+        customer_id=customer_id,
+        payment_method_token=body.payment_method_token,
+        type=gw.PaymentMethodType.Value(f"PAYMENT_METHOD_TYPE_{body.type}"),
     )
     return js(await g.billing.create_payment_method(who, request))
 

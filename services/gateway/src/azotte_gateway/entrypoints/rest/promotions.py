@@ -96,6 +96,17 @@ class GoodwillBody(MutatingBody):
     expire_time: datetime | None = Field(default=None, description="Unset: never expires.")
 
 
+class SubscriptionKeyBody(MutatingBody):
+    key_id: str = Field(default="", description="The In-App Purchase key's id in App Store Connect.")
+    bundle_id: str = Field(default="", description="The app's bundle id.")
+    private_key_pem: str = Field(default="", description="PKCS#8 PEM of the key's P-256 private key; never answered.")
+
+
+class SignOfferBody(Body):
+    product_id: str = Field(min_length=1, description="The App Store product bought.")
+    app_account_token: str = Field(min_length=1, description="The UUID the app passes as appAccountToken.")
+
+
 class ValidateBody(Body):
     storefront_id: str = Field(min_length=1)
     plan_id: str = Field(min_length=1)
@@ -294,3 +305,33 @@ async def validate_promotion_code(code: str, body: ValidateBody, who: Who, g: Gw
         customer_id=body.customer_id,
     )
     return js(await g.promotions.validate_promotion_code(who, request))
+
+
+@router.put(
+    "/v1/app-store-subscription-key",
+    summary="Set the App Store subscription key that signs promotional offers",
+    description="Needs `manage_store_offer_keys` (admin). The private key is kept by promotions and never answered.",
+    **answers(gp.SetAppStoreSubscriptionKeyResponse),
+)
+async def set_app_store_subscription_key(body: SubscriptionKeyBody, who: Who, g: Gw) -> JSON:
+    request = gp.SetAppStoreSubscriptionKeyRequest(
+        request_id=body.request_id,
+        key_id=body.key_id,
+        bundle_id=body.bundle_id,
+        private_key_pem=body.private_key_pem,
+    )
+    return js(await g.promotions.set_app_store_subscription_key(who, request))
+
+
+@router.post(
+    "/v1/promotions/{promotion_id}/app-store-offer:sign",
+    summary="Sign the promotion's App Store promotional offer for one purchase",
+    description="Needs `sign_store_offers` (publishable keys, operator and up). Answers what the app passes to "
+    "StoreKit: offer id, key id, nonce, timestamp (ms) and the base64 ECDSA P-256 signature.",
+    **answers(gp.SignAppStoreOfferResponse),
+)
+async def sign_app_store_offer(promotion_id: str, body: SignOfferBody, who: Who, g: Gw) -> JSON:
+    request = gp.SignAppStoreOfferRequest(
+        promotion_id=promotion_id, product_id=body.product_id, app_account_token=body.app_account_token
+    )
+    return js(await g.promotions.sign_app_store_offer(who, request))

@@ -101,10 +101,11 @@ class LimitBody(Body):
     feature_key: str = Field(default="", description="The feature a SUSPEND limit cuts off.")
     measure: Literal["UNITS", "SPEND", "CREDIT"] | None = None
     value: str = Field(default="", description="Units, or minor units of currency_code (a decimal string).")
-    policy: Literal["SUSPEND", "ALLOW_OVERAGE"] | None = None
+    policy: Literal["SUSPEND", "ALLOW_OVERAGE", "DOWNGRADE"] | None = None
     meter_key: str = Field(default="", description="UNITS: the meter counted.")
     currency_code: str = Field(default="", description="SPEND and CREDIT.")
     alert_percents: list[Percent] = Field(default_factory=list, max_length=10)
+    downgrade_plan_id: str = Field(default="", description="DOWNGRADE: the plan the subscription moves to.")
 
 
 class SetLimitBody(MutatingBody):
@@ -321,4 +322,5 @@ def _limit(customer_id: str, body: LimitBody) -> wa.Limit:
         meter_key=body.meter_key,
         currency_code=body.currency_code,
         alert_percents=body.alert_percents,
+        downgrade_plan_id=body.downgrade_plan_id,
     )

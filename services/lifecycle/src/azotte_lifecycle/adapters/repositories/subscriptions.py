@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_lifecycle.adapters.repositories import queries
 from azotte_lifecycle.adapters.tables import price_changes, subscription_history, subscription_identities, subscriptions
 from azotte_lifecycle.domain.customer import ChannelIdentity
+from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.events import (
     Cause,
     EventType,
@@ -427,6 +429,7 @@ def subscription_to_json(sub: Subscription) -> dict[str, Any]:
         }
     data["pending_price_change"] = _price_change_json(sub.pending_price_change)
     data["applied_price_change"] = _price_change_json(sub.applied_price_change)
+    data["discount"] = None if sub.discount is None else asdict(sub.discount)
     return data
 
 
@@ -483,4 +486,5 @@ def subscription_from_json(data: dict[str, Any]) -> Subscription:
         pending_plan_change=pending,
         pending_price_change=_price_change_from_json(data.get("pending_price_change")),
         applied_price_change=_price_change_from_json(data.get("applied_price_change")),
+        discount=RecurringDiscount(**data["discount"]) if data.get("discount") else None,
     )

@@ -31,6 +31,7 @@ class PostgresLimitRepository:
             "meter_key": limit.meter_key,
             "currency_code": limit.currency_code,
             "alert_percents": list(limit.alert_percents),
+            "downgrade_plan_id": limit.downgrade_plan_id,
             **_state_values(state),
             "updated_at": now,
         }
@@ -65,7 +66,12 @@ class PostgresLimitRepository:
 
 
 def _state_values(state: LimitState) -> dict[str, Any]:
-    return {"period_key": state.period_key, "alerted": sorted(state.alerted), "cut_off": state.cut_off}
+    return {
+        "period_key": state.period_key,
+        "alerted": sorted(state.alerted),
+        "cut_off": state.cut_off,
+        "downgraded": state.downgraded,
+    }
 
 
 def _pair(row: Any) -> tuple[Limit, LimitState]:
@@ -79,5 +85,6 @@ def _pair(row: Any) -> tuple[Limit, LimitState]:
         row.meter_key,
         row.currency_code,
         tuple(row.alert_percents),
+        row.downgrade_plan_id,
     )
-    return limit, LimitState(row.period_key, frozenset(row.alerted), row.cut_off)
+    return limit, LimitState(row.period_key, frozenset(row.alerted), row.cut_off, row.downgraded)

@@ -16,17 +16,28 @@ from azotte_metering.adapters.tables import (
     meters,
     usage_accounts,
     usage_adjustments,
+    usage_bills,
     usage_events,
     usage_period_totals,
     usage_periods,
 )
-from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageTotal, dimensions_key
+from azotte_metering.domain.charges import (
+    Adjustment,
+    ChargeLine,
+    Period,
+    UsageAccount,
+    UsageBill,
+    UsageCharges,
+    UsageTotal,
+    dimensions_key,
+)
 from azotte_metering.domain.meters import parse_path, read_path
 
 _A = usage_accounts.c
 _P = usage_periods.c
 _T = usage_period_totals.c
 _J = usage_adjustments.c
+_B = usage_bills.c
 
 
 class PostgresUsagePeriodRepository:
@@ -229,6 +240,95 @@ class PostgresUsagePeriodRepository:
             )
             for row in rows
         ]
+
+    async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
+        row = (
+            await self._conn.execute(
+                sa.select(usage_bills).where(
+                    _B.tenant_id == tenant_id, _B.subscription_id == subscription_id, _B.period_start == period_start
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        charges = UsageCharges(
+            row.customer_id,
+            Period(row.billed_period_start, row.billed_period_end),
+            row.currency_code,
+            tuple(_line_from_json(line) for line in row.lines),
+            tuple(_adjustment_from_json(adjustment) for adjustment in row.adjustments),
+            row.credited_minor,
+            row.subscription_id,
+        )
+        return UsageBill(row.subscription_id, charges, row.billed_at)
+
+    async def put_bill(self, tenant_id: str, period_start: datetime, bill: UsageBill) -> None:
+        charges = bill.charges
+        await self._conn.execute(
+            insert(usage_bills).values(
+                tenant_id=tenant_id,
+                subscription_id=bill.subscription_id,
+                period_start=period_start,
+                customer_id=charges.customer_id,
+                billed_period_start=charges.period.start,
+                billed_period_end=charges.period.end,
+                currency_code=charges.currency_code,
+                lines=[_line_to_json(line) for line in charges.lines],
+                adjustments=[_adjustment_to_json(adjustment) for adjustment in charges.adjustments],
+                credited_minor=charges.credited_minor,
+                billed_at=bill.billed_at,
+            )
+        )
+
+
+def _line_to_json(line: ChargeLine) -> dict[str, Any]:
+    return {
+        "meter_key": line.meter_key,
+        "dimensions": dict(line.dimensions),
+        "quantity": str(line.quantity),
+        "included_units": str(line.included_units),
+        "billable_units": str(line.billable_units),
+        "currency_code": line.currency_code,
+        "amount_minor": line.amount_minor,
+        "model": line.model,
+    }
+
+
+def _line_from_json(line: Mapping[str, Any]) -> ChargeLine:
+    return ChargeLine(
+        line["meter_key"],
+        line["dimensions"],
+        Decimal(line["quantity"]),
+        Decimal(line["included_units"]),
+        Decimal(line["billable_units"]),
+        line["currency_code"],
+        int(line["amount_minor"]),
+        line["model"],
+    )
+
+
+def _adjustment_to_json(adjustment: Adjustment) -> dict[str, Any]:
+    return {
+        "adjustment_id": adjustment.adjustment_id,
+        "usage_time": adjustment.usage_time.isoformat(),
+        "meter_key": adjustment.meter_key,
+        "dimensions": dict(adjustment.dimensions),
+        "quantity": str(adjustment.quantity),
+        "currency_code": adjustment.currency_code,
+        "amount_minor": adjustment.amount_minor,
+    }
+
+
+def _adjustment_from_json(adjustment: Mapping[str, Any]) -> Adjustment:
+    return Adjustment(
+        adjustment["adjustment_id"],
+        datetime.fromisoformat(adjustment["usage_time"]),
+        adjustment["meter_key"],
+        adjustment["dimensions"],
+        Decimal(adjustment["quantity"]),
+        adjustment["currency_code"],
+        int(adjustment["amount_minor"]),
+    )
 
 
 def _dimension_values(data: Mapping[str, object], paths: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from azotte_payments.adapters.psp.adyen import AdyenPsp
 from azotte_payments.adapters.psp.adyen_like import AdyenLikePsp
 from azotte_payments.adapters.psp.base import HttpPspConfig
+from azotte_payments.adapters.psp.carrier import CarrierBillingPsp, CarrierFlow
 from azotte_payments.adapters.psp.stripe import StripePsp
 from azotte_payments.adapters.psp.stripe_like import StripeLikePsp
 from azotte_payments.domain.psp_account import PspAccount, PspCredentials, PspKind, sealing_binding
@@ -35,6 +37,19 @@ def build_provider(
     match account.kind:
         case PspKind.STRIPE:
             return StripePsp(account.account_id, credentials["secret_key"], settings.stripe_api_base, timeout)
+        case PspKind.ADYEN:
+            return AdyenPsp(
+                account.account_id,
+                credentials["api_key"],
+                credentials["merchant_account"],
+                checkout_url=settings.adyen_checkout_url,
+                live_url_prefix=credentials.values.get("live_url_prefix", ""),
+                return_url=settings.adyen_return_url,
+                timeout_s=timeout,
+            )
+        case PspKind.CARRIER:
+            config = HttpPspConfig(settings.carrier_api_url(credentials["carrier"]), credentials["api_key"], timeout)
+            return CarrierBillingPsp(account.account_id, config, CarrierFlow(credentials["flow"]))
         case PspKind.STRIPE_LIKE:
             config = HttpPspConfig(settings.psp_stripe_like_url, credentials["api_key"], timeout)
             return StripeLikePsp(config, account.account_id)

@@ -30,6 +30,9 @@ def normalize_adyen_refusal(result_code: str, refusal_code: str, refusal_raw: st
             return DeclineReason.LOST_CARD if "lost" in refusal_raw.lower() else DeclineReason.STOLEN_CARD
         case "6":
             return DeclineReason.EXPIRED_CARD
+        case "38":
+            # NOTE: "Authentication required": the issuer wants 3-D Secure, impossible without the shopper.
+            return DeclineReason.AUTHENTICATION_REQUIRED
         case "4" | "9":
             return DeclineReason.PROCESSING_ERROR
         case _:

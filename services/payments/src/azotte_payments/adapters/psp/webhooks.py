@@ -1,11 +1,15 @@
-"""Verification of PSP webhooks (Stripe's `Stripe-Signature` through the official library), and what they say."""
+"""Verification of PSP webhooks through the official libraries (Stripe's `Stripe-Signature`, Adyen's HMAC of
+each notification item), and what they say."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import stripe
+from Adyen.util import is_valid_hmac_notification  # type: ignore[import-untyped]
 
+from azotte_payments.adapters.psp.carrier_notifications import verify_carrier_notification
 from azotte_payments.domain.psp_account import PspCredentials, PspKind
 from azotte_payments.domain.psp_notice import DisputeNotice, PaymentAuthenticated, PspNotice
 from azotte_payments.errors import PspWebhookRejected
@@ -22,6 +26,10 @@ class PspWebhookVerifiers:
         match kind:
             case PspKind.STRIPE:
                 return _stripe_event(credentials, payload, signature)
+            case PspKind.ADYEN:
+                return _adyen_event(credentials, payload)
+            case PspKind.CARRIER:
+                return verify_carrier_notification(credentials, payload, signature)
             case _:
                 raise PspWebhookRejected(f"a {kind.value} account receives no webhooks here")
 
@@ -61,4 +69,59 @@ def stripe_notice(event_type: str, data: dict[str, Any]) -> PspNotice | None:
         case "payment_intent.succeeded":
             return PaymentAuthenticated(str(data.get("id", "")))
         case _:
+            return None
+
+
+def _adyen_event(credentials: PspCredentials, payload: bytes) -> PspWebhookEvent:
+    # NOTE: Adyen signs each item (HMAC-SHA256 of its fields, in `additionalData.hmacSignature`) and sends one
+    # item per notification; its pspReference, eventCode and success name it (a payment refused while waiting
+    # for the shopper is authorised later under the same pspReference), so a redelivery is recognised.
+    try:
+        body = json.loads(payload)
+        items = body["notificationItems"]
+        item: dict[str, Any] = items[0]["NotificationRequestItem"]
+        valid = len(items) == 1 and bool(is_valid_hmac_notification(item, credentials["hmac_key"]))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        raise PspWebhookRejected("the payload is not one Adyen notification item with its HMAC signature") from error
+    if not valid:
+        raise PspWebhookRejected("the notification's HMAC signature does not verify")
+    if item.get("merchantAccountCode") != credentials["merchant_account"]:
+        raise PspWebhookRejected("the notification is for another merchant account")
+    event_code, psp_reference = str(item.get("eventCode", "")), str(item.get("pspReference", ""))
+    event_id = f"{psp_reference}:{event_code}:{item.get('success')}"
+    return PspWebhookEvent(event_id, event_code, adyen_notice(item))
+
+
+def adyen_notice(item: dict[str, Any]) -> PspNotice | None:
+    """What an Adyen notification item tells payments: disputes and authorised payments; None for the rest."""
+    event_code, success = item.get("eventCode"), item.get("success") == "true"
+    amount: dict[str, Any] = item.get("amount") or {}
+    extra: dict[str, Any] = item.get("additionalData") or {}
+
+    def dispute(closed: bool, won: bool) -> DisputeNotice:
+        # NOTE: a dispute's pspReference is the dispute's own; originalReference is the disputed payment.
+        return DisputeNotice(
+            psp_dispute_id=str(item.get("pspReference", "")),
+            psp_reference=str(item.get("originalReference", "")),
+            currency=str(amount.get("currency", "")).upper(),
+            amount_minor=int(amount.get("value", 0)),
+            fee_minor=0,
+            reason=str(item.get("reason", "")),
+            closed=closed,
+            won=won,
+        )
+
+    match event_code:
+        case "AUTHORISATION" if success:
+            return PaymentAuthenticated(str(item.get("pspReference", "")))
+        case "NOTIFICATION_OF_CHARGEBACK":
+            return dispute(closed=False, won=False)
+        case "CHARGEBACK":
+            return dispute(closed=extra.get("disputeStatus") in ("Lost", "Accepted"), won=False)
+        case "CHARGEBACK_REVERSED":
+            return dispute(closed=True, won=True)
+        case "SECOND_CHARGEBACK":
+            return dispute(closed=True, won=False)
+        case _:
+            # NOTE: AUTHORISATION failures and REFUND outcomes are acknowledged: the API answer already said.
             return None

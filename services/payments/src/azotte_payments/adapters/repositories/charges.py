@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,23 @@ from azotte_payments.domain.charge import (
     ChargeStatus,
     RefundedFilter,
 )
+from azotte_payments.domain.charge_lines import ChargeLine, LineKind
 from azotte_payments.domain.declines import Decline, DeclineReason, Outcome
 from azotte_payments.errors import ChargeNotFound
 from azotte_platform.clock import TenantTimes
 from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.tax import TaxBreakdown
+
+
+def _line_to_json(line: ChargeLine) -> dict[str, Any]:
+    return {**asdict(line), "dimensions": dict(line.dimensions)}
+
+
+def _line_from_json(line: dict[str, Any]) -> ChargeLine:
+    return ChargeLine(
+        **{**line, "kind": LineKind(line["kind"]), "dimensions": tuple(sorted(line["dimensions"].items()))}
+    )
 
 
 def _decline(reason: str | None, raw: str | None) -> Decline | None:
@@ -227,6 +239,7 @@ class PostgresChargeRepository:
             subscription_id=row.subscription_id,
             period_key=row.period_key,
             discount_minor=row.discount_minor,
+            lines=tuple(_line_from_json(line) for line in row.lines),
         )
         charge = Charge(
             charge_id=row.id,
@@ -278,6 +291,7 @@ class PostgresChargeRepository:
             "description": request.description,
             "subscription_id": request.subscription_id,
             "period_key": request.period_key,
+            "lines": [_line_to_json(line) for line in request.lines],
             "updated_at": now,
         }
 

@@ -1,4 +1,4 @@
-"""Disputes (chargebacks) of a tenant's charges, one per PSP dispute."""
+"""Disputes (chargebacks) of a tenant's charges, one per PSP dispute, and the tenant's dispute access policy."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from azotte_payments.adapters.tables import disputes
+from azotte_payments.adapters.tables import dispute_policies, disputes
 from azotte_payments.domain.dispute import Dispute, DisputeStatus
+from azotte_payments.domain.dispute_policy import DisputeAccess, DisputePolicy
 
 
 class PostgresDisputeRepository:
@@ -44,6 +45,18 @@ class PostgresDisputeRepository:
         where = (disputes.c.tenant_id == self._tenant) & (disputes.c.id == dispute.dispute_id)
         await self._c.execute(disputes.update().where(where).values(_columns(dispute)))
 
+    async def policy(self) -> DisputePolicy:
+        """The tenant's policy (keep access when it never set one)."""
+        query = sa.select(dispute_policies).where(dispute_policies.c.tenant_id == self._tenant)
+        row = (await self._c.execute(query)).first()
+        return DisputePolicy() if row is None else DisputePolicy(DisputeAccess(row.on_dispute_opened), row.updated_at)
+
+    async def set_policy(self, policy: DisputePolicy) -> None:
+        """Replace the tenant's policy."""
+        values = {"on_dispute_opened": policy.on_dispute_opened.value, "updated_at": policy.updated_at}
+        statement = insert(dispute_policies).values(tenant_id=self._tenant, **values)
+        await self._c.execute(statement.on_conflict_do_update(index_elements=["tenant_id"], set_=values))
+
 
 def _columns(dispute: Dispute) -> dict[str, Any]:
     return {
@@ -59,6 +72,7 @@ def _columns(dispute: Dispute) -> dict[str, Any]:
         "status": dispute.status.value,
         "opened_at": dispute.opened_at,
         "closed_at": dispute.closed_at,
+        "access": dispute.access.value,
     }
 
 
@@ -77,4 +91,5 @@ def _dispute(row: Any) -> Dispute:
         opened_at=row.opened_at,
         status=DisputeStatus(row.status),
         closed_at=row.closed_at,
+        access=DisputeAccess(row.access),
     )

@@ -1,4 +1,4 @@
-"""Campaigns (their conditions and caps as JSONB) and the offers they issued."""
+"""Campaigns (their conditions and caps as JSONB), the offers they issued, and the trials whose end they await."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from azotte_platform.clock import TenantTimes
 from azotte_platform.enums import Channel
-from azotte_promotions.adapters.tables import campaign_offers, campaigns
-from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, CampaignState, Conditions, Moment, Trigger
+from azotte_promotions.adapters.tables import campaign_offers, campaigns, trial_endings
+from azotte_promotions.domain.campaigns import (
+    Campaign,
+    CampaignAction,
+    CampaignOffer,
+    CampaignState,
+    Conditions,
+    Moment,
+    TrialEnding,
+    Trigger,
+)
 from azotte_promotions.errors import CampaignExists
 
 
@@ -24,6 +34,10 @@ def _definition(campaign: Campaign) -> dict[str, Any]:
         "channels": [channel.value for channel in c.channels],
         "min_tenure_days": c.min_tenure_days,
         "max_tenure_days": c.max_tenure_days,
+        "min_usage_percent": c.min_usage_percent,
+        "action": campaign.action.value,
+        "trial_extension_days": campaign.trial_extension_days,
+        "days_before_trial_end": campaign.days_before_trial_end,
         "offer_valid_days": campaign.offer_valid_days,
         "max_offers_per_customer": campaign.max_offers_per_customer,
         "quiet_period_days": campaign.quiet_period_days,
@@ -38,6 +52,7 @@ def _campaign(row: Any, offers_issued: int = 0) -> Campaign:
         tuple(Channel(c) for c in d["channels"]),
         d["min_tenure_days"],
         d["max_tenure_days"],
+        d.get("min_usage_percent", 0),
     )
     return Campaign(
         tenant_id=row.tenant_id,
@@ -53,6 +68,9 @@ def _campaign(row: Any, offers_issued: int = 0) -> Campaign:
         state=CampaignState(row.state),
         updated_at=row.updated_at,
         offers_issued=offers_issued,
+        action=CampaignAction(d.get("action", CampaignAction.ISSUE_OFFER.value)),
+        trial_extension_days=d.get("trial_extension_days", 0),
+        days_before_trial_end=d.get("days_before_trial_end", 0),
     )
 
 
@@ -64,12 +82,33 @@ def _offer(row: Any) -> CampaignOffer:
         subscription_id=row.subscription_id,
         plan_id=row.plan_id,
         storefront_id=row.storefront_id,
-        channel=Channel(row.channel),
+        channel=Channel(row.channel) if row.channel else None,
         subscribed_at=row.subscribed_at,
         at=row.issued_at,
     )
     return CampaignOffer(
-        row.tenant_id, row.id, row.campaign_id, moment, row.promotion_id, row.code, row.expires_at, row.ordinal
+        row.tenant_id,
+        row.id,
+        row.campaign_id,
+        moment,
+        row.promotion_id,
+        row.code,
+        row.expires_at,
+        row.ordinal,
+        row.trial_extension_days,
+    )
+
+
+def _trial_ending(row: Any) -> TrialEnding:
+    return TrialEnding(
+        row.tenant_id,
+        row.subscription_id,
+        row.customer_id,
+        row.plan_id,
+        row.storefront_id,
+        Channel(row.channel),
+        row.subscribed_at,
+        row.trial_end,
     )
 
 
@@ -169,17 +208,89 @@ class PostgresCampaignRepository:
                 subscription_id=m.subscription_id,
                 plan_id=m.plan_id,
                 storefront_id=m.storefront_id,
-                channel=m.channel.value,
+                channel=m.channel.value if m.channel else "",
                 subscribed_at=m.subscribed_at,
                 promotion_id=offer.promotion_id,
                 code=offer.code,
                 expires_at=offer.expires_at,
                 issued_at=m.at,
+                trial_extension_days=offer.trial_extension_days,
             )
             .on_conflict_do_nothing()
             .returning(campaign_offers.c.id)
         )
         return inserted.first() is not None
+
+    async def has_offer(self, tenant_id: str, offer_id: str) -> bool:
+        o = campaign_offers.c
+        found = await self._conn.scalar(sa.select(o.id).where(o.tenant_id == tenant_id, o.id == offer_id))
+        return found is not None
+
+    async def note_trial_ending(self, ending: TrialEnding) -> None:
+        values = {
+            "tenant_id": ending.tenant_id,
+            "subscription_id": ending.subscription_id,
+            "customer_id": ending.customer_id,
+            "plan_id": ending.plan_id,
+            "storefront_id": ending.storefront_id,
+            "channel": ending.channel.value,
+            "subscribed_at": ending.subscribed_at,
+            "trial_end": ending.trial_end,
+        }
+        upsert = insert(trial_endings).values(values)
+        await self._conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["tenant_id", "subscription_id"], set_={"trial_end": upsert.excluded.trial_end}
+            )
+        )
+
+    async def forget_trial_ending(self, tenant_id: str, subscription_id: str) -> None:
+        t = trial_endings.c
+        await self._conn.execute(
+            sa.delete(trial_endings).where(t.tenant_id == tenant_id, t.subscription_id == subscription_id)
+        )
+
+    async def due_trial_endings(self, times: TenantTimes, limit: int) -> list[tuple[TrialEnding, tuple[str, ...]]]:
+        t, c = trial_endings.c, campaigns.c
+        # NOTE: each tenant by its own now (sandbox clocks move forward only: the base time is everyone's least).
+        now = (
+            sa.case(
+                {tenant: sa.literal(times.of(tenant)) for tenant in times.offsets}, value=t.tenant_id, else_=times.base
+            )
+            if times.offsets
+            else sa.literal(times.base)
+        )
+        days = sa.func.make_interval(0, 0, 0, c.definition["days_before_trial_end"].as_integer())
+        campaign_ids = sa.func.array_agg(c.id).label("campaign_ids")
+        query = (
+            sa.select(trial_endings, campaign_ids)
+            .join(
+                campaigns,
+                sa.and_(
+                    c.tenant_id == t.tenant_id,
+                    c.trigger == Trigger.TRIAL_ENDING.value,
+                    c.state == CampaignState.ACTIVE.value,
+                    sa.not_(c.id == sa.any_(t.judged_campaign_ids)),
+                ),
+            )
+            .where(t.trial_end > now, t.trial_end - days <= now)
+            .group_by(*trial_endings.primary_key.columns)
+            .order_by(t.trial_end)
+            .limit(limit)
+        )
+        return [(_trial_ending(row), tuple(row.campaign_ids)) for row in await self._conn.execute(query)]
+
+    async def judged_trial_ending(self, tenant_id: str, subscription_id: str, campaign_ids: Sequence[str]) -> None:
+        t = trial_endings.c
+        await self._conn.execute(
+            sa.update(trial_endings)
+            .where(t.tenant_id == tenant_id, t.subscription_id == subscription_id)
+            .values(
+                judged_campaign_ids=sa.func.array_cat(
+                    t.judged_campaign_ids, sa.cast(list(campaign_ids), ARRAY(sa.Text))
+                )
+            )
+        )
 
     async def find_offers(
         self,

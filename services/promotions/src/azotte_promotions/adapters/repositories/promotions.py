@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from azotte_promotions.domain.promotion import (
     PromotionText,
     Targets,
 )
+from azotte_promotions.domain.store_offers import StoreOffers
 from azotte_promotions.errors import PromotionExists, PromotionVersionMismatch
 from azotte_promotions.ports import PromotionQuery
 
@@ -51,6 +53,18 @@ class PostgresPromotionRepository:
         if for_update:
             # NOTE: FOR NO KEY UPDATE: reservations of one promotion take their counts one after the other.
             select = select.with_for_update(key_share=True)
+        row = (await self._conn.execute(select)).first()
+        return None if row is None else _promotion(row)
+
+    async def find_by_store_offer(self, tenant_id: str, channel: Channel, offer_id: str) -> Promotion | None:
+        c = promotions.c
+        field = "app_store_offer_id" if channel is Channel.APP_STORE else "google_play_offer_id"
+        select = (
+            sa.select(promotions)
+            .where(c.tenant_id == tenant_id, c.definition["store_offers"][field].astext == offer_id)
+            .order_by(c.created_at.desc())
+            .limit(1)
+        )
         row = (await self._conn.execute(select)).first()
         return None if row is None else _promotion(row)
 
@@ -199,6 +213,7 @@ def definition_to_json(d: Definition) -> dict[str, Any]:
             "segment_ids": sorted(d.eligibility.segment_ids),
         },
         "stackable": d.stackable,
+        "store_offers": asdict(d.store_offers),
         "texts": [
             {
                 "locale": t.locale,
@@ -243,4 +258,5 @@ def definition_from_json(data: dict[str, Any]) -> Definition:
         ),
         stackable=data["stackable"],
         texts=tuple(PromotionText(**text) for text in data.get("texts", ())),
+        store_offers=StoreOffers(**data.get("store_offers", {})),
     )

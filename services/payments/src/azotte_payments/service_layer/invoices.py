@@ -1,0 +1,292 @@
+"""Invoices: draft, issue (number, tax, PDF, ledger), read, void, write off, credit notes, overdue sweep, profiles."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from azotte_payments.domain.credit import CreditReason
+from azotte_payments.domain.events import InvoiceMarkedUncollectible
+from azotte_payments.domain.invoice_postings import (
+    postings_for_credit_note,
+    postings_for_invoice,
+    postings_for_invoice_void,
+    postings_for_write_off,
+)
+from azotte_payments.domain.invoices import (
+    MAX_DUE_DAYS,
+    MAX_LINES,
+    BillTo,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceProfile,
+    InvoiceQuery,
+    IssueTerms,
+    credit_note_prefix,
+    document_number,
+    invoice_prefix,
+    new_payment_reference,
+    validate_line,
+)
+from azotte_payments.domain.ledger import EntryKind
+from azotte_payments.errors import CurrencyMismatch, InvoiceNotFound
+from azotte_payments.ports import InvoiceRenderer, InvoicingUnitOfWork, StorefrontCatalog
+from azotte_payments.service_layer.credits import record_credit_granted
+from azotte_payments.service_layer.effects import new_id, post_entry
+from azotte_platform import context
+from azotte_platform.clock import Clock, tenant_times
+from azotte_platform.errors import Aborted, InvalidArgument
+from azotte_platform.paging import Page, PageRequest
+
+INVOICE = "invoice"
+CREDIT_NOTE = "credit_note"
+
+
+@dataclass(frozen=True)
+class InvoiceTools:
+    """What issuing needs beyond the unit of work: the storefronts' terms and the PDF template."""
+
+    catalog: StorefrontCatalog
+    renderer: InvoiceRenderer
+
+
+@dataclass(frozen=True)
+class CreateInvoice:
+    """A new invoice (a draft, or issued at once); `idempotency_key` makes one invoice per key."""
+
+    idempotency_key: str
+    customer_id: str
+    storefront_id: str
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    bill_to: BillTo
+    due_in_days: int
+    subscription_id: str = ""
+    period_key: str = ""
+    memo: str = ""
+    issue: bool = False
+
+
+async def create_invoice(
+    uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, command: CreateInvoice
+) -> Invoice:
+    """Store a draft in the storefront's currency (and issue it when asked); a repeated key answers the first."""
+    existing = await uow.invoices(tenant_id).by_key(command.idempotency_key)
+    if existing is not None:
+        return existing
+    _validate(command)
+    terms = await tools.catalog.terms(tenant_id, command.storefront_id)
+    currency = command.currency or terms.currency
+    if currency != terms.currency:
+        raise CurrencyMismatch.field("currency_code", f"storefront {command.storefront_id} bills in {terms.currency}")
+    invoice = Invoice(
+        invoice_id=new_id("in"),
+        customer_id=command.customer_id,
+        storefront_id=command.storefront_id,
+        currency=currency,
+        lines=command.lines,
+        bill_to=command.bill_to,
+        due_in_days=command.due_in_days,
+        created_at=uow.clock.now(),
+        subscription_id=command.subscription_id,
+        period_key=command.period_key,
+        memo=command.memo,
+    )
+    if not await uow.invoices(tenant_id).add(invoice, command.idempotency_key):
+        raise Aborted("another request is creating the invoice of this idempotency key; retry to read it")
+    if command.issue:
+        return await _issue(uow, tenant_id, tools, invoice)
+    return invoice
+
+
+def _validate(command: CreateInvoice) -> None:
+    if not command.idempotency_key:
+        raise InvalidArgument.field("request_id", "is required")
+    if not command.customer_id:
+        raise InvalidArgument.field("customer_id", "is required")
+    if not command.storefront_id:
+        raise InvalidArgument.field("storefront_id", "is required")
+    if not command.bill_to.name.strip():
+        raise InvalidArgument.field("bill_to.name", "is required")
+    if not 0 <= command.due_in_days <= MAX_DUE_DAYS:
+        raise InvalidArgument.field("due_in_days", f"must be between 0 and {MAX_DUE_DAYS}")
+    if len(command.lines) > MAX_LINES:
+        raise InvalidArgument.field("lines", f"must be at most {MAX_LINES}")
+    for index, line in enumerate(command.lines):
+        validate_line(line, index)
+
+
+async def issue_invoice(uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, invoice_id: str) -> Invoice:
+    """Issue a draft: its number, tax, totals, due date, payment reference, PDF and journal entry."""
+    invoice = await uow.invoices(tenant_id).get(invoice_id, lock=True)
+    return await _issue(uow, tenant_id, tools, invoice)
+
+
+async def _issue(uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, invoice: Invoice) -> Invoice:
+    repository = uow.invoices(tenant_id)
+    terms = await tools.catalog.terms(tenant_id, invoice.storefront_id)
+    # NOTE: the number comes from a counter locked until this transaction ends: a failure gives it back.
+    sequence = await repository.next_number(invoice.storefront_id, INVOICE)
+    number = document_number(invoice_prefix(invoice.storefront_id), sequence)
+    terms_of_issue = IssueTerms(terms.tax_policy, terms.country_code, number, new_payment_reference(), uow.clock.now())
+    invoice.issue(terms_of_issue)
+    await repository.save(invoice)
+    await post_entry(uow, tenant_id, postings_for_invoice(invoice, tenant_id, new_id("je")))
+    profile = await repository.profile(invoice.storefront_id)
+    pdf = tools.renderer.invoice_pdf(invoice, profile)
+    assert invoice.issued_at is not None
+    await repository.save_document(invoice.invoice_id, f"{invoice.number}.pdf", pdf, invoice.issued_at)
+    emit_invoice_events(uow, tenant_id, invoice)
+    return invoice
+
+
+def emit_invoice_events(uow: InvoicingUnitOfWork, tenant_id: str, invoice: Invoice) -> None:
+    """Publish what the invoice recorded."""
+    uow.emit(tenant_id, *invoice.events)
+    invoice.events.clear()
+
+
+async def credit_customer(
+    uow: InvoicingUnitOfWork, tenant_id: str, invoice: Invoice, amount_minor: int, note: str
+) -> None:
+    """Give the customer `amount_minor` of credit (an over-payment, or a credit note beyond the balance)."""
+    if amount_minor <= 0:
+        return
+    credits = uow.credits(tenant_id)
+    balance = await credits.get(invoice.customer_id, invoice.currency, lock=True)
+    balance.grant(amount_minor, CreditReason.REFUND, uow.clock.now(), note=note)
+    await credits.save(balance)
+    record_credit_granted(uow, tenant_id, balance)
+
+
+async def get_invoice(uow: InvoicingUnitOfWork, tenant_id: str, invoice_id: str) -> tuple[Invoice, list[CreditNote]]:
+    """The invoice and its credit notes."""
+    repository = uow.invoices(tenant_id)
+    invoice = await repository.get(invoice_id)
+    return invoice, await repository.credit_notes(invoice_id)
+
+
+async def list_invoices(
+    uow: InvoicingUnitOfWork, tenant_id: str, query: InvoiceQuery, page: PageRequest
+) -> Page[Invoice]:
+    """One page of invoices, newest first."""
+    return await uow.invoices(tenant_id).find(query, page)
+
+
+async def document_pdf(uow: InvoicingUnitOfWork, tenant_id: str, document_id: str) -> tuple[str, bytes]:
+    """The stored PDF of an issued invoice or a credit note: (file name, bytes)."""
+    document = await uow.invoices(tenant_id).document(document_id)
+    if document is None:
+        raise InvoiceNotFound(f"no issued invoice or credit note {document_id!r}")
+    return document
+
+
+async def void_invoice(uow: InvoicingUnitOfWork, tenant_id: str, invoice_id: str, reason: str) -> Invoice:
+    """Cancel an issued, unpaid invoice; its journal entry is reversed."""
+    repository = uow.invoices(tenant_id)
+    invoice = await repository.get(invoice_id, lock=True)
+    now = uow.clock.now()
+    invoice.void(reason, now)
+    await repository.save(invoice)
+    issued = await uow.ledger(tenant_id).entry_for(EntryKind.INVOICE, invoice.invoice_id)
+    if issued is not None:
+        await post_entry(uow, tenant_id, postings_for_invoice_void(issued, new_id("je"), now))
+    emit_invoice_events(uow, tenant_id, invoice)
+    return invoice
+
+
+async def write_off_invoice(uow: InvoicingUnitOfWork, tenant_id: str, invoice_id: str, reason: str) -> Invoice:
+    """Mark an invoice uncollectible; its balance is booked as bad debt."""
+    repository = uow.invoices(tenant_id)
+    invoice = await repository.get(invoice_id, lock=True)
+    now = uow.clock.now()
+    invoice.write_off(reason, now)
+    await repository.save(invoice)
+    for fact in invoice.events:
+        if isinstance(fact, InvoiceMarkedUncollectible):
+            entry = postings_for_write_off(invoice, fact.written_off_minor, tenant_id, new_id("je"), now)
+            await post_entry(uow, tenant_id, entry)
+    emit_invoice_events(uow, tenant_id, invoice)
+    return invoice
+
+
+@dataclass(frozen=True)
+class CreditInvoice:
+    """A credit note of `amount_minor` (tax included) for `reason`; the currency, when given, must be the invoice's."""
+
+    invoice_id: str
+    amount_minor: int
+    currency: str
+    reason: str
+
+
+async def credit_invoice(
+    uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, command: CreditInvoice
+) -> tuple[CreditNote, Invoice]:
+    """Issue a credit note: it lowers what is owed; beyond that, the customer gets credit. The invoice is not edited."""
+    if not command.reason.strip():
+        raise InvalidArgument.field("reason", "is required")
+    repository = uow.invoices(tenant_id)
+    invoice = await repository.get(command.invoice_id, lock=True)
+    if command.currency and command.currency != invoice.currency:
+        raise CurrencyMismatch.field("amount.currency_code", f"invoice {invoice.number} is in {invoice.currency}")
+    now = uow.clock.now()
+    sequence = await repository.next_number(invoice.storefront_id, CREDIT_NOTE)
+    number = document_number(credit_note_prefix(invoice.storefront_id), sequence)
+    note = invoice.credit(new_id("cn"), number, command.amount_minor, command.reason, now)
+    await repository.add_credit_note(note)
+    await repository.save(invoice)
+    await post_entry(uow, tenant_id, postings_for_credit_note(invoice, note, tenant_id, new_id("je")))
+    await credit_customer(uow, tenant_id, invoice, note.refund_minor, f"credit note {note.number}")
+    pdf = tools.renderer.credit_note_pdf(note, invoice, await repository.profile(invoice.storefront_id))
+    await repository.save_document(note.credit_note_id, f"{note.number}.pdf", pdf, now)
+    emit_invoice_events(uow, tenant_id, invoice)
+    return note, invoice
+
+
+async def mark_overdue_invoices(new_uow: Callable[[], InvoicingUnitOfWork], clock: Clock, batch: int = 500) -> int:
+    """Mark invoices past their due date (by their own tenant's clock) overdue, `batch` at a time; how many."""
+    marked = 0
+    while True:
+        async with new_uow() as uow:
+            due = await uow.due_invoices().past_due(tenant_times(clock), batch)
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for tenant_id, invoice_id in due:
+            by_tenant[tenant_id].append(invoice_id)
+        marked_now = sum([await _mark_overdue(new_uow, tenant_id, ids) for tenant_id, ids in by_tenant.items()])
+        marked += marked_now
+        if len(due) < batch or not marked_now:
+            return marked
+
+
+async def _mark_overdue(new_uow: Callable[[], InvoicingUnitOfWork], tenant_id: str, invoice_ids: list[str]) -> int:
+    with context.tenant_scope(tenant_id):
+        async with new_uow() as uow:
+            repository = uow.invoices(tenant_id)
+            today = uow.clock.now().date()
+            marked = 0
+            for invoice_id in invoice_ids:
+                invoice = await repository.get(invoice_id, lock=True)
+                if invoice.mark_overdue(today):
+                    await repository.save(invoice)
+                    emit_invoice_events(uow, tenant_id, invoice)
+                    marked += 1
+            await uow.commit()
+            return marked
+
+
+async def set_profile(uow: InvoicingUnitOfWork, tenant_id: str, profile: InvoiceProfile) -> InvoiceProfile:
+    """Create or replace the seller details and bank account a storefront's invoices print."""
+    valid = profile.validated()
+    await uow.invoices(tenant_id).save_profile(valid)
+    return valid
+
+
+async def get_profile(uow: InvoicingUnitOfWork, tenant_id: str, storefront_id: str) -> InvoiceProfile:
+    """A storefront's invoice profile (NOT_FOUND when none is set)."""
+    profile = await uow.invoices(tenant_id).profile(storefront_id)
+    if profile is None:
+        raise InvoiceNotFound(f"storefront {storefront_id!r} has no invoice profile")
+    return profile
