@@ -6,6 +6,8 @@ the German basic (5.99 EUR incl. VAT -> 5.03 net -> MRR 5.53 USD), C on premium 
 basic then at once on premium (17.99) — and D starts standard's 7-day trial; A gets 2.00 back; B cancels at period
 end. Day 7: D converts (11.99). A month in (day R): the monthly renewals; F's and G's cards decline; B expires. R + 1:
 F's new card recovers it. R + 3: G's grace ends (churn). G keeps declining on its retries (R + 5, R + 7); D renews.
+Basic's usage is priced at 1 cent a token: A uses 250 tokens in its first month, billed with its renewal (usage
+revenue, never MRR).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 from azotte.gateway.v1 import analytics_pb2 as an
 from azotte.gateway.v1 import analytics_pb2_grpc
 from tests.e2e.conftest import RunningSuite, TenantApi
+from tests.e2e.test_gateway_e2e_usage_billing import report
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.timeout(600)
@@ -88,6 +91,28 @@ async def half_off_code(shop: TenantApi) -> str:
     return code
 
 
+async def tokens_priced(shop: TenantApi, customer: str) -> str:
+    """A SUM meter of tokens priced 1 cent each under basic in the US, once metering follows `customer`."""
+    key = f"tokens.{uuid.uuid4().hex[:6]}"
+    meter = {"key": key, "display_name": "tokens", "event_type": key, "value_path": "$.tokens"}
+    await shop.ok(
+        "POST", "/v1/meters", json={"request_id": rid(), "meter": {**meter, "aggregation": "AGGREGATION_SUM"}}
+    )
+    price = {"storefront_id": "us", "plan_id": "basic_monthly", "meter_key": key, "currency_code": "USD"}
+    await shop.ok(
+        "POST",
+        "/v1/usage-prices",
+        json={"request_id": rid(), "price": {**price, "model": "PER_UNIT", "unit_price": "1"}},
+    )
+
+    async def followed() -> bool:
+        preview = await shop.ok("GET", f"/v1/customers/{customer}/upcoming-usage-charges")
+        return bool(preview["subtotal"]["currency_code"] == "USD")
+
+    await eventually(followed)
+    return key
+
+
 async def until_state(shop: TenantApi, subscription_id: str, state: str) -> None:
     async def reached() -> bool:
         return bool((await subscription(shop, subscription_id))["state"] == f"SUBSCRIPTION_STATE_{state}")
@@ -143,6 +168,8 @@ async def quarter(suite: RunningSuite) -> dict[str, Any]:
         json={"request_id": rid(), "amount": {"amount_minor": 200, "currency_code": "USD"}, "reason": "goodwill"},
     )
     await shop.ok("POST", f"/v1/subscriptions/{b_sub}:cancel", json={"request_id": rid()})
+    meter_key = await tokens_priced(shop, a)
+    await report(shop, a, meter_key, 200, 50)
 
     # Dates follow the calendar (a month is 28 to 31 days), so each step moves to the time it is about.
     trial_end = instant((await subscription(shop, d_sub))["trial_end_time"])
@@ -170,6 +197,7 @@ async def quarter(suite: RunningSuite) -> dict[str, Any]:
         "end": end,
         "customers": customers,
         "e_sub": e_sub,
+        "meter_key": meter_key,
     }
 
 
@@ -277,6 +305,24 @@ async def test_revenue_reconciles_to_the_ledger_to_the_cent(quarter: dict[str, A
     assert usd["total"]["discounts_minor"] == "350"  # half of P's 6.99, rounded half up
 
 
+async def test_usage_billed_with_a_renewal_is_usage_revenue_per_meter_and_never_mrr(quarter: dict[str, Any]) -> None:
+    shop: TenantApi = quarter["shop"]
+    await mrr(quarter)  # 6,587 at the end, as worked out without usage
+    usage = await settled(
+        lambda: shop.ok("GET", "/v1/analytics/usage", params=window(quarter, currency_code="USD")),
+        lambda r: bool(r.get("rows")),
+    )
+    assert [
+        (r["meter_key"], r["quantity"], r["billed_minor"], r["charged_minor"], r["billed_per_unit_minor"])
+        for r in usage["rows"]
+    ] == [(quarter["meter_key"], "250", "250", "250", "1.000000")]
+    a = quarter["customers"]["A"]
+    renewals = [c for c in (await shop.ok("GET", f"/v1/customers/{a}/charges"))["charges"] if c.get("lines")]
+    assert [c["gross"]["amount_minor"] for c in renewals] == ["949"]  # 6.99 and 2.50 of tokens, one charge
+    timeline = await shop.ok("GET", "/v1/analytics/events", params={"filter": f"charge_id = {renewals[0]['id']}"})
+    assert [e["gross_minor"] for e in timeline["events"] if e["type"] == "payment.succeeded"] == ["949"]
+
+
 async def test_every_figure_drills_down_to_its_events_and_a_customer_has_a_timeline(quarter: dict[str, Any]) -> None:
     shop: TenantApi = quarter["shop"]
     await mrr(quarter)
@@ -308,6 +354,7 @@ async def test_rebuilding_from_the_streams_gives_the_same_figures(quarter: dict[
         ("/v1/analytics/payments", window(quarter)),
         ("/v1/analytics/revenue", window(quarter, reporting_currency="USD")),
         ("/v1/analytics/campaigns", window(quarter)),
+        ("/v1/analytics/usage", window(quarter)),
     ]
     figures = [await shop.ok("GET", path, params=params) for path, params in reads]
     rebuilt = await shop.ok("POST", "/v1/analytics:rebuild", json={"request_id": rid()})

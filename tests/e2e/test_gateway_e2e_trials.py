@@ -133,6 +133,14 @@ async def test_a_card_that_took_a_trial_refuses_another_customers_trial_until_bo
     assert bought.json()["subscription"]["state"] == "SUBSCRIPTION_STATE_ACTIVE"
     assert int(bought.json()["charge"]["net"]["amount_minor"]) > 0
 
+    async def blocked() -> list[Any]:
+        timeline = await shop.ok("GET", "/v1/analytics/events", params={"filter": f"customer_id = {second}"})
+        found = [(e["type"], e["cause"]) for e in timeline["events"] if e["type"] == "trial.blocked"]
+        assert found
+        return found
+
+    assert await eventually(blocked) == [("trial.blocked", "payment_method")]
+
 
 async def test_sandbox_scenario_tokens_stand_for_any_card_and_match_nobody(shop: TenantApi):
     first, second = await shop.customer(), await shop.customer()

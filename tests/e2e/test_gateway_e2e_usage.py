@@ -221,6 +221,15 @@ async def test_usage_over_grpc_unary_and_stream(
         stub = usage_pb2_grpc.UsageServiceStub(channel)
         unary = await stub.IngestEvents(gu.IngestEventsRequest(events=[pb_event(5)]), metadata=bearer(operator))
         streamed = [answer async for answer in stub.StreamEvents(batches(), metadata=bearer(operator))]
+        raw = channel.stream_stream(
+            "/azotte.gateway.v1.UsageService/StreamEvents", request_serializer=None, response_deserializer=None
+        )
+        good = gu.StreamEventsRequest(events=[pb_event(1)]).SerializeToString()
+        corrupt = raw(iter([good, b"\xff\xff\xff"]), metadata=bearer(operator), timeout=20)
+        answered = []
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for answer in corrupt:
+                answered.append(gu.StreamEventsResponse.FromString(answer).accepted_count)
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await stub.IngestEvents(gu.IngestEventsRequest(events=[pb_event(1)]), metadata=bearer(viewer))
         now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -231,5 +240,7 @@ async def test_usage_over_grpc_unary_and_stream(
 
     assert unary.accepted_count == 1
     assert [(a.batch_index, a.accepted_count) for a in streamed] == [(0, 2), (1, 2)]
+    # A corrupt message ends the stream at once with INVALID_ARGUMENT, after the answers before it.
+    assert answered == [1] and refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert {v.dimensions["model"]: v.value for v in usage.values}["mistral"] == "65"
+    assert {v.dimensions["model"]: v.value for v in usage.values}["mistral"] == "66"  # 5 + 10 + 10 + 20 + 20 + 1

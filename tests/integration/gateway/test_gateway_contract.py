@@ -40,12 +40,21 @@ async def test_every_answer_in_the_openapi_document_is_typed(gateway: GatewayUnd
     schemas = document["components"]["schemas"]
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
+            if (method, path) == ("post", "/v1/psp-webhooks/carrier/{tenant_id}/{account_id}"):
+                assert "200" not in operation["responses"] and "204" in operation["responses"]  # CAMARA: no body
+                continue
             content = operation["responses"]["200"]["content"]
             if (method, path) == ("get", "/v1/catalog"):
                 assert set(content) == {"application/yaml", "application/json"}
                 continue
             if (method, path) == ("get", "/v1/usage-events.csv"):
                 assert set(content) == {"text/csv"}  # an export, streamed
+                continue
+            if (method, path) in {
+                ("get", "/v1/invoices/{invoice_id}/pdf"),
+                ("get", "/v1/credit-notes/{credit_note_id}/pdf"),
+            }:
+                assert set(content) == {"application/pdf"}  # the stored document
                 continue
             if (method, path) == ("post", "/v1/psp-webhooks/adyen/{tenant_id}/{account_id}"):
                 assert set(content) == {"text/plain"}  # Adyen expects the body "[accepted]"

@@ -236,6 +236,7 @@ async def test_who_may_read_what(shop: Shop) -> None:
         (window(an.GetMrrReportRequest(), datetime(1960, 1, 1, tzinfo=UTC), JAN), "start_time"),
         (window(an.GetMrrReportRequest(reporting_currency="usd"), JAN, JAN + timedelta(days=1)), "reporting_currency"),
         (an.GetChurnReportRequest(window_days=400), "window_days"),
+        (an.GetMrrReportRequest(slice=an.AnalyticsSlice(channel=520)), "slice.channel"),  # type: ignore[arg-type]
         (an.GetMrrReportRequest(start_time=Timestamp(seconds=1, nanos=2**31 - 1)), "start_time"),
         (an.GetMrrReportRequest(start_time=Timestamp(seconds=0), end_time=Timestamp(seconds=-(2**62))), "end_time"),
         (an.SetExchangeRateRequest(request_id="r", currency_code="EUR", reporting_currency="USD", rate="x"), "rate"),
@@ -448,3 +449,67 @@ async def test_usage_billed_in_arrears_is_reported_per_meter_beside_its_consumpt
         "get_usage_revenue_report", window(an.GetUsageRevenueReportRequest(), JAN + timedelta(1), JAN + timedelta(2))
     )
     assert not later.rows
+
+
+async def test_a_promotion_running_out_is_in_its_timeline_without_counting_as_a_discount() -> None:
+    s = Shop()
+    await redeem(s, "c-last", "launch", JAN)
+    await s.publish(
+        "promotions",
+        "promotion.exhausted",
+        promotions_events.PromotionExhausted(promotion_id="launch", max_redemptions=1, confirmed_count=1),
+        JAN + timedelta(minutes=1),
+    )
+    spent = promotions_events.PromotionBudgetExhausted(
+        promotion_id="launch",
+        budget=Money(currency_code="USD", amount_minor=500),
+        confirmed_discount=Money(currency_code="USD", amount_minor=500),
+    )
+    await s.publish("promotions", "promotion.budget_exhausted", spent, JAN + timedelta(minutes=2))
+
+    timeline = await s.call("list_revenue_events", an.ListRevenueEventsRequest(filter="promotion_id = launch"))
+    assert [e.type for e in timeline.events] == [
+        "promotion.redeemed",
+        "promotion.exhausted",
+        "promotion.budget_exhausted",
+    ]
+    report = await s.call("get_campaign_report", window(an.GetCampaignReportRequest(), JAN, JAN + timedelta(days=1)))
+    assert [(r.promotion_id, r.redemptions, r.discount_minor) for r in report.rows] == [("launch", 1, 500)]
+
+
+async def test_a_trial_blocked_by_eligibility_is_in_the_customers_timeline() -> None:
+    s = Shop()
+    blocked = promotions_events.TrialBlocked(
+        customer_id="c-again",
+        plan_id="premium",
+        product_line="video",
+        match_kind=promotions.TRIAL_MATCH_KIND_PAYMENT_METHOD,
+        trial_plan_id="standard",
+        request_id="checkout-1",
+    )
+    await s.publish("promotions", "trial.blocked", blocked, JAN, about="c-again")
+
+    timeline = await s.call("list_revenue_events", an.ListRevenueEventsRequest(filter="customer_id = c-again"))
+
+    assert [(e.type, e.plan_id, e.cause) for e in timeline.events] == [("trial.blocked", "premium", "payment_method")]
+
+
+async def test_credit_a_charge_used_is_in_its_timeline() -> None:
+    s = Shop()
+    usd = "USD"
+    charge = pay.Charge(
+        id="ch-credit",
+        customer_id="c-credit",
+        subscription_id="credit",
+        storefront_id="us",
+        gross=Money(currency_code=usd, amount_minor=999),
+        net=Money(currency_code=usd, amount_minor=999),
+        credit_applied=Money(currency_code=usd, amount_minor=300),
+    )
+    await s.publish("payments", "payment.succeeded", payments_events.PaymentSucceeded(charge=charge), JAN)
+
+    timeline = await s.call("list_revenue_events", an.ListRevenueEventsRequest(filter="customer_id = c-credit"))
+
+    assert [(e.type, e.gross_minor, e.credit_applied_minor) for e in timeline.events] == [
+        ("payment.succeeded", 999, 300)
+    ]

@@ -6,10 +6,17 @@ from datetime import timedelta
 
 import pytest
 
+from azotte.promotions.v1 import events_pb2
+from azotte.promotions.v1 import promotions_pb2 as pb
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument, NotFound
 from azotte_promotions.domain.trials import TRIAL_ALREADY_USED, MarkerKind, TrialEligibility
-from azotte_promotions.service_layer.trials import TrialStarted, check_eligibility, record_trial
+from azotte_promotions.service_layer.trials import (
+    TrialStarted,
+    check_checkout_eligibility,
+    check_eligibility,
+    record_trial,
+)
 from tests.unit.promotions.conftest import T0, TENANT, UseCases
 from tests.unit.promotions.fakes import FakePeople
 
@@ -137,3 +144,27 @@ async def test_an_unknown_plan_is_not_found_and_missing_fields_are_named(use_cas
 
     assert missing_plan.value.violations[0].field == "plan_id"
     assert missing_customer.value.violations[0].field == "customer_id"
+
+
+async def test_a_checkout_refused_its_trial_publishes_a_trial_blocked_by_eligibility(
+    use_cases: UseCases, people: FakePeople
+):
+    await take_trial(use_cases, people, "ana", "premium")
+
+    refused = await use_cases.run(
+        lambda uow: check_checkout_eligibility(uow, people, TENANT, "ana", "standard", "sub-new", "checkout-1")
+    )
+    allowed = await use_cases.run(
+        lambda uow: check_checkout_eligibility(uow, people, TENANT, "ben", "standard", "sub-ben", "checkout-2")
+    )
+
+    assert not refused.eligible and allowed.eligible
+    [blocked] = [e for e in use_cases.uow.published if e.type == "trial.blocked"]
+    payload = events_pb2.TrialBlocked.FromString(blocked.payload.SerializeToString())
+    assert (payload.customer_id, payload.plan_id, payload.product_line, payload.trial_plan_id) == (
+        "ana",
+        "standard",
+        "video",
+        "premium",
+    )
+    assert payload.match_kind == pb.TRIAL_MATCH_KIND_CUSTOMER and payload.request_id == "checkout-1"

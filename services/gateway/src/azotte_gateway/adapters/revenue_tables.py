@@ -50,6 +50,7 @@ revenue_entries = sa.Table(
     _amount("net_minor"),
     _amount("refund_minor"),
     _amount("credit_minor"),
+    _amount("credit_applied_minor"),
     _amount("ledger_net_minor"),
     _amount("ledger_tax_minor"),
     _amount("store_commission_minor"),

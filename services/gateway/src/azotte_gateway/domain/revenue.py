@@ -249,6 +249,8 @@ class RevenueEntry:
     net_minor: int = 0
     refund_minor: int = 0
     credit_minor: int = 0
+    # A charge: the part of its gross the customer's credit paid.
+    credit_applied_minor: int = 0
     ledger_net_minor: int = 0
     ledger_tax_minor: int = 0
     # A store-billed sale: what the store kept of it.

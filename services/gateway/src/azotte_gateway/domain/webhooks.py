@@ -113,6 +113,7 @@ EVENT_TYPES = frozenset(
         "promotion.redeemed",
         "promotion.exhausted",
         "promotion.budget_exhausted",
+        "trial.blocked",
     }
 )
 _ENTITIES = frozenset(event_type.split(".", 1)[0] for event_type in EVENT_TYPES)

@@ -69,6 +69,8 @@ def _currency(field_name: str, value: str) -> str:
 
 
 def _slice(message: an.AnalyticsSlice) -> Slice:
+    if message.channel not in channel_pb2.Channel.values():
+        raise InvalidArgument.field("slice.channel", "is not a known channel")
     channel = channel_pb2.Channel.Name(message.channel).removeprefix("CHANNEL_") if message.channel else ""
     return Slice(
         message.storefront_id, channel, message.plan_id, _currency("slice.currency_code", message.currency_code)
@@ -263,6 +265,7 @@ def revenue_event_pb(entry: RevenueEntry) -> an.RevenueEvent:
         net_minor=entry.net_minor,
         refund_minor=entry.refund_minor,
         credit_minor=entry.credit_minor,
+        credit_applied_minor=entry.credit_applied_minor,
         ledger_net_minor=entry.ledger_net_minor,
         ledger_tax_minor=entry.ledger_tax_minor,
         store_commission_minor=entry.store_commission_minor,

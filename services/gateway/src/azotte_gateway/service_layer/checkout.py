@@ -136,7 +136,13 @@ class Checkout:
         method_id = await self._payment_method(request)
         if ends is not None:
             # NOTE: after the card is stored, so that promotions matches its fingerprint too.
-            await trials.require_trial_eligibility(self.peers, request.customer_id, plan.id, create.subscription_id)
+            await trials.require_trial_eligibility(
+                self.peers,
+                request.customer_id,
+                plan.id,
+                create.subscription_id,
+                derived_request_id(request.request_id, "trial_eligibility"),
+            )
         if request.HasField("referral_code"):
             await referrals.attach(
                 self.peers,

@@ -17,6 +17,7 @@ from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte.payments.v1 import events_pb2 as payments_events
 from azotte.payments.v1 import payments_pb2 as pay
 from azotte.promotions.v1 import events_pb2 as promotions_events
+from azotte.promotions.v1 import promotions_pb2 as promotions
 from azotte_gateway.domain.revenue import RevenueEntry, UsageLine, monthly_minor, move, usage_lines
 from azotte_gateway.ports import GatewayUnitOfWork, RevenueCatalog
 from azotte_platform.events.envelope import ReceivedEvent
@@ -106,6 +107,21 @@ class RevenueProjection:
                 promotion_id=assigned.variant.promotion_id,
                 experiment_id=assigned.experiment_id,
                 variant_id=assigned.variant.id,
+            )
+        if producer == "promotions" and event.type == "trial.blocked":
+            blocked = event.payload(promotions_events.TrialBlocked)
+            kind = promotions.TrialMatchKind.Name(blocked.match_kind).removeprefix("TRIAL_MATCH_KIND_").lower()
+            return replace(base, customer_id=blocked.customer_id, plan_id=blocked.plan_id, cause=kind)
+        if producer == "promotions" and event.type == "promotion.exhausted":
+            exhausted = event.payload(promotions_events.PromotionExhausted)
+            return replace(base, promotion_id=exhausted.promotion_id)
+        if producer == "promotions" and event.type == "promotion.budget_exhausted":
+            spent = event.payload(promotions_events.PromotionBudgetExhausted)
+            return replace(
+                base,
+                promotion_id=spent.promotion_id,
+                currency=spent.budget.currency_code,
+                discount_minor=_minor(spent.confirmed_discount),
             )
         if producer == "promotions" and event.type.startswith(("referral.", "campaign.", "experiment.")):
             return replace(base, customer_id=event.about)
@@ -216,6 +232,7 @@ def _charge_entry(base: RevenueEntry, charge: pay.Charge, *, amounts: bool = Tru
         discount_minor=_minor(charge.discount),
         tax_minor=_minor(charge.tax),
         net_minor=_minor(charge.net),
+        credit_applied_minor=_minor(charge.credit_applied),
     )
 
 

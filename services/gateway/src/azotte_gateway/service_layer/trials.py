@@ -23,19 +23,26 @@ MATCH_KINDS = {
 }
 
 
-async def eligibility(peers: Peers, customer_id: str, plan_id: str, subscription_id: str = "") -> pr.TrialEligibility:
-    """Promotions' answer for the customer and plan (the trial of `subscription_id` itself does not count)."""
+async def eligibility(
+    peers: Peers, customer_id: str, plan_id: str, subscription_id: str = "", request_id: str = ""
+) -> pr.TrialEligibility:
+    """Promotions' answer for the customer and plan (the trial of `subscription_id` itself does not count); with
+    the checkout's `request_id`, a refusal is recorded as a trial blocked by eligibility (trial.blocked)."""
     answer = await peers.promotions.CheckTrialEligibility(
-        pr.CheckTrialEligibilityRequest(customer_id=customer_id, plan_id=plan_id, subscription_id=subscription_id)
+        pr.CheckTrialEligibilityRequest(
+            customer_id=customer_id, plan_id=plan_id, subscription_id=subscription_id, request_id=request_id
+        )
     )
     result: pr.TrialEligibility = answer.eligibility
     return result
 
 
-async def require_trial_eligibility(peers: Peers, customer_id: str, plan_id: str, subscription_id: str) -> None:
+async def require_trial_eligibility(
+    peers: Peers, customer_id: str, plan_id: str, subscription_id: str, request_id: str
+) -> None:
     """Refuse a trial the customer may not start, saying what matched the earlier trial; the checkout's own
-    subscription (made by an earlier attempt of the same checkout) is not an earlier trial."""
-    answer = await eligibility(peers, customer_id, plan_id, subscription_id)
+    subscription (made by an earlier attempt of the same checkout `request_id`) is not an earlier trial."""
+    answer = await eligibility(peers, customer_id, plan_id, subscription_id, request_id)
     if answer.eligible:
         return
     match = answer.match

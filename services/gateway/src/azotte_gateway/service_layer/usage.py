@@ -23,7 +23,7 @@ from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require, require_mutation
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.grpc.requests import field_limit, text_problem
 from azotte_platform.grpc.status import from_rpc_error
 from azotte_platform.listing import forwarded
@@ -87,9 +87,16 @@ class Usage:
     async def _streamed(
         self, caller: Caller, requests: AsyncIterator[gu.StreamEventsRequest]
     ) -> AsyncIterator[gu.StreamEventsResponse]:
+        refused: list[AzotteError] = []
+
         async def batches() -> AsyncIterator[me.StreamEventsRequest]:
-            async for request in requests:
-                yield me.StreamEventsRequest(events=request.events)
+            # NOTE: gRPC reads this in a task of its own, where an exception is lost and metering's stream would
+            # wait for more forever: a refused message (e.g. corrupt) ends the stream, then is raised below.
+            try:
+                async for request in requests:
+                    yield me.StreamEventsRequest(events=request.events)
+            except AzotteError as error:
+                refused.append(error)
 
         # NOTE: the answers are read after the servicer's call returned: the stream runs in the caller's tenant.
         with caller.scope():
@@ -104,6 +111,8 @@ class Usage:
                     )
             except grpc.aio.AioRpcError as error:
                 raise from_rpc_error(error) from None
+        if refused:
+            raise refused[0]
 
     # ------------------------------------------------------------------ meters
 

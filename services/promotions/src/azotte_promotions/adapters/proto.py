@@ -51,6 +51,7 @@ from azotte_promotions.domain.events import (
     PromotionUpdated,
     ReferralConverted,
     ReferralRewarded,
+    TrialBlocked,
 )
 from azotte_promotions.domain.experiments import (
     Experiment,
@@ -961,6 +962,19 @@ def to_event(tenant_id: str, fact: object) -> Event:
             promotion_id=fact.promotion_id, max_redemptions=fact.max_redemptions, confirmed_count=fact.confirmed_count
         )
         return Event(tenant_id, "promotion.exhausted", payload, about=fact.promotion_id)
+    if isinstance(fact, TrialBlocked):
+        match = fact.eligibility.match
+        blocked = events_pb2.TrialBlocked(
+            customer_id=fact.customer_id,
+            plan_id=fact.plan_id,
+            product_line=fact.eligibility.product_line,
+            match_kind=_MATCH_KINDS.get(match.marker.kind, pb.TRIAL_MATCH_KIND_UNSPECIFIED)
+            if match
+            else pb.TRIAL_MATCH_KIND_UNSPECIFIED,
+            trial_plan_id=match.trial.plan_id if match else "",
+            request_id=fact.request_id,
+        )
+        return Event(tenant_id, "trial.blocked", blocked, about=fact.customer_id)
     if isinstance(fact, PromotionBudgetExhausted):
         payload = events_pb2.PromotionBudgetExhausted(
             promotion_id=fact.promotion_id,

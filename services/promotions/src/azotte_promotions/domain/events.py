@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from azotte_promotions.domain.promotion import Discount, Promotion, PromotionState
     from azotte_promotions.domain.redemption import Redemption
     from azotte_promotions.domain.referrals import GivenReward, Referral
+    from azotte_promotions.domain.trials import TrialEligibility
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +98,13 @@ class ExperimentAssigned:
     assignment: Assignment
     variant: Variant
     currency_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBlocked:
+    """trial.blocked: a checkout asked for a trial the customer may not take; `eligibility` names the match."""
+
+    customer_id: str
+    plan_id: str
+    request_id: str
+    eligibility: TrialEligibility

@@ -329,6 +329,20 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
             )
             return pb.CheckTrialEligibilityResponse(eligibility=proto.trial_eligibility_to_pb(eligibility))
 
+        async def checkout(uow: PromotionsUnitOfWork, tenant: str) -> pb.CheckTrialEligibilityResponse:
+            eligibility = await trials.check_checkout_eligibility(
+                uow,
+                self._people,
+                tenant,
+                request.customer_id,
+                request.plan_id,
+                request.subscription_id,
+                request.request_id,
+            )
+            return pb.CheckTrialEligibilityResponse(eligibility=proto.trial_eligibility_to_pb(eligibility))
+
+        if request.request_id:
+            return await self.units.mutate(request, pb.CheckTrialEligibilityResponse, checkout)
         return await self.units.read(work)
 
     # ------------------------------------------------------------------ referrals

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
+from azotte_promotions.domain.events import TrialBlocked
 from azotte_promotions.domain.trials import Trial, TrialEligibility, judge
 from azotte_promotions.ports import People, PromotionsUnitOfWork
 
@@ -60,3 +61,19 @@ async def check_eligibility(
     return judge(
         product_line, [m for m in matches if m.trial.subscription_id != subscription_id or not subscription_id]
     )
+
+
+async def check_checkout_eligibility(
+    uow: PromotionsUnitOfWork,
+    people: People,
+    tenant_id: str,
+    customer_id: str,
+    plan_id: str,
+    subscription_id: str,
+    request_id: str,
+) -> TrialEligibility:
+    """`check_eligibility` for the checkout `request_id`: a refusal is a trial blocked by eligibility."""
+    eligibility = await check_eligibility(uow, people, tenant_id, customer_id, plan_id, subscription_id)
+    if not eligibility.eligible:
+        uow.emit(tenant_id, TrialBlocked(customer_id, plan_id, request_id, eligibility))
+    return eligibility

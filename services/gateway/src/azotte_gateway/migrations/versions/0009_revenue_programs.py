@@ -1,5 +1,6 @@
 """The revenue stream names the campaign, experiment and variant of campaign offers and experiment
-assignments, carries the commission a store kept of a sale it billed (per entry and per day), and keeps
+assignments, carries the commission a store kept of a sale it billed (per entry and per day) and the credit a
+charge used, and keeps
 what each charge billed for usage per meter.
 
 Revision ID: 0009
@@ -21,6 +22,9 @@ def upgrade() -> None:
         op.add_column("revenue_entries", sa.Column(name, sa.Text, nullable=False, server_default=""))
     for table in ("revenue_entries", "revenue_days"):
         op.add_column(table, sa.Column("store_commission_minor", sa.BigInteger, nullable=False, server_default="0"))
+    op.add_column(
+        "revenue_entries", sa.Column("credit_applied_minor", sa.BigInteger, nullable=False, server_default="0")
+    )
     op.create_index("revenue_entries_by_experiment", "revenue_entries", ["tenant_id", "experiment_id", "occur_time"])
     op.create_table(
         "revenue_usage",
@@ -39,6 +43,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("revenue_usage")
     op.drop_index("revenue_entries_by_experiment", "revenue_entries")
+    op.drop_column("revenue_entries", "credit_applied_minor")
     for table in ("revenue_entries", "revenue_days"):
         op.drop_column(table, "store_commission_minor")
     for name in _TEXTS:
