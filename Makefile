@@ -37,7 +37,7 @@ $(STAMP): $(UV) constraints.txt $(PYPROJECTS)
 install: $(STAMP) $(GENSTAMP)
 
 $(CHROMIUM):
-	apt-get update -q && apt-get install -y -q chromium
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
 $(GENSTAMP): $(STAMP) $(PROTOS)
 	find libs/protos/src/azotte -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +

@@ -204,6 +204,9 @@ async def test_one_by_one_and_the_document_refuse_the_same_plan_naming_its_field
     assert backdated.status_code == 400 and fields(backdated) == ["effective_time"]
     mask = await send(shop, "PATCH", "/v1/plans/basic_monthly", {"plan": {"rank": 2}, "update_mask": "state"}, manager)
     assert mask.status_code == 400 and fields(mask) == ["update_mask"]
+    null = {"plan": {"billing_interval": None, "texts": [{"locale": None}]}, "update_mask": "billing_interval"}
+    nulled = await send(shop, "PATCH", "/v1/plans/basic_monthly", null, manager)
+    assert nulled.status_code == 400 and fields(nulled) == ["plan.billing_interval"]
     currency = await send(shop, "PATCH", "/v1/storefronts/us", {"storefront": {"currency_code": "EUR"}}, manager)
     assert currency.status_code == 409 and "storefront.currency_code" in currency.text
     bad_filter = await shop.call("GET", "/v1/plans", params={"filter": "price < 3"})

@@ -52,11 +52,27 @@ def _resource(message: type[Message], what: str) -> WithJsonSchema:
 
 
 def _parsed(data: dict[str, Any], message: type[M], field: str) -> M:
-    """`data` read as `message`, or INVALID_ARGUMENT naming `field`."""
+    """`data` read as `message`, or INVALID_ARGUMENT naming `field` (or the field inside it that is null: the
+    document types no field as nullable, and a null must not pass for "unset")."""
+    null = _null_path(data, field)
+    if null is not None:
+        raise InvalidArgument.field(null, "must not be null (leave the field out instead)")
     try:
         return json_format.ParseDict(data, message())
     except (json_format.ParseError, TypeError, ValueError) as error:
         raise InvalidArgument.field(field, str(error)) from None
+
+
+def _null_path(value: Any, path: str) -> str | None:
+    """The path of the first null inside `value` (`plan.billing_interval`, `plan.texts[0].locale`), or None."""
+    if value is None:
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        found = _null_path(inner, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
 
 
 def _mask(text: str) -> FieldMask:
