@@ -14,7 +14,7 @@ import pytest
 
 from azotte.gateway.v1 import channel_apps_pb2 as ca
 from azotte.gateway.v1 import channel_apps_pb2_grpc
-from tests.app_store_signing import SigningAppStore, subscription_transaction
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, subscription_transaction
 from tests.e2e.conftest import RunningSuite, TenantApi
 
 PRODUCT = "com.example.ott.premium.monthly"  # mapped to premium_monthly by the OTT catalog

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.app_store_signing import SigningAppStore, subscription_transaction
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, subscription_transaction
 from tests.e2e.conftest import OTT_CATALOG, RunningSuite, TenantApi
 from tests.e2e.test_gateway_e2e_app_store import allowed, app_body, post, subscriber
 

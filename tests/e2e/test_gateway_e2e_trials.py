@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.app_store_signing import SigningAppStore, subscription_transaction
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, subscription_transaction
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.helpers import eventually
 

@@ -3,8 +3,9 @@
 Through the whole suite (gateway -> lifecycle -> entitlement -> the gateway's access cache), with notifications
 signed under a test root the tenant's App Store app trusts:
 - throughput: SUBSCRIBED then DID_RENEW notifications of N subscribers posted 8 at a time (each verified: x5c
-  chain, ES256, nested transaction; normalized; applied once by lifecycle; answered); baseline, in the same run:
-  TEST notifications (verified and acknowledged, nothing applied);
+  chain, ES256, nested transaction; stored in the notification inbox; normalized; applied once by lifecycle;
+  answered APPLIED); then the same DID_RENEWs redelivered (verified, recognised in the inbox, nothing applied);
+  baseline, in the same run: TEST notifications (verified, stored, nothing to apply: IGNORED);
 - latency: per subscriber whose allowed answer is cached at the gateway, one REFUND posted and the access check
   (without a consistency token) polled until it answers denied; baseline: one access check round trip.
 
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.app_store_signing import SigningAppStore, subscription_transaction
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, subscription_transaction
 from tests.e2e.conftest import TenantApi
 from tests.e2e.test_gateway_e2e_app_store import PRODUCT, allowed, app_body, post, subscriber
 from tests.stack import started_suite
@@ -39,15 +40,15 @@ def transaction(original: str, token: str, at: datetime) -> dict[str, Any]:
     )
 
 
-async def rate(shop: TenantApi, bodies: list[bytes]) -> float:
-    """Notifications per second, `CONCURRENCY` in flight, each answered 200."""
+async def rate(shop: TenantApi, bodies: list[bytes], state: str = "APPLIED") -> float:
+    """Notifications per second, `CONCURRENCY` in flight, each answered 200 in `state`."""
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(body: bytes) -> None:
         async with gate:
             answer = await post(shop, body)
-            if answer.status_code != 200:
-                raise RuntimeError(f"notification refused: {answer.status_code} {answer.text}")
+            if answer.status_code != 200 or answer.json()["state"] != state:
+                raise RuntimeError(f"notification not {state}: {answer.status_code} {answer.text}")
 
     started = time.perf_counter()
     await asyncio.gather(*(one(body) for body in bodies))
@@ -98,15 +99,17 @@ async def main(count: int) -> None:
         bought = [transaction(str(uuid.uuid4().int)[:16], token, start) for _, token in subscribers]
 
         tests = [store.notification("TEST", signed_at=datetime.now(UTC)) for _ in range(count)]
-        baseline = await rate(shop, tests)
+        baseline = await rate(shop, tests, "IGNORED")
         purchases = [store.notification("SUBSCRIBED", "INITIAL_BUY", signed_at=start, transaction=t) for t in bought]
         subscribed = await rate(shop, purchases)
         renewed_at = datetime.now(UTC)
         renewals = [store.notification("DID_RENEW", signed_at=renewed_at, transaction=t) for t in bought]
         renewed = await rate(shop, renewals)
-        print(f"verified only (TEST), baseline:   {baseline:8.1f} notifications/s")
-        print(f"SUBSCRIBED verified and applied:  {subscribed:8.1f} notifications/s")
-        print(f"DID_RENEW verified and applied:   {renewed:8.1f} notifications/s")
+        redelivered = await rate(shop, renewals)
+        print(f"TEST verified and stored, baseline: {baseline:8.1f} notifications/s")
+        print(f"SUBSCRIBED verified and applied:    {subscribed:8.1f} notifications/s")
+        print(f"DID_RENEW verified and applied:     {renewed:8.1f} notifications/s")
+        print(f"DID_RENEW redelivered (inbox):      {redelivered:8.1f} notifications/s")
 
         checks = []
         for customer, _ in subscribers[: max(1, count // 2)]:

@@ -26,7 +26,13 @@ from azotte_gateway.adapters.channels.google_play import GooglePlayVerifier
 from azotte_gateway.adapters.channels.partners import verify_partner_request
 from azotte_gateway.domain.channel_accounts import GooglePlayApp, Partner
 from azotte_gateway.domain.channels import RawNotification
-from tests.google_play_signing import PUSH_ACCOUNT, SigningGoogle, purchase_state, push, subscription_notification
+from azotte_gateway.sandbox_channels.google_play_signing import (
+    PUSH_ACCOUNT,
+    SigningGoogle,
+    purchase_state,
+    push,
+    subscription_notification,
+)
 
 AUDIENCE = "https://push.example.com/bench"
 PACKAGE = "com.example.ott"

@@ -2,9 +2,10 @@
 
 Starts PostgreSQL (durable settings: fsync and synchronous commit on) and measures, in the same run:
 
-- ingest: the ingest use case (judge every event, dedup on (source, id), store the raw event in its monthly
-  partition, roll up minute/hour/day per (customer, meter, model), emit usage.recorded to the outbox, commit)
-  in batches of `--batch` events with `--concurrency` batches in flight on one process and event loop;
+- ingest: the ingest use case as the servicer runs it (`GroupCommit`: judge every event, then, with the batches
+  waiting meanwhile, dedup on (source, id), store the raw event in its monthly partition, roll up
+  minute/hour/day per (customer, meter, model), emit usage.recorded to the outbox, commit) in batches of
+  `--batch` events with `--concurrency` batches in flight on one process and event loop;
 - replay: the same events sent again (all duplicates: nothing stored or counted twice);
 - baseline: the same rows inserted by raw asyncpg, one `INSERT ... SELECT * FROM unnest(...)` per batch, into
   a plain table of the raw events' columns and indexes, same batch size and concurrency.
@@ -34,7 +35,7 @@ from azotte_metering.adapters.unit_of_work import PostgresMeteringUnitOfWork
 from azotte_metering.domain.ingestion import UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.entrypoints.main import MIGRATIONS
-from azotte_metering.service_layer.ingest import Outcome, ingest
+from azotte_metering.service_layer.ingest import GroupCommit, Outcome
 from azotte_metering.service_layer.meters import create_meter
 from azotte_platform.clock import SystemClock
 from azotte_platform.context import tenant_scope
@@ -119,11 +120,11 @@ async def main(events: int, batch: int, concurrency: int, customers: int) -> Non
             batches = [generated[i : i + batch] for i in range(0, len(generated), batch)]
             await partitions.ensure(e.time for e in generated if e.time is not None)
             accepted = 0
+            group = GroupCommit(uow)
 
             async def send(events: Sequence[UsageEvent]) -> None:
                 nonlocal accepted
-                async with uow() as unit:
-                    results = await ingest(unit, TENANT, events)
+                results = await group.ingest(TENANT, events)
                 accepted += sum(r.outcome is Outcome.ACCEPTED for r in results)
 
             elapsed = await in_flight(batches, concurrency, send)

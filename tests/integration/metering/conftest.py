@@ -20,6 +20,8 @@ from tests.conftest import Servers
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TENANT = "acme"
+PARTITIONS = 4
+"""The NATS ingest log's partitions in these tests (one replica takes them all)."""
 
 
 @dataclass
@@ -45,6 +47,7 @@ async def service(servers: Servers, quiet_nats_url: str) -> AsyncIterator[Servic
         nats_url=quiet_nats_url,
         sandbox_clock=False,
         db_pool_size=10,
+        ingest_partitions=PARTITIONS,
     )
     runtime = await start_runtime("metering", settings, MIGRATIONS, clock=clock)
     metering = assemble(runtime, settings)

@@ -12,14 +12,15 @@ import sqlalchemy as sa
 from azotte.metering.v1 import events_pb2
 from azotte.metering.v1 import metering_pb2 as pb
 from azotte_metering.adapters.tables import usage_events
-from azotte_metering.entrypoints.ingest_consumer import INGEST_STREAM, INGEST_SUBJECTS, ingest_subject
+from azotte_metering.domain.ingest_partitions import partition_of
+from azotte_metering.entrypoints.ingest_consumer import INGEST_STREAM, INGEST_SUBJECTS, durable_name, ingest_subject
 from azotte_metering.service_layer.retention import forget_old_ids
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import stream_name
 from azotte_platform.events.nats_connection import ensure_stream
 from azotte_platform.grpc.status import from_rpc_error
 from tests.helpers import eventually
-from tests.integration.metering.conftest import T0, Service
+from tests.integration.metering.conftest import PARTITIONS, T0, Service
 from tests.integration.metering.metering_support import cloud_event, create_meter, failure, ingest, usage
 
 DAY = T0.replace(hour=0, minute=0)
@@ -175,7 +176,7 @@ async def test_internal_producers_publish_batches_on_nats_counted_once(service: 
         events=[cloud_event(f"n{i}", "cus-1", T0, {"tokens": 10}) for i in range(3)]
         + [cloud_event("bad", "cus-1", T0, {"tokens": "x"})]
     ).SerializeToString()
-    subject = ingest_subject(service.tenant)
+    subject = ingest_subject(service.tenant, partition_of("cus-1", PARTITIONS))
     await ensure_stream(service.runtime.js, INGEST_STREAM, [INGEST_SUBJECTS])
 
     await service.runtime.js.publish(subject, batch)
@@ -193,7 +194,8 @@ async def test_internal_producers_publish_batches_on_nats_counted_once(service: 
 
 async def test_many_small_nats_messages_are_ingested_together_each_event_once(service: Service) -> None:
     await create_meter(service, "tokens", pb.AGGREGATION_SUM)
-    subject = ingest_subject(service.tenant)
+    partition = partition_of("cus-2", PARTITIONS)
+    subject = ingest_subject(service.tenant, partition)
     await ensure_stream(service.runtime.js, INGEST_STREAM, [INGEST_SUBJECTS])
     for i in range(120):
         one = pb.IngestEventsRequest(events=[cloud_event(f"s{i % 100}", "cus-2", T0, {"tokens": 1})])
@@ -204,7 +206,7 @@ async def test_many_small_nats_messages_are_ingested_together_each_event_once(se
 
     async def counted() -> bool:
         answer = await usage(service, "cus-2", "tokens", DAY, DAY + timedelta(days=1))
-        info = await service.runtime.js.consumer_info(INGEST_STREAM, "metering-ingest")
+        info = await service.runtime.js.consumer_info(INGEST_STREAM, durable_name(partition))
         return [(v.value, v.event_count) for v in answer.values] == [("100", 100)] and info.num_ack_pending == 0
 
     await eventually(counted)

@@ -7,12 +7,14 @@ on their real streams.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
 import pytest
+from pydantic import SecretStr
 
 from azotte.promotions.v1 import promotions_pb2_grpc
 from azotte_platform.clock import FixedClock
@@ -27,6 +29,7 @@ from tests.unit.promotions.fakes import FakeCredits, FakePeople, FakeTrialExtens
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 TENANT = "acme"
 RESERVATION_TTL_S = 600.0
+KEKS = f"k1:{base64.b64encode(b'p' * 32).decode()}"
 
 
 @dataclass
@@ -52,6 +55,7 @@ async def service(servers: Servers, quiet_nats_url: str) -> AsyncIterator[Servic
         sandbox_clock=False,
         db_pool_size=20,
         reservation_ttl_s=RESERVATION_TTL_S,
+        promotions_keks=SecretStr(KEKS),
     )
     runtime = await start_runtime("promotions", settings, MIGRATIONS, clock=clock)
     for producer in ("lifecycle", "payments", "metering"):

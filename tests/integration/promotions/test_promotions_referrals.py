@@ -19,8 +19,6 @@ from azotte_platform.convert import timestamp
 from azotte_platform.errors import AzotteError
 from azotte_platform.events.envelope import binary_headers, stream_name, subject_for
 from azotte_platform.grpc.status import from_rpc_error
-from azotte_promotions.adapters import proto
-from azotte_promotions.adapters.unit_of_work import PostgresPromotionsUnitOfWork
 from azotte_promotions.domain.referrals import Conversion
 from azotte_promotions.service_layer.referrals import SubscriptionMilestone, convert
 from tests.helpers import eventually
@@ -138,7 +136,7 @@ async def test_the_referrers_cap_holds_under_concurrent_conversions(service: Ser
     async def conversion(customer: str) -> None:
         milestone = SubscriptionMilestone(customer, f"sub-{customer}", Conversion.FIRST_PAID_PERIOD, "USD", 999)
         with tenant_scope(tenant):
-            uow = PostgresPromotionsUnitOfWork(service.runtime.engine, "promotions", service.clock, proto.to_event)
+            uow = service.promotions.servicer.units.factory()
             async with uow:
                 await convert(uow, service.credits, tenant, milestone)
                 await uow.commit()

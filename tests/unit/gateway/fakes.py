@@ -6,11 +6,13 @@ answer in the tenant of the request context only. `FakeSuite.gateway()` builds e
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Self, cast
 
 from azotte.catalog.v1 import catalog_pb2 as cat
@@ -23,11 +25,12 @@ from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte_gateway.adapters.channels.partners import SignedPartnerEvents
 from azotte_gateway.adapters.channels.registry import ChannelAdapters
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
+from azotte_gateway.domain.channel_inbox import InboxNotification, InboxQuery, InboxState
 from azotte_gateway.domain.channels import AppStoreApp
 from azotte_gateway.domain.permissions import Principal, Role
 from azotte_gateway.domain.rate_limit import RateLimit
 from azotte_gateway.domain.tenants import Tenant, TenantMode
-from azotte_gateway.ports import ChannelNotifications, GatewayUnitOfWork, Peers
+from azotte_gateway.ports import ChannelHistory, ChannelNotifications, GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.access import Access, AccessReader
 from azotte_gateway.service_layer.admin import Admin
 from azotte_gateway.service_layer.analytics import Analytics
@@ -36,8 +39,10 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channel_accounts import ChannelAccounts
-from azotte_gateway.service_layer.channels import Channels
+from azotte_gateway.service_layer.channel_inbox import ChannelInbox
+from azotte_gateway.service_layer.channels import ChannelEventApplier, Channels
 from azotte_gateway.service_layer.checkout import Checkout
+from azotte_gateway.service_layer.contracts import Contracts
 from azotte_gateway.service_layer.customers import Customers, KnownCustomers
 from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
@@ -54,18 +59,21 @@ from azotte_gateway.service_layer.trials import Trials
 from azotte_gateway.service_layer.usage import Usage
 from azotte_gateway.service_layer.usage_billing import UsageBilling
 from azotte_platform import convert
-from azotte_platform.clock import FixedClock
+from azotte_platform.clock import FixedClock, TenantTimes
 from azotte_platform.context import require_tenant
+from azotte_platform.enums import Channel
 from azotte_platform.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
     ResourceExhausted,
+    SubscriptionNotFound,
     remote,
 )
 from azotte_platform.paging import Page, PageRequest, encode_page_token
 from azotte_platform.request_ids import require_request_id
+from azotte_platform.sealing import Keyring
 from azotte_platform.service_kit import Units
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 from tests.unit.gateway.channel_account_fakes import ChannelAccountData, FakeChannelAccountRepository
@@ -117,6 +125,70 @@ class GatewayData:
     app_store_apps: dict[tuple[str, str], AppStoreApp] = field(default_factory=dict)
     channel_accounts: ChannelAccountData = field(default_factory=ChannelAccountData)
     revenue: RevenueData = field(default_factory=RevenueData)
+    channel_inbox: dict[tuple[str, str, str], InboxNotification] = field(default_factory=dict)
+
+
+class FakeChannelInboxRepository:
+    """Implements `ports.ChannelInboxRepository` in memory (sandbox clock offsets are not modelled)."""
+
+    def __init__(self, data: GatewayData):
+        self._rows = data.channel_inbox
+
+    async def add(self, notification: InboxNotification) -> bool:
+        key = (notification.tenant_id, notification.channel.value, notification.notification_id)
+        if key in self._rows:
+            return False
+        self._rows[key] = copy.deepcopy(notification)
+        return True
+
+    async def get(
+        self, tenant_id: str, channel: Channel, notification_id: str, *, for_update: bool = False
+    ) -> InboxNotification | None:
+        found = self._rows.get((tenant_id, channel.value, notification_id))
+        return copy.deepcopy(found)
+
+    async def save(self, notification: InboxNotification) -> None:
+        self._rows[(notification.tenant_id, notification.channel.value, notification.notification_id)] = copy.deepcopy(
+            notification
+        )
+
+    async def list_page(self, tenant_id: str, page: PageRequest, query: InboxQuery) -> Page[InboxNotification]:
+        rows = [
+            n
+            for (tenant, _, _), n in self._rows.items()
+            if tenant == tenant_id
+            and (query.channel is None or n.channel is query.channel)
+            and (query.state is None or n.state is query.state)
+        ]
+        ordered = sorted(rows, key=lambda n: (n.event_time, n.channel.value, n.notification_id), reverse=True)
+        if page.after is not None:
+            after = (datetime.fromisoformat(page.after_key(0)), page.after_key(1), page.after_key(2))
+            ordered = [n for n in ordered if (n.event_time, n.channel.value, n.notification_id) < after]
+        cut = page.page(ordered[: page.limit], lambda n: [n.event_time.isoformat(), n.channel.value, n.notification_id])
+        return Page([copy.deepcopy(n) for n in cut.items], cut.next_page_token)
+
+    async def claim_due(self, times: TenantTimes, limit: int, lease: timedelta) -> list[InboxNotification]:
+        due = sorted(
+            (
+                n
+                for n in self._rows.values()
+                if n.state in (InboxState.RECEIVED, InboxState.FAILED)
+                and n.next_attempt_time is not None
+                and n.next_attempt_time <= times.of(n.tenant_id)
+            ),
+            key=lambda n: n.event_time,
+        )[:limit]
+        for n in due:
+            n.next_attempt_time = times.of(n.tenant_id) + lease
+        return [copy.deepcopy(n) for n in due]
+
+    async def next_due_in(self, times: TenantTimes) -> timedelta | None:
+        leads = [
+            n.next_attempt_time - times.of(n.tenant_id)
+            for n in self._rows.values()
+            if n.state in (InboxState.RECEIVED, InboxState.FAILED) and n.next_attempt_time is not None
+        ]
+        return min(leads, default=None)
 
 
 class FakeTenantRepository:
@@ -215,6 +287,10 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
     def revenue(self) -> FakeRevenueRepository:
         return FakeRevenueRepository(self._working.revenue)
 
+    @property
+    def channel_inbox(self) -> FakeChannelInboxRepository:
+        return FakeChannelInboxRepository(self._working)
+
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._working = copy.deepcopy(self._kept)
@@ -226,6 +302,7 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
         self._kept.app_store_apps = self._working.app_store_apps
         self._kept.channel_accounts = self._working.channel_accounts
         self._kept.revenue = self._working.revenue
+        self._kept.channel_inbox = self._working.channel_inbox
         self._working = copy.deepcopy(self._kept)
 
 
@@ -341,6 +418,8 @@ class FakeLifecycle:
         self.subscriptions_fail = False
         self.crash_after_create = False
         self.applied: list[tuple[str, lc.ChannelEvent]] = []
+        # When set, as lifecycle does: an event other than a purchase for an identity no purchase named is refused.
+        self.strict_identities = False
         self._answers: dict[tuple[str, str], lc.ApplyChannelEventResponse] = {}
         self._created: dict[tuple[str, str], lc.CreateSubscriptionResponse] = {}
 
@@ -428,6 +507,10 @@ class FakeLifecycle:
     async def ApplyChannelEvent(self, request: lc.ApplyChannelEventRequest) -> lc.ApplyChannelEventResponse:
         # NOTE: as lifecycle does (AIP-155): a request id seen before answers its first answer, applying nothing.
         key = (require_tenant(), require_request_id(request.request_id))
+        purchased = {e.identity.value for _, e in self.applied if e.kind == lc.CHANNEL_EVENT_KIND_PURCHASED}
+        is_purchase = request.event.kind == lc.CHANNEL_EVENT_KIND_PURCHASED
+        if self.strict_identities and not is_purchase and request.event.identity.value not in purchased:
+            raise SubscriptionNotFound(f"no subscription has identity {request.event.identity.value!r}")
         if key not in self._answers:
             self.applied.append((key[0], request.event))
             subscription = lc.Subscription(
@@ -475,6 +558,7 @@ class FakePromotions:
         self.redemptions: dict[tuple[str, str], pr.Redemption] = {}
         self.checkouts: list[pr.Checkout] = []
         self.trials: dict[tuple[str, str], tuple[str, str]] = {}
+        self.store_offers: dict[tuple[str, str], str] = {}
 
     def add(self, code: str, percent: int, *, max_per_customer: int | None = None, new_only: bool = False) -> str:
         """An active promotion of `percent` % off with the shared `code`, in the calling tenant."""
@@ -603,6 +687,28 @@ class FakePromotions:
         redemption.state, redemption.release_reason = pr.REDEMPTION_STATE_RELEASED, request.reason
         return pr.ReleaseRedemptionResponse(redemption=redemption)
 
+    def map_store_offer(self, promotion_id: str, offer_id: str) -> None:
+        """Map the promotion to a store offer id (either store's), in the calling tenant."""
+        self.store_offers[(require_tenant(), offer_id)] = promotion_id
+
+    async def RecordStoreRedemption(self, request: pr.RecordStoreRedemptionRequest) -> pr.RecordStoreRedemptionResponse:
+        """A confirmed redemption of the promotion mapped to the offer, once per request id."""
+        tenant, key = require_tenant(), require_request_id(request.request_id)
+        if (tenant, key) not in self.redemptions:
+            promotion_id = self.store_offers.get((tenant, request.offer_id))
+            if promotion_id is None:
+                raise remote(NotFound, "no promotion maps to the offer", "STORE_OFFER_NOT_FOUND", {}, [])
+            self.checkouts.append(request.checkout)
+            self.redemptions[(tenant, key)] = pr.Redemption(
+                id=f"red_{next(self._ids)}",
+                promotion_id=promotion_id,
+                customer_id=request.checkout.customer_id,
+                gross=request.checkout.amount,
+                charge_id=f"{request.channel}:{request.transaction_id}",
+                state=pr.REDEMPTION_STATE_CONFIRMED,
+            )
+        return pr.RecordStoreRedemptionResponse(redemption=self.redemptions[(tenant, key)])
+
     async def GetPromotion(self, request: pr.GetPromotionRequest) -> pr.GetPromotionResponse:
         found = self.promotions.get((require_tenant(), request.promotion_id))
         if found is None:
@@ -657,6 +763,8 @@ class FakeSuite:
         self.promotions = FakePromotions(ids)
         self.revenue_terms = FixedTerms()
         self.history = FakeHistory()
+        self.keyring = Keyring.parse(f"test:{base64.b64encode(os.urandom(32)).decode()}", "AZOTTE_GATEWAY_KEKS")
+        self.channel_histories: dict[Channel, ChannelHistory] = {}
 
     def uow(self) -> GatewayUnitOfWork:
         return FakeGatewayUnitOfWork(self.clock, self.data, self.idempotency)
@@ -666,6 +774,11 @@ class FakeSuite:
         # NOTE: the port types the peers as the generated stubs; the fakes have only the methods used.
         return cast(Peers, FakePeers(self.catalog, self.lifecycle, self.payments, self.entitlement, self.promotions))
 
+    def inbox(self, channels: ChannelNotifications) -> ChannelInbox:
+        """The notification inbox over the fakes, applying to the fake lifecycle through `channels`."""
+        applier = ChannelEventApplier(channels, self.peers, self.channel_histories)
+        return ChannelInbox(Units(self.uow), self.clock, channels, applier.apply)
+
     def gateway(self, channels: ChannelNotifications | None = None) -> Gateway:
         """Every area over the fakes; channel notifications go to `channels` (by default, no adapter)."""
         units = Units(self.uow)
@@ -673,6 +786,7 @@ class FakeSuite:
         authenticator = Authenticator(self.uow, self.clock, RateLimit(10, 10), cache_seconds=5)
         reader = AccessReader(peers, self.clock, ttl_seconds=60, settle_seconds=0, max_customers=100)
         customers = KnownCustomers(peers, max_customers=100)
+        inbox = self.inbox(channels or ChannelAdapters())
         return Gateway(
             authenticator=authenticator,
             access=Access(peers, reader, customers),
@@ -681,7 +795,8 @@ class FakeSuite:
             billing=Billing(peers, customers),
             catalog=Catalog(peers),
             admin=Admin(units, self.clock, authenticator, customers),
-            channels=Channels(channels or ChannelAdapters(), peers, units),
+            channels=Channels(inbox, units, self.keyring),
+            channel_notifications=inbox,
             channel_accounts=ChannelAccounts(units, peers, SignedPartnerEvents(peers)),
             families=Families(peers, customers),
             grants=Grants(peers, self.clock, customers, reader),
@@ -695,6 +810,7 @@ class FakeSuite:
             webhooks=WebhookWorld(self.clock).area(),
             psp_accounts=PspAccounts(peers),
             invoices=Invoices(peers, customers),
+            contracts=Contracts(peers, customers),
             usage=Usage(peers, customers),
             usage_billing=UsageBilling(peers, customers),
             analytics=Analytics(units, RevenueProjection(self.revenue_terms), self.history),

@@ -28,13 +28,13 @@ from azotte_gateway.errors import (
     RolePermissionMissing,
 )
 from azotte_gateway.ports import Peers
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, later, subscription_transaction
 from azotte_gateway.service_layer.channels import StoredAppStoreApps
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform import context
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument, NotFound
 from azotte_platform.service_kit import Units
-from tests.app_store_signing import SigningAppStore, later, subscription_transaction
 from tests.unit.gateway.fakes import TENANT, FakeSuite, caller
 
 K = lc.ChannelEventKind
@@ -360,7 +360,7 @@ async def test_an_admin_configures_an_app_and_its_notifications_are_applied_once
     body = store.notification("SUBSCRIBED", "INITIAL_BUY", signed_at=SIGNED_AT, transaction=transaction())
     first = await gateway.channels.receive_notification(Channel.APP_STORE, TENANT.id, raw(body))
     again = await gateway.channels.receive_notification(Channel.APP_STORE, TENANT.id, raw(body))
-    assert [a.outcome for a in first] == [lc.CHANNEL_EVENT_OUTCOME_APPLIED]
+    assert [a.outcome for a in first.applied] == ["APPLIED"]
     assert again == first
     [(tenant, event)] = suite.lifecycle.applied
     assert (tenant, event.kind, event.customer_id) == (TENANT.id, K.CHANNEL_EVENT_KIND_PURCHASED, "cus_1")

@@ -17,13 +17,12 @@ from azotte_gateway.adapters.channels.app_store_api import (
     AUDIENCE,
     AppStoreApiError,
     AppStoreServerApi,
-    InAppPurchaseKey,
     api_token,
 )
-from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment
+from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, InAppPurchaseKey
 from azotte_gateway.sandbox_channels.app_store_api import FakeAppStoreApi, create_app
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, later, millis, subscription_transaction
 from azotte_platform.errors import InvalidArgument
-from tests.app_store_signing import SigningAppStore, later, millis, subscription_transaction
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BUNDLE = "com.example.app"
@@ -111,7 +110,7 @@ async def test_a_key_apple_does_not_know_is_refused(
     fake: tuple[FakeAppStoreApi, httpx.AsyncClient], app: AppStoreApp, key: InAppPurchaseKey
 ) -> None:
     stranger = InAppPurchaseKey(ISSUER, key.key_id, pem(ec.generate_private_key(ec.SECP256R1())))
-    with pytest.raises(AppStoreApiError, match="401"):
+    with pytest.raises(AppStoreApiError, match="refused the app's in-app purchase key"):
         await AppStoreServerApi(fake[1], "http://fake").transaction_history(app, stranger, "2000000001")
 
 
@@ -138,7 +137,7 @@ async def test_an_unknown_transaction_or_a_bad_id_is_refused(
 def test_only_a_p256_key_is_an_in_app_purchase_key() -> None:
     with pytest.raises(InvalidArgument) as rsa_key:
         InAppPurchaseKey(ISSUER, "2X9R4HXF34", pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
-    assert rsa_key.value.violations[0].field == "api_key.private_key_pem"
+    assert rsa_key.value.violations[0].field == "app.server_api.private_key_pem"
     with pytest.raises(InvalidArgument) as short_id:
         InAppPurchaseKey(ISSUER, "short", pem(ec.generate_private_key(ec.SECP256R1())))
-    assert short_id.value.violations[0].field == "api_key.key_id"
+    assert short_id.value.violations[0].field == "app.server_api.key_id"

@@ -9,7 +9,7 @@ import pytest
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.common.v1 import money_pb2
 from azotte_gateway.errors import ChannelNotificationRejected
-from tests.app_store_signing import SigningAppStore
+from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore
 from tests.unit.gateway.test_gateway_app_store import PRODUCT, SIGNED_AT, Directory, K, events_of, transaction
 
 PREMIUM = "com.example.app.premium"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -32,13 +32,7 @@ from azotte_gateway.errors import (
     RolePermissionMissing,
 )
 from azotte_gateway.ports import Peers
-from azotte_gateway.service_layer.channel_accounts import StoredGooglePlayApps
-from azotte_gateway.service_layer.gateway import Gateway
-from azotte_platform import context
-from azotte_platform.enums import Channel
-from azotte_platform.errors import InvalidArgument, NotFound
-from azotte_platform.service_kit import Units
-from tests.google_play_signing import (
+from azotte_gateway.sandbox_channels.google_play_signing import (
     PUSH_ACCOUNT,
     SigningGoogle,
     purchase_state,
@@ -46,6 +40,12 @@ from tests.google_play_signing import (
     rfc3339,
     subscription_notification,
 )
+from azotte_gateway.service_layer.channel_accounts import StoredGooglePlayApps
+from azotte_gateway.service_layer.gateway import Gateway
+from azotte_platform import context
+from azotte_platform.enums import Channel
+from azotte_platform.errors import InvalidArgument, NotFound
+from azotte_platform.service_kit import Units
 from tests.unit.gateway.fakes import TENANT, FakeSuite, caller
 
 K = lc.ChannelEventKind
@@ -207,6 +207,22 @@ async def test_a_push_whose_token_fails_any_check_is_rejected_before_google_is_a
     body = push(subscription_notification(PACKAGE, 4, TOKEN, AT))
     with pytest.raises(ChannelNotificationRejected):
         await verifier(google, play).verify(raw(google, body, token=token_of(google)))
+
+
+async def test_a_stored_push_is_verified_again_after_its_token_expired_but_never_with_another_signature(
+    google: SigningGoogle,
+) -> None:
+    """The inbox retries a push hours later: its token's hour was judged when it arrived, its signature never lapses."""
+    play = Play({TOKEN: state()})
+    body = push(subscription_notification(PACKAGE, 4, TOKEN, AT))
+    expired = google.push_token(AUDIENCE, expires_in=-7200)
+    stored = replace(raw(google, body, token=expired), stored=True)
+    assert (await verifier(google, play).verify(stored)).payload["purchase"]["subscriptionState"] == ACTIVE
+    with pytest.raises(ChannelNotificationRejected):
+        await verifier(google, play).verify(replace(stored, stored=False))
+    forged = google.push_token(AUDIENCE, key=SigningGoogle().push_key, expires_in=-7200)
+    with pytest.raises(ChannelNotificationRejected):
+        await verifier(google, play).verify(replace(raw(google, body, token=forged), stored=True))
 
 
 async def test_a_push_without_a_token_another_package_or_a_garbled_body_is_rejected(google: SigningGoogle) -> None:
@@ -417,7 +433,7 @@ async def test_a_configured_app_takes_pushes_and_a_redelivery_is_applied_once(
     body = push(subscription_notification(PACKAGE, 4, TOKEN, AT), "m-9")
     first = await gateway.channels.receive_notification(Channel.GOOGLE_PLAY, TENANT.id, raw(google, body))
     again = await gateway.channels.receive_notification(Channel.GOOGLE_PLAY, TENANT.id, raw(google, body))
-    assert [a.outcome for a in first] == [lc.CHANNEL_EVENT_OUTCOME_APPLIED] and again == first
+    assert [a.outcome for a in first.applied] == ["APPLIED"] and again == first
     [(tenant, event)] = suite.lifecycle.applied
     assert (tenant, event.kind, event.customer_id) == (TENANT.id, K.CHANNEL_EVENT_KIND_PURCHASED, "cus_1")
     assert play.acknowledged == [("premium", TOKEN)]

@@ -12,7 +12,7 @@ from azotte_gateway.adapters.channels.google_play_api import GoogleEndpoints, Ht
 from azotte_gateway.domain.channel_accounts import GooglePlayApp
 from azotte_gateway.errors import ChannelApiUnavailable, ChannelNotificationRejected
 from azotte_gateway.sandbox_channels.google_play_api import PlayState, create_app
-from tests.google_play_signing import API_ACCOUNT, PUSH_ACCOUNT, SigningGoogle, purchase_state
+from azotte_gateway.sandbox_channels.google_play_signing import API_ACCOUNT, PUSH_ACCOUNT, SigningGoogle, purchase_state
 
 PACKAGE = "com.example.ott"
 BASE = "http://google.test"

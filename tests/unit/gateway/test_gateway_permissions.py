@@ -38,6 +38,7 @@ READS = {
     Permission.READ_LIFECYCLE_POLICY,
     Permission.READ_WEBHOOKS,
     Permission.READ_INVOICES,
+    Permission.READ_CONTRACTS,
     Permission.READ_PRICE_CHANGES,
     Permission.READ_USAGE,
     Permission.READ_USAGE_BILLING,
@@ -86,6 +87,7 @@ CONFIGURATION = {
     Permission.MANAGE_LIFECYCLE_POLICY,
     Permission.READ_PRICE_CHANGE_IMPACT,
     Permission.MANAGE_INVOICES,
+    Permission.MANAGE_CONTRACTS,
 }
 ADMINISTRATION = {
     Permission.MANAGE_TENANT,

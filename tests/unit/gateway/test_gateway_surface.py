@@ -38,9 +38,10 @@ async def test_every_rpc_is_served_by_the_area_method_of_its_name(
 
     for method in service.descriptor.methods:
         assert method.name in type(servicer).__dict__, f"{method.name} is not implemented"
-        monkeypatch.setattr(servicer, "serve", streamed_by if method.client_streaming else served_by)
+        streaming = method.client_streaming or method.server_streaming
+        monkeypatch.setattr(servicer, "serve", streamed_by if streaming else served_by)
         call = getattr(servicer, method.name)(None, None)
-        operation = await (anext(call) if method.client_streaming else call)
+        operation = await (anext(call) if streaming else call)
         assert operation.__self__ in areas, f"{method.name} is not served by an area"
         assert operation.__name__ == re.sub(r"(?<!^)(?=[A-Z])", "_", method.name).lower()
 

@@ -82,8 +82,8 @@ NOTIFICATION = {"id": "ntf-1", "subscriber": "+33600000001", "carrier": "orange-
 async def test_a_signed_notification_is_applied_to_the_tenants_subscription(
     suite: FakeSuite, gateway: Gateway, key: bytes
 ) -> None:
-    [answer] = await gateway.channels.receive_notification(Channel.TELECOM, TENANT.id, signed(key, NOTIFICATION))
-    assert answer.outcome == lc.CHANNEL_EVENT_OUTCOME_APPLIED
+    stored = await gateway.channels.receive_notification(Channel.TELECOM, TENANT.id, signed(key, NOTIFICATION))
+    assert [answer.outcome for answer in stored.applied] == ["APPLIED"]
     [(tenant, event)] = suite.lifecycle.applied
     assert tenant == TENANT.id
     assert (event.event_id, event.kind, event.identity.value) == (

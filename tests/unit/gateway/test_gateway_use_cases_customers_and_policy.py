@@ -242,7 +242,7 @@ async def test_an_update_masks_rules_by_their_public_names_and_says_what_it_appl
         4,
     )
     # NOTE: an empty mask updates every rule and keeps the plan overrides.
-    assert len(whole.update_mask.paths) == 6 and "plan_overrides" not in whole.update_mask.paths
+    assert len(whole.update_mask.paths) == 7 and "plan_overrides" not in whole.update_mask.paths
     assert not whole.HasField("expected_version")
     assert (answer.policy.version, answer.applies_to) == (5, APPLIES_TO)
     assert unknown.value.violations[0].field == "update_mask"

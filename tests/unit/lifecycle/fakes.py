@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from azotte_lifecycle.adapters.proto import to_event
+from azotte_lifecycle.domain.contracts import Contract
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.events import HistoryEntry
@@ -35,6 +36,7 @@ from azotte_lifecycle.errors import CustomerExists, IdentityLinked
 from azotte_lifecycle.ports import (
     CustomerQuery,
     HistoryQuery,
+    PeriodInvoice,
     PlanInfo,
     Price,
     RenewalChargeRequest,
@@ -75,6 +77,7 @@ class LifecycleData:
     policy_versions: dict[str, list[PolicyVersion]] = field(default_factory=dict)
     channel_events: dict[tuple[str, str], str] = field(default_factory=dict)
     price_changes: dict[tuple[str, str, datetime], PriceChangeRow] = field(default_factory=dict)
+    contracts: dict[tuple[str, str], Contract] = field(default_factory=dict)
 
     def copy(self) -> LifecycleData:
         """A copy to work on in a transaction (policies are immutable: shared)."""
@@ -89,6 +92,7 @@ class LifecycleData:
             {tenant: list(versions) for tenant, versions in self.policy_versions.items()},
             dict(self.channel_events),
             dict(self.price_changes),
+            copy.deepcopy(self.contracts),
         )
 
 
@@ -319,6 +323,36 @@ class FakeChannelEventLedger:
         return self._data.channel_events.get((tenant_id, event_id))
 
 
+class FakeContractRepository:
+    def __init__(self, data: LifecycleData):
+        self._data = data
+
+    async def add(self, contract: Contract, now: datetime) -> None:
+        contract.created_at = now
+        await self.save(contract)
+
+    async def save(self, contract: Contract) -> None:
+        contract.new_versions.clear()
+        self._data.contracts[(contract.tenant_id, contract.id)] = copy.deepcopy(contract)
+
+    async def get(self, tenant_id: str, contract_id: str, *, for_update: bool = False) -> Contract | None:
+        return copy.deepcopy(self._data.contracts.get((tenant_id, contract_id)))
+
+    async def of_subscriptions(self, tenant_id: str, subscription_ids: Sequence[str]) -> dict[str, Contract]:
+        found = [c for (t, _), c in self._data.contracts.items() if t == tenant_id]
+        return {c.subscription_id: copy.deepcopy(c) for c in found if c.subscription_id in subscription_ids}
+
+    async def find(
+        self, tenant_id: str, limit: int, *, customer_id: str = "", after: tuple[datetime, str] | None = None
+    ) -> list[Contract]:
+        mine = [c for (t, _), c in self._data.contracts.items() if t == tenant_id]
+        mine = [c for c in mine if not customer_id or c.customer_id == customer_id]
+        ordered = sorted(mine, key=lambda c: (c.created_at or FIRST_CHARGE_AT, c.id), reverse=True)
+        if after is not None:
+            ordered = [c for c in ordered if (c.created_at or FIRST_CHARGE_AT, c.id) < after]
+        return copy.deepcopy(ordered[:limit])
+
+
 class FakeLifecycleUnitOfWork(FakeUnitOfWork):
     """`ports.LifecycleUnitOfWork` in memory: `data` is what it committed."""
 
@@ -333,6 +367,7 @@ class FakeLifecycleUnitOfWork(FakeUnitOfWork):
         self.subscriptions = FakeSubscriptionRepository(working)
         self.policies = FakePolicyRepository(working)
         self.channel_events = FakeChannelEventLedger(working)
+        self.contracts = FakeContractRepository(working)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -435,6 +470,20 @@ class FakePayments:
     refund_calls: int = 0
     unavailable: bool = False
     lost_answers: int = 0
+    invoices: dict[str, PeriodInvoice] = field(default_factory=dict)
+    invoice_calls: Counter[str] = field(default_factory=Counter)
+
+    async def issue_invoices(self, invoices: Sequence[PeriodInvoice]) -> list[bool]:
+        """One invoice per idempotency key (the first one's lines are kept); refused while `unavailable`; the
+        answer waits for `gate` as charges do."""
+        require_tenant()
+        for invoice in invoices:
+            self.invoice_calls[invoice.idempotency_key] += 1
+            if not self.unavailable:
+                self.invoices.setdefault(invoice.idempotency_key, invoice)
+        if self.gate is not None:
+            await self.gate.wait()
+        return [not self.unavailable] * len(invoices)
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
         return list(await asyncio.gather(*(self._renew(request) for request in requests)))

@@ -194,6 +194,25 @@ class UseCases:
         return [(_label(v.start, v.end), decimal_text(v.value), *v.dimensions.values()) for v in found.values]
 
 
+class SharedUnits:
+    """A fresh fake unit of work per call over the stores of `use_cases`, as concurrent callers each open their
+    own; `committed` counts the transactions committed."""
+
+    def __init__(self, use_cases: UseCases):
+        self._shared = use_cases.uow
+        self.opened: list[FakeMeteringUnitOfWork] = []
+
+    def __call__(self) -> FakeMeteringUnitOfWork:
+        uow = FakeMeteringUnitOfWork(self._shared.clock)
+        uow.meters, uow.usage, uow.published = self._shared.meters, self._shared.usage, self._shared.published
+        self.opened.append(uow)
+        return uow
+
+    @property
+    def committed(self) -> int:
+        return sum(uow.committed for uow in self.opened)
+
+
 def _label(start: datetime, end: datetime) -> str:
     return f"{start:%d %H:%M}-{end:%d %H:%M}"
 

@@ -12,10 +12,10 @@ import pytest
 from azotte.metering.v1 import events_pb2
 from azotte_metering.domain.meters import Aggregation
 from azotte_metering.errors import IngestSaturated, InvalidEventBatch
-from azotte_metering.service_layer.ingest import InFlight, Outcome
+from azotte_metering.service_layer.ingest import GroupCommit, InFlight, Outcome
 from azotte_metering.service_layer.usage import UsageQuery
 from azotte_platform.clock import FixedClock
-from tests.unit.metering.metering_fakes import T0, UseCases, event
+from tests.unit.metering.metering_fakes import T0, SharedUnits, UseCases, event
 
 DAY = T0.replace(hour=0)
 
@@ -185,3 +185,54 @@ async def test_a_saturated_ingest_pushes_back_with_a_delay_and_a_stream_waits_fo
     assert raised.value.metadata == {"retry_after_seconds": "2"}
     assert order == ["first done", "stream admitted"]
     assert in_flight.held == 0
+
+
+async def test_concurrent_batches_of_a_tenant_are_stored_in_one_transaction_each_answered_on_its_own(
+    use_cases: UseCases,
+) -> None:
+    units = SharedUnits(use_cases)
+    group = GroupCommit(units)
+    tokens = [event(f"t{i}", T0, {"usage": {"tokens": i}, "model": "gpt"}) for i in range(1, 4)]
+
+    first, second, third = await asyncio.gather(
+        group.ingest("acme", tokens[:2]),
+        group.ingest("acme", [tokens[1], event("bad", T0, {}), tokens[2]]),
+        group.ingest("acme", [tokens[2]]),
+    )
+
+    assert [(r.index, r.id, r.outcome) for r in first] == [(0, "t1", Outcome.ACCEPTED), (1, "t2", Outcome.ACCEPTED)]
+    assert [(r.index, r.outcome, r.field) for r in second] == [
+        (0, Outcome.DUPLICATE, ""),
+        (1, Outcome.REJECTED, "events[1].data.usage.tokens"),
+        (2, Outcome.ACCEPTED, ""),
+    ]
+    assert [r.outcome for r in third] == [Outcome.DUPLICATE]
+    assert units.committed == 1
+    recorded = [events_pb2.UsageRecorded.FromString(e.payload.SerializeToString()) for e in use_cases.uow.published]
+    assert [(r.quantity, r.event_count) for r in recorded] == [("6", 3)]
+    assert await use_cases.usage(UsageQuery("ana", "tokens", DAY, DAY + timedelta(days=1))) == [
+        ("10 00:00-11 00:00", "6")
+    ]
+
+
+async def test_a_failed_transaction_fails_every_batch_in_it_and_keeps_none(
+    use_cases: UseCases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = GroupCommit(SharedUnits(use_cases))
+    batches = [[event("a", T0, {"usage": {"tokens": 1}})], [event("b", T0, {"usage": {"tokens": 2}})]]
+
+    async def unreachable(*args: Any) -> Any:
+        raise ConnectionError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(use_cases.uow.usage, "record", unreachable)
+        failures = await asyncio.gather(*(group.ingest("acme", b) for b in batches), return_exceptions=True)
+    with pytest.raises(InvalidEventBatch):
+        await group.ingest("acme", [])
+    retried = await asyncio.gather(*(group.ingest("acme", b) for b in batches))
+
+    assert [type(f) for f in failures] == [ConnectionError, ConnectionError]
+    assert [[r.outcome for r in results] for results in retried] == [[Outcome.ACCEPTED], [Outcome.ACCEPTED]]
+    assert await use_cases.usage(UsageQuery("ana", "tokens", DAY, DAY + timedelta(days=1))) == [
+        ("10 00:00-11 00:00", "3")
+    ]

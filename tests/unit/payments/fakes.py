@@ -20,7 +20,7 @@ from typing import Any, Generic, Self, TypeVar
 from azotte_payments.adapters.proto import to_event
 from azotte_payments.adapters.psp.registry import PspRegistry
 from azotte_payments.adapters.psp.webhooks import PspWebhookVerifiers
-from azotte_payments.adapters.sealing import Keyring
+from azotte_payments.adapters.sealing import CredentialKeyring
 from azotte_payments.domain.charge import Charge, ChargeQuery, ChargeRecord, ChargeStatus, RefundedFilter
 from azotte_payments.domain.circuit_breaker import BreakerSettings, CircuitBreakerBoard
 from azotte_payments.domain.credit import CreditBalance, CreditMovement, CreditMovementKind
@@ -619,7 +619,8 @@ class FakePayments:
 
         processor = ChargeProcessor(uow, registry, locks, state.clock, max_drivers=4)
         desk = ChargeDesk(uow, storefronts, processor, wait_s=0.05, max_batches=2)
-        servicer = PaymentsServicer(Units(uow), desk, registry, Keyring.parse(TEST_KEKS), PspWebhookVerifiers())
+        keyring = CredentialKeyring.parse(TEST_KEKS)
+        servicer = PaymentsServicer(Units(uow), desk, registry, keyring, PspWebhookVerifiers())
         return cls(state, psps, registry, storefronts, locks, processor, desk, servicer)
 
     def uow(self) -> FakePaymentsUnitOfWork:

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from azotte.payments.v1 import psp_accounts_pb2 as A
-from azotte_payments.adapters.sealing import Keyring, KeyringError
+from azotte_payments.adapters.sealing import CredentialKeyring
 from azotte_payments.domain.psp_account import PspCredentials, PspKind, PspMode, sealing_binding
-from azotte_payments.errors import CredentialKeyUnavailable, PspAccountAlreadyExists, PspAccountNotFound
+from azotte_payments.errors import PspAccountAlreadyExists, PspAccountNotFound
 from azotte_payments.service_layer import psp_accounts
 from azotte_platform.context import tenant_scope
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.sealing import KeyringError, SealingKeyUnavailable
 from tests.unit.payments.fakes import TENANT, TEST_KEKS, FakePayments
 
 NO_CONTEXT: Any = None
@@ -106,15 +107,15 @@ async def test_bad_accounts_are_refused_naming_the_field(
 
 
 def test_sealed_credentials_open_only_for_their_own_tenant_and_account() -> None:
-    keyring = Keyring.parse(TEST_KEKS)
+    keyring = CredentialKeyring.parse(TEST_KEKS)
     sealed = keyring.seal(PspCredentials(STRIPE), sealing_binding("t1", "stripe-eu"))
 
     assert keyring.unseal(sealed, sealing_binding("t1", "stripe-eu")).values == STRIPE
     for other in (sealing_binding("t2", "stripe-eu"), sealing_binding("t1", "stripe-us")):
-        with pytest.raises(CredentialKeyUnavailable):
+        with pytest.raises(SealingKeyUnavailable):
             keyring.unseal(sealed, other)
     tampered = dataclasses.replace(sealed, ciphertext=bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:])
-    with pytest.raises(CredentialKeyUnavailable):
+    with pytest.raises(SealingKeyUnavailable):
         keyring.unseal(tampered, sealing_binding("t1", "stripe-eu"))
 
 
@@ -124,18 +125,18 @@ async def test_rotation_rewraps_data_keys_so_the_old_kek_can_be_dropped(payments
         "stripe-eu", PspKind.STRIPE, PspMode.SANDBOX, "Stripe EU", PspCredentials(STRIPE)
     )
     async with payments.uow() as uow:
-        before = (await psp_accounts.connect_psp_account(uow, Keyring.parse(old), TENANT, command)).sealed
+        before = (await psp_accounts.connect_psp_account(uow, CredentialKeyring.parse(old), TENANT, command)).sealed
         await uow.commit()
-    rotated = Keyring.parse(f"{new},{old}")
+    rotated = CredentialKeyring.parse(f"{new},{old}")
     async with payments.uow() as uow:
         counts = [await psp_accounts.rewrap_psp_accounts(uow, rotated, TENANT) for _ in range(2)]
         await uow.commit()
 
     after = payments.state.psp_accounts[(TENANT, "stripe-eu")].sealed
     assert counts == [1, 0] and after.kek_id == "new" and after.ciphertext == before.ciphertext
-    only_new = Keyring.parse(new)
+    only_new = CredentialKeyring.parse(new)
     assert only_new.unseal(after, sealing_binding(TENANT, "stripe-eu")).values == STRIPE
-    with pytest.raises(CredentialKeyUnavailable):
+    with pytest.raises(SealingKeyUnavailable):
         only_new.unseal(before, sealing_binding(TENANT, "stripe-eu"))
 
 
@@ -144,8 +145,8 @@ async def test_without_a_kek_nothing_is_stored(payments: FakePayments) -> None:
         "stripe-eu", PspKind.STRIPE, PspMode.SANDBOX, "Stripe EU", PspCredentials(STRIPE)
     )
     async with payments.uow() as uow:
-        with pytest.raises(CredentialKeyUnavailable):
-            await psp_accounts.connect_psp_account(uow, Keyring.parse(""), TENANT, command)
+        with pytest.raises(SealingKeyUnavailable):
+            await psp_accounts.connect_psp_account(uow, CredentialKeyring.parse(""), TENANT, command)
     assert payments.state.psp_accounts == {}
 
 
@@ -154,4 +155,4 @@ async def test_without_a_kek_nothing_is_stored(payments: FakePayments) -> None:
 )
 def test_malformed_keks_are_refused_at_start(spec: str) -> None:
     with pytest.raises(KeyringError):
-        Keyring.parse(spec)
+        CredentialKeyring.parse(spec)

@@ -34,7 +34,7 @@ from azotte_promotions.errors import (
     PromotionVersionMismatch,
     ReferralProgramVersionMismatch,
 )
-from azotte_promotions.ports import Exhaustion, Hold, PromotionQuery, ReferralQuery
+from azotte_promotions.ports import Exhaustion, Hold, PromotionQuery, ReferralQuery, Spend
 from tests.fakes import FakeUnitOfWork, InMemoryIdempotency
 
 Key = tuple[str, str]
@@ -272,6 +272,18 @@ class FakeLimitLedger:
             if key in d.uses:
                 d.uses[key] -= 1
         d.budgets[(hold.tenant_id, hold.promotion_id, hold.currency_code)].reserved -= hold.discount_minor
+
+    async def spend(self, tenant_id: str, promotion_id: str, currency_code: str, discount_minor: int) -> Spend:
+        budget = self.data.budgets.setdefault((tenant_id, promotion_id, currency_code), Budget())
+        granted = budget.budget is None or budget.reserved + budget.confirmed + discount_minor <= budget.budget
+        if granted:
+            budget.confirmed += discount_minor
+            if budget.budget is None or budget.budget - budget.confirmed >= discount_minor:
+                return Spend(True)
+        if budget.exhausted:
+            return Spend(granted)
+        budget.exhausted = True
+        return Spend(granted, budget.budget, budget.confirmed)
 
 
 class FakeRedemptionRepository:

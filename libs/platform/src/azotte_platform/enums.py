@@ -13,6 +13,7 @@ class Channel(StrEnum):
     GOOGLE_PLAY = "google_play"
     TELECOM = "telecom"
     PARTNER = "partner"
+    DIRECT = "direct"
 
 
 class SubscriptionState(StrEnum):

@@ -154,6 +154,12 @@ class LastPaymentMethod(FailedPrecondition):
     reason = "LAST_PAYMENT_METHOD"
 
 
+class SubscriptionNotFound(NotFound):
+    """No subscription of the tenant has that id or channel identity (lifecycle's; the channel inbox matches it)."""
+
+    reason = "SUBSCRIPTION_NOT_FOUND"
+
+
 SHARED: dict[str, type[AzotteError]] = {
     cls.reason: cls
     for cls in (
@@ -164,6 +170,7 @@ SHARED: dict[str, type[AzotteError]] = {
         DatabaseConflict,
         PaymentDeclined,
         LastPaymentMethod,
+        SubscriptionNotFound,
     )
 }
 

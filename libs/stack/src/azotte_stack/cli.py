@@ -1,4 +1,9 @@
-"""`azotte-stack up | down | reset`: the local suite behind `make up`, `make down` and `make reset`."""
+"""`azotte-stack up | down | reset`: the local suite behind `make up`, `make down` and `make reset`.
+
+`up` reads `AZOTTE_REPLICAS` (processes per service, default 1), `AZOTTE_REPLICAS_<SERVICE>` for one service
+(e.g. `AZOTTE_REPLICAS_ENTITLEMENT=3`, over the former) and `AZOTTE_GATEWAY_WORKERS` (processes serving the
+gateway's ports, default 1).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import signal
 import time
 from pathlib import Path
 
-from azotte_stack.suite import ExternalServers, Suite
+from azotte_stack.suite import SERVICES, ExternalServers, Suite, replica_name
 
 STATE_FILE = "stack.json"
 
@@ -27,6 +32,19 @@ def _external() -> ExternalServers | None:
     return None
 
 
+def _count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _replicas() -> dict[str, int]:
+    """Processes per service from `AZOTTE_REPLICAS` and `AZOTTE_REPLICAS_<SERVICE>`."""
+    every = _count("AZOTTE_REPLICAS", 1)
+    return {service: _count(f"AZOTTE_REPLICAS_{service.upper()}", every) for service in SERVICES}
+
+
 async def _up(root: Path) -> None:
     started = time.perf_counter()
     suite = Suite(
@@ -34,6 +52,8 @@ async def _up(root: Path) -> None:
         gateway_grpc_port=int(os.environ.get("AZOTTE_GATEWAY_GRPC_PORT", "50051")),
         gateway_rest_port=int(os.environ.get("AZOTTE_GATEWAY_REST_PORT", "8080")),
         external=_external(),
+        replicas=_replicas(),
+        gateway_workers=_count("AZOTTE_GATEWAY_WORKERS", 1),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,6 +66,15 @@ async def _up(root: Path) -> None:
         print(f"Azotte is up in {time.perf_counter() - started:.1f}s: every service reports SERVING.")
         print(f"  gateway REST  http://127.0.0.1:{suite.gateway_rest_port}  (docs at /docs)")
         print(f"  gateway gRPC  127.0.0.1:{suite.gateway_grpc_port}")
+        for service in SERVICES:
+            ports = suite.replica_ports[service]
+            if len(ports) > 1:
+                names = ", ".join(f"{replica_name(service, i)} :{port}" for i, port in enumerate(ports))
+                if service == "gateway":
+                    names += f" (REST :{', :'.join(map(str, suite.gateway_rest_ports))})"
+                print(f"  {service} replicas  {names}")
+        if suite.gateway_workers > 1:
+            print(f"  gateway workers  {suite.gateway_workers} processes per gateway port")
         print(f"  portal        http://127.0.0.1:{suite.gateway_rest_port}/portal")
         key_file = root / "sandbox-admin.key"
         if key_file.exists():

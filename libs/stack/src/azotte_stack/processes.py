@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
+import signal
 import socket
 import subprocess
 import sys
@@ -65,15 +67,27 @@ def spawn(
         )
 
 
-def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds."""
+def signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Send `signum` to the child's process group: the child and the processes it started (e.g. gateway workers)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; with `group`, to the child's whole process group."""
     if process.poll() is not None:
         return
-    process.terminate()
+    if group:
+        signal_group(process, signal.SIGTERM)
+    else:
+        process.terminate()
     try:
         process.wait(grace)
     except subprocess.TimeoutExpired:
-        process.kill()
+        if group:
+            signal_group(process, signal.SIGKILL)
+        else:
+            process.kill()
         process.wait()
 
 

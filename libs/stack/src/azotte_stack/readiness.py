@@ -49,7 +49,9 @@ async def wait_serving(
     log_file: Path | None = None,
 ) -> None:
     """Until the gRPC server at `address` reports SERVING on the standard health service."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    # NOTE: a server that starts slowly must be seen soon after it listens, not after gRPC's growing reconnect backoff.
+    options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
+    async with grpc.aio.insecure_channel(address, options=options) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
 
         async def serving() -> bool:

@@ -1,10 +1,17 @@
-"""The whole suite: PostgreSQL, NATS and every service as its own process, started and stopped together."""
+"""The whole suite: PostgreSQL, NATS and every service as its own processes, started and stopped together.
+
+A service may run as several replicas, each its own process on its own port; its peers reach all of them
+through one target listing every port (`ipv4:127.0.0.1:a,127.0.0.1:b`), over which their channels spread
+calls (round robin). The gateway may also serve its ports from several worker processes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -12,9 +19,10 @@ from pathlib import Path
 
 from azotte_stack.nats import EmbeddedNats
 from azotte_stack.postgres import EmbeddedPostgres
-from azotte_stack.processes import free_port, spawn, stop
+from azotte_stack.processes import free_port, signal_group, spawn, stop
 from azotte_stack.readiness import wait_listening, wait_serving
 
+AUXILIARY_URLS_FILE = "sandbox-urls.json"
 SERVICES = ("catalog", "lifecycle", "payments", "entitlement", "promotions", "metering", "gateway")
 
 
@@ -46,12 +54,23 @@ AUXILIARY = (
     AuxiliaryProcess(
         "google-play-api", ("-m", "azotte_gateway.sandbox_channels.google_play_api"), "AZOTTE_GOOGLE_APIS_URL"
     ),
+    AuxiliaryProcess(
+        "app-store-api", ("-m", "azotte_gateway.sandbox_channels.app_store_api"), "AZOTTE_APP_STORE_API_URL"
+    ),
 )
 
 
-def stack_keks(root: Path) -> str:
-    """The key-encryption key of this stack's PSP credentials, made once under `root` (mode 0600)."""
-    path = root / "payments-keks"
+# The services that seal secrets at rest, and the setting of their key-encryption keys.
+KEKS_SETTINGS = {
+    "payments": "AZOTTE_PAYMENTS_KEKS",
+    "promotions": "AZOTTE_PROMOTIONS_KEKS",
+    "gateway": "AZOTTE_GATEWAY_KEKS",
+}
+
+
+def stack_keks(root: Path, service: str) -> str:
+    """The key-encryption key a service of this stack seals secrets with, made once under `root` (mode 0600)."""
+    path = root / f"{service}-keks"
     if not path.exists():
         path.write_text(f"stack:{base64.b64encode(os.urandom(32)).decode()}")
         path.chmod(0o600)
@@ -76,7 +95,15 @@ class Suite:
     fast_storage: bool = False
     external: ExternalServers | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Processes per service (1 when absent); the gateway's replicas beyond the first get ports of their own.
+    replicas: dict[str, int] = field(default_factory=dict)
+    gateway_workers: int = 1
+    # How long a service may take to report SERVING, or a helper server to listen (more processes start slower).
+    start_timeout: float = 120.0
+    # The gRPC port of each service's first replica, and of every replica.
     ports: dict[str, int] = field(default_factory=dict)
+    replica_ports: dict[str, list[int]] = field(default_factory=dict)
+    gateway_rest_ports: list[int] = field(default_factory=list)
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -97,7 +124,18 @@ class Suite:
         return self.nats.url
 
     def address(self, service: str) -> str:
+        """The first replica of `service`."""
         return f"127.0.0.1:{self.ports[service]}"
+
+    def target(self, service: str) -> str:
+        """Every replica of `service`, as a gRPC target."""
+        ports = self.replica_ports[service]
+        if len(ports) == 1:
+            return self.address(service)
+        return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
+    def replicas_of(self, service: str) -> int:
+        return max(1, self.replicas.get(service, 1))
 
     async def start_servers(self) -> None:
         """PostgreSQL and NATS, unless external ones are configured."""
@@ -107,21 +145,23 @@ class Suite:
         self.nats = EmbeddedNats(self.root / "nats")
         await asyncio.gather(self.postgres.start(), self.nats.start())
 
-    def service_env(self, service: str) -> dict[str, str]:
-        """The environment one service process gets."""
+    def service_env(self, service: str, replica: int = 0) -> dict[str, str]:
+        """The environment one service process (its `replica`-th, from 0) gets."""
         env = {
             "AZOTTE_DATABASE_URL": f"{self.postgres_url}/azotte_{service}",
             "AZOTTE_NATS_URL": self.nats_url,
-            "AZOTTE_GRPC_PORT": str(self.ports[service]),
-            **{f"AZOTTE_{peer.upper()}_ADDR": self.address(peer) for peer in SERVICES},
+            "AZOTTE_GRPC_PORT": str(self.replica_ports[service][replica]),
+            **{f"AZOTTE_{peer.upper()}_ADDR": self.target(peer) for peer in SERVICES},
             **self.auxiliary_urls,
             **self.extra_env,
         }
-        if service == "payments" and "AZOTTE_PAYMENTS_KEKS" not in os.environ:
-            env["AZOTTE_PAYMENTS_KEKS"] = stack_keks(self.root)
+        keks = KEKS_SETTINGS.get(service)
+        if keks and keks not in os.environ:
+            env[keks] = stack_keks(self.root, service)
         if service == "gateway":
-            env["AZOTTE_REST_PORT"] = str(self.gateway_rest_port)
+            env["AZOTTE_REST_PORT"] = str(self.gateway_rest_ports[replica])
             env["AZOTTE_STATE_DIR"] = str(self.root)
+            env["AZOTTE_GATEWAY_WORKERS"] = str(self.gateway_workers)
         return env
 
     async def start(self) -> None:
@@ -129,27 +169,37 @@ class Suite:
         await self.start_servers()
         await self.start_auxiliary()
         for service in SERVICES:
-            self.ports[service] = self.gateway_grpc_port if service == "gateway" else free_port()
-        for service in SERVICES:
-            self._spawn_service(service)
-        await asyncio.gather(*(self._wait_serving(service) for service in SERVICES))
+            first = self.gateway_grpc_port if service == "gateway" else free_port()
+            self.replica_ports[service] = [first, *(free_port() for _ in range(self.replicas_of(service) - 1))]
+            self.ports[service] = first
+        extra_gateways = self.replicas_of("gateway") - 1
+        self.gateway_rest_ports = [self.gateway_rest_port, *(free_port() for _ in range(extra_gateways))]
+        for name in self.service_processes():
+            self._spawn_service(name)
+        await asyncio.gather(*(self._wait_serving(name) for name in self.service_processes()))
 
-    def _spawn_service(self, service: str) -> None:
-        self.processes[service] = spawn(
+    def service_processes(self) -> list[str]:
+        """The process names of every service replica: `entitlement`, `entitlement-2`, ..."""
+        return [replica_name(s, r) for s in SERVICES for r in range(len(self.replica_ports.get(s, [0])))]
+
+    def _spawn_service(self, name: str) -> None:
+        service, replica = _replica_of(name)
+        self.processes[name] = spawn(
             [str(Path(sys.executable).parent / f"azotte-{service}")],
-            env=self.service_env(service),
-            log_file=self.root / "logs" / f"{service}.log",
+            env=self.service_env(service, replica),
+            log_file=self.root / "logs" / f"{name}.log",
         )
 
     def kill_service(self, service: str) -> None:
-        """SIGKILL one service (or helper server): no shutdown, no cleanup, as a crash would."""
+        """SIGKILL one service replica (`entitlement`, `entitlement-2`) or helper server: no shutdown, no cleanup,
+        as a crash would."""
         process = self.processes[service]
         if process.poll() is None:
             process.kill()
         process.wait()
 
     async def start_service(self, service: str) -> None:
-        """Start one service again on its own port, and wait until it reports SERVING."""
+        """Start one service replica again on its own port, and wait until it reports SERVING."""
         if (process := self.processes.get(service)) is not None and process.poll() is None:
             raise RuntimeError(f"{service} is still running")
         self._spawn_service(service)
@@ -171,32 +221,47 @@ class Suite:
         await self.nats.start()
 
     async def start_auxiliary(self) -> None:
-        """Start the helper servers and wait until each accepts connections."""
+        """Start the helper servers, wait until each accepts connections, and write their URLs under `root`."""
         for aux in AUXILIARY:
             port = free_port()
             log_file = self.root / "logs" / f"{aux.name}.log"
             self.processes[aux.name] = spawn([sys.executable, *aux.argv, "--port", str(port)], log_file=log_file)
             self.auxiliary_urls[aux.url_env] = f"http://127.0.0.1:{port}"
-            await wait_listening(port, timeout=30, what=aux.name, process=self.processes[aux.name], log_file=log_file)
+            process = self.processes[aux.name]
+            await wait_listening(port, timeout=self.start_timeout, what=aux.name, process=process, log_file=log_file)
+        # NOTE: `azotte demo` finds the helper servers here, as the services find them in their environment.
+        (self.root / AUXILIARY_URLS_FILE).write_text(json.dumps(self.auxiliary_urls))
 
-    async def _wait_serving(self, service: str) -> None:
+    async def _wait_serving(self, name: str) -> None:
+        service, replica = _replica_of(name)
         await wait_serving(
-            self.address(service),
-            timeout=120,
-            what=service,
-            process=self.processes[service],
-            log_file=self.root / "logs" / f"{service}.log",
+            f"127.0.0.1:{self.replica_ports[service][replica]}",
+            timeout=self.start_timeout,
+            what=name,
+            process=self.processes[name],
+            log_file=self.root / "logs" / f"{name}.log",
         )
 
     def stop(self) -> None:
         """Stop services first, then NATS and PostgreSQL."""
+        # NOTE: a service's whole process group, so the gateway's worker processes stop with the first one.
         for process in self.processes.values():
             if process.poll() is None:
-                process.terminate()
+                signal_group(process, signal.SIGTERM)
         for process in self.processes.values():
-            stop(process)
+            stop(process, group=True)
         self.processes.clear()
         if self.nats:
             self.nats.stop()
         if self.postgres:
             self.postgres.stop()
+
+
+def replica_name(service: str, replica: int) -> str:
+    """The process name of a service's `replica`-th process (from 0): `entitlement`, `entitlement-2`, ..."""
+    return service if replica == 0 else f"{service}-{replica + 1}"
+
+
+def _replica_of(name: str) -> tuple[str, int]:
+    service, _, number = name.partition("-")
+    return service, int(number) - 1 if number else 0

@@ -300,6 +300,18 @@ class ChannelApiUnavailable(Unavailable):
     reason = "CHANNEL_API_UNAVAILABLE"
 
 
+class ChannelNotificationNotFound(NotFound):
+    """The tenant's notification inbox holds no notification of that name."""
+
+    reason = "CHANNEL_NOTIFICATION_NOT_FOUND"
+
+
+class ChannelNotificationNotReplayable(FailedPrecondition):
+    """Only a failed or parked notification is replayed; an applied or ignored one has nothing left to apply."""
+
+    reason = "CHANNEL_NOTIFICATION_NOT_REPLAYABLE"
+
+
 # --- webhooks ---------------------------------------------------------------------------------------
 
 

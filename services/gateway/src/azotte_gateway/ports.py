@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_gateway.domain.api_keys import ApiKey, ApiKeyListing
 from azotte_gateway.domain.channel_accounts import GooglePlayApp, Partner
+from azotte_gateway.domain.channel_inbox import InboxNotification, InboxQuery
 from azotte_gateway.domain.channels import AppStoreApp, RawNotification, TrustedNotification
 from azotte_gateway.domain.portal_users import PortalSession, PortalUser
 from azotte_gateway.domain.revenue import (
@@ -50,6 +51,7 @@ from azotte_platform.tax import TaxPolicy
 if TYPE_CHECKING:
     from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceAsyncStub
     from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
+    from azotte.lifecycle.v1.contracts_pb2_grpc import ContractsServiceAsyncStub
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
     from azotte.metering.v1.metering_pb2_grpc import MeteringServiceAsyncStub
     from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceAsyncStub
@@ -275,6 +277,40 @@ class GatewayUnitOfWork(AbstractUnitOfWork, Protocol):
     @property
     def channel_accounts(self) -> ChannelAccountRepository: ...
 
+    @property
+    def channel_inbox(self) -> ChannelInboxRepository: ...
+
+
+class ChannelInboxRepository(Protocol):
+    """The notification inbox: each channel notification once per (tenant, channel, notification id)."""
+
+    async def add(self, notification: InboxNotification) -> bool:
+        """Store a notification; False when it is stored already (a redelivery)."""
+        ...
+
+    async def get(
+        self, tenant_id: str, channel: Channel, notification_id: str, *, for_update: bool = False
+    ) -> InboxNotification | None:
+        """The tenant's notification, optionally locked until the transaction ends."""
+        ...
+
+    async def save(self, notification: InboxNotification) -> None:
+        """Store the notification's progress (state, attempts, error, next attempt, applied events)."""
+        ...
+
+    async def list_page(self, tenant_id: str, page: PageRequest, query: InboxQuery) -> Page[InboxNotification]:
+        """One page of the tenant's notifications, the newest event first."""
+        ...
+
+    async def claim_due(self, times: TenantTimes, limit: int, lease: timedelta) -> list[InboxNotification]:
+        """Failed notifications (and received ones whose attempt outlived its lease) due by their tenant's clock,
+        the oldest event first, leased for `lease`."""
+        ...
+
+    async def next_due_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the next pending notification is due (negative: overdue); None when none is."""
+        ...
+
 
 class Peers(Protocol):
     """The services the gateway fronts; the caller's tenant travels in the request context."""
@@ -307,6 +343,11 @@ class Peers(Protocol):
         """Payments' invoices, credit notes and bank transfers."""
         ...
 
+    @property
+    def contracts(self) -> ContractsServiceAsyncStub:
+        """Lifecycle's enterprise contracts."""
+        ...
+
 
 class ChannelNotifications(Protocol):
     """The registered channel adapters: each verifies and normalizes its own channel's notifications."""
@@ -321,6 +362,15 @@ class ChannelNotifications(Protocol):
 
     async def acknowledge(self, channel: Channel, notification: TrustedNotification) -> None:
         """Tell the channel its notification was applied, when the channel asks for it."""
+        ...
+
+
+class ChannelHistory(Protocol):
+    """A channel's record of a subscription's past (the App Store Server API's transaction history)."""
+
+    async def missed_events(self, notification: TrustedNotification) -> Sequence[lc.ChannelEvent]:
+        """The events of the notification's subscription before it, oldest first, each with the channel's own id
+        as event id; empty when the channel's history cannot be read for it (no key configured)."""
         ...
 
 

@@ -1,6 +1,7 @@
 """The errors lifecycle raises, one class per reason; callers match on the class.
 
-A payment declined by a plan change is the platform's shared `PaymentDeclined` (the gateway maps it).
+A payment declined by a plan change is the platform's shared `PaymentDeclined` (the gateway maps it); an unknown
+subscription the shared `SubscriptionNotFound` (the gateway's channel inbox recovers the channel's history on it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from azotte_platform.errors import (
     PermissionDenied,
     Unavailable,
 )
+from azotte_platform.errors import SubscriptionNotFound as SubscriptionNotFound
 
 
 class CustomerNotFound(NotFound):
@@ -22,10 +24,10 @@ class CustomerNotFound(NotFound):
     reason = "CUSTOMER_NOT_FOUND"
 
 
-class SubscriptionNotFound(NotFound):
-    """No subscription of the tenant has that id or channel identity."""
+class ContractNotFound(NotFound):
+    """No contract of the tenant has that id."""
 
-    reason = "SUBSCRIPTION_NOT_FOUND"
+    reason = "CONTRACT_NOT_FOUND"
 
 
 class CustomerExists(AlreadyExists):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from azotte_lifecycle.domain.contracts import Contract, InvoiceLine
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
 from azotte_lifecycle.domain.dunning import ChargeOutcome, RenewalCharge
 from azotte_lifecycle.domain.events import HistoryEntry
@@ -214,6 +215,30 @@ class ChannelEventLedger(Protocol):
     async def subscription_of(self, tenant_id: str, event_id: str) -> str | None: ...
 
 
+class ContractRepository(Protocol):
+    """Contracts and the versions of their terms."""
+
+    async def add(self, contract: Contract, now: datetime) -> None:
+        """Insert a new contract (its `created_at` becomes `now`) and its versions."""
+        ...
+
+    async def save(self, contract: Contract) -> None:
+        """Write back a changed contract and its new versions."""
+        ...
+
+    async def get(self, tenant_id: str, contract_id: str, *, for_update: bool = False) -> Contract | None: ...
+
+    async def of_subscriptions(self, tenant_id: str, subscription_ids: Sequence[str]) -> dict[str, Contract]:
+        """The contracts owning these subscriptions, by subscription id."""
+        ...
+
+    async def find(
+        self, tenant_id: str, limit: int, *, customer_id: str = "", after: tuple[datetime, str] | None = None
+    ) -> list[Contract]:
+        """Newest first, after (create time, id)."""
+        ...
+
+
 class LifecycleUnitOfWork(AbstractUnitOfWork, Protocol):
     """The repositories over one transaction; subscriptions' events are published if it commits."""
 
@@ -228,6 +253,9 @@ class LifecycleUnitOfWork(AbstractUnitOfWork, Protocol):
 
     @property
     def channel_events(self) -> ChannelEventLedger: ...
+
+    @property
+    def contracts(self) -> ContractRepository: ...
 
 
 # ---------------------------------------------------------------------------------------- catalog
@@ -329,6 +357,18 @@ class Metering(Protocol):
         ...
 
 
+class PromotionBudgets(Protocol):
+    """The promotions service as lifecycle uses it: renewal discounts counted against their promotion's budget."""
+
+    async def count_renewal_discounts(
+        self, renewals: Sequence[tuple[Subscription, RenewalCharge]]
+    ) -> list[bool | None]:
+        """Count each discounted renewal's discount against its promotion's budget, once per redemption and period:
+        True where the budget pays for it, False where it cannot (charge the full price), None where promotions
+        did not answer (the renewal waits)."""
+        ...
+
+
 # ---------------------------------------------------------------------------------------- payments
 
 
@@ -342,12 +382,27 @@ class RenewalChargeRequest:
     usage: UsageBill | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodInvoice:
+    """The invoice a contract's period ends with, issued once per `idempotency_key`."""
+
+    subscription: Subscription
+    contract: Contract
+    lines: tuple[InvoiceLine, ...]
+    idempotency_key: str
+    period_key: str
+
+
 class Payments(Protocol):
     """The payments service as lifecycle uses it."""
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
         """Charge every renewal once per idempotency key, together; None where the outcome is not known
         yet (PSP timeout, payments unreachable, charge refused): the same key is asked again later."""
+        ...
+
+    async def issue_invoices(self, invoices: Sequence[PeriodInvoice]) -> list[bool]:
+        """Issue each invoice once per idempotency key; False where it was not issued (asked again later)."""
         ...
 
     async def charge_plan_change(

@@ -137,12 +137,6 @@ class PspAccountAlreadyExists(AlreadyExists):
     reason = "PSP_ACCOUNT_ALREADY_EXISTS"
 
 
-class CredentialKeyUnavailable(FailedPrecondition):
-    """Credentials are sealed under a key-encryption key this process does not hold."""
-
-    reason = "CREDENTIAL_KEY_UNAVAILABLE"
-
-
 class PspWebhookRejected(Unauthenticated):
     """A PSP webhook's signature is missing, forged, or too old."""
 

@@ -21,13 +21,14 @@ from azotte_payments.domain.dispute_policy import DisputePolicy
 from azotte_payments.domain.invoices import CreditNote, Invoice, InvoiceProfile, InvoiceQuery
 from azotte_payments.domain.ledger import EntryKind, JournalEntry
 from azotte_payments.domain.payment_method import CustomerPaymentMethods, PaymentMethod, PaymentMethodQuery
-from azotte_payments.domain.psp_account import PspAccount, PspCredentials, PspKind, SealedCredentials
+from azotte_payments.domain.psp_account import PspAccount, PspCredentials, PspKind
 from azotte_payments.domain.psp_notice import PspNotice
 from azotte_payments.domain.refund import Refund
 from azotte_payments.domain.storefront import StorefrontTerms
 from azotte_platform.clock import TenantTimes
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.ports import AbstractUnitOfWork
+from azotte_platform.sealing import Sealed
 
 # --- repositories (one tenant each, over the unit of work's transaction) ---
 
@@ -350,15 +351,15 @@ class InvoicingUnitOfWork(PaymentsUnitOfWork, Protocol):
 class CredentialSealer(Protocol):
     """Envelope encryption of PSP credentials under the active key-encryption key."""
 
-    def seal(self, credentials: PspCredentials, binding: str) -> SealedCredentials:
+    def seal(self, credentials: PspCredentials, binding: str) -> Sealed:
         """Encrypt under a new data key; `binding` (tenant/account) must be given again to open it."""
         ...
 
-    def unseal(self, sealed: SealedCredentials, binding: str) -> PspCredentials:
-        """Decrypt (CredentialKeyUnavailable when its key-encryption key is not configured)."""
+    def unseal(self, sealed: Sealed, binding: str) -> PspCredentials:
+        """Decrypt (SealingKeyUnavailable when its key-encryption key is not configured)."""
         ...
 
-    def rewrap(self, sealed: SealedCredentials, binding: str) -> SealedCredentials | None:
+    def rewrap(self, sealed: Sealed, binding: str) -> Sealed | None:
         """The record with its data key wrapped by the active key; None when it already is."""
         ...
 

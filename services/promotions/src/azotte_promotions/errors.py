@@ -84,6 +84,12 @@ class RedemptionExpired(FailedPrecondition):
     reason = "REDEMPTION_EXPIRED"
 
 
+class NoRenewalDiscount(FailedPrecondition):
+    """The redemption is not a confirmed repeating or forever discount: its renewals take nothing off."""
+
+    reason = "NO_RENEWAL_DISCOUNT"
+
+
 class RedemptionConfirmed(FailedPrecondition):
     """The redemption is confirmed and cannot be released."""
 

@@ -145,6 +145,16 @@ class Exhaustion:
     confirmed_minor: int = 0
 
 
+@dataclass(frozen=True)
+class Spend:
+    """What counting a renewal's discount did: whether the budget paid for it, and the budget's figures when this
+    is the first time what is left of it cannot pay for a discount like it (`budget_minor` None otherwise)."""
+
+    granted: bool
+    budget_minor: int | None = None
+    confirmed_minor: int = 0
+
+
 class LimitLedger(Protocol):
     """The counts limits are checked against, moved only by conditional updates in the caller's transaction."""
 
@@ -163,6 +173,10 @@ class LimitLedger(Protocol):
 
     async def give_back(self, hold: Hold) -> None:
         """Release a held reservation's counts and discount."""
+        ...
+
+    async def spend(self, tenant_id: str, promotion_id: str, currency_code: str, discount_minor: int) -> Spend:
+        """Count a renewal's discount as given unless the currency's budget cannot pay for it (nothing counted)."""
         ...
 
 

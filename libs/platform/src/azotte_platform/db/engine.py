@@ -84,7 +84,7 @@ async def ensure_database(url: str) -> None:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", parsed.database)
         if not exists:
             await conn.execute(f'CREATE DATABASE "{parsed.database}"')
-    except asyncpg.DuplicateDatabaseError:
-        pass
+    except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+        pass  # NOTE: replicas starting together race to create it; a concurrent CREATE fails on the catalog's key
     finally:
         await conn.close()

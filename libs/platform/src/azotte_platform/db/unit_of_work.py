@@ -8,7 +8,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import sqlalchemy as sa
-from opentelemetry import propagate
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -16,7 +15,7 @@ from azotte_platform.clock import Clock, now_of
 from azotte_platform.db.bulk import as_arrays, insert_unnested
 from azotte_platform.db.tables import inbox, outbox
 from azotte_platform.errors import DatabaseUnavailable
-from azotte_platform.events.envelope import SUBJECT_HEADER, Event, subject_for
+from azotte_platform.events.envelope import SUBJECT_HEADER, Event, subject_for, trace_headers
 from azotte_platform.idempotency import IdempotencyStore
 
 log = logging.getLogger("azotte.db")
@@ -123,8 +122,7 @@ class UnitOfWork:
 
     def _outbox_rows(self, events: list[Event]) -> list[dict[str, object]]:
         # NOTE: one trace context for every event of the transaction, and one time per tenant (its own clock).
-        trace: dict[str, str] = {}
-        propagate.inject(trace)
+        trace = trace_headers()
         times = {tenant: now_of(self.clock, tenant) for tenant in {event.tenant_id for event in events}}
         return [
             {

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 
 from azotte_platform import context
 from azotte_platform.db.unit_of_work import UnitOfWork
-from azotte_platform.events.envelope import ReceivedEvent, stream_name
-from azotte_platform.telemetry import EVENTS_CONSUMED
+from azotte_platform.events.envelope import ReceivedEvent, stream_name, trace_context
+from azotte_platform.telemetry import CONSUMER_EVENT_AGE, CONSUMER_PENDING, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -58,6 +59,8 @@ class EventConsumer(Generic[U]):
         self._uow_factory = uow_factory
         self._spec = spec
         self._handler = handler
+        self._pending = CONSUMER_PENDING.labels(spec.durable)
+        self._event_age = CONSUMER_EVENT_AGE.labels(spec.durable)
 
     async def run(self) -> None:
         """Fetch and handle events forever."""
@@ -77,12 +80,16 @@ class EventConsumer(Generic[U]):
         while True:
             try:
                 messages = await subscription.fetch(spec.batch, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:
+                # NOTE: nats-py raises its own TimeoutError or asyncio's (both this builtin) when nothing came in time.
+                self._pending.set(0)
                 continue
             except Exception:
                 log.warning("consumer %s could not fetch; retrying", spec.durable, exc_info=True)
                 await asyncio.sleep(1.0)
                 continue
+            # NOTE: every delivery says how many events remain behind it: the lag costs no request of its own.
+            self._pending.set(messages[-1].metadata.num_pending if messages else 0)
             step = self._spec.per_transaction
             for start in range(0, len(messages), step):
                 chunk = messages[start : start + step]
@@ -110,30 +117,53 @@ class EventConsumer(Generic[U]):
             (message, ReceivedEvent.from_headers(message.subject, dict(message.headers or {}), message.data))
             for message in messages
         ]
-        with tracer.start_as_current_span(f"consume {len(events)} events", kind=trace.SpanKind.CONSUMER):
+        # NOTE: the transaction's span links every producer's trace; each event's handling continues its own.
+        producers = (trace.get_current_span(trace_context(event.headers)).get_span_context() for _, event in events)
+        links = [trace.Link(producer) for producer in producers if producer.is_valid]
+        with tracer.start_as_current_span(f"consume {len(events)} events", kind=trace.SpanKind.CONSUMER, links=links):
             try:
                 async with self._uow_factory() as uow:
-                    for _, event in sorted(events, key=lambda pair: pair[1].tenant_id):
+                    for message, event in sorted(events, key=lambda pair: pair[1].tenant_id):
                         context.set_current(context.RequestContext(tenant_id=event.tenant_id, request_id=event.id))
-                        if await uow.claim_event(self._spec.durable, event.id, event.tenant_id):
-                            await self._handler(uow, event)
+                        with self._span(message, event):
+                            if await uow.claim_event(self._spec.durable, event.id, event.tenant_id):
+                                await self._handler(uow, event)
                     await uow.commit()
             except Exception:
                 log.info("consumer %s applies %d events one by one", self._spec.durable, len(events), exc_info=True)
                 return False
         for message, _ in events:
             await message.ack()
+            self._handled(message)
         EVENTS_CONSUMED.labels(self._spec.durable, "handled").inc(len(events))
         return True
+
+    def _span(self, message: Msg, event: ReceivedEvent) -> AbstractContextManager[trace.Span]:
+        """The span of handling one event: a child of the span its `ce-traceparent` names (the relay's publication,
+        or the span that wrote it when its trace is not recorded)."""
+        return tracer.start_as_current_span(
+            f"consume {event.type}",
+            context=trace_context(event.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": message.subject,
+                "messaging.consumer.group.name": self._spec.durable,
+                "messaging.message.id": event.id,
+            },
+        )
+
+    def _handled(self, message: Msg) -> None:
+        """Record how long the event waited in its stream before it was handled."""
+        self._event_age.observe(max(time.time() - message.metadata.timestamp.timestamp(), 0.0))
 
     async def handle(self, message: Msg) -> None:
         """Handle one delivery: apply once, ack; or retry later; or park it."""
         headers = dict(message.headers or {})
         event = ReceivedEvent.from_headers(message.subject, headers, message.data)
         context.set_current(context.RequestContext(tenant_id=event.tenant_id, request_id=event.id))
-        with tracer.start_as_current_span(
-            f"consume {event.type}", context=propagate.extract(headers), kind=trace.SpanKind.CONSUMER
-        ):
+        with self._span(message, event):
             try:
                 async with self._uow_factory() as uow:
                     if await uow.claim_event(self._spec.durable, event.id, event.tenant_id):
@@ -143,6 +173,7 @@ class EventConsumer(Generic[U]):
                 await self._fail(message, event, error)
                 return
         await message.ack()
+        self._handled(message)
         EVENTS_CONSUMED.labels(self._spec.durable, "handled").inc()
 
     async def _fail(self, message: Msg, event: ReceivedEvent, error: Exception) -> None:

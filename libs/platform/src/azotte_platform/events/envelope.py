@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
+from opentelemetry.context import Context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from azotte_platform.errors import InvalidTenantId
 
@@ -19,6 +21,11 @@ TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 CONTENT_TYPE = "application/protobuf"
 DLQ_STREAM = "AZOTTE_DLQ"
 SUBJECT_HEADER = "ce-subject"
+# NOTE: W3C trace context as the CloudEvents distributed-tracing extension, in binary mode `ce-traceparent`
+# and `ce-tracestate`: what the propagator calls `traceparent` travels as `ce-traceparent`.
+TRACE_HEADER_PREFIX = "ce-"
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
+_TRACE_HEADERS = frozenset(TRACE_HEADER_PREFIX + name for name in _TRACE_CONTEXT.fields)
 
 
 def validate_tenant_id(tenant_id: str) -> str:
@@ -114,3 +121,24 @@ def binary_headers(
         "content-type": CONTENT_TYPE,
         "Nats-Msg-Id": event_id,
     }
+
+
+def trace_headers(context: Context | None = None) -> dict[str, str]:
+    """The span context current (or in `context`) as CloudEvents `ce-traceparent` (and `ce-tracestate`) headers;
+    {} outside a span."""
+    carrier: dict[str, str] = {}
+    _TRACE_CONTEXT.inject(carrier, context)
+    return {TRACE_HEADER_PREFIX + key: value for key, value in carrier.items()}
+
+
+def trace_recorded(headers: dict[str, str]) -> bool:
+    """Whether the trace an event's headers carry is recorded (the `sampled` flag of its `ce-traceparent`)."""
+    traceparent = headers.get(TRACE_HEADER_PREFIX + "traceparent", "")
+    # NOTE: `00-<trace id>-<span id>-<flags>`; `sampled` is the lowest bit of the flags' last hex digit.
+    return len(traceparent) == 55 and traceparent[-1] in "13579bdfBDF"
+
+
+def trace_context(headers: dict[str, str]) -> Context:
+    """The producer's span context an event's headers carry (an empty context when they carry none)."""
+    carrier = {key.removeprefix(TRACE_HEADER_PREFIX): value for key, value in headers.items() if key in _TRACE_HEADERS}
+    return _TRACE_CONTEXT.extract(carrier)

@@ -11,17 +11,19 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from nats.js.client import JetStreamContext
+from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import ReturningDelete
 
 from azotte_platform.db.engine import asyncpg_dsn
 from azotte_platform.db.tables import outbox
 from azotte_platform.db.unit_of_work import OUTBOX_CHANNEL
-from azotte_platform.events.envelope import binary_headers
-from azotte_platform.telemetry import EVENTS_PUBLISHED
+from azotte_platform.events.envelope import binary_headers, trace_context, trace_headers, trace_recorded
+from azotte_platform.telemetry import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 
 
 def take_batch(batch_size: int) -> ReturningDelete[Any]:
@@ -37,6 +39,13 @@ def take_batch(batch_size: int) -> ReturningDelete[Any]:
     )
 
 
+# NOTE: one scan of a table the relay keeps near empty; the age counts from the event's `time` (the tenant's
+# clock: an event of a sandbox tenant whose clock moved ahead counts as younger than it is).
+_BACKLOG = sa.select(
+    sa.func.count(), sa.func.coalesce(sa.extract("epoch", sa.func.now() - sa.func.min(outbox.c.time)), 0)
+).select_from(outbox)
+
+
 def _headers(row: Any) -> dict[str, str]:
     headers = binary_headers(
         event_id=row.id,
@@ -48,6 +57,26 @@ def _headers(row: Any) -> dict[str, str]:
     )
     headers.update(row.headers)
     return headers
+
+
+def _publish_span(row: Any, headers: dict[str, str]) -> trace.Span | None:
+    """For an event whose trace is recorded: a span of its publication, a child of the span that wrote it, whose
+    context the event then carries (so its consumers are children of the publication); None for any other event."""
+    if not trace_recorded(headers):
+        return None
+    span = tracer.start_span(
+        f"publish {row.type}",
+        context=trace_context(headers),
+        kind=trace.SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": row.subject,
+            "messaging.message.id": row.id,
+        },
+    )
+    headers.update(trace_headers(trace.set_span_in_context(span)))
+    return span
 
 
 class OutboxRelay:
@@ -67,6 +96,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         publish_timeout: float = 5.0,
+        measure_interval: float = 10.0,
     ):
         self._engine = engine
         self._js = js
@@ -76,6 +106,9 @@ class OutboxRelay:
         self._take_batch = take_batch(batch_size)
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
+        self._measure_interval = measure_interval
+        self._pending = OUTBOX_PENDING.labels(service)
+        self._oldest_age = OUTBOX_OLDEST_AGE.labels(service)
         self._wakeup = asyncio.Event()
 
     async def publish_batch(self) -> int:
@@ -88,19 +121,41 @@ class OutboxRelay:
         EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
+    async def measure_backlog(self) -> tuple[int, float]:
+        """Set the outbox gauges: events not yet published, and the oldest one's age in seconds; return both."""
+        async with self._engine.connect() as conn:
+            count, age = (await conn.execute(_BACKLOG)).one()
+        pending, oldest = int(count), max(float(age), 0.0)
+        self._pending.set(pending)
+        self._oldest_age.set(oldest)
+        return pending, oldest
+
     async def _publish_all(self, rows: Sequence[Any]) -> None:
         """Send every row, then wait for all their acknowledgements at once."""
-        acks = [await self._js.publish_async(row.subject, bytes(row.data), headers=_headers(row)) for row in rows]
+        acks, spans = [], []
+        for row in rows:
+            headers = _headers(row)
+            if (span := _publish_span(row, headers)) is not None:
+                spans.append(span)
+            acks.append(await self._js.publish_async(row.subject, bytes(row.data), headers=headers))
         try:
             async with asyncio.timeout(self._publish_timeout):
                 await asyncio.gather(*acks)
+        except Exception as error:
+            for span in spans:
+                span.record_exception(error)
+                span.set_status(trace.StatusCode.ERROR)
+            raise
         finally:
             for ack in acks:
                 ack.cancel()
+            for span in spans:
+                span.end()
 
     async def run(self) -> None:
         """Relay forever: drain, then wait for a commit notification or the poll interval."""
         listener = asyncio.create_task(self._listen())
+        measurer = asyncio.create_task(self._measure())
         backoff = 0.1
         try:
             while True:
@@ -116,9 +171,19 @@ class OutboxRelay:
                     await wait_at_most(self._wakeup, self._poll_interval)
                     self._wakeup.clear()
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            for task in (listener, measurer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _measure(self) -> None:
+        """Sample the backlog every `measure_interval`, publishing or not (a stalled relay shows as a growing age)."""
+        while True:
+            try:
+                await self.measure_backlog()
+            except Exception:
+                log.warning("outbox backlog not measured", exc_info=True)
+            await asyncio.sleep(self._measure_interval)
 
     async def _listen(self) -> None:
         """Wake the relay as soon as a transaction with events commits (LISTEN/NOTIFY)."""

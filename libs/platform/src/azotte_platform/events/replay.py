@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
@@ -34,7 +33,7 @@ async def replay_events(
         while True:
             try:
                 messages = await subscription.fetch(batch, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats-py's own or asyncio's: nothing more came in time
                 return
             for message in messages:
                 if message.metadata.sequence.stream > last:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from azotte_platform import context
 from azotte_platform.grpc.status import from_rpc_error
@@ -28,13 +30,18 @@ SERVICE_CONFIG = {
         }
     ],
 }
+_TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 
 def _with_context(details: Any) -> grpc.aio.ClientCallDetails:
-    """The call's details with the caller's tenant, principal and request id added to its metadata."""
+    """The call's details with the caller's tenant, principal, request id and trace context added to its metadata."""
     metadata: Any = list(details.metadata or ())
     present = {key for key, _ in metadata}
     metadata.extend(pair for pair in context.as_metadata(context.current()) if pair[0] not in present)
+    if trace.get_current_span().get_span_context().is_valid and "traceparent" not in present:
+        carrier: dict[str, str] = {}
+        _TRACE_CONTEXT.inject(carrier)
+        metadata.extend(carrier.items())
     return grpc.aio.ClientCallDetails(
         details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
     )

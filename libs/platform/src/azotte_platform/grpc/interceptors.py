@@ -14,7 +14,7 @@ from azotte_platform import context
 from azotte_platform.db.engine import transient_database_error
 from azotte_platform.errors import AzotteError
 from azotte_platform.grpc.requests import Undecodable, check_strings, decoding
-from azotte_platform.grpc.status import to_rich_status
+from azotte_platform.grpc.status import status_code, to_rich_status
 from azotte_platform.telemetry import RPC_LATENCY
 
 log = logging.getLogger("azotte.rpc")
@@ -23,12 +23,11 @@ Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Any]]
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 
 
-async def _abort(servicer_context: Any, method: str, error: AzotteError) -> str:
-    """End the call with the error's rich status; the status name, for metrics."""
+async def _abort(servicer_context: Any, method: str, error: AzotteError) -> None:
+    """End the call with the error's rich status (`abort` raises: nothing runs after it)."""
     status, message, trailers = to_rich_status(error)
     log.info("%s failed: %s %s", method, error.reason, message)
     await servicer_context.abort(status, message, trailers)
-    return str(status.name)
 
 
 def _bind_context(servicer_context: Any) -> None:
@@ -43,7 +42,7 @@ def _bind_context(servicer_context: Any) -> None:
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every unary and bidirectional-stream call of a service's own API (health and reflection pass through).
+    """Wraps every unary and streaming call of a service's own API (health and reflection pass through).
 
     A request that does not decode, or whose string fields are too long or hold a NUL or a lone
     surrogate, ends INVALID_ARGUMENT before the service sees it (`azotte_platform.grpc.requests`).
@@ -60,6 +59,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             return handler
         if handler.stream_stream is not None:
             return self._streaming(handler, method)
+        if handler.unary_stream is not None:
+            return self._server_streaming(handler, method)
         if handler.unary_unary is None:
             return handler
         # NOTE: one wrapper per method, made on its first call: the hot path allocates no handler per call.
@@ -83,6 +84,28 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             )
         return wrapped
 
+    def _server_streaming(self, handler: Any, method: str) -> Any:
+        """A server stream gets the request's checks, the context and the error mapping of a unary call."""
+        wrapped = self._wrapped.get(method)
+        if wrapped is None:
+            wrapped = self._wrapped[method] = grpc.unary_stream_rpc_method_handler(
+                self._wrap_server_stream(handler.unary_stream, method.rsplit("/", 1)[-1]),
+                request_deserializer=decoding(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        return wrapped
+
+    def _wrap_server_stream(self, behavior: Callable[[Any, Any], AsyncIterator[Any]], method: str) -> Any:
+        async def checked(request: Any, servicer_context: Any) -> AsyncIterator[Any]:
+            if isinstance(request, Undecodable):
+                raise request.error()
+            if isinstance(request, Message):
+                check_strings(request)
+            async for response in behavior(request, servicer_context):
+                yield response
+
+        return self._guarded(checked, method)
+
     def _wrap_stream(self, behavior: Callable[[Any, Any], AsyncIterator[Any]], method: str) -> Any:
         async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
             async for request in requests:
@@ -92,10 +115,18 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     check_strings(request)
                 yield request
 
-        async def wrapped(requests: AsyncIterator[Any], servicer_context: Any) -> AsyncIterator[Any]:
+        def with_checked_requests(requests: AsyncIterator[Any], servicer_context: Any) -> AsyncIterator[Any]:
+            return behavior(checked(requests), servicer_context)
+
+        return self._guarded(with_checked_requests, method)
+
+    def _guarded(self, behavior: Callable[[Any, Any], AsyncIterator[Any]], method: str) -> Any:
+        """A streaming behavior run in the call's context, its errors ending the call with their status."""
+
+        async def wrapped(request_or_requests: Any, servicer_context: Any) -> AsyncIterator[Any]:
             _bind_context(servicer_context)
             try:
-                async for response in behavior(checked(requests), servicer_context):
+                async for response in behavior(request_or_requests, servicer_context):
                     yield response
             except AzotteError as error:
                 await _abort(servicer_context, method, error)
@@ -125,14 +156,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     check_strings(request)
                 return await behavior(request, servicer_context)
             except AzotteError as error:
-                code = await _abort(servicer_context, method, error)
+                code = status_code(error).name
+                await _abort(servicer_context, method, error)
             except grpc.aio.AbortError:
                 code = "ABORTED_BY_HANDLER"
                 raise
             except Exception as error:
                 unavailable = transient_database_error(error)
                 if unavailable is not None:
-                    code = await _abort(servicer_context, method, unavailable)
+                    code = status_code(unavailable).name
+                    await _abort(servicer_context, method, unavailable)
                 else:
                     code = "INTERNAL"
                     log.exception("%s crashed", method)

@@ -37,8 +37,8 @@ class DocumentFormat(StrEnum):
     JSON = "json"
 
 
-# NOTE: `lifecycle_policy` belongs to lifecycle (it owns the policy): the catalog accepts the section and
-# leaves it alone; the gateway's apply hands it to lifecycle.
+# NOTE: `lifecycle_policy` belongs to lifecycle (it owns the policy) and `promotions` to promotions: the catalog
+# accepts these sections and leaves them alone; the gateway's apply hands each to its owner.
 _TOP = frozenset(
     {
         "version",
@@ -49,6 +49,7 @@ _TOP = frozenset(
         "prices",
         "channel_mappings",
         "lifecycle_policy",
+        "promotions",
     }
 )
 _STOREFRONT = frozenset(

@@ -40,10 +40,10 @@ def validate_mapping(mapping: ChannelMapping, path: str = "channel_mapping") -> 
     v = Violations()
     product_path = join(path, "external_product_id")
     product = mapping.external_product_id
-    if mapping.channel is Channel.WEB:
+    if mapping.channel in (Channel.WEB, Channel.DIRECT):
         v.add(
             join(path, "channel"),
-            "web sells plans directly; only store-billed channels have product mappings",
+            f"{mapping.channel} sells plans directly; only store-billed channels have product mappings",
         )
     elif mapping.channel is Channel.APP_STORE and not _APP_STORE_PRODUCT.match(product):
         v.add(product_path, f"{product!r} is not an App Store productId (letters, digits, '.', '_', '-')")

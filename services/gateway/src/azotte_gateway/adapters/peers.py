@@ -9,6 +9,7 @@ import grpc
 
 from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceStub
 from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceStub
+from azotte.lifecycle.v1.contracts_pb2_grpc import ContractsServiceStub
 from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceStub
 from azotte.metering.v1.metering_pb2_grpc import MeteringServiceStub
 from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceStub
@@ -21,6 +22,7 @@ from azotte_platform.settings import ServiceSettings
 if TYPE_CHECKING:
     from azotte.catalog.v1.catalog_pb2_grpc import CatalogServiceAsyncStub
     from azotte.entitlement.v1.entitlement_pb2_grpc import EntitlementServiceAsyncStub
+    from azotte.lifecycle.v1.contracts_pb2_grpc import ContractsServiceAsyncStub
     from azotte.lifecycle.v1.lifecycle_pb2_grpc import LifecycleServiceAsyncStub
     from azotte.metering.v1.metering_pb2_grpc import MeteringServiceAsyncStub
     from azotte.metering.v1.wallets_pb2_grpc import WalletsServiceAsyncStub
@@ -41,6 +43,7 @@ class GrpcPeers:
     metering: MeteringServiceAsyncStub
     wallets: WalletsServiceAsyncStub
     invoices: InvoicesServiceAsyncStub
+    contracts: ContractsServiceAsyncStub
     channels: tuple[grpc.aio.Channel, ...] = ()
 
     @classmethod
@@ -66,6 +69,7 @@ class GrpcPeers:
             metering=MeteringServiceStub(channels[5]),
             wallets=WalletsServiceStub(channels[5]),
             invoices=InvoicesServiceStub(channels[2]),
+            contracts=ContractsServiceStub(channels[1]),
             channels=channels,
         )
 

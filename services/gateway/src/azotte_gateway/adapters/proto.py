@@ -575,6 +575,9 @@ def policy_rules(source: lc.LifecyclePolicy | lc.LifecyclePolicyOverride) -> po.
     rules = po.LifecyclePolicyRules(
         trial_end_behavior=_same(source.trial_end_behavior, lc.TrialEndBehavior, po.TrialEndBehavior),
         cancel_timing=_CANCEL_TIMINGS.get(source.cancel_mode, gw.CANCELLATION_TIMING_UNSPECIFIED),
+        duplicate_across_channels=_same(
+            source.duplicate_across_channels, lc.DuplicateAcrossChannels, po.DuplicateAcrossChannels
+        ),
     )
     for name in _RULE_DURATIONS:
         if source.HasField(name):
@@ -601,6 +604,12 @@ def lifecycle_rules(rules: po.LifecyclePolicyRules) -> lc.LifecyclePolicy:
             rules.trial_end_behavior, po.TrialEndBehavior, lc.TrialEndBehavior, "rules.trial_end_behavior"
         ),
         cancel_mode=_known(_CANCEL_MODES, rules.cancel_timing, gw.CancellationTiming, "rules.cancel_timing"),
+        duplicate_across_channels=_same(
+            rules.duplicate_across_channels,
+            po.DuplicateAcrossChannels,
+            lc.DuplicateAcrossChannels,
+            "rules.duplicate_across_channels",
+        ),
     )
     for name in _RULE_DURATIONS:
         if rules.HasField(name):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = sa.MetaData()
 
@@ -49,6 +50,14 @@ app_store_apps = sa.Table(
     sa.Column("app_apple_id", sa.BigInteger, nullable=False),
     sa.Column("storefront_id", sa.Text, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    # The App Store Server API key (all NULL when none): its ids, and its private key sealed under
+    # AZOTTE_GATEWAY_KEKS (`azotte_platform.sealing`).
+    sa.Column("server_api_issuer_id", sa.Text),
+    sa.Column("server_api_key_id", sa.Text),
+    sa.Column("server_api_kek_id", sa.Text),
+    sa.Column("server_api_wrapped_key", sa.LargeBinary),
+    sa.Column("server_api_nonce", sa.LargeBinary),
+    sa.Column("server_api_ciphertext", sa.LargeBinary),
 )
 
 # Webhooks to tenants: endpoints (the secret in clear, never returned after it is shown), one message per event and
@@ -138,6 +147,8 @@ partners = sa.Table(
     sa.Column("display_name", sa.Text, nullable=False),
     sa.Column("public_key_pem", sa.Text, nullable=False),
     sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    # Wholesale terms: the tenant's share of the catalog price, in basis points.
+    sa.Column("revenue_share_bps", sa.Integer, nullable=False),
 )
 
 # The `jti` of every partner request seen within the replay window: a second use is a replay.
@@ -186,4 +197,29 @@ portal_sign_in_failures = sa.Table(
     sa.Column("email", sa.Text, nullable=False),
     sa.Column("failure_time", sa.DateTime(timezone=True), nullable=False),
     sa.Index("portal_sign_in_failures_email", "tenant_id", "email", "failure_time"),
+)
+
+# The notification inbox: each verified channel notification once, with its raw body and proving headers (for audit
+# and to verify it again on each later attempt), its state, and the events lifecycle applied (the redelivery answer).
+channel_notifications = sa.Table(
+    "channel_notifications",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("notification_id", sa.Text, primary_key=True),
+    sa.Column("app_id", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("headers", JSONB, nullable=False),
+    sa.Column("event_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("receive_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempt_count", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("next_attempt_time", sa.DateTime(timezone=True)),
+    sa.Column("settle_time", sa.DateTime(timezone=True)),
+    sa.Column("applied", JSONB, nullable=False),
+    sa.Index(
+        "channel_notifications_due", "next_attempt_time", postgresql_where=sa.text("state IN ('received', 'failed')")
+    ),
+    sa.Index("channel_notifications_by_time", "tenant_id", "event_time", "channel", "notification_id"),
 )

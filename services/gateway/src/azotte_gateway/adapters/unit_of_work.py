@@ -5,6 +5,7 @@ from __future__ import annotations
 from azotte_gateway.adapters.repositories.api_keys import PostgresApiKeyRepository
 from azotte_gateway.adapters.repositories.app_store_apps import PostgresAppStoreAppRepository
 from azotte_gateway.adapters.repositories.channel_accounts import PostgresChannelAccountRepository
+from azotte_gateway.adapters.repositories.channel_inbox import PostgresChannelInboxRepository
 from azotte_gateway.adapters.repositories.portal_users import (
     PostgresPortalSessionRepository,
     PostgresPortalUserRepository,
@@ -38,6 +39,10 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
     @property
     def channel_accounts(self) -> PostgresChannelAccountRepository:
         return PostgresChannelAccountRepository(self.connection)
+
+    @property
+    def channel_inbox(self) -> PostgresChannelInboxRepository:
+        return PostgresChannelInboxRepository(self.connection)
 
     @property
     def webhooks(self) -> PostgresWebhookRepository:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 KEY_FILE = "sandbox-admin.key"
+SANDBOX_URLS_FILE = "sandbox-urls.json"
 
 
 class ApiError(Exception):
@@ -34,8 +36,20 @@ def default_key() -> str | None:
     """AZOTTE_API_KEY, else the sandbox admin key the gateway wrote on its first start."""
     if key := os.environ.get("AZOTTE_API_KEY"):
         return key
-    key_file = Path(os.environ.get("AZOTTE_HOME", ".azotte")) / KEY_FILE
+    key_file = home() / KEY_FILE
     return key_file.read_text().strip() if key_file.exists() else None
+
+
+def home() -> Path:
+    """AZOTTE_HOME, where `make up` keeps the local suite's state (`.azotte` by default)."""
+    return Path(os.environ.get("AZOTTE_HOME", ".azotte"))
+
+
+def sandbox_urls(root: Path) -> dict[str, str]:
+    """The URLs of a stack's sandbox helper servers (channel emulators, the carrier), by environment name, as the
+    stack under `root` wrote them; none when it wrote none."""
+    urls_file = root / SANDBOX_URLS_FILE
+    return dict(json.loads(urls_file.read_text())) if urls_file.exists() else {}
 
 
 def new_request_id() -> str:
@@ -60,12 +74,16 @@ class GatewayClient:
             base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout, transport=transport
         )
 
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
+
     def close(self) -> None:
         self._http.close()
 
     def with_key(self, key: str) -> GatewayClient:
         """The same gateway with another key."""
-        return GatewayClient(str(self._http.base_url), key, timeout=self._http.timeout.read or 30.0)
+        return GatewayClient(self.base_url, key, timeout=self._http.timeout.read or 30.0)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """One call; raises ApiError on an error answer; JSON answers are decoded."""

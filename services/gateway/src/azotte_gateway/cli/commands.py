@@ -18,11 +18,14 @@ from azotte_gateway.cli import (
     billing,
     campaigns,
     catalog_resources,
+    channel_notifications,
+    contracts,
     customers,
     experiments,
     families,
     grants,
     invoices,
+    partners,
     policy,
     price_changes,
     psp_accounts,
@@ -32,7 +35,7 @@ from azotte_gateway.cli import (
     usage_billing,
     webhooks,
 )
-from azotte_gateway.cli.client import DEFAULT_URL, ApiError, GatewayClient, default_key
+from azotte_gateway.cli.client import DEFAULT_URL, ApiError, GatewayClient, default_key, home, sandbox_urls
 
 app = typer.Typer(
     help="Azotte: subscriptions, entitlements and the sandbox, from the command line.", no_args_is_help=True
@@ -57,7 +60,10 @@ app.add_typer(price_changes.app, name="price-changes")
 app.add_typer(psp_accounts.app, name="psp-accounts")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(invoices.bank, name="bank")
+app.add_typer(contracts.app, name="contracts")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(channel_notifications.app, name="channel-notifications")
+app.add_typer(partners.app, name="partners")
 app.add_typer(usage.app, name="usage")
 app.add_typer(usage_billing.app, name="usage-billing")
 
@@ -210,6 +216,6 @@ def demo(
     from azotte_gateway.cli.demo import run_demo
 
     with handled():
-        failed = run_demo(client(), catalog_file, console)
+        failed = run_demo(client(), catalog_file, console, sandbox_urls(home()))
     if failed:
         raise typer.Exit(1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from rich.table import Table
 from azotte_gateway.cli import render
 from azotte_gateway.cli.client import ApiError, GatewayClient
 from azotte_gateway.cli.demo_ai import ai_section
+from azotte_gateway.cli.demo_campaigns import campaigns_section
+from azotte_gateway.cli.demo_channels import channels_section
 from azotte_gateway.cli.demo_promotions import promotions_section
 
 DAY = 86_400
@@ -31,6 +34,7 @@ class Tour:
         self.failed: list[str] = []
         self._run = uuid.uuid4().hex[:6]
         self._clock_moves = 0
+        self._clock_ahead = timedelta()
 
     def request_id(self, *step: str) -> str:
         """The request id of one step of this run: sending the step again is a safe retry."""
@@ -80,8 +84,14 @@ class Tour:
         answer: dict[str, Any] = self.gateway.call("POST", "/v1/checkout", json=body)
         return answer
 
-    def access(self, who: str, customer_id: str, feature: str) -> bool:
-        decision = self.gateway.get(f"/v1/customers/{customer_id}/access/{feature}")["decision"]
+    def now(self) -> datetime:
+        """The tenant's sandbox time, as of this run's last clock move (the real time before any)."""
+        return datetime.now(UTC) + self._clock_ahead
+
+    def access(self, who: str, customer_id: str, feature: str, consistency_token: str = "") -> bool:
+        """The access decision, printed; with `consistency_token`, one that sees the change that answered it."""
+        query = {"consistency_token": consistency_token} if consistency_token else {}
+        decision = self.gateway.get(f"/v1/customers/{customer_id}/access/{feature}", **query)["decision"]
         allowed = bool(decision.get("allowed"))
         verdict = (
             "[green]allowed[/]"
@@ -116,11 +126,15 @@ class Tour:
             {"advance_by_seconds": days * DAY},
             request_id=self.request_id("clock", str(self._clock_moves)),
         )
+        self._clock_ahead = datetime.fromisoformat(moved["now"]) - datetime.now(UTC)
         self.console.print(f"  the sandbox clock moved {days} days: it is now [bold]{render.day(moved['now'])}[/]")
 
 
-def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> list[str]:
-    """The tour; returns the titles of the steps that failed (empty when everything ran clean)."""
+def run_demo(
+    gateway: GatewayClient, catalog_file: Path, console: Console, sandbox_urls: Mapping[str, str]
+) -> list[str]:
+    """The tour; returns the titles of the steps that failed (empty when everything ran clean). `sandbox_urls`: the
+    stack's helper servers (channel emulators, the carrier) by environment name, as `client.sandbox_urls` reads them."""
     tour = Tour(gateway, console)
     console.print(Panel.fit("Azotte demo: one catalog, one lifecycle, entitlements as the truth", style="bold"))
     ids: dict[str, str] = {}
@@ -241,6 +255,12 @@ def run_demo(gateway: GatewayClient, catalog_file: Path, console: Console) -> li
     family_section(tour, "10. Families: an owner shares the plan's seats; a lapse takes every member's access")
     ai_section(tour, "11. AI usage: tokens on two models, a prepaid wallet burning down, an alert, a cut-off, a top-up")
     promotions_section(tour, "12. Promotions: a premiere code in two storefronts, and a referral rewarding both sides")
+    channels_section(
+        tour,
+        "13. Channels: an App Store renewal, a Google Play hold and recovery, a phone bill, a partner activation",
+        sandbox_urls,
+    )
+    campaigns_section(tour, "14. Growth: an A/B experiment's results, and a retention offer when a renewal fails")
 
     if tour.failed:
         console.print(f"[yellow]The tour finished; {len(tour.failed)} step(s) failed: {', '.join(tour.failed)}[/]")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from azotte_gateway.cli import render
-from azotte_gateway.cli.client import GatewayClient
+from azotte_gateway.cli.client import ApiError, GatewayClient
 
 if TYPE_CHECKING:
     from azotte_gateway.cli.demo import Tour
@@ -99,7 +99,13 @@ def _meter_and_prices(tour: Tour, ai: GatewayClient) -> None:
         "aggregation": "AGGREGATION_SUM",
         "dimensions": ["model"],
     }
-    ai.post("/v1/meters", {"meter": meter}, request_id=tour.request_id("ai", "meter"))
+    try:
+        ai.post("/v1/meters", {"meter": meter}, request_id=tour.request_id("ai", "meter"))
+    except ApiError as error:
+        if error.reason != "METER_EXISTS":
+            raise
+        # NOTE: an earlier tour on this tenant made the meter; its definition is the same.
+        tour.console.print(f"  the meter {METER} is already there from an earlier tour")
     for model, tiers in PRICES.items():
         price = {
             "storefront_id": "global",

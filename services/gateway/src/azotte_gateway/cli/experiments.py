@@ -41,8 +41,13 @@ def list_experiments() -> None:
 def results(experiment_id: str) -> None:
     """Per variant: exposed, converted, revenue per customer, and the significance against the control."""
     answer = _call("GET", f"/v1/experiments/{experiment_id}/results")
+    _cli().console.print(results_table(experiment_id, answer.get("results", [])))
+
+
+def results_table(experiment_id: str, results: list[dict[str, Any]]) -> Table:
+    """An experiment's results as `GET /v1/experiments/{id}/results` answers them; `*`: significant (p < 0.05)."""
     table = Table("variant", "exposed", "converted", "rate", "revenue/customer", "z", "p", title=experiment_id)
-    for r in answer.get("results", []):
+    for r in results:
         table.add_row(
             r["variant_id"],
             str(r.get("exposed", 0)),
@@ -52,7 +57,7 @@ def results(experiment_id: str) -> None:
             f"{float(r.get('z_score', 0)):.2f}",
             f"{float(r.get('p_value', 0)):.4f}" + (" *" if r.get("significant") else ""),
         )
-    _cli().console.print(table)
+    return table
 
 
 def _end(experiment_id: str, ship: str) -> None:

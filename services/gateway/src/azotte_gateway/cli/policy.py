@@ -50,6 +50,9 @@ def _row(rules: dict[str, Any]) -> list[str]:
         render.enum(rules.get("trial_end_behavior", ""), "TRIAL_END_BEHAVIOR_").replace("unspecified", "-"),
         _days(rules.get("max_pause")),
         render.enum(rules.get("cancel_timing", ""), "CANCELLATION_TIMING_").replace("unspecified", "-"),
+        render.enum(rules.get("duplicate_across_channels", ""), "DUPLICATE_ACROSS_CHANNELS_").replace(
+            "unspecified", "-"
+        ),
     ]
 
 
@@ -57,7 +60,7 @@ def policy_table(policy: dict[str, Any], effective: dict[str, Any] | None = None
     title = f"Lifecycle policy, version {policy['version']}"
     if policy.get("update_time"):
         title += f" ({policy['update_time']} by {policy['update_actor']})"
-    table = Table("rules", "grace", "retry days", "hold", "trial end", "max pause", "cancel", title=title)
+    table = Table("rules", "grace", "retry days", "hold", "trial end", "max pause", "cancel", "duplicates", title=title)
     table.add_row("tenant", *_row(policy["rules"]))
     for plan_id, rules in sorted(policy.get("plan_overrides", {}).items()):
         table.add_row(f"plan {plan_id}", *_row(rules))
@@ -80,6 +83,7 @@ def rules_update(
     trial_end: str | None,
     max_pause_days: float | None,
     cancel_timing: str | None,
+    duplicate_across_channels: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The `rules` and `update_mask` of the options given."""
     rules: dict[str, Any] = {}
@@ -92,6 +96,8 @@ def rules_update(
         rules["trial_end_behavior"] = trial_end.upper()
     if cancel_timing is not None:
         rules["cancel_timing"] = cancel_timing.upper()
+    if duplicate_across_channels is not None:
+        rules["duplicate_across_channels"] = duplicate_across_channels.upper()
     return rules, list(rules)
 
 
@@ -106,12 +112,18 @@ def set_(
     ] = None,
     max_pause_days: Annotated[float | None, typer.Option("--max-pause-days", help="The longest pause.")] = None,
     cancel_timing: Annotated[str | None, typer.Option("--cancel-timing", help="at_period_end or immediately.")] = None,
+    duplicate_across_channels: Annotated[
+        str | None,
+        typer.Option("--duplicate-across-channels", help="allow, or flag a store purchase of a product line held."),
+    ] = None,
     expected_version: Annotated[
         int | None, typer.Option("--expected-version", help="Refuse if the policy moved past this version.")
     ] = None,
 ) -> None:
     """Change the given rules (a new version); the others keep their value."""
-    rules, mask = rules_update(grace_days, retry_days, hold_days, trial_end, max_pause_days, cancel_timing)
+    rules, mask = rules_update(
+        grace_days, retry_days, hold_days, trial_end, max_pause_days, cancel_timing, duplicate_across_channels
+    )
     if not mask:
         _print("[red]Nothing to set: pass at least one rule option.[/]")
         raise typer.Exit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -14,6 +15,7 @@ from azotte_gateway.domain.channels import APP_ID
 from azotte_platform.errors import InvalidArgument
 
 _ID_RULE = "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter"
+WHOLE_SHARE_BPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,28 @@ def partner_algorithm(pem: str) -> str:
 
 @dataclass(frozen=True)
 class Partner:
-    """A tenant's partner (bundle partner, aggregator): the key its signed events must verify with."""
+    """A tenant's partner (bundle partner, aggregator): the key its signed events must verify with, and its
+    wholesale terms: the tenant's share of the catalog price of each period it bills (the partner keeps the rest).
+    """
 
     tenant_id: str
     partner_id: str
     public_key_pem: str
     display_name: str = ""
     create_time: datetime | None = None
+    revenue_share_bps: int = WHOLE_SHARE_BPS
 
     def __post_init__(self) -> None:
         if not APP_ID.match(self.partner_id):
             raise InvalidArgument.field("partner.partner_id", _ID_RULE)
+        if not 0 <= self.revenue_share_bps <= WHOLE_SHARE_BPS:
+            raise InvalidArgument.field("partner.revenue_share_bps", f"must be from 0 to {WHOLE_SHARE_BPS}")
         partner_algorithm(self.public_key_pem)
+
+    @property
+    def commission_rate(self) -> Decimal:
+        """The partner's part of a period's price: what the tenant's share leaves (e.g. 0.3 of a 7000 bps share)."""
+        return Decimal(WHOLE_SHARE_BPS - self.revenue_share_bps) / WHOLE_SHARE_BPS
 
     @property
     def algorithm(self) -> str:

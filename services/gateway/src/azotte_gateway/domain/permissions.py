@@ -43,6 +43,8 @@ class Permission(StrEnum):
     READ_WEBHOOKS = "read_webhooks"
     # Invoices, credit notes, their PDFs and the bank transfers received.
     READ_INVOICES = "read_invoices"
+    # Enterprise contracts and their versions.
+    READ_CONTRACTS = "read_contracts"
     # Day-to-day customer operations.
     CANCEL_SUBSCRIPTION = "cancel_subscription"
     PAUSE_SUBSCRIPTION = "pause_subscription"
@@ -126,6 +128,8 @@ class Permission(StrEnum):
     MANAGE_INVOICES = "manage_invoices"
     # Voiding an invoice and writing one off as uncollectible (admin only: they cancel revenue).
     VOID_INVOICES = "void_invoices"
+    # Enterprise contracts: sign, amend, end.
+    MANAGE_CONTRACTS = "manage_contracts"
 
 
 class Role(StrEnum):
@@ -194,6 +198,7 @@ _VIEWER = frozenset(
         Permission.READ_WEBHOOKS,
         Permission.READ_ANALYTICS,
         Permission.READ_INVOICES,
+        Permission.READ_CONTRACTS,
     }
 )
 _OPERATOR = _VIEWER | {
@@ -240,6 +245,7 @@ _MANAGER = _OPERATOR | {
     Permission.MANAGE_USAGE_BILLING,
     Permission.READ_PRICE_CHANGE_IMPACT,
     Permission.MANAGE_INVOICES,
+    Permission.MANAGE_CONTRACTS,
 }
 _ADMIN = _MANAGER | {
     Permission.RECONCILE_ALL_GRANTS,

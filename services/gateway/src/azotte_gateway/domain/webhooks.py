@@ -82,6 +82,7 @@ EVENT_TYPES = frozenset(
         "subscription.expired",
         "subscription.reinstated",
         "subscription.consumption_requested",
+        "subscription.duplicate_across_channels",
         "trial.started",
         "trial.converted",
         "trial.expired",

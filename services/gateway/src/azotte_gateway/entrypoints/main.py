@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import grpc
 import httpx
 
 from azotte_gateway.adapters.channels.app_store import AppStoreNormalizer, AppStoreVerifier
+from azotte_gateway.adapters.channels.app_store_api import AppStoreServerApi
+from azotte_gateway.adapters.channels.app_store_history import AppStoreHistory
 from azotte_gateway.adapters.channels.google_play import (
     GooglePlayAcknowledger,
     GooglePlayNormalizer,
@@ -24,7 +28,8 @@ from azotte_gateway.entrypoints.rest.app import create_app, rest_server
 from azotte_gateway.entrypoints.revenue_consumers import start_analytics
 from azotte_gateway.entrypoints.servicer import PUBLIC_SERVICES
 from azotte_gateway.entrypoints.webhook_worker import start_webhooks
-from azotte_gateway.ports import GatewayUnitOfWork, Peers, PortalUnitOfWork
+from azotte_gateway.entrypoints.workers import start_workers, stop_workers
+from azotte_gateway.ports import ChannelHistory, GatewayUnitOfWork, Peers, PortalUnitOfWork
 from azotte_gateway.service_layer.access import Access, AccessReader
 from azotte_gateway.service_layer.admin import SANDBOX_TENANT_ID, Admin
 from azotte_gateway.service_layer.auth import Authenticator
@@ -32,8 +37,10 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channel_accounts import ChannelAccounts, StoredGooglePlayApps
-from azotte_gateway.service_layer.channels import Channels, StoredAppStoreApps
+from azotte_gateway.service_layer.channel_inbox import ChannelInbox
+from azotte_gateway.service_layer.channels import ChannelEventApplier, Channels, StoredAppStoreApps
 from azotte_gateway.service_layer.checkout import Checkout
+from azotte_gateway.service_layer.contracts import Contracts
 from azotte_gateway.service_layer.customers import Customers, KnownCustomers
 from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
@@ -54,9 +61,11 @@ from azotte_platform.enums import Channel
 from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
+from azotte_platform.sealing import Keyring
 from azotte_platform.service_kit import Units
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+KEKS_SETTING = "AZOTTE_GATEWAY_KEKS"
 
 
 def channel_adapters(
@@ -77,6 +86,20 @@ def channel_adapters(
         GooglePlayAcknowledger(play),
     )
     return adapters
+
+
+def start_channel_inbox(
+    runtime: Runtime,
+    units: Units[GatewayUnitOfWork],
+    adapters: ChannelAdapters,
+    peers: Peers,
+    histories: Mapping[Channel, ChannelHistory],
+) -> ChannelInbox:
+    """The notification inbox, and its worker retrying what failed to apply."""
+    inbox = ChannelInbox(units, runtime.clock, adapters, ChannelEventApplier(adapters, peers, histories).apply)
+    runtime.spawn(inbox.run)
+    runtime.on_clock_change(inbox.on_clock_change)
+    return inbox
 
 
 def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> Gateway:
@@ -110,10 +133,10 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         await follow_events(runtime.nats, "entitlement", reader.on_entitlement_event)
 
     async def forget_access() -> None:
-        reader.cache.clear()
+        reader.forget_all()
 
     async def forget_tenant_access(tenant_id: str) -> None:
-        reader.cache.forget_tenant(tenant_id)
+        reader.forget_tenant(tenant_id)
 
     runtime.spawn(follow_entitlements)
     runtime.on_clock_change(forget_tenant_access)
@@ -121,17 +144,25 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     # NOTE: Google's endpoints (OIDC certificates, OAuth token, Play Developer API) share one client.
     http = httpx.AsyncClient(timeout=10.0)
     runtime.on_close(http.aclose)
+    adapters = channel_adapters(units, peers, http, GoogleEndpoints.under(settings.google_apis_url))
+    keyring = Keyring.parse(settings.gateway_keks.get_secret_value(), KEKS_SETTING)
+    app_store_history = AppStoreHistory(
+        StoredAppStoreApps(units),
+        keyring,
+        AppStoreServerApi(http, settings.app_store_api_url),
+        AppStoreNormalizer(peers),
+    )
+    inbox = start_channel_inbox(runtime, units, adapters, peers, {Channel.APP_STORE: app_store_history})
     return Gateway(
         authenticator=authenticator,
-        access=Access(peers, reader, customers),
+        access=Access(peers, reader, customers, settings.watch_resync_seconds),
         checkout=Checkout(units, peers, clock, reader, settings.checkout_entitlement_wait_seconds),
         subscriptions=Subscriptions(peers, clock, customers, reader),
         billing=Billing(peers, customers),
         catalog=Catalog(peers),
         admin=Admin(units, clock, authenticator, customers),
-        channels=Channels(
-            channel_adapters(units, peers, http, GoogleEndpoints.under(settings.google_apis_url)), peers, units
-        ),
+        channels=Channels(inbox, units, keyring),
+        channel_notifications=inbox,
         channel_accounts=ChannelAccounts(units, peers, SignedPartnerEvents(peers)),
         families=Families(peers, customers),
         grants=Grants(peers, clock, customers, reader),
@@ -148,6 +179,7 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         usage_billing=UsageBilling(peers, customers),
         psp_accounts=PspAccounts(peers),
         invoices=Invoices(peers, customers),
+        contracts=Contracts(peers, customers),
         portal_users=PortalUsers(Units(portal_uow), clock, Passwords()),
     )
 
@@ -176,11 +208,18 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     await gateway.portal_users.add_first_admin(
         SANDBOX_TENANT_ID, SANDBOX_PORTAL_ADMIN, settings.state_dir / SANDBOX_PORTAL_ADMIN_FILE
     )
-    rest = rest_server(create_app(gateway), settings.rest_host, settings.rest_port)
+    rest = rest_server(
+        create_app(gateway), settings.rest_host, settings.rest_port, reuse_port=settings.gateway_workers > 1
+    )
     runtime.spawn(rest.serve)
     await rest.wait_started()
     return register(gateway, server)
 
 
 def run() -> None:
-    run_service(ServiceSpec("gateway", MIGRATIONS, GatewaySettings, build))
+    """Serve the gateway, from `AZOTTE_GATEWAY_WORKERS` processes on the same ports (`migrate` only migrates)."""
+    workers = [] if sys.argv[1:] == ["migrate"] else start_workers(GatewaySettings().gateway_workers)
+    try:
+        run_service(ServiceSpec("gateway", MIGRATIONS, GatewaySettings, build))
+    finally:
+        stop_workers(workers)

@@ -23,6 +23,10 @@ from azotte.gateway.v1 import (
     catalog_admin_pb2_grpc,
     channel_apps_pb2,
     channel_apps_pb2_grpc,
+    channel_notifications_pb2,
+    channel_notifications_pb2_grpc,
+    contracts_pb2,
+    contracts_pb2_grpc,
     customers_pb2,
     customers_pb2_grpc,
     experiments_pb2,
@@ -86,10 +90,10 @@ async def _abort_rate_limited(error: ResourceExhausted, servicer_context: Contex
 
 
 def _stream(select: Callable[[Gateway], Operation]) -> Callable[..., AsyncIterator[Any]]:
-    """The servicer method of a bidirectional stream: authenticated once, then the area method's answers."""
+    """The servicer method of a server or bidirectional stream: authenticated once, then the area method's answers."""
 
-    async def handler(self: _Servicer, request_iterator: Any, servicer_context: Context) -> AsyncIterator[Any]:
-        responses = await self.serve(select(self.gateway), request_iterator, servicer_context)
+    async def handler(self: _Servicer, request: Any, servicer_context: Context) -> AsyncIterator[Any]:
+        responses = await self.serve(select(self.gateway), request, servicer_context)
         async for response in responses:
             yield response
 
@@ -129,6 +133,7 @@ class GatewayServicer(_Servicer, gateway_pb2_grpc.GatewayServiceServicer):
     CheckAccess = _rpc(lambda g: g.access.check_access)
     BatchCheckAccess = _rpc(lambda g: g.access.batch_check_access)
     ListEntitlements = _rpc(lambda g: g.access.list_entitlements)
+    WatchEntitlements = _stream(lambda g: g.access.watch_entitlements)
     CreateCustomer = _rpc(lambda g: g.checkout.create_customer)
     GetCustomer = _rpc(lambda g: g.checkout.get_customer)
     Checkout = _rpc(lambda g: g.checkout.checkout)
@@ -326,6 +331,16 @@ class InvoicesServicer(_Servicer, invoices_pb2_grpc.InvoicesServiceServicer):
     GetInvoiceProfile = _rpc(lambda g: g.invoices.get_invoice_profile)
 
 
+class ContractsServicer(_Servicer, contracts_pb2_grpc.ContractsServiceServicer):
+    """ContractsService: enterprise contracts billed by invoice."""
+
+    CreateContract = _rpc(lambda g: g.contracts.create_contract)
+    GetContract = _rpc(lambda g: g.contracts.get_contract)
+    ListContracts = _rpc(lambda g: g.contracts.list_contracts)
+    AmendContract = _rpc(lambda g: g.contracts.amend_contract)
+    EndContract = _rpc(lambda g: g.contracts.end_contract)
+
+
 class ChannelAppsServicer(_Servicer, channel_apps_pb2_grpc.ChannelAppsServiceServicer):
     """ChannelAppsService: the store apps and partners whose notifications the gateway accepts."""
 
@@ -338,6 +353,14 @@ class ChannelAppsServicer(_Servicer, channel_apps_pb2_grpc.ChannelAppsServiceSer
     CreatePartner = _rpc(lambda g: g.channel_accounts.create_partner)
     GetPartner = _rpc(lambda g: g.channel_accounts.get_partner)
     ListPartners = _rpc(lambda g: g.channel_accounts.list_partners)
+
+
+class ChannelNotificationsServicer(_Servicer, channel_notifications_pb2_grpc.ChannelNotificationsServiceServicer):
+    """ChannelNotificationsService: the notification inbox, and replays of what failed to apply."""
+
+    ListChannelNotifications = _rpc(lambda g: g.channel_notifications.list_channel_notifications)
+    GetChannelNotification = _rpc(lambda g: g.channel_notifications.get_channel_notification)
+    ReplayChannelNotification = _rpc(lambda g: g.channel_notifications.replay_channel_notification)
 
 
 class WebhooksServicer(_Servicer, webhooks_pb2_grpc.WebhooksServiceServicer):
@@ -473,6 +496,11 @@ PUBLIC_SERVICES = (
         ChannelAppsServicer,
         channel_apps_pb2_grpc.add_ChannelAppsServiceServicer_to_server,
     ),
+    PublicService(
+        _service(channel_notifications_pb2),
+        ChannelNotificationsServicer,
+        channel_notifications_pb2_grpc.add_ChannelNotificationsServiceServicer_to_server,
+    ),
     PublicService(_service(webhooks_pb2), WebhooksServicer, webhooks_pb2_grpc.add_WebhooksServiceServicer_to_server),
     PublicService(
         _service(price_changes_pb2),
@@ -495,5 +523,8 @@ PUBLIC_SERVICES = (
         _service(portal_users_pb2), PortalUsersServicer, portal_users_pb2_grpc.add_PortalUsersServiceServicer_to_server
     ),
     PublicService(_service(invoices_pb2), InvoicesServicer, invoices_pb2_grpc.add_InvoicesServiceServicer_to_server),
+    PublicService(
+        _service(contracts_pb2), ContractsServicer, contracts_pb2_grpc.add_ContractsServiceServicer_to_server
+    ),
 )
 """Every service the gateway's port serves (besides health and reflection), one per area of the API."""

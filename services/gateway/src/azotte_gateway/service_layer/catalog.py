@@ -15,6 +15,7 @@ from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.domain.localization import content_language, parse_accept_language
 from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.ports import Peers
+from azotte_gateway.service_layer import catalog_promotions
 from azotte_gateway.service_layer import policy as lifecycle_policy
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.localization import language, with_display_amounts
@@ -62,6 +63,13 @@ class Catalog:
         if section is not None:
             authorize(caller.principal, Permission.MANAGE_LIFECYCLE_POLICY)
             planned = await lifecycle_policy.plan_section(self.peers, section)
+        # NOTE: promotions owns its promotions: it checks the `promotions` section before the catalog writes
+        # anything, and writes it (in one transaction of its own) once the catalog applied.
+        promotions = catalog_promotions.document_section(request.document, request.format)
+        promotion_changes: list[cat.CatalogChange] = []
+        if promotions is not None:
+            authorize(caller.principal, Permission.MANAGE_PROMOTIONS)
+            promotion_changes = await catalog_promotions.plan_section(self.peers, promotions)
         answer = await self.peers.catalog.ApplyCatalog(
             cat.ApplyCatalogRequest(
                 request_id=request.request_id,
@@ -75,6 +83,9 @@ class Catalog:
             if planned.policy is not None and answer.applied:
                 await lifecycle_policy.apply_section(self.peers, planned.policy, request.request_id)
             changes += planned.changes
+        if promotions is not None and answer.applied:
+            promotion_changes = await catalog_promotions.apply_section(self.peers, promotions, request.request_id)
+        changes += promotion_changes
         return gw.ApplyCatalogResponse(changes=changes, applied=answer.applied, warnings=answer.warnings)
 
     async def export_catalog(self, caller: Caller, request: gw.ExportCatalogRequest) -> gw.ExportCatalogResponse:

@@ -16,6 +16,7 @@ from azotte_gateway.domain.permissions import Permission, authorize
 from azotte_gateway.errors import ChannelAppAlreadyExists, ChannelAppNotFound, ChannelNotificationRejected
 from azotte_gateway.ports import GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.partner_sales import book_partner_sale
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import context
 from azotte_platform.errors import AzotteError, InvalidArgument
@@ -93,6 +94,7 @@ def _partner_message(partner: Partner) -> ca.Partner:
         public_key_pem=partner.public_key_pem,
         algorithm=partner.algorithm,
         events_path=partner_events_path(partner.tenant_id, partner.partner_id),
+        revenue_share_bps=partner.revenue_share_bps,
     )
     _stamp(message, partner.create_time)
     return message
@@ -173,6 +175,7 @@ class ChannelAccounts:
                 public_key_pem=given.public_key_pem,
                 display_name=given.display_name,
                 create_time=uow.clock.now(),
+                **({"revenue_share_bps": given.revenue_share_bps} if given.HasField("revenue_share_bps") else {}),
             )
             if not await uow.channel_accounts.add_partner(partner):
                 raise ChannelAppAlreadyExists(f"the tenant already has a partner {partner.partner_id!r}")
@@ -202,7 +205,8 @@ class ChannelAccounts:
         return await self.units.read(work)
 
     async def receive_partner_events(self, tenant_id: str, partner_id: str, token: str) -> Sequence[PartnerEventAnswer]:
-        """Verify a partner's signed request, refuse a replayed one, and apply each of its events on its own.
+        """Verify a partner's signed request, refuse a replayed one, and apply each of its events on its own,
+        booking each period the partner billed under its wholesale terms.
 
         Nothing is applied unless the whole request verifies; then an event refused (unknown product, a
         missing field) does not hold back the others, and its answer names the field.
@@ -243,6 +247,7 @@ class ChannelAccounts:
             return PartnerEventAnswer(event_id, error=_in_event(error, index))
         except AzotteError as error:
             return PartnerEventAnswer(event_id, error=error)
+        await book_partner_sale(self.peers, partner, normalized, applied)
         return PartnerEventAnswer(event_id, applied=applied)
 
 

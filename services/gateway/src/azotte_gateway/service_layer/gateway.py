@@ -12,8 +12,10 @@ from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
 from azotte_gateway.service_layer.channel_accounts import ChannelAccounts
+from azotte_gateway.service_layer.channel_inbox import ChannelInbox
 from azotte_gateway.service_layer.channels import Channels
 from azotte_gateway.service_layer.checkout import Checkout
+from azotte_gateway.service_layer.contracts import Contracts
 from azotte_gateway.service_layer.customers import Customers
 from azotte_gateway.service_layer.experiments import Experiments
 from azotte_gateway.service_layer.families import Families
@@ -43,6 +45,7 @@ class Gateway:
     catalog: Catalog
     admin: Admin
     channels: Channels
+    channel_notifications: ChannelInbox
     channel_accounts: ChannelAccounts
     grants: Grants
     families: Families
@@ -59,4 +62,5 @@ class Gateway:
     usage_billing: UsageBilling
     psp_accounts: PspAccounts
     invoices: Invoices
+    contracts: Contracts
     portal_users: PortalUsers

@@ -32,6 +32,7 @@ RULE_PATHS = {
     "trial_end_behavior": "trial_end_behavior",
     "max_pause": "max_pause",
     "cancel_timing": "cancel_mode",
+    "duplicate_across_channels": "duplicate_across_channels",
 }
 APPLIES_TO = (
     "due work computed from effective_time on: the next failed charge, trial end, grace end and hold end "
@@ -118,6 +119,8 @@ def _layer(rules: po.LifecyclePolicyRules, override: po.LifecyclePolicyRules) ->
         rules.trial_end_behavior = override.trial_end_behavior
     if override.cancel_timing:
         rules.cancel_timing = override.cancel_timing
+    if override.duplicate_across_channels:
+        rules.duplicate_across_channels = override.duplicate_across_channels
 
 
 _PUBLIC_NAMES = {value: key for key, value in RULE_PATHS.items()}
@@ -152,7 +155,8 @@ _TRIAL_ENDS = {
     "expire_without_payment_method": lc.TRIAL_END_BEHAVIOR_EXPIRE_WITHOUT_PAYMENT_METHOD,
 }
 _CANCEL_TIMINGS = {"at_period_end": lc.CANCEL_MODE_AT_PERIOD_END, "immediately": lc.CANCEL_MODE_IMMEDIATE}
-_RULE_KEYS = (*_DAYS, "retry_days", "trial_end", "cancel_timing")
+_DUPLICATES = {"allow": lc.DUPLICATE_ACROSS_CHANNELS_ALLOW, "flag": lc.DUPLICATE_ACROSS_CHANNELS_FLAG}
+_RULE_KEYS = (*_DAYS, "retry_days", "trial_end", "cancel_timing", "duplicate_across_channels")
 # Lifecycle's names and the section's.
 _SECTION_NAMES = {
     "grace_period": "grace_days",
@@ -162,6 +166,7 @@ _SECTION_NAMES = {
     "retry_schedule": "retry_days",
     "trial_end_behavior": "trial_end",
     "cancel_mode": "cancel_timing",
+    "duplicate_across_channels": "duplicate_across_channels",
 }
 
 
@@ -209,6 +214,7 @@ def _section_rules(data: object, path: str, target: Any, *, plans: bool) -> None
     for key, table, field in (
         ("trial_end", _TRIAL_ENDS, "trial_end_behavior"),
         ("cancel_timing", _CANCEL_TIMINGS, "cancel_mode"),
+        ("duplicate_across_channels", _DUPLICATES, "duplicate_across_channels"),
     ):
         if key in data:
             if data[key] not in table:
@@ -282,7 +288,15 @@ async def apply_section(peers: Peers, policy: lc.LifecyclePolicy, request_id: st
 def _changed_rules(
     current: lc.LifecyclePolicy | lc.LifecyclePolicyOverride, wanted: lc.LifecyclePolicy | lc.LifecyclePolicyOverride
 ) -> list[str]:
-    names = ("grace_period", "retry_schedule", "hold_period", "trial_end_behavior", "max_pause", "cancel_mode")
+    names = (
+        "grace_period",
+        "retry_schedule",
+        "hold_period",
+        "trial_end_behavior",
+        "max_pause",
+        "cancel_mode",
+        "duplicate_across_channels",
+    )
     return [_SECTION_NAMES[n] for n in names if getattr(current, n) != getattr(wanted, n)]
 
 

@@ -3,17 +3,19 @@ credits under their keys, whether a method is on file, and the refunds of an imm
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
 import grpc
 
-from azotte.payments.v1 import payments_pb2, payments_pb2_grpc
+from azotte.payments.v1 import invoices_pb2, invoices_pb2_grpc, payments_pb2, payments_pb2_grpc
 from azotte_lifecycle.adapters.proto import channel_to_pb
+from azotte_lifecycle.domain.contracts import InvoiceLine, InvoiceLineKind
 from azotte_lifecycle.domain.dunning import ChargeOutcome
 from azotte_lifecycle.domain.refunds import PaidCharge, RefundLeg
 from azotte_lifecycle.domain.subscription import Subscription
-from azotte_lifecycle.ports import RenewalChargeRequest, UsageBill
+from azotte_lifecycle.ports import PeriodInvoice, RenewalChargeRequest, UsageBill
 from azotte_platform.convert import from_timestamp, money
 from azotte_platform.errors import AzotteError, NotFound
 
@@ -24,6 +26,13 @@ Outcome = payments_pb2.DeclineOutcome
 SUCCEEDED = payments_pb2.CHARGE_STATUS_SUCCEEDED
 MAX_CHARGES_PER_CALL = 500
 CHARGES_PAGE_SIZE = 100
+INVOICES_AT_ONCE = 32
+_LINE_KINDS = {
+    InvoiceLineKind.RECURRING: invoices_pb2.INVOICE_LINE_KIND_RECURRING,
+    InvoiceLineKind.USAGE: invoices_pb2.INVOICE_LINE_KIND_USAGE,
+    InvoiceLineKind.TRUE_UP: invoices_pb2.INVOICE_LINE_KIND_TRUE_UP,
+    InvoiceLineKind.CREDIT: invoices_pb2.INVOICE_LINE_KIND_CREDIT,
+}
 
 
 def normalize(charge: payments_pb2.Charge) -> ChargeOutcome | None:
@@ -47,6 +56,22 @@ class GrpcPayments:
 
     def __init__(self, channel: grpc.aio.Channel):
         self._stub = payments_pb2_grpc.PaymentsServiceStub(channel)
+        self._invoices = invoices_pb2_grpc.InvoicesServiceStub(channel)
+
+    async def issue_invoices(self, invoices: Sequence[PeriodInvoice]) -> list[bool]:
+        """CreateInvoice(issue) per invoice, `INVOICES_AT_ONCE` at a time."""
+        gate = asyncio.Semaphore(INVOICES_AT_ONCE)
+
+        async def issue(invoice: PeriodInvoice) -> bool:
+            async with gate:
+                try:
+                    await self._invoices.CreateInvoice(_invoice_message(invoice))
+                except (grpc.aio.AioRpcError, AzotteError) as error:
+                    log.warning("invoice %s not issued: %s", invoice.idempotency_key, error)
+                    return False
+                return True
+
+        return list(await asyncio.gather(*(issue(invoice) for invoice in invoices)))
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
         """One CreateCharges call per 500 renewals."""
@@ -242,3 +267,41 @@ def _refunded(refunds: Sequence[payments_pb2.Refund], reason: str) -> tuple[dict
             to_credit = refund.destination == payments_pb2.REFUND_DESTINATION_CUSTOMER_CREDIT
             (cancels if refund.reason == reason else others)[to_credit] += refund.amount.amount_minor
     return cancels, others
+
+
+def _invoice_message(invoice: PeriodInvoice) -> invoices_pb2.CreateInvoiceRequest:
+    sub, terms = invoice.subscription, invoice.contract.terms
+    contact = terms.billing_contact
+    return invoices_pb2.CreateInvoiceRequest(
+        request_id=invoice.idempotency_key,
+        idempotency_key=invoice.idempotency_key,
+        customer_id=sub.customer_id,
+        storefront_id=sub.storefront_id,
+        currency_code=sub.currency_code,
+        lines=[_invoice_line(line, sub) for line in invoice.lines],
+        bill_to=invoices_pb2.BillTo(
+            name=contact.name,
+            email=contact.email,
+            address=contact.address,
+            country_code=contact.country_code,
+            tax_id=contact.tax_id,
+        ),
+        due_in_days=terms.payment_terms_days,
+        subscription_id=sub.id,
+        period_key=invoice.period_key,
+        memo=f"Contract {invoice.contract.id}, version {invoice.contract.version}",
+        issue=True,
+    )
+
+
+def _invoice_line(line: InvoiceLine, sub: Subscription) -> invoices_pb2.InvoiceLine:
+    return invoices_pb2.InvoiceLine(
+        kind=_LINE_KINDS[line.kind],
+        description=line.description,
+        amount=money(line.amount_minor, sub.currency_code),
+        quantity=line.quantity,
+        unit_price_minor=line.unit_price_minor,
+        plan_id=sub.plan_id if line.kind is InvoiceLineKind.RECURRING else "",
+        meter_id=line.meter_key,
+        dimension=line.dimension,
+    )

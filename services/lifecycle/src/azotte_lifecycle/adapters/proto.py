@@ -20,6 +20,7 @@ from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.events import HistoryEntry, PendingPriceChange, SubscriptionEvent, SubscriptionSnapshot
 from azotte_lifecycle.domain.policy import (
     CancelMode,
+    DuplicateAcrossChannels,
     LifecyclePolicy,
     PolicyOverride,
     PolicyVersion,
@@ -343,6 +344,8 @@ def event_to_pb(event: SubscriptionEvent) -> events_pb2.SubscriptionEvent:
         payload.price_change.CopyFrom(price_change_to_pb(event.price_change, snap.currency_code))
     if event.discount_minor:
         payload.discount.CopyFrom(money(event.discount_minor, snap.currency_code))
+    if event.duplicate_of is not None:
+        payload.duplicate_of.CopyFrom(_snapshot_to_pb(event.duplicate_of))
     return payload
 
 
@@ -379,6 +382,9 @@ def _override_fields(source: LifecyclePolicy | PolicyOverride, message: Any) -> 
         message.retry_schedule.days.extend(source.retry_schedule_days)
     message.trial_end_behavior = enum_to_pb("TRIAL_END_BEHAVIOR", source.trial_end_behavior, pb.TrialEndBehavior)
     message.cancel_mode = enum_to_pb("CANCEL_MODE", source.cancel_mode, pb.CancelMode)
+    message.duplicate_across_channels = enum_to_pb(
+        "DUPLICATE_ACROSS_CHANNELS", source.duplicate_across_channels, pb.DuplicateAcrossChannels
+    )
 
 
 def policy_to_pb(policy: TenantLifecyclePolicy) -> pb.LifecyclePolicy:
@@ -396,6 +402,7 @@ _POLICY_PATHS = {
     "trial_end_behavior": "trial_end_behavior",
     "max_pause": "max_pause",
     "cancel_mode": "cancel_mode",
+    "duplicate_across_channels": "duplicate_across_channels",
 }
 
 
@@ -414,7 +421,15 @@ def _policy_values(message: Any, field: str) -> dict[str, Any]:
         f"{field}.trial_end_behavior",
     )
     mode = optional_enum(CancelMode, "CANCEL_MODE", message.cancel_mode, pb.CancelMode, f"{field}.cancel_mode")
-    values.update({k: v for k, v in (("trial_end_behavior", behavior), ("cancel_mode", mode)) if v is not None})
+    duplicates = optional_enum(
+        DuplicateAcrossChannels,
+        "DUPLICATE_ACROSS_CHANNELS",
+        message.duplicate_across_channels,
+        pb.DuplicateAcrossChannels,
+        f"{field}.duplicate_across_channels",
+    )
+    chosen = (("trial_end_behavior", behavior), ("cancel_mode", mode), ("duplicate_across_channels", duplicates))
+    values.update({k: v for k, v in chosen if v is not None})
     return values
 
 

@@ -134,3 +134,28 @@ price_changes = sa.Table(
     sa.Column("updated_at", _TS, nullable=False),
     sa.Index("price_changes_by_plan", "tenant_id", "storefront_id", "plan_id", "price_effective_at"),
 )
+
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("subscription_id", sa.Text, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("aggregate", JSONB, nullable=False),
+    sa.UniqueConstraint("tenant_id", "subscription_id", name="contracts_subscription_key"),
+    sa.Index("contracts_by_customer", "tenant_id", "customer_id", "created_at", "id"),
+    sa.Index("contracts_by_create_time", "tenant_id", "created_at", "id"),
+)
+
+contract_versions = sa.Table(
+    "contract_versions",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("contract_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("terms", JSONB, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+)

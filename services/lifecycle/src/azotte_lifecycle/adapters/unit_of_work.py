@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Self
 
 from azotte_lifecycle.adapters.repositories.channel_events import PostgresChannelEventLedger
+from azotte_lifecycle.adapters.repositories.contracts import PostgresContractRepository
 from azotte_lifecycle.adapters.repositories.customers import PostgresCustomerRepository
 from azotte_lifecycle.adapters.repositories.policies import PostgresPolicyRepository
 from azotte_lifecycle.adapters.repositories.subscriptions import PostgresSubscriptionRepository
@@ -18,6 +19,7 @@ class PostgresLifecycleUnitOfWork(UnitOfWork):
     subscriptions: PostgresSubscriptionRepository
     policies: PostgresPolicyRepository
     channel_events: PostgresChannelEventLedger
+    contracts: PostgresContractRepository
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -25,4 +27,5 @@ class PostgresLifecycleUnitOfWork(UnitOfWork):
         self.subscriptions = PostgresSubscriptionRepository(self.connection)
         self.policies = PostgresPolicyRepository(self.connection)
         self.channel_events = PostgresChannelEventLedger(self.connection)
+        self.contracts = PostgresContractRepository(self.connection)
         return self

@@ -40,6 +40,7 @@ class EventType(StrEnum):
     SUBSCRIPTION_EXPIRED = "subscription.expired"
     SUBSCRIPTION_REINSTATED = "subscription.reinstated"
     SUBSCRIPTION_CONSUMPTION_REQUESTED = "subscription.consumption_requested"
+    SUBSCRIPTION_DUPLICATE_ACROSS_CHANNELS = "subscription.duplicate_across_channels"
     TRIAL_CONVERTED = "trial.converted"
     TRIAL_EXPIRED = "trial.expired"
     TRIAL_EXTENDED = "trial.extended"
@@ -65,6 +66,10 @@ class Cause(StrEnum):
     PRICE_CHANGE = "price_change"
     CAMPAIGN = "campaign"
     PRICE_CHANGE_DECLINED = "price_change_declined"
+    INVOICE_ISSUED = "invoice_issued"
+    INVOICE_OVERDUE = "invoice_overdue"
+    INVOICE_PAID = "invoice_paid"
+    CONTRACT_ENDED = "contract_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +176,8 @@ class SubscriptionEvent:
     """A renewal charging a new price: the change it applied (old and new amounts)."""
     discount_minor: int = 0
     """A renewal: what the promotion discount took off its price."""
+    duplicate_of: SubscriptionSnapshot | None = None
+    """A duplicate across channels: the customer's live subscription of the product line on another channel."""
 
     @property
     def entitled(self) -> bool:

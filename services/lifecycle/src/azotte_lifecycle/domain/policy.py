@@ -25,6 +25,17 @@ class TrialEndBehavior(StrEnum):
     EXPIRE_WITHOUT_PAYMENT_METHOD = "expire_without_payment_method"
 
 
+class DuplicateAcrossChannels(StrEnum):
+    """What a store or partner purchase of a product line the customer holds live on another channel does.
+
+    A store has taken the money already, so nothing refuses it; an Azotte-billed checkout of a product line
+    held live on any channel is refused whatever this says (one live subscription per product line).
+    """
+
+    ALLOW = "allow"
+    FLAG = "flag"
+
+
 class CancelMode(StrEnum):
     """When a customer cancellation takes effect."""
 
@@ -34,7 +45,7 @@ class CancelMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LifecyclePolicy:
-    """Grace, retries, hold, trial end, pause and cancel rules for a tenant or plan."""
+    """Grace, retries, hold, trial end, pause, cancel and cross-channel duplicate rules for a tenant or plan."""
 
     grace_period: timedelta = timedelta(days=3)
     retry_schedule_days: tuple[int, ...] = (1, 3, 5, 7)
@@ -42,6 +53,7 @@ class LifecyclePolicy:
     trial_end_behavior: TrialEndBehavior = TrialEndBehavior.CONVERT
     max_pause: timedelta = timedelta(days=90)
     cancel_mode: CancelMode = CancelMode.AT_PERIOD_END
+    duplicate_across_channels: DuplicateAcrossChannels = DuplicateAcrossChannels.ALLOW
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -109,6 +121,7 @@ class PolicyOverride:
     trial_end_behavior: TrialEndBehavior | None = None
     max_pause: timedelta | None = None
     cancel_mode: CancelMode | None = None
+    duplicate_across_channels: DuplicateAcrossChannels | None = None
 
     @property
     def empty(self) -> bool:
@@ -127,6 +140,7 @@ class PolicyOverride:
             trial_end_behavior=self.trial_end_behavior or base.trial_end_behavior,
             max_pause=base.max_pause if self.max_pause is None else self.max_pause,
             cancel_mode=self.cancel_mode or base.cancel_mode,
+            duplicate_across_channels=self.duplicate_across_channels or base.duplicate_across_channels,
         )
 
 

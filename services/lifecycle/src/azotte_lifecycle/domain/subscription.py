@@ -320,6 +320,10 @@ class Subscription:
             discount_minor=discount_minor,
         )
 
+    def end_discount(self) -> None:
+        """The promotion's budget cannot pay for the discount: this renewal and the later ones are at full price."""
+        self.discount = None
+
     def renewal_discount_minor(self, amount_minor: int) -> int:
         """What the promotion discount takes off the next renewal priced `amount_minor` (0 without one)."""
         return 0 if self.discount is None else self.discount.off(amount_minor)
@@ -733,6 +737,61 @@ class Subscription:
             raise StaleWork(f"trial end is not due (state {self.state})")
         self._expire(now, Cause.TRIAL_ENDED_WITHOUT_PAYMENT_METHOD)
 
+    # ----------------------------------------------------------------- invoiced (contract) subscriptions
+
+    @property
+    def invoiced(self) -> bool:
+        """Whether its periods are invoiced under a contract (channel direct) instead of charged."""
+        return self.channel is Channel.DIRECT
+
+    def invoice_period(self, charge: RenewalCharge, now: datetime, *, last: bool) -> None:
+        """The period ending now was invoiced (`charge` is its renewal): the next period starts, or the
+        subscription ends with it when it was the contract's `last`."""
+        if not self.invoiced or charge != self.renewal_charge():
+            raise StaleCharge(f"invoice {charge.idempotency_key} is not the one due (state {self.state})")
+        if last:
+            self._expire(now, Cause.CONTRACT_ENDED)
+            return
+        self._advance_period(now, charge.amount_minor)
+        self._record(EventType.SUBSCRIPTION_RENEWED, S.ACTIVE, Cause.INVOICE_ISSUED, now)
+
+    def apply_contract_terms(self, plan_id: str, recurring_minor: int, now: datetime) -> None:
+        """A contract amendment: its recurring price from the next invoice on, its plan (and access) now."""
+        if not self.invoiced:
+            self._illegal("amend the contract of", "not a contract's subscription")
+        self._require_state(LIVE_STATES, "amend the contract of")
+        self.renewal_amount_minor = recurring_minor
+        if plan_id != self.plan_id:
+            previous_plan_id, self.plan_id, self.priced_since = self.plan_id, plan_id, now
+            self._record(
+                EventType.SUBSCRIPTION_PLAN_CHANGED,
+                self.state,
+                Cause.CUSTOMER_REQUEST,
+                now,
+                previous_plan_id=previous_plan_id,
+            )
+
+    def invoice_overdue(self, now: datetime, policy: LifecyclePolicy) -> None:
+        """An invoice passed its due date unpaid: the policy's dunning of a failed renewal (past due during
+        grace, then on hold without access, then expired), without retries; already in dunning changes nothing."""
+        if not self.invoiced or self.state is not S.ACTIVE:
+            return
+        self.first_failure_at, self.grace_end, self.next_retry_at = now, now + policy.grace_period, None
+        if policy.grace_period <= timedelta(0):
+            self._enter_hold_or_expire(now, now, policy, Cause.INVOICE_OVERDUE)
+            return
+        self.state = S.PAST_DUE
+        self._record(EventType.SUBSCRIPTION_RENEWAL_FAILED, S.ACTIVE, Cause.INVOICE_OVERDUE, now)
+
+    def invoice_paid(self, now: datetime) -> None:
+        """An overdue invoice was paid: active again with access, the current period kept."""
+        if not self.invoiced or self.state not in (S.PAST_DUE, S.ON_HOLD):
+            return
+        previous = self.state
+        self.state = S.ACTIVE
+        self.clear_dunning()
+        self._record(EventType.SUBSCRIPTION_RECOVERED, previous, Cause.INVOICE_PAID, now)
+
     # ----------------------------------------------------------------- transitions shared with channels
 
     def record_transition(
@@ -745,6 +804,17 @@ class Subscription:
     ) -> None:
         """Append the history entry and the event for a transition that just happened."""
         self._record(event_type, previous, cause, now, **extra)
+
+    def flag_duplicate_across_channels(self, other: Subscription, now: datetime, cause_ref: str) -> None:
+        """Record that the customer also holds `other`, live on another channel, for this product line."""
+        self._record(
+            EventType.SUBSCRIPTION_DUPLICATE_ACROSS_CHANNELS,
+            self.state,
+            Cause.CHANNEL_EVENT,
+            now,
+            cause_ref=cause_ref,
+            duplicate_of=other.snapshot(),
+        )
 
     def expire(self, now: datetime, cause: Cause, *, cause_ref: str = "") -> None:
         """End the subscription now (store-reported expiry, refund or revocation)."""

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import grpc
 
-from azotte.lifecycle.v1 import lifecycle_pb2, lifecycle_pb2_grpc
-from azotte_lifecycle.adapters import proto
+from azotte.lifecycle.v1 import contracts_pb2, contracts_pb2_grpc, lifecycle_pb2, lifecycle_pb2_grpc
+from azotte_lifecycle.adapters import contract_proto, proto
 from azotte_lifecycle.adapters.catalog import GrpcCatalog
 from azotte_lifecycle.adapters.metering import GrpcMetering
 from azotte_lifecycle.adapters.payments import GrpcPayments
+from azotte_lifecycle.adapters.promotions import GrpcPromotionBudgets
 from azotte_lifecycle.adapters.unit_of_work import PostgresLifecycleUnitOfWork
+from azotte_lifecycle.entrypoints.contracts_servicer import ContractsServicer
 from azotte_lifecycle.entrypoints.servicer import LifecycleServicer
-from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Metering, Payments
+from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Metering, Payments, PromotionBudgets
+from azotte_lifecycle.service_layer import contracts
 from azotte_lifecycle.service_layer.scheduler import Scheduler, SchedulerSettings
 from azotte_lifecycle.settings import LifecycleSettings
+from azotte_platform.events import nats_connection
+from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.envelope import ReceivedEvent
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
@@ -25,14 +32,31 @@ from azotte_platform.service_kit import Units
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = lifecycle_pb2.DESCRIPTOR.services_by_name["LifecycleService"].full_name
+CONTRACTS_SERVICE_NAME = contracts_pb2.DESCRIPTOR.services_by_name["ContractsService"].full_name
+INVOICE_EVENTS = ConsumerSpec(
+    durable="lifecycle-invoices", producer="payments", event_types=("invoice.overdue", "invoice.paid")
+)
 
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """The assembled service: its servicer and its scheduler."""
+    """The assembled service: its servicers, its scheduler and what it builds units of work with."""
 
     servicer: LifecycleServicer
+    contracts: ContractsServicer
     scheduler: Scheduler
+    uow: Callable[[], PostgresLifecycleUnitOfWork]
+
+
+async def follow_invoice(uow: PostgresLifecycleUnitOfWork, event: ReceivedEvent) -> None:
+    """An invoice of a contract's subscription went overdue or was paid: its lifecycle follows."""
+    subscription_id = contract_proto.invoiced_subscription(event)
+    if not subscription_id:
+        return
+    if event.type == "invoice.overdue":
+        await contracts.invoice_overdue(uow, event.tenant_id, subscription_id)
+    else:
+        await contracts.invoice_paid(uow, event.tenant_id, subscription_id)
 
 
 def assemble(
@@ -41,10 +65,12 @@ def assemble(
     payments: Payments,
     settings: LifecycleSettings,
     metering: Metering | None = None,
+    promotions: PromotionBudgets | None = None,
 ) -> Lifecycle:
-    """Wire the use cases to a runtime and the catalog/payments dependencies (and metering, when deployed)."""
+    """Wire the use cases to a runtime and the catalog/payments dependencies (and metering and promotions, when
+    deployed)."""
 
-    def uow() -> LifecycleUnitOfWork:
+    def uow() -> PostgresLifecycleUnitOfWork:
         return PostgresLifecycleUnitOfWork(runtime.engine, "lifecycle", runtime.clock, proto.to_event)
 
     scheduler = Scheduler(
@@ -59,8 +85,12 @@ def assemble(
             max_idle_seconds=settings.scheduler_max_idle_s,
         ),
         metering,
+        promotions,
     )
-    return Lifecycle(LifecycleServicer(Units(uow), catalog, payments, scheduler), scheduler)
+    units: Units[LifecycleUnitOfWork] = Units(uow)
+    return Lifecycle(
+        LifecycleServicer(units, catalog, payments, scheduler), ContractsServicer(units, catalog), scheduler, uow
+    )
 
 
 async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
@@ -70,12 +100,17 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     catalog = GrpcCatalog(connect(settings.catalog_addr))
     payments = GrpcPayments(connect(settings.payments_addr))
     metering = GrpcMetering(connect(settings.metering_addr))
-    lifecycle = assemble(runtime, catalog, payments, settings, metering)
+    promotions = GrpcPromotionBudgets(connect(settings.promotions_addr))
+    lifecycle = assemble(runtime, catalog, payments, settings, metering, promotions)
     lifecycle_pb2_grpc.add_LifecycleServiceServicer_to_server(lifecycle.servicer, server)
+    contracts_pb2_grpc.add_ContractsServiceServicer_to_server(lifecycle.contracts, server)
     if settings.scheduler_enabled:
         runtime.spawn(lifecycle.scheduler.run_forever)
         runtime.on_clock_change(lifecycle.scheduler.on_clock_change)
-    return [SERVICE_NAME]
+    # NOTE: payments may start after lifecycle; creating its stream is idempotent.
+    await nats_connection.ensure_service_stream(runtime.js, "payments")
+    runtime.spawn(EventConsumer(runtime.js, lifecycle.uow, INVOICE_EVENTS, follow_invoice).run_forever)
+    return [SERVICE_NAME, CONTRACTS_SERVICE_NAME]
 
 
 def run() -> None:

@@ -16,14 +16,15 @@ from azotte_lifecycle.domain.channel_events import (
     subscription_from_purchase,
 )
 from azotte_lifecycle.domain.customer import ChannelIdentity
-from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
+from azotte_lifecycle.domain.policy import DuplicateAcrossChannels
+from azotte_lifecycle.domain.subscription import LIVE_STATES, PlanTerms, Subscription
 from azotte_lifecycle.errors import EventInFlight, SubscriptionNotFound
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Price
 from azotte_lifecycle.service_layer.customers import get_customer
 from azotte_lifecycle.service_layer.pricing import quote
-from azotte_lifecycle.service_layer.subscriptions import add, load, save
+from azotte_lifecycle.service_layer.subscriptions import add, load, save, subscriptions_of_customer
 from azotte_platform.enums import Channel
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import InvalidArgument, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,34 @@ async def _purchase(
         storefront_id=incoming.storefront_id,
         channel=incoming.channel,
     )
+    await _flag_duplicate(uow, catalog, sub, incoming.event_id)
     await add(uow, sub)
     await uow.subscriptions.link_identity(tenant_id, incoming.identity, sub.id)
     return sub
+
+
+async def _flag_duplicate(uow: LifecycleUnitOfWork, catalog: Catalog, sub: Subscription, event_id: str) -> None:
+    """Flag the purchase when the customer holds its product line live on another channel and the policy says so."""
+    policy = (await uow.policies.get(sub.tenant_id)).for_plan(sub.plan_id)
+    if policy.duplicate_across_channels is not DuplicateAcrossChannels.FLAG:
+        return
+    held = [
+        other
+        for other in await subscriptions_of_customer(uow, sub.tenant_id, sub.customer_id)
+        if other.state in LIVE_STATES and other.channel is not sub.channel
+    ]
+    if not held:
+        return
+    family = await _family(catalog, sub.plan_id)
+    for other in held:
+        if other.plan_id == sub.plan_id or (family and await _family(catalog, other.plan_id) == family):
+            sub.flag_duplicate_across_channels(other, uow.clock.now(), event_id)
+            return
+
+
+async def _family(catalog: Catalog, plan_id: str) -> str:
+    """The plan's product line; "" for a plan the catalog no longer has."""
+    try:
+        return (await catalog.plan(plan_id)).family
+    except NotFound:
+        return ""

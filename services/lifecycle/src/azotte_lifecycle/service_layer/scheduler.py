@@ -11,6 +11,13 @@ closes the batch's periods at once (`Metering.close_usage_periods`, frozen at th
 of the charge carries the same usage) and the charge carries the recurring price and the usage as lines. If
 metering cannot answer, the batch's charges wait as they do for the catalog.
 
+A contract's subscription (channel direct) is not charged: the period it ends is invoiced through payments
+(`Payments.issue_invoices`, `CreateInvoice(issue=true)` under `lifecycle:contract-invoice:<subscription>:<period>`,
+so retries and crashes never make a second invoice for one period) with the contract's lines
+(`domain.contracts.period_invoice_lines`: its recurring price, the usage metering closed for the period at the
+negotiated meter prices, a true-up to the committed minimum), then the next period starts or the subscription ends
+with the contract's last period. The catalog does not price it: the contract's terms do.
+
 A batch is one tenant's due work, done in that tenant (`context.tenant_scope`): payments is asked in it,
 and its time is that tenant's own (sandbox clocks are per tenant: a subscription is due by its tenant's now).
 Safe with several replicas: a batch is claimed with `FOR UPDATE SKIP LOCKED` and held until its
@@ -26,7 +33,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from azotte_lifecycle.domain.contracts import Contract, UsageQuantity, invoice_key, period_invoice_lines
 from azotte_lifecycle.domain.dunning import RenewalCharge, WorkKind
 from azotte_lifecycle.domain.policy import LifecyclePolicy, TrialEndBehavior
 from azotte_lifecycle.domain.subscription import Subscription
@@ -35,7 +44,9 @@ from azotte_lifecycle.ports import (
     LifecycleUnitOfWork,
     Metering,
     Payments,
+    PeriodInvoice,
     Price,
+    PromotionBudgets,
     RenewalChargeRequest,
     RenewalPriceQuery,
     UsageBill,
@@ -44,6 +55,7 @@ from azotte_lifecycle.service_layer.subscriptions import save
 from azotte_platform import context
 from azotte_platform.clock import Clock, tenant_times
 from azotte_platform.enums import SubscriptionState
+from azotte_platform.telemetry import SCHEDULER_DUE_LAG
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
@@ -86,14 +98,17 @@ class Scheduler:
         clock: Clock,
         settings: SchedulerSettings | None = None,
         metering: Metering | None = None,
+        promotions: PromotionBudgets | None = None,
     ):
-        """`metering` None: a deployment without metering, whose renewals bill no usage."""
+        """`metering` None: a deployment without metering, whose renewals bill no usage; `promotions` None: one whose
+        renewal discounts are not counted against promotion budgets (lifecycle alone)."""
         self._uow = uow_factory
         self._catalog = catalog
         self._payments = payments
         self._clock = clock
         self._settings = settings or SchedulerSettings()
         self._metering = metering
+        self._promotions = promotions
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -138,7 +153,8 @@ class Scheduler:
             with context.tenant_scope(tenant):
                 now = self._clock.now()
                 policy = await uow.policies.get(tenant)
-                settled = await self._settle(subs, [policy.for_plan(s.plan_id) for s in subs], now)
+                contracts = await uow.contracts.of_subscriptions(tenant, [s.id for s in subs if s.invoiced])
+                settled = await self._settle(subs, [policy.for_plan(s.plan_id) for s in subs], now, contracts)
                 await save(uow, *(s for s, ok in zip(subs, settled, strict=True) if ok))
                 unsettled = [s for s, ok in zip(subs, settled, strict=True) if not ok]
                 await uow.subscriptions.defer(unsettled, now + self._settings.unsettled_delay)
@@ -146,26 +162,48 @@ class Scheduler:
             return len(subs)
 
     async def run_forever(self) -> None:
-        """Sweep, then sleep until the next due time (by each tenant's now), a clock change or a wake-up."""
+        """Sweep, then sleep until the next due time (by each tenant's now), a clock change or a wake-up.
+
+        Each round, failed or not, sets the due-work lag: how long the oldest work still due has been due.
+        """
         while True:
             self._wake.clear()
             delay = self._settings.max_idle_seconds
             try:
                 await self.sweep()
-                async with self._uow() as uow:
-                    due_in = await uow.subscriptions.next_due_in(tenant_times(self._clock))
-                if due_in is not None:
-                    delay = min(max(due_in.total_seconds(), 0.0), delay)
+                swept = True
             except Exception:
                 log.exception("due work sweep failed")
+                swept = False
+            try:
+                async with self._uow() as uow:
+                    due_in = await uow.subscriptions.next_due_in(tenant_times(self._clock))
+                SCHEDULER_DUE_LAG.set(0.0 if due_in is None else max(-due_in.total_seconds(), 0.0))
+            except Exception:
+                log.exception("next due time unknown")
+                swept, due_in = False, None
+            if not swept:
                 delay = self._settings.error_backoff_seconds
+            elif due_in is not None:
+                delay = min(max(due_in.total_seconds(), 0.0), delay)
             await wait_at_most(self._wake, delay)
 
-    async def _settle(self, subs: list[Subscription], policies: list[LifecyclePolicy], now: datetime) -> list[bool]:
-        """Do the subscriptions' due work, their renewals priced and charged in one go; False leaves one unsettled."""
+    async def _settle(
+        self,
+        subs: list[Subscription],
+        policies: list[LifecyclePolicy],
+        now: datetime,
+        contracts: dict[str, Contract],
+    ) -> list[bool]:
+        """Do the subscriptions' due work, their renewals priced and charged (or invoiced) in one go; False leaves
+        one unsettled."""
         prepared = await asyncio.gather(*(self._prepare(s, p, now) for s, p in zip(subs, policies, strict=True)))
         settled = [step is True for step in prepared]
-        charges = [i for i, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
+        due = [(i, step) for i, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
+        invoiced = [(i, charge) for i, charge in due if subs[i].invoiced]
+        for (i, _), done in zip(invoiced, await self._invoice(subs, invoiced, contracts, now), strict=True):
+            settled[i] = done
+        charges = [i for i, _ in due if not subs[i].invoiced]
         notices = {i: step.target for i, step in enumerate(prepared) if isinstance(step, NoticeCheck)}
         prices = await self._prices(
             [renewal_price_query(subs[i]) for i in charges]
@@ -182,6 +220,7 @@ class Scheduler:
                 priced.append((i, charge))
             else:
                 settled[i] = charge
+        priced = await self._count_discounts(subs, priced)
         usage = await self._usage_bills([(subs[i], c) for i, c in priced])
         if usage is None:
             return settled
@@ -196,6 +235,71 @@ class Scheduler:
             except Exception:
                 log.exception("renewal result of subscription %s failed", subs[index].id)
         return settled
+
+    async def _invoice(
+        self,
+        subs: list[Subscription],
+        due: list[tuple[int, RenewalCharge]],
+        contracts: dict[str, Contract],
+        now: datetime,
+    ) -> list[bool]:
+        """Invoice the periods `due` ends with the usage metering closed for them; True where it was issued and
+        applied."""
+        if not due:
+            return []
+        usage = await self._usage_bills([(subs[i], charge) for i, charge in due])
+        if usage is None:
+            return [False] * len(due)
+        invoices = []
+        for (i, _), bill in zip(due, usage, strict=True):
+            sub, contract = subs[i], contracts[subs[i].id]
+            used = [
+                UsageQuantity(
+                    line.meter_key,
+                    ",".join(f"{name}={value}" for name, value in line.dimensions),
+                    Decimal(line.quantity or "0"),
+                    line.amount_minor,
+                    line.description,
+                )
+                for line in (bill.lines if bill is not None else ())
+            ]
+            lines = period_invoice_lines(
+                contract.terms, sub.plan_id, used, (sub.current_period_start, sub.current_period_end)
+            )
+            key = invoice_key(sub.id, sub.period_index)
+            invoices.append(PeriodInvoice(sub, contract, tuple(lines), key, str(sub.period_index)))
+        issued = await self._payments.issue_invoices(invoices)
+        done = []
+        for (i, charge), ok in zip(due, issued, strict=True):
+            sub = subs[i]
+            try:
+                if ok:
+                    sub.invoice_period(charge, now, last=contracts[sub.id].ends_with(sub.current_period_end))
+                done.append(ok)
+            except Exception:
+                log.exception("invoice of subscription %s failed", sub.id)
+                done.append(False)
+        return done
+
+    async def _count_discounts(
+        self, subs: list[Subscription], priced: list[tuple[int, RenewalCharge]]
+    ) -> list[tuple[int, RenewalCharge]]:
+        """The renewals to charge once their promotion discounts are counted against the promotions' budgets: one the
+        budget cannot pay for loses its discount and is charged in full; one promotions did not answer waits."""
+        discounted = [(i, charge) for i, charge in priced if charge.discount_minor > 0]
+        if self._promotions is None or not discounted:
+            return priced
+        counted = await self._promotions.count_renewal_discounts([(subs[i], charge) for i, charge in discounted])
+        granted = dict(zip((i for i, _ in discounted), counted, strict=True))
+        charges: list[tuple[int, RenewalCharge]] = []
+        for i, charge in priced:
+            answer = granted.get(i, True)
+            if answer is False:
+                subs[i].end_discount()
+                charge = subs[i].renewal_charge()
+            if answer is not None:
+                charges.append((i, charge))
+        return charges
 
     async def _prices(self, queries: list[RenewalPriceQuery]) -> list[Price | None] | None:
         """The catalog's answer to each query, asking each distinct one once (None: the catalog cannot answer)."""

@@ -119,7 +119,7 @@ async def refuse_second_subscription(
     if plan.add_on:
         return
     plan_id = plan.terms.plan_id
-    live = [sub for sub in await _all_of_customer(uow, tenant_id, customer_id) if sub.state in LIVE_STATES]
+    live = [sub for sub in await subscriptions_of_customer(uow, tenant_id, customer_id) if sub.state in LIVE_STATES]
     for sub in live:
         if sub.plan_id == plan_id:
             raise AlreadySubscribed(
@@ -142,7 +142,8 @@ async def refuse_second_subscription(
             )
 
 
-async def _all_of_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> list[Subscription]:
+async def subscriptions_of_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> list[Subscription]:
+    """Every subscription of the customer, on every channel, whatever its state."""
     found: list[Subscription] = []
     while True:
         after = [_sort_time(found[-1], "created_at"), found[-1].id] if found else None

@@ -1,30 +1,31 @@
-"""The NATS ingest path for internal producers: `metering.ingest.<tenant>` through a durable JetStream consumer.
+"""The NATS ingest path for internal producers: `metering.ingest.<tenant>.<partition>`, one durable JetStream
+consumer per partition.
 
-A message is an `IngestEventsRequest` (protobuf). Every replica binds the same durable consumer, so JetStream
-spreads the messages over them. The messages of one fetch are ingested per tenant as one batch (one
-transaction, up to `MAX_BATCH_EVENTS` events), so small messages cost no transaction each; a message is
-acknowledged only once its batch is committed, and a batch that fails is redelivered (events already stored
-are duplicates then, counted once).
+A message is an `IngestEventsRequest` (protobuf) whose events' customers fall in the subject's partition
+(`domain/ingest_partitions.py`; `ingest_messages` splits a batch so). Each partition has its durable consumer,
+`metering-ingest-<partition>`, bound only by the replica the partition is assigned to, so a customer's events
+are ingested by one replica at a time and replicas never queue on each other's rollup rows. The messages of
+one fetch are ingested per tenant as one batch (one transaction, up to `MAX_BATCH_EVENTS` events), so small
+messages cost no transaction each; a message is acknowledged only once its batch is committed, and a batch
+that fails is redelivered (events already stored are duplicates then, counted once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.client import JetStreamContext
 
 from azotte.metering.v1 import metering_pb2 as pb
 from azotte_metering.adapters import proto
+from azotte_metering.domain.ingest_partitions import partition_of
 from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, UsageEvent
-from azotte_metering.ports import MeteringUnitOfWork
-from azotte_metering.service_layer.ingest import InFlight, Outcome, ingest
-from azotte_platform import context
+from azotte_metering.service_layer.ingest import GroupCommit, InFlight, Outcome
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import validate_tenant_id
 from azotte_platform.events.nats_connection import ensure_stream
@@ -32,39 +33,77 @@ from azotte_platform.events.nats_connection import ensure_stream
 log = logging.getLogger(__name__)
 
 INGEST_STREAM = "AZOTTE_METERING_INGEST"
-INGEST_SUBJECTS = "metering.ingest.*"
-DURABLE = "metering-ingest"
+INGEST_SUBJECTS = "metering.ingest.*.*"
 RETRY_DELAYS_S = (0.5, 2.0, 10.0, 30.0)
 
 
-def ingest_subject(tenant_id: str) -> str:
-    """Where an internal producer publishes a tenant's batches."""
-    return f"metering.ingest.{tenant_id}"
+def ingest_subject(tenant_id: str, partition: int) -> str:
+    """Where an internal producer publishes a tenant's batches of one partition's customers."""
+    return f"metering.ingest.{tenant_id}.{partition}"
+
+
+def durable_name(partition: int) -> str:
+    """The durable consumer of a partition."""
+    return f"metering-ingest-{partition}"
+
+
+def ingest_messages(tenant_id: str, events: Sequence[pb.CloudEvent], partitions: int) -> list[tuple[str, bytes]]:
+    """A tenant's events as the (subject, message) pairs a producer publishes: one `IngestEventsRequest` per
+    partition of their customers (and per `MAX_BATCH_EVENTS` events)."""
+    grouped: dict[int, list[pb.CloudEvent]] = {}
+    for event in events:
+        grouped.setdefault(partition_of(event.subject, partitions), []).append(event)
+    return [
+        (
+            ingest_subject(tenant_id, partition),
+            pb.IngestEventsRequest(events=part[i : i + MAX_BATCH_EVENTS]).SerializeToString(),
+        )
+        for partition, part in sorted(grouped.items())
+        for i in range(0, len(part), MAX_BATCH_EVENTS)
+    ]
 
 
 class IngestConsumer:
-    """Feeds batches published on `metering.ingest.<tenant>` to the ingest use case."""
+    """Feeds the batches of this replica's partitions of `metering.ingest.<tenant>.<partition>` to the ingest use
+    case."""
 
     def __init__(
-        self, js: JetStreamContext, uow_factory: Callable[[], MeteringUnitOfWork], in_flight: InFlight, batch: int
+        self,
+        js: JetStreamContext,
+        group: GroupCommit,
+        in_flight: InFlight,
+        batch: int,
+        partitions: list[int],
     ):
         self._js = js
-        self._uow_factory = uow_factory
+        self._group = group
         self._in_flight = in_flight
         self._batch = batch
+        self._partitions = partitions
 
     async def run(self) -> None:
-        """Fetch and ingest batches forever."""
+        """Fetch and ingest the batches of every partition of this replica, forever."""
         await ensure_stream(self._js, INGEST_STREAM, [INGEST_SUBJECTS])
+        await asyncio.gather(*(self._consume(partition) for partition in self._partitions))
+
+    async def _consume(self, partition: int) -> None:
+        durable = durable_name(partition)
         await self._js.add_consumer(
             INGEST_STREAM,
-            ConsumerConfig(durable_name=DURABLE, ack_policy=AckPolicy.EXPLICIT, max_deliver=-1, ack_wait=60),
+            ConsumerConfig(
+                durable_name=durable,
+                filter_subject=ingest_subject("*", partition),
+                ack_policy=AckPolicy.EXPLICIT,
+                max_deliver=-1,
+                ack_wait=60,
+            ),
         )
-        subscription = await self._js.pull_subscribe_bind(durable=DURABLE, stream=INGEST_STREAM)
+        subscription = await self._js.pull_subscribe_bind(durable=durable, stream=INGEST_STREAM)
         while True:
             try:
                 messages = await subscription.fetch(self._batch, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:
+                # NOTE: nats-py raises its own TimeoutError or asyncio's when a fetch finds nothing in time.
                 continue
             except Exception:
                 log.warning("the ingest consumer could not fetch; retrying", exc_info=True)
@@ -87,7 +126,7 @@ class IngestConsumer:
     async def _read(message: Msg) -> tuple[str, list[UsageEvent]] | None:
         """The message's tenant and events; None (terminated) when it cannot be read or holds no valid batch."""
         try:
-            tenant_id = validate_tenant_id(message.subject.rsplit(".", 1)[-1])
+            tenant_id = validate_tenant_id(message.subject.split(".")[2])
             events = proto.events_from_pb(pb.IngestEventsRequest.FromString(message.data).events)
             if not 0 < len(events) <= MAX_BATCH_EVENTS:
                 raise InvalidArgument.field("events", f"must hold 1 to {MAX_BATCH_EVENTS} events")
@@ -102,9 +141,8 @@ class IngestConsumer:
         redelivered after its backoff, and a batch refused whole is tried message by message."""
         events = [event for _, part in batch for event in part]
         try:
-            with context.tenant_scope(tenant_id):
-                async with self._in_flight.wait(len(events)), self._uow_factory() as uow:
-                    results = await ingest(uow, tenant_id, events)
+            async with self._in_flight.wait(len(events)):
+                results = await self._group.ingest(tenant_id, events)
         except InvalidArgument as error:
             if len(batch) > 1:
                 # NOTE: which message the batch refused for is unknown: each is tried alone.

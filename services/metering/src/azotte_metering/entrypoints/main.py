@@ -11,11 +11,12 @@ from azotte.metering.v1 import metering_pb2, metering_pb2_grpc
 from azotte_metering.adapters import proto
 from azotte_metering.adapters.partitions import MonthlyPartitions
 from azotte_metering.adapters.unit_of_work import PostgresMeteringUnitOfWork
+from azotte_metering.domain.ingest_partitions import Replica
 from azotte_metering.entrypoints import billing
 from azotte_metering.entrypoints.ingest_consumer import IngestConsumer
 from azotte_metering.entrypoints.servicer import MeteringServicer
 from azotte_metering.ports import MeteringUnitOfWork
-from azotte_metering.service_layer.ingest import InFlight
+from azotte_metering.service_layer.ingest import GroupCommit, InFlight
 from azotte_metering.service_layer.retention import DedupSweeper
 from azotte_metering.settings import MeteringSettings
 from azotte_platform.grpc.server import ServiceSpec, run_service
@@ -50,8 +51,12 @@ def assemble(runtime: Runtime, settings: MeteringSettings) -> Metering:
 
     in_flight = InFlight(settings.ingest_max_in_flight_events, settings.ingest_retry_after_s)
     units = Units(uow)
-    servicer = MeteringServicer(units, in_flight)
-    consumer = IngestConsumer(runtime.js, uow, in_flight, settings.ingest_nats_batch)
+    group = GroupCommit(uow)
+    servicer = MeteringServicer(units, in_flight, group)
+    replica = Replica.parse(settings.metering_replica, settings.ingest_partitions)
+    consumer = IngestConsumer(
+        runtime.js, group, in_flight, settings.ingest_nats_batch, replica.partitions(settings.ingest_partitions)
+    )
     sweeper = DedupSweeper(uow, runtime.clock, settings.dedup_sweep_interval_s, settings.dedup_sweep_batch)
     return Metering(servicer, consumer, sweeper, units)
 

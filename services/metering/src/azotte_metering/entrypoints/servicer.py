@@ -13,7 +13,8 @@ from azotte_metering.domain.ingestion import UsageEvent
 from azotte_metering.domain.meters import Aggregation
 from azotte_metering.ports import EventQuery, MeteringUnitOfWork, MeterQuery
 from azotte_metering.service_layer import meters, usage
-from azotte_metering.service_layer.ingest import EventResult, InFlight, ingest
+from azotte_metering.service_layer.ingest import EventResult, GroupCommit, InFlight
+from azotte_platform.context import require_tenant
 from azotte_platform.convert import enum_from_pb
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.listing import COMPARISONS, EQUALITY, Filter, Ordering
@@ -42,9 +43,10 @@ def _time(value: str, field: str) -> datetime:
 class MeteringServicer(metering_pb2_grpc.MeteringServiceServicer):
     """Translates MeteringService calls into metering use cases."""
 
-    def __init__(self, units: Units[MeteringUnitOfWork], in_flight: InFlight):
+    def __init__(self, units: Units[MeteringUnitOfWork], in_flight: InFlight, group: GroupCommit):
         self.units = units
         self._in_flight = in_flight
+        self._group = group
 
     # ------------------------------------------------------------------ meters
 
@@ -111,11 +113,8 @@ class MeteringServicer(metering_pb2_grpc.MeteringServiceServicer):
             index += 1
 
     async def _ingest(self, events: list[UsageEvent]) -> list[EventResult]:
-        # NOTE: no request id: retries are made safe by the events' own (source, id); `ingest` commits.
-        async def work(uow: MeteringUnitOfWork, tenant: str) -> list[EventResult]:
-            return await ingest(uow, tenant, events)
-
-        return await self.units.read(work)
+        # NOTE: no request id: retries are made safe by the events' own (source, id).
+        return await self._group.ingest(require_tenant(), events)
 
     # ------------------------------------------------------------------ usage
 

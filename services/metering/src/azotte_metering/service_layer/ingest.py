@@ -1,14 +1,15 @@
 """Ingesting a batch of usage events: judged one by one, stored and rolled up once, acknowledged after commit.
 
-The batch's good events commit in one transaction (durable before the answer); `usage.recorded` is emitted
-in it for every (customer, meter, dimension values) they touched.
+The batch's good events commit in one transaction (durable before the answer), shared with the tenant's
+other batches waiting at that moment (`GroupCommit`); `usage.recorded` is emitted in it for every (customer,
+meter, dimension values) its new events touched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +22,10 @@ from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.domain.usage import Bucket, Granularity
 from azotte_metering.errors import IngestSaturated, InvalidEventBatch
 from azotte_metering.ports import DayRollup, MeteringUnitOfWork
+from azotte_platform.context import tenant_scope
 
+MAX_GROUP_EVENTS = 50_000
+"""The most events of batches ingested together in one transaction (a batch larger than that goes alone)."""
 RETRY_AFTER_KEY = "retry_after_seconds"
 """The metadata of `IngestSaturated` saying when to retry (the gateway's `Retry-After`)."""
 
@@ -45,6 +49,23 @@ class EventResult:
 
 async def ingest(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[UsageEvent]) -> list[EventResult]:
     """Judge, store and roll up `events` (in an entered unit of work, which this commits)."""
+    (results,) = await store(uow, tenant_id, [await judge_batch(uow, tenant_id, events)])
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedBatch:
+    """A batch judged event by event: the results known so far (rejections, repeats within the batch), the
+    accepted events with their indexes, and the meters that judged them."""
+
+    events: Sequence[UsageEvent]
+    results: list[EventResult | None]
+    accepted: list[tuple[int, Accepted]]
+    meters: list[Meter]
+
+
+async def judge_batch(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[UsageEvent]) -> JudgedBatch:
+    """Judge each event of a batch of 1 to `MAX_BATCH_EVENTS` events by the tenant's meters of its type."""
     if not events:
         raise InvalidEventBatch.field("events", "must hold at least one event")
     if len(events) > MAX_BATCH_EVENTS:
@@ -53,8 +74,7 @@ async def ingest(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[Usage
     meters = await uow.meters.of_types(tenant_id, {event.type for event in events})
     readers = readers_by_type(meters)
     results: list[EventResult | None] = [None] * len(events)
-    accepted: list[Accepted] = []
-    positions: list[int] = []
+    accepted: list[tuple[int, Accepted]] = []
     seen: set[tuple[str, str]] = set()
     for index, event in enumerate(events):
         judged = judge(event, readers.get(event.type, ()), now)
@@ -65,19 +85,101 @@ async def ingest(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[Usage
             results[index] = EventResult(index, event.id, Outcome.DUPLICATE)
         else:
             seen.add((event.source, event.id))
-            accepted.append(judged)
-            positions.append(index)
-    recorded = await uow.usage.record(tenant_id, accepted, now)
+            accepted.append((index, judged))
+    return JudgedBatch(events, results, accepted, meters)
+
+
+async def store(uow: MeteringUnitOfWork, tenant_id: str, batches: Sequence[JudgedBatch]) -> list[list[EventResult]]:
+    """Store and roll up the accepted events of judged batches in one transaction (an entered unit of work, which
+    this commits): each batch's results as if it came alone after the ones before it."""
+    accepted: list[Accepted] = []
+    positions: list[tuple[int, int]] = []
+    seen: set[tuple[str, str]] = set()
+    results = [list(batch.results) for batch in batches]
+    for number, batch in enumerate(batches):
+        for index, judged in batch.accepted:
+            key = (judged.event.source, judged.event.id)
+            if key not in seen:
+                seen.add(key)
+                accepted.append(judged)
+                positions.append((number, index))
+    recorded = await uow.usage.record(tenant_id, accepted, uow.clock.now())
     for position in recorded.fresh:
-        index = positions[position]
-        results[index] = EventResult(index, events[index].id, Outcome.ACCEPTED)
-    for index, event in enumerate(events):
-        if results[index] is None:
-            results[index] = EventResult(index, event.id, Outcome.DUPLICATE)
+        number, index = positions[position]
+        results[number][index] = EventResult(index, batches[number].events[index].id, Outcome.ACCEPTED)
     fresh = [accepted[position] for position in recorded.fresh]
-    uow.emit(tenant_id, *usage_recorded(fresh, {meter.key: meter for meter in meters}, recorded.days))
+    meters = {meter.key: meter for batch in batches for meter in batch.meters}
+    uow.emit(tenant_id, *usage_recorded(fresh, meters, recorded.days))
     await uow.commit()
-    return [result for result in results if result is not None]
+    return [
+        [
+            result if result is not None else EventResult(index, batch.events[index].id, Outcome.DUPLICATE)
+            for index, result in enumerate(answers)
+        ]
+        for batch, answers in zip(batches, results, strict=True)
+    ]
+
+
+class GroupCommit:
+    """Batches of one tenant that arrive while its previous transaction runs are stored together in the next.
+
+    Each batch is judged by its caller, which overlaps the transaction running meanwhile.
+
+    NOTE: a transaction upserts each rollup row it touches once, whatever the number of events behind it, and
+    holds those rows' locks until its commit; concurrent batches over the same customers would queue on each
+    other's locks and pay the upserts and the commit once each. Grouped, they share them. Each caller is
+    answered after the commit of the transaction holding its batch, with its own results; a failed transaction
+    fails each of its batches, none of which was kept.
+    """
+
+    def __init__(self, uow_factory: Callable[[], MeteringUnitOfWork], max_events: int = MAX_GROUP_EVENTS):
+        self._uow_factory = uow_factory
+        self._max_events = max_events
+        self._queues: dict[str, list[tuple[JudgedBatch, asyncio.Future[list[EventResult]]]]] = {}
+        self._drains: set[asyncio.Task[None]] = set()
+
+    async def ingest(self, tenant_id: str, events: Sequence[UsageEvent]) -> list[EventResult]:
+        """Judge a batch, then store it with whatever else of the tenant is waiting; its results once committed."""
+        with tenant_scope(tenant_id):
+            async with self._uow_factory() as uow:
+                judged = await judge_batch(uow, tenant_id, events)
+        answer: asyncio.Future[list[EventResult]] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(tenant_id)
+        if queue is None:
+            queue = self._queues[tenant_id] = []
+            drain = asyncio.create_task(self._drain(tenant_id, queue))
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+        queue.append((judged, answer))
+        # NOTE: a caller that goes away does not cancel the transaction its batch is part of.
+        return await asyncio.shield(answer)
+
+    async def _drain(self, tenant_id: str, queue: list[tuple[JudgedBatch, Any]]) -> None:
+        try:
+            while queue:
+                size, count = 0, 0
+                while count < len(queue) and (count == 0 or size + len(queue[count][0].events) <= self._max_events):
+                    size += len(queue[count][0].events)
+                    count += 1
+                group = queue[:count]
+                del queue[:count]
+                await self._commit(tenant_id, group)
+        finally:
+            del self._queues[tenant_id]
+
+    async def _commit(self, tenant_id: str, group: list[tuple[JudgedBatch, Any]]) -> None:
+        try:
+            with tenant_scope(tenant_id):
+                async with self._uow_factory() as uow:
+                    answers = await store(uow, tenant_id, [judged for judged, _ in group])
+        except Exception as error:
+            for _, answer in group:
+                if not answer.done():
+                    answer.set_exception(error)
+            return
+        for (_, answer), results in zip(group, answers, strict=True):
+            if not answer.done():
+                answer.set_result(results)
 
 
 def usage_recorded(

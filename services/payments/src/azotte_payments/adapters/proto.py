@@ -442,7 +442,20 @@ def record_store_sale_from_pb(request: store_sales_pb2.RecordStoreSaleRequest) -
         currency=request.price.currency_code,
         price_minor=request.price.amount_minor,
         occurred_at=from_timestamp(request.occur_time) if request.HasField("occur_time") else None,
+        commission_rate=_given_rate(request.commission_rate),
     )
+
+
+def _given_rate(text: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        rate = Decimal(text)
+    except InvalidOperation as error:
+        raise InvalidArgument.field("commission_rate", "is not a decimal number") from error
+    if not rate.is_finite():
+        raise InvalidArgument.field("commission_rate", "is not a decimal number")
+    return rate
 
 
 def store_sale_to_pb(sale: StoreSale) -> store_sales_pb2.StoreSale:

@@ -8,6 +8,8 @@ from azotte_payments.domain.bank_statements import BankPayment
 from azotte_payments.domain.invoices import CreditNote, Invoice
 from azotte_payments.domain.ledger import Account, Dimensions, EntryKind, JournalEntry, Posting, Side, accounting_period
 
+DIRECT = "CHANNEL_DIRECT"  # NOTE: payments keeps a channel under its proto name in ledger dimensions
+
 
 def _entry(
     tenant_id: str,
@@ -24,7 +26,8 @@ def _entry(
 
 
 def _dimensions(invoice: Invoice, occurred_at: datetime) -> Dimensions:
-    return Dimensions(invoice.storefront_id, "", invoice.plan_id, accounting_period(occurred_at))
+    # NOTE: invoiced revenue is sold directly (contracts, bank transfers): the direct channel in the revenue reports.
+    return Dimensions(invoice.storefront_id, DIRECT, invoice.plan_id, accounting_period(occurred_at))
 
 
 def postings_for_invoice(invoice: Invoice, tenant_id: str, entry_id: str) -> JournalEntry:

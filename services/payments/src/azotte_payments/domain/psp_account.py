@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from azotte_payments.errors import InvalidPspAccount
+from azotte_platform.sealing import Sealed
 
 ACCOUNT_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 MAX_CREDENTIAL_LENGTH = 512
@@ -79,16 +80,6 @@ def hint_of(secret: str) -> str:
     return f"…{secret[-4:]} (sha256:{digest})"
 
 
-@dataclass(frozen=True)
-class SealedCredentials:
-    """Credentials encrypted under a random data key, itself wrapped by the key-encryption key `kek_id`."""
-
-    kek_id: str
-    wrapped_key: bytes
-    nonce: bytes
-    ciphertext: bytes
-
-
 @dataclass
 class PspAccount:
     """A tenant's account at a PSP; routing rules name it by `account_id`."""
@@ -98,7 +89,7 @@ class PspAccount:
     mode: PspMode
     display_name: str
     credential_hints: dict[str, str]
-    sealed: SealedCredentials
+    sealed: Sealed
     created_at: datetime
     updated_at: datetime
 

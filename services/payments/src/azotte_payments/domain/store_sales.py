@@ -1,5 +1,8 @@
 """Store-billed sales: a period a store (App Store, Google Play) collected, booked as revenue net of its commission.
 
+A partner-billed period is booked the same way on the partner channel: the partner's part of it (from its
+wholesale terms, given with the sale) stands for the store's commission.
+
 NOTE: a store's price is what the subscriber paid it, tax included at the storefront's rate; the store keeps its
 commission on the price net of tax (Apple's and Google's rule) and owes the tenant the rest.
 """
@@ -17,6 +20,7 @@ from azotte_platform.errors import InvalidArgument
 from azotte_platform.tax import TaxBreakdown, TaxMode, TaxPolicy, tax_for_line
 
 STORE_CHANNELS = frozenset({"CHANNEL_APP_STORE", "CHANNEL_GOOGLE_PLAY"})
+PARTNER_CHANNEL = "CHANNEL_PARTNER"
 
 
 @dataclass(frozen=True)
@@ -32,14 +36,23 @@ class StoreSaleRequest:
     currency: str
     price_minor: int
     occurred_at: datetime | None
+    # The partner's part of the net (PARTNER only); a store's rate is the storefront's.
+    commission_rate: Decimal | None = None
 
     def validate(self) -> None:
         """Field checks that need no storefront."""
         for name in ("sale_id", "customer_id", "storefront_id", "plan_id"):
             if not getattr(self, name):
                 raise InvalidArgument.field(name, "is required")
-        if self.channel not in STORE_CHANNELS:
-            raise InvalidArgument.field("channel", "must be a store that collects its price (APP_STORE, GOOGLE_PLAY)")
+        if self.channel not in STORE_CHANNELS | {PARTNER_CHANNEL}:
+            raise InvalidArgument.field(
+                "channel", "must be a seller that collects its price (APP_STORE, GOOGLE_PLAY, PARTNER)"
+            )
+        if self.channel == PARTNER_CHANNEL:
+            if self.commission_rate is None or not Decimal(0) <= self.commission_rate <= Decimal(1):
+                raise InvalidArgument.field("commission_rate", "must be a decimal from 0 to 1 for a partner's sale")
+        elif self.commission_rate is not None:
+            raise InvalidArgument.field("commission_rate", "is the storefront's for a store: leave it empty")
         if self.price_minor <= 0:
             raise InvalidArgument.field("price.amount_minor", "must be positive")
 
@@ -61,7 +74,7 @@ class StoreSale:
 
     @classmethod
     def book(cls, request: StoreSaleRequest, terms: StorefrontTerms, now: datetime) -> StoreSale:
-        """Tax at the storefront's rate (included in the store's price) and the channel's commission."""
+        """Tax at the storefront's rate (included in the price) and the channel's commission (a partner's own)."""
         request.validate()
         if request.currency != terms.currency:
             raise CurrencyMismatch.field(
@@ -69,7 +82,9 @@ class StoreSale:
             )
         policy = TaxPolicy(TaxMode.INCLUSIVE, terms.tax_policy.rate, terms.tax_policy.country_code)
         amounts = tax_for_line(request.price_minor, policy)
-        rate = terms.store_commission.get(request.channel, Decimal(0))
+        rate = request.commission_rate
+        if rate is None:
+            rate = terms.store_commission.get(request.channel, Decimal(0))
         commission = int((amounts.net_minor * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         return cls(request, amounts, rate, commission, request.occurred_at or now)
 

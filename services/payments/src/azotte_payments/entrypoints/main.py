@@ -18,7 +18,7 @@ from azotte_payments.adapters.invoice_pdf import ReportlabInvoiceRenderer
 from azotte_payments.adapters.psp.accounts import CachedAccountProviders
 from azotte_payments.adapters.psp.registry import PspRegistry
 from azotte_payments.adapters.psp.webhooks import PspWebhookVerifiers
-from azotte_payments.adapters.sealing import Keyring
+from azotte_payments.adapters.sealing import CredentialKeyring
 from azotte_payments.adapters.unit_of_work import PostgresPaymentsUnitOfWork
 from azotte_payments.entrypoints.invoices import InvoicesServicer
 from azotte_payments.entrypoints.servicer import PaymentsServicer
@@ -48,7 +48,7 @@ def build_servicer(runtime: Runtime, *, fault: FaultHook | None = None) -> tuple
     def uow() -> PostgresPaymentsUnitOfWork:
         return PostgresPaymentsUnitOfWork(runtime.engine, runtime.clock, proto.to_event)
 
-    keyring = Keyring.parse(settings.payments_keks.get_secret_value())
+    keyring = CredentialKeyring.parse(settings.payments_keks.get_secret_value())
     accounts = CachedAccountProviders(uow, keyring, settings, settings.psp_account_cache_s)
     psps = PspRegistry.from_settings(settings, runtime.clock, accounts)
     runtime.on_close(psps.aclose)

@@ -20,6 +20,7 @@ from azotte_platform.convert import (
     enum_from_pb,
     enum_to_pb,
     money,
+    optional_enum,
     optional_from_timestamp,
     optional_timestamp,
     timestamp,
@@ -86,6 +87,7 @@ from azotte_promotions.domain.referrals import (
 )
 from azotte_promotions.domain.store_offers import StoreOffers
 from azotte_promotions.domain.trials import MarkerKind, TrialEligibility
+from azotte_promotions.service_layer.documents import Change, DocumentCode, DocumentPromotion
 from azotte_promotions.service_layer.experiments import Payment
 from azotte_promotions.service_layer.promotions import PromotionView
 from azotte_promotions.service_layer.referrals import Attachment, SubscriptionMilestone
@@ -104,6 +106,30 @@ def channel_from_pb(value: int, field: str) -> Channel:
 
 def state_to_pb(state: PromotionState) -> Any:
     return enum_to_pb("PROMOTION_STATE", state, pb.PromotionState)
+
+
+def document_promotion_from_pb(message: pb.DocumentPromotion) -> DocumentPromotion:
+    """A document's promotion (violations named by its own fields: `discount.kind`, `codes[0].max_redemptions`)."""
+    state = optional_enum(PromotionState, "PROMOTION_STATE", message.state, pb.PromotionState, "state")
+    codes = tuple(
+        DocumentCode(
+            code.code,
+            optional_count(code, "max_redemptions", f"codes[{j}].max_redemptions"),
+            optional_count(code, "max_per_customer", f"codes[{j}].max_per_customer"),
+            optional_from_timestamp(code, "expire_time"),
+        )
+        for j, code in enumerate(message.codes)
+    )
+    return DocumentPromotion(message.promotion.id, definition_from_pb(message.promotion), state, codes)
+
+
+def document_change_to_pb(change: Change) -> pb.DocumentChange:
+    return pb.DocumentChange(
+        resource_type=change.resource_type,
+        resource_id=change.resource_id,
+        change_type=enum_to_pb("DOCUMENT_CHANGE_TYPE", change.change_type, pb.DocumentChangeType),
+        changed_fields=change.changed_fields,
+    )
 
 
 def duration_to_pb(duration: DiscountDuration) -> Any:

@@ -239,14 +239,18 @@ campaign_offers = sa.Table(
     sa.Index("campaign_offers_by_issued", "tenant_id", "issued_at", "id"),
 )
 
-# NOTE: the private key signs promotional offers here and is never answered.
+# NOTE: the private key signs promotional offers here and is never answered; it is stored sealed (its PEM encrypted
+# under a data key wrapped by a key-encryption key of AZOTTE_PROMOTIONS_KEKS, bound to the tenant).
 app_store_subscription_keys = sa.Table(
     "app_store_subscription_keys",
     metadata,
     sa.Column("tenant_id", sa.Text, primary_key=True),
     sa.Column("key_id", sa.Text, nullable=False),
     sa.Column("bundle_id", sa.Text, nullable=False),
-    sa.Column("private_key_pem", sa.Text, nullable=False),
+    sa.Column("kek_id", sa.Text, nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("nonce", sa.LargeBinary, nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
 )
 

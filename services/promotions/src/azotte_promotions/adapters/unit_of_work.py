@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Self
 
-from azotte_platform.db.unit_of_work import UnitOfWork
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from azotte_platform.clock import Clock
+from azotte_platform.db.unit_of_work import ToEvent, UnitOfWork
+from azotte_platform.sealing import Keyring
 from azotte_promotions.adapters.repositories.campaigns import PostgresCampaignRepository
 from azotte_promotions.adapters.repositories.codes import PostgresCodeRepository
 from azotte_promotions.adapters.repositories.experiments import PostgresExperimentRepository
@@ -17,7 +21,8 @@ from azotte_promotions.adapters.repositories.trials import PostgresTrialReposito
 
 
 class PostgresPromotionsUnitOfWork(UnitOfWork):
-    """`ports.PromotionsUnitOfWork`: `async with uow:` then its repositories and ledger, `commit()`."""
+    """`ports.PromotionsUnitOfWork`: `async with uow:` then its repositories and ledger, `commit()`; `keyring` seals
+    the tenants' App Store subscription keys."""
 
     promotions: PostgresPromotionRepository
     codes: PostgresCodeRepository
@@ -29,6 +34,10 @@ class PostgresPromotionsUnitOfWork(UnitOfWork):
     experiments: PostgresExperimentRepository
     subscription_keys: PostgresSubscriptionKeyRepository
 
+    def __init__(self, engine: AsyncEngine, service: str, clock: Clock, to_event: ToEvent, *, keyring: Keyring):
+        super().__init__(engine, service, clock, to_event)
+        self._keyring = keyring
+
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.promotions = PostgresPromotionRepository(self.connection)
@@ -39,5 +48,5 @@ class PostgresPromotionsUnitOfWork(UnitOfWork):
         self.referrals = PostgresReferralRepository(self.connection)
         self.campaigns = PostgresCampaignRepository(self.connection)
         self.experiments = PostgresExperimentRepository(self.connection)
-        self.subscription_keys = PostgresSubscriptionKeyRepository(self.connection)
+        self.subscription_keys = PostgresSubscriptionKeyRepository(self.connection, self._keyring)
         return self

@@ -14,11 +14,13 @@ from azotte_platform.events.consumer import EventConsumer
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
+from azotte_platform.sealing import Keyring
 from azotte_platform.service_kit import Units
 from azotte_promotions.adapters import proto
 from azotte_promotions.adapters.lifecycle import GrpcTrialExtensions
 from azotte_promotions.adapters.payments import GrpcCredits
 from azotte_promotions.adapters.people import GrpcPeople
+from azotte_promotions.adapters.repositories.store_offers import KEKS_SETTING
 from azotte_promotions.adapters.unit_of_work import PostgresPromotionsUnitOfWork
 from azotte_promotions.entrypoints.campaign_consumer import (
     CAMPAIGN_EVENTS,
@@ -85,8 +87,12 @@ def assemble(
 ) -> Promotions:
     """Wire the use cases to a runtime and the peers."""
 
+    keyring = Keyring.parse(settings.promotions_keks.get_secret_value(), KEKS_SETTING)
+
     def uow() -> PostgresPromotionsUnitOfWork:
-        return PostgresPromotionsUnitOfWork(runtime.engine, "promotions", runtime.clock, proto.to_event)
+        return PostgresPromotionsUnitOfWork(
+            runtime.engine, "promotions", runtime.clock, proto.to_event, keyring=keyring
+        )
 
     sweeper = ReservationSweeper(uow, settings.reservation_sweep_interval_s, settings.reservation_sweep_batch)
     trial_endings = TrialEndingSweeper(

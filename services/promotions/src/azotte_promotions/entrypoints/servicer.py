@@ -20,6 +20,7 @@ from azotte_promotions.ports import People, PromotionsUnitOfWork
 from azotte_promotions.service_layer import (
     campaigns,
     codes,
+    documents,
     experiments,
     promotions,
     queries,
@@ -67,6 +68,25 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
             return pb.CreatePromotionResponse(promotion=proto.promotion_to_pb(view))
 
         return await self.units.mutate(request, pb.CreatePromotionResponse, work)
+
+    async def ApplyPromotionsDocument(
+        self, request: pb.ApplyPromotionsDocumentRequest, context: Any
+    ) -> pb.ApplyPromotionsDocumentResponse:
+        items = []
+        for i, message in enumerate(request.promotions):
+            with documents.at(f"promotions[{i}]"):
+                items.append(proto.document_promotion_from_pb(message))
+
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ApplyPromotionsDocumentResponse:
+            changes = await documents.apply_document(uow, tenant, items, validate_only=request.validate_only)
+            return pb.ApplyPromotionsDocumentResponse(
+                changes=[proto.document_change_to_pb(c) for c in changes], applied=not request.validate_only
+            )
+
+        # NOTE: a dry run writes nothing (its unit of work is never committed), so it needs no request id.
+        if request.validate_only:
+            return await self.units.read(work)
+        return await self.units.mutate(request, pb.ApplyPromotionsDocumentResponse, work)
 
     async def GetPromotion(self, request: pb.GetPromotionRequest, context: Any) -> pb.GetPromotionResponse:
         async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetPromotionResponse:
@@ -310,6 +330,18 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
             return pb.ReleaseRedemptionResponse(redemption=proto.redemption_to_pb(redemption))
 
         return await self.units.mutate(request, pb.ReleaseRedemptionResponse, work)
+
+    async def CountRenewalDiscount(
+        self, request: pb.CountRenewalDiscountRequest, context: Any
+    ) -> pb.CountRenewalDiscountResponse:
+        async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.CountRenewalDiscountResponse:
+            discount = request.discount
+            granted = await redemptions.count_renewal_discount(
+                uow, tenant, request.redemption_id, discount.currency_code, discount.amount_minor
+            )
+            return pb.CountRenewalDiscountResponse(granted=granted)
+
+        return await self.units.mutate(request, pb.CountRenewalDiscountResponse, work)
 
     async def GetRedemption(self, request: pb.GetRedemptionRequest, context: Any) -> pb.GetRedemptionResponse:
         async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.GetRedemptionResponse:

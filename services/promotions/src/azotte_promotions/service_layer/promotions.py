@@ -29,12 +29,18 @@ async def create_promotion(
     uow: PromotionsUnitOfWork, tenant: str, definition: Definition, promotion_id: str = ""
 ) -> PromotionView:
     """A new draft promotion at version 1 (an id is generated when none is given)."""
-    if promotion_id and not _ID.match(promotion_id):
-        raise InvalidArgument.field("promotion.id", "must be 1-64 letters, digits, '_' or '-', starting alphanumeric")
+    if promotion_id:
+        check_id(promotion_id, "promotion.id")
     promotion = Promotion.create(tenant, promotion_id or f"promo_{secrets.token_hex(8)}", definition, uow.clock.now())
     await uow.promotions.add(promotion)
     uow.emit(tenant, *promotion.pull_events())
     return PromotionView(promotion, Usage())
+
+
+def check_id(promotion_id: str, field: str) -> None:
+    """INVALID_ARGUMENT naming `field` unless `promotion_id` is one a caller may choose."""
+    if not _ID.match(promotion_id):
+        raise InvalidArgument.field(field, "must be 1-64 letters, digits, '_' or '-', starting alphanumeric")
 
 
 async def load(uow: PromotionsUnitOfWork, tenant: str, promotion_id: str, *, lock: bool = False) -> Promotion:

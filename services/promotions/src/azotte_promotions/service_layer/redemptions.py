@@ -28,6 +28,7 @@ from azotte_promotions.errors import (
     CodeExhausted,
     CodeNotFound,
     CustomerLimitReached,
+    NoRenewalDiscount,
     PromotionNotEligible,
     RedemptionExpired,
     RedemptionNotFound,
@@ -156,6 +157,29 @@ async def release(uow: PromotionsUnitOfWork, tenant: str, redemption_id: str, re
         await uow.ledger.give_back(_hold_of(redemption))
         await uow.redemptions.save(redemption)
     return redemption
+
+
+async def count_renewal_discount(
+    uow: PromotionsUnitOfWork, tenant: str, redemption_id: str, currency_code: str, discount_minor: int
+) -> bool:
+    """Count one renewal's discount of a confirmed repeating or forever redemption against its promotion's budget
+    in that currency; False when the budget cannot pay for it (nothing is counted). The first time what is left
+    cannot pay for a discount like it, promotion.budget_exhausted (once per currency)."""
+    if discount_minor <= 0:
+        raise InvalidArgument.field("discount.amount_minor", "must be positive")
+    redemption = await _load(uow, tenant, redemption_id, lock=False)
+    if currency_code != redemption.currency_code:
+        raise InvalidArgument.field("discount.currency_code", f"must be the redemption's {redemption.currency_code}")
+    renews = redemption.renewal_percent_basis_points or redemption.renewal_amount_off_minor
+    if redemption.state is not RedemptionState.CONFIRMED or not renews:
+        raise NoRenewalDiscount(f"redemption {redemption_id!r} is not a confirmed repeating or forever discount")
+    spent = await uow.ledger.spend(tenant, redemption.promotion_id, currency_code, discount_minor)
+    if spent.budget_minor is not None:
+        exhausted = PromotionBudgetExhausted(
+            redemption.promotion_id, currency_code, spent.budget_minor, spent.confirmed_minor
+        )
+        uow.emit(tenant, exhausted)
+    return spent.granted
 
 
 async def get_redemption(uow: PromotionsUnitOfWork, tenant: str, redemption_id: str) -> Redemption:

@@ -29,6 +29,7 @@ from azotte_catalog.domain.storefront import (
 from azotte_catalog.domain.texts import DEFAULT_LOCALE, LocalizedText, Texts, texts_of
 from azotte_catalog.ports import DuePrice
 from azotte_platform.clock import TenantTimes
+from azotte_platform.db.tenant_time import own_now
 from azotte_platform.enums import Channel
 
 
@@ -160,10 +161,7 @@ class PostgresCatalogRepository:
         NOTE: SKIP LOCKED lets several replicas activate side by side; a row is claimed by one of them.
         """
         c = prices.c
-        due_by_own_now = c.effective_from <= _at(times.base)
-        if times.offsets:
-            own_now = sa.case({t: _at(times.of(t)) for t in times.offsets}, value=c.tenant_id, else_=_at(times.base))
-            due_by_own_now = c.effective_from <= own_now
+        due_by_own_now = c.effective_from <= own_now(times, c.tenant_id)
         result = await self._connection.execute(
             sa.select(prices)
             # NOTE: `effective_from <= latest` keeps the pending index's range scan; each tenant's now filters after it.

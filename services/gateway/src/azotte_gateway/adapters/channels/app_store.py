@@ -180,15 +180,24 @@ class AppStoreVerifier:
         uuid = notification.get("notificationUUID")
         if not isinstance(uuid, str) or not uuid:
             raise _reject("the notification has no notificationUUID")
+        signed_at = from_millis(notification.get("signedDate"), "the notification's signedDate")
         data = notification.get("data")
         if not isinstance(data, dict):
             # NOTE: summary (mass renewal extension) and external purchase notifications carry no data.
-            return TrustedNotification(uuid, {"notification": notification, "storefront_id": app.storefront_id})
+            return TrustedNotification(
+                uuid,
+                {"notification": notification, "app_id": app.app_id, "storefront_id": app.storefront_id},
+                signed_at,
+            )
         _require_app(data, app, "notification")
         production = app.environment is AppStoreEnvironment.PRODUCTION
         if production and app.app_apple_id and data.get("appAppleId") != app.app_apple_id:
             raise _reject("the notification is for another Apple app id")
-        payload: dict[str, Any] = {"notification": notification, "storefront_id": app.storefront_id}
+        payload: dict[str, Any] = {
+            "notification": notification,
+            "app_id": app.app_id,
+            "storefront_id": app.storefront_id,
+        }
         for key, what, name in (
             ("signedTransactionInfo", "signed transaction", "transaction"),
             ("signedRenewalInfo", "signed renewal info", "renewal"),
@@ -200,7 +209,7 @@ class AppStoreVerifier:
                 elif decoded.get("environment") != app.environment.value:
                     raise _reject(f"the {what} is from another environment")
                 payload[name] = decoded
-        return TrustedNotification(uuid, payload)
+        return TrustedNotification(uuid, payload, signed_at)
 
 
 # --- normalization --------------------------------------------------------------------------------
@@ -223,6 +232,14 @@ IGNORED_TYPES = frozenset(
         "PRICE_CHANGE",
     }
 )
+
+
+# The kinds a purchase made with an offer is (a renewal in the offer's later periods redeems nothing new).
+OFFER_KINDS = frozenset(
+    {K.CHANNEL_EVENT_KIND_PURCHASED, K.CHANNEL_EVENT_KIND_PLAN_CHANGED, K.CHANNEL_EVENT_KIND_PLAN_CHANGE_SCHEDULED}
+)
+# A transaction's offerType of an offer with an identifier: 2 a promotional offer, 3 an offer code, 4 win-back.
+STORE_OFFER_TYPES = frozenset({2, 3, 4})
 
 
 def _kind(notification_type: str, subtype: str) -> lc.ChannelEventKind.ValueType | None:
@@ -324,6 +341,9 @@ class AppStoreNormalizer:
             if price is None:
                 raise _reject("the renewal info of a price increase has no renewalPrice and currency")
             event.price.CopyFrom(price)
+        if kind in OFFER_KINDS and transaction.get("offerType") in STORE_OFFER_TYPES:
+            event.offer_id = _text(transaction, "offerIdentifier")
+            event.transaction_id = _text(transaction, "transactionId")
         if kind in (K.CHANNEL_EVENT_KIND_PURCHASED, K.CHANNEL_EVENT_KIND_PLAN_CHANGED):
             mapping = await self._mapping(_text(transaction, "productId"))
             event.plan_id = mapping.plan_id

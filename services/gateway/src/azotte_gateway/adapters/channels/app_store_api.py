@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from azotte_gateway.adapters.channels.app_store import verify_jws
-from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, trusted_root
+from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, InAppPurchaseKey, trusted_root
 from azotte_gateway.errors import ChannelNotificationRejected
 from azotte_platform.errors import InvalidArgument
 
@@ -35,27 +33,6 @@ _TRANSACTION_ID = re.compile(r"^[0-9]{1,32}$")
 
 class AppStoreApiError(Exception):
     """The App Store Server API refused a request or answered something that is not a history."""
-
-
-@dataclass(frozen=True)
-class InAppPurchaseKey:
-    """A tenant's App Store Connect in-app purchase key: issuer id, key id and the P-256 private key (a secret)."""
-
-    issuer_id: str
-    key_id: str
-    private_key_pem: str = field(repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.issuer_id:
-            raise InvalidArgument.field("api_key.issuer_id", "is required")
-        if not re.fullmatch(r"[A-Z0-9]{10}", self.key_id):
-            raise InvalidArgument.field("api_key.key_id", "must be the key's 10-character id")
-        try:
-            key = serialization.load_pem_private_key(self.private_key_pem.encode(), password=None)
-        except (ValueError, TypeError) as error:
-            raise InvalidArgument.field("api_key.private_key_pem", "is not a PEM private key") from error
-        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-            raise InvalidArgument.field("api_key.private_key_pem", "is not a P-256 key (Apple's .p8)")
 
 
 def api_token(key: InAppPurchaseKey, bundle_id: str, now: datetime) -> str:
@@ -77,10 +54,10 @@ def base_url_of(app: AppStoreApp) -> str:
 
 @dataclass
 class AppStoreServerApi:
-    """The API at `base_url` (Apple's for the environment, or the sandbox fake), over `http`."""
+    """The API over `http`: at `base_url` (the sandbox fake) when given, else Apple's host for the app's environment."""
 
     http: httpx.AsyncClient
-    base_url: str
+    base_url: str = ""
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def transaction_history(
@@ -109,11 +86,13 @@ class AppStoreServerApi:
     async def _page(self, app: AppStoreApp, key: InAppPurchaseKey, transaction_id: str, revision: str) -> Any:
         params = {"sort": "ASCENDING", **({"revision": revision} if revision else {})}
         headers = {"Authorization": f"Bearer {api_token(key, app.bundle_id, self.now())}"}
-        url = f"{self.base_url}/inApps/v2/history/{transaction_id}"
+        url = f"{self.base_url or base_url_of(app)}/inApps/v2/history/{transaction_id}"
         try:
             response = await self.http.get(url, params=params, headers=headers)
         except httpx.HTTPError as error:
             raise AppStoreApiError(f"the App Store Server API is unreachable: {type(error).__name__}") from error
+        if response.status_code == 401:
+            raise AppStoreApiError("the App Store Server API refused the app's in-app purchase key (401)")
         if response.status_code != 200:
             raise AppStoreApiError(f"the App Store Server API answered {response.status_code}")
         try:

@@ -92,7 +92,8 @@ def _reject(reason: str) -> ChannelNotificationRejected:
     return ChannelNotificationRejected(f"Google Play notification rejected: {reason}")
 
 
-def _push_claims(authorization: str, key: jwt.PyJWK | None, app: GooglePlayApp) -> None:
+def _push_claims(authorization: str, key: jwt.PyJWK | None, app: GooglePlayApp, stored: bool) -> None:
+    """Check the push token; for a stored push, its expiry was checked when it arrived."""
     if key is None:
         raise _reject("the push token is signed by a key Google does not publish")
     try:
@@ -102,7 +103,7 @@ def _push_claims(authorization: str, key: jwt.PyJWK | None, app: GooglePlayApp) 
             algorithms=["RS256"],
             audience=app.push_audience,
             issuer=GOOGLE_ISSUERS,
-            options={"require": ["exp", "iat", "iss", "aud", "email"]},
+            options={"require": ["exp", "iat", "iss", "aud", "email"], "verify_exp": not stored},
         )
     except jwt.PyJWTError as error:
         raise _reject(f"the push token is not valid ({error})") from error
@@ -148,7 +149,7 @@ class GooglePlayVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as error:
             raise _reject("the push token is not a JWT") from error
-        _push_claims(token, await self.keys.key(kid) if isinstance(kid, str) else None, app)
+        _push_claims(token, await self.keys.key(kid) if isinstance(kid, str) else None, app, raw.stored)
         message_id, notification = _message(raw.body)
         if notification.get("packageName") != app.package_name:
             raise _reject("the notification is for another package")
@@ -165,7 +166,8 @@ class GooglePlayVerifier:
             # NOTE: a redelivery reading the same state is the same notification (applied once); one reading a
             # state that changed since is a new one, whose events lifecycle applies in event-time order.
             notification_id = f"{notification_id}/{state_digest(purchase)}"
-        return TrustedNotification(notification_id, payload)
+        at = _event_time(notification) if "eventTimeMillis" in notification else None
+        return TrustedNotification(notification_id, payload, at)
 
 
 # --- normalization --------------------------------------------------------------------------------
@@ -341,6 +343,11 @@ class GooglePlayNormalizer:
             event.customer_id = await self._customer(purchase, token)
             offer_phase = item.get("offerPhase")
             event.in_trial = isinstance(offer_phase, dict) and "freeTrial" in offer_phase
+            offer = item.get("offerDetails")
+            offer_id = offer.get("offerId") if isinstance(offer, dict) else None
+            order_id = purchase.get("latestOrderId")
+            if isinstance(offer_id, str) and offer_id and isinstance(order_id, str) and order_id:
+                event.offer_id, event.transaction_id = offer_id, order_id
 
     async def _known(self, token: str) -> bool:
         """Whether a customer bought with this token here (so lifecycle holds its subscription)."""

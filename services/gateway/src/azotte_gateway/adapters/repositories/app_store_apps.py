@@ -9,7 +9,33 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_gateway.adapters.tables import app_store_apps
-from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment
+from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, SealedServerApiKey
+from azotte_platform.sealing import Sealed
+
+
+def _server_api(row: Any) -> SealedServerApiKey | None:
+    if row.server_api_key_id is None:
+        return None
+    sealed = Sealed(
+        row.server_api_kek_id,
+        bytes(row.server_api_wrapped_key),
+        bytes(row.server_api_nonce),
+        bytes(row.server_api_ciphertext),
+    )
+    return SealedServerApiKey(row.server_api_issuer_id, row.server_api_key_id, sealed)
+
+
+def _server_api_values(key: SealedServerApiKey | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    return {
+        "server_api_issuer_id": key.issuer_id,
+        "server_api_key_id": key.key_id,
+        "server_api_kek_id": key.private_key.kek_id,
+        "server_api_wrapped_key": key.private_key.wrapped_key,
+        "server_api_nonce": key.private_key.nonce,
+        "server_api_ciphertext": key.private_key.ciphertext,
+    }
 
 
 def _app(row: Any) -> AppStoreApp:
@@ -22,6 +48,7 @@ def _app(row: Any) -> AppStoreApp:
         app_apple_id=row.app_apple_id,
         storefront_id=row.storefront_id,
         create_time=row.create_time,
+        server_api=_server_api(row),
     )
 
 
@@ -43,6 +70,7 @@ class PostgresAppStoreAppRepository:
                 app_apple_id=app.app_apple_id,
                 storefront_id=app.storefront_id,
                 create_time=app.create_time,
+                **_server_api_values(app.server_api),
             )
             .on_conflict_do_nothing()
             .returning(app_store_apps.c.app_id)

@@ -33,6 +33,7 @@ def _partner(row: Any) -> Partner:
         public_key_pem=row.public_key_pem,
         display_name=row.display_name,
         create_time=row.create_time,
+        revenue_share_bps=row.revenue_share_bps,
     )
 
 

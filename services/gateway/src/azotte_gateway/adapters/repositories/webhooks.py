@@ -20,6 +20,7 @@ from azotte_gateway.domain.webhooks import (
     WebhookMessage,
 )
 from azotte_platform.clock import TenantTimes
+from azotte_platform.db.tenant_time import own_now
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import Page, PageRequest
 
@@ -93,15 +94,6 @@ def _attempt(row: Any) -> DeliveryAttempt:
         response_excerpt=row.response_excerpt,
         next_attempt_time=row.next_attempt_time,
     )
-
-
-def _own_now(times: TenantTimes) -> sa.ColumnElement[datetime]:
-    """Each row's tenant's now, in SQL."""
-    base = sa.literal(times.base, sa.DateTime(timezone=True))
-    if not times.offsets:
-        return base
-    moved = {t: sa.literal(times.of(t), sa.DateTime(timezone=True)) for t in times.offsets}
-    return sa.case(moved, value=M.tenant_id, else_=base)
 
 
 def _token_time(value: Any) -> datetime:
@@ -263,13 +255,15 @@ class PostgresWebhookRepository:
     async def claim_due(
         self, times: TenantTimes, limit: int, lease: timedelta
     ) -> list[tuple[WebhookMessage, WebhookEndpoint]]:
-        own_now = _own_now(times)
+        tenant_now = own_now(times, M.tenant_id)
         latest = sa.literal(times.latest, sa.DateTime(timezone=True))
         # NOTE: SKIP LOCKED lets several gateway replicas deliver side by side; each message goes to one of them.
         due = (
             sa.select(M.tenant_id, M.message_id)
             .join(webhook_endpoints, sa.and_(E.tenant_id == M.tenant_id, E.endpoint_id == M.endpoint_id))
-            .where(M.state == MessageState.PENDING.value, M.next_attempt_time <= latest, M.next_attempt_time <= own_now)
+            .where(
+                M.state == MessageState.PENDING.value, M.next_attempt_time <= latest, M.next_attempt_time <= tenant_now
+            )
             .where(E.enabled)
             .order_by(M.next_attempt_time)
             .limit(limit)
@@ -280,7 +274,7 @@ class PostgresWebhookRepository:
             await self._connection.execute(
                 sa.update(webhook_messages)
                 .where(M.tenant_id == due.c.tenant_id, M.message_id == due.c.message_id)
-                .values(next_attempt_time=own_now + lease)
+                .values(next_attempt_time=tenant_now + lease)
                 .returning(*webhook_messages.c)
             )
         ).all()
@@ -297,7 +291,7 @@ class PostgresWebhookRepository:
         return [(_message(row), endpoints[(row.tenant_id, row.endpoint_id)]) for row in claimed]
 
     async def next_due_in(self, times: TenantTimes) -> timedelta | None:
-        lead = sa.func.min(M.next_attempt_time - _own_now(times))
+        lead = sa.func.min(M.next_attempt_time - own_now(times, M.tenant_id))
         query = (
             sa.select(lead)
             .join(webhook_endpoints, sa.and_(E.tenant_id == M.tenant_id, E.endpoint_id == M.endpoint_id))

@@ -23,7 +23,7 @@ from azotte_gateway.entrypoints.rest.schemas import answers
 router = APIRouter(tags=["analytics"])
 M = TypeVar("M", bound=Message)
 
-ChannelName = Literal["WEB", "APP_STORE", "GOOGLE_PLAY", "TELECOM", "PARTNER"]
+ChannelName = Literal["WEB", "APP_STORE", "GOOGLE_PLAY", "TELECOM", "PARTNER", "DIRECT"]
 Format = Literal["json", "csv"]
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
 

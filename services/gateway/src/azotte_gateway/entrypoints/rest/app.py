@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from azotte_gateway.entrypoints.rest import (
     channel_accounts,
     channels,
     checkout,
+    contracts,
     customers,
     experiments,
     families,
@@ -86,6 +88,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         usage_billing,
         psp_accounts,
         invoices,
+        contracts,
         portal_users,
     )
     for area in areas:
@@ -135,7 +138,20 @@ def _segments_end_at_colons(router: APIRouter) -> None:
 
 
 class EmbeddedRestServer(uvicorn.Server):
-    """A uvicorn server run as a task of the gateway process, which owns the signal handlers."""
+    """A uvicorn server run as a task of the gateway process, which owns the signal handlers.
+
+    With `reuse_port`, it listens on a socket bound with SO_REUSEPORT, which the gateway's other worker
+    processes bind too: the kernel spreads connections over them.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, reuse_port: bool = False):
+        super().__init__(config)
+        self._reuse_port = reuse_port
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets is None and self._reuse_port:
+            sockets = [_reuse_port_socket(self.config.host, self.config.port)]
+        await super().serve(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -150,7 +166,16 @@ class EmbeddedRestServer(uvicorn.Server):
             await asyncio.sleep(0.01)
 
 
-def rest_server(app: FastAPI, host: str, port: int) -> EmbeddedRestServer:
-    """A uvicorn server for `app` on host:port."""
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+def rest_server(app: FastAPI, host: str, port: int, *, reuse_port: bool = False) -> EmbeddedRestServer:
+    """A uvicorn server for `app` on host:port (bound with SO_REUSEPORT when several processes serve it)."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
-    return EmbeddedRestServer(config)
+    return EmbeddedRestServer(config, reuse_port=reuse_port)

@@ -161,7 +161,7 @@ class PlanPatch(MutatingBody):
 class PriceBody(MutatingBody):
     plan_id: str = Field(min_length=1)
     storefront_id: str = Field(min_length=1)
-    channel: Literal["web", "app_store", "google_play", "telecom", "partner"] | None = Field(
+    channel: Literal["web", "app_store", "google_play", "telecom", "partner", "direct"] | None = Field(
         default=None, description="A channel-specific price; unset for the storefront default."
     )
     amount_minor: int = Field(ge=0, description="In minor units of the storefront currency.")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from azotte.gateway.v1 import channel_apps_pb2 as ca
 from azotte.lifecycle.v1 import lifecycle_pb2 as lc
 from azotte_gateway.domain.channels import RawNotification
-from azotte_gateway.entrypoints.rest.channels import AppliedEvent, NotificationReceipt
+from azotte_gateway.entrypoints.rest.channels import NotificationReceipt, receipt
 from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_gateway.service_layer.channel_accounts import PartnerEventAnswer
@@ -74,6 +74,13 @@ class PartnerBody(Body):
     partner_id: str = Field(default="", description="1 to 63 of a-z, 0-9, '-', starting with a letter.")
     display_name: str = ""
     public_key_pem: str = Field(default="", description="PEM of the partner's Ed25519 or P-256 public key.")
+    revenue_share_bps: int | None = Field(
+        default=None,
+        ge=-(2**31),
+        le=2**31 - 1,
+        description="Wholesale terms: the tenant's share of the catalog price of each period the partner bills, "
+        "in basis points (0 to 10000; unset: 10000); the partner keeps the rest.",
+    )
 
 
 class CreatePartnerBody(MutatingBody):
@@ -84,11 +91,14 @@ class CreatePartnerBody(MutatingBody):
     "/v1/partners",
     summary="Configure a partner whose signed subscriber events the gateway accepts",
     description="`manage_channels` (manager, admin). The answer's `events_path` is where the partner posts; a "
-    "tenant's partner id is taken once (409).",
+    "tenant's partner id is taken once (409). Each activation and renewal the partner sends is booked as a sale "
+    "on the partner channel at the catalog price, the partner's part (per `revenue_share_bps`) as its commission.",
     **answers(ca.CreatePartnerResponse),
 )
 async def create_partner(body: CreatePartnerBody, who: Who, g: Gw) -> JSON:
-    request = ca.CreatePartnerRequest(request_id=body.request_id, partner=ca.Partner(**body.partner.model_dump()))
+    request = ca.CreatePartnerRequest(
+        request_id=body.request_id, partner=ca.Partner(**body.partner.model_dump(exclude_none=True))
+    )
     return js(await g.channel_accounts.create_partner(who, request))
 
 
@@ -127,27 +137,15 @@ class PubSubPush(BaseModel):
     subscription: str = ""
 
 
-def _receipt(applied: list[lc.ApplyChannelEventResponse]) -> NotificationReceipt:
-    return NotificationReceipt(
-        events=[
-            AppliedEvent(
-                outcome=lc.ChannelEventOutcome.Name(a.outcome).removeprefix("CHANNEL_EVENT_OUTCOME_"),
-                subscription_id=a.subscription.id,
-                consistency_token=a.consistency_token,
-            )
-            for a in applied
-        ]
-    )
-
-
 @router.post(
     "/v1/channels/google-play/{tenant_id}/{app_id}/notifications",
     summary="Real-time developer notifications of a tenant's Google Play app (Pub/Sub push)",
     description="Pub/Sub pushes here with its OIDC token (`Authorization: Bearer`); no API key. The token's "
     "signature (Google's keys), issuer, audience, service account and expiry, and the package name are the only "
-    "proof (401 otherwise, nothing applied). The subscription's state is then read from the Play Developer API and "
-    "applied; a redelivery (same messageId) is applied once; a test notification answers no event. A purchase "
-    "whose customer is not linked yet (obfuscatedExternalAccountId) answers 409 so Pub/Sub retries.",
+    "proof (401 otherwise, nothing stored). The subscription's state is then read from the Play Developer API, the "
+    "notification stored in the notification inbox and applied; a redelivery (same messageId and state) is applied "
+    "once; a test notification answers no event. One that fails to apply (a customer not linked yet through "
+    "obfuscatedExternalAccountId, ...) answers 200 with state FAILED: the inbox retries it, then parks it.",
     response_model=NotificationReceipt,
     openapi_extra={"security": []},
 )
@@ -160,7 +158,7 @@ async def receive_google_play_notification(
         tenant_id=tenant_id,
         app_id=app_id,
     )
-    return _receipt(await g.channels.receive_notification(Channel.GOOGLE_PLAY, tenant_id, raw))
+    return receipt(await g.channels.receive_notification(Channel.GOOGLE_PLAY, tenant_id, raw))
 
 
 class PartnerEventError(BaseModel):

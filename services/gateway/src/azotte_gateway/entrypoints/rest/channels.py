@@ -1,4 +1,5 @@
-"""REST endpoints of store channels: the App Store apps a tenant configures, and the notifications Apple posts."""
+"""REST endpoints of store channels: the App Store apps a tenant configures, the notifications Apple posts, and the
+notification inbox operators look into."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from azotte.gateway.v1 import channel_apps_pb2 as ca
-from azotte.lifecycle.v1 import lifecycle_pb2 as lc
+from azotte.gateway.v1 import channel_notifications_pb2 as cn
+from azotte_gateway.domain.channel_inbox import InboxNotification
 from azotte_gateway.domain.channels import RawNotification
 from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, Int64, MutatingBody, PageSize, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
@@ -19,6 +21,12 @@ router = APIRouter(tags=["channels"])
 _ENVIRONMENT = "APP_STORE_ENVIRONMENT_"
 
 
+class AppStoreServerApiKeyBody(Body):
+    issuer_id: str = ""
+    key_id: str = Field(default="", description="The in-app purchase key's 10-character id.")
+    private_key_pem: str = Field(default="", description="The key's PEM (the .p8 file); stored sealed, never answered.")
+
+
 class AppStoreAppBody(Body):
     app_id: str = Field(default="", description="1 to 63 of a-z, 0-9, '-', starting with a letter.")
     bundle_id: str = ""
@@ -26,6 +34,9 @@ class AppStoreAppBody(Body):
     root_certificate_pem: str = Field(default="", description="PEM of the one trusted root certificate.")
     app_apple_id: Int64 = 0
     storefront_id: str = ""
+    server_api: AppStoreServerApiKeyBody | None = Field(
+        default=None, description="The App Store Server API key reading the history of a subscription never seen."
+    )
 
 
 class CreateAppStoreAppBody(MutatingBody):
@@ -36,7 +47,8 @@ class CreateAppStoreAppBody(MutatingBody):
     "/v1/app-store-apps",
     summary="Configure an App Store app whose notifications the gateway accepts",
     description="`manage_channels` (manager, admin). The answer's `notification_path` is the URL to enter in App "
-    "Store Connect. The root must be a PEM CA certificate; a tenant's app id is taken once (409).",
+    "Store Connect. The root must be a PEM CA certificate; a tenant's app id is taken once (409). The optional "
+    "`server_api` key is stored sealed and never answered (`private_key_set` says one is stored).",
     **answers(ca.CreateAppStoreAppResponse),
 )
 async def create_app_store_app(body: CreateAppStoreAppBody, who: Who, g: Gw) -> JSON:
@@ -49,6 +61,8 @@ async def create_app_store_app(body: CreateAppStoreAppBody, who: Who, g: Gw) -> 
         app_apple_id=given.app_apple_id,
         storefront_id=given.storefront_id,
     )
+    if given.server_api is not None:
+        app.server_api.CopyFrom(ca.AppStoreServerApiKey(**given.server_api.model_dump()))
     request = ca.CreateAppStoreAppRequest(request_id=body.request_id, app=app)
     return js(await g.channels.create_app_store_app(who, request))
 
@@ -89,11 +103,23 @@ class AppliedEvent(BaseModel):
 
 
 class NotificationReceipt(BaseModel):
-    """What applying the notification did: one entry per lifecycle event; none when it was ignored."""
+    """The stored notification and what applying it did: one entry per lifecycle event; none when it was ignored
+    or is still to be applied."""
 
     model_config = ConfigDict(extra="forbid")
 
+    notification: str = Field(description="Its name in the inbox (`GET /v1/channel-notifications/{name}`).")
+    state: str = Field(description="APPLIED, IGNORED, FAILED (the inbox retries it) or PARKED.")
     events: list[AppliedEvent]
+
+
+def receipt(notification: InboxNotification) -> NotificationReceipt:
+    """The answer to a store: 200 once its notification is stored, whatever applying it did."""
+    return NotificationReceipt(
+        notification=notification.name,
+        state=notification.state.name,
+        events=[AppliedEvent(**vars(event)) for event in notification.applied],
+    )
 
 
 @router.post(
@@ -101,8 +127,10 @@ class NotificationReceipt(BaseModel):
     summary="App Store Server Notifications v2 of a tenant's app",
     description="Apple posts here; no API key: the JWS signature, its x5c chain up to the app's configured root, "
     "Apple's marker extensions, the bundle id and the environment are the only proof (401 otherwise, nothing "
-    "applied). 200 once applied; a redelivered notification (same notificationUUID) is applied once. A purchase "
-    "whose customer is not linked yet (appAccountToken or originalTransactionId) answers 409 so Apple retries.",
+    "stored). 200 once stored in the notification inbox, and applied at once when it can be; a redelivered "
+    "notification (same notificationUUID) answers the stored one and is applied once. One that fails to apply "
+    "(a customer not linked yet, a product without channel mapping, lifecycle unavailable) answers 200 with state "
+    "FAILED: the inbox retries it and parks it after the last attempt (`/v1/channel-notifications`).",
     response_model=NotificationReceipt,
     openapi_extra={"security": []},
 )
@@ -115,14 +143,42 @@ async def receive_app_store_notification(
         tenant_id=tenant_id,
         app_id=app_id,
     )
-    answers_ = await g.channels.receive_notification(Channel.APP_STORE, tenant_id, raw)
-    return NotificationReceipt(
-        events=[
-            AppliedEvent(
-                outcome=lc.ChannelEventOutcome.Name(a.outcome).removeprefix("CHANNEL_EVENT_OUTCOME_"),
-                subscription_id=a.subscription.id,
-                consistency_token=a.consistency_token,
-            )
-            for a in answers_
-        ]
-    )
+    return receipt(await g.channels.receive_notification(Channel.APP_STORE, tenant_id, raw))
+
+
+@router.get(
+    "/v1/channel-notifications",
+    summary="The notification inbox: every verified store notification and where it stands",
+    description="`manage_channels` (manager, admin). The newest event first, without bodies. `filter`: "
+    '`channel = "app_store"|"google_play"`, `state = RECEIVED|APPLIED|IGNORED|FAILED|PARKED`.',
+    **answers(cn.ListChannelNotificationsResponse),
+)
+async def list_channel_notifications(
+    who: Who, g: Gw, page_size: PageSize = 0, page_token: str = "", filter: str = ""
+) -> JSON:
+    request = cn.ListChannelNotificationsRequest(page_size=page_size, page_token=page_token, filter=filter)
+    return js(await g.channel_notifications.list_channel_notifications(who, request))
+
+
+@router.get(
+    "/v1/channel-notifications/{channel}/{notification_id:path}",
+    summary="One stored notification, its raw body and headers",
+    description="`manage_channels` (manager, admin). 404 for another tenant's notification, as for a missing one.",
+    **answers(cn.GetChannelNotificationResponse),
+)
+async def get_channel_notification(channel: str, notification_id: str, who: Who, g: Gw) -> JSON:
+    request = cn.GetChannelNotificationRequest(name=f"{channel}/{notification_id}")
+    return js(await g.channel_notifications.get_channel_notification(who, request))
+
+
+@router.post(
+    "/v1/channel-notifications/{channel}/{notification_id:path}:replay",
+    summary="Apply a failed or parked notification again",
+    description="`manage_channels` (manager, admin). Due at once for one more attempt (a parked one parks again if "
+    "it fails); the answer is the notification queued, `GET` shows the outcome. 409 "
+    "`CHANNEL_NOTIFICATION_NOT_REPLAYABLE` once applied or ignored.",
+    **answers(cn.ReplayChannelNotificationResponse),
+)
+async def replay_channel_notification(channel: str, notification_id: str, body: MutatingBody, who: Who, g: Gw) -> JSON:
+    request = cn.ReplayChannelNotificationRequest(request_id=body.request_id, name=f"{channel}/{notification_id}")
+    return js(await g.channel_notifications.replay_channel_notification(who, request))

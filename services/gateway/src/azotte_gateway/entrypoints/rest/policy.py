@@ -46,6 +46,13 @@ class RulesBody(Body):
         Literal["AT_PERIOD_END", "IMMEDIATELY", "CANCELLATION_TIMING_AT_PERIOD_END", "CANCELLATION_TIMING_IMMEDIATELY"]
         | None
     ) = None
+    duplicate_across_channels: (
+        Literal["ALLOW", "FLAG", "DUPLICATE_ACROSS_CHANNELS_ALLOW", "DUPLICATE_ACROSS_CHANNELS_FLAG"] | None
+    ) = Field(
+        default=None,
+        description="A store or partner purchase of a product line the customer holds live on another channel: "
+        "`FLAG` publishes `subscription.duplicate_across_channels`; `ALLOW` (the default) does not.",
+    )
 
 
 class UpdatePolicyBody(MutatingBody):
@@ -54,14 +61,19 @@ class UpdatePolicyBody(MutatingBody):
     update_mask: str = Field(
         default="",
         description="Comma-separated rules to update (`grace_period`, `retry_schedule`, `hold_period`, "
-        "`trial_end_behavior`, `max_pause`, `cancel_timing`); empty replaces every rule.",
+        "`trial_end_behavior`, `max_pause`, `cancel_timing`, `duplicate_across_channels`); empty replaces every "
+        "rule.",
     )
     expected_version: int | None = Field(
         default=None, description="The version the update is based on; another current version answers 409."
     )
 
 
-_PREFIXES = {"trial_end_behavior": "TRIAL_END_BEHAVIOR_", "cancel_timing": "CANCELLATION_TIMING_"}
+_PREFIXES = {
+    "trial_end_behavior": "TRIAL_END_BEHAVIOR_",
+    "cancel_timing": "CANCELLATION_TIMING_",
+    "duplicate_across_channels": "DUPLICATE_ACROSS_CHANNELS_",
+}
 
 
 def _rules(body: RulesBody) -> po.LifecyclePolicyRules:

@@ -226,7 +226,7 @@ async def list_price_change_subscribers(
     effective_time: Annotated[datetime | None, Query(description="Unset: now.")] = None,
     existing_subscribers: Literal["grandfathered", "at_next_renewal"] = "grandfathered",
     channel: Annotated[
-        Literal["web", "app_store", "google_play", "telecom", "partner"] | None,
+        Literal["web", "app_store", "google_play", "telecom", "partner", "direct"] | None,
         Query(description="A channel-specific price; unset for every channel."),
     ] = None,
     page_size: PageSize = 0,

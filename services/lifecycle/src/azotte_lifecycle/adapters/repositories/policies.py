@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_lifecycle.adapters.tables import lifecycle_policies, lifecycle_policy_versions
 from azotte_lifecycle.domain.policy import (
     CancelMode,
+    DuplicateAcrossChannels,
     LifecyclePolicy,
     PolicyOverride,
     PolicyVersion,
@@ -84,6 +85,7 @@ _POLICY_FIELDS = (
     "trial_end_behavior",
     "max_pause",
     "cancel_mode",
+    "duplicate_across_channels",
 )
 
 
@@ -113,6 +115,8 @@ def _policy_values(data: dict[str, Any]) -> dict[str, Any]:
             values[name] = tuple(int(day) for day in raw)
         elif name == "trial_end_behavior":
             values[name] = TrialEndBehavior(raw)
+        elif name == "duplicate_across_channels":
+            values[name] = DuplicateAcrossChannels(raw)
         else:
             values[name] = CancelMode(raw)
     return values

@@ -32,6 +32,7 @@ from azotte_lifecycle.ports import HistoryQuery, SubscriptionQuery
 from azotte_platform import context
 from azotte_platform.clock import TenantTimes
 from azotte_platform.db.bulk import as_arrays, insert_unnested, update_unnested
+from azotte_platform.db.tenant_time import own_now
 from azotte_platform.enums import Channel, SubscriptionState
 
 
@@ -298,10 +299,7 @@ def _price_change_row(sub: Subscription, record: PriceChangeRecord, now: datetim
 def _due_by_own_now(times: TenantTimes) -> sa.ColumnElement[bool]:
     """Due by the row's tenant's own now (the base time for tenants whose clock never moved)."""
     c = subscriptions.c
-    if not times.offsets:
-        return c.next_due_at <= times.base
-    own_now = sa.case({t: _at(times.of(t)) for t in times.offsets}, value=c.tenant_id, else_=_at(times.base))
-    return c.next_due_at <= own_now
+    return c.next_due_at <= own_now(times, c.tenant_id)
 
 
 _TS = sa.DateTime(timezone=True)

@@ -11,8 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_payments.adapters.tables import psp_accounts, psp_webhook_events
-from azotte_payments.domain.psp_account import PspAccount, PspKind, PspMode, SealedCredentials
+from azotte_payments.domain.psp_account import PspAccount, PspKind, PspMode
 from azotte_payments.errors import PspAccountNotFound
+from azotte_platform.sealing import Sealed
 
 
 class PostgresPspAccountRepository:
@@ -82,7 +83,7 @@ def _account(row: Any) -> PspAccount:
         mode=PspMode(row.mode),
         display_name=row.display_name,
         credential_hints=dict(row.credential_hints),
-        sealed=SealedCredentials(row.kek_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext)),
+        sealed=Sealed(row.kek_id, bytes(row.wrapped_key), bytes(row.nonce), bytes(row.ciphertext)),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -261,22 +261,22 @@ class PostgresCampaignRepository:
             else sa.literal(times.base)
         )
         days = sa.func.make_interval(0, 0, 0, c.definition["days_before_trial_end"].as_integer())
-        campaign_ids = sa.func.array_agg(c.id).label("campaign_ids")
+        due = sa.and_(
+            c.tenant_id == t.tenant_id,
+            c.trigger == Trigger.TRIAL_ENDING.value,
+            c.state == CampaignState.ACTIVE.value,
+            sa.not_(c.id == sa.any_(t.judged_campaign_ids)),
+            t.trial_end - days <= now,
+        )
+        campaign_ids = sa.select(sa.func.array_agg(c.id)).where(due).scalar_subquery().label("campaign_ids")
+        # NOTE: the trials are claimed (FOR UPDATE SKIP LOCKED, held until the sweep commits what it judged), so
+        # replicas sweeping together judge each trial once.
         query = (
             sa.select(trial_endings, campaign_ids)
-            .join(
-                campaigns,
-                sa.and_(
-                    c.tenant_id == t.tenant_id,
-                    c.trigger == Trigger.TRIAL_ENDING.value,
-                    c.state == CampaignState.ACTIVE.value,
-                    sa.not_(c.id == sa.any_(t.judged_campaign_ids)),
-                ),
-            )
-            .where(t.trial_end > now, t.trial_end - days <= now)
-            .group_by(*trial_endings.primary_key.columns)
+            .where(t.trial_end > now, sa.exists(sa.select(c.id).where(due)))
             .order_by(t.trial_end)
             .limit(limit)
+            .with_for_update(of=trial_endings, skip_locked=True)
         )
         return [(_trial_ending(row), tuple(row.campaign_ids)) for row in await self._conn.execute(query)]
 

@@ -20,7 +20,7 @@ from azotte_promotions.adapters.tables import (
     promotions,
 )
 from azotte_promotions.domain.eligibility import Reason
-from azotte_promotions.ports import Exhaustion, Hold
+from azotte_promotions.ports import Exhaustion, Hold, Spend
 
 _P, _C, _U, _B = promotions.c, promotion_codes.c, promotion_customer_uses.c, promotion_budgets.c
 
@@ -181,6 +181,40 @@ class PostgresLimitLedger:
             .where(*self._budget_key(hold))
             .values(reserved_minor=_B.reserved_minor - hold.discount_minor)
         )
+
+    async def spend(self, tenant_id: str, promotion_id: str, currency_code: str, discount_minor: int) -> Spend:
+        key = (_B.tenant_id == tenant_id, _B.promotion_id == promotion_id, _B.currency_code == currency_code)
+        budget = insert(promotion_budgets).values(
+            tenant_id=tenant_id, promotion_id=promotion_id, currency_code=currency_code, confirmed_minor=discount_minor
+        )
+        held = _B.reserved_minor + _B.confirmed_minor + budget.excluded.confirmed_minor
+        counted = (
+            await self._conn.execute(
+                budget.on_conflict_do_update(
+                    index_elements=[_B.tenant_id, _B.promotion_id, _B.currency_code],
+                    set_={"confirmed_minor": _B.confirmed_minor + budget.excluded.confirmed_minor},
+                    where=sa.or_(_B.budget_minor.is_(None), held <= _B.budget_minor),
+                ).returning(_B.budget_minor, _B.confirmed_minor, _B.exhausted_at)
+            )
+        ).first()
+        # NOTE: as for a checkout, a budget is spent when what is left cannot pay for another discount like this one.
+        if counted is not None and (
+            counted.budget_minor is None
+            or counted.exhausted_at is not None
+            or counted.budget_minor - counted.confirmed_minor >= discount_minor
+        ):
+            return Spend(True)
+        exhausted = (
+            await self._conn.execute(
+                sa.update(promotion_budgets)
+                .where(*key, _B.exhausted_at.is_(None))
+                .values(exhausted_at=sa.func.now())
+                .returning(_B.budget_minor, _B.confirmed_minor)
+            )
+        ).first()
+        if exhausted is None:
+            return Spend(counted is not None)
+        return Spend(counted is not None, exhausted.budget_minor, exhausted.confirmed_minor)
 
     @staticmethod
     def _use(hold: Hold, code: str, limit: int | None, name: str) -> sa.CTE:

@@ -1,4 +1,5 @@
-"""A test App Store: its own root, intermediate and leaf (with Apple's marker extensions), signing as Apple does."""
+"""An App Store signing as Apple does, with its own root, intermediate and leaf (Apple's marker extensions): for
+tests and the sandbox demo."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A test Google: its own push-token signing key (a JWKS), a service account key, pushes and purchase states."""
+"""A Google signing as Pub/Sub push and the Play Developer API do: its own push-token key (a JWKS), a service account
+key, pushes and purchase states; for tests and the sandbox demo."""
 
 from __future__ import annotations
 

@@ -1,0 +1,138 @@
+"""Access checks through the gateway served by one process versus two worker processes on one port
+(`AZOTTE_GATEWAY_WORKERS=2`), against the same services in the same run, rounds alternating.
+
+The load comes from client processes of their own (each with its own connections, which the kernel spreads
+over the workers); on a small machine they compete with the servers for the same cores.
+
+Usage: .venv/bin/python tests/perf/bench_gateway_workers.py [--seconds S] [--clients P] [--callers C] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import bench_entitlement_access  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
+import grpc
+import nats
+import uvloop
+
+from azotte_stack.processes import free_port, spawn, stop, wait_until
+from azotte_stack.readiness import wait_serving
+from azotte_stack.suite import Suite
+
+CUSTOMERS = 500
+CHANNELS_PER_CLIENT = 8
+
+
+async def load(address: str, key: str, customers: list[str], seconds: float, callers: int) -> int:
+    """In a client process: `callers` loops of CheckAccess over its own connections for `seconds`; how many."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(address, options=options) for _ in range(CHANNELS_PER_CLIENT)]
+    checks = [bench_entitlement_access.gateway_check(channel, key) for channel in channels]
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def caller(index: int) -> None:
+        nonlocal done
+        check, i = checks[index % len(checks)], index
+        while time.perf_counter() < deadline:
+            assert await check(customers[i % len(customers)])
+            done += 1
+            i += callers
+
+    await asyncio.gather(*(caller(i) for i in range(callers)))
+    for channel in channels:
+        await channel.close(None)
+    return done
+
+
+async def measure(root: Path, address: str, key: str, seconds: float, clients: int, callers: int) -> float:
+    """Checks per second of `clients` client processes together against `address`."""
+    outputs = [root / f"load-{i}.json" for i in range(clients)]
+    processes = [
+        spawn(
+            [sys.executable, __file__, "--load", address, key, str(seconds), str(callers), str(out)],
+            log_file=root / "load.log",
+        )
+        for out in outputs
+    ]
+    await asyncio.gather(*(asyncio.to_thread(p.wait) for p in processes))
+    assert all(p.returncode == 0 for p in processes), (root / "load.log").read_text()[-2000:]
+    return sum(int(json.loads(out.read_text())["checks"]) for out in outputs) / seconds
+
+
+async def main(seconds: float, clients: int, callers: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        root = Path(tmp)
+        unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
+        suite = Suite(
+            root=root,
+            gateway_grpc_port=free_port(),
+            gateway_rest_port=free_port(),
+            fast_storage=True,
+            extra_env={**unlimited, "AZOTTE_LOG_LEVEL": "WARNING"},
+            gateway_workers=2,
+        )
+        await suite.start()
+        single_port = free_port()
+        env = {
+            **suite.service_env("gateway"),
+            "AZOTTE_GRPC_PORT": str(single_port),
+            "AZOTTE_REST_PORT": str(free_port()),
+            "AZOTTE_GATEWAY_WORKERS": "1",
+        }
+        single = spawn([str(Path(sys.executable).parent / "azotte-gateway")], env=env, log_file=root / "single.log")
+        client = await nats.connect(suite.nats_url)
+        try:
+            await wait_serving(f"127.0.0.1:{single_port}", timeout=120, what="one-process gateway", process=single)
+            key = await bench_entitlement_access.publishable_key(suite)
+            customers = await bench_entitlement_access.register_customers(suite, CUSTOMERS)
+            js = client.jetstream()
+            for customer in customers:
+                await bench_entitlement_access.publish_activation(js, customer)
+            async with grpc.aio.insecure_channel(suite.address("gateway")) as channel:
+                check = bench_entitlement_access.gateway_check(channel, key)
+                for customer in customers:
+                    await wait_until(functools.partial(check, customer), timeout=60, what=f"access of {customer}")
+            (root / "customers.json").write_text(json.dumps(customers))
+            targets = {"1 gateway process": f"127.0.0.1:{single_port}", "2 gateway workers": suite.address("gateway")}
+            rates: dict[str, list[float]] = {label: [] for label in targets}
+            print(f"{clients} client process(es) x {callers} callers, {seconds:.0f}s per measurement", flush=True)
+            for round_ in range(rounds):
+                for label, address in targets.items():
+                    rate = await measure(root, address, key, seconds, clients, callers)
+                    rates[label].append(rate)
+                    print(f"  round {round_ + 1}: {label:<20} {rate:8.0f} checks/s", flush=True)
+            one, two = (statistics.median(rates[label]) for label in targets)
+            print(f"median: 1 process {one:.0f}/s, 2 workers {two:.0f}/s = {two / one:.2f}x (goal 1.6x)", flush=True)
+        finally:
+            await client.close()
+            stop(single, group=True)
+            suite.stop()
+
+
+def run_load(address: str, key: str, seconds: str, callers: str, out: str) -> None:
+    customers = json.loads((Path(out).parent / "customers.json").read_text())
+    checks = uvloop.run(load(address, key, customers, float(seconds), int(callers)))
+    Path(out).write_text(json.dumps({"checks": checks}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--load"]:
+        run_load(*sys.argv[2:7])
+    else:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--seconds", type=float, default=10.0)
+        parser.add_argument("--clients", type=int, default=2)
+        parser.add_argument("--callers", type=int, default=32)
+        parser.add_argument("--rounds", type=int, default=3)
+        args = parser.parse_args()
+        uvloop.run(main(args.seconds, args.clients, args.callers, args.rounds))
