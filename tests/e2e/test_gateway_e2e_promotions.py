@@ -5,6 +5,7 @@ validating a code, batches and goodwill codes, and who may do each of these."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
@@ -138,6 +139,54 @@ async def test_a_code_that_does_not_apply_is_400_naming_promotion_code_and_its_r
     unknown = await checkout(tenant, customer, "NO-SUCH-CODE")
     assert unknown.status_code == 400 and "PROMOTION_CODE_UNKNOWN" in unknown.text
     assert await payments_charges(suite, tenant, customer) == []
+
+
+async def active_code(tenant: TenantApi, manager: str, discount: dict[str, Any]) -> tuple[str, str]:
+    """An active promotion on standard_monthly (a 7-day trial) with `discount`, and a shared code of it."""
+    promotion = {"display_name": "Trial offer", "discount": discount, "targets": {"plan_ids": ["standard_monthly"]}}
+    created = await tenant.ok("POST", "/v1/promotions", json={"request_id": rid(), "promotion": promotion}, key=manager)
+    promotion_id, code = created["promotion"]["id"], f"trial-{uuid.uuid4().hex[:8]}"
+    body = {"request_id": rid(), "code": code}
+    await tenant.ok("POST", f"/v1/promotions/{promotion_id}/codes", json=body, key=manager)
+    await tenant.ok("POST", f"/v1/promotions/{promotion_id}:activate", json={"request_id": rid()}, key=manager)
+    return promotion_id, code
+
+
+async def test_an_extra_trial_days_code_lengthens_the_trial_and_a_money_off_code_gives_its_reservation_back(
+    suite: RunningSuite, tenant: TenantApi
+) -> None:
+    manager = await tenant.new_key("manager")
+    weeks, weeks_code = await active_code(tenant, manager, {"kind": "DISCOUNT_KIND_EXTRA_TRIAL_DAYS", "trial_days": 14})
+    customer = await tenant.customer()
+    body = {
+        "request_id": rid(),
+        "customer_id": customer,
+        "storefront_id": "us",
+        "plan_id": "standard_monthly",
+        "channel": "web",
+        "payment_method_token": "tok_success",
+        "promotion_code": weeks_code,
+    }
+    bought = await tenant.call("POST", "/v1/checkout", json=body)
+    assert bought.status_code == 200, bought.text
+    answer = bought.json()
+    subscription = answer["subscription"]
+    started = datetime.fromisoformat(subscription["current_period_start_time"])
+    trial = datetime.fromisoformat(subscription["trial_end_time"]) - started
+    assert abs(trial - timedelta(days=7 + 14)) < timedelta(minutes=1), trial
+    assert answer["promotion"]["extra_trial_days"] == 14 and "charge" not in answer
+    assert await payments_charges(suite, tenant, customer) == []
+    assert await usage(tenant, weeks) == (0, 1)
+
+    half_off = {"kind": "DISCOUNT_KIND_PERCENT_OFF", "percent_basis_points": 5000}
+    half, half_code = await active_code(tenant, manager, half_off)
+    other = await tenant.customer()
+    refused = await tenant.call(
+        "POST", "/v1/checkout", json={**body, "request_id": rid(), "customer_id": other, "promotion_code": half_code}
+    )
+    assert refused.status_code == 400 and "plan_has_trial" in refused.text, refused.text
+    assert await usage(tenant, half) == (0, 0)
+    assert await payments_charges(suite, tenant, other) == []
 
 
 async def test_a_device_validates_a_code_before_paying(tenant: TenantApi) -> None:

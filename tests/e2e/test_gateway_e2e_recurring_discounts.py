@@ -1,6 +1,6 @@
 """A repeating promotion through the gateway under sandbox time travel: the checkout pays the first period
-discounted, the subscription carries the discount, the upcoming charge shows it, the renewal it lasts for is
-charged less, and the renewal after it is at full price."""
+discounted, the subscription carries the discount, the upcoming charge and a plan change's preview show it, the
+renewal it lasts for is charged less, and the renewal after it is at full price."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ async def test_a_two_period_discount_discounts_the_checkout_and_one_renewal(suit
         str(PRICE - DISCOUNT),
         str(DISCOUNT),
     )
+    preview = {"new_plan_id": "family_monthly"}
+    path = f"/v1/subscriptions/{subscription['id']}:preview-change"
+    quote = (await tenant.ok("POST", path, json=preview))["quote"]
+    next_price = int(quote["next_period_amount"]["amount_minor"])
+    assert next_price > PRICE  # the preview shows the discount the subscription carries, off the new plan's price
+    assert quote["next_period_discount"]["amount_minor"] == str((next_price * 2000 + 5000) // 10000)
 
     renewed = (await charges_after_a_month(tenant, customer, 2))[0]
     assert (renewed["net"]["amount_minor"], renewed["discount"]["amount_minor"]) == (

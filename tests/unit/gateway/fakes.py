@@ -560,13 +560,25 @@ class FakePromotions:
         self.trials: dict[tuple[str, str], tuple[str, str]] = {}
         self.store_offers: dict[tuple[str, str], str] = {}
 
-    def add(self, code: str, percent: int, *, max_per_customer: int | None = None, new_only: bool = False) -> str:
-        """An active promotion of `percent` % off with the shared `code`, in the calling tenant."""
+    def add(
+        self,
+        code: str,
+        percent: int,
+        *,
+        max_per_customer: int | None = None,
+        new_only: bool = False,
+        extra_trial_days: int = 0,
+    ) -> str:
+        """An active promotion of `percent` % off (or, given `extra_trial_days`, of that many more days of trial)
+        with the shared `code`, in the calling tenant."""
         tenant = require_tenant()
+        discount = pr.Discount(kind=pr.DISCOUNT_KIND_PERCENT_OFF, percent_basis_points=percent * 100)
+        if extra_trial_days:
+            discount = pr.Discount(kind=pr.DISCOUNT_KIND_EXTRA_TRIAL_DAYS, trial_days=extra_trial_days)
         promotion = pr.Promotion(
             id=f"promo_{next(self._ids)}",
             state=pr.PROMOTION_STATE_ACTIVE,
-            discount=pr.Discount(kind=pr.DISCOUNT_KIND_PERCENT_OFF, percent_basis_points=percent * 100),
+            discount=discount,
             limits=pr.Limits(max_per_customer=max_per_customer),
             eligibility=pr.Eligibility(new_customers_only=new_only),
         )
@@ -663,6 +675,7 @@ class FakePromotions:
             customer_id=request.checkout.customer_id,
             gross=request.checkout.amount,
             discount=validation.discount,
+            extra_trial_days=promotion.discount.trial_days,
             state=pr.REDEMPTION_STATE_RESERVED,
         )
         self.redemptions[key] = redemption

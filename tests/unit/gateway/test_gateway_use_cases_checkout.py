@@ -256,12 +256,45 @@ async def test_a_code_for_new_customers_is_not_eligible_after_a_paid_subscriptio
     assert len(await charges_of(suite, "cus_1")) == 1
 
 
-async def test_a_code_on_a_plan_with_a_trial_is_not_eligible(suite: FakeSuite, gateway: Gateway) -> None:
+async def test_a_money_off_code_on_a_plan_with_a_trial_is_not_eligible_and_counts_nothing(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
     promotion(suite)
     with pytest.raises(PromotionCodeNotEligible) as refused:
         await check_out(gateway, checkout_request(plan_id="trial", promotion_code="PREMIERE50"))
     assert refused.value.metadata["reasons"] == "plan_has_trial"
-    assert suite.promotions.redemptions == {}
+    assert [v.field for v in refused.value.violations] == ["promotion_code"]
+    assert [r.release_reason for r in suite.promotions.redemptions.values()] == ["checkout_refused"]
+    assert suite.lifecycle.subscriptions == {}
+
+
+async def test_an_extra_trial_days_code_lengthens_the_trial_charges_nothing_and_is_redeemed(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite, code="MORETIME", extra_trial_days=7)
+    answer = await check_out(gateway, checkout_request(plan_id="trial", promotion_code="moretime"))
+    plain = await check_out(gateway, checkout_request(request_id="checkout-2", customer_id="cus_2", plan_id="trial"))
+    lengthened = answer.subscription.trial_end_time.ToDatetime() - plain.subscription.trial_end_time.ToDatetime()
+    assert lengthened.days == 7
+    assert answer.promotion.extra_trial_days == 7 and not answer.HasField("charge")
+    assert await charges_of(suite, "cus_1") == []
+    (redemption,) = suite.promotions.redemptions.values()
+    assert (redemption.state, redemption.charge_id) == (pr.REDEMPTION_STATE_CONFIRMED, "")
+
+
+async def test_an_extra_trial_days_code_gives_a_plan_without_a_trial_one_and_is_refused_when_skipping_it(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite, code="MORETIME", extra_trial_days=5)
+    answer = await check_out(gateway, checkout_request(promotion_code="MORETIME"))
+    assert answer.subscription.HasField("trial_end_time") and not answer.HasField("charge")
+    with pytest.raises(PromotionCodeNotEligible) as refused:
+        await check_out(
+            gateway,
+            checkout_request(request_id="checkout-2", plan_id="premium", promotion_code="MORETIME", skip_trial=True),
+        )
+    assert refused.value.metadata["reasons"] == "checkout_skips_trial"
+    assert len(await charges_of(suite, "cus_1")) == 0
 
 
 async def test_the_checkout_charge_carries_the_id_of_the_subscription_it_paid_for(

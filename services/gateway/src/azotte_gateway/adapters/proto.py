@@ -416,6 +416,8 @@ def plan_change_quote(change: lc.PlanChange, next_period_amount: Money | None = 
     )
     if next_period_amount is not None:
         quote.next_period_amount.CopyFrom(next_period_amount)
+    if change.HasField("next_renewal_discount"):
+        quote.next_period_discount.CopyFrom(change.next_renewal_discount)
     if proration.HasField("effective_time"):
         quote.effective_time.CopyFrom(proration.effective_time)
     return quote

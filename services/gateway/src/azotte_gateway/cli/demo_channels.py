@@ -37,7 +37,7 @@ PLAY_PACKAGE = "com.example.ott"
 PARTNER_PRODUCT = "BUNDLE-OTT-PREMIUM"
 PHONE_NUMBER = "+4915100000000"
 CARRIER_ACCOUNT = "carrier-de"
-PSP_ACCOUNT_CACHE_SECONDS = 31.0  # payments' PSP_ACCOUNT_CACHE_S (30), and a second
+PAYMENTS_CACHE_SECONDS = 31.0  # payments keeps PSP accounts and storefronts 30 s (its *_CACHE_S), and a second
 GOOGLE_APIS = "AZOTTE_GOOGLE_APIS_URL"
 CARRIER = "AZOTTE_CARRIER_SANDBOX_URL"
 T = TypeVar("T")
@@ -186,6 +186,11 @@ class Channels:
     def carrier(self) -> None:
         """Carrier billing in storefront `de`: the tenant's carrier account (connected on the first run) takes the
         carrier billing methods; a phone bill pays the first period and, a month later, the renewal."""
+        self.tour.wait_for(
+            f"payments to read the new account {CARRIER_ACCOUNT} and routing (it keeps them up to 30 s)",
+            lambda: time.monotonic() >= self.carrier_read_by,
+            timeout=40.0,
+        )
         customer = self.tour.customer("noah", "DE")
         self.gateway.post(
             f"/v1/customers/{customer}/payment-methods",
@@ -202,11 +207,6 @@ class Channels:
         }
         self.gateway.call("POST", "/v1/checkout", json=checkout)
         self.record("carrier", "checkout on the phone bill", "noah", customer)
-        self.tour.wait_for(
-            f"payments to read the new account {CARRIER_ACCOUNT} (it keeps a tenant's accounts up to 30 s)",
-            lambda: time.monotonic() >= self.carrier_read_by,
-            timeout=40.0,
-        )
         self.tour.advance(31)
 
         def paid() -> int:
@@ -235,7 +235,7 @@ class Channels:
             request_id=self.tour.request_id("carrier-account"),
         )
         self.tour.console.print(f"  carrier account {CARRIER_ACCOUNT} connected; its notifications go to {sink}")
-        self.carrier_read_by = time.monotonic() + PSP_ACCOUNT_CACHE_SECONDS
+        self.carrier_read_by = time.monotonic() + PAYMENTS_CACHE_SECONDS
 
     def route_carrier_billing(self, storefront_id: str) -> None:
         """The storefront's routing sends carrier billing methods to the carrier account, ahead of its other rules."""
@@ -254,6 +254,7 @@ class Channels:
             },
         )
         self.tour.console.print(f"  storefront {storefront_id} routes carrier billing to {CARRIER_ACCOUNT}")
+        self.carrier_read_by = time.monotonic() + PAYMENTS_CACHE_SECONDS  # payments keeps storefronts as long
 
     def partner(self) -> None:
         """A partner (a bundle seller) activates a subscriber by its own reference, signing with its key."""

@@ -65,6 +65,12 @@ def checkout_subscription_id(tenant_id: str, request_id: str) -> str:
     return f"sub_{digest[:32]}"
 
 
+def _not_eligible(message: str, reason: str) -> InvalidArgument:
+    refusal = PromotionCodeNotEligible.field("promotion_code", message)
+    refusal.metadata["reasons"] = reason
+    return refusal
+
+
 @dataclass(frozen=True)
 class Checkout:
     """CreateCustomer, GetCustomer, Checkout."""
@@ -123,37 +129,6 @@ class Checkout:
     async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
         now = self.clock.now()
         storefront, plan, price = await self._plan_and_price(request, convert.timestamp(now))
-        ends = None if request.skip_trial else trial_end(now, plan.trial_days)
-        if request.promotion_code and ends is not None:
-            # NOTE: a code discounts the charge made at checkout; a trial's first charge is made at conversion.
-            refusal = PromotionCodeNotEligible.field(
-                "promotion_code", f"applies to the charge at checkout; plan {plan.id!r} starts with a free trial"
-            )
-            refusal.metadata["reasons"] = "plan_has_trial"
-            raise refusal
-        create = self._subscription_request(tenant_id, request, convert.optional_timestamp(ends))
-        await self._check_subscribable(create)
-        method_id = await self._payment_method(request)
-        if ends is not None:
-            # NOTE: after the card is stored, so that promotions matches its fingerprint too.
-            await trials.require_trial_eligibility(
-                self.peers,
-                request.customer_id,
-                plan.id,
-                create.subscription_id,
-                derived_request_id(request.request_id, "trial_eligibility"),
-            )
-        if request.HasField("referral_code"):
-            await referrals.attach(
-                self.peers,
-                code=request.referral_code,
-                customer_id=request.customer_id,
-                subscription_id=create.subscription_id,
-                plan=plan,
-                storefront_id=storefront.id,
-                channel=request.channel,
-                checkout_request_id=request.request_id,
-            )
         redemption = None
         if request.promotion_code:
             checkout = await promotions.checkout_of(
@@ -165,8 +140,36 @@ class Checkout:
                 amount=price.amount,
             )
             redemption = await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
-            if (discount := promotions.renewal_discount(redemption)) is not None:
-                create.discount.CopyFrom(discount)
+        try:
+            ends = trial_end(now, self._trial_days(request, plan, redemption))
+            create = self._subscription_request(tenant_id, request, convert.optional_timestamp(ends))
+            await self._check_subscribable(create)
+            method_id = await self._payment_method(request)
+            if ends is not None:
+                # NOTE: after the card is stored, so that promotions matches its fingerprint too.
+                await trials.require_trial_eligibility(
+                    self.peers,
+                    request.customer_id,
+                    plan.id,
+                    create.subscription_id,
+                    derived_request_id(request.request_id, "trial_eligibility"),
+                )
+            if request.HasField("referral_code"):
+                await referrals.attach(
+                    self.peers,
+                    code=request.referral_code,
+                    customer_id=request.customer_id,
+                    subscription_id=create.subscription_id,
+                    plan=plan,
+                    storefront_id=storefront.id,
+                    channel=request.channel,
+                    checkout_request_id=request.request_id,
+                )
+        except AzotteError:
+            await self._release(request, redemption, "checkout_refused")
+            raise
+        if redemption is not None and (discount := promotions.renewal_discount(redemption)) is not None:
+            create.discount.CopyFrom(discount)
         charge = None
         if ends is None:
             try:
@@ -182,8 +185,9 @@ class Checkout:
                 await self._compensate(request, charge)
             await self._release(request, redemption, "checkout_compensated")
             raise
-        if redemption is not None and charge is not None:
-            await self._confirm(request, redemption, charge)
+        if redemption is not None:
+            # NOTE: extra trial days are redeemed by the subscription itself: no charge pays them.
+            await self._confirm(request, redemption, charge.id if charge is not None else "")
         subscription, token = subscribed.subscription, subscribed.consistency_token
         granted = await self._granted(request.customer_id, subscription.id, len(plan.feature_grants), token)
         response = gw.CheckoutResponse(
@@ -199,6 +203,7 @@ class Checkout:
                     redemption_id=redemption.id,
                     list_price=redemption.gross,
                     discount=redemption.discount,
+                    extra_trial_days=redemption.extra_trial_days,
                 )
             )
         return response
@@ -212,14 +217,34 @@ class Checkout:
         except AzotteError:
             log.warning("releasing redemption %s failed; it expires by itself", redemption.id, exc_info=True)
 
-    async def _confirm(self, request: gw.CheckoutRequest, redemption: pr.Redemption, charge: pay.Charge) -> None:
-        """The charge paid the redemption; a paid checkout is never failed by its confirmation."""
+    async def _confirm(self, request: gw.CheckoutRequest, redemption: pr.Redemption, charge_id: str) -> None:
+        """The checkout paid (or, for extra trial days, subscribed): the redemption counts; a checkout that went
+        through is never failed by its confirmation."""
         try:
-            await promotions.confirm(self.peers, redemption.id, charge.id, request.request_id)
+            await promotions.confirm(self.peers, redemption.id, charge_id, request.request_id)
         except AzotteError:
             # NOTE: e.g. REDEMPTION_EXPIRED after a checkout slower than the reservation's TTL: the customer
             # keeps what they paid for; the discount given is in the charge.
-            log.warning("confirming redemption %s of charge %s failed", redemption.id, charge.id, exc_info=True)
+            log.warning("confirming redemption %s of charge %r failed", redemption.id, charge_id, exc_info=True)
+
+    @staticmethod
+    def _trial_days(request: gw.CheckoutRequest, plan: cat.Plan, redemption: pr.Redemption | None) -> int:
+        """The checkout's trial: the plan's, lengthened by a code's extra trial days.
+
+        A code taking money off applies to the charge made at checkout, so it is refused on a checkout that starts
+        with a trial (the first charge is made at conversion); a code giving extra trial days is refused on a
+        checkout that skips the trial.
+        """
+        trial_days = 0 if request.skip_trial else plan.trial_days
+        if redemption is None:
+            return trial_days
+        if redemption.extra_trial_days and request.skip_trial:
+            raise _not_eligible("gives extra trial days; the checkout skips the trial", "checkout_skips_trial")
+        if not redemption.extra_trial_days and trial_days:
+            raise _not_eligible(
+                f"applies to the charge at checkout; plan {plan.id!r} starts with a free trial", "plan_has_trial"
+            )
+        return trial_days + redemption.extra_trial_days
 
     async def _plan_and_price(
         self, request: gw.CheckoutRequest, at: Timestamp

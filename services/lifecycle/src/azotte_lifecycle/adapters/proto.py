@@ -296,8 +296,12 @@ def proration_to_pb(proration: Proration, currency_code: str) -> pb.Proration:
 
 
 def plan_change_to_pb(
-    preview: PlanChangePreview, currency_code: str, next_renewal_minor: int | None = None
+    preview: PlanChangePreview,
+    currency_code: str,
+    next_renewal_minor: int | None = None,
+    discount: RecurringDiscount | None = None,
 ) -> pb.PlanChange:
+    """A plan change as the API shows it; with the next renewal's price, what `discount` takes off it."""
     message = pb.PlanChange(
         new_plan_id=preview.new_plan.plan_id,
         direction=enum_to_pb("PLAN_CHANGE_DIRECTION", preview.direction, pb.PlanChangeDirection),
@@ -306,6 +310,8 @@ def plan_change_to_pb(
     )
     if next_renewal_minor is not None:
         message.next_renewal_price.CopyFrom(money(next_renewal_minor, currency_code))
+        if discount is not None:
+            message.next_renewal_discount.CopyFrom(money(discount.off(next_renewal_minor), currency_code))
     return message
 
 

@@ -314,7 +314,8 @@ class LifecycleServicer(lifecycle_pb2_grpc.LifecycleServiceServicer):
                 uow, self._catalog, tenant, request.subscription_id, request.plan_id, timing
             )
             renewal = await plan_changes.next_renewal_price(self._catalog, sub, change, uow.clock.now())
-            return pb.PreviewPlanChangeResponse(plan_change=proto.plan_change_to_pb(change, sub.currency_code, renewal))
+            plan_change = proto.plan_change_to_pb(change, sub.currency_code, renewal, sub.discount)
+            return pb.PreviewPlanChangeResponse(plan_change=plan_change)
 
         return await self.units.read(work)
 

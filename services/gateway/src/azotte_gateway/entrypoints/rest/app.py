@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from starlette.convertors import StringConvertor, register_url_convertor
+from starlette.convertors import PathConvertor, StringConvertor, register_url_convertor
 from starlette.routing import compile_path
 
 from azotte_gateway.entrypoints.portal.app import create_portal
@@ -125,15 +125,24 @@ class SegmentConvertor(StringConvertor):
     regex = "[^/:]+"
 
 
+class SegmentsConvertor(PathConvertor):
+    """A path parameter of several segments (an id with slashes) up to a colon, which starts a custom method."""
+
+    regex = "[^:]+"
+
+
 register_url_convertor("segment", SegmentConvertor())
+register_url_convertor("segments", SegmentsConvertor())
 
 
 def _segments_end_at_colons(router: APIRouter) -> None:
     """Route `/v1/subscriptions/s1:cancel` to the cancel method only, never to `GET /v1/subscriptions/{id}`
-    with the id "s1:cancel", so a wrong method answers 405 with the methods the path documents in `Allow`."""
+    with the id "s1:cancel", so a wrong method answers 405 with the methods the path documents in `Allow`
+    (a `{name:path}` id of several segments ends at a colon too)."""
     for route in router.routes:
         if isinstance(route, APIRoute):
             route.path = re.sub(r"\{(\w+)\}", r"{\1:segment}", route.path)
+            route.path = re.sub(r"\{(\w+):path\}", r"{\1:segments}", route.path)
             route.path_regex, route.path_format, route.param_convertors = compile_path(route.path)
 
 

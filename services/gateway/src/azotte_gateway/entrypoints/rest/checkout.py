@@ -20,6 +20,7 @@ CHANNELS: dict[str, channel_pb2.Channel.ValueType] = {
     "google_play": channel_pb2.CHANNEL_GOOGLE_PLAY,
     "telecom": channel_pb2.CHANNEL_TELECOM,
     "partner": channel_pb2.CHANNEL_PARTNER,
+    "direct": channel_pb2.CHANNEL_DIRECT,
 }
 
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import price_changes_pb2 as pc
+from azotte_gateway.entrypoints.rest.checkout import CHANNELS
 from azotte_gateway.entrypoints.rest.common import INT64_MAX, JSON, Gw, Listing, MutatingBody, PageSize, Who, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 from azotte_platform import convert
@@ -159,13 +160,6 @@ async def change_subscription_plan(subscription_id: str, body: PlanChangeBody, w
 
 # ------------------------------------------------------------------ price changes
 
-CHANNELS = {
-    "web": channel_pb2.CHANNEL_WEB,
-    "app_store": channel_pb2.CHANNEL_APP_STORE,
-    "google_play": channel_pb2.CHANNEL_GOOGLE_PLAY,
-    "telecom": channel_pb2.CHANNEL_TELECOM,
-    "partner": channel_pb2.CHANNEL_PARTNER,
-}
 EXISTING_SUBSCRIBERS = {
     "grandfathered": pc.EXISTING_SUBSCRIBERS_GRANDFATHERED,
     "at_next_renewal": pc.EXISTING_SUBSCRIBERS_AT_NEXT_RENEWAL,

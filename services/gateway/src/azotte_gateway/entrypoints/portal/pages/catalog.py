@@ -38,6 +38,7 @@ CHANNELS = {
     "google_play": channel_pb2.CHANNEL_GOOGLE_PLAY,
     "telecom": channel_pb2.CHANNEL_TELECOM,
     "partner": channel_pb2.CHANNEL_PARTNER,
+    "direct": channel_pb2.CHANNEL_DIRECT,
 }
 # NOTE: the catalog and the dry run number their ExistingSubscribers enums differently.
 EXISTING = {

@@ -21,6 +21,7 @@ CHANNELS = (
     ("GOOGLE_PLAY", "Google Play"),
     ("TELECOM", "Telecom"),
     ("PARTNER", "Partner"),
+    ("DIRECT", "Direct (contracts)"),
 )
 PERIODS = (("30d", "Last 30 days"), ("90d", "Last 90 days"), ("12m", "Last 12 months"))
 _DAYS = {"30d": 30, "90d": 90}
