@@ -40,6 +40,8 @@ async def test_every_answer_in_the_openapi_document_is_typed(gateway: GatewayUnd
     schemas = document["components"]["schemas"]
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
+            for parameter in (p for p in operation.get("parameters", []) if p["in"] == "path"):
+                assert parameter["schema"]["minLength"] == 1, ("an empty id names another route", method, path)
             if (method, path) == ("post", "/v1/psp-webhooks/carrier/{tenant_id}/{account_id}"):
                 assert "200" not in operation["responses"] and "204" in operation["responses"]  # CAMARA: no body
                 continue

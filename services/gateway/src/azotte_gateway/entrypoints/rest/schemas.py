@@ -145,6 +145,8 @@ def document_inputs(document: dict[str, Any]) -> None:
     for operation in (op for path in document.get("paths", {}).values() for op in path.values()):
         for parameter in operation.get("parameters", []):
             _document_string(parameter["name"], parameter.get("schema", {}))
+            if parameter.get("in") == "path":
+                _document_path_segment(parameter.get("schema", {}))
         for content in operation.get("requestBody", {}).get("content", {}).values():
             _collect_refs(content.get("schema", {}), schemas, bodies)
     for name in bodies:
@@ -165,6 +167,13 @@ def _collect_refs(schema: Any, schemas: dict[str, Any], seen: set[str]) -> None:
     elif isinstance(schema, list):
         for value in schema:
             _collect_refs(value, schemas, seen)
+
+
+def _document_path_segment(schema: dict[str, Any]) -> None:
+    """An empty path parameter names another route (`/v1/promotions//code-batches`), so ids are never empty."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string":
+            option["minLength"] = max(option.get("minLength", 0), 1)
 
 
 def _document_string(name: str, schema: dict[str, Any]) -> None:
