@@ -35,6 +35,7 @@ async def suite(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
         external=ExternalServers(servers.postgres_url, servers.nats_url),
         replicas={"entitlement": 2, "lifecycle": 2},
         gateway_workers=2,
+        gateway_metrics_port=free_port(),
         start_timeout=300,
     )
     try:
@@ -126,6 +127,45 @@ async def test_the_gateway_answers_rest_and_grpc_on_one_port_from_two_worker_pro
         inode for local, _, state, inode in _tcp_sockets() if local == suite.gateway_grpc_port and state == LISTEN
     }
     assert set(_owners(listening).values()) == gateway  # one listening socket per worker, on the same port
+
+
+CHECK_ACCESS = "/azotte.gateway.v1.GatewayService/CheckAccess"
+
+
+async def _access_checks_counted(suite: Suite) -> float:
+    """The gateway's CheckAccess calls, whatever their outcome, as its metrics port reports them."""
+    async with httpx.AsyncClient() as http:
+        scraped = (await http.get(f"http://127.0.0.1:{suite.gateway_metrics_port}/metrics", timeout=5)).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line.startswith("azotte_rpc_duration_seconds_count{") and 'method="CheckAccess"' in line
+    )
+
+
+async def _unauthenticated_access_checks(suite: Suite) -> set[int]:
+    """One CheckAccess without a key on each of CONNECTIONS connections; the processes that answered them."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(suite.address("gateway"), options=options) for _ in range(CONNECTIONS)]
+    try:
+        for channel in channels:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await channel.unary_unary(CHECK_ACCESS)(b"", timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        return _answering(suite.gateway_grpc_port)
+    finally:
+        for channel in channels:
+            await channel.close(None)
+
+
+async def test_the_metrics_port_counts_the_calls_every_worker_answered(suite: Suite) -> None:
+    async def counted_over_both_workers() -> float | None:
+        before = await _access_checks_counted(suite)
+        answering = await _unauthenticated_access_checks(suite)
+        counted = await _access_checks_counted(suite) - before
+        return counted if answering == _gateway_pids(suite) else None
+
+    assert await eventually(counted_over_both_workers, within=60, interval=0.5) == CONNECTIONS
 
 
 async def test_peers_reach_every_replica_and_calls_go_on_when_one_is_killed(suite: Suite) -> None:

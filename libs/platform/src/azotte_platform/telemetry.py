@@ -6,6 +6,7 @@ sampled by the loops that already run (the relay, each consumer, the scheduler),
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from opentelemetry import trace
@@ -13,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess, start_http_server
 
 # NOTE: RED per RPC from one histogram: `_count` by `code` is the request rate and its errors (code != "OK").
 RPC_LATENCY = Histogram(
@@ -64,6 +65,17 @@ def configure_tracing(service: str) -> None:
 
 
 def serve_metrics(host: str, port: int) -> None:
-    """Expose Prometheus metrics on `port` (0 disables)."""
-    if port:
+    """Expose Prometheus metrics on `port` (0 disables).
+
+    Processes sharing `PROMETHEUS_MULTIPROC_DIR` (a gateway's workers) share the port too: the first to bind
+    it serves the sum of every process's metrics, and the others find it taken and leave it to that one.
+    """
+    if not port:
+        return
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         start_http_server(port, addr=host)
+        return
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    with contextlib.suppress(OSError):
+        start_http_server(port, addr=host, registry=registry)

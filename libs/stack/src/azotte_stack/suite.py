@@ -98,6 +98,8 @@ class Suite:
     # Processes per service (1 when absent); the gateway's replicas beyond the first get ports of their own.
     replicas: dict[str, int] = field(default_factory=dict)
     gateway_workers: int = 1
+    # The first gateway's Prometheus port (0: none), serving every worker's metrics.
+    gateway_metrics_port: int = 0
     # How long a service may take to report SERVING, or a helper server to listen (more processes start slower).
     start_timeout: float = 120.0
     # The gRPC port of each service's first replica, and of every replica.
@@ -162,6 +164,8 @@ class Suite:
             env["AZOTTE_REST_PORT"] = str(self.gateway_rest_ports[replica])
             env["AZOTTE_STATE_DIR"] = str(self.root)
             env["AZOTTE_GATEWAY_WORKERS"] = str(self.gateway_workers)
+            if self.gateway_metrics_port and replica == 0:
+                env["AZOTTE_METRICS_PORT"] = str(self.gateway_metrics_port)
         return env
 
     async def start(self) -> None:
