@@ -12,6 +12,8 @@ PROTO_INCLUDE = $(shell $(BIN)/python -c 'import grpc_tools, os; print(os.path.j
 PYTEST_ARGS ?=
 # The browser tests drive the distribution's Chromium (tests/browser); installed when missing (as root).
 CHROMIUM := /usr/bin/chromium
+# The gateway workers benchmark drives REST with the distribution's wrk; installed when missing (as root).
+WRK := /usr/bin/wrk
 
 .PHONY: help install gen up down reset demo test lint k8s-validate typecheck unit integration e2e perf clean
 
@@ -38,6 +40,9 @@ install: $(STAMP) $(GENSTAMP)
 
 $(CHROMIUM):
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+$(WRK):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
 
 $(GENSTAMP): $(STAMP) $(PROTOS)
 	find libs/protos/src/azotte -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
@@ -86,7 +91,7 @@ integration: install
 e2e: install $(CHROMIUM)
 	$(BIN)/python -m pytest tests/e2e tests/browser $(PYTEST_ARGS)
 
-perf: install
+perf: install $(WRK)
 	@for bench in tests/perf/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean:

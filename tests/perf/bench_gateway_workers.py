@@ -1,10 +1,14 @@
 """Access checks through the gateway served by one process versus two worker processes on one port
 (`AZOTTE_GATEWAY_WORKERS=2`), against the same services in the same run, rounds alternating.
 
-The load comes from client processes of their own (each with its own connections, which the kernel spreads
-over the workers); on a small machine they compete with the servers for the same cores.
+Two drivers: `wrk` (the default) sends REST access checks (`GET /v1/customers/{id}/access/{feature}`, a
+secret key, `--callers` connections over the customers) from one C process that needs little of the cores
+the servers use; `grpc` sends CheckAccess from `--clients` Python client processes of their own, which on a
+small machine compete with the servers for the same cores. Either way each connection is the kernel's to
+spread over the workers. `wrk` is a distribution package (`make perf` installs it as root).
 
-Usage: .venv/bin/python tests/perf/bench_gateway_workers.py [--seconds S] [--clients P] [--callers C] [--rounds R]
+Usage: .venv/bin/python tests/perf/bench_gateway_workers.py [--driver wrk|grpc] [--seconds S] [--clients P]
+       [--callers C] [--rounds R]
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import argparse
 import asyncio
 import functools
 import json
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,7 +76,41 @@ async def measure(root: Path, address: str, key: str, seconds: float, clients: i
     return sum(int(json.loads(out.read_text())["checks"]) for out in outputs) / seconds
 
 
-async def main(seconds: float, clients: int, callers: int, rounds: int) -> None:
+WRK_SCRIPT = """
+local paths = {%s}
+local next_path = 0
+wrk.headers["Authorization"] = "Bearer %s"
+request = function()
+  next_path = next_path %% #paths + 1
+  return wrk.format("GET", paths[next_path])
+end
+"""
+
+
+async def measure_rest(root: Path, rest_port: int, key: str, seconds: float, connections: int) -> float:
+    """REST access checks per second from one `wrk` process with `connections` connections; any answer other
+    than 200 fails the measurement."""
+    customers = json.loads((root / "customers.json").read_text())
+    paths = ", ".join(f'"/v1/customers/{customer}/access/{bench_entitlement_access.FEATURE}"' for customer in customers)
+    script = root / "access.lua"
+    script.write_text(WRK_SCRIPT % (paths, key))
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script)]
+    done = await asyncio.to_thread(
+        subprocess.run, [*command, f"http://127.0.0.1:{rest_port}"], capture_output=True, text=True, check=True
+    )
+    assert "Non-2xx" not in done.stdout, done.stdout
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", done.stdout)
+    assert rate, done.stdout
+    return float(rate.group(1))
+
+
+def admin_key(suite: Suite) -> str:
+    return (suite.root / "sandbox-admin.key").read_text().strip()
+
+
+async def main(driver: str, seconds: float, clients: int, callers: int, rounds: int) -> None:
+    if driver == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (or --driver grpc)")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(tmp)
         unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
@@ -82,11 +123,11 @@ async def main(seconds: float, clients: int, callers: int, rounds: int) -> None:
             gateway_workers=2,
         )
         await suite.start()
-        single_port = free_port()
+        single_port, single_rest_port = free_port(), free_port()
         env = {
             **suite.service_env("gateway"),
             "AZOTTE_GRPC_PORT": str(single_port),
-            "AZOTTE_REST_PORT": str(free_port()),
+            "AZOTTE_REST_PORT": str(single_rest_port),
             "AZOTTE_GATEWAY_WORKERS": "1",
         }
         single = spawn([str(Path(sys.executable).parent / "azotte-gateway")], env=env, log_file=root / "single.log")
@@ -103,12 +144,20 @@ async def main(seconds: float, clients: int, callers: int, rounds: int) -> None:
                 for customer in customers:
                     await wait_until(functools.partial(check, customer), timeout=60, what=f"access of {customer}")
             (root / "customers.json").write_text(json.dumps(customers))
-            targets = {"1 gateway process": f"127.0.0.1:{single_port}", "2 gateway workers": suite.address("gateway")}
+            if driver == "wrk":
+                secret = admin_key(suite)
+                targets = {"1 gateway process": single_rest_port, "2 gateway workers": suite.gateway_rest_port}
+                print(f"wrk: REST, {callers} connections, {seconds:.0f}s per measurement", flush=True)
+            else:
+                targets = {"1 gateway process": single_port, "2 gateway workers": suite.gateway_grpc_port}
+                print(f"gRPC: {clients} client process(es) x {callers} callers, {seconds:.0f}s each", flush=True)
             rates: dict[str, list[float]] = {label: [] for label in targets}
-            print(f"{clients} client process(es) x {callers} callers, {seconds:.0f}s per measurement", flush=True)
             for round_ in range(rounds):
-                for label, address in targets.items():
-                    rate = await measure(root, address, key, seconds, clients, callers)
+                for label, port in targets.items():
+                    if driver == "wrk":
+                        rate = await measure_rest(root, port, secret, seconds, callers)
+                    else:
+                        rate = await measure(root, f"127.0.0.1:{port}", key, seconds, clients, callers)
                     rates[label].append(rate)
                     print(f"  round {round_ + 1}: {label:<20} {rate:8.0f} checks/s", flush=True)
             one, two = (statistics.median(rates[label]) for label in targets)
@@ -130,9 +179,10 @@ if __name__ == "__main__":
         run_load(*sys.argv[2:7])
     else:
         parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--driver", choices=("wrk", "grpc"), default="wrk")
         parser.add_argument("--seconds", type=float, default=10.0)
         parser.add_argument("--clients", type=int, default=2)
         parser.add_argument("--callers", type=int, default=32)
         parser.add_argument("--rounds", type=int, default=3)
         args = parser.parse_args()
-        uvloop.run(main(args.seconds, args.clients, args.callers, args.rounds))
+        uvloop.run(main(args.driver, args.seconds, args.clients, args.callers, args.rounds))
