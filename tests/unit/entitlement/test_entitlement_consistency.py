@@ -56,6 +56,16 @@ async def test_a_check_waits_until_the_event_is_applied() -> None:
     await asyncio.wait_for(waiting, 0.5)
 
 
+async def test_an_event_arriving_just_after_its_token_costs_no_store_query() -> None:
+    store = Store()
+    consistency = gate(store, wait=2.0)
+    waiting = asyncio.create_task(consistency.reach(CUSTOMER, token_of("ev-1")))
+    await asyncio.sleep(0.01)
+    consistency.applied("ev-1")
+    await asyncio.wait_for(waiting, 0.5)
+    assert store.queries == 0
+
+
 async def test_a_token_never_reached_is_unavailable_after_the_bounded_wait() -> None:
     consistency = gate(Store(), wait=0.1)
     loop = asyncio.get_running_loop()

@@ -25,7 +25,9 @@ class ConsistencyGate:
 
     NOTE: the consumer marks an event applied after its commit has reached the projection. An event this
     replica never saw (another replica consumed it, or it was applied before a restart) is found in the
-    inbox table; the customer is then reloaded from the database, which already holds its effect.
+    inbox table; the customer is then reloaded from the database, which already holds its effect. The
+    inbox is asked first `first_ask_seconds` into the wait: a token usually arrives just before its event
+    (a checkout asks right after lifecycle's commit), which then reaches this replica without a query.
     A check without a token never comes here.
     """
 
@@ -36,12 +38,14 @@ class ConsistencyGate:
         *,
         wait_seconds: float = 2.0,
         poll_seconds: float = 0.25,
+        first_ask_seconds: float = 0.05,
         capacity: int = 100_000,
     ):
         self._handled = handled
         self._reload = reload
         self._wait = wait_seconds
         self._poll = poll_seconds
+        self._first_ask = min(first_ask_seconds, poll_seconds)
         self._capacity = capacity
         self._applied: OrderedDict[str, None] = OrderedDict()
         self._last = ""
@@ -64,7 +68,7 @@ class ConsistencyGate:
         wanted = parse_token(token)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait
-        ask_store_at = loop.time()
+        ask_store_at = loop.time() + self._first_ask
         while True:
             missing = wanted - self._applied.keys()
             if not missing:
