@@ -352,6 +352,14 @@ class FakeContractRepository:
             ordered = [c for c in ordered if (c.created_at or FIRST_CHARGE_AT, c.id) < after]
         return copy.deepcopy(ordered[:limit])
 
+    async def claim_starting(self, times: TenantTimes, limit: int) -> list[Contract]:
+        due = [c for (t, _), c in self._data.contracts.items() if c.due_to_start(times.of(t))]
+        return copy.deepcopy(sorted(due, key=lambda c: c.start)[:limit])
+
+    async def next_start_in(self, times: TenantTimes) -> timedelta | None:
+        scheduled = [c for c in self._data.contracts.values() if c.scheduled]
+        return min((c.start - times.of(c.tenant_id) for c in scheduled), default=None)
+
 
 class FakeLifecycleUnitOfWork(FakeUnitOfWork):
     """`ports.LifecycleUnitOfWork` in memory: `data` is what it committed."""
@@ -394,8 +402,11 @@ class FakeCatalog:
     """Plans basic ($10, rank 1), premium ($20, rank 2), trial ($10, 14-day trial) of family `video`, the add-on
     `extra-screen` ($3) of that family, and `songs` ($5) of family `music`, all monthly USD.
 
-    Storefront "us-tx" adds 8.25 % tax on top of its prices; the others' prices include tax.
+    Storefront "us-tx" adds 8.25 % tax on top of its prices; the others' prices include tax. Its storefronts sell in
+    USD; its features are `hd` (boolean), `tokens` (quota) and `seats`.
     """
+
+    features = {"hd": "boolean", "tokens": "quota", "seats": "seats"}
 
     plans = {
         "basic": (PlanInfo("basic", MONTHLY, 1, 0, "video"), 1000),
@@ -420,6 +431,14 @@ class FakeCatalog:
         self.notice_days = 0  # the storefronts' notice period for price increases
         self.consent_required = False  # whether their subscribers must accept an increase
         self.price_since: datetime | None = None  # when the renewal prices' version took effect (None: unknown)
+
+    async def storefront_currency(self, storefront_id: str) -> str:
+        require_tenant()
+        return "USD"
+
+    async def feature_kinds(self, feature_keys: Sequence[str]) -> dict[str, str]:
+        require_tenant()
+        return {key: self.features[key] for key in feature_keys if key in self.features}
 
     async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
         require_tenant()

@@ -238,6 +238,15 @@ class ContractRepository(Protocol):
         """Newest first, after (create time, id)."""
         ...
 
+    async def claim_starting(self, times: TenantTimes, limit: int) -> list[Contract]:
+        """Up to `limit` scheduled contracts whose start came by their tenant's own now, locked until the commit
+        (those locked elsewhere skipped)."""
+        ...
+
+    async def next_start_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the earliest scheduled start (negative: already due); None when nothing is scheduled."""
+        ...
+
 
 class LifecycleUnitOfWork(AbstractUnitOfWork, Protocol):
     """The repositories over one transaction; subscriptions' events are published if it commits."""
@@ -317,6 +326,15 @@ class Catalog(Protocol):
 
     async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
         """Each renewal's price, resolved together; None where the catalog has no price for one."""
+        ...
+
+    async def storefront_currency(self, storefront_id: str) -> str:
+        """The currency of every price in the storefront; an unknown storefront is NOT_FOUND."""
+        ...
+
+    async def feature_kinds(self, feature_keys: Sequence[str]) -> dict[str, str]:
+        """The kind (`boolean`, `quota`, `seats`) of each of these features the catalog has; unknown ones are left
+        out."""
         ...
 
 

@@ -1,8 +1,9 @@
 """The catalog service over gRPC, as `ports.Catalog`: a plan's interval, rank and trial, its price in a storefront,
-and renewal prices resolved many at once."""
+renewal prices resolved many at once, a storefront's currency and features' kinds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from azotte_lifecycle.errors import PlanNotBillable
 from azotte_lifecycle.ports import PlanInfo, Price, RenewalPriceQuery
 from azotte_platform.convert import from_timestamp, timestamp
 from azotte_platform.enums import Channel
+from azotte_platform.errors import NotFound
 
 MAX_QUERIES = 1000  # NOTE: the most ResolvePrices answers in one call
 
@@ -59,6 +61,21 @@ class GrpcCatalog:
             response = await self._stub.ResolvePrices(request)
             prices.extend(_price(r.price) if r.WhichOneof("result") == "price" else None for r in response.results)
         return prices
+
+    async def storefront_currency(self, storefront_id: str) -> str:
+        response = await self._stub.GetStorefront(catalog_pb2.GetStorefrontRequest(id=storefront_id))
+        return str(response.storefront.currency_code)
+
+    async def feature_kinds(self, feature_keys: Sequence[str]) -> dict[str, str]:
+        async def kind(key: str) -> str | None:
+            try:
+                response = await self._stub.GetFeature(catalog_pb2.GetFeatureRequest(key=key))
+            except NotFound:
+                return None
+            return catalog_pb2.FeatureKind.Name(response.feature.kind).removeprefix("FEATURE_KIND_").lower()
+
+        kinds = await asyncio.gather(*(kind(key) for key in feature_keys))
+        return {key: found for key, found in zip(feature_keys, kinds, strict=True) if found is not None}
 
 
 def _price(response: catalog_pb2.ResolvePriceResponse) -> Price:

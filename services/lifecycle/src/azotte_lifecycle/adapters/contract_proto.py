@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+from azotte.catalog.v1 import catalog_pb2
 from azotte.lifecycle.v1 import contracts_pb2 as pb
 from azotte.payments.v1 import events_pb2 as payments_events
-from azotte_lifecycle.adapters.proto import state_to_pb
+from azotte_lifecycle.adapters.proto import feature_to_pb, state_to_pb
 from azotte_lifecycle.domain.contracts import (
     BillingContact,
     Contract,
+    ContractFeature,
     ContractTerms,
     ContractVersion,
     MeterPrice,
     TermsRequest,
     decimal_field,
 )
+from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.convert import money, optional_from_timestamp, optional_timestamp, timestamp
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import ReceivedEvent
+
+_UNITS = {
+    catalog_pb2.INTERVAL_UNIT_DAY: IntervalUnit.DAY,
+    catalog_pb2.INTERVAL_UNIT_WEEK: IntervalUnit.WEEK,
+    catalog_pb2.INTERVAL_UNIT_MONTH: IntervalUnit.MONTH,
+    catalog_pb2.INTERVAL_UNIT_YEAR: IntervalUnit.YEAR,
+}
+
+
+def interval_from_pb(message: catalog_pb2.BillingInterval, field: str) -> BillingInterval:
+    """A billing interval of a request (count 0 is 1); an unspecified unit or a negative count names its field."""
+    unit = _UNITS.get(message.unit)
+    if unit is None:
+        raise InvalidArgument.field(f"{field}.unit", "must be DAY, WEEK, MONTH or YEAR")
+    if message.count < 0:
+        raise InvalidArgument.field(f"{field}.count", "must be at least 1")
+    return BillingInterval(unit, message.count or 1)
+
+
+def interval_to_pb(interval: BillingInterval) -> catalog_pb2.BillingInterval:
+    unit = next(number for number, known in _UNITS.items() if known is interval.unit)
+    return catalog_pb2.BillingInterval(unit=unit, count=interval.count)
 
 
 def terms_from_pb(message: pb.ContractTerms, field: str = "terms") -> TermsRequest:
@@ -45,6 +70,10 @@ def terms_from_pb(message: pb.ContractTerms, field: str = "terms") -> TermsReque
             contact.name, contact.email, contact.address, contact.country_code.upper(), contact.tax_id
         ),
         meter_prices=prices,
+        features=tuple(
+            ContractFeature(f.feature_key, f.limit if f.HasField("limit") else None) for f in message.features
+        ),
+        interval=interval_from_pb(message.interval, f"{field}.interval") if message.HasField("interval") else None,
     )
     currencies = {
         f"{field}.recurring_price.currency_code": message.recurring_price.currency_code,
@@ -55,7 +84,7 @@ def terms_from_pb(message: pb.ContractTerms, field: str = "terms") -> TermsReque
 
 def terms_to_pb(terms: ContractTerms, currency_code: str) -> pb.ContractTerms:
     contact = terms.billing_contact
-    return pb.ContractTerms(
+    message = pb.ContractTerms(
         plan_id=terms.plan_id,
         recurring_price=money(terms.recurring_minor, currency_code),
         meter_prices=[
@@ -77,23 +106,29 @@ def terms_to_pb(terms: ContractTerms, currency_code: str) -> pb.ContractTerms:
             country_code=contact.country_code,
             tax_id=contact.tax_id,
         ),
+        features=[feature_to_pb(feature) for feature in terms.features],
     )
+    if terms.interval is not None:
+        message.interval.CopyFrom(interval_to_pb(terms.interval))
+    return message
 
 
-def contract_to_pb(contract: Contract, subscription: Subscription) -> pb.Contract:
+def contract_to_pb(contract: Contract, subscription: Subscription | None) -> pb.Contract:
+    """The contract; its state is its subscription's (unspecified before a scheduled start)."""
     return pb.Contract(
         id=contract.id,
         customer_id=contract.customer_id,
         storefront_id=contract.storefront_id,
         currency_code=contract.currency_code,
         subscription_id=contract.subscription_id,
-        state=state_to_pb(subscription.state),
+        state=state_to_pb(subscription.state if subscription is not None else None),
         version=contract.version,
         terms=terms_to_pb(contract.terms, contract.currency_code),
         start_time=timestamp(contract.start),
         final_end_time=optional_timestamp(contract.final_end),
         end_request_time=optional_timestamp(contract.end_requested_at),
         create_time=optional_timestamp(contract.created_at),
+        scheduled=contract.scheduled,
     )
 
 

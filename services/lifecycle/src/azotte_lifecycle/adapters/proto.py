@@ -10,11 +10,13 @@ from typing import Any
 from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 
+from azotte.catalog.v1 import catalog_pb2
 from azotte.common.v1 import channel_pb2, subscription_state_pb2
 from azotte.common.v1.money_pb2 import Money
 from azotte.lifecycle.v1 import events_pb2
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
 from azotte_lifecycle.domain.channel_events import ChannelEventKind, ChannelEventOutcome
+from azotte_lifecycle.domain.contracts import ContractFeature
 from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, IdentityKind
 from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.events import HistoryEntry, PendingPriceChange, SubscriptionEvent, SubscriptionSnapshot
@@ -61,6 +63,11 @@ def channel_to_pb(channel: Channel) -> Any:
 
 def channel_from_pb(value: int, field: str = "channel") -> Channel:
     return enum_from_pb(Channel, "CHANNEL", value, channel_pb2.Channel, field)
+
+
+def feature_to_pb(feature: ContractFeature) -> catalog_pb2.FeatureGrant:
+    """A custom feature as the catalog's plans express one: its key and its limit (absent: none)."""
+    return catalog_pb2.FeatureGrant(feature_key=feature.feature_key, limit=feature.limit)
 
 
 def state_to_pb(state: SubscriptionState | None) -> Any:
@@ -255,6 +262,7 @@ def _snapshot_to_pb(snap: SubscriptionSnapshot, created_at: datetime | None = No
         create_time=optional_timestamp(created_at),
         pending_price_change=price_change,
         discount=None if snap.discount is None else recurring_discount_to_pb(snap.discount),
+        features=[feature_to_pb(feature) for feature in snap.features],
     )
 
 

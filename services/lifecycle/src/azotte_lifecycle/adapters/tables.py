@@ -144,9 +144,11 @@ contracts = sa.Table(
     sa.Column("subscription_id", sa.Text, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("aggregate", JSONB, nullable=False),
+    sa.Column("starts_at", _TS),
     sa.UniqueConstraint("tenant_id", "subscription_id", name="contracts_subscription_key"),
     sa.Index("contracts_by_customer", "tenant_id", "customer_id", "created_at", "id"),
     sa.Index("contracts_by_create_time", "tenant_id", "created_at", "id"),
+    sa.Index("contracts_starting", "starts_at", postgresql_where=sa.text("starts_at IS NOT NULL")),
 )
 
 contract_versions = sa.Table(

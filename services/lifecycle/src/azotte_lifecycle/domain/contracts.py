@@ -8,7 +8,7 @@ own price for a meter not negotiated), and a true-up line when that falls short 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -18,6 +18,16 @@ from azotte_platform.errors import InvalidArgument
 
 MAX_PAYMENT_TERMS_DAYS = 365
 MAX_RENEWAL_PERIODS = 120
+MAX_SCHEDULED_AHEAD = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractFeature:
+    """A feature a contract grants besides its plan's: a catalog feature key and its quota amount or seat count
+    (None: a boolean feature, or an unlimited quota)."""
+
+    feature_key: str
+    limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +62,15 @@ class ContractTerms:
     payment_terms_days: int
     billing_contact: BillingContact
     meter_prices: tuple[MeterPrice, ...] = ()
+    features: tuple[ContractFeature, ...] = ()
+    interval: BillingInterval | None = None
 
     def violations(self, start: datetime) -> None:
         """Raise INVALID_ARGUMENT naming the first field (`terms.<field>`) these terms break."""
-        if not self.plan_id:
-            raise InvalidArgument.field("terms.plan_id", "is required")
+        if not self.plan_id and not self.features:
+            raise InvalidArgument.field("terms.plan_id", "is required unless the terms list features")
+        if not self.plan_id and self.interval is None:
+            raise InvalidArgument.field("terms.interval", "is required without a plan")
         if self.recurring_minor < 0:
             raise InvalidArgument.field("terms.recurring_price.amount_minor", "must not be negative")
         if self.committed_minimum_minor < 0:
@@ -79,6 +93,32 @@ class ContractTerms:
             if price.included_quantity < 0:
                 raise InvalidArgument.field(f"{where}.included_quantity", "must not be negative")
             seen.add(price.meter_key)
+        keys: set[str] = set()
+        for index, feature in enumerate(self.features):
+            where = f"terms.features[{index}]"
+            if not feature.feature_key or feature.feature_key in keys:
+                raise InvalidArgument.field(f"{where}.feature_key", "is required and must be unique")
+            if feature.limit is not None and feature.limit < 0:
+                raise InvalidArgument.field(f"{where}.limit", "must not be negative")
+            keys.add(feature.feature_key)
+
+    def billed_interval(self, plan_interval: BillingInterval | None) -> BillingInterval:
+        """The interval the contract bills in: its plan's (`plan_interval`), which a given interval must match, else
+        its own."""
+        if plan_interval is None:
+            assert self.interval is not None  # NOTE: `violations` requires it without a plan
+            return self.interval
+        if self.interval is not None and self.interval != plan_interval:
+            raise InvalidArgument.field("terms.interval", "must be unset or the plan's interval")
+        return plan_interval
+
+
+def check_start(start: datetime, now: datetime, interval: BillingInterval) -> None:
+    """A contract may start at most one `interval` back (back-dated) and at most a year ahead (scheduled)."""
+    if start < shift(now, interval, -1):
+        raise InvalidArgument.field("start_time", "must be at most one billing interval in the past")
+    if start > now + MAX_SCHEDULED_AHEAD:
+        raise InvalidArgument.field("start_time", "must be at most a year in the future")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +161,8 @@ class ContractVersion:
 class Contract:
     """A customer's contract: the current terms (the newest version), the subscription it owns, its end.
 
-    `ended_at` is when EndContract was called: the contract then ends with the period running at that time.
+    `end_requested_at` is when EndContract was called: the contract then ends with the period running at that time.
+    `scheduled` while its start is ahead: its subscription (`subscription_id`) is created when the start comes.
     """
 
     id: str
@@ -136,6 +177,7 @@ class Contract:
     end_requested_at: datetime | None = None
     final_end: datetime | None = None
     created_at: datetime | None = None
+    scheduled: bool = False
     new_versions: list[ContractVersion] = field(default_factory=list)
 
     @classmethod
@@ -152,9 +194,12 @@ class Contract:
         terms: ContractTerms,
         now: datetime,
         actor: str,
+        start: datetime | None = None,
     ) -> Contract:
-        """Version 1 of a contract starting `now`."""
-        terms.violations(now)
+        """Version 1 of a contract signed `now`, starting at `start` (None: now; scheduled when ahead)."""
+        start = now if start is None else start
+        check_start(start, now, interval)
+        terms.violations(start)
         first = ContractVersion(1, terms, now, actor)
         contract = cls(
             contract_id,
@@ -164,8 +209,9 @@ class Contract:
             currency_code,
             subscription_id,
             interval,
-            now,
+            start,
             [first],
+            scheduled=start > now,
             new_versions=[first],
         )
         contract.final_end = contract.term_end()
@@ -200,12 +246,24 @@ class Contract:
         self.final_end = self.term_end()
         return added
 
-    def end(self, period_end: datetime, now: datetime) -> None:
-        """End with the current period (ending at `period_end`); ending again changes nothing."""
+    def end(self, period_end: datetime | None, now: datetime) -> None:
+        """End with the current period (ending at `period_end`); a scheduled contract never starts (`period_end`
+        None); ending again changes nothing."""
         if self.end_requested_at is not None:
             return
         self.end_requested_at = now
+        if period_end is None:
+            self.scheduled, self.final_end = False, self.start
+            return
         self.final_end = min(period_end, self.final_end or period_end)
+
+    def due_to_start(self, now: datetime) -> bool:
+        """Whether its scheduled start has come."""
+        return self.scheduled and self.start <= now
+
+    def started(self) -> None:
+        """Its subscription was created: no longer scheduled."""
+        self.scheduled = False
 
     def ends_with(self, period_end: datetime) -> bool:
         """Whether the period ending at `period_end` is the contract's last."""

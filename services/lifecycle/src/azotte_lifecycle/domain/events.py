@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from azotte_lifecycle.domain.contracts import ContractFeature
 from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.proration import Proration
@@ -34,6 +35,7 @@ class EventType(StrEnum):
     SUBSCRIPTION_REACTIVATED = "subscription.reactivated"
     SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
     SUBSCRIPTION_PLAN_CHANGE_SCHEDULED = "subscription.plan_change_scheduled"
+    SUBSCRIPTION_FEATURES_CHANGED = "subscription.features_changed"
     SUBSCRIPTION_PRICE_CHANGE_SCHEDULED = "subscription.price_change_scheduled"
     SUBSCRIPTION_PRICE_CHANGE_CONSENTED = "subscription.price_change_consented"
     SUBSCRIPTION_PRICE_CHANGE_DECLINED = "subscription.price_change_declined"
@@ -157,6 +159,7 @@ class SubscriptionSnapshot:
     pending_plan_change: PendingPlanChange | None
     pending_price_change: PendingPriceChange | None = None
     discount: RecurringDiscount | None = None
+    features: tuple[ContractFeature, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

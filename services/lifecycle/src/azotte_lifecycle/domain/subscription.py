@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NoReturn
 
+from azotte_lifecycle.domain.contracts import ContractFeature
 from azotte_lifecycle.domain.discounts import RecurringDiscount
 from azotte_lifecycle.domain.dunning import ChargeOutcome, DueWork, RenewalCharge, WorkKind, earliest
 from azotte_lifecycle.domain.events import (
@@ -64,7 +65,10 @@ def notice_reaches(now: datetime, notice_days: int) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class PlanTerms:
-    """A plan as the subscription bills it: renewal price, interval and rank (higher = better)."""
+    """A plan as the subscription bills it: renewal price, interval and rank (higher = better).
+
+    An empty `plan_id` is a contract's subscription without a plan: it grants the contract's own features.
+    """
 
     plan_id: str
     amount_minor: int
@@ -73,8 +77,6 @@ class PlanTerms:
     rank: int = 0
 
     def __post_init__(self) -> None:
-        if not self.plan_id:
-            raise InvalidArgument.field("plan_id", "is required")
         if self.amount_minor < 0:
             raise InvalidArgument.field("amount_minor", "must not be negative")
 
@@ -115,6 +117,7 @@ class Subscription:
     new price its next charge applies (kept until that charge succeeds or the subscription ends).
     `price_records` are the price change facts not yet written for the impact report.
     `discount` is the promotion discount its renewals take off while it lasts.
+    `features` are the features it grants besides its plan's (a contract's custom features).
     """
 
     id: str
@@ -152,6 +155,7 @@ class Subscription:
     pending_price_change: PendingPriceChange | None = None
     applied_price_change: PendingPriceChange | None = None
     discount: RecurringDiscount | None = None
+    features: tuple[ContractFeature, ...] = ()
     last_channel_event_at: datetime | None = None
     channel_event_ids: set[str] = field(default_factory=set)
     history: list[HistoryEntry] = field(default_factory=list)
@@ -176,13 +180,21 @@ class Subscription:
         period_end: datetime | None = None,
         initial_charge_id: str = "",
         discount: RecurringDiscount | None = None,
+        start: datetime | None = None,
+        features: tuple[ContractFeature, ...] = (),
     ) -> Subscription:
         """Start a subscription, trialing until `trial_end` or active with its first period paid.
 
         `initial_charge_id` is the checkout charge that paid the first period, if any; `discount` a promotion's
-        discount its renewals take off.
+        discount its renewals take off. `start` (not after `now`) is when its first period began, when earlier than
+        now (a back-dated or late-started contract); `features` are granted besides the plan's.
         """
         require_utc(now, "now")
+        start = now if start is None else require_utc(start, "start")
+        if start > now:
+            raise InvalidArgument.field("start", "must not be in the future")
+        if start != now and (trial_end is not None or period_end is not None):
+            raise InvalidArgument.field("start", "a trial or a set first period starts now")
         if trial_end is not None and require_utc(trial_end, "trial_end") <= now:
             raise InvalidArgument.field("trial_end", "must be in the future")
         if period_end is not None and require_utc(period_end, "period_end") <= now:
@@ -198,8 +210,8 @@ class Subscription:
             raise InvalidArgument.field("discount.amount_off", f"must be in the plan's currency {plan.currency_code}")
         # NOTE: a trial is period 0 (nothing paid); paid periods are numbered from 1, anchored at
         # the trial end or at creation so later periods keep the same day of month.
-        first_end = trial_end or period_end or shift(now, plan.interval, 1)
-        anchor, anchor_index = (first_end, 1) if trialing else (now, 1)
+        first_end = trial_end or period_end or shift(start, plan.interval, 1)
+        anchor, anchor_index = (first_end, 1) if trialing else (start, 1)
         if period_end is not None and not trialing:
             anchor, anchor_index = period_end, 2
         subscription = cls(
@@ -215,7 +227,7 @@ class Subscription:
             interval=plan.interval,
             state=S.TRIALING if trialing else S.ACTIVE,
             period_index=0 if trialing else 1,
-            current_period_start=now,
+            current_period_start=start,
             current_period_end=first_end,
             current_period_amount_minor=0 if trialing else plan.amount_minor,
             period_anchor=anchor,
@@ -224,6 +236,7 @@ class Subscription:
             initial_charge_id=initial_charge_id,
             priced_since=now,
             discount=discount,
+            features=features,
         )
         subscription._record(EventType.SUBSCRIPTION_CREATED, None, Cause.CHECKOUT, now)
         started = EventType.TRIAL_STARTED if trialing else EventType.SUBSCRIPTION_ACTIVATED
@@ -257,6 +270,7 @@ class Subscription:
             pending_plan_change=self.pending_plan_change,
             pending_price_change=self.pending_price_change,
             discount=self.discount,
+            features=self.features,
         )
 
     @property
@@ -755,12 +769,18 @@ class Subscription:
         self._advance_period(now, charge.amount_minor)
         self._record(EventType.SUBSCRIPTION_RENEWED, S.ACTIVE, Cause.INVOICE_ISSUED, now)
 
-    def apply_contract_terms(self, plan_id: str, recurring_minor: int, now: datetime) -> None:
-        """A contract amendment: its recurring price from the next invoice on, its plan (and access) now."""
+    def apply_contract_terms(
+        self, plan_id: str, recurring_minor: int, features: tuple[ContractFeature, ...], now: datetime
+    ) -> None:
+        """A contract amendment: its recurring price from the next invoice on, its plan and features (and access)
+        now (`subscription.plan_changed`, else `subscription.features_changed` when only the features changed)."""
         if not self.invoiced:
             self._illegal("amend the contract of", "not a contract's subscription")
         self._require_state(LIVE_STATES, "amend the contract of")
         self.renewal_amount_minor = recurring_minor
+        features_changed, self.features = features != self.features, features
+        if plan_id == self.plan_id and features_changed:
+            self._record(EventType.SUBSCRIPTION_FEATURES_CHANGED, self.state, Cause.CUSTOMER_REQUEST, now)
         if plan_id != self.plan_id:
             previous_plan_id, self.plan_id, self.priced_since = self.plan_id, plan_id, now
             self._record(

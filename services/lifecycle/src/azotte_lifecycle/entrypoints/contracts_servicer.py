@@ -9,6 +9,7 @@ from azotte.lifecycle.v1 import contracts_pb2_grpc
 from azotte_lifecycle.adapters import contract_proto
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork
 from azotte_lifecycle.service_layer import contracts
+from azotte_platform.convert import optional_from_timestamp
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
 
@@ -23,8 +24,9 @@ class ContractsServicer(contracts_pb2_grpc.ContractsServiceServicer):
     async def CreateContract(self, request: pb.CreateContractRequest, context: Any) -> pb.CreateContractResponse:
         async def work(uow: LifecycleUnitOfWork, tenant: str) -> pb.CreateContractResponse:
             asked = contract_proto.terms_from_pb(request.terms)
+            start = optional_from_timestamp(request, "start_time")
             contract, sub = await contracts.create_contract(
-                uow, self._catalog, tenant, request.customer_id, request.storefront_id, asked
+                uow, self._catalog, tenant, request.customer_id, request.storefront_id, asked, start
             )
             return pb.CreateContractResponse(contract=contract_proto.contract_to_pb(contract, sub))
 

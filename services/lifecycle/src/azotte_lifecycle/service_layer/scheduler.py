@@ -16,7 +16,9 @@ A contract's subscription (channel direct) is not charged: the period it ends is
 so retries and crashes never make a second invoice for one period) with the contract's lines
 (`domain.contracts.period_invoice_lines`: its recurring price, the usage metering closed for the period at the
 negotiated meter prices, a true-up to the committed minimum), then the next period starts or the subscription ends
-with the contract's last period. The catalog does not price it: the contract's terms do.
+with the contract's last period. The catalog does not price it: the contract's terms do. A contract signed to start
+later is started by the sweep once its start comes by its tenant's now (`start_contracts`): its subscription is
+created then, its first period running from the contract's start.
 
 A batch is one tenant's due work, done in that tenant (`context.tenant_scope`): payments is asked in it,
 and its time is that tenant's own (sandbox clocks are per tenant: a subscription is due by its tenant's now).
@@ -51,6 +53,7 @@ from azotte_lifecycle.ports import (
     RenewalPriceQuery,
     UsageBill,
 )
+from azotte_lifecycle.service_layer.contracts import start_scheduled
 from azotte_lifecycle.service_layer.subscriptions import save
 from azotte_platform import context
 from azotte_platform.clock import Clock, tenant_times
@@ -125,6 +128,11 @@ class Scheduler:
         `parallel_batches` batches run at once, so one batch's own work overlaps another's payments.
         """
         claimed = processed = 0
+        try:
+            while await self.start_contracts(self._settings.batch_size):
+                pass
+        except Exception:
+            log.exception("scheduled contract starts failed; they are tried again at the next sweep")
 
         async def work_off() -> None:
             nonlocal claimed, processed
@@ -141,6 +149,16 @@ class Scheduler:
         async with self._uow() as uow:
             remaining = await uow.subscriptions.count_due(tenant_times(self._clock), tenant_id)
         return SweepResult(processed, remaining)
+
+    async def start_contracts(self, size: int) -> int:
+        """Start up to `size` scheduled contracts whose start came, each in its tenant; how many started."""
+        async with self._uow() as uow:
+            due = await uow.contracts.claim_starting(tenant_times(self._clock), size)
+            for contract in due:
+                with context.tenant_scope(contract.tenant_id):
+                    await start_scheduled(uow, contract)
+            await uow.commit()
+        return len(due)
 
     async def run_batch(self, size: int, tenant_id: str | None = None) -> int:
         """Claim up to `size` subscriptions of one tenant due by its now, settle them concurrently and commit once."""
@@ -177,7 +195,9 @@ class Scheduler:
                 swept = False
             try:
                 async with self._uow() as uow:
-                    due_in = await uow.subscriptions.next_due_in(tenant_times(self._clock))
+                    times = tenant_times(self._clock)
+                    waits = [await uow.subscriptions.next_due_in(times), await uow.contracts.next_start_in(times)]
+                due_in = min((wait for wait in waits if wait is not None), default=None)
                 SCHEDULER_DUE_LAG.set(0.0 if due_in is None else max(-due_in.total_seconds(), 0.0))
             except Exception:
                 log.exception("next due time unknown")
@@ -263,9 +283,9 @@ class Scheduler:
                 )
                 for line in (bill.lines if bill is not None else ())
             ]
-            lines = period_invoice_lines(
-                contract.terms, sub.plan_id, used, (sub.current_period_start, sub.current_period_end)
-            )
+            label = sub.plan_id or f"Contract {contract.id}"
+            period = (sub.current_period_start, sub.current_period_end)
+            lines = period_invoice_lines(contract.terms, label, used, period)
             key = invoice_key(sub.id, sub.period_index)
             invoices.append(PeriodInvoice(sub, contract, tuple(lines), key, str(sub.period_index)))
         issued = await self._payments.issue_invoices(invoices)

@@ -1,9 +1,10 @@
-"""Contracts stored as a JSONB aggregate, with one row per version of their terms."""
+"""Contracts stored as a JSONB aggregate, with one row per version of their terms; a scheduled contract's start is
+its `starts_at` column, which the scheduler claims when it comes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_lifecycle.adapters.tables import contract_versions, contracts
-from azotte_lifecycle.domain.contracts import BillingContact, Contract, ContractTerms, ContractVersion, MeterPrice
+from azotte_lifecycle.domain.contracts import (
+    BillingContact,
+    Contract,
+    ContractFeature,
+    ContractTerms,
+    ContractVersion,
+    MeterPrice,
+)
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
+from azotte_platform.clock import TenantTimes
+from azotte_platform.db.tenant_time import own_now
 
 
 class PostgresContractRepository:
@@ -30,6 +40,7 @@ class PostgresContractRepository:
                 subscription_id=contract.subscription_id,
                 created_at=now,
                 aggregate=_to_json(contract),
+                starts_at=_starts_at(contract),
             )
         )
         contract.created_at = now
@@ -40,7 +51,7 @@ class PostgresContractRepository:
         await self._conn.execute(
             contracts.update()
             .where(c.tenant_id == contract.tenant_id, c.id == contract.id)
-            .values(aggregate=_to_json(contract))
+            .values(aggregate=_to_json(contract), starts_at=_starts_at(contract))
         )
         await self._write_versions(contract)
 
@@ -72,6 +83,30 @@ class PostgresContractRepository:
             query = query.where(sa.tuple_(c.created_at, c.id) < sa.tuple_(sa.literal(after[0], _TS), after[1]))
         query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
         return await self._load(tenant_id, list(await self._conn.execute(query)))
+
+    async def claim_starting(self, times: TenantTimes, limit: int) -> list[Contract]:
+        """Scheduled contracts whose start came by their tenant's own now; rows locked elsewhere are skipped."""
+        c = contracts.c
+        query = (
+            sa.select(contracts)
+            .where(c.starts_at <= times.latest, c.starts_at <= own_now(times, c.tenant_id))
+            .order_by(c.starts_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(await self._conn.execute(query))
+        by_tenant: dict[str, list[Any]] = {}
+        for row in rows:
+            by_tenant.setdefault(row.tenant_id, []).append(row)
+        return [contract for tenant, found in by_tenant.items() for contract in await self._load(tenant, found)]
+
+    async def next_start_in(self, times: TenantTimes) -> timedelta | None:
+        """How long until the earliest scheduled start by its tenant's now (negative: overdue); None: none."""
+        c = contracts.c
+        wait: timedelta | None = await self._conn.scalar(
+            sa.select(sa.func.min(c.starts_at - own_now(times, c.tenant_id))).where(c.starts_at.is_not(None))
+        )
+        return wait
 
     async def _load(self, tenant_id: str, rows: list[Any]) -> list[Contract]:
         if not rows:
@@ -119,11 +154,32 @@ def _parse(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _starts_at(contract: Contract) -> datetime | None:
+    return contract.start if contract.scheduled else None
+
+
+def _interval_json(interval: BillingInterval) -> dict[str, Any]:
+    return {"unit": interval.unit.value, "count": interval.count}
+
+
+def _interval(data: dict[str, Any]) -> BillingInterval:
+    return BillingInterval(IntervalUnit(data["unit"]), int(data["count"]))
+
+
+def features_to_json(features: tuple[ContractFeature, ...]) -> list[dict[str, Any]]:
+    """Custom features as stored in a contract's terms and in its subscription's aggregate."""
+    return [{"feature_key": f.feature_key, "limit": f.limit} for f in features]
+
+
+def features_from_json(data: list[dict[str, Any]]) -> tuple[ContractFeature, ...]:
+    return tuple(ContractFeature(d["feature_key"], d["limit"]) for d in data)
+
+
 def _to_json(contract: Contract) -> dict[str, Any]:
     return {
         "storefront_id": contract.storefront_id,
         "currency_code": contract.currency_code,
-        "interval": {"unit": contract.interval.unit.value, "count": contract.interval.count},
+        "interval": _interval_json(contract.interval),
         "start": contract.start.isoformat(),
         "end_requested_at": _time(contract.end_requested_at),
         "final_end": _time(contract.final_end),
@@ -139,12 +195,13 @@ def _from_json(row: Any, versions: list[ContractVersion]) -> Contract:
         storefront_id=data["storefront_id"],
         currency_code=data["currency_code"],
         subscription_id=row.subscription_id,
-        interval=BillingInterval(IntervalUnit(data["interval"]["unit"]), int(data["interval"]["count"])),
+        interval=_interval(data["interval"]),
         start=datetime.fromisoformat(data["start"]),
         versions=versions,
         end_requested_at=_parse(data.get("end_requested_at")),
         final_end=_parse(data.get("final_end")),
         created_at=row.created_at,
+        scheduled=row.starts_at is not None,
     )
 
 
@@ -172,6 +229,8 @@ def _terms_json(terms: ContractTerms) -> dict[str, Any]:
             }
             for price in terms.meter_prices
         ],
+        "features": features_to_json(terms.features),
+        "interval": None if terms.interval is None else _interval_json(terms.interval),
     }
 
 
@@ -188,4 +247,6 @@ def _terms(data: dict[str, Any]) -> ContractTerms:
             MeterPrice(p["meter_key"], Decimal(p["unit_price_minor"]), Decimal(p["included_quantity"]))
             for p in data["meter_prices"]
         ),
+        features=features_from_json(data.get("features", [])),
+        interval=_interval(data["interval"]) if data.get("interval") else None,
     )

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_lifecycle.adapters.repositories import queries
+from azotte_lifecycle.adapters.repositories.contracts import features_from_json, features_to_json
 from azotte_lifecycle.adapters.tables import price_changes, subscription_history, subscription_identities, subscriptions
 from azotte_lifecycle.domain.customer import ChannelIdentity
 from azotte_lifecycle.domain.discounts import RecurringDiscount
@@ -428,6 +429,7 @@ def subscription_to_json(sub: Subscription) -> dict[str, Any]:
     data["pending_price_change"] = _price_change_json(sub.pending_price_change)
     data["applied_price_change"] = _price_change_json(sub.applied_price_change)
     data["discount"] = None if sub.discount is None else asdict(sub.discount)
+    data["features"] = features_to_json(sub.features)
     return data
 
 
@@ -485,4 +487,5 @@ def subscription_from_json(data: dict[str, Any]) -> Subscription:
         pending_price_change=_price_change_from_json(data.get("pending_price_change")),
         applied_price_change=_price_change_from_json(data.get("applied_price_change")),
         discount=RecurringDiscount(**data["discount"]) if data.get("discount") else None,
+        features=features_from_json(data.get("features", [])),
     )
