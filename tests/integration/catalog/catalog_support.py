@@ -103,14 +103,16 @@ async def invalid_fields(call: Awaitable[Any]) -> list[str]:
     return [violation.field for violation in error.violations]
 
 
-async def stream_events(runtime: Runtime, tenant_id: str, event_type: str) -> list[ReceivedEvent]:
-    """Every event of this type and tenant on the catalog's JetStream stream."""
-    subject = f"azotte.{tenant_id}.catalog.{event_type}"
-    info = await runtime.js.stream_info(stream_name("catalog"), subjects_filter=subject)
+async def stream_events(
+    runtime: Runtime, tenant_id: str, event_type: str, service: str = "catalog"
+) -> list[ReceivedEvent]:
+    """Every event of this type and tenant on the service's JetStream stream."""
+    subject = f"azotte.{tenant_id}.{service}.{event_type}"
+    info = await runtime.js.stream_info(stream_name(service), subjects_filter=subject)
     expected = (info.state.subjects or {}).get(subject, 0)
     if not expected:
         return []
-    subscription = await runtime.js.pull_subscribe(subject, stream=stream_name("catalog"))
+    subscription = await runtime.js.pull_subscribe(subject, stream=stream_name(service))
     events: list[ReceivedEvent] = []
     try:
         while len(events) < expected:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from azotte_payments.adapters.invoice_pdf import ReportlabInvoiceRenderer
 from azotte_payments.domain.bank_statements import BankPayment, BankPaymentStatus, StatementImport
@@ -30,6 +31,7 @@ class InvoiceState(FakeState):
     counters: dict[tuple[str, str, str], int] = field(default_factory=dict)
     notes: dict[tuple[str, str], CreditNote] = field(default_factory=dict)
     documents: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
+    unrendered: dict[tuple[str, str], int] = field(default_factory=dict)
     profiles: dict[tuple[str, str], InvoiceProfile] = field(default_factory=dict)
     bank_payments: dict[tuple[str, str], tuple[BankPayment, int]] = field(default_factory=dict)
     imports: dict[tuple[str, str], StatementImport] = field(default_factory=dict)
@@ -47,20 +49,25 @@ class FakeInvoiceRepository:
     def _mine(self) -> list[tuple[Invoice, str]]:
         return [row for (tenant, _), row in self._u.invoice_rows.rows() if tenant == self._tenant]
 
-    async def add(self, invoice: Invoice, idempotency_key: str) -> bool:
-        if await self.by_key(idempotency_key) is not None:
-            return False
-        self._u.invoice_rows.put((self._tenant, invoice.invoice_id), (_stored(invoice), idempotency_key))
-        return True
+    async def add_many(self, keyed: Sequence[tuple[Invoice, str]]) -> set[str]:
+        stored = set()
+        for invoice, key in keyed:
+            if key not in await self.by_keys([key]):
+                self._u.invoice_rows.put((self._tenant, invoice.invoice_id), (_stored(invoice), key))
+                stored.add(invoice.invoice_id)
+        return stored
 
-    async def by_key(self, idempotency_key: str) -> Invoice | None:
-        return next((invoice for invoice, key in self._mine() if key == idempotency_key), None)
+    async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, Invoice]:
+        return {key: invoice for invoice, key in self._mine() if key in idempotency_keys}
 
     async def get(self, invoice_id: str, *, lock: bool = False) -> Invoice:
         row = self._u.invoice_rows.get((self._tenant, invoice_id))
         if row is None:
             raise InvoiceNotFound(f"invoice {invoice_id!r} not found")
         return row[0]
+
+    async def claim(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        return [await self.get(invoice_id) for invoice_id in sorted(invoice_ids)]
 
     async def by_reference(self, payment_reference: str) -> Invoice | None:
         return next((i for i, _ in self._mine() if i.payment_reference == payment_reference), None)
@@ -70,6 +77,10 @@ class FakeInvoiceRepository:
         row = self._u.invoice_rows.get(key)
         assert row is not None
         self._u.invoice_rows.put(key, (_stored(invoice), row[1]))
+
+    async def save_many(self, saved: Sequence[Invoice]) -> None:
+        for invoice in saved:
+            await self.save(invoice)
 
     async def find(self, query: InvoiceQuery, page: PageRequest) -> Page[Invoice]:
         kept = [
@@ -81,11 +92,11 @@ class FakeInvoiceRepository:
         ]
         return page.page_in_memory(kept, lambda invoice: invoice.invoice_id)
 
-    async def next_number(self, storefront_id: str, kind: str) -> int:
+    async def next_number(self, storefront_id: str, kind: str, count: int = 1) -> int:
         key = (self._tenant, storefront_id, kind)
-        number = (self._u.counter_rows.get(key) or 0) + 1
-        self._u.counter_rows.put(key, number)
-        return number
+        first = (self._u.counter_rows.get(key) or 0) + 1
+        self._u.counter_rows.put(key, first + count - 1)
+        return first
 
     async def add_credit_note(self, note: CreditNote) -> None:
         self._u.note_rows.put((self._tenant, note.credit_note_id), note)
@@ -96,6 +107,10 @@ class FakeInvoiceRepository:
 
     async def save_document(self, document_id: str, file_name: str, pdf: bytes, now: datetime) -> None:
         self._u.document_rows.put((self._tenant, document_id), (file_name, pdf))
+
+    async def render_later(self, document_ids: Sequence[str]) -> None:
+        for document_id in document_ids:
+            self._u.unrendered_rows.put((self._tenant, document_id), 0)
 
     async def document(self, document_id: str) -> tuple[str, bytes] | None:
         return self._u.document_rows.get((self._tenant, document_id))
@@ -120,6 +135,27 @@ class FakeDueInvoiceRepository:
             and invoice.due_on < today_of.of(tenant).date()
         ]
         return due[:limit]
+
+    async def reminders_due(self, today_of: TenantTimes, limit: int) -> list[tuple[str, str]]:
+        due = [
+            (tenant, invoice_id)
+            for (tenant, invoice_id), (invoice, _) in self._u.invoice_rows.rows()
+            if invoice.next_reminder_on is not None and invoice.next_reminder_on <= today_of.of(tenant).date()
+        ]
+        return due[:limit]
+
+    async def claim_unrendered(self, limit: int) -> list[tuple[str, str, int]]:
+        return [(tenant, document_id, attempts) for (tenant, document_id), attempts in self._u.unrendered_rows.rows()][
+            :limit
+        ]
+
+    async def rendered(self, tenant_id: str, document_id: str) -> None:
+        self._u.unrendered_rows.delete((tenant_id, document_id))
+
+    async def retry_render(self, tenant_id: str, document_id: str, after: timedelta) -> None:
+        attempts = self._u.unrendered_rows.get((tenant_id, document_id))
+        assert attempts is not None
+        self._u.unrendered_rows.put((tenant_id, document_id), attempts + 1)
 
 
 class FakeBankPaymentRepository:
@@ -177,6 +213,7 @@ class FakeInvoicesUnitOfWork(FakePaymentsUnitOfWork):
         self.counter_rows = _Table(self.state.counters)
         self.note_rows = _Table(self.state.notes)
         self.document_rows = _Table(self.state.documents)
+        self.unrendered_rows = _Table(self.state.unrendered)
         self.profile_rows = _Table(self.state.profiles)
         self.payment_rows = _Table(self.state.bank_payments)
         self.import_rows = _Table(self.state.imports)
@@ -187,6 +224,7 @@ class FakeInvoicesUnitOfWork(FakePaymentsUnitOfWork):
             self.counter_rows,
             self.note_rows,
             self.document_rows,
+            self.unrendered_rows,
             self.profile_rows,
             self.payment_rows,
             self.import_rows,

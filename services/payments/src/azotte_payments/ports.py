@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from azotte_payments.domain.bank_statements import BankPayment, BankPaymentStatus, StatementImport
@@ -217,16 +217,20 @@ class DisputeRepository(Protocol):
 class InvoiceRepository(Protocol):
     """Invoices, their credit notes, rendered documents, numbering counters and the storefronts' invoice profiles."""
 
-    async def add(self, invoice: Invoice, idempotency_key: str) -> bool:
-        """Store a new invoice; False when the key already made one."""
+    async def add_many(self, keyed: Sequence[tuple[Invoice, str]]) -> set[str]:
+        """Store new invoices with their idempotency keys; the ids stored (a key already used is skipped)."""
         ...
 
-    async def by_key(self, idempotency_key: str) -> Invoice | None:
-        """The invoice made under an idempotency key."""
+    async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, Invoice]:
+        """The invoices made under these idempotency keys, by key."""
         ...
 
     async def get(self, invoice_id: str, *, lock: bool = False) -> Invoice:
         """The invoice (locked for update when asked), or InvoiceNotFound."""
+        ...
+
+    async def claim(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        """These invoices locked for update, skipping those another transaction holds."""
         ...
 
     async def by_reference(self, payment_reference: str) -> Invoice | None:
@@ -237,12 +241,17 @@ class InvoiceRepository(Protocol):
         """Write the invoice's state, number, totals and dates."""
         ...
 
+    async def save_many(self, saved: Sequence[Invoice]) -> None:
+        """`save` for many invoices."""
+        ...
+
     async def find(self, query: InvoiceQuery, page: PageRequest) -> Page[Invoice]:
         """One page of the invoices the query keeps, newest first."""
         ...
 
-    async def next_number(self, storefront_id: str, kind: str) -> int:
-        """The next number of `kind` (invoice, credit_note) in the storefront; its counter stays locked until commit."""
+    async def next_number(self, storefront_id: str, kind: str, count: int = 1) -> int:
+        """The first of the next `count` numbers of `kind` (invoice, credit_note) in the storefront; its counter stays
+        locked until commit."""
         ...
 
     async def add_credit_note(self, note: CreditNote) -> None:
@@ -255,6 +264,10 @@ class InvoiceRepository(Protocol):
 
     async def save_document(self, document_id: str, file_name: str, pdf: bytes, now: datetime) -> None:
         """Store the rendered PDF of an invoice or credit note (by its id)."""
+        ...
+
+    async def render_later(self, document_ids: Sequence[str]) -> None:
+        """Queue these documents for the render worker."""
         ...
 
     async def document(self, document_id: str) -> tuple[str, bytes] | None:
@@ -271,10 +284,27 @@ class InvoiceRepository(Protocol):
 
 
 class DueInvoiceRepository(Protocol):
-    """Invoices of every tenant past their due date."""
+    """Work on invoices of every tenant: past their due date, reminders due, PDFs to render."""
 
     async def past_due(self, today_of: TenantTimes, limit: int) -> list[tuple[str, str]]:
         """(tenant, invoice id) of open or partly paid invoices whose due date is before their tenant's today."""
+        ...
+
+    async def reminders_due(self, today_of: TenantTimes, limit: int) -> list[tuple[str, str]]:
+        """(tenant, invoice id) of invoices whose next reminder day is their tenant's today or before."""
+        ...
+
+    async def claim_unrendered(self, limit: int) -> list[tuple[str, str, int]]:
+        """(tenant, document id, attempts so far) of documents due for rendering, locked until commit; others'
+        claims skipped."""
+        ...
+
+    async def rendered(self, tenant_id: str, document_id: str) -> None:
+        """The document is stored: off the queue."""
+        ...
+
+    async def retry_render(self, tenant_id: str, document_id: str, after: timedelta) -> None:
+        """Rendering failed: try again `after` from now."""
         ...
 
 

@@ -35,6 +35,8 @@ class PaymentsSettings(ServiceSettings):
     reconcile_interval_s: float = 15.0
     reconcile_after_s: float = 30.0
     invoice_overdue_interval_s: float = 60.0
+    invoice_render_workers: int = 1
+    invoice_render_idle_s: float = 1.0
 
     def carrier_api_url(self, carrier: str) -> str:
         """Where a carrier's API is ('' when the operator configured no such carrier)."""

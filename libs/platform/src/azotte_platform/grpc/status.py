@@ -35,6 +35,18 @@ def status_code(error: errors.AzotteError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def item_error(error: errors.AzotteError) -> dict[str, str]:
+    """The fields of a batch item's error message (`code`, `reason`, `message`, `field`): what the single call would
+    have failed with."""
+    violations = error.violations if isinstance(error, errors.InvalidArgument) else []
+    return {
+        "code": status_code(error).name,
+        "reason": error.reason,
+        "message": error.message,
+        "field": violations[0].field if violations else "",
+    }
+
+
 def to_rich_status(error: errors.AzotteError) -> tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...]]:
     """Code, message and trailing metadata carrying `ErrorInfo` (and `BadRequest` field violations)."""
     code = status_code(error)

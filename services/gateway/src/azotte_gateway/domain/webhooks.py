@@ -95,6 +95,7 @@ EVENT_TYPES = frozenset(
         "invoice.issued",
         "invoice.paid",
         "invoice.overdue",
+        "invoice.reminder",
         "invoice.voided",
         "invoice.uncollectible",
         "credit_note.issued",

@@ -36,6 +36,7 @@ class Invoices:
                 subscription_id=request.subscription_id,
                 memo=request.memo,
                 issue=request.issue,
+                reminder_days=request.reminder_days,
             )
         )
         return gi.CreateInvoiceResponse(invoice=answer.invoice)

@@ -16,6 +16,7 @@ from azotte_payments.domain.events import (
     InvoiceMarkedUncollectible,
     InvoiceOverdue,
     InvoicePaid,
+    InvoiceReminded,
     InvoiceVoided,
 )
 from azotte_payments.domain.invoices import (
@@ -30,8 +31,9 @@ from azotte_payments.domain.invoices import (
 )
 from azotte_payments.errors import CurrencyMismatch
 from azotte_platform.convert import enum_from_pb, enum_to_pb, money, optional_enum, optional_timestamp, timestamp
-from azotte_platform.errors import InvalidArgument
+from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.events.envelope import Event
+from azotte_platform.grpc.status import item_error
 
 # --- requests -> domain ---
 
@@ -151,7 +153,16 @@ def invoice_to_pb(invoice: Invoice) -> pb.Invoice:
         period_key=invoice.period_key,
         memo=invoice.memo,
         status_note=invoice.status_note,
+        reminder_days=invoice.reminder_days,
+        next_reminder_date=invoice.next_reminder_on.isoformat() if invoice.next_reminder_on else "",
     )
+
+
+def invoice_result_to_pb(answer: Invoice | AzotteError) -> pb.CreateInvoiceResult:
+    """One CreateInvoices result: the invoice, or the error a single CreateInvoice would have raised."""
+    if isinstance(answer, Invoice):
+        return pb.CreateInvoiceResult(invoice=invoice_to_pb(answer))
+    return pb.CreateInvoiceResult(error=pb.InvoiceError(**item_error(answer)))
 
 
 def credit_note_to_pb(note: CreditNote) -> pb.CreditNote:
@@ -237,6 +248,9 @@ def invoice_event(tenant_id: str, fact: InvoiceEvent) -> Event:
                 invoice=invoice_to_pb(invoice), written_off=money(written_off, invoice.currency)
             )
             return Event(tenant_id, "invoice.uncollectible", payload, about=invoice.customer_id)
+        case InvoiceReminded(offset_days=offset_days):
+            reminder = events_pb2.InvoiceReminder(invoice=invoice_to_pb(invoice), offset_days=offset_days)
+            return Event(tenant_id, "invoice.reminder", reminder, about=invoice.customer_id)
         case CreditNoteIssued(credit_note=note):
             issued = events_pb2.CreditNoteIssued(credit_note=credit_note_to_pb(note), invoice=invoice_to_pb(invoice))
             return Event(tenant_id, "credit_note.issued", issued, about=invoice.customer_id)

@@ -29,6 +29,7 @@ from azotte_payments.domain.events import (
     InvoiceMarkedUncollectible,
     InvoiceOverdue,
     InvoicePaid,
+    InvoiceReminded,
     InvoiceVoided,
     PaymentsEvent,
     RevenueRecorded,
@@ -44,7 +45,7 @@ from azotte_payments.errors import StorefrontTaxInvalid
 from azotte_platform.convert import enum_from_pb, enum_to_pb, from_timestamp, money, optional_enum, timestamp
 from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.events.envelope import Event
-from azotte_platform.grpc.status import status_code
+from azotte_platform.grpc.status import item_error
 from azotte_platform.tax import TaxMode, TaxPolicy
 
 # --- shared fields ---
@@ -200,14 +201,7 @@ def charge_result_to_pb(answer: Charge | AzotteError) -> payments_pb2.CreateChar
     """One CreateCharges result: the charge, or the error a single CreateCharge would have raised."""
     if isinstance(answer, Charge):
         return payments_pb2.CreateChargeResult(charge=charge_to_pb(answer))
-    violations = answer.violations if isinstance(answer, InvalidArgument) else []
-    error = payments_pb2.ChargeError(
-        code=status_code(answer).name,
-        reason=answer.reason,
-        message=answer.message,
-        field=violations[0].field if violations else "",
-    )
-    return payments_pb2.CreateChargeResult(error=error)
+    return payments_pb2.CreateChargeResult(error=payments_pb2.ChargeError(**item_error(answer)))
 
 
 def refund_to_pb(refund: Refund, reason: str) -> payments_pb2.Refund:
@@ -338,6 +332,7 @@ def to_event(tenant_id: str, fact: PaymentsEvent) -> Event:
             InvoiceIssued()
             | InvoicePaid()
             | InvoiceOverdue()
+            | InvoiceReminded()
             | InvoiceVoided()
             | InvoiceMarkedUncollectible()
             | CreditNoteIssued()

@@ -253,11 +253,16 @@ invoices = sa.Table(
     sa.Column("due_on", sa.Date),
     sa.Column("closed_at", _TS),
     sa.Column("status_note", sa.Text, nullable=False),
+    sa.Column("reminder_days", sa.JSON, nullable=False, server_default=sa.text("'[]'::json")),
+    sa.Column("reminders_pending", sa.JSON, nullable=False, server_default=sa.text("'[]'::json")),
+    sa.Column("next_reminder_on", sa.Date),
+    sa.Column("seller", sa.JSON),
     sa.UniqueConstraint("tenant_id", "idempotency_key", name="invoices_idempotency_key"),
     sa.UniqueConstraint("tenant_id", "storefront_id", "number", name="invoices_number"),
     sa.UniqueConstraint("tenant_id", "payment_reference", name="invoices_payment_reference"),
     sa.Index("invoices_by_customer", "tenant_id", "customer_id", "created_at"),
     sa.Index("invoices_due", "due_on", postgresql_where=sa.text("status IN ('open', 'partially_paid')")),
+    sa.Index("invoices_reminders", "next_reminder_on", postgresql_where=sa.text("next_reminder_on IS NOT NULL")),
 )
 
 document_sequences = sa.Table(
@@ -277,6 +282,16 @@ documents = sa.Table(
     sa.Column("file_name", sa.Text, nullable=False),
     sa.Column("pdf", sa.LargeBinary, nullable=False),
     sa.Column("rendered_at", _TS, nullable=False),
+)
+
+unrendered_documents = sa.Table(
+    "unrendered_documents",
+    metadata,
+    sa.Column("tenant_id", sa.Text, primary_key=True),
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("not_before", _TS, nullable=False, server_default=sa.func.now()),
+    sa.Index("unrendered_documents_due", "not_before"),
 )
 
 credit_notes = sa.Table(

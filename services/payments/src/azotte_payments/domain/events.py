@@ -104,6 +104,14 @@ class InvoiceOverdue:
 
 
 @dataclass(frozen=True)
+class InvoiceReminded:
+    """A reminder day of an unpaid invoice came (`offset_days` from its due date); published as invoice.reminder."""
+
+    invoice: Invoice
+    offset_days: int
+
+
+@dataclass(frozen=True)
 class InvoiceVoided:
     """An issued invoice was cancelled; published as invoice.voided."""
 
@@ -127,7 +135,13 @@ class CreditNoteIssued:
 
 
 InvoiceEvent = (
-    InvoiceIssued | InvoicePaid | InvoiceOverdue | InvoiceVoided | InvoiceMarkedUncollectible | CreditNoteIssued
+    InvoiceIssued
+    | InvoicePaid
+    | InvoiceOverdue
+    | InvoiceReminded
+    | InvoiceVoided
+    | InvoiceMarkedUncollectible
+    | CreditNoteIssued
 )
 """What an invoice records."""
 

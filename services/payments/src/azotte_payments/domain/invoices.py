@@ -19,6 +19,7 @@ from azotte_payments.domain.events import (
     InvoiceMarkedUncollectible,
     InvoiceOverdue,
     InvoicePaid,
+    InvoiceReminded,
     InvoiceVoided,
 )
 from azotte_payments.errors import CreditNoteExceedsInvoice, InvoiceStateConflict
@@ -216,6 +217,7 @@ class IssueTerms:
     number: str
     payment_reference: str
     now: datetime
+    seller: InvoiceProfile | None = None
 
 
 @dataclass
@@ -246,6 +248,9 @@ class Invoice:
     credited_tax_minor: int = 0
     closed_at: datetime | None = None
     status_note: str = ""
+    reminder_days: tuple[int, ...] = ()
+    reminders_pending: tuple[int, ...] = ()
+    seller: InvoiceProfile | None = None
     events: list[object] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -259,18 +264,36 @@ class Invoice:
     def plan_id(self) -> str:
         return next((line.plan_id for line in self.lines if line.plan_id), "")
 
-    def issue(self, terms: IssueTerms) -> None:
-        """Fix number, tax, totals, dates and payment reference; the invoice is open and owed."""
+    @property
+    def next_reminder_on(self) -> date | None:
+        """The day the next reminder is due (None: none is, or nothing is owed any more)."""
+        if self.status not in PAYABLE or not self.reminders_pending or self.due_on is None:
+            return None
+        return self.due_on + timedelta(days=self.reminders_pending[0])
+
+    def price(self, policy: TaxPolicy, storefront_country: str) -> None:
+        """Tax and totals under the storefront's policy (reverse charge for a foreign business customer)."""
         self._require({InvoiceStatus.DRAFT}, "issue")
         if not self.lines:
             raise InvalidArgument.field("lines", "an invoice needs at least one line")
-        self.reverse_charge = reverse_charge_applies(self.bill_to, terms.storefront_country, terms.policy)
-        self.totals = invoice_totals(self.lines, terms.policy, reverse_charge=self.reverse_charge)
-        self.tax_rate = Decimal(0) if self.reverse_charge else terms.policy.rate
+        self.reverse_charge = reverse_charge_applies(self.bill_to, storefront_country, policy)
+        self.totals = invoice_totals(self.lines, policy, reverse_charge=self.reverse_charge)
+        self.tax_rate = Decimal(0) if self.reverse_charge else policy.rate
+
+    def issue(self, terms: IssueTerms) -> None:
+        """Fix number, tax, totals, dates, payment reference and seller; the invoice is open and owed."""
+        self.price(terms.policy, terms.storefront_country)
         self.number = terms.number
         self.payment_reference = terms.payment_reference
+        self.seller = terms.seller
         self.issued_at = terms.now
         self.due_on = terms.now.date() + timedelta(days=self.due_in_days)
+        # NOTE: a reminder day on or before the issue day is dropped, never sent late: the invoice.issued
+        # event is the customer's first notice, and a reminder of a day already gone would arrive at once.
+        issued_on, due_on = terms.now.date(), self.due_on
+        self.reminders_pending = tuple(
+            sorted(day for day in self.reminder_days if due_on + timedelta(days=day) > issued_on)
+        )
         self.status = InvoiceStatus.OPEN
         self.events.append(InvoiceIssued(self))
         if self.totals.total_minor == 0:
@@ -297,6 +320,17 @@ class Invoice:
         self.status = InvoiceStatus.OVERDUE
         self.events.append(InvoiceOverdue(self))
         return True
+
+    def remind(self, today: date) -> int:
+        """Record one reminder per pending day that has come (none once nothing is owed); how many."""
+        if self.status not in PAYABLE or self.due_on is None:
+            self.reminders_pending = ()
+            return 0
+        due_on = self.due_on
+        come = [day for day in self.reminders_pending if due_on + timedelta(days=day) <= today]
+        self.reminders_pending = self.reminders_pending[len(come) :]
+        self.events.extend(InvoiceReminded(self, day) for day in come)
+        return len(come)
 
     def void(self, reason: str, now: datetime) -> None:
         """Cancel an issued invoice nothing was paid or credited on (otherwise: a credit note)."""

@@ -9,14 +9,17 @@ import grpc
 from azotte.payments.v1 import invoices_pb2 as pb
 from azotte.payments.v1 import invoices_pb2_grpc
 from azotte_payments.adapters import invoice_proto as proto
-from azotte_payments.domain.invoices import InvoiceQuery
+from azotte_payments.domain.invoices import Invoice, InvoiceQuery
 from azotte_payments.ports import InvoicingUnitOfWork
 from azotte_payments.service_layer import bank_transfers, invoices
 from azotte_payments.service_layer.invoices import InvoiceTools
+from azotte_platform.context import require_tenant
+from azotte_platform.errors import AzotteError, InvalidArgument
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
 
 Context = grpc.aio.ServicerContext[Any, Any]
+MAX_INVOICES_PER_CALL = 500
 
 
 def create_invoice_command(request: pb.CreateInvoiceRequest) -> invoices.CreateInvoice:
@@ -34,6 +37,7 @@ def create_invoice_command(request: pb.CreateInvoiceRequest) -> invoices.CreateI
         period_key=request.period_key,
         memo=request.memo,
         issue=request.issue,
+        reminder_days=tuple(request.reminder_days),
     )
 
 
@@ -52,6 +56,26 @@ class InvoicesServicer(invoices_pb2_grpc.InvoicesServiceServicer):
             return pb.CreateInvoiceResponse(invoice=proto.invoice_to_pb(invoice))
 
         return await self.units.mutate(request, pb.CreateInvoiceResponse, work)
+
+    async def CreateInvoices(self, request: pb.CreateInvoicesRequest, context: Context) -> pb.CreateInvoicesResponse:
+        if len(request.invoices) > MAX_INVOICES_PER_CALL:
+            raise InvalidArgument.field("invoices", f"must hold at most {MAX_INVOICES_PER_CALL} invoices")
+        answers: dict[int, AzotteError] = {}
+        commands: list[invoices.CreateInvoice] = []
+        for index, item in enumerate(request.invoices):
+            try:
+                commands.append(create_invoice_command(item))
+            except AzotteError as error:
+                answers[index] = error
+
+        # NOTE: no request id of its own: each item is idempotent by its key, which a retry of the batch repeats.
+        tenant = require_tenant()
+        async with self.units.factory() as uow:
+            made: list[Invoice | AzotteError] = await invoices.create_invoices(uow, tenant, self._tools, commands)
+            await uow.commit()
+        created = iter(made)
+        results = [answers.get(index) or next(created) for index in range(len(request.invoices))]
+        return pb.CreateInvoicesResponse(results=[proto.invoice_result_to_pb(answer) for answer in results])
 
     async def IssueInvoice(self, request: pb.IssueInvoiceRequest, context: Context) -> pb.IssueInvoiceResponse:
         async def work(uow: InvoicingUnitOfWork, tenant: str) -> pb.IssueInvoiceResponse:
@@ -84,7 +108,7 @@ class InvoicesServicer(invoices_pb2_grpc.InvoicesServiceServicer):
 
     async def GetInvoicePdf(self, request: pb.GetInvoicePdfRequest, context: Context) -> pb.GetInvoicePdfResponse:
         async def work(uow: InvoicingUnitOfWork, tenant: str) -> pb.GetInvoicePdfResponse:
-            file_name, pdf = await invoices.document_pdf(uow, tenant, request.document_id)
+            file_name, pdf = await invoices.document_pdf(uow, tenant, self._tools, request.document_id)
             return pb.GetInvoicePdfResponse(file_name=file_name, pdf=pdf)
 
         return await self.units.read(work)

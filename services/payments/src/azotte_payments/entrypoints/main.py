@@ -24,7 +24,12 @@ from azotte_payments.entrypoints.invoices import InvoicesServicer
 from azotte_payments.entrypoints.servicer import PaymentsServicer
 from azotte_payments.service_layer.charge_processor import ChargeProcessor, FaultHook
 from azotte_payments.service_layer.charges import ChargeDesk
-from azotte_payments.service_layer.invoices import InvoiceTools, mark_overdue_invoices
+from azotte_payments.service_layer.invoices import (
+    InvoiceTools,
+    mark_overdue_invoices,
+    render_documents,
+    send_reminders,
+)
 from azotte_payments.settings import PaymentsSettings
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
@@ -73,8 +78,8 @@ def build_invoices_servicer(runtime: Runtime) -> InvoicesServicer:
 
 
 class OverdueSweep:
-    """Marks invoices past their due date (by their tenant's clock) overdue: every `interval_s` seconds, and at
-    once when a sandbox tenant's clock moves."""
+    """Marks invoices past their due date (by their tenant's clock) overdue and publishes the reminders whose day
+    came: every `interval_s` seconds, and at once when a sandbox tenant's clock moves."""
 
     def __init__(self, runtime: Runtime, interval_s: float):
         self._runtime = runtime
@@ -86,13 +91,38 @@ class OverdueSweep:
     async def sweep(self, _tenant_id: str = "") -> None:
         try:
             await mark_overdue_invoices(self._uow, self._runtime.clock)
+            await send_reminders(self._uow, self._runtime.clock)
         except Exception:
-            log.exception("marking overdue invoices failed")
+            log.exception("marking overdue invoices or sending reminders failed")
 
     async def run(self) -> None:
         while True:
             await self.sweep()
             await asyncio.sleep(self._interval_s)
+
+
+class RenderWorker:
+    """Renders and stores the PDFs of issued invoices, `BATCH` claimed at a time; idle, it looks every `idle_s`."""
+
+    BATCH = 20
+
+    def __init__(self, runtime: Runtime, idle_s: float):
+        self._runtime = runtime
+        self._idle_s = idle_s
+        self._renderer = ReportlabInvoiceRenderer()
+
+    def _uow(self) -> PostgresPaymentsUnitOfWork:
+        return PostgresPaymentsUnitOfWork(self._runtime.engine, self._runtime.clock, proto.to_event)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                stored = await render_documents(self._uow, self._renderer, self.BATCH)
+            except Exception:
+                log.exception("rendering invoice PDFs failed")
+                stored = 0
+            if stored < self.BATCH:
+                await asyncio.sleep(self._idle_s)
 
 
 class ReconcileLoop:
@@ -122,6 +152,9 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     overdue = OverdueSweep(runtime, settings.invoice_overdue_interval_s)
     runtime.spawn(overdue.run)
     runtime.on_clock_change(overdue.sweep)
+    # NOTE: bounded: each worker renders one PDF at a time, and workers claim different invoices (SKIP LOCKED).
+    for _ in range(settings.invoice_render_workers):
+        runtime.spawn(RenderWorker(runtime, settings.invoice_render_idle_s).run)
     return [
         payments_pb2.DESCRIPTOR.services_by_name["PaymentsService"].full_name,
         invoices_pb2.DESCRIPTOR.services_by_name["InvoicesService"].full_name,

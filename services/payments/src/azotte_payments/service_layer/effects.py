@@ -24,6 +24,12 @@ async def post_entry(uow: PaymentsUnitOfWork, tenant_id: str, entry: JournalEntr
         uow.emit(tenant_id, revenue_recorded(entry))
 
 
+async def post_entries(uow: PaymentsUnitOfWork, tenant_id: str, entries: Sequence[JournalEntry]) -> None:
+    """`post_entry` for many entries, in one statement per table."""
+    posted = await uow.ledger(tenant_id).post_many([entry for entry in entries if entry.postings])
+    uow.emit(tenant_id, *(revenue_recorded(entry) for entry in posted))
+
+
 async def save_charge(uow: PaymentsUnitOfWork, tenant_id: str, record: ChargeRecord) -> None:
     """Write the charge and apply what its new state causes; the caller commits."""
     await uow.charges(tenant_id).save(record, uow.clock.now())
@@ -55,6 +61,4 @@ async def apply_charge_events(uow: PaymentsUnitOfWork, tenant_id: str, records: 
                     await credits.save(balance)
         uow.emit(tenant_id, *charge.events)
         charge.events.clear()
-    entries = [entry for entry in captured if entry.postings]
-    posted = await uow.ledger(tenant_id).post_many(entries)
-    uow.emit(tenant_id, *(revenue_recorded(entry) for entry in posted))
+    await post_entries(uow, tenant_id, captured)

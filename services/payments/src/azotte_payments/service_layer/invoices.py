@@ -1,10 +1,14 @@
-"""Invoices: draft, issue (number, tax, PDF, ledger), read, void, write off, credit notes, overdue sweep, profiles."""
+"""Invoices: draft, issue (number, tax, ledger), PDFs, read, void, write off, credit notes, overdue and reminder
+sweeps, profiles."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from azotte_payments.domain.credit import CreditReason
 from azotte_payments.domain.events import InvoiceMarkedUncollectible
@@ -23,6 +27,7 @@ from azotte_payments.domain.invoices import (
     InvoiceLine,
     InvoiceProfile,
     InvoiceQuery,
+    InvoiceStatus,
     IssueTerms,
     credit_note_prefix,
     document_number,
@@ -34,11 +39,14 @@ from azotte_payments.domain.ledger import EntryKind
 from azotte_payments.errors import CurrencyMismatch, InvoiceNotFound
 from azotte_payments.ports import InvoiceRenderer, InvoicingUnitOfWork, StorefrontCatalog
 from azotte_payments.service_layer.credits import record_credit_granted
-from azotte_payments.service_layer.effects import new_id, post_entry
+from azotte_payments.service_layer.effects import new_id, post_entries, post_entry
 from azotte_platform import context
 from azotte_platform.clock import Clock, tenant_times
-from azotte_platform.errors import Aborted, InvalidArgument
+from azotte_platform.errors import Aborted, AzotteError, InvalidArgument
 from azotte_platform.paging import Page, PageRequest
+from azotte_platform.reminders import reminder_days
+
+log = logging.getLogger(__name__)
 
 INVOICE = "invoice"
 CREDIT_NOTE = "credit_note"
@@ -67,16 +75,60 @@ class CreateInvoice:
     period_key: str = ""
     memo: str = ""
     issue: bool = False
+    reminder_days: tuple[int, ...] = ()
 
 
 async def create_invoice(
     uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, command: CreateInvoice
 ) -> Invoice:
     """Store a draft in the storefront's currency (and issue it when asked); a repeated key answers the first."""
-    existing = await uow.invoices(tenant_id).by_key(command.idempotency_key)
-    if existing is not None:
-        return existing
+    [answer] = await create_invoices(uow, tenant_id, tools, [command])
+    if isinstance(answer, AzotteError):
+        raise answer
+    return answer
+
+
+async def create_invoices(
+    uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, commands: Sequence[CreateInvoice]
+) -> list[Invoice | AzotteError]:
+    """`create_invoice` for many invoices in one transaction, issued together; each answered as it would answer
+    it alone (a bad one is its own error and stores nothing)."""
+    repository = uow.invoices(tenant_id)
+    existing = await repository.by_keys([command.idempotency_key for command in commands])
+    drafts: dict[str, Invoice] = {}
+    to_issue: list[Invoice] = []
+    slots: list[Invoice | AzotteError | str] = []
+    for command in commands:
+        key = command.idempotency_key
+        if key in existing:
+            slots.append(existing[key])
+            continue
+        if key not in drafts:
+            try:
+                drafts[key] = await _draft(uow, tenant_id, tools, command)
+            except AzotteError as error:
+                slots.append(error)
+                continue
+            if command.issue:
+                to_issue.append(drafts[key])
+        slots.append(key)
+    stored = await repository.add_many([(invoice, key) for key, invoice in drafts.items()])
+    await _issue_all(uow, tenant_id, tools, [invoice for invoice in to_issue if invoice.invoice_id in stored])
+
+    def answer(slot: Invoice | AzotteError | str) -> Invoice | AzotteError:
+        if not isinstance(slot, str):
+            return slot
+        if drafts[slot].invoice_id not in stored:
+            return Aborted("another request is creating the invoice of this idempotency key; retry to read it")
+        return drafts[slot]
+
+    return [answer(slot) for slot in slots]
+
+
+async def _draft(uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, command: CreateInvoice) -> Invoice:
+    """The command's draft, checked (priced, when it is to be issued, so that issuing cannot fail)."""
     _validate(command)
+    reminders = reminder_days(command.reminder_days, "reminder_days")
     terms = await tools.catalog.terms(tenant_id, command.storefront_id)
     currency = command.currency or terms.currency
     if currency != terms.currency:
@@ -93,11 +145,10 @@ async def create_invoice(
         subscription_id=command.subscription_id,
         period_key=command.period_key,
         memo=command.memo,
+        reminder_days=reminders,
     )
-    if not await uow.invoices(tenant_id).add(invoice, command.idempotency_key):
-        raise Aborted("another request is creating the invoice of this idempotency key; retry to read it")
     if command.issue:
-        return await _issue(uow, tenant_id, tools, invoice)
+        invoice.price(terms.tax_policy, terms.country_code)
     return invoice
 
 
@@ -119,27 +170,40 @@ def _validate(command: CreateInvoice) -> None:
 
 
 async def issue_invoice(uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, invoice_id: str) -> Invoice:
-    """Issue a draft: its number, tax, totals, due date, payment reference, PDF and journal entry."""
+    """Issue a draft: its number, tax, totals, due date, payment reference and journal entry (the PDF after)."""
     invoice = await uow.invoices(tenant_id).get(invoice_id, lock=True)
-    return await _issue(uow, tenant_id, tools, invoice)
-
-
-async def _issue(uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, invoice: Invoice) -> Invoice:
-    repository = uow.invoices(tenant_id)
-    terms = await tools.catalog.terms(tenant_id, invoice.storefront_id)
-    # NOTE: the number comes from a counter locked until this transaction ends: a failure gives it back.
-    sequence = await repository.next_number(invoice.storefront_id, INVOICE)
-    number = document_number(invoice_prefix(invoice.storefront_id), sequence)
-    terms_of_issue = IssueTerms(terms.tax_policy, terms.country_code, number, new_payment_reference(), uow.clock.now())
-    invoice.issue(terms_of_issue)
-    await repository.save(invoice)
-    await post_entry(uow, tenant_id, postings_for_invoice(invoice, tenant_id, new_id("je")))
-    profile = await repository.profile(invoice.storefront_id)
-    pdf = tools.renderer.invoice_pdf(invoice, profile)
-    assert invoice.issued_at is not None
-    await repository.save_document(invoice.invoice_id, f"{invoice.number}.pdf", pdf, invoice.issued_at)
-    emit_invoice_events(uow, tenant_id, invoice)
+    await _issue_all(uow, tenant_id, tools, [invoice])
     return invoice
+
+
+async def _issue_all(uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, drafts: Sequence[Invoice]) -> None:
+    """Issue the drafts together: per storefront one run of numbers, then one statement per table."""
+    if not drafts:
+        return
+    repository = uow.invoices(tenant_id)
+    now = uow.clock.now()
+    by_storefront: dict[str, list[Invoice]] = defaultdict(list)
+    for invoice in drafts:
+        by_storefront[invoice.storefront_id].append(invoice)
+    # NOTE: storefronts in order, so two batches lock their counters in the same order and never deadlock.
+    for storefront_id, group in sorted(by_storefront.items()):
+        terms = await tools.catalog.terms(tenant_id, storefront_id)
+        seller = await repository.profile(storefront_id)
+        # NOTE: the numbers come from a counter locked until this transaction ends: a failure gives them back.
+        first = await repository.next_number(storefront_id, INVOICE, len(group))
+        prefix = invoice_prefix(storefront_id)
+        for offset, invoice in enumerate(group):
+            number = document_number(prefix, first + offset)
+            invoice.issue(
+                IssueTerms(terms.tax_policy, terms.country_code, number, new_payment_reference(), now, seller)
+            )
+    await repository.save_many(drafts)
+    await post_entries(uow, tenant_id, [postings_for_invoice(invoice, tenant_id, new_id("je")) for invoice in drafts])
+    # NOTE: the PDF is rendered after the commit (render worker, or GetInvoicePdf first): rendering is most of
+    # the cost of issuing, and it must not hold the storefront's number counter locked.
+    await repository.render_later([invoice.invoice_id for invoice in drafts])
+    for invoice in drafts:
+        emit_invoice_events(uow, tenant_id, invoice)
 
 
 def emit_invoice_events(uow: InvoicingUnitOfWork, tenant_id: str, invoice: Invoice) -> None:
@@ -175,12 +239,53 @@ async def list_invoices(
     return await uow.invoices(tenant_id).find(query, page)
 
 
-async def document_pdf(uow: InvoicingUnitOfWork, tenant_id: str, document_id: str) -> tuple[str, bytes]:
-    """The stored PDF of an issued invoice or a credit note: (file name, bytes)."""
-    document = await uow.invoices(tenant_id).document(document_id)
-    if document is None:
-        raise InvoiceNotFound(f"no issued invoice or credit note {document_id!r}")
-    return document
+async def document_pdf(
+    uow: InvoicingUnitOfWork, tenant_id: str, tools: InvoiceTools, document_id: str
+) -> tuple[str, bytes]:
+    """The PDF of an issued invoice or a credit note: (file name, bytes); an invoice not rendered yet is rendered
+    now."""
+    repository = uow.invoices(tenant_id)
+    document = await repository.document(document_id)
+    if document is not None:
+        return document
+    missing = InvoiceNotFound(f"no issued invoice or credit note {document_id!r}")
+    try:
+        invoice = await repository.get(document_id)
+    except InvoiceNotFound:
+        raise missing from None
+    if invoice.status is InvoiceStatus.DRAFT:
+        raise missing
+    # NOTE: the template over the issued invoice and the seller as issued renders the same bytes every time,
+    # so this answer is the document the render worker stores.
+    return invoice_file_name(invoice), tools.renderer.invoice_pdf(invoice, invoice.seller)
+
+
+def invoice_file_name(invoice: Invoice) -> str:
+    return f"{invoice.number}.pdf"
+
+
+async def render_documents(new_uow: Callable[[], InvoicingUnitOfWork], renderer: InvoiceRenderer, batch: int) -> int:
+    """Render and store up to `batch` invoice PDFs waiting for it, claimed so that concurrent workers (and
+    replicas) never render one twice; a failure is retried later, backing off. How many were stored."""
+    async with new_uow() as uow:
+        due = uow.due_invoices()
+        stored = 0
+        for tenant_id, document_id, attempts in await due.claim_unrendered(batch):
+            with context.tenant_scope(tenant_id):
+                repository = uow.invoices(tenant_id)
+                invoice = await repository.get(document_id)
+                try:
+                    # NOTE: in a thread, so that the service goes on answering calls while a PDF renders.
+                    pdf = await asyncio.to_thread(renderer.invoice_pdf, invoice, invoice.seller)
+                except Exception:
+                    log.exception("rendering invoice %s failed (attempt %d)", document_id, attempts + 1)
+                    await due.retry_render(tenant_id, document_id, timedelta(seconds=min(2**attempts * 30, 3600)))
+                    continue
+                await repository.save_document(document_id, invoice_file_name(invoice), pdf, uow.clock.now())
+                await due.rendered(tenant_id, document_id)
+                stored += 1
+        await uow.commit()
+        return stored
 
 
 async def void_invoice(uow: InvoicingUnitOfWork, tenant_id: str, invoice_id: str, reason: str) -> Invoice:
@@ -266,15 +371,44 @@ async def _mark_overdue(new_uow: Callable[[], InvoicingUnitOfWork], tenant_id: s
         async with new_uow() as uow:
             repository = uow.invoices(tenant_id)
             today = uow.clock.now().date()
-            marked = 0
-            for invoice_id in invoice_ids:
-                invoice = await repository.get(invoice_id, lock=True)
-                if invoice.mark_overdue(today):
-                    await repository.save(invoice)
-                    emit_invoice_events(uow, tenant_id, invoice)
-                    marked += 1
+            marked = [invoice for invoice in await repository.claim(invoice_ids) if invoice.mark_overdue(today)]
+            await repository.save_many(marked)
+            for invoice in marked:
+                emit_invoice_events(uow, tenant_id, invoice)
             await uow.commit()
-            return marked
+            return len(marked)
+
+
+async def send_reminders(new_uow: Callable[[], InvoicingUnitOfWork], clock: Clock, batch: int = 500) -> int:
+    """Publish invoice.reminder for every reminder day come (by each invoice's tenant's clock) of an invoice still
+    owed, `batch` invoices at a time; how many were published."""
+    sent = 0
+    while True:
+        async with new_uow() as uow:
+            due = await uow.due_invoices().reminders_due(tenant_times(clock), batch)
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for tenant_id, invoice_id in due:
+            by_tenant[tenant_id].append(invoice_id)
+        sent_now = sum([await _remind(new_uow, tenant_id, ids) for tenant_id, ids in by_tenant.items()])
+        sent += sent_now
+        if len(due) < batch or not sent_now:
+            return sent
+
+
+async def _remind(new_uow: Callable[[], InvoicingUnitOfWork], tenant_id: str, invoice_ids: list[str]) -> int:
+    # NOTE: exactly once: each invoice is claimed (SKIP LOCKED: a concurrent sweep has it) and re-read under the
+    # lock, and the days it sends leave its pending list in the same transaction as their outbox rows.
+    with context.tenant_scope(tenant_id):
+        async with new_uow() as uow:
+            repository = uow.invoices(tenant_id)
+            today = uow.clock.now().date()
+            claimed = await repository.claim(invoice_ids)
+            sent = sum(invoice.remind(today) for invoice in claimed)
+            await repository.save_many(claimed)
+            for invoice in claimed:
+                emit_invoice_events(uow, tenant_id, invoice)
+            await uow.commit()
+            return sent
 
 
 async def set_profile(uow: InvoicingUnitOfWork, tenant_id: str, profile: InvoiceProfile) -> InvoiceProfile:

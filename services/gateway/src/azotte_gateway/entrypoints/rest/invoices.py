@@ -69,6 +69,12 @@ class CreateInvoiceBody(MutatingBody):
     subscription_id: str = ""
     memo: str = ""
     issue: bool = Field(default=False, description="Issue at once instead of keeping a draft.")
+    reminder_days: list[Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Days from the due date (negative: before it) on which `invoice.reminder` goes to webhooks while "
+        "the invoice is unpaid: distinct, between -90 and 90. A day on or before the issue day is dropped.",
+    )
 
 
 class ReasonBody(MutatingBody):
@@ -105,7 +111,8 @@ class ProfileBody(MutatingBody):
     "/v1/invoices",
     summary="Create an invoice (a draft, or issued at once)",
     description=MANAGE + " Issuing gives it the storefront's next number, its tax (reverse charge for a business "
-    "customer of another country), a due date, a payment reference and a PDF; `invoice.issued` goes to webhooks.",
+    "customer of another country), a due date, a payment reference and a PDF (rendered after the answer; "
+    "`GET .../pdf` renders it at once until then); `invoice.issued` goes to webhooks.",
     **answers(gi.CreateInvoiceResponse),
 )
 async def create_invoice(body: CreateInvoiceBody, who: Who, g: Gw) -> JSON:
@@ -113,6 +120,7 @@ async def create_invoice(body: CreateInvoiceBody, who: Who, g: Gw) -> JSON:
         request_id=body.request_id, customer_id=body.customer_id, storefront_id=body.storefront_id,
         lines=[line.pb() for line in body.lines], bill_to=pi.BillTo(**body.bill_to.model_dump()),
         due_in_days=body.due_in_days, subscription_id=body.subscription_id, memo=body.memo, issue=body.issue,
+        reminder_days=body.reminder_days,
     )  # fmt: skip
     return js(await g.invoices.create_invoice(who, request))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +13,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_payments.adapters.repositories import keyset_after
-from azotte_payments.adapters.tables import credit_notes, document_sequences, documents, invoice_profiles, invoices
+from azotte_payments.adapters.tables import (
+    credit_notes,
+    document_sequences,
+    documents,
+    invoice_profiles,
+    invoices,
+    unrendered_documents,
+)
 from azotte_payments.domain.invoices import (
     BillTo,
     CreditNote,
@@ -35,17 +44,22 @@ class PostgresInvoiceRepository:
         self._c = connection
         self._tenant = tenant_id
 
-    async def add(self, invoice: Invoice, idempotency_key: str) -> bool:
-        """Store a new invoice; False when the key already made one."""
-        row = {"tenant_id": self._tenant, "id": invoice.invoice_id, "idempotency_key": idempotency_key}
-        statement = insert(invoices).values({**row, **_columns(invoice)}).on_conflict_do_nothing()
-        return bool((await self._c.execute(statement)).rowcount)
+    async def add_many(self, keyed: Sequence[tuple[Invoice, str]]) -> set[str]:
+        """Store new invoices with their keys in one statement; the ids stored (a key already used is skipped)."""
+        if not keyed:
+            return set()
+        rows = [
+            {"tenant_id": self._tenant, "id": invoice.invoice_id, "idempotency_key": key, **_columns(invoice)}
+            for invoice, key in keyed
+        ]
+        statement = insert(invoices).values(rows).on_conflict_do_nothing().returning(invoices.c.id)
+        return set((await self._c.execute(statement)).scalars())
 
-    async def by_key(self, idempotency_key: str) -> Invoice | None:
-        """The invoice made under an idempotency key."""
-        where = (invoices.c.tenant_id == self._tenant) & (invoices.c.idempotency_key == idempotency_key)
-        row = (await self._c.execute(sa.select(invoices).where(where))).first()
-        return None if row is None else _invoice(row)
+    async def by_keys(self, idempotency_keys: Sequence[str]) -> dict[str, Invoice]:
+        """The invoices made under these idempotency keys, by key."""
+        c = invoices.c
+        query = sa.select(invoices).where(c.tenant_id == self._tenant, c.idempotency_key.in_(set(idempotency_keys)))
+        return {row.idempotency_key: _invoice(row) for row in (await self._c.execute(query)).all()}
 
     async def get(self, invoice_id: str, *, lock: bool = False) -> Invoice:
         """The invoice (locked for update when asked), or InvoiceNotFound."""
@@ -54,6 +68,13 @@ class PostgresInvoiceRepository:
         if row is None:
             raise InvoiceNotFound(f"invoice {invoice_id!r} not found")
         return _invoice(row)
+
+    async def claim(self, invoice_ids: Sequence[str]) -> list[Invoice]:
+        """These invoices locked for update, skipping those another transaction holds (it is working on them)."""
+        c = invoices.c
+        query = sa.select(invoices).where(c.tenant_id == self._tenant, c.id.in_(list(invoice_ids)))
+        rows = (await self._c.execute(query.order_by(c.id).with_for_update(skip_locked=True))).all()
+        return [_invoice(row) for row in rows]
 
     async def by_reference(self, payment_reference: str) -> Invoice | None:
         """The invoice whose payment instructions carry this creditor reference, locked for update."""
@@ -65,6 +86,16 @@ class PostgresInvoiceRepository:
         """Write the invoice's state, number, totals and dates."""
         where = (invoices.c.tenant_id == self._tenant) & (invoices.c.id == invoice.invoice_id)
         await self._c.execute(invoices.update().where(where).values(_columns(invoice)))
+
+    async def save_many(self, saved: Sequence[Invoice]) -> None:
+        """`save` for many invoices, in one statement."""
+        if not saved:
+            return
+        c = invoices.c
+        where = (c.tenant_id == self._tenant) & (c.id == sa.bindparam("b_id"))
+        values = {name: sa.bindparam(f"b_{name}", type_=c[name].type) for name in _columns(saved[0])}
+        rows = [{"b_id": i.invoice_id, **{f"b_{k}": v for k, v in _columns(i).items()}} for i in saved]
+        await self._c.execute(invoices.update().where(where).values(values), rows)
 
     async def find(self, query: InvoiceQuery, page: PageRequest) -> Page[Invoice]:
         """One page of the invoices the query keeps, newest first (keyset on created_at, id)."""
@@ -83,20 +114,21 @@ class PostgresInvoiceRepository:
         rows = page.page((await self._c.execute(select)).all(), lambda row: [row.created_at.isoformat(), row.id])
         return Page([_invoice(row) for row in rows.items], rows.next_page_token)
 
-    async def next_number(self, storefront_id: str, kind: str) -> int:
-        """The next number of `kind` in the storefront; its counter row stays locked until commit."""
+    async def next_number(self, storefront_id: str, kind: str, count: int = 1) -> int:
+        """The first of the next `count` numbers of `kind` in the storefront; its counter row stays locked until
+        commit."""
         # NOTE: gap-free numbering: the counter row is incremented (and so locked) in the issuing transaction;
-        # a rollback gives the number back, and concurrent issuers of the storefront wait their turn.
+        # a rollback gives the numbers back, and concurrent issuers of the storefront wait their turn.
         c = document_sequences.c
         statement = (
             insert(document_sequences)
-            .values(tenant_id=self._tenant, storefront_id=storefront_id, kind=kind, last_number=1)
+            .values(tenant_id=self._tenant, storefront_id=storefront_id, kind=kind, last_number=count)
             .on_conflict_do_update(
-                index_elements=[c.tenant_id, c.storefront_id, c.kind], set_={"last_number": c.last_number + 1}
+                index_elements=[c.tenant_id, c.storefront_id, c.kind], set_={"last_number": c.last_number + count}
             )
             .returning(c.last_number)
         )
-        return int((await self._c.execute(statement)).scalar_one())
+        return int((await self._c.execute(statement)).scalar_one()) - count + 1
 
     async def add_credit_note(self, note: CreditNote) -> None:
         """Store an issued credit note."""
@@ -116,6 +148,12 @@ class PostgresInvoiceRepository:
         """Store the rendered PDF of an invoice or credit note."""
         row = {"tenant_id": self._tenant, "id": document_id, "file_name": file_name, "pdf": pdf, "rendered_at": now}
         await self._c.execute(insert(documents).values(row).on_conflict_do_nothing())
+
+    async def render_later(self, document_ids: Sequence[str]) -> None:
+        """Queue these documents for the render worker."""
+        if document_ids:
+            rows = [{"tenant_id": self._tenant, "id": document_id} for document_id in document_ids]
+            await self._c.execute(insert(unrendered_documents).values(rows).on_conflict_do_nothing())
 
     async def document(self, document_id: str) -> tuple[str, bytes] | None:
         """(file name, PDF) of an invoice or credit note."""
@@ -164,18 +202,64 @@ class PostgresDueInvoiceRepository:
     async def past_due(self, today_of: TenantTimes, limit: int) -> list[tuple[str, str]]:
         """(tenant, invoice id) of open or partly paid invoices due before their own tenant's today."""
         c = invoices.c
-        # NOTE: sandbox time is per tenant: each invoice is compared with its own tenant's date.
-        today: Any = sa.literal(today_of.base.date(), sa.Date)
-        if today_of.offsets:
-            own = {tenant: sa.literal(today_of.of(tenant).date(), sa.Date) for tenant in today_of.offsets}
-            today = sa.case(own, value=c.tenant_id, else_=today)
         query = (
             sa.select(c.tenant_id, c.id)
-            .where(c.status.in_(["open", "partially_paid"]), c.due_on < today_of.latest.date(), c.due_on < today)
+            .where(
+                c.status.in_(["open", "partially_paid"]),
+                c.due_on < today_of.latest.date(),
+                c.due_on < _today(c, today_of),
+            )
             .order_by(c.due_on)
             .limit(limit)
         )
         return [(row.tenant_id, row.id) for row in (await self._c.execute(query)).all()]
+
+    async def reminders_due(self, today_of: TenantTimes, limit: int) -> list[tuple[str, str]]:
+        """(tenant, invoice id) of invoices whose next reminder day is their own tenant's today or before."""
+        c = invoices.c
+        query = (
+            sa.select(c.tenant_id, c.id)
+            .where(c.next_reminder_on <= today_of.latest.date(), c.next_reminder_on <= _today(c, today_of))
+            .order_by(c.next_reminder_on)
+            .limit(limit)
+        )
+        return [(row.tenant_id, row.id) for row in (await self._c.execute(query)).all()]
+
+    async def claim_unrendered(self, limit: int) -> list[tuple[str, str, int]]:
+        """(tenant, document id, attempts so far) of up to `limit` documents due for rendering, locked; others'
+        claims skipped."""
+        c = unrendered_documents.c
+        query = (
+            sa.select(c.tenant_id, c.id, c.attempts)
+            .where(c.not_before <= sa.func.now())
+            .order_by(c.not_before)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(row.tenant_id, row.id, row.attempts) for row in (await self._c.execute(query)).all()]
+
+    async def rendered(self, tenant_id: str, document_id: str) -> None:
+        """The document is stored: off the queue."""
+        c = unrendered_documents.c
+        await self._c.execute(unrendered_documents.delete().where(c.tenant_id == tenant_id, c.id == document_id))
+
+    async def retry_render(self, tenant_id: str, document_id: str, after: timedelta) -> None:
+        """Rendering failed: try again `after` from now."""
+        c = unrendered_documents.c
+        values = {"attempts": c.attempts + 1, "not_before": sa.func.now() + after}
+        await self._c.execute(
+            unrendered_documents.update().where(c.tenant_id == tenant_id, c.id == document_id).values(values)
+        )
+
+
+def _today(c: Any, today_of: TenantTimes) -> Any:
+    """Each row's own tenant's date."""
+    # NOTE: sandbox time is per tenant: each invoice is compared with its own tenant's date.
+    today: Any = sa.literal(today_of.base.date(), sa.Date)
+    if today_of.offsets:
+        own = {tenant: sa.literal(today_of.of(tenant).date(), sa.Date) for tenant in today_of.offsets}
+        today = sa.case(own, value=c.tenant_id, else_=today)
+    return today
 
 
 def _line_json(line: InvoiceLine) -> dict[str, Any]:
@@ -241,6 +325,10 @@ def _columns(invoice: Invoice) -> dict[str, Any]:
         "due_on": invoice.due_on,
         "closed_at": invoice.closed_at,
         "status_note": invoice.status_note,
+        "reminder_days": list(invoice.reminder_days),
+        "reminders_pending": list(invoice.reminders_pending),
+        "next_reminder_on": invoice.next_reminder_on,
+        "seller": None if invoice.seller is None else asdict(invoice.seller),
     }
 
 
@@ -270,6 +358,9 @@ def _invoice(row: Any) -> Invoice:
         credited_tax_minor=row.credited_tax_minor,
         closed_at=row.closed_at,
         status_note=row.status_note,
+        reminder_days=tuple(row.reminder_days),
+        reminders_pending=tuple(row.reminders_pending),
+        seller=None if row.seller is None else InvoiceProfile(**row.seller),
     )
 
 
