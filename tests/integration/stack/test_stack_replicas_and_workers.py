@@ -150,7 +150,7 @@ async def _unauthenticated_access_checks(suite: Suite) -> set[int]:
     try:
         for channel in channels:
             with pytest.raises(grpc.aio.AioRpcError) as refused:
-                await channel.unary_unary(CHECK_ACCESS)(b"", timeout=5)
+                await channel.unary_unary(CHECK_ACCESS, None, None)(b"", timeout=5)
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
         return _answering(suite.gateway_grpc_port)
     finally:

@@ -76,6 +76,6 @@ def serve_metrics(host: str, port: int) -> None:
         start_http_server(port, addr=host)
         return
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     with contextlib.suppress(OSError):
         start_http_server(port, addr=host, registry=registry)
