@@ -13,7 +13,7 @@ from azotte.entitlement.v1 import entitlement_pb2 as pb
 from azotte.entitlement.v1 import events_pb2
 from azotte.lifecycle.v1 import events_pb2 as lifecycle_events
 from azotte_entitlement.domain.access import AccessDecision, AccessReason, SourceRef
-from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionChange
+from azotte_entitlement.domain.derivation import OwnFeature, PlanFeature, SubscriptionChange
 from azotte_entitlement.domain.drift import Correction, CorrectionKind, DriftReport
 from azotte_entitlement.domain.events import (
     AccessWithheld,
@@ -268,6 +268,9 @@ def subscription_change(event: ReceivedEvent) -> SubscriptionChange | None:
         current_period_end=optional_from_timestamp(subscription, "current_period_end_time"),
         cause=payload.cause,
         occurred_at=optional_from_timestamp(payload, "occur_time") or event.time,
+        own_features=tuple(
+            OwnFeature(f.feature_key, f.limit if f.HasField("limit") else None) for f in subscription.features
+        ),
     )
 
 

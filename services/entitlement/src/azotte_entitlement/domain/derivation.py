@@ -24,11 +24,29 @@ _DENIALS = {
 
 @dataclass(frozen=True, slots=True)
 class PlanFeature:
-    """A feature a plan includes (from the catalog); limit is the quota per period or the seat count."""
+    """A feature a plan includes (from the catalog); limit is the quota per period or the seat count.
+
+    `own`: granted by the subscription itself besides its plan (a contract's custom feature), not by the catalog.
+    """
 
     feature_key: str
     kind: FeatureKind
     limit: int | None = None
+    own: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OwnFeature:
+    """A feature a lifecycle event says the subscription grants besides its plan: its key and limit."""
+
+    feature_key: str
+    limit: int | None = None
+
+
+def with_own(plan: tuple[PlanFeature, ...], own: tuple[PlanFeature, ...]) -> tuple[PlanFeature, ...]:
+    """The plan's features with the subscription's own on top: one of the same key replaces the plan's."""
+    keys = {feature.feature_key for feature in own}
+    return tuple(feature for feature in plan if feature.feature_key not in keys) + own
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +72,16 @@ class StoredSubscription:
     revoked: bool
     event_time: datetime
 
+    @property
+    def own(self) -> tuple[PlanFeature, ...]:
+        """The features it grants besides its plan (kept whatever the catalog says of the plan)."""
+        return tuple(feature for feature in self.snapshot.features if feature.own)
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionChange:
-    """A lifecycle event about a subscription: its state right after the change, and the change's cause."""
+    """A lifecycle event about a subscription: its state right after the change, the change's cause, and the features
+    it grants besides its plan's."""
 
     event_type: str
     tenant_id: str
@@ -70,6 +94,7 @@ class SubscriptionChange:
     current_period_end: datetime | None
     cause: str
     occurred_at: datetime
+    own_features: tuple[OwnFeature, ...] = ()
 
     @property
     def revokes_access(self) -> bool:

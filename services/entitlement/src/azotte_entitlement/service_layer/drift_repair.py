@@ -13,6 +13,7 @@ from azotte_entitlement.domain.grants import GrantSource
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer.changes import apply_drift_corrections
+from azotte_entitlement.service_layer.lifecycle_events import features_of
 from azotte_platform.errors import AzotteError
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,11 @@ async def reconcile_drift(
 async def _refreshed(
     uow: EntitlementUnitOfWork, plans: PlanCatalog, stored: StoredSubscription, validate_only: bool
 ) -> StoredSubscription:
-    """The snapshot with its plan's current features from the catalog (stored ones when it cannot answer)."""
+    """The snapshot with its plan's current features from the catalog (stored ones when it cannot answer), its own
+    features (a contract's) kept on top."""
     snapshot = stored.snapshot
     try:
-        features: tuple[PlanFeature, ...] = await plans.features(stored.plan_id)
+        features: tuple[PlanFeature, ...] = await features_of(plans, stored.plan_id, stored.own)
     except AzotteError as error:
         log.warning("plan %s unavailable (%s); reconciling with stored features", stored.plan_id, error.reason)
         return stored

@@ -1,4 +1,8 @@
-"""Lifecycle events in: keep the subscription snapshot, then grant, change or revoke to match it."""
+"""Lifecycle events in: keep the subscription snapshot, then grant, change or revoke to match it.
+
+A snapshot's features are its plan's (from the catalog) with the features the event says the subscription grants
+besides (a contract's custom features and quotas) on top; those are the event's, never the catalog's.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,18 @@ from azotte_entitlement.domain.derivation import (
     SubscriptionChange,
     subscription_corrections,
     subscription_grants,
+    with_own,
 )
 from azotte_entitlement.domain.events import AccessWithheld
 from azotte_entitlement.domain.grants import FeatureKind, GrantSource
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer.changes import apply_corrections
+
+
+async def features_of(plans: PlanCatalog, plan_id: str, own: tuple[PlanFeature, ...]) -> tuple[PlanFeature, ...]:
+    """The plan's features from the catalog (none without a plan) with the subscription's own on top."""
+    return with_own(await plans.features(plan_id) if plan_id else (), own)
 
 
 def group_id_of(subscription_id: str) -> str:
@@ -32,10 +42,16 @@ async def apply_subscription_change(
     if stored is not None and stored.event_time > change.occurred_at:
         # NOTE: an event older than the snapshot already applied changes nothing.
         return
-    if stored is not None and stored.plan_id == change.plan_id:
+    own = tuple(
+        [
+            PlanFeature(f.feature_key, await plans.feature_kind(f.feature_key), f.limit, own=True)
+            for f in change.own_features
+        ]
+    )
+    if stored is not None and stored.plan_id == change.plan_id and stored.own == own:
         features = stored.snapshot.features
     else:
-        features = await plans.features(change.plan_id)
+        features = await features_of(plans, change.plan_id, own)
     snapshot = change.snapshot(features)
     revoked = (stored is not None and stored.revoked) or change.revokes_access
     await uow.subscriptions.put(StoredSubscription(snapshot, change.plan_id, revoked, change.occurred_at))

@@ -15,11 +15,11 @@ from azotte_platform.enums import SubscriptionState
 
 
 def _features_to_json(features: tuple[PlanFeature, ...]) -> list[dict[str, Any]]:
-    return [{"feature_key": f.feature_key, "kind": f.kind.value, "limit": f.limit} for f in features]
+    return [{"feature_key": f.feature_key, "kind": f.kind.value, "limit": f.limit, "own": f.own} for f in features]
 
 
 def _features_from_json(data: list[dict[str, Any]]) -> tuple[PlanFeature, ...]:
-    return tuple(PlanFeature(d["feature_key"], FeatureKind(d["kind"]), d["limit"]) for d in data)
+    return tuple(PlanFeature(d["feature_key"], FeatureKind(d["kind"]), d["limit"], d.get("own", False)) for d in data)
 
 
 def _from_row(row: Any) -> StoredSubscription:
