@@ -491,6 +491,7 @@ class FakePayments:
     lost_answers: int = 0
     invoices: dict[str, PeriodInvoice] = field(default_factory=dict)
     invoice_calls: Counter[str] = field(default_factory=Counter)
+    overdue_invoices: Counter[str] = field(default_factory=Counter)
 
     async def issue_invoices(self, invoices: Sequence[PeriodInvoice]) -> list[bool]:
         """One invoice per idempotency key (the first one's lines are kept); refused while `unavailable`; the
@@ -503,6 +504,10 @@ class FakePayments:
         if self.gate is not None:
             await self.gate.wait()
         return [not self.unavailable] * len(invoices)
+
+    async def has_overdue_invoices(self, subscription_id: str) -> bool:
+        """Whether `overdue_invoices` counts one for the subscription."""
+        return self.overdue_invoices[subscription_id] > 0
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
         return list(await asyncio.gather(*(self._renew(request) for request in requests)))

@@ -211,10 +211,17 @@ async def test_an_overdue_invoice_follows_the_policy_and_paying_it_restores_acce
     await use_cases.scheduler.sweep()
 
     use_cases.clock.advance(timedelta(days=31))
-    await use_cases.run(lambda uow: contracts.invoice_overdue(uow, TENANT, sub_id))
+    overdue, payments = use_cases.payments.overdue_invoices, use_cases.payments
+
+    async def follow() -> None:
+        await use_cases.run(lambda uow: contracts.follow_invoices(uow, TENANT, payments, sub_id))
+
+    overdue[sub_id] = 1
+    await follow()
     sub = use_cases.uow.data.subscriptions[(TENANT, sub_id)]
     assert (sub.state, sub.entitled, sub.next_retry_at) == (S.PAST_DUE, True, None)
-    await use_cases.run(lambda uow: contracts.invoice_overdue(uow, TENANT, sub_id))  # a second overdue invoice
+    overdue[sub_id] = 2
+    await follow()  # a second overdue invoice
     assert use_cases.uow.data.subscriptions[(TENANT, sub_id)].grace_end == sub.grace_end
 
     use_cases.clock.advance(timedelta(days=3))  # the default grace
@@ -223,7 +230,11 @@ async def test_an_overdue_invoice_follows_the_policy_and_paying_it_restores_acce
     assert (sub.state, sub.entitled) == (S.ON_HOLD, False)
     assert list(use_cases.payments.invoices) == [f"lifecycle:contract-invoice:{sub_id}:1"]  # no retry invoices
 
-    await use_cases.run(lambda uow: contracts.invoice_paid(uow, TENANT, sub_id))
+    overdue[sub_id] = 1
+    await follow()  # one of the two paid: still suspended
+    assert use_cases.uow.data.subscriptions[(TENANT, sub_id)].state is S.ON_HOLD
+    overdue[sub_id] = 0
+    await follow()  # the last one paid
     sub = use_cases.uow.data.subscriptions[(TENANT, sub_id)]
     assert (sub.state, sub.entitled, sub.period_index, sub.grace_end) == (S.ACTIVE, True, 2, None)
     assert [e.type for e in use_cases.uow.published][-3:] == [
@@ -235,7 +246,8 @@ async def test_an_overdue_invoice_follows_the_policy_and_paying_it_restores_acce
 
 async def test_invoice_events_leave_card_subscriptions_alone(use_cases: UseCases) -> None:
     sub = await use_cases.subscribe("basic")
-    await use_cases.run(lambda uow: contracts.invoice_overdue(uow, TENANT, sub.id))
+    use_cases.payments.overdue_invoices[sub.id] = 1
+    await use_cases.run(lambda uow: contracts.follow_invoices(uow, TENANT, use_cases.payments, sub.id))
     assert use_cases.stored(sub).state is S.ACTIVE
 
 

@@ -409,6 +409,7 @@ class PeriodInvoice:
     lines: tuple[InvoiceLine, ...]
     idempotency_key: str
     period_key: str
+    reminder_days: tuple[int, ...] = ()
 
 
 class Payments(Protocol):
@@ -421,6 +422,10 @@ class Payments(Protocol):
 
     async def issue_invoices(self, invoices: Sequence[PeriodInvoice]) -> list[bool]:
         """Issue each invoice once per idempotency key; False where it was not issued (asked again later)."""
+        ...
+
+    async def has_overdue_invoices(self, subscription_id: str) -> bool:
+        """Whether an invoice of the subscription is overdue now."""
         ...
 
     async def charge_plan_change(

@@ -3,7 +3,6 @@ credits under their keys, whether a method is on file, and the refunds of an imm
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -26,7 +25,7 @@ Outcome = payments_pb2.DeclineOutcome
 SUCCEEDED = payments_pb2.CHARGE_STATUS_SUCCEEDED
 MAX_CHARGES_PER_CALL = 500
 CHARGES_PAGE_SIZE = 100
-INVOICES_AT_ONCE = 32
+MAX_INVOICES_PER_CALL = 200
 _LINE_KINDS = {
     InvoiceLineKind.RECURRING: invoices_pb2.INVOICE_LINE_KIND_RECURRING,
     InvoiceLineKind.USAGE: invoices_pb2.INVOICE_LINE_KIND_USAGE,
@@ -59,19 +58,29 @@ class GrpcPayments:
         self._invoices = invoices_pb2_grpc.InvoicesServiceStub(channel)
 
     async def issue_invoices(self, invoices: Sequence[PeriodInvoice]) -> list[bool]:
-        """CreateInvoice(issue) per invoice, `INVOICES_AT_ONCE` at a time."""
-        gate = asyncio.Semaphore(INVOICES_AT_ONCE)
+        """One CreateInvoices call (issued together) per `MAX_INVOICES_PER_CALL` invoices."""
+        issued: list[bool] = []
+        for start in range(0, len(invoices), MAX_INVOICES_PER_CALL):
+            chunk = invoices[start : start + MAX_INVOICES_PER_CALL]
+            request = invoices_pb2.CreateInvoicesRequest(invoices=[_invoice_message(invoice) for invoice in chunk])
+            try:
+                results = (await self._invoices.CreateInvoices(request)).results
+            except (grpc.aio.AioRpcError, AzotteError) as error:
+                log.warning("%d invoices not issued: %s", len(chunk), error)
+                issued += [False] * len(chunk)
+                continue
+            for invoice, result in zip(chunk, results, strict=True):
+                if result.HasField("error"):
+                    log.warning("invoice %s not issued: %s", invoice.idempotency_key, result.error.message)
+                issued.append(result.HasField("invoice"))
+        return issued
 
-        async def issue(invoice: PeriodInvoice) -> bool:
-            async with gate:
-                try:
-                    await self._invoices.CreateInvoice(_invoice_message(invoice))
-                except (grpc.aio.AioRpcError, AzotteError) as error:
-                    log.warning("invoice %s not issued: %s", invoice.idempotency_key, error)
-                    return False
-                return True
-
-        return list(await asyncio.gather(*(issue(invoice) for invoice in invoices)))
+    async def has_overdue_invoices(self, subscription_id: str) -> bool:
+        """ListInvoices of the subscription, overdue ones, one is enough."""
+        request = invoices_pb2.ListInvoicesRequest(
+            subscription_id=subscription_id, statuses=[invoices_pb2.INVOICE_STATUS_OVERDUE], page_size=1
+        )
+        return bool((await self._invoices.ListInvoices(request)).invoices)
 
     async def charge_renewals(self, requests: Sequence[RenewalChargeRequest]) -> list[ChargeOutcome | None]:
         """One CreateCharges call per 500 renewals."""
@@ -291,6 +300,7 @@ def _invoice_message(invoice: PeriodInvoice) -> invoices_pb2.CreateInvoiceReques
         period_key=invoice.period_key,
         memo=f"Contract {invoice.contract.id}, version {invoice.contract.version}",
         issue=True,
+        reminder_days=invoice.reminder_days,
     )
 
 

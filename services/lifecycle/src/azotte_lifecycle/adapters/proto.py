@@ -394,6 +394,9 @@ def _override_fields(source: LifecyclePolicy | PolicyOverride, message: Any) -> 
             getattr(message, name).CopyFrom(_duration(value))
     if source.retry_schedule_days is not None:
         message.retry_schedule.days.extend(source.retry_schedule_days)
+    if source.invoice_reminder_days is not None:
+        message.invoice_reminder_days.SetInParent()
+        message.invoice_reminder_days.days.extend(source.invoice_reminder_days)
     message.trial_end_behavior = enum_to_pb("TRIAL_END_BEHAVIOR", source.trial_end_behavior, pb.TrialEndBehavior)
     message.cancel_mode = enum_to_pb("CANCEL_MODE", source.cancel_mode, pb.CancelMode)
     message.duplicate_across_channels = enum_to_pb(
@@ -417,6 +420,7 @@ _POLICY_PATHS = {
     "max_pause": "max_pause",
     "cancel_mode": "cancel_mode",
     "duplicate_across_channels": "duplicate_across_channels",
+    "invoice_reminder_days": "invoice_reminder_days",
 }
 
 
@@ -427,6 +431,8 @@ def _policy_values(message: Any, field: str) -> dict[str, Any]:
             values[name] = getattr(message, name).ToTimedelta()
     if message.HasField("retry_schedule"):
         values["retry_schedule_days"] = tuple(message.retry_schedule.days)
+    if message.HasField("invoice_reminder_days"):
+        values["invoice_reminder_days"] = tuple(sorted(message.invoice_reminder_days.days))
     behavior = optional_enum(
         TrialEndBehavior,
         "TRIAL_END_BEHAVIOR",

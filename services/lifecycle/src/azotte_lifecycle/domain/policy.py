@@ -10,6 +10,7 @@ from itertools import pairwise
 from types import MappingProxyType
 
 from azotte_platform.errors import FieldViolation, InvalidArgument
+from azotte_platform.reminders import reminder_day_violations
 
 # NOTE: limits a tenant may set; beyond them a policy is a mistake (a year of grace keeps access unpaid).
 MAX_GRACE_PERIOD = timedelta(days=60)
@@ -45,7 +46,8 @@ class CancelMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LifecyclePolicy:
-    """Grace, retries, hold, trial end, pause, cancel and cross-channel duplicate rules for a tenant or plan."""
+    """Grace, retries, hold, trial end, pause, cancel, cross-channel duplicate and invoice reminder rules for a
+    tenant or plan."""
 
     grace_period: timedelta = timedelta(days=3)
     retry_schedule_days: tuple[int, ...] = (1, 3, 5, 7)
@@ -54,6 +56,7 @@ class LifecyclePolicy:
     max_pause: timedelta = timedelta(days=90)
     cancel_mode: CancelMode = CancelMode.AT_PERIOD_END
     duplicate_across_channels: DuplicateAcrossChannels = DuplicateAcrossChannels.ALLOW
+    invoice_reminder_days: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         violations: list[FieldViolation] = []
@@ -66,6 +69,8 @@ class LifecyclePolicy:
         days = self.retry_schedule_days
         if any(day < 1 for day in days) or any(b <= a for a, b in pairwise(days)):
             violations.append(FieldViolation("retry_schedule_days", "must be positive and strictly increasing"))
+        # NOTE: the days are signed offsets from an invoice's due date; payments checks them by the same rules.
+        violations += reminder_day_violations(self.invoice_reminder_days, "invoice_reminder_days")
         if violations:
             raise InvalidArgument("invalid lifecycle policy", violations)
 
@@ -122,6 +127,7 @@ class PolicyOverride:
     max_pause: timedelta | None = None
     cancel_mode: CancelMode | None = None
     duplicate_across_channels: DuplicateAcrossChannels | None = None
+    invoice_reminder_days: tuple[int, ...] | None = None
 
     @property
     def empty(self) -> bool:
@@ -141,6 +147,9 @@ class PolicyOverride:
             max_pause=base.max_pause if self.max_pause is None else self.max_pause,
             cancel_mode=self.cancel_mode or base.cancel_mode,
             duplicate_across_channels=self.duplicate_across_channels or base.duplicate_across_channels,
+            invoice_reminder_days=(
+                base.invoice_reminder_days if self.invoice_reminder_days is None else self.invoice_reminder_days
+            ),
         )
 
 

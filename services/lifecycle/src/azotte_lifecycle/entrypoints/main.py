@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -48,15 +48,15 @@ class Lifecycle:
     uow: Callable[[], PostgresLifecycleUnitOfWork]
 
 
-async def follow_invoice(uow: PostgresLifecycleUnitOfWork, event: ReceivedEvent) -> None:
-    """An invoice of a contract's subscription went overdue or was paid: its lifecycle follows."""
-    subscription_id = contract_proto.invoiced_subscription(event)
-    if not subscription_id:
-        return
-    if event.type == "invoice.overdue":
-        await contracts.invoice_overdue(uow, event.tenant_id, subscription_id)
-    else:
-        await contracts.invoice_paid(uow, event.tenant_id, subscription_id)
+def invoice_follower(payments: Payments) -> Callable[[PostgresLifecycleUnitOfWork, ReceivedEvent], Awaitable[None]]:
+    """The handler of payments' invoice events: a contract's subscription follows its invoices."""
+
+    async def follow_invoice(uow: PostgresLifecycleUnitOfWork, event: ReceivedEvent) -> None:
+        subscription_id = contract_proto.invoiced_subscription(event)
+        if subscription_id:
+            await contracts.follow_invoices(uow, event.tenant_id, payments, subscription_id)
+
+    return follow_invoice
 
 
 def assemble(
@@ -109,7 +109,7 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
         runtime.on_clock_change(lifecycle.scheduler.on_clock_change)
     # NOTE: payments may start after lifecycle; creating its stream is idempotent.
     await nats_connection.ensure_service_stream(runtime.js, "payments")
-    runtime.spawn(EventConsumer(runtime.js, lifecycle.uow, INVOICE_EVENTS, follow_invoice).run_forever)
+    runtime.spawn(EventConsumer(runtime.js, lifecycle.uow, INVOICE_EVENTS, invoice_follower(payments)).run_forever)
     return [SERVICE_NAME, CONTRACTS_SERVICE_NAME]
 
 

@@ -6,8 +6,8 @@ starts the contract's subscription (channel direct, Azotte-billed) in the same u
 events reach entitlement as any other's. A contract without a plan grants its own features, billed at the recurring
 price and interval its terms give, in the storefront's currency. A contract may start back-dated (its periods run
 from its start) or later: then it is stored scheduled, and the scheduler starts its subscription when the start
-comes (`start_scheduled`). An overdue invoice of it puts the subscription into the policy's dunning; paying it
-restores it (`Subscription.invoice_overdue` / `invoice_paid`).
+comes (`start_scheduled`). An overdue invoice of it puts the subscription into the policy's dunning; paying the last
+overdue one restores it (`follow_invoices`: `Subscription.invoice_overdue` / `invoice_paid`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_lifecycle.errors import ContractNotFound
-from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork
+from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
 from azotte_lifecycle.service_layer.customers import get_customer
 from azotte_lifecycle.service_layer.pricing import quote
 from azotte_lifecycle.service_layer.queries import keyset_after
@@ -207,20 +207,18 @@ async def end_contract(
     return contract, subscription
 
 
-async def invoice_overdue(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> None:
-    """An invoice of the subscription passed its due date unpaid: the policy's dunning (no-op if not invoiced)."""
+async def follow_invoices(uow: LifecycleUnitOfWork, tenant_id: str, payments: Payments, subscription_id: str) -> None:
+    """An invoice of the subscription went overdue or was paid: the policy's dunning while any of its invoices is
+    overdue, access back once none is (no-op if not invoiced)."""
     sub = await uow.subscriptions.get(tenant_id, subscription_id, for_update=True)
     if sub is None or not sub.invoiced:
         return
-    policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
-    sub.invoice_overdue(uow.clock.now(), policy)
-    await save(uow, sub)
-
-
-async def invoice_paid(uow: LifecycleUnitOfWork, tenant_id: str, subscription_id: str) -> None:
-    """An invoice of the subscription was paid: out of dunning, access back (no-op if not in dunning)."""
-    sub = await uow.subscriptions.get(tenant_id, subscription_id, for_update=True)
-    if sub is None or not sub.invoiced:
-        return
-    sub.invoice_paid(uow.clock.now())
+    # NOTE: payments is asked what is overdue now, under the subscription's lock, rather than trusting the event:
+    # events arrive late, twice or out of order (a paid before an older overdue), yet every handling ends on the
+    # state payments holds, and paying one of two overdue invoices keeps access suspended.
+    if await payments.has_overdue_invoices(subscription_id):
+        policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
+        sub.invoice_overdue(uow.clock.now(), policy)
+    else:
+        sub.invoice_paid(uow.clock.now())
     await save(uow, sub)

@@ -221,7 +221,8 @@ class Scheduler:
         settled = [step is True for step in prepared]
         due = [(i, step) for i, step in enumerate(prepared) if isinstance(step, RenewalCharge)]
         invoiced = [(i, charge) for i, charge in due if subs[i].invoiced]
-        for (i, _), done in zip(invoiced, await self._invoice(subs, invoiced, contracts, now), strict=True):
+        issued = await self._invoice(subs, invoiced, contracts, policies, now)
+        for (i, _), done in zip(invoiced, issued, strict=True):
             settled[i] = done
         charges = [i for i, _ in due if not subs[i].invoiced]
         notices = {i: step.target for i, step in enumerate(prepared) if isinstance(step, NoticeCheck)}
@@ -261,10 +262,11 @@ class Scheduler:
         subs: list[Subscription],
         due: list[tuple[int, RenewalCharge]],
         contracts: dict[str, Contract],
+        policies: list[LifecyclePolicy],
         now: datetime,
     ) -> list[bool]:
-        """Invoice the periods `due` ends with the usage metering closed for them; True where it was issued and
-        applied."""
+        """Invoice the periods `due` ends with the usage metering closed for them, with the reminder days of the
+        policy in force; True where it was issued and applied."""
         if not due:
             return []
         usage = await self._usage_bills([(subs[i], charge) for i, charge in due])
@@ -287,7 +289,8 @@ class Scheduler:
             period = (sub.current_period_start, sub.current_period_end)
             lines = period_invoice_lines(contract.terms, label, used, period)
             key = invoice_key(sub.id, sub.period_index)
-            invoices.append(PeriodInvoice(sub, contract, tuple(lines), key, str(sub.period_index)))
+            reminders = policies[i].invoice_reminder_days
+            invoices.append(PeriodInvoice(sub, contract, tuple(lines), key, str(sub.period_index), reminders))
         issued = await self._payments.issue_invoices(invoices)
         done = []
         for (i, charge), ok in zip(due, issued, strict=True):

@@ -86,6 +86,7 @@ _POLICY_FIELDS = (
     "max_pause",
     "cancel_mode",
     "duplicate_across_channels",
+    "invoice_reminder_days",
 )
 
 
@@ -111,7 +112,7 @@ def _policy_values(data: dict[str, Any]) -> dict[str, Any]:
             continue
         if name in ("grace_period", "hold_period", "max_pause"):
             values[name] = timedelta(seconds=float(raw))
-        elif name == "retry_schedule_days":
+        elif name in ("retry_schedule_days", "invoice_reminder_days"):
             values[name] = tuple(int(day) for day in raw)
         elif name == "trial_end_behavior":
             values[name] = TrialEndBehavior(raw)
