@@ -103,3 +103,25 @@ def test_a_malformed_meter_price_is_refused_before_any_call(sent: list[httpx.Req
     )
     assert result.exit_code != 0 and "METER=UNIT_PRICE_MINOR" in result.output
     assert sent == []
+
+
+def test_create_sends_custom_features_an_interval_and_a_start(sent: list[httpx.Request]) -> None:
+    run(
+        "create", "--customer", "cus_1", "--storefront", "eu", "--recurring", "90000", "--interval", "week:2",
+        "--feature", "tokens=250000", "--feature", "hd", "--start", "2027-01-04T00:00:00Z",
+    )  # fmt: skip
+    body = json.loads(sent[0].content)
+    assert body["start_time"] == "2027-01-04T00:00:00Z"
+    assert body["terms"]["features"] == [{"feature_key": "tokens", "limit": 250000}, {"feature_key": "hd"}]
+    assert body["terms"]["interval"] == {"unit": "INTERVAL_UNIT_WEEK", "count": 2}
+
+
+@pytest.mark.parametrize(("option", "value"), [("--feature", "tokens=many"), ("--interval", "fortnight")])
+def test_a_malformed_feature_or_interval_is_refused_before_any_call(
+    sent: list[httpx.Request], option: str, value: str
+) -> None:
+    result = CliRunner().invoke(
+        commands.app, ["contracts", "create", "--customer", "c", "--storefront", "eu", option, value]
+    )
+    assert result.exit_code != 0 and option in result.output
+    assert sent == []

@@ -24,6 +24,13 @@ MeterPrices = Annotated[
     list[str] | None,
     typer.Option("--meter-price", help="METER=UNIT_PRICE_MINOR[:INCLUDED] (repeatable; replaces all)."),
 ]
+Features = Annotated[
+    list[str] | None,
+    typer.Option("--feature", help="FEATURE[=LIMIT]: a custom feature or quota (repeatable; replaces all)."),
+]
+Interval = Annotated[
+    str | None, typer.Option("--interval", help="UNIT[:COUNT] (day, week, month, year): required without a plan.")
+]
 
 
 def _cli() -> ModuleType:
@@ -53,11 +60,12 @@ def contracts_table(contracts: list[dict[str, Any]]) -> Table:
     table = Table("id", "customer", "plan", "state", "version", "recurring", title="Contracts")
     for contract in contracts:
         terms = contract.get("terms", {})
+        state = "SCHEDULED" if contract.get("scheduled") else str(contract.get("state", ""))
         table.add_row(
             contract["id"],
             contract.get("customer_id", ""),
             terms.get("plan_id", ""),
-            str(contract.get("state", "")).removeprefix("SUBSCRIPTION_STATE_"),
+            state.removeprefix("SUBSCRIPTION_STATE_"),
             str(contract.get("version", "")),
             _money(terms.get("recurring_price", {})),
         )
@@ -72,6 +80,20 @@ def _meter_price(text: str) -> dict[str, str]:
     return {"meter_key": key, "unit_price_minor": unit, "included_quantity": included}
 
 
+def _feature(text: str) -> dict[str, Any]:
+    key, has_limit, limit = text.partition("=")
+    if not key or (has_limit and not limit.isdigit()):
+        raise typer.BadParameter(f"{text!r}: expected FEATURE[=LIMIT]", param_hint="--feature")
+    return {"feature_key": key, "limit": int(limit)} if has_limit else {"feature_key": key}
+
+
+def _interval(text: str) -> dict[str, Any]:
+    unit, _, count = text.partition(":")
+    if unit.lower() not in ("day", "week", "month", "year") or (count and not count.isdigit()):
+        raise typer.BadParameter(f"{text!r}: expected UNIT[:COUNT]", param_hint="--interval")
+    return {"unit": f"INTERVAL_UNIT_{unit.upper()}", "count": int(count or 1)}
+
+
 def _terms(base: dict[str, Any], **given: Any) -> dict[str, Any]:
     """`base` terms with the options given (None: kept)."""
     terms = {**base, "billing_contact": dict(base.get("billing_contact", {}))}
@@ -84,6 +106,10 @@ def _terms(base: dict[str, Any], **given: Any) -> dict[str, Any]:
     terms["billing_contact"].update({k: given[o] for k, o in contact.items() if given[o] is not None})
     if given["meter_prices"] is not None:
         terms["meter_prices"] = [_meter_price(text) for text in given["meter_prices"]]
+    if given["features"] is not None:
+        terms["features"] = [_feature(text) for text in given["features"]]
+    if given["interval"] is not None:
+        terms["interval"] = _interval(given["interval"])
     return terms
 
 
@@ -102,10 +128,18 @@ def create(
     address: Address = None,
     tax_id: TaxId = None,
     meter_prices: MeterPrices = None,
+    features: Features = None,
+    interval: Interval = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="When it starts (ISO 8601): back-dated or scheduled; unset: now.")
+    ] = None,
 ) -> None:
-    """Sign a contract; its subscription starts now."""
-    terms = _terms({}, **{k: v for k, v in locals().items() if k not in ("customer", "storefront")})
-    answer = _post("/v1/contracts", {"customer_id": customer, "storefront_id": storefront, "terms": terms})
+    """Sign a contract; its subscription starts now, or at --start."""
+    terms = _terms({}, **{k: v for k, v in locals().items() if k not in ("customer", "storefront", "start")})
+    body: dict[str, Any] = {"customer_id": customer, "storefront_id": storefront, "terms": terms}
+    if start is not None:
+        body["start_time"] = start
+    answer = _post("/v1/contracts", body)
     _cli().console.print(contracts_table([answer["contract"]]))
 
 
@@ -144,6 +178,8 @@ def amend(
     address: Address = None,
     tax_id: TaxId = None,
     meter_prices: MeterPrices = None,
+    features: Features = None,
+    interval: Interval = None,
 ) -> None:
     """A new version: the current terms with the options given."""
     current = _call("GET", f"/v1/contracts/{contract_id}")["contract"]["terms"]

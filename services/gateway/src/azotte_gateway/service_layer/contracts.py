@@ -31,6 +31,7 @@ class Contracts:
                 customer_id=request.customer_id,
                 storefront_id=request.storefront_id,
                 terms=request.terms,
+                start_time=request.start_time if request.HasField("start_time") else None,
             )
         )
         return gc.CreateContractResponse(contract=answer.contract)

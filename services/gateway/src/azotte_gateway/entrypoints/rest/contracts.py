@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import Field
 
+from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.gateway.v1 import contracts_pb2 as gc
 from azotte.lifecycle.v1 import contracts_pb2 as lc
 from azotte_gateway.entrypoints.rest.common import JSON, Body, Gw, MutatingBody, PageSize, Who, js
@@ -34,8 +36,26 @@ class ContactBody(Body):
     tax_id: str = Field(default="", description="A business's tax id; another country's means reverse charge.")
 
 
+class FeatureGrantBody(Body):
+    feature_key: str = ""
+    limit: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="A quota's amount per reset period or a seat count; unset: none."
+    )
+
+    def pb(self) -> cat.FeatureGrant:
+        return cat.FeatureGrant(feature_key=self.feature_key, limit=self.limit)
+
+
+class IntervalBody(Body):
+    unit: Literal["INTERVAL_UNIT_DAY", "INTERVAL_UNIT_WEEK", "INTERVAL_UNIT_MONTH", "INTERVAL_UNIT_YEAR"]
+    count: int = Field(default=1, ge=1, le=2**31 - 1)
+
+    def pb(self) -> cat.BillingInterval:
+        return cat.BillingInterval(unit=cat.IntervalUnit.Value(self.unit), count=self.count)
+
+
 class TermsBody(Body):
-    plan_id: str = ""
+    plan_id: str = Field(default="", description="Empty: the contract grants its `features` only.")
     recurring_price: MoneyBody | None = Field(
         default=None, description="Per period; unset is the storefront's price of the plan (kept by an amendment)."
     )
@@ -51,6 +71,12 @@ class TermsBody(Body):
         default=30, ge=-(2**31), le=2**31 - 1, description="Invoices are due this many days after issue (0 to 365)."
     )
     billing_contact: ContactBody = Field(default_factory=ContactBody)
+    features: list[FeatureGrantBody] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Catalog features granted besides the plan's; one of a key the plan grants replaces the plan's.",
+    )
+    interval: IntervalBody | None = Field(default=None, description="Billing period; required without a plan.")
 
     def pb(self) -> lc.ContractTerms:
         terms = lc.ContractTerms(
@@ -61,9 +87,12 @@ class TermsBody(Body):
             renewal_periods=self.renewal_periods,
             payment_terms_days=self.payment_terms_days,
             billing_contact=lc.BillingContact(**self.billing_contact.model_dump()),
+            features=[feature.pb() for feature in self.features],
         )
         if self.recurring_price is not None:
             terms.recurring_price.CopyFrom(self.recurring_price.pb())
+        if self.interval is not None:
+            terms.interval.CopyFrom(self.interval.pb())
         return terms
 
 
@@ -71,6 +100,9 @@ class CreateContractBody(MutatingBody):
     customer_id: str = ""
     storefront_id: str = ""
     terms: TermsBody = Field(default_factory=TermsBody)
+    start_time: datetime | None = Field(
+        default=None, description="Unset: now; at most one billing interval back, or up to a year ahead (scheduled)."
+    )
 
 
 class AmendContractBody(MutatingBody):
@@ -80,14 +112,15 @@ class AmendContractBody(MutatingBody):
 @router.post(
     "/v1/contracts",
     summary="Sign a contract for a customer",
-    description=MANAGE + " Its subscription (channel DIRECT) starts now and follows the one lifecycle; each period "
-    "is invoiced at its end: the recurring price, usage at the negotiated meter prices, a true-up to the minimum.",
+    description=MANAGE + " Its subscription (channel DIRECT) starts at `start_time` (now, back-dated, or scheduled: "
+    "no access before it) and follows the one lifecycle; each period is invoiced at its end: the recurring price, "
+    "usage at the negotiated meter prices, a true-up to the minimum. It grants its plan, its custom features, or both.",
     **answers(gc.CreateContractResponse),
 )
 async def create_contract(body: CreateContractBody, who: Who, g: Gw) -> JSON:
     request = gc.CreateContractRequest(
         request_id=body.request_id, customer_id=body.customer_id, storefront_id=body.storefront_id,
-        terms=body.terms.pb(),
+        terms=body.terms.pb(), start_time=convert.optional_timestamp(body.start_time),
     )  # fmt: skip
     return js(await g.contracts.create_contract(who, request))
 
