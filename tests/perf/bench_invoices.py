@@ -2,13 +2,14 @@
 
 On an embedded PostgreSQL with payments' migrations, one storefront, each customer's monthly invoice (a recurring
 line, a usage line and a true-up) created and issued in one transaction as `CreateInvoice(issue=true)` does it:
-a gap-free number from the storefront's counter, tax, the journal entry, the PDF rendered and stored, the events
-in the outbox. Baseline: one plain INSERT of the same invoice row per transaction over the same pool.
+a gap-free number from the storefront's counter, tax, the journal entry, the events in the outbox and the PDF
+queued for the render worker (rendered after the commit, not measured here). Baseline: one plain INSERT of the
+same invoice row per transaction over the same pool.
 
 `--contracts N` adds the renewal path: N contracts (lifecycle's tables, each with its direct subscription) whose
 first period has ended, and one sweep of lifecycle's scheduler that invoices them all: claims in batches, the
-contract's lines, `CreateInvoice(issue=true)` over gRPC (GrpcPayments) to payments' InvoicesService served in this
-process on the same PostgreSQL, the period advanced and committed. Its figure is printed beside the direct issue
+contract's lines, `CreateInvoices` (issued together) over gRPC (GrpcPayments) to payments' InvoicesService served in
+this process on the same PostgreSQL, the period advanced and committed. Its figure is printed beside the direct issue
 rate measured in the same run; afterwards every contract must hold exactly one invoice.
 
 Run: .venv/bin/python tests/perf/bench_invoices.py [--customers N] [--concurrency N] [--contracts N]
@@ -202,7 +203,7 @@ async def main(customers: int, concurrency: int, contracts: int) -> None:
         finally:
             postgres.stop(fast=True)
     print(f"Invoices issued in a batch of {customers} contract customers, concurrency {concurrency}")
-    print(f"  issued (number, tax, ledger, PDF, events): {customers / issued:8.0f} invoices/s")
+    print(f"  issued (number, tax, ledger, events):      {customers / issued:8.0f} invoices/s")
     print(f"  baseline (plain INSERT of the row):        {customers / baseline:8.0f} rows/s")
     print(f"  issuing costs {issued / baseline:.1f}x a plain insert")
     if contracts:
