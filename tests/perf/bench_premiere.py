@@ -139,9 +139,12 @@ class Premiere:
         phase.checkouts.append((due - self.began, answered - due))
         self.bought.append(Bought(customer_id, request_id, answer.json()["subscription"]["id"]))
         while time.perf_counter() - answered < LAG_LIMIT_S:
-            if await self.allowed(customer_id):
-                phase.lags.append(time.perf_counter() - answered)
-                return
+            try:
+                if await self.allowed(customer_id):
+                    phase.lags.append(time.perf_counter() - answered)
+                    return
+            except grpc.aio.AioRpcError as error:
+                phase.errors[f"access {error.code().name}"] += 1
             await asyncio.sleep(0.005)
         phase.errors["access never reflected the checkout"] += 1
 
