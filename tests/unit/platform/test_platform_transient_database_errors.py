@@ -7,6 +7,7 @@ from typing import cast
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from azotte_platform.clock import SystemClock
@@ -21,6 +22,13 @@ def test_a_broken_or_refused_database_connection_is_unavailable() -> None:
     for error in (dropped, refused, asyncpg.ConnectionDoesNotExistError("connection was closed")):
         unavailable = transient_database_error(error)
         assert unavailable is not None and unavailable.reason == "DATABASE_UNAVAILABLE"
+
+
+def test_a_pool_with_no_connection_free_in_time_is_unavailable_not_a_crash() -> None:
+    exhausted = PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out, timeout 30.00")
+    unavailable = transient_database_error(exhausted)
+    assert unavailable is not None and unavailable.reason == "DATABASE_UNAVAILABLE"
+    assert "retry" in str(unavailable)
 
 
 def test_a_deadlock_or_serialization_victim_is_told_to_retry() -> None:

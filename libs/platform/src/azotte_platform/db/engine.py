@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from azotte_platform.errors import DatabaseConflict, DatabaseUnavailable, Unavailable
@@ -29,10 +30,13 @@ _UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57P01", "57P02", "57P03")
 def transient_database_error(error: BaseException) -> Unavailable | None:
     """UNAVAILABLE when `error` is the database's and retrying the call may succeed; else None.
 
-    The connection broke or could not be made, or the server is shutting down or starting up
-    (`DATABASE_UNAVAILABLE`), or the transaction lost a deadlock or serialization conflict
-    (`DATABASE_CONFLICT`). The whole chain of causes is examined: SQLAlchemy wraps the driver's error.
+    The connection broke or could not be made, the server is shutting down or starting up, or every
+    pooled connection stayed busy past the pool's timeout under load (`DATABASE_UNAVAILABLE`), or the
+    transaction lost a deadlock or serialization conflict (`DATABASE_CONFLICT`). The whole chain of causes
+    is examined: SQLAlchemy wraps the driver's error.
     """
+    if any(isinstance(cause, PoolTimeout) for cause in _causes(error)):
+        return DatabaseUnavailable("no database connection was free in time; retry")
     if not _from_database(error):
         return None
     for cause in _causes(error):
