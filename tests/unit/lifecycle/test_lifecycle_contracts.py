@@ -124,6 +124,7 @@ async def sign(use_cases: UseCases, **changes: object) -> tuple[str, str]:
     contract, sub = await use_cases.run(
         lambda uow: create_contract(uow, use_cases.catalog, TENANT, customer, "us", asked(**changes))
     )
+    assert sub is not None  # a contract starting now has its subscription at once
     return contract.id, sub.id
 
 
@@ -182,6 +183,7 @@ async def test_an_amendment_is_a_new_version_invoiced_from_the_next_period(use_c
     )
     assert [v.version for v in amended.versions] == [1, 2]
     assert [v.terms.recurring_minor for v in amended.versions] == [100_000, 120_000]
+    assert sub is not None
     assert (sub.plan_id, sub.renewal_amount_minor) == ("premium", 120_000)
     assert use_cases.uow.published[-1].type == "subscription.plan_changed"
     use_cases.clock.set(MAY + timedelta(hours=1))
