@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from azotte.lifecycle.v1 import events_pb2
-from azotte_lifecycle.domain.contracts import BillingContact, ContractFeature, ContractTerms, TermsRequest
+from azotte_lifecycle.domain.contracts import BillingContact, ContractFeature, ContractTerms, MeterPrice, TermsRequest
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.service_layer import contracts
 from azotte_platform.clock import tenant_times
@@ -65,6 +66,7 @@ def event_features(use_cases: UseCases) -> list[tuple[str, list[tuple[str, int |
     [
         (asked(features=()), None, "terms.plan_id"),
         (asked(interval=None), None, "terms.interval"),
+        (asked(meter_prices=(MeterPrice("tokens", Decimal("0.01")),)), None, "terms.meter_prices"),
         (asked(recurring_given=False), None, "terms.recurring_price"),
         (asked(features=(ContractFeature("gpu_hours"),)), None, "terms.features[0].feature_key"),
         (asked(features=(TOKENS, TOKENS)), None, "terms.features[1].feature_key"),

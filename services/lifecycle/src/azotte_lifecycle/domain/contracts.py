@@ -71,6 +71,9 @@ class ContractTerms:
             raise InvalidArgument.field("terms.plan_id", "is required unless the terms list features")
         if not self.plan_id and self.interval is None:
             raise InvalidArgument.field("terms.interval", "is required without a plan")
+        if not self.plan_id and self.meter_prices:
+            # NOTE: metering rates usage under the plan's storefront prices; without a plan none is measured.
+            raise InvalidArgument.field("terms.meter_prices", "need a plan whose storefront prices the meters")
         if self.recurring_minor < 0:
             raise InvalidArgument.field("terms.recurring_price.amount_minor", "must not be negative")
         if self.committed_minimum_minor < 0:
