@@ -100,3 +100,24 @@ def test_policy_show_and_versions(sent: list[httpx.Request]) -> None:
     shown = run("policy", "show", "--plan", "premium")
     assert sent[0].url.params["plan_id"] == "premium" and "plan premium" in shown and "2, 4" in shown
     assert "version 3" in run("policy", "versions")
+
+
+def test_policy_set_sends_reminder_days_before_and_after_due_or_none(sent: list[httpx.Request]) -> None:
+    run("policy", "set", "--invoice-reminder-days", "-3,2")
+    run("policy", "set", "--plan", "premium", "--invoice-reminder-days", "")
+    tenant, plan = (json.loads(request.content) for request in sent)
+    assert (tenant["rules"], tenant["update_mask"]) == (
+        {"invoice_reminder_days": {"days": [-3, 2]}},
+        "invoice_reminder_days",
+    )
+    assert (plan["plan_id"], plan["rules"]) == ("premium", {"invoice_reminder_days": {"days": []}})
+
+
+def test_policy_show_prints_reminder_days_and_a_plans_none(
+    sent: list[httpx.Request], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = {**RULES, "invoice_reminder_days": {"days": [-3, 2]}}
+    policy = {**POLICY, "rules": rules, "plan_overrides": {"premium": {"invoice_reminder_days": {"days": []}}}}
+    monkeypatch.setitem(ANSWERS, ("GET", "/v1/lifecycle-policy"), {"policy": policy, "effective_rules": rules})
+    shown = run("policy", "show")
+    assert "-3, 2" in shown and "none" in shown.split("plan premium")[1]

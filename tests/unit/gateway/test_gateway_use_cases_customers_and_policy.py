@@ -242,7 +242,7 @@ async def test_an_update_masks_rules_by_their_public_names_and_says_what_it_appl
         4,
     )
     # NOTE: an empty mask updates every rule and keeps the plan overrides.
-    assert len(whole.update_mask.paths) == 7 and "plan_overrides" not in whole.update_mask.paths
+    assert len(whole.update_mask.paths) == 8 and "plan_overrides" not in whole.update_mask.paths
     assert not whole.HasField("expected_version")
     assert (answer.policy.version, answer.applies_to) == (5, APPLIES_TO)
     assert unknown.value.violations[0].field == "update_mask"
@@ -254,6 +254,11 @@ async def test_an_update_masks_rules_by_their_public_names_and_says_what_it_appl
         ("policy.retry_schedule.days", "rules.retry_schedule.days"),
         ("policy.cancel_mode", "rules.cancel_timing"),
         ("policy.plan_overrides[premium].retry_schedule.days", "plan_overrides[premium].retry_schedule.days"),
+        ("policy.invoice_reminder_days", "rules.invoice_reminder_days.days"),
+        (
+            "policy.plan_overrides[premium].invoice_reminder_days",
+            "plan_overrides[premium].invoice_reminder_days.days",
+        ),
     ],
 )
 async def test_lifecycle_refusals_name_the_public_fields(
@@ -293,6 +298,8 @@ def test_a_documents_lifecycle_policy_section_reads_as_lifecycles_policy() -> No
         ("grace: 3", "lifecycle_policy.grace"),
         ("grace_days: -1", "lifecycle_policy.grace_days"),
         ("retry_days: [1, x]", "lifecycle_policy.retry_days"),
+        ("invoice_reminder_days: -3", "lifecycle_policy.invoice_reminder_days"),
+        ("plans: {basic: {invoice_reminder_days: [1.5]}}", "lifecycle_policy.plans.basic.invoice_reminder_days"),
         ("trial_end: maybe", "lifecycle_policy.trial_end"),
         ("plans: {basic: {plans: {}}}", "lifecycle_policy.plans.basic.plans"),
         ("plans: [basic]", "lifecycle_policy.plans"),
@@ -324,3 +331,64 @@ async def test_a_section_reports_its_changes_keeps_unnamed_overrides_and_names_i
     ]
     assert planned.policy is not None and set(planned.policy.plan_overrides) == {"basic", "premium"}
     assert refused.value.violations[0].field == "lifecycle_policy.plans.basic.retry_days"
+
+
+async def test_reminder_days_are_set_per_tenant_and_per_plan_and_a_plans_none_is_not_the_tenants(
+    gateway: Gateway, lifecycle: Lifecycle
+) -> None:
+    lifecycle.policy.invoice_reminder_days.days.extend([-3, 2])
+    lifecycle.policy.plan_overrides["premium"].invoice_reminder_days.SetInParent()  # no reminders for premium
+    who = caller(Role.MANAGER)
+    rules = po.LifecyclePolicyRules(invoice_reminder_days=po.InvoiceReminderDays(days=[-7, 1]))
+    with who.scope():
+        premium = await gateway.policy.get_lifecycle_policy(who, po.GetLifecyclePolicyRequest(plan_id="premium"))
+        basic = await gateway.policy.get_lifecycle_policy(who, po.GetLifecyclePolicyRequest(plan_id="basic"))
+        await gateway.policy.update_lifecycle_policy(
+            who,
+            po.UpdateLifecyclePolicyRequest(
+                request_id="r1", rules=rules, update_mask=FieldMask(paths=["invoice_reminder_days"])
+            ),
+        )
+        none = po.LifecyclePolicyRules(invoice_reminder_days=po.InvoiceReminderDays())
+        await gateway.policy.update_lifecycle_policy(
+            who,
+            po.UpdateLifecyclePolicyRequest(
+                request_id="r2", plan_id="basic", rules=none, update_mask=FieldMask(paths=["invoice_reminder_days"])
+            ),
+        )
+    assert list(premium.policy.rules.invoice_reminder_days.days) == [-3, 2]
+    assert premium.policy.plan_overrides["premium"].HasField("invoice_reminder_days")
+    assert list(premium.effective_rules.invoice_reminder_days.days) == []
+    assert list(basic.effective_rules.invoice_reminder_days.days) == [-3, 2]
+    tenant, plan = lifecycle.asked[-2:]
+    assert (list(tenant.update_mask.paths), list(tenant.policy.invoice_reminder_days.days)) == (
+        ["invoice_reminder_days"],
+        [-7, 1],
+    )
+    # NOTE: "none" reaches lifecycle as a set, empty list; unset would keep the tenant's days for the plan.
+    assert (plan.plan_id, plan.policy.HasField("invoice_reminder_days")) == ("basic", True)
+    assert not tenant.policy.HasField("retry_schedule")
+
+
+async def test_a_sections_reminder_days_are_read_compared_and_named_by_the_section(
+    suite: FakeSuite, lifecycle: Lifecycle
+) -> None:
+    lifecycle.policy.invoice_reminder_days.days.extend([-3, 2])
+    document = (
+        "lifecycle_policy:\n  invoice_reminder_days: [-3, 2]\n  plans:\n    premium: {invoice_reminder_days: []}\n"
+    )
+    section = policy.document_section(document, cat.DOCUMENT_FORMAT_YAML)
+    assert section is not None
+    assert list(section.invoice_reminder_days.days) == [-3, 2]
+    with caller(Role.MANAGER).scope():
+        planned = await policy.plan_section(suite.peers, section)
+        lifecycle.refuse = InvalidArgument(
+            "invalid", [FieldViolation("policy.plan_overrides[premium].invoice_reminder_days", "bad")]
+        )
+        with pytest.raises(InvalidArgument) as refused:
+            await policy.plan_section(suite.peers, section)
+    changes = {(c.resource_type, c.resource_id): list(c.changed_fields) for c in planned.changes}
+    # NOTE: the tenant's days are unchanged; premium's override goes from inheriting them to none.
+    assert "invoice_reminder_days" not in changes[("lifecycle_policy", "")]
+    assert "invoice_reminder_days" in changes[("lifecycle_policy.plan", "premium")]
+    assert refused.value.violations[0].field == "lifecycle_policy.plans.premium.invoice_reminder_days"

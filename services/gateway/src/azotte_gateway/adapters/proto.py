@@ -9,7 +9,7 @@ built here. The shared vocabulary (Channel, SubscriptionState, Money) is copied 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from azotte.common.v1.money_pb2 import Money
 from azotte.entitlement.v1 import entitlement_pb2 as ent
@@ -568,8 +568,23 @@ def history_entry(source: lc.SubscriptionHistoryEntry) -> cu.SubscriptionHistory
 
 
 _CANCEL_TIMINGS = {value: key for key, value in _CANCEL_MODES.items()}
-_RuleMessage = Literal["grace_period", "hold_period", "max_pause", "retry_schedule"]
-_RULE_DURATIONS: tuple[_RuleMessage, ...] = ("grace_period", "hold_period", "max_pause")
+_RULE_DURATIONS = ("grace_period", "hold_period", "max_pause")
+_RULE_DAY_LISTS = ("retry_schedule", "invoice_reminder_days")
+
+
+def _copy_rules(source: Any, target: Any) -> None:
+    """The durations and day lists `source` sets, onto `target` (public rules and lifecycle's name them alike).
+
+    NOTE: a day list set but empty stays set: "no retries" or "no reminders", not "the default" (or in a plan
+    override, not "the tenant's").
+    """
+    for name in _RULE_DURATIONS:
+        if source.HasField(name):
+            getattr(target, name).CopyFrom(getattr(source, name))
+    for name in _RULE_DAY_LISTS:
+        if source.HasField(name):
+            getattr(target, name).SetInParent()
+            getattr(target, name).days.extend(getattr(source, name).days)
 
 
 def policy_rules(source: lc.LifecyclePolicy | lc.LifecyclePolicyOverride) -> po.LifecyclePolicyRules:
@@ -581,11 +596,7 @@ def policy_rules(source: lc.LifecyclePolicy | lc.LifecyclePolicyOverride) -> po.
             source.duplicate_across_channels, lc.DuplicateAcrossChannels, po.DuplicateAcrossChannels
         ),
     )
-    for name in _RULE_DURATIONS:
-        if source.HasField(name):
-            getattr(rules, name).CopyFrom(getattr(source, name))
-    if source.HasField("retry_schedule"):
-        rules.retry_schedule.days.extend(source.retry_schedule.days)
+    _copy_rules(source, rules)
     return rules
 
 
@@ -613,11 +624,7 @@ def lifecycle_rules(rules: po.LifecyclePolicyRules) -> lc.LifecyclePolicy:
             "rules.duplicate_across_channels",
         ),
     )
-    for name in _RULE_DURATIONS:
-        if rules.HasField(name):
-            getattr(policy, name).CopyFrom(getattr(rules, name))
-    if rules.HasField("retry_schedule"):
-        policy.retry_schedule.days.extend(rules.retry_schedule.days)
+    _copy_rules(rules, policy)
     return policy
 
 

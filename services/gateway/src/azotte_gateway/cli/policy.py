@@ -1,4 +1,5 @@
-"""`azotte policy show|set|versions`: the lifecycle policy (grace, retries, hold, trial end, pause, cancel)."""
+"""`azotte policy show|set|versions`: the lifecycle policy (grace, retries, hold, trial end, pause, cancel,
+invoice reminders)."""
 
 from __future__ import annotations
 
@@ -41,11 +42,17 @@ def _days(duration: str | None) -> str:
     return f"{float(duration.removesuffix('s')) / DAY:g} d"
 
 
+def _day_list(days: dict[str, Any] | None) -> str:
+    """A day list as written (`none` when set empty), or `-` when unset."""
+    if days is None:
+        return "-"
+    return ", ".join(str(d) for d in days["days"]) or "none"
+
+
 def _row(rules: dict[str, Any]) -> list[str]:
-    retries = rules.get("retry_schedule")
     return [
         _days(rules.get("grace_period")),
-        ", ".join(str(d) for d in retries["days"]) if retries is not None else "-",
+        _day_list(rules.get("retry_schedule")),
         _days(rules.get("hold_period")),
         render.enum(rules.get("trial_end_behavior", ""), "TRIAL_END_BEHAVIOR_").replace("unspecified", "-"),
         _days(rules.get("max_pause")),
@@ -53,6 +60,7 @@ def _row(rules: dict[str, Any]) -> list[str]:
         render.enum(rules.get("duplicate_across_channels", ""), "DUPLICATE_ACROSS_CHANNELS_").replace(
             "unspecified", "-"
         ),
+        _day_list(rules.get("invoice_reminder_days")),
     ]
 
 
@@ -60,7 +68,18 @@ def policy_table(policy: dict[str, Any], effective: dict[str, Any] | None = None
     title = f"Lifecycle policy, version {policy['version']}"
     if policy.get("update_time"):
         title += f" ({policy['update_time']} by {policy['update_actor']})"
-    table = Table("rules", "grace", "retry days", "hold", "trial end", "max pause", "cancel", "duplicates", title=title)
+    table = Table(
+        "rules",
+        "grace",
+        "retry days",
+        "hold",
+        "trial end",
+        "max pause",
+        "cancel",
+        "duplicates",
+        "invoice reminder days",
+        title=title,
+    )
     table.add_row("tenant", *_row(policy["rules"]))
     for plan_id, rules in sorted(policy.get("plan_overrides", {}).items()):
         table.add_row(f"plan {plan_id}", *_row(rules))
@@ -84,14 +103,16 @@ def rules_update(
     max_pause_days: float | None,
     cancel_timing: str | None,
     duplicate_across_channels: str | None = None,
+    invoice_reminder_days: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The `rules` and `update_mask` of the options given."""
     rules: dict[str, Any] = {}
     for name, days in (("grace_period", grace_days), ("hold_period", hold_days), ("max_pause", max_pause_days)):
         if days is not None:
             rules[name] = f"{int(days * DAY)}s"
-    if retry_days is not None:
-        rules["retry_schedule"] = {"days": [int(d) for d in retry_days.split(",") if d.strip()]}
+    for name, listed in (("retry_schedule", retry_days), ("invoice_reminder_days", invoice_reminder_days)):
+        if listed is not None:
+            rules[name] = {"days": [int(d) for d in listed.split(",") if d.strip()]}
     if trial_end is not None:
         rules["trial_end_behavior"] = trial_end.upper()
     if cancel_timing is not None:
@@ -116,13 +137,26 @@ def set_(
         str | None,
         typer.Option("--duplicate-across-channels", help="allow, or flag a store purchase of a product line held."),
     ] = None,
+    invoice_reminder_days: Annotated[
+        str | None,
+        typer.Option(
+            "--invoice-reminder-days", help="Days from an invoice's due date, e.g. -3,2 (before, after; '' for none)."
+        ),
+    ] = None,
     expected_version: Annotated[
         int | None, typer.Option("--expected-version", help="Refuse if the policy moved past this version.")
     ] = None,
 ) -> None:
     """Change the given rules (a new version); the others keep their value."""
     rules, mask = rules_update(
-        grace_days, retry_days, hold_days, trial_end, max_pause_days, cancel_timing, duplicate_across_channels
+        grace_days,
+        retry_days,
+        hold_days,
+        trial_end,
+        max_pause_days,
+        cancel_timing,
+        duplicate_across_channels,
+        invoice_reminder_days,
     )
     if not mask:
         _print("[red]Nothing to set: pass at least one rule option.[/]")

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import yaml
 from google.protobuf import field_mask_pb2
+from google.protobuf.message import Message
 
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.gateway.v1 import policy_pb2 as po
@@ -33,10 +34,12 @@ RULE_PATHS = {
     "max_pause": "max_pause",
     "cancel_timing": "cancel_mode",
     "duplicate_across_channels": "duplicate_across_channels",
+    "invoice_reminder_days": "invoice_reminder_days",
 }
 APPLIES_TO = (
     "due work computed from effective_time on: the next failed charge, trial end, grace end and hold end "
-    "follow this version; retries and end times already computed keep their time"
+    "follow this version; retries and end times already computed keep their time; invoices issued from "
+    "effective_time on take its reminder days, earlier ones keep theirs"
 )
 
 
@@ -102,12 +105,9 @@ class LifecyclePolicies:
         )
 
 
-_MESSAGES: tuple[Literal["grace_period", "hold_period", "max_pause", "retry_schedule"], ...] = (
-    "grace_period",
-    "hold_period",
-    "max_pause",
-    "retry_schedule",
-)
+_MESSAGES: tuple[
+    Literal["grace_period", "hold_period", "max_pause", "retry_schedule", "invoice_reminder_days"], ...
+] = ("grace_period", "hold_period", "max_pause", "retry_schedule", "invoice_reminder_days")
 
 
 def _layer(rules: po.LifecyclePolicyRules, override: po.LifecyclePolicyRules) -> None:
@@ -124,16 +124,20 @@ def _layer(rules: po.LifecyclePolicyRules, override: po.LifecyclePolicyRules) ->
 
 
 _PUBLIC_NAMES = {value: key for key, value in RULE_PATHS.items()}
+_REMINDERS = "invoice_reminder_days"
 
 
 def _public_fields(error: InvalidArgument) -> InvalidArgument:
     """Lifecycle's `policy.<field>` violations as the request's `rules.<field>`; a plan override the
-    update made invalid keeps its path in the policy (`plan_overrides[<plan>].<field>`)."""
+    update made invalid keeps its path in the policy (`plan_overrides[<plan>].<field>`). Reminder days are
+    named by their list, `….invoice_reminder_days.days`, as retry days are."""
     if not error.violations:
         return error
     violations = []
     for violation in error.violations:
         path = violation.field
+        if path.endswith(f".{_REMINDERS}"):
+            path += ".days"
         if path.startswith("policy.plan_overrides"):
             path = path.removeprefix("policy.")
         elif path.startswith("policy."):
@@ -156,7 +160,7 @@ _TRIAL_ENDS = {
 }
 _CANCEL_TIMINGS = {"at_period_end": lc.CANCEL_MODE_AT_PERIOD_END, "immediately": lc.CANCEL_MODE_IMMEDIATE}
 _DUPLICATES = {"allow": lc.DUPLICATE_ACROSS_CHANNELS_ALLOW, "flag": lc.DUPLICATE_ACROSS_CHANNELS_FLAG}
-_RULE_KEYS = (*_DAYS, "retry_days", "trial_end", "cancel_timing", "duplicate_across_channels")
+_RULE_KEYS = (*_DAYS, "retry_days", "trial_end", "cancel_timing", "duplicate_across_channels", _REMINDERS)
 # Lifecycle's names and the section's.
 _SECTION_NAMES = {
     "grace_period": "grace_days",
@@ -167,7 +171,10 @@ _SECTION_NAMES = {
     "trial_end_behavior": "trial_end",
     "cancel_mode": "cancel_timing",
     "duplicate_across_channels": "duplicate_across_channels",
+    f"{_REMINDERS}.days": _REMINDERS,
+    _REMINDERS: _REMINDERS,
 }
+_DAY_LISTS = {"retry_days": "retry_schedule", _REMINDERS: _REMINDERS}
 
 
 def document_section(document: str, fmt: int) -> lc.LifecyclePolicy | None:
@@ -204,13 +211,16 @@ def _section_rules(data: object, path: str, target: Any, *, plans: bool) -> None
             if isinstance(days, bool) or not isinstance(days, int | float) or not 0 <= days <= 36_600:
                 raise InvalidArgument.field(f"{path}.{key}", "must be a number of days from 0 to 36600")
             getattr(target, field).seconds = int(days * 86_400)
-    if "retry_days" in data:
-        days_list = data["retry_days"]
-        if not isinstance(days_list, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and -(2**31) <= d < 2**31 for d in days_list
-        ):
-            raise InvalidArgument.field(f"{path}.retry_days", "must be a list of whole days")
-        target.retry_schedule.days.extend(days_list)
+    for key, field in _DAY_LISTS.items():
+        if key in data:
+            days_list = data[key]
+            if not isinstance(days_list, list) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and -(2**31) <= d < 2**31 for d in days_list
+            ):
+                raise InvalidArgument.field(f"{path}.{key}", "must be a list of whole days")
+            # NOTE: an empty list is set: none, not the default (in a plan, not the tenant's).
+            getattr(target, field).SetInParent()
+            getattr(target, field).days.extend(days_list)
     for key, table, field in (
         ("trial_end", _TRIAL_ENDS, "trial_end_behavior"),
         ("cancel_timing", _CANCEL_TIMINGS, "cancel_mode"),
@@ -296,8 +306,17 @@ def _changed_rules(
         "max_pause",
         "cancel_mode",
         "duplicate_across_channels",
+        _REMINDERS,
     )
-    return [_SECTION_NAMES[n] for n in names if getattr(current, n) != getattr(wanted, n)]
+    return [_SECTION_NAMES[n] for n in names if _rule(current, n) != _rule(wanted, n)]
+
+
+def _rule(rules: Message, name: str) -> object:
+    """A rule's value, an unset message apart from an empty one (a plan's "none" is not "the tenant's")."""
+    value = getattr(rules, name)
+    if name in _MESSAGES:
+        return rules.HasField(name), value
+    return value
 
 
 def _section_fields(error: InvalidArgument) -> InvalidArgument:

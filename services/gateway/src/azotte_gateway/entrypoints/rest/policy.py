@@ -19,11 +19,19 @@ Duration = Annotated[
     str,
     Field(pattern=r"^[0-9]{1,10}(\.[0-9]{1,9})?s$", description="A length in seconds, e.g. `259200s` (3 days)."),
 ]
-RetryDay = Annotated[int, Field(ge=-INT32, le=INT32 - 1)]
+Day = Annotated[int, Field(ge=-INT32, le=INT32 - 1)]
 
 
 class RetryScheduleBody(Body):
-    days: list[RetryDay] = Field(max_length=100, description="Days after the first failed charge, ascending.")
+    days: list[Day] = Field(max_length=100, description="Days after the first failed charge, ascending.")
+
+
+class InvoiceReminderDaysBody(Body):
+    days: list[Day] = Field(
+        max_length=100,
+        description="Days from an invoice's due date (negative: before it) on which `invoice.reminder` is "
+        "published while it is unpaid, e.g. `[-3, 2]`: at most 10, distinct, between -90 and 90; `[]` for none.",
+    )
 
 
 class RulesBody(Body):
@@ -53,6 +61,11 @@ class RulesBody(Body):
         description="A store or partner purchase of a product line the customer holds live on another channel: "
         "`FLAG` publishes `subscription.duplicate_across_channels`; `ALLOW` (the default) does not.",
     )
+    invoice_reminder_days: InvoiceReminderDaysBody | None = Field(
+        default=None,
+        description="Reminders of contract invoices (none by default); an invoice keeps the days in force when it "
+        "was issued.",
+    )
 
 
 class UpdatePolicyBody(MutatingBody):
@@ -61,8 +74,8 @@ class UpdatePolicyBody(MutatingBody):
     update_mask: str = Field(
         default="",
         description="Comma-separated rules to update (`grace_period`, `retry_schedule`, `hold_period`, "
-        "`trial_end_behavior`, `max_pause`, `cancel_timing`, `duplicate_across_channels`); empty replaces every "
-        "rule.",
+        "`trial_end_behavior`, `max_pause`, `cancel_timing`, `duplicate_across_channels`, "
+        "`invoice_reminder_days`); empty replaces every rule.",
     )
     expected_version: int | None = Field(
         default=None, description="The version the update is based on; another current version answers 409."
@@ -99,8 +112,10 @@ async def get_lifecycle_policy(who: Who, g: Gw, plan_id: str = "") -> JSON:
     summary="Update the tenant's rules or a plan's override, as a new version",
     description="The new version applies to due work computed after it (`effective_time`, `applies_to`): the next "
     "failed charge, trial end, grace or hold end follows it; retries and end times already computed keep theirs. "
+    "Invoices issued after it take its reminder days; earlier ones keep theirs. "
     "Rules: lengths not negative, grace at most 60 days, hold and maximum pause at most 365 days, at most 12 retry "
-    "days, positive and strictly ascending, the last within grace + hold.",
+    "days, positive and strictly ascending, the last within grace + hold, at most 10 distinct invoice reminder days "
+    "between -90 and 90.",
     **answers(po.UpdateLifecyclePolicyResponse),
 )
 async def update_lifecycle_policy(body: UpdatePolicyBody, who: Who, g: Gw) -> JSON:
