@@ -1,6 +1,7 @@
 """Contract invoices through the gateway under time travel: reminder days the tenant sets in its lifecycle policy reach
-its webhook once each, before and after due, and never for a paid invoice; with two overdue invoices, paying one keeps
-access suspended and paying the other restores it."""
+its webhook once each, before and after due, and never for a paid invoice; a plan may have none, and the catalog
+document sets them too; with two overdue invoices, paying one keeps access suspended and paying the other restores
+it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from azotte_lifecycle.domain.periods import add_months
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.e2e.test_gateway_e2e_contracts import (
+    CATALOG,
     advance_to,
     allowed,
     b2b_tenant,
@@ -24,6 +26,7 @@ from tests.e2e.test_gateway_e2e_contracts import (
     sign,
     state_of,
 )
+from tests.e2e.test_gateway_e2e_policy import refused
 from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint
 from tests.helpers import eventually
 
@@ -72,10 +75,8 @@ async def test_reminder_days_set_through_the_gateway_reach_the_webhook_once_each
     operator = await tenant.new_key("operator")
 
     for days in ([2, 2], [-91], list(range(11))):
-        refused = await set_rules(tenant, {"invoice_reminder_days": {"days": days}})
-        assert refused.status_code == 400, refused.text
-        [violation] = [v for d in refused.json()["error"]["details"] for v in d.get("field_violations", [])]
-        assert violation["field"] == "rules.invoice_reminder_days.days", days
+        answer = await set_rules(tenant, {"invoice_reminder_days": {"days": days}})
+        refused(answer, 400, field="rules.invoice_reminder_days.days")
     updated = await set_rules(tenant, {"invoice_reminder_days": {"days": [2, -3]}})
     assert updated.status_code == 200, updated.text
     assert updated.json()["policy"]["rules"]["invoice_reminder_days"]["days"] == [-3, 2]
@@ -162,3 +163,42 @@ async def test_paying_one_of_two_overdue_invoices_keeps_access_suspended_and_pay
     history = await tenant.ok("GET", f"/v1/subscriptions/{contract['subscription_id']}/history")
     causes = [(entry["event_type"], entry["cause"]) for entry in history["entries"]]
     assert causes.count(("subscription.recovered", "invoice_paid")) == 1
+
+
+async def test_a_plan_may_have_no_reminders_and_the_catalog_document_sets_them(suite: RunningSuite) -> None:
+    tenant = await b2b_tenant(suite)
+    document = CATALOG + (
+        b"lifecycle_policy:\n"
+        b"  invoice_reminder_days: [3, -7]\n"
+        b"  plans:\n"
+        b"    enterprise_monthly: {invoice_reminder_days: []}\n"
+    )
+    dry = await tenant.apply_catalog(document, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    changes = [
+        (c["resource_type"], c["resource_id"], c["change_type"], c["changed_fields"])
+        for c in dry.json()["changes"]
+        if c["resource_type"].startswith("lifecycle_policy")
+    ]
+    assert changes == [
+        ("lifecycle_policy", "", "CHANGE_TYPE_UPDATED", ["invoice_reminder_days"]),
+        ("lifecycle_policy.plan", "enterprise_monthly", "CHANGE_TYPE_CREATED", []),
+    ]
+    assert (await tenant.apply_catalog(document)).status_code == 200
+    stored = await tenant.ok("GET", POLICY, params={"plan_id": "enterprise_monthly"})
+    assert stored["policy"]["rules"]["invoice_reminder_days"]["days"] == [-7, 3]
+    # An empty list in a plan is "no reminders", not "the tenant's".
+    assert stored["policy"]["plan_overrides"]["enterprise_monthly"]["invoice_reminder_days"]["days"] == []
+    assert stored["effective_rules"]["invoice_reminder_days"]["days"] == []
+    again = await tenant.apply_catalog(document)
+    unchanged = [c["change_type"] for c in again.json()["changes"] if c["resource_type"].startswith("lifecycle")]
+    assert unchanged == ["CHANGE_TYPE_UNCHANGED", "CHANGE_TYPE_UNCHANGED"]
+    bad = document.replace(b"[3, -7]", b"[3, 120]")
+    refused(await tenant.apply_catalog(bad, dry_run=True), 400, field="lifecycle_policy.invoice_reminder_days")
+
+    # The plan's override cleared: it inherits the tenant's days again, as a new version.
+    body = {"request_id": rid(), "plan_id": "enterprise_monthly", "update_mask": "invoice_reminder_days"}
+    cleared = await tenant.ok("PATCH", POLICY, json=body)
+    assert int(cleared["policy"]["version"]) == int(stored["policy"]["version"]) + 1
+    inherited = await tenant.ok("GET", POLICY, params={"plan_id": "enterprise_monthly"})
+    assert inherited["effective_rules"]["invoice_reminder_days"]["days"] == [-7, 3]
