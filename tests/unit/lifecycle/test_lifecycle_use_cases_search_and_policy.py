@@ -11,7 +11,9 @@ from google.protobuf import duration_pb2, field_mask_pb2
 
 from azotte.common.v1 import subscription_state_pb2 as states
 from azotte.lifecycle.v1 import lifecycle_pb2 as pb
+from azotte_lifecycle.adapters.proto import policy_from_pb, policy_to_pb
 from azotte_lifecycle.domain.dunning import ChargeOutcome
+from azotte_lifecycle.domain.policy import LifecyclePolicy, PolicyOverride, TenantLifecyclePolicy
 from azotte_lifecycle.errors import PolicyVersionMismatch
 from azotte_lifecycle.service_layer import queries
 from azotte_platform.context import tenant_scope
@@ -259,3 +261,12 @@ async def test_a_page_token_that_holds_no_sort_key_is_refused_naming_it(use_case
     with pytest.raises(InvalidArgument) as refused:
         await listed(use_cases, page_token=forged)
     assert refused.value.violations[0].field == "page_token"
+
+
+def test_a_plan_with_no_retries_and_no_reminders_reads_back_as_none_not_as_the_tenants() -> None:
+    overrides = {"premium": PolicyOverride(retry_schedule_days=(), invoice_reminder_days=())}
+    policy = TenantLifecyclePolicy(LifecyclePolicy(invoice_reminder_days=(-3, 2)), overrides)
+    read = policy_from_pb(policy_to_pb(policy), TenantLifecyclePolicy(), [])
+    assert read == policy
+    assert (read.for_plan("premium").retry_schedule_days, read.for_plan("premium").invoice_reminder_days) == ((), ())
+    assert read.for_plan("basic").retry_schedule_days == (1, 3, 5, 7)

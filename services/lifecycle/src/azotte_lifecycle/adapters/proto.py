@@ -392,11 +392,14 @@ def _override_fields(source: LifecyclePolicy | PolicyOverride, message: Any) -> 
         value = getattr(source, name)
         if value is not None:
             getattr(message, name).CopyFrom(_duration(value))
-    if source.retry_schedule_days is not None:
-        message.retry_schedule.days.extend(source.retry_schedule_days)
-    if source.invoice_reminder_days is not None:
-        message.invoice_reminder_days.SetInParent()
-        message.invoice_reminder_days.days.extend(source.invoice_reminder_days)
+    # NOTE: a day list set empty ("none") is still set, unlike one a plan leaves to the tenant's.
+    for days, field in (
+        (source.retry_schedule_days, message.retry_schedule),
+        (source.invoice_reminder_days, message.invoice_reminder_days),
+    ):
+        if days is not None:
+            field.SetInParent()
+            field.days.extend(days)
     message.trial_end_behavior = enum_to_pb("TRIAL_END_BEHAVIOR", source.trial_end_behavior, pb.TrialEndBehavior)
     message.cancel_mode = enum_to_pb("CANCEL_MODE", source.cancel_mode, pb.CancelMode)
     message.duplicate_across_channels = enum_to_pb(
