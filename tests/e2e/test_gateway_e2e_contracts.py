@@ -200,6 +200,21 @@ async def test_three_periods_are_invoiced_with_negotiated_prices_true_up_and_tax
     assert [invoice["period_key"] for invoice in paid] == ["1", "2", "3"]
     assert await state_of(tenant, contract["id"]) == "SUBSCRIPTION_STATE_ACTIVE"
     assert await allowed(tenant, customer)
+    # Revenue analytics counts the contract's invoices with every other channel's revenue, as the ledger booked them.
+    booked = (sum(period[2] for period in periods), sum(period[3] for period in periods))
+    window = {"start_time": at(start - timedelta(days=1)), "end_time": at(add_months(start, 4)), "channel": "DIRECT"}
+
+    async def counted() -> tuple[int, int]:
+        total = (await tenant.ok("GET", "/v1/analytics/revenue", params=window))["total"]
+        return int(total.get("net_minor", 0)), int(total.get("tax_minor", 0))
+
+    assert await eventually(lambda: _equal(counted, booked), within=30)
+
+
+async def _equal(probe: Any, expected: Any) -> bool:
+    got = await probe()
+    assert got == expected
+    return True
 
 
 async def test_an_overdue_invoice_suspends_access_after_grace_and_paying_it_restores_it(suite: RunningSuite) -> None:
