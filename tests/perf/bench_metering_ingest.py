@@ -12,7 +12,7 @@ Starts PostgreSQL (durable settings: fsync and synchronous commit on) and measur
 
 The events are built before the clock starts (the gRPC/JSON decoding of a request is not measured).
 
-Run: .venv/bin/python tests/perf/bench_metering_ingest.py [--events N] [--batch B] [--concurrency C]
+Run: .venv/bin/python tests/perf/bench_metering_ingest.py [--events N] [--batch B] [--concurrency C] [--lanes L]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from azotte_metering.adapters.unit_of_work import PostgresMeteringUnitOfWork
 from azotte_metering.domain.ingestion import UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.entrypoints.main import MIGRATIONS
-from azotte_metering.service_layer.ingest import GroupCommit, Outcome
+from azotte_metering.service_layer.ingest import INGEST_LANES, GroupCommit, Outcome
 from azotte_metering.service_layer.meters import create_meter
 from azotte_platform.clock import SystemClock
 from azotte_platform.context import tenant_scope
@@ -94,7 +94,7 @@ async def in_flight(
     return time.perf_counter() - started
 
 
-async def main(events: int, batch: int, concurrency: int, customers: int) -> None:
+async def main(events: int, batch: int, concurrency: int, customers: int, lanes: int) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-metering-"))
     postgres = EmbeddedPostgres(root / "pg")
     await postgres.start()
@@ -120,7 +120,7 @@ async def main(events: int, batch: int, concurrency: int, customers: int) -> Non
             batches = [generated[i : i + batch] for i in range(0, len(generated), batch)]
             await partitions.ensure(e.time for e in generated if e.time is not None)
             accepted = 0
-            group = GroupCommit(uow)
+            group = GroupCommit(uow, lanes=lanes)
 
             async def send(events: Sequence[UsageEvent]) -> None:
                 nonlocal accepted
@@ -154,7 +154,7 @@ async def main(events: int, batch: int, concurrency: int, customers: int) -> Non
         await engine.dispose()
 
         rate, base_rate = events / elapsed, events / baseline
-        print(f"metering ingest: {events:,} events, batches of {batch:,}, {concurrency} in flight")
+        print(f"metering ingest: {events:,} events, batches of {batch:,}, {concurrency} in flight, {lanes} lanes")
         print(f"  {customers:,} customers, 3 models, timed at 50,000/s up to now, 1 in 100 up to 30 days late")
         for name, figure, seconds in (
             ("ingest use case (dedup, raw, rollups, outbox; durable)", rate, elapsed),
@@ -173,5 +173,6 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--customers", type=int, default=1_000)
+    parser.add_argument("--lanes", type=int, default=INGEST_LANES, help="transactions of the tenant side by side")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.batch, arguments.concurrency, arguments.customers))
+    asyncio.run(main(arguments.events, arguments.batch, arguments.concurrency, arguments.customers, arguments.lanes))

@@ -236,3 +236,22 @@ async def test_a_failed_transaction_fails_every_batch_in_it_and_keeps_none(
     assert await use_cases.usage(UsageQuery("ana", "tokens", DAY, DAY + timedelta(days=1))) == [
         ("10 00:00-11 00:00", "3")
     ]
+
+
+async def test_a_batch_over_many_customers_is_stored_in_their_lanes_and_answered_in_its_order(
+    use_cases: UseCases,
+) -> None:
+    group = GroupCommit(SharedUnits(use_cases), lanes=3)
+    customers = [f"cus-{n}" for n in range(8)]
+    batch = [event(f"e-{c}", T0, {"usage": {"tokens": n + 1}}, subject=c) for n, c in enumerate(customers)]
+
+    first, again = await asyncio.gather(
+        group.ingest("acme", [*batch, event("bad", T0, {})]), group.ingest("acme", batch[2:4])
+    )
+
+    assert [(r.index, r.id) for r in first] == [(n, e.id) for n, e in enumerate(batch)] + [(8, "bad")]
+    assert [r.outcome for r in first] == [Outcome.ACCEPTED] * 8 + [Outcome.REJECTED]
+    assert [r.outcome for r in again] == [Outcome.DUPLICATE] * 2
+    for n, customer in enumerate(customers):
+        window = UsageQuery(customer, "tokens", DAY, DAY + timedelta(days=1))
+        assert [v for _, v in await use_cases.usage(window)] == [str(n + 1)]

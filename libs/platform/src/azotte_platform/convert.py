@@ -20,11 +20,14 @@ E = TypeVar("E", bound=Enum)
 MAX_INT64 = 2**63 - 1
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(moment: datetime) -> Timestamp:
-    """A Timestamp of an aware datetime."""
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    """A Timestamp of an aware datetime (a naive one is taken as UTC, as `Timestamp.FromDatetime` does)."""
+    # NOTE: by integer arithmetic, a few times faster than FromDatetime (events are built by the thousand).
+    since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1_000)
 
 
 def optional_timestamp(moment: datetime | None) -> Timestamp | None:

@@ -6,12 +6,14 @@ from azotte_platform.settings import ServiceSettings
 
 
 class MeteringSettings(ServiceSettings):
-    """How many events may be in flight before ingest pushes back, the NATS ingest log's partitions, this
+    """How many events may be in flight before ingest pushes back, how many transactions of a tenant's batches
+    run side by side (`ingest_lanes`, each over its share of the customers), the NATS ingest log's partitions, this
     replica's share of them (`i/n`) and its consumers' batch, and how often dedup ids past their retention are
     dropped."""
 
     ingest_max_in_flight_events: int = 100_000
     ingest_retry_after_s: int = 1
+    ingest_lanes: int = 4
     ingest_nats_batch: int = 50
     ingest_partitions: int = 16
     metering_replica: str = "0/1"

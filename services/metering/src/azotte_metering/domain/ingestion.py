@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from azotte_metering.domain.meters import Aggregation, Meter, parse_path, read_path
 
@@ -25,12 +26,17 @@ MAX_TEXT_CHARS = 1024
 MAX_DATA_CHARS = 4096
 MAX_DIMENSION_CHARS = 256
 LARGEST_VALUE = Decimal("1e18")
+_LARGEST_INT = 10**18
+_ONE = Decimal(1)
 FINEST_EXPONENT = -18
 
 
-@dataclass(frozen=True, slots=True)
-class UsageEvent:
-    """A CloudEvent as received; `data` is its JSON object as text, `time` None when the producer gave none."""
+class UsageEvent(NamedTuple):
+    """A CloudEvent as received; `data` is its JSON object as text, `time` None when the producer gave none.
+
+    NOTE: the per-event types of ingestion are named tuples: built for every event, they cost a fraction of a
+    frozen dataclass.
+    """
 
     id: str
     source: str
@@ -49,8 +55,7 @@ class Rejection:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
+class Measure(NamedTuple):
     """What one event adds to one meter: its value (1 for COUNT and UNIQUE_COUNT) and its dimension values.
 
     `distinct` is the value counted once per bucket by a UNIQUE_COUNT meter ("" for the others).
@@ -62,8 +67,7 @@ class Measure:
     distinct: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(NamedTuple):
     """An event that passed every check, with its time (the receipt time when it named none) and its measures."""
 
     event: UsageEvent
@@ -89,6 +93,48 @@ class Reader:
         value = parse_path(meter.value_path, "meter.value_path") if meter.value_path else ()
         return cls(meter.key, meter.aggregation, value, meter.dimension_segments)
 
+    def measure(self, data: dict[str, object]) -> Measure | Rejection:
+        """What the event with `data` adds to this meter, or why it cannot be counted."""
+        values: list[str] = []
+        for name, segments in self.dimensions:
+            value = data.get(segments[0]) if len(segments) == 1 else read_path(data, segments)
+            if type(value) is not str or len(value) > MAX_DIMENSION_CHARS:
+                text = _dimension(name, value)
+                if isinstance(text, Rejection):
+                    return text
+                value = text
+            values.append(value)
+        found = tuple(values)
+        key = self.keys.get(found)
+        if key is None:
+            names = (name for name, _ in self.dimensions)
+            key = self.keys[found] = dimensions_key(dict(zip(names, found, strict=True)))
+        aggregation = self.aggregation
+        if aggregation is Aggregation.COUNT:
+            return Measure(self.meter_key, key, _ONE)
+        segments = self.value
+        value = data.get(segments[0]) if len(segments) == 1 else read_path(data, segments)
+        if aggregation is Aggregation.UNIQUE_COUNT:
+            if value is None or isinstance(value, (dict, list)):
+                return Rejection(f"data.{self.path}", "is required: a string, a number or a boolean")
+            text = _scalar_text(value)
+            if len(text) > MAX_DIMENSION_CHARS:
+                return Rejection(f"data.{self.path}", f"must be at most {MAX_DIMENSION_CHARS} characters")
+            return Measure(self.meter_key, key, _ONE, text)
+        if type(value) is int and -_LARGEST_INT < value < _LARGEST_INT:
+            return Measure(self.meter_key, key, Decimal(value))
+        number = _number(value)
+        if number is None:
+            return Rejection(f"data.{self.path}", "is required: a number")
+        if not -LARGEST_VALUE < number < LARGEST_VALUE or _exponent(number) < FINEST_EXPONENT:
+            return Rejection(f"data.{self.path}", "must be between -1e18 and 1e18 with at most 18 decimals")
+        return Measure(self.meter_key, key, number)
+
+    @property
+    def path(self) -> str:
+        """The value's path as a rejection names it (`data.<path>`)."""
+        return ".".join(self.value)
+
 
 def readers_by_type(meters: Sequence[Meter]) -> dict[str, tuple[Reader, ...]]:
     """The readers of every meter, by the event type they count."""
@@ -105,25 +151,69 @@ def dimensions_key(values: Mapping[str, str]) -> str:
 
 def judge(event: UsageEvent, readers: Sequence[Reader], now: datetime) -> Accepted | Rejection:
     """The event's measures for `readers` (the meters of its type), or the first problem found."""
-    problem = _envelope_problem(event)
-    if problem is not None:
-        return problem
-    # NOTE: rollup buckets are UTC minutes, hours and days.
-    time = now if event.time is None else event.time.astimezone(UTC)
-    if time < now - LATE_LIMIT:
-        return Rejection("time", f"is more than {LATE_LIMIT.days} days in the past")
-    if time > now + AHEAD_LIMIT:
-        return Rejection("time", f"is more than {int(AHEAD_LIMIT.total_seconds() // 60)} minutes in the future")
-    data = _parse_data(event.data)
-    if isinstance(data, Rejection):
-        return data
-    measures = []
-    for reader in readers:
-        measure = _measure(reader, data)
-        if isinstance(measure, Rejection):
-            return measure
-        measures.append(measure)
-    return Accepted(event, time, tuple(measures))
+    return Judge(now).judge(event, readers)
+
+
+class Judge:
+    """Judges the events of one batch at one `now` (the bounds on their times computed once).
+
+    NOTE: this runs for every event ingested; the common event (ASCII envelope, UTC time, flat data) takes
+    a path of a few C calls, and anything unusual falls back to the detailed checks that name the problem.
+    """
+
+    __slots__ = ("_earliest", "_latest", "_now")
+
+    def __init__(self, now: datetime):
+        self._now = now
+        self._earliest = now - LATE_LIMIT
+        self._latest = now + AHEAD_LIMIT
+
+    def judge(self, event: UsageEvent, readers: Sequence[Reader]) -> Accepted | Rejection:
+        """The event's measures for `readers` (the meters of its type), or the first problem found."""
+        if not _plain_envelope(event):
+            problem = _envelope_problem(event)
+            if problem is not None:
+                return problem
+        time = event.time
+        # NOTE: rollup buckets are UTC minutes, hours and days.
+        if time is None:
+            time = self._now
+        elif time.tzinfo is not UTC:
+            time = time.astimezone(UTC)
+        if time < self._earliest:
+            return Rejection("time", f"is more than {LATE_LIMIT.days} days in the past")
+        if time > self._latest:
+            return Rejection("time", f"is more than {int(AHEAD_LIMIT.total_seconds() // 60)} minutes in the future")
+        data = _parse_data(event.data)
+        if isinstance(data, Rejection):
+            return data
+        measures = []
+        for reader in readers:
+            measure = reader.measure(data)
+            if type(measure) is Rejection:
+                return measure
+            measures.append(measure)
+        return Accepted(event, time, tuple(measures))  # type: ignore[arg-type]
+
+
+def _plain_envelope(event: UsageEvent) -> bool:
+    """Whether the envelope is surely valid: every field present, ASCII without NUL, within its limit."""
+    id_, source, type_, subject = event.id, event.source, event.type, event.subject
+    if not (
+        id_
+        and source
+        and type_
+        and subject
+        and len(id_) <= MAX_ID_CHARS
+        and len(subject) <= MAX_ID_CHARS
+        and len(source) <= MAX_TEXT_CHARS
+        and len(type_) <= MAX_TEXT_CHARS
+        and len(event.data) <= MAX_DATA_CHARS
+        and event.specversion == "1.0"
+    ):
+        return False
+    text = id_ + source + type_ + subject
+    return text.isascii() and "\x00" not in text
 
 
 def _envelope_problem(event: UsageEvent) -> Rejection | None:
@@ -166,14 +256,14 @@ _DATA = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
 """Reads event data: numbers with a fraction as exact decimals, NaN and Infinity refused."""
 
 
-def _parse_data(text: str) -> Mapping[str, object] | Rejection:
+def _parse_data(text: str) -> dict[str, object] | Rejection:
     if not text:
         return {}
     try:
         data = _DATA.decode(text)
     except (ValueError, RecursionError):
         return Rejection("data", "must be a JSON object")
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         return Rejection("data", "must be a JSON object")
     # NOTE: only text with escapes can hide a NUL or a lone surrogate, which PostgreSQL's jsonb refuses.
     if "\\u" in text and _unclean(data):
@@ -191,40 +281,16 @@ def _unclean(value: object) -> bool:
     return False
 
 
-def _measure(reader: Reader, data: Mapping[str, object]) -> Measure | Rejection:
-    dimensions: dict[str, str] = {}
-    for name, segments in reader.dimensions:
-        value = read_path(data, segments)
-        if value is None:
-            dimensions[name] = ""
-        elif isinstance(value, (str, int, Decimal)):
-            text = _scalar_text(value)
-            if len(text) > MAX_DIMENSION_CHARS:
-                return Rejection(f"data.{name}", f"must be at most {MAX_DIMENSION_CHARS} characters")
-            dimensions[name] = text
-        else:
-            return Rejection(f"data.{name}", "must be a string, a number or a boolean")
-    values = tuple(dimensions.values())
-    key = reader.keys.get(values)
-    if key is None:
-        key = reader.keys[values] = dimensions_key(dimensions)
-    path = ".".join(reader.value)
-    if reader.aggregation is Aggregation.COUNT:
-        return Measure(reader.meter_key, key, Decimal(1))
-    value = read_path(data, reader.value)
-    if reader.aggregation is Aggregation.UNIQUE_COUNT:
-        if value is None or isinstance(value, (dict, list)):
-            return Rejection(f"data.{path}", "is required: a string, a number or a boolean")
+def _dimension(name: str, value: object) -> str | Rejection:
+    """A dimension's value as text ("" when absent), or why it cannot be one."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, Decimal)):
         text = _scalar_text(value)
         if len(text) > MAX_DIMENSION_CHARS:
-            return Rejection(f"data.{path}", f"must be at most {MAX_DIMENSION_CHARS} characters")
-        return Measure(reader.meter_key, key, Decimal(1), text)
-    number = _number(value)
-    if number is None:
-        return Rejection(f"data.{path}", "is required: a number")
-    if not -LARGEST_VALUE < number < LARGEST_VALUE or _exponent(number) < FINEST_EXPONENT:
-        return Rejection(f"data.{path}", "must be between -1e18 and 1e18 with at most 18 decimals")
-    return Measure(reader.meter_key, key, number)
+            return Rejection(f"data.{name}", f"must be at most {MAX_DIMENSION_CHARS} characters")
+        return text
+    return Rejection(f"data.{name}", "must be a string, a number or a boolean")
 
 
 def _scalar_text(value: object) -> str:

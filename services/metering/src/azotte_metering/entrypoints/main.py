@@ -51,7 +51,7 @@ def assemble(runtime: Runtime, settings: MeteringSettings) -> Metering:
 
     in_flight = InFlight(settings.ingest_max_in_flight_events, settings.ingest_retry_after_s)
     units = Units(uow)
-    group = GroupCommit(uow)
+    group = GroupCommit(uow, lanes=settings.ingest_lanes)
     servicer = MeteringServicer(units, in_flight, group)
     replica = Replica.parse(settings.metering_replica, settings.ingest_partitions)
     consumer = IngestConsumer(

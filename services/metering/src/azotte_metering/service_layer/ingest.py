@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence, Set
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from azotte_metering.domain.events import UsageRecorded, WindowTotal
-from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, Accepted, UsageEvent, judge, readers_by_type
+from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, Accepted, Judge, Rejection, UsageEvent, readers_by_type
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.domain.usage import Bucket, Granularity
 from azotte_metering.errors import IngestSaturated, InvalidEventBatch
@@ -26,6 +27,8 @@ from azotte_platform.context import tenant_scope
 
 MAX_GROUP_EVENTS = 50_000
 """The most events of batches ingested together in one transaction (a batch larger than that goes alone)."""
+INGEST_LANES = 4
+"""How many transactions of one tenant's batches run side by side, each over its own share of the customers."""
 RETRY_AFTER_KEY = "retry_after_seconds"
 """The metadata of `IngestSaturated` saying when to retry (the gateway's `Retry-After`)."""
 
@@ -36,7 +39,7 @@ class Outcome(Enum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventResult:
     """What became of the event at `index` of a batch; a rejection names the field (`events[3].time`)."""
 
@@ -49,8 +52,9 @@ class EventResult:
 
 async def ingest(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[UsageEvent]) -> list[EventResult]:
     """Judge, store and roll up `events` (in an entered unit of work, which this commits)."""
-    (results,) = await store(uow, tenant_id, [await judge_batch(uow, tenant_id, events)])
-    return results
+    judged = await judge_batch(uow, tenant_id, events)
+    (fresh,) = await store(uow, tenant_id, [judged])
+    return judged.answers(fresh)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,39 +67,67 @@ class JudgedBatch:
     accepted: list[tuple[int, Accepted]]
     meters: list[Meter]
 
+    def lanes(self, count: int) -> dict[int, JudgedBatch]:
+        """The accepted events split by their customer's lane, in `[0, count)` (one part per lane met)."""
+        parts: dict[int, list[tuple[int, Accepted]]] = {}
+        for item in self.accepted:
+            parts.setdefault(hash(item[1].event.subject) % count, []).append(item)
+        return {lane: JudgedBatch(self.events, self.results, part, self.meters) for lane, part in parts.items()}
+
+    def answers(self, fresh: Set[int]) -> list[EventResult]:
+        """Every event's result once the events at the indexes `fresh` were stored (the rest are duplicates)."""
+        events = self.events
+        return [
+            result
+            if result is not None
+            else EventResult(index, events[index].id, Outcome.ACCEPTED if index in fresh else Outcome.DUPLICATE)
+            for index, result in enumerate(self.results)
+        ]
+
 
 async def judge_batch(uow: MeteringUnitOfWork, tenant_id: str, events: Sequence[UsageEvent]) -> JudgedBatch:
     """Judge each event of a batch of 1 to `MAX_BATCH_EVENTS` events by the tenant's meters of its type."""
+    check_size(events)
+    meters = await uow.meters.of_types(tenant_id, {event.type for event in events})
+    return judge_events(events, meters, uow.clock.now())
+
+
+def check_size(events: Sequence[UsageEvent]) -> None:
+    """InvalidEventBatch unless the batch holds 1 to `MAX_BATCH_EVENTS` events."""
     if not events:
         raise InvalidEventBatch.field("events", "must hold at least one event")
     if len(events) > MAX_BATCH_EVENTS:
         raise InvalidEventBatch.field("events", f"must hold at most {MAX_BATCH_EVENTS} events")
-    now = uow.clock.now()
-    meters = await uow.meters.of_types(tenant_id, {event.type for event in events})
+
+
+def judge_events(events: Sequence[UsageEvent], meters: list[Meter], now: datetime) -> JudgedBatch:
+    """Judge each event by `meters` (the tenant's meters of the batch's types) at `now`."""
+    judge = Judge(now).judge
     readers = readers_by_type(meters)
     results: list[EventResult | None] = [None] * len(events)
     accepted: list[tuple[int, Accepted]] = []
     seen: set[tuple[str, str]] = set()
     for index, event in enumerate(events):
-        judged = judge(event, readers.get(event.type, ()), now)
-        if not isinstance(judged, Accepted):
+        judged = judge(event, readers.get(event.type, ()))
+        if type(judged) is Rejection:
             field = f"events[{index}].{judged.field}"
             results[index] = EventResult(index, event.id, Outcome.REJECTED, field, judged.reason)
-        elif (event.source, event.id) in seen:
+            continue
+        key = (event.source, event.id)
+        if key in seen:
             results[index] = EventResult(index, event.id, Outcome.DUPLICATE)
         else:
-            seen.add((event.source, event.id))
-            accepted.append((index, judged))
+            seen.add(key)
+            accepted.append((index, judged))  # type: ignore[arg-type]
     return JudgedBatch(events, results, accepted, meters)
 
 
-async def store(uow: MeteringUnitOfWork, tenant_id: str, batches: Sequence[JudgedBatch]) -> list[list[EventResult]]:
+async def store(uow: MeteringUnitOfWork, tenant_id: str, batches: Sequence[JudgedBatch]) -> list[set[int]]:
     """Store and roll up the accepted events of judged batches in one transaction (an entered unit of work, which
-    this commits): each batch's results as if it came alone after the ones before it."""
+    this commits); the indexes of each batch's events that were new, as if it came alone after the ones before."""
     accepted: list[Accepted] = []
     positions: list[tuple[int, int]] = []
     seen: set[tuple[str, str]] = set()
-    results = [list(batch.results) for batch in batches]
     for number, batch in enumerate(batches):
         for index, judged in batch.accepted:
             key = (judged.event.source, judged.event.id)
@@ -104,68 +136,84 @@ async def store(uow: MeteringUnitOfWork, tenant_id: str, batches: Sequence[Judge
                 accepted.append(judged)
                 positions.append((number, index))
     recorded = await uow.usage.record(tenant_id, accepted, uow.clock.now())
+    fresh: list[set[int]] = [set() for _ in batches]
     for position in recorded.fresh:
         number, index = positions[position]
-        results[number][index] = EventResult(index, batches[number].events[index].id, Outcome.ACCEPTED)
-    fresh = [accepted[position] for position in recorded.fresh]
+        fresh[number].add(index)
     meters = {meter.key: meter for batch in batches for meter in batch.meters}
-    uow.emit(tenant_id, *usage_recorded(fresh, meters, recorded.days))
+    uow.emit(tenant_id, *usage_recorded([accepted[p] for p in recorded.fresh], meters, recorded.days))
     await uow.commit()
-    return [
-        [
-            result if result is not None else EventResult(index, batch.events[index].id, Outcome.DUPLICATE)
-            for index, result in enumerate(answers)
-        ]
-        for batch, answers in zip(batches, results, strict=True)
-    ]
+    return fresh
 
 
 class GroupCommit:
-    """Batches of one tenant that arrive while its previous transaction runs are stored together in the next.
+    """Batches of one tenant that arrive while its previous transaction runs are stored together in the next;
+    the tenant's customers are spread over `lanes`, each with its own transactions.
 
-    Each batch is judged by its caller, which overlaps the transaction running meanwhile.
+    Each batch is judged by its caller, which overlaps the transactions running meanwhile.
 
     NOTE: a transaction upserts each rollup row it touches once, whatever the number of events behind it, and
     holds those rows' locks until its commit; concurrent batches over the same customers would queue on each
-    other's locks and pay the upserts and the commit once each. Grouped, they share them. Each caller is
-    answered after the commit of the transaction holding its batch, with its own results; a failed transaction
-    fails each of its batches, none of which was kept.
+    other's locks and pay the upserts and the commit once each. Grouped, they share them. A lane holds whole
+    customers, so the lanes' transactions touch disjoint rollup rows and run side by side (the database works
+    on several at once). Each caller is answered after the commits of the transactions holding its batch, with
+    its own results; a failed transaction fails each batch with events in it, whose events in that lane were
+    not kept (those of another lane may have been: a retry answers them DUPLICATE).
     """
 
-    def __init__(self, uow_factory: Callable[[], MeteringUnitOfWork], max_events: int = MAX_GROUP_EVENTS):
+    def __init__(
+        self,
+        uow_factory: Callable[[], MeteringUnitOfWork],
+        max_events: int = MAX_GROUP_EVENTS,
+        lanes: int = INGEST_LANES,
+    ):
         self._uow_factory = uow_factory
         self._max_events = max_events
-        self._queues: dict[str, list[tuple[JudgedBatch, asyncio.Future[list[EventResult]]]]] = {}
+        self._lanes = lanes
+        self._queues: dict[tuple[str, int], list[tuple[JudgedBatch, asyncio.Future[set[int]]]]] = {}
         self._drains: set[asyncio.Task[None]] = set()
 
     async def ingest(self, tenant_id: str, events: Sequence[UsageEvent]) -> list[EventResult]:
-        """Judge a batch, then store it with whatever else of the tenant is waiting; its results once committed."""
+        """Judge a batch, then store it with whatever else of the tenant is waiting (in the lanes of its customers);
+        its results once committed."""
+        check_size(events)
         with tenant_scope(tenant_id):
             async with self._uow_factory() as uow:
-                judged = await judge_batch(uow, tenant_id, events)
-        answer: asyncio.Future[list[EventResult]] = asyncio.get_running_loop().create_future()
-        queue = self._queues.get(tenant_id)
+                meters = await uow.meters.of_types(tenant_id, {event.type for event in events})
+                now = uow.clock.now()
+        # NOTE: judged out of the unit of work, which would otherwise hold a connection meanwhile.
+        judged = judge_events(events, meters, now)
+        parts = judged.lanes(self._lanes)
+        if not parts:
+            return judged.answers(set())
+        answers = [self._enqueue((tenant_id, lane), part) for lane, part in parts.items()]
+        # NOTE: a caller that goes away does not cancel the transactions its batch is part of.
+        fresh = await asyncio.shield(asyncio.gather(*answers))
+        return judged.answers(set().union(*fresh))
+
+    def _enqueue(self, lane: tuple[str, int], part: JudgedBatch) -> asyncio.Future[set[int]]:
+        answer: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(lane)
         if queue is None:
-            queue = self._queues[tenant_id] = []
-            drain = asyncio.create_task(self._drain(tenant_id, queue))
+            queue = self._queues[lane] = []
+            drain = asyncio.create_task(self._drain(lane, queue))
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
-        queue.append((judged, answer))
-        # NOTE: a caller that goes away does not cancel the transaction its batch is part of.
-        return await asyncio.shield(answer)
+        queue.append((part, answer))
+        return answer
 
-    async def _drain(self, tenant_id: str, queue: list[tuple[JudgedBatch, Any]]) -> None:
+    async def _drain(self, lane: tuple[str, int], queue: list[tuple[JudgedBatch, Any]]) -> None:
         try:
             while queue:
                 size, count = 0, 0
-                while count < len(queue) and (count == 0 or size + len(queue[count][0].events) <= self._max_events):
-                    size += len(queue[count][0].events)
+                while count < len(queue) and (count == 0 or size + len(queue[count][0].accepted) <= self._max_events):
+                    size += len(queue[count][0].accepted)
                     count += 1
                 group = queue[:count]
                 del queue[:count]
-                await self._commit(tenant_id, group)
+                await self._commit(lane[0], group)
         finally:
-            del self._queues[tenant_id]
+            del self._queues[lane]
 
     async def _commit(self, tenant_id: str, group: list[tuple[JudgedBatch, Any]]) -> None:
         try:
@@ -177,9 +225,9 @@ class GroupCommit:
                 if not answer.done():
                     answer.set_exception(error)
             return
-        for (_, answer), results in zip(group, answers, strict=True):
+        for (_, answer), fresh in zip(group, answers, strict=True):
             if not answer.done():
-                answer.set_result(results)
+                answer.set_result(fresh)
 
 
 def usage_recorded(
@@ -189,21 +237,26 @@ def usage_recorded(
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for accepted in fresh:
         time = accepted.time
-        for measure in accepted.measures:
-            key = (accepted.event.subject, measure.meter_key, measure.dimensions_key)
-            value = measure.value
+        subject = accepted.event.subject
+        for meter_key, dimensions, value, _ in accepted.measures:
+            key = (subject, meter_key, dimensions)
             group = groups.get(key)
             if group is None:
-                groups[key] = [1, value, value, value, (time, value), time, time]
+                groups[key] = [1, value, value, value, time, value, time, time]
                 continue
             # NOTE: count, sum, min, max, latest (time, value), first and last time.
             group[0] += 1
             group[1] += value
-            group[2] = min(group[2], value)
-            group[3] = max(group[3], value)
-            group[4] = max(group[4], (time, value))
-            group[5] = min(group[5], time)
-            group[6] = max(group[6], time)
+            if value < group[2]:
+                group[2] = value
+            elif value > group[3]:
+                group[3] = value
+            if time > group[4] or (time == group[4] and value > group[5]):
+                group[4], group[5] = time, value
+            if time < group[6]:
+                group[6] = time
+            elif time > group[7]:
+                group[7] = time
     totals: dict[tuple[str, str, str], list[WindowTotal]] = {}
     for day in days:
         bucket = day.rollup.bucket
@@ -212,9 +265,12 @@ def usage_recorded(
             WindowTotal(day.start, end, bucket.value(meters[day.meter_key].aggregation), bucket.event_count)
         )
     facts = []
+    parsed: dict[str, dict[str, str]] = {}
     for (customer_id, meter_key, dimensions_key), group in sorted(groups.items()):
+        if dimensions_key not in parsed:
+            parsed[dimensions_key] = json.loads(dimensions_key)
         aggregation = meters[meter_key].aggregation
-        count, total, minimum, maximum, (latest_time, latest_value), first, last = group
+        count, total, minimum, maximum, latest_time, latest_value, first, last = group
         batch = Bucket(count, total, minimum, maximum, latest_time, latest_value)
         quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
         facts.append(
@@ -222,7 +278,7 @@ def usage_recorded(
                 customer_id=customer_id,
                 meter_key=meter_key,
                 aggregation=aggregation,
-                dimensions=json.loads(dimensions_key),
+                dimensions=parsed[dimensions_key],
                 first_event_time=first,
                 last_event_time=last,
                 event_count=count,

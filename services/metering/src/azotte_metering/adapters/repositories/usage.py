@@ -6,6 +6,7 @@ their key — so concurrent batches over the same customers queue instead of dea
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -72,7 +73,8 @@ _ROLL_UP = sa.text(
             latest_value = CASE WHEN (excluded.latest_time, excluded.latest_value) > (r.latest_time, r.latest_value)
                                 THEN excluded.latest_value ELSE r.latest_value END,
             latest_time = greatest(r.latest_time, excluded.latest_time)
-        RETURNING r.*
+        RETURNING r.customer_id, r.meter_key, r.granularity, r.bucket_start, r.dimensions_key, r.event_count, r.total,
+            r.minimum, r.maximum, r.latest_time, r.latest_value, r.distinct_count
     )
     SELECT * FROM upserted WHERE granularity = 'day'
     """
@@ -103,40 +105,39 @@ _COUNT_DISTINCT = sa.text(
     FROM counted c
     WHERE r.tenant_id = :tenant AND r.customer_id = c.customer_id AND r.meter_key = c.meter_key
       AND r.granularity = c.granularity AND r.bucket_start = c.bucket_start AND r.dimensions_key = c.dimensions_key
-    RETURNING r.*
+    RETURNING r.customer_id, r.meter_key, r.granularity, r.bucket_start, r.dimensions_key, r.event_count, r.total,
+        r.minimum, r.maximum, r.latest_time, r.latest_value, r.distinct_count
     """
 )
 
-_SPANS = """
-    WITH spans AS (
-        SELECT * FROM unnest(CAST(:units AS text[]), CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
-            AS s(unit, start_time, end_time)
+
+@functools.cache
+def _in_spans(select: str, count: int) -> sa.TextClause:
+    """`select` of one (tenant, customer, meter)'s rows in each of `count` spans, one index range per span.
+
+    NOTE: a window is covered by at most five spans; one range condition each (rather than a join to a list of
+    spans) lets PostgreSQL read exactly those ranges of the key index, whatever the customer's rows elsewhere.
+    """
+    return sa.text(
+        " UNION ALL ".join(
+            f"({select} WHERE tenant_id = :tenant AND customer_id = :customer AND meter_key = :meter"
+            f" AND granularity = :unit_{n} AND bucket_start >= :start_{n} AND bucket_start < :end_{n})"
+            for n in range(count)
+        )
     )
-"""
 
-_ROLLUPS = sa.text(
-    _SPANS
-    + """
-    SELECT r.* FROM spans s JOIN usage_rollups r
-      ON r.tenant_id = :tenant AND r.customer_id = :customer AND r.meter_key = :meter
-     AND r.granularity = s.unit AND r.bucket_start >= s.start_time AND r.bucket_start < s.end_time
-    """
-)
 
-_DISTINCT_VALUES = sa.text(
-    _SPANS
-    + """
-    SELECT d.granularity, d.bucket_start, d.dimensions_key, d.value FROM spans s JOIN usage_distinct_values d
-      ON d.tenant_id = :tenant AND d.customer_id = :customer AND d.meter_key = :meter
-     AND d.granularity = s.unit AND d.bucket_start >= s.start_time AND d.bucket_start < s.end_time
-    """
+_ROLLUP_COLUMNS = (
+    "SELECT granularity, bucket_start, dimensions, event_count, total, minimum, maximum, latest_time, latest_value,"
+    " distinct_count FROM usage_rollups"
 )
+_DISTINCT_COLUMNS = "SELECT granularity, bucket_start, dimensions_key, value FROM usage_distinct_values"
 
 
 _TIME_OPERATORS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def _rollup(row: Any) -> Rollup:
+def _rollup(row: Any, dimensions: dict[str, str] | None = None) -> Rollup:
     bucket = Bucket(
         event_count=row.event_count,
         total=row.total,
@@ -146,11 +147,21 @@ def _rollup(row: Any) -> Rollup:
         latest_value=row.latest_value,
         distinct_count=row.distinct_count,
     )
-    return Rollup(Granularity(row.granularity), row.bucket_start, dict(row.dimensions), bucket)
+    return Rollup(
+        Granularity(row.granularity),
+        row.bucket_start,
+        dict(row.dimensions) if dimensions is None else dimensions,
+        bucket,
+    )
 
 
-def _day(row: Any) -> DayRollup:
-    return DayRollup(row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start, _rollup(row))
+def _day(row: Any, dimensions: dict[str, dict[str, str]]) -> DayRollup:
+    """A day's rollup row as an upsert returned it (its dimension values parsed once per distinct key)."""
+    key = row.dimensions_key
+    parsed = dimensions.get(key)
+    if parsed is None:
+        parsed = dimensions[key] = _parse_key(key)
+    return DayRollup(row.customer_id, row.meter_key, key, row.bucket_start, _rollup(row, parsed))
 
 
 BucketKey = tuple[str, str, str, datetime, str]
@@ -171,17 +182,24 @@ def _buckets(
     for accepted in events:
         time = accepted.time
         minute = time.replace(second=0, microsecond=0)
-        for measure in accepted.measures:
-            value = measure.value
-            key = (accepted.event.subject, measure.meter_key, measure.dimensions_key, minute)
+        subject = accepted.event.subject
+        for meter_key, dimensions, value, seen in accepted.measures:
+            key = (subject, meter_key, dimensions, minute)
             state = minutes.get(key)
             if state is None:
                 minutes[key] = [1, value, value, value, time, value]
             else:
-                _add(state, [1, value, value, value, time, value])
-            if measure.distinct:
+                state[0] += 1
+                state[1] += value
+                if value < state[2]:
+                    state[2] = value
+                elif value > state[3]:
+                    state[3] = value
+                if time > state[4] or (time == state[4] and value > state[5]):
+                    state[4], state[5] = time, value
+            if seen:
                 for unit, start in _starts(minute):
-                    distinct.add((key[0], key[1], unit, start, key[2], measure.distinct))
+                    distinct.add((subject, meter_key, unit, start, dimensions, seen))
     buckets: dict[BucketKey, list[Any]] = {}
     for (customer, meter, dimensions, minute), state in minutes.items():
         for unit, start in _starts(minute):
@@ -224,12 +242,11 @@ def _key_arrays(keys: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
     }
 
 
-def _span_arrays(spans: Sequence[Span]) -> dict[str, list[Any]]:
-    return {
-        "units": [span.granularity.value for span in spans],
-        "starts": [span.start for span in spans],
-        "ends": [span.end for span in spans],
-    }
+def _span_parameters(spans: Sequence[Span]) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    for n, span in enumerate(spans):
+        parameters.update({f"unit_{n}": span.granularity.value, f"start_{n}": span.start, f"end_{n}": span.end})
+    return parameters
 
 
 class PostgresUsageStore:
@@ -280,7 +297,10 @@ class PostgresUsageStore:
                 "latest_values": [state[5] for state in states],
             },
         )
-        days = {(row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start): _day(row) for row in rows}
+        parsed: dict[str, dict[str, str]] = {}
+        days = {
+            (row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start): _day(row, parsed) for row in rows
+        }
         if distinct:
             values = sorted(distinct)
             counted = await self._connection.execute(
@@ -289,20 +309,26 @@ class PostgresUsageStore:
             )
             for row in counted:
                 if row.granularity == Granularity.DAY.value:
-                    days[(row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start)] = _day(row)
+                    days[(row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start)] = _day(row, parsed)
         return [days[key] for key in sorted(days)]
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
+        if not spans:
+            return []
         rows = await self._connection.execute(
-            _ROLLUPS, {"tenant": tenant_id, "customer": customer_id, "meter": meter_key, **_span_arrays(spans)}
+            _in_spans(_ROLLUP_COLUMNS, len(spans)),
+            {"tenant": tenant_id, "customer": customer_id, "meter": meter_key, **_span_parameters(spans)},
         )
         return [_rollup(row) for row in rows]
 
     async def distinct_values(
         self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]
     ) -> list[DistinctValue]:
+        if not spans:
+            return []
         rows = await self._connection.execute(
-            _DISTINCT_VALUES, {"tenant": tenant_id, "customer": customer_id, "meter": meter_key, **_span_arrays(spans)}
+            _in_spans(_DISTINCT_COLUMNS, len(spans)),
+            {"tenant": tenant_id, "customer": customer_id, "meter": meter_key, **_span_parameters(spans)},
         )
         dimensions: dict[str, dict[str, str]] = {}
         values = []
