@@ -149,11 +149,6 @@ def dimensions_key(values: Mapping[str, str]) -> str:
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def judge(event: UsageEvent, readers: Sequence[Reader], now: datetime) -> Accepted | Rejection:
-    """The event's measures for `readers` (the meters of its type), or the first problem found."""
-    return Judge(now).judge(event, readers)
-
-
 class Judge:
     """Judges the events of one batch at one `now` (the bounds on their times computed once).
 
