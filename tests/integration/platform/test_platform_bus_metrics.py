@@ -34,7 +34,7 @@ async def test_a_stopped_relay_shows_a_backlog_that_a_running_one_drains_to_zero
     async with UnitOfWork(bus.engine, bus.producer, FixedClock(written_at)) as uow:
         uow.record(*(Event("acme", "amount.added", money_pb2.Money(amount_minor=n)) for n in range(5)))
         await uow.commit()
-    relay = OutboxRelay(bus.engine, bus.js, bus.producer, database_url=bus.database_url, measure_interval=0.05)
+    relay = OutboxRelay(bus.engine, bus.nats, bus.producer, database_url=bus.database_url, measure_interval=0.05)
 
     pending, age = await relay.measure_backlog()
 
@@ -63,7 +63,7 @@ async def test_a_consumer_reports_the_events_still_behind_it_and_how_long_each_w
     async with UnitOfWork(bus.engine, bus.producer, SystemClock()) as uow:
         uow.record(*(Event("acme", "amount.added", money_pb2.Money(amount_minor=n)) for n in range(5)))
         await uow.commit()
-    assert await OutboxRelay(bus.engine, bus.js, bus.producer, database_url=bus.database_url).publish_batch() == 5
+    assert await OutboxRelay(bus.engine, bus.nats, bus.producer, database_url=bus.database_url).publish_pending() == 5
     durable = f"{bus.producer}_lag"
     pending_seen: list[float | None] = []
 
@@ -85,7 +85,9 @@ async def test_a_consumer_reports_the_events_still_behind_it_and_how_long_each_w
         async with UnitOfWork(bus.engine, bus.producer, SystemClock()) as uow:
             uow.record(Event("acme", "amount.added", money_pb2.Money(amount_minor=5)))
             await uow.commit()
-        assert await OutboxRelay(bus.engine, bus.js, bus.producer, database_url=bus.database_url).publish_batch() == 1
+        assert (
+            await OutboxRelay(bus.engine, bus.nats, bus.producer, database_url=bus.database_url).publish_pending() == 1
+        )
 
         async def one_more_handled() -> bool:
             return gauge("azotte_consumer_event_age_seconds_count", consumer=durable) == 6

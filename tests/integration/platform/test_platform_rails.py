@@ -97,7 +97,7 @@ async def start_relay(engine: AsyncEngine, url: str, nats_url: str):
     js = client.jetstream()
     await nats_connection.ensure_service_stream(js, "rails")
     await nats_connection.ensure_dead_letter_stream(js)
-    relay = OutboxRelay(engine, js, "rails", database_url=url, batch_size=50, publish_timeout=1.0)
+    relay = OutboxRelay(engine, client, "rails", database_url=url, batch_size=50, publish_timeout=1.0)
     return client, js, relay, asyncio.create_task(relay.run())
 
 
@@ -165,12 +165,12 @@ async def test_relay_publishing_twice_has_no_second_effect(servers, producer, na
         await record_amounts(engine, [5, 6])
         async with engine.begin() as conn:
             rows = (await conn.execute(sa.select(outbox).order_by(outbox.c.seq))).all()
-        assert await relay.publish_batch() == 2
+        assert await relay.publish_pending() == 2
         assert await eventually(lambda: _equals(consumer.total(), (11, 2, 2)))
         # A relay that crashed after publishing, before deleting the rows, finds them again and re-sends them.
         async with engine.begin() as conn:
             await conn.execute(sa.insert(outbox), [row._asdict() for row in rows])
-        assert await relay.publish_batch() == 2
+        assert await relay.publish_pending() == 2
         assert await stream_count(js) == 2  # JetStream dropped the duplicates by Nats-Msg-Id
         # Past the de-duplication window the stream would keep a copy; the consumer's inbox still holds.
         row = rows[0]

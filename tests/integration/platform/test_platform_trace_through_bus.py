@@ -65,7 +65,7 @@ async def test_consumers_handle_an_event_in_the_trace_of_the_write_that_recorded
             )
             await writing.commit()
     written = checkout.get_span_context()
-    assert await OutboxRelay(bus.engine, bus.js, bus.producer, database_url=bus.database_url).publish_batch() == 3
+    assert await OutboxRelay(bus.engine, bus.nats, bus.producer, database_url=bus.database_url).publish_pending() == 3
 
     handled: dict[str, list[tuple[ReceivedEvent, int]]] = {"one": [], "batched": []}
 

@@ -101,6 +101,8 @@ async def start_runtime(
             await sandbox.start(js)
             clock = sandbox
     runtime = Runtime(service, settings, engine, client, js, clock, reconnect_listeners=listeners)
-    relay = OutboxRelay(engine, js, service, database_url=settings.database_url, batch_size=settings.relay_batch_size)
+    relay = OutboxRelay(
+        engine, client, service, database_url=settings.database_url, batch_size=settings.relay_batch_size
+    )
     runtime.spawn(relay.run)
     return runtime

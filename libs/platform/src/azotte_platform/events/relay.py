@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from nats.js.client import JetStreamContext
+from nats.aio.client import Client
 from opentelemetry import trace
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import ReturningDelete
 
 from azotte_platform.db.engine import asyncpg_dsn
 from azotte_platform.db.tables import outbox
 from azotte_platform.db.unit_of_work import OUTBOX_CHANNEL
 from azotte_platform.events.envelope import binary_headers, trace_context, trace_headers, trace_recorded
+from azotte_platform.events.publisher import BatchPublisher, SentBatch
 from azotte_platform.telemetry import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from azotte_platform.waiting import wait_at_most
 
@@ -46,7 +48,8 @@ _BACKLOG = sa.select(
 ).select_from(outbox)
 
 
-def _headers(row: Any) -> dict[str, str]:
+def event_headers(row: Any) -> dict[str, str]:
+    """The NATS headers of an outbox row: its CloudEvents attributes, de-duplication id and recorded headers."""
     headers = binary_headers(
         event_id=row.id,
         event_type=row.type,
@@ -79,47 +82,104 @@ def _publish_span(row: Any, headers: dict[str, str]) -> trace.Span | None:
     return span
 
 
-class OutboxRelay:
-    """Moves outbox rows to NATS in batches; every batch is published concurrently.
+def _end(spans: list[trace.Span], error: BaseException | None = None) -> None:
+    """End publication spans, marked failed by `error` if given."""
+    for span in spans:
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(trace.StatusCode.ERROR)
+        span.end()
 
-    NOTE: a batch's rows are deleted in a transaction that commits only after JetStream acknowledged
-    all of them, so a crash or a NATS outage means a re-publish, which the stream drops by `Nats-Msg-Id`.
+
+@dataclass
+class _Taken:
+    """Rows deleted by a transaction left open."""
+
+    connection: AsyncConnection
+    rows: list[Any]
+
+
+async def _give_back(taking: asyncio.Task[_Taken | None]) -> None:
+    """Stop a take, rolling back the rows it took, if any."""
+    taking.cancel()
+    await asyncio.wait([taking])
+    if not taking.cancelled() and taking.exception() is None and (taken := taking.result()) is not None:
+        await taken.connection.close()
+
+
+@dataclass
+class _Batch:
+    """A batch sent to JetStream whose rows its open transaction has deleted, not yet committed."""
+
+    connection: AsyncConnection
+    sent: SentBatch
+    spans: list[trace.Span]
+
+
+class OutboxRelay:
+    """Moves outbox rows to NATS: batches taken in `seq` order, several in flight at once.
+
+    NOTE: each batch's rows are deleted in a transaction of its own that commits only after JetStream
+    acknowledged all of them, so a crash or a NATS outage means a re-publish, which the stream drops by
+    `Nats-Msg-Id`. While a batch awaits its acknowledgements its rows stay locked, so the next batch (of this
+    relay or of another replica) skips them. One relay sends its batches in `seq` order on one connection and
+    commits them in that order; a failure abandons every batch in flight, so their rows are sent again in order.
     """
 
     def __init__(
         self,
         engine: AsyncEngine,
-        js: JetStreamContext,
+        client: Client,
         service: str,
         *,
         database_url: str,
         batch_size: int = 500,
+        batches_in_flight: int = 3,
         poll_interval: float = 1.0,
         publish_timeout: float = 5.0,
         measure_interval: float = 10.0,
     ):
         self._engine = engine
-        self._js = js
+        self._publisher = BatchPublisher(client)
         self._service = service
         self._dsn = asyncpg_dsn(database_url)
         self._batch_size = batch_size
+        self._batches_in_flight = batches_in_flight
         self._take_batch = take_batch(batch_size)
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
         self._measure_interval = measure_interval
+        self._published = EVENTS_PUBLISHED.labels(service)
         self._pending = OUTBOX_PENDING.labels(service)
         self._oldest_age = OUTBOX_OLDEST_AGE.labels(service)
         self._wakeup = asyncio.Event()
 
-    async def publish_batch(self) -> int:
-        """Publish up to one batch of pending events; return how many were published."""
-        async with self._engine.begin() as conn:
-            rows = sorted((await conn.execute(self._take_batch)).all(), key=lambda row: row.seq)
-            if not rows:
-                return 0
-            await self._publish_all(rows)
-        EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
-        return len(rows)
+    async def publish_pending(self) -> int:
+        """Publish every pending event, up to `batches_in_flight` batches at a time; return how many.
+
+        The next batch is taken while the last one is sent, and each is committed once acknowledged.
+        """
+        in_flight: deque[_Batch] = deque()
+        published = 0
+        taking: asyncio.Task[_Taken | None] | None = asyncio.create_task(self._take())
+        try:
+            while taking is not None or in_flight:
+                if taking is not None and len(in_flight) < self._batches_in_flight:
+                    taken, taking = await taking, None
+                    if taken is not None:
+                        if len(taken.rows) == self._batch_size:
+                            taking = asyncio.create_task(self._take())
+                        in_flight.append(await self._send(taken))
+                else:
+                    await self._confirm(in_flight[0])
+                    published += in_flight.popleft().sent.size
+        except BaseException as error:
+            if taking is not None:
+                await _give_back(taking)
+            for batch in in_flight:
+                await self._abandon(batch, error)
+            raise
+        return published
 
     async def measure_backlog(self) -> tuple[int, float]:
         """Set the outbox gauges: events not yet published, and the oldest one's age in seconds; return both."""
@@ -130,27 +190,48 @@ class OutboxRelay:
         self._oldest_age.set(oldest)
         return pending, oldest
 
-    async def _publish_all(self, rows: Sequence[Any]) -> None:
-        """Send every row, then wait for all their acknowledgements at once."""
-        acks, spans = [], []
-        for row in rows:
-            headers = _headers(row)
-            if (span := _publish_span(row, headers)) is not None:
-                spans.append(span)
-            acks.append(await self._js.publish_async(row.subject, bytes(row.data), headers=headers))
+    async def _take(self) -> _Taken | None:
+        """Delete the oldest pending rows in a new transaction, left open; None when there are none."""
+        connection = await self._engine.connect()
         try:
-            async with asyncio.timeout(self._publish_timeout):
-                await asyncio.gather(*acks)
-        except Exception as error:
-            for span in spans:
-                span.record_exception(error)
-                span.set_status(trace.StatusCode.ERROR)
+            await connection.begin()
+            rows = sorted((await connection.execute(self._take_batch)).all(), key=lambda row: row.seq)
+        except BaseException:
+            await connection.close()
             raise
-        finally:
-            for ack in acks:
-                ack.cancel()
-            for span in spans:
-                span.end()
+        if not rows:
+            await connection.close()
+            return None
+        return _Taken(connection, rows)
+
+    async def _send(self, taken: _Taken) -> _Batch:
+        """Send the rows taken; on failure give them back."""
+        messages, spans = [], []
+        try:
+            for row in taken.rows:
+                headers = event_headers(row)
+                if (span := _publish_span(row, headers)) is not None:
+                    spans.append(span)
+                messages.append((row.subject, bytes(row.data), headers))
+            return _Batch(taken.connection, await self._publisher.send(messages), spans)
+        except BaseException as error:
+            _end(spans, error)
+            await taken.connection.close()
+            raise
+
+    async def _confirm(self, batch: _Batch) -> None:
+        """Wait for the batch's acknowledgements, then commit the deletion of its rows."""
+        await batch.sent.acknowledged(self._publish_timeout)
+        await batch.connection.commit()
+        await batch.connection.close()
+        _end(batch.spans)
+        self._published.inc(batch.sent.size)
+
+    async def _abandon(self, batch: _Batch, error: BaseException) -> None:
+        """Give the batch's rows back (its transaction rolls back) and mark its spans failed."""
+        self._publisher.forget(batch.sent)
+        _end(batch.spans, error)
+        await batch.connection.close()
 
     async def run(self) -> None:
         """Relay forever: drain, then wait for a commit notification or the poll interval."""
@@ -160,16 +241,15 @@ class OutboxRelay:
         try:
             while True:
                 try:
-                    published = await self.publish_batch()
+                    await self.publish_pending()
                     backoff = 0.1
                 except Exception:
                     log.warning("outbox relay could not publish; retrying", exc_info=True)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
-                if published < self._batch_size:
-                    await wait_at_most(self._wakeup, self._poll_interval)
-                    self._wakeup.clear()
+                await wait_at_most(self._wakeup, self._poll_interval)
+                self._wakeup.clear()
         finally:
             for task in (listener, measurer):
                 task.cancel()
