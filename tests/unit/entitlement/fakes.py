@@ -208,14 +208,18 @@ class FakeEntitlementUnitOfWork(FakeUnitOfWork):
 
 
 class FakePlanCatalog:
-    """Plans and their features; `calls` lists the (tenant, plan) pairs asked for."""
+    """Plans and their features; `calls` lists the (tenant, plan) pairs asked for, `fresh` the plans asked for past
+    a cache."""
 
     def __init__(self, plans: Mapping[str, tuple[PlanFeature, ...]]) -> None:
         self.plans = dict(plans)
         self.calls: list[tuple[str, str]] = []
+        self.fresh: list[str] = []
 
-    async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
+    async def features(self, plan_id: str, *, fresh: bool = False) -> tuple[PlanFeature, ...]:
         self.calls.append((require_tenant(), plan_id))
+        if fresh:
+            self.fresh.append(plan_id)
         if plan_id not in self.plans:
             raise NotFound(f"plan {plan_id} does not exist")
         return self.plans[plan_id]

@@ -108,6 +108,7 @@ async def test_drift_repair_after_the_plan_changed_in_the_catalog_keeps_the_cust
             await uow.commit()
 
     report = outcome.report
+    assert world.plans.fresh == ["basic"]  # the catalog itself: a change made just before counts
     assert (report.granted, report.revoked, report.changed) == (1, 1, 0)  # seats came with the plan, hd went
     assert world.access() == {"tokens": 250_000, "4k": None, "seats": 5}
     stored = await world.uow.subscriptions.get(TENANT, "sub-1")

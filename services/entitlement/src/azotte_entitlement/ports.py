@@ -130,8 +130,9 @@ class AccessRepository(Protocol):
 class PlanCatalog(Protocol):
     """The catalog service: which features a plan grants."""
 
-    async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
-        """The features of plan `plan_id` of the tenant in the request context."""
+    async def features(self, plan_id: str, *, fresh: bool = False) -> tuple[PlanFeature, ...]:
+        """The features of plan `plan_id` of the tenant in the request context; `fresh` asks the catalog itself
+        rather than a copy kept for a while."""
         ...
 
     async def feature_kind(self, feature_key: str) -> FeatureKind:

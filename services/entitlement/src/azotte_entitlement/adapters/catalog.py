@@ -31,12 +31,12 @@ class CatalogPlans:
     def __post_init__(self) -> None:
         self._stub = catalog_pb2_grpc.CatalogServiceStub(self.channel)
 
-    async def features(self, plan_id: str) -> tuple[PlanFeature, ...]:
-        """The features plan `plan_id` grants."""
+    async def features(self, plan_id: str, *, fresh: bool = False) -> tuple[PlanFeature, ...]:
+        """The features plan `plan_id` grants (`fresh`: read from the catalog, past the cache, and cached)."""
         tenant_id = require_tenant()
         now = time.monotonic()
         cached = self._plans.get((tenant_id, plan_id))
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > now and not fresh:
             return cached[1]
         response = await self._stub.GetPlan(catalog_pb2.GetPlanRequest(id=plan_id))
         features = []

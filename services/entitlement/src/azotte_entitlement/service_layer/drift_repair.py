@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription, desired_grants, subscription_grants
 from azotte_entitlement.domain.drift import Correction, CorrectionKind, DriftReport, reconcile
-from azotte_entitlement.domain.grants import GrantSource
+from azotte_entitlement.domain.grants import FeatureKind, GrantSource
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer.changes import apply_drift_corrections
@@ -42,7 +42,8 @@ async def reconcile_drift(
     The caller commits; with `validate_only` nothing is written and the report says what would change.
     """
     await uow.lock_tenant(tenant_id, exclusive=True)
-    stored = [await _refreshed(uow, plans, s, validate_only) for s in await uow.subscriptions.of_tenant(tenant_id)]
+    current = _CurrentPlans(plans)
+    stored = [await _refreshed(uow, current, s, validate_only) for s in await uow.subscriptions.of_tenant(tenant_id)]
     live = [s.snapshot for s in stored if not s.revoked]
     groups = await uow.groups.of_tenant(tenant_id)
     actual = await uow.grants.of_tenant(tenant_id)
@@ -55,6 +56,23 @@ async def reconcile_drift(
     if not validate_only:
         await apply_drift_corrections(uow, projection, tenant_id, customer_id, corrections, uow.clock.now())
     return DriftOutcome(DriftReport.of(corrections), len(customers), tuple(corrections))
+
+
+class _CurrentPlans:
+    """The catalog as one reconciliation reads it: each plan asked of the catalog itself (a change made just before
+    counts even if its event has not arrived yet), once."""
+
+    def __init__(self, plans: PlanCatalog):
+        self._plans = plans
+        self._read: dict[str, tuple[PlanFeature, ...]] = {}
+
+    async def features(self, plan_id: str, *, fresh: bool = True) -> tuple[PlanFeature, ...]:
+        if plan_id not in self._read:
+            self._read[plan_id] = await self._plans.features(plan_id, fresh=True)
+        return self._read[plan_id]
+
+    async def feature_kind(self, feature_key: str) -> FeatureKind:
+        return await self._plans.feature_kind(feature_key)
 
 
 async def _refreshed(
