@@ -66,7 +66,7 @@ async def pending_messages(engine: AsyncEngine) -> list[Message]:
     """The outbox's rows as the relay sends them."""
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.select(outbox).order_by(outbox.c.seq))).all()
-    return [(row.subject, bytes(row.data), event_headers(row)) for row in rows]
+    return [(row.subject, bytes(row.data), event_headers(row._mapping)) for row in rows]
 
 
 async def publish_async(js: JetStreamContext, messages: list[Message]) -> float:

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from asyncpg.transaction import Transaction
 from nats.aio.client import Client
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,6 +27,8 @@ from azotte_platform.telemetry import EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBO
 from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
+OutboxRow = asyncpg.Record | Mapping[Any, Any]
+"""An outbox row by column name."""
 tracer = trace.get_tracer(__name__)
 
 
@@ -48,34 +52,34 @@ _BACKLOG = sa.select(
 ).select_from(outbox)
 
 
-def event_headers(row: Any) -> dict[str, str]:
+def event_headers(row: OutboxRow) -> dict[str, str]:
     """The NATS headers of an outbox row: its CloudEvents attributes, de-duplication id and recorded headers."""
     headers = binary_headers(
-        event_id=row.id,
-        event_type=row.type,
-        source=row.source,
-        tenant_id=row.tenant_id,
-        time=row.time,
-        data_schema=row.data_schema,
+        event_id=str(row["id"]),
+        event_type=row["type"],
+        source=row["source"],
+        tenant_id=row["tenant_id"],
+        time=row["time"],
+        data_schema=row["data_schema"],
     )
-    headers.update(row.headers)
+    headers.update(row["headers"])
     return headers
 
 
-def _publish_span(row: Any, headers: dict[str, str]) -> trace.Span | None:
+def _publish_span(row: OutboxRow, headers: dict[str, str]) -> trace.Span | None:
     """For an event whose trace is recorded: a span of its publication, a child of the span that wrote it, whose
     context the event then carries (so its consumers are children of the publication); None for any other event."""
     if not trace_recorded(headers):
         return None
     span = tracer.start_span(
-        f"publish {row.type}",
+        f"publish {row['type']}",
         context=trace_context(headers),
         kind=trace.SpanKind.PRODUCER,
         attributes={
             "messaging.system": "nats",
             "messaging.operation.type": "send",
-            "messaging.destination.name": row.subject,
-            "messaging.message.id": row.id,
+            "messaging.destination.name": row["subject"],
+            "messaging.message.id": str(row["id"]),
         },
     )
     headers.update(trace_headers(trace.set_span_in_context(span)))
@@ -92,26 +96,46 @@ def _end(spans: list[trace.Span], error: BaseException | None = None) -> None:
 
 
 @dataclass
-class _Taken:
-    """Rows deleted by a transaction left open."""
+class _Claim:
+    """Outbox rows deleted by a transaction of their own, left open until JetStream has them or they are given back.
+
+    NOTE: the take runs on the pooled connection's asyncpg driver, its rows decoded by asyncpg alone (SQLAlchemy's
+    row processing costs more than the rest of the relay's own work); the transaction is the driver's too, so every
+    claim ends in `commit()` or `give_back()`.
+    """
 
     connection: AsyncConnection
-    rows: list[Any]
+    transaction: Transaction
+    rows: list[asyncpg.Record]
+
+    async def commit(self) -> None:
+        await self.transaction.commit()
+        await self.connection.close()
+
+    async def give_back(self) -> None:
+        """Roll back; a connection that cannot roll back is discarded rather than returned to the pool."""
+        try:
+            await self.transaction.rollback()
+        except BaseException:
+            await self.connection.invalidate()
+            raise
+        finally:
+            await self.connection.close()
 
 
-async def _give_back(taking: asyncio.Task[_Taken | None]) -> None:
-    """Stop a take, rolling back the rows it took, if any."""
+async def _give_back(taking: asyncio.Task[_Claim | None]) -> None:
+    """Stop a take, giving back the rows it took, if any."""
     taking.cancel()
     await asyncio.wait([taking])
-    if not taking.cancelled() and taking.exception() is None and (taken := taking.result()) is not None:
-        await taken.connection.close()
+    if not taking.cancelled() and taking.exception() is None and (claim := taking.result()) is not None:
+        await claim.give_back()
 
 
 @dataclass
 class _Batch:
     """A batch sent to JetStream whose rows its open transaction has deleted, not yet committed."""
 
-    connection: AsyncConnection
+    claim: _Claim
     sent: SentBatch
     spans: list[trace.Span]
 
@@ -145,7 +169,7 @@ class OutboxRelay:
         self._dsn = asyncpg_dsn(database_url)
         self._batch_size = batch_size
         self._batches_in_flight = batches_in_flight
-        self._take_batch = take_batch(batch_size)
+        self._take_sql = str(take_batch(batch_size).compile(dialect=engine.dialect))
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
         self._measure_interval = measure_interval
@@ -161,15 +185,15 @@ class OutboxRelay:
         """
         in_flight: deque[_Batch] = deque()
         published = 0
-        taking: asyncio.Task[_Taken | None] | None = asyncio.create_task(self._take())
+        taking: asyncio.Task[_Claim | None] | None = asyncio.create_task(self._take())
         try:
             while taking is not None or in_flight:
                 if taking is not None and len(in_flight) < self._batches_in_flight:
-                    taken, taking = await taking, None
-                    if taken is not None:
-                        if len(taken.rows) == self._batch_size:
+                    claim, taking = await taking, None
+                    if claim is not None:
+                        if len(claim.rows) == self._batch_size:
                             taking = asyncio.create_task(self._take())
-                        in_flight.append(await self._send(taken))
+                        in_flight.append(await self._send(claim))
                 else:
                     await self._confirm(in_flight[0])
                     published += in_flight.popleft().sent.size
@@ -190,48 +214,54 @@ class OutboxRelay:
         self._oldest_age.set(oldest)
         return pending, oldest
 
-    async def _take(self) -> _Taken | None:
+    async def _take(self) -> _Claim | None:
         """Delete the oldest pending rows in a new transaction, left open; None when there are none."""
         connection = await self._engine.connect()
         try:
-            await connection.begin()
-            rows = sorted((await connection.execute(self._take_batch)).all(), key=lambda row: row.seq)
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None, "a pooled connection has its driver's"
+            claim = _Claim(connection, driver.transaction(), [])
         except BaseException:
             await connection.close()
             raise
-        if not rows:
-            await connection.close()
+        try:
+            await claim.transaction.start()
+            claim.rows = sorted(await driver.fetch(self._take_sql, self._batch_size), key=lambda row: row["seq"])
+        except BaseException:
+            await claim.give_back()
+            raise
+        if not claim.rows:
+            await claim.give_back()
             return None
-        return _Taken(connection, rows)
+        return claim
 
-    async def _send(self, taken: _Taken) -> _Batch:
-        """Send the rows taken; on failure give them back."""
+    async def _send(self, claim: _Claim) -> _Batch:
+        """Send the rows claimed; on failure give them back."""
         messages, spans = [], []
         try:
-            for row in taken.rows:
+            for row in claim.rows:
                 headers = event_headers(row)
                 if (span := _publish_span(row, headers)) is not None:
                     spans.append(span)
-                messages.append((row.subject, bytes(row.data), headers))
-            return _Batch(taken.connection, await self._publisher.send(messages), spans)
+                messages.append((row["subject"], row["data"], headers))
+            return _Batch(claim, await self._publisher.send(messages), spans)
         except BaseException as error:
             _end(spans, error)
-            await taken.connection.close()
+            await claim.give_back()
             raise
 
     async def _confirm(self, batch: _Batch) -> None:
         """Wait for the batch's acknowledgements, then commit the deletion of its rows."""
         await batch.sent.acknowledged(self._publish_timeout)
-        await batch.connection.commit()
-        await batch.connection.close()
+        await batch.claim.commit()
         _end(batch.spans)
         self._published.inc(batch.sent.size)
 
     async def _abandon(self, batch: _Batch, error: BaseException) -> None:
-        """Give the batch's rows back (its transaction rolls back) and mark its spans failed."""
+        """Give the batch's rows back and mark its spans failed."""
         self._publisher.forget(batch.sent)
         _end(batch.spans, error)
-        await batch.connection.close()
+        await batch.claim.give_back()
 
     async def run(self) -> None:
         """Relay forever: drain, then wait for a commit notification or the poll interval."""
