@@ -15,7 +15,7 @@ from azotte_platform.db.tables import outbox
 from azotte_platform.db.unit_of_work import UnitOfWork
 from azotte_platform.events import nats_connection
 from azotte_platform.events.envelope import Event, ReceivedEvent, service_subjects, stream_name
-from azotte_platform.events.publisher import PublishFailed
+from azotte_platform.events.publisher import BatchPublisher, PublishFailed
 from azotte_platform.events.relay import OutboxRelay
 from tests.integration.platform.bus_fixture import Bus, open_bus
 
@@ -96,3 +96,16 @@ async def test_a_refused_batch_gives_back_every_batch_in_flight_and_they_go_out_
     await nats_connection.ensure_service_stream(bus.js, bus.producer)
     assert await relay(bus).publish_pending() == 350
     assert await streamed_amounts(bus, 350) == list(range(350))
+
+
+async def test_a_message_jetstream_refuses_fails_its_batch_with_the_reason(bus: Bus) -> None:
+    publisher = BatchPublisher(bus.nats)
+    subject = f"azotte.acme.{bus.producer}.amount.added"
+
+    refused = await publisher.send([(subject, b"", {"Nats-Expected-Stream": "SOMEWHERE_ELSE"})])
+
+    with pytest.raises(PublishFailed, match="expected stream"):
+        await refused.acknowledged(timeout=10)
+    stored = await publisher.send([(subject, b"", {})])
+    await stored.acknowledged(timeout=10)
+    assert (await bus.js.stream_info(stream_name(bus.producer))).state.messages == 1
