@@ -156,7 +156,7 @@ async def test_a_late_event_does_not_undo_a_newer_one(world: World, replica: Rep
     await eventually(in_grace)
 
 
-async def test_a_catalog_event_about_plans_refreshes_the_features_reconciliation_grants(world: World) -> None:
+async def test_a_catalog_event_about_plans_refreshes_the_features_new_subscribers_get(world: World) -> None:
     replica = await world.start_replica(plan_cache_ttl_seconds=3600.0)  # only the event can refresh it
     await world.publish_lifecycle("subscription.activated", subscription("sub-cat", "cus-cat"))
     assert await eventually(lambda: _allowed(world, replica, "hd_streaming"))
@@ -176,31 +176,30 @@ async def test_a_catalog_event_about_plans_refreshes_the_features_reconciliation
         subject_for("catalog", world.tenant, "plan.updated"), payload.SerializeToString(), headers=headers
     )
 
-    async def reconciled_with_the_new_features() -> bool:
-        request = pb.ReconcileDriftRequest(request_id=uuid.uuid4().hex, customer_id="cus-cat")
-        await replica.stub.ReconcileDrift(request, metadata=world.metadata())
-        return await _allowed(world, replica, "uhd_streaming")
+    async def a_new_subscriber_gets_the_new_feature() -> bool:
+        return await _new_subscriber_gets(world, replica, f"cus-{uuid.uuid4().hex[:6]}", "uhd_streaming")
 
-    assert await eventually(reconciled_with_the_new_features)
+    assert await eventually(a_new_subscriber_gets_the_new_feature)
 
 
-async def _allowed(world: World, replica: Replica, feature_key: str) -> bool:
-    return bool((await world.check(replica, "cus-cat", feature_key)).allowed)
+async def _allowed(world: World, replica: Replica, feature_key: str, customer: str = "cus-cat") -> bool:
+    return bool((await world.check(replica, customer, feature_key)).allowed)
+
+
+async def _new_subscriber_gets(world: World, replica: Replica, customer: str, feature_key: str) -> bool:
+    """Whether a new subscriber of plan basic, once their activation is applied, may use `feature_key`."""
+    await world.publish_lifecycle("subscription.activated", subscription(f"sub-{customer}", customer))
+    assert await eventually(lambda: _allowed(world, replica, "hd_streaming", customer))
+    return await _allowed(world, replica, feature_key, customer)
 
 
 async def test_a_replica_back_on_nats_forgets_the_plan_features_it_cached(world: World) -> None:
     replica = await world.start_replica(plan_cache_ttl_seconds=3600.0)
     await world.publish_lifecycle("subscription.activated", subscription("sub-cat", "cus-cat"))
-    assert await eventually(lambda: _allowed(world, replica, "hd_streaming"))
+    assert await eventually(lambda: _allowed(world, replica, "hd_streaming", "cus-cat"))
     world.catalog.plans["basic"].append(("uhd_streaming", None))  # a change whose event this replica missed
 
-    async def reconcile() -> None:
-        request = pb.ReconcileDriftRequest(request_id=uuid.uuid4().hex, customer_id="cus-cat")
-        await replica.stub.ReconcileDrift(request, metadata=world.metadata())
-
-    await reconcile()
-    assert not await _allowed(world, replica, "uhd_streaming")
+    assert not await _new_subscriber_gets(world, replica, "cus-before", "uhd_streaming")  # the cached plan
     for reconnected in replica.runtime.reconnect_listeners:  # what the NATS client runs once it is back
         await reconnected()
-    await reconcile()
-    assert await _allowed(world, replica, "uhd_streaming")
+    assert await _new_subscriber_gets(world, replica, "cus-after", "uhd_streaming")
