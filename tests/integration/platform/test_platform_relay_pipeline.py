@@ -16,7 +16,7 @@ from azotte_platform.db.unit_of_work import UnitOfWork
 from azotte_platform.events import nats_connection
 from azotte_platform.events.envelope import Event, ReceivedEvent, service_subjects, stream_name
 from azotte_platform.events.publisher import BatchPublisher, PublishFailed
-from azotte_platform.events.relay import OutboxRelay
+from azotte_platform.events.relay import OutboxRelay, _Claim
 from tests.integration.platform.bus_fixture import Bus, open_bus
 
 
@@ -109,3 +109,30 @@ async def test_a_message_jetstream_refuses_fails_its_batch_with_the_reason(bus: 
     stored = await publisher.send([(subject, b"", {})])
     await stored.acknowledged(timeout=10)
     assert (await bus.js.stream_info(stream_name(bus.producer))).state.messages == 1
+
+
+async def test_a_relay_stopped_while_committing_stops_and_its_batch_goes_out_later(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit cut short leaves its transaction unable to roll back; the relay still stops (a service can shut down)
+    and the rows go out once, later."""
+    await record(bus, range(100), per_transaction=100)
+    committing = asyncio.Event()
+    commit = _Claim.commit
+
+    async def commit_seen(claim: _Claim) -> None:
+        committing.set()
+        await commit(claim)
+
+    monkeypatch.setattr(_Claim, "commit", commit_seen)
+    running = asyncio.create_task(relay(bus).run())
+    await committing.wait()
+    running.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(running, timeout=10)
+    monkeypatch.undo()
+    await relay(bus).publish_pending()
+    assert await outbox_size(bus) == 0
+    assert (await bus.js.stream_info(stream_name(bus.producer))).state.messages == 100
+    assert await streamed_amounts(bus, 100) == list(range(100))

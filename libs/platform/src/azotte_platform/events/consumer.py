@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -46,6 +47,31 @@ class ConsumerSpec:
         return [f"azotte.*.{self.producer}.{event_type}" for event_type in self.event_types]
 
 
+async def fetched_batches(
+    js: JetStreamContext, durable: str, stream: str, batch: int
+) -> AsyncGenerator[list[Msg], None]:
+    """The batches of a durable pull consumer, fetched forever (an empty batch when nothing came for a second).
+
+    NOTE: the subscription is removed when the caller stops (close this generator, e.g. with `aclosing`): a
+    message delivered after the last fetch would otherwise wait in its queue, and draining the NATS connection
+    at shutdown would wait on it for the whole drain timeout. JetStream redelivers it after its ack wait.
+    """
+    subscription = await js.pull_subscribe_bind(durable=durable, stream=stream)
+    try:
+        while True:
+            try:
+                yield await subscription.fetch(batch, timeout=1.0)
+            except TimeoutError:
+                # NOTE: nats-py raises its own TimeoutError or asyncio's (both this builtin) when nothing came in time.
+                yield []
+            except Exception:
+                log.warning("consumer %s could not fetch; retrying", durable, exc_info=True)
+                await asyncio.sleep(1.0)
+    finally:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
+
+
 class EventConsumer(Generic[U]):
     """Feeds events to `handler` inside a unit of work that also records them in the inbox.
 
@@ -76,26 +102,17 @@ class EventConsumer(Generic[U]):
                 filter_subjects=spec.filter_subjects(),
             ),
         )
-        subscription = await self._js.pull_subscribe_bind(durable=spec.durable, stream=stream_name(spec.producer))
-        while True:
-            try:
-                messages = await subscription.fetch(spec.batch, timeout=1.0)
-            except TimeoutError:
-                # NOTE: nats-py raises its own TimeoutError or asyncio's (both this builtin) when nothing came in time.
-                self._pending.set(0)
-                continue
-            except Exception:
-                log.warning("consumer %s could not fetch; retrying", spec.durable, exc_info=True)
-                await asyncio.sleep(1.0)
-                continue
-            # NOTE: every delivery says how many events remain behind it: the lag costs no request of its own.
-            self._pending.set(messages[-1].metadata.num_pending if messages else 0)
-            step = self._spec.per_transaction
-            for start in range(0, len(messages), step):
-                chunk = messages[start : start + step]
-                if len(chunk) == 1 or not await self.handle_together(chunk):
-                    for message in chunk:
-                        await self.handle(message)
+        fetched = fetched_batches(self._js, spec.durable, stream_name(spec.producer), spec.batch)
+        async with contextlib.aclosing(fetched) as batches:
+            async for messages in batches:
+                # NOTE: every delivery says how many events remain behind it: the lag costs no request of its own.
+                self._pending.set(messages[-1].metadata.num_pending if messages else 0)
+                step = self._spec.per_transaction
+                for start in range(0, len(messages), step):
+                    chunk = messages[start : start + step]
+                    if len(chunk) == 1 or not await self.handle_together(chunk):
+                        for message in chunk:
+                            await self.handle(message)
 
     async def run_forever(self, restart_seconds: float = 2.0) -> None:
         """`run`, started again after a failure: before the producer created its stream, or while NATS is away."""

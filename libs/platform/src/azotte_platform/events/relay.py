@@ -113,9 +113,15 @@ class _Claim:
         await self.connection.close()
 
     async def give_back(self) -> None:
-        """Roll back; a connection that cannot roll back is discarded rather than returned to the pool."""
+        """Roll back; a connection that cannot roll back is discarded instead (ending its session undoes the take).
+
+        NOTE: a rollback that fails (e.g. after a commit was cancelled half-way) is not an error of its own: the
+        discarded connection gives the rows back all the same, and raising here would mask the error being handled.
+        """
         try:
             await self.transaction.rollback()
+        except Exception:
+            await self.connection.invalidate()
         except BaseException:
             await self.connection.invalidate()
             raise

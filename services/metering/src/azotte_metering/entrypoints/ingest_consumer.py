@@ -13,6 +13,7 @@ that fails is redelivered (events already stored are duplicates then, counted on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -27,6 +28,7 @@ from azotte_metering.domain.ingest_partitions import partition_of
 from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, UsageEvent
 from azotte_metering.service_layer.ingest import GroupCommit, InFlight, Outcome
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.events.consumer import fetched_batches
 from azotte_platform.events.envelope import validate_tenant_id
 from azotte_platform.events.nats_connection import ensure_stream
 
@@ -98,18 +100,9 @@ class IngestConsumer:
                 ack_wait=60,
             ),
         )
-        subscription = await self._js.pull_subscribe_bind(durable=durable, stream=INGEST_STREAM)
-        while True:
-            try:
-                messages = await subscription.fetch(self._batch, timeout=1.0)
-            except TimeoutError:
-                # NOTE: nats-py raises its own TimeoutError or asyncio's when a fetch finds nothing in time.
-                continue
-            except Exception:
-                log.warning("the ingest consumer could not fetch; retrying", exc_info=True)
-                await asyncio.sleep(1.0)
-                continue
-            await self.handle(messages)
+        async with contextlib.aclosing(fetched_batches(self._js, durable, INGEST_STREAM, self._batch)) as batches:
+            async for messages in batches:
+                await self.handle(messages)
 
     async def handle(self, messages: Sequence[Msg]) -> None:
         """Ingest the fetched messages, each tenant's together; a poison message is terminated alone."""
