@@ -162,6 +162,7 @@ async def test_a_catalog_event_about_plans_refreshes_the_features_new_subscriber
     assert await eventually(lambda: _allowed(world, replica, "hd_streaming"))
     assert not await _allowed(world, replica, "uhd_streaming")
     world.catalog.plans["basic"].append(("uhd_streaming", None))
+    assert not await _new_subscriber_gets(world, replica, "cus-before", "uhd_streaming")  # the cached plan
     await nats_connection.ensure_service_stream(world.js, "catalog")
     payload = catalog_pb2.Plan(id="basic")
     headers = binary_headers(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from azotte_payments.domain.credit import CreditReason
 from azotte_payments.domain.events import InvoiceMarkedUncollectible
@@ -37,11 +37,11 @@ from azotte_payments.domain.invoices import (
 )
 from azotte_payments.domain.ledger import EntryKind
 from azotte_payments.errors import CurrencyMismatch, InvoiceNotFound
-from azotte_payments.ports import InvoiceRenderer, InvoicingUnitOfWork, StorefrontCatalog
+from azotte_payments.ports import DueInvoiceRepository, InvoiceRenderer, InvoicingUnitOfWork, StorefrontCatalog
 from azotte_payments.service_layer.credits import record_credit_granted
 from azotte_payments.service_layer.effects import new_id, post_entries, post_entry
 from azotte_platform import context
-from azotte_platform.clock import Clock, tenant_times
+from azotte_platform.clock import Clock, TenantTimes, tenant_times
 from azotte_platform.errors import Aborted, AzotteError, InvalidArgument
 from azotte_platform.paging import Page, PageRequest
 from azotte_platform.reminders import reminder_days
@@ -353,62 +353,60 @@ async def credit_invoice(
 
 async def mark_overdue_invoices(new_uow: Callable[[], InvoicingUnitOfWork], clock: Clock, batch: int = 500) -> int:
     """Mark invoices past their due date (by their own tenant's clock) overdue, `batch` at a time; how many."""
-    marked = 0
-    while True:
-        async with new_uow() as uow:
-            due = await uow.due_invoices().past_due(tenant_times(clock), batch)
-        by_tenant: dict[str, list[str]] = defaultdict(list)
-        for tenant_id, invoice_id in due:
-            by_tenant[tenant_id].append(invoice_id)
-        marked_now = sum([await _mark_overdue(new_uow, tenant_id, ids) for tenant_id, ids in by_tenant.items()])
-        marked += marked_now
-        if len(due) < batch or not marked_now:
-            return marked
-
-
-async def _mark_overdue(new_uow: Callable[[], InvoicingUnitOfWork], tenant_id: str, invoice_ids: list[str]) -> int:
-    with context.tenant_scope(tenant_id):
-        async with new_uow() as uow:
-            repository = uow.invoices(tenant_id)
-            today = uow.clock.now().date()
-            marked = [invoice for invoice in await repository.claim(invoice_ids) if invoice.mark_overdue(today)]
-            await repository.save_many(marked)
-            for invoice in marked:
-                emit_invoice_events(uow, tenant_id, invoice)
-            await uow.commit()
-            return len(marked)
+    return await _sweep(
+        new_uow, clock, batch, lambda due, today_of, limit: due.past_due(today_of, limit), Invoice.mark_overdue
+    )
 
 
 async def send_reminders(new_uow: Callable[[], InvoicingUnitOfWork], clock: Clock, batch: int = 500) -> int:
     """Publish invoice.reminder for every reminder day come (by each invoice's tenant's clock) of an invoice still
     owed, `batch` invoices at a time; how many were published."""
-    sent = 0
+    return await _sweep(
+        new_uow, clock, batch, lambda due, today_of, limit: due.reminders_due(today_of, limit), Invoice.remind
+    )
+
+
+async def _sweep(
+    new_uow: Callable[[], InvoicingUnitOfWork],
+    clock: Clock,
+    batch: int,
+    find: Callable[[DueInvoiceRepository, TenantTimes, int], Awaitable[list[tuple[str, str]]]],
+    act: Callable[[Invoice, date], int],
+) -> int:
+    """Apply `act` to every invoice `find` picks, each tenant's in a transaction of its own, `batch` at a time;
+    the sum of what `act` answered."""
+    done = 0
     while True:
         async with new_uow() as uow:
-            due = await uow.due_invoices().reminders_due(tenant_times(clock), batch)
+            due = await find(uow.due_invoices(), tenant_times(clock), batch)
         by_tenant: dict[str, list[str]] = defaultdict(list)
         for tenant_id, invoice_id in due:
             by_tenant[tenant_id].append(invoice_id)
-        sent_now = sum([await _remind(new_uow, tenant_id, ids) for tenant_id, ids in by_tenant.items()])
-        sent += sent_now
-        if len(due) < batch or not sent_now:
-            return sent
+        done_now = sum([await _act_on(new_uow, tenant_id, ids, act) for tenant_id, ids in by_tenant.items()])
+        done += done_now
+        if len(due) < batch or not done_now:
+            return done
 
 
-async def _remind(new_uow: Callable[[], InvoicingUnitOfWork], tenant_id: str, invoice_ids: list[str]) -> int:
+async def _act_on(
+    new_uow: Callable[[], InvoicingUnitOfWork],
+    tenant_id: str,
+    invoice_ids: list[str],
+    act: Callable[[Invoice, date], int],
+) -> int:
     # NOTE: exactly once: each invoice is claimed (SKIP LOCKED: a concurrent sweep has it) and re-read under the
-    # lock, and the days it sends leave its pending list in the same transaction as their outbox rows.
+    # lock, and what `act` changed commits in the same transaction as its events' outbox rows.
     with context.tenant_scope(tenant_id):
         async with new_uow() as uow:
             repository = uow.invoices(tenant_id)
             today = uow.clock.now().date()
             claimed = await repository.claim(invoice_ids)
-            sent = sum(invoice.remind(today) for invoice in claimed)
+            done = sum(act(invoice, today) for invoice in claimed)
             await repository.save_many(claimed)
             for invoice in claimed:
                 emit_invoice_events(uow, tenant_id, invoice)
             await uow.commit()
-            return sent
+            return done
 
 
 async def set_profile(uow: InvoicingUnitOfWork, tenant_id: str, profile: InvoiceProfile) -> InvoiceProfile:
