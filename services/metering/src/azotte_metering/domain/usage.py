@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from azotte_metering.domain.meters import Aggregation
 
@@ -82,6 +83,25 @@ def cover(start: datetime, end: datetime, coarsest: Granularity = Granularity.DA
             spans.append(Span(finer, at, stop))
             at = stop
     return spans
+
+
+def tally(states: dict[Any, list[Any]], key: Any, value: Decimal, time: datetime) -> None:
+    """Count one measure into `states[key]`, a bucket's running [count, total, min, max, latest time, latest value].
+
+    NOTE: a list, not a `Bucket`: this runs once per measure of every event ingested.
+    """
+    state = states.get(key)
+    if state is None:
+        states[key] = [1, value, value, value, time, value]
+        return
+    state[0] += 1
+    state[1] += value
+    if value < state[2]:
+        state[2] = value
+    elif value > state[3]:
+        state[3] = value
+    if time > state[4] or (time == state[4] and value > state[5]):
+        state[4], state[5] = time, value
 
 
 @dataclass(slots=True)

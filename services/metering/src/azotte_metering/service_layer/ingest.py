@@ -20,7 +20,7 @@ from typing import Any
 from azotte_metering.domain.events import UsageRecorded, WindowTotal
 from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, Accepted, Judge, Rejection, UsageEvent, readers_by_type
 from azotte_metering.domain.meters import Aggregation, Meter
-from azotte_metering.domain.usage import Bucket, Granularity
+from azotte_metering.domain.usage import Bucket, Granularity, tally
 from azotte_metering.errors import IngestSaturated, InvalidEventBatch
 from azotte_metering.ports import DayRollup, MeteringUnitOfWork
 from azotte_platform.context import tenant_scope
@@ -235,28 +235,18 @@ def usage_recorded(
 ) -> list[UsageRecorded]:
     """One fact per (customer, meter, dimension values) the new events touched, with the days' totals after them."""
     groups: dict[tuple[str, str, str], list[Any]] = {}
+    spans: dict[tuple[str, str, str], list[datetime]] = {}
     for accepted in fresh:
         time = accepted.time
         subject = accepted.event.subject
         for meter_key, dimensions, value, _ in accepted.measures:
             key = (subject, meter_key, dimensions)
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [1, value, value, value, time, value, time, time]
-                continue
-            # NOTE: count, sum, min, max, latest (time, value), first and last time.
-            group[0] += 1
-            group[1] += value
-            if value < group[2]:
-                group[2] = value
-            elif value > group[3]:
-                group[3] = value
-            if time > group[4] or (time == group[4] and value > group[5]):
-                group[4], group[5] = time, value
-            if time < group[6]:
-                group[6] = time
-            elif time > group[7]:
-                group[7] = time
+            tally(groups, key, value, time)
+            span = spans.setdefault(key, [time, time])  # the first and last event's time
+            if time < span[0]:
+                span[0] = time
+            elif time > span[1]:
+                span[1] = time
     totals: dict[tuple[str, str, str], list[WindowTotal]] = {}
     for day in days:
         bucket = day.rollup.bucket
@@ -266,12 +256,14 @@ def usage_recorded(
         )
     facts = []
     parsed: dict[str, dict[str, str]] = {}
-    for (customer_id, meter_key, dimensions_key), group in sorted(groups.items()):
+    for key, group in sorted(groups.items()):
+        customer_id, meter_key, dimensions_key = key
         if dimensions_key not in parsed:
             parsed[dimensions_key] = json.loads(dimensions_key)
         aggregation = meters[meter_key].aggregation
-        count, total, minimum, maximum, latest_time, latest_value, first, last = group
-        batch = Bucket(count, total, minimum, maximum, latest_time, latest_value)
+        batch = Bucket(*group)
+        first, last = spans[key]
+        count = batch.event_count
         quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
         facts.append(
             UsageRecorded(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.partitions import MonthlyPartitions
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
-from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, Rollup, Span
+from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, Rollup, Span, tally
 from azotte_metering.ports import DayRollup, EventQuery, Recorded, StoredEvent
 
 _STORE_EVENTS = sa.text(
@@ -184,19 +184,7 @@ def _buckets(
         minute = time.replace(second=0, microsecond=0)
         subject = accepted.event.subject
         for meter_key, dimensions, value, seen in accepted.measures:
-            key = (subject, meter_key, dimensions, minute)
-            state = minutes.get(key)
-            if state is None:
-                minutes[key] = [1, value, value, value, time, value]
-            else:
-                state[0] += 1
-                state[1] += value
-                if value < state[2]:
-                    state[2] = value
-                elif value > state[3]:
-                    state[3] = value
-                if time > state[4] or (time == state[4] and value > state[5]):
-                    state[4], state[5] = time, value
+            tally(minutes, (subject, meter_key, dimensions, minute), value, time)
             if seen:
                 for unit, start in _starts(minute):
                     distinct.add((subject, meter_key, unit, start, dimensions, seen))
