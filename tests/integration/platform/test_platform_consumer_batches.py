@@ -100,5 +100,6 @@ async def test_events_applied_together_are_applied_once_in_order_and_a_poison_ev
         assert await read() == expected
     finally:
         task.cancel()
+        await asyncio.wait([task])
         await client.close()
         await engine.dispose()

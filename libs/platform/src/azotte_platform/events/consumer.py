@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from opentelemetry import trace
@@ -64,6 +65,8 @@ async def fetched_batches(
             except TimeoutError:
                 # NOTE: nats-py raises its own TimeoutError or asyncio's (both this builtin) when nothing came in time.
                 yield []
+            except ConnectionClosedError:
+                raise  # for good: a closed client never reconnects (nats-py also answers a cancelled fetch so)
             except Exception:
                 log.warning("consumer %s could not fetch; retrying", durable, exc_info=True)
                 await asyncio.sleep(1.0)
