@@ -120,7 +120,7 @@ async def main(count: int) -> None:
         delivery = WebhookDelivery(uow, clock, sender, batch_size=BATCH)
         receiver.received = 0
         started = time.perf_counter()
-        delivered = await delivery.deliver_due()
+        delivered = await delivery.work_due()
         elapsed = time.perf_counter() - started
         await sender.close()
         async with uow() as unit:

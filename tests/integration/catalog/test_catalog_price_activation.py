@@ -81,7 +81,7 @@ async def test_a_grandfathered_price_change_activates_when_the_clock_passes_it(
     assert await resolve(tenant, started=old_subscriber_start) == 1299
     assert await resolve(tenant, started=takes_effect + timedelta(minutes=5)) == 1499
 
-    assert await catalog.service.activator.activate_due() == 0
+    assert await catalog.service.activator.work_due() == 0
     assert (await activations(catalog, tenant))[new_price] == 1
 
 
@@ -103,7 +103,7 @@ async def test_an_at_next_renewal_change_reaches_existing_subscribers(
     assert await resolve(tenant, started=subscriber_start) == 1299
 
     catalog.clock.advance(timedelta(days=2))
-    await catalog.service.activator.activate_due()
+    await catalog.service.activator.work_due()
 
     assert await resolve(tenant, started=subscriber_start) == 1599
     assert await resolve(tenant) == 1599
@@ -132,7 +132,7 @@ async def test_replicas_activating_side_by_side_announce_each_price_once(
     try:
         catalog.clock.advance(timedelta(hours=1))
         for _ in range(3):
-            await asyncio.gather(catalog.service.activator.activate_due(), other.service.activator.activate_due())
+            await asyncio.gather(catalog.service.activator.work_due(), other.service.activator.work_due())
 
         async def all_announced() -> dict[str, int]:
             counts = await activations(catalog, tenant)
@@ -158,7 +158,7 @@ async def test_a_scheduled_price_activates_by_its_own_tenants_clock_only(catalog
         scheduled[tenant.tenant_id] = (await tenant.SchedulePrice(request)).price.id
 
     catalog.clock.advance(timedelta(hours=2), ahead.tenant_id)  # one sandbox tenant moves its clock
-    assert await catalog.service.activator.activate_due() == 1
+    assert await catalog.service.activator.work_due() == 1
 
     async def announced(tenant: TenantStub) -> bool:
         return (await activations(catalog, tenant)).get(scheduled[tenant.tenant_id]) == 1
@@ -175,5 +175,5 @@ async def test_a_scheduled_price_activates_by_its_own_tenants_clock_only(catalog
     assert event.time >= now_of(catalog.clock, ahead.tenant_id) - timedelta(minutes=1)  # stamped on its own clock
 
     catalog.clock.advance(timedelta(hours=2), behind.tenant_id)
-    assert await catalog.service.activator.activate_due() == 1
+    assert await catalog.service.activator.work_due() == 1
     await eventually(lambda: announced(behind))

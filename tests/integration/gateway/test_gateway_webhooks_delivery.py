@@ -83,7 +83,7 @@ async def test_two_replicas_deliver_every_message_exactly_once(engine: AsyncEngi
     def replica() -> WebhookDelivery:
         return WebhookDelivery(lambda: PostgresGatewayUnitOfWork(engine, "gateway", clock), clock, sender, batch_size=7)
 
-    delivered = await asyncio.gather(replica().deliver_due(), replica().deliver_due(), replica().deliver_due())
+    delivered = await asyncio.gather(replica().work_due(), replica().work_due(), replica().work_due())
     assert sum(delivered) == 120
     assert len(sender.sent) == 120 and set(sender.sent.values()) == {1}
     assert await _states(engine) == Counter({MessageState.DELIVERED.value: 120})
@@ -98,7 +98,7 @@ async def test_a_claim_never_reported_is_taken_over_after_its_lease(engine: Asyn
     assert len(claimed) == 3
     sender = CountingSender()
     survivor = WebhookDelivery(lambda: PostgresGatewayUnitOfWork(engine, "gateway", clock), clock, sender)
-    assert await survivor.deliver_due() == 0
+    assert await survivor.work_due() == 0
     clock.advance(timedelta(seconds=61), TENANT)
-    assert await survivor.deliver_due() == 3
+    assert await survivor.work_due() == 3
     assert await _states(engine) == Counter({MessageState.DELIVERED.value: 3})

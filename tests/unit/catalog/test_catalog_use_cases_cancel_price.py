@@ -65,7 +65,7 @@ async def test_a_change_not_yet_in_effect_is_withdrawn_and_never_activated(
     view = await catalogs.view(TENANT)
     assert [p.id for p in view.catalog.prices] == [first]
     clock.advance(timedelta(days=31))
-    assert await PriceActivator(lambda: uow, clock).activate_due() == 0
+    assert await PriceActivator(lambda: uow, clock).work_due() == 0
     assert view.resolve_price("premium", "us", Channel.WEB, clock.now()).amount_minor == 1299
 
 

@@ -66,7 +66,7 @@ async def test_a_first_price_is_activated_as_it_is_scheduled(
     activated = uow.published[-1].payload
     assert isinstance(activated, events_pb2.PriceActivated)
     assert (activated.price.id, activated.previous_price_id) == (sold, "")
-    assert await PriceActivator(lambda: uow, clock).activate_due() == 0
+    assert await PriceActivator(lambda: uow, clock).work_due() == 0
 
 
 async def test_a_change_scheduled_ahead_is_activated_once_when_its_time_comes(
@@ -78,12 +78,12 @@ async def test_a_change_scheduled_ahead_is_activated_once_when_its_time_comes(
     activator = PriceActivator(lambda: uow, clock, max_idle_seconds=7200)
 
     assert uow.published_types() == ["price.scheduled"]
-    assert await activator.activate_due() == 0
+    assert await activator.work_due() == 0
     assert await activator.seconds_until_next() == 3600
 
     clock.advance(timedelta(hours=2))
-    assert await activator.activate_due() == 1
-    assert await activator.activate_due() == 0
+    assert await activator.work_due() == 1
+    assert await activator.work_due() == 0
 
     assert uow.published_types() == ["price.scheduled", "price.activated"]
     activated = uow.published[1].payload

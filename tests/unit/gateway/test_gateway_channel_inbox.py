@@ -167,16 +167,16 @@ async def test_a_failed_apply_is_retried_on_the_schedule_then_parked_with_its_re
     stored = await gateway.channels.receive_notification(Channel.TELECOM, TENANT.id, signed(key, "n1", "+33699"))
     assert (stored.state, stored.next_attempt_time) == (InboxState.FAILED, NOW + RETRY_DELAYS[0])
     assert "ChannelCustomerUnknown" in stored.last_error
-    assert await inbox.apply_due() == 0  # not due yet
+    assert await inbox.work_due() == 0  # not due yet
     for delay in RETRY_DELAYS:
         suite.clock.advance(delay)
-        assert await inbox.apply_due() == 1
+        assert await inbox.work_due() == 1
     parked = await get(gateway, "telecom/n1")
     assert (parked.state, parked.attempt_count) == (cn.CHANNEL_NOTIFICATION_STATE_PARKED, MAX_ATTEMPTS)
     assert "no customer has subscriber '+33699' linked" in parked.last_error
     assert not parked.HasField("next_attempt_time")
     suite.clock.advance(timedelta(days=1))
-    assert await inbox.apply_due() == 0  # parked: only an operator's replay moves it
+    assert await inbox.work_due() == 0  # parked: only an operator's replay moves it
     assert suite.lifecycle.applied == []
 
 
@@ -186,7 +186,7 @@ async def test_a_replay_after_the_fix_applies_a_parked_notification(
     await gateway.channels.receive_notification(Channel.TELECOM, TENANT.id, signed(key, "n1", "+33699"))
     for delay in RETRY_DELAYS:
         suite.clock.advance(delay)
-        await inbox.apply_due()
+        await inbox.work_due()
     subscribers.linked.add("+33699")
     manager = caller(Role.MANAGER)
     with manager.scope():
@@ -194,7 +194,7 @@ async def test_a_replay_after_the_fix_applies_a_parked_notification(
         queued = await inbox.replay_channel_notification(manager, request)
         assert await inbox.replay_channel_notification(manager, request) == queued  # a retried call: same answer
     assert queued.notification.state == cn.CHANNEL_NOTIFICATION_STATE_FAILED
-    assert await inbox.apply_due() == 1
+    assert await inbox.work_due() == 1
     assert (await get(gateway, "telecom/n1")).state == cn.CHANNEL_NOTIFICATION_STATE_APPLIED
     assert applied_ids(suite) == ["n1"]
     with manager.scope(), pytest.raises(ChannelNotificationNotReplayable):
@@ -211,7 +211,7 @@ async def test_due_notifications_are_retried_in_event_time_order(
         await gateway.channels.receive_notification(Channel.TELECOM, TENANT.id, signed(key, notification_id, "+1", at))
     subscribers.linked.add("+1")
     suite.clock.advance(RETRY_DELAYS[0])
-    assert await inbox.apply_due() == 3
+    assert await inbox.work_due() == 3
     assert applied_ids(suite) == ["early", "middle", "late"]
 
 
@@ -289,9 +289,9 @@ async def test_a_notification_whose_attempt_died_with_its_process_is_applied_aft
         async with suite.uow() as uow:
             await uow.channel_inbox.add(stuck)
             await uow.commit()
-    assert await inbox.apply_due() == 0  # its attempt may still be running
+    assert await inbox.work_due() == 0  # its attempt may still be running
     suite.clock.advance(LEASE)
-    assert await inbox.apply_due() == 1  # the stored body verified again, then applied
+    assert await inbox.work_due() == 1  # the stored body verified again, then applied
     assert applied_ids(suite) == ["n1"]
     forged = InboxNotification(**{**vars(stuck), "notification_id": "n2", "headers": {SIGNATURE_HEADER: "00"}})
     with tenant_scope(TENANT.id):
@@ -299,5 +299,5 @@ async def test_a_notification_whose_attempt_died_with_its_process_is_applied_aft
             await uow.channel_inbox.add(forged)
             await uow.commit()
     suite.clock.advance(LEASE)
-    assert await inbox.apply_due() == 1
+    assert await inbox.work_due() == 1
     assert applied_ids(suite) == ["n1"]  # a stored body that no longer verifies applies nothing

@@ -166,7 +166,7 @@ async def test_an_event_becomes_one_signed_message_per_matching_endpoint(world: 
     await _publish(world, _event())  # the bus redelivers: no second message
 
     sender = FakeSender()
-    assert await _delivery(world, sender).deliver_due() == 2
+    assert await _delivery(world, sender).work_due() == 2
     secrets = {everything.endpoint.id: everything.secret, renewals.endpoint.id: renewals.secret}
     for sent in sender.sent:
         endpoint_id = next(m.endpoint_id for m in world.data.messages.values() if m.id == sent.headers["webhook-id"])
@@ -182,11 +182,11 @@ async def test_a_failing_receiver_gets_retries_on_the_sandbox_clock_with_the_sam
     await _publish(world, _event())
     sender = FakeSender(DeliveryResult(500, 4, error="HTTP 500", response_excerpt="x" * 1024))
     delivery = _delivery(world, sender)
-    assert await delivery.deliver_due() == 1
-    assert await delivery.deliver_due() == 0  # the retry is 5 s away
+    assert await delivery.work_due() == 1
+    assert await delivery.work_due() == 0  # the retry is 5 s away
     assert isinstance(world.clock, FixedClock)
     world.clock.advance(timedelta(seconds=5), TENANT.id)
-    assert await delivery.deliver_due() == 1
+    assert await delivery.work_due() == 1
     first, second = sender.sent
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     assert first.body == second.body
@@ -207,7 +207,7 @@ async def test_410_disables_the_endpoint_and_says_why(world: WebhookWorld) -> No
     await _publish(world, _event(event_id="ev-1"))
     await _publish(world, _event(event_id="ev-2"))
     sender = FakeSender(DeliveryResult(410, 2, error="HTTP 410"), DeliveryResult(200, 2))
-    await _delivery(world, sender).deliver_due()
+    await _delivery(world, sender).work_due()
 
     who = caller(Role.VIEWER)
     with who.scope():
@@ -244,7 +244,7 @@ async def test_a_replay_resends_the_same_message_and_a_range_replays_the_failed_
     await _publish(world, _event(event_id="ev-2"))
     sender = FakeSender()
     delivery = _delivery(world, sender)
-    await delivery.deliver_due()
+    await delivery.work_due()
     replayed_id = sender.sent[0].headers["webhook-id"]
 
     admin = caller(Role.ADMIN)
@@ -253,7 +253,7 @@ async def test_a_replay_resends_the_same_message_and_a_range_replays_the_failed_
             admin, wh.ReplayWebhookMessageRequest(request_id="p", message_id=replayed_id)
         )
     assert answer.message.state == wh.WEBHOOK_MESSAGE_STATE_PENDING
-    await delivery.deliver_due()
+    await delivery.work_due()
     assert sender.sent[-1].headers["webhook-id"] == replayed_id
     assert sender.sent[-1].body == sender.sent[0].body
 
@@ -275,7 +275,7 @@ async def test_a_test_event_goes_to_the_endpoint_whatever_its_filter(world: Webh
             admin, wh.SendTestWebhookEventRequest(request_id="t", endpoint_id=created.endpoint.id)
         )
     sender = FakeSender()
-    await _delivery(world, sender).deliver_due()
+    await _delivery(world, sender).work_due()
     assert json.loads(sender.sent[0].body)["type"] == "webhook.test"
     assert sender.sent[0].headers["webhook-id"] == answer.message.id
     assert verified(created.secret, sender.sent[0].headers, sender.sent[0].body)

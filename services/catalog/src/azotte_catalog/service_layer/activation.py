@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from azotte_catalog.domain.events import PriceActivated
 from azotte_catalog.ports import CatalogUnitOfWork
 from azotte_platform.clock import Clock, tenant_times
-from azotte_platform.waiting import wait_at_most
+from azotte_platform.due_work import DueWorker
 
 log = logging.getLogger(__name__)
-# NOTE: a due price locked by another replica is left to it; look again shortly after.
-MIN_WAIT_SECONDS = 0.1
 
 
-class PriceActivator:
+class PriceActivator(DueWorker):
     """Records `price.activated` for every price whose effective time has passed, exactly once.
 
     NOTE: a price is claimed with FOR UPDATE SKIP LOCKED and marked activated in the same
@@ -32,22 +30,12 @@ class PriceActivator:
         max_idle_seconds: float = 60.0,
         retry_seconds: float = 5.0,
     ):
+        super().__init__(max_idle_seconds=max_idle_seconds, retry_seconds=retry_seconds)
         self._uow_factory = uow_factory
         self._clock = clock
         self._batch_size = batch_size
-        self._max_idle = max_idle_seconds
-        self._retry = retry_seconds
-        self._wakeup = asyncio.Event()
 
-    def wake(self) -> None:
-        """Look for due prices now (the clock moved, or a price was scheduled)."""
-        self._wakeup.set()
-
-    async def on_clock_change(self, tenant_id: str) -> None:
-        """Listener for sandbox clock advances: look for prices now due (the sweep covers every tenant)."""
-        self.wake()
-
-    async def activate_due(self) -> int:
+    async def work_due(self) -> int:
         """Activate every price due by its tenant's now; return how many were activated."""
         total = 0
         while True:
@@ -61,26 +49,10 @@ class PriceActivator:
                 await uow.commit()
             total += len(due)
             if len(due) < self._batch_size:
+                if total:
+                    log.info("activated %d price(s)", total)
                 return total
 
-    async def seconds_until_next(self) -> float:
-        """How long the loop may sleep: until the next pending price, at most the idle bound."""
+    async def next_due_in(self) -> timedelta | None:
         async with self._uow_factory() as uow:
-            upcoming = await uow.catalog.next_activation_in(tenant_times(self._clock))
-        if upcoming is None:
-            return self._max_idle
-        return min(max(upcoming.total_seconds(), MIN_WAIT_SECONDS), self._max_idle)
-
-    async def run(self) -> None:
-        """Activate due prices, then wait for the next one, a clock move or a new price; forever."""
-        while True:
-            self._wakeup.clear()
-            try:
-                activated = await self.activate_due()
-                if activated:
-                    log.info("activated %d price(s)", activated)
-                delay = await self.seconds_until_next()
-            except Exception:
-                log.warning("price activation failed; retrying", exc_info=True)
-                delay = self._retry
-            await wait_at_most(self._wakeup, delay)
+            return await uow.catalog.next_activation_in(tenant_times(self._clock))

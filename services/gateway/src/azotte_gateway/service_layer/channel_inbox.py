@@ -10,7 +10,6 @@ order, end in the state the channel's order gives.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -32,12 +31,12 @@ from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform import context, convert
 from azotte_platform.clock import Clock, tenant_times
+from azotte_platform.due_work import DueWorker
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.listing import EQUALITY, Filter
 from azotte_platform.paging import PageRequest
 from azotte_platform.service_kit import Units
-from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def _error_text(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class ChannelInbox:
+class ChannelInbox(DueWorker):
     """Receives notifications into the inbox and applies them; the worker retries what failed; operators look."""
 
     def __init__(
@@ -108,14 +107,12 @@ class ChannelInbox:
         max_idle_seconds: float = 5.0,
         retry_seconds: float = 2.0,
     ):
+        super().__init__(max_idle_seconds=max_idle_seconds, retry_seconds=retry_seconds)
         self._units = units
         self._clock = clock
         self._notifications = notifications
         self._apply = apply
         self._batch_size = batch_size
-        self._max_idle = max_idle_seconds
-        self._retry = retry_seconds
-        self._wakeup = asyncio.Event()
 
     # --- the receive path ---------------------------------------------------------------------------
 
@@ -195,15 +192,7 @@ class ChannelInbox:
 
     # --- the worker ----------------------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Look for due notifications now (a replay, or a sandbox clock moved)."""
-        self._wakeup.set()
-
-    async def on_clock_change(self, tenant_id: str) -> None:
-        """Listener for sandbox clock advances: the tenant's retries may be due now."""
-        self.wake()
-
-    async def apply_due(self) -> int:
+    async def work_due(self) -> int:
         """Apply every notification due now, the oldest event first; return how many attempts were made."""
         total = 0
         while True:
@@ -220,27 +209,11 @@ class ChannelInbox:
         with context.tenant_scope(""):
             return await self._write(lambda uow: uow.channel_inbox.claim_due(times, self._batch_size, LEASE))
 
-    async def seconds_until_next(self) -> float:
-        """How long the worker may sleep: until the next due notification, at most the idle bound."""
+    async def next_due_in(self) -> timedelta | None:
         times = tenant_times(self._clock)
         with context.tenant_scope(""):
             async with self._units.factory() as uow:
-                upcoming = await uow.channel_inbox.next_due_in(times)
-        if upcoming is None:
-            return self._max_idle
-        return min(max(upcoming.total_seconds(), 0.1), self._max_idle)
-
-    async def run(self) -> None:
-        """Apply what is due, then wait for the next due notification, a wake-up or a clock move; forever."""
-        while True:
-            self._wakeup.clear()
-            try:
-                await self.apply_due()
-                delay = await self.seconds_until_next()
-            except Exception:
-                log.warning("channel inbox worker failed; retrying", exc_info=True)
-                delay = self._retry
-            await wait_at_most(self._wakeup, delay)
+                return await uow.channel_inbox.next_due_in(times)
 
     # --- the operator surface ------------------------------------------------------------------------
 

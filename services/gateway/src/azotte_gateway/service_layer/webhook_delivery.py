@@ -29,11 +29,10 @@ from azotte_gateway.domain.webhooks import (
 from azotte_gateway.ports import WebhookSender, WebhooksUnitOfWork
 from azotte_gateway.service_layer.webhooks import disable_endpoint
 from azotte_platform.clock import Clock, now_of, shared_now, tenant_times
+from azotte_platform.due_work import DueWorker
 from azotte_platform.events.envelope import ReceivedEvent
-from azotte_platform.waiting import wait_at_most
 
 log = logging.getLogger(__name__)
-MIN_WAIT_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def _attempt(sent: _Sent, endpoint_id: str, number: int, next_attempt_time: date
     )
 
 
-class WebhookDelivery:
+class WebhookDelivery(DueWorker):
     """Sends every message due by its tenant's clock, and records each attempt and what follows it."""
 
     def __init__(
@@ -106,25 +105,15 @@ class WebhookDelivery:
         retry_seconds: float = 2.0,
         draw: Callable[[], float] = random.random,
     ):
+        super().__init__(max_idle_seconds=max_idle_seconds, retry_seconds=retry_seconds)
         self._uow_factory = uow_factory
         self._clock = clock
         self._sender = sender
         self._batch_size = batch_size
         self._lease = lease
-        self._max_idle = max_idle_seconds
-        self._retry = retry_seconds
         self._draw = draw
-        self._wakeup = asyncio.Event()
 
-    def wake(self) -> None:
-        """Look for due messages now (one was queued, replayed, or a clock moved)."""
-        self._wakeup.set()
-
-    async def on_clock_change(self, tenant_id: str) -> None:
-        """Listener for sandbox clock advances: the tenant's retries may be due now."""
-        self.wake()
-
-    async def deliver_due(self) -> int:
+    async def work_due(self) -> int:
         """Send every message due now, batch by batch; return how many attempts were made."""
         total = 0
         while True:
@@ -192,22 +181,6 @@ class WebhookDelivery:
             if endpoint is not None and endpoint.enabled:
                 await uow.webhooks.save_endpoint(endpoint)
 
-    async def seconds_until_next(self) -> float:
-        """How long the loop may sleep: until the next pending message, at most the idle bound."""
+    async def next_due_in(self) -> timedelta | None:
         async with self._uow_factory() as uow:
-            upcoming = await uow.webhooks.next_due_in(tenant_times(self._clock))
-        if upcoming is None:
-            return self._max_idle
-        return min(max(upcoming.total_seconds(), MIN_WAIT_SECONDS), self._max_idle)
-
-    async def run(self) -> None:
-        """Deliver what is due, then wait for the next message, a wake-up or a clock move; forever."""
-        while True:
-            self._wakeup.clear()
-            try:
-                await self.deliver_due()
-                delay = await self.seconds_until_next()
-            except Exception:
-                log.warning("webhook delivery failed; retrying", exc_info=True)
-                delay = self._retry
-            await wait_at_most(self._wakeup, delay)
+            return await uow.webhooks.next_due_in(tenant_times(self._clock))
