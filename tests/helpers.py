@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
+
+from google.protobuf.message import Message
+
+from azotte_platform.events.envelope import ReceivedEvent
 
 T = TypeVar("T")
 
@@ -24,3 +29,25 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, within: float = 15.0,
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within}s (last value {result!r})")
         await asyncio.sleep(interval)
+
+
+def lifecycle_event(
+    event_id: str,
+    event_type: str,
+    payload: Message,
+    tenant_id: str,
+    time: datetime,
+    headers: dict[str, str] | None = None,
+) -> ReceivedEvent:
+    """`payload` as a consumer receives it from lifecycle: an `event_type` event of `tenant_id`, sent at `time`."""
+    return ReceivedEvent(
+        id=event_id,
+        type=event_type,
+        source="azotte/lifecycle",
+        tenant_id=tenant_id,
+        time=time,
+        subject=f"azotte.{tenant_id}.lifecycle.{event_type}",
+        data_schema=payload.DESCRIPTOR.full_name,
+        data=payload.SerializeToString(),
+        headers=headers or {},
+    )

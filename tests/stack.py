@@ -122,20 +122,27 @@ class RunningSuite:
 
 
 @contextlib.asynccontextmanager
+async def running(suite: Suite) -> AsyncIterator[Suite]:
+    """`suite` started, and stopped on exit (also when it fails to start)."""
+    try:
+        await suite.start()
+        yield suite
+    finally:
+        suite.stop()
+
+
+@contextlib.asynccontextmanager
 async def started_suite(root: Path, extra_env: dict[str, str] | None = None) -> AsyncIterator[RunningSuite]:
     """The whole suite under `root` (services get `extra_env`), stopped on exit; shared with tests/faults."""
-    running = Suite(
+    suite = Suite(
         root=root,
         gateway_grpc_port=free_port(),
         gateway_rest_port=free_port(),
         fast_storage=True,
         extra_env=extra_env or {},
     )
-    try:
-        await running.start()
-        base_url = f"http://127.0.0.1:{running.gateway_rest_port}"
+    async with running(suite):
+        base_url = f"http://127.0.0.1:{suite.gateway_rest_port}"
         root_key = (root / "sandbox-admin.key").read_text().strip()
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-            yield RunningSuite(running, base_url, root_key, http)
-    finally:
-        running.stop()
+            yield RunningSuite(suite, base_url, root_key, http)

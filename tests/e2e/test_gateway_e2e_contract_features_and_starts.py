@@ -9,45 +9,15 @@ from typing import Any
 
 from azotte_lifecycle.domain.periods import add_months
 from tests.e2e.conftest import RunningSuite, TenantApi
-from tests.e2e.test_gateway_e2e_contracts import advance_to, at, invoices_of, parsed, rid, sign, terms
+from tests.e2e.test_gateway_e2e_contracts import CATALOG as CONTRACTS_CATALOG
+from tests.e2e.test_gateway_e2e_contracts import advance_to, at, b2b_tenant, invoices_of, parsed, rid, sign, terms
 from tests.helpers import eventually
 
-CATALOG = b"""
-version: 1
-default_locale: en
-storefronts:
-  - id: eu
-    name: Europe, business customers
-    country: DE
-    currency: EUR
-    locales: [en-DE]
-    channels: [direct]
-    tax: {mode: exclusive, rate: "0.19"}
-features:
-  - {key: api_access, name: API access, kind: boolean}
-  - {key: ai_tokens, name: AI tokens, kind: quota, unit: tokens, reset_period: month}
-plans:
-  - id: enterprise_monthly
-    name: Enterprise
-    family: ai
-    rank: 10
-    interval: {unit: month, count: 1}
-    status: active
-    features:
-      - key: api_access
-      - {key: ai_tokens, limit: 1000}
-prices:
-  - {plan: enterprise_monthly, storefront: eu, amount_minor: 49900}
-"""
+# NOTE: the contracts' catalog with a token quota, of which the enterprise plan grants 1000.
+CATALOG = CONTRACTS_CATALOG.replace(
+    b"plans:\n", b"  - {key: ai_tokens, name: AI tokens, kind: quota, unit: tokens, reset_period: month}\nplans:\n"
+).replace(b"prices:\n", b"      - {key: ai_tokens, limit: 1000}\nprices:\n")
 MONTHLY = {"unit": "INTERVAL_UNIT_MONTH", "count": 1}
-
-
-async def tenant_of(suite: RunningSuite) -> TenantApi:
-    """A sandbox tenant selling the enterprise plan directly in storefront `eu`, with a token quota feature."""
-    tenant = await suite.new_tenant(with_catalog=False)
-    applied = await tenant.apply_catalog(CATALOG)
-    assert applied.status_code == 200, applied.text
-    return tenant
 
 
 async def decision(tenant: TenantApi, customer: str, feature: str) -> dict[str, Any]:
@@ -59,7 +29,7 @@ async def contract_of(tenant: TenantApi, contract_id: str) -> dict[str, Any]:
 
 
 async def test_a_contract_of_custom_features_only_grants_exactly_them(suite: RunningSuite) -> None:
-    tenant = await tenant_of(suite)
+    tenant = await b2b_tenant(suite, CATALOG)
     customer = await tenant.customer("DE")
     features = [{"feature_key": "ai_tokens", "limit": 250_000}]
     contract = await sign(tenant, customer, plan_id="", features=features, interval=MONTHLY)
@@ -95,7 +65,7 @@ async def test_a_contract_of_custom_features_only_grants_exactly_them(suite: Run
 
 
 async def test_a_contract_starting_in_three_days_gives_access_only_from_its_start(suite: RunningSuite) -> None:
-    tenant = await tenant_of(suite)
+    tenant = await b2b_tenant(suite, CATALOG)
     customer = await tenant.customer("DE")
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     body: dict[str, Any] = {"request_id": rid(), "customer_id": customer, "storefront_id": "eu"}
@@ -125,7 +95,7 @@ async def test_a_contract_starting_in_three_days_gives_access_only_from_its_star
 
 
 async def test_a_back_dated_contracts_first_invoice_covers_the_period_from_its_start(suite: RunningSuite) -> None:
-    tenant = await tenant_of(suite)
+    tenant = await b2b_tenant(suite, CATALOG)
     customer = await tenant.customer("DE")
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
     body: dict[str, Any] = {"request_id": rid(), "customer_id": customer, "storefront_id": "eu"}

@@ -56,10 +56,11 @@ def parsed(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-async def b2b_tenant(suite: RunningSuite) -> TenantApi:
-    """A sandbox tenant selling the enterprise plan directly in storefront `eu` (19 % VAT added on top)."""
+async def b2b_tenant(suite: RunningSuite, catalog: bytes = CATALOG) -> TenantApi:
+    """A sandbox tenant with `catalog`: by default it sells the enterprise plan directly in storefront `eu` (19 % VAT
+    added on top)."""
     tenant = await suite.new_tenant(with_catalog=False)
-    applied = await tenant.apply_catalog(CATALOG)
+    applied = await tenant.apply_catalog(catalog)
     assert applied.status_code == 200, applied.text
     return tenant
 

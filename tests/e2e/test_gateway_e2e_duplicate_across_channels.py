@@ -6,7 +6,6 @@ of a product line held in the App Store is refused."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.e2e.test_gateway_e2e_app_store import app_body, post, subscriber
 from tests.e2e.test_gateway_e2e_channels_app_store import transaction
-from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint
+from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint, listening
 from tests.helpers import eventually
 
 DUPLICATE = "subscription.duplicate_across_channels"
@@ -35,10 +34,7 @@ def store() -> SigningAppStore:
 
 @pytest.fixture(scope="module")
 async def hooks() -> AsyncIterator[Receiver]:
-    receiving = Receiver()
-    server = await asyncio.start_server(receiving.serve, "127.0.0.1", 0)
-    receiving.port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with listening() as receiving:
         yield receiving
 
 

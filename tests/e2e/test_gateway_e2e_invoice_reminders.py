@@ -6,7 +6,6 @@ it."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -23,11 +22,12 @@ from tests.e2e.test_gateway_e2e_contracts import (
     invoices_of,
     parsed,
     pay,
+    rid,
     sign,
     state_of,
 )
 from tests.e2e.test_gateway_e2e_policy import refused
-from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint
+from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint, listening
 from tests.helpers import eventually
 
 POLICY = "/v1/lifecycle-policy"
@@ -35,15 +35,8 @@ POLICY = "/v1/lifecycle-policy"
 
 @pytest.fixture(scope="module")
 async def reminder_receiver() -> AsyncIterator[Receiver]:
-    receiving = Receiver()
-    server = await asyncio.start_server(receiving.serve, "127.0.0.1", 0)
-    receiving.port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with listening() as receiving:
         yield receiving
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 async def set_rules(tenant: TenantApi, rules: dict[str, Any]) -> Any:

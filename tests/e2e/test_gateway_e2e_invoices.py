@@ -3,22 +3,18 @@ tenant's webhook, an operator imports the bank statement that pays it, and each 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.e2e.conftest import RunningSuite, TenantApi
-from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint
+from tests.e2e.test_gateway_e2e_webhooks import Delivery, Receiver, arrived, endpoint, listening
 
 
 @pytest.fixture(scope="module")
 async def invoice_receiver() -> AsyncIterator[Receiver]:
-    receiving = Receiver()
-    server = await asyncio.start_server(receiving.serve, "127.0.0.1", 0)
-    receiving.port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with listening() as receiving:
         yield receiving
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -100,12 +101,19 @@ class Receiver:
             writer.close()
 
 
-@pytest.fixture(scope="module")
-async def receiver() -> AsyncIterator[Receiver]:
+@contextlib.asynccontextmanager
+async def listening() -> AsyncIterator[Receiver]:
+    """A Receiver on a free local port, served until the block ends."""
     receiving = Receiver()
     server = await asyncio.start_server(receiving.serve, "127.0.0.1", 0)
     receiving.port = server.sockets[0].getsockname()[1]
     async with server:
+        yield receiving
+
+
+@pytest.fixture(scope="module")
+async def receiver() -> AsyncIterator[Receiver]:
+    async with listening() as receiving:
         yield receiving
 
 

@@ -13,7 +13,9 @@ import pytest
 
 from azotte_stack.processes import free_port
 from azotte_stack.suite import Suite
-from tests.perf.bench_premiere import UNLIMITED, Phase, premiere
+from tests.perf.bench_premiere import Phase, premiere
+from tests.perf.perf_suite import UNLIMITED
+from tests.stack import running
 
 # NOTE: what a spike may cost while a replica is down: the same request id retried after these.
 RETRIED = {f"checkout {kind}" for kind in ("409", "502", "503", "504", "ReadError", "RemoteProtocolError")}
@@ -31,11 +33,8 @@ async def replicated(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         gateway_workers=2,
         start_timeout=300,
     )
-    try:
-        await suite.start()
+    async with running(suite):
         yield suite
-    finally:
-        suite.stop()
 
 
 async def test_a_lifecycle_replica_killed_mid_spike_loses_and_doubles_nothing(replicated: Suite) -> None:

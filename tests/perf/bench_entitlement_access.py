@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import httpx
 import nats
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import uvloop
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.client import JetStreamContext
@@ -41,7 +41,6 @@ from azotte_stack.processes import free_port, spawn, stop, wait_until
 from azotte_stack.readiness import wait_listening
 from azotte_stack.suite import Suite
 
-REPO = Path(__file__).resolve().parents[2]
 TENANT = "sandbox"
 PLAN, FEATURE = "standard_monthly", "hd_streaming"
 CUSTOMERS = 1_000
@@ -180,14 +179,8 @@ async def bench_lag(js: JetStreamContext, check: Check, customers: list[str]) ->
 
 async def publishable_key(suite: Suite) -> str:
     """Apply the OTT example catalog and create a publishable key, as a tenant admin would."""
-    admin = (suite.root / "sandbox-admin.key").read_text().strip()
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{suite.gateway_rest_port}", headers={"Authorization": f"Bearer {admin}"}
-    ) as http:
-        document = (REPO / "docs" / "examples" / "ott-catalog.yaml").read_bytes()
-        headers = {"Content-Type": "application/yaml", "X-Request-Id": uuid.uuid4().hex}
-        applied = await http.put("/v1/catalog", content=document, headers=headers)
-        applied.raise_for_status()
+    async with perf_suite.admin_client(suite) as http:
+        await perf_suite.apply_catalog(http)
         body = {"request_id": uuid.uuid4().hex, "display_name": "bench app", "role": "publishable"}
         created = await http.post("/v1/api-keys", json=body)
         created.raise_for_status()
@@ -196,10 +189,7 @@ async def publishable_key(suite: Suite) -> str:
 
 async def register_customers(suite: Suite, count: int) -> list[str]:
     """Customers registered in lifecycle (the gateway answers NOT_FOUND for any other customer id)."""
-    admin = (suite.root / "sandbox-admin.key").read_text().strip()
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{suite.gateway_rest_port}", headers={"Authorization": f"Bearer {admin}"}
-    ) as http:
+    async with perf_suite.admin_client(suite) as http:
 
         async def register() -> str:
             body = {"request_id": uuid.uuid4().hex, "external_id": uuid.uuid4().hex, "country_code": "US"}
@@ -216,14 +206,7 @@ async def register_customers(suite: Suite, count: int) -> list[str]:
 async def main(checks: int, concurrency: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-access-") as tmp:
         root = Path(tmp)
-        unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
-        suite = Suite(
-            root=root,
-            gateway_grpc_port=free_port(),
-            gateway_rest_port=free_port(),
-            fast_storage=True,
-            extra_env={**unlimited, "AZOTTE_LOG_LEVEL": "WARNING"},
-        )
+        suite = perf_suite.unlimited_suite(root)
         bare_port = free_port()
         bare = spawn([sys.executable, __file__, "--constant-server", str(bare_port)], log_file=root / "bare.log")
         await suite.start()

@@ -18,18 +18,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-
-from azotte_stack.processes import free_port
-from azotte_stack.suite import Suite
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-async def _customer(http: httpx.AsyncClient) -> str:
-    body = {"request_id": uuid.uuid4().hex, "external_id": uuid.uuid4().hex, "country_code": "DE"}
-    answer = await http.post("/v1/customers", json=body)
-    answer.raise_for_status()
-    return str(answer.json()["customer"]["id"])
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 
 
 async def _checkout(http: httpx.AsyncClient, customer_id: str, plan: str) -> float:
@@ -76,32 +65,16 @@ async def _open_loop(
 
 
 async def main(checkouts: int, concurrency: int, plan: str, catalog: Path, rate: float, seconds: float) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    # NOTE: one key sends every call, so its rate limit is lifted: the benchmark measures the checkout path.
-    unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
-    suite = Suite(
-        root=root,
-        gateway_grpc_port=free_port(),
-        gateway_rest_port=free_port(),
-        fast_storage=True,
-        extra_env={**unlimited, "AZOTTE_LOG_LEVEL": "WARNING"},
-    )
+    suite = perf_suite.unlimited_suite(Path(tempfile.mkdtemp(prefix="bench-gateway-")))
     started = time.perf_counter()
     await suite.start()
     print(f"suite up in {time.perf_counter() - started:.1f}s")
     try:
-        key = (root / "sandbox-admin.key").read_text().strip()
-        base_url = f"http://127.0.0.1:{suite.gateway_rest_port}"
         limits = httpx.Limits(max_connections=concurrency * 2)
-        async with httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60, limits=limits
-        ) as http:
-            document = await asyncio.to_thread(catalog.read_bytes)
-            headers = {"Content-Type": "application/yaml", "X-Request-Id": uuid.uuid4().hex}
-            applied = await http.put("/v1/catalog", content=document, headers=headers)
-            applied.raise_for_status()
+        async with perf_suite.admin_client(suite, timeout=60, limits=limits) as http:
+            await perf_suite.apply_catalog(http, catalog)
             steady = int(rate * seconds)
-            customers = await asyncio.gather(*(_customer(http) for _ in range(checkouts + 10 + steady)))
+            customers = await asyncio.gather(*(perf_suite.new_customer(http) for _ in range(checkouts + 10 + steady)))
             customers, open_loop = customers[: checkouts + 10], customers[checkouts + 10 :]
             for customer in customers[:10]:
                 await _checkout(http, customer, plan)
@@ -133,7 +106,7 @@ if __name__ == "__main__":
     parser.add_argument("--checkouts", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--plan", default="family_monthly")
-    parser.add_argument("--catalog", type=Path, default=REPO / "docs" / "examples" / "ott-catalog.yaml")
+    parser.add_argument("--catalog", type=Path, default=perf_suite.OTT_CATALOG)
     parser.add_argument("--rate", type=float, default=50.0, help="open-loop checkouts per second (0: skip)")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the open-loop load lasts")
     args = parser.parse_args()

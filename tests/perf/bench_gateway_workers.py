@@ -29,11 +29,11 @@ from pathlib import Path
 import bench_entitlement_access  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import grpc
 import nats
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import uvloop
 
 from azotte_stack.processes import free_port, spawn, stop, wait_until
 from azotte_stack.readiness import wait_serving
-from azotte_stack.suite import Suite
 
 CUSTOMERS = 500
 CHANNELS_PER_CLIENT = 8
@@ -104,24 +104,12 @@ async def measure_rest(root: Path, rest_port: int, key: str, seconds: float, con
     return float(rate.group(1))
 
 
-def admin_key(suite: Suite) -> str:
-    return (suite.root / "sandbox-admin.key").read_text().strip()
-
-
 async def main(driver: str, seconds: float, clients: int, callers: int, rounds: int) -> None:
     if driver == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (or --driver grpc)")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         root = Path(tmp)
-        unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
-        suite = Suite(
-            root=root,
-            gateway_grpc_port=free_port(),
-            gateway_rest_port=free_port(),
-            fast_storage=True,
-            extra_env={**unlimited, "AZOTTE_LOG_LEVEL": "WARNING"},
-            gateway_workers=2,
-        )
+        suite = perf_suite.unlimited_suite(root, gateway_workers=2)
         await suite.start()
         single_port, single_rest_port = free_port(), free_port()
         env = {
@@ -145,7 +133,7 @@ async def main(driver: str, seconds: float, clients: int, callers: int, rounds: 
                     await wait_until(functools.partial(check, customer), timeout=60, what=f"access of {customer}")
             (root / "customers.json").write_text(json.dumps(customers))
             if driver == "wrk":
-                secret = admin_key(suite)
+                secret = perf_suite.admin_key(suite)
                 targets = {"1 gateway process": single_rest_port, "2 gateway workers": suite.gateway_rest_port}
                 print(f"wrk: REST, {callers} connections, {seconds:.0f}s per measurement", flush=True)
             else:

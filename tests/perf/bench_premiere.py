@@ -29,16 +29,14 @@ from pathlib import Path
 
 import grpc
 import httpx
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import uvloop
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import gateway_pb2_grpc
-from azotte_stack.processes import free_port
 from azotte_stack.suite import Suite
 
-REPO = Path(__file__).resolve().parents[2]
 PLAN, FEATURE, STOREFRONT = "family_monthly", "hd_streaming", "de"
-UNLIMITED = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
 LAG_LIMIT_S = 10.0
 
 
@@ -74,13 +72,10 @@ def p99(samples: list[float]) -> float:
 class Premiere:
     """Drives the load against a running suite and audits what it bought."""
 
-    def __init__(self, suite: Suite, admin_key: str, publishable_key: str):
+    def __init__(self, suite: Suite, publishable_key: str):
         self.suite = suite
-        base_url = f"http://127.0.0.1:{suite.gateway_rest_port}"
         limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
-        self.http = httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=60, limits=limits
-        )
+        self.http: httpx.AsyncClient = perf_suite.admin_client(suite, timeout=60, limits=limits)
         options = [("grpc.use_local_subchannel_pool", 1)]
         self.channels = [grpc.aio.insecure_channel(suite.address("gateway"), options=options) for _ in range(8)]
         self.stubs = itertools.cycle(gateway_pb2_grpc.GatewayServiceStub(c) for c in self.channels)
@@ -98,10 +93,7 @@ class Premiere:
 
         async def one() -> str:
             async with gate:
-                body = {"request_id": uuid.uuid4().hex, "external_id": uuid.uuid4().hex, "country_code": "DE"}
-                answer = await self.http.post("/v1/customers", json=body)
-                answer.raise_for_status()
-                return str(answer.json()["customer"]["id"])
+                return str(await perf_suite.new_customer(self.http))
 
         return list(await asyncio.gather(*(one() for _ in range(count))))
 
@@ -257,15 +249,10 @@ async def premiere(
 ) -> tuple[list[Phase], Counter[str]]:
     """Run `phases` in order against `suite` (kill a lifecycle replica mid-spike if asked); the phases and the
     audit's findings."""
-    admin = (suite.root / "sandbox-admin.key").read_text().strip()
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{suite.gateway_rest_port}", headers={"Authorization": f"Bearer {admin}"}
-    ) as http:
-        document = (REPO / "docs" / "examples" / "ott-catalog.yaml").read_bytes()
-        headers = {"Content-Type": "application/yaml", "X-Request-Id": uuid.uuid4().hex}
-        (await http.put("/v1/catalog", content=document, headers=headers)).raise_for_status()
+    async with perf_suite.admin_client(suite) as http:
+        await perf_suite.apply_catalog(http)
         publishable = await publishable_key(http)
-    load = Premiere(suite, admin, publishable)
+    load = Premiere(suite, publishable)
     try:
         warm = Phase("warm-up", 10, 3, 0)
         total = sum(int(p.seconds * p.checkouts_per_s) for p in [warm, *phases])
@@ -292,13 +279,8 @@ async def premiere(
 
 
 async def main(args: argparse.Namespace) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-premiere-"))
-    suite = Suite(
-        root=root,
-        gateway_grpc_port=free_port(),
-        gateway_rest_port=free_port(),
-        fast_storage=True,
-        extra_env={**UNLIMITED, "AZOTTE_LOG_LEVEL": "WARNING"},
+    suite = perf_suite.unlimited_suite(
+        Path(tempfile.mkdtemp(prefix="bench-premiere-")),
         replicas={"entitlement": 2, "lifecycle": 2},
         gateway_workers=2,
         start_timeout=300,

@@ -19,13 +19,12 @@ from pathlib import Path
 import bench_entitlement_access  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import grpc
 import httpx
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import uvloop
 
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.gateway.v1 import gateway_pb2_grpc
 from azotte_client import EntitlementWatcher
-from azotte_stack.processes import free_port
-from azotte_stack.suite import Suite
 
 FEATURE = "uhd_streaming"  # no plan is needed: a comp grants it
 
@@ -91,26 +90,14 @@ def local_checks(watcher: EntitlementWatcher, checks: int) -> None:
 
 async def main(watcher_count: int, checks: int, local: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
-        unlimited = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
-        suite = Suite(
-            root=Path(tmp),
-            gateway_grpc_port=free_port(),
-            gateway_rest_port=free_port(),
-            fast_storage=True,
-            extra_env={**unlimited, "AZOTTE_LOG_LEVEL": "WARNING"},
-        )
+        suite = perf_suite.unlimited_suite(Path(tmp))
         await suite.start()
         try:
             key = await bench_entitlement_access.publishable_key(suite)
-            admin = (suite.root / "sandbox-admin.key").read_text().strip()
             customers = await bench_entitlement_access.register_customers(suite, watcher_count)
             async with (
                 grpc.aio.insecure_channel(suite.address("gateway")) as channel,
-                httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{suite.gateway_rest_port}",
-                    headers={"Authorization": f"Bearer {admin}"},
-                    timeout=30,
-                ) as http,
+                perf_suite.admin_client(suite, timeout=30) as http,
             ):
                 await baseline(channel, key, customers, checks)
                 watchers = {customer: EntitlementWatcher(channel, key, customer) for customer in customers}

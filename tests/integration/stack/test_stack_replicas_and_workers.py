@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from azotte_stack.processes import free_port
 from azotte_stack.suite import ExternalServers, Suite
 from tests.helpers import eventually
+from tests.stack import running
 
 CONNECTIONS = 12  # all on one worker by chance: 2 ** -11
 ESTABLISHED, LISTEN = "01", "0A"
@@ -38,11 +39,8 @@ async def suite(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
         gateway_metrics_port=free_port(),
         start_timeout=300,
     )
-    try:
-        await suite.start()
+    async with running(suite):
         yield suite
-    finally:
-        suite.stop()
 
 
 def _tcp_sockets() -> Iterator[tuple[int, int, str, str]]:

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from azotte_stack.processes import free_port
 from azotte_stack.suite import SERVICES, ExternalServers, Suite
+from tests.stack import running
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +24,8 @@ async def suite(servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
         gateway_rest_port=free_port(),
         external=ExternalServers(servers.postgres_url, servers.nats_url),
     )
-    try:
-        await suite.start()
+    async with running(suite):
         yield suite
-    finally:
-        suite.stop()
 
 
 @pytest.mark.parametrize("service", SERVICES)

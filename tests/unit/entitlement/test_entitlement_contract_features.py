@@ -19,7 +19,7 @@ from azotte_entitlement.entrypoints.lifecycle_consumer import LifecycleEventHand
 from azotte_entitlement.service_layer.drift_repair import reconcile_drift
 from azotte_platform import context
 from azotte_platform.clock import FixedClock
-from azotte_platform.events.envelope import ReceivedEvent
+from tests.helpers import lifecycle_event
 from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog, no_gate
 
 TENANT = "t1"
@@ -55,17 +55,7 @@ class World:
             )
         )
         payload.occur_time.FromDatetime(NOW + timedelta(minutes=self.events))
-        event = ReceivedEvent(
-            id=f"e-{self.events}",
-            type=event_type,
-            source="azotte/lifecycle",
-            tenant_id=TENANT,
-            time=NOW,
-            subject=f"azotte.{TENANT}.lifecycle.{event_type}",
-            data_schema=payload.DESCRIPTOR.full_name,
-            data=payload.SerializeToString(),
-            headers={},
-        )
+        event = lifecycle_event(f"e-{self.events}", event_type, payload, TENANT, NOW)
         with context.tenant_scope(TENANT):
             async with self.uow as uow:
                 await self.handler(uow, event)

@@ -20,6 +20,7 @@ from azotte_platform import context
 from azotte_platform.clock import FixedClock
 from azotte_platform.enums import SubscriptionState
 from azotte_platform.events.envelope import ReceivedEvent
+from tests.helpers import lifecycle_event
 from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog, no_gate
 
 TENANT = "t1"
@@ -137,17 +138,7 @@ async def test_the_consumer_decodes_the_lifecycle_payload_and_ignores_one_withou
     )
 
     def received(payload: lifecycle_events.SubscriptionEvent) -> ReceivedEvent:
-        return ReceivedEvent(
-            id="e-1",
-            type="trial.started",
-            source="azotte/lifecycle",
-            tenant_id=TENANT,
-            time=NOW,
-            subject=f"azotte.{TENANT}.lifecycle.trial.started",
-            data_schema=payload.DESCRIPTOR.full_name,
-            data=payload.SerializeToString(),
-            headers={},
-        )
+        return lifecycle_event("e-1", "trial.started", payload, TENANT, NOW)
 
     with context.tenant_scope(TENANT):
         async with world.uow as uow:

@@ -27,6 +27,7 @@ from azotte_gateway.errors import (
 from azotte_gateway.service_layer.webhook_delivery import WebhookDelivery, WebhookFanout
 from azotte_platform.clock import FixedClock
 from azotte_platform.events.envelope import ReceivedEvent
+from tests.helpers import lifecycle_event
 from tests.unit.gateway.fakes import NOW, TENANT, caller
 from tests.unit.gateway.webhook_fakes import FakeSender, WebhookWorld
 
@@ -60,17 +61,7 @@ async def _create(world: WebhookWorld, *, tenant: Tenant = TENANT, url: str = RE
 
 def _event(event_type: str = "subscription.renewed", event_id: str = "ev-1", tenant: str = TENANT.id, time=NOW):
     payload = lifecycle_events.SubscriptionEvent(cause="charge_succeeded", previous_plan_id="basic")
-    return ReceivedEvent(
-        id=event_id,
-        type=event_type,
-        source="azotte/lifecycle",
-        tenant_id=tenant,
-        time=time,
-        subject=f"azotte.{tenant}.lifecycle.{event_type}",
-        data_schema=payload.DESCRIPTOR.full_name,
-        data=payload.SerializeToString(),
-        headers={"ce-subject": "cus_1"},
-    )
+    return lifecycle_event(event_id, event_type, payload, tenant, time, headers={"ce-subject": "cus_1"})
 
 
 async def _publish(world: WebhookWorld, event: ReceivedEvent) -> None:
