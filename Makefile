@@ -92,7 +92,7 @@ e2e: install $(CHROMIUM)
 	$(BIN)/python -m pytest tests/e2e tests/browser $(PYTEST_ARGS)
 
 perf: install $(WRK)
-	@for bench in tests/perf/bench_*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
+	@for bench in tests/perf/bench_*.py; do echo "== $$bench"; PYTHONPATH=$(CURDIR) $(BIN)/python $$bench || exit 1; done
 
 clean:
 	rm -rf $(VENV) libs/protos/src/azotte/*/ $(GENSTAMP)

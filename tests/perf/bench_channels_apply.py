@@ -9,7 +9,7 @@ signed under a test root the tenant's App Store app trusts:
 - latency: per subscriber whose allowed answer is cached at the gateway, one REFUND posted and the access check
   (without a consistency token) polled until it answers denied; baseline: one access check round trip.
 
-Run: .venv/bin/python -m tests.perf.bench_channels_apply [--subscribers N]  (default 40, about a minute)
+Run: PYTHONPATH=. .venv/bin/python tests/perf/bench_channels_apply.py [--subscribers N]  (default 40, about a minute)
 """
 
 from __future__ import annotations

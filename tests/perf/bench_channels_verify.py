@@ -6,7 +6,7 @@
 - Partners: a request of one event verified by `verify_partner_request` (EdDSA signature, kid, iat, jti);
   baseline: `jwt.decode` of the same JWS alone.
 
-Run: .venv/bin/python -m tests.perf.bench_channels_verify [--seconds S]  (per figure; default 3)
+Run: .venv/bin/python tests/perf/bench_channels_verify.py [--seconds S]  (per figure; default 3)
 """
 
 from __future__ import annotations
