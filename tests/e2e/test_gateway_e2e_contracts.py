@@ -218,7 +218,10 @@ async def _equal(probe: Any, expected: Any) -> bool:
     return True
 
 
-async def test_an_overdue_invoice_suspends_access_after_grace_and_paying_it_restores_it(suite: RunningSuite) -> None:
+@pytest.mark.parametrize("settled_by", ["invoice_paid", "invoice_voided"])
+async def test_an_overdue_invoice_suspends_access_after_grace_and_paying_or_voiding_it_restores_it(
+    suite: RunningSuite, settled_by: str
+) -> None:
     tenant = await b2b_tenant(suite)
     operator = await tenant.new_key("operator")
     customer = await tenant.customer("DE")
@@ -252,8 +255,13 @@ async def test_an_overdue_invoice_suspends_access_after_grace_and_paying_it_rest
 
     await eventually(suspended, within=30)
 
-    # The operator records the bank transfer: the invoice is paid, the subscription active, access back.
-    await pay(tenant, overdue["invoice"], operator)
+    # The operator records the bank transfer (or an admin voids the invoice): the subscription active, access back.
+    if settled_by == "invoice_paid":
+        await pay(tenant, overdue["invoice"], operator)
+    else:
+        await tenant.ok(
+            "POST", f"/v1/invoices/{invoice['id']}:void", json={"request_id": rid(), "reason": "billed in error"}
+        )
 
     async def restored() -> bool:
         return await state_of(tenant, contract["id"]) == "SUBSCRIPTION_STATE_ACTIVE" and await allowed(tenant, customer)
@@ -264,7 +272,7 @@ async def test_an_overdue_invoice_suspends_access_after_grace_and_paying_it_rest
     assert causes[-3:] == [
         ("subscription.renewal_failed", "invoice_overdue"),
         ("subscription.on_hold", "grace_ended"),
-        ("subscription.recovered", "invoice_paid"),
+        ("subscription.recovered", settled_by),
     ]
 
 

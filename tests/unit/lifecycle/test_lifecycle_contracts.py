@@ -17,6 +17,7 @@ from azotte_lifecycle.domain.contracts import (
     UsageQuantity,
     period_invoice_lines,
 )
+from azotte_lifecycle.domain.events import Cause
 from azotte_lifecycle.domain.policy import LifecyclePolicy
 from azotte_lifecycle.errors import ContractNotFound
 from azotte_lifecycle.service_layer import contracts
@@ -215,8 +216,8 @@ async def test_an_overdue_invoice_follows_the_policy_and_paying_it_restores_acce
     use_cases.clock.advance(timedelta(days=31))
     overdue, payments = use_cases.payments.overdue_invoices, use_cases.payments
 
-    async def follow() -> None:
-        await use_cases.run(lambda uow: contracts.follow_invoices(uow, TENANT, payments, sub_id))
+    async def follow(cause: Cause = Cause.INVOICE_PAID) -> None:
+        await use_cases.run(lambda uow: contracts.follow_invoices(uow, TENANT, payments, sub_id, cause))
 
     overdue[sub_id] = 1
     await follow()
@@ -246,10 +247,35 @@ async def test_an_overdue_invoice_follows_the_policy_and_paying_it_restores_acce
     ]
 
 
+async def test_voiding_the_overdue_invoice_restores_access_and_says_so(use_cases: UseCases) -> None:
+    _, sub_id = await sign(use_cases)
+    use_cases.clock.set(MAY + timedelta(hours=1))
+    await use_cases.scheduler.sweep()
+    use_cases.clock.advance(timedelta(days=31))
+    use_cases.payments.overdue_invoices[sub_id] = 1
+    await use_cases.run(
+        lambda uow: contracts.follow_invoices(uow, TENANT, use_cases.payments, sub_id, Cause.INVOICE_PAID)
+    )
+    use_cases.clock.advance(timedelta(days=3))
+    await use_cases.scheduler.sweep()
+    assert use_cases.uow.data.subscriptions[(TENANT, sub_id)].state is S.ON_HOLD
+
+    use_cases.payments.overdue_invoices[sub_id] = 0
+    await use_cases.run(
+        lambda uow: contracts.follow_invoices(uow, TENANT, use_cases.payments, sub_id, Cause.INVOICE_VOIDED)
+    )
+    sub = use_cases.uow.data.subscriptions[(TENANT, sub_id)]
+    assert (sub.state, sub.entitled) == (S.ACTIVE, True)
+    recovered = use_cases.uow.published[-1]
+    assert (recovered.type, recovered.payload.cause) == ("subscription.recovered", "invoice_voided")  # type: ignore[attr-defined]
+
+
 async def test_invoice_events_leave_card_subscriptions_alone(use_cases: UseCases) -> None:
     sub = await use_cases.subscribe("basic")
     use_cases.payments.overdue_invoices[sub.id] = 1
-    await use_cases.run(lambda uow: contracts.follow_invoices(uow, TENANT, use_cases.payments, sub.id))
+    await use_cases.run(
+        lambda uow: contracts.follow_invoices(uow, TENANT, use_cases.payments, sub.id, Cause.INVOICE_PAID)
+    )
     assert use_cases.stored(sub).state is S.ACTIVE
 
 

@@ -16,6 +16,7 @@ from azotte_lifecycle.domain.contracts import (
     TermsRequest,
     decimal_field,
 )
+from azotte_lifecycle.domain.events import Cause
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.domain.subscription import Subscription
 from azotte_platform.convert import money, optional_from_timestamp, optional_timestamp, timestamp
@@ -142,5 +143,11 @@ def version_to_pb(version: ContractVersion, currency_code: str) -> pb.ContractVe
 
 
 def invoiced_subscription(event: ReceivedEvent) -> str:
-    """The subscription an invoice.overdue / invoice.paid event's invoice bills ("" for none)."""
+    """The subscription an invoice.overdue / invoice.paid / invoice.voided event's invoice bills ("" for none)."""
     return event.payload(payments_events.InvoiceChanged).invoice.subscription_id
+
+
+def settling_cause(event: ReceivedEvent) -> Cause:
+    """The cause a subscription recovers with when, after this invoice event, none of its invoices is overdue: the
+    invoice was voided, or paid (an overdue event arriving after its payment included)."""
+    return Cause.INVOICE_VOIDED if event.type == "invoice.voided" else Cause.INVOICE_PAID

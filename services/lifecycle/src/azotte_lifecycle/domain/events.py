@@ -71,6 +71,7 @@ class Cause(StrEnum):
     INVOICE_ISSUED = "invoice_issued"
     INVOICE_OVERDUE = "invoice_overdue"
     INVOICE_PAID = "invoice_paid"
+    INVOICE_VOIDED = "invoice_voided"
     CONTRACT_ENDED = "contract_ended"
 
 

@@ -803,14 +803,15 @@ class Subscription:
         self.state = S.PAST_DUE
         self._record(EventType.SUBSCRIPTION_RENEWAL_FAILED, S.ACTIVE, Cause.INVOICE_OVERDUE, now)
 
-    def invoice_paid(self, now: datetime) -> None:
-        """An overdue invoice was paid: active again with access, the current period kept."""
+    def invoices_settled(self, now: datetime, cause: Cause) -> None:
+        """No invoice is overdue any more (the last one was paid, or voided): active again with access, the
+        current period kept."""
         if not self.invoiced or self.state not in (S.PAST_DUE, S.ON_HOLD):
             return
         previous = self.state
         self.state = S.ACTIVE
         self.clear_dunning()
-        self._record(EventType.SUBSCRIPTION_RECOVERED, previous, Cause.INVOICE_PAID, now)
+        self._record(EventType.SUBSCRIPTION_RECOVERED, previous, cause, now)
 
     # ----------------------------------------------------------------- transitions shared with channels
 

@@ -34,7 +34,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = lifecycle_pb2.DESCRIPTOR.services_by_name["LifecycleService"].full_name
 CONTRACTS_SERVICE_NAME = contracts_pb2.DESCRIPTOR.services_by_name["ContractsService"].full_name
 INVOICE_EVENTS = ConsumerSpec(
-    durable="lifecycle-invoices", producer="payments", event_types=("invoice.overdue", "invoice.paid")
+    durable="lifecycle-invoices", producer="payments", event_types=("invoice.overdue", "invoice.paid", "invoice.voided")
 )
 
 
@@ -54,7 +54,8 @@ def invoice_follower(payments: Payments) -> Callable[[PostgresLifecycleUnitOfWor
     async def follow_invoice(uow: PostgresLifecycleUnitOfWork, event: ReceivedEvent) -> None:
         subscription_id = contract_proto.invoiced_subscription(event)
         if subscription_id:
-            await contracts.follow_invoices(uow, event.tenant_id, payments, subscription_id)
+            cause = contract_proto.settling_cause(event)
+            await contracts.follow_invoices(uow, event.tenant_id, payments, subscription_id, cause)
 
     return follow_invoice
 

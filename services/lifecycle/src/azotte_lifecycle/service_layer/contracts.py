@@ -7,7 +7,7 @@ events reach entitlement as any other's. A contract without a plan grants its ow
 price and interval its terms give, in the storefront's currency. A contract may start back-dated (its periods run
 from its start) or later: then it is stored scheduled, and the scheduler starts its subscription when the start
 comes (`start_scheduled`). An overdue invoice of it puts the subscription into the policy's dunning; paying the last
-overdue one restores it (`follow_invoices`: `Subscription.invoice_overdue` / `invoice_paid`).
+overdue one restores it (`follow_invoices`: `Subscription.invoice_overdue` / `invoices_settled`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from azotte_lifecycle.domain.contracts import Contract, ContractTerms, TermsRequest
+from azotte_lifecycle.domain.events import Cause
 from azotte_lifecycle.domain.periods import BillingInterval
 from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
@@ -207,9 +208,11 @@ async def end_contract(
     return contract, subscription
 
 
-async def follow_invoices(uow: LifecycleUnitOfWork, tenant_id: str, payments: Payments, subscription_id: str) -> None:
-    """An invoice of the subscription went overdue or was paid: the policy's dunning while any of its invoices is
-    overdue, access back once none is (no-op if not invoiced)."""
+async def follow_invoices(
+    uow: LifecycleUnitOfWork, tenant_id: str, payments: Payments, subscription_id: str, cause: Cause
+) -> None:
+    """An invoice of the subscription went overdue, was paid or was voided (`cause`): the policy's dunning while any
+    of its invoices is overdue, access back once none is (no-op if not invoiced)."""
     sub = await uow.subscriptions.get(tenant_id, subscription_id, for_update=True)
     if sub is None or not sub.invoiced:
         return
@@ -220,5 +223,5 @@ async def follow_invoices(uow: LifecycleUnitOfWork, tenant_id: str, payments: Pa
         policy = (await uow.policies.get(tenant_id)).for_plan(sub.plan_id)
         sub.invoice_overdue(uow.clock.now(), policy)
     else:
-        sub.invoice_paid(uow.clock.now())
+        sub.invoices_settled(uow.clock.now(), cause)
     await save(uow, sub)
