@@ -136,7 +136,10 @@ async def test_a_back_dated_contract_runs_its_first_period_from_its_start(use_ca
     contract, sub = await sign(use_cases, asked(plan_id="basic", interval=None), start)
     assert sub is not None and contract.start == start
     assert (sub.current_period_start, sub.current_period_end) == (start, datetime(2025, 4, 12, tzinfo=T0.tzinfo))
-    assert [e.type for e in use_cases.uow.published] == ["subscription.created", "subscription.activated"]
+    assert [(e.type, e.payload.cause) for e in use_cases.uow.published] == [  # type: ignore[attr-defined]
+        ("subscription.created", "contract_started"),
+        ("subscription.activated", "contract_started"),
+    ]
 
     use_cases.clock.set(datetime(2025, 4, 12, 1, tzinfo=T0.tzinfo))
     await use_cases.scheduler.sweep()
@@ -165,7 +168,10 @@ async def test_a_scheduled_contract_has_no_subscription_until_its_start_then_run
     assert (started.state, started.current_period_start) == (S.ACTIVE, start)
     assert started.current_period_end == datetime(2025, 5, 4, tzinfo=T0.tzinfo)
     assert not use_cases.uow.data.contracts[(TENANT, contract.id)].scheduled
-    assert [e.type for e in use_cases.uow.published] == ["subscription.created", "subscription.activated"]
+    assert [(e.type, e.payload.cause) for e in use_cases.uow.published] == [  # type: ignore[attr-defined]
+        ("subscription.created", "contract_started"),
+        ("subscription.activated", "contract_started"),
+    ]
     await use_cases.scheduler.sweep()
     assert len(use_cases.uow.published) == 2  # started once
 

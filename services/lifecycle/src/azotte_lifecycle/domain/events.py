@@ -72,6 +72,7 @@ class Cause(StrEnum):
     INVOICE_OVERDUE = "invoice_overdue"
     INVOICE_PAID = "invoice_paid"
     INVOICE_VOIDED = "invoice_voided"
+    CONTRACT_STARTED = "contract_started"
     CONTRACT_ENDED = "contract_ended"
 
 

@@ -182,8 +182,10 @@ class Subscription:
         discount: RecurringDiscount | None = None,
         start: datetime | None = None,
         features: tuple[ContractFeature, ...] = (),
+        cause: Cause = Cause.CHECKOUT,
     ) -> Subscription:
-        """Start a subscription, trialing until `trial_end` or active with its first period paid.
+        """Start a subscription, trialing until `trial_end` or active with its first period paid; its first events
+        carry `cause`.
 
         `initial_charge_id` is the checkout charge that paid the first period, if any; `discount` a promotion's
         discount its renewals take off. `start` (not after `now`) is when its first period began, when earlier than
@@ -238,9 +240,9 @@ class Subscription:
             discount=discount,
             features=features,
         )
-        subscription._record(EventType.SUBSCRIPTION_CREATED, None, Cause.CHECKOUT, now)
+        subscription._record(EventType.SUBSCRIPTION_CREATED, None, cause, now)
         started = EventType.TRIAL_STARTED if trialing else EventType.SUBSCRIPTION_ACTIVATED
-        subscription._record(started, subscription.state, Cause.CHECKOUT, now)
+        subscription._record(started, subscription.state, cause, now)
         return subscription
 
     # ----------------------------------------------------------------- queries

@@ -96,6 +96,7 @@ def _subscription_of(contract: Contract, now: datetime) -> Subscription:
         now=now,
         start=contract.start,
         features=terms.features,
+        cause=Cause.CONTRACT_STARTED,
     )
 
 
