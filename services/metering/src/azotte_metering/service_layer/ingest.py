@@ -235,18 +235,16 @@ def usage_recorded(
 ) -> list[UsageRecorded]:
     """One fact per (customer, meter, dimension values) the new events touched, with the days' totals after them."""
     groups: dict[tuple[str, str, str], list[Any]] = {}
-    spans: dict[tuple[str, str, str], list[datetime]] = {}
+    firsts: dict[tuple[str, str, str], datetime] = {}  # the first event's time; the last is the tally's latest
     for accepted in fresh:
         time = accepted.time
         subject = accepted.event.subject
         for meter_key, dimensions, value, _ in accepted.measures:
             key = (subject, meter_key, dimensions)
             tally(groups, key, value, time)
-            span = spans.setdefault(key, [time, time])  # the first and last event's time
-            if time < span[0]:
-                span[0] = time
-            elif time > span[1]:
-                span[1] = time
+            first = firsts.get(key)
+            if first is None or time < first:
+                firsts[key] = time
     totals: dict[tuple[str, str, str], list[WindowTotal]] = {}
     for day in days:
         bucket = day.rollup.bucket
@@ -262,7 +260,6 @@ def usage_recorded(
             parsed[dimensions_key] = json.loads(dimensions_key)
         aggregation = meters[meter_key].aggregation
         batch = Bucket(*group)
-        first, last = spans[key]
         count = batch.event_count
         quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
         facts.append(
@@ -271,8 +268,8 @@ def usage_recorded(
                 meter_key=meter_key,
                 aggregation=aggregation,
                 dimensions=parsed[dimensions_key],
-                first_event_time=first,
-                last_event_time=last,
+                first_event_time=firsts[key],
+                last_event_time=group[4],
                 event_count=count,
                 quantity=quantity,
                 day_totals=tuple(totals.get((customer_id, meter_key, dimensions_key), ())),

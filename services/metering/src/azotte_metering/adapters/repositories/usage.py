@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,17 +20,32 @@ from azotte_metering.domain.ingestion import Accepted, UsageEvent
 from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, Rollup, Span, tally
 from azotte_metering.ports import DayRollup, EventQuery, Recorded, StoredEvent
 
-_STORE_EVENTS = sa.text(
+
+def _rows(parameter: str, columns: str) -> str:
+    """SQL reading the rows of `parameter`, a JSON array of one array per column (`_document`), as the columns
+    `name type, ...` (a `timestamptz` travels as microseconds since the epoch), each row with its `position`
+    (from 0).
+
+    NOTE: one JSON parameter costs one `json.dumps`, where an array per column costs the driver a conversion per
+    item (timestamps and numerics the most); a time as an integer costs a tenth of its text.
     """
-    WITH incoming AS (
-        SELECT * FROM unnest(
-            CAST(:sources AS text[]), CAST(:ids AS text[]), CAST(:times AS timestamptz[]),
-            CAST(:types AS text[]), CAST(:subjects AS text[]), CAST(:datas AS text[]), CAST(:positions AS int[])
-        ) AS e(source, id, time, type, subject, data, position)
-    ),
+    pairs = [column.split() for column in columns.split(",")]
+    arrays = ", ".join(f"jsonb_array_elements_text(CAST({parameter} AS jsonb) -> {n})" for n in range(len(pairs)))
+    names = ", ".join(name for name, _ in pairs)
+    typed = ", ".join(
+        f"TIMESTAMPTZ 'epoch' + CAST({name} AS bigint) * INTERVAL '1 microsecond' AS {name}"
+        if kind == "timestamptz"
+        else f"CAST({name} AS {kind}) AS {name}"
+        for name, kind in pairs
+    )
+    return f"SELECT {typed}, position - 1 AS position FROM ROWS FROM ({arrays}) WITH ORDINALITY AS r({names}, position)"
+
+
+_STORE_EVENTS = f"""
+    WITH incoming AS ({_rows("$3", "source text, id text, time timestamptz, type text, subject text, data text")}),
     fresh AS (
         INSERT INTO usage_event_ids (tenant_id, source, id, received_at)
-        SELECT :tenant, source, id, :now FROM incoming ORDER BY source, id
+        SELECT $1, source, id, $2 FROM incoming ORDER BY source, id
         ON CONFLICT DO NOTHING
         RETURNING source, id
     ),
@@ -39,30 +54,36 @@ _STORE_EVENTS = sa.text(
     ),
     stored AS (
         INSERT INTO usage_events (tenant_id, time, source, id, type, subject, data, received_at)
-        SELECT :tenant, time, source, id, type, subject, data::jsonb, :now FROM kept
+        SELECT $1, time, source, id, type, subject, CAST(data AS jsonb), $2 FROM kept
     )
-    SELECT position FROM kept
-    """
-)
+    SELECT array_agg(position ORDER BY position) FROM kept
+"""
 
-_ROLL_UP = sa.text(
-    """
-    WITH buckets AS (
-        SELECT * FROM unnest(
-            CAST(:customers AS text[]), CAST(:meters AS text[]), CAST(:units AS text[]),
-            CAST(:starts AS timestamptz[]), CAST(:keys AS text[]), CAST(:counts AS bigint[]),
-            CAST(:totals AS numeric[]), CAST(:minimums AS numeric[]), CAST(:maximums AS numeric[]),
-            CAST(:latest_times AS timestamptz[]), CAST(:latest_values AS numeric[])
-        ) AS b(customer_id, meter_key, granularity, bucket_start, dimensions_key, event_count, total, minimum,
-               maximum, latest_time, latest_value)
+_MINUTES = _rows(
+    "$2",
+    "customer_id text, meter_key text, dimensions_key text, bucket_start timestamptz, event_count bigint,"
+    " total numeric, minimum numeric, maximum numeric, latest_time timestamptz, latest_value numeric",
+)
+_ROLL_UP = f"""
+    WITH minutes AS ({_MINUTES}),
+    buckets AS (
+        SELECT customer_id, meter_key, 'minute' AS granularity, bucket_start,
+               dimensions_key, event_count, total, minimum, maximum, latest_time, latest_value
+        FROM minutes
+        UNION ALL
+        SELECT customer_id, meter_key, unit, date_trunc(unit, bucket_start, 'UTC'), dimensions_key,
+               CAST(sum(event_count) AS bigint), sum(total), min(minimum), max(maximum), max(latest_time),
+               (array_agg(latest_value ORDER BY latest_time DESC, latest_value DESC))[1]
+        FROM minutes, (VALUES ('hour'), ('day')) AS u(unit)
+        GROUP BY customer_id, meter_key, unit, 4, dimensions_key
     ),
     upserted AS (
         INSERT INTO usage_rollups AS r (
             tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key, dimensions,
             event_count, total, minimum, maximum, latest_time, latest_value
         )
-        SELECT :tenant, customer_id, meter_key, granularity, bucket_start, dimensions_key,
-               dimensions_key::jsonb AS dims, event_count, total, minimum, maximum, latest_time, latest_value
+        SELECT $1, customer_id, meter_key, granularity, bucket_start, dimensions_key,
+               CAST(dimensions_key AS jsonb) AS dims, event_count, total, minimum, maximum, latest_time, latest_value
         FROM buckets
         ORDER BY customer_id, meter_key, granularity, bucket_start, dimensions_key
         ON CONFLICT (tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key) DO UPDATE SET
@@ -77,22 +98,17 @@ _ROLL_UP = sa.text(
             r.minimum, r.maximum, r.latest_time, r.latest_value, r.distinct_count
     )
     SELECT * FROM upserted WHERE granularity = 'day'
-    """
-)
+"""
 
-_COUNT_DISTINCT = sa.text(
-    """
-    WITH seen AS (
-        SELECT * FROM unnest(
-            CAST(:customers AS text[]), CAST(:meters AS text[]), CAST(:units AS text[]),
-            CAST(:starts AS timestamptz[]), CAST(:keys AS text[]), CAST(:values AS text[])
-        ) AS s(customer_id, meter_key, granularity, bucket_start, dimensions_key, value)
-    ),
+_SEEN = _rows("$2", "customer_id text, meter_key text, dimensions_key text, bucket_start timestamptz, value text")
+_COUNT_DISTINCT = f"""
+    WITH seen AS ({_SEEN}),
     added AS (
         INSERT INTO usage_distinct_values
             (tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key, value)
-        SELECT :tenant, customer_id, meter_key, granularity, bucket_start, dimensions_key, value
-        FROM seen
+        SELECT DISTINCT $1, customer_id, meter_key, unit, date_trunc(unit, bucket_start, 'UTC'),
+               dimensions_key, value
+        FROM seen, (VALUES ('minute'), ('hour'), ('day')) AS u(unit)
         ORDER BY 2, 3, 4, 5, 6, 7
         ON CONFLICT DO NOTHING
         RETURNING customer_id, meter_key, granularity, bucket_start, dimensions_key
@@ -103,12 +119,11 @@ _COUNT_DISTINCT = sa.text(
     )
     UPDATE usage_rollups r SET distinct_count = r.distinct_count + c.n
     FROM counted c
-    WHERE r.tenant_id = :tenant AND r.customer_id = c.customer_id AND r.meter_key = c.meter_key
+    WHERE r.tenant_id = $1 AND r.customer_id = c.customer_id AND r.meter_key = c.meter_key
       AND r.granularity = c.granularity AND r.bucket_start = c.bucket_start AND r.dimensions_key = c.dimensions_key
     RETURNING r.customer_id, r.meter_key, r.granularity, r.bucket_start, r.dimensions_key, r.event_count, r.total,
         r.minimum, r.maximum, r.latest_time, r.latest_value, r.distinct_count
-    """
-)
+"""
 
 
 @functools.cache
@@ -155,79 +170,66 @@ def _rollup(row: Any, dimensions: dict[str, str] | None = None) -> Rollup:
     )
 
 
-def _day(row: Any, dimensions: dict[str, dict[str, str]]) -> DayRollup:
-    """A day's rollup row as an upsert returned it (its dimension values parsed once per distinct key)."""
-    key = row.dimensions_key
-    parsed = dimensions.get(key)
-    if parsed is None:
-        parsed = dimensions[key] = _parse_key(key)
-    return DayRollup(row.customer_id, row.meter_key, key, row.bucket_start, _rollup(row, parsed))
+DayKey = tuple[str, str, str, datetime]
+"""(customer, meter, dimensions key, day)."""
+_DAY = Granularity.DAY.value
 
 
-BucketKey = tuple[str, str, str, datetime, str]
-"""(customer, meter, granularity, bucket start, dimensions key)."""
+def _add_days(rows: Iterable[Any], days: dict[DayKey, DayRollup], parsed: dict[str, Any]) -> None:
+    """Put the day rows among the rollup rows a statement returned into `days`; `parsed` keeps the dimension values
+    of each key met."""
+    for customer, meter, unit, start, key, count, total, low, high, at, latest, distinct in rows:
+        if unit == _DAY:
+            dimensions = parsed.get(key)
+            if dimensions is None:
+                dimensions = parsed[key] = _parse_key(key)
+            bucket = Bucket(count, total, low, high, at, latest, distinct)
+            days[(customer, meter, key, start)] = DayRollup(
+                customer, meter, key, start, Rollup(Granularity.DAY, start, dimensions, bucket)
+            )
 
 
-def _buckets(
-    events: Sequence[Accepted],
-) -> tuple[dict[BucketKey, list[Any]], set[tuple[str, str, str, datetime, str, str]]]:
-    """The events' measures added up per rollup bucket: [count, total, min, max, latest time, latest value]; and
-    the distinct values per bucket of UNIQUE_COUNT meters.
+MinuteKey = tuple[str, str, str, int]
+"""(customer, meter, dimensions key, the minute's start in microseconds since the epoch)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE = timedelta(minutes=1)
+_MICROSECOND = timedelta(microseconds=1)
+_MINUTE_MICROSECONDS = _MINUTE // _MICROSECOND
 
-    NOTE: added up here, in one pass per minute and then per minute row, so that PostgreSQL upserts each bucket
-    once per batch and aggregates nothing.
+
+def _micros(moment: datetime) -> int:
+    """A time as `_rows` reads a `timestamptz`: microseconds since the epoch."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _minutes(events: Sequence[Accepted]) -> tuple[dict[MinuteKey, list[Any]], set[tuple[str, str, str, int, str]]]:
+    """The events' measures added up per minute row: [count, total, min, max, latest time, latest value]; and the
+    distinct values per minute row of UNIQUE_COUNT meters.
+
+    NOTE: added up here, once per measure, so that PostgreSQL gets a row per minute bucket, rolls those up into
+    hours and days, and upserts each bucket once per transaction. Minutes are integers: an aware datetime's hash
+    costs more than the rest of the tally.
     """
-    minutes: dict[tuple[str, str, str, datetime], list[Any]] = {}
-    distinct: set[tuple[str, str, str, datetime, str, str]] = set()
+    minutes: dict[MinuteKey, list[Any]] = {}
+    distinct: set[tuple[str, str, str, int, str]] = set()
     for accepted in events:
         time = accepted.time
-        minute = time.replace(second=0, microsecond=0)
+        minute = (time - _EPOCH) // _MINUTE * _MINUTE_MICROSECONDS
         subject = accepted.event.subject
         for meter_key, dimensions, value, seen in accepted.measures:
             tally(minutes, (subject, meter_key, dimensions, minute), value, time)
             if seen:
-                for unit, start in _starts(minute):
-                    distinct.add((subject, meter_key, unit, start, dimensions, seen))
-    buckets: dict[BucketKey, list[Any]] = {}
-    for (customer, meter, dimensions, minute), state in minutes.items():
-        for unit, start in _starts(minute):
-            bucket = (customer, meter, unit, start, dimensions)
-            existing = buckets.get(bucket)
-            if existing is None:
-                buckets[bucket] = list(state)
-            else:
-                _add(existing, state)
-    return buckets, distinct
+                distinct.add((subject, meter_key, dimensions, minute, seen))
+    return minutes, distinct
 
 
-def _starts(minute: datetime) -> tuple[tuple[str, datetime], ...]:
-    return (
-        (Granularity.MINUTE.value, minute),
-        (Granularity.HOUR.value, minute.replace(minute=0)),
-        (Granularity.DAY.value, minute.replace(hour=0, minute=0)),
-    )
+def _columns(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return list(zip(*rows, strict=True))
 
 
-def _add(state: list[Any], other: list[Any]) -> None:
-    """Add a bucket's state to another's (LATEST: the later event, the larger value on a tie)."""
-    state[0] += other[0]
-    state[1] += other[1]
-    if other[2] < state[2]:
-        state[2] = other[2]
-    if other[3] > state[3]:
-        state[3] = other[3]
-    if (other[4], other[5]) > (state[4], state[5]):
-        state[4], state[5] = other[4], other[5]
-
-
-def _key_arrays(keys: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
-    return {
-        "customers": [key[0] for key in keys],
-        "meters": [key[1] for key in keys],
-        "units": [key[2] for key in keys],
-        "starts": [key[3] for key in keys],
-        "keys": [key[4] for key in keys],
-    }
+def _document(columns: Sequence[Sequence[Any]]) -> str:
+    """The JSON parameter `_rows` reads: one array per column (decimals as their text)."""
+    return json.dumps(columns, default=str)
 
 
 def _span_parameters(spans: Sequence[Span]) -> dict[str, Any]:
@@ -247,57 +249,36 @@ class PostgresUsageStore:
     async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> Recorded:
         if not events:
             return Recorded([], [])
-        await self._partitions.ensure({accepted.time for accepted in events})
-        stored = await self._connection.execute(
-            _STORE_EVENTS,
-            {
-                "tenant": tenant_id,
-                "now": received_at,
-                "sources": [a.event.source for a in events],
-                "ids": [a.event.id for a in events],
-                "times": [a.time for a in events],
-                "types": [a.event.type for a in events],
-                "subjects": [a.event.subject for a in events],
-                "datas": [a.event.data or "{}" for a in events],
-                "positions": list(range(len(events))),
-            },
+        await self._partitions.ensure(accepted.time for accepted in events)
+        document = _document(
+            [
+                [a.event.source for a in events],
+                [a.event.id for a in events],
+                [_micros(a.time) for a in events],
+                [a.event.type for a in events],
+                [a.event.subject for a in events],
+                [a.event.data or "{}" for a in events],
+            ]
         )
-        fresh = sorted(row.position for row in stored)
+        stored = await self._connection.exec_driver_sql(_STORE_EVENTS, (tenant_id, received_at, document))
+        fresh: list[int] = stored.scalar_one() or []
         days = await self._roll_up(tenant_id, [events[position] for position in fresh])
         return Recorded(fresh, days)
 
     async def _roll_up(self, tenant_id: str, events: Sequence[Accepted]) -> list[DayRollup]:
-        buckets, distinct = _buckets(events)
-        if not buckets:
+        minutes, distinct = _minutes(events)
+        if not minutes:
             return []
-        keys = list(buckets)
-        states = list(buckets.values())
-        rows = await self._connection.execute(
-            _ROLL_UP,
-            {
-                "tenant": tenant_id,
-                **_key_arrays(keys),
-                "counts": [state[0] for state in states],
-                "totals": [state[1] for state in states],
-                "minimums": [state[2] for state in states],
-                "maximums": [state[3] for state in states],
-                "latest_times": [state[4] for state in states],
-                "latest_values": [state[5] for state in states],
-            },
+        buckets = (
+            (*key, n, total, low, high, _micros(at), last) for key, (n, total, low, high, at, last) in minutes.items()
         )
-        parsed: dict[str, dict[str, str]] = {}
-        days = {
-            (row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start): _day(row, parsed) for row in rows
-        }
+        days: dict[DayKey, DayRollup] = {}
+        parsed: dict[str, Any] = {}
+        rows = await self._connection.exec_driver_sql(_ROLL_UP, (tenant_id, _document(_columns(buckets))))
+        _add_days(rows, days, parsed)
         if distinct:
-            values = sorted(distinct)
-            counted = await self._connection.execute(
-                _COUNT_DISTINCT,
-                {"tenant": tenant_id, **_key_arrays([v[:5] for v in values]), "values": [v[5] for v in values]},
-            )
-            for row in counted:
-                if row.granularity == Granularity.DAY.value:
-                    days[(row.customer_id, row.meter_key, row.dimensions_key, row.bucket_start)] = _day(row, parsed)
+            rows = await self._connection.exec_driver_sql(_COUNT_DISTINCT, (tenant_id, _document(_columns(distinct))))
+            _add_days(rows, days, parsed)
         return [days[key] for key in sorted(days)]
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
