@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
@@ -12,6 +13,12 @@ from google.protobuf.message import Message
 from azotte_platform.events.envelope import ReceivedEvent
 
 T = TypeVar("T")
+
+
+def fresh_card_token() -> str:
+    """A sandbox card token no other test uses; its digit runs stay short, so payments never takes it for a
+    card number (13 digits or more passing Luhn)."""
+    return "tok_e2e_" + str(uuid.uuid4()).replace("-", "_")
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], *, within: float = 15.0, interval: float = 0.05) -> T:

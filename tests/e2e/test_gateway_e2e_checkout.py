@@ -67,6 +67,24 @@ async def test_a_declined_card_answers_402_with_the_reason(tenant: TenantApi) ->
     assert info["metadata"]["decline_reason"] == "INSUFFICIENT_FUNDS"
 
 
+async def test_a_card_number_sent_as_the_token_is_refused_naming_the_field_and_stores_nothing(
+    tenant: TenantApi,
+) -> None:
+    customer = await tenant.customer()
+    answer = await tenant.checkout(customer, token="4242 4242 4242 4242")
+    stored = await tenant.call(
+        "POST",
+        f"/v1/customers/{customer}/payment-methods",
+        json={"request_id": uuid.uuid4().hex, "payment_method_token": "tok_4111111111111111"},
+    )
+    for refused in (answer, stored):
+        assert refused.status_code == 400, refused.text
+        violation = refused.json()["error"]["details"][1]["field_violations"][0]
+        assert violation["field"] == "payment_method_token" and "card number" in violation["description"]
+    assert (await tenant.ok("GET", f"/v1/customers/{customer}/charges"))["charges"] == []
+    assert (await tenant.ok("GET", f"/v1/customers/{customer}/payment-methods")).get("payment_methods", []) == []
+
+
 async def test_plans_and_channels_outside_the_storefront_are_refused(tenant: TenantApi) -> None:
     customer = await tenant.customer()
     unknown = await tenant.checkout(customer, plan="platinum_monthly")

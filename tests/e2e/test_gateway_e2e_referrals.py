@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import RunningSuite, TenantApi
-from tests.helpers import eventually
+from tests.helpers import eventually, fresh_card_token
 
 PROGRAM = {
     "enabled": True,
@@ -50,7 +50,7 @@ async def checkout(shop: TenantApi, customer: str, code: str, card: str = "", pl
         "storefront_id": "us",
         "plan_id": plan,
         "channel": "web",
-        "payment_method_token": card or f"tok_e2e_{uuid.uuid4().hex}",
+        "payment_method_token": card or fresh_card_token(),
         "referral_code": code,
     }
     return await shop.call("POST", "/v1/checkout", json=body)
@@ -97,7 +97,7 @@ async def test_a_referred_checkout_converts_and_rewards_both_sides_once(shop: Te
 async def test_self_referrals_and_unknown_codes_are_refused_before_anything_is_charged(shop: TenantApi):
     ana, eve = await shop.customer(), await shop.customer()
     code = (await referral_code(shop, ana)).json()["referral_code"]["code"]
-    card = f"tok_e2e_{uuid.uuid4().hex}"
+    card = fresh_card_token()
 
     own = refusal(await checkout(shop, ana, code, card))
     assert own["reason"] == "REFERRAL_CODE_NOT_ELIGIBLE"

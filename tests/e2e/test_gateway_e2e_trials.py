@@ -12,7 +12,7 @@ import pytest
 
 from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, subscription_transaction
 from tests.e2e.conftest import RunningSuite, TenantApi
-from tests.helpers import eventually
+from tests.helpers import eventually, fresh_card_token
 
 APP_STORE_PREMIUM = "com.example.ott.premium.monthly"  # premium_monthly, family ott
 WEB_TRIAL_PLAN = "standard_monthly"  # family ott, 7 days of trial
@@ -104,7 +104,7 @@ async def test_a_trial_taken_in_the_app_store_refuses_the_same_person_a_web_tria
 
 
 async def test_a_card_that_took_a_trial_refuses_another_customers_trial_until_bought_without_it(shop: TenantApi):
-    card = f"tok_e2e_{uuid.uuid4().hex}"
+    card = fresh_card_token()
     first, second = await shop.customer(), await shop.customer()
     started = await shop.checkout(first, plan=WEB_TRIAL_PLAN, token=card)
     assert started.status_code == 200, started.text

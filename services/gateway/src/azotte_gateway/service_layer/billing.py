@@ -16,10 +16,11 @@ from azotte_gateway.errors import LastPaymentMethodOfLiveSubscription
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
-from azotte_gateway.service_layer.validation import require_mutation
+from azotte_gateway.service_layer.validation import PAYMENT_METHOD_FIELDS, require_mutation
 from azotte_platform.errors import InvalidArgument, LastPaymentMethod
 from azotte_platform.listing import EQUALITY, Filter, Ordering, page_in_order
 from azotte_platform.paging import MAX_PAGE_SIZE, PageRequest, page_size
+from azotte_platform.validation import field_names
 
 # NOTE: a public charge state is a payments status and what was refunded of the charge (ChargeState).
 _CHARGE_STATES: dict[str, tuple[list[pay.ChargeStatus.ValueType], pay.RefundedFilter.ValueType]] = {
@@ -67,17 +68,18 @@ class Billing:
         authorize(caller.principal, Permission.MANAGE_PAYMENT_METHODS, customer_id=request.customer_id)
         require_mutation(request, "customer_id", "payment_method_token")
         await self.customers.require(caller.principal.tenant_id, request.customer_id)
-        answer = await self.peers.payments.CreatePaymentMethod(
-            pay.CreatePaymentMethodRequest(
-                request_id=request.request_id,
-                customer_id=request.customer_id,
-                type=pay.PaymentMethodType.Value(
-                    gw.PaymentMethodType.Name(request.type or gw.PAYMENT_METHOD_TYPE_CARD)
-                ),
-                token=request.payment_method_token,
-                make_default=True,
+        with field_names(PAYMENT_METHOD_FIELDS):
+            answer = await self.peers.payments.CreatePaymentMethod(
+                pay.CreatePaymentMethodRequest(
+                    request_id=request.request_id,
+                    customer_id=request.customer_id,
+                    type=pay.PaymentMethodType.Value(
+                        gw.PaymentMethodType.Name(request.type or gw.PAYMENT_METHOD_TYPE_CARD)
+                    ),
+                    token=request.payment_method_token,
+                    make_default=True,
+                )
             )
-        )
         return gw.CreatePaymentMethodResponse(payment_method=proto.payment_method(answer.payment_method))
 
     async def list_charges(self, caller: Caller, request: gw.ListChargesRequest) -> gw.ListChargesResponse:

@@ -41,12 +41,13 @@ from azotte_gateway.service_layer import promotions, referrals, trials
 from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.localization import checkout_offer, feature_texts, language, name_entitlements
-from azotte_gateway.service_layer.validation import require, require_mutation
+from azotte_gateway.service_layer.validation import PAYMENT_METHOD_FIELDS, require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
 from azotte_platform.errors import AlreadyExists, AzotteError, InvalidArgument, NotFound, PaymentDeclined
 from azotte_platform.request_ids import derive_request_id
 from azotte_platform.service_kit import Units
+from azotte_platform.validation import field_names
 
 log = logging.getLogger(__name__)
 # NOTE: the name the checkout's request ids are stored under since the first release.
@@ -271,15 +272,16 @@ class Checkout:
     async def _payment_method(self, request: gw.CheckoutRequest) -> str:
         if not request.payment_method_token:
             return ""
-        created = await self.peers.payments.CreatePaymentMethod(
-            pay.CreatePaymentMethodRequest(
-                request_id=derived_request_id(request.request_id, "payment-method"),
-                customer_id=request.customer_id,
-                type=pay.PAYMENT_METHOD_TYPE_CARD,
-                token=request.payment_method_token,
-                make_default=True,
+        with field_names(PAYMENT_METHOD_FIELDS):
+            created = await self.peers.payments.CreatePaymentMethod(
+                pay.CreatePaymentMethodRequest(
+                    request_id=derived_request_id(request.request_id, "payment-method"),
+                    customer_id=request.customer_id,
+                    type=pay.PAYMENT_METHOD_TYPE_CARD,
+                    token=request.payment_method_token,
+                    make_default=True,
+                )
             )
-        )
         return created.payment_method.id
 
     async def _check_subscribable(self, create: lc.CreateSubscriptionRequest) -> None:

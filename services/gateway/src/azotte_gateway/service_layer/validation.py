@@ -27,3 +27,7 @@ def require_mutation(request: MutatingRequest, *fields: str) -> None:
     """
     require(request, *fields)
     require_request_id(request.request_id)
+
+
+PAYMENT_METHOD_FIELDS = {"token": "payment_method_token"}
+"""Payments' names for a new payment method's fields, renamed to the public request's (see `field_names`)."""
