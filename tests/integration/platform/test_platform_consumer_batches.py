@@ -1,5 +1,6 @@
 """A consumer that applies events together in one transaction: each exactly once, each tenant's in order, and a
-failing event costs only itself (its neighbours are applied one by one)."""
+failing event costs only itself (its neighbours are applied one by one); a lingering one gathers a trickle of
+events into one transaction."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ applied = sa.Table(
     sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
     sa.Column("tenant_id", sa.Text),
     sa.Column("amount", sa.BigInteger),
+    sa.Column("transaction_id", sa.BigInteger, server_default=sa.text("txid_current()")),
 )
 POISON = 13
 
@@ -98,6 +100,60 @@ async def test_events_applied_together_are_applied_once_in_order_and_a_poison_ev
 
         await eventually(poison_parked, within=30)
         assert await read() == expected
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+        await client.close()
+        await engine.dispose()
+
+
+async def test_a_lingering_consumer_applies_a_trickle_of_events_in_one_transaction(servers) -> None:
+    producer = f"linger{uuid.uuid4().hex[:6]}"
+    url = servers.new_database_url("linger")
+    await ensure_database(url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(create_platform_tables)
+        await conn.run_sync(metadata.create_all)
+    client = await nats_connection.connect(servers.nats_url, name="linger")
+    js = client.jetstream()
+    await nats_connection.ensure_service_stream(js, producer)
+
+    async def apply(uow: UnitOfWork, event: ReceivedEvent) -> None:
+        amount = event.payload(money_pb2.Money).amount_minor
+        await uow.connection.execute(applied.insert().values(tenant_id=event.tenant_id, amount=amount))
+
+    spec = ConsumerSpec(durable=producer, producer=producer, per_transaction=10, linger_seconds=1.0)
+    consumer = EventConsumer(js, lambda: UnitOfWork(engine, "linger", SystemClock()), spec, apply)
+    task = asyncio.create_task(consumer.run())
+    try:
+        for amount in range(5):
+            headers = binary_headers(
+                event_id=uuid.uuid4().hex,
+                event_type="amount.added",
+                source=f"azotte/{producer}",
+                tenant_id="acme",
+                time=datetime.now(UTC),
+                data_schema="",
+            )
+            payload = money_pb2.Money(currency_code="USD", amount_minor=amount).SerializeToString()
+            await js.publish(subject_for(producer, "acme", "amount.added"), payload, headers=headers)
+            await asyncio.sleep(0.02)
+
+        async def rows() -> list[tuple[int, int]]:
+            async with engine.connect() as conn:
+                found = await conn.execute(
+                    sa.select(applied.c.amount, applied.c.transaction_id).order_by(applied.c.seq)
+                )
+            return [(amount, transaction) for amount, transaction in found]
+
+        async def all_applied() -> bool:
+            return len(await rows()) == 5
+
+        await eventually(all_applied, within=30)
+        found = await rows()
+        assert [amount for amount, _ in found] == [0, 1, 2, 3, 4]
+        assert len({transaction for _, transaction in found}) == 1
     finally:
         task.cancel()
         await asyncio.wait([task])

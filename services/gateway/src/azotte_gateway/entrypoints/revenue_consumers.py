@@ -7,7 +7,7 @@ from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.analytics import Analytics
 from azotte_gateway.service_layer.revenue_stream import PRODUCERS, RevenueProjection
-from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.consumer import BACKGROUND_LINGER_SECONDS, ConsumerSpec, EventConsumer
 from azotte_platform.runtime import Runtime
 from azotte_platform.service_kit import Units
 
@@ -17,7 +17,12 @@ PER_TRANSACTION = 100
 
 def consumer_spec(producer: str) -> ConsumerSpec:
     """The gateway's durable consumer of one producer's stream, for the revenue stream."""
-    return ConsumerSpec(durable=f"gateway-revenue-{producer}", producer=producer, per_transaction=PER_TRANSACTION)
+    return ConsumerSpec(
+        durable=f"gateway-revenue-{producer}",
+        producer=producer,
+        per_transaction=PER_TRANSACTION,
+        linger_seconds=BACKGROUND_LINGER_SECONDS,
+    )
 
 
 def start_analytics(runtime: Runtime, peers: Peers) -> Analytics:

@@ -7,7 +7,7 @@ from azotte_gateway.adapters.webhook_events import register_payloads, webhook_bo
 from azotte_gateway.adapters.webhook_sender import DnsResolver, HttpWebhookSender
 from azotte_gateway.service_layer.webhook_delivery import WebhookDelivery, WebhookFanout
 from azotte_gateway.service_layer.webhooks import Webhooks
-from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.consumer import BACKGROUND_LINGER_SECONDS, ConsumerSpec, EventConsumer
 from azotte_platform.runtime import Runtime
 from azotte_platform.service_kit import Units
 
@@ -19,7 +19,12 @@ PER_TRANSACTION = 100
 
 def consumer_spec(producer: str) -> ConsumerSpec:
     """The gateway's durable consumer of one producer's stream, for webhooks."""
-    return ConsumerSpec(durable=f"gateway-webhooks-{producer}", producer=producer, per_transaction=PER_TRANSACTION)
+    return ConsumerSpec(
+        durable=f"gateway-webhooks-{producer}",
+        producer=producer,
+        per_transaction=PER_TRANSACTION,
+        linger_seconds=BACKGROUND_LINGER_SECONDS,
+    )
 
 
 def start_webhooks(runtime: Runtime) -> Webhooks:

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 OPERATION = "checkout"
 COMPENSATION_REASON = "checkout could not create the subscription"
 
+A = TypeVar("A")
+
 
 def derived_request_id(request_id: str, step: str) -> str:
     """The request id a checkout step sends to a service, so that each step is retried safely."""
@@ -64,6 +67,13 @@ def checkout_subscription_id(tenant_id: str, request_id: str) -> str:
     """The id of the subscription a checkout makes, stable across its retries: the charge names it before it exists."""
     digest = hashlib.sha256(f"{OPERATION}\0{tenant_id}\0{request_id}".encode()).hexdigest()
     return f"sub_{digest[:32]}"
+
+
+def _answer(answer: A | BaseException) -> A:
+    """A call's answer out of `asyncio.gather(..., return_exceptions=True)`: its failure raised."""
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 def _not_eligible(message: str, reason: str) -> InvalidArgument:
@@ -123,8 +133,11 @@ class Checkout:
         answer = await self.units.mutate(identity, gw.CheckoutResponse, work, operation=OPERATION)
         # NOTE: the buyer's app checks access next: it must not be answered from before the purchase.
         self.access.wrote(caller, request.customer_id, answer.consistency_token)
-        answer.offer.CopyFrom(await checkout_offer(self.peers, request, answer))
-        name_entitlements(answer.granted_entitlements, await feature_texts(self.peers, preference))
+        offer, texts = await asyncio.gather(
+            checkout_offer(self.peers, request, answer), feature_texts(self.peers, preference)
+        )
+        answer.offer.CopyFrom(offer)
+        name_entitlements(answer.granted_entitlements, texts)
         return answer
 
     async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
@@ -251,16 +264,23 @@ class Checkout:
         self, request: gw.CheckoutRequest, at: Timestamp
     ) -> tuple[cat.Storefront, cat.Plan, cat.ResolvePriceResponse]:
         catalog = self.peers.catalog
-        storefront = (await catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id))).storefront
-        if request.channel not in storefront.channels:
-            raise ChannelNotEnabled.field("channel", f"is not enabled in storefront {request.storefront_id!r}")
-        try:
-            plan = (await catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id))).plan
-            price = await catalog.ResolvePrice(
+        # NOTE: asked at once; the answers are judged in this order, whichever came first.
+        storefront_answer, plan_answer, price_answer = await asyncio.gather(
+            catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id)),
+            catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id)),
+            catalog.ResolvePrice(
                 cat.ResolvePriceRequest(
                     plan_id=request.plan_id, storefront_id=request.storefront_id, channel=request.channel, at_time=at
                 )
-            )
+            ),
+            return_exceptions=True,
+        )
+        storefront = _answer(storefront_answer).storefront
+        if request.channel not in storefront.channels:
+            raise ChannelNotEnabled.field("channel", f"is not enabled in storefront {request.storefront_id!r}")
+        try:
+            plan = _answer(plan_answer).plan
+            price = _answer(price_answer)
         except NotFound as error:
             raise PlanNotInStorefront.field(
                 "plan_id", f"plan {request.plan_id!r} is not sold in storefront {request.storefront_id!r}"

@@ -3,6 +3,7 @@ and the offer a checkout page shows (texts, price formatted for the locale, the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 
 from azotte.catalog.v1 import catalog_pb2 as cat
@@ -67,16 +68,19 @@ def name_entitlements(entitlements: Iterable[gw.Entitlement], texts: dict[str, c
 async def checkout_offer(peers: Peers, request: gw.CheckoutRequest, answer: gw.CheckoutResponse) -> gw.CheckoutOffer:
     """What the checkout page shows of the plan bought, in the request's language, with the storefront's branding."""
     preference = language(request.locale, request.storefront_id)
-    storefront = (await peers.catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id))).storefront
-    plan = (await peers.catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id, language=preference))).plan
-    price = await peers.catalog.ResolvePrice(
-        cat.ResolvePriceRequest(
-            plan_id=request.plan_id,
-            storefront_id=request.storefront_id,
-            channel=request.channel,
-            at_time=answer.subscription.create_time if answer.subscription.HasField("create_time") else None,
-        )
+    got_storefront, got_plan, price = await asyncio.gather(
+        peers.catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id)),
+        peers.catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id, language=preference)),
+        peers.catalog.ResolvePrice(
+            cat.ResolvePriceRequest(
+                plan_id=request.plan_id,
+                storefront_id=request.storefront_id,
+                channel=request.channel,
+                at_time=answer.subscription.create_time if answer.subscription.HasField("create_time") else None,
+            )
+        ),
     )
+    storefront, plan = got_storefront.storefront, got_plan.plan
     # NOTE: the price is formatted for the caller's own locale (de-AT reads "€ 21,99"), else for the texts' one.
     shown_in = next(
         (t for t in (*preference.locales, plan.localized.locale, *storefront.locales) if t), DEFAULT_DISPLAY_LOCALE
