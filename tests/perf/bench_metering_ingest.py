@@ -10,7 +10,8 @@ Starts PostgreSQL (durable settings: fsync and synchronous commit on) and measur
 - baseline: the same rows inserted by raw asyncpg, one `INSERT ... SELECT * FROM unnest(...)` per batch, into
   a plain table of the raw events' columns and indexes, same batch size and concurrency.
 
-The events are built before the clock starts (the gRPC/JSON decoding of a request is not measured).
+The events are built before the clock starts (the gRPC/JSON decoding of a request is not measured), after the
+garbage collector is tuned as a serving metering process tunes it (`tune_garbage_collector`).
 
 Run: .venv/bin/python tests/perf/bench_metering_ingest.py [--events N] [--batch B] [--concurrency C] [--lanes L]
 """
@@ -41,6 +42,7 @@ from azotte_platform.clock import SystemClock
 from azotte_platform.context import tenant_scope
 from azotte_platform.db.engine import asyncpg_dsn, create_engine
 from azotte_platform.db.migrations import migrate
+from azotte_platform.grpc.server import tune_garbage_collector
 from azotte_stack.postgres import EmbeddedPostgres
 
 TENANT = "bench"
@@ -116,6 +118,7 @@ async def main(events: int, batch: int, concurrency: int, customers: int, lanes:
                 )
                 await create_meter(unit, meter)
                 await unit.commit()
+            tune_garbage_collector()  # as a metering process does once it serves
             generated = make_events(events, customers, rate=50_000)
             batches = [generated[i : i + batch] for i in range(0, len(generated), batch)]
             await partitions.ensure(e.time for e in generated if e.time is not None)

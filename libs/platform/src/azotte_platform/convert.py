@@ -30,6 +30,13 @@ def timestamp(moment: datetime) -> Timestamp:
     return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1_000)
 
 
+def set_timestamp(field: Timestamp, moment: datetime) -> None:
+    """Set a message's Timestamp field to an aware datetime, in place (no Timestamp built and copied in)."""
+    since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - _EPOCH
+    field.seconds = since.days * 86_400 + since.seconds
+    field.nanos = since.microseconds * 1_000
+
+
 def optional_timestamp(moment: datetime | None) -> Timestamp | None:
     """A Timestamp, or None to leave the field unset."""
     return None if moment is None else timestamp(moment)

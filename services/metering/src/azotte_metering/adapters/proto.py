@@ -10,13 +10,13 @@ from google.protobuf.message import Message
 
 from azotte.metering.v1 import events_pb2
 from azotte.metering.v1 import metering_pb2 as pb
-from azotte_metering.domain.events import UsageRecorded, WindowTotal
+from azotte_metering.domain.events import UsageRecorded
 from azotte_metering.domain.ingestion import UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.domain.usage import Granularity, UsageValue, decimal_text
 from azotte_metering.ports import StoredEvent
 from azotte_metering.service_layer.ingest import EventResult, Outcome
-from azotte_platform.convert import enum_from_pb, enum_to_pb, optional_from_timestamp, timestamp
+from azotte_platform.convert import enum_from_pb, enum_to_pb, optional_from_timestamp, set_timestamp, timestamp
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import Event
 
@@ -180,30 +180,26 @@ def stored_event_to_pb(stored: StoredEvent) -> pb.UsageEvent:
 # ---------------------------------------------------------------------------------------- events
 
 
-def _window_total(total: WindowTotal) -> events_pb2.WindowTotal:
-    return events_pb2.WindowTotal(
-        start_time=timestamp(total.start),
-        end_time=timestamp(total.end),
-        value=decimal_text(total.value),
-        event_count=total.event_count,
-    )
-
-
 def to_event(tenant_id: str, fact: object) -> Event:
     """The event published for a metering domain event."""
     if isinstance(fact, UsageRecorded):
+        # NOTE: one per customer, meter and dimension values a transaction touched, so by the thousand: the
+        # timestamps are set in place and the map entry by entry (a map given to the constructor is filled through
+        # the slow `MutableMapping.update`).
         payload = events_pb2.UsageRecorded(
             tenant_id=tenant_id,
             customer_id=fact.customer_id,
             meter_key=fact.meter_key,
             aggregation=aggregation_to_pb(fact.aggregation),
-            first_event_time=timestamp(fact.first_event_time),
-            last_event_time=timestamp(fact.last_event_time),
             event_count=fact.event_count,
             quantity=decimal_text(fact.quantity),
-            day_totals=[_window_total(total) for total in fact.day_totals],
         )
-        # NOTE: entry by entry: a map given to the constructor is filled through the slow `MutableMapping.update`.
+        set_timestamp(payload.first_event_time, fact.first_event_time)
+        set_timestamp(payload.last_event_time, fact.last_event_time)
+        for total in fact.day_totals:
+            day = payload.day_totals.add(value=decimal_text(total.value), event_count=total.event_count)
+            set_timestamp(day.start_time, total.start)
+            set_timestamp(day.end_time, total.end)
         dimensions = payload.dimensions
         for name, value in fact.dimensions.items():
             dimensions[name] = value
