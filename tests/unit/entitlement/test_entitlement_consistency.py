@@ -87,6 +87,36 @@ async def test_an_event_applied_by_another_replica_reloads_the_customer_from_the
     assert (store.queries, store.reloaded) == (1, [CUSTOMER])
 
 
+async def test_a_change_elsewhere_to_the_customer_makes_a_waiting_check_ask_the_store_at_once() -> None:
+    store = Store()
+    consistency = ConsistencyGate(
+        store.handled_events, store.reload, wait_seconds=5.0, poll_seconds=5.0, first_ask_seconds=5.0
+    )
+    waiting = asyncio.create_task(consistency.reach(CUSTOMER, token_of("ev-elsewhere")))
+    await asyncio.sleep(0.01)
+    store.handled.add("ev-elsewhere")  # another replica applied it and committed
+    consistency.changed_elsewhere(("acme", "someone-else"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done() and store.queries == 0  # a change to another customer asks nothing
+    consistency.changed_elsewhere(CUSTOMER)  # its entitlement events reach this replica
+    await asyncio.wait_for(waiting, 0.5)
+    assert (store.queries, store.reloaded) == (1, [CUSTOMER])
+
+
+async def test_a_reload_raced_by_a_local_change_is_done_again_at_once() -> None:
+    store = Store()
+    store.handled.add("ev-elsewhere")
+    answers = iter([False, True])
+
+    async def reload(customer: CustomerRef) -> bool:
+        store.reloaded.append(customer)
+        return next(answers)
+
+    consistency = ConsistencyGate(store.handled_events, reload, wait_seconds=5.0, poll_seconds=5.0)
+    await asyncio.wait_for(consistency.reach(CUSTOMER, token_of("ev-elsewhere")), 0.5)
+    assert store.reloaded == [CUSTOMER, CUSTOMER]
+
+
 @pytest.mark.parametrize("token", ["garbage", "ct1.", "ct1.a..b", "ct1.bad id", "ct1." + ".".join(["e"] * 33)])
 def test_a_malformed_token_is_invalid_argument_naming_the_field(token: str) -> None:
     with pytest.raises(InvalidArgument) as raised:

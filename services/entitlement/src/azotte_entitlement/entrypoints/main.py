@@ -11,7 +11,7 @@ import grpc
 from azotte.entitlement.v1 import entitlement_pb2, entitlement_pb2_grpc
 from azotte_entitlement.adapters.catalog import CatalogPlans
 from azotte_entitlement.adapters.unit_of_work import PostgresEntitlementUnitOfWork
-from azotte_entitlement.domain.projection import AccessProjection
+from azotte_entitlement.domain.projection import AccessProjection, CustomerRef
 from azotte_entitlement.entrypoints.dispute_consumer import DISPUTE_EVENTS, DisputeEventHandler
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
 from azotte_entitlement.entrypoints.metering_consumer import LIMIT_EVENTS, LimitEventHandler
@@ -65,18 +65,21 @@ async def assemble(runtime: Runtime) -> Entitlement:
 
     runtime.spawn(follow_catalog)
     runtime.on_reconnect(plans.clear)
-    sync = ProjectionSync(uow, runtime.js, projection)
-    await sync.start()
-    runtime.spawn(sync.run)
-    # NOTE: the lifecycle stream may not exist yet when this service starts first; creating it is idempotent.
-    await nats_connection.ensure_service_stream(runtime.js, "lifecycle")
 
     async def handled(event_ids: frozenset[str]) -> set[str]:
         async with uow() as unit:
             applied = await unit.access.handled_events(LIFECYCLE_EVENTS.durable, event_ids)
             return applied | await unit.access.handled_events(OWN_WRITES, event_ids - applied)
 
-    consistency = ConsistencyGate(handled, sync.reload_customer, wait_seconds=settings.consistency_wait_seconds)
+    async def reload(customer: CustomerRef) -> bool:
+        return await sync.reload_customer(customer)
+
+    consistency = ConsistencyGate(handled, reload, wait_seconds=settings.consistency_wait_seconds)
+    sync = ProjectionSync(uow, runtime.js, projection, consistency.changed_elsewhere)
+    await sync.start()
+    runtime.spawn(sync.run)
+    # NOTE: the lifecycle stream may not exist yet when this service starts first; creating it is idempotent.
+    await nats_connection.ensure_service_stream(runtime.js, "lifecycle")
     handler = LifecycleEventHandler(plans, projection, consistency)
     consumer = EventConsumer(runtime.js, uow, LIFECYCLE_EVENTS, handler)
     runtime.spawn(consumer.run)

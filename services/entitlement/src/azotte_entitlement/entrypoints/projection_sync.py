@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class ProjectionSync:
-    """Loads the projection at start, then follows the service's own events on every replica.
+    """Loads the projection at start, then follows the service's own events on every replica, telling `changed`
+    the customer each names.
 
     NOTE: the replica that commits a change applies it to its projection at once; every replica
     (that one included) also sees the change's event and reloads the customer it names from the
@@ -29,11 +30,16 @@ class ProjectionSync:
     """
 
     def __init__(
-        self, uow_factory: Callable[[], EntitlementUnitOfWork], js: JetStreamContext, projection: AccessProjection
+        self,
+        uow_factory: Callable[[], EntitlementUnitOfWork],
+        js: JetStreamContext,
+        projection: AccessProjection,
+        changed: Callable[[CustomerRef], None],
     ):
         self._uow = uow_factory
         self._js = js
         self._projection = projection
+        self._changed = changed
         self._dirty: set[CustomerRef] = set()
         self._wakeup = asyncio.Event()
         self._subscription: JetStreamContext.PushSubscription | None = None
@@ -104,3 +110,4 @@ class ProjectionSync:
         if tenant_id and customer_id:
             self._dirty.add((tenant_id, customer_id))
             self._wakeup.set()
+            self._changed((tenant_id, customer_id))

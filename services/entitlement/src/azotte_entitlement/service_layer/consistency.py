@@ -28,6 +28,8 @@ class ConsistencyGate:
     inbox table; the customer is then reloaded from the database, which already holds its effect. The
     inbox is asked first `first_ask_seconds` into the wait: a token usually arrives just before its event
     (a checkout asks right after lifecycle's commit), which then reaches this replica without a query.
+    Then it is asked every `poll_seconds`, and at once whenever another replica's change to the customer
+    reaches this one (`changed_elsewhere`): the change that event made is usually what the check waits for.
     A check without a token never comes here.
     """
 
@@ -50,6 +52,9 @@ class ConsistencyGate:
         self._applied: OrderedDict[str, None] = OrderedDict()
         self._last = ""
         self._changed = asyncio.Event()
+        # Per customer with checks waiting: how many wait, and how many changes elsewhere have reached it.
+        self._waiting: dict[CustomerRef, int] = {}
+        self._changes: dict[CustomerRef, int] = {}
 
     def applied(self, event_id: str) -> None:
         """The projection now reflects this lifecycle event."""
@@ -57,6 +62,13 @@ class ConsistencyGate:
         self._last = event_id
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+    def changed_elsewhere(self, customer: CustomerRef) -> None:
+        """A change to `customer`'s access committed by any replica reached this one: its checks ask the store now."""
+        if customer in self._waiting:
+            self._changes[customer] += 1
+            changed, self._changed = self._changed, asyncio.Event()
+            changed.set()
 
     def position(self) -> str:
         """The token of the state the projection reflects now (the last lifecycle event applied)."""
@@ -66,28 +78,50 @@ class ConsistencyGate:
         """Return once the projection reflects every write `token` names, for `customer`;
         CONSISTENCY_NOT_REACHED after the wait."""
         wanted = parse_token(token)
+        if not wanted - self._applied.keys():
+            return
+        self._waiting[customer] = self._waiting.get(customer, 0) + 1
+        self._changes.setdefault(customer, 0)
+        try:
+            await self._wait_for(customer, wanted)
+        finally:
+            self._waiting[customer] -= 1
+            if not self._waiting[customer]:
+                del self._waiting[customer], self._changes[customer]
+
+    async def _wait_for(self, customer: CustomerRef, wanted: frozenset[str]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait
-        ask_store_at = loop.time() + self._first_ask
+        scheduled = loop.time() + self._first_ask  # the next regular inbox query
+        changes = self._changes[customer]
+        ask_now = False
         while True:
             missing = wanted - self._applied.keys()
             if not missing:
                 return
-            if loop.time() >= ask_store_at:
-                # NOTE: at most one inbox query per poll interval, however many events wake the wait.
-                ask_store_at = loop.time() + self._poll
-                if await self._handled(missing) >= missing and await self._reload(customer):
-                    # NOTE: the reload read their effect; the next checks naming them need no query.
-                    for event_id in missing:
-                        self._remember(event_id)
-                    return
+            if self._changes[customer] != changes:
+                changes, ask_now = self._changes[customer], True
+            if ask_now or loop.time() >= scheduled:
+                # NOTE: one inbox query per poll interval and one per change elsewhere to the customer, however
+                # many events wake the wait.
+                if not ask_now:
+                    scheduled = loop.time() + self._poll
+                ask_now = False
+                if await self._handled(missing) >= missing:
+                    if await self._reload(customer):
+                        # NOTE: the reload read their effect; the next checks naming them need no query.
+                        for event_id in missing:
+                            self._remember(event_id)
+                        return
+                    ask_now = True  # a change landed while loading (the sync's own reload): load again
             left = deadline - loop.time()
             if left <= 0:
                 raise ConsistencyNotReached(
                     f"consistency_token: access has not reached this token within {self._wait:g} s; retry"
                 )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(left, max(ask_store_at - loop.time(), 0.001)))
+            if not ask_now:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=min(left, max(scheduled - loop.time(), 0.001)))
 
     def _remember(self, event_id: str) -> None:
         self._applied[event_id] = None
