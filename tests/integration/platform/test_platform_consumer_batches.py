@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from nats.js.client import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte.common.v1 import money_pb2
 from azotte_platform.clock import SystemClock
@@ -32,130 +37,123 @@ applied = sa.Table(
 POISON = 13
 
 
-async def test_events_applied_together_are_applied_once_in_order_and_a_poison_event_spares_its_neighbours(
-    servers,
-) -> None:
-    producer = f"batches{uuid.uuid4().hex[:6]}"
-    url = servers.new_database_url("batches")
-    await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(create_platform_tables)
-        await conn.run_sync(metadata.create_all)
-    client = await nats_connection.connect(servers.nats_url, name="batches")
-    js = client.jetstream()
-    await nats_connection.ensure_service_stream(js, producer)
-    await nats_connection.ensure_dead_letter_stream(js)
-    sent: dict[str, list[int]] = {"acme": [], "globex": []}
-    for amount in range(40):
-        tenant = "acme" if amount % 3 else "globex"
-        sent[tenant].append(amount)
-        event_id = uuid.uuid4().hex
+@dataclass
+class Bench:
+    """A producer's stream, a database with the inbox and the `applied` table, and a way to publish amounts."""
+
+    producer: str
+    engine: AsyncEngine
+    js: JetStreamContext
+
+    async def publish(self, tenant: str, amount: int, *, twice: bool = False) -> None:
         headers = binary_headers(
-            event_id=event_id,
+            event_id=uuid.uuid4().hex,
             event_type="amount.added",
-            source=f"azotte/{producer}",
+            source=f"azotte/{self.producer}",
             tenant_id=tenant,
             time=datetime.now(UTC),
             data_schema="",
         )
         payload = money_pb2.Money(currency_code="USD", amount_minor=amount).SerializeToString()
-        await js.publish(subject_for(producer, tenant, "amount.added"), payload, headers=headers)
-        if amount == 5:  # delivered twice: applied once
-            await js.publish(
-                subject_for(producer, tenant, "amount.added"), payload, headers={**headers, "Nats-Msg-Id": ""}
+        subject = subject_for(self.producer, tenant, "amount.added")
+        await self.js.publish(subject, payload, headers=headers)
+        if twice:  # delivered again, past the stream's own dedup
+            await self.js.publish(subject, payload, headers={**headers, "Nats-Msg-Id": ""})
+
+    @asynccontextmanager
+    async def consuming(self, spec: ConsumerSpec, apply) -> AsyncIterator[None]:
+        consumer = EventConsumer(self.js, lambda: UnitOfWork(self.engine, self.producer, SystemClock()), spec, apply)
+        task = asyncio.create_task(consumer.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def rows(self) -> list[tuple[str, int, int]]:
+        """(tenant, amount, transaction) of every event applied, in the order applied."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                sa.select(applied.c.tenant_id, applied.c.amount, applied.c.transaction_id).order_by(applied.c.seq)
             )
-
-    async def apply(uow: UnitOfWork, event: ReceivedEvent) -> None:
-        amount = event.payload(money_pb2.Money).amount_minor
-        if amount == POISON:
-            raise RuntimeError("a poison event")
-        await uow.connection.execute(applied.insert().values(tenant_id=event.tenant_id, amount=amount))
-
-    spec = ConsumerSpec(durable=producer, producer=producer, per_transaction=10, max_deliver=2, backoff_seconds=(0.1,))
-    consumer = EventConsumer(js, lambda: UnitOfWork(engine, "batches", SystemClock()), spec, apply)
-    task = asyncio.create_task(consumer.run())
-    try:
-
-        async def read() -> dict[str, list[int]]:
-            async with engine.connect() as conn:
-                rows = (
-                    await conn.execute(sa.select(applied.c.tenant_id, applied.c.amount).order_by(applied.c.seq))
-                ).all()
-            found: dict[str, list[int]] = {"acme": [], "globex": []}
-            for tenant, amount in rows:
-                found[tenant].append(amount)
-            return found
-
-        expected = {tenant: [a for a in amounts if a != POISON] for tenant, amounts in sent.items()}
-
-        async def all_applied() -> bool:
-            return await read() == expected
-
-        await eventually(all_applied, within=30)
-
-        async def poison_parked() -> bool:
-            parked = await js.stream_info("AZOTTE_DLQ", subjects_filter=f"azotte_dlq.{producer}")
-            return parked.state.subjects == {f"azotte_dlq.{producer}": 1}  # the poison event, and only it
-
-        await eventually(poison_parked, within=30)
-        assert await read() == expected
-    finally:
-        task.cancel()
-        await asyncio.wait([task])
-        await client.close()
-        await engine.dispose()
+        return [(tenant, amount, transaction) for tenant, amount, transaction in found]
 
 
-async def test_a_lingering_consumer_applies_a_trickle_of_events_in_one_transaction(servers) -> None:
-    producer = f"linger{uuid.uuid4().hex[:6]}"
-    url = servers.new_database_url("linger")
+@asynccontextmanager
+async def bench(servers, name: str) -> AsyncIterator[Bench]:
+    producer = f"{name}{uuid.uuid4().hex[:6]}"
+    url = servers.new_database_url(name)
     await ensure_database(url)
     engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(create_platform_tables)
         await conn.run_sync(metadata.create_all)
-    client = await nats_connection.connect(servers.nats_url, name="linger")
+    client = await nats_connection.connect(servers.nats_url, name=name)
     js = client.jetstream()
     await nats_connection.ensure_service_stream(js, producer)
-
-    async def apply(uow: UnitOfWork, event: ReceivedEvent) -> None:
-        amount = event.payload(money_pb2.Money).amount_minor
-        await uow.connection.execute(applied.insert().values(tenant_id=event.tenant_id, amount=amount))
-
-    spec = ConsumerSpec(durable=producer, producer=producer, per_transaction=10, linger_seconds=1.0)
-    consumer = EventConsumer(js, lambda: UnitOfWork(engine, "linger", SystemClock()), spec, apply)
-    task = asyncio.create_task(consumer.run())
+    await nats_connection.ensure_dead_letter_stream(js)
     try:
-        for amount in range(5):
-            headers = binary_headers(
-                event_id=uuid.uuid4().hex,
-                event_type="amount.added",
-                source=f"azotte/{producer}",
-                tenant_id="acme",
-                time=datetime.now(UTC),
-                data_schema="",
-            )
-            payload = money_pb2.Money(currency_code="USD", amount_minor=amount).SerializeToString()
-            await js.publish(subject_for(producer, "acme", "amount.added"), payload, headers=headers)
-            await asyncio.sleep(0.02)
-
-        async def rows() -> list[tuple[int, int]]:
-            async with engine.connect() as conn:
-                found = await conn.execute(
-                    sa.select(applied.c.amount, applied.c.transaction_id).order_by(applied.c.seq)
-                )
-            return [(amount, transaction) for amount, transaction in found]
-
-        async def all_applied() -> bool:
-            return len(await rows()) == 5
-
-        await eventually(all_applied, within=30)
-        found = await rows()
-        assert [amount for amount, _ in found] == [0, 1, 2, 3, 4]
-        assert len({transaction for _, transaction in found}) == 1
+        yield Bench(producer, engine, js)
     finally:
-        task.cancel()
-        await asyncio.wait([task])
         await client.close()
         await engine.dispose()
+
+
+async def apply_amount(uow: UnitOfWork, event: ReceivedEvent) -> None:
+    amount = event.payload(money_pb2.Money).amount_minor
+    if amount == POISON:
+        raise RuntimeError("a poison event")
+    await uow.connection.execute(applied.insert().values(tenant_id=event.tenant_id, amount=amount))
+
+
+async def test_events_applied_together_are_applied_once_in_order_and_a_poison_event_spares_its_neighbours(
+    servers,
+) -> None:
+    async with bench(servers, "batches") as setup:
+        sent: dict[str, list[int]] = {"acme": [], "globex": []}
+        for amount in range(40):
+            tenant = "acme" if amount % 3 else "globex"
+            sent[tenant].append(amount)
+            await setup.publish(tenant, amount, twice=amount == 5)  # the repeat is applied once
+        spec = ConsumerSpec(
+            durable=setup.producer, producer=setup.producer, per_transaction=10, max_deliver=2, backoff_seconds=(0.1,)
+        )
+        async with setup.consuming(spec, apply_amount):
+
+            async def read() -> dict[str, list[int]]:
+                found: dict[str, list[int]] = {"acme": [], "globex": []}
+                for tenant, amount, _ in await setup.rows():
+                    found[tenant].append(amount)
+                return found
+
+            expected = {tenant: [a for a in amounts if a != POISON] for tenant, amounts in sent.items()}
+
+            async def all_applied() -> bool:
+                return await read() == expected
+
+            await eventually(all_applied, within=30)
+
+            async def poison_parked() -> bool:
+                dlq = f"azotte_dlq.{setup.producer}"
+                parked = await setup.js.stream_info("AZOTTE_DLQ", subjects_filter=dlq)
+                return parked.state.subjects == {dlq: 1}  # the poison event, and only it
+
+            await eventually(poison_parked, within=30)
+            assert await read() == expected
+
+
+async def test_a_lingering_consumer_applies_a_trickle_of_events_in_one_transaction(servers) -> None:
+    async with bench(servers, "linger") as setup:
+        spec = ConsumerSpec(durable=setup.producer, producer=setup.producer, per_transaction=10, linger_seconds=1.0)
+        async with setup.consuming(spec, apply_amount):
+            for amount in range(5):
+                await setup.publish("acme", amount)
+                await asyncio.sleep(0.02)
+
+            async def all_applied() -> bool:
+                return len(await setup.rows()) == 5
+
+            await eventually(all_applied, within=30)
+            rows = await setup.rows()
+            assert [amount for _, amount, _ in rows] == [0, 1, 2, 3, 4]
+            assert len({transaction for _, _, transaction in rows}) == 1
