@@ -17,13 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte.common.v1 import money_pb2
 from azotte_platform.clock import SystemClock
-from azotte_platform.db.engine import create_engine, ensure_database
-from azotte_platform.db.tables import create_platform_tables
 from azotte_platform.db.unit_of_work import UnitOfWork
-from azotte_platform.events import nats_connection
 from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
 from azotte_platform.events.envelope import ReceivedEvent, binary_headers, subject_for
 from tests.helpers import eventually
+from tests.integration.platform.bus_fixture import open_bus
 
 metadata = sa.MetaData()
 applied = sa.Table(
@@ -81,22 +79,10 @@ class Bench:
 
 @asynccontextmanager
 async def bench(servers, name: str) -> AsyncIterator[Bench]:
-    producer = f"{name}{uuid.uuid4().hex[:6]}"
-    url = servers.new_database_url(name)
-    await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(create_platform_tables)
-        await conn.run_sync(metadata.create_all)
-    client = await nats_connection.connect(servers.nats_url, name=name)
-    js = client.jetstream()
-    await nats_connection.ensure_service_stream(js, producer)
-    await nats_connection.ensure_dead_letter_stream(js)
-    try:
-        yield Bench(producer, engine, js)
-    finally:
-        await client.close()
-        await engine.dispose()
+    async for bus in open_bus(servers, name):
+        async with bus.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        yield Bench(bus.producer, bus.engine, bus.js)
 
 
 async def apply_amount(uow: UnitOfWork, event: ReceivedEvent) -> None:
