@@ -8,6 +8,7 @@ enters a tenant with `tenant_scope(tenant_id)`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -55,7 +56,10 @@ def tenant_scope(tenant_id: str, principal: str = "", request_id: str = "") -> I
     try:
         yield scoped
     finally:
-        _current.reset(token)
+        # NOTE: closed in another context (a request's dependency or task finalized by the garbage collector), the
+        # scope was never set there, so there is nothing to restore.
+        with contextlib.suppress(ValueError):
+            _current.reset(token)
 
 
 def require_tenant() -> str:
