@@ -94,7 +94,7 @@ class Event:
     tenant_id: str
     type: str
     payload: Message
-    id: str = field(default_factory=lambda: new_event_id())
+    id: str = field(default_factory=new_event_id)
     about: str = ""
 
 
