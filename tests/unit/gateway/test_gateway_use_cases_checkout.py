@@ -129,6 +129,8 @@ async def test_the_same_request_id_with_other_content_is_refused(suite: FakeSuit
     [
         ({"channel": channel_pb2.CHANNEL_TELECOM}, ChannelNotEnabled, "channel"),
         ({"plan_id": "gold"}, PlanNotInStorefront, "plan_id"),
+        # NOTE: the catalog is asked everything at once; the storefront's answer is still judged first.
+        ({"channel": channel_pb2.CHANNEL_TELECOM, "plan_id": "gold"}, ChannelNotEnabled, "channel"),
         ({"plan_id": "retired"}, PlanNotActive, "plan_id"),
     ],
 )

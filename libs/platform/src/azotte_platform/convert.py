@@ -25,16 +25,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def timestamp(moment: datetime) -> Timestamp:
     """A Timestamp of an aware datetime (a naive one is taken as UTC, as `Timestamp.FromDatetime` does)."""
-    # NOTE: by integer arithmetic, a few times faster than FromDatetime (events are built by the thousand).
-    since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - _EPOCH
-    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1_000)
+    seconds, nanos = _since_epoch(moment)
+    return Timestamp(seconds=seconds, nanos=nanos)
 
 
 def set_timestamp(field: Timestamp, moment: datetime) -> None:
     """Set a message's Timestamp field to an aware datetime, in place (no Timestamp built and copied in)."""
+    field.seconds, field.nanos = _since_epoch(moment)
+
+
+def _since_epoch(moment: datetime) -> tuple[int, int]:
+    """(seconds, nanos) of a Timestamp of an aware datetime (naive: UTC, as `Timestamp.FromDatetime` takes it).
+
+    NOTE: by integer arithmetic, a few times faster than FromDatetime (events are built by the thousand).
+    """
     since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - _EPOCH
-    field.seconds = since.days * 86_400 + since.seconds
-    field.nanos = since.microseconds * 1_000
+    return since.days * 86_400 + since.seconds, since.microseconds * 1_000
 
 
 def optional_timestamp(moment: datetime | None) -> Timestamp | None:
