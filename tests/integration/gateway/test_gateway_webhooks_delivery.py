@@ -102,3 +102,36 @@ async def test_a_claim_never_reported_is_taken_over_after_its_lease(engine: Asyn
     clock.advance(timedelta(seconds=61), TENANT)
     assert await survivor.work_due() == 3
     assert await _states(engine) == Counter({MessageState.DELIVERED.value: 3})
+
+
+async def test_a_transaction_reads_the_enabled_endpoints_as_it_and_earlier_commits_changed_them(
+    engine: AsyncEngine,
+) -> None:
+    """The enabled endpoints a transaction read are read once, yet never stale: a change in the transaction drops
+    them, and the next transaction of the unit of work reads them again."""
+    clock = FixedClock(NOW)
+
+    def endpoint(endpoint_id: str, enabled: bool = True) -> WebhookEndpoint:
+        return WebhookEndpoint(
+            TENANT, endpoint_id, "http://127.0.0.1:9/x", "", (), new_secret(), True, NOW, NOW, enabled=enabled
+        )
+
+    def ids(endpoints: list[WebhookEndpoint]) -> set[str]:
+        return {e.id for e in endpoints}
+
+    async with PostgresGatewayUnitOfWork(engine, "gateway", clock) as uow:
+        assert await uow.webhooks.enabled_endpoints(TENANT) == []
+        await uow.webhooks.add_endpoint(endpoint("ep_1"))
+        assert ids(await uow.webhooks.enabled_endpoints(TENANT)) == {"ep_1"}
+        await uow.webhooks.save_endpoint(endpoint("ep_1", enabled=False))
+        assert await uow.webhooks.enabled_endpoints(TENANT) == []
+        await uow.webhooks.add_endpoint(endpoint("ep_2"))
+        assert ids(await uow.webhooks.enabled_endpoints(TENANT)) == {"ep_2"}
+        await uow.webhooks.delete_endpoint(TENANT, "ep_2")
+        assert await uow.webhooks.enabled_endpoints(TENANT) == []
+        await uow.webhooks.save_endpoint(endpoint("ep_1"))
+        await uow.commit()
+        async with PostgresGatewayUnitOfWork(engine, "gateway", clock) as other:
+            await other.webhooks.add_endpoint(endpoint("ep_3"))
+            await other.commit()
+        assert ids(await uow.webhooks.enabled_endpoints(TENANT)) == {"ep_1", "ep_3"}

@@ -51,6 +51,29 @@ async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_re
     await engine.dispose()
 
 
+async def test_claiming_events_together_claims_each_once_and_skips_the_ones_handled_before(servers) -> None:
+    url = servers.new_database_url("inbox")
+    await ensure_database(url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(create_platform_tables)
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    async with UnitOfWork(engine, "test", clock) as uow:
+        assert await uow.claim_event("billing", "ev-1", "acme")
+        await uow.commit()
+    async with UnitOfWork(engine, "test", clock) as uow:
+        claimed = await uow.claim_events(
+            "billing", [("ev-3", "acme"), ("ev-1", "acme"), ("ev-2", "globex"), ("ev-3", "acme")]
+        )
+        assert claimed == {"ev-2", "ev-3"}  # ev-1 was handled before; ev-3, delivered twice, is claimed once
+        assert await uow.claim_events("reports", [("ev-1", "acme")]) == {"ev-1"}  # another consumer's inbox
+        assert await uow.claim_events("billing", []) == set()
+        # rolled back: nothing claimed
+    async with UnitOfWork(engine, "test", clock) as uow:
+        assert await uow.claim_events("billing", [("ev-2", "globex")]) == {"ev-2"}
+    await engine.dispose()
+
+
 async def test_the_loser_of_a_real_deadlock_is_told_to_retry(servers) -> None:
     url = servers.new_database_url("deadlock")
     await ensure_database(url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
 
@@ -22,6 +22,8 @@ log = logging.getLogger("azotte.db")
 OUTBOX_CHANNEL = "azotte_outbox"
 _OUTBOX_COLUMNS = ("id", "tenant_id", "subject", "type", "source", "time", "data_schema", "data", "headers")
 _INSERT_OUTBOX = insert_unnested(outbox, _OUTBOX_COLUMNS)
+_INBOX_COLUMNS = ("consumer", "event_id", "tenant_id")
+_CLAIM_EVENTS = insert_unnested(inbox, _INBOX_COLUMNS).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
 ToEvent = Callable[[str, Any], Event]
@@ -107,6 +109,22 @@ class UnitOfWork:
             .returning(inbox.c.event_id)
         )
         return result.first() is not None
+
+    async def claim_events(self, consumer: str, events: Iterable[tuple[str, str]]) -> set[str]:
+        """Mark incoming events, (event id, tenant id) each, handled by `consumer` in one statement; the ids of
+        those that were not yet (the others are redeliveries).
+
+        NOTE: the rows go in in event id order, so two transactions claiming some of the same events lock
+        their inbox rows in the same order.
+        """
+        rows = [
+            {"consumer": consumer, "event_id": event_id, "tenant_id": tenant_id}
+            for event_id, tenant_id in sorted(dict(events).items())
+        ]
+        if not rows:
+            return set()
+        claimed = await self.connection.execute(_CLAIM_EVENTS, as_arrays(rows, _INBOX_COLUMNS))
+        return set(claimed.scalars())
 
     async def commit(self) -> None:
         """Write the outbox rows and commit the transaction."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Self
+
 from azotte_gateway.adapters.repositories.api_keys import PostgresApiKeyRepository
 from azotte_gateway.adapters.repositories.app_store_apps import PostgresAppStoreAppRepository
 from azotte_gateway.adapters.repositories.channel_accounts import PostgresChannelAccountRepository
@@ -13,12 +16,32 @@ from azotte_gateway.adapters.repositories.portal_users import (
 from azotte_gateway.adapters.repositories.revenue import PostgresRevenueRepository
 from azotte_gateway.adapters.repositories.tenants import PostgresTenantRepository
 from azotte_gateway.adapters.repositories.webhooks import PostgresWebhookRepository
+from azotte_gateway.domain.webhooks import WebhookEndpoint
 from azotte_platform.db.unit_of_work import UnitOfWork
+
+
+@dataclass
+class _Learnt:
+    """What a transaction learnt that holds until it ends: the tenants whose revenue lock it took, and the enabled
+    webhook endpoints it read (a consumer applying many events in one transaction asks each once)."""
+
+    revenue_locked: set[str] = field(default_factory=set)
+    enabled_endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
 
 
 class PostgresGatewayUnitOfWork(UnitOfWork):
     """Implements `ports.GatewayUnitOfWork`, `ports.WebhooksUnitOfWork` and `ports.PortalUnitOfWork`:
     `async with uow:`, use the repositories, then `commit()`."""
+
+    _learnt: _Learnt
+
+    async def __aenter__(self) -> Self:
+        self._learnt = _Learnt()
+        return await super().__aenter__()
+
+    async def commit(self) -> None:
+        await super().commit()
+        self._learnt = _Learnt()
 
     @property
     def tenants(self) -> PostgresTenantRepository:
@@ -34,7 +57,7 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
 
     @property
     def revenue(self) -> PostgresRevenueRepository:
-        return PostgresRevenueRepository(self.connection)
+        return PostgresRevenueRepository(self.connection, self._learnt.revenue_locked)
 
     @property
     def channel_accounts(self) -> PostgresChannelAccountRepository:
@@ -46,7 +69,7 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
 
     @property
     def webhooks(self) -> PostgresWebhookRepository:
-        return PostgresWebhookRepository(self.connection)
+        return PostgresWebhookRepository(self.connection, self._learnt.enabled_endpoints)
 
     @property
     def portal_users(self) -> PostgresPortalUserRepository:

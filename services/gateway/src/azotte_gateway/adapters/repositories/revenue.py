@@ -77,14 +77,22 @@ def _entry(row: Any) -> RevenueEntry:
 
 
 class PostgresRevenueRepository:
-    """Implements `ports.RevenueRepository` over one connection."""
+    """Implements `ports.RevenueRepository` over one connection.
 
-    def __init__(self, connection: AsyncConnection):
+    `locked` holds the tenants whose lock the transaction took: it holds them until it ends, so a tenant's
+    lock is asked for once however many of its events the transaction applies.
+    """
+
+    def __init__(self, connection: AsyncConnection, locked: set[str] | None = None):
         self._connection = connection
+        self._locked = set() if locked is None else locked
 
     async def lock_tenant(self, tenant_id: str) -> None:
+        if tenant_id in self._locked:
+            return
         key = zlib.crc32(f"revenue:{tenant_id}".encode())
         await self._connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        self._locked.add(tenant_id)
 
     async def has(self, tenant_id: str, event_id: str) -> bool:
         found = await self._connection.execute(sa.select(e.seq).where(e.tenant_id == tenant_id, e.event_id == event_id))

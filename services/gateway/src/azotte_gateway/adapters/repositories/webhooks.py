@@ -104,12 +104,18 @@ def _token_time(value: Any) -> datetime:
 
 
 class PostgresWebhookRepository:
-    """Implements `ports.WebhookRepository` over one connection."""
+    """Implements `ports.WebhookRepository` over one connection.
 
-    def __init__(self, connection: AsyncConnection):
+    `enabled` holds the enabled endpoints read in the transaction, by tenant: a fan-out of many events of a
+    tenant reads them once; a change to the tenant's endpoints in the transaction drops what was read.
+    """
+
+    def __init__(self, connection: AsyncConnection, enabled: dict[str, list[WebhookEndpoint]] | None = None):
         self._connection = connection
+        self._enabled = {} if enabled is None else enabled
 
     async def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self._enabled.pop(endpoint.tenant_id, None)
         await self._connection.execute(
             webhook_endpoints.insert().values(
                 tenant_id=endpoint.tenant_id,
@@ -139,10 +145,16 @@ class PostgresWebhookRepository:
         return Page([_endpoint(row) for row in cut.items], cut.next_page_token)
 
     async def enabled_endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
-        query = sa.select(webhook_endpoints).where(E.tenant_id == tenant_id, E.enabled)
-        return [_endpoint(row) for row in (await self._connection.execute(query)).all()]
+        enabled = self._enabled.get(tenant_id)
+        if enabled is None:
+            query = sa.select(webhook_endpoints).where(E.tenant_id == tenant_id, E.enabled)
+            enabled = self._enabled[tenant_id] = [
+                _endpoint(row) for row in (await self._connection.execute(query)).all()
+            ]
+        return list(enabled)
 
     async def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        self._enabled.pop(endpoint.tenant_id, None)
         await self._connection.execute(
             sa.update(webhook_endpoints)
             .where(E.tenant_id == endpoint.tenant_id, E.endpoint_id == endpoint.id)
@@ -150,6 +162,7 @@ class PostgresWebhookRepository:
         )
 
     async def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> bool:
+        self._enabled.pop(tenant_id, None)
         result = await self._connection.execute(
             sa.delete(webhook_endpoints)
             .where(E.tenant_id == tenant_id, E.endpoint_id == endpoint_id)
