@@ -16,6 +16,17 @@ from azotte_entitlement.domain.projection import CustomerRef, CustomerState, Usa
 from azotte_entitlement.domain.suspension import Suspension
 from azotte_platform.db.tables import inbox
 
+_USAGE = insert(usage)
+_RECORD_USAGE = _USAGE.on_conflict_do_update(
+    index_elements=[usage.c.tenant_id, usage.c.customer_id, usage.c.feature_key],
+    set_={"used": _USAGE.excluded.used, "period_start": _USAGE.excluded.period_start},
+    where=sa.or_(
+        _USAGE.excluded.period_start > usage.c.period_start,
+        sa.and_(_USAGE.excluded.period_start == usage.c.period_start, _USAGE.excluded.used > usage.c.used),
+    ),
+)
+"""Keep the newer of a stored and a reported usage, every column a parameter (built once)."""
+
 
 class PostgresAccessRepository:
     """Suspensions, usage, and the stored state behind the projection (`ports.AccessRepository`)."""
@@ -67,19 +78,15 @@ class PostgresAccessRepository:
         self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
     ) -> None:
         """Keep the newest period's usage; within a period the highest total (reports may arrive out of order)."""
-        statement = insert(usage).values(
-            tenant_id=tenant_id, customer_id=customer_id, feature_key=feature_key, used=used, period_start=period_start
-        )
-        newer = sa.or_(
-            statement.excluded.period_start > usage.c.period_start,
-            sa.and_(statement.excluded.period_start == usage.c.period_start, statement.excluded.used > usage.c.used),
-        )
         await self._connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[usage.c.tenant_id, usage.c.customer_id, usage.c.feature_key],
-                set_={"used": statement.excluded.used, "period_start": statement.excluded.period_start},
-                where=newer,
-            )
+            _RECORD_USAGE,
+            {
+                "tenant_id": tenant_id,
+                "customer_id": customer_id,
+                "feature_key": feature_key,
+                "used": used,
+                "period_start": period_start,
+            },
         )
 
     async def load(self, customers: Collection[CustomerRef] | None = None) -> dict[CustomerRef, CustomerState]:

@@ -36,6 +36,15 @@ def _from_row(row: Any) -> StoredSubscription:
     return StoredSubscription(snapshot, row.plan_id, row.revoked, row.event_time)
 
 
+_UPSERT = insert(subscriptions)
+_PUT = _UPSERT.on_conflict_do_update(
+    index_elements=[subscriptions.c.tenant_id, subscriptions.c.subscription_id],
+    set_={column.name: _UPSERT.excluded[column.name] for column in subscriptions.c if not column.primary_key},
+)
+"""Insert or replace a subscription, every column a parameter. Built once: building an upsert costs more than
+running it."""
+
+
 class PostgresSubscriptionRepository:
     """Subscription snapshots kept from lifecycle events (`ports.SubscriptionRepository`)."""
 
@@ -78,13 +87,7 @@ class PostgresSubscriptionRepository:
             "features": _features_to_json(snapshot.features),
             "event_time": stored.event_time,
         }
-        statement = insert(subscriptions).values(values)
-        await self._connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[subscriptions.c.tenant_id, subscriptions.c.subscription_id],
-                set_={k: statement.excluded[k] for k in values if k not in ("tenant_id", "subscription_id")},
-            )
-        )
+        await self._connection.execute(_PUT, values)
 
     async def of_tenant(self, tenant_id: str) -> list[StoredSubscription]:
         rows = await self._connection.execute(sa.select(subscriptions).where(subscriptions.c.tenant_id == tenant_id))

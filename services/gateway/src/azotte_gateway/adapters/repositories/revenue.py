@@ -76,6 +76,15 @@ def _entry(row: Any) -> RevenueEntry:
     return RevenueEntry(**values)
 
 
+_DAY = insert(revenue_days)
+_ADD_TO_DAY = _DAY.on_conflict_do_update(
+    index_elements=["tenant_id", "day", "currency", "storefront_id", "channel", "plan_id"],
+    set_={c.name: c + _DAY.excluded[c.name] for c in revenue_days.c if not c.primary_key},
+)
+"""Add counts to a day: its key and the counts added are parameters (a count not given adds 0). Built once: building
+an upsert costs more than running it."""
+
+
 class PostgresRevenueRepository:
     """Implements `ports.RevenueRepository` over one connection.
 
@@ -124,27 +133,24 @@ class PostgresRevenueRepository:
                     for line in entry.usage
                 ],
             )
-        added = {name: value for name, value in zip(MEASURES, measures(entry), strict=True) if value}
-        if added:
+        added = dict(zip(MEASURES, measures(entry), strict=True))
+        if any(added.values()):
             await self._add_to_day(tenant_id, entry.occur_time, _slice_of(entry), added)
         if entry.type in _CHARGES:
             await self._add_to_series(tenant_id, entry)
 
     async def _add_to_day(self, tenant_id: str, when: datetime, where: Slice, added: dict[str, int]) -> None:
-        day = insert(revenue_days).values(
-            tenant_id=tenant_id,
-            day=when.astimezone(UTC).date(),
-            currency=where.currency,
-            storefront_id=where.storefront_id,
-            channel=where.channel,
-            plan_id=where.plan_id,
-            **added,
-        )
         await self._connection.execute(
-            day.on_conflict_do_update(
-                index_elements=["tenant_id", "day", "currency", "storefront_id", "channel", "plan_id"],
-                set_={name: revenue_days.c[name] + day.excluded[name] for name in added},
-            )
+            _ADD_TO_DAY,
+            {
+                "tenant_id": tenant_id,
+                "day": when.astimezone(UTC).date(),
+                "currency": where.currency,
+                "storefront_id": where.storefront_id,
+                "channel": where.channel,
+                "plan_id": where.plan_id,
+                **added,
+            },
         )
 
     async def _add_to_series(self, tenant_id: str, entry: RevenueEntry) -> None:
