@@ -76,13 +76,15 @@ def _entry(row: Any) -> RevenueEntry:
     return RevenueEntry(**values)
 
 
+# NOTE: the statements run for every revenue event are built once: building one costs more than running it.
+_HAS_ENTRY = sa.select(e.seq).where(e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.bindparam("event_id"))
+_ADD_ENTRY = insert(revenue_entries)
 _DAY = insert(revenue_days)
 _ADD_TO_DAY = _DAY.on_conflict_do_update(
     index_elements=["tenant_id", "day", "currency", "storefront_id", "channel", "plan_id"],
     set_={c.name: c + _DAY.excluded[c.name] for c in revenue_days.c if not c.primary_key},
 )
-"""Add counts to a day: its key and the counts added are parameters (a count not given adds 0). Built once: building
-an upsert costs more than running it."""
+"""Add counts to a day: its key and the counts added are parameters (a count not given adds 0)."""
 
 
 class PostgresRevenueRepository:
@@ -104,14 +106,14 @@ class PostgresRevenueRepository:
         self._locked.add(tenant_id)
 
     async def has(self, tenant_id: str, event_id: str) -> bool:
-        found = await self._connection.execute(sa.select(e.seq).where(e.tenant_id == tenant_id, e.event_id == event_id))
+        found = await self._connection.execute(_HAS_ENTRY, {"tenant_id": tenant_id, "event_id": event_id})
         return found.first() is not None
 
     async def add(self, tenant_id: str, entry: RevenueEntry) -> None:
         values = asdict(entry)
         del values["seq"], values["usage"]
         values["movement"] = entry.movement.value
-        await self._connection.execute(insert(revenue_entries).values(tenant_id=tenant_id, **values))
+        await self._connection.execute(_ADD_ENTRY, {"tenant_id": tenant_id, **values})
         if entry.usage:
             where = _slice_of(entry)
             await self._connection.execute(

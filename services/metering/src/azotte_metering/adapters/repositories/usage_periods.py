@@ -35,6 +35,22 @@ from azotte_metering.domain.meters import parse_path, read_path
 
 _A = usage_accounts.c
 _P = usage_periods.c
+# NOTE: the statements of every usage event's rating are built once: building one costs more than running it.
+_ACCOUNT_UPSERT = insert(usage_accounts)
+_PUT_ACCOUNT = _ACCOUNT_UPSERT.on_conflict_do_update(
+    index_elements=[_A.tenant_id, _A.customer_id],
+    set_={c.name: _ACCOUNT_UPSERT.excluded[c.name] for c in usage_accounts.c if not c.primary_key},
+)
+_OPEN_PERIOD = insert(usage_periods).on_conflict_do_nothing()
+_LOCK_PERIOD = (
+    sa.select(_P.credited_minor)
+    .where(
+        _P.tenant_id == sa.bindparam("tenant_id"),
+        _P.customer_id == sa.bindparam("customer_id"),
+        _P.period_start == sa.bindparam("period_start"),
+    )
+    .with_for_update()
+)
 _T = usage_period_totals.c
 _J = usage_adjustments.c
 _B = usage_bills.c
@@ -64,35 +80,25 @@ class PostgresUsagePeriodRepository:
         )
 
     async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None:
-        values = {
-            "subscription_id": account.subscription_id,
-            "storefront_id": account.storefront_id,
-            "plan_id": account.plan_id,
-            "currency_code": account.currency_code,
-            "period_start": account.period.start,
-            "period_end": account.period.end,
-            "updated_at": now,
-        }
-        statement = insert(usage_accounts).values(tenant_id=tenant_id, customer_id=account.customer_id, **values)
         await self._conn.execute(
-            statement.on_conflict_do_update(index_elements=[_A.tenant_id, _A.customer_id], set_=values)
+            _PUT_ACCOUNT,
+            {
+                "tenant_id": tenant_id,
+                "customer_id": account.customer_id,
+                "subscription_id": account.subscription_id,
+                "storefront_id": account.storefront_id,
+                "plan_id": account.plan_id,
+                "currency_code": account.currency_code,
+                "period_start": account.period.start,
+                "period_end": account.period.end,
+                "updated_at": now,
+            },
         )
 
     async def lock_period(self, tenant_id: str, customer_id: str, period: Period) -> int:
-        await self._conn.execute(
-            insert(usage_periods)
-            .values(
-                tenant_id=tenant_id,
-                customer_id=customer_id,
-                period_start=period.start,
-                period_end=period.end,
-                credited_minor=0,
-            )
-            .on_conflict_do_nothing()
-        )
-        where = _period(tenant_id, customer_id, period)
-        row = (await self._conn.execute(sa.select(_P.credited_minor).where(*where).with_for_update())).one()
-        return int(row.credited_minor)
+        key = {"tenant_id": tenant_id, "customer_id": customer_id, "period_start": period.start}
+        await self._conn.execute(_OPEN_PERIOD, {**key, "period_end": period.end, "credited_minor": 0})
+        return int((await self._conn.execute(_LOCK_PERIOD, key)).scalar_one())
 
     async def credited(self, tenant_id: str, customer_id: str, period: Period) -> int:
         row = (
