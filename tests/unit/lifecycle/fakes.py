@@ -127,7 +127,6 @@ class FakeCustomerRepository:
         *,
         query: CustomerQuery,
         after: Sequence[str] | None = None,
-        ids: Sequence[str] = (),
     ) -> list[Customer]:
         def key(c: Customer) -> tuple[str, str]:
             value = c.created_at.isoformat() if query.order_by == "created_at" else getattr(c, query.order_by)
@@ -146,7 +145,6 @@ class FakeCustomerRepository:
             c
             for (tenant, _), c in self._data.customers.items()
             if tenant == tenant_id
-            and (not ids or c.id in ids)
             and (not query.external_id or c.external_id == query.external_id)
             and (not query.email or c.email == query.email.lower())
             and (not query.country_code or c.country_code == query.country_code)

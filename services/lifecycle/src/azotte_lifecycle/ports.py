@@ -106,10 +106,9 @@ class CustomerRepository(Protocol):
         *,
         query: CustomerQuery,
         after: Sequence[str] | None = None,
-        ids: Sequence[str] = (),
     ) -> list[Customer]:
         """Customers matching `query` in its order, after the sort key `after` ([value, id]), with their
-        identities (only those of `ids` when given)."""
+        identities."""
         ...
 
 

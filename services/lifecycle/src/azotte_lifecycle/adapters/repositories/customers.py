@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -15,7 +16,26 @@ from azotte_lifecycle.domain.customer import ChannelIdentity, Customer, Identity
 from azotte_lifecycle.errors import CustomerExists, IdentityLinked
 from azotte_lifecycle.ports import CustomerQuery
 
-_ANY = CustomerQuery()
+_C = customer_identities.c
+# NOTE: a customer by id is read for every subscription created: its statements are built once.
+_CUSTOMER = sa.select(customers).where(
+    customers.c.tenant_id == sa.bindparam("tenant_id"), customers.c.id == sa.bindparam("customer_id")
+)
+# NOTE: FOR NO KEY UPDATE: it serializes its holders, not inserts whose foreign keys name the row.
+_LOCKED_CUSTOMER = _CUSTOMER.with_for_update(key_share=True)
+_IDENTITIES = sa.select(_C.customer_id, _C.kind, _C.issuer, _C.value)
+_IDENTITIES_OF_ONE = _IDENTITIES.where(
+    _C.tenant_id == sa.bindparam("tenant_id"), _C.customer_id == sa.bindparam("customer_id")
+)
+
+
+def _customer(row: Any) -> Customer:
+    return Customer(row.id, row.tenant_id, row.external_id, row.email, row.country_code, row.created_at)
+
+
+def _link_identities(found: dict[str, Customer], links: Iterable[Any]) -> None:
+    for link in links:
+        found[link.customer_id].identities.add(ChannelIdentity(IdentityKind(link.kind), link.value, link.issuer))
 
 
 class PostgresCustomerRepository:
@@ -71,16 +91,13 @@ class PostgresCustomerRepository:
         )
 
     async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
-        if for_update:
-            c = customers.c
-            locked = await self._conn.scalar(
-                # NOTE: FOR NO KEY UPDATE: it serializes its holders, not inserts whose foreign keys name the row.
-                sa.select(c.id).where(c.tenant_id == tenant_id, c.id == customer_id).with_for_update(key_share=True)
-            )
-            if locked is None:
-                return None
-        found = await self.find(tenant_id, 1, query=_ANY, ids=[customer_id])
-        return found[0] if found else None
+        key = {"tenant_id": tenant_id, "customer_id": customer_id}
+        row = (await self._conn.execute(_LOCKED_CUSTOMER if for_update else _CUSTOMER, key)).first()
+        if row is None:
+            return None
+        found = {customer_id: _customer(row)}
+        _link_identities(found, await self._conn.execute(_IDENTITIES_OF_ONE, key))
+        return found[customer_id]
 
     async def find(
         self,
@@ -89,7 +106,6 @@ class PostgresCustomerRepository:
         *,
         query: CustomerQuery,
         after: Sequence[str] | None = None,
-        ids: Sequence[str] = (),
     ) -> list[Customer]:
         """Customers matching `query` in its order (id breaks ties), with their identities."""
         c = customers.c
@@ -99,8 +115,6 @@ class PostgresCustomerRepository:
         if after is not None:
             last = datetime.fromisoformat(after[0]) if column is c.created_at else after[0]
             select = select.where(queries.after(column, c.id, last, after[1], descending=query.descending))
-        if ids:
-            select = select.where(c.id.in_(ids))
         if query.external_id:
             select = select.where(c.external_id == query.external_id)
         if query.email:
@@ -119,16 +133,10 @@ class PostgresCustomerRepository:
             select = select.where(c.id.in_(linked))
         select = select.where(*queries.bounds(c.created_at, query.created))
         rows = (await self._conn.execute(select)).all()
-        found = {r.id: Customer(r.id, r.tenant_id, r.external_id, r.email, r.country_code, r.created_at) for r in rows}
+        found = {row.id: _customer(row) for row in rows}
         if found:
-            i = customer_identities.c
             links = await self._conn.execute(
-                sa.select(i.customer_id, i.kind, i.issuer, i.value).where(
-                    i.tenant_id == tenant_id, i.customer_id.in_(list(found))
-                )
+                _IDENTITIES.where(_C.tenant_id == tenant_id, _C.customer_id.in_(list(found)))
             )
-            for link in links:
-                found[link.customer_id].identities.add(
-                    ChannelIdentity(IdentityKind(link.kind), link.value, link.issuer)
-                )
+            _link_identities(found, links)
         return list(found.values())
