@@ -23,6 +23,7 @@ OUTBOX_CHANNEL = "azotte_outbox"
 _OUTBOX_COLUMNS = ("id", "tenant_id", "subject", "type", "source", "time", "data_schema", "data", "headers")
 _INSERT_OUTBOX = insert_unnested(outbox, _OUTBOX_COLUMNS)
 _INBOX_COLUMNS = ("consumer", "event_id", "tenant_id")
+_CLAIM_EVENT = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 _CLAIM_EVENTS = insert_unnested(inbox, _INBOX_COLUMNS).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
@@ -103,10 +104,7 @@ class UnitOfWork:
     async def claim_event(self, consumer: str, event_id: str, tenant_id: str) -> bool:
         """Mark an incoming event handled by `consumer`; False if it already was (a redelivery)."""
         result = await self.connection.execute(
-            insert(inbox)
-            .values(consumer=consumer, event_id=event_id, tenant_id=tenant_id)
-            .on_conflict_do_nothing()
-            .returning(inbox.c.event_id)
+            _CLAIM_EVENT, {"consumer": consumer, "event_id": event_id, "tenant_id": tenant_id}
         )
         return result.first() is not None
 

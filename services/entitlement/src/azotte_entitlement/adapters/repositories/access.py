@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -28,6 +29,18 @@ _RECORD_USAGE = _USAGE.on_conflict_do_update(
 """Keep the newer of a stored and a reported usage, every column a parameter (built once)."""
 
 
+# NOTE: the statements of every access reload are built once: building one costs more than running it.
+_HANDLED = sa.select(inbox.c.event_id).where(
+    inbox.c.consumer == sa.bindparam("consumer"), inbox.c.event_id.in_(sa.bindparam("event_ids", expanding=True))
+)
+_OF_CUSTOMERS = {
+    table.name: sa.select(table).where(
+        sa.tuple_(table.c.tenant_id, table.c.customer_id).in_(sa.bindparam("customers", expanding=True))
+    )
+    for table in (grants, denials, suspensions, usage)
+}
+
+
 class PostgresAccessRepository:
     """Suspensions, usage, and the stored state behind the projection (`ports.AccessRepository`)."""
 
@@ -47,9 +60,7 @@ class PostgresAccessRepository:
         return Suspension(row.feature_key, row.reason, row.suspended_at) if row is not None else None
 
     async def handled_events(self, consumer: str, event_ids: Collection[str]) -> set[str]:
-        rows = await self._connection.execute(
-            sa.select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(list(event_ids)))
-        )
+        rows = await self._connection.execute(_HANDLED, {"consumer": consumer, "event_ids": list(event_ids)})
         return {row.event_id for row in rows}
 
     async def put_suspension(self, tenant_id: str, customer_id: str, suspension: Suspension) -> None:
@@ -99,21 +110,20 @@ class PostgresAccessRepository:
         if customers is not None:
             for ref in customers:
                 state_of(*ref)
-        for row in await self._connection.execute(self._scoped(grants, customers)):
+        for row in await self._scoped(grants, customers):
             state_of(row.tenant_id, row.customer_id).grants.append(grant_from_row(row))
-        for row in await self._connection.execute(self._scoped(denials, customers)):
+        for row in await self._scoped(denials, customers):
             state_of(row.tenant_id, row.customer_id).why_not[row.feature_key] = AccessReason(row.reason)
-        for row in await self._connection.execute(self._scoped(suspensions, customers)):
+        for row in await self._scoped(suspensions, customers):
             state_of(row.tenant_id, row.customer_id).suspensions.append(
                 Suspension(row.feature_key, row.reason, row.suspended_at)
             )
-        for row in await self._connection.execute(self._scoped(usage, customers)):
+        for row in await self._scoped(usage, customers):
             state_of(row.tenant_id, row.customer_id).usage[row.feature_key] = Usage(row.used, row.period_start)
         return states
 
-    @staticmethod
-    def _scoped(table: sa.Table, customers: Collection[CustomerRef] | None) -> sa.Select[tuple[object, ...]]:
-        query = sa.select(table)
+    async def _scoped(self, table: sa.Table, customers: Collection[CustomerRef] | None) -> sa.CursorResult[Any]:
+        """`table`'s rows of the given customers (every customer's when None)."""
         if customers is None:
-            return query
-        return query.where(sa.tuple_(table.c.tenant_id, table.c.customer_id).in_(list(customers)))
+            return await self._connection.execute(sa.select(table))
+        return await self._connection.execute(_OF_CUSTOMERS[table.name], {"customers": list(customers)})

@@ -36,6 +36,9 @@ from azotte_metering.domain.meters import parse_path, read_path
 _A = usage_accounts.c
 _P = usage_periods.c
 # NOTE: the statements of every usage event's rating are built once: building one costs more than running it.
+_ACCOUNT = sa.select(usage_accounts).where(
+    _A.tenant_id == sa.bindparam("tenant_id"), _A.customer_id == sa.bindparam("customer_id")
+)
 _ACCOUNT_UPSERT = insert(usage_accounts)
 _PUT_ACCOUNT = _ACCOUNT_UPSERT.on_conflict_do_update(
     index_elements=[_A.tenant_id, _A.customer_id],
@@ -63,11 +66,7 @@ class PostgresUsagePeriodRepository:
         self._conn = connection
 
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None:
-        row = (
-            await self._conn.execute(
-                sa.select(usage_accounts).where(_A.tenant_id == tenant_id, _A.customer_id == customer_id)
-            )
-        ).first()
+        row = (await self._conn.execute(_ACCOUNT, {"tenant_id": tenant_id, "customer_id": customer_id})).first()
         if row is None:
             return None
         return UsageAccount(
