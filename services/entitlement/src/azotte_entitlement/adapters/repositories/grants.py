@@ -13,6 +13,7 @@ from azotte_entitlement.adapters.tables import denials, grants
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.drift import Correction, CorrectionKind
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantAudit, GrantKey, GrantSource
+from azotte_platform.db.bulk import as_arrays, insert_unnested
 
 
 def grant_from_row(row: Any) -> Grant:
@@ -44,18 +45,19 @@ def _grant_values(grant: Grant) -> dict[str, Any]:
     }
 
 
-_UPSERT = insert(grants)
-_PUT_GRANT = _UPSERT.on_conflict_do_update(
+_GRANT_COLUMNS = tuple(column.name for column in grants.c)
+_upsert_grants = insert_unnested(grants, _GRANT_COLUMNS)
+_PUT_GRANTS = _upsert_grants.on_conflict_do_update(
     index_elements=[grants.c.tenant_id, grants.c.grant_id],
-    set_={column.name: _UPSERT.excluded[column.name] for column in grants.c if not column.primary_key},
+    set_={column.name: _upsert_grants.excluded[column.name] for column in grants.c if not column.primary_key},
 )
-"""Insert or replace a grant, every column given as a parameter (`_grant_values`). Built once: building an upsert
-costs more than running it."""
-_FORGET_DENIAL = sa.delete(denials).where(
-    denials.c.tenant_id == sa.bindparam("tenant"),
-    denials.c.customer_id == sa.bindparam("customer"),
-    denials.c.feature_key == sa.bindparam("feature"),
+"""Insert or replace grants, one row per grant (`as_arrays` of `_grant_values`)."""
+_FORGET_DENIALS = sa.delete(denials).where(
+    sa.tuple_(denials.c.tenant_id, denials.c.customer_id, denials.c.feature_key).in_(
+        sa.bindparam("features", expanding=True)
+    )
 )
+"""Forget why the (tenant, customer, feature) triples given were denied."""
 
 
 class PostgresGrantRepository:
@@ -94,13 +96,19 @@ class PostgresGrantRepository:
         """Tenants holding any grant."""
         return list((await self._connection.execute(sa.select(grants.c.tenant_id).distinct())).scalars())
 
-    async def put(self, grant: Grant) -> None:
-        """Insert or replace a grant; a granted feature forgets why it was denied."""
-        await self._connection.execute(_PUT_GRANT, _grant_values(grant))
-        key = grant.key
-        await self._connection.execute(
-            _FORGET_DENIAL, {"tenant": key.tenant_id, "customer": key.customer_id, "feature": key.feature_key}
-        )
+    async def _put(self, given: Sequence[Grant]) -> None:
+        """Insert or replace grants, in one statement per table; a granted feature forgets why it was denied.
+
+        NOTE: rows go in in key order (concurrent writers lock them in one order); a grant given twice is
+        written as given last.
+        """
+        latest = {(grant.key.tenant_id, grant.key.grant_id): grant for grant in given}
+        if not latest:
+            return
+        rows = [_grant_values(latest[key]) for key in sorted(latest)]
+        await self._connection.execute(_PUT_GRANTS, as_arrays(rows, _GRANT_COLUMNS))
+        features = sorted({(g.key.tenant_id, g.key.customer_id, g.key.feature_key) for g in latest.values()})
+        await self._connection.execute(_FORGET_DENIALS, {"features": features})
 
     async def delete(self, key: GrantKey, why_not: AccessReason | None = None) -> None:
         """Delete a grant; remember `why_not` to explain later denials of the feature."""
@@ -130,9 +138,14 @@ class PostgresGrantRepository:
         )
 
     async def apply(self, corrections: Iterable[Correction]) -> None:
-        """Write grant changes computed by the domain."""
+        """Write grant changes computed by the domain, in their order; grants given one after another are written
+        together."""
+        given: list[Grant] = []
         for correction in corrections:
             if correction.kind is CorrectionKind.REVOKE:
+                await self._put(given)
+                given = []
                 await self.delete(correction.grant.key, correction.why_not)
             else:
-                await self.put(correction.grant)
+                given.append(correction.grant)
+        await self._put(given)
