@@ -13,6 +13,10 @@ from azotte_entitlement.adapters.repositories.subscriptions import PostgresSubsc
 from azotte_platform.clock import Clock
 from azotte_platform.db.unit_of_work import UnitOfWork
 
+_KEY = sa.func.hashtext(sa.bindparam("key", type_=sa.Text))
+_EXCLUSIVE = sa.select(sa.func.pg_advisory_xact_lock(_KEY))
+_SHARED = sa.select(sa.func.pg_advisory_xact_lock_shared(_KEY))
+
 
 class PostgresEntitlementUnitOfWork(UnitOfWork):
     """Repositories over one transaction; emitted events go to the outbox as `adapters.proto` payloads."""
@@ -37,5 +41,4 @@ class PostgresEntitlementUnitOfWork(UnitOfWork):
         return PostgresAccessRepository(self.connection)
 
     async def lock_tenant(self, tenant_id: str, *, exclusive: bool = False) -> None:
-        function = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
-        await self.connection.execute(sa.select(function(sa.func.hashtext(f"entitlement:{tenant_id}"))))
+        await self.connection.execute(_EXCLUSIVE if exclusive else _SHARED, {"key": f"entitlement:{tenant_id}"})

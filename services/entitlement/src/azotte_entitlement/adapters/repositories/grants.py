@@ -45,6 +45,10 @@ def _grant_values(grant: Grant) -> dict[str, Any]:
     }
 
 
+_FROM_SOURCES = sa.select(grants).where(
+    grants.c.tenant_id == sa.bindparam("tenant_id"),
+    sa.tuple_(grants.c.source, grants.c.source_ref).in_(sa.bindparam("pairs", expanding=True)),
+)
 _GRANT_COLUMNS = tuple(column.name for column in grants.c)
 _upsert_grants = insert_unnested(grants, _GRANT_COLUMNS)
 _PUT_GRANTS = _upsert_grants.on_conflict_do_update(
@@ -78,8 +82,8 @@ class PostgresGrantRepository:
         """Grants given by any of the (source, source_ref) pairs."""
         if not sources:
             return []
-        pairs = [sa.and_(grants.c.source == s.value, grants.c.source_ref == ref) for s, ref in sources]
-        rows = await self._connection.execute(sa.select(grants).where(grants.c.tenant_id == tenant_id, sa.or_(*pairs)))
+        pairs = [(source.value, ref) for source, ref in sources]
+        rows = await self._connection.execute(_FROM_SOURCES, {"tenant_id": tenant_id, "pairs": pairs})
         return [grant_from_row(row) for row in rows]
 
     async def of_tenant(self, tenant_id: str) -> list[Grant]:

@@ -11,6 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_entitlement.adapters.tables import group_invites, group_members, groups
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember
 
+# NOTE: the statements of every subscription change are built once: building one costs more than running it.
+_ENSURE_GROUP = insert(groups).on_conflict_do_nothing()
+_GROUP = sa.select(groups).where(
+    groups.c.tenant_id == sa.bindparam("tenant_id"), groups.c.group_id == sa.bindparam("group_id")
+)
+_LOCKED_GROUP = _GROUP.with_for_update()
+_MEMBERS = sa.select(group_members).where(
+    group_members.c.tenant_id == sa.bindparam("tenant_id"), group_members.c.group_id == sa.bindparam("group_id")
+)
+
 
 class PostgresGroupRepository:
     """Groups loaded with their members (`ports.GroupRepository`); the group row is the lock serializing seat claims."""
@@ -21,14 +31,13 @@ class PostgresGroupRepository:
     async def ensure(self, tenant_id: str, group_id: str, owner_customer_id: str, subscription_id: str) -> None:
         """Create the group of a subscription if it does not exist yet."""
         await self._connection.execute(
-            insert(groups)
-            .values(
-                tenant_id=tenant_id,
-                group_id=group_id,
-                owner_customer_id=owner_customer_id,
-                subscription_id=subscription_id,
-            )
-            .on_conflict_do_nothing()
+            _ENSURE_GROUP,
+            {
+                "tenant_id": tenant_id,
+                "group_id": group_id,
+                "owner_customer_id": owner_customer_id,
+                "subscription_id": subscription_id,
+            },
         )
 
     async def get(self, tenant_id: str, group_id: str, *, lock: bool = False) -> Group | None:
@@ -37,8 +46,8 @@ class PostgresGroupRepository:
         NOTE: concurrent member adds queue on this lock, so each one counts the seats the previous
         one left and the seat limit holds.
         """
-        query = sa.select(groups).where(groups.c.tenant_id == tenant_id, groups.c.group_id == group_id)
-        row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
+        key = {"tenant_id": tenant_id, "group_id": group_id}
+        row = (await self._connection.execute(_LOCKED_GROUP if lock else _GROUP, key)).first()
         return await self._with_members(row) if row is not None else None
 
     async def of_tenant(self, tenant_id: str) -> list[Group]:
@@ -131,11 +140,7 @@ class PostgresGroupRepository:
         )
 
     async def _with_members(self, row: Any) -> Group:
-        members = await self._connection.execute(
-            sa.select(group_members).where(
-                group_members.c.tenant_id == row.tenant_id, group_members.c.group_id == row.group_id
-            )
-        )
+        members = await self._connection.execute(_MEMBERS, {"tenant_id": row.tenant_id, "group_id": row.group_id})
         return Group(
             row.group_id,
             row.tenant_id,

@@ -36,13 +36,18 @@ def _from_row(row: Any) -> StoredSubscription:
     return StoredSubscription(snapshot, row.plan_id, row.revoked, row.event_time)
 
 
+# NOTE: the statements of every subscription change are built once: building one costs more than running it.
+_SUBSCRIPTION = sa.select(subscriptions).where(
+    subscriptions.c.tenant_id == sa.bindparam("tenant_id"),
+    subscriptions.c.subscription_id == sa.bindparam("subscription_id"),
+)
+_LOCKED_SUBSCRIPTION = _SUBSCRIPTION.with_for_update()
 _UPSERT = insert(subscriptions)
 _PUT = _UPSERT.on_conflict_do_update(
     index_elements=[subscriptions.c.tenant_id, subscriptions.c.subscription_id],
     set_={column.name: _UPSERT.excluded[column.name] for column in subscriptions.c if not column.primary_key},
 )
-"""Insert or replace a subscription, every column a parameter. Built once: building an upsert costs more than
-running it."""
+"""Insert or replace a subscription, every column a parameter."""
 
 
 class PostgresSubscriptionRepository:
@@ -53,23 +58,13 @@ class PostgresSubscriptionRepository:
 
     async def get_for_update(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
         """The stored snapshot, locked so events of one subscription apply one at a time."""
-        row = (
-            await self._connection.execute(
-                sa.select(subscriptions)
-                .where(subscriptions.c.tenant_id == tenant_id, subscriptions.c.subscription_id == subscription_id)
-                .with_for_update()
-            )
-        ).first()
+        key = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+        row = (await self._connection.execute(_LOCKED_SUBSCRIPTION, key)).first()
         return _from_row(row) if row is not None else None
 
     async def get(self, tenant_id: str, subscription_id: str) -> StoredSubscription | None:
-        row = (
-            await self._connection.execute(
-                sa.select(subscriptions).where(
-                    subscriptions.c.tenant_id == tenant_id, subscriptions.c.subscription_id == subscription_id
-                )
-            )
-        ).first()
+        key = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+        row = (await self._connection.execute(_SUBSCRIPTION, key)).first()
         return _from_row(row) if row is not None else None
 
     async def put(self, stored: StoredSubscription) -> None:
