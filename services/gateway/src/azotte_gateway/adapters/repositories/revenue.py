@@ -79,6 +79,39 @@ def _entry(row: Any) -> RevenueEntry:
 # NOTE: the statements run for every revenue event are built once: building one costs more than running it.
 _HAS_ENTRY = sa.select(e.seq).where(e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.bindparam("event_id"))
 _ADD_ENTRY = insert(revenue_entries)
+_s = revenue_subscriptions.c
+_STANDING = sa.select(_s.standing, _s.mrr_minor, _s.ever_paid, _s.in_dunning).where(
+    _s.tenant_id == sa.bindparam("tenant_id"), _s.subscription_id == sa.bindparam("subscription_id")
+)
+_standing_upsert = insert(revenue_subscriptions)
+_SAVE_STANDING = _standing_upsert.on_conflict_do_update(
+    index_elements=["tenant_id", "subscription_id"],
+    set_={name: _standing_upsert.excluded[name] for name in ("standing", "mrr_minor", "ever_paid", "in_dunning")},
+)
+_COUNT_PAYING = (
+    insert(revenue_customers)
+    .on_conflict_do_update(
+        index_elements=["tenant_id", "customer_id"],
+        set_={
+            "paying_subscriptions": sa.func.greatest(
+                revenue_customers.c.paying_subscriptions + sa.bindparam("delta", type_=sa.BigInteger), 0
+            )
+        },
+    )
+    .returning(revenue_customers.c.paying_subscriptions)
+)
+_series = revenue_charge_series.c
+_START_SERIES = insert(revenue_charge_series).on_conflict_do_nothing().returning(_series.start_time)
+_SERIES_SUCCEEDED = (
+    sa.update(revenue_charge_series)
+    .where(
+        _series.tenant_id == sa.bindparam("tenant"),
+        _series.series_key == sa.bindparam("series"),
+        sa.not_(_series.succeeded),
+    )
+    .values(succeeded=True)
+    .returning(_series.start_time, _series.currency, _series.storefront_id, _series.channel, _series.plan_id)
+)
 _DAY = insert(revenue_days)
 _ADD_TO_DAY = _DAY.on_conflict_do_update(
     index_elements=["tenant_id", "day", "currency", "storefront_id", "channel", "plan_id"],
@@ -157,7 +190,6 @@ class PostgresRevenueRepository:
 
     async def _add_to_series(self, tenant_id: str, entry: RevenueEntry) -> None:
         """A charge's series: its first charge says how it started, any success that it succeeded."""
-        c = revenue_charge_series.c
         succeeded = entry.type == "payment.succeeded"
         key = (
             f"{entry.subscription_id}/{entry.period_key}"
@@ -166,20 +198,18 @@ class PostgresRevenueRepository:
         )
         where = _slice_of(entry)
         started = await self._connection.execute(
-            insert(revenue_charge_series)
-            .values(
-                tenant_id=tenant_id,
-                series_key=key,
-                start_time=entry.occur_time,
-                currency=where.currency,
-                storefront_id=where.storefront_id,
-                channel=where.channel,
-                plan_id=where.plan_id,
-                first_succeeded=succeeded,
-                succeeded=succeeded,
-            )
-            .on_conflict_do_nothing()
-            .returning(c.start_time)
+            _START_SERIES,
+            {
+                "tenant_id": tenant_id,
+                "series_key": key,
+                "start_time": entry.occur_time,
+                "currency": where.currency,
+                "storefront_id": where.storefront_id,
+                "channel": where.channel,
+                "plan_id": where.plan_id,
+                "first_succeeded": succeeded,
+                "succeeded": succeeded,
+            },
         )
         if started.first() is not None:
             counts = {"series_started": 1, "series_first_succeeded": int(succeeded), "series_succeeded": int(succeeded)}
@@ -187,57 +217,44 @@ class PostgresRevenueRepository:
             return
         if not succeeded:
             return
-        recovered = (
-            await self._connection.execute(
-                sa.update(revenue_charge_series)
-                .where(c.tenant_id == tenant_id, c.series_key == key, sa.not_(c.succeeded))
-                .values(succeeded=True)
-                .returning(c.start_time, c.currency, c.storefront_id, c.channel, c.plan_id)
-            )
-        ).first()
+        recovered = (await self._connection.execute(_SERIES_SUCCEEDED, {"tenant": tenant_id, "series": key})).first()
         if recovered is not None:
             series_slice = Slice(recovered.storefront_id, recovered.channel, recovered.plan_id, recovered.currency)
             await self._add_to_day(tenant_id, recovered.start_time, series_slice, {"series_succeeded": 1})
 
     async def standing(self, tenant_id: str, subscription_id: str) -> SubscriptionStanding:
-        s = revenue_subscriptions.c
-        row = (
-            await self._connection.execute(
-                sa.select(s.standing, s.mrr_minor, s.ever_paid, s.in_dunning).where(
-                    s.tenant_id == tenant_id, s.subscription_id == subscription_id
-                )
-            )
-        ).first()
+        key = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+        row = (await self._connection.execute(_STANDING, key)).first()
         if row is None:
             return SubscriptionStanding.unseen()
         return SubscriptionStanding(Standing(row.standing), row.mrr_minor, row.ever_paid, row.in_dunning)
 
     async def save_standing(self, tenant_id: str, subscription_id: str, standing: SubscriptionStanding) -> None:
-        values = {
-            "standing": standing.standing.value,
-            "mrr_minor": standing.mrr_minor,
-            "ever_paid": standing.ever_paid,
-            "in_dunning": standing.in_dunning,
-        }
-        statement = insert(revenue_subscriptions).values(tenant_id=tenant_id, subscription_id=subscription_id, **values)
         await self._connection.execute(
-            statement.on_conflict_do_update(index_elements=["tenant_id", "subscription_id"], set_=values)
+            _SAVE_STANDING,
+            {
+                "tenant_id": tenant_id,
+                "subscription_id": subscription_id,
+                "standing": standing.standing.value,
+                "mrr_minor": standing.mrr_minor,
+                "ever_paid": standing.ever_paid,
+                "in_dunning": standing.in_dunning,
+            },
         )
 
     async def count_paying(self, tenant_id: str, customer_id: str, delta: int) -> int:
         """Add `delta` to the customer's paying subscriptions; +1 / -1 when the customer starts / stops paying."""
         if delta == 0:
             return 0
-        c = revenue_customers.c
-        statement = insert(revenue_customers).values(
-            tenant_id=tenant_id, customer_id=customer_id, paying_subscriptions=max(delta, 0)
-        )
         after = (
             await self._connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["tenant_id", "customer_id"],
-                    set_={"paying_subscriptions": sa.func.greatest(c.paying_subscriptions + delta, 0)},
-                ).returning(c.paying_subscriptions)
+                _COUNT_PAYING,
+                {
+                    "tenant_id": tenant_id,
+                    "customer_id": customer_id,
+                    "paying_subscriptions": max(delta, 0),
+                    "delta": delta,
+                },
             )
         ).scalar_one()
         if delta > 0:
