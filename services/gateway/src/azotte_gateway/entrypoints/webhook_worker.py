@@ -13,7 +13,7 @@ from azotte_platform.service_kit import Units
 
 # Every service whose events reach tenants' endpoints (each has its own JetStream stream).
 PRODUCERS = ("catalog", "lifecycle", "payments", "entitlement", "promotions", "metering")
-# Events fanned out in one transaction (one inbox claim each, one commit for all).
+# Events fanned out in one transaction (claimed in the inbox together, one commit for all).
 PER_TRANSACTION = 100
 
 
