@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -30,8 +31,35 @@ os.execvp(argv[0], argv)
 """
 
 
+_LOWEST_CHOSEN_PORT = 10_000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections (and `bind(0)`): Linux's setting, else its default."""
+    try:
+        low, high = (int(part) for part in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
+    """A TCP port nobody listens on right now, below the kernel's ephemeral range when there is room.
+
+    NOTE: a port from the ephemeral range (what `bind(0)` gives) can be taken by any outgoing connection, e.g. a
+    service connecting to PostgreSQL, between this call and the server's own bind; ports below it are only ever
+    taken by a bind.
+    """
+    below = range(_LOWEST_CHOSEN_PORT, ephemeral_ports().start)
+    for _ in range(100 if len(below) >= 1000 else 0):
+        port = random.choice(below)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
