@@ -34,6 +34,16 @@ def insert_unnested(table: sa.Table, column_names: Sequence[str]) -> Insert:
     return insert(table).from_select(list(column_names), sa.select(source))
 
 
+def replacing(statement: Insert) -> Insert:
+    """`statement`, an insert of every column of its table, replacing the row its primary key already names."""
+    table = statement.table
+    assert isinstance(table, sa.Table), "an insert into a table"
+    return statement.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={column.name: statement.excluded[column.name] for column in table.c if not column.primary_key},
+    )
+
+
 def as_arrays(rows: Sequence[Mapping[str, Any]], column_names: Iterable[str]) -> dict[str, list[Any]]:
     """The parameters of an `unnested` statement: one list per column, in row order."""
     return {_PARAMETER_PREFIX + name: [row[name] for row in rows] for name in column_names}

@@ -13,7 +13,7 @@ from azotte_entitlement.adapters.tables import denials, grants
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.drift import Correction, CorrectionKind
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantAudit, GrantKey, GrantSource
-from azotte_platform.db.bulk import as_arrays, insert_unnested
+from azotte_platform.db.bulk import as_arrays, insert_unnested, replacing
 
 
 def grant_from_row(row: Any) -> Grant:
@@ -50,11 +50,7 @@ _FROM_SOURCES = sa.select(grants).where(
     sa.tuple_(grants.c.source, grants.c.source_ref).in_(sa.bindparam("pairs", expanding=True)),
 )
 _GRANT_COLUMNS = tuple(column.name for column in grants.c)
-_upsert_grants = insert_unnested(grants, _GRANT_COLUMNS)
-_PUT_GRANTS = _upsert_grants.on_conflict_do_update(
-    index_elements=[grants.c.tenant_id, grants.c.grant_id],
-    set_={column.name: _upsert_grants.excluded[column.name] for column in grants.c if not column.primary_key},
-)
+_PUT_GRANTS = replacing(insert_unnested(grants, _GRANT_COLUMNS))
 """Insert or replace grants, one row per grant (`as_arrays` of `_grant_values`)."""
 _FORGET_DENIALS = sa.delete(denials).where(
     sa.tuple_(denials.c.tenant_id, denials.c.customer_id, denials.c.feature_key).in_(

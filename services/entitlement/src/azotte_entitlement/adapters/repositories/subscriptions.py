@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_entitlement.adapters.tables import subscriptions
 from azotte_entitlement.domain.derivation import PlanFeature, StoredSubscription, SubscriptionSnapshot
 from azotte_entitlement.domain.grants import FeatureKind
+from azotte_platform.db.bulk import replacing
 from azotte_platform.enums import SubscriptionState
 
 
@@ -42,11 +43,7 @@ _SUBSCRIPTION = sa.select(subscriptions).where(
     subscriptions.c.subscription_id == sa.bindparam("subscription_id"),
 )
 _LOCKED_SUBSCRIPTION = _SUBSCRIPTION.with_for_update()
-_UPSERT = insert(subscriptions)
-_PUT = _UPSERT.on_conflict_do_update(
-    index_elements=[subscriptions.c.tenant_id, subscriptions.c.subscription_id],
-    set_={column.name: _UPSERT.excluded[column.name] for column in subscriptions.c if not column.primary_key},
-)
+_PUT = replacing(insert(subscriptions))
 """Insert or replace a subscription, every column a parameter."""
 
 

@@ -32,6 +32,7 @@ from azotte_metering.domain.charges import (
     dimensions_key,
 )
 from azotte_metering.domain.meters import parse_path, read_path
+from azotte_platform.db.bulk import replacing
 
 _A = usage_accounts.c
 _P = usage_periods.c
@@ -39,11 +40,7 @@ _P = usage_periods.c
 _ACCOUNT = sa.select(usage_accounts).where(
     _A.tenant_id == sa.bindparam("tenant_id"), _A.customer_id == sa.bindparam("customer_id")
 )
-_ACCOUNT_UPSERT = insert(usage_accounts)
-_PUT_ACCOUNT = _ACCOUNT_UPSERT.on_conflict_do_update(
-    index_elements=[_A.tenant_id, _A.customer_id],
-    set_={c.name: _ACCOUNT_UPSERT.excluded[c.name] for c in usage_accounts.c if not c.primary_key},
-)
+_PUT_ACCOUNT = replacing(insert(usage_accounts))
 _OPEN_PERIOD = insert(usage_periods).on_conflict_do_nothing()
 _LOCK_PERIOD = (
     sa.select(_P.credited_minor)
