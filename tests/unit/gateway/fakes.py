@@ -310,7 +310,10 @@ class FakeGatewayUnitOfWork(FakeUnitOfWork):
 
 
 class FakeCatalog:
-    """The storefront `us` (web only) and the plans `basic`, `trial` (7 days) and `retired`, at one price."""
+    """The storefront `us` (web only) and the plans `basic`, `trial` (7 days) and `retired`, at one price
+    (`price_minor`)."""
+
+    price_minor = PRICE_MINOR
 
     async def GetStorefront(self, request: cat.GetStorefrontRequest) -> cat.GetStorefrontResponse:
         if request.id != STOREFRONT.id:
@@ -328,7 +331,7 @@ class FakeCatalog:
     async def ResolvePrice(self, request: cat.ResolvePriceRequest) -> cat.ResolvePriceResponse:
         if request.plan_id not in PLANS:
             raise NotFound(f"no price for {request.plan_id!r}")
-        return cat.ResolvePriceResponse(price_id="p1", amount=convert.money(PRICE_MINOR, "USD"))
+        return cat.ResolvePriceResponse(price_id="p1", amount=convert.money(self.price_minor, "USD"))
 
 
 class FakePayments:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte.promotions.v1 import promotions_pb2 as pr
@@ -114,6 +115,22 @@ async def test_a_retry_in_another_language_is_the_same_checkout_in_that_language
     assert (first.offer.display_price, again.offer.display_price) == ("9,99\xa0$", "$9.99")
     with caller().scope():
         assert len(suite.payments.charges_of("cus_1")) == 1
+
+
+async def test_a_checkout_offers_the_price_it_charged_though_the_catalog_changed_it_meanwhile(
+    suite: FakeSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolve = suite.catalog.ResolvePrice
+
+    async def then_raised(request: cat.ResolvePriceRequest) -> cat.ResolvePriceResponse:
+        answer = await resolve(request)
+        suite.catalog.price_minor = 1_999
+        return answer
+
+    monkeypatch.setattr(suite.catalog, "ResolvePrice", then_raised)
+    answer = await check_out(suite, "en-US")
+    assert answer.charge.net.amount_minor == 999
+    assert answer.offer.display_price == "$9.99"
 
 
 async def test_a_malformed_locale_is_refused_before_anything_is_charged(suite: FakeSuite) -> None:

@@ -41,7 +41,13 @@ from azotte_gateway.ports import GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer import promotions, referrals, trials
 from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
-from azotte_gateway.service_layer.localization import checkout_offer, feature_texts, language, name_entitlements
+from azotte_gateway.service_layer.localization import (
+    Priced,
+    checkout_offer,
+    feature_texts,
+    language,
+    name_entitlements,
+)
 from azotte_gateway.service_layer.validation import PAYMENT_METHOD_FIELDS, require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
@@ -119,9 +125,10 @@ class Checkout:
         if request.channel == 0:
             raise InvalidArgument.field("channel", "is required")
         preference = language(request.locale, request.storefront_id)
+        priced: list[Priced] = []
 
         async def work(_: GatewayUnitOfWork, tenant_id: str) -> gw.CheckoutResponse:
-            return await self._run(tenant_id, request)
+            return await self._run(tenant_id, request, preference, priced)
 
         # NOTE: the language is not part of the checkout: a retry in another language gets the same checkout,
         # its texts in the retry's language.
@@ -133,16 +140,21 @@ class Checkout:
         answer = await self.units.mutate(identity, gw.CheckoutResponse, work, operation=OPERATION)
         # NOTE: the buyer's app checks access next: it must not be answered from before the purchase.
         self.access.wrote(caller, request.customer_id, answer.consistency_token)
+        # NOTE: a checkout that ran now shows what it charged; a repeat asks the catalog in its own language.
         offer, texts = await asyncio.gather(
-            checkout_offer(self.peers, request, answer), feature_texts(self.peers, preference)
+            checkout_offer(self.peers, request, answer, *priced[-1:]), feature_texts(self.peers, preference)
         )
         answer.offer.CopyFrom(offer)
         name_entitlements(answer.granted_entitlements, texts)
         return answer
 
-    async def _run(self, tenant_id: str, request: gw.CheckoutRequest) -> gw.CheckoutResponse:
+    async def _run(
+        self, tenant_id: str, request: gw.CheckoutRequest, preference: cat.TextPreference, priced: list[Priced]
+    ) -> gw.CheckoutResponse:
+        """The checkout itself; what the catalog answered for it is appended to `priced`."""
         now = self.clock.now()
-        storefront, plan, price = await self._plan_and_price(request, convert.timestamp(now))
+        storefront, plan, price = await self._plan_and_price(request, preference, convert.timestamp(now))
+        priced.append(Priced(storefront, plan, price))
         redemption = None
         if request.promotion_code:
             checkout = await promotions.checkout_of(
@@ -261,13 +273,14 @@ class Checkout:
         return trial_days + redemption.extra_trial_days
 
     async def _plan_and_price(
-        self, request: gw.CheckoutRequest, at: Timestamp
+        self, request: gw.CheckoutRequest, preference: cat.TextPreference, at: Timestamp
     ) -> tuple[cat.Storefront, cat.Plan, cat.ResolvePriceResponse]:
         catalog = self.peers.catalog
-        # NOTE: asked at once; the answers are judged in this order, whichever came first.
+        # NOTE: asked at once; the answers are judged in this order, whichever came first. The plan's texts are
+        # in the caller's language, for the offer.
         storefront_answer, plan_answer, price_answer = await asyncio.gather(
             catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id)),
-            catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id)),
+            catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id, language=preference)),
             catalog.ResolvePrice(
                 cat.ResolvePriceRequest(
                     plan_id=request.plan_id, storefront_id=request.storefront_id, channel=request.channel, at_time=at

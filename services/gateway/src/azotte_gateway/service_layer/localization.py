@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.gateway.v1 import gateway_pb2 as gw
@@ -65,22 +66,25 @@ def name_entitlements(entitlements: Iterable[gw.Entitlement], texts: dict[str, c
             entitlement.display_locale = text.locale
 
 
-async def checkout_offer(peers: Peers, request: gw.CheckoutRequest, answer: gw.CheckoutResponse) -> gw.CheckoutOffer:
-    """What the checkout page shows of the plan bought, in the request's language, with the storefront's branding."""
+@dataclass(frozen=True)
+class Priced:
+    """What the catalog answered a checkout: the storefront, the plan (its texts in the caller's language) and the
+    price charged."""
+
+    storefront: cat.Storefront
+    plan: cat.Plan
+    price: cat.ResolvePriceResponse
+
+
+async def checkout_offer(
+    peers: Peers, request: gw.CheckoutRequest, answer: gw.CheckoutResponse, priced: Priced | None = None
+) -> gw.CheckoutOffer:
+    """What the checkout page shows of the plan bought, in the request's language, with the storefront's branding;
+    from `priced` when the checkout just ran, else asked of the catalog."""
     preference = language(request.locale, request.storefront_id)
-    got_storefront, got_plan, price = await asyncio.gather(
-        peers.catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id)),
-        peers.catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id, language=preference)),
-        peers.catalog.ResolvePrice(
-            cat.ResolvePriceRequest(
-                plan_id=request.plan_id,
-                storefront_id=request.storefront_id,
-                channel=request.channel,
-                at_time=answer.subscription.create_time if answer.subscription.HasField("create_time") else None,
-            )
-        ),
-    )
-    storefront, plan = got_storefront.storefront, got_plan.plan
+    if priced is None:
+        priced = await _priced(peers, request, answer, preference)
+    storefront, plan, price = priced.storefront, priced.plan, priced.price
     # NOTE: the price is formatted for the caller's own locale (de-AT reads "€ 21,99"), else for the texts' one.
     shown_in = next(
         (t for t in (*preference.locales, plan.localized.locale, *storefront.locales) if t), DEFAULT_DISPLAY_LOCALE
@@ -97,6 +101,25 @@ async def checkout_offer(peers: Peers, request: gw.CheckoutRequest, answer: gw.C
         got = await peers.promotions.GetPromotion(pr.GetPromotionRequest(promotion_id=answer.promotion.promotion_id))
         offer.promotion_text.CopyFrom(promotion_text(got.promotion, (*preference.locales, *storefront.locales[:1])))
     return offer
+
+
+async def _priced(
+    peers: Peers, request: gw.CheckoutRequest, answer: gw.CheckoutResponse, preference: cat.TextPreference
+) -> Priced:
+    """The storefront, the plan in the caller's language and the price at the subscription's start."""
+    got_storefront, got_plan, price = await asyncio.gather(
+        peers.catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id)),
+        peers.catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id, language=preference)),
+        peers.catalog.ResolvePrice(
+            cat.ResolvePriceRequest(
+                plan_id=request.plan_id,
+                storefront_id=request.storefront_id,
+                channel=request.channel,
+                at_time=answer.subscription.create_time if answer.subscription.HasField("create_time") else None,
+            )
+        ),
+    )
+    return Priced(got_storefront.storefront, got_plan.plan, price)
 
 
 def promotion_text(promotion: pr.Promotion, locales: Iterable[str]) -> cat.LocalizedText:
