@@ -204,3 +204,31 @@ async def test_a_replica_back_on_nats_forgets_the_plan_features_it_cached(world:
     for reconnected in replica.runtime.reconnect_listeners:  # what the NATS client runs once it is back
         await reconnected()
     assert await _new_subscriber_gets(world, replica, "cus-after", "uhd_streaming")
+
+
+async def test_events_waiting_together_are_applied_in_shared_transactions_with_the_same_answers(
+    world: World,
+) -> None:
+    customers = [f"cust-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    for number, customer in enumerate(customers):
+        sub_id = f"sub-together-{number}"
+        await world.publish_lifecycle("subscription.created", subscription(sub_id, customer, state=TRIALING))
+        await world.publish_lifecycle("subscription.activated", subscription(sub_id, customer))
+    await world.publish_lifecycle("subscription.expired", subscription("sub-together-2", customers[2], state=EXPIRED))
+
+    replica = await world.start_replica()
+    await eventually(lambda: handled(world, replica, 7))
+
+    answers = [await world.check(replica, customer, "hd_streaming") for customer in customers]
+    assert [(a.allowed, a.reason) for a in answers] == [
+        (True, ALLOWED),
+        (True, ALLOWED),
+        (False, pb.ACCESS_REASON_EXPIRED),
+    ]
+    async with replica.runtime.engine.connect() as connection:
+        transactions = await connection.scalar(
+            sa.select(sa.func.count(sa.distinct(sa.cast(sa.column("xmin"), sa.Text))))
+            .select_from(inbox)
+            .where(inbox.c.tenant_id == world.tenant)
+        )
+    assert transactions is not None and transactions < 7

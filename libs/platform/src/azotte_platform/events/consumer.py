@@ -25,6 +25,9 @@ from azotte_platform.telemetry import CONSUMER_EVENT_AGE, CONSUMER_PENDING, EVEN
 log = logging.getLogger(__name__)
 BACKGROUND_LINGER_SECONDS = 0.1
 """The `linger_seconds` of a consumer no caller waits on."""
+EVENTS_PER_TRANSACTION = 50
+"""The `per_transaction` of a consumer whose handler works within the consumer's unit of work alone (database
+writes, idempotent calls): the events fetched together are applied in one transaction."""
 _WAITING_TIMEOUT_SECONDS = 0.05
 """How long topping up a lingering batch waits for the server's answer when nothing more is waiting."""
 tracer = trace.get_tracer(__name__)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,10 +21,24 @@ _SHARED = sa.select(sa.func.pg_advisory_xact_lock_shared(_KEY))
 
 
 class PostgresEntitlementUnitOfWork(UnitOfWork):
-    """Repositories over one transaction; emitted events go to the outbox as `adapters.proto` payloads."""
+    """Repositories over one transaction; emitted events go to the outbox as `adapters.proto` payloads.
+
+    `_locked` holds the tenants whose lock the transaction took (True: exclusive), until it ends: events applied
+    together ask for each tenant's lock once.
+    """
+
+    _locked: dict[str, bool]
 
     def __init__(self, engine: AsyncEngine, clock: Clock):
         super().__init__(engine, "entitlement", clock, proto.outbox_event)
+
+    async def __aenter__(self) -> Self:
+        self._locked = {}
+        return await super().__aenter__()
+
+    async def commit(self) -> None:
+        await super().commit()
+        self._locked = {}
 
     @property
     def grants(self) -> PostgresGrantRepository:
@@ -41,4 +57,8 @@ class PostgresEntitlementUnitOfWork(UnitOfWork):
         return PostgresAccessRepository(self.connection)
 
     async def lock_tenant(self, tenant_id: str, *, exclusive: bool = False) -> None:
+        held = self._locked.get(tenant_id)
+        if held is not None and (held or not exclusive):
+            return
         await self.connection.execute(_EXCLUSIVE if exclusive else _SHARED, {"key": f"entitlement:{tenant_id}"})
+        self._locked[tenant_id] = exclusive

@@ -10,13 +10,17 @@ from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.ports import EntitlementUnitOfWork, PlanCatalog
 from azotte_entitlement.service_layer.consistency import ConsistencyGate
 from azotte_entitlement.service_layer.lifecycle_events import apply_subscription_change
-from azotte_platform.events.consumer import ConsumerSpec
+from azotte_platform.events.consumer import EVENTS_PER_TRANSACTION, ConsumerSpec
 from azotte_platform.events.envelope import ReceivedEvent
 
 log = logging.getLogger(__name__)
 
 LIFECYCLE_EVENTS = ConsumerSpec(
-    durable="entitlement-lifecycle", producer="lifecycle", event_types=("subscription.>", "trial.>")
+    durable="entitlement-lifecycle",
+    producer="lifecycle",
+    event_types=("subscription.>", "trial.>"),
+    # NOTE: a checkout's subscription arrives as two events at once (created, activated): one transaction.
+    per_transaction=EVENTS_PER_TRANSACTION,
 )
 
 

@@ -17,7 +17,7 @@ from azotte_metering.entrypoints.wallets_servicer import WalletsServicer
 from azotte_metering.service_layer import accounts, limits, rating
 from azotte_metering.service_layer.recharger import Recharger
 from azotte_platform.events import nats_connection
-from azotte_platform.events.consumer import ConsumerSpec, EventConsumer
+from azotte_platform.events.consumer import EVENTS_PER_TRANSACTION, ConsumerSpec, EventConsumer
 from azotte_platform.events.envelope import ReceivedEvent
 from azotte_platform.grpc.client import connect
 from azotte_platform.runtime import Runtime
@@ -26,7 +26,10 @@ from azotte_platform.service_kit import Units
 SERVICE_NAME = wallets_pb2.DESCRIPTOR.services_by_name["WalletsService"].full_name
 USAGE_EVENTS = ConsumerSpec(durable="metering-rating", producer="metering", event_types=("usage.recorded",))
 SUBSCRIPTION_EVENTS = ConsumerSpec(
-    durable="metering-subscriptions", producer="lifecycle", event_types=("subscription.>", "trial.>")
+    durable="metering-subscriptions",
+    producer="lifecycle",
+    event_types=("subscription.>", "trial.>"),
+    per_transaction=EVENTS_PER_TRANSACTION,
 )
 DOWNGRADE_EVENTS = ConsumerSpec(
     durable="metering-downgrades", producer="metering", event_types=("limit.downgrade_ordered",)

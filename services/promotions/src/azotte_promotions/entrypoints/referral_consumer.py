@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte_platform.events.consumer import ConsumerSpec
+from azotte_platform.events.consumer import BACKGROUND_LINGER_SECONDS, EVENTS_PER_TRANSACTION, ConsumerSpec
 from azotte_platform.events.envelope import ReceivedEvent
 from azotte_promotions.adapters import proto
 from azotte_promotions.ports import Credits, PromotionsUnitOfWork
@@ -14,6 +14,8 @@ REFERRAL_EVENTS = ConsumerSpec(
     durable="promotions-referrals",
     producer="lifecycle",
     event_types=("subscription.created", "subscription.activated", "trial.converted"),
+    per_transaction=EVENTS_PER_TRANSACTION,
+    linger_seconds=BACKGROUND_LINGER_SECONDS,
 )
 
 
