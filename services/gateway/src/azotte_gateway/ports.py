@@ -166,7 +166,7 @@ class RevenueRepository(Protocol):
         ...
 
     async def add(self, tenant_id: str, entry: RevenueEntry) -> None:
-        """Append an entry to the tenant's stream."""
+        """Append an entry to the tenant's stream (written at the transaction's commit, or before it reads)."""
         ...
 
     async def standing(self, tenant_id: str, subscription_id: str) -> SubscriptionStanding:

@@ -13,7 +13,7 @@ from azotte_gateway.adapters.repositories.portal_users import (
     PostgresPortalSessionRepository,
     PostgresPortalUserRepository,
 )
-from azotte_gateway.adapters.repositories.revenue import PostgresRevenueRepository
+from azotte_gateway.adapters.repositories.revenue import PendingRevenue, PostgresRevenueRepository
 from azotte_gateway.adapters.repositories.tenants import PostgresTenantRepository
 from azotte_gateway.adapters.repositories.webhooks import PostgresWebhookRepository
 from azotte_gateway.domain.webhooks import WebhookEndpoint
@@ -22,11 +22,13 @@ from azotte_platform.db.unit_of_work import UnitOfWork
 
 @dataclass
 class _Learnt:
-    """What a transaction learnt that holds until it ends: the tenants whose revenue lock it took, and the enabled
-    webhook endpoints it read (a consumer applying many events in one transaction asks each once)."""
+    """What a transaction learnt that holds until it ends: the tenants whose revenue lock it took, the enabled
+    webhook endpoints it read (a consumer applying many events in one transaction asks each once), and the
+    revenue it added and writes at its commit."""
 
     revenue_locked: set[str] = field(default_factory=set)
     enabled_endpoints: dict[str, list[WebhookEndpoint]] = field(default_factory=dict)
+    revenue_pending: PendingRevenue = field(default_factory=PendingRevenue)
 
 
 class PostgresGatewayUnitOfWork(UnitOfWork):
@@ -40,6 +42,7 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
         return await super().__aenter__()
 
     async def commit(self) -> None:
+        await self.revenue.flush()
         await super().commit()
         self._learnt = _Learnt()
 
@@ -57,7 +60,7 @@ class PostgresGatewayUnitOfWork(UnitOfWork):
 
     @property
     def revenue(self) -> PostgresRevenueRepository:
-        return PostgresRevenueRepository(self.connection, self._learnt.revenue_locked)
+        return PostgresRevenueRepository(self.connection, self._learnt.revenue_locked, self._learnt.revenue_pending)
 
     @property
     def channel_accounts(self) -> PostgresChannelAccountRepository:

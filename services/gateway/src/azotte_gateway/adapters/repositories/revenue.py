@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -79,6 +80,7 @@ def _entry(row: Any) -> RevenueEntry:
 # NOTE: the statements run for every revenue event are built once: building one costs more than running it.
 _HAS_ENTRY = sa.select(e.seq).where(e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.bindparam("event_id"))
 _ADD_ENTRY = insert(revenue_entries)
+_ADD_USAGE = insert(revenue_usage)
 _s = revenue_subscriptions.c
 _STANDING = sa.select(_s.standing, _s.mrr_minor, _s.ever_paid, _s.in_dunning).where(
     _s.tenant_id == sa.bindparam("tenant_id"), _s.subscription_id == sa.bindparam("subscription_id")
@@ -117,19 +119,76 @@ _ADD_TO_DAY = _DAY.on_conflict_do_update(
     index_elements=["tenant_id", "day", "currency", "storefront_id", "channel", "plan_id"],
     set_={c.name: c + _DAY.excluded[c.name] for c in revenue_days.c if not c.primary_key},
 )
-"""Add counts to a day: its key and the counts added are parameters (a count not given adds 0)."""
+"""Add counts to days: each row's key and the counts added (every count, 0 for none) are parameters."""
+
+
+@dataclass
+class PendingRevenue:
+    """What a transaction added to the revenue stream and not yet wrote: its entries (with their usage lines) in
+    order, and the counts added to each day, added up per day row."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    recorded: set[tuple[str, str]] = field(default_factory=set)
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    days: dict[tuple[Any, ...], dict[str, int]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries or self.days)
+
+
+_DAY_KEY = ("tenant_id", "day", "currency", "storefront_id", "channel", "plan_id")
+_DAY_COUNTS = tuple(c.name for c in revenue_days.c if not c.primary_key)
+
+R = TypeVar("R")
+P = ParamSpec("P")
+
+
+def _flushed(
+    read: Callable[Concatenate[PostgresRevenueRepository, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[PostgresRevenueRepository, P], Coroutine[Any, Any, R]]:
+    """A read that sees what its transaction added: the pending writes go first."""
+
+    async def flushed(self: PostgresRevenueRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        await self.flush()
+        return await read(self, *args, **kwargs)
+
+    return flushed
 
 
 class PostgresRevenueRepository:
     """Implements `ports.RevenueRepository` over one connection.
 
     `locked` holds the tenants whose lock the transaction took: it holds them until it ends, so a tenant's
-    lock is asked for once however many of its events the transaction applies.
+    lock is asked for once however many of its events the transaction applies. `pending` holds the entries
+    and day counts added and not yet written: a transaction applying many events writes them with one statement
+    per table, when it commits (`flush`) or before it reads them.
     """
 
-    def __init__(self, connection: AsyncConnection, locked: set[str] | None = None):
+    def __init__(
+        self, connection: AsyncConnection, locked: set[str] | None = None, pending: PendingRevenue | None = None
+    ):
         self._connection = connection
         self._locked = set() if locked is None else locked
+        self._pending = PendingRevenue() if pending is None else pending
+
+    async def flush(self) -> None:
+        """Write what was added: the entries in the order added, then their usage lines and the days' counts."""
+        pending = self._pending
+        if not pending:
+            return
+        entries, usage, days = pending.entries, pending.usage, pending.days
+        pending.entries, pending.usage, pending.days = [], [], {}
+        pending.recorded.clear()
+        if entries:
+            await self._connection.execute(_ADD_ENTRY, entries)
+        if usage:
+            await self._connection.execute(_ADD_USAGE, usage)
+        if days:
+            rows = [
+                {**dict(zip(_DAY_KEY, key, strict=True)), **{name: added.get(name, 0) for name in _DAY_COUNTS}}
+                for key, added in sorted(days.items())
+            ]
+            await self._connection.execute(_ADD_TO_DAY, rows)
 
     async def lock_tenant(self, tenant_id: str) -> None:
         if tenant_id in self._locked:
@@ -139,6 +198,8 @@ class PostgresRevenueRepository:
         self._locked.add(tenant_id)
 
     async def has(self, tenant_id: str, event_id: str) -> bool:
+        if (tenant_id, event_id) in self._pending.recorded:
+            return True
         found = await self._connection.execute(_HAS_ENTRY, {"tenant_id": tenant_id, "event_id": event_id})
         return found.first() is not None
 
@@ -146,47 +207,38 @@ class PostgresRevenueRepository:
         values = asdict(entry)
         del values["seq"], values["usage"]
         values["movement"] = entry.movement.value
-        await self._connection.execute(_ADD_ENTRY, {"tenant_id": tenant_id, **values})
-        if entry.usage:
-            where = _slice_of(entry)
-            await self._connection.execute(
-                insert(revenue_usage),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "event_id": entry.event_id,
-                        "meter_key": line.meter_key,
-                        "occur_time": entry.occur_time,
-                        "currency": where.currency,
-                        "storefront_id": where.storefront_id,
-                        "channel": where.channel,
-                        "plan_id": where.plan_id,
-                        "quantity": line.quantity,
-                        "billed_minor": line.billed_minor,
-                        "credit_minor": line.credit_minor,
-                    }
-                    for line in entry.usage
-                ],
-            )
-        added = dict(zip(MEASURES, measures(entry), strict=True))
-        if any(added.values()):
-            await self._add_to_day(tenant_id, entry.occur_time, _slice_of(entry), added)
-        if entry.type in _CHARGES:
-            await self._add_to_series(tenant_id, entry)
-
-    async def _add_to_day(self, tenant_id: str, when: datetime, where: Slice, added: dict[str, int]) -> None:
-        await self._connection.execute(
-            _ADD_TO_DAY,
+        pending = self._pending
+        pending.entries.append({"tenant_id": tenant_id, **values})
+        pending.recorded.add((tenant_id, entry.event_id))
+        where = _slice_of(entry)
+        pending.usage.extend(
             {
                 "tenant_id": tenant_id,
-                "day": when.astimezone(UTC).date(),
+                "event_id": entry.event_id,
+                "meter_key": line.meter_key,
+                "occur_time": entry.occur_time,
                 "currency": where.currency,
                 "storefront_id": where.storefront_id,
                 "channel": where.channel,
                 "plan_id": where.plan_id,
-                **added,
-            },
+                "quantity": line.quantity,
+                "billed_minor": line.billed_minor,
+                "credit_minor": line.credit_minor,
+            }
+            for line in entry.usage
         )
+        added = dict(zip(MEASURES, measures(entry), strict=True))
+        if any(added.values()):
+            self._add_to_day(tenant_id, entry.occur_time, where, added)
+        if entry.type in _CHARGES:
+            await self._add_to_series(tenant_id, entry)
+
+    def _add_to_day(self, tenant_id: str, when: datetime, where: Slice, added: dict[str, int]) -> None:
+        day = when.astimezone(UTC).date()
+        key = (tenant_id, day, where.currency, where.storefront_id, where.channel, where.plan_id)
+        counts = self._pending.days.setdefault(key, {})
+        for name, value in added.items():
+            counts[name] = counts.get(name, 0) + value
 
     async def _add_to_series(self, tenant_id: str, entry: RevenueEntry) -> None:
         """A charge's series: its first charge says how it started, any success that it succeeded."""
@@ -213,14 +265,14 @@ class PostgresRevenueRepository:
         )
         if started.first() is not None:
             counts = {"series_started": 1, "series_first_succeeded": int(succeeded), "series_succeeded": int(succeeded)}
-            await self._add_to_day(tenant_id, entry.occur_time, where, {k: v for k, v in counts.items() if v})
+            self._add_to_day(tenant_id, entry.occur_time, where, {k: v for k, v in counts.items() if v})
             return
         if not succeeded:
             return
         recovered = (await self._connection.execute(_SERIES_SUCCEEDED, {"tenant": tenant_id, "series": key})).first()
         if recovered is not None:
             series_slice = Slice(recovered.storefront_id, recovered.channel, recovered.plan_id, recovered.currency)
-            await self._add_to_day(tenant_id, recovered.start_time, series_slice, {"series_succeeded": 1})
+            self._add_to_day(tenant_id, recovered.start_time, series_slice, {"series_succeeded": 1})
 
     async def standing(self, tenant_id: str, subscription_id: str) -> SubscriptionStanding:
         key = {"tenant_id": tenant_id, "subscription_id": subscription_id}
@@ -261,6 +313,7 @@ class PostgresRevenueRepository:
             return 1 if after == delta else 0
         return -1 if after == 0 else 0
 
+    @_flushed
     async def count(self, tenant_id: str) -> int:
         return int(
             (await self._connection.execute(sa.select(sa.func.count()).where(e.tenant_id == tenant_id))).scalar_one()
@@ -277,6 +330,7 @@ class PostgresRevenueRepository:
         ):
             await self._connection.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
 
+    @_flushed
     async def balances(self, tenant_id: str, where: Slice, before: datetime) -> list[Balances]:
         first_day = datetime.combine(before.astimezone(UTC).date(), time.min, UTC)
         earlier = await self._day_sums(tenant_id, where, None, first_day)
@@ -294,6 +348,7 @@ class PostgresRevenueRepository:
                 running[index] += value
         return [Balances(currency, *values) for currency, values in sorted(totals.items())]
 
+    @_flushed
     async def days(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DayFigures]:
         """Whole days from the daily read model; the partial days at either end from their entries."""
         first_whole, last_whole = _whole_days(start, end)
@@ -332,6 +387,7 @@ class PostgresRevenueRepository:
         entries = [_entry(row) for row in rows]
         return add_up((x.occur_time.astimezone(UTC).date(), x.currency, measures(x)) for x in entries)
 
+    @_flushed
     async def charge_series(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> ChargeSeriesCounts:
         """Whole days from the daily read model; the partial days at either end from the series themselves."""
         first_whole, last_whole = _whole_days(start, end)
@@ -370,6 +426,7 @@ class PostgresRevenueRepository:
         ).one()
         return ChargeSeriesCounts(int(row[0]), int(row[1]), int(row[2]))
 
+    @_flushed
     async def declines(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[DeclineCount]:
         rows = await self._connection.execute(
             sa.select(e.decline_reason, e.psp, sa.func.count())
@@ -384,6 +441,7 @@ class PostgresRevenueRepository:
         )
         return [DeclineCount(r[0], r[1], int(r[2])) for r in rows]
 
+    @_flushed
     async def campaigns(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[CampaignFigures]:
         charges = revenue_entries.alias("charges")
         redeemed = (
@@ -416,6 +474,7 @@ class PostgresRevenueRepository:
         rows = await self._connection.execute(redeemed)
         return [CampaignFigures(r[0], r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)) for r in rows]
 
+    @_flushed
     async def campaign_conversions(
         self, tenant_id: str, where: Slice, start: datetime, end: datetime
     ) -> list[CampaignConversion]:
@@ -450,6 +509,7 @@ class PostgresRevenueRepository:
         )
         return [CampaignConversion(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
+    @_flushed
     async def experiment(
         self, tenant_id: str, experiment_id: str, start: datetime, end: datetime
     ) -> list[VariantFigures]:
@@ -493,6 +553,7 @@ class PostgresRevenueRepository:
             earned.setdefault(variant_id, {})[currency] = int(amount)
         return [VariantFigures(v, int(n), int(paying), earned.get(v, {})) for v, n, paying in counts]
 
+    @_flushed
     async def usage(self, tenant_id: str, where: Slice, start: datetime, end: datetime) -> list[UsageFigures]:
         u = revenue_usage.c
         rows = await self._connection.execute(
@@ -509,6 +570,7 @@ class PostgresRevenueRepository:
         )
         return [UsageFigures(r[0], r[1], Decimal(r[2]), int(r[3]), int(r[4])) for r in rows]
 
+    @_flushed
     async def entries(self, tenant_id: str, query: EntryQuery, page: PageRequest) -> Page[RevenueEntry]:
         conditions = [e.tenant_id == tenant_id]
         for name, value in query.equal.items():
