@@ -1,4 +1,4 @@
-"""Idempotency store, sandbox clock and gRPC error mapping on real PostgreSQL and NATS."""
+"""Idempotency store, inbox, outbox, sandbox clock and gRPC error mapping on real PostgreSQL and NATS."""
 
 from __future__ import annotations
 
@@ -7,19 +7,22 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from azotte.common.v1 import sandbox_pb2
+from azotte.common.v1 import money_pb2, sandbox_pb2
 from azotte_platform import errors
 from azotte_platform.clock import FixedClock, SandboxClock, now_of
-from azotte_platform.db.engine import create_engine, ensure_database, transient_database_error
-from azotte_platform.db.tables import create_platform_tables
-from azotte_platform.db.unit_of_work import UnitOfWork
+from azotte_platform.db.engine import asyncpg_dsn, create_engine, ensure_database, transient_database_error
+from azotte_platform.db.tables import create_platform_tables, outbox
+from azotte_platform.db.unit_of_work import OUTBOX_CHANNEL, UnitOfWork
 from azotte_platform.events import nats_connection
+from azotte_platform.events.envelope import Event
 from azotte_platform.idempotency import run_once
+from tests.helpers import eventually
 
 
 async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_rejected(servers) -> None:
@@ -72,6 +75,40 @@ async def test_claiming_events_together_claims_each_once_and_skips_the_ones_hand
     async with UnitOfWork(engine, "test", clock) as uow:
         assert await uow.claim_events("billing", [("ev-2", "globex")]) == {"ev-2"}
     await engine.dispose()
+
+
+async def test_a_commit_writes_its_events_to_the_outbox_and_wakes_the_relay_once_and_a_rollback_neither(
+    servers,
+) -> None:
+    url = servers.new_database_url("outbox")
+    await ensure_database(url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(create_platform_tables)
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    woken: list[str] = []
+    listener = await asyncpg.connect(asyncpg_dsn(url))
+    await listener.add_listener(OUTBOX_CHANNEL, lambda *args: woken.append(args[-1]))
+    try:
+        money = money_pb2.Money(currency_code="USD", amount_minor=5)
+        async with UnitOfWork(engine, "billing", clock) as uow:
+            uow.record(Event("acme", "amount.added", money), Event("acme", "amount.added", money))
+            # NOTE: rolled back: nothing written, nobody woken.
+        async with UnitOfWork(engine, "billing", clock) as uow:
+            uow.record(Event("acme", "amount.added", money), Event("acme", "amount.added", money))
+            await uow.commit()
+
+        async def woke() -> bool:
+            return bool(woken)
+
+        await eventually(woke)
+        await asyncio.sleep(0.1)
+        assert woken == ["billing"]
+        async with engine.connect() as conn:
+            assert await conn.scalar(sa.select(sa.func.count()).select_from(outbox)) == 2
+    finally:
+        await listener.close()
+        await engine.dispose()
 
 
 async def test_the_loser_of_a_real_deadlock_is_told_to_retry(servers) -> None:

@@ -21,7 +21,10 @@ from azotte_platform.idempotency import IdempotencyStore
 log = logging.getLogger("azotte.db")
 OUTBOX_CHANNEL = "azotte_outbox"
 _OUTBOX_COLUMNS = ("id", "tenant_id", "subject", "type", "source", "time", "data_schema", "data", "headers")
-_INSERT_OUTBOX = insert_unnested(outbox, _OUTBOX_COLUMNS)
+# NOTE: the rows and the relay's wake-up in one statement (the notification is delivered at commit).
+_WRITE_OUTBOX = sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, sa.bindparam("service", type_=sa.Text))).add_cte(
+    insert_unnested(outbox, _OUTBOX_COLUMNS).cte("written")
+)
 _INBOX_COLUMNS = ("consumer", "event_id", "tenant_id")
 _CLAIM_EVENT = insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 _CLAIM_EVENTS = insert_unnested(inbox, _INBOX_COLUMNS).on_conflict_do_nothing().returning(inbox.c.event_id)
@@ -128,8 +131,7 @@ class UnitOfWork:
         """Write the outbox rows and commit the transaction."""
         if self._events:
             rows = self._outbox_rows(self._events)
-            await self.connection.execute(_INSERT_OUTBOX, as_arrays(rows, _OUTBOX_COLUMNS))
-            await self.connection.execute(sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, self.service)))
+            await self.connection.execute(_WRITE_OUTBOX, {**as_arrays(rows, _OUTBOX_COLUMNS), "service": self.service})
             self._events = []
         await self.connection.commit()
         callbacks, self._after_commit = self._after_commit, []
