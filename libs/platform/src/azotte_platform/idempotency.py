@@ -17,6 +17,16 @@ from azotte_platform.ports import IdempotencyPort
 from azotte_platform.request_ids import require_request_id
 
 R = TypeVar("R", bound=Message)
+_k = idempotency_keys.c
+# NOTE: built once: every mutating call runs them (update bindparams are not named after columns).
+_CLAIM = insert(idempotency_keys).on_conflict_do_nothing().returning(_k.request_id)
+_THE_KEY = (
+    _k.tenant_id == sa.bindparam("tenant"),
+    _k.operation == sa.bindparam("op"),
+    _k.request_id == sa.bindparam("request"),
+)
+_STORED = sa.select(_k.fingerprint, _k.response).where(*_THE_KEY)
+_ANSWER = sa.update(idempotency_keys).where(*_THE_KEY).values(response=sa.bindparam("answer"))
 REUSED_MESSAGE = "this request_id was already used for a request with other content; use a new request_id"
 
 
@@ -43,22 +53,12 @@ class IdempotencyStore:
         """
         require_request_id(request_id)
         claimed = await self._connection.execute(
-            insert(idempotency_keys)
-            .values(tenant_id=tenant_id, operation=operation, request_id=request_id, fingerprint=digest)
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.request_id)
+            _CLAIM, {"tenant_id": tenant_id, "operation": operation, "request_id": request_id, "fingerprint": digest}
         )
         if claimed.first() is not None:
             return None
-        row = (
-            await self._connection.execute(
-                sa.select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
-                    idempotency_keys.c.tenant_id == tenant_id,
-                    idempotency_keys.c.operation == operation,
-                    idempotency_keys.c.request_id == request_id,
-                )
-            )
-        ).one()
+        key = {"tenant": tenant_id, "op": operation, "request": request_id}
+        row = (await self._connection.execute(_STORED, key)).one()
         if row.fingerprint != digest:
             # NOTE: the message names neither the id nor the operation: behind the gateway, both are derived
             # keys of another service, which a caller must not see.
@@ -68,13 +68,7 @@ class IdempotencyStore:
     async def complete(self, tenant_id: str, operation: str, request_id: str, response: bytes) -> None:
         """Store the answer to return to repeats."""
         await self._connection.execute(
-            sa.update(idempotency_keys)
-            .where(
-                idempotency_keys.c.tenant_id == tenant_id,
-                idempotency_keys.c.operation == operation,
-                idempotency_keys.c.request_id == request_id,
-            )
-            .values(response=response)
+            _ANSWER, {"tenant": tenant_id, "op": operation, "request": request_id, "answer": response}
         )
 
 

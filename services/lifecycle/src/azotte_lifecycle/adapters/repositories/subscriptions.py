@@ -45,9 +45,7 @@ class PostgresSubscriptionRepository:
 
     async def add(self, sub: Subscription, now: datetime) -> None:
         await self._conn.execute(
-            subscriptions.insert().values(
-                **_row(sub, now), created_at=now, initial_charge_id=sub.initial_charge_id or None
-            )
+            _ADD, {**_row(sub, now), "created_at": now, "initial_charge_id": sub.initial_charge_id or None}
         )
         sub.created_at = now
         await self._write_history([sub])
@@ -98,11 +96,8 @@ class PostgresSubscriptionRepository:
             await self._conn.execute(statement.on_conflict_do_update(index_elements=list(kept), set_=updated))
 
     async def get(self, tenant_id: str, subscription_id: str, *, for_update: bool = False) -> Subscription | None:
-        c = subscriptions.c
-        query = sa.select(*_LOADED).where(c.tenant_id == tenant_id, c.id == subscription_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).first()
+        query = _GET_LOCKED if for_update else _GET
+        row = (await self._conn.execute(query, {"tenant": tenant_id, "subscription": subscription_id})).first()
         return None if row is None else _load(row)
 
     async def find(
@@ -353,6 +348,11 @@ _UPDATED = (
 )
 _KEY = ("tenant_id", "id")
 _UPDATE_SUBSCRIPTIONS = update_unnested(subscriptions, _KEY, _UPDATED)
+_s = subscriptions.c
+# NOTE: built once: every subscription read and created runs them.
+_GET = sa.select(*_LOADED).where(_s.tenant_id == sa.bindparam("tenant"), _s.id == sa.bindparam("subscription"))
+_GET_LOCKED = _GET.with_for_update()
+_ADD = subscriptions.insert()
 _PRICE_CHANGE_COLUMNS = tuple(column.name for column in price_changes.c)
 _HISTORY_COLUMNS = tuple(column.name for column in subscription_history.c if column.name != "seq")
 _INSERT_HISTORY = insert_unnested(subscription_history, _HISTORY_COLUMNS)

@@ -22,6 +22,15 @@ from azotte_platform.paging import Page, PageRequest
 
 # NOTE: methods are listed in the order they were added: created_at, then the insertion sequence.
 _ORDER = (payment_methods.c.created_at, payment_methods.c.seq)
+# NOTE: the statements of every charge are built once: building one costs more than running it.
+_OF_TENANT = sa.select(payment_methods).where(payment_methods.c.tenant_id == sa.bindparam("tenant")).order_by(*_ORDER)
+_OF_CUSTOMER = _OF_TENANT.where(payment_methods.c.customer_id == sa.bindparam("customer"))
+_OF_CUSTOMER_LOCKED = _OF_CUSTOMER.with_for_update()
+_OF_CUSTOMERS = _OF_TENANT.where(payment_methods.c.customer_id == sa.any_(IDS))
+_upsert = insert(payment_methods)
+_PUT_METHOD = _upsert.on_conflict_do_update(
+    index_elements=["tenant_id", "id"], set_={"is_default": _upsert.excluded.is_default}
+)
 
 
 def _method(row: Any) -> PaymentMethod:
@@ -48,15 +57,12 @@ class PostgresPaymentMethodRepository:
 
     async def for_customer(self, customer_id: str, *, lock: bool = False) -> CustomerPaymentMethods:
         """Every method of the customer, oldest first (locked for update when asked)."""
-        query = sa.select(payment_methods).where(payment_methods.c.customer_id == customer_id)
-        if lock:
-            query = query.with_for_update()
-        return (await self._by_customer(query, [customer_id]))[customer_id]
+        query = _OF_CUSTOMER_LOCKED if lock else _OF_CUSTOMER
+        return (await self._by_customer(query, [customer_id], {"customer": customer_id}))[customer_id]
 
     async def for_customers(self, customer_ids: Sequence[str]) -> dict[str, CustomerPaymentMethods]:
         """Every method of each customer, oldest first, by customer."""
-        query = sa.select(payment_methods).where(payment_methods.c.customer_id == sa.any_(IDS))
-        return await self._by_customer(query, customer_ids, {"b_ids": list(customer_ids)})
+        return await self._by_customer(_OF_CUSTOMERS, customer_ids, {"b_ids": list(customer_ids)})
 
     async def list_for_customer(self, query: PaymentMethodQuery, page: PageRequest) -> Page[PaymentMethod]:
         """One page of the methods the query keeps, keyset-paginated on (created_at, seq)."""
@@ -76,11 +82,10 @@ class PostgresPaymentMethodRepository:
         return Page([_method(row) for row in cut.items], cut.next_page_token)
 
     async def _by_customer(
-        self, query: sa.Select[Any], customer_ids: Sequence[str], params: dict[str, Any] | None = None
+        self, query: sa.Select[Any], customer_ids: Sequence[str], params: dict[str, Any]
     ) -> dict[str, CustomerPaymentMethods]:
-        query = query.where(payment_methods.c.tenant_id == self._tenant).order_by(*_ORDER)
         found: dict[str, CustomerPaymentMethods] = {c: CustomerPaymentMethods(c, []) for c in customer_ids}
-        for row in (await self._c.execute(query, params)).all():
+        for row in (await self._c.execute(query, {"tenant": self._tenant, **params})).all():
             found[row.customer_id].methods.append(_method(row))
         return found
 
@@ -94,6 +99,8 @@ class PostgresPaymentMethodRepository:
             )
         for method in customer.methods:
             values = {
+                "tenant_id": self._tenant,
+                "id": method.payment_method_id,
                 "customer_id": method.customer_id,
                 "method_type": method.method_type.value,
                 "token": method.token,
@@ -104,8 +111,4 @@ class PostgresPaymentMethodRepository:
                 "is_default": method.is_default,
                 "created_at": method.created_at,
             }
-            await self._c.execute(
-                insert(payment_methods)
-                .values(tenant_id=self._tenant, id=method.payment_method_id, **values)
-                .on_conflict_do_update(index_elements=["tenant_id", "id"], set_={"is_default": method.is_default})
-            )
+            await self._c.execute(_PUT_METHOD, values)
