@@ -1,6 +1,6 @@
 """A consumer that applies events together in one transaction: each exactly once, each tenant's in order, and a
 failing event costs only itself (its neighbours are applied one by one); a lingering one gathers a trickle of
-events into one transaction."""
+events into one transaction; one that prepares is told the events of each transaction first."""
 
 from __future__ import annotations
 
@@ -59,8 +59,11 @@ class Bench:
             await self.js.publish(subject, payload, headers={**headers, "Nats-Msg-Id": ""})
 
     @asynccontextmanager
-    async def consuming(self, spec: ConsumerSpec, apply) -> AsyncIterator[None]:
-        consumer = EventConsumer(self.js, lambda: UnitOfWork(self.engine, self.producer, SystemClock()), spec, apply)
+    async def consuming(self, spec: ConsumerSpec, apply, prepare=None) -> AsyncIterator[None]:
+        def uow() -> UnitOfWork:
+            return UnitOfWork(self.engine, self.producer, SystemClock())
+
+        consumer = EventConsumer(self.js, uow, spec, apply, prepare)
         task = asyncio.create_task(consumer.run())
         try:
             yield
@@ -143,3 +146,27 @@ async def test_a_lingering_consumer_applies_a_trickle_of_events_in_one_transacti
             rows = await setup.rows()
             assert [amount for _, amount, _ in rows] == [0, 1, 2, 3, 4]
             assert len({transaction for _, _, transaction in rows}) == 1
+
+
+async def test_a_consumer_is_told_once_per_transaction_which_events_it_will_apply_together(servers) -> None:
+    async with bench(servers, "prepare") as setup:
+        for amount in range(6):
+            await setup.publish("acme", amount, twice=amount == 2)
+        told: list[tuple[object, list[int]]] = []
+
+        async def prepare(uow: UnitOfWork, events: list[ReceivedEvent]) -> None:
+            transaction = await uow.connection.scalar(sa.select(sa.func.txid_current()))
+            told.append((transaction, sorted(e.payload(money_pb2.Money).amount_minor for e in events)))
+
+        spec = ConsumerSpec(durable=setup.producer, producer=setup.producer, per_transaction=10)
+        async with setup.consuming(spec, apply_amount, prepare):
+
+            async def all_applied() -> bool:
+                return len(await setup.rows()) == 6
+
+            await eventually(all_applied, within=30)
+            rows = await setup.rows()
+        assert sorted(amount for _, amount, _ in rows) == [0, 1, 2, 3, 4, 5]
+        assert sorted(amount for _, amounts in told for amount in amounts) == [0, 1, 2, 3, 4, 5]
+        transactions = {transaction for _, _, transaction in rows}
+        assert {transaction for transaction, _ in told} == transactions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -64,6 +64,9 @@ class FakeRevenueRepository:
 
     async def lock_tenant(self, tenant_id: str) -> None:
         return None
+
+    async def recall(self, tenant_id: str, event_ids: Collection[str]) -> None:
+        return None  # NOTE: `has` reads the entries themselves.
 
     async def has(self, tenant_id: str, event_id: str) -> bool:
         return any(e.event_id == event_id for e in self._of(tenant_id))

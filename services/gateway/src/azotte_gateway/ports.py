@@ -7,7 +7,7 @@ object with the methods a test uses.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -159,6 +159,11 @@ class RevenueRepository(Protocol):
 
     async def lock_tenant(self, tenant_id: str) -> None:
         """Apply the tenant's events one at a time (and never beside a rebuild of its read models)."""
+        ...
+
+    async def recall(self, tenant_id: str, event_ids: Collection[str]) -> None:
+        """Read at once which of the events are in the stream, for `has` to answer them in this transaction
+        (the caller holds the tenant's lock, so none is added meanwhile)."""
         ...
 
     async def has(self, tenant_id: str, event_id: str) -> bool:

@@ -34,6 +34,9 @@ tracer = trace.get_tracer(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
 Handler = Callable[[U, ReceivedEvent], Awaitable[None]]
+Prepare = Callable[[U, Sequence[ReceivedEvent]], Awaitable[None]]
+"""Called once per transaction applying events together, with the events it will apply (e.g. to read at once what
+the handler would ask for each)."""
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,19 @@ class EventConsumer(Generic[U]):
     backoff; after `max_deliver` tries the event is parked in the dead-letter stream.
     """
 
-    def __init__(self, js: JetStreamContext, uow_factory: Callable[[], U], spec: ConsumerSpec, handler: Handler[U]):
+    def __init__(
+        self,
+        js: JetStreamContext,
+        uow_factory: Callable[[], U],
+        spec: ConsumerSpec,
+        handler: Handler[U],
+        prepare: Prepare[U] | None = None,
+    ):
         self._js = js
         self._uow_factory = uow_factory
         self._spec = spec
         self._handler = handler
+        self._prepare = prepare
         self._pending = CONSUMER_PENDING.labels(spec.durable)
         self._event_age = CONSUMER_EVENT_AGE.labels(spec.durable)
 
@@ -168,6 +179,8 @@ class EventConsumer(Generic[U]):
             try:
                 async with self._uow_factory() as uow:
                     claimed = await uow.claim_events(self._spec.durable, ((e.id, e.tenant_id) for _, e in events))
+                    if self._prepare is not None:
+                        await self._prepare(uow, list({e.id: e for _, e in events if e.id in claimed}.values()))
                     for message, event in sorted(events, key=lambda pair: pair[1].tenant_id):
                         context.set_current(context.RequestContext(tenant_id=event.tenant_id, request_id=event.id))
                         with self._span(message, event):

@@ -33,5 +33,6 @@ def start_analytics(runtime: Runtime, peers: Peers) -> Analytics:
 
     projection = RevenueProjection(CatalogRecurringTerms(peers))
     for producer in PRODUCERS:
-        runtime.spawn(EventConsumer(runtime.js, uow, consumer_spec(producer), projection.apply).run_forever)
+        consumer = EventConsumer(runtime.js, uow, consumer_spec(producer), projection.apply, projection.prepare)
+        runtime.spawn(consumer.run_forever)
     return Analytics(Units(uow), projection, JetStreamHistory(runtime.js))

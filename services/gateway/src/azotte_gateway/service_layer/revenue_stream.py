@@ -8,6 +8,7 @@ the key), and a tenant's events are applied one at a time under the tenant's loc
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -51,6 +52,16 @@ class RevenueProjection:
     """Turns bus events into revenue entries and keeps the per-subscription and per-customer standings."""
 
     catalog: RevenueCatalog
+
+    async def prepare(self, uow: GatewayUnitOfWork, events: Sequence[ReceivedEvent]) -> None:
+        """Before events are applied together: take their tenants' locks (in tenant order, as they are applied)
+        and read at once which of them are in the stream."""
+        by_tenant: dict[str, list[str]] = {}
+        for event in events:
+            by_tenant.setdefault(event.tenant_id, []).append(event.id)
+        for tenant_id, event_ids in sorted(by_tenant.items()):
+            await uow.revenue.lock_tenant(tenant_id)
+            await uow.revenue.recall(tenant_id, event_ids)
 
     async def apply(self, uow: GatewayUnitOfWork, event: ReceivedEvent) -> None:
         """Record `event` in its tenant's revenue stream, unless it is not revenue-relevant or already there."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_gateway.adapters.revenue_tables import (
@@ -79,6 +79,9 @@ def _entry(row: Any) -> RevenueEntry:
 
 # NOTE: the statements run for every revenue event are built once: building one costs more than running it.
 _HAS_ENTRY = sa.select(e.seq).where(e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.bindparam("event_id"))
+_RECORDED_AMONG = sa.select(e.event_id).where(
+    e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.any_(sa.bindparam("event_ids", type_=ARRAY(sa.Text)))
+)
 _ADD_ENTRY = insert(revenue_entries)
 _ADD_USAGE = insert(revenue_usage)
 _s = revenue_subscriptions.c
@@ -125,10 +128,12 @@ _ADD_TO_DAY = _DAY.on_conflict_do_update(
 @dataclass
 class PendingRevenue:
     """What a transaction added to the revenue stream and not yet wrote: its entries (with their usage lines) in
-    order, and the counts added to each day, added up per day row."""
+    order, and the counts added to each day, added up per day row; and what it knows is in the stream."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
+    # (tenant, event id) of the events the transaction recorded, and of those it asked about at once (`recall`).
     recorded: set[tuple[str, str]] = field(default_factory=set)
+    checked: set[tuple[str, str]] = field(default_factory=set)
     usage: list[dict[str, Any]] = field(default_factory=list)
     days: dict[tuple[Any, ...], dict[str, int]] = field(default_factory=dict)
 
@@ -178,7 +183,6 @@ class PostgresRevenueRepository:
             return
         entries, usage, days = pending.entries, pending.usage, pending.days
         pending.entries, pending.usage, pending.days = [], [], {}
-        pending.recorded.clear()
         if entries:
             await self._connection.execute(_ADD_ENTRY, entries)
         if usage:
@@ -197,9 +201,18 @@ class PostgresRevenueRepository:
         await self._connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         self._locked.add(tenant_id)
 
+    async def recall(self, tenant_id: str, event_ids: Collection[str]) -> None:
+        found = await self._connection.execute(_RECORDED_AMONG, {"tenant_id": tenant_id, "event_ids": list(event_ids)})
+        pending = self._pending
+        pending.recorded.update((tenant_id, event_id) for event_id in found.scalars())
+        pending.checked.update((tenant_id, event_id) for event_id in event_ids)
+
     async def has(self, tenant_id: str, event_id: str) -> bool:
-        if (tenant_id, event_id) in self._pending.recorded:
+        key = (tenant_id, event_id)
+        if key in self._pending.recorded:
             return True
+        if key in self._pending.checked:
+            return False
         found = await self._connection.execute(_HAS_ENTRY, {"tenant_id": tenant_id, "event_id": event_id})
         return found.first() is not None
 
