@@ -21,6 +21,7 @@ from azotte.gateway.v1 import tenant_admin_pb2 as ta
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.grpc.status import from_rpc_error
 from tests.e2e.conftest import RunningSuite, TenantApi
+from tests.helpers import eventually
 
 AHEAD = (datetime.now(UTC) + timedelta(days=40)).replace(microsecond=0)
 
@@ -147,6 +148,29 @@ async def test_a_manager_builds_sells_and_retires_a_plan_one_resource_at_a_time(
     assert (await shop.checkout(await shop.customer(), plan="travel_monthly")).status_code == 409
     retired_plans = await shop.ok("GET", "/v1/plans", params={"filter": "state = retired"})
     assert [p["id"] for p in retired_plans["plans"]] == ["travel_monthly"]
+
+
+async def test_a_plan_moved_into_a_family_is_refused_to_its_members_from_then_on(shop: TenantApi, manager: str) -> None:
+    sports = {**travel_plan("sports_monthly"), "display_name": "Sports", "family": "sports"}
+    assert (await send(shop, "POST", "/v1/plans", {"plan": sports}, manager)).status_code == 200
+    price = {"plan_id": "sports_monthly", "storefront_id": "us", "amount_minor": 699}
+    assert (await send(shop, "POST", "/v1/prices", price, manager)).status_code == 200
+    assert (await send(shop, "POST", "/v1/plans/sports_monthly:activate", {}, manager)).status_code == 200
+
+    async def sports_for_a_basic_subscriber() -> int:
+        customer = await shop.customer()
+        assert (await shop.checkout(customer)).status_code == 200
+        return (await shop.checkout(customer, plan="sports_monthly")).status_code
+
+    assert await sports_for_a_basic_subscriber() == 200  # another family: both are held
+    moved = {"plan": {**sports, "family": "ott"}, "update_mask": "family"}
+    assert (await send(shop, "PATCH", "/v1/plans/sports_monthly", moved, manager)).status_code == 200
+
+    async def refused() -> bool:
+        return await sports_for_a_basic_subscriber() == 409
+
+    # NOTE: lifecycle keeps a plan's terms until the catalog's event of the change reaches it.
+    await eventually(refused, within=5)
 
 
 async def test_the_document_shows_one_by_one_changes_and_agrees_with_them(shop: TenantApi, manager: str) -> None:

@@ -13,3 +13,5 @@ class LifecycleSettings(ServiceSettings):
     scheduler_max_idle_s: float = 30.0
     scheduler_unsettled_delay_s: float = 300.0
     scheduler_enabled: bool = True
+    # How long a plan's terms read from the catalog are kept at most (its change events drop them sooner).
+    plan_cache_ttl_seconds: float = 60.0

@@ -22,15 +22,13 @@ from azotte_entitlement.service_layer.drift_schedule import DriftSchedule
 from azotte_entitlement.settings import EntitlementSettings
 from azotte_platform.events import nats_connection
 from azotte_platform.events.consumer import EventConsumer
-from azotte_platform.events.envelope import ReceivedEvent
-from azotte_platform.events.follow import follow_events
 from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
+from azotte_platform.tenant_cache import follow_changes
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = entitlement_pb2.DESCRIPTOR.services_by_name["EntitlementService"].full_name
-CATALOG_CHANGES = ("plan.", "feature.")
 
 
 @dataclass
@@ -55,16 +53,7 @@ async def assemble(runtime: Runtime) -> Entitlement:
         return PostgresEntitlementUnitOfWork(runtime.engine, runtime.clock)
 
     plans = CatalogPlans(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
-
-    def catalog_changed(event: ReceivedEvent) -> None:
-        if event.type.startswith(CATALOG_CHANGES):
-            plans.invalidate(event.tenant_id)
-
-    async def follow_catalog() -> None:
-        await follow_events(runtime.nats, "catalog", catalog_changed)
-
-    runtime.spawn(follow_catalog)
-    runtime.on_reconnect(plans.clear)
+    follow_changes(runtime, "catalog", plans.plans, plans.kinds)
 
     async def handled(event_ids: frozenset[str]) -> set[str]:
         async with uow() as unit:

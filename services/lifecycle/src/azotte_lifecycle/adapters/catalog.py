@@ -18,17 +18,23 @@ from azotte_lifecycle.ports import PlanInfo, Price, RenewalPriceQuery
 from azotte_platform.convert import from_timestamp, timestamp
 from azotte_platform.enums import Channel
 from azotte_platform.errors import NotFound
+from azotte_platform.tenant_cache import TenantCache
 
 MAX_QUERIES = 1000  # NOTE: the most ResolvePrices answers in one call
 
 
 class GrpcCatalog:
-    """Catalog over gRPC (`connect(settings.catalog_addr)`), in the tenant of the request context."""
+    """Catalog over gRPC (`connect(settings.catalog_addr)`), in the tenant of the request context; a plan's terms
+    are kept for `plan_ttl_seconds` (`plans`: dropped for a tenant when the catalog announces a change)."""
 
-    def __init__(self, channel: grpc.aio.Channel):
+    def __init__(self, channel: grpc.aio.Channel, plan_ttl_seconds: float = 0.0):
         self._stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self.plans: TenantCache[str, PlanInfo] = TenantCache(plan_ttl_seconds)
 
     async def plan(self, plan_id: str) -> PlanInfo:
+        return await self.plans.get(plan_id, lambda: self._plan(plan_id))
+
+    async def _plan(self, plan_id: str) -> PlanInfo:
         response = await self._stub.GetPlan(catalog_pb2.GetPlanRequest(id=plan_id))
         plan = response.plan
         unit_name = catalog_pb2.IntervalUnit.Name(plan.billing_interval.unit).removeprefix("INTERVAL_UNIT_")

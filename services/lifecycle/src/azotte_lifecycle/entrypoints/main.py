@@ -29,6 +29,7 @@ from azotte_platform.grpc.client import connect
 from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 from azotte_platform.service_kit import Units
+from azotte_platform.tenant_cache import follow_changes
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SERVICE_NAME = lifecycle_pb2.DESCRIPTOR.services_by_name["LifecycleService"].full_name
@@ -98,7 +99,8 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     """Serve LifecycleService and run the scheduler in the background."""
     settings = runtime.settings
     assert isinstance(settings, LifecycleSettings)
-    catalog = GrpcCatalog(connect(settings.catalog_addr))
+    catalog = GrpcCatalog(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
+    follow_changes(runtime, "catalog", catalog.plans)
     payments = GrpcPayments(connect(settings.payments_addr))
     metering = GrpcMetering(connect(settings.metering_addr))
     promotions = GrpcPromotionBudgets(connect(settings.promotions_addr))
