@@ -22,6 +22,7 @@ from azotte.gateway.v1 import gateway_pb2_grpc
 from azotte_gateway.cli.client import GatewayClient
 from azotte_gateway.cli.demo import languages_table
 from tests.e2e.conftest import RunningSuite, TenantApi
+from tests.helpers import eventually
 
 EURO = "21,99\xa0€"  # family_monthly in the DE storefront, as CLDR writes it for de-DE
 
@@ -222,3 +223,33 @@ async def test_the_demo_shows_one_plan_in_two_languages(suite: RunningSuite, sho
     shown = output.getvalue()
     assert "Familie" in shown and EURO in shown
     assert "Family" in shown and "€21.99" in shown
+
+
+async def test_a_feature_renamed_in_the_catalog_is_named_so_in_entitlements_listed_from_then_on(
+    shop: TenantApi,
+) -> None:
+    customer = await shop.customer("DE")
+    checkout, _ = await german_checkout(shop, customer, "en-DE", uuid.uuid4().hex)
+    path = f"/v1/customers/{customer}/entitlements?consistency_token={checkout['consistency_token']}"
+
+    async def names() -> dict[str, str]:
+        answer = await shop.call("GET", path, headers={"Accept-Language": "en"})
+        assert answer.status_code == 200, answer.text
+        return {e["feature_key"]: e["display_name"] for e in answer.json()["entitlements"]}
+
+    before = (await names())["downloads"]
+    manager = await shop.new_key("manager")
+    body = {
+        "request_id": uuid.uuid4().hex,
+        "feature": {"display_name": "Take it with you"},
+        "update_mask": "display_name",
+    }
+    renamed = await shop.call("PATCH", "/v1/features/downloads", json=body, key=manager)
+    assert renamed.status_code == 200, renamed.text
+
+    async def named_anew() -> bool:
+        return (await names())["downloads"] == "Take it with you"
+
+    # NOTE: the gateway keeps the texts until the catalog's event of the change reaches it.
+    await eventually(named_anew, within=5)
+    assert before != "Take it with you"

@@ -49,6 +49,7 @@ from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.invoices import Invoices
+from azotte_gateway.service_layer.localization import FeatureTexts
 from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.promotions import Promotions
 from azotte_gateway.service_layer.psp_accounts import PspAccounts
@@ -802,11 +803,14 @@ class FakeSuite:
         authenticator = Authenticator(self.uow, self.clock, RateLimit(10, 10), cache_seconds=5)
         reader = AccessReader(peers, self.clock, ttl_seconds=60, settle_seconds=0, max_customers=100)
         customers = KnownCustomers(peers, max_customers=100)
+        texts = FeatureTexts(peers, ttl_seconds=0)
         inbox = self.inbox(channels or ChannelAdapters())
         return Gateway(
             authenticator=authenticator,
-            access=Access(peers, reader, customers),
-            checkout=Checkout(units, peers, self.clock, reader, entitlement_wait_seconds=0.5, poll_interval_seconds=0),
+            access=Access(peers, reader, customers, texts),
+            checkout=Checkout(
+                units, peers, self.clock, reader, texts, entitlement_wait_seconds=0.5, poll_interval_seconds=0
+            ),
             subscriptions=Subscriptions(peers, self.clock, customers, reader),
             billing=Billing(peers, customers),
             catalog=Catalog(peers),

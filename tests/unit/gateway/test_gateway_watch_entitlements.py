@@ -20,6 +20,7 @@ from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.access import Access, AccessReader
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
+from azotte_gateway.service_layer.localization import FeatureTexts
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import InvalidArgument, NotFound
@@ -80,7 +81,8 @@ def world() -> tuple[Access, Features]:
     features = Features({(TENANT.id, "alice"): ["hd"]})
     peers = cast(Peers, FakePeers(Customers({(TENANT.id, "alice"), (TENANT.id, "bob")}), features))
     reader = AccessReader(peers, FixedClock(NOW), ttl_seconds=60, settle_seconds=0, max_customers=10)
-    return Access(peers, reader, KnownCustomers(peers, max_customers=10), watch_resync_seconds=3600), features
+    texts = FeatureTexts(peers, ttl_seconds=0)
+    return Access(peers, reader, KnownCustomers(peers, max_customers=10), texts, watch_resync_seconds=3600), features
 
 
 async def watch(access: Access, who: Caller, customer_id: str) -> AsyncIterator[gw.WatchEntitlementsResponse]:

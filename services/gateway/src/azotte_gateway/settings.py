@@ -23,6 +23,8 @@ class GatewaySettings(ServiceSettings):
     rate_limit_per_second: float = 100.0
     # How long a verified key is trusted before it is read again (revocations on this replica are immediate).
     api_key_cache_seconds: float = 5.0
+    # How long features' texts read from the catalog are kept at most (any catalog event of the tenant drops them).
+    feature_texts_cache_seconds: float = 60.0
     # How long a checkout waits for the entitlements the new subscription grants.
     checkout_entitlement_wait_seconds: float = 2.0
     # Access answers kept at the edge: until an entitlement event names the customer (or NATS reconnects),

@@ -47,6 +47,7 @@ from azotte_gateway.service_layer.families import Families
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.invoices import Invoices
+from azotte_gateway.service_layer.localization import FeatureTexts
 from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.portal_users import SANDBOX_PORTAL_ADMIN, SANDBOX_PORTAL_ADMIN_FILE, PortalUsers
 from azotte_gateway.service_layer.promotions import Promotions
@@ -63,6 +64,7 @@ from azotte_platform.grpc.server import ServiceSpec, run_service
 from azotte_platform.runtime import Runtime
 from azotte_platform.sealing import Keyring
 from azotte_platform.service_kit import Units
+from azotte_platform.tenant_cache import follow_changes
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 KEKS_SETTING = "AZOTTE_GATEWAY_KEKS"
@@ -128,6 +130,8 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     )
 
     customers = KnownCustomers(peers, max_customers=settings.access_cache_max_customers)
+    texts = FeatureTexts(peers, settings.feature_texts_cache_seconds)
+    follow_changes(runtime, "catalog", texts.cache)
 
     async def follow_entitlements() -> None:
         await follow_events(runtime.nats, "entitlement", reader.on_entitlement_event)
@@ -155,8 +159,8 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     inbox = start_channel_inbox(runtime, units, adapters, peers, {Channel.APP_STORE: app_store_history})
     return Gateway(
         authenticator=authenticator,
-        access=Access(peers, reader, customers, settings.watch_resync_seconds),
-        checkout=Checkout(units, peers, clock, reader, settings.checkout_entitlement_wait_seconds),
+        access=Access(peers, reader, customers, texts, settings.watch_resync_seconds),
+        checkout=Checkout(units, peers, clock, reader, texts, settings.checkout_entitlement_wait_seconds),
         subscriptions=Subscriptions(peers, clock, customers, reader),
         billing=Billing(peers, customers),
         catalog=Catalog(peers),

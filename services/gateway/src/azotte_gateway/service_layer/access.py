@@ -19,7 +19,7 @@ from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.access_changes import AccessChanges
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.customers import KnownCustomers
-from azotte_gateway.service_layer.localization import feature_texts, language, name_entitlements
+from azotte_gateway.service_layer.localization import FeatureTexts, language, name_entitlements
 from azotte_gateway.service_layer.validation import require
 from azotte_platform.clock import Clock
 from azotte_platform.errors import InvalidArgument
@@ -125,6 +125,7 @@ class Access:
     peers: Peers
     reader: AccessReader
     customers: KnownCustomers
+    texts: FeatureTexts
     # A watch reads its customer again after this long without an event (covers events missed meanwhile).
     watch_resync_seconds: float = 60.0
 
@@ -187,7 +188,7 @@ class Access:
             )
         )
         entitlements = [proto.entitlement(e) for e in answer.entitlements if e.access.allowed]
-        name_entitlements(entitlements, await feature_texts(self.peers, preference))
+        name_entitlements(entitlements, await self.texts(preference))
         return gw.ListEntitlementsResponse(
             entitlements=entitlements,
             next_page_token=answer.next_page_token,

@@ -42,9 +42,9 @@ from azotte_gateway.service_layer import promotions, referrals, trials
 from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.localization import (
+    FeatureTexts,
     Priced,
     checkout_offer,
-    feature_texts,
     language,
     name_entitlements,
 )
@@ -96,6 +96,7 @@ class Checkout:
     peers: Peers
     clock: Clock
     access: AccessReader
+    texts: FeatureTexts
     entitlement_wait_seconds: float
     poll_interval_seconds: float = 0.05
 
@@ -142,7 +143,7 @@ class Checkout:
         self.access.wrote(caller, request.customer_id, answer.consistency_token)
         # NOTE: a checkout that ran now shows what it charged; a repeat asks the catalog in its own language.
         offer, texts = await asyncio.gather(
-            checkout_offer(self.peers, request, answer, *priced[-1:]), feature_texts(self.peers, preference)
+            checkout_offer(self.peers, request, answer, *priced[-1:]), self.texts(preference)
         )
         answer.offer.CopyFrom(offer)
         name_entitlements(answer.granted_entitlements, texts)

@@ -13,6 +13,7 @@ from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte_gateway.domain.localization import display_amount, parse_accept_language
 from azotte_gateway.ports import Peers
 from azotte_platform.locales import lookup_chain
+from azotte_platform.tenant_cache import TenantCache
 
 FEATURE_PAGE = 500
 DEFAULT_DISPLAY_LOCALE = "en"
@@ -36,6 +37,19 @@ async def feature_texts(peers: Peers, preference: cat.TextPreference) -> dict[st
         token = page.next_page_token
         if not token:
             return texts
+
+
+class FeatureTexts:
+    """Every feature's text in a preferred language (`feature_texts`), kept per tenant and language (`cache`:
+    dropped for a tenant when the catalog announces a change)."""
+
+    def __init__(self, peers: Peers, ttl_seconds: float):
+        self._peers = peers
+        self.cache: TenantCache[tuple[tuple[str, ...], str], dict[str, cat.LocalizedText]] = TenantCache(ttl_seconds)
+
+    async def __call__(self, preference: cat.TextPreference) -> dict[str, cat.LocalizedText]:
+        key = (tuple(preference.locales), preference.storefront_id)
+        return await self.cache.get(key, lambda: feature_texts(self._peers, preference))
 
 
 async def with_display_amounts(peers: Peers, prices: Sequence[cat.Price], preferred: Sequence[str]) -> list[str]:
