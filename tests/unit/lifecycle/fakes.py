@@ -120,6 +120,9 @@ class FakeCustomerRepository:
     async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
         return copy.deepcopy(self._data.customers.get((tenant_id, customer_id)))
 
+    async def exists(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> bool:
+        return (tenant_id, customer_id) in self._data.customers
+
     async def find(
         self,
         tenant_id: str,

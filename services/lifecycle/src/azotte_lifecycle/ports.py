@@ -99,6 +99,10 @@ class CustomerRepository(Protocol):
         """The customer, its row locked until the unit of work ends when `for_update`."""
         ...
 
+    async def exists(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> bool:
+        """Whether the customer exists (its row locked until the unit of work ends when `for_update`)."""
+        ...
+
     async def find(
         self,
         tenant_id: str,

@@ -20,7 +20,7 @@ from azotte_lifecycle.domain.policy import DuplicateAcrossChannels
 from azotte_lifecycle.domain.subscription import LIVE_STATES, PlanTerms, Subscription
 from azotte_lifecycle.errors import EventInFlight, SubscriptionNotFound
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Price
-from azotte_lifecycle.service_layer.customers import get_customer
+from azotte_lifecycle.service_layer.customers import require_customer
 from azotte_lifecycle.service_layer.pricing import quote
 from azotte_lifecycle.service_layer.subscriptions import add, load, save, subscriptions_of_customer
 from azotte_platform.enums import Channel
@@ -105,7 +105,7 @@ async def _purchase(
     for name in ("customer_id", "storefront_id", "plan_id"):
         if not getattr(incoming, name):
             raise InvalidArgument.field(f"event.{name}", "is required for a purchased event")
-    await get_customer(uow, tenant_id, incoming.customer_id)
+    await require_customer(uow, tenant_id, incoming.customer_id)
     terms = await _plan_terms(catalog, incoming, incoming.storefront_id)
     sub = subscription_from_purchase(
         incoming.to_event(terms),

@@ -23,7 +23,7 @@ from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import PlanTerms, Subscription
 from azotte_lifecycle.errors import ContractNotFound
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Payments
-from azotte_lifecycle.service_layer.customers import get_customer
+from azotte_lifecycle.service_layer.customers import require_customer
 from azotte_lifecycle.service_layer.pricing import quote
 from azotte_lifecycle.service_layer.queries import keyset_after
 from azotte_lifecycle.service_layer.subscriptions import add, new_subscription_id, save
@@ -115,7 +115,7 @@ async def create_contract(
     now = uow.clock.now()
     start = now if start is None else start
     asked.terms.violations(start)
-    await get_customer(uow, tenant_id, customer_id)
+    await require_customer(uow, tenant_id, customer_id)
     terms, currency, interval = await _priced_terms(catalog, asked, storefront_id, now)
     contract = Contract.sign(
         contract_id=f"ctr_{uuid.uuid4().hex}",

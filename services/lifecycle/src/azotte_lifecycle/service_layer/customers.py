@@ -44,6 +44,12 @@ async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: st
     return customer
 
 
+async def require_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str, *, lock: bool = False) -> None:
+    """`CustomerNotFound` unless the customer exists; with `lock`, its row stays locked until the unit of work ends."""
+    if not await uow.customers.exists(tenant_id, customer_id, for_update=lock):
+        raise CustomerNotFound(f"customer {customer_id} not found")
+
+
 async def list_customers(
     uow: LifecycleUnitOfWork, tenant_id: str, page: PageRequest, query: CustomerQuery
 ) -> Page[Customer]:

@@ -16,7 +16,7 @@ from azotte_lifecycle.domain.states import BillingOrigin
 from azotte_lifecycle.domain.subscription import LIVE_STATES, Subscription
 from azotte_lifecycle.errors import AlreadySubscribed, SubscriptionExists, SubscriptionNotFound
 from azotte_lifecycle.ports import Catalog, HistoryQuery, LifecycleUnitOfWork, SubscriptionQuery
-from azotte_lifecycle.service_layer.customers import get_customer
+from azotte_lifecycle.service_layer.customers import require_customer
 from azotte_lifecycle.service_layer.pricing import PlanQuote, quote
 from azotte_lifecycle.service_layer.queries import keyset_after, sequence_after
 from azotte_platform.enums import Channel
@@ -70,7 +70,7 @@ async def create_subscription(
         raise InvalidArgument.field("period_end_time", "only store-billed subscriptions take the store's period end")
     if new.subscription_id and not SUBSCRIPTION_ID.fullmatch(new.subscription_id):
         raise InvalidArgument.field("subscription_id", "must be 'sub_' followed by 32 lowercase hex digits")
-    await get_customer(uow, tenant_id, new.customer_id)
+    await require_customer(uow, tenant_id, new.customer_id)
     if new.subscription_id and await uow.subscriptions.get(tenant_id, new.subscription_id) is not None:
         # NOTE: the id is named so that a caller retrying its own create (a checkout after a crash) knows it.
         raise SubscriptionExists(
@@ -80,7 +80,7 @@ async def create_subscription(
     priced = await quote(catalog, new.plan_id, new.storefront_id, new.channel, now)
     if not validate_only:
         # NOTE: locked after pricing, so the lock is not held while the catalog answers.
-        await get_customer(uow, tenant_id, new.customer_id, lock=True)
+        await require_customer(uow, tenant_id, new.customer_id, lock=True)
     await refuse_second_subscription(uow, catalog, tenant_id, new.customer_id, priced)
     trial_end = new.trial_end
     if trial_end is None and new.period_end is None and not new.initial_charge_id and priced.trial_days > 0:

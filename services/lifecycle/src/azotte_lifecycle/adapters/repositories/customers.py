@@ -23,6 +23,10 @@ _CUSTOMER = sa.select(customers).where(
 )
 # NOTE: FOR NO KEY UPDATE: it serializes its holders, not inserts whose foreign keys name the row.
 _LOCKED_CUSTOMER = _CUSTOMER.with_for_update(key_share=True)
+_EXISTS = sa.select(customers.c.id).where(
+    customers.c.tenant_id == sa.bindparam("tenant_id"), customers.c.id == sa.bindparam("customer_id")
+)
+_EXISTS_LOCKED = _EXISTS.with_for_update(key_share=True)
 _IDENTITIES = sa.select(_C.customer_id, _C.kind, _C.issuer, _C.value)
 _IDENTITIES_OF_ONE = _IDENTITIES.where(
     _C.tenant_id == sa.bindparam("tenant_id"), _C.customer_id == sa.bindparam("customer_id")
@@ -98,6 +102,10 @@ class PostgresCustomerRepository:
         found = {customer_id: _customer(row)}
         _link_identities(found, await self._conn.execute(_IDENTITIES_OF_ONE, key))
         return found[customer_id]
+
+    async def exists(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> bool:
+        key = {"tenant_id": tenant_id, "customer_id": customer_id}
+        return (await self._conn.execute(_EXISTS_LOCKED if for_update else _EXISTS, key)).first() is not None
 
     async def find(
         self,
