@@ -43,6 +43,7 @@ from azotte_gateway.domain.revenue import (
     add_up,
     measures,
 )
+from azotte_platform.db.bulk import as_arrays, insert_unnested
 from azotte_platform.paging import Page, PageRequest
 
 e = revenue_entries.c
@@ -82,7 +83,8 @@ _HAS_ENTRY = sa.select(e.seq).where(e.tenant_id == sa.bindparam("tenant_id"), e.
 _RECORDED_AMONG = sa.select(e.event_id).where(
     e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.any_(sa.bindparam("event_ids", type_=ARRAY(sa.Text)))
 )
-_ADD_ENTRY = insert(revenue_entries)
+_ENTRY_COLUMNS = tuple(c.name for c in revenue_entries.c if c.name != "seq")
+_ADD_ENTRIES = insert_unnested(revenue_entries, _ENTRY_COLUMNS)
 _ADD_USAGE = insert(revenue_usage)
 _s = revenue_subscriptions.c
 _STANDING = sa.select(_s.standing, _s.mrr_minor, _s.ever_paid, _s.in_dunning).where(
@@ -184,7 +186,7 @@ class PostgresRevenueRepository:
         entries, usage, days = pending.entries, pending.usage, pending.days
         pending.entries, pending.usage, pending.days = [], [], {}
         if entries:
-            await self._connection.execute(_ADD_ENTRY, entries)
+            await self._connection.execute(_ADD_ENTRIES, as_arrays(entries, _ENTRY_COLUMNS))
         if usage:
             await self._connection.execute(_ADD_USAGE, usage)
         if days:
