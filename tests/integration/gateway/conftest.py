@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte.catalog.v1 import catalog_pb2_grpc
 from azotte.entitlement.v1 import entitlement_pb2_grpc
@@ -24,6 +25,8 @@ from azotte_gateway.entrypoints.rest.app import create_app
 from azotte_gateway.service_layer.admin import SANDBOX_KEY_FILE, SANDBOX_TENANT_ID
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_gateway.settings import GatewaySettings
+from azotte_platform.db.engine import create_engine
+from azotte_platform.db.migrations import migrate
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from azotte_platform.runtime import start_runtime
 from tests.integration.gateway.gateway_fakes import (
@@ -112,3 +115,13 @@ async def running_gateway(servers: Any, state_dir: Path, **overrides: Any) -> As
 async def gateway(servers: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayUnderTest]:
     async with running_gateway(servers, tmp_path_factory.mktemp("gateway-state")) as running:
         yield running
+
+
+@pytest.fixture
+async def engine(servers: Any) -> AsyncIterator[AsyncEngine]:
+    """A fresh gateway database, migrated."""
+    url = servers.new_database_url("gateway")
+    await migrate(MIGRATIONS, url)
+    engine = create_engine(url, pool_size=10)
+    yield engine
+    await engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -21,25 +20,12 @@ from azotte_gateway.adapters.tables import app_store_apps
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
 from azotte_gateway.domain.channels import AppStoreApp, AppStoreEnvironment, SealedServerApiKey
 from azotte_gateway.domain.tenants import Tenant, TenantMode
-from azotte_gateway.entrypoints.main import MIGRATIONS
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import tenant_scope
-from azotte_platform.db.engine import create_engine
-from azotte_platform.db.migrations import migrate
 from azotte_platform.sealing import Keyring, SealingKeyUnavailable
-from tests.conftest import Servers
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TENANT = "acme"
-
-
-@pytest.fixture
-async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
-    url = servers.new_database_url("app_store_keys")
-    await migrate(MIGRATIONS, url)
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 def root_pem() -> str:

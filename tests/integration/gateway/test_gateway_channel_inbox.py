@@ -5,23 +5,17 @@ two concurrent workers, and listed a page at a time."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
 from azotte_gateway.domain.channel_inbox import AppliedEvent, InboxNotification, InboxQuery, InboxState
-from azotte_gateway.entrypoints.main import MIGRATIONS
 from azotte_platform.clock import FixedClock, TenantTimes
 from azotte_platform.context import tenant_scope
-from azotte_platform.db.engine import create_engine
-from azotte_platform.db.migrations import migrate
 from azotte_platform.enums import Channel
 from azotte_platform.paging import PageRequest
-from tests.conftest import Servers
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -35,15 +29,6 @@ class Listing:
 
 
 LEASE = timedelta(minutes=1)
-
-
-@pytest.fixture
-async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
-    url = servers.new_database_url("inbox")
-    await migrate(MIGRATIONS, url)
-    engine = create_engine(url, pool_size=10)
-    yield engine
-    await engine.dispose()
 
 
 def notification(

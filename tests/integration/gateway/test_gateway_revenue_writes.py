@@ -3,32 +3,17 @@ seen by its own reads before, and not at all when it rolls back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
 from azotte_gateway.domain.revenue import RevenueEntry
-from azotte_gateway.entrypoints.main import MIGRATIONS
 from azotte_platform.clock import FixedClock
-from azotte_platform.db.engine import create_engine
-from azotte_platform.db.migrations import migrate
-from tests.conftest import Servers
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TENANT = "acme-revenue"
-
-
-@pytest.fixture
-async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
-    url = servers.new_database_url("revenue")
-    await migrate(MIGRATIONS, url)
-    engine = create_engine(url, pool_size=2)
-    yield engine
-    await engine.dispose()
 
 
 def paid(event_id: str, gross_minor: int, *, days_later: int = 0) -> RevenueEntry:

@@ -12,6 +12,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte.common.v1 import money_pb2, sandbox_pb2
 from azotte_platform import errors
@@ -25,12 +26,18 @@ from azotte_platform.idempotency import run_once
 from tests.helpers import eventually
 
 
-async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_rejected(servers) -> None:
-    url = servers.new_database_url("idem")
+async def platform_database(servers, name: str, pool_size: int = 10) -> tuple[str, AsyncEngine]:
+    """A fresh database with the platform's tables: its URL and an engine over it."""
+    url = servers.new_database_url(name)
     await ensure_database(url)
-    engine = create_engine(url, pool_size=25)
+    engine = create_engine(url, pool_size=pool_size)
     async with engine.begin() as conn:
         await conn.run_sync(create_platform_tables)
+    return url, engine
+
+
+async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_rejected(servers) -> None:
+    _, engine = await platform_database(servers, "idem", pool_size=25)
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     runs = 0
 
@@ -55,11 +62,7 @@ async def test_concurrent_duplicates_run_once_and_reuse_with_other_content_is_re
 
 
 async def test_claiming_events_together_claims_each_once_and_skips_the_ones_handled_before(servers) -> None:
-    url = servers.new_database_url("inbox")
-    await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(create_platform_tables)
+    _, engine = await platform_database(servers, "inbox")
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     async with UnitOfWork(engine, "test", clock) as uow:
         assert await uow.claim_event("billing", "ev-1", "acme")
@@ -80,11 +83,7 @@ async def test_claiming_events_together_claims_each_once_and_skips_the_ones_hand
 async def test_a_commit_writes_its_events_to_the_outbox_and_wakes_the_relay_once_and_a_rollback_neither(
     servers,
 ) -> None:
-    url = servers.new_database_url("outbox")
-    await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(create_platform_tables)
+    url, engine = await platform_database(servers, "outbox")
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     woken: list[str] = []
     listener = await asyncpg.connect(asyncpg_dsn(url))
