@@ -98,3 +98,14 @@ async def test_events_recalled_at_once_are_answered_from_what_was_read_and_added
         assert await uow.revenue.count(TENANT) == 3
         assert await uow.revenue.has(TENANT, "e2")
         await uow.commit()
+
+
+async def test_a_tenant_forgotten_in_a_transaction_is_forgotten_with_what_it_added(engine: AsyncEngine) -> None:
+    async with PostgresGatewayUnitOfWork(engine, "gateway", FixedClock(NOW)) as uow:
+        await uow.revenue.add(TENANT, paid("e1", 100))
+        await uow.revenue.forget(TENANT)
+        assert not await uow.revenue.has(TENANT, "e1")
+        await uow.revenue.add(TENANT, paid("e2", 200))
+        await uow.commit()
+
+    assert await stored(engine) == (["e2"], {"2026-03-01": (200, 1)})

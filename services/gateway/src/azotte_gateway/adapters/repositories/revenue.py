@@ -334,6 +334,7 @@ class PostgresRevenueRepository:
             (await self._connection.execute(sa.select(sa.func.count()).where(e.tenant_id == tenant_id))).scalar_one()
         )
 
+    @_flushed
     async def forget(self, tenant_id: str) -> None:
         for table in (
             revenue_entries,
@@ -344,6 +345,9 @@ class PostgresRevenueRepository:
             revenue_customers,
         ):
             await self._connection.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
+        pending = self._pending
+        for known in (pending.recorded, pending.checked):
+            known.difference_update([key for key in known if key[0] == tenant_id])
 
     @_flushed
     async def balances(self, tenant_id: str, where: Slice, before: datetime) -> list[Balances]:
