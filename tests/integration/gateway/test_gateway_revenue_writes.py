@@ -3,13 +3,14 @@ seen by its own reads before, and not at all when it rolls back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from azotte_gateway.adapters.unit_of_work import PostgresGatewayUnitOfWork
-from azotte_gateway.domain.revenue import RevenueEntry
+from azotte_gateway.domain.revenue import RevenueEntry, Standing, SubscriptionStanding
 from azotte_platform.clock import FixedClock
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -109,3 +110,37 @@ async def test_a_tenant_forgotten_in_a_transaction_is_forgotten_with_what_it_add
         await uow.commit()
 
     assert await stored(engine) == (["e2"], {"2026-03-01": (200, 1)})
+
+
+async def standing_stored(engine: AsyncEngine, subscription_id: str) -> tuple[str, int] | None:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text("SELECT standing, mrr_minor FROM revenue_subscriptions WHERE subscription_id = :s"),
+                {"s": subscription_id},
+            )
+        ).first()
+    return None if row is None else (row.standing, row.mrr_minor)
+
+
+async def test_a_subscriptions_standing_is_read_as_last_saved_and_stored_at_commit(engine: AsyncEngine) -> None:
+    paying = SubscriptionStanding(Standing.PAYING, 999, True, False)
+    async with PostgresGatewayUnitOfWork(engine, "gateway", FixedClock(NOW)) as uow:
+        assert await uow.revenue.standing(TENANT, "sub_1") == SubscriptionStanding.unseen()
+        await uow.revenue.save_standing(TENANT, "sub_1", paying)
+        assert await uow.revenue.standing(TENANT, "sub_1") == paying
+        # NOTE: rolled back: nothing stored.
+    assert await standing_stored(engine, "sub_1") is None
+
+    async with PostgresGatewayUnitOfWork(engine, "gateway", FixedClock(NOW)) as uow:
+        await uow.revenue.save_standing(TENANT, "sub_1", paying)
+        await uow.revenue.save_standing(TENANT, "sub_1", replace(paying, mrr_minor=1_999))
+        await uow.commit()
+    assert await standing_stored(engine, "sub_1") == (Standing.PAYING.value, 1_999)
+
+    async with PostgresGatewayUnitOfWork(engine, "gateway", FixedClock(NOW)) as uow:
+        assert (await uow.revenue.standing(TENANT, "sub_1")).mrr_minor == 1_999
+        await uow.revenue.forget(TENANT)
+        assert await uow.revenue.standing(TENANT, "sub_1") == SubscriptionStanding.unseen()
+        await uow.commit()
+    assert await standing_stored(engine, "sub_1") is None

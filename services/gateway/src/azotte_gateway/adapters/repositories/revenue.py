@@ -43,7 +43,7 @@ from azotte_gateway.domain.revenue import (
     add_up,
     measures,
 )
-from azotte_platform.db.bulk import as_arrays, insert_unnested
+from azotte_platform.db.bulk import as_arrays, insert_unnested, replacing
 from azotte_platform.paging import Page, PageRequest
 
 e = revenue_entries.c
@@ -78,6 +78,17 @@ def _entry(row: Any) -> RevenueEntry:
     return RevenueEntry(**values)
 
 
+def _standing_row(key: tuple[str, str], standing: SubscriptionStanding) -> dict[str, Any]:
+    return {
+        "tenant_id": key[0],
+        "subscription_id": key[1],
+        "standing": standing.standing.value,
+        "mrr_minor": standing.mrr_minor,
+        "ever_paid": standing.ever_paid,
+        "in_dunning": standing.in_dunning,
+    }
+
+
 # NOTE: the statements run for every revenue event are built once: building one costs more than running it.
 _HAS_ENTRY = sa.select(e.seq).where(e.tenant_id == sa.bindparam("tenant_id"), e.event_id == sa.bindparam("event_id"))
 _RECORDED_AMONG = sa.select(e.event_id).where(
@@ -90,11 +101,8 @@ _s = revenue_subscriptions.c
 _STANDING = sa.select(_s.standing, _s.mrr_minor, _s.ever_paid, _s.in_dunning).where(
     _s.tenant_id == sa.bindparam("tenant_id"), _s.subscription_id == sa.bindparam("subscription_id")
 )
-_standing_upsert = insert(revenue_subscriptions)
-_SAVE_STANDING = _standing_upsert.on_conflict_do_update(
-    index_elements=["tenant_id", "subscription_id"],
-    set_={name: _standing_upsert.excluded[name] for name in ("standing", "mrr_minor", "ever_paid", "in_dunning")},
-)
+_STANDING_COLUMNS = tuple(c.name for c in revenue_subscriptions.c)
+_SAVE_STANDINGS = replacing(insert_unnested(revenue_subscriptions, _STANDING_COLUMNS))
 _COUNT_PAYING = (
     insert(revenue_customers)
     .on_conflict_do_update(
@@ -130,7 +138,8 @@ _ADD_TO_DAY = _DAY.on_conflict_do_update(
 @dataclass
 class PendingRevenue:
     """What a transaction added to the revenue stream and not yet wrote: its entries (with their usage lines) in
-    order, and the counts added to each day, added up per day row; and what it knows is in the stream."""
+    order, the counts added to each day, added up per day row, and the subscriptions' standings it saved; and
+    what it knows: which events are in the stream, and the standings it read or saved."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     # (tenant, event id) of the events the transaction recorded, and of those it asked about at once (`recall`).
@@ -138,9 +147,11 @@ class PendingRevenue:
     checked: set[tuple[str, str]] = field(default_factory=set)
     usage: list[dict[str, Any]] = field(default_factory=list)
     days: dict[tuple[Any, ...], dict[str, int]] = field(default_factory=dict)
+    standings: dict[tuple[str, str], SubscriptionStanding] = field(default_factory=dict)
+    saved: set[tuple[str, str]] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.entries or self.days)
+        return bool(self.entries or self.days or self.saved)
 
 
 _DAY_KEY = ("tenant_id", "day", "currency", "storefront_id", "channel", "plan_id")
@@ -183,8 +194,8 @@ class PostgresRevenueRepository:
         pending = self._pending
         if not pending:
             return
-        entries, usage, days = pending.entries, pending.usage, pending.days
-        pending.entries, pending.usage, pending.days = [], [], {}
+        entries, usage, days, saved = pending.entries, pending.usage, pending.days, pending.saved
+        pending.entries, pending.usage, pending.days, pending.saved = [], [], {}, set()
         if entries:
             await self._connection.execute(_ADD_ENTRIES, as_arrays(entries, _ENTRY_COLUMNS))
         if usage:
@@ -195,6 +206,9 @@ class PostgresRevenueRepository:
                 for key, added in sorted(days.items())
             ]
             await self._connection.execute(_ADD_TO_DAY, rows)
+        if saved:
+            standings = [_standing_row(key, pending.standings[key]) for key in sorted(saved)]
+            await self._connection.execute(_SAVE_STANDINGS, as_arrays(standings, _STANDING_COLUMNS))
 
     async def lock_tenant(self, tenant_id: str) -> None:
         if tenant_id in self._locked:
@@ -290,24 +304,22 @@ class PostgresRevenueRepository:
             self._add_to_day(tenant_id, recovered.start_time, series_slice, {"series_succeeded": 1})
 
     async def standing(self, tenant_id: str, subscription_id: str) -> SubscriptionStanding:
+        known = self._pending.standings.get((tenant_id, subscription_id))
+        if known is not None:
+            return known
         key = {"tenant_id": tenant_id, "subscription_id": subscription_id}
         row = (await self._connection.execute(_STANDING, key)).first()
-        if row is None:
-            return SubscriptionStanding.unseen()
-        return SubscriptionStanding(Standing(row.standing), row.mrr_minor, row.ever_paid, row.in_dunning)
+        found = (
+            SubscriptionStanding.unseen()
+            if row is None
+            else SubscriptionStanding(Standing(row.standing), row.mrr_minor, row.ever_paid, row.in_dunning)
+        )
+        self._pending.standings[(tenant_id, subscription_id)] = found
+        return found
 
     async def save_standing(self, tenant_id: str, subscription_id: str, standing: SubscriptionStanding) -> None:
-        await self._connection.execute(
-            _SAVE_STANDING,
-            {
-                "tenant_id": tenant_id,
-                "subscription_id": subscription_id,
-                "standing": standing.standing.value,
-                "mrr_minor": standing.mrr_minor,
-                "ever_paid": standing.ever_paid,
-                "in_dunning": standing.in_dunning,
-            },
-        )
+        self._pending.standings[(tenant_id, subscription_id)] = standing
+        self._pending.saved.add((tenant_id, subscription_id))
 
     async def count_paying(self, tenant_id: str, customer_id: str, delta: int) -> int:
         """Add `delta` to the customer's paying subscriptions; +1 / -1 when the customer starts / stops paying."""
@@ -348,6 +360,8 @@ class PostgresRevenueRepository:
         pending = self._pending
         for known in (pending.recorded, pending.checked):
             known.difference_update([key for key in known if key[0] == tenant_id])
+        for key in [key for key in pending.standings if key[0] == tenant_id]:
+            del pending.standings[key]
 
     @_flushed
     async def balances(self, tenant_id: str, where: Slice, before: datetime) -> list[Balances]:
