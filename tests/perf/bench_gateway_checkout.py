@@ -70,7 +70,7 @@ async def main(checkouts: int, concurrency: int, plan: str, catalog: Path, rate:
     await suite.start()
     print(f"suite up in {time.perf_counter() - started:.1f}s")
     try:
-        limits = httpx.Limits(max_connections=concurrency * 2)
+        limits = httpx.Limits(max_connections=concurrency * 2, keepalive_expiry=perf_suite.KEEPALIVE_EXPIRY_S)
         async with perf_suite.admin_client(suite, timeout=60, limits=limits) as http:
             await perf_suite.apply_catalog(http, catalog)
             steady = int(rate * seconds)

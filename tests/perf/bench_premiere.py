@@ -74,7 +74,9 @@ class Premiere:
 
     def __init__(self, suite: Suite, publishable_key: str):
         self.suite = suite
-        limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
+        limits = httpx.Limits(
+            max_connections=400, max_keepalive_connections=100, keepalive_expiry=perf_suite.KEEPALIVE_EXPIRY_S
+        )
         self.http: httpx.AsyncClient = perf_suite.admin_client(suite, timeout=60, limits=limits)
         options = [("grpc.use_local_subchannel_pool", 1)]
         self.channels = [grpc.aio.insecure_channel(suite.address("gateway"), options=options) for _ in range(8)]

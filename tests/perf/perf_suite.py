@@ -19,6 +19,9 @@ from azotte_stack.suite import Suite
 OTT_CATALOG = Path(__file__).resolve().parents[2] / "docs" / "examples" / "ott-catalog.yaml"
 # NOTE: one key sends every call, so its rate limit is lifted: a benchmark measures the path, not the limiter.
 UNLIMITED = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECOND": "100000000"}
+KEEPALIVE_EXPIRY_S = 2.0
+"""How long a benchmark's HTTP client keeps an idle connection: less than the gateway's 5 s keep-alive, so it never
+sends a request on a connection the gateway is closing at that moment (the request would fail unanswered)."""
 
 
 def unlimited_suite(root: Path, **options: Any) -> Suite:
