@@ -117,7 +117,7 @@ class FakeCustomerRepository:
     async def find_by_identity(self, tenant_id: str, identity: ChannelIdentity) -> str | None:
         return self._data.customer_identities.get(_identity_key(tenant_id, identity))
 
-    async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
+    async def get(self, tenant_id: str, customer_id: str) -> Customer | None:
         return copy.deepcopy(self._data.customers.get((tenant_id, customer_id)))
 
     async def exists(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> bool:

@@ -95,8 +95,8 @@ class CustomerRepository(Protocol):
         """The id of the customer an identity is linked to."""
         ...
 
-    async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
-        """The customer, its row locked until the unit of work ends when `for_update`."""
+    async def get(self, tenant_id: str, customer_id: str) -> Customer | None:
+        """The customer with its identities."""
         ...
 
     async def exists(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> bool:

@@ -36,9 +36,9 @@ async def create_customer(
     return customer
 
 
-async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str, *, lock: bool = False) -> Customer:
-    """The customer; with `lock`, its row stays locked until the unit of work ends."""
-    customer = await uow.customers.get(tenant_id, customer_id, for_update=lock)
+async def get_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> Customer:
+    """The customer, with its identities."""
+    customer = await uow.customers.get(tenant_id, customer_id)
     if customer is None:
         raise CustomerNotFound(f"customer {customer_id} not found")
     return customer

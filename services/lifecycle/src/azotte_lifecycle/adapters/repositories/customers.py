@@ -17,15 +17,11 @@ from azotte_lifecycle.errors import CustomerExists, IdentityLinked
 from azotte_lifecycle.ports import CustomerQuery
 
 _C = customer_identities.c
-# NOTE: a customer by id is read for every subscription created: its statements are built once.
-_CUSTOMER = sa.select(customers).where(
-    customers.c.tenant_id == sa.bindparam("tenant_id"), customers.c.id == sa.bindparam("customer_id")
-)
+# NOTE: a customer by id is looked up for every subscription created: its statements are built once.
+_ONE = (customers.c.tenant_id == sa.bindparam("tenant_id"), customers.c.id == sa.bindparam("customer_id"))
+_CUSTOMER = sa.select(customers).where(*_ONE)
+_EXISTS = sa.select(customers.c.id).where(*_ONE)
 # NOTE: FOR NO KEY UPDATE: it serializes its holders, not inserts whose foreign keys name the row.
-_LOCKED_CUSTOMER = _CUSTOMER.with_for_update(key_share=True)
-_EXISTS = sa.select(customers.c.id).where(
-    customers.c.tenant_id == sa.bindparam("tenant_id"), customers.c.id == sa.bindparam("customer_id")
-)
 _EXISTS_LOCKED = _EXISTS.with_for_update(key_share=True)
 _IDENTITIES = sa.select(_C.customer_id, _C.kind, _C.issuer, _C.value)
 _IDENTITIES_OF_ONE = _IDENTITIES.where(
@@ -94,9 +90,9 @@ class PostgresCustomerRepository:
             )
         )
 
-    async def get(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Customer | None:
+    async def get(self, tenant_id: str, customer_id: str) -> Customer | None:
         key = {"tenant_id": tenant_id, "customer_id": customer_id}
-        row = (await self._conn.execute(_LOCKED_CUSTOMER if for_update else _CUSTOMER, key)).first()
+        row = (await self._conn.execute(_CUSTOMER, key)).first()
         if row is None:
             return None
         found = {customer_id: _customer(row)}
