@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 
 from azotte_gateway.sandbox_channels.app_store_signing import SigningAppStore, subscription_transaction
 from tests.e2e.conftest import TenantApi
@@ -90,7 +90,7 @@ def _latencies(samples: list[float]) -> str:
 async def main(count: int) -> None:
     store = SigningAppStore()
     began = time.perf_counter()
-    async with started_suite(Path(tempfile.mkdtemp(prefix="bench-channels-"))) as suite:
+    async with started_suite(perf_suite.scratch_dir("bench-channels-")) as suite:
         print(f"suite up in {time.perf_counter() - began:.1f}s")
         shop = await suite.new_tenant()
         await shop.ok("POST", "/v1/app-store-apps", json=app_body(store))

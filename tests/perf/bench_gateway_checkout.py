@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -65,7 +64,7 @@ async def _open_loop(
 
 
 async def main(checkouts: int, concurrency: int, plan: str, catalog: Path, rate: float, seconds: float) -> None:
-    suite = perf_suite.unlimited_suite(Path(tempfile.mkdtemp(prefix="bench-gateway-")))
+    suite = perf_suite.unlimited_suite(perf_suite.scratch_dir("bench-gateway-"))
     started = time.perf_counter()
     await suite.start()
     print(f"suite up in {time.perf_counter() - started:.1f}s")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 
 from azotte_stack.processes import free_port
 from azotte_stack.suite import Suite
@@ -128,7 +128,7 @@ def _latencies(samples: list[float]) -> str:
 
 
 async def main(customers: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-cutoff-"))
+    root = perf_suite.scratch_dir("bench-cutoff-")
     suite = Suite(root=root, gateway_grpc_port=free_port(), gateway_rest_port=free_port(), fast_storage=True)
     began = time.perf_counter()
     await suite.start()

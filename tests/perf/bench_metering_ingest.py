@@ -22,13 +22,12 @@ import argparse
 import asyncio
 import json
 import random
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 
 from azotte_metering.adapters import proto
 from azotte_metering.adapters.partitions import MonthlyPartitions
@@ -97,7 +96,7 @@ async def in_flight(
 
 
 async def main(events: int, batch: int, concurrency: int, customers: int, lanes: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-metering-"))
+    root = perf_suite.scratch_dir("bench-metering-")
     postgres = EmbeddedPostgres(root / "pg")
     await postgres.start()
     try:

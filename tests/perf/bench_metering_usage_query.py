@@ -18,11 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import sqlalchemy as sa
 
 from azotte_metering.adapters import proto
@@ -79,7 +78,7 @@ def percentiles(latencies: list[float]) -> str:
 
 
 async def main(events: int, customers: int, queries: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-usage-"))
+    root = perf_suite.scratch_dir("bench-usage-")
     postgres = EmbeddedPostgres(root / "pg", fast=True)
     await postgres.start()
     try:

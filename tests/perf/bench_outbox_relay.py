@@ -16,11 +16,10 @@ import asyncio
 import contextlib
 import statistics
 import sys
-import tempfile
 import time
 from collections import deque
-from pathlib import Path
 
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import sqlalchemy as sa
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -103,7 +102,7 @@ async def relay_publish(relay: OutboxRelay, js: JetStreamContext) -> float:
 
 
 async def main(events: int, rounds: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-relay-"))
+    root = perf_suite.scratch_dir("bench-relay-")
     postgres, nats = EmbeddedPostgres(root / "pg", fast=True), EmbeddedNats(root / "nats")
     await asyncio.gather(postgres.start(), nats.start())
     try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -282,7 +281,7 @@ async def premiere(
 
 async def main(args: argparse.Namespace) -> None:
     suite = perf_suite.unlimited_suite(
-        Path(tempfile.mkdtemp(prefix="bench-premiere-")),
+        perf_suite.scratch_dir("bench-premiere-"),
         replicas={"entitlement": 2, "lifecycle": 2},
         gateway_workers=2,
         start_timeout=300,

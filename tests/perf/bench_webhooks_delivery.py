@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
+import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 import sqlalchemy as sa
 
 from azotte_gateway.adapters.tables import tenants
@@ -77,7 +76,7 @@ async def baseline(url: str, count: int) -> float:
 
 
 async def main(count: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
+    root = perf_suite.scratch_dir("bench-webhooks-")
     postgres = EmbeddedPostgres(root / "pg", fast=True)
     await postgres.start()
     receiver = Receiver()

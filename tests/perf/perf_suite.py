@@ -1,4 +1,5 @@
-"""What the benchmarks on a whole suite share: the suite, its sandbox admin's REST client, the catalog, customers.
+"""What the benchmarks share: a scratch directory; on a whole suite, the suite, its sandbox admin's REST client, the
+catalog, customers.
 
 The benchmarks import it as a sibling (`import perf_suite`): tests/perf is on the path when one is run, and pytest
 puts it there for a test that imports a benchmark (pyproject.toml).
@@ -7,6 +8,9 @@ puts it there for a test that imports a benchmark (pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,13 @@ UNLIMITED = {"AZOTTE_RATE_LIMIT_BURST": "100000000", "AZOTTE_RATE_LIMIT_PER_SECO
 KEEPALIVE_EXPIRY_S = 2.0
 """How long a benchmark's HTTP client keeps an idle connection: less than the gateway's 5 s keep-alive, so it never
 sends a request on a connection the gateway is closing at that moment (the request would fail unanswered)."""
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new directory for a benchmark's servers, removed when the benchmark exits: their data runs to gigabytes."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 def unlimited_suite(root: Path, **options: Any) -> Suite:
