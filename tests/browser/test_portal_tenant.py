@@ -38,7 +38,7 @@ async def test_an_admin_creates_an_api_key_that_works_and_a_webhook_endpoint(
     await expect(page.get_by_text(secret)).to_have_count(0)
 
     await page.goto(f"{portal.url}/tenant/webhooks")
-    await page.get_by_label("URL").fill("http://127.0.0.1:9/hooks")
+    await page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hooks")
     await page.get_by_label("Event types").fill("subscription.*, payment.succeeded")
     await page.get_by_role("button", name="Add endpoint").click()
     signing = (await page.locator("[data-secret]").text_content() or "").strip()
@@ -48,10 +48,10 @@ async def test_an_admin_creates_an_api_key_that_works_and_a_webhook_endpoint(
     assert endpoint["event_types"] == ["subscription.*", "payment.succeeded"]
 
     await page.goto(f"{portal.url}/tenant/webhooks")
-    await page.get_by_label("URL").fill("http://10.0.0.7/hooks")
+    await page.get_by_label("URL", exact=True).fill("http://10.0.0.7/hooks")
     await page.get_by_role("button", name="Add endpoint").click()
     await expect(page.locator("#f-url-error")).to_be_visible()
-    await expect(page.get_by_label("URL")).to_have_value("http://10.0.0.7/hooks")
+    await expect(page.get_by_label("URL", exact=True)).to_have_value("http://10.0.0.7/hooks")
     assert re.search(r"/portal/tenant/webhooks$", page.url)
 
 

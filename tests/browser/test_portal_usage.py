@@ -32,7 +32,7 @@ async def test_a_customers_usage_wallet_and_limits(
     customer_id = await tenant.customer()
     manager = await portal.signed_in(context, await portal.user(tenant, "manager"))
     await manager.goto(f"{portal.url}/usage")
-    await manager.get_by_label("Key").fill("tokens")
+    await manager.get_by_label("Key", exact=True).fill("tokens")
     await manager.get_by_label("Name").fill("AI tokens")
     await manager.get_by_label("Event type").fill("ai.tokens")
     await manager.get_by_label("Value path").fill("$.tokens")
