@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import anyio.to_thread
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -114,3 +115,23 @@ async def test_an_unknown_enum_number_is_invalid_argument_naming_the_field(gatew
 async def test_a_clock_move_out_of_range_is_invalid_argument(gateway: GatewayUnderTest, field: str, value: Any) -> None:
     request = gw.AdvanceSandboxClockRequest(request_id=rid(), **{field: value})
     assert await refused_field(gateway, "AdvanceSandboxClock", request) == field
+
+
+async def test_requests_are_served_on_the_event_loop_without_a_hop_to_a_worker_thread(
+    gateway: GatewayUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dependency FastAPI runs in a worker thread (a plain function or a class) would cost every request a thread
+    hop and a wait for the interpreter lock."""
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(function)
+        return await run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    window = "start_time=2026-01-01T00:00:00Z&end_time=2026-03-01T00:00:00Z"
+    for path in ("/v1/api-keys?page_size=2", f"/v1/analytics/mrr?{window}&granularity=month"):
+        answer = await gateway.http.get(path, headers=gateway.auth())
+        assert answer.status_code == 200, answer.text
+    assert hops == []

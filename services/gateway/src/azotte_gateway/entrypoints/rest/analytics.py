@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field
 
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import analytics_pb2 as an
-from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, MutatingBody, Who, js
+from azotte_gateway.entrypoints.rest.common import JSON, Gw, Listing, MutatingBody, Who, awaited, js
 from azotte_gateway.entrypoints.rest.schemas import answers
 
 router = APIRouter(tags=["analytics"])
@@ -46,7 +46,7 @@ class SliceQuery:
         return message
 
 
-SliceParams = Annotated[SliceQuery, Depends()]
+SliceParams = Annotated[SliceQuery, Depends(awaited(SliceQuery))]
 _GRANULARITY = {"day": an.GRANULARITY_DAY, "month": an.GRANULARITY_MONTH}
 
 
@@ -82,8 +82,8 @@ class SeriesQuery:
     reporting_currency: str = ""
 
 
-WindowParams = Annotated[WindowQuery, Depends()]
-SeriesParams = Annotated[SeriesQuery, Depends()]
+WindowParams = Annotated[WindowQuery, Depends(awaited(WindowQuery))]
+SeriesParams = Annotated[SeriesQuery, Depends(awaited(SeriesQuery))]
 
 
 def csv_file(rows: Iterable[dict[str, Any]], columns: Sequence[str], name: str) -> Response:

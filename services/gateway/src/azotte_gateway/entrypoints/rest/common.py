@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,22 +26,41 @@ from azotte_platform.errors import InvalidArgument
 from azotte_platform.grpc.requests import field_limit, text_problem
 
 JSON = dict[str, Any]
+P = ParamSpec("P")
+T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="An API key `azk_<mode>_<prefix>_<secret>`.")
 
 
-def gateway(request: Request) -> Gateway:
+def awaited(build: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """`build` (e.g. a class of query parameters) as a dependency FastAPI awaits, with the same parameters.
+
+    NOTE: FastAPI runs a dependency that is a plain function or a class in a worker thread, each request: a
+    thread hop, and a wait for the interpreter lock the event loop holds. Every dependency here is awaited.
+    """
+
+    @functools.wraps(build)
+    async def built(*args: P.args, **kwargs: P.kwargs) -> T:
+        return build(*args, **kwargs)
+
+    return built
+
+
+async def gateway(request: Request) -> Gateway:
     """The gateway's areas, built by the composition root."""
     built: Gateway = request.app.state.gateway
     return built
 
 
+Gw = Annotated[Gateway, Depends(gateway)]
+
+
 async def caller(
-    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, built: Gw, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> AsyncIterator[Caller]:
     """The authenticated caller of this request (rate limited per key); the endpoint runs as its tenant."""
     authorization = single_authorization(request.headers.getlist("authorization"))
     customer_token = single_customer_token(request.headers.getlist(CUSTOMER_TOKEN_HEADER))
-    who = await gateway(request).authenticator.authenticate(authorization, customer_token)
+    who = await built.authenticator.authenticate(authorization, customer_token)
     with who.scope():
         yield who
 
@@ -65,7 +85,6 @@ async def clean_parameters(request: Request) -> None:
                     raise InvalidArgument.field(name, problem)
 
 
-Gw = Annotated[Gateway, Depends(gateway)]
 Who = Annotated[Caller, Depends(caller)]
 PageSize = Annotated[int, Query(ge=0, le=500)]
 
@@ -85,7 +104,7 @@ class ListQuery:
         return dataclasses.asdict(self)
 
 
-Listing = Annotated[ListQuery, Depends()]
+Listing = Annotated[ListQuery, Depends(awaited(ListQuery))]
 
 
 def js(message: Message) -> JSON:
