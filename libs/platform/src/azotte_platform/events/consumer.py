@@ -23,8 +23,9 @@ from azotte_platform.events.envelope import ReceivedEvent, stream_name, trace_co
 from azotte_platform.telemetry import CONSUMER_EVENT_AGE, CONSUMER_PENDING, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
-BACKGROUND_LINGER_SECONDS = 0.1
-"""The `linger_seconds` of a consumer no caller waits on."""
+BACKGROUND_LINGER_SECONDS = 0.5
+"""The `linger_seconds` of a consumer no caller waits on: under load, half a second of checkouts' events (tens) share
+one transaction; at 0.1 s the gateway's and promotions' consumers cost about 1.5 ms more CPU per checkout (of 45)."""
 EVENTS_PER_TRANSACTION = 50
 """The `per_transaction` of a consumer whose handler works within the consumer's unit of work alone (database
 writes, idempotent calls): the events fetched together are applied in one transaction."""
