@@ -21,6 +21,25 @@ from azotte_promotions.domain.experiments import (
 )
 from azotte_promotions.errors import ExperimentExists
 
+_a, _e = experiment_assignments.c, experiments.c
+# NOTE: built once, for the consumer of every payment: building a statement costs more than running it. Its
+# parameters are not named after columns, which an UPDATE would take for values to set.
+_RECORD_PAYMENT = (
+    sa.update(experiment_assignments)
+    .where(
+        _a.tenant_id == sa.bindparam("tenant"),
+        _a.customer_id == sa.bindparam("customer"),
+        _a.experiment_id.in_(
+            sa.select(_e.id).where(
+                _e.tenant_id == sa.bindparam("tenant"),
+                _e.state == ExperimentState.RUNNING.value,
+                _e.currency_code == sa.bindparam("currency"),
+            )
+        ),
+    )
+    .values(payments=_a.payments + sa.bindparam("paid"), revenue_minor=_a.revenue_minor + sa.bindparam("net"))
+)
+
 
 def _variants_to_json(variants: Sequence[Variant]) -> list[dict[str, Any]]:
     return [
@@ -138,19 +157,15 @@ class PostgresExperimentRepository:
         return inserted.first() is not None
 
     async def record_payment(self, tenant_id: str, customer_id: str, currency_code: str, net_minor: int) -> None:
-        a, e = experiment_assignments.c, experiments.c
-        running = sa.select(e.id).where(
-            e.tenant_id == tenant_id,
-            e.state == ExperimentState.RUNNING.value,
-            e.currency_code == currency_code,
-        )
         await self._conn.execute(
-            sa.update(experiment_assignments)
-            .where(a.tenant_id == tenant_id, a.customer_id == customer_id, a.experiment_id.in_(running))
-            .values(
-                payments=a.payments + (1 if net_minor > 0 else 0),
-                revenue_minor=a.revenue_minor + net_minor,
-            )
+            _RECORD_PAYMENT,
+            {
+                "tenant": tenant_id,
+                "customer": customer_id,
+                "currency": currency_code,
+                "paid": 1 if net_minor > 0 else 0,
+                "net": net_minor,
+            },
         )
 
     async def counts(self, tenant_id: str, experiment_id: str) -> dict[str, VariantCounts]:

@@ -26,6 +26,12 @@ from azotte_promotions.domain.referrals import (
 from azotte_promotions.errors import AlreadyReferred, ReferralProgramVersionMismatch
 from azotte_promotions.ports import ReferralQuery
 
+# NOTE: built once, for the consumer of every subscription event: building a statement costs more than running it.
+_OF_REFERRED = sa.select(referrals).where(
+    referrals.c.tenant_id == sa.bindparam("tenant"), referrals.c.referred_customer_id == sa.bindparam("customer")
+)
+_OF_REFERRED_LOCKED = _OF_REFERRED.with_for_update()
+
 
 def _reward_to_json(reward: Reward | None) -> dict[str, Any] | None:
     if reward is None:
@@ -220,11 +226,8 @@ class PostgresReferralRepository:
         return None if row is None else _referral(row)
 
     async def of_referred(self, tenant_id: str, customer_id: str, *, for_update: bool = False) -> Referral | None:
-        r = referrals.c
-        query = sa.select(referrals).where(r.tenant_id == tenant_id, r.referred_customer_id == customer_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).first()
+        query = _OF_REFERRED_LOCKED if for_update else _OF_REFERRED
+        row = (await self._conn.execute(query, {"tenant": tenant_id, "customer": customer_id})).first()
         return None if row is None else _referral(row)
 
     async def save(self, referral: Referral) -> None:
