@@ -211,6 +211,14 @@ class FakeSubscriptionRepository:
             if tenant == tenant_id and storefront_id in ("", row.storefront_id) and plan_id in ("", row.plan_id)
         ]
 
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Subscription]:
+        found = [
+            s
+            for (tenant, _), s in self._data.subscriptions.items()
+            if tenant == tenant_id and s.customer_id == customer_id
+        ]
+        return copy.deepcopy(sorted(found, key=lambda s: (s.created_at.isoformat() if s.created_at else "", s.id)))
+
     async def find(
         self,
         tenant_id: str,

@@ -131,6 +131,10 @@ class SubscriptionRepository(Protocol):
         """The subscription, locked until the unit of work ends when `for_update`."""
         ...
 
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Subscription]:
+        """Every subscription of the customer, on every channel, whatever its state, oldest first."""
+        ...
+
     async def find(
         self,
         tenant_id: str,

@@ -22,7 +22,7 @@ from azotte_lifecycle.errors import EventInFlight, SubscriptionNotFound
 from azotte_lifecycle.ports import Catalog, LifecycleUnitOfWork, Price
 from azotte_lifecycle.service_layer.customers import require_customer
 from azotte_lifecycle.service_layer.pricing import quote
-from azotte_lifecycle.service_layer.subscriptions import add, load, save, subscriptions_of_customer
+from azotte_lifecycle.service_layer.subscriptions import add, load, save
 from azotte_platform.enums import Channel
 from azotte_platform.errors import InvalidArgument, NotFound
 
@@ -129,7 +129,7 @@ async def _flag_duplicate(uow: LifecycleUnitOfWork, catalog: Catalog, sub: Subsc
         return
     held = [
         other
-        for other in await subscriptions_of_customer(uow, sub.tenant_id, sub.customer_id)
+        for other in await uow.subscriptions.of_customer(sub.tenant_id, sub.customer_id)
         if other.state in LIVE_STATES and other.channel is not sub.channel
     ]
     if not held:

@@ -43,7 +43,6 @@ class NewSubscription:
 
 
 SUBSCRIPTION_ID = re.compile(r"sub_[0-9a-f]{32}")
-_CUSTOMER_PAGE = 100
 
 
 def new_subscription_id() -> str:
@@ -119,7 +118,7 @@ async def refuse_second_subscription(
     if plan.add_on:
         return
     plan_id = plan.terms.plan_id
-    live = [sub for sub in await subscriptions_of_customer(uow, tenant_id, customer_id) if sub.state in LIVE_STATES]
+    live = [sub for sub in await uow.subscriptions.of_customer(tenant_id, customer_id) if sub.state in LIVE_STATES]
     for sub in live:
         if sub.plan_id == plan_id:
             raise AlreadySubscribed(
@@ -140,18 +139,6 @@ async def refuse_second_subscription(
                 " change that subscription's plan instead",
                 metadata={"subscription_id": held.id, "plan_id": other_id},
             )
-
-
-async def subscriptions_of_customer(uow: LifecycleUnitOfWork, tenant_id: str, customer_id: str) -> list[Subscription]:
-    """Every subscription of the customer, on every channel, whatever its state."""
-    found: list[Subscription] = []
-    while True:
-        after = [_sort_time(found[-1], "created_at"), found[-1].id] if found else None
-        query = SubscriptionQuery(customer_id=customer_id)
-        page = await uow.subscriptions.find(tenant_id, _CUSTOMER_PAGE, query=query, after=after)
-        found += page
-        if len(page) < _CUSTOMER_PAGE:
-            return found
 
 
 async def add(uow: LifecycleUnitOfWork, sub: Subscription) -> None:

@@ -100,6 +100,10 @@ class PostgresSubscriptionRepository:
         row = (await self._conn.execute(query, {"tenant": tenant_id, "subscription": subscription_id})).first()
         return None if row is None else _load(row)
 
+    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Subscription]:
+        rows = await self._conn.execute(_OF_CUSTOMER, {"tenant": tenant_id, "customer": customer_id})
+        return [_load(row) for row in rows]
+
     async def find(
         self,
         tenant_id: str,
@@ -352,6 +356,11 @@ _s = subscriptions.c
 # NOTE: built once: every subscription read and created runs them.
 _GET = sa.select(*_LOADED).where(_s.tenant_id == sa.bindparam("tenant"), _s.id == sa.bindparam("subscription"))
 _GET_LOCKED = _GET.with_for_update()
+_OF_CUSTOMER = (
+    sa.select(*_LOADED)
+    .where(_s.tenant_id == sa.bindparam("tenant"), _s.customer_id == sa.bindparam("customer"))
+    .order_by(_s.created_at, _s.id)
+)
 _ADD = subscriptions.insert()
 _PRICE_CHANGE_COLUMNS = tuple(column.name for column in price_changes.c)
 _HISTORY_COLUMNS = tuple(column.name for column in subscription_history.c if column.name != "seq")
