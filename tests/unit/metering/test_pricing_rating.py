@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from azotte_metering.domain.charges import Period, UsageAccount
 from azotte_metering.domain.pricing import Percentage, PriceModel, PricingModel, Tier, UsagePrice
 from azotte_metering.domain.wallets import GrantSource
 from azotte_metering.service_layer import accounts, prices, rating, wallets
 from azotte_metering.service_layer.accounts import SubscriptionSnapshot
-from tests.unit.metering.billing_fakes import MARCH, TENANT, Billing
+from tests.unit.metering.billing_fakes import MARCH, TENANT, Billing, FakeUsage
 
 D = Decimal
 # Stripe's Typographic tiers in cents: 1-5 at 700, 6-10 at 650, 11+ at 600.
@@ -110,3 +112,23 @@ async def test_a_percentage_price_bounds_each_transaction_of_a_batch() -> None:
     await billing.batch(["5000"])
     (line,) = (await billing.run(lambda uow: rating.preview_charges(uow, TENANT, "cus_1"))).lines
     assert (line.quantity, line.amount_minor) == (D(2_060_000), 10_600 + 100)
+
+
+async def test_a_snapshot_of_the_account_already_followed_writes_and_locks_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    billing = Billing()
+    followed = await billing.run(lambda uow: uow.usage.account(TENANT, "cus_1"))
+    assert followed is not None
+    touched: list[str] = []
+    for name in ("lock_period", "put_account", "close_period"):
+
+        async def refused(*args: object, name: str = name) -> None:
+            touched.append(name)
+
+        monkeypatch.setattr(FakeUsage, name, refused)
+    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(followed, True)))
+    assert touched == []
+    renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
+    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(renewed, True)))
+    assert touched == ["lock_period", "put_account", "close_period"]

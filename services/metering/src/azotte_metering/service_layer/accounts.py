@@ -25,6 +25,8 @@ async def apply_subscription(uow: BillingUnitOfWork, tenant_id: str, snapshot: S
     """
     new = snapshot.account
     current = await uow.usage.account(tenant_id, new.customer_id)
+    if current == new:
+        return  # NOTE: e.g. `subscription.activated` after `created`: the account is followed already.
     if current is not None:
         if new.period.start < current.period.start:
             return
