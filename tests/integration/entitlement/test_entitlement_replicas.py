@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
+from azotte_entitlement.domain.projection import CustomerRef
 from tests.helpers import eventually
 from tests.integration.entitlement.conftest import Replica, World, subscription
 
@@ -115,3 +118,50 @@ async def test_checks_need_a_tenant(world: World, replica: Replica) -> None:
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     else:
         raise AssertionError("a check without a tenant was answered")
+
+
+def reloads(replica: Replica) -> list[str]:
+    """The customers `replica` reloads from the database from now on, as the events of changes reach it."""
+    reloaded: list[str] = []
+    sync = replica.entitlement.sync
+    reload = sync.reload
+
+    async def recorded(customers: set[CustomerRef]) -> Any:
+        reloaded.extend(customer for _, customer in customers)
+        return await reload(customers)
+
+    sync.reload = recorded  # type: ignore[method-assign]
+    return reloaded
+
+
+async def test_a_replica_reloads_the_customers_others_changed_not_those_it_changed_itself(world: World) -> None:
+    first, second = await world.start_replica(), await world.start_replica()
+    by_first, by_second = reloads(first), reloads(second)
+    meta = world.metadata()
+
+    def grant(request_id: str, customer_id: str) -> pb.CreateManualGrantRequest:
+        return pb.CreateManualGrantRequest(
+            request_id=request_id,
+            customer_id=customer_id,
+            feature_key="ai_tokens",
+            kind=pb.FEATURE_KIND_QUOTA,
+            limit=50,
+            reason="r",
+        )
+
+    await first.stub.CreateManualGrant(grant("mine", "vip"), metadata=meta)
+    await second.stub.CreateManualGrant(grant("theirs", "other"), metadata=meta)
+
+    async def both_know_both() -> bool:
+        checks = [await world.check(r, c, "ai_tokens") for r in (first, second) for c in ("vip", "other")]
+        return all(check.allowed for check in checks)
+
+    await eventually(both_know_both)
+
+    async def each_reloaded_the_others_change() -> bool:
+        return "other" in by_first and "vip" in by_second
+
+    # NOTE: the events reach both replicas in the order committed, "vip" before "other".
+    await eventually(each_reloaded_the_others_change)
+    assert "vip" not in by_first
+    assert "other" not in by_second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 
 import sqlalchemy as sa
@@ -24,20 +25,26 @@ class PostgresEntitlementUnitOfWork(UnitOfWork):
     """Repositories over one transaction; emitted events go to the outbox as `adapters.proto` payloads.
 
     `_locked` holds the tenants whose lock the transaction took (True: exclusive), until it ends: events applied
-    together ask for each tenant's lock once.
+    together ask for each tenant's lock once. Once committed, the ids of the events it published are told to
+    `applied_here`: each use case that emits an event applies its change to this replica's projection at the
+    commit (`after_commit`), so the event needs no reload here.
     """
 
     _locked: dict[str, bool]
 
-    def __init__(self, engine: AsyncEngine, clock: Clock):
+    def __init__(self, engine: AsyncEngine, clock: Clock, applied_here: Callable[[list[str]], None] | None = None):
         super().__init__(engine, "entitlement", clock, proto.outbox_event)
+        self._applied_here = applied_here
 
     async def __aenter__(self) -> Self:
         self._locked = {}
         return await super().__aenter__()
 
     async def commit(self) -> None:
+        published = [event.id for event in self.recorded]
         await super().commit()
+        if published and self._applied_here is not None:
+            self._applied_here(published)
         self._locked = {}
 
     @property

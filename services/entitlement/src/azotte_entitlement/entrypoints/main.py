@@ -50,7 +50,10 @@ async def assemble(runtime: Runtime) -> Entitlement:
     projection = AccessProjection()
 
     def uow() -> PostgresEntitlementUnitOfWork:
-        return PostgresEntitlementUnitOfWork(runtime.engine, runtime.clock)
+        return PostgresEntitlementUnitOfWork(runtime.engine, runtime.clock, applied_here)
+
+    def applied_here(event_ids: list[str]) -> None:
+        sync.applied_here(event_ids)
 
     plans = CatalogPlans(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
     follow_changes(runtime, "catalog", plans.plans, plans.kinds)

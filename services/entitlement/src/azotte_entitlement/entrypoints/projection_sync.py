@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
@@ -16,17 +17,21 @@ from azotte_entitlement.ports import EntitlementUnitOfWork
 from azotte_platform.events.envelope import SUBJECT_HEADER, service_subjects, stream_name
 
 log = logging.getLogger(__name__)
+_APPLIED_HERE_CAPACITY = 100_000
+"""The ids of this replica's own events remembered until their events arrive (they come within moments)."""
 
 
 class ProjectionSync:
     """Loads the projection at start, then follows the service's own events on every replica, telling `changed`
     the customer each names.
 
-    NOTE: the replica that commits a change applies it to its projection at once; every replica
-    (that one included) also sees the change's event and reloads the customer it names from the
-    database. Reloading, rather than replaying the payload, makes the outcome independent of the
+    NOTE: the replica that commits a change applies it to its projection at once (and says so:
+    `applied_here`); every other replica sees the change's event and reloads the customer it names from
+    the database. Reloading, rather than replaying the payload, makes the outcome independent of the
     order in which events arrive: the last reload reads the last commit; a reload that raced with a
-    local apply is discarded and repeated.
+    local apply is discarded and repeated. A replica's own change was applied onto what its projection
+    held; a change of another replica it had not seen yet reaches it by that change's event, whose reload
+    reads both.
     """
 
     def __init__(
@@ -41,6 +46,7 @@ class ProjectionSync:
         self._projection = projection
         self._changed = changed
         self._dirty: set[CustomerRef] = set()
+        self._applied_here: OrderedDict[str, None] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._subscription: JetStreamContext.PushSubscription | None = None
 
@@ -104,10 +110,22 @@ class ProjectionSync:
         self._projection.replace_customer(*customer, states.get(customer, CustomerState()))
         return True
 
+    def applied_here(self, event_ids: Iterable[str]) -> None:
+        """This replica committed the events with these ids and applied their changes to its projection: their
+        events need no reload here."""
+        for event_id in event_ids:
+            self._applied_here[event_id] = None
+        while len(self._applied_here) > _APPLIED_HERE_CAPACITY:
+            self._applied_here.popitem(last=False)
+
     async def _on_event(self, message: Msg) -> None:
         headers = message.headers or {}
         tenant_id, customer_id = headers.get("ce-tenantid", ""), headers.get(SUBJECT_HEADER, "")
         if tenant_id and customer_id:
-            self._dirty.add((tenant_id, customer_id))
-            self._wakeup.set()
+            event_id = headers.get("ce-id", "")
+            if event_id in self._applied_here:
+                del self._applied_here[event_id]
+            else:
+                self._dirty.add((tenant_id, customer_id))
+                self._wakeup.set()
             self._changed((tenant_id, customer_id))
