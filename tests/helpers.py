@@ -22,7 +22,8 @@ def fresh_card_token() -> str:
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], *, within: float = 15.0, interval: float = 0.05) -> T:
-    """Poll `probe` until it returns a truthy value (or stops raising AssertionError), up to `within` seconds."""
+    """Poll `probe` until it returns a truthy value (or stops raising AssertionError, or KeyError or IndexError for
+    something it looks up that is not there yet), up to `within` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
@@ -30,7 +31,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, within: float = 15.0,
             result = await probe()
             if result:
                 return result
-        except AssertionError:
+        except (AssertionError, KeyError, IndexError):
             if loop.time() > deadline:
                 raise
         if loop.time() > deadline:

@@ -70,6 +70,16 @@ async def test_an_integer_past_int64_is_400_naming_the_field(probed: GatewayUnde
     assert probed.world.charges == charges_before
 
 
+async def test_true_or_false_for_an_integer_is_400_naming_the_field(probed: GatewayUnderTest) -> None:
+    answer = await probed.http.post("/v1/customers/cus_1/tokens", json={"ttl_seconds": True}, headers=probed.auth())
+    assert assert_names(answer, 400, "ttl_seconds") == "must be an integer, not true or false"
+    charges_before = dict(probed.world.charges)
+    refund = {"request_id": rid(), "amount": {"currency_code": "USD", "amount_minor": False}}
+    answer = await probed.http.post("/v1/charges/ch_1:refund", json=refund, headers=probed.auth())
+    assert_names(answer, 400, "amount.amount_minor")
+    assert probed.world.charges == charges_before
+
+
 async def test_a_nul_in_a_path_segment_is_400_naming_the_parameter(probed: GatewayUnderTest) -> None:
     reads = probed.world.customer_reads
     answer = await probed.http.get("/v1/customers/cus_%00abc", headers=probed.auth())

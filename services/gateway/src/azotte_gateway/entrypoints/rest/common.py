@@ -6,7 +6,8 @@ import dataclasses
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar, Union, get_args, get_origin
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -124,6 +125,14 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_an_integer(cls, value: Any, info: ValidationInfo) -> Any:
+        # NOTE: pydantic takes JSON's true and false for 1 and 0 in an integer field.
+        if isinstance(value, bool) and _holds_an_integer(cls.model_fields[info.field_name or ""].annotation):
+            raise PydanticCustomError("int_type", "must be an integer, not true or false")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _forwardable(cls, value: Any, info: ValidationInfo) -> Any:
@@ -134,6 +143,12 @@ class Body(BaseModel):
         elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
             raise PydanticCustomError("int64", "must fit a 64-bit signed integer")
         return value
+
+
+def _holds_an_integer(annotation: Any) -> bool:
+    """Whether a field of this type holds an integer (or nothing), never a boolean."""
+    kinds = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    return int in kinds and bool not in kinds
 
 
 def _use_case_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
