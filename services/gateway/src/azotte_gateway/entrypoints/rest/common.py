@@ -118,9 +118,9 @@ def js(message: Message) -> JSON:
 class Body(BaseModel):
     """Unknown fields are refused, so a typo is an error rather than a silent default.
 
-    Every string field keeps to its length limit and holds no NUL or lone surrogate, and every integer
-    fits an int64, by the same rules as the gRPC requests the body is forwarded in. A body names its
-    fields as the gateway's gRPC request does, so errors name the caller's fields on both.
+    Every string field keeps to its length limit and holds no NUL or lone surrogate, and every integer is a
+    number (not true or false) that fits an int64, by the same rules as the gRPC requests the body is forwarded
+    in. A body names its fields as the gateway's gRPC request does, so errors name the caller's fields on both.
     """
 
     model_config = ConfigDict(extra="forbid")
