@@ -69,7 +69,6 @@ async def test_assignment_is_sticky_and_a_payment_converts_its_variant(suite: Ru
         }
         report = await tenant.ok("GET", f"/v1/analytics/experiments/{experiment_id}", params=window)
         variants = {v["variant_id"]: v for v in report["variants"]}
-        assert first[payer] in variants
         assert variants[first[payer]].get("converted") == "1"
         # NOTE: the projection reads assignments and conversions from two streams: either may land first.
         assert sum(int(v["assigned"]) for v in variants.values()) == 6
