@@ -195,11 +195,14 @@ _CUSTOMER_ROUTES = (
     "get /v1/customers/{customer_id}/credits",
     "get /v1/customers/{customer_id}/credit-movements",
     "post /v1/customers/{customer_id}/credits:grant",
+)
+_FAMILY_ROUTES = (
     "get /v1/customers/{customer_id}/family",
     "get /v1/customers/{customer_id}/family/members",
     "get /v1/customers/{customer_id}/family/invites",
     "post /v1/customers/{customer_id}/family/invites",
 )
+"""A customer's family, which a checkout of a plan with seats makes (a new customer has none: 404)."""
 _SUBSCRIPTION_ROUTES = tuple(
     f"post /v1/subscriptions/{{subscription_id}}:{verb}"
     for verb in ("cancel", "reactivate", "pause", "resume", "preview-change", "change-plan")
@@ -207,7 +210,7 @@ _SUBSCRIPTION_ROUTES = tuple(
 LINKS: dict[str, dict[str, tuple[str, ...]]] = {
     "post /v1/customers": {"customer_id=$response.body#/customer/id": _CUSTOMER_ROUTES},
     "post /v1/checkout": {
-        "customer_id=$response.body#/subscription/customer_id": _CUSTOMER_ROUTES,
+        "customer_id=$response.body#/subscription/customer_id": (*_CUSTOMER_ROUTES, *_FAMILY_ROUTES),
         "subscription_id=$response.body#/subscription/id": (
             "get /v1/subscriptions/{subscription_id}",
             *_SUBSCRIPTION_ROUTES,
@@ -217,7 +220,6 @@ LINKS: dict[str, dict[str, tuple[str, ...]]] = {
             "post /v1/charges/{charge_id}:void",
         ),
     },
-    "post /v1/api-keys": {"api_key_id=$response.body#/api_key/id": ("post /v1/api-keys/{api_key_id}:revoke",)},
     "post /v1/storefronts": {
         "storefront_id=$response.body#/storefront/id": (
             "get /v1/storefronts/{storefront_id}",
