@@ -69,13 +69,14 @@ async def test_assignment_is_sticky_and_a_payment_converts_its_variant(suite: Ru
         }
         report = await tenant.ok("GET", f"/v1/analytics/experiments/{experiment_id}", params=window)
         variants = {v["variant_id"]: v for v in report["variants"]}
+        # NOTE: the projection reads assignments (promotions), conversions (lifecycle) and revenue (payments) from
+        # three streams: any may land first.
         assert variants[first[payer]].get("converted") == "1"
-        # NOTE: the projection reads assignments and conversions from two streams: either may land first.
         assert sum(int(v["assigned"]) for v in variants.values()) == 6
+        assert variants[first[payer]]["revenue"] == [paid["revenue"]]
         return variants
 
-    variants = await eventually(analysed)
-    assert variants[first[payer]]["revenue"] == [paid["revenue"]]
+    await eventually(analysed)
 
     shipped = await tenant.ok(
         "POST", f"/v1/experiments/{experiment_id}:end", json={"request_id": rid(), "ship_variant_id": "week"}
