@@ -38,6 +38,7 @@ from azotte_gateway.service_layer.auth import Authenticator, Caller
 from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
+from azotte_gateway.service_layer.catalog_reads import CatalogReads
 from azotte_gateway.service_layer.channel_accounts import ChannelAccounts
 from azotte_gateway.service_layer.channel_inbox import ChannelInbox
 from azotte_gateway.service_layer.channels import ChannelEventApplier, Channels
@@ -804,16 +805,24 @@ class FakeSuite:
         reader = AccessReader(peers, self.clock, ttl_seconds=60, settle_seconds=0, max_customers=100)
         customers = KnownCustomers(peers, max_customers=100)
         texts = FeatureTexts(peers, ttl_seconds=0)
+        catalog_reads = CatalogReads(peers, ttl_seconds=60)
         inbox = self.inbox(channels or ChannelAdapters())
         return Gateway(
             authenticator=authenticator,
             access=Access(peers, reader, customers, texts),
             checkout=Checkout(
-                units, peers, self.clock, reader, texts, entitlement_wait_seconds=0.5, poll_interval_seconds=0
+                units,
+                peers,
+                self.clock,
+                reader,
+                texts,
+                catalog_reads,
+                entitlement_wait_seconds=0.5,
+                poll_interval_seconds=0,
             ),
             subscriptions=Subscriptions(peers, self.clock, customers, reader),
             billing=Billing(peers, customers),
-            catalog=Catalog(peers),
+            catalog=Catalog(peers, catalog_reads),
             admin=Admin(units, self.clock, authenticator, customers),
             channels=Channels(inbox, units, self.keyring),
             channel_notifications=inbox,

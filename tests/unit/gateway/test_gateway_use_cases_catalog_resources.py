@@ -17,6 +17,7 @@ from azotte_gateway.domain.permissions import Permission, Role, is_allowed
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer.catalog import Catalog
+from azotte_gateway.service_layer.catalog_reads import CatalogReads
 from azotte_platform.context import require_tenant
 from azotte_platform.errors import InvalidArgument, NotFound, PermissionDenied
 from tests.unit.gateway.fakes import TENANT, FakeSuite, caller
@@ -68,7 +69,8 @@ def fake() -> RecordingCatalog:
 
 @pytest.fixture
 def area(fake: RecordingCatalog) -> Catalog:
-    return Catalog(cast(Peers, Peers_(fake)))
+    peers = cast(Peers, Peers_(fake))
+    return Catalog(peers, CatalogReads(peers, ttl_seconds=60))
 
 
 PLAN = cat.Plan(id="family", display_name="Family", family="ott", rank=3)

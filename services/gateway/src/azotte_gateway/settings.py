@@ -25,6 +25,9 @@ class GatewaySettings(ServiceSettings):
     api_key_cache_seconds: float = 5.0
     # How long features' texts read from the catalog are kept at most (any catalog event of the tenant drops them).
     feature_texts_cache_seconds: float = 60.0
+    # How long the storefronts and plans a checkout reads are kept at most (any catalog event of the tenant drops
+    # them; the price is asked every time).
+    catalog_reads_cache_seconds: float = 60.0
     # How long a checkout waits for the entitlements the new subscription grants.
     checkout_entitlement_wait_seconds: float = 2.0
     # Access answers kept at the edge: until an entitlement event names the customer (or NATS reconnects),

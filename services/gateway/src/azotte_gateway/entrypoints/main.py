@@ -36,6 +36,7 @@ from azotte_gateway.service_layer.auth import Authenticator
 from azotte_gateway.service_layer.billing import Billing
 from azotte_gateway.service_layer.campaigns import Campaigns
 from azotte_gateway.service_layer.catalog import Catalog
+from azotte_gateway.service_layer.catalog_reads import CatalogReads
 from azotte_gateway.service_layer.channel_accounts import ChannelAccounts, StoredGooglePlayApps
 from azotte_gateway.service_layer.channel_inbox import ChannelInbox
 from azotte_gateway.service_layer.channels import ChannelEventApplier, Channels, StoredAppStoreApps
@@ -131,7 +132,8 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
 
     customers = KnownCustomers(peers, max_customers=settings.access_cache_max_customers)
     texts = FeatureTexts(peers, settings.feature_texts_cache_seconds)
-    follow_changes(runtime, "catalog", texts.cache)
+    catalog_reads = CatalogReads(peers, settings.catalog_reads_cache_seconds)
+    follow_changes(runtime, "catalog", texts.cache, catalog_reads.storefronts, catalog_reads.plans)
 
     async def follow_entitlements() -> None:
         await follow_events(runtime.nats, "entitlement", reader.on_entitlement_event)
@@ -160,10 +162,12 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     return Gateway(
         authenticator=authenticator,
         access=Access(peers, reader, customers, texts, settings.watch_resync_seconds),
-        checkout=Checkout(units, peers, clock, reader, texts, settings.checkout_entitlement_wait_seconds),
+        checkout=Checkout(
+            units, peers, clock, reader, texts, catalog_reads, settings.checkout_entitlement_wait_seconds
+        ),
         subscriptions=Subscriptions(peers, clock, customers, reader),
         billing=Billing(peers, customers),
-        catalog=Catalog(peers),
+        catalog=Catalog(peers, catalog_reads),
         admin=Admin(units, clock, authenticator, customers),
         channels=Channels(inbox, units, keyring),
         channel_notifications=inbox,

@@ -18,6 +18,7 @@ from azotte_gateway.ports import Peers
 from azotte_gateway.service_layer import catalog_promotions
 from azotte_gateway.service_layer import policy as lifecycle_policy
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.catalog_reads import CatalogReads
 from azotte_gateway.service_layer.localization import language, with_display_amounts
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform.errors import InvalidArgument
@@ -45,9 +46,14 @@ def require_identity(field: str, value: str) -> None:
 @dataclass(frozen=True)
 class Catalog:
     """ApplyCatalog, ExportCatalog, GetStorefront, ListStorefronts, GetPlan, ListPlans, ListPrices, and
-    CatalogAdminService: storefronts, features, plans, scheduled prices and channel mappings one by one."""
+    CatalogAdminService: storefronts, features, plans, scheduled prices and channel mappings one by one.
+
+    A change made here drops what `reads` kept of the tenant's catalog at once (other replicas drop it on the
+    catalog's event): the next checkout on this replica reads it.
+    """
 
     peers: Peers
+    reads: CatalogReads
 
     async def apply_catalog(self, caller: Caller, request: gw.ApplyCatalogRequest) -> gw.ApplyCatalogResponse:
         authorize(caller.principal, Permission.APPLY_CATALOG)
@@ -78,6 +84,8 @@ class Catalog:
                 validate_only=request.validate_only,
             )
         )
+        if answer.applied:
+            self.reads.forget()
         changes = [*answer.changes]
         if planned is not None:
             if planned.policy is not None and answer.applied:
@@ -166,6 +174,7 @@ class Catalog:
         answer = await self.peers.catalog.CreateStorefront(
             cat.CreateStorefrontRequest(request_id=request.request_id, storefront=request.storefront)
         )
+        self.reads.forget()
         return ca.CreateStorefrontResponse(storefront=answer.storefront)
 
     async def update_storefront(
@@ -179,6 +188,7 @@ class Catalog:
                 request_id=request.request_id, storefront=request.storefront, update_mask=request.update_mask
             )
         )
+        self.reads.forget()
         return ca.UpdateStorefrontResponse(storefront=answer.storefront)
 
     async def get_feature(self, caller: Caller, request: ca.GetFeatureRequest) -> ca.GetFeatureResponse:
@@ -203,6 +213,7 @@ class Catalog:
         answer = await self.peers.catalog.CreateFeature(
             cat.CreateFeatureRequest(request_id=request.request_id, feature=request.feature)
         )
+        self.reads.forget()
         return ca.CreateFeatureResponse(feature=answer.feature)
 
     async def update_feature(self, caller: Caller, request: ca.UpdateFeatureRequest) -> ca.UpdateFeatureResponse:
@@ -214,6 +225,7 @@ class Catalog:
                 request_id=request.request_id, feature=request.feature, update_mask=request.update_mask
             )
         )
+        self.reads.forget()
         return ca.UpdateFeatureResponse(feature=answer.feature)
 
     async def create_plan(self, caller: Caller, request: ca.CreatePlanRequest) -> ca.CreatePlanResponse:
@@ -223,6 +235,7 @@ class Catalog:
         answer = await self.peers.catalog.CreatePlan(
             cat.CreatePlanRequest(request_id=request.request_id, plan=request.plan)
         )
+        self.reads.forget()
         return ca.CreatePlanResponse(plan=answer.plan)
 
     async def update_plan(self, caller: Caller, request: ca.UpdatePlanRequest) -> ca.UpdatePlanResponse:
@@ -232,6 +245,7 @@ class Catalog:
         answer = await self.peers.catalog.UpdatePlan(
             cat.UpdatePlanRequest(request_id=request.request_id, plan=request.plan, update_mask=request.update_mask)
         )
+        self.reads.forget()
         return ca.UpdatePlanResponse(plan=answer.plan)
 
     async def activate_plan(self, caller: Caller, request: ca.ActivatePlanRequest) -> ca.ActivatePlanResponse:
@@ -241,6 +255,7 @@ class Catalog:
             answer = await self.peers.catalog.ActivatePlan(
                 cat.ActivatePlanRequest(request_id=request.request_id, id=request.plan_id)
             )
+            self.reads.forget()
         return ca.ActivatePlanResponse(plan=answer.plan)
 
     async def retire_plan(self, caller: Caller, request: ca.RetirePlanRequest) -> ca.RetirePlanResponse:
@@ -250,6 +265,7 @@ class Catalog:
             answer = await self.peers.catalog.RetirePlan(
                 cat.RetirePlanRequest(request_id=request.request_id, id=request.plan_id)
             )
+            self.reads.forget()
         return ca.RetirePlanResponse(plan=answer.plan)
 
     async def schedule_price(self, caller: Caller, request: ca.SchedulePriceRequest) -> ca.SchedulePriceResponse:
@@ -266,6 +282,7 @@ class Catalog:
         if request.HasField("effective_time"):
             schedule.effective_time.CopyFrom(request.effective_time)
         answer = await self.peers.catalog.SchedulePrice(schedule)
+        self.reads.forget()
         return ca.SchedulePriceResponse(price=answer.price)
 
     async def cancel_price(self, caller: Caller, request: ca.CancelPriceRequest) -> ca.CancelPriceResponse:
@@ -275,6 +292,7 @@ class Catalog:
             answer = await self.peers.catalog.CancelPrice(
                 cat.CancelPriceRequest(request_id=request.request_id, id=request.price_id)
             )
+            self.reads.forget()
         return ca.CancelPriceResponse(price=answer.price)
 
     async def create_channel_mapping(
@@ -286,6 +304,7 @@ class Catalog:
         answer = await self.peers.catalog.CreateChannelMapping(
             cat.CreateChannelMappingRequest(request_id=request.request_id, channel_mapping=request.channel_mapping)
         )
+        self.reads.forget()
         return ca.CreateChannelMappingResponse(channel_mapping=answer.channel_mapping)
 
     async def list_channel_mappings(

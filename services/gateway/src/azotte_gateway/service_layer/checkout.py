@@ -41,6 +41,7 @@ from azotte_gateway.ports import GatewayUnitOfWork, Peers
 from azotte_gateway.service_layer import promotions, referrals, trials
 from azotte_gateway.service_layer.access import AccessReader
 from azotte_gateway.service_layer.auth import Caller
+from azotte_gateway.service_layer.catalog_reads import CatalogReads
 from azotte_gateway.service_layer.localization import (
     FeatureTexts,
     Priced,
@@ -97,6 +98,7 @@ class Checkout:
     clock: Clock
     access: AccessReader
     texts: FeatureTexts
+    catalog_reads: CatalogReads
     entitlement_wait_seconds: float
     poll_interval_seconds: float = 0.05
 
@@ -276,13 +278,12 @@ class Checkout:
     async def _plan_and_price(
         self, request: gw.CheckoutRequest, preference: cat.TextPreference, at: Timestamp
     ) -> tuple[cat.Storefront, cat.Plan, cat.ResolvePriceResponse]:
-        catalog = self.peers.catalog
         # NOTE: asked at once; the answers are judged in this order, whichever came first. The plan's texts are
         # in the caller's language, for the offer.
         storefront_answer, plan_answer, price_answer = await asyncio.gather(
-            catalog.GetStorefront(cat.GetStorefrontRequest(id=request.storefront_id)),
-            catalog.GetPlan(cat.GetPlanRequest(id=request.plan_id, language=preference)),
-            catalog.ResolvePrice(
+            self.catalog_reads.storefront(request.storefront_id),
+            self.catalog_reads.plan(request.plan_id, preference),
+            self.peers.catalog.ResolvePrice(
                 cat.ResolvePriceRequest(
                     plan_id=request.plan_id, storefront_id=request.storefront_id, channel=request.channel, at_time=at
                 )

@@ -1,0 +1,54 @@
+"""The catalog's storefronts and plans as a checkout reads them, kept per tenant: any catalog event of the tenant
+drops them (`follow_changes`), a NATS reconnection drops all, and each lasts `ttl_seconds` at most.
+
+NOTE: a checkout asks the catalog for the storefront, the plan and the price; the first two change rarely and
+are kept, the price (which depends on the time and the channel) is asked every time.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
+from azotte.catalog.v1 import catalog_pb2 as cat
+from azotte_gateway.ports import Peers
+from azotte_platform.context import require_tenant
+from azotte_platform.tenant_cache import TenantCache
+
+M = TypeVar("M", bound=Message)
+
+
+class CatalogReads:
+    """GetStorefront and GetPlan answers of the caller's tenant; each caller gets its own copy to change."""
+
+    def __init__(self, peers: Peers, ttl_seconds: float):
+        self._peers = peers
+        self.storefronts: TenantCache[str, cat.GetStorefrontResponse] = TenantCache(ttl_seconds)
+        self.plans: TenantCache[tuple[str, tuple[str, ...], str], cat.GetPlanResponse] = TenantCache(ttl_seconds)
+
+    async def storefront(self, storefront_id: str) -> cat.GetStorefrontResponse:
+        catalog = self._peers.catalog
+        kept = await self.storefronts.get(
+            storefront_id, lambda: catalog.GetStorefront(cat.GetStorefrontRequest(id=storefront_id))
+        )
+        return _copy(kept)
+
+    async def plan(self, plan_id: str, preference: cat.TextPreference) -> cat.GetPlanResponse:
+        """The plan with its texts in the `preference`d language."""
+        catalog = self._peers.catalog
+        key = (plan_id, tuple(preference.locales), preference.storefront_id)
+        kept = await self.plans.get(key, lambda: catalog.GetPlan(cat.GetPlanRequest(id=plan_id, language=preference)))
+        return _copy(kept)
+
+    def forget(self) -> None:
+        """Drop what is kept of the caller's tenant (its catalog was just changed through this replica)."""
+        tenant_id = require_tenant()
+        self.storefronts.invalidate(tenant_id)
+        self.plans.invalidate(tenant_id)
+
+
+def _copy(message: M) -> M:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
