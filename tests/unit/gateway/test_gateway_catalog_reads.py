@@ -10,12 +10,12 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from azotte.catalog.v1 import catalog_pb2 as cat
 from azotte.common.v1 import channel_pb2
 from azotte.gateway.v1 import catalog_admin_pb2 as ca
-from azotte.gateway.v1 import gateway_pb2 as gw
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_gateway.errors import ChannelNotEnabled
 from azotte_gateway.service_layer.gateway import Gateway
 from azotte_platform.errors import NotFound
 from tests.unit.gateway.fakes import PLANS, STOREFRONT, FakeCatalog, FakeSuite, caller
+from tests.unit.gateway.test_gateway_use_cases_checkout import checkout_request
 
 OTHER_TENANT = Tenant("other-shop", "Other", TenantMode.LIVE)
 
@@ -61,16 +61,7 @@ def gateway(catalog: CountingCatalog) -> Gateway:
 
 async def check_out(gateway: Gateway, customer_id: str, tenant: Tenant | None = None, **fields: object) -> None:
     who = caller(tenant=tenant) if tenant is not None else caller()
-    request = gw.CheckoutRequest(
-        request_id=f"checkout-{customer_id}",
-        customer_id=customer_id,
-        storefront_id="us",
-        plan_id="basic",
-        channel=channel_pb2.CHANNEL_WEB,
-        payment_method_token="tok_success",
-    )
-    for name, value in fields.items():
-        setattr(request, name, value)
+    request = checkout_request(request_id=f"checkout-{customer_id}", customer_id=customer_id, **fields)
     with who.scope():
         await gateway.checkout.checkout(who, request)
 
