@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from azotte.catalog.v1 import catalog_pb2 as pb
 from azotte_lifecycle.adapters.catalog import GrpcCatalog
 from azotte_lifecycle.ports import RenewalPriceQuery
 from azotte_platform.context import tenant_scope
-from azotte_platform.convert import timestamp
+from azotte_platform.convert import from_timestamp, timestamp
 from azotte_platform.enums import Channel
 from azotte_platform.grpc.client import connect
 from tests.integration.catalog.catalog_support import CatalogHarness, TenantStub, seed, us_storefront
@@ -65,3 +65,30 @@ async def test_renewal_prices_resolve_together_each_for_its_start_and_none_where
         with tenant_scope(tenant.tenant_id):
             prices = await GrpcCatalog(channel).renewal_prices(queries)
     assert [p and p.amount_minor for p in prices] == [1299, 1499, None]
+
+
+async def test_a_price_is_kept_until_the_next_scheduled_version_takes_effect(
+    tenant: TenantStub, catalog: CatalogHarness
+) -> None:
+    await seed(tenant)  # premium at 1299 in "us" from START
+    rise = START + timedelta(days=10)
+    await tenant.SchedulePrice(
+        pb.SchedulePriceRequest(
+            plan_id="premium", storefront_id="us", amount_minor=1499, effective_time=timestamp(rise), request_id="rise"
+        )
+    )
+    async with connect(catalog.address) as channel:
+        prices = GrpcCatalog(channel, plan_ttl_seconds=60)
+        asked: list[datetime] = []
+        resolve = prices._stub.ResolvePrice
+
+        async def counted(request: pb.ResolvePriceRequest) -> pb.ResolvePriceResponse:
+            asked.append(from_timestamp(request.at_time))
+            return await resolve(request)
+
+        prices._stub.ResolvePrice = counted  # type: ignore[assignment]
+        moments = (START, START + timedelta(days=9), rise, rise + timedelta(days=1), START)
+        with tenant_scope(tenant.tenant_id):
+            amounts = [(await prices.price("premium", "us", Channel.WEB, at)).amount_minor for at in moments]
+    assert amounts == [1299, 1299, 1499, 1499, 1299]
+    assert asked == [START, rise, START]  # a moment before the kept version's start asks again

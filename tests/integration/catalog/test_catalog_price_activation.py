@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -63,6 +63,8 @@ async def test_a_grandfathered_price_change_activates_when_the_clock_passes_it(
     )
     new_price = scheduled.price.id
     assert await resolve(tenant) == 1299
+    now_sold = pb.ResolvePriceRequest(plan_id="premium", storefront_id="us")
+    assert (await tenant.ResolvePrice(now_sold)).next_change_time.ToDatetime(tzinfo=UTC) == takes_effect
 
     catalog.clock.advance(timedelta(hours=2))
     catalog.service.activator.wake()
@@ -78,6 +80,7 @@ async def test_a_grandfathered_price_change_activates_when_the_clock_passes_it(
     )
     assert event.payload(events_pb2.PriceActivated).previous_price_id == first_price.id
     assert await resolve(tenant) == 1499
+    assert not (await tenant.ResolvePrice(now_sold)).HasField("next_change_time")  # no later version scheduled
     assert await resolve(tenant, started=old_subscriber_start) == 1299
     assert await resolve(tenant, started=takes_effect + timedelta(minutes=5)) == 1499
 

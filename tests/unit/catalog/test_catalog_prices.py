@@ -112,6 +112,17 @@ def test_new_subscriptions_pay_the_latest_price_in_effect(policy: ExistingSubscr
     assert resolve_price(prices, PLAN, DE, Channel.WEB, T0 + 30 * DAY).amount_minor == 1799
 
 
+def test_an_answer_says_until_when_it_holds_the_next_version_of_the_key_or_the_channels() -> None:
+    prices = history_with_change(GRANDFATHERED)
+    assert resolve_price(prices, PLAN, DE, Channel.WEB, T0 + DAY).next_change == T0 + 30 * DAY
+    assert resolve_price(prices, PLAN, DE, Channel.WEB, T0 + 30 * DAY).next_change is None
+    app_store = PriceKey("premium", "de", Channel.APP_STORE)
+    prices = schedule(prices, 1999, T0 + 10 * DAY, T0 + DAY, key=app_store)
+    assert resolve_price(prices, PLAN, DE, Channel.APP_STORE, T0 + DAY).next_change == T0 + 10 * DAY
+    assert resolve_price(prices, PLAN, DE, Channel.APP_STORE, T0 + 10 * DAY).next_change == T0 + 30 * DAY
+    assert resolve_price(prices, PLAN, DE, Channel.WEB, T0 + DAY).next_change == T0 + 30 * DAY
+
+
 def test_grandfathered_change_spares_older_subscriptions() -> None:
     prices = history_with_change(GRANDFATHERED)
     renewal = resolve_price(prices, PLAN, DE, Channel.WEB, T0 + 60 * DAY, subscription_started_at=T0 + 2 * DAY)

@@ -1,8 +1,10 @@
-"""A checkout reads the storefront and the plan once per tenant until the catalog changes; the price every time."""
+"""A checkout reads the storefront, the plan and the price once per tenant until the catalog changes, the price
+only until its next version takes effect."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -13,6 +15,7 @@ from azotte.gateway.v1 import catalog_admin_pb2 as ca
 from azotte_gateway.domain.tenants import Tenant, TenantMode
 from azotte_gateway.errors import ChannelNotEnabled
 from azotte_gateway.service_layer.gateway import Gateway
+from azotte_platform import convert
 from azotte_platform.errors import NotFound
 from tests.unit.gateway.fakes import PLANS, STOREFRONT, FakeCatalog, FakeSuite, caller
 from tests.unit.gateway.test_gateway_use_cases_checkout import checkout_request
@@ -27,6 +30,7 @@ class CountingCatalog(FakeCatalog):
         self.calls: Counter[str] = Counter()
         self.storefront = cat.Storefront()
         self.storefront.CopyFrom(STOREFRONT)
+        self.next_change: datetime | None = None
 
     async def GetStorefront(self, request: cat.GetStorefrontRequest) -> cat.GetStorefrontResponse:
         self.calls["GetStorefront"] += 1
@@ -40,7 +44,10 @@ class CountingCatalog(FakeCatalog):
 
     async def ResolvePrice(self, request: cat.ResolvePriceRequest) -> cat.ResolvePriceResponse:
         self.calls["ResolvePrice"] += 1
-        return await super().ResolvePrice(request)
+        answer = await super().ResolvePrice(request)
+        if self.next_change is not None:
+            answer.next_change_time.CopyFrom(convert.timestamp(self.next_change))
+        return answer
 
     async def UpdateStorefront(self, request: cat.UpdateStorefrontRequest) -> cat.UpdateStorefrontResponse:
         self.storefront.CopyFrom(request.storefront)
@@ -66,12 +73,12 @@ async def check_out(gateway: Gateway, customer_id: str, tenant: Tenant | None = 
         await gateway.checkout.checkout(who, request)
 
 
-async def test_checkouts_of_a_tenant_read_the_storefront_and_plan_once_and_the_price_each_time(
+async def test_checkouts_of_a_tenant_read_the_storefront_plan_and_price_once(
     gateway: Gateway, catalog: CountingCatalog
 ) -> None:
     await check_out(gateway, "cus_1")
     await check_out(gateway, "cus_2")
-    assert (catalog.calls["GetStorefront"], catalog.calls["ResolvePrice"]) == (1, 2)
+    assert (catalog.calls["GetStorefront"], catalog.calls["ResolvePrice"]) == (1, 1)
     plans = catalog.calls["GetPlan"]
     await check_out(gateway, "cus_3", locale="de-DE")  # the plan's texts in another language are read once
     await check_out(gateway, "cus_4", locale="de-DE")
@@ -120,3 +127,17 @@ async def test_a_missing_plan_is_not_kept(gateway: Gateway, catalog: CountingCat
                 await reads.plan("unknown", preference)
         assert (await reads.plan("basic", preference)).plan == PLANS["basic"]
     assert catalog.calls["GetPlan"] == 3
+
+
+async def test_a_price_is_asked_again_once_its_next_version_takes_effect(catalog: CountingCatalog) -> None:
+    suite = FakeSuite()
+    suite.catalog = catalog
+    gateway = suite.gateway()
+    catalog.next_change = suite.clock.now() + timedelta(hours=1)
+    await check_out(gateway, "cus_1")
+    suite.clock.advance(timedelta(minutes=59))
+    await check_out(gateway, "cus_2")
+    assert catalog.calls["ResolvePrice"] == 1
+    suite.clock.advance(timedelta(minutes=1))
+    await check_out(gateway, "cus_3")
+    assert catalog.calls["ResolvePrice"] == 2

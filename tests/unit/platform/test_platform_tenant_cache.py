@@ -4,8 +4,12 @@ or they expire; an answer loaded across a change is not kept."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
+from azotte.catalog.v1 import catalog_pb2
+from azotte_platform.catalog_prices import price_holds
 from azotte_platform.context import tenant_scope
+from azotte_platform.convert import timestamp
 from azotte_platform.tenant_cache import TenantCache
 
 
@@ -99,3 +103,26 @@ async def test_a_time_to_live_of_zero_keeps_nothing() -> None:
     await ask(cache, source, "acme", "basic")
     await ask(cache, source, "acme", "basic")
     assert source.loads == 2
+
+
+async def test_a_kept_answer_that_no_longer_holds_is_loaded_again_and_kept() -> None:
+    cache: TenantCache[str, str] = TenantCache(60)
+    source = Source()
+    with tenant_scope("acme"):
+        assert await cache.get("basic", source.loader("acme", "basic"), holds=lambda kept: True) == "acme:basic#1"
+        source.version = 2
+        assert await cache.get("basic", source.loader("acme", "basic"), holds=lambda kept: kept.endswith("#2")) == (
+            "acme:basic#2"
+        )
+        assert await cache.get("basic", source.loader("acme", "basic"), holds=lambda kept: kept.endswith("#2")) == (
+            "acme:basic#2"
+        )
+    assert source.loads == 2
+
+
+def test_a_price_holds_from_its_version_until_the_next() -> None:
+    start, rise = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 2, 1, tzinfo=UTC)
+    answer = catalog_pb2.ResolvePriceResponse(effective_time=timestamp(start), next_change_time=timestamp(rise))
+    moments = (start - timedelta(seconds=1), start, rise - timedelta(microseconds=1), rise)
+    assert [price_holds(answer, at) for at in moments] == [False, True, True, False]
+    assert price_holds(catalog_pb2.ResolvePriceResponse(effective_time=timestamp(start)), rise)  # none scheduled

@@ -29,12 +29,20 @@ class TenantCache(Generic[K, V]):
         self._generations: dict[str, int] = {}
         self._epoch = 0
 
-    async def get(self, key: K, load: Callable[[], Awaitable[V]], *, fresh: bool = False) -> V:
-        """The answer for `key` in the caller's tenant: kept, or `load()`ed and kept (`fresh`: loaded anyway)."""
+    async def get(
+        self,
+        key: K,
+        load: Callable[[], Awaitable[V]],
+        *,
+        fresh: bool = False,
+        holds: Callable[[V], bool] | None = None,
+    ) -> V:
+        """The answer for `key` in the caller's tenant: kept, or `load()`ed and kept (`fresh`: loaded anyway; a kept
+        answer for which `holds` is false is loaded again)."""
         tenant_id = require_tenant()
         now = self._clock()
         kept = self._answers.get(tenant_id, {}).get(key)
-        if kept is not None and kept[0] > now and not fresh:
+        if kept is not None and kept[0] > now and not fresh and (holds is None or holds(kept[1])):
             return kept[1]
         generation = self._generation(tenant_id)
         answer = await load()

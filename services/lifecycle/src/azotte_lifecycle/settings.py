@@ -13,5 +13,6 @@ class LifecycleSettings(ServiceSettings):
     scheduler_max_idle_s: float = 30.0
     scheduler_unsettled_delay_s: float = 300.0
     scheduler_enabled: bool = True
-    # How long a plan's terms read from the catalog are kept at most (its change events drop them sooner).
+    # How long a plan's terms and its prices read from the catalog are kept at most (a price until the next
+    # version takes effect; the catalog's change events drop them sooner).
     plan_cache_ttl_seconds: float = 60.0

@@ -389,7 +389,7 @@ def price_to_pb(price: Price) -> pb.Price:
 
 def resolved_to_pb(resolved: ResolvedPrice) -> pb.ResolvePriceResponse:
     """The answer of ResolvePrice."""
-    return pb.ResolvePriceResponse(
+    answer = pb.ResolvePriceResponse(
         price_id=resolved.price_id,
         amount=convert.money(resolved.amount_minor, resolved.currency),
         tax_policy=pb.TaxPolicy(
@@ -400,6 +400,9 @@ def resolved_to_pb(resolved: ResolvedPrice) -> pb.ResolvePriceResponse:
         price_increase_notice_days=resolved.price_increase_notice_days,
         price_increase_consent_required=resolved.price_increase_consent_required,
     )
+    if resolved.next_change is not None:
+        answer.next_change_time.CopyFrom(convert.timestamp(resolved.next_change))
+    return answer
 
 
 def price_error_to_pb(error: AzotteError) -> pb.ResolvePriceResult:

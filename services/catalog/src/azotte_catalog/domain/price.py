@@ -63,6 +63,9 @@ class ResolvedPrice:
     channel_override: bool
     price_increase_notice_days: int = 0
     price_increase_consent_required: bool = False
+    # NOTE: when the next version of the key (the channel's or the storefront's) takes effect; None: none is
+    # scheduled. Until then the same question gets the same answer, unless the catalog changes.
+    next_change: datetime | None = None
 
 
 def price_id(key: PriceKey, effective_from: datetime) -> str:
@@ -193,6 +196,7 @@ def resolve_price(
         channel_override=price.key.channel is not None,
         price_increase_notice_days=storefront.price_increase_notice_days,
         price_increase_consent_required=storefront.price_increase_consent_required,
+        next_change=min((p.effective_from for p in (*override, *default) if p.effective_from > at), default=None),
     )
 
 

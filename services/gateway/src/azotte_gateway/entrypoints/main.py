@@ -133,7 +133,7 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     customers = KnownCustomers(peers, max_customers=settings.access_cache_max_customers)
     texts = FeatureTexts(peers, settings.feature_texts_cache_seconds)
     catalog_reads = CatalogReads(peers, settings.catalog_reads_cache_seconds)
-    follow_changes(runtime, "catalog", texts.cache, catalog_reads.storefronts, catalog_reads.plans)
+    follow_changes(runtime, "catalog", texts.cache, *catalog_reads.caches)
 
     async def follow_entitlements() -> None:
         await follow_events(runtime.nats, "entitlement", reader.on_entitlement_event)

@@ -283,7 +283,7 @@ class Checkout:
         storefront_answer, plan_answer, price_answer = await asyncio.gather(
             self.catalog_reads.storefront(request.storefront_id),
             self.catalog_reads.plan(request.plan_id, preference),
-            self.peers.catalog.ResolvePrice(
+            self.catalog_reads.price(
                 cat.ResolvePriceRequest(
                     plan_id=request.plan_id, storefront_id=request.storefront_id, channel=request.channel, at_time=at
                 )

@@ -15,6 +15,7 @@ from azotte_lifecycle.adapters.proto import channel_to_pb
 from azotte_lifecycle.domain.periods import BillingInterval, IntervalUnit
 from azotte_lifecycle.errors import PlanNotBillable
 from azotte_lifecycle.ports import PlanInfo, Price, RenewalPriceQuery
+from azotte_platform.catalog_prices import price_holds
 from azotte_platform.convert import from_timestamp, timestamp
 from azotte_platform.enums import Channel
 from azotte_platform.errors import NotFound
@@ -24,12 +25,16 @@ MAX_QUERIES = 1000  # NOTE: the most ResolvePrices answers in one call
 
 
 class GrpcCatalog:
-    """Catalog over gRPC (`connect(settings.catalog_addr)`), in the tenant of the request context; a plan's terms
-    are kept for `plan_ttl_seconds` (`plans`: dropped for a tenant when the catalog announces a change)."""
+    """Catalog over gRPC (`connect(settings.catalog_addr)`), in the tenant of the request context; a plan's terms,
+    and a price for as long as it holds (`price_holds`), are kept for `plan_ttl_seconds` (`plans`, `prices`: dropped
+    for a tenant when the catalog announces a change)."""
 
     def __init__(self, channel: grpc.aio.Channel, plan_ttl_seconds: float = 0.0):
         self._stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         self.plans: TenantCache[str, PlanInfo] = TenantCache(plan_ttl_seconds)
+        self.prices: TenantCache[tuple[str, str, Channel], catalog_pb2.ResolvePriceResponse] = TenantCache(
+            plan_ttl_seconds
+        )
 
     async def plan(self, plan_id: str) -> PlanInfo:
         return await self.plans.get(plan_id, lambda: self._plan(plan_id))
@@ -47,7 +52,12 @@ class GrpcCatalog:
         request = catalog_pb2.ResolvePriceRequest(
             plan_id=plan_id, storefront_id=storefront_id, channel=channel_to_pb(channel), at_time=timestamp(at)
         )
-        return _price(await self._stub.ResolvePrice(request))
+        answer = await self.prices.get(
+            (plan_id, storefront_id, channel),
+            lambda: self._stub.ResolvePrice(request),
+            holds=lambda kept: price_holds(kept, at),
+        )
+        return _price(answer)
 
     async def renewal_prices(self, queries: Sequence[RenewalPriceQuery]) -> list[Price | None]:
         prices: list[Price | None] = []

@@ -100,7 +100,7 @@ async def build(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     settings = runtime.settings
     assert isinstance(settings, LifecycleSettings)
     catalog = GrpcCatalog(connect(settings.catalog_addr), settings.plan_cache_ttl_seconds)
-    follow_changes(runtime, "catalog", catalog.plans)
+    follow_changes(runtime, "catalog", catalog.plans, catalog.prices)
     payments = GrpcPayments(connect(settings.payments_addr))
     metering = GrpcMetering(connect(settings.metering_addr))
     promotions = GrpcPromotionBudgets(connect(settings.promotions_addr))
