@@ -40,10 +40,9 @@ async def test_only_a_tax_exclusive_storefront_adds_its_rate(tenant: TenantStub,
     assert added == {"us-tx": Decimal("0.0825"), "us-vat": Decimal(0), "us": Decimal(0)}
 
 
-async def test_renewal_prices_resolve_together_each_for_its_start_and_none_where_unpriced(
-    tenant: TenantStub, catalog: CatalogHarness
-) -> None:
-    await seed(tenant)  # premium at 1299 in "us" from START
+async def seeded_with_a_rise(tenant: TenantStub) -> datetime:
+    """Premium at 1299 in "us" from START, and 1499 from ten days later (grandfathered): that moment."""
+    await seed(tenant)
     rise = START + timedelta(days=10)
     await tenant.SchedulePrice(
         pb.SchedulePriceRequest(
@@ -55,6 +54,13 @@ async def test_renewal_prices_resolve_together_each_for_its_start_and_none_where
             request_id="rise",
         )
     )
+    return rise
+
+
+async def test_renewal_prices_resolve_together_each_for_its_start_and_none_where_unpriced(
+    tenant: TenantStub, catalog: CatalogHarness
+) -> None:
+    rise = await seeded_with_a_rise(tenant)
     renewal = START + timedelta(days=40)
     queries = [
         RenewalPriceQuery("premium", "us", Channel.WEB, renewal, START),  # bought before the rise
@@ -70,13 +76,7 @@ async def test_renewal_prices_resolve_together_each_for_its_start_and_none_where
 async def test_a_price_is_kept_until_the_next_scheduled_version_takes_effect(
     tenant: TenantStub, catalog: CatalogHarness
 ) -> None:
-    await seed(tenant)  # premium at 1299 in "us" from START
-    rise = START + timedelta(days=10)
-    await tenant.SchedulePrice(
-        pb.SchedulePriceRequest(
-            plan_id="premium", storefront_id="us", amount_minor=1499, effective_time=timestamp(rise), request_id="rise"
-        )
-    )
+    rise = await seeded_with_a_rise(tenant)
     async with connect(catalog.address) as channel:
         prices = GrpcCatalog(channel, plan_ttl_seconds=60)
         asked: list[datetime] = []
