@@ -60,9 +60,14 @@ def catalog() -> CountingCatalog:
 
 
 @pytest.fixture
-def gateway(catalog: CountingCatalog) -> Gateway:
+def suite(catalog: CountingCatalog) -> FakeSuite:
     suite = FakeSuite()
     suite.catalog = catalog
+    return suite
+
+
+@pytest.fixture
+def gateway(suite: FakeSuite) -> Gateway:
     return suite.gateway()
 
 
@@ -129,10 +134,9 @@ async def test_a_missing_plan_is_not_kept(gateway: Gateway, catalog: CountingCat
     assert catalog.calls["GetPlan"] == 3
 
 
-async def test_a_price_is_asked_again_once_its_next_version_takes_effect(catalog: CountingCatalog) -> None:
-    suite = FakeSuite()
-    suite.catalog = catalog
-    gateway = suite.gateway()
+async def test_a_price_is_asked_again_once_its_next_version_takes_effect(
+    suite: FakeSuite, gateway: Gateway, catalog: CountingCatalog
+) -> None:
     catalog.next_change = suite.clock.now() + timedelta(hours=1)
     await check_out(gateway, "cus_1")
     suite.clock.advance(timedelta(minutes=59))
