@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -37,6 +38,22 @@ async def test_a_batch_is_counted_once_whatever_its_retries(service: Service) ->
     assert (again.accepted_count, again.duplicate_count) == (1, 5)
     answer = await usage(service, "cus-1", "tokens", DAY, DAY + timedelta(days=1))
     assert [(v.value, v.event_count) for v in answer.values] == [("51", 6)]
+
+
+async def test_text_beyond_ascii_is_counted_and_kept_as_sent(service: Service) -> None:
+    await create_meter(service, "tokens", pb.AGGREGATION_SUM, dimensions=["model"])
+    data = {"tokens": 4, "model": "modèle-日本", "note": "Île-de-France \U0001f3ac"}
+    await ingest(service, cloud_event("ü-1", "cus-é", T0, data, source="api/é"))
+
+    answer = await usage(service, "cus-é", "tokens", DAY, DAY + timedelta(days=1), group_by=["model"])
+    listed = await service.stub.ListUsageEvents(
+        pb.ListUsageEventsRequest(filter='customer_id = "cus-é"'), metadata=service.metadata
+    )
+
+    assert [(dict(v.dimensions), v.value) for v in answer.values] == [({"model": "modèle-日本"}, "4")]
+    [stored] = listed.events
+    assert (stored.event.id, stored.event.source) == ("ü-1", "api/é")
+    assert json.loads(stored.event.data) == data
 
 
 async def test_a_bad_event_is_rejected_alone_and_named(service: Service) -> None:
