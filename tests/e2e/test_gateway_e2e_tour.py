@@ -45,6 +45,13 @@ async def test_the_demo_tour_runs_clean(suite: RunningSuite) -> None:
     [offer] = [row for row in rows if row[0] == "olga"]
     assert offer[2:4] == ("renewal_failed", "basic_monthly"), shown
     assert f"olga's code {offer[4]}: eligible True, takes 3.50 USD off" in shown
+    ai = shown[shown.index("batch 1: 300 large") :]
+    assert "batch 5: 300 large, 2000 small tokens → wallet 0.00 USD" in ai, ai
+    emptied, topped_up = (
+        [line for line in part.splitlines() if "access: erin" in line] for part in ai.split("top-up of 20.00 USD")
+    )
+    assert emptied[-1].startswith("  access: erin → priority_access: denied ("), ai
+    assert topped_up == ["  access: erin → priority_access: allowed"], ai
 
 
 def table_rows(shown: str) -> set[tuple[str, ...]]:

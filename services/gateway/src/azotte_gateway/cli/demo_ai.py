@@ -23,7 +23,8 @@ PRICES = {
     "large": [{"up_to": "1000", "unit_price": "0.5"}, {"unit_price": "0.3"}],
     "small": [{"unit_price": "0.05"}],
 }
-BATCHES = ({"large": 300, "small": 2000},) * 4
+# 2.50 USD a batch up to the large model's 1,000th token, 2.10 across it, 1.90 past it: the fifth empties the wallet.
+BATCHES = ({"large": 300, "small": 2000},) * 5
 
 
 def ai_section(tour: Tour, title: str) -> None:
@@ -42,10 +43,11 @@ def ai_section(tour: Tour, title: str) -> None:
         )
         _limits(tour, ai, customer)
         tour.console.print("  prepaid credit 10.00 USD; alert at 80% of 10.00 USD spent; access stops at 0")
-        _access(tour, ai, customer)
+        _show_access(tour, ai, customer)
         for number, batch in enumerate(BATCHES, start=1):
             _stream(tour, ai, customer, number, batch)
-        tour.wait_for("the empty wallet to cut access", lambda: not _access(tour, ai, customer))
+        tour.wait_for("the empty wallet to cut access", lambda: not _allowed(ai, customer)[0])
+        _show_access(tour, ai, customer)
         alerts = [
             limit for limit in ai.get(f"/v1/customers/{customer}/usage-limits")["limits"] if limit["alerted_percents"]
         ]
@@ -57,7 +59,8 @@ def ai_section(tour: Tour, title: str) -> None:
             request_id=tour.request_id("ai", "top-up"),
         )
         tour.console.print(f"  top-up of 20.00 USD charged ({bought['charge_id']}): balance {_balance(ai, customer)}")
-        tour.wait_for("the top-up to restore access", lambda: _access(tour, ai, customer))
+        tour.wait_for("the top-up to restore access", lambda: _allowed(ai, customer)[0])
+        _show_access(tour, ai, customer)
         tour.console.print(_charges_table(ai.get(f"/v1/customers/{customer}/upcoming-usage-charges")))
 
 
@@ -121,15 +124,19 @@ def _meter_and_prices(tour: Tour, ai: GatewayClient) -> None:
 
 
 def _limits(tour: Tour, ai: GatewayClient, customer: str) -> None:
+    """An 80% alert on 10.00 USD spent, and access cut when the wallet is empty.
+
+    NOTE: a limit's id is unique in the tenant, so each run names its own (a tour may run again on the tenant).
+    """
     limits = (
         {
-            "limit_id": "spend-alert",
+            "limit_id": tour.request_id("spend-alert"),
             "measure": "SPEND",
             "value": "1000",
             "policy": "ALLOW_OVERAGE",
             "alert_percents": [80],
         },
-        {"limit_id": "prepaid", "measure": "CREDIT", "value": "0", "policy": "SUSPEND"},
+        {"limit_id": tour.request_id("prepaid"), "measure": "CREDIT", "value": "0", "policy": "SUSPEND"},
     )
     for limit in limits:
         ai.post(
@@ -154,7 +161,7 @@ def _stream(tour: Tour, ai: GatewayClient, customer: str, number: int, batch: di
     ]
     # NOTE: no `time`: the events are timed on arrival by the tenant's clock (the tour moved it months ahead).
     ai.call("POST", "/v1/events", json={"events": events})
-    tour.wait_for("the usage to be rated", lambda: _balance(ai, customer) != before, timeout=5)
+    tour.wait_for(f"batch {number} to be rated", lambda: _balance(ai, customer) != before)
     sent = ", ".join(f"{tokens} {model}" for model, tokens in batch.items())
     tour.console.print(f"  batch {number}: {sent} tokens → wallet {_balance(ai, customer)}")
 
@@ -163,14 +170,17 @@ def _balance(ai: GatewayClient, customer: str) -> str:
     return render.money(ai.get(f"/v1/customers/{customer}/wallets/USD")["wallet"]["balance"])
 
 
-def _access(tour: Tour, ai: GatewayClient, customer: str) -> bool:
+def _allowed(ai: GatewayClient, customer: str) -> tuple[bool, str]:
+    """Whether the customer may use the feature now, and the denial's reason when not."""
     decision = ai.get(f"/v1/customers/{customer}/access/{FEATURE}")["decision"]
-    allowed = bool(decision.get("allowed"))
-    reason = render.enum(decision.get("denial_reason", ""), "ACCESS_DENIAL_REASON_")
+    return bool(decision.get("allowed")), render.enum(decision.get("denial_reason", ""), "ACCESS_DENIAL_REASON_")
+
+
+def _show_access(tour: Tour, ai: GatewayClient, customer: str) -> None:
+    allowed, reason = _allowed(ai, customer)
     tour.console.print(
         f"  access: erin → {FEATURE}: {'[green]allowed[/]' if allowed else f'[red]denied[/] ({reason})'}"
     )
-    return allowed
 
 
 def _charges_table(preview: dict[str, Any]) -> Table:

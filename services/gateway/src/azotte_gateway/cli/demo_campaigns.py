@@ -69,10 +69,10 @@ def _experiment(tour: Tour) -> None:
         answer: list[dict[str, Any]] = gateway.get(f"/v1/experiments/{experiment_id}/results").get("results", [])
         return answer
 
-    if not tour.wait_for(
-        "the conversions to be counted", lambda: sum(int(r.get("converted", 0)) for r in results()) == BUYERS
-    ):
-        tour.failed.append(f"{experiment_id}: the conversions were not counted")
+    tour.wait_for(
+        f"{experiment_id}'s conversions to be counted",
+        lambda: sum(int(r.get("converted", 0)) for r in results()) == BUYERS,
+    )
     tour.console.print(results_table(experiment_id, results()))
 
 
@@ -102,8 +102,7 @@ def _retention_offer(tour: Tour) -> None:
         )
         return listed
 
-    if not tour.wait_for("the retention offer (campaign.offer_issued)", lambda: bool(offers())):
-        tour.failed.append(f"{campaign_id}: no retention offer was issued")
+    if not tour.wait_for(f"{campaign_id}'s retention offer (campaign.offer_issued)", lambda: bool(offers())):
         return
     table = Table("customer", "campaign", "trigger", "plan", "code", "valid until", title="campaign.offer_issued")
     for offer in offers():

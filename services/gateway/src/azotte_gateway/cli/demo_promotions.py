@@ -105,5 +105,3 @@ def _referral(tour: Tour) -> None:
             balances = gateway.get(f"/v1/customers/{customer}/credits")["balances"]
             credit = ", ".join(render.money(b["balance"]) for b in balances) or "-"
             tour.console.print(f"  {name}: credit {credit}")
-    else:
-        tour.failed.append("the referral was not rewarded")
