@@ -89,6 +89,21 @@ async def test_a_nul_in_a_path_segment_is_400_naming_the_parameter(probed: Gatew
     assert probed.world.customer_reads == reads
 
 
+async def test_a_query_parameter_the_endpoint_does_not_take_is_400_naming_it(probed: GatewayUnderTest) -> None:
+    reads = probed.world.customer_reads
+    answer = await probed.http.get("/v1/customers/cus_1?expand=charges", headers=probed.auth())
+    assert assert_names(answer, 400, "expand") == "is not a parameter of this request"
+    answer = await probed.http.get("/v1/customers/cus_1/charges?page_size=5&pagesize=5", headers=probed.auth())
+    assert_names(answer, 400, "pagesize")
+    assert probed.world.customer_reads == reads
+    # NOTE: the list's own parameters pass, and the endpoint answers for its (unknown) customer.
+    listed = await probed.http.get(
+        "/v1/customers/cus_1/charges?page_size=5&subscription_id=sub_1&filter=&order_by=", headers=probed.auth()
+    )
+    assert listed.json()["error"]["status"] == "NOT_FOUND", listed.text
+    assert probed.world.customer_reads == reads + 1
+
+
 async def test_a_nul_or_lone_surrogate_in_a_body_field_is_400_and_nothing_is_written(
     probed: GatewayUnderTest,
 ) -> None:

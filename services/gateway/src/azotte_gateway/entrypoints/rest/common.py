@@ -10,6 +10,8 @@ from types import UnionType
 from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar, Union, get_args, get_origin
 
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -74,16 +76,31 @@ Quantity = Annotated[int, Field(ge=0, le=INT64_MAX, description="Units asked for
 
 
 async def clean_parameters(request: Request) -> None:
-    """Path and query parameters hold no NUL or lone surrogate and keep to their field's length limit.
+    """Every query parameter is one the endpoint takes (a misspelt one is an error, as a body's unknown field is),
+    and path and query parameters hold no NUL or lone surrogate and keep to their field's length limit.
 
     NOTE: the same rules as every gRPC request's string fields (`azotte_platform.grpc.requests`).
     """
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        taken = query_parameters(route.dependant)
+        for name in request.query_params:
+            if name not in taken:
+                raise InvalidArgument.field(name, "is not a parameter of this request")
     for source in (request.path_params.items(), request.query_params.multi_items()):
         for name, value in source:
             if isinstance(value, str):
                 problem = text_problem(value, field_limit(name))
                 if problem is not None:
                     raise InvalidArgument.field(name, problem)
+
+
+def query_parameters(dependant: Dependant) -> set[str]:
+    """The names of the query parameters an endpoint (or a dependency) takes, its dependencies' included."""
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= query_parameters(dependency)
+    return names
 
 
 Who = Annotated[Caller, Depends(caller)]
