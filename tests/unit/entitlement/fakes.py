@@ -164,10 +164,12 @@ class FakeAccessRepository:
 
     async def record_usage(
         self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
-    ) -> None:
+    ) -> bool:
         current = self.usage.get((tenant_id, customer_id, feature_key))
         if current is None or (period_start, used) > (current.period_start, current.used):
             self.usage[(tenant_id, customer_id, feature_key)] = Usage(used, period_start)
+            return True
+        return False
 
     async def load(self, customers: Collection[CustomerRef] | None = None) -> dict[CustomerRef, CustomerState]:
         states: dict[CustomerRef, CustomerState] = {ref: CustomerState() for ref in customers or ()}

@@ -17,6 +17,7 @@ from azotte_metering.adapters.billing_proto import to_event
 from azotte_metering.billing_ports import BillingUnitOfWork, ChargeAnswer, MovementEntry, Recharge, RechargeState
 from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageBill, UsageTotal, dimensions_key
 from azotte_metering.domain.limits import Limit, LimitState
+from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import UsagePrice
 from azotte_metering.domain.wallets import Movement, Wallet
 from azotte_metering.service_layer import rating
@@ -35,6 +36,8 @@ class BillingData:
     """What the usage-billing tables hold, in memory."""
 
     meters: dict[tuple[str, str], str] = field(default_factory=dict)
+    quota_meters: list[Meter] = field(default_factory=list)
+    """The meters measuring quota features (any tenant)."""
     prices: dict[PriceKey, UsagePrice] = field(default_factory=dict)
     accounts: dict[tuple[str, str], UsageAccount] = field(default_factory=dict)
     periods: dict[tuple[str, str, datetime], tuple[Period, int, datetime | None]] = field(default_factory=dict)
@@ -83,6 +86,9 @@ class FakeUsage:
 
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None:
         return self.data.accounts.get((tenant_id, customer_id))
+
+    async def quota_meters(self, tenant_id: str) -> list[Meter]:
+        return [meter for meter in self.data.quota_meters if meter.tenant_id == tenant_id]
 
     async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None:
         self.data.accounts[(tenant_id, account.customer_id)] = account

@@ -59,6 +59,9 @@ class InMemoryMeters:
     async def of_types(self, tenant_id: str, event_types: Collection[str]) -> list[Meter]:
         return [m for (tenant, _), m in self.rows.items() if tenant == tenant_id and m.event_type in event_types]
 
+    async def with_quota_features(self, tenant_id: str) -> list[Meter]:
+        return [m for (tenant, _), m in self.rows.items() if tenant == tenant_id and m.quota_features]
+
 
 class InMemoryUsage:
     def __init__(self) -> None:
@@ -176,6 +179,7 @@ class UseCases:
             tuple(fields.pop("dimensions", ())),
             self.clock.now(),
             self.clock.now(),
+            tuple(fields.pop("quota_features", ())),
         )
         async with self.uow:
             created = await meters.create_meter(self.uow, meter)

@@ -114,8 +114,8 @@ class AccessRepository(Protocol):
 
     async def record_usage(
         self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
-    ) -> None:
-        """Keep the newest period's usage; within a period the highest total."""
+    ) -> bool:
+        """Keep the newest period's usage; within a period the highest total. Whether the report changed it."""
         ...
 
     async def load(self, customers: Collection[CustomerRef] | None = None) -> dict[CustomerRef, CustomerState]:

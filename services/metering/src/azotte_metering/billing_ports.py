@@ -17,6 +17,7 @@ from typing import Protocol
 
 from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageBill, UsageTotal
 from azotte_metering.domain.limits import Limit, LimitState
+from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import UsagePrice
 from azotte_metering.domain.wallets import Movement, Wallet
 from azotte_platform.ports import AbstractUnitOfWork
@@ -48,6 +49,10 @@ class UsageRepository(Protocol):
     """Usage accounts, periods, per-period totals, adjustments and the bills of closed periods."""
 
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None: ...
+
+    async def quota_meters(self, tenant_id: str) -> list[Meter]:
+        """The tenant's meters measuring at least one quota feature."""
+        ...
 
     async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None: ...
 

@@ -48,6 +48,10 @@ class MeterRepository(Protocol):
         """The meters counting any of `event_types`."""
         ...
 
+    async def with_quota_features(self, tenant_id: str) -> list[Meter]:
+        """The meters measuring at least one quota feature."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class DayRollup:

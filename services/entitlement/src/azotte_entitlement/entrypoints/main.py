@@ -14,7 +14,12 @@ from azotte_entitlement.adapters.unit_of_work import PostgresEntitlementUnitOfWo
 from azotte_entitlement.domain.projection import AccessProjection, CustomerRef
 from azotte_entitlement.entrypoints.dispute_consumer import DISPUTE_EVENTS, DisputeEventHandler
 from azotte_entitlement.entrypoints.lifecycle_consumer import LIFECYCLE_EVENTS, LifecycleEventHandler
-from azotte_entitlement.entrypoints.metering_consumer import LIMIT_EVENTS, LimitEventHandler
+from azotte_entitlement.entrypoints.metering_consumer import (
+    LIMIT_EVENTS,
+    QUOTA_EVENTS,
+    LimitEventHandler,
+    QuotaEventHandler,
+)
 from azotte_entitlement.entrypoints.projection_sync import ProjectionSync
 from azotte_entitlement.entrypoints.servicer import EntitlementServicer
 from azotte_entitlement.service_layer.consistency import OWN_WRITES, ConsistencyGate
@@ -78,6 +83,8 @@ async def assemble(runtime: Runtime) -> Entitlement:
     await nats_connection.ensure_service_stream(runtime.js, "metering")
     limits = EventConsumer(runtime.js, uow, LIMIT_EVENTS, LimitEventHandler(projection))
     runtime.spawn(limits.run)
+    quotas = EventConsumer(runtime.js, uow, QUOTA_EVENTS, QuotaEventHandler(projection))
+    runtime.spawn(quotas.run)
     await nats_connection.ensure_service_stream(runtime.js, "payments")
     disputes = EventConsumer(runtime.js, uow, DISPUTE_EVENTS, DisputeEventHandler(projection))
     runtime.spawn(disputes.run)

@@ -54,7 +54,7 @@ async def record_usage(
     used: int,
     period_start: datetime | None,
 ) -> None:
-    """Record the quota a customer used so far in a period."""
+    """Record the quota a customer used so far in a period (a report of no more than the one kept changes nothing)."""
     _require_customer(customer_id)
     if not feature_key:
         raise InvalidArgument.field("feature_key", "is required")
@@ -62,7 +62,8 @@ async def record_usage(
         raise InvalidArgument.field("used", "cannot be negative")
     if period_start is None:
         raise InvalidArgument.field("period_start_time", "is required")
-    await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start)
+    if not await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start):
+        return
     uow.emit(tenant_id, UsageRecorded(tenant_id, customer_id, feature_key, used, period_start))
     uow.after_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
 

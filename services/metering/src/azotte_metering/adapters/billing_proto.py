@@ -17,6 +17,7 @@ from azotte_metering.domain.billing_events import (
     DowngradeOrdered,
     LimitReached,
     LimitReleased,
+    QuotaUsed,
     ThresholdCrossed,
     WalletRechargeFailed,
 )
@@ -353,6 +354,16 @@ def to_event(tenant_id: str, fact: object) -> Event:
         )
         kind = "limit.reached" if isinstance(fact, LimitReached) else "limit.released"
         return Event(tenant_id, kind, changed, about=fact.limit.customer_id)
+    if isinstance(fact, QuotaUsed):
+        used = events_pb2.QuotaUsed(
+            tenant_id=tenant_id,
+            customer_id=fact.customer_id,
+            feature_key=fact.feature_key,
+            meter_key=fact.meter_key,
+            used=fact.used,
+            period_start_time=timestamp(fact.period.start),
+        )
+        return Event(tenant_id, "quota.used", used, about=fact.customer_id)
     if isinstance(fact, DowngradeOrdered):
         ordered = events_pb2.LimitChanged(
             tenant_id=tenant_id,

@@ -12,7 +12,7 @@ from azotte.metering.v1 import events_pb2
 from azotte.metering.v1 import metering_pb2 as pb
 from azotte_metering.domain.events import UsageRecorded
 from azotte_metering.domain.ingestion import UsageEvent
-from azotte_metering.domain.meters import Aggregation, Meter
+from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
 from azotte_metering.domain.usage import Granularity, UsageValue, decimal_text
 from azotte_metering.ports import StoredEvent
 from azotte_metering.service_layer.ingest import EventResult, Outcome
@@ -43,7 +43,15 @@ def meter_to_pb(meter: Meter) -> pb.Meter:
         dimensions=list(meter.dimensions),
         create_time=timestamp(meter.created_at),
         update_time=timestamp(meter.updated_at),
+        quota_features=[
+            pb.QuotaFeature(feature_key=quota.feature_key, dimensions=dict(quota.dimensions))
+            for quota in meter.quota_features
+        ],
     )
+
+
+def quota_features_from_pb(messages: Sequence[pb.QuotaFeature]) -> tuple[QuotaFeature, ...]:
+    return tuple(QuotaFeature(quota.feature_key, tuple(sorted(quota.dimensions.items()))) for quota in messages)
 
 
 def meter_from_pb(tenant_id: str, message: pb.Meter) -> Meter:
@@ -58,6 +66,7 @@ def meter_from_pb(tenant_id: str, message: pb.Meter) -> Meter:
         dimensions=tuple(message.dimensions),
         created_at=_EPOCH,
         updated_at=_EPOCH,
+        quota_features=quota_features_from_pb(message.quota_features),
     )
 
 
@@ -69,6 +78,8 @@ def meter_changes(message: pb.Meter, paths: Sequence[str]) -> dict[str, object]:
             changes[path] = aggregation_from_pb(message.aggregation, "meter.aggregation")
         elif path == "dimensions":
             changes[path] = tuple(message.dimensions)
+        elif path == "quota_features":
+            changes[path] = quota_features_from_pb(message.quota_features)
         elif path in ("display_name", "event_type", "value_path"):
             changes[path] = getattr(message, path)
         else:

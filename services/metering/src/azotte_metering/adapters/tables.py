@@ -29,6 +29,7 @@ meters = sa.Table(
     sa.Column("dimensions", JSONB, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
+    sa.Column("quota_features", JSONB, nullable=False, server_default="[]"),
     sa.Index("meters_by_event_type", "tenant_id", "event_type"),
 )
 

@@ -21,6 +21,17 @@ class ThresholdCrossed:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaUsed:
+    """quota.used: a customer's use of a quota feature in the period, measured by a meter, in whole units."""
+
+    customer_id: str
+    feature_key: str
+    meter_key: str
+    used: int
+    period: Period
+
+
+@dataclass(frozen=True, slots=True)
 class LimitReached:
     """limit.reached: a hard limit cuts its feature off (entitlement suspends it with the limit's denial)."""
 

@@ -16,6 +16,10 @@ MAX_DIMENSIONS = 8
 MAX_PATH_DEPTH = 8
 MAX_DISPLAY_NAME = 200
 MAX_EVENT_TYPE = 256
+MAX_DIMENSION_VALUE = 256
+MAX_QUOTA_FEATURES = 8
+FEATURE_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+"""A catalog feature key: snake_case."""
 
 
 class Aggregation(Enum):
@@ -56,6 +60,19 @@ def read_path(data: Mapping[str, object], segments: Sequence[str]) -> object:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaFeature:
+    """A catalog quota feature measured by a meter: its use in a period is the meter's quantity over the usage
+    with `dimensions` (name, value pairs, sorted; none: all of it)."""
+
+    feature_key: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+    def counts(self, values: Mapping[str, str]) -> bool:
+        """Whether usage with these dimension values counts toward the feature."""
+        return all(values.get(name) == value for name, value in self.dimensions)
+
+
+@dataclass(frozen=True, slots=True)
 class Meter:
     """A tenant's meter; `dimensions` are data paths whose values group its usage."""
 
@@ -68,6 +85,7 @@ class Meter:
     dimensions: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    quota_features: tuple[QuotaFeature, ...] = ()
 
     @property
     def value_segments(self) -> tuple[str, ...]:
@@ -106,7 +124,31 @@ class Meter:
             if name in names:
                 raise InvalidMeter.field(f"meter.dimensions[{index}]", "is given twice")
             names.add(name)
+        self._check_quota_features(names)
         return self
+
+    def _check_quota_features(self, dimension_names: set[str]) -> None:
+        if not self.quota_features:
+            return
+        if self.aggregation not in (Aggregation.SUM, Aggregation.COUNT):
+            raise InvalidMeter.field("meter.quota_features", "only a SUM or COUNT meter measures a quota")
+        if len(self.quota_features) > MAX_QUOTA_FEATURES:
+            raise InvalidMeter.field("meter.quota_features", f"must be at most {MAX_QUOTA_FEATURES}")
+        features = set()
+        for index, quota in enumerate(self.quota_features):
+            field = f"meter.quota_features[{index}]"
+            if not FEATURE_KEY_PATTERN.match(quota.feature_key):
+                raise InvalidMeter.field(f"{field}.feature_key", "must be a catalog feature key (snake_case)")
+            if quota.feature_key in features:
+                raise InvalidMeter.field(f"{field}.feature_key", "is given twice")
+            features.add(quota.feature_key)
+            for name, value in quota.dimensions:
+                if name not in dimension_names:
+                    raise InvalidMeter.field(f"{field}.dimensions", f"{name!r} is not a dimension of the meter")
+                if not value or len(value) > MAX_DIMENSION_VALUE:
+                    raise InvalidMeter.field(
+                        f"{field}.dimensions", f"the value of {name!r} must be 1-{MAX_DIMENSION_VALUE} characters"
+                    )
 
     def updated(self, changes: Mapping[str, object], at: datetime) -> Meter:
         """A copy with `changes` (field name -> value) applied, validated."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from azotte_metering.billing_ports import BillingUnitOfWork
 from azotte_metering.domain.charges import UsageAccount
-from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.limits import evaluate_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,8 @@ class SubscriptionSnapshot:
 
 
 async def apply_subscription(uow: BillingUnitOfWork, tenant_id: str, snapshot: SubscriptionSnapshot) -> None:
-    """Follow the customer's subscription: a new period closes the previous one and restarts the limits.
+    """Follow the customer's subscription: a new period closes the previous one and restarts the limits and the
+    quotas measured.
 
     NOTE: a snapshot of an older period, or of another subscription that no longer bills, changes nothing
     (events may arrive out of order; the customer's billing subscription wins).
@@ -37,4 +38,5 @@ async def apply_subscription(uow: BillingUnitOfWork, tenant_id: str, snapshot: S
     await uow.usage.put_account(tenant_id, new, now)
     if current is not None and new.period.start > current.period.start:
         await uow.usage.close_period(tenant_id, new.customer_id, current.period, now)
-        await evaluate_limits(uow, tenant_id, new.customer_id, now)
+    if current is None or new.period.start != current.period.start:
+        await evaluate_usage(uow, tenant_id, new.customer_id, now)

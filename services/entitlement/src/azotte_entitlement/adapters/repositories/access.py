@@ -25,7 +25,7 @@ _RECORD_USAGE = _USAGE.on_conflict_do_update(
         _USAGE.excluded.period_start > usage.c.period_start,
         sa.and_(_USAGE.excluded.period_start == usage.c.period_start, _USAGE.excluded.used > usage.c.used),
     ),
-)
+).returning(usage.c.used)
 """Keep the newer of a stored and a reported usage, every column a parameter (built once)."""
 
 
@@ -87,9 +87,9 @@ class PostgresAccessRepository:
 
     async def record_usage(
         self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
-    ) -> None:
+    ) -> bool:
         """Keep the newest period's usage; within a period the highest total (reports may arrive out of order)."""
-        await self._connection.execute(
+        kept = await self._connection.execute(
             _RECORD_USAGE,
             {
                 "tenant_id": tenant_id,
@@ -99,6 +99,7 @@ class PostgresAccessRepository:
                 "period_start": period_start,
             },
         )
+        return kept.first() is not None
 
     async def load(self, customers: Collection[CustomerRef] | None = None) -> dict[CustomerRef, CustomerState]:
         """Stored access state of the given customers (every customer when None)."""

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.tables import meters
-from azotte_metering.domain.meters import Aggregation, Meter
+from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
 from azotte_metering.errors import MeterExists
 from azotte_metering.ports import MeterQuery
 
@@ -35,7 +35,15 @@ def _row(meter: Meter) -> dict[str, Any]:
         "dimensions": list(meter.dimensions),
         "created_at": meter.created_at,
         "updated_at": meter.updated_at,
+        "quota_features": [
+            {"feature_key": quota.feature_key, "dimensions": dict(quota.dimensions)} for quota in meter.quota_features
+        ],
     }
+
+
+def quota_features(stored: list[dict[str, Any]]) -> tuple[QuotaFeature, ...]:
+    """The quota features of a meter as its `quota_features` column keeps them."""
+    return tuple(QuotaFeature(item["feature_key"], tuple(sorted(item["dimensions"].items()))) for item in stored)
 
 
 def _meter(row: Any) -> Meter:
@@ -49,6 +57,7 @@ def _meter(row: Any) -> Meter:
         dimensions=tuple(row.dimensions),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        quota_features=quota_features(row.quota_features),
     )
 
 
@@ -100,3 +109,13 @@ class PostgresMeterRepository:
             )
         )
         return [_meter(row) for row in rows]
+
+    async def with_quota_features(self, tenant_id: str) -> list[Meter]:
+        rows = await self._connection.execute(
+            sa.select(meters).where(meters.c.tenant_id == tenant_id, _MEASURES_QUOTAS)
+        )
+        return [_meter(row) for row in rows]
+
+
+_MEASURES_QUOTAS = meters.c.quota_features != sa.text("'[]'::jsonb")
+"""A meter measuring at least one quota feature."""

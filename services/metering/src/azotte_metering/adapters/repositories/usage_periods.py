@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from azotte_metering.adapters.repositories.meters import PostgresMeterRepository
 from azotte_metering.adapters.tables import (
     meters,
     usage_accounts,
@@ -31,7 +32,7 @@ from azotte_metering.domain.charges import (
     UsageTotal,
     dimensions_key,
 )
-from azotte_metering.domain.meters import parse_path, read_path
+from azotte_metering.domain.meters import Meter, parse_path, read_path
 from azotte_platform.db.bulk import replacing
 
 _A = usage_accounts.c
@@ -166,6 +167,9 @@ class PostgresUsagePeriodRepository:
                 set_=values,
             )
         )
+
+    async def quota_meters(self, tenant_id: str) -> list[Meter]:
+        return await PostgresMeterRepository(self._conn).with_quota_features(tenant_id)
 
     async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]:
         rows = await self._conn.execute(

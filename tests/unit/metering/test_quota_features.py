@@ -1,0 +1,100 @@
+"""Quota features measured by meters: the definition is checked naming the field, one meter measures a feature,
+and each change of a customer's usage or period reports the feature's use in the period (`quota.used`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from azotte_metering.domain.charges import Period, UsageAccount
+from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
+from azotte_metering.errors import InvalidMeter
+from azotte_metering.service_layer import accounts, meters
+from azotte_metering.service_layer.accounts import SubscriptionSnapshot
+from azotte_platform.clock import FixedClock
+from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing
+from tests.unit.metering.metering_fakes import UseCases, event
+
+LARGE = QuotaFeature("tokens_gpt_large", (("model", "gpt-large"),))
+ALL_TOKENS = QuotaFeature("tokens_all")
+APRIL = Period(MARCH.end, datetime(2026, 5, 1, tzinfo=UTC))
+
+
+def tokens_meter(*quotas: QuotaFeature, aggregation: Aggregation = Aggregation.SUM) -> Meter:
+    return Meter(TENANT, "tokens", "Tokens", "ai.tokens", "$.tokens", aggregation, ("model",), T0, T0, quotas)
+
+
+@pytest.mark.parametrize(
+    ("meter", "field", "says"),
+    [
+        (tokens_meter(LARGE, aggregation=Aggregation.MAX), "meter.quota_features", "SUM or COUNT"),
+        (tokens_meter(QuotaFeature("Tokens-Large")), "meter.quota_features[0].feature_key", "snake_case"),
+        (tokens_meter(LARGE, LARGE), "meter.quota_features[1].feature_key", "twice"),
+        (
+            tokens_meter(ALL_TOKENS, QuotaFeature("tokens_eu", (("region", "eu"),))),
+            "meter.quota_features[1].dimensions",
+            "'region' is not a dimension",
+        ),
+        (tokens_meter(QuotaFeature("tokens_x", (("model", ""),))), "meter.quota_features[0].dimensions", "1-256"),
+        (tokens_meter(*(QuotaFeature(f"f{i}") for i in range(9))), "meter.quota_features", "at most 8"),
+    ],
+)
+def test_a_bad_quota_feature_is_refused_naming_its_field(meter: Meter, field: str, says: str) -> None:
+    with pytest.raises(InvalidMeter) as refused:
+        meter.validated()
+    assert refused.value.violations[0].field == field
+    assert says in refused.value.violations[0].description
+
+
+async def test_one_meter_measures_a_feature_and_its_features_change_after_it_counted_events() -> None:
+    use_cases = UseCases(FixedClock(T0))
+    await use_cases.meter("tokens", Aggregation.SUM, "tokens", dimensions=["model"], quota_features=[LARGE])
+    with pytest.raises(InvalidMeter) as taken:
+        await use_cases.meter("calls", Aggregation.COUNT, quota_features=[QuotaFeature("tokens_gpt_large")])
+    assert taken.value.violations[0].field == "meter.quota_features[0].feature_key"
+    assert taken.value.violations[0].description == "'tokens_gpt_large' is measured by the meter 'tokens' already"
+    await use_cases.ingest(event("e1", T0, {"tokens": 5, "model": "gpt-large"}))
+    async with use_cases.uow as uow:
+        changed = await meters.update_meter(uow, TENANT, "tokens", {"quota_features": (LARGE, ALL_TOKENS)})
+    assert changed.quota_features == (LARGE, ALL_TOKENS)
+
+
+def used(billing: Billing) -> list[tuple[str, int, datetime]]:
+    """(feature, used, period start) of each `quota.used` published."""
+    return [
+        (event.payload.feature_key, event.payload.used, event.payload.period_start_time.ToDatetime(UTC))  # type: ignore[attr-defined]
+        for event in billing.published("quota.used")
+    ]
+
+
+async def test_each_usage_reports_every_measured_feature_in_whole_units_over_its_dimension_values() -> None:
+    billing = Billing()
+    billing.uow.data.quota_meters.append(tokens_meter(LARGE, ALL_TOKENS))
+    await billing.usage("1500.4", model="gpt-large")
+    await billing.usage("100", model="gpt-small")
+    assert used(billing) == [
+        ("tokens_gpt_large", 1501, MARCH.start),
+        ("tokens_all", 1501, MARCH.start),
+        ("tokens_gpt_large", 1501, MARCH.start),
+        ("tokens_all", 1601, MARCH.start),
+    ]
+
+
+async def test_a_new_period_reports_the_features_afresh_and_another_tenant_sees_nothing() -> None:
+    billing = Billing()
+    billing.uow.data.quota_meters.append(tokens_meter(LARGE))
+    billing.uow.data.quota_meters.append(
+        Meter("other", "tokens", "Tokens", "ai.tokens", "$.tokens", Aggregation.SUM, (), T0, T0, (ALL_TOKENS,))
+    )
+    await billing.usage("700", model="gpt-large")
+    billing.clock.set(APRIL.start + timedelta(minutes=1))
+    account = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
+    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(account, True)))
+    assert used(billing) == [("tokens_gpt_large", 700, MARCH.start), ("tokens_gpt_large", 0, APRIL.start)]
+
+
+async def test_a_tenant_without_measured_features_reports_nothing() -> None:
+    billing = Billing()
+    await billing.usage("700", model="gpt-large")
+    assert used(billing) == []
