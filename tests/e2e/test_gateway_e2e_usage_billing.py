@@ -1,6 +1,7 @@
 """Usage billing through the gateway: usage reported over REST is priced under the customer's plan, burns their
 wallet, and a hard limit cuts the feature off at the access check (SPEND_LIMIT_REACHED, QUOTA_EXHAUSTED) until a
-top-up or a removed limit restores it; roles and tenants are kept apart."""
+top-up or a removed limit restores it; a meter measuring the plan's quota feature fills and exhausts it; roles and
+tenants are kept apart."""
 
 from __future__ import annotations
 
@@ -146,3 +147,51 @@ async def test_roles_and_tenants_are_kept_apart(suite: RunningSuite, tenant: Ten
     bad = {"request_id": rid(), "amount": {"currency_code": "USD", "amount_minor": 2**63}}
     answer = await tenant.call("POST", f"/v1/customers/{customer}/wallet-credits", json=bad)
     assert answer.status_code == 400 and "amount" in answer.text
+
+
+async def test_a_meter_measuring_the_plans_quota_feature_fills_it_and_exhausts_it(tenant: TenantApi) -> None:
+    customer = await tenant.customer()
+    assert (await tenant.checkout(customer, plan=PLAN)).status_code == 200  # 100 downloads a month
+    event_type = f"video.downloaded.{uuid.uuid4().hex[:6]}"
+    meter = {
+        "key": event_type,
+        "display_name": "HD downloads",
+        "event_type": event_type,
+        "aggregation": "AGGREGATION_COUNT",
+        "dimensions": ["quality"],
+        "quota_features": [{"feature_key": "downloads", "dimensions": {"quality": "hd"}}],
+    }
+    await tenant.ok("POST", "/v1/meters", json={"request_id": rid(), "meter": meter})
+    stored = await tenant.ok("GET", f"/v1/meters/{event_type}")
+    assert stored["meter"]["quota_features"] == meter["quota_features"]
+
+    async def downloads(count: int, quality: str) -> None:
+        events = [
+            {"id": rid(), "source": "player", "type": event_type, "subject": customer, "data": {"quality": quality}}
+            for _ in range(count)
+        ]
+        assert (await tenant.ok("POST", "/v1/events", json={"events": events}))["accepted_count"] == count
+
+    async def decision() -> dict[str, Any]:
+        return dict((await tenant.ok("GET", f"/v1/customers/{customer}/access/downloads"))["decision"])
+
+    await downloads(99, "hd")
+    await downloads(5, "sd")  # not counted: the feature is measured over HD downloads only
+
+    async def filled() -> bool:
+        return (await decision()).get("quota_used") == "99"
+
+    await eventually(filled)
+    assert (await decision())["allowed"] is True
+    await downloads(1, "hd")
+
+    async def exhausted() -> bool:
+        return (await decision()).get("denial_reason") == "ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED"
+
+    await eventually(exhausted)
+    last = await decision()
+    assert (last["quota_used"], last["quota_limit"], last.get("remaining_quota", "0")) == ("100", "100", "0")
+    taken = {**meter, "key": f"{event_type}.again"}
+    refused = await tenant.call("POST", "/v1/meters", json={"request_id": rid(), "meter": taken})
+    assert refused.status_code == 400
+    assert "is measured by the meter" in refused.json()["error"]["message"]
