@@ -52,6 +52,8 @@ async def test_the_demo_tour_runs_clean(suite: RunningSuite) -> None:
     )
     assert emptied[-1].startswith("  access: erin → priority_access: denied ("), ai
     assert topped_up == ["  access: erin → priority_access: allowed"], ai
+    assert "  quota: erin → tokens_gpt_large: 1,500 of 2,000,000 used" in ai.splitlines(), ai
+    assert "  quota: erin → tokens_gpt_small: 10,000 of 20,000,000 used" in ai.splitlines(), ai
 
 
 def table_rows(shown: str) -> set[tuple[str, ...]]:

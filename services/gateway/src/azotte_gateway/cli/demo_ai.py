@@ -1,6 +1,6 @@
 """The demo's AI section: the tenant adds an AI assistant (docs/examples/ai-catalog.yaml), meters tokens on two
-models at graduated prices, a prepaid wallet burns down, an 80% alert fires, an empty wallet cuts access, and a
-top-up restores it."""
+models at graduated prices, each model's tokens filling the plan's quota of it, a prepaid wallet burns down, an 80%
+alert fires, an empty wallet cuts access, and a top-up restores it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ PRICES = {
 }
 # 2.50 USD a batch up to the large model's 1,000th token, 2.10 across it, 1.90 past it: the fifth empties the wallet.
 BATCHES = ({"large": 300, "small": 2000},) * 5
+# The plan's quota feature each model's tokens count toward.
+QUOTAS = {"large": "tokens_gpt_large", "small": "tokens_gpt_small"}
 
 
 def ai_section(tour: Tour, title: str) -> None:
@@ -48,6 +50,7 @@ def ai_section(tour: Tour, title: str) -> None:
             _stream(tour, ai, customer, number, batch)
         tour.wait_for("the empty wallet to cut access", lambda: not _allowed(ai, customer)[0])
         _show_access(tour, ai, customer)
+        _show_quotas(tour, ai, customer)
         alerts = [
             limit for limit in ai.get(f"/v1/customers/{customer}/usage-limits")["limits"] if limit["alerted_percents"]
         ]
@@ -101,6 +104,7 @@ def _meter_and_prices(tour: Tour, ai: GatewayClient) -> None:
         "value_path": "$.tokens",
         "aggregation": "AGGREGATION_SUM",
         "dimensions": ["model"],
+        "quota_features": [{"feature_key": key, "dimensions": {"model": model}} for model, key in QUOTAS.items()],
     }
     try:
         ai.post("/v1/meters", {"meter": meter}, request_id=tour.request_id("ai", "meter"))
@@ -121,6 +125,7 @@ def _meter_and_prices(tour: Tour, ai: GatewayClient) -> None:
         }
         ai.post("/v1/usage-prices", {"price": price}, request_id=tour.request_id("ai", "price", model))
     tour.console.print("  tokens metered by model; large: 0.5 cent/token up to 1,000 then 0.3; small: 0.05")
+    tour.console.print("  each model's tokens count toward the plan's quota of it (tokens_gpt_large, tokens_gpt_small)")
 
 
 def _limits(tour: Tour, ai: GatewayClient, customer: str) -> None:
@@ -174,6 +179,24 @@ def _allowed(ai: GatewayClient, customer: str) -> tuple[bool, str]:
     """Whether the customer may use the feature now, and the denial's reason when not."""
     decision = ai.get(f"/v1/customers/{customer}/access/{FEATURE}")["decision"]
     return bool(decision.get("allowed")), render.enum(decision.get("denial_reason", ""), "ACCESS_DENIAL_REASON_")
+
+
+def _show_quotas(tour: Tour, ai: GatewayClient, customer: str) -> None:
+    """The plan's token quotas as the tokens streamed filled them."""
+    sent = {QUOTAS[model]: sum(batch[model] for batch in BATCHES) for model in QUOTAS}
+
+    def used(feature: str) -> dict[str, Any]:
+        return dict(ai.get(f"/v1/customers/{customer}/access/{feature}")["decision"])
+
+    def counted() -> bool:
+        return all(used(feature).get("quota_used") == str(tokens) for feature, tokens in sent.items())
+
+    tour.wait_for("the plan's quotas to count the tokens", counted)
+    for feature in sent:
+        decision = used(feature)
+        tour.console.print(
+            f"  quota: erin → {feature}: {int(decision['quota_used']):,} of {int(decision['quota_limit']):,} used"
+        )
 
 
 def _show_access(tour: Tour, ai: GatewayClient, customer: str) -> None:

@@ -50,11 +50,12 @@ def send(
 def meters() -> None:
     """The tenant's meters."""
     answer = _call("GET", "/v1/meters", params={"page_size": 500})
-    table = Table("key", "event type", "aggregation", "value path", "dimensions", title="Meters")
+    table = Table("key", "event type", "aggregation", "value path", "dimensions", "quota features", title="Meters")
     for meter in answer["meters"]:
         aggregation = str(meter["aggregation"]).removeprefix("AGGREGATION_")
+        quotas = ", ".join(_quota_text(quota) for quota in meter.get("quota_features", []))
         table.add_row(
-            meter["key"], meter["event_type"], aggregation, meter["value_path"], ", ".join(meter["dimensions"])
+            meter["key"], meter["event_type"], aggregation, meter["value_path"], ", ".join(meter["dimensions"]), quotas
         )
     _cli().console.print(table)
 
@@ -67,6 +68,14 @@ def create_meter(
     value_path: Annotated[str, typer.Option("--value-path", help="e.g. $.tokens (none for COUNT).")] = "",
     dimension: Annotated[list[str] | None, typer.Option("--dimension", help="Group by this data path; repeat.")] = None,
     display_name: Annotated[str, typer.Option("--name", help="Shown in the portal (default: the key).")] = "",
+    quota_feature: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--quota-feature",
+            help="A plan's quota feature this meter measures, over the usage with these dimension values: "
+            "FEATURE[:DIMENSION=VALUE,...], e.g. tokens_gpt_large:model=large; repeat.",
+        ),
+    ] = None,
 ) -> None:
     """Create a meter."""
     meter = {
@@ -76,11 +85,26 @@ def create_meter(
         "value_path": value_path,
         "aggregation": f"AGGREGATION_{aggregation.upper()}",
         "dimensions": dimension or [],
+        "quota_features": [_quota_feature(text) for text in quota_feature or []],
     }
     cli = _cli()
     with cli.handled():
         answer = cli.client().post("/v1/meters", {"meter": meter})
     cli.console.print(f"created meter {answer['meter']['key']}")
+
+
+def _quota_feature(text: str) -> dict[str, Any]:
+    """`tokens_gpt_large:model=large,region=eu` as a meter's quota feature."""
+    feature, _, values = text.partition(":")
+    pairs = [pair.partition("=") for pair in values.split(",")] if values else []
+    if not feature or any(not name or not sep or not value for name, sep, value in pairs):
+        raise typer.BadParameter(f"{text!r}: expected FEATURE[:DIMENSION=VALUE,...]", param_hint="--quota-feature")
+    return {"feature_key": feature, "dimensions": {name: value for name, _, value in pairs}}
+
+
+def _quota_text(quota: dict[str, Any]) -> str:
+    values = ",".join(f"{name}={value}" for name, value in sorted(quota.get("dimensions", {}).items()))
+    return f"{quota['feature_key']}:{values}" if values else str(quota["feature_key"])
 
 
 @app.command("show")
