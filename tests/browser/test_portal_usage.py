@@ -1,5 +1,6 @@
-"""Usage in the portal: a manager creates a meter, a customer's metered usage shows on its page, an operator
-grants prepaid usage credit and a manager sets a limit with its alerts."""
+"""Usage in the portal: a manager creates a meter, the meters list the quota features they measure, a customer's
+metered usage shows on its page, an operator grants prepaid usage credit and a manager sets a limit with its
+alerts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ from playwright.async_api import BrowserContext, expect
 from tests.browser.accessibility import problems
 from tests.browser.conftest import Portal
 from tests.stack import RunningSuite
+
+
+HD_DOWNLOADS = {
+    "key": "hd-downloads",
+    "display_name": "HD downloads",
+    "event_type": "video.downloaded",
+    "aggregation": "AGGREGATION_COUNT",
+    "dimensions": ["quality"],
+    "quota_features": [{"feature_key": "downloads", "dimensions": {"quality": "hd"}}],
+}
 
 
 def tokens_used(customer_id: str, tokens: int) -> dict[str, object]:
@@ -39,6 +50,9 @@ async def test_a_customers_usage_wallet_and_limits(
     await manager.get_by_label("Aggregation").select_option("sum")
     await manager.get_by_role("button", name="Create meter").click()
     await expect(manager.get_by_role("status")).to_have_text("The meter is created.")
+    await tenant.ok("POST", "/v1/meters", json={"request_id": uuid.uuid4().hex, "meter": HD_DOWNLOADS})
+    await manager.reload()
+    await expect(manager.get_by_role("row").filter(has_text="video.downloaded")).to_contain_text("downloads quality=hd")
     await tenant.ok("POST", "/v1/events", json=[tokens_used(customer_id, n) for n in (100, 25)])
 
     await manager.get_by_label("Customer id").fill(customer_id)
