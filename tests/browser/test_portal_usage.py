@@ -13,7 +13,6 @@ from tests.browser.accessibility import problems
 from tests.browser.conftest import Portal
 from tests.stack import RunningSuite
 
-
 HD_DOWNLOADS = {
     "key": "hd-downloads",
     "display_name": "HD downloads",

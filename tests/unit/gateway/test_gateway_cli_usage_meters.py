@@ -6,8 +6,7 @@ import json
 
 import httpx
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from azotte_gateway.cli import commands
 from azotte_gateway.cli.client import GatewayClient
