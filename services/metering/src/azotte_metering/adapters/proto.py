@@ -51,7 +51,7 @@ def meter_to_pb(meter: Meter) -> pb.Meter:
 
 
 def quota_features_from_pb(messages: Sequence[pb.QuotaFeature]) -> tuple[QuotaFeature, ...]:
-    return tuple(QuotaFeature(quota.feature_key, tuple(sorted(quota.dimensions.items()))) for quota in messages)
+    return tuple(QuotaFeature.of(quota.feature_key, quota.dimensions) for quota in messages)
 
 
 def meter_from_pb(tenant_id: str, message: pb.Meter) -> Meter:

@@ -67,6 +67,10 @@ class QuotaFeature:
     feature_key: str
     dimensions: tuple[tuple[str, str], ...] = ()
 
+    @classmethod
+    def of(cls, feature_key: str, dimensions: Mapping[str, str]) -> QuotaFeature:
+        return cls(feature_key, tuple(sorted(dimensions.items())))
+
     def counts(self, values: Mapping[str, str]) -> bool:
         """Whether usage with these dimension values counts toward the feature."""
         return all(values.get(name) == value for name, value in self.dimensions)

@@ -43,7 +43,7 @@ def _row(meter: Meter) -> dict[str, Any]:
 
 def quota_features(stored: list[dict[str, Any]]) -> tuple[QuotaFeature, ...]:
     """The quota features of a meter as its `quota_features` column keeps them."""
-    return tuple(QuotaFeature(item["feature_key"], tuple(sorted(item["dimensions"].items()))) for item in stored)
+    return tuple(QuotaFeature.of(item["feature_key"], item["dimensions"]) for item in stored)
 
 
 def _meter(row: Any) -> Meter:
