@@ -1,6 +1,7 @@
 """Promotions through the gateway, REST and gRPC: a manager's promotion and shared code, a checkout that pays the
 discounted price and redeems it, the limits it is held to, a declined card giving the reservation back, a device
-validating a code, batches and goodwill codes, and who may do each of these."""
+validating a code, batches and goodwill codes, codes, batches and redemptions read back, and who may do each of
+these."""
 
 from __future__ import annotations
 
@@ -309,3 +310,61 @@ async def test_promotions_over_grpc(suite: RunningSuite, tenant: TenantApi) -> N
             gp.EndPromotionRequest(request_id=rid(), promotion_id=promotion_id), metadata=bearer(manager_key)
         )
         assert ended.promotion.state == pr.PROMOTION_STATE_ENDED
+
+
+async def test_operators_read_codes_batches_and_redemptions_and_another_tenant_finds_none(
+    suite: RunningSuite, tenant: TenantApi
+) -> None:
+    manager, viewer, operator = [await tenant.new_key(role) for role in ("manager", "viewer", "operator")]
+    promotion_id, code = await premiere(tenant, manager, code_limit=5)
+    second = f"encore-{uuid.uuid4().hex[:8]}"
+    await tenant.ok(
+        "POST", f"/v1/promotions/{promotion_id}/codes", json={"request_id": rid(), "code": second}, key=manager
+    )
+    paid = await checkout(tenant, await tenant.customer(), code)
+    assert paid.status_code == 200, paid.text
+    redemption_id = paid.json()["promotion"]["redemption_id"]
+
+    page = await tenant.ok("GET", f"/v1/promotions/{promotion_id}/codes", params={"page_size": 1}, key=manager)
+    rest = await tenant.ok(
+        "GET", f"/v1/promotions/{promotion_id}/codes", params={"page_token": page["next_page_token"]}, key=manager
+    )
+    listed = {c["code"]: c for c in page["codes"] + rest["codes"]}
+    normal = code.replace("-", "").upper()
+    assert sorted(listed) == sorted([normal, second.replace("-", "").upper()]) and not rest["next_page_token"]
+    assert (listed[normal]["confirmed_count"], listed[normal]["max_redemptions"]) == ("1", "5")
+    hidden = await tenant.call("GET", f"/v1/promotions/{promotion_id}/codes", key=operator)
+    assert hidden.status_code == 403  # the codes are the discount
+
+    read = await tenant.ok("GET", f"/v1/promotion-codes/{code.lower()}", key=viewer)
+    assert (read["code"]["code"], read["code"]["promotion_id"], read["code"]["confirmed_count"]) == (
+        normal,
+        promotion_id,
+        "1",
+    )
+    redemption = (await tenant.ok("GET", f"/v1/redemptions/{redemption_id}", key=viewer))["redemption"]
+    assert (redemption["code"], redemption["state"]) == (normal, "REDEMPTION_STATE_CONFIRMED")
+    assert redemption["discount"]["amount_minor"] == str(DISCOUNT) and redemption["charge_id"]
+    batch = (
+        await tenant.ok(
+            "POST",
+            f"/v1/promotions/{promotion_id}/code-batches",
+            json={"request_id": rid(), "code_count": 2, "prefix": "VIP"},
+            key=manager,
+        )
+    )["batch"]
+    got = (await tenant.ok("GET", f"/v1/code-batches/{batch['id']}", key=viewer))["batch"]
+    assert (got["code_count"], got["prefix"], got["revoked"]) == (2, "VIP", False)
+
+    publishable = await tenant.new_key("publishable")
+    assert (await tenant.call("GET", f"/v1/redemptions/{redemption_id}", key=publishable)).status_code == 403
+    foreign = await suite.new_tenant(with_catalog=False)
+    for path in (
+        f"/v1/promotion-codes/{code}",
+        f"/v1/promotions/{promotion_id}/codes",
+        f"/v1/code-batches/{batch['id']}",
+        f"/v1/redemptions/{redemption_id}",
+    ):
+        elsewhere = await foreign.call("GET", path)
+        assert elsewhere.status_code == 404, (path, elsewhere.text)
+    assert (await tenant.call("GET", "/v1/redemptions/red_unknown")).status_code == 404

@@ -267,6 +267,40 @@ class Promotions:
         )
         return gp.RevokePromotionCodeResponse(code=answer.code)
 
+    async def get_promotion_code(
+        self, caller: Caller, request: gp.GetPromotionCodeRequest
+    ) -> gp.GetPromotionCodeResponse:
+        # NOTE: the caller names the code, so reading it reveals none.
+        authorize(caller.principal, Permission.READ_PROMOTIONS)
+        require(request, "code")
+        answer = await self.peers.promotions.GetPromotionCode(pr.GetPromotionCodeRequest(code=request.code))
+        return gp.GetPromotionCodeResponse(code=answer.code)
+
+    async def list_promotion_codes(
+        self, caller: Caller, request: gp.ListPromotionCodesRequest
+    ) -> gp.ListPromotionCodesResponse:
+        # NOTE: the codes themselves are the discount: listing them is configuring, not viewing.
+        authorize(caller.principal, Permission.MANAGE_PROMOTIONS)
+        require(request, "promotion_id")
+        answer = await self.peers.promotions.ListPromotionCodes(
+            pr.ListPromotionCodesRequest(
+                promotion_id=request.promotion_id, page_size=request.page_size, page_token=request.page_token
+            )
+        )
+        return gp.ListPromotionCodesResponse(codes=answer.codes, next_page_token=answer.next_page_token)
+
+    async def get_code_batch(self, caller: Caller, request: gp.GetCodeBatchRequest) -> gp.GetCodeBatchResponse:
+        authorize(caller.principal, Permission.READ_PROMOTIONS)
+        require(request, "batch_id")
+        answer = await self.peers.promotions.GetCodeBatch(pr.GetCodeBatchRequest(batch_id=request.batch_id))
+        return gp.GetCodeBatchResponse(batch=answer.batch)
+
+    async def get_redemption(self, caller: Caller, request: gp.GetRedemptionRequest) -> gp.GetRedemptionResponse:
+        authorize(caller.principal, Permission.READ_PROMOTIONS)
+        require(request, "redemption_id")
+        answer = await self.peers.promotions.GetRedemption(pr.GetRedemptionRequest(redemption_id=request.redemption_id))
+        return gp.GetRedemptionResponse(redemption=answer.redemption)
+
     async def create_code_batch(self, caller: Caller, request: gp.CreateCodeBatchRequest) -> gp.CreateCodeBatchResponse:
         authorize(caller.principal, Permission.MANAGE_PROMOTIONS)
         require_mutation(request, "promotion_id")

@@ -217,6 +217,30 @@ async def create_promotion_code(promotion_id: str, body: CodeBody, who: Who, g: 
     return js(await g.promotions.create_promotion_code(who, request))
 
 
+@router.get(
+    "/v1/promotions/{promotion_id}/codes",
+    summary="List the shared codes of a promotion",
+    description=MANAGE + " (the codes are the discount). With their limits and their reserved and confirmed "
+    "redemptions, in code order; a batch's codes are exported from the batch.",
+    **answers(gp.ListPromotionCodesResponse),
+)
+async def list_promotion_codes(
+    promotion_id: str, who: Who, g: Gw, page_size: PageSize = 0, page_token: str = ""
+) -> JSON:
+    request = gp.ListPromotionCodesRequest(promotion_id=promotion_id, page_size=page_size, page_token=page_token)
+    return js(await g.promotions.list_promotion_codes(who, request))
+
+
+@router.get(
+    "/v1/promotion-codes/{code}",
+    summary="Get a code with its redemptions",
+    description=READ + " Any case, with or without hyphens; a code of a batch too.",
+    **answers(gp.GetPromotionCodeResponse),
+)
+async def get_promotion_code(code: str, who: Who, g: Gw) -> JSON:
+    return js(await g.promotions.get_promotion_code(who, gp.GetPromotionCodeRequest(code=code)))
+
+
 @router.post(
     "/v1/promotion-codes/{code}:revoke",
     summary="Revoke a code",
@@ -260,6 +284,26 @@ async def export_code_batch(
 ) -> JSON:
     request = gp.ExportCodeBatchRequest(batch_id=batch_id, page_size=page_size, page_token=page_token)
     return js(await g.promotions.export_code_batch(who, request))
+
+
+@router.get(
+    "/v1/code-batches/{batch_id}",
+    summary="Get a batch of codes (not its codes)",
+    description=READ,
+    **answers(gp.GetCodeBatchResponse),
+)
+async def get_code_batch(batch_id: str, who: Who, g: Gw) -> JSON:
+    return js(await g.promotions.get_code_batch(who, gp.GetCodeBatchRequest(batch_id=batch_id)))
+
+
+@router.get(
+    "/v1/redemptions/{redemption_id}",
+    summary="Get a redemption",
+    description=READ + " The id is a checkout's `promotion.redemption_id`.",
+    **answers(gp.GetRedemptionResponse),
+)
+async def get_redemption(redemption_id: str, who: Who, g: Gw) -> JSON:
+    return js(await g.promotions.get_redemption(who, gp.GetRedemptionRequest(redemption_id=redemption_id)))
 
 
 @router.post(
