@@ -257,3 +257,38 @@ async def test_members_lose_access_when_the_owner_goes_on_hold_and_get_it_back_o
 
 async def _is(read: Any, expected: str) -> bool:
     return bool(await read() == expected)
+
+
+async def test_support_adds_a_member_without_an_invite_within_the_seats(suite: RunningSuite, own: TenantApi) -> None:
+    family = await new_family(own)
+    kid, partner, neighbour = family.others
+    operator, viewer = await own.new_key("operator"), await own.new_key("viewer")
+    path = f"/v1/customers/{family.owner}/family/members"
+    body = {**rid(), "member_customer_id": kid}
+    assert (await own.call("POST", path, json=body, key=viewer)).status_code == 403
+    added = await own.call("POST", path, json=body, key=operator)
+    assert added.status_code == 200, added.text
+    assert added.json()["member"]["customer_id"] == kid and added.json()["family"]["seats_used"] == 2
+    again = await own.call("POST", path, json=body, key=operator)  # a retry of the same request
+    assert again.json() == added.json()
+
+    async def shares() -> bool:
+        return bool((await access(own, kid))["allowed"])
+
+    await eventually(shares)
+    refused(
+        await own.call("POST", path, json={**rid(), "member_customer_id": kid}, key=operator), 409, "ALREADY_A_MEMBER"
+    )
+    owner_too = {**rid(), "member_customer_id": family.owner}
+    refused(await own.call("POST", path, json=owner_too, key=operator), 409, "OWNER_IS_NOT_A_MEMBER")
+    assert (await invite(own, family.owner)).status_code == 200  # the last seat, held by a pending invite
+    full = {**rid(), "member_customer_id": partner}
+    refused(await own.call("POST", path, json=full, key=operator), 409, "SEAT_LIMIT_REACHED")
+
+    foreign = await suite.new_tenant()
+    stranger = await foreign.customer()
+    elsewhere = await own.call("POST", path, json={**rid(), "member_customer_id": stranger}, key=operator)
+    assert elsewhere.status_code == 404, elsewhere.text
+    missing = await own.call("POST", path, json={**rid(), "member_customer_id": ""}, key=operator)
+    assert missing.status_code == 400 and "member_customer_id" in missing.text
+    assert neighbour not in [m["customer_id"] for m in (await own.ok("GET", path))["members"]]

@@ -195,3 +195,24 @@ async def test_a_meter_measuring_the_plans_quota_feature_fills_it_and_exhausts_i
     refused = await tenant.call("POST", "/v1/meters", json={"request_id": rid(), "meter": taken})
     assert refused.status_code == 400
     assert "is measured by the meter" in refused.json()["error"]["message"]
+
+
+async def test_a_customers_wallets_and_one_limit_are_read_back(suite: RunningSuite, tenant: TenantApi) -> None:
+    customer = await tenant.customer()
+    for currency, amount in (("USD", 500), ("EUR", 300)):
+        grant = {"request_id": rid(), "amount": {"currency_code": currency, "amount_minor": amount}}
+        await tenant.ok("POST", f"/v1/customers/{customer}/wallet-credits", json=grant)
+    limit = {"limit_id": f"cap-{customer}", "feature_key": FEATURE, "measure": "SPEND", "value": "2000"}
+    body = {"request_id": rid(), "limit": {**limit, "currency_code": "USD", "policy": "ALLOW_OVERAGE"}}
+    await tenant.ok("POST", f"/v1/customers/{customer}/usage-limits", json=body)
+
+    viewer = await tenant.new_key("viewer")
+    wallets = (await tenant.ok("GET", f"/v1/customers/{customer}/wallets", key=viewer))["wallets"]
+    assert [(w["currency_code"], w["balance"]["amount_minor"]) for w in wallets] == [("EUR", "300"), ("USD", "500")]
+    read = (await tenant.ok("GET", f"/v1/usage-limits/{limit['limit_id']}", key=viewer))["limit"]
+    assert (read["customer_id"], read["feature_key"], read["value"]) == (customer, FEATURE, "2000")
+
+    foreign = await suite.new_tenant(with_catalog=False)
+    assert (await foreign.call("GET", f"/v1/customers/{customer}/wallets")).status_code == 404
+    assert (await foreign.call("GET", f"/v1/usage-limits/{limit['limit_id']}")).status_code == 404
+    assert (await tenant.call("GET", "/v1/usage-limits/no-such-limit")).status_code == 404

@@ -225,6 +225,7 @@ class FamiliesServicer(_Servicer, families_pb2_grpc.FamiliesServiceServicer):
 
     GetFamily = _rpc(lambda g: g.families.get_family)
     ListFamilyMembers = _rpc(lambda g: g.families.list_family_members)
+    AddFamilyMember = _rpc(lambda g: g.families.add_family_member)
     RemoveFamilyMember = _rpc(lambda g: g.families.remove_family_member)
     CreateFamilyInvite = _rpc(lambda g: g.families.create_family_invite)
     ListFamilyInvites = _rpc(lambda g: g.families.list_family_invites)
@@ -441,9 +442,11 @@ class UsageBillingServicer(_Servicer, usage_billing_pb2_grpc.UsageBillingService
     TopUpWallet = _rpc(lambda g: g.usage_billing.top_up_wallet)
     SetAutoRecharge = _rpc(lambda g: g.usage_billing.set_auto_recharge)
     GetWallet = _rpc(lambda g: g.usage_billing.get_wallet)
+    ListWallets = _rpc(lambda g: g.usage_billing.list_wallets)
     ListWalletMovements = _rpc(lambda g: g.usage_billing.list_wallet_movements)
     SetUsageLimit = _rpc(lambda g: g.usage_billing.set_usage_limit)
     ListUsageLimits = _rpc(lambda g: g.usage_billing.list_usage_limits)
+    GetUsageLimit = _rpc(lambda g: g.usage_billing.get_usage_limit)
     DeleteUsageLimit = _rpc(lambda g: g.usage_billing.delete_usage_limit)
     PreviewUsageCharges = _rpc(lambda g: g.usage_billing.preview_usage_charges)
 

@@ -34,14 +34,14 @@ MEMBER_ORDER = ("join_time", "customer_id")
 INVITE_FILTERS = {"state": EQUALITY, "create_time": COMPARISONS, "expire_time": COMPARISONS}
 INVITE_ORDER = ("create_time", "expire_time")
 INVITE_STATES = {"PENDING", "ACCEPTED", "EXPIRED"}
-# NOTE: entitlement names the member of RemoveGroupMember `customer_id`; the gateway's request names
+# NOTE: entitlement names the member of Add/RemoveGroupMember `customer_id`; the gateway's request names
 # the owner so, and the member `member_customer_id`.
-REMOVE_FIELDS = {"customer_id": "member_customer_id"}
+MEMBER_FIELDS = {"customer_id": "member_customer_id"}
 
 
 @dataclass(frozen=True)
 class Families:
-    """GetFamily, ListFamilyMembers, RemoveFamilyMember, Create/List/Revoke/AcceptFamilyInvite."""
+    """GetFamily, ListFamilyMembers, Add/RemoveFamilyMember, Create/List/Revoke/AcceptFamilyInvite."""
 
     peers: Peers
     customers: KnownCustomers
@@ -77,13 +77,29 @@ class Families:
         page, next_token = _page(members, conditions, ordering, fields, "customer_id", request, query)
         return fam.ListFamilyMembersResponse(members=page, next_page_token=next_token, family=family)
 
+    async def add_family_member(
+        self, caller: Caller, request: fam.AddFamilyMemberRequest
+    ) -> fam.AddFamilyMemberResponse:
+        authorize(caller.principal, Permission.MANAGE_FAMILIES, customer_id=request.customer_id)
+        require_mutation(request, "customer_id", "member_customer_id")
+        family = await self._family(caller, request.customer_id)
+        await self.customers.require(caller.principal.tenant_id, request.member_customer_id)
+        with field_names(MEMBER_FIELDS):
+            answer = await self.peers.entitlement.AddGroupMember(
+                ent.AddGroupMemberRequest(
+                    request_id=request.request_id, group_id=family.family_id, customer_id=request.member_customer_id
+                )
+            )
+        joined = await self._family(caller, request.customer_id, group_id=family.family_id)
+        return fam.AddFamilyMemberResponse(family=joined, member=proto.family_member(answer.member))
+
     async def remove_family_member(
         self, caller: Caller, request: fam.RemoveFamilyMemberRequest
     ) -> fam.RemoveFamilyMemberResponse:
         authorize(caller.principal, Permission.MANAGE_FAMILIES, customer_id=request.customer_id)
         require_mutation(request, "customer_id", "member_customer_id")
         family = await self._family(caller, request.customer_id)
-        with field_names(REMOVE_FIELDS):
+        with field_names(MEMBER_FIELDS):
             answer = await self.peers.entitlement.RemoveGroupMember(
                 ent.RemoveGroupMemberRequest(
                     request_id=request.request_id, group_id=family.family_id, customer_id=request.member_customer_id

@@ -126,6 +126,13 @@ class UsageBilling:
         )
         return ub.GetWalletResponse(wallet=answer.wallet)
 
+    async def list_wallets(self, caller: Caller, request: ub.ListWalletsRequest) -> ub.ListWalletsResponse:
+        authorize(caller.principal, Permission.READ_USAGE_BILLING)
+        require(request, "customer_id")
+        await self.customers.require(caller.principal.tenant_id, request.customer_id)
+        answer = await self.peers.wallets.ListWallets(wa.ListWalletsRequest(customer_id=request.customer_id))
+        return ub.ListWalletsResponse(wallets=answer.wallets)
+
     async def list_wallet_movements(
         self, caller: Caller, request: ub.ListWalletMovementsRequest
     ) -> ub.ListWalletMovementsResponse:
@@ -161,6 +168,12 @@ class UsageBilling:
         await self.customers.require(caller.principal.tenant_id, request.customer_id)
         answer = await self.peers.wallets.ListLimits(wa.ListLimitsRequest(customer_id=request.customer_id))
         return ub.ListUsageLimitsResponse(limits=answer.limits)
+
+    async def get_usage_limit(self, caller: Caller, request: ub.GetUsageLimitRequest) -> ub.GetUsageLimitResponse:
+        authorize(caller.principal, Permission.READ_USAGE_BILLING)
+        require(request, "limit_id")
+        answer = await self.peers.wallets.GetLimit(wa.GetLimitRequest(limit_id=request.limit_id))
+        return ub.GetUsageLimitResponse(limit=answer.limit)
 
     async def delete_usage_limit(
         self, caller: Caller, request: ub.DeleteUsageLimitRequest

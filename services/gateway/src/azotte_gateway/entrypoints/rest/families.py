@@ -32,6 +32,11 @@ class RemoveMemberBody(MutatingBody):
     pass
 
 
+class AddMemberBody(MutatingBody):
+    use_case_rules = {**MutatingBody.use_case_rules, "member_customer_id": {"minLength": 1}}
+    member_customer_id: str = Field(default="", description="The customer joining, of the same tenant.")
+
+
 class AcceptInviteBody(MutatingBody):
     use_case_rules = {**MutatingBody.use_case_rules, "customer_id": {"minLength": 1}}
     customer_id: str = Field(default="", description="The invitee joining: their own customer id.")
@@ -58,6 +63,20 @@ async def get_family(customer_id: str, who: Who, g: Gw) -> JSON:
 async def list_family_members(customer_id: str, who: Who, g: Gw, listing: Listing) -> JSON:
     request = fam.ListFamilyMembersRequest(customer_id=customer_id, **listing.fields())
     return js(await g.families.list_family_members(who, request))
+
+
+@router.post(
+    "/v1/customers/{customer_id}/family/members",
+    summary="Add a customer to the family without an invite (support acting for the owner)",
+    description="Needs `manage_families` (operator and up). The member takes a free seat: 409 `SEAT_LIMIT_REACHED` "
+    "when none is left (pending invites hold theirs), `ALREADY_A_MEMBER`, `OWNER_IS_NOT_A_MEMBER`.",
+    **answers(fam.AddFamilyMemberResponse),
+)
+async def add_family_member(customer_id: str, body: AddMemberBody, who: Who, g: Gw) -> JSON:
+    request = fam.AddFamilyMemberRequest(
+        request_id=body.request_id, customer_id=customer_id, member_customer_id=body.member_customer_id
+    )
+    return js(await g.families.add_family_member(who, request))
 
 
 @router.post(

@@ -220,6 +220,16 @@ async def set_auto_recharge(customer_id: str, currency_code: str, body: SetAutoR
 
 
 @router.get(
+    "/v1/customers/{customer_id}/wallets",
+    summary="Every wallet of a customer, one per currency",
+    description=READ,
+    **answers(ub.ListWalletsResponse),
+)
+async def list_wallets(customer_id: str, who: Who, g: Gw) -> JSON:
+    return js(await g.usage_billing.list_wallets(who, ub.ListWalletsRequest(customer_id=customer_id)))
+
+
+@router.get(
     "/v1/customers/{customer_id}/wallets/{currency_code}",
     summary="A customer's wallet: balance, grants, auto-recharge",
     description=READ,
@@ -268,6 +278,16 @@ async def set_usage_limit(customer_id: str, body: SetLimitBody, who: Who, g: Gw)
 )
 async def list_usage_limits(customer_id: str, who: Who, g: Gw) -> JSON:
     return js(await g.usage_billing.list_usage_limits(who, ub.ListUsageLimitsRequest(customer_id=customer_id)))
+
+
+@router.get(
+    "/v1/usage-limits/{limit_id}",
+    summary="A usage limit and where it stands in the current period",
+    description=READ,
+    **answers(ub.GetUsageLimitResponse),
+)
+async def get_usage_limit(limit_id: str, who: Who, g: Gw) -> JSON:
+    return js(await g.usage_billing.get_usage_limit(who, ub.GetUsageLimitRequest(limit_id=limit_id)))
 
 
 @router.post(
