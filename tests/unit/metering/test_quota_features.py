@@ -9,8 +9,9 @@ import pytest
 
 from azotte_metering.domain.charges import Period, UsageAccount
 from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
+from azotte_metering.domain.wallets import GrantSource
 from azotte_metering.errors import InvalidMeter
-from azotte_metering.service_layer import accounts, meters
+from azotte_metering.service_layer import accounts, meters, wallets
 from azotte_metering.service_layer.accounts import SubscriptionSnapshot
 from azotte_platform.clock import FixedClock
 from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing
@@ -68,12 +69,16 @@ def used(billing: Billing) -> list[tuple[str, int, datetime]]:
     ]
 
 
-async def test_each_usage_reports_every_measured_feature_in_whole_units_over_its_dimension_values() -> None:
+async def test_each_usage_reports_its_meters_features_in_whole_units_over_their_dimension_values() -> None:
     billing = Billing()
     billing.uow.data.quota_meters.append(tokens_meter(LARGE, ALL_TOKENS))
+    calls = QuotaFeature("api_calls")
+    billing.uow.data.quota_meters.append(
+        Meter(TENANT, "calls", "Calls", "ai.call", "", Aggregation.COUNT, (), T0, T0, (calls,))
+    )
     await billing.usage("1500.4", model="gpt-large")
     await billing.usage("100", model="gpt-small")
-    assert used(billing) == [
+    assert used(billing) == [  # the usage of `tokens` reports its features, not those of `calls`
         ("tokens_gpt_large", 1501, MARCH.start),
         ("tokens_all", 1501, MARCH.start),
         ("tokens_gpt_large", 1501, MARCH.start),
@@ -94,7 +99,10 @@ async def test_a_new_period_reports_the_features_afresh_and_another_tenant_sees_
     assert used(billing) == [("tokens_gpt_large", 700, MARCH.start), ("tokens_gpt_large", 0, APRIL.start)]
 
 
-async def test_a_tenant_without_measured_features_reports_nothing() -> None:
+async def test_a_tenant_without_measured_features_reports_nothing_nor_does_a_wallet_change() -> None:
     billing = Billing()
     await billing.usage("700", model="gpt-large")
+    assert used(billing) == []
+    billing.uow.data.quota_meters.append(tokens_meter(LARGE))
+    await billing.run(lambda uow: wallets.grant_credit(uow, TENANT, "cus_1", "USD", 500, GrantSource.ADMIN))
     assert used(billing) == []

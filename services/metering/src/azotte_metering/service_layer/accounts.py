@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from azotte_metering.billing_ports import BillingUnitOfWork
 from azotte_metering.domain.charges import UsageAccount
-from azotte_metering.service_layer.limits import evaluate_usage
+from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.quotas import report_quota_use
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,9 @@ async def apply_subscription(uow: BillingUnitOfWork, tenant_id: str, snapshot: S
     now = uow.clock.now()
     await uow.usage.lock_period(tenant_id, new.customer_id, new.period)
     await uow.usage.put_account(tenant_id, new, now)
-    if current is not None and new.period.start > current.period.start:
+    if current is None:
+        await report_quota_use(uow, tenant_id, new.customer_id, now)
+    elif new.period.start > current.period.start:
         await uow.usage.close_period(tenant_id, new.customer_id, current.period, now)
-    if current is None or new.period.start != current.period.start:
-        await evaluate_usage(uow, tenant_id, new.customer_id, now)
+        await evaluate_limits(uow, tenant_id, new.customer_id, now)
+        await report_quota_use(uow, tenant_id, new.customer_id, now)

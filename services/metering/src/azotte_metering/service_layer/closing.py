@@ -15,7 +15,8 @@ from dataclasses import replace
 
 from azotte_metering.billing_ports import BillingUnitOfWork
 from azotte_metering.domain.charges import PeriodToClose, UsageBill, UsageCharges
-from azotte_metering.service_layer.limits import evaluate_usage
+from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.quotas import report_quota_use
 from azotte_metering.service_layer.rating import charges_for, lock_current_period
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.validation import require_fields
@@ -57,7 +58,8 @@ async def close_usage_period(uow: BillingUnitOfWork, tenant_id: str, request: Pe
         charges = await charges_for(uow, tenant_id, customer, account, current)
         await uow.usage.close_period(tenant_id, customer, current, now)
         await uow.usage.put_account(tenant_id, replace(account, period=request.next_period), now)
-        await evaluate_usage(uow, tenant_id, customer, now)
+        await report_quota_use(uow, tenant_id, customer, now)
+        await evaluate_limits(uow, tenant_id, customer, now)
     else:
         charges = await charges_for(uow, tenant_id, customer, account, request.period)
     bill = UsageBill(request.subscription_id, charges, now)

@@ -1,12 +1,9 @@
-"""Limits: set, read and remove them, and compare a customer's usage, spend and credit with them; the quota
-features meters measure, reported with the same usage.
+"""Limits: set, read and remove them, and compare a customer's usage, spend and credit with them.
 
 Crossing a threshold emits `threshold.crossed`; reaching a hard limit emits `limit.reached`, which the
 entitlement service turns into a suspension of the feature (checks answer QUOTA_EXHAUSTED or
 SPEND_LIMIT_REACHED); `limit.released` lifts it. Reaching a DOWNGRADE limit emits `limit.downgrade_ordered`
 once per period, and `downgrade` moves the customer's subscription to the limit's plan through lifecycle.
-`quota.used` tells entitlement a customer's use of a quota feature in the period (a meter's quantity), which
-its checks compare with the plan's quota.
 """
 
 from __future__ import annotations
@@ -17,16 +14,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle
-from azotte_metering.domain.billing_events import (
-    DowngradeOrdered,
-    LimitReached,
-    LimitReleased,
-    QuotaUsed,
-    ThresholdCrossed,
-)
+from azotte_metering.domain.billing_events import DowngradeOrdered, LimitReached, LimitReleased, ThresholdCrossed
 from azotte_metering.domain.charges import Period, UsageTotal, period_for
 from azotte_metering.domain.limits import Limit, LimitState, Measure, evaluate
-from azotte_metering.domain.quotas import quota_uses
 from azotte_metering.errors import LimitNotFound, LimitOfAnotherCustomer
 from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -50,7 +40,7 @@ async def set_limit(uow: BillingUnitOfWork, tenant_id: str, limit: Limit) -> tup
         raise LimitOfAnotherCustomer(f"limit {limit.limit_id!r} belongs to another customer")
     state = existing[1] if existing is not None else LimitState("")
     await uow.limits.put(tenant_id, limit, state, now)
-    await evaluate_usage(uow, tenant_id, limit.customer_id, now, only=limit.limit_id)
+    await evaluate_limits(uow, tenant_id, limit.customer_id, now, only=limit.limit_id)
     found = await uow.limits.get(tenant_id, limit.limit_id)
     assert found is not None
     return found
@@ -80,30 +70,19 @@ async def delete_limit(uow: BillingUnitOfWork, tenant_id: str, limit_id: str) ->
     return limit
 
 
-async def evaluate_usage(
+async def evaluate_limits(
     uow: BillingUnitOfWork, tenant_id: str, customer_id: str, now: datetime, *, only: str = ""
 ) -> None:
-    """Compare the customer's limits (or only the limit `only`) with their usage in the current period, emitting
-    what crossed, reached or released; and report the quota features the tenant's meters measure (`quota.used`),
-    unless `only` names a limit."""
+    """Compare the customer's limits (or only `only`) with their usage in the current period, emitting what
+    crossed, reached or released."""
     pairs = await uow.limits.of_customer(tenant_id, customer_id)
     if only:
         pairs = [pair for pair in pairs if pair[0].limit_id == only]
-    measuring = [] if only else await uow.usage.quota_meters(tenant_id)
-    if not pairs and not measuring:
+    if not pairs:
         return
     account = await uow.usage.account(tenant_id, customer_id)
     period, _ = period_for(account, now)
     totals = await uow.usage.totals(tenant_id, customer_id, period)
-    uow.emit(
-        tenant_id,
-        *(
-            QuotaUsed(customer_id, use.feature_key, use.meter_key, use.used, period)
-            for use in quota_uses(measuring, totals)
-        ),
-    )
-    if not pairs:
-        return
     adjustments = await uow.usage.adjustments(tenant_id, customer_id, period)
     for limit, state in pairs:
         if limit.measure is Measure.CREDIT:

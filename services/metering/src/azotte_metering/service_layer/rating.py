@@ -28,7 +28,8 @@ from azotte_metering.domain.charges import (
     period_for,
 )
 from azotte_metering.domain.pricing import PricingModel, UsagePrice, matching, to_minor
-from azotte_metering.service_layer.limits import evaluate_usage
+from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.quotas import report_quota_use
 from azotte_metering.service_layer.wallets import burn_usage
 from azotte_platform.errors import InvalidArgument
 
@@ -101,7 +102,9 @@ async def rate_usage(uow: BillingUnitOfWork, tenant_id: str, usage: RecordedUsag
         credited, recharging = await burn_usage(uow, tenant_id, customer, currency, delta, usage.event_id)
         if credited:
             await uow.usage.add_credited(tenant_id, customer, current, credited)
-    await evaluate_usage(uow, tenant_id, customer, uow.clock.now())
+    now = uow.clock.now()
+    await report_quota_use(uow, tenant_id, customer, now, meter_key=usage.meter_key)
+    await evaluate_limits(uow, tenant_id, customer, now)
     return recharging
 
 

@@ -23,7 +23,7 @@ from azotte_metering.domain.charges import period_for
 from azotte_metering.domain.pricing import CURRENCY
 from azotte_metering.domain.wallets import AutoRecharge, CreditGrant, GrantSource, Wallet, expire
 from azotte_metering.errors import TopUpDeclined, TopUpPending, WalletNotFound
-from azotte_metering.service_layer.limits import evaluate_usage
+from azotte_metering.service_layer.limits import evaluate_limits
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import Page, PageRequest
 
@@ -81,7 +81,7 @@ async def grant_credit(
     balance = wallet.balance(now)
     await uow.wallets.record(tenant_id, wallet, [movement], balance)
     uow.emit(tenant_id, CreditGranted(customer_id, currency_code, grant, balance))
-    await evaluate_usage(uow, tenant_id, customer_id, now)
+    await evaluate_limits(uow, tenant_id, customer_id, now)
     return grant, wallet
 
 
