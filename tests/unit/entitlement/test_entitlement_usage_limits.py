@@ -1,5 +1,6 @@
 """Metering's hard limits through entitlement: a reached limit suspends the feature and checks answer the
-limit's reason (QUOTA_EXHAUSTED or SPEND_LIMIT_REACHED); only that limit's release restores it."""
+limit's reason (QUOTA_EXHAUSTED or SPEND_LIMIT_REACHED); only that limit's release restores it. A quota used as
+metering measures it fills the plan's quota of the period."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionSnapshot, subscription_corrections
 from azotte_entitlement.domain.grants import FeatureKind
 from azotte_entitlement.domain.projection import AccessProjection
-from azotte_entitlement.entrypoints.metering_consumer import LimitEventHandler
+from azotte_entitlement.entrypoints.metering_consumer import LimitEventHandler, QuotaEventHandler
 from azotte_entitlement.service_layer import usage_controls
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import tenant_scope
+from azotte_platform.convert import timestamp
 from azotte_platform.enums import SubscriptionState
 from azotte_platform.events.envelope import ReceivedEvent
 from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork
@@ -24,7 +26,7 @@ NOW = START + timedelta(days=2)
 
 def subscribed() -> AccessProjection:
     projection = AccessProjection()
-    features = (PlanFeature("ai.chat", FeatureKind.BOOLEAN),)
+    features = (PlanFeature("ai.chat", FeatureKind.BOOLEAN), PlanFeature("tokens", FeatureKind.QUOTA, 1000))
     snapshot = SubscriptionSnapshot(
         "t1", "sub-1", "cust-1", SubscriptionState.ACTIVE, False, START, START + timedelta(days=30), features
     )
@@ -44,7 +46,23 @@ def limit_event(kind: str, limit_id: str, denial: str = "SPEND_LIMIT_REACHED") -
     )
 
 
-async def handle(uow: FakeEntitlementUnitOfWork, handler: LimitEventHandler, event: ReceivedEvent) -> None:
+def quota_event(number: int, used: int, period_start: datetime) -> ReceivedEvent:
+    payload = events_pb2.QuotaUsed(
+        tenant_id="t1",
+        customer_id="cust-1",
+        feature_key="tokens",
+        meter_key="ai.tokens",
+        used=used,
+        period_start_time=timestamp(period_start),
+    )
+    return ReceivedEvent(
+        f"ev-quota-{number}", "quota.used", "azotte/metering", "t1", NOW, "", "", payload.SerializeToString(), {}
+    )
+
+
+async def handle(
+    uow: FakeEntitlementUnitOfWork, handler: LimitEventHandler | QuotaEventHandler, event: ReceivedEvent
+) -> None:
     with tenant_scope("t1"):
         async with uow:
             await handler(uow, event)
@@ -78,3 +96,20 @@ async def test_a_quota_limit_answers_quota_exhausted_and_a_manual_suspension_sta
     assert projection.check("t1", "cust-1", "ai.chat", NOW).reason is AccessReason.SUSPENDED
     await handle(uow, handler, limit_event("limit.released", "units", "QUOTA_EXHAUSTED"))
     assert projection.check("t1", "cust-1", "ai.chat", NOW).reason is AccessReason.SUSPENDED
+
+
+async def test_the_quota_used_as_metered_fills_the_plans_quota_and_a_new_period_starts_afresh() -> None:
+    projection = subscribed()
+    uow = FakeEntitlementUnitOfWork(FixedClock(NOW))
+    handler = QuotaEventHandler(projection)
+    await handle(uow, handler, quota_event(1, 600, START))
+    decision = projection.check("t1", "cust-1", "tokens", NOW)
+    assert (decision.allowed, decision.used, decision.remaining) == (True, 600, 400)
+    await handle(uow, handler, quota_event(2, 600, START))  # the same use reported again
+    await handle(uow, handler, quota_event(3, 500, START))  # an older report arriving late
+    assert [e.type for e in uow.published] == ["entitlement.usage_recorded"]
+    assert projection.check("t1", "cust-1", "tokens", NOW).used == 600
+    await handle(uow, handler, quota_event(4, 1000, START))
+    assert projection.check("t1", "cust-1", "tokens", NOW).reason is AccessReason.QUOTA_EXHAUSTED
+    await handle(uow, handler, quota_event(5, 0, START + timedelta(days=1)))
+    assert projection.check("t1", "cust-1", "tokens", NOW).allowed

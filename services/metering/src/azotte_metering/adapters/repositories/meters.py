@@ -41,7 +41,7 @@ def _row(meter: Meter) -> dict[str, Any]:
     }
 
 
-def quota_features(stored: list[dict[str, Any]]) -> tuple[QuotaFeature, ...]:
+def _quota_features(stored: list[dict[str, Any]]) -> tuple[QuotaFeature, ...]:
     """The quota features of a meter as its `quota_features` column keeps them."""
     return tuple(QuotaFeature.of(item["feature_key"], item["dimensions"]) for item in stored)
 
@@ -57,7 +57,7 @@ def _meter(row: Any) -> Meter:
         dimensions=tuple(row.dimensions),
         created_at=row.created_at,
         updated_at=row.updated_at,
-        quota_features=quota_features(row.quota_features),
+        quota_features=_quota_features(row.quota_features),
     )
 
 
