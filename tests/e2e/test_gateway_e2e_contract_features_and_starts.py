@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azotte_lifecycle.domain.periods import add_months
+from azotte_platform.periods import add_months
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.e2e.test_gateway_e2e_contracts import CATALOG as CONTRACTS_CATALOG
 from tests.e2e.test_gateway_e2e_contracts import advance_to, at, b2b_tenant, invoices_of, parsed, rid, sign, terms

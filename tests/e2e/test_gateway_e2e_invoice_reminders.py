@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from azotte_lifecycle.domain.periods import add_months
+from azotte_platform.periods import add_months
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.e2e.test_gateway_e2e_contracts import (
     CATALOG,

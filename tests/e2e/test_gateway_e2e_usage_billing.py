@@ -6,7 +6,7 @@ tenants are kept apart."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -195,6 +195,46 @@ async def test_a_meter_measuring_the_plans_quota_feature_fills_it_and_exhausts_i
     refused = await tenant.call("POST", "/v1/meters", json={"request_id": rid(), "meter": taken})
     assert refused.status_code == 400
     assert "is measured by the meter" in refused.json()["error"]["message"]
+
+
+async def test_a_daily_quota_measured_by_a_meter_starts_afresh_each_day_without_new_usage(suite: RunningSuite) -> None:
+    shop = await suite.new_tenant()  # its own: it changes its catalog and moves its clock
+    daily = {"request_id": rid(), "feature": {"reset_period": "RESET_PERIOD_DAY"}, "update_mask": "reset_period"}
+    await shop.ok("PATCH", "/v1/features/downloads", json=daily)  # family_monthly: 100 downloads a day now
+    customer = await shop.customer()
+    bought = await shop.checkout(customer, plan=PLAN)
+    assert bought.status_code == 200
+    started = datetime.fromisoformat(bought.json()["subscription"]["current_period_start_time"])
+    meter = {
+        "key": "downloads",
+        "display_name": "Downloads",
+        "event_type": "video.downloaded",
+        "aggregation": "AGGREGATION_COUNT",
+        "quota_features": [{"feature_key": "downloads"}],
+    }
+    await shop.ok("POST", "/v1/meters", json={"request_id": rid(), "meter": meter})
+
+    async def downloads(count: int) -> None:
+        event = {"source": "player", "type": "video.downloaded", "subject": customer}
+        events = [{**event, "id": rid()} for _ in range(count)]
+        assert (await shop.ok("POST", "/v1/events", json={"events": events}))["accepted_count"] == count
+
+    async def decision() -> dict[str, Any]:
+        return dict((await shop.ok("GET", f"/v1/customers/{customer}/access/downloads"))["decision"])
+
+    async def answers(allowed: bool, used: str) -> bool:
+        now = await decision()
+        return (now["allowed"], now.get("quota_used", "0")) == (allowed, used)
+
+    await downloads(100)
+    await eventually(lambda: answers(False, "100"))
+    assert (await decision())["denial_reason"] == "ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED"
+    tomorrow = (started + timedelta(days=1, minutes=1)).isoformat()  # a day counts from the period's start
+    await shop.ok("POST", "/v1/sandbox/clock:advance", json={"request_id": rid(), "advance_to": tomorrow})
+    await eventually(lambda: answers(True, "0"))  # the day ended: no usage event was needed to reset it
+    assert (await decision())["remaining_quota"] == "100"
+    await downloads(3)
+    await eventually(lambda: answers(True, "3"))
 
 
 async def test_a_customers_wallets_and_one_limit_are_read_back(suite: RunningSuite, tenant: TenantApi) -> None:

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from azotte.common.v1 import subscription_state_pb2
 from azotte.entitlement.v1 import entitlement_pb2 as pb
 from azotte_entitlement.domain.projection import CustomerRef
 from tests.helpers import eventually
-from tests.integration.entitlement.conftest import Replica, World, subscription
+from tests.integration.entitlement.conftest import Replica, World, subscription, ts
 
 CUSTOMERS = ["active", "held", "owner", "member", "vip", "heavy"]
 
 
 async def populate(world: World, replica: Replica) -> None:
-    """Customers in many situations: subscribed, on hold, in a family, manual grant, suspended, quota used."""
+    """Customers in many situations: subscribed, on hold, in a family, manual grant, suspended, quota used (in a
+    period ending in a day)."""
     await world.publish_lifecycle("subscription.activated", subscription("s-active", "active"))
     await world.publish_lifecycle(
         "subscription.on_hold", subscription("s-held", "held", state=subscription_state_pb2.SUBSCRIPTION_STATE_ON_HOLD)
@@ -46,11 +47,15 @@ async def populate(world: World, replica: Replica) -> None:
         pb.SuspendFeatureRequest(request_id="s", customer_id="active", feature_key="hd_streaming", reason="limit"),
         metadata=meta,
     )
-    period = Timestamp()
-    period.FromDatetime(world.clock.now())
+    now = world.clock.now()
     await replica.stub.RecordUsage(
         pb.RecordUsageRequest(
-            request_id="u", customer_id="heavy", feature_key="ai_tokens", used=400, period_start_time=period
+            request_id="u",
+            customer_id="heavy",
+            feature_key="ai_tokens",
+            used=400,
+            period_start_time=ts(now),
+            period_end_time=ts(now + timedelta(days=1)),
         ),
         metadata=meta,
     )
@@ -82,6 +87,9 @@ async def test_a_restarted_replica_rebuilds_the_same_answers(world: World, repli
     restarted = await world.start_replica()
 
     assert await everything(world, restarted) == before
+    world.clock.advance(timedelta(days=1))  # the usage period's end, as stored, is past
+    reset = await world.check(restarted, "heavy", "ai_tokens")
+    assert (reset.allowed, reset.used, reset.remaining) == (True, 0, 1000)
 
 
 async def test_every_replica_follows_changes_made_through_another(world: World) -> None:

@@ -22,6 +22,7 @@ from tests.helpers import eventually
 from tests.integration.metering.conftest import T0, Service
 from tests.integration.metering.metering_support import create_meter, rid
 from tests.integration.metering.wallets_support import Wallets, serving_wallets, subscribe, usd
+from tests.unit.metering.billing_fakes import FakeQuotaResets
 
 REPLICAS = 8
 
@@ -87,7 +88,7 @@ async def test_replicas_rating_one_customer_at_once_burn_exactly_and_recharge_on
         usage = RecordedUsage(f"u{index}", customer, "tokens", "sum", {}, T0, T0, 1, Decimal(100))
         with tenant_scope(service.tenant):
             async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
-                await rating.rate_usage(uow, service.tenant, usage)
+                await rating.rate_usage(uow, FakeQuotaResets(), service.tenant, usage)
                 await uow.commit()
 
     await asyncio.gather(*(rate(index) for index in range(REPLICAS)))

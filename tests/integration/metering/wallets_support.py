@@ -21,7 +21,7 @@ from azotte_platform.convert import timestamp
 from azotte_platform.events.envelope import binary_headers, stream_name, subject_for
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from tests.integration.metering.conftest import Service
-from tests.unit.metering.billing_fakes import FakeLifecycle, FakePayments
+from tests.unit.metering.billing_fakes import FakeLifecycle, FakePayments, FakeQuotaResets
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Wallets:
 async def serving_wallets(service: Service) -> AsyncIterator[Wallets]:
     """Serve WalletsService and start the usage-billing consumers on `service`'s runtime."""
     payments = FakePayments()
-    usage_billing = billing.assemble(service.runtime, payments, FakeLifecycle())
+    usage_billing = billing.assemble(service.runtime, payments, FakeLifecycle(), FakeQuotaResets())
     await billing.start(service.runtime, usage_billing)
     server = grpc.aio.server(interceptors=[ServiceInterceptor("metering")])
     wallets_pb2_grpc.add_WalletsServiceServicer_to_server(usage_billing.servicer, server)

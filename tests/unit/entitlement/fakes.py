@@ -163,11 +163,17 @@ class FakeAccessRepository:
         self.suspensions.pop((tenant_id, customer_id, feature_key), None)
 
     async def record_usage(
-        self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
+        self,
+        tenant_id: str,
+        customer_id: str,
+        feature_key: str,
+        used: int,
+        period_start: datetime,
+        period_end: datetime | None,
     ) -> bool:
-        current = self.usage.get((tenant_id, customer_id, feature_key))
-        if current is None or (period_start, used) > (current.period_start, current.used):
-            self.usage[(tenant_id, customer_id, feature_key)] = Usage(used, period_start)
+        current, report = self.usage.get((tenant_id, customer_id, feature_key)), Usage(used, period_start, period_end)
+        if current is None or current.replaced_by(report):
+            self.usage[(tenant_id, customer_id, feature_key)] = report
             return True
         return False
 

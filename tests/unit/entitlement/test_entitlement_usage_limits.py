@@ -1,24 +1,30 @@
 """Metering's hard limits through entitlement: a reached limit suspends the feature and checks answer the
 limit's reason (QUOTA_EXHAUSTED or SPEND_LIMIT_REACHED); only that limit's release restores it. A quota used as
-metering measures it fills the plan's quota of the period."""
+metering measures it fills the plan's quota of the period, until the period ends."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from azotte.entitlement.v1 import entitlement_pb2 as pb
+from azotte.entitlement.v1 import events_pb2 as entitlement_events
 from azotte.metering.v1 import events_pb2, wallets_pb2
 from azotte_entitlement.domain.access import AccessReason
 from azotte_entitlement.domain.derivation import PlanFeature, SubscriptionSnapshot, subscription_corrections
 from azotte_entitlement.domain.grants import FeatureKind
 from azotte_entitlement.domain.projection import AccessProjection
 from azotte_entitlement.entrypoints.metering_consumer import LimitEventHandler, QuotaEventHandler
+from azotte_entitlement.entrypoints.servicer import EntitlementServicer
 from azotte_entitlement.service_layer import usage_controls
 from azotte_platform.clock import FixedClock
 from azotte_platform.context import tenant_scope
-from azotte_platform.convert import timestamp
+from azotte_platform.convert import optional_timestamp, timestamp
 from azotte_platform.enums import SubscriptionState
+from azotte_platform.errors import InvalidArgument
 from azotte_platform.events.envelope import ReceivedEvent
-from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork
+from tests.unit.entitlement.fakes import FakeEntitlementUnitOfWork, FakePlanCatalog, no_gate
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 NOW = START + timedelta(days=2)
@@ -46,7 +52,7 @@ def limit_event(kind: str, limit_id: str, denial: str = "SPEND_LIMIT_REACHED") -
     )
 
 
-def quota_event(number: int, used: int, period_start: datetime) -> ReceivedEvent:
+def quota_event(number: int, used: int, period_start: datetime, period_end: datetime | None = None) -> ReceivedEvent:
     payload = events_pb2.QuotaUsed(
         tenant_id="t1",
         customer_id="cust-1",
@@ -54,6 +60,7 @@ def quota_event(number: int, used: int, period_start: datetime) -> ReceivedEvent
         meter_key="ai.tokens",
         used=used,
         period_start_time=timestamp(period_start),
+        period_end_time=optional_timestamp(period_end),
     )
     return ReceivedEvent(
         f"ev-quota-{number}", "quota.used", "azotte/metering", "t1", NOW, "", "", payload.SerializeToString(), {}
@@ -113,3 +120,59 @@ async def test_the_quota_used_as_metered_fills_the_plans_quota_and_a_new_period_
     assert projection.check("t1", "cust-1", "tokens", NOW).reason is AccessReason.QUOTA_EXHAUSTED
     await handle(uow, handler, quota_event(5, 0, START + timedelta(days=1)))
     assert projection.check("t1", "cust-1", "tokens", NOW).allowed
+
+
+async def test_a_daily_quota_counts_as_unused_once_its_period_ends_even_without_a_new_report() -> None:
+    projection = subscribed()
+    uow = FakeEntitlementUnitOfWork(FixedClock(START))
+    handler = QuotaEventHandler(projection)
+    day_2, day_3 = START + timedelta(days=1), START + timedelta(days=2)
+    await handle(uow, handler, quota_event(1, 1000, START, day_2))
+
+    exhausted = projection.check("t1", "cust-1", "tokens", day_2 - timedelta(seconds=1))
+    assert (exhausted.allowed, exhausted.reason) == (False, AccessReason.QUOTA_EXHAUSTED)
+    recorded = uow.published[-1].payload
+    assert isinstance(recorded, entitlement_events.UsageRecorded) and recorded.period_end_time == timestamp(day_2)
+    for past_the_end in (day_2, day_2 + timedelta(hours=5)):  # no report came since
+        reset = projection.check("t1", "cust-1", "tokens", past_the_end)
+        assert (reset.allowed, reset.reason, reset.used, reset.remaining) == (True, None, 0, 1000)
+    listed = {d.feature_key: d for d in projection.list_entitlements("t1", "cust-1", day_2)}
+    assert (listed["tokens"].used, listed["tokens"].remaining) == (0, 1000)
+
+    await handle(uow, handler, quota_event(2, 300, day_2, day_3))
+    next_day = projection.check("t1", "cust-1", "tokens", day_2 + timedelta(hours=5))
+    assert (next_day.allowed, next_day.used, next_day.remaining) == (True, 300, 700)
+
+
+async def test_a_report_of_the_same_period_and_use_with_another_end_moves_the_end() -> None:
+    projection = subscribed()
+    uow = FakeEntitlementUnitOfWork(FixedClock(START))
+    handler = QuotaEventHandler(projection)
+    await handle(uow, handler, quota_event(1, 1000, START, START + timedelta(days=1)))
+    await handle(uow, handler, quota_event(2, 1000, START, START + timedelta(days=3)))
+    await handle(uow, handler, quota_event(3, 1000, START, START + timedelta(days=3)))  # the same again
+
+    assert [e.type for e in uow.published] == ["entitlement.usage_recorded"] * 2
+    assert projection.check("t1", "cust-1", "tokens", NOW).reason is AccessReason.QUOTA_EXHAUSTED
+
+
+@pytest.mark.parametrize("end", [START, START - timedelta(hours=1)])
+async def test_record_usage_refuses_a_period_ending_before_it_starts_and_writes_nothing(end: datetime) -> None:
+    projection = subscribed()
+    uow = FakeEntitlementUnitOfWork(FixedClock(NOW))
+    plans = FakePlanCatalog({})
+    servicer = EntitlementServicer(lambda: uow, projection, plans, uow.clock, timedelta(days=7), no_gate())
+    request = pb.RecordUsageRequest(
+        request_id="u-1",
+        customer_id="cust-1",
+        feature_key="tokens",
+        used=1000,
+        period_start_time=timestamp(START),
+        period_end_time=timestamp(end),
+    )
+    with tenant_scope("t1"), pytest.raises(InvalidArgument) as refused:
+        await servicer.RecordUsage(request, None)
+
+    assert [v.field for v in refused.value.violations] == ["period_end_time"]
+    assert (uow.access.usage, uow.published) == ({}, [])
+    assert projection.check("t1", "cust-1", "tokens", NOW).used == 0

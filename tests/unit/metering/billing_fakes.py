@@ -19,8 +19,11 @@ from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, Usa
 from azotte_metering.domain.limits import Limit, LimitState
 from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import UsagePrice
+from azotte_metering.domain.quotas import QuotaReset
+from azotte_metering.domain.usage import Bucket, Granularity, Rollup, Span
 from azotte_metering.domain.wallets import Movement, Wallet
-from azotte_metering.service_layer import rating
+from azotte_metering.service_layer import accounts, rating
+from azotte_metering.service_layer.accounts import SubscriptionSnapshot
 from azotte_metering.service_layer.rating import RecordedUsage
 from azotte_platform.clock import Clock, FixedClock
 from azotte_platform.context import tenant_scope
@@ -141,6 +144,15 @@ class FakeUsage:
             if (tenant, customer, meter) == (tenant_id, customer_id, meter_key)
             and since <= at
             and (until is None or at < until)
+        ]
+
+    async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
+        """A minute bucket per raw event in `spans` (the rollups add up to the same)."""
+        return [
+            Rollup(Granularity.MINUTE, Granularity.MINUTE.floor(at), dimensions, Bucket(1, amount))
+            for tenant, customer, meter, at, dimensions, amount in self.data.raw_events
+            if (tenant, customer, meter) == (tenant_id, customer_id, meter_key)
+            and any(span.start <= at < span.end for span in spans)
         ]
 
     async def add_adjustment(self, tenant_id: str, customer_id: str, period: Period, adjustment: Adjustment) -> None:
@@ -313,6 +325,16 @@ class FakeLifecycle:
         self.changed.setdefault(request_id, (subscription_id, plan_id))
 
 
+@dataclass
+class FakeQuotaResets:
+    """Catalog quota features' reset periods: `resets`, else every billing period."""
+
+    resets: dict[str, QuotaReset] = field(default_factory=dict)
+
+    async def reset_period(self, feature_key: str) -> QuotaReset:
+        return self.resets.get(feature_key, QuotaReset.BILLING_PERIOD)
+
+
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 TENANT = "acme"
 MARCH = Period(T0, datetime(2026, 4, 1, tzinfo=UTC))
@@ -326,6 +348,7 @@ class Billing:
 
     clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
     payments: FakePayments = field(default_factory=FakePayments)
+    resets: FakeQuotaResets = field(default_factory=FakeQuotaResets)
     events_seen: int = 0
 
     def __post_init__(self) -> None:
@@ -340,6 +363,12 @@ class Billing:
                 result = await work(uow)
                 await uow.commit()
                 return result
+
+    async def follow(self, account: UsageAccount) -> None:
+        """Lifecycle announced the customer's billing subscription with `account`'s plan and period."""
+        await self.run(
+            lambda uow: accounts.apply_subscription(uow, self.resets, TENANT, SubscriptionSnapshot(account, True))
+        )
 
     async def usage(self, quantity: str, *, event_id: str = "", at: datetime | None = None, **dimensions: str) -> bool:
         """One `usage.recorded` of cus_1's `tokens` (one event); whether it started an auto-recharge."""
@@ -357,7 +386,7 @@ class Billing:
         recorded = RecordedUsage(
             event_id or f"ev_{self.events_seen}", "cus_1", "tokens", "sum", dimensions, when, when, len(amounts), total
         )
-        return await self.run(lambda uow: rating.rate_usage(uow, TENANT, recorded))
+        return await self.run(lambda uow: rating.rate_usage(uow, self.resets, TENANT, recorded))
 
     def published(self, event_type: str) -> list[Event]:
         return [event for event in self.uow.published if event.type == event_type]

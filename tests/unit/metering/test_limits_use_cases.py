@@ -11,8 +11,7 @@ from azotte_metering.domain.charges import Period, UsageAccount
 from azotte_metering.domain.limits import Limit, Measure, Policy
 from azotte_metering.domain.pricing import PriceModel, PricingModel, UsagePrice
 from azotte_metering.domain.wallets import GrantSource
-from azotte_metering.service_layer import accounts, limits, prices, wallets
-from azotte_metering.service_layer.accounts import SubscriptionSnapshot
+from azotte_metering.service_layer import limits, prices, wallets
 from tests.unit.metering.billing_fakes import MARCH, TENANT, Billing
 
 D = Decimal
@@ -34,7 +33,7 @@ def crossed(billing: Billing) -> list[int]:
 async def renew(billing: Billing) -> None:
     account = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
     billing.clock.set(APRIL.start + timedelta(minutes=1))
-    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(account, True)))
+    await billing.follow(account)
 
 
 async def test_each_threshold_is_announced_once_per_period() -> None:

@@ -11,8 +11,7 @@ import pytest
 from azotte_metering.domain.charges import Period, UsageAccount
 from azotte_metering.domain.pricing import Percentage, PriceModel, PricingModel, Tier, UsagePrice
 from azotte_metering.domain.wallets import GrantSource
-from azotte_metering.service_layer import accounts, prices, rating, wallets
-from azotte_metering.service_layer.accounts import SubscriptionSnapshot
+from azotte_metering.service_layer import prices, rating, wallets
 from tests.unit.metering.billing_fakes import MARCH, TENANT, Billing, FakeUsage
 
 D = Decimal
@@ -66,7 +65,7 @@ async def test_late_usage_of_a_closed_period_is_an_adjustment_on_the_next() -> N
     await priced(billing, GRADUATED)
     await billing.usage("5", at=MARCH.start + timedelta(days=3))
     renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
-    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(renewed, True)))
+    await billing.follow(renewed)
     billing.clock.set(APRIL.start + timedelta(days=1))
     await billing.usage("1", at=APRIL.start + timedelta(hours=2))
     await billing.usage("2", event_id="late", at=MARCH.start + timedelta(days=20))
@@ -127,8 +126,8 @@ async def test_a_snapshot_of_the_account_already_followed_writes_and_locks_nothi
             touched.append(name)
 
         monkeypatch.setattr(FakeUsage, name, refused)
-    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(followed, True)))
+    await billing.follow(followed)
     assert touched == []
     renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
-    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(renewed, True)))
+    await billing.follow(renewed)
     assert touched == ["lock_period", "put_account", "close_period"]

@@ -1,5 +1,6 @@
 """Quota features measured by meters: the definition is checked naming the field, one meter measures a feature,
-and each change of a customer's usage or period reports the feature's use in the period (`quota.used`)."""
+and each change of a customer's usage or period reports the feature's use in its window (`quota.used`): the
+catalog's reset period counted from the billing period's start."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 
 from azotte_metering.domain.charges import Period, UsageAccount
 from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
+from azotte_metering.domain.quotas import HISTORY_START, QuotaReset, QuotaWindow, quota_window
 from azotte_metering.domain.wallets import GrantSource
 from azotte_metering.errors import InvalidMeter
-from azotte_metering.service_layer import accounts, meters, wallets
-from azotte_metering.service_layer.accounts import SubscriptionSnapshot
+from azotte_metering.service_layer import meters, wallets
 from azotte_platform.clock import FixedClock
 from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing
 from tests.unit.metering.metering_fakes import UseCases, event
@@ -20,6 +21,10 @@ from tests.unit.metering.metering_fakes import UseCases, event
 LARGE = QuotaFeature("tokens_gpt_large", (("model", "gpt-large"),))
 ALL_TOKENS = QuotaFeature("tokens_all")
 APRIL = Period(MARCH.end, datetime(2026, 5, 1, tzinfo=UTC))
+
+
+def at(day: str, hour: int = 0) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
 def tokens_meter(*quotas: QuotaFeature, aggregation: Aggregation = Aggregation.SUM) -> Meter:
@@ -69,6 +74,19 @@ def used(billing: Billing) -> list[tuple[str, int, datetime]]:
     ]
 
 
+def windows(billing: Billing) -> list[tuple[str, int, datetime, datetime | None]]:
+    """(feature, used, window start, window end or None) of each `quota.used` published."""
+    return [
+        (
+            event.payload.feature_key,  # type: ignore[attr-defined]
+            event.payload.used,  # type: ignore[attr-defined]
+            event.payload.period_start_time.ToDatetime(UTC),  # type: ignore[attr-defined]
+            event.payload.period_end_time.ToDatetime(UTC) if event.payload.HasField("period_end_time") else None,  # type: ignore[attr-defined]
+        )
+        for event in billing.published("quota.used")
+    ]
+
+
 async def test_each_usage_reports_its_meters_features_in_whole_units_over_their_dimension_values() -> None:
     billing = Billing()
     billing.uow.data.quota_meters.append(tokens_meter(LARGE, ALL_TOKENS))
@@ -95,7 +113,7 @@ async def test_a_new_period_reports_the_features_afresh_and_another_tenant_sees_
     await billing.usage("700", model="gpt-large")
     billing.clock.set(APRIL.start + timedelta(minutes=1))
     account = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
-    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(account, True)))
+    await billing.follow(account)
     assert used(billing) == [("tokens_gpt_large", 700, MARCH.start), ("tokens_gpt_large", 0, APRIL.start)]
 
 
@@ -106,3 +124,63 @@ async def test_a_tenant_without_measured_features_reports_nothing_nor_does_a_wal
     billing.uow.data.quota_meters.append(tokens_meter(LARGE))
     await billing.run(lambda uow: wallets.grant_credit(uow, TENANT, "cus_1", "USD", 500, GrantSource.ADMIN))
     assert used(billing) == []
+
+
+YEAR = Period(at("2026-01-31"), at("2027-01-31"))
+
+
+@pytest.mark.parametrize(
+    ("reset", "period", "now", "window"),
+    [
+        (QuotaReset.DAY, MARCH, at("2026-03-10", 12), QuotaWindow(at("2026-03-10"), at("2026-03-11"))),
+        (QuotaReset.WEEK, MARCH, at("2026-03-10", 12), QuotaWindow(at("2026-03-08"), at("2026-03-15"))),
+        (QuotaReset.WEEK, MARCH, at("2026-03-30"), QuotaWindow(at("2026-03-29"), MARCH.end)),  # cut at the period's end
+        (QuotaReset.MONTH, MARCH, at("2026-03-10"), QuotaWindow(MARCH.start, MARCH.end)),
+        (QuotaReset.MONTH, YEAR, at("2026-03-05"), QuotaWindow(at("2026-02-28"), at("2026-03-31"))),  # month ends
+        (QuotaReset.MONTH, YEAR, at("2027-01-30"), QuotaWindow(at("2026-12-31"), YEAR.end)),
+        (QuotaReset.YEAR, MARCH, at("2026-03-10"), QuotaWindow(MARCH.start, MARCH.end)),
+        (QuotaReset.BILLING_PERIOD, YEAR, at("2026-03-05"), QuotaWindow(YEAR.start, YEAR.end)),
+        (QuotaReset.NEVER, MARCH, at("2026-03-10"), QuotaWindow(HISTORY_START, None)),
+        (QuotaReset.DAY, MARCH, at("2026-02-20"), QuotaWindow(MARCH.start, at("2026-03-02"))),  # before: the first
+        (QuotaReset.DAY, MARCH, at("2026-04-03"), QuotaWindow(at("2026-03-31"), MARCH.end)),  # after: the last
+    ],
+)
+def test_a_quota_window_is_the_reset_period_counted_from_the_billing_period_start_within_it(
+    reset: QuotaReset, period: Period, now: datetime, window: QuotaWindow
+) -> None:
+    assert quota_window(reset, period, now) == window
+
+
+async def test_a_daily_quota_on_a_monthly_plan_counts_each_day_from_the_period_start() -> None:
+    billing = Billing()
+    billing.resets.resets["tokens_gpt_large"] = QuotaReset.DAY
+    billing.uow.data.quota_meters.append(tokens_meter(LARGE, ALL_TOKENS))
+    billing.clock.set(at("2026-03-01", 9))
+    await billing.usage("700", model="gpt-large")
+    billing.clock.set(at("2026-03-02", 10))
+    await billing.usage("50", model="gpt-large")
+    await billing.usage("30", at=at("2026-03-01", 23), model="gpt-large")  # late: counted on its own day
+    assert windows(billing) == [
+        ("tokens_gpt_large", 700, MARCH.start, at("2026-03-02")),
+        ("tokens_all", 700, MARCH.start, MARCH.end),  # reset every billing period: the period's totals
+        ("tokens_gpt_large", 50, at("2026-03-02"), at("2026-03-03")),
+        ("tokens_all", 750, MARCH.start, MARCH.end),
+        ("tokens_gpt_large", 50, at("2026-03-02"), at("2026-03-03")),
+        ("tokens_all", 780, MARCH.start, MARCH.end),
+    ]
+
+
+async def test_a_quota_that_never_resets_counts_every_period_of_the_customer() -> None:
+    billing = Billing()
+    billing.resets.resets["tokens_all"] = QuotaReset.NEVER
+    billing.uow.data.quota_meters.append(tokens_meter(ALL_TOKENS))
+    billing.clock.set(at("2026-03-05"))
+    await billing.usage("700")
+    billing.clock.set(APRIL.start + timedelta(minutes=1))
+    await billing.follow(UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL))
+    await billing.usage("100", at=APRIL.start + timedelta(minutes=1))
+    assert windows(billing) == [
+        ("tokens_all", 700, HISTORY_START, None),
+        ("tokens_all", 700, HISTORY_START, None),
+        ("tokens_all", 800, HISTORY_START, None),
+    ]

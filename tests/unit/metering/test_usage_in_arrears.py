@@ -29,7 +29,7 @@ async def priced(billing: Billing) -> None:
 
 async def close(billing: Billing, period: Period, following: Period, subscription_id: str = "sub_1") -> UsageBill:
     request = PeriodToClose(subscription_id, "cus_1", period, following)
-    (bill,) = await billing.run(lambda uow: closing.close_usage_periods(uow, TENANT, [request]))
+    (bill,) = await billing.run(lambda uow: closing.close_usage_periods(uow, billing.resets, TENANT, [request]))
     return bill
 
 
@@ -101,9 +101,9 @@ async def test_a_period_that_does_not_end_where_the_next_starts_is_refused_namin
     billing = Billing()
     backwards = PeriodToClose("sub_1", "cus_1", Period(MARCH.end, MARCH.start), APRIL)
     with pytest.raises(InvalidArgument) as refused:
-        await billing.run(lambda uow: closing.close_usage_periods(uow, TENANT, [backwards]))
+        await billing.run(lambda uow: closing.close_usage_periods(uow, billing.resets, TENANT, [backwards]))
     assert refused.value.violations[0].field == "periods[0].period_end_time"
     nameless = PeriodToClose("sub_1", "", MARCH, APRIL)
     with pytest.raises(InvalidArgument) as refused:
-        await billing.run(lambda uow: closing.close_usage_periods(uow, TENANT, [nameless]))
+        await billing.run(lambda uow: closing.close_usage_periods(uow, billing.resets, TENANT, [nameless]))
     assert refused.value.violations[0].field == "periods[0].customer_id"

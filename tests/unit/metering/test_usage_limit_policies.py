@@ -13,8 +13,7 @@ from azotte_metering.adapters import billing_proto
 from azotte_metering.domain.charges import Period, UsageAccount
 from azotte_metering.domain.limits import Limit, Measure, Policy
 from azotte_metering.domain.pricing import PriceModel, PricingModel, UsagePrice
-from azotte_metering.service_layer import accounts, limits, prices, rating
-from azotte_metering.service_layer.accounts import SubscriptionSnapshot
+from azotte_metering.service_layer import limits, prices, rating
 from azotte_metering.service_layer.limits import DowngradeOrder
 from azotte_platform.errors import InvalidArgument, Unavailable
 from azotte_platform.events.envelope import ReceivedEvent
@@ -64,7 +63,7 @@ async def test_a_downgrade_limit_orders_one_plan_change_per_period_and_cuts_noth
     assert order == DowngradeOrder("cus_1", "lim_tokens", "plan_lite", MARCH.start.isoformat())
     renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
     billing.clock.set(APRIL.start + timedelta(minutes=1))
-    await billing.run(lambda uow: accounts.apply_subscription(uow, TENANT, SubscriptionSnapshot(renewed, True)))
+    await billing.follow(renewed)
     await billing.usage("1000")
     assert len(billing.published("limit.downgrade_ordered")) == 2
 

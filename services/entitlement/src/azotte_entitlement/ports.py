@@ -113,9 +113,16 @@ class AccessRepository(Protocol):
     async def delete_suspension(self, tenant_id: str, customer_id: str, feature_key: str) -> None: ...
 
     async def record_usage(
-        self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
+        self,
+        tenant_id: str,
+        customer_id: str,
+        feature_key: str,
+        used: int,
+        period_start: datetime,
+        period_end: datetime | None,
     ) -> bool:
-        """Keep the newest period's usage; within a period the highest total. Whether the report changed it."""
+        """Keep the newest period's usage; within a period the highest total, with the end reported with it.
+        Whether the report changed it."""
         ...
 
     async def load(self, customers: Collection[CustomerRef] | None = None) -> dict[CustomerRef, CustomerState]:

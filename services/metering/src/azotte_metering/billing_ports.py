@@ -19,6 +19,8 @@ from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, Usa
 from azotte_metering.domain.limits import Limit, LimitState
 from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import UsagePrice
+from azotte_metering.domain.quotas import QuotaReset
+from azotte_metering.domain.usage import Rollup, Span
 from azotte_metering.domain.wallets import Movement, Wallet
 from azotte_platform.ports import AbstractUnitOfWork
 
@@ -42,6 +44,14 @@ class UsagePriceRepository(Protocol):
 
     async def meter_aggregation(self, tenant_id: str, meter_key: str) -> str | None:
         """The aggregation of the tenant's meter (`sum`, `count`, ...), None when there is no such meter."""
+        ...
+
+
+class QuotaResets(Protocol):
+    """How often each catalog quota feature starts afresh, in the tenant of the request context."""
+
+    async def reset_period(self, feature_key: str) -> QuotaReset:
+        """The feature's reset period; every billing period for a feature the catalog does not know."""
         ...
 
 
@@ -79,6 +89,10 @@ class UsageRepository(Protocol):
     async def put_total(self, tenant_id: str, customer_id: str, period: Period, total: UsageTotal) -> None: ...
 
     async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]: ...
+
+    async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
+        """The customer's rollup buckets of the meter in `spans`, by event time (a quota's window)."""
+        ...
 
     async def transactions(
         self, tenant_id: str, customer_id: str, meter_key: str, since: datetime, until: datetime | None

@@ -29,7 +29,7 @@ from azotte_entitlement.domain.events import (
 from azotte_entitlement.domain.grants import FeatureKind, Grant, GrantAudit, GrantSource
 from azotte_entitlement.domain.groups import Group, GroupInvite, GroupMember, InviteState
 from azotte_entitlement.domain.suspension import Suspension
-from azotte_platform.convert import enum_to_pb, optional_from_timestamp, timestamp
+from azotte_platform.convert import enum_to_pb, optional_from_timestamp, optional_timestamp, timestamp
 from azotte_platform.enums import SubscriptionState
 from azotte_platform.events.envelope import Event, ReceivedEvent
 
@@ -211,6 +211,7 @@ def outbox_event(tenant_id: str, event: EntitlementEvent) -> Event:
                 feature_key=event.feature_key,
                 used=event.used,
                 period_start_time=timestamp(event.period_start),
+                period_end_time=optional_timestamp(event.period_end),
             )
         case AccessWithheld():
             about = event.customer_id

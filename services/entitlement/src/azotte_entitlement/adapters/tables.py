@@ -102,4 +102,5 @@ usage = sa.Table(
     sa.Column("feature_key", sa.Text, primary_key=True),
     sa.Column("used", sa.BigInteger, nullable=False),
     sa.Column("period_start", TS, nullable=False),
+    sa.Column("period_end", TS),
 )

@@ -77,7 +77,7 @@ class FeatureRestored:
 
 @dataclass(frozen=True, slots=True)
 class UsageRecorded:
-    """A customer's quota usage so far in a period."""
+    """A customer's quota usage so far in a period (ending at period_end, if it has an end)."""
 
     type: ClassVar[str] = "entitlement.usage_recorded"
     tenant_id: str
@@ -85,6 +85,7 @@ class UsageRecorded:
     feature_key: str
     used: int
     period_start: datetime
+    period_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,22 @@ _Slot = tuple[GrantSource, str]
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Quota consumed in the usage period starting at period_start."""
+    """Quota consumed in the usage period starting at period_start and, if it has one, ending at period_end."""
 
     used: int
     period_start: datetime
+    period_end: datetime | None = None
+
+    def used_at(self, now: datetime) -> int:
+        """The quota counted as used at `now`: none once the period has ended."""
+        return 0 if self.period_end is not None and now >= self.period_end else self.used
+
+    def replaced_by(self, report: Usage) -> bool:
+        """Whether a report is kept over this usage: a newer period, or the same one used more, or as much but
+        ending at another time."""
+        if report.period_start != self.period_start:
+            return report.period_start > self.period_start
+        return report.used > self.used or (report.used == self.used and report.period_end != self.period_end)
 
 
 @dataclass(slots=True)
@@ -121,16 +133,20 @@ class AccessProjection:
                 self.upsert(correction.grant)
 
     def record_usage(
-        self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
+        self,
+        tenant_id: str,
+        customer_id: str,
+        feature_key: str,
+        used: int,
+        period_start: datetime,
+        period_end: datetime | None = None,
     ) -> None:
         """Record quota consumed in a period; a newer period replaces the old one, an older one is ignored."""
         customer = self._changing(tenant_id, customer_id)
-        current = customer.usage.get(feature_key)
-        if current is None or period_start > current.period_start:
-            customer.usage[feature_key] = Usage(used, period_start)
-        elif period_start == current.period_start and used > current.used:
-            # NOTE: usage within a period only grows, so out-of-order reports keep the highest total.
-            customer.usage[feature_key] = Usage(used, period_start)
+        current, report = customer.usage.get(feature_key), Usage(used, period_start, period_end)
+        # NOTE: usage within a period only grows, so out-of-order reports keep the highest total.
+        if current is None or current.replaced_by(report):
+            customer.usage[feature_key] = report
 
     def suspend(self, tenant_id: str, customer_id: str, suspension: Suspension) -> None:
         """Switch a feature off for a customer regardless of grants."""
@@ -163,7 +179,7 @@ class AccessProjection:
             feature_key,
             by_slot.values() if by_slot is not None else (),
             now,
-            used=usage.used if usage is not None else 0,
+            used=usage.used_at(now) if usage is not None else 0,
             suspended=_denial(customer.suspensions.get(feature_key)),
             why_not=customer.why_not.get(feature_key),
         )

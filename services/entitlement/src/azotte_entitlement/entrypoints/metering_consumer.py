@@ -1,5 +1,5 @@
 """Metering's events in: a hard limit reached suspends its feature, released restores it; a quota feature's use
-measured by a meter becomes the customer's quota used in the period.
+measured by a meter becomes the customer's quota used in the period (until the period's end, if it has one).
 
 The suspension's reason starts with the limit's denial (`SPEND_LIMIT_REACHED: ...`), so checks answer it,
 and names the limit, so only that limit's release lifts it.
@@ -63,9 +63,14 @@ class QuotaEventHandler:
     async def __call__(self, uow: EntitlementUnitOfWork, event: ReceivedEvent) -> None:
         payload = event.payload(metering_events.QuotaUsed)
         period_start = optional_from_timestamp(payload, "period_start_time")
+        period_end = optional_from_timestamp(payload, "period_end_time")
         if not payload.customer_id or not payload.feature_key or period_start is None:
             log.warning("ignoring quota event %s without a customer, feature or period", event.id)
             return
-        customer, feature = payload.customer_id, payload.feature_key
-        used = max(payload.used, 0)
-        await usage_controls.record_usage(uow, self.projection, event.tenant_id, customer, feature, used, period_start)
+        if period_end is not None and period_end <= period_start:
+            log.warning("ignoring quota event %s: its period ends before it starts", event.id)
+            return
+        customer, feature, used = payload.customer_id, payload.feature_key, max(payload.used, 0)
+        await usage_controls.record_usage(
+            uow, self.projection, event.tenant_id, customer, feature, used, period_start, period_end
+        )

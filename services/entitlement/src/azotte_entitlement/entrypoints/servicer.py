@@ -270,10 +270,18 @@ class EntitlementServicer(entitlement_pb2_grpc.EntitlementServiceServicer):
 
     async def RecordUsage(self, request: pb.RecordUsageRequest, context: Any) -> pb.RecordUsageResponse:
         period_start = optional_from_timestamp(request, "period_start_time")
+        period_end = optional_from_timestamp(request, "period_end_time")
 
         async def work(uow: EntitlementUnitOfWork, tenant_id: str) -> pb.RecordUsageResponse:
             await usage_controls.record_usage(
-                uow, self._projection, tenant_id, request.customer_id, request.feature_key, request.used, period_start
+                uow,
+                self._projection,
+                tenant_id,
+                request.customer_id,
+                request.feature_key,
+                request.used,
+                period_start,
+                period_end,
             )
             return pb.RecordUsageResponse()
 

@@ -53,8 +53,10 @@ async def record_usage(
     feature_key: str,
     used: int,
     period_start: datetime | None,
+    period_end: datetime | None,
 ) -> None:
-    """Record the quota a customer used so far in a period (a report of no more than the one kept changes nothing)."""
+    """Record the quota a customer used so far in a period (a report of no more than the one kept changes nothing);
+    once a period with an end has ended, its quota counts as unused until a newer period is reported."""
     _require_customer(customer_id)
     if not feature_key:
         raise InvalidArgument.field("feature_key", "is required")
@@ -62,10 +64,14 @@ async def record_usage(
         raise InvalidArgument.field("used", "cannot be negative")
     if period_start is None:
         raise InvalidArgument.field("period_start_time", "is required")
-    if not await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start):
+    if period_end is not None and period_end <= period_start:
+        raise InvalidArgument.field("period_end_time", "must be after period_start_time")
+    if not await uow.access.record_usage(tenant_id, customer_id, feature_key, used, period_start, period_end):
         return
-    uow.emit(tenant_id, UsageRecorded(tenant_id, customer_id, feature_key, used, period_start))
-    uow.after_commit(lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start))
+    uow.emit(tenant_id, UsageRecorded(tenant_id, customer_id, feature_key, used, period_start, period_end))
+    uow.after_commit(
+        lambda: projection.record_usage(tenant_id, customer_id, feature_key, used, period_start, period_end)
+    )
 
 
 def _require_customer(customer_id: str) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from azotte_platform.errors import InvalidArgument
+from azotte_platform.periods import add_steps
 
 
 class IntervalUnit(StrEnum):
@@ -31,28 +31,9 @@ class BillingInterval:
             raise InvalidArgument.field("billing_interval.count", "must be at least 1")
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """Move by whole months, clamping the day to the target month's length (Jan 31 + 1 = Feb 28/29)."""
-    year_offset, month_index = divmod(moment.month - 1 + months, 12)
-    year = moment.year + year_offset
-    day = min(moment.day, calendar.monthrange(year, month_index + 1)[1])
-    return moment.replace(year=year, month=month_index + 1, day=day)
-
-
 def shift(anchor: datetime, interval: BillingInterval, periods: int) -> datetime:
     """Return the boundary `periods` intervals after `anchor`, always computed from the anchor."""
-    # NOTE: computing from the anchor (not from the previous boundary) keeps month-end anchoring:
-    # Jan 31 -> Feb 28 -> Mar 31, never drifting to the 28th.
-    steps = interval.count * periods
-    match interval.unit:
-        case IntervalUnit.DAY:
-            return anchor + timedelta(days=steps)
-        case IntervalUnit.WEEK:
-            return anchor + timedelta(weeks=steps)
-        case IntervalUnit.MONTH:
-            return add_months(anchor, steps)
-        case IntervalUnit.YEAR:
-            return add_months(anchor, 12 * steps)
+    return add_steps(anchor, interval.unit, interval.count * periods)
 
 
 def require_utc(moment: datetime, field: str) -> datetime:

@@ -361,7 +361,8 @@ def to_event(tenant_id: str, fact: object) -> Event:
             feature_key=fact.feature_key,
             meter_key=fact.meter_key,
             used=fact.used,
-            period_start_time=timestamp(fact.period.start),
+            period_start_time=timestamp(fact.window.start),
+            period_end_time=None if fact.window.end is None else timestamp(fact.window.end),
         )
         return Event(tenant_id, "quota.used", used, about=fact.customer_id)
     if isinstance(fact, DowngradeOrdered):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from azotte_metering.domain.charges import Period
 from azotte_metering.domain.limits import Limit
+from azotte_metering.domain.quotas import QuotaWindow
 from azotte_metering.domain.wallets import CreditGrant
 
 
@@ -22,13 +23,13 @@ class ThresholdCrossed:
 
 @dataclass(frozen=True, slots=True)
 class QuotaUsed:
-    """quota.used: a customer's use of a quota feature in the period, measured by a meter, in whole units."""
+    """quota.used: a customer's use of a quota feature in its window, measured by a meter, in whole units."""
 
     customer_id: str
     feature_key: str
     meter_key: str
     used: int
-    period: Period
+    window: QuotaWindow
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ import grpc
 from azotte.metering.v1 import wallets_pb2, wallets_pb2_grpc
 from azotte_metering.adapters import billing_proto
 from azotte_metering.adapters.billing_unit_of_work import PostgresBillingUnitOfWork
+from azotte_metering.adapters.catalog import CatalogQuotaResets
 from azotte_metering.adapters.lifecycle import GrpcLifecycle
 from azotte_metering.adapters.payments import GrpcPayments
-from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle, Payments
+from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle, Payments, QuotaResets
 from azotte_metering.entrypoints.wallets_servicer import WalletsServicer
 from azotte_metering.service_layer import accounts, limits, rating
 from azotte_metering.service_layer.recharger import Recharger
@@ -22,6 +23,7 @@ from azotte_platform.events.envelope import ReceivedEvent
 from azotte_platform.grpc.client import connect
 from azotte_platform.runtime import Runtime
 from azotte_platform.service_kit import Units
+from azotte_platform.tenant_cache import follow_changes
 
 SERVICE_NAME = wallets_pb2.DESCRIPTOR.services_by_name["WalletsService"].full_name
 USAGE_EVENTS = ConsumerSpec(durable="metering-rating", producer="metering", event_types=("usage.recorded",))
@@ -41,18 +43,24 @@ class UsageRatingHandler:
     """Rates one `usage.recorded` event (once: the consumer's inbox) and wakes the recharger if it must."""
 
     recharger: Recharger
+    resets: QuotaResets
 
     async def __call__(self, uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
         usage = billing_proto.recorded_usage(event)
-        if usage is not None and await rating.rate_usage(uow, event.tenant_id, usage):
+        if usage is not None and await rating.rate_usage(uow, self.resets, event.tenant_id, usage):
             uow.after_commit(self.recharger.wake)
 
 
-async def follow_subscription(uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
+@dataclass(frozen=True)
+class SubscriptionHandler:
     """Keeps the customer's usage account (plan, storefront, period) from a lifecycle event."""
-    snapshot = billing_proto.subscription_snapshot(event)
-    if snapshot is not None:
-        await accounts.apply_subscription(uow, event.tenant_id, snapshot)
+
+    resets: QuotaResets
+
+    async def __call__(self, uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
+        snapshot = billing_proto.subscription_snapshot(event)
+        if snapshot is not None:
+            await accounts.apply_subscription(uow, self.resets, event.tenant_id, snapshot)
 
 
 @dataclass(frozen=True)
@@ -76,19 +84,20 @@ class UsageBilling:
     recharger: Recharger
 
 
-def assemble(runtime: Runtime, payments: Payments, lifecycle: Lifecycle) -> UsageBilling:
-    """Wire the usage-billing use cases to a runtime and the payments and lifecycle services."""
+def assemble(runtime: Runtime, payments: Payments, lifecycle: Lifecycle, resets: QuotaResets) -> UsageBilling:
+    """Wire the usage-billing use cases to a runtime, the payments and lifecycle services and the catalog's quota
+    resets."""
 
     def uow() -> PostgresBillingUnitOfWork:
         return PostgresBillingUnitOfWork(runtime.engine, runtime.clock)
 
     recharger = Recharger(uow, payments)
     consumers = (
-        EventConsumer(runtime.js, uow, USAGE_EVENTS, UsageRatingHandler(recharger)),
-        EventConsumer(runtime.js, uow, SUBSCRIPTION_EVENTS, follow_subscription),
+        EventConsumer(runtime.js, uow, USAGE_EVENTS, UsageRatingHandler(recharger, resets)),
+        EventConsumer(runtime.js, uow, SUBSCRIPTION_EVENTS, SubscriptionHandler(resets)),
         EventConsumer(runtime.js, uow, DOWNGRADE_EVENTS, DowngradeHandler(lifecycle)),
     )
-    return UsageBilling(WalletsServicer(Units(uow), payments), consumers, recharger)
+    return UsageBilling(WalletsServicer(Units(uow), payments, resets), consumers, recharger)
 
 
 async def start(runtime: Runtime, billing: UsageBilling) -> None:
@@ -104,7 +113,9 @@ async def start(runtime: Runtime, billing: UsageBilling) -> None:
 async def serve(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     """Register WalletsService and start the background work; the service names served."""
     payments = GrpcPayments(connect(runtime.settings.payments_addr))
-    billing = assemble(runtime, payments, GrpcLifecycle(connect(runtime.settings.lifecycle_addr)))
+    resets = CatalogQuotaResets(connect(runtime.settings.catalog_addr))
+    follow_changes(runtime, "catalog", resets.resets)
+    billing = assemble(runtime, payments, GrpcLifecycle(connect(runtime.settings.lifecycle_addr)), resets)
     wallets_pb2_grpc.add_WalletsServiceServicer_to_server(billing.servicer, server)
     await start(runtime, billing)
     return [SERVICE_NAME]

@@ -7,7 +7,7 @@ from typing import Any
 from azotte.metering.v1 import wallets_pb2 as pb
 from azotte.metering.v1 import wallets_pb2_grpc
 from azotte_metering.adapters import billing_proto as proto
-from azotte_metering.billing_ports import BillingUnitOfWork, Payments
+from azotte_metering.billing_ports import BillingUnitOfWork, Payments, QuotaResets
 from azotte_metering.service_layer import closing, limits, prices, rating, wallets
 from azotte_platform.context import require_tenant
 from azotte_platform.convert import optional_from_timestamp
@@ -19,9 +19,10 @@ from azotte_platform.service_kit import Units
 class WalletsServicer(wallets_pb2_grpc.WalletsServiceServicer):
     """Translates WalletsService calls into usage-billing use cases."""
 
-    def __init__(self, units: Units[BillingUnitOfWork], payments: Payments):
+    def __init__(self, units: Units[BillingUnitOfWork], payments: Payments, resets: QuotaResets):
         self.units = units
         self._payments = payments
+        self._resets = resets
 
     # ------------------------------------------------------------------ prices
 
@@ -189,6 +190,6 @@ class WalletsServicer(wallets_pb2_grpc.WalletsServiceServicer):
         periods = proto.periods_to_close_from_pb(request)
         tenant = require_tenant()
         async with self.units.factory() as uow:
-            bills = await closing.close_usage_periods(uow, tenant, periods)
+            bills = await closing.close_usage_periods(uow, self._resets, tenant, periods)
             await uow.commit()
         return pb.CloseUsagePeriodsResponse(bills=[proto.bill_to_pb(bill) for bill in bills])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azotte_metering.billing_ports import BillingUnitOfWork
+from azotte_metering.billing_ports import BillingUnitOfWork, QuotaResets
 from azotte_metering.domain.charges import UsageAccount
 from azotte_metering.service_layer.limits import evaluate_limits
 from azotte_metering.service_layer.quotas import report_quota_use
@@ -18,7 +18,9 @@ class SubscriptionSnapshot:
     billing: bool
 
 
-async def apply_subscription(uow: BillingUnitOfWork, tenant_id: str, snapshot: SubscriptionSnapshot) -> None:
+async def apply_subscription(
+    uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, snapshot: SubscriptionSnapshot
+) -> None:
     """Follow the customer's subscription: a new period closes the previous one and restarts the limits and the
     quotas measured.
 
@@ -38,8 +40,8 @@ async def apply_subscription(uow: BillingUnitOfWork, tenant_id: str, snapshot: S
     await uow.usage.lock_period(tenant_id, new.customer_id, new.period)
     await uow.usage.put_account(tenant_id, new, now)
     if current is None:
-        await report_quota_use(uow, tenant_id, new.customer_id, now)
+        await report_quota_use(uow, resets, tenant_id, new.customer_id, now)
     elif new.period.start > current.period.start:
         await uow.usage.close_period(tenant_id, new.customer_id, current.period, now)
         await evaluate_limits(uow, tenant_id, new.customer_id, now)
-        await report_quota_use(uow, tenant_id, new.customer_id, now)
+        await report_quota_use(uow, resets, tenant_id, new.customer_id, now)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from azotte_metering.billing_ports import BillingUnitOfWork
+from azotte_metering.billing_ports import BillingUnitOfWork, QuotaResets
 from azotte_metering.domain.charges import PeriodToClose, UsageBill, UsageCharges
 from azotte_metering.service_layer.limits import evaluate_limits
 from azotte_metering.service_layer.quotas import report_quota_use
@@ -25,7 +25,7 @@ MAX_PERIODS = 1000
 
 
 async def close_usage_periods(
-    uow: BillingUnitOfWork, tenant_id: str, periods: Sequence[PeriodToClose]
+    uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, periods: Sequence[PeriodToClose]
 ) -> list[UsageBill]:
     """The bill of each period, in request order; closed in customer order, so concurrent calls never deadlock."""
     if len(periods) > MAX_PERIODS:
@@ -34,11 +34,13 @@ async def close_usage_periods(
         _validate(period, f"periods[{index}]")
     bills: dict[int, UsageBill] = {}
     for index in sorted(range(len(periods)), key=lambda i: (periods[i].customer_id, periods[i].period.start)):
-        bills[index] = await close_usage_period(uow, tenant_id, periods[index])
+        bills[index] = await close_usage_period(uow, resets, tenant_id, periods[index])
     return [bills[index] for index in range(len(periods))]
 
 
-async def close_usage_period(uow: BillingUnitOfWork, tenant_id: str, request: PeriodToClose) -> UsageBill:
+async def close_usage_period(
+    uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, request: PeriodToClose
+) -> UsageBill:
     """Bill the usage of the period the renewal ends, once; a repeat answers the first bill.
 
     NOTE: usage is counted in the customer's current period until the renewal closes it, so when metering
@@ -58,7 +60,7 @@ async def close_usage_period(uow: BillingUnitOfWork, tenant_id: str, request: Pe
         charges = await charges_for(uow, tenant_id, customer, account, current)
         await uow.usage.close_period(tenant_id, customer, current, now)
         await uow.usage.put_account(tenant_id, replace(account, period=request.next_period), now)
-        await report_quota_use(uow, tenant_id, customer, now)
+        await report_quota_use(uow, resets, tenant_id, customer, now)
         await evaluate_limits(uow, tenant_id, customer, now)
     else:
         charges = await charges_for(uow, tenant_id, customer, account, request.period)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from azotte_metering.billing_ports import BillingUnitOfWork
+from azotte_metering.billing_ports import BillingUnitOfWork, QuotaResets
 from azotte_metering.domain.charges import (
     Adjustment,
     Period,
@@ -77,7 +77,7 @@ async def lock_current_period(
         account = locked
 
 
-async def rate_usage(uow: BillingUnitOfWork, tenant_id: str, usage: RecordedUsage) -> bool:
+async def rate_usage(uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, usage: RecordedUsage) -> bool:
     """Count, rate and pay one batch's usage of one customer, then check their limits; whether paying it
     started an auto-recharge."""
     customer = usage.customer_id
@@ -103,7 +103,7 @@ async def rate_usage(uow: BillingUnitOfWork, tenant_id: str, usage: RecordedUsag
         if credited:
             await uow.usage.add_credited(tenant_id, customer, current, credited)
     now = uow.clock.now()
-    await report_quota_use(uow, tenant_id, customer, now, meter_key=usage.meter_key)
+    await report_quota_use(uow, resets, tenant_id, customer, now, meter_key=usage.meter_key)
     await evaluate_limits(uow, tenant_id, customer, now)
     return recharging
 

@@ -20,13 +20,26 @@ from azotte_platform.db.tables import inbox
 _USAGE = insert(usage)
 _RECORD_USAGE = _USAGE.on_conflict_do_update(
     index_elements=[usage.c.tenant_id, usage.c.customer_id, usage.c.feature_key],
-    set_={"used": _USAGE.excluded.used, "period_start": _USAGE.excluded.period_start},
+    set_={
+        "used": _USAGE.excluded.used,
+        "period_start": _USAGE.excluded.period_start,
+        "period_end": _USAGE.excluded.period_end,
+    },
     where=sa.or_(
         _USAGE.excluded.period_start > usage.c.period_start,
-        sa.and_(_USAGE.excluded.period_start == usage.c.period_start, _USAGE.excluded.used > usage.c.used),
+        sa.and_(
+            _USAGE.excluded.period_start == usage.c.period_start,
+            sa.or_(
+                _USAGE.excluded.used > usage.c.used,
+                sa.and_(
+                    _USAGE.excluded.used == usage.c.used,
+                    _USAGE.excluded.period_end.is_distinct_from(usage.c.period_end),
+                ),
+            ),
+        ),
     ),
 ).returning(usage.c.used)
-"""Keep the newer of a stored and a reported usage, every column a parameter (built once)."""
+"""Keep the newer of a stored and a reported usage (`Usage.replaced_by`), every column a parameter (built once)."""
 
 
 # NOTE: the statements of every access reload are built once: building one costs more than running it.
@@ -86,9 +99,16 @@ class PostgresAccessRepository:
         )
 
     async def record_usage(
-        self, tenant_id: str, customer_id: str, feature_key: str, used: int, period_start: datetime
+        self,
+        tenant_id: str,
+        customer_id: str,
+        feature_key: str,
+        used: int,
+        period_start: datetime,
+        period_end: datetime | None,
     ) -> bool:
-        """Keep the newest period's usage; within a period the highest total (reports may arrive out of order)."""
+        """Keep the newest period's usage; within a period the highest total (reports may arrive out of order),
+        with the end reported with it."""
         kept = await self._connection.execute(
             _RECORD_USAGE,
             {
@@ -97,6 +117,7 @@ class PostgresAccessRepository:
                 "feature_key": feature_key,
                 "used": used,
                 "period_start": period_start,
+                "period_end": period_end,
             },
         )
         return kept.first() is not None
@@ -120,7 +141,8 @@ class PostgresAccessRepository:
                 Suspension(row.feature_key, row.reason, row.suspended_at)
             )
         for row in await self._scoped(usage, customers):
-            state_of(row.tenant_id, row.customer_id).usage[row.feature_key] = Usage(row.used, row.period_start)
+            usage_of = state_of(row.tenant_id, row.customer_id).usage
+            usage_of[row.feature_key] = Usage(row.used, row.period_start, row.period_end)
         return states
 
     async def _scoped(self, table: sa.Table, customers: Collection[CustomerRef] | None) -> sa.CursorResult[Any]:

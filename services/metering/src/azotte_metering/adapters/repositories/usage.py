@@ -286,13 +286,7 @@ class PostgresUsageStore:
         return [days[key] for key in sorted(days)]
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
-        if not spans:
-            return []
-        rows = await self._connection.execute(
-            _in_spans(_ROLLUP_COLUMNS, len(spans)),
-            {"tenant": tenant_id, "customer": customer_id, "meter": meter_key, **_span_parameters(spans)},
-        )
-        return [_rollup(row) for row in rows]
+        return await read_rollups(self._connection, tenant_id, customer_id, meter_key, spans)
 
     async def distinct_values(
         self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]
@@ -364,6 +358,19 @@ class PostgresUsageStore:
             )
             for row in rows
         ]
+
+
+async def read_rollups(
+    connection: AsyncConnection, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]
+) -> list[Rollup]:
+    """The customer's rollup buckets of the meter in `spans` (usage queries and quota windows)."""
+    if not spans:
+        return []
+    rows = await connection.execute(
+        _in_spans(_ROLLUP_COLUMNS, len(spans)),
+        {"tenant": tenant_id, "customer": customer_id, "meter": meter_key, **_span_parameters(spans)},
+    )
+    return [_rollup(row) for row in rows]
 
 
 def _parse_key(key: str) -> dict[str, str]:

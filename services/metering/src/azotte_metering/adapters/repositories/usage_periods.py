@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.repositories.meters import PostgresMeterRepository
+from azotte_metering.adapters.repositories.usage import read_rollups
 from azotte_metering.adapters.tables import (
     meters,
     usage_accounts,
@@ -33,6 +34,7 @@ from azotte_metering.domain.charges import (
     dimensions_key,
 )
 from azotte_metering.domain.meters import Meter, parse_path, read_path
+from azotte_metering.domain.usage import Rollup, Span
 from azotte_platform.db.bulk import replacing
 
 _A = usage_accounts.c
@@ -178,6 +180,9 @@ class PostgresUsagePeriodRepository:
             .order_by(_T.meter_key, _T.dimensions_key)
         )
         return [_total(row) for row in rows]
+
+    async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
+        return await read_rollups(self._conn, tenant_id, customer_id, meter_key, spans)
 
     async def transactions(
         self, tenant_id: str, customer_id: str, meter_key: str, since: datetime, until: datetime | None
