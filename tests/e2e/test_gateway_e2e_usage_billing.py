@@ -9,8 +9,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
 import pytest
 
+from azotte_client import EntitlementWatcher
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.helpers import eventually
 
@@ -228,8 +230,19 @@ async def test_a_daily_quota_measured_by_a_meter_starts_afresh_each_day_without_
 
     await downloads(100)
     await eventually(lambda: answers(False, "100"))
-    assert (await decision())["denial_reason"] == "ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED"
-    tomorrow = (started + timedelta(days=1, minutes=1)).isoformat()  # a day counts from the period's start
+    exhausted = await decision()
+    assert exhausted["denial_reason"] == "ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED"
+    resets = started + timedelta(days=1)  # a day counts from the period's start
+    assert datetime.fromisoformat(exhausted["quota_reset_time"]) == resets
+    device_time = [datetime.now(UTC)]
+    async with (
+        grpc.aio.insecure_channel(suite.suite.address("gateway")) as channel,
+        EntitlementWatcher(channel, shop.key, customer, now=lambda: device_time[0]) as watcher,
+    ):
+        await watcher.wait_until(lambda w: not w.check("downloads"), timeout=5)
+        device_time[0] = resets  # the device's clock passes the reset: it answers from memory, no push needed
+        assert watcher.check("downloads", quantity=100) and not watcher.check("downloads", quantity=101)
+    tomorrow = (resets + timedelta(minutes=1)).isoformat()
     await shop.ok("POST", "/v1/sandbox/clock:advance", json={"request_id": rid(), "advance_to": tomorrow})
     await eventually(lambda: answers(True, "0"))  # the day ended: no usage event was needed to reset it
     assert (await decision())["remaining_quota"] == "100"

@@ -130,18 +130,23 @@ async def test_a_daily_quota_counts_as_unused_once_its_period_ends_even_without_
     await handle(uow, handler, quota_event(1, 1000, START, day_2))
 
     exhausted = projection.check("t1", "cust-1", "tokens", day_2 - timedelta(seconds=1))
-    assert (exhausted.allowed, exhausted.reason) == (False, AccessReason.QUOTA_EXHAUSTED)
+    assert (exhausted.allowed, exhausted.reason, exhausted.usage_period_end) == (
+        False,
+        AccessReason.QUOTA_EXHAUSTED,
+        day_2,  # the answer says when the quota resets
+    )
     recorded = uow.published[-1].payload
     assert isinstance(recorded, entitlement_events.UsageRecorded) and recorded.period_end_time == timestamp(day_2)
     for past_the_end in (day_2, day_2 + timedelta(hours=5)):  # no report came since
         reset = projection.check("t1", "cust-1", "tokens", past_the_end)
         assert (reset.allowed, reset.reason, reset.used, reset.remaining) == (True, None, 0, 1000)
+        assert reset.usage_period_end is None  # the next period is not known yet
     listed = {d.feature_key: d for d in projection.list_entitlements("t1", "cust-1", day_2)}
     assert (listed["tokens"].used, listed["tokens"].remaining) == (0, 1000)
 
     await handle(uow, handler, quota_event(2, 300, day_2, day_3))
     next_day = projection.check("t1", "cust-1", "tokens", day_2 + timedelta(hours=5))
-    assert (next_day.allowed, next_day.used, next_day.remaining) == (True, 300, 700)
+    assert (next_day.allowed, next_day.used, next_day.remaining, next_day.usage_period_end) == (True, 300, 700, day_3)
 
 
 async def test_a_report_of_the_same_period_and_use_with_another_end_moves_the_end() -> None:

@@ -93,11 +93,18 @@ class EntitlementWatcher:
     def check(self, feature_key: str, quantity: int = 0) -> bool:
         """Whether the customer may use the feature now (and `quantity` units of its quota), from memory."""
         decision = self._decisions.get(feature_key)
-        if decision is None or not decision.allowed:
+        if decision is None:
             return False
-        if decision.HasField("valid_until_time") and decision.valid_until_time.ToDatetime(UTC) <= self._now():
+        now = self._now()
+        allowed = decision.allowed
+        remaining = decision.remaining_quota if decision.HasField("remaining_quota") else None
+        if decision.HasField("quota_reset_time") and decision.quota_reset_time.ToDatetime(UTC) <= now:
+            # NOTE: the quota's usage period has ended: none of it is used in the next one yet.
+            allowed = allowed or decision.denial_reason == gw.ACCESS_DENIAL_REASON_QUOTA_EXHAUSTED
+            remaining = decision.quota_limit if decision.HasField("quota_limit") else None
+        if not allowed or (decision.HasField("valid_until_time") and decision.valid_until_time.ToDatetime(UTC) <= now):
             return False
-        return not (quantity and decision.HasField("remaining_quota") and decision.remaining_quota < quantity)
+        return not (quantity and remaining is not None and remaining < quantity)
 
     def decision(self, feature_key: str) -> gw.AccessDecision | None:
         """The feature's last decision as the gateway sent it (None: the customer has no entitlement to it)."""

@@ -91,6 +91,8 @@ def check_response(decision: AccessDecision) -> pb.CheckAccessResponse:
     )
     if decision.valid_until is not None:
         response.valid_until.CopyFrom(timestamp(decision.valid_until))
+    if decision.usage_period_end is not None:
+        response.usage_period_end.CopyFrom(timestamp(decision.usage_period_end))
     return response
 
 
@@ -107,6 +109,8 @@ def feature_access_to_pb(decision: AccessDecision) -> pb.FeatureAccess:
     )
     if decision.valid_until is not None:
         message.valid_until.CopyFrom(timestamp(decision.valid_until))
+    if decision.usage_period_end is not None:
+        message.usage_period_end.CopyFrom(timestamp(decision.usage_period_end))
     return message
 
 

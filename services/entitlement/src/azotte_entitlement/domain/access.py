@@ -43,6 +43,7 @@ class AccessDecision:
     remaining: int | None = None
     valid_until: datetime | None = None
     sources: tuple[SourceRef, ...] = ()
+    usage_period_end: datetime | None = None
 
 
 def decide(
@@ -51,10 +52,12 @@ def decide(
     now: datetime,
     *,
     used: int = 0,
+    usage_period_end: datetime | None = None,
     suspended: AccessReason | None = None,
     why_not: AccessReason | None = None,
 ) -> AccessDecision:
-    """Combine grants in one pass: boolean any, quotas add up, seats take the max; name the sources."""
+    """Combine grants in one pass: boolean any, quotas add up, seats take the max; name the sources. A quota's
+    `used` counts until `usage_period_end`, which its decision names."""
     sources: list[SourceRef] = []
     has_quota = has_seats = unlimited = False
     quota_sum = seats_max = 0
@@ -91,20 +94,19 @@ def decide(
     valid_until = None if open_ended else latest_end
     ordered = tuple(sorted(sources))
     if has_quota:
-        if unlimited:
-            return AccessDecision(feature_key, True, None, FeatureKind.QUOTA, None, used, None, valid_until, ordered)
-        remaining = max(quota_sum - used, 0)
-        reason = None if remaining > 0 else AccessReason.QUOTA_EXHAUSTED
+        limit, remaining = (None, None) if unlimited else (quota_sum, max(quota_sum - used, 0))
+        reason = AccessReason.QUOTA_EXHAUSTED if remaining == 0 else None
         return AccessDecision(
             feature_key,
-            remaining > 0,
+            reason is None,
             reason,
             FeatureKind.QUOTA,
-            quota_sum,
+            limit,
             used,
             remaining,
             valid_until,
             ordered,
+            usage_period_end,
         )
     if has_seats:
         # NOTE: seats are enforced when members are added (groups), never by denying the check.

@@ -27,6 +27,10 @@ class Usage:
         """The quota counted as used at `now`: none once the period has ended."""
         return 0 if self.period_end is not None and now >= self.period_end else self.used
 
+    def ends_after(self, now: datetime) -> datetime | None:
+        """The period's end when it is still to come at `now`."""
+        return self.period_end if self.period_end is not None and now < self.period_end else None
+
     def replaced_by(self, report: Usage) -> bool:
         """Whether a report is kept over this usage: a newer period, or the same one used more, or as much but
         ending at another time."""
@@ -180,6 +184,7 @@ class AccessProjection:
             by_slot.values() if by_slot is not None else (),
             now,
             used=usage.used_at(now) if usage is not None else 0,
+            usage_period_end=usage.ends_after(now) if usage is not None else None,
             suspended=_denial(customer.suspensions.get(feature_key)),
             why_not=customer.why_not.get(feature_key),
         )

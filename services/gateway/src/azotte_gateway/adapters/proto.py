@@ -9,6 +9,7 @@ built here. The shared vocabulary (Channel, SubscriptionState, Money) is copied 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from azotte.common.v1.money_pb2 import Money
@@ -364,6 +365,16 @@ def ledger_currency_balance(source: pay.CurrencyTrialBalance) -> bl.LedgerCurren
     )
 
 
+def changes_by_itself_at(access: ent.CheckAccessResponse) -> datetime | None:
+    """When an access answer changes with no event: its grants end, or its quota's usage period does."""
+    moments = [
+        getattr(access, name).ToDatetime(tzinfo=UTC)
+        for name in ("valid_until", "usage_period_end")
+        if access.HasField(name)
+    ]
+    return min(moments, default=None)
+
+
 def access_decision(feature_key: str, access: ent.CheckAccessResponse | ent.FeatureAccess) -> gw.AccessDecision:
     """An entitlement access answer as a decision."""
     decision = gw.AccessDecision(feature_key=feature_key, allowed=access.allowed)
@@ -377,6 +388,8 @@ def access_decision(feature_key: str, access: ent.CheckAccessResponse | ent.Feat
         decision.quota_limit = access.limit
     if access.HasField("used"):
         decision.quota_used = access.used
+    if access.HasField("usage_period_end"):
+        decision.quota_reset_time.CopyFrom(access.usage_period_end)
     decision.sources.extend(
         gw.AccessSource(kind=_SOURCES.get(s.source, gw.ACCESS_SOURCE_KIND_UNSPECIFIED), reference=s.source_ref)
         for s in access.sources
@@ -400,6 +413,8 @@ def entitlement(source: ent.Entitlement) -> gw.Entitlement:
         result.quota_limit = access.limit
     if access.HasField("used"):
         result.quota_used = access.used
+    if access.HasField("usage_period_end"):
+        result.quota_reset_time.CopyFrom(access.usage_period_end)
     return result
 
 

@@ -7,7 +7,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC
 
 from azotte.entitlement.v1 import entitlement_pb2 as ent
 from azotte.gateway.v1 import gateway_pb2 as gw
@@ -95,10 +94,9 @@ class AccessReader:
         answer = await self._peers.entitlement.CheckAccess(
             ent.CheckAccessRequest(customer_id=customer_id, feature_key=feature_key, consistency_token=token)
         )
-        valid_until = answer.valid_until.ToDatetime(tzinfo=UTC) if answer.HasField("valid_until") else None
         checked = (proto.access_decision(feature_key, answer), answer.consistency_token)
         if not token:
-            self.cache.put(customer, ticket, feature_key, checked, valid_until)
+            self.cache.put(customer, ticket, feature_key, checked, proto.changes_by_itself_at(answer))
         return checked
 
     def on_entitlement_event(self, event: ReceivedEvent) -> None:
