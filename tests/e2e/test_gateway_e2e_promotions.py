@@ -18,6 +18,7 @@ from azotte.gateway.v1 import promotions_pb2_grpc
 from azotte.promotions.v1 import promotions_pb2 as pr
 from tests.e2e.conftest import RunningSuite, TenantApi
 from tests.e2e.test_gateway_e2e_checkout import payments_charges
+from tests.helpers import eventually
 
 PRICE = 699  # basic_monthly in the US storefront (tax exclusive at 0 %)
 DISCOUNT = 350  # 50 % of 699, rounded half up
@@ -368,3 +369,47 @@ async def test_operators_read_codes_batches_and_redemptions_and_another_tenant_f
         elsewhere = await foreign.call("GET", path)
         assert elsewhere.status_code == 404, (path, elsewhere.text)
     assert (await tenant.call("GET", "/v1/redemptions/red_unknown")).status_code == 404
+
+
+async def test_an_automatic_promotion_takes_its_discount_off_checkouts_without_a_code_while_it_is_active(
+    suite: RunningSuite,
+) -> None:
+    shop = await suite.new_tenant()  # its own: an automatic promotion applies to every checkout it suits
+    manager = await shop.new_key("manager")
+    sale = {
+        "display_name": "Spring sale",
+        "discount": {
+            "kind": "DISCOUNT_KIND_PERCENT_OFF",
+            "percent_basis_points": 2000,
+            "duration": "DISCOUNT_DURATION_ONCE",
+        },
+        "targets": {"plan_ids": ["basic_monthly"]},
+        "automatic": True,
+    }
+    created = await shop.ok("POST", "/v1/promotions", json={"request_id": rid(), "promotion": sale}, key=manager)
+    promotion_id = created["promotion"]["id"]
+    assert created["promotion"]["automatic"] is True
+    before = (await checkout(shop, await shop.customer(), "")).json()  # a draft applies to nothing
+    assert "promotion" not in before
+    await shop.ok("POST", f"/v1/promotions/{promotion_id}:activate", json={"request_id": rid()}, key=manager)
+
+    async def discounted() -> dict[str, Any]:
+        answer: dict[str, Any] = (await checkout(shop, await shop.customer(), "")).json()
+        assert "promotion" in answer
+        return answer
+
+    paid = await eventually(discounted, interval=0.2)  # the gateway learns of the activation from an event
+    applied, charge = paid["promotion"], paid["charge"]
+    assert (applied["promotion_id"], applied.get("code", "")) == (promotion_id, "")
+    off = (int(applied["list_price"]["amount_minor"]) * 20 + 50) // 100
+    assert applied["discount"]["amount_minor"] == charge["discount"]["amount_minor"] == str(off)
+    other = {"request_id": rid(), "customer_id": await shop.customer(), "storefront_id": "us"}
+    body = {**other, "plan_id": "standard_monthly", "channel": "web", "payment_method_token": "tok_success"}
+    assert "promotion" not in await shop.ok("POST", "/v1/checkout", json=body)  # not a target of the sale
+
+    await shop.ok("POST", f"/v1/promotions/{promotion_id}:pause", json={"request_id": rid()}, key=manager)
+    assert "promotion" not in (await checkout(shop, await shop.customer(), "")).json()
+    weeks = {**sale, "discount": {"kind": "DISCOUNT_KIND_EXTRA_TRIAL_DAYS", "trial_days": 14}}
+    refused = await shop.call("POST", "/v1/promotions", json={"request_id": rid(), "promotion": weeks}, key=manager)
+    assert refused.status_code == 400
+    assert "automatic" in refused.json()["error"]["message"]

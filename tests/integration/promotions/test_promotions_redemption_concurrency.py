@@ -29,11 +29,15 @@ CHECKOUTS = 200
 LIMIT = 50
 
 
-async def _checkout(service: Service, customer: str, amount: int = 1_000, **target: str) -> str:
+async def _checkout(
+    service: Service, customer: str, amount: int = 1_000, *, code: str = "", promotion_id: str = ""
+) -> str:
     """Reserve then confirm, as a checkout whose charge succeeded does; the outcome's name."""
     try:
         reserved = await service.stub.ReserveRedemption(
-            pb.ReserveRedemptionRequest(request_id=rid(), checkout=checkout(customer, amount), **target),
+            pb.ReserveRedemptionRequest(
+                request_id=rid(), checkout=checkout(customer, amount), code=code, promotion_id=promotion_id
+            ),
             metadata=service.metadata,
         )
     except grpc.aio.AioRpcError as error:

@@ -52,7 +52,7 @@ from azotte_gateway.service_layer.grants import Grants
 from azotte_gateway.service_layer.invoices import Invoices
 from azotte_gateway.service_layer.localization import FeatureTexts
 from azotte_gateway.service_layer.policy import LifecyclePolicies
-from azotte_gateway.service_layer.promotions import Promotions
+from azotte_gateway.service_layer.promotions import AutomaticPromotions, Promotions
 from azotte_gateway.service_layer.psp_accounts import PspAccounts
 from azotte_gateway.service_layer.referrals import Referrals
 from azotte_gateway.service_layer.revenue_stream import RevenueProjection
@@ -550,10 +550,12 @@ class FakeEntitlement:
 
 
 class FakePromotions:
-    """Promotions of a percent off, each with shared codes; a reservation counts against `max_per_customer`.
+    """Promotions of a percent off, each with shared codes or automatic; a reservation counts against
+    `max_per_customer`.
 
-    Rules judged: the code exists, the promotion is active, new customers only, the per-customer limit. A
-    reservation is idempotent by request id; confirm and release move it once, as promotions does.
+    Rules judged: the code exists, the promotion is active, new customers only, the per-customer limit; an automatic
+    reservation takes the eligible automatic promotion with the most off. A reservation is idempotent by request id;
+    confirm and release move it once, as promotions does.
     """
 
     def __init__(self, ids: Iterator[int]):
@@ -564,6 +566,7 @@ class FakePromotions:
         self.checkouts: list[pr.Checkout] = []
         self.trials: dict[tuple[str, str], tuple[str, str]] = {}
         self.store_offers: dict[tuple[str, str], str] = {}
+        self.listed = 0
 
     def add(
         self,
@@ -573,9 +576,10 @@ class FakePromotions:
         max_per_customer: int | None = None,
         new_only: bool = False,
         extra_trial_days: int = 0,
+        automatic: bool = False,
     ) -> str:
         """An active promotion of `percent` % off (or, given `extra_trial_days`, of that many more days of trial)
-        with the shared `code`, in the calling tenant."""
+        with the shared `code` (none: ""), or `automatic`, in the calling tenant."""
         tenant = require_tenant()
         discount = pr.Discount(kind=pr.DISCOUNT_KIND_PERCENT_OFF, percent_basis_points=percent * 100)
         if extra_trial_days:
@@ -586,10 +590,20 @@ class FakePromotions:
             discount=discount,
             limits=pr.Limits(max_per_customer=max_per_customer),
             eligibility=pr.Eligibility(new_customers_only=new_only),
+            automatic=automatic,
         )
         self.promotions[(tenant, promotion.id)] = promotion
-        self.codes[(tenant, code)] = pr.PromotionCode(code=code, promotion_id=promotion.id)
+        if code:
+            self.codes[(tenant, code)] = pr.PromotionCode(code=code, promotion_id=promotion.id)
         return promotion.id
+
+    async def ListPromotions(self, request: pr.ListPromotionsRequest) -> pr.ListPromotionsResponse:
+        """Only what the checkout asks: the active automatic promotions, or every promotion."""
+        self.listed += 1
+        found = [p for (t, _), p in self.promotions.items() if t == require_tenant()]
+        if request.filter == "automatic = true AND state = PROMOTION_STATE_ACTIVE":
+            found = [p for p in found if p.automatic and p.state == pr.PROMOTION_STATE_ACTIVE]
+        return pr.ListPromotionsResponse(promotions=found[: request.page_size or None])
 
     def take_trial(self, customer_id: str, plan_id: str, subscription_id: str = "sub-earlier") -> None:
         """Record that the customer took a trial of `plan_id` (in the calling tenant)."""
@@ -621,6 +635,21 @@ class FakePromotions:
             reason = pr.Ineligibility(reason=pr.INELIGIBILITY_REASON_CODE_NOT_FOUND)
             return pr.Validation(eligible=False, code=code, ineligibilities=[reason]), None
         promotion = self.promotions[(tenant, found.promotion_id)]
+        return self._judge_promotion(promotion, found.code, checkout), promotion
+
+    def _best_automatic(self, checkout: pr.Checkout) -> tuple[pr.Validation, pr.Promotion]:
+        self.checkouts.append(checkout)
+        judged = [
+            (self._judge_promotion(p, "", checkout), p)
+            for (t, _), p in self.promotions.items()
+            if t == require_tenant() and p.automatic
+        ]
+        eligible = sorted((v for v in judged if v[0].eligible), key=lambda v: -v[0].discount.amount_minor)
+        if not eligible:
+            raise remote(NotFound, "no automatic promotion suits the checkout", "NO_AUTOMATIC_PROMOTION", {}, [])
+        return eligible[0]
+
+    def _judge_promotion(self, promotion: pr.Promotion, code: str, checkout: pr.Checkout) -> pr.Validation:
         failed = []
         if promotion.state != pr.PROMOTION_STATE_ACTIVE:
             failed.append(pr.INELIGIBILITY_REASON_PROMOTION_NOT_ACTIVE)
@@ -637,12 +666,12 @@ class FakePromotions:
         validation = pr.Validation(
             eligible=not failed,
             promotion_id=promotion.id,
-            code=found.code,
+            code=code,
             ineligibilities=[pr.Ineligibility(reason=r) for r in failed],
             discount=convert.money(0 if failed else off, currency),
             final_amount=convert.money(checkout.amount.amount_minor - (0 if failed else off), currency),
         )
-        return validation, promotion
+        return validation
 
     async def ValidateCode(self, request: pr.ValidateCodeRequest) -> pr.ValidateCodeResponse:
         return pr.ValidateCodeResponse(validation=self._judge(request.code, request.checkout)[0])
@@ -651,7 +680,11 @@ class FakePromotions:
         key = (require_tenant(), require_request_id(request.request_id))
         if key in self.redemptions:
             return pr.ReserveRedemptionResponse(redemption=self.redemptions[key])
-        validation, promotion = self._judge(request.code, request.checkout)
+        if request.automatic:
+            validation, found = self._best_automatic(request.checkout)
+            promotion: pr.Promotion | None = found
+        else:
+            validation, promotion = self._judge(request.code, request.checkout)
         reasons = [
             pr.IneligibilityReason.Name(i.reason).removeprefix("INELIGIBILITY_REASON_").lower()
             for i in validation.ineligibilities
@@ -817,6 +850,7 @@ class FakeSuite:
                 reader,
                 texts,
                 catalog_reads,
+                AutomaticPromotions(peers, ttl_seconds=60),
                 entitlement_wait_seconds=0.5,
                 poll_interval_seconds=0,
             ),

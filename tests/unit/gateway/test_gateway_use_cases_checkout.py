@@ -164,10 +164,10 @@ async def test_an_unknown_promotion_code_is_refused_naming_the_field_before_anyt
     assert [answer for _, answer in suite.idempotency.answers.values() if answer is not None] == []
 
 
-def promotion(suite: FakeSuite, code: str = "PREMIERE50", percent: int = 50, **limits: Any) -> str:
+def promotion(suite: FakeSuite, code: str = "PREMIERE50", percent: int = 50, **options: Any) -> str:
     suite.lifecycle.add_customer("cus_1")
     with caller().scope():
-        return suite.promotions.add(code, percent, **limits)
+        return suite.promotions.add(code, percent, **options)
 
 
 def redemption_states(suite: FakeSuite) -> list[int]:
@@ -360,3 +360,42 @@ async def test_a_retry_after_a_crash_between_the_charge_and_the_subscription_sub
     [charge] = await charges_of(suite, "cus_1")
     assert (charge.status, charge.subscription_id) == (pay.CHARGE_STATUS_SUCCEEDED, answer.subscription.id)
     assert suite.lifecycle.initial_charges[answer.subscription.id] == charge.id
+
+
+async def test_a_checkout_without_a_code_gets_the_best_automatic_promotion_it_suits(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite, code="", percent=80)  # not automatic: never applied without a code
+    promotion(suite, code="", percent=10, automatic=True)
+    best = promotion(suite, code="", percent=20, automatic=True)
+    welcome = promotion(suite, code="", percent=90, automatic=True, new_only=True)
+
+    first = await check_out(gateway, checkout_request(request_id="first", plan_id="premium"))
+    assert (first.promotion.promotion_id, first.promotion.code) == (welcome, "")  # the most off for a new customer
+    second = await check_out(gateway, checkout_request(request_id="second"))  # no longer new
+    off = (PRICE_MINOR * 20 + 50) // 100
+    assert (second.charge.net.amount_minor, second.charge.discount.amount_minor) == (PRICE_MINOR - off, off)
+    assert second.promotion.promotion_id == best
+    redeemed = [(r.promotion_id, r.state) for r in suite.promotions.redemptions.values()]
+    assert redeemed == [(welcome, pr.REDEMPTION_STATE_CONFIRMED), (best, pr.REDEMPTION_STATE_CONFIRMED)]
+
+
+async def test_a_code_or_a_trial_takes_no_automatic_promotion_and_a_tenant_without_any_is_not_asked_twice(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    promotion(suite)  # PREMIERE50, 50 % with its code
+    for customer in ("cus_2", "cus_3", "cus_4"):
+        suite.lifecycle.add_customer(customer)
+    await check_out(gateway, checkout_request(request_id="plain"))
+    await check_out(gateway, checkout_request(request_id="again", customer_id="cus_2", plan_id="premium"))
+    assert suite.promotions.listed == 1  # the tenant has no automatic promotion: known after one question
+    assert suite.promotions.redemptions == {}
+    with caller().scope():
+        suite.promotions.add("", 20, automatic=True)
+    gateway.checkout.automatic.cache.invalidate(caller().tenant.id)  # as promotions' event does
+    coded = await check_out(
+        gateway, checkout_request(request_id="coded", customer_id="cus_3", promotion_code="premiere50")
+    )
+    assert coded.promotion.code == "PREMIERE50"
+    trial = await check_out(gateway, checkout_request(request_id="trial", customer_id="cus_4", plan_id="trial"))
+    assert not trial.HasField("promotion") and not trial.HasField("charge")

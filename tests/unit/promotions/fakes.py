@@ -20,7 +20,7 @@ from azotte_promotions.domain.campaigns import Campaign, CampaignOffer, Campaign
 from azotte_promotions.domain.codes import CodeBatch, PromotionCode
 from azotte_promotions.domain.eligibility import Reason, Usage
 from azotte_promotions.domain.experiments import Assignment, Experiment, ExperimentState, VariantCounts
-from azotte_promotions.domain.promotion import Promotion
+from azotte_promotions.domain.promotion import Promotion, PromotionState
 from azotte_promotions.domain.redemption import Redemption, RedemptionState
 from azotte_promotions.domain.referrals import Referral, ReferralCode, ReferralProgram
 from azotte_promotions.domain.store_offers import SubscriptionKey
@@ -96,6 +96,14 @@ class FakePromotionRepository:
             raise PromotionVersionMismatch("changed meanwhile")
         self.data.promotions[key] = promotion.snapshot()
         self._budgets(promotion)
+
+    async def active_automatic(self, tenant_id: str) -> list[Promotion]:
+        rows = [
+            p
+            for (t, _), p in self.data.promotions.items()
+            if t == tenant_id and p.definition.automatic and p.state is PromotionState.ACTIVE
+        ]
+        return [p.snapshot() for p in sorted(rows, key=lambda p: (p.created_at, p.id))]
 
     async def find_by_store_offer(self, tenant_id: str, channel: Channel, offer_id: str) -> Promotion | None:
         field = "app_store_offer_id" if channel is Channel.APP_STORE else "google_play_offer_id"
@@ -232,6 +240,14 @@ class FakeLimitLedger:
             return Reason.BUDGET_EXHAUSTED
         budget.reserved += hold.discount_minor
         return None
+
+    async def try_take(self, hold: Hold) -> Reason | None:
+        d = self.data
+        before = copy.deepcopy((d.counts, d.codes, d.uses, d.budgets))
+        refused = await self.take(hold)
+        if refused is not None:
+            d.counts, d.codes, d.uses, d.budgets = before
+        return refused
 
     async def settle(self, hold: Hold) -> Exhaustion:
         d = self.data

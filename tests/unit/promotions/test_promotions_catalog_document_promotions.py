@@ -81,6 +81,17 @@ async def test_a_refused_item_names_its_path_and_nothing_is_written(
     assert use_cases.uow.data.codes == {}
 
 
+async def test_automatic_goes_through_the_document(use_cases: UseCases) -> None:
+    assert [c.change_type for c in await apply(use_cases, [premiere(automatic=True)])] == [ChangeType.CREATED] * 2
+    assert use_cases.uow.data.promotions[(TENANT, "premiere")].definition.automatic
+    changes = await apply(use_cases, [premiere()])
+    assert changes[0] == Change("promotion", "premiere", ChangeType.UPDATED, ("automatic",))
+    trial_days = premiere(automatic=True, discount=Discount(DiscountKind.EXTRA_TRIAL_DAYS, trial_days=7), codes=())
+    with pytest.raises(InvalidArgument) as refused:
+        await apply(use_cases, [trial_days])
+    assert refused.value.violations[0].field == "promotions[0].automatic"
+
+
 def test_the_cli_dry_run_shows_the_promotions_changes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     document = tmp_path / "catalog.yaml"
     document.write_text("version: 1\npromotions:\n  - {id: spring, display_name: Spring}\n")

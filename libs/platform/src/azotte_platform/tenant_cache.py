@@ -4,7 +4,7 @@ them when its announcements may have been missed, and each after a time-to-live 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from typing import Any, Generic, TypeVar
 
 from azotte_platform.context import require_tenant
@@ -64,11 +64,15 @@ class TenantCache(Generic[K, V]):
         return self._epoch, self._generations.get(tenant_id, 0)
 
 
-def follow_changes(runtime: Runtime, producer: str, *caches: TenantCache[Any, Any]) -> None:
-    """Keep `caches` of `producer`'s answers current: every event it publishes invalidates its tenant, and a NATS
-    reconnection (events may have been missed) clears everything."""
+def follow_changes(
+    runtime: Runtime, producer: str, *caches: TenantCache[Any, Any], event_types: Collection[str] = ()
+) -> None:
+    """Keep `caches` of `producer`'s answers current: every event it publishes (of `event_types`, when given)
+    invalidates its tenant, and a NATS reconnection (events may have been missed) clears everything."""
 
     def changed(event: ReceivedEvent) -> None:
+        if event_types and event.type not in event_types:
+            return
         for cache in caches:
             cache.invalidate(event.tenant_id)
 

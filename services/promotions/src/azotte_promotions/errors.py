@@ -24,6 +24,12 @@ class CodeNotFound(NotFound):
     reason = "PROMOTION_CODE_NOT_FOUND"
 
 
+class NoAutomaticPromotion(NotFound):
+    """The checkout is eligible for no active automatic promotion (or their limits have no room left)."""
+
+    reason = "NO_AUTOMATIC_PROMOTION"
+
+
 class CodeBatchNotFound(NotFound):
     """No code batch of the tenant has that id."""
 

@@ -42,6 +42,7 @@ class PromotionQuery:
 
     state: PromotionState | None = None
     stackable: bool | None = None
+    automatic: bool | None = None
     discount_kind: DiscountKind | None = None
     created: tuple[TimeBound, ...] = ()
     order_by: str = "created_at"
@@ -70,6 +71,10 @@ class PromotionRepository(Protocol):
 
     async def usage(self, tenant_id: str, promotion_ids: Sequence[str]) -> dict[str, Usage]:
         """The usage counts of promotions."""
+        ...
+
+    async def active_automatic(self, tenant_id: str) -> list[Promotion]:
+        """The tenant's active automatic promotions, earliest created first."""
         ...
 
     async def find_by_store_offer(self, tenant_id: str, channel: Channel, offer_id: str) -> Promotion | None:
@@ -165,6 +170,10 @@ class LimitLedger(Protocol):
     async def take(self, hold: Hold) -> Reason | None:
         """Count `hold` against every limit at once; the first limit that does not allow it (nothing is
         counted then: the caller's transaction must roll back), else None."""
+        ...
+
+    async def try_take(self, hold: Hold) -> Reason | None:
+        """As `take`, but a refusal is undone at once: the transaction goes on (to take another hold)."""
         ...
 
     async def settle(self, hold: Hold) -> Exhaustion:

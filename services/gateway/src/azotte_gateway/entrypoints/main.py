@@ -51,7 +51,7 @@ from azotte_gateway.service_layer.invoices import Invoices
 from azotte_gateway.service_layer.localization import FeatureTexts
 from azotte_gateway.service_layer.policy import LifecyclePolicies
 from azotte_gateway.service_layer.portal_users import SANDBOX_PORTAL_ADMIN, SANDBOX_PORTAL_ADMIN_FILE, PortalUsers
-from azotte_gateway.service_layer.promotions import Promotions
+from azotte_gateway.service_layer.promotions import PROMOTION_CHANGES, AutomaticPromotions, Promotions
 from azotte_gateway.service_layer.psp_accounts import PspAccounts
 from azotte_gateway.service_layer.referrals import Referrals
 from azotte_gateway.service_layer.subscriptions import Subscriptions
@@ -134,6 +134,8 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
     texts = FeatureTexts(peers, settings.feature_texts_cache_seconds)
     catalog_reads = CatalogReads(peers, settings.catalog_reads_cache_seconds)
     follow_changes(runtime, "catalog", texts.cache, *catalog_reads.caches)
+    automatic = AutomaticPromotions(peers, settings.catalog_reads_cache_seconds)
+    follow_changes(runtime, "promotions", automatic.cache, event_types=PROMOTION_CHANGES)
 
     async def follow_entitlements() -> None:
         await follow_events(runtime.nats, "entitlement", reader.on_entitlement_event)
@@ -163,7 +165,7 @@ def build_gateway(runtime: Runtime, settings: GatewaySettings, peers: Peers) -> 
         authenticator=authenticator,
         access=Access(peers, reader, customers, texts, settings.watch_resync_seconds),
         checkout=Checkout(
-            units, peers, clock, reader, texts, catalog_reads, settings.checkout_entitlement_wait_seconds
+            units, peers, clock, reader, texts, catalog_reads, automatic, settings.checkout_entitlement_wait_seconds
         ),
         subscriptions=Subscriptions(peers, clock, customers, reader),
         billing=Billing(peers, customers),

@@ -1,7 +1,8 @@
 """Customers and checkout: price, discount, tax and charge, subscribe, then wait briefly for the entitlements.
 
 A promotion code is reserved before the charge (its request id derived from the checkout's), confirmed
-once the checkout paid, and released when the charge fails or the checkout is rolled back.
+once the checkout paid, and released when the charge fails or the checkout is rolled back. A checkout without a
+code that charges at once gets the tenant's best automatic promotion for it, if any, the same way.
 
 A checkout runs once per (tenant, request id); a failure after the charge gives the money back.
 Before anything is written or charged, lifecycle checks the subscription it will make (the customer,
@@ -99,6 +100,7 @@ class Checkout:
     access: AccessReader
     texts: FeatureTexts
     catalog_reads: CatalogReads
+    automatic: promotions.AutomaticPromotions
     entitlement_wait_seconds: float
     poll_interval_seconds: float = 0.05
 
@@ -158,17 +160,7 @@ class Checkout:
         now = self.clock.now()
         storefront, plan, price = await self._plan_and_price(request, preference, convert.timestamp(now))
         priced.append(Priced(storefront, plan, price))
-        redemption = None
-        if request.promotion_code:
-            checkout = await promotions.checkout_of(
-                self.peers,
-                customer_id=request.customer_id,
-                plan=plan,
-                storefront=storefront,
-                channel=request.channel,
-                amount=price.amount,
-            )
-            redemption = await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
+        redemption = await self._promotion(request, storefront, plan, price)
         try:
             ends = trial_end(now, self._trial_days(request, plan, redemption))
             create = self._subscription_request(tenant_id, request, convert.optional_timestamp(ends))
@@ -236,6 +228,25 @@ class Checkout:
                 )
             )
         return response
+
+    async def _promotion(
+        self, request: gw.CheckoutRequest, storefront: cat.Storefront, plan: cat.Plan, price: cat.ResolvePriceResponse
+    ) -> pr.Redemption | None:
+        """The checkout's promotion, reserved: its code's; without a code, when it charges at once (no trial),
+        the tenant's automatic promotion taking the most off, if it suits any."""
+        if not request.promotion_code and (self._trial_days(request, plan, None) or not await self.automatic.any()):
+            return None
+        checkout = await promotions.checkout_of(
+            self.peers,
+            customer_id=request.customer_id,
+            plan=plan,
+            storefront=storefront,
+            channel=request.channel,
+            amount=price.amount,
+        )
+        if request.promotion_code:
+            return await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
+        return await self.automatic.reserve(checkout, request.request_id)
 
     async def _release(self, request: gw.CheckoutRequest, redemption: pr.Redemption | None, reason: str) -> None:
         """Give the reservation back when the checkout did not pay; the sweep releases it if this fails."""

@@ -28,6 +28,7 @@ from azotte_gateway.service_layer.customers import KnownCustomers
 from azotte_gateway.service_layer.validation import require, require_mutation
 from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from azotte_platform.request_ids import derive_request_id
+from azotte_platform.tenant_cache import TenantCache
 from azotte_platform.validation import field_names
 
 # A customer's subscriptions read to judge "new customers only" and the plans held.
@@ -35,6 +36,9 @@ MAX_HISTORY_PAGES = 10
 NOT_ELIGIBLE = "PROMOTION_NOT_ELIGIBLE"
 CODE_NOT_FOUND = "code_not_found"
 CODE_NOT_FOUND_ERROR = "PROMOTION_CODE_NOT_FOUND"
+NO_AUTOMATIC_PROMOTION = "NO_AUTOMATIC_PROMOTION"
+PROMOTION_CHANGES = ("promotion.created", "promotion.updated", "promotion.state_changed")
+"""The promotions events that may start or stop a tenant's automatic promotions."""
 
 
 async def customer_facts(peers: Peers, customer_id: str) -> pr.CustomerFacts:
@@ -123,6 +127,39 @@ async def reserve(peers: Peers, code: str, checkout: pr.Checkout, checkout_reque
         refusal.metadata["reasons"] = reasons
         raise refusal from None
     return answer.redemption
+
+
+class AutomaticPromotions:
+    """Whether the caller's tenant has active automatic promotions (a checkout without a code then asks for the
+    best), kept per tenant until promotions announces a change to one of its promotions (`follow_changes` with
+    `PROMOTION_CHANGES`), a NATS reconnection, or `ttl_seconds`."""
+
+    def __init__(self, peers: Peers, ttl_seconds: float):
+        self._peers = peers
+        self.cache: TenantCache[str, bool] = TenantCache(ttl_seconds)
+
+    async def any(self) -> bool:
+        async def load() -> bool:
+            request = pr.ListPromotionsRequest(
+                filter="automatic = true AND state = PROMOTION_STATE_ACTIVE", page_size=1
+            )
+            return bool((await self._peers.promotions.ListPromotions(request)).promotions)
+
+        return await self.cache.get("automatic", load)
+
+    async def reserve(self, checkout: pr.Checkout, checkout_request_id: str) -> pr.Redemption | None:
+        """Reserve the automatic promotion taking the most off the checkout; None when it suits none."""
+        try:
+            answer = await self._peers.promotions.ReserveRedemption(
+                pr.ReserveRedemptionRequest(
+                    request_id=reservation_request_id(checkout_request_id, "reserve"), automatic=True, checkout=checkout
+                )
+            )
+        except NotFound as error:
+            if error.reason != NO_AUTOMATIC_PROMOTION:
+                raise
+            return None
+        return answer.redemption
 
 
 async def confirm(peers: Peers, redemption_id: str, charge_id: str, checkout_request_id: str) -> None:

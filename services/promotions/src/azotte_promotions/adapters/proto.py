@@ -168,7 +168,7 @@ def _amounts_to_pb(amounts: dict[str, int]) -> list[Money]:
 # ---------------------------------------------------------------------------------------- definitions
 
 _PARTS = ("display_name", "description", "discount", "targets", "start_time", "end_time", "limits", "eligibility")
-_PARTS_ALL = (*_PARTS, "stackable", "texts", "store_offers")
+_PARTS_ALL = (*_PARTS, "stackable", "automatic", "texts", "store_offers")
 _NESTED = ("targets", "limits", "eligibility")
 _DOMAIN = {"start_time": "start_at", "end_time": "end_at"}
 
@@ -185,6 +185,7 @@ def definition_from_pb(message: pb.Promotion) -> Definition:
         limits=limits_from_pb(message.limits),
         eligibility=eligibility_from_pb(message.eligibility),
         stackable=message.stackable,
+        automatic=message.automatic,
         texts=texts_from_pb(message.texts),
         store_offers=store_offers_from_pb(message.store_offers),
     )
@@ -362,6 +363,7 @@ def promotion_to_pb(view: PromotionView) -> pb.Promotion:
             segment_ids=sorted(e.segment_ids),
         ),
         stackable=d.stackable,
+        automatic=d.automatic,
         texts=[
             pb.PromotionText(
                 locale=t.locale, display_name=t.display_name, description=t.description, disclosure=t.disclosure

@@ -24,6 +24,7 @@ promotions = sa.Table(
     sa.Column("display_name", sa.Text, nullable=False),
     sa.Column("discount_kind", sa.Text, nullable=False),
     sa.Column("stackable", sa.Boolean, nullable=False),
+    sa.Column("automatic", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("definition", JSONB, nullable=False),
     sa.Column("max_redemptions", sa.BigInteger),
     sa.Column("reserved_count", sa.BigInteger, nullable=False, server_default="0"),
@@ -32,6 +33,13 @@ promotions = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("updated_at", _TS, nullable=False),
     sa.Index("promotions_by_created", "tenant_id", "created_at", "id"),
+    sa.Index(
+        "promotions_automatic_active",
+        "tenant_id",
+        "created_at",
+        "id",
+        postgresql_where=sa.text("automatic AND state = 'active'"),
+    ),
 )
 
 promotion_budgets = sa.Table(

@@ -185,6 +185,8 @@ class Definition:
     limits: Limits = Limits()
     eligibility: Eligibility = Eligibility()
     stackable: bool = False
+    automatic: bool = False
+    """Applied without a code: the checkout charged at once gets the best active automatic promotion it suits."""
     texts: tuple[PromotionText, ...] = ()
     store_offers: StoreOffers = field(default_factory=StoreOffers)
 
@@ -199,6 +201,10 @@ class Definition:
                 raise InvalidPromotion.field(f"texts[{i}].locale", f"{text.locale!r} is given twice")
             seen.add(text.locale)
         self.discount.check()
+        if self.automatic and self.discount.kind is DiscountKind.EXTRA_TRIAL_DAYS:
+            raise InvalidPromotion.field(
+                "automatic", "an automatic promotion takes money off; extra trial days need a code"
+            )
         self.limits.check()
         self.store_offers.check()
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:

@@ -306,7 +306,11 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
     ) -> pb.ReserveRedemptionResponse:
         async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ReserveRedemptionResponse:
             reserve = redemptions.ReserveRequest(
-                request.request_id, proto.checkout_from_pb(request), request.code, request.promotion_id
+                request.request_id,
+                proto.checkout_from_pb(request),
+                request.code,
+                request.promotion_id,
+                request.automatic,
             )
             redemption = await redemptions.reserve(uow, tenant, reserve, self._ttl)
             return pb.ReserveRedemptionResponse(redemption=proto.redemption_to_pb(redemption))

@@ -16,7 +16,13 @@ from azotte_promotions.domain.promotion import DiscountKind, PromotionState
 from azotte_promotions.domain.referrals import ReferralState
 from azotte_promotions.ports import PromotionQuery, ReferralQuery, TimeBound
 
-PROMOTION_FILTER = {"state": EQUALITY, "stackable": EQUALITY, "discount_kind": EQUALITY, "create_time": COMPARISONS}
+PROMOTION_FILTER = {
+    "state": EQUALITY,
+    "stackable": EQUALITY,
+    "automatic": EQUALITY,
+    "discount_kind": EQUALITY,
+    "create_time": COMPARISONS,
+}
 PROMOTION_ORDER = ("create_time", "update_time", "display_name")
 OFFER_FILTER = {"campaign_id": EQUALITY, "customer_id": EQUALITY}
 REFERRAL_FILTER = {"referrer_customer_id": EQUALITY, "referred_customer_id": EQUALITY, "state": EQUALITY}
@@ -31,12 +37,11 @@ def promotion_query(text: str, order_by: str) -> PromotionQuery:
     if len(ordering.keys) != 1:
         raise InvalidArgument.field("order_by", "order by one field")
     field, descending = ordering.keys[0]
-    state, kind, stackable = parsed.value("state"), parsed.value("discount_kind"), parsed.value("stackable")
-    if stackable is not None and stackable.lower() not in ("true", "false"):
-        raise InvalidArgument.field("filter", "stackable must be true or false")
+    state, kind = parsed.value("state"), parsed.value("discount_kind")
     return PromotionQuery(
         state=None if state is None else _member(PromotionState, state, "state", "PROMOTION_STATE"),
-        stackable=None if stackable is None else stackable.lower() == "true",
+        stackable=_flag(parsed, "stackable"),
+        automatic=_flag(parsed, "automatic"),
         discount_kind=None if kind is None else _member(DiscountKind, kind, "discount_kind", "DISCOUNT_KIND"),
         created=_times(parsed, "create_time"),
         order_by=_COLUMNS[field],
@@ -59,6 +64,13 @@ def offer_filter(text: str) -> tuple[str | None, str | None]:
     """The campaign and customer a list of campaign offers is filtered on."""
     parsed = Filter.parse(text, OFFER_FILTER)
     return parsed.value("campaign_id"), parsed.value("customer_id")
+
+
+def _flag(parsed: Filter, field: str) -> bool | None:
+    value = parsed.value(field)
+    if value is not None and value.lower() not in ("true", "false"):
+        raise InvalidArgument.field("filter", f"{field} must be true or false")
+    return None if value is None else value.lower() == "true"
 
 
 def _member(kind: type[E], value: str, field: str, prefix: str) -> E:

@@ -28,6 +28,7 @@ from azotte_promotions.errors import (
     CodeExhausted,
     CodeNotFound,
     CustomerLimitReached,
+    NoAutomaticPromotion,
     NoRenewalDiscount,
     PromotionNotEligible,
     RedemptionExpired,
@@ -38,7 +39,7 @@ from azotte_promotions.errors import (
 )
 from azotte_promotions.ports import Hold, PromotionsUnitOfWork
 from azotte_promotions.service_layer.promotions import load
-from azotte_promotions.service_layer.validation import check_checkout, judge, subject
+from azotte_promotions.service_layer.validation import Subject, check_checkout, judge, subject
 
 DEFAULT_RELEASE_REASON = "charge_failed"
 
@@ -52,19 +53,22 @@ _LIMIT_ERRORS: dict[Reason, type[ResourceExhausted]] = {
 
 @dataclass(frozen=True, slots=True)
 class ReserveRequest:
-    """A checkout's reservation of a code, or of a promotion without code."""
+    """A checkout's reservation of a code, of a promotion without code, or of the best automatic promotion."""
 
     request_id: str
     checkout: Checkout
     code: str = ""
     promotion_id: str = ""
+    automatic: bool = False
 
 
 async def reserve(uow: PromotionsUnitOfWork, tenant: str, request: ReserveRequest, ttl: timedelta) -> Redemption:
     """Reserve a redemption for `request.checkout`, held for `ttl` unless confirmed or released."""
     check_checkout(request.checkout, reserving=True)
-    if bool(request.code) == bool(request.promotion_id):
-        raise InvalidArgument.field("code", "name either a code or a promotion_id")
+    if (bool(request.code), bool(request.promotion_id), request.automatic).count(True) != 1:
+        raise InvalidArgument.field("code", "name a code, a promotion_id, or automatic")
+    if request.automatic:
+        return await _reserve_automatic(uow, tenant, request, ttl)
     code: PromotionCode | None = None
     promotion_id = request.promotion_id
     if request.code:
@@ -79,25 +83,61 @@ async def reserve(uow: PromotionsUnitOfWork, tenant: str, request: ReserveReques
     found = await subject(uow, tenant, promotion, code, request.checkout.customer_id)
     validation = judge(found, request.checkout, uow)
     _refuse_unless_eligible(validation)
-    hold = Hold(
+    if (refused := await uow.ledger.take(_hold(tenant, found, request.checkout, validation))) is not None:
+        raise _limit_error(refused)
+    return await _add(uow, tenant, request, found, validation, ttl)
+
+
+async def _reserve_automatic(
+    uow: PromotionsUnitOfWork, tenant: str, request: ReserveRequest, ttl: timedelta
+) -> Redemption:
+    """The active automatic promotion taking the most off the checkout (of equal ones, the earliest created)
+    whose limits have room; NO_AUTOMATIC_PROMOTION when there is none."""
+    checkout = request.checkout
+    judged: list[tuple[Subject, Validation]] = []
+    for promotion in await uow.promotions.active_automatic(tenant):
+        found = await subject(uow, tenant, promotion, None, checkout.customer_id)
+        validation = judge(found, checkout, uow)
+        if validation.eligible and validation.discount_minor > 0:
+            judged.append((found, validation))
+    # NOTE: a stable sort of the earliest created first; a limit a concurrent checkout used up since it was
+    # judged refuses the take, which is undone, and the next best is tried.
+    for found, validation in sorted(judged, key=lambda pair: -pair[1].discount_minor):
+        if await uow.ledger.try_take(_hold(tenant, found, checkout, validation)) is None:
+            return await _add(uow, tenant, request, found, validation, ttl)
+    raise NoAutomaticPromotion("the checkout is eligible for no active automatic promotion")
+
+
+def _hold(tenant: str, found: Subject, checkout: Checkout, validation: Validation) -> Hold:
+    code = found.code
+    return Hold(
         tenant,
-        promotion.id,
-        request.checkout.customer_id,
-        request.checkout.currency_code,
+        found.promotion.id,
+        checkout.customer_id,
+        checkout.currency_code,
         validation.discount_minor,
-        promotion.definition.limits.max_per_customer,
+        found.promotion.definition.limits.max_per_customer,
         code.code if code else "",
         code.max_per_customer if code else None,
     )
-    if (refused := await uow.ledger.take(hold)) is not None:
-        raise _limit_error(refused)
+
+
+async def _add(
+    uow: PromotionsUnitOfWork,
+    tenant: str,
+    request: ReserveRequest,
+    found: Subject,
+    validation: Validation,
+    ttl: timedelta,
+) -> Redemption:
+    """Insert the reservation whose units were taken."""
     now = uow.clock.now()
-    checkout = request.checkout
+    checkout, code = request.checkout, found.code
     redemption = Redemption(
         tenant_id=tenant,
         id=f"rdm_{secrets.token_hex(10)}",
         request_id=request.request_id,
-        promotion_id=promotion.id,
+        promotion_id=found.promotion.id,
         customer_id=checkout.customer_id,
         currency_code=checkout.currency_code,
         gross_minor=checkout.amount_minor,

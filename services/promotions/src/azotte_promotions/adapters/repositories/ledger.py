@@ -101,6 +101,13 @@ class PostgresLimitLedger:
         ).one()
         return next((reason for (reason, _), n in zip(parts, counted, strict=True) if not n), None)
 
+    async def try_take(self, hold: Hold) -> Reason | None:
+        # NOTE: in a savepoint: the counts a refused take moved (and the row locks it took) are given back at once.
+        savepoint = await self._conn.begin_nested()
+        refused = await self.take(hold)
+        await (savepoint.rollback() if refused else savepoint.commit())
+        return refused
+
     async def settle(self, hold: Hold) -> Exhaustion:
         promotion = (
             await self._conn.execute(

@@ -31,6 +31,16 @@ from azotte_promotions.errors import PromotionExists, PromotionVersionMismatch
 from azotte_promotions.ports import PromotionQuery
 
 _OPS = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+# NOTE: the state a literal, not a parameter, so that the planner proves the partial index promotions_automatic_active.
+_ACTIVE_AUTOMATIC = (
+    sa.select(promotions)
+    .where(
+        promotions.c.tenant_id == sa.bindparam("tenant_id"),
+        promotions.c.automatic,
+        promotions.c.state == sa.literal_column(f"'{PromotionState.ACTIVE.value}'"),
+    )
+    .order_by(promotions.c.created_at, promotions.c.id)
+)
 
 
 class PostgresPromotionRepository:
@@ -55,6 +65,9 @@ class PostgresPromotionRepository:
             select = select.with_for_update(key_share=True)
         row = (await self._conn.execute(select)).first()
         return None if row is None else _promotion(row)
+
+    async def active_automatic(self, tenant_id: str) -> list[Promotion]:
+        return [_promotion(row) for row in await self._conn.execute(_ACTIVE_AUTOMATIC, {"tenant_id": tenant_id})]
 
     async def find_by_store_offer(self, tenant_id: str, channel: Channel, offer_id: str) -> Promotion | None:
         c = promotions.c
@@ -118,6 +131,8 @@ class PostgresPromotionRepository:
             select = select.where(c.state == query.state.value)
         if query.stackable is not None:
             select = select.where(c.stackable == query.stackable)
+        if query.automatic is not None:
+            select = select.where(c.automatic == query.automatic)
         if query.discount_kind is not None:
             select = select.where(c.discount_kind == query.discount_kind.value)
         for bound in query.created:
@@ -159,6 +174,7 @@ def _row(promotion: Promotion) -> dict[str, Any]:
         "display_name": d.display_name,
         "discount_kind": d.discount.kind.value,
         "stackable": d.stackable,
+        "automatic": d.automatic,
         "definition": definition_to_json(d),
         "max_redemptions": d.limits.max_redemptions,
         "created_at": promotion.created_at,
@@ -213,6 +229,7 @@ def definition_to_json(d: Definition) -> dict[str, Any]:
             "segment_ids": sorted(d.eligibility.segment_ids),
         },
         "stackable": d.stackable,
+        "automatic": d.automatic,
         "store_offers": asdict(d.store_offers),
         "texts": [
             {
@@ -257,6 +274,7 @@ def definition_from_json(data: dict[str, Any]) -> Definition:
             frozenset(rules["segment_ids"]),
         ),
         stackable=data["stackable"],
+        automatic=data.get("automatic", False),
         texts=tuple(PromotionText(**text) for text in data.get("texts", ())),
         store_offers=StoreOffers(**data.get("store_offers", {})),
     )
