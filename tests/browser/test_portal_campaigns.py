@@ -49,6 +49,24 @@ async def test_a_manager_creates_a_promotion_and_generates_codes(
     assert int(answer["validation"]["discount"]["amount_minor"]) == 140  # 20 % of 6.99
 
 
+async def test_a_manager_creates_an_automatic_promotion_and_the_list_says_how_it_applies(
+    portal: Portal, tenant: TenantApi, context: BrowserContext
+) -> None:
+    page = await portal.signed_in(context, await portal.user(tenant, "manager"))
+    await page.goto(f"{portal.url}/campaigns")
+    name = f"Sale {uuid.uuid4().hex[:6]}"
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Value").fill("15")
+    await page.get_by_label("Applied automatically").check()
+    await page.get_by_role("button", name="Create promotion").click()  # a draft: it applies to nothing yet
+    await expect(page.get_by_role("heading", name=f"Promotion {name}")).to_be_visible()
+    await expect(page.get_by_text("automatically, without a code")).to_be_visible()
+    listed = await tenant.ok("GET", "/v1/promotions", params={"filter": "automatic = true"})
+    assert name in [p["display_name"] for p in listed["promotions"]]
+    await page.goto(f"{portal.url}/campaigns")
+    await expect(page.get_by_role("row", name=name)).to_contain_text("automatically")
+
+
 async def test_a_viewer_finds_no_write_control_and_its_forged_writes_are_refused(
     portal: Portal, tenant: TenantApi, context: BrowserContext
 ) -> None:

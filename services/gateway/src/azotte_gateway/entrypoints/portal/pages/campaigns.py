@@ -71,6 +71,7 @@ PROMOTION_FIELDS = (
     "start_time",
     "end_time",
     "max_redemptions",
+    "automatic",
 )
 
 
@@ -131,7 +132,10 @@ def promotion_from(form: PortalForm) -> pr.Promotion:
             money_pb2.Money(amount_minor=amount_minor(value, currency_code, "value"), currency_code=currency_code)
         )
     promotion = pr.Promotion(
-        display_name=form.text("display_name", required=True), description=form.text("description"), discount=discount
+        display_name=form.text("display_name", required=True),
+        description=form.text("description"),
+        discount=discount,
+        automatic=form.checked("automatic"),
     )
     for name in ("start_time", "end_time"):
         if form.text(name):
