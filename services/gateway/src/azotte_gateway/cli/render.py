@@ -48,6 +48,8 @@ def entitlements_table(entitlements: list[dict[str, Any]]) -> Table:
     table = Table("feature", "from subscription", "until", "quota", title="Entitlements")
     for e in entitlements:
         quota = f"{e.get('quota_used', 0)}/{e['quota_limit']}" if "quota_limit" in e else "-"
+        if "quota_reset_time" in e:
+            quota += f", resets {e['quota_reset_time'][:16].replace('T', ' ')}"
         table.add_row(e["feature_key"], e.get("subscription_id") or "-", day(e.get("end_time")), quota)
     return table
 
