@@ -260,7 +260,11 @@ class FakeEntitlement(entitlement_pb2_grpc.EntitlementServiceServicer):
 
 
 class FakePromotions(promotions_pb2_grpc.PromotionsServiceServicer):
-    """No promotion exists: every code is unknown; no trial was taken: every customer may start one."""
+    """No promotion exists: every code is unknown, none is automatic; no trial was taken: every customer may start
+    one."""
+
+    async def ListPromotions(self, request: Any, context: Any) -> Any:
+        return pr.ListPromotionsResponse()
 
     async def CheckTrialEligibility(self, request: Any, context: Any) -> Any:
         return pr.CheckTrialEligibilityResponse(eligibility=pr.TrialEligibility(eligible=True, product_line="video"))
