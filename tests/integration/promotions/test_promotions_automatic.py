@@ -41,7 +41,7 @@ async def _held(service: Service, promotion_id: str) -> int:
     return got.promotion.usage.reserved_count
 
 
-async def test_the_lookup_reserves_the_best_active_automatic_promotion_the_checkout_suits(service: Service):
+async def test_the_lookup_reserves_the_best_active_automatic_promotion_the_checkout_suits(service: Service) -> None:
     none = await failure(service.stub.ReserveRedemption(_request(), metadata=service.metadata))
     assert isinstance(none, NotFound) and none.reason == "NO_AUTOMATIC_PROMOTION"
 
@@ -78,7 +78,7 @@ async def test_the_lookup_reserves_the_best_active_automatic_promotion_the_check
 
 async def test_a_limit_used_up_since_it_was_judged_is_undone_and_the_next_is_reserved(
     service: Service, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     best = await _automatic(service, 5_000, limits=pb.Limits(budgets=[Money(currency_code="USD", amount_minor=500)]))
     next_best = await _automatic(service, 3_000)
     await _reserve(service, customer="other")  # spends the budget of the best one
@@ -97,7 +97,7 @@ async def test_a_limit_used_up_since_it_was_judged_is_undone_and_the_next_is_res
     assert await _held(service, best) == 1  # the customer use and the count the refused take moved are undone
 
 
-async def test_automatic_goes_through_create_update_and_the_list_filter(service: Service):
+async def test_automatic_goes_through_create_update_and_the_list_filter(service: Service) -> None:
     created = await active_promotion(service, percent_off(automatic=True, display_name="auto"))
     await active_promotion(service, percent_off(display_name="coded"))
     listed = await service.stub.ListPromotions(

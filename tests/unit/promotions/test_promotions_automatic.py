@@ -54,7 +54,7 @@ async def _reserve(use_cases: UseCases, checkout: Checkout = CHECKOUT) -> Redemp
 ACTIVE = PromotionState.ACTIVE
 
 
-async def test_the_best_eligible_automatic_promotion_is_reserved_without_a_code(use_cases: UseCases):
+async def test_the_best_eligible_automatic_promotion_is_reserved_without_a_code(use_cases: UseCases) -> None:
     await _promotion(use_cases, "twenty", 2_000, ACTIVE)
     await _promotion(use_cases, "thirty", 3_000, ACTIVE)
     await _promotion(use_cases, "germany", 9_000, ACTIVE, targets=Targets(storefront_ids=frozenset({"de"})))
@@ -70,13 +70,13 @@ async def test_the_best_eligible_automatic_promotion_is_reserved_without_a_code(
     assert (reserved.promotion_id, reserved.discount_minor, reserved.code) == ("thirty", 300, "")
 
 
-async def test_of_equal_discounts_the_earliest_created_is_reserved(use_cases: UseCases):
+async def test_of_equal_discounts_the_earliest_created_is_reserved(use_cases: UseCases) -> None:
     await _promotion(use_cases, "z-early", 3_000, ACTIVE)
     await _promotion(use_cases, "a-late", 3_000, ACTIVE)
     assert (await _reserve(use_cases)).promotion_id == "z-early"
 
 
-async def test_no_eligible_automatic_promotion_is_not_found_and_reserves_nothing(use_cases: UseCases):
+async def test_no_eligible_automatic_promotion_is_not_found_and_reserves_nothing(use_cases: UseCases) -> None:
     await _promotion(use_cases, "germany", 3_000, ACTIVE, targets=Targets(storefront_ids=frozenset({"de"})))
     await _promotion(use_cases, "coded", 3_000, ACTIVE, automatic=False)
     with pytest.raises(NoAutomaticPromotion) as raised:
@@ -86,7 +86,7 @@ async def test_no_eligible_automatic_promotion_is_not_found_and_reserves_nothing
     assert all(counts == [0, 0, 0] for counts in use_cases.uow.data.counts.values())
 
 
-async def test_when_the_best_ones_limit_is_reached_the_next_is_reserved(use_cases: UseCases):
+async def test_when_the_best_ones_limit_is_reached_the_next_is_reserved(use_cases: UseCases) -> None:
     await _promotion(use_cases, "best", 5_000, ACTIVE, limits=Limits(max_redemptions=1))
     await _promotion(use_cases, "next", 3_000, ACTIVE)
     assert (await _reserve(use_cases, Checkout(1_000, "USD", "other"))).promotion_id == "best"
@@ -95,7 +95,7 @@ async def test_when_the_best_ones_limit_is_reached_the_next_is_reserved(use_case
 
 async def test_a_limit_used_up_since_it_was_judged_is_undone_and_the_next_is_reserved(
     use_cases: UseCases, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     await _promotion(use_cases, "best", 5_000, ACTIVE, limits=Limits(budgets={"USD": 500}))
     await _promotion(use_cases, "next", 3_000, ACTIVE)
     await _reserve(use_cases, Checkout(1_000, "USD", "other"))  # the budget of "best" is spent
@@ -111,14 +111,16 @@ async def test_a_limit_used_up_since_it_was_judged_is_undone_and_the_next_is_res
 
 
 @pytest.mark.parametrize("named", [{"code": "SPRING"}, {"promotion_id": "best"}])
-async def test_automatic_and_a_code_or_promotion_is_invalid_naming_code(use_cases: UseCases, named: dict[str, str]):
+async def test_automatic_and_a_code_or_promotion_is_invalid_naming_code(
+    use_cases: UseCases, named: dict[str, str]
+) -> None:
     request = redemptions.ReserveRequest("r", CHECKOUT, automatic=True, **named)
     with pytest.raises(InvalidArgument) as refused:
         await use_cases.run(lambda uow: redemptions.reserve(uow, TENANT, request, TTL))
     assert refused.value.violations[0].field == "code"
 
 
-async def test_automatic_goes_through_the_api_and_a_reservation_is_replayed(use_cases: UseCases):
+async def test_automatic_goes_through_the_api_and_a_reservation_is_replayed(use_cases: UseCases) -> None:
     servicer = PromotionsServicer(Units(lambda: use_cases.uow), TTL, FakePeople())
     promotion = pb.Promotion(
         id="spring",
@@ -153,7 +155,7 @@ async def test_automatic_goes_through_the_api_and_a_reservation_is_replayed(use_
         assert (got.promotion.automatic, got.promotion.version) == (False, 3)
 
 
-def test_the_list_filter_and_the_stored_definition_carry_automatic():
+def test_the_list_filter_and_the_stored_definition_carry_automatic() -> None:
     assert queries.promotion_query("automatic = true", "").automatic is True
     assert queries.promotion_query("automatic = false", "").automatic is False
     with pytest.raises(InvalidArgument) as refused:
