@@ -48,9 +48,9 @@ async def test_a_top_up_sent_many_times_at_once_charges_once_and_grants_once(wal
     assert wallet.wallet.balance.amount_minor == 2500
 
 
-async def test_replicas_rating_one_customer_at_once_burn_exactly_and_recharge_once(wallets: Wallets) -> None:
-    service, customer = wallets.service, f"cus-{uuid.uuid4().hex[:6]}"
-    await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
+async def priced_customer(wallets: Wallets, customer: str, *, credit: int = 1000, auto_recharge: bool = True) -> None:
+    """`customer` followed on `plan_ai` (tokens at 1 USD each), with `credit` (minor units) and, when asked, an
+    auto-recharge of 30 USD below 5 USD."""
     await subscribe(wallets, customer, T0 - timedelta(days=1), T0 + timedelta(days=29))
 
     async def followed() -> bool:
@@ -71,33 +71,70 @@ async def test_replicas_rating_one_customer_at_once_burn_exactly_and_recharge_on
     )
     await wallets.stub.SetUsagePrice(pb.SetUsagePriceRequest(request_id=rid(), price=price), metadata=wallets.metadata)
     await wallets.stub.GrantCredit(
-        pb.GrantCreditRequest(request_id=rid(), customer_id=customer, amount=usd(1000)), metadata=wallets.metadata
+        pb.GrantCreditRequest(request_id=rid(), customer_id=customer, amount=usd(credit)), metadata=wallets.metadata
     )
-    await wallets.stub.SetAutoRecharge(
-        pb.SetAutoRechargeRequest(
-            request_id=rid(),
-            customer_id=customer,
-            currency_code="USD",
-            auto_recharge=pb.AutoRecharge(threshold=usd(500), amount=usd(3000)),
-        ),
-        metadata=wallets.metadata,
-    )
+    if auto_recharge:
+        await wallets.stub.SetAutoRecharge(
+            pb.SetAutoRechargeRequest(
+                request_id=rid(),
+                customer_id=customer,
+                currency_code="USD",
+                auto_recharge=pb.AutoRecharge(threshold=usd(500), amount=usd(3000)),
+            ),
+            metadata=wallets.metadata,
+        )
+
+
+async def burned_and_recharges(service: Service, customer: str) -> tuple[int, int]:
+    """What the customer's wallet burned (minor units) and how many auto-recharges it started."""
     runtime = service.runtime
-
-    async def rate(index: int) -> None:
-        usage = RecordedUsage(f"u{index}", customer, "tokens", "sum", {}, T0, T0, 1, Decimal(100))
-        with tenant_scope(service.tenant):
-            async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
-                await rating.rate_usage(uow, FakeQuotaResets(), service.tenant, usage)
-                await uow.commit()
-
-    await asyncio.gather(*(rate(index) for index in range(REPLICAS)))
     with tenant_scope(service.tenant):
         async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
             wallet = await uow.wallets.get(service.tenant, customer, "USD")
             history = await uow.wallets.movements(service.tenant, customer, "USD", 100, None)
+    assert wallet is not None
     burned = [entry.movement.amount_minor for entry in history if entry.movement.kind is MovementKind.BURNED]
-    assert sum(burned) == -REPLICAS * 100
+    return -sum(burned), wallet.recharges
+
+
+async def rate_together(service: Service, usages: list[RecordedUsage]) -> None:
+    """Rate `usages` in one transaction, a customer at a time, as the rating consumer rates a backlog."""
+    runtime = service.runtime
+    with tenant_scope(service.tenant):
+        async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
+            for customer, own in rating.by_customer(usages).items():
+                await rating.rate_usage(uow, FakeQuotaResets(), service.tenant, customer, own)
+            await uow.commit()
+
+
+def tokens(event_id: str, customer: str) -> RecordedUsage:
+    return RecordedUsage(event_id, customer, "tokens", "sum", {}, T0, T0, 1, Decimal(100))
+
+
+async def test_replicas_rating_one_customer_at_once_burn_exactly_and_recharge_once(wallets: Wallets) -> None:
+    service, customer = wallets.service, f"cus-{uuid.uuid4().hex[:6]}"
+    await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
+    await priced_customer(wallets, customer)
+    await asyncio.gather(*(rate_together(service, [tokens(f"u{index}", customer)]) for index in range(REPLICAS)))
+    burned, recharges = await burned_and_recharges(service, customer)
+    assert burned == REPLICAS * 100
     # NOTE: the recharge may already be charged by the worker in the background: it was started once.
-    assert wallet is not None and wallet.recharges == 1
+    assert recharges == 1
     assert set(wallets.payments.charges) <= {f"recharge:{customer}:USD:1"}
+
+
+async def test_replicas_rating_backlogs_of_the_same_customers_together_burn_exactly_without_deadlock(
+    wallets: Wallets,
+) -> None:
+    service = wallets.service
+    customers = [f"cus-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
+    for customer in customers:
+        await priced_customer(wallets, customer, credit=10_000, auto_recharge=False)
+    # NOTE: each replica's backlog names the customers in another order; each rates them in one order.
+    backlogs = [
+        [tokens(f"r{replica}-{n}", customers[(replica + n) % 3]) for n in range(6)] for replica in range(REPLICAS)
+    ]
+    await asyncio.gather(*(rate_together(service, backlog) for backlog in backlogs))
+    for customer in customers:
+        assert await burned_and_recharges(service, customer) == (REPLICAS * 2 * 100, 0)

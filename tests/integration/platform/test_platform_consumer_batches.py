@@ -1,6 +1,7 @@
 """A consumer that applies events together in one transaction: each exactly once, each tenant's in order, and a
 failing event costs only itself (its neighbours are applied one by one); a lingering one gathers a trickle of
-events into one transaction; one that prepares is told the events of each transaction first."""
+events into one transaction; one that prepares is told the events of each transaction first; one that applies
+events together gets each tenant's of a transaction at once."""
 
 from __future__ import annotations
 
@@ -59,11 +60,11 @@ class Bench:
             await self.js.publish(subject, payload, headers={**headers, "Nats-Msg-Id": ""})
 
     @asynccontextmanager
-    async def consuming(self, spec: ConsumerSpec, apply, prepare=None) -> AsyncIterator[None]:
+    async def consuming(self, spec: ConsumerSpec, apply, prepare=None, together=None) -> AsyncIterator[None]:
         def uow() -> UnitOfWork:
             return UnitOfWork(self.engine, self.producer, SystemClock())
 
-        consumer = EventConsumer(self.js, uow, spec, apply, prepare)
+        consumer = EventConsumer(self.js, uow, spec, apply, prepare, apply_together=together)
         task = asyncio.create_task(consumer.run())
         try:
             yield
@@ -170,3 +171,29 @@ async def test_a_consumer_is_told_once_per_transaction_which_events_it_will_appl
         assert sorted(amount for _, amounts in told for amount in amounts) == [0, 1, 2, 3, 4, 5]
         transactions = {transaction for _, _, transaction in rows}
         assert {transaction for transaction, _ in told} == transactions
+
+
+async def test_a_consumer_applying_events_together_gets_each_tenants_events_of_a_transaction_once_in_order(
+    servers,
+) -> None:
+    async with bench(servers, "together") as setup:
+        for amount in range(12):
+            await setup.publish("globex" if amount % 4 == 0 else "acme", amount, twice=amount == 5)
+        calls: list[tuple[str, list[int]]] = []
+
+        async def together(uow: UnitOfWork, events: list[ReceivedEvent]) -> None:
+            amounts = [e.payload(money_pb2.Money).amount_minor for e in events]
+            calls.append((events[0].tenant_id, amounts))
+            for event, amount in zip(events, amounts, strict=True):
+                await uow.connection.execute(applied.insert().values(tenant_id=event.tenant_id, amount=amount))
+
+        spec = ConsumerSpec(durable=setup.producer, producer=setup.producer, per_transaction=20, linger_seconds=1.0)
+        async with setup.consuming(spec, apply_amount, together=together):
+
+            async def all_applied() -> bool:
+                return len(await setup.rows()) == 12
+
+            await eventually(all_applied, within=30)
+            rows = await setup.rows()
+        assert calls == [("acme", [1, 2, 3, 5, 6, 7, 9, 10, 11]), ("globex", [0, 4, 8])]
+        assert len({transaction for _, _, transaction in rows}) == 1

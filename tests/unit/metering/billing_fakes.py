@@ -123,11 +123,6 @@ class FakeUsage:
         ]
         return max(starts, key=lambda period: period.start, default=None)
 
-    async def total(
-        self, tenant_id: str, customer_id: str, period: Period, meter_key: str, group_key: str
-    ) -> UsageTotal | None:
-        return self.data.totals.get((tenant_id, customer_id, period.start, meter_key, group_key))
-
     async def put_total(self, tenant_id: str, customer_id: str, period: Period, total: UsageTotal) -> None:
         key = (tenant_id, customer_id, period.start, total.meter_key, dimensions_key(total.dimensions))
         self.data.totals[key] = total
@@ -386,7 +381,7 @@ class Billing:
         recorded = RecordedUsage(
             event_id or f"ev_{self.events_seen}", "cus_1", "tokens", "sum", dimensions, when, when, len(amounts), total
         )
-        return await self.run(lambda uow: rating.rate_usage(uow, self.resets, TENANT, recorded))
+        return await self.run(lambda uow: rating.rate_usage(uow, self.resets, TENANT, "cus_1", [recorded]))
 
     def published(self, event_type: str) -> list[Event]:
         return [event for event in self.uow.published if event.type == event_type]

@@ -38,6 +38,9 @@ Handler = Callable[[U, ReceivedEvent], Awaitable[None]]
 Prepare = Callable[[U, Sequence[ReceivedEvent]], Awaitable[None]]
 """Called once per transaction applying events together, with the events it will apply (e.g. to read at once what
 the handler would ask for each)."""
+ApplyTogether = Callable[[U, Sequence[ReceivedEvent]], Awaitable[None]]
+"""Applies the events of one tenant that one transaction applies together (in stream order) in place of the handler,
+e.g. to do once per key what the handler would do for each event of it."""
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,14 @@ class EventConsumer(Generic[U]):
         spec: ConsumerSpec,
         handler: Handler[U],
         prepare: Prepare[U] | None = None,
+        apply_together: ApplyTogether[U] | None = None,
     ):
         self._js = js
         self._uow_factory = uow_factory
         self._spec = spec
         self._handler = handler
         self._prepare = prepare
+        self._apply_together = apply_together
         self._pending = CONSUMER_PENDING.labels(spec.durable)
         self._event_age = CONSUMER_EVENT_AGE.labels(spec.durable)
 
@@ -182,12 +187,15 @@ class EventConsumer(Generic[U]):
                     claimed = await uow.claim_events(self._spec.durable, ((e.id, e.tenant_id) for _, e in events))
                     if self._prepare is not None:
                         await self._prepare(uow, list({e.id: e for _, e in events if e.id in claimed}.values()))
-                    for message, event in sorted(events, key=lambda pair: pair[1].tenant_id):
-                        context.set_current(context.RequestContext(tenant_id=event.tenant_id, request_id=event.id))
-                        with self._span(message, event):
-                            if event.id in claimed:
-                                claimed.discard(event.id)  # NOTE: one delivered twice in the batch applies once.
-                                await self._handler(uow, event)
+                    if self._apply_together is not None:
+                        await self._apply_each_tenant(uow, [e for _, e in events], claimed)
+                    else:
+                        for message, event in sorted(events, key=lambda pair: pair[1].tenant_id):
+                            context.set_current(context.RequestContext(tenant_id=event.tenant_id, request_id=event.id))
+                            with self._span(message, event):
+                                if event.id in claimed:
+                                    claimed.discard(event.id)  # NOTE: one delivered twice in the batch applies once.
+                                    await self._handler(uow, event)
                     await uow.commit()
             except Exception:
                 log.info("consumer %s applies %d events one by one", self._spec.durable, len(events), exc_info=True)
@@ -197,6 +205,18 @@ class EventConsumer(Generic[U]):
             self._handled(message)
         EVENTS_CONSUMED.labels(self._spec.durable, "handled").inc(len(events))
         return True
+
+    async def _apply_each_tenant(self, uow: U, events: list[ReceivedEvent], claimed: set[str]) -> None:
+        """`apply_together` once per tenant with its claimed events (each once), the tenants in order."""
+        assert self._apply_together is not None
+        by_tenant: dict[str, dict[str, ReceivedEvent]] = {}
+        for event in events:
+            if event.id in claimed:
+                by_tenant.setdefault(event.tenant_id, {}).setdefault(event.id, event)
+        for tenant_id in sorted(by_tenant):
+            applied = list(by_tenant[tenant_id].values())
+            context.set_current(context.RequestContext(tenant_id=tenant_id, request_id=applied[0].id))
+            await self._apply_together(uow, applied)
 
     def _span(self, message: Msg, event: ReceivedEvent) -> AbstractContextManager[trace.Span]:
         """The span of handling one event: a child of the span its `ce-traceparent` names (the relay's publication,

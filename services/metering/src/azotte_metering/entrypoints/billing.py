@@ -3,6 +3,7 @@ subscriptions and carry out downgrades, and the auto-recharge worker."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -26,7 +27,12 @@ from azotte_platform.service_kit import Units
 from azotte_platform.tenant_cache import follow_changes
 
 SERVICE_NAME = wallets_pb2.DESCRIPTOR.services_by_name["WalletsService"].full_name
-USAGE_EVENTS = ConsumerSpec(durable="metering-rating", producer="metering", event_types=("usage.recorded",))
+USAGE_EVENTS = ConsumerSpec(
+    durable="metering-rating", producer="metering", event_types=("usage.recorded",), batch=1000, per_transaction=1000
+)
+"""NOTE: a backlog of usage (ingest outpacing rating) is rated up to a thousand events per transaction, each
+customer's together: the period locked, the wallet paid, quotas reported and limits checked once per customer, not
+per event; the larger the backlog, the more events per customer. A lone event is rated at once, alone."""
 SUBSCRIPTION_EVENTS = ConsumerSpec(
     durable="metering-subscriptions",
     producer="lifecycle",
@@ -40,14 +46,23 @@ DOWNGRADE_EVENTS = ConsumerSpec(
 
 @dataclass(frozen=True)
 class UsageRatingHandler:
-    """Rates one `usage.recorded` event (once: the consumer's inbox) and wakes the recharger if it must."""
+    """Rates `usage.recorded` events (once each: the consumer's inbox) and wakes the recharger if it must: one event
+    (`__call__`) or the events of one transaction (`together`), each customer's at once."""
 
     recharger: Recharger
     resets: QuotaResets
 
     async def __call__(self, uow: BillingUnitOfWork, event: ReceivedEvent) -> None:
-        usage = billing_proto.recorded_usage(event)
-        if usage is not None and await rating.rate_usage(uow, self.resets, event.tenant_id, usage):
+        await self.together(uow, [event])
+
+    async def together(self, uow: BillingUnitOfWork, events: Sequence[ReceivedEvent]) -> None:
+        tenant_id = events[0].tenant_id
+        usages = (billing_proto.recorded_usage(event) for event in events)
+        prices = rating.PlanPrices(uow, tenant_id)
+        recharging = False
+        for customer_id, own in rating.by_customer(u for u in usages if u is not None).items():
+            recharging = await rating.rate_usage(uow, self.resets, tenant_id, customer_id, own, prices) or recharging
+        if recharging:
             uow.after_commit(self.recharger.wake)
 
 
@@ -92,8 +107,9 @@ def assemble(runtime: Runtime, payments: Payments, lifecycle: Lifecycle, resets:
         return PostgresBillingUnitOfWork(runtime.engine, runtime.clock)
 
     recharger = Recharger(uow, payments)
+    rate = UsageRatingHandler(recharger, resets)
     consumers = (
-        EventConsumer(runtime.js, uow, USAGE_EVENTS, UsageRatingHandler(recharger, resets)),
+        EventConsumer(runtime.js, uow, USAGE_EVENTS, rate, apply_together=rate.together),
         EventConsumer(runtime.js, uow, SUBSCRIPTION_EVENTS, SubscriptionHandler(resets)),
         EventConsumer(runtime.js, uow, DOWNGRADE_EVENTS, DowngradeHandler(lifecycle)),
     )

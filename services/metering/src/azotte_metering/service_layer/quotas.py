@@ -4,7 +4,7 @@ the plan's quota, and count it as unused once its window has ended."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,11 +20,17 @@ Quantities = list[tuple[Mapping[str, str], Decimal]]
 
 
 async def report_quota_use(
-    uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, customer_id: str, now: datetime, *, meter_key: str = ""
+    uow: BillingUnitOfWork,
+    resets: QuotaResets,
+    tenant_id: str,
+    customer_id: str,
+    now: datetime,
+    *,
+    meter_keys: Collection[str] = (),
 ) -> None:
-    """Emit `quota.used` for each quota feature the tenant's meters measure (only those of `meter_key` when
+    """Emit `quota.used` for each quota feature the tenant's meters measure (only those of `meter_keys` when
     given), from the customer's usage in the feature's current window."""
-    meters = [meter for meter in await uow.usage.quota_meters(tenant_id) if meter_key in ("", meter.key)]
+    meters = [meter for meter in await uow.usage.quota_meters(tenant_id) if not meter_keys or meter.key in meter_keys]
     if not meters:
         return
     account = await uow.usage.account(tenant_id, customer_id)

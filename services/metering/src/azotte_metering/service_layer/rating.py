@@ -1,15 +1,15 @@
 """Rating: usage priced as it arrives (wallets burned, limits checked), and the charges of a period.
 
-`rate_usage` handles each `usage.recorded` event once (the consumer's inbox): the customer's period
-quantity of the meter and dimension values grows, is re-rated as a whole under the plan's price (so tiers
-apply to the period, not to the batch), and the difference is what the wallet pays now. Usage from before
-the current period (already billed) re-rates its own period and the difference becomes an adjustment line
-on the current one.
+`rate_usage` handles each `usage.recorded` event once (the consumer's inbox; a backlog's events a customer at a
+time): the customer's period quantity of the meter and dimension values grows, is re-rated as a whole under the
+plan's price (so tiers apply to the period, not to the batch), and the difference is what the wallet pays now.
+Usage from before the current period (already billed) re-rates its own period and the difference becomes an
+adjustment line on the current one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -49,13 +49,55 @@ class RecordedUsage:
     quantity: Decimal
 
 
-async def price_for(
-    uow: BillingUnitOfWork, tenant_id: str, account: UsageAccount | None, meter_key: str, dimensions: Mapping[str, str]
-) -> UsagePrice | None:
-    """The price of this usage under the customer's plan and storefront, if any."""
-    if account is None:
-        return None
-    return matching(await uow.prices.of_plan(tenant_id, account.storefront_id, account.plan_id, meter_key), dimensions)
+class PlanPrices:
+    """The usage prices of plans, each plan's read once per unit of work (a backlog rated together, a period's
+    charges)."""
+
+    def __init__(self, uow: BillingUnitOfWork, tenant_id: str):
+        self._uow = uow
+        self._tenant_id = tenant_id
+        self._read: dict[tuple[str, str, str], list[UsagePrice]] = {}
+
+    async def price_for(
+        self, account: UsageAccount | None, meter_key: str, dimensions: Mapping[str, str]
+    ) -> UsagePrice | None:
+        """The price of this usage under the customer's plan and storefront, if any."""
+        if account is None:
+            return None
+        key = (account.storefront_id, account.plan_id, meter_key)
+        if key not in self._read:
+            self._read[key] = await self._uow.prices.of_plan(self._tenant_id, *key)
+        return matching(self._read[key], dimensions)
+
+
+class PeriodTotals:
+    """One customer's period totals, each period's read once and each total written once per unit of work: the
+    usage rated together counts on from the totals the usage before it left."""
+
+    def __init__(self, uow: BillingUnitOfWork, tenant_id: str, customer_id: str):
+        self._uow = uow
+        self._tenant_id = tenant_id
+        self._customer_id = customer_id
+        self._read: dict[Period, dict[tuple[str, str], UsageTotal]] = {}
+        self._changed: set[tuple[Period, str, str]] = set()
+
+    async def get(self, period: Period, meter_key: str, key: str) -> UsageTotal | None:
+        if period not in self._read:
+            totals = await self._uow.usage.totals(self._tenant_id, self._customer_id, period)
+            self._read[period] = {(t.meter_key, dimensions_key(t.dimensions)): t for t in totals}
+        return self._read[period].get((meter_key, key))
+
+    def put(self, period: Period, total: UsageTotal, key: str) -> None:
+        self._read[period][(total.meter_key, key)] = total
+        self._changed.add((period, total.meter_key, key))
+
+    async def write(self) -> None:
+        """Store every total changed, in key order."""
+        for period, meter_key, key in sorted(self._changed, key=lambda c: (c[0].start, c[1], c[2])):
+            await self._uow.usage.put_total(
+                self._tenant_id, self._customer_id, period, self._read[period][meter_key, key]
+            )
+        self._changed.clear()
 
 
 async def lock_current_period(
@@ -77,46 +119,85 @@ async def lock_current_period(
         account = locked
 
 
-async def rate_usage(uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, usage: RecordedUsage) -> bool:
-    """Count, rate and pay one batch's usage of one customer, then check their limits; whether paying it
-    started an auto-recharge."""
-    customer = usage.customer_id
-    account, current, late = await lock_current_period(uow, tenant_id, customer, usage.first_event_time)
-    price = await price_for(uow, tenant_id, account, usage.meter_key, usage.dimensions)
-    counted_in = await uow.usage.period_containing(tenant_id, customer, usage.first_event_time) if late else current
-    delta = await _count(uow, tenant_id, usage, counted_in, price)
-    currency = price.currency_code if price is not None else ""
-    if late and price is not None and delta:
-        adjustment = Adjustment(
-            f"{usage.event_id}:{usage.meter_key}:{dimensions_key(usage.dimensions)}",
-            usage.first_event_time,
-            usage.meter_key,
-            usage.dimensions,
-            usage.quantity,
-            currency,
-            delta,
-        )
-        await uow.usage.add_adjustment(tenant_id, customer, current, adjustment)
+async def rate_usage(
+    uow: BillingUnitOfWork,
+    resets: QuotaResets,
+    tenant_id: str,
+    customer_id: str,
+    usages: Sequence[RecordedUsage],
+    prices: PlanPrices | None = None,
+) -> bool:
+    """Count, rate and pay a customer's usage from one or more `usage.recorded` events (in stream order), then
+    report their quotas and check their limits once; whether paying it started an auto-recharge.
+
+    NOTE: several events rated together (a backlog) lock the period and pay the wallet once, each usage counted
+    and rated as if it came alone, so the totals, the adjustments and the amount paid are those of rating them
+    one by one. `prices` may be shared by the customers rated in one unit of work.
+    """
+    account, current, _ = await lock_current_period(uow, tenant_id, customer_id, usages[0].first_event_time)
+    locked = {current}
+    prices = prices or PlanPrices(uow, tenant_id)
+    totals = PeriodTotals(uow, tenant_id, customer_id)
+    owed: dict[str, int] = {}
+    for usage in usages:
+        period, late = period_for(account, usage.first_event_time)
+        if period not in locked:  # NOTE: a customer without a subscription is counted by calendar month
+            await uow.usage.lock_period(tenant_id, customer_id, period)
+            locked.add(period)
+        price = await prices.price_for(account, usage.meter_key, usage.dimensions)
+        at = usage.first_event_time
+        counted_in = await uow.usage.period_containing(tenant_id, customer_id, at) if late else period
+        delta = await _count(uow, tenant_id, usage, counted_in, price, totals)
+        currency = price.currency_code if price is not None else ""
+        if late and price is not None and delta:
+            adjustment = Adjustment(
+                f"{usage.event_id}:{usage.meter_key}:{dimensions_key(usage.dimensions)}",
+                usage.first_event_time,
+                usage.meter_key,
+                usage.dimensions,
+                usage.quantity,
+                currency,
+                delta,
+            )
+            await uow.usage.add_adjustment(tenant_id, customer_id, period, adjustment)
+        if delta > 0:
+            owed[currency] = owed.get(currency, 0) + delta
+    await totals.write()
     recharging = False
-    if delta > 0:
-        credited, recharging = await burn_usage(uow, tenant_id, customer, currency, delta, usage.event_id)
+    for currency, amount in sorted(owed.items()):
+        credited, started = await burn_usage(uow, tenant_id, customer_id, currency, amount, usages[0].event_id)
         if credited:
-            await uow.usage.add_credited(tenant_id, customer, current, credited)
+            await uow.usage.add_credited(tenant_id, customer_id, current, credited)
+        recharging = recharging or started
     now = uow.clock.now()
-    await report_quota_use(uow, resets, tenant_id, customer, now, meter_key=usage.meter_key)
-    await evaluate_limits(uow, tenant_id, customer, now)
+    await report_quota_use(uow, resets, tenant_id, customer_id, now, meter_keys={u.meter_key for u in usages})
+    await evaluate_limits(uow, tenant_id, customer_id, now)
     return recharging
 
 
+def by_customer(usages: Iterable[RecordedUsage]) -> dict[str, list[RecordedUsage]]:
+    """Usage grouped by customer, the customers in order (so transactions lock them in one order), each
+    customer's usage in the order given."""
+    grouped: dict[str, list[RecordedUsage]] = {}
+    for usage in usages:
+        grouped.setdefault(usage.customer_id, []).append(usage)
+    return {customer: grouped[customer] for customer in sorted(grouped)}
+
+
 async def _count(
-    uow: BillingUnitOfWork, tenant_id: str, usage: RecordedUsage, period: Period | None, price: UsagePrice | None
+    uow: BillingUnitOfWork,
+    tenant_id: str,
+    usage: RecordedUsage,
+    period: Period | None,
+    price: UsagePrice | None,
+    totals: PeriodTotals,
 ) -> int:
     """Add the batch to the period's total and re-rate it; the change of its amount (minor units).
 
     NOTE: late usage from before any period recorded for the customer is rated on its own.
     """
     key = dimensions_key(usage.dimensions)
-    old = await uow.usage.total(tenant_id, usage.customer_id, period, usage.meter_key, key) if period else None
+    old = await totals.get(period, usage.meter_key, key) if period else None
     quantity = accumulate(usage.aggregation, old.quantity if old is not None else None, usage.quantity)
     currency = price.currency_code if price is not None else ""
     rated = await _rated(uow, tenant_id, usage, period, price, quantity)
@@ -124,8 +205,7 @@ async def _count(
     if period is not None:
         latest = usage.last_event_time if old is None else max(old.latest_time, usage.last_event_time)
         count = usage.event_count + (old.event_count if old is not None else 0)
-        total = UsageTotal(usage.meter_key, usage.dimensions, quantity, count, latest, currency, rated)
-        await uow.usage.put_total(tenant_id, usage.customer_id, period, total)
+        totals.put(period, UsageTotal(usage.meter_key, usage.dimensions, quantity, count, latest, currency, rated), key)
     return rated - was
 
 
@@ -172,8 +252,9 @@ async def charges_for(
     adjustments = await uow.usage.adjustments(tenant_id, customer_id, period)
     credited = await uow.usage.credited(tenant_id, customer_id, period)
     lines = []
+    prices = PlanPrices(uow, tenant_id)
     for total in totals:
-        price = await price_for(uow, tenant_id, account, total.meter_key, total.dimensions)
+        price = await prices.price_for(account, total.meter_key, total.dimensions)
         if price is not None:
             lines.append(line_for(total, price.price, price.currency_code))
     currency = account.currency_code if account is not None else ""

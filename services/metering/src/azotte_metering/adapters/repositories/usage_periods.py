@@ -130,22 +130,6 @@ class PostgresUsagePeriodRepository:
         ).first()
         return None if row is None else Period(row.period_start, row.period_end)
 
-    async def total(
-        self, tenant_id: str, customer_id: str, period: Period, meter_key: str, group_key: str
-    ) -> UsageTotal | None:
-        row = (
-            await self._conn.execute(
-                sa.select(usage_period_totals).where(
-                    _T.tenant_id == tenant_id,
-                    _T.customer_id == customer_id,
-                    _T.period_start == period.start,
-                    _T.meter_key == meter_key,
-                    _T.dimensions_key == group_key,
-                )
-            )
-        ).first()
-        return None if row is None else _total(row)
-
     async def put_total(self, tenant_id: str, customer_id: str, period: Period, total: UsageTotal) -> None:
         values = {
             "dimensions": dict(total.dimensions),

@@ -1,0 +1,125 @@
+"""A backlog of usage rated a customer at a time: each customer's events together lock, pay and check once, and
+leave the same totals, adjustments, wallet and limits as rating them one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+
+from azotte_metering.billing_ports import BillingUnitOfWork, MovementEntry
+from azotte_metering.domain.charges import UsageAccount, UsageCharges
+from azotte_metering.domain.limits import Limit, Measure, Policy
+from azotte_metering.domain.pricing import PriceModel, PricingModel, Tier, UsagePrice
+from azotte_metering.domain.wallets import GrantSource, Movement, MovementKind
+from azotte_metering.service_layer import limits, prices, rating, wallets
+from azotte_metering.service_layer.rating import RecordedUsage
+from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing
+
+D = Decimal
+GRADUATED = PriceModel(PricingModel.GRADUATED, tiers=(Tier(D(5), D(700)), Tier(D(10), D(650)), Tier(None, D(600))))
+CUSTOMERS = ("cus_1", "cus_2")
+CREDIT = 10_000
+
+
+def usage(number: int, customer: str, quantity: str, *, late: bool = False, **dimensions: str) -> RecordedUsage:
+    at = T0 - timedelta(days=3) if late else T0 + timedelta(hours=number)
+    return RecordedUsage(f"ev_{number}", customer, "tokens", "sum", dimensions, at, at, 1, D(quantity))
+
+
+BACKLOG = [
+    usage(1, "cus_2", "4", model="small"),
+    usage(2, "cus_1", "3", model="small"),
+    usage(3, "cus_1", "4", model="large"),
+    usage(4, "cus_2", "9", model="small"),
+    usage(5, "cus_1", "2", late=True, model="small"),
+    usage(6, "cus_1", "5", model="small"),
+]
+
+
+async def billing_with_credit() -> Billing:
+    """cus_1 and cus_2 on `plan_ai`, graduated tokens, 100 USD of credit each, a spend limit of 80 USD on cus_1."""
+    billing = Billing()
+    billing.uow.data.accounts[(TENANT, "cus_2")] = UsageAccount("cus_2", "sub_2", "sf_us", "plan_ai", "USD", MARCH)
+    price = UsagePrice("sf_us", "plan_ai", "tokens", "USD", GRADUATED, {})
+    await billing.run(lambda uow: prices.set_usage_price(uow, TENANT, price))
+    for customer in CUSTOMERS:
+        await billing.run(
+            partial(
+                wallets.grant_credit,
+                tenant_id=TENANT,
+                customer_id=customer,
+                currency_code="USD",
+                amount_minor=CREDIT,
+                source=GrantSource.ADMIN,
+            )
+        )
+    limit = Limit("spend", "cus_1", "ai.chat", Measure.SPEND, D(8000), Policy.SUSPEND, currency_code="USD")
+    await billing.run(lambda uow: limits.set_limit(uow, TENANT, limit))
+    return billing
+
+
+async def outcome(billing: Billing) -> tuple[list[UsageCharges], list[int], list[str]]:
+    """Each customer's charges so far, wallet balance, and the limit events published."""
+    charges = [await billing.run(partial(rating.preview_charges, tenant_id=TENANT, customer_id=c)) for c in CUSTOMERS]
+    found = [
+        await billing.run(partial(wallets.get_wallet, tenant_id=TENANT, customer_id=c, currency_code="USD"))
+        for c in CUSTOMERS
+    ]
+    balances = [wallet.balance(billing.clock.now()) for wallet in found]
+    limit_events = [event.type for event in billing.uow.published if event.type.startswith("limit.")]
+    return charges, balances, limit_events
+
+
+async def rate(billing: Billing, customer: str, usages: Sequence[RecordedUsage]) -> bool:
+    """Rate `usages` of `customer` in one unit of work."""
+    return await billing.run(
+        partial(rating.rate_usage, resets=billing.resets, tenant_id=TENANT, customer_id=customer, usages=usages)
+    )
+
+
+async def rated_together(billing: Billing, backlog: Sequence[RecordedUsage]) -> None:
+    for customer, usages in rating.by_customer(backlog).items():
+        await rate(billing, customer, usages)
+
+
+async def test_a_backlog_rated_a_customer_at_a_time_leaves_what_rating_each_event_alone_leaves() -> None:
+    alone, together = await billing_with_credit(), await billing_with_credit()
+    for one in BACKLOG:
+        await rate(alone, one.customer_id, [one])
+    await rated_together(together, BACKLOG)
+
+    charges, balances, limit_events = await outcome(together)
+    assert (charges, balances, limit_events) == await outcome(alone)
+    cus_1, cus_2 = charges
+    assert [(dict(line.dimensions), line.quantity, line.amount_minor) for line in cus_1.lines] == [
+        ({"model": "large"}, D(4), 2800),
+        ({"model": "small"}, D(8), 5450),
+    ]
+    assert [(a.quantity, a.amount_minor) for a in cus_1.adjustments] == [(D(2), 1400)]
+    assert [(line.quantity, line.amount_minor) for line in cus_2.lines] == [(D(13), 8550)]
+    assert balances == [CREDIT - 2800 - 5450 - 1400, CREDIT - 8550]
+    assert limit_events == ["limit.reached"]  # cus_1 spent 96.50 USD of 80
+
+
+async def burned(billing: Billing, customer: str) -> list[Movement]:
+    async def history(uow: BillingUnitOfWork) -> list[MovementEntry]:
+        return await uow.wallets.movements(TENANT, customer, "USD", 100, None)
+
+    return [entry.movement for entry in await billing.run(history) if entry.movement.kind is MovementKind.BURNED]
+
+
+async def test_each_customer_pays_once_for_the_events_rated_together() -> None:
+    billing = await billing_with_credit()
+    await rated_together(billing, BACKLOG)
+    burns = {customer: await burned(billing, customer) for customer in CUSTOMERS}
+    assert [(m.amount_minor, m.reference) for m in burns["cus_1"]] == [(-9650, "ev_2")]
+    assert [(m.amount_minor, m.reference) for m in burns["cus_2"]] == [(-8550, "ev_1")]
+
+
+def test_a_backlog_is_rated_customer_by_customer_in_order_each_in_its_event_order() -> None:
+    grouped = rating.by_customer(BACKLOG)
+    assert list(grouped) == ["cus_1", "cus_2"]
+    assert [u.event_id for u in grouped["cus_1"]] == ["ev_2", "ev_3", "ev_5", "ev_6"]
+    assert [u.event_id for u in grouped["cus_2"]] == ["ev_1", "ev_4"]
