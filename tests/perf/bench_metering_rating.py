@@ -6,8 +6,8 @@ fall behind the usage. Starts PostgreSQL (durable) and NATS, and in the same run
 (`--customers` customers subscribed, a graduated tokens price per model, a wallet with credit, a spend limit and
 a units limit each):
 
-- the metering outbox relay publishes `--events` `usage.recorded` events (random customers, three models) to
-  the metering stream;
+- the metering outbox relay publishes `--events` `usage.recorded` events (a random customer's usage of one to
+  three models each) to the metering stream;
 - baseline: the rating consumer applying one event per transaction (the period locked, the wallet paid, the
   quotas reported and the limits checked per event);
 - together: the rating consumer as it runs (`billing.USAGE_EVENTS`), the events fetched together rated in one
@@ -40,7 +40,7 @@ from azotte_metering.adapters.partitions import MonthlyPartitions
 from azotte_metering.adapters.unit_of_work import PostgresMeteringUnitOfWork
 from azotte_metering.billing_ports import ChargeAnswer
 from azotte_metering.domain.charges import Period, UsageAccount
-from azotte_metering.domain.events import UsageRecorded
+from azotte_metering.domain.events import MeterUsage, UsageRecorded
 from azotte_metering.domain.limits import Limit, Measure, Policy
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.domain.pricing import PriceModel, PricingModel, Tier, UsagePrice
@@ -116,7 +116,8 @@ async def set_up(engine: AsyncEngine, customers: int) -> None:
 
 
 async def publish_backlog(engine: AsyncEngine, nats_url: str, database_url: str, events: int, customers: int) -> None:
-    """`events` usage.recorded through the metering outbox and its relay, 500 per transaction."""
+    """`events` usage.recorded (a random customer's usage of one to three models each) through the metering outbox
+    and its relay, 500 per transaction."""
     rng = random.Random(7)
     clock = SystemClock()
     partitions = MonthlyPartitions(engine)
@@ -126,14 +127,10 @@ async def publish_backlog(engine: AsyncEngine, nats_url: str, database_url: str,
             facts = [
                 UsageRecorded(
                     f"cus-{rng.randrange(customers)}",
-                    "tokens",
-                    Aggregation.SUM,
-                    {"model": rng.choice(MODELS)},
-                    now,
-                    now,
-                    3,
-                    D(rng.randrange(1, 4000)),
-                    (),
+                    tuple(
+                        MeterUsage("tokens", Aggregation.SUM, {"model": model}, now, now, 3, D(rng.randrange(1, 4000)))
+                        for model in sorted(rng.sample(MODELS, rng.randrange(1, 4)))
+                    ),
                 )
                 for _ in range(start, min(start + 500, events))
             ]

@@ -132,13 +132,15 @@ async def test_raw_events_are_stored_in_their_month_and_listed_newest_first(serv
         }
 
 
-async def test_usage_recorded_carries_the_delta_and_the_day_total(service: Service) -> None:
+async def test_usage_recorded_carries_each_customers_usage_per_group_of_each_transaction(service: Service) -> None:
     await create_meter(service, "tokens", pb.AGGREGATION_SUM, dimensions=["model"])
     await ingest(service, cloud_event("a", "cus-1", T0, {"tokens": 5, "model": "gpt"}))
     await ingest(
         service,
         cloud_event("b", "cus-1", T0, {"tokens": 7, "model": "gpt"}),
         cloud_event("c", "cus-1", T0, {"tokens": 1, "model": "llama"}),
+        cloud_event("d", "cus-2", T0, {"tokens": 2, "model": "gpt"}),
+        cloud_event("e", "cus-1", T0, {"tokens": 3, "model": "gpt"}),
     )
 
     js = service.runtime.js
@@ -155,9 +157,13 @@ async def test_usage_recorded_carries_the_delta_and_the_day_total(service: Servi
 
     recorded = await eventually(published)
     summary = sorted(
-        (r.dimensions["model"], r.quantity, r.event_count, [t.value for t in r.day_totals]) for r in recorded
+        (r.customer_id, [(g.dimensions["model"], g.quantity, g.event_count) for g in r.usage]) for r in recorded
     )
-    assert summary == [("gpt", "5", 1, ["5"]), ("gpt", "7", 1, ["12"]), ("llama", "1", 1, ["1"])]
+    assert summary == [
+        ("cus-1", [("gpt", "10", 2), ("llama", "1", 1)]),
+        ("cus-1", [("gpt", "5", 1)]),
+        ("cus-2", [("gpt", "2", 1)]),
+    ]
 
 
 async def test_an_oversized_batch_is_refused_whole(service: Service) -> None:

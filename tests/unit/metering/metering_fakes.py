@@ -17,7 +17,7 @@ from azotte_metering.domain.ingestion import Accepted, UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.domain.usage import LEVELS, Bucket, DistinctValue, Granularity, Rollup, Span, decimal_text
 from azotte_metering.errors import MeterExists
-from azotte_metering.ports import DayRollup, EventQuery, MeterQuery, Recorded, StoredEvent
+from azotte_metering.ports import EventQuery, MeterQuery, StoredEvent
 from azotte_metering.service_layer import meters
 from azotte_metering.service_layer.ingest import EventResult, ingest
 from azotte_metering.service_layer.usage import UsageQuery, get_usage
@@ -70,9 +70,8 @@ class InMemoryUsage:
         self.buckets: dict[RollupKey, Bucket] = {}
         self.distinct: set[tuple[RollupKey, str]] = set()
 
-    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> Recorded:
+    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
         fresh = []
-        touched_days: set[RollupKey] = set()
         for position, accepted in enumerate(events):
             event = accepted.event
             if (tenant_id, event.source, event.id) in self.ids:
@@ -96,10 +95,7 @@ class InMemoryUsage:
                     if measure.distinct and (key, measure.distinct) not in self.distinct:
                         self.distinct.add((key, measure.distinct))
                         bucket.distinct_count += 1
-                    if level is Granularity.DAY:
-                        touched_days.add(key)
-        days = [DayRollup(key[1], key[2], key[5], key[4], self._rollup(key)) for key in sorted(touched_days, key=str)]
-        return Recorded(fresh, days)
+        return fresh
 
     def _rollup(self, key: RollupKey) -> Rollup:
         return Rollup(key[3], key[4], json.loads(key[5]), replace(self.buckets[key], distinct=set()))

@@ -4,7 +4,7 @@ window, usage.recorded per group, and backpressure that loses nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -110,23 +110,23 @@ async def test_duplicates_in_a_batch_and_across_batches_count_once(use_cases: Us
     assert [v for _, v in await use_cases.usage(UsageQuery("ana", "tokens", DAY, DAY + timedelta(days=1)))] == ["9"]
 
 
-async def test_a_late_event_is_counted_in_its_own_day_and_announced_with_that_days_total(use_cases: UseCases) -> None:
-    late = T0 - timedelta(days=34)
+async def test_a_late_event_is_counted_in_its_own_day_and_announced_with_its_time(use_cases: UseCases) -> None:
+    late = DAY - timedelta(days=34)
     await use_cases.ingest(event("a", late, {"usage": {"tokens": 4}, "model": "gpt"}))
     await use_cases.ingest(event("b", late + timedelta(hours=1), {"usage": {"tokens": 6}, "model": "gpt"}))
 
     recorded = [events_pb2.UsageRecorded.FromString(e.payload.SerializeToString()) for e in use_cases.uow.published]
     last = recorded[-1]
-    assert (last.customer_id, last.meter_key, dict(last.dimensions), last.quantity) == (
+    (group,) = last.usage
+    assert (last.customer_id, group.meter_key, dict(group.dimensions), group.quantity) == (
         "ana",
         "tokens",
         {"model": "gpt"},
         "6",
     )
-    assert [(t.start_time.ToDatetime().date(), t.value, t.event_count) for t in last.day_totals] == [
-        (late.date(), "10", 2)
-    ]
+    assert group.first_event_time.ToDatetime(UTC) == late + timedelta(hours=1)
     assert use_cases.uow.published[-1].about == "ana"
+    assert [v for _, v in await use_cases.usage(UsageQuery("ana", "tokens", late, late + timedelta(days=1)))] == ["10"]
 
 
 async def test_usage_recorded_is_one_per_group_and_none_for_duplicates(use_cases: UseCases) -> None:
@@ -141,12 +141,13 @@ async def test_usage_recorded_is_one_per_group_and_none_for_duplicates(use_cases
     await use_cases.ingest(event("a", T0, {"usage": {"tokens": 1}, "model": "gpt"}))
 
     recorded = [events_pb2.UsageRecorded.FromString(e.payload.SerializeToString()) for e in use_cases.uow.published]
-    assert sorted(
-        (r.meter_key, dict(r.dimensions).get("model", ""), r.quantity, r.day_totals[0].value) for r in recorded
-    ) == [
-        ("tokens", "gpt", "3", "3"),
-        ("tokens", "llama", "4", "4"),
-        ("users", "", "2", "1"),
+    assert [r.customer_id for r in recorded] == ["ana"]
+    assert [
+        (g.meter_key, dict(g.dimensions).get("model", ""), g.quantity, g.event_count) for g in recorded[0].usage
+    ] == [
+        ("tokens", "gpt", "3", 2),
+        ("tokens", "llama", "4", 1),
+        ("users", "", "2", 2),
     ]
     assert len(use_cases.uow.published) == published
 
@@ -209,7 +210,7 @@ async def test_concurrent_batches_of_a_tenant_are_stored_in_one_transaction_each
     assert [r.outcome for r in third] == [Outcome.DUPLICATE]
     assert units.committed == 1
     recorded = [events_pb2.UsageRecorded.FromString(e.payload.SerializeToString()) for e in use_cases.uow.published]
-    assert [(r.quantity, r.event_count) for r in recorded] == [("6", 3)]
+    assert [(g.quantity, g.event_count) for r in recorded for g in r.usage] == [("6", 3)]
     assert await use_cases.usage(UsageQuery("ana", "tokens", DAY, DAY + timedelta(days=1))) == [
         ("10 00:00-11 00:00", "6")
     ]

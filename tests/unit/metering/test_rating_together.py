@@ -8,6 +8,9 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
+from azotte.metering.v1 import events_pb2
+from azotte.metering.v1 import metering_pb2 as mpb
+from azotte_metering.adapters import billing_proto
 from azotte_metering.billing_ports import BillingUnitOfWork, MovementEntry
 from azotte_metering.domain.charges import UsageAccount, UsageCharges
 from azotte_metering.domain.limits import Limit, Measure, Policy
@@ -15,6 +18,7 @@ from azotte_metering.domain.pricing import PriceModel, PricingModel, Tier, Usage
 from azotte_metering.domain.wallets import GrantSource, Movement, MovementKind
 from azotte_metering.service_layer import limits, prices, rating, wallets
 from azotte_metering.service_layer.rating import RecordedUsage
+from azotte_platform.events.envelope import ReceivedEvent
 from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing
 
 D = Decimal
@@ -123,3 +127,39 @@ def test_a_backlog_is_rated_customer_by_customer_in_order_each_in_its_event_orde
     assert list(grouped) == ["cus_1", "cus_2"]
     assert [u.event_id for u in grouped["cus_1"]] == ["ev_2", "ev_3", "ev_5", "ev_6"]
     assert [u.event_id for u in grouped["cus_2"]] == ["ev_1", "ev_4"]
+
+
+def received(payload: events_pb2.UsageRecorded) -> ReceivedEvent:
+    """A `usage.recorded` as the rating consumer receives it."""
+    data = payload.SerializeToString()
+    return ReceivedEvent("ev_9", "usage.recorded", "azotte/metering", TENANT, T0, "cus_1", "", data, {})
+
+
+def test_a_usage_recorded_event_is_rated_per_group_it_carries() -> None:
+    payload = events_pb2.UsageRecorded(tenant_id=TENANT, customer_id="cus_1")
+    for model, quantity in (("large", "4"), ("small", "2.5")):
+        group = payload.usage.add(meter_key="tokens", aggregation=mpb.AGGREGATION_SUM, event_count=2, quantity=quantity)
+        group.dimensions["model"] = model
+        group.first_event_time.FromDatetime(T0)
+        group.last_event_time.FromDatetime(T0 + timedelta(minutes=1))
+
+    usages = billing_proto.recorded_usage(received(payload))
+
+    assert usages == [
+        RecordedUsage("ev_9", "cus_1", "tokens", "sum", {"model": model}, T0, T0 + timedelta(minutes=1), 2, D(q))
+        for model, q in (("large", "4"), ("small", "2.5"))
+    ]
+
+
+def test_an_event_of_one_group_in_its_own_fields_published_before_grouping_by_customer_is_still_rated() -> None:
+    legacy = events_pb2.UsageRecorded(
+        tenant_id=TENANT, customer_id="cus_1", meter_key="tokens", aggregation=mpb.AGGREGATION_SUM, quantity="7"
+    )
+    legacy.event_count = 3
+    legacy.first_event_time.FromDatetime(T0)
+    legacy.last_event_time.FromDatetime(T0)
+
+    assert billing_proto.recorded_usage(received(legacy)) == [
+        RecordedUsage("ev_9", "cus_1", "tokens", "sum", {}, T0, T0, 3, D(7))
+    ]
+    assert billing_proto.recorded_usage(received(events_pb2.UsageRecorded(customer_id="cus_1"))) == []

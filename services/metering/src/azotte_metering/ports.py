@@ -54,25 +54,6 @@ class MeterRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class DayRollup:
-    """A day bucket as a batch left it: its (customer, meter, dimension values) and its aggregate."""
-
-    customer_id: str
-    meter_key: str
-    dimensions_key: str
-    start: datetime
-    rollup: Rollup
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What the store did with a batch: which events were new (positions in it) and the days they touched."""
-
-    fresh: list[int]
-    days: list[DayRollup]
-
-
-@dataclass(frozen=True, slots=True)
 class StoredEvent:
     """A raw event as stored."""
 
@@ -96,8 +77,9 @@ class EventQuery:
 class UsageStore(Protocol):
     """Raw events (deduplicated) and their rollups."""
 
-    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> Recorded:
-        """Store those of `events` whose (source, id) was never stored and roll up their measures.
+    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
+        """Store those of `events` whose (source, id) was never stored and roll up their measures; the positions
+        in `events` of those stored, in order.
 
         `events` hold no two of the same (source, id). Concurrent batches of the same events count each once.
         """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -394,23 +394,28 @@ def to_event(tenant_id: str, fact: object) -> Event:
     raise TypeError(f"no event for {type(fact).__name__}")
 
 
-def recorded_usage(event: ReceivedEvent) -> RecordedUsage | None:
-    """A `usage.recorded` payload as the rating's input; None when it names no customer or meter."""
+def recorded_usage(event: ReceivedEvent) -> list[RecordedUsage]:
+    """A `usage.recorded` payload as the rating's input: one per (meter, dimension values) it names.
+
+    NOTE: an event published when each group had its own carries its one group in the payload's own fields.
+    """
     payload = event.payload(events_pb2.UsageRecorded)
-    if not payload.customer_id or not payload.meter_key:
-        return None
-    aggregation = metering_pb2.Aggregation.Name(payload.aggregation).removeprefix("AGGREGATION_").lower()
-    return RecordedUsage(
-        event_id=event.id,
-        customer_id=payload.customer_id,
-        meter_key=payload.meter_key,
-        aggregation=aggregation,
-        dimensions={name: value for name, value in payload.dimensions.items() if value},
-        first_event_time=from_timestamp(payload.first_event_time),
-        last_event_time=from_timestamp(payload.last_event_time),
-        event_count=payload.event_count,
-        quantity=Decimal(payload.quantity or "0"),
-    )
+    groups: Sequence[events_pb2.MeterUsage | events_pb2.UsageRecorded] = payload.usage or [payload]
+    return [
+        RecordedUsage(
+            event_id=event.id,
+            customer_id=payload.customer_id,
+            meter_key=group.meter_key,
+            aggregation=metering_pb2.Aggregation.Name(group.aggregation).removeprefix("AGGREGATION_").lower(),
+            dimensions={name: value for name, value in group.dimensions.items() if value},
+            first_event_time=from_timestamp(group.first_event_time),
+            last_event_time=from_timestamp(group.last_event_time),
+            event_count=group.event_count,
+            quantity=Decimal(group.quantity or "0"),
+        )
+        for group in groups
+        if payload.customer_id and group.meter_key
+    ]
 
 
 def downgrade_order(event: ReceivedEvent) -> DowngradeOrder | None:

@@ -18,6 +18,11 @@ def next_month(month: datetime) -> datetime:
     return month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
 
 
+def _month_of(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
+
+
 def partition_name(month: datetime) -> str:
     return f"usage_events_{month:%Y_%m}"
 
@@ -31,10 +36,16 @@ class MonthlyPartitions:
         self._lock = asyncio.Lock()
 
     async def ensure(self, moments: Iterable[datetime]) -> None:
-        """Make sure the partitions of the months of `moments` exist."""
-        # NOTE: (year, month) pairs first: a batch's thousands of times fall in one or two months.
-        utc = (moment.astimezone(UTC) for moment in moments)
-        months = {datetime(year, month, 1, tzinfo=UTC) for year, month in {(m.year, m.month) for m in utc}}
+        """Make sure the partitions of the months from the earliest of `moments` to the latest exist."""
+        # NOTE: the earliest and the latest alone: a batch's thousands of times fall in one or two months.
+        times = list(moments)
+        if not times:
+            return
+        month, last = _month_of(min(times)), _month_of(max(times))
+        months = {month}
+        while month < last:
+            month = next_month(month)
+            months.add(month)
         missing = months - self._known
         if not missing:
             return

@@ -194,25 +194,20 @@ def stored_event_to_pb(stored: StoredEvent) -> pb.UsageEvent:
 def to_event(tenant_id: str, fact: object) -> Event:
     """The event published for a metering domain event."""
     if isinstance(fact, UsageRecorded):
-        # NOTE: one per customer, meter and dimension values a transaction touched, so by the thousand: the
-        # timestamps are set in place and the map entry by entry (a map given to the constructor is filled through
-        # the slow `MutableMapping.update`).
-        payload = events_pb2.UsageRecorded(
-            tenant_id=tenant_id,
-            customer_id=fact.customer_id,
-            meter_key=fact.meter_key,
-            aggregation=aggregation_to_pb(fact.aggregation),
-            event_count=fact.event_count,
-            quantity=decimal_text(fact.quantity),
-        )
-        set_timestamp(payload.first_event_time, fact.first_event_time)
-        set_timestamp(payload.last_event_time, fact.last_event_time)
-        for total in fact.day_totals:
-            day = payload.day_totals.add(value=decimal_text(total.value), event_count=total.event_count)
-            set_timestamp(day.start_time, total.start)
-            set_timestamp(day.end_time, total.end)
-        dimensions = payload.dimensions
-        for name, value in fact.dimensions.items():
-            dimensions[name] = value
+        # NOTE: one per customer a transaction touched, so by the thousand: the timestamps are set in place and the
+        # map entry by entry (a map given to the constructor is filled through the slow `MutableMapping.update`).
+        payload = events_pb2.UsageRecorded(tenant_id=tenant_id, customer_id=fact.customer_id)
+        for usage in fact.usage:
+            group = payload.usage.add(
+                meter_key=usage.meter_key,
+                aggregation=aggregation_to_pb(usage.aggregation),
+                event_count=usage.event_count,
+                quantity=decimal_text(usage.quantity),
+            )
+            set_timestamp(group.first_event_time, usage.first_event_time)
+            set_timestamp(group.last_event_time, usage.last_event_time)
+            dimensions = group.dimensions
+            for name, value in usage.dimensions.items():
+                dimensions[name] = value
         return Event(tenant_id, "usage.recorded", payload, about=fact.customer_id)
     raise TypeError(f"no event for {type(fact).__name__}")

@@ -11,20 +11,9 @@ from azotte_metering.domain.meters import Aggregation
 
 
 @dataclass(frozen=True, slots=True)
-class WindowTotal:
-    """A rollup bucket's aggregate after a batch."""
+class MeterUsage:
+    """What one transaction's new events of a customer add to one (meter, dimension values)."""
 
-    start: datetime
-    end: datetime
-    value: Decimal
-    event_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class UsageRecorded:
-    """What one committed batch added to one (customer, meter, dimension values): `usage.recorded`."""
-
-    customer_id: str
     meter_key: str
     aggregation: Aggregation
     dimensions: Mapping[str, str]
@@ -32,4 +21,11 @@ class UsageRecorded:
     last_event_time: datetime
     event_count: int
     quantity: Decimal
-    day_totals: tuple[WindowTotal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecorded:
+    """What one committed ingest transaction added to one customer's usage: `usage.recorded`."""
+
+    customer_id: str
+    usage: tuple[MeterUsage, ...]

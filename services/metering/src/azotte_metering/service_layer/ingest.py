@@ -1,8 +1,8 @@
 """Ingesting a batch of usage events: judged one by one, stored and rolled up once, acknowledged after commit.
 
 The batch's good events commit in one transaction (durable before the answer), shared with the tenant's
-other batches waiting at that moment (`GroupCommit`); `usage.recorded` is emitted in it for every (customer,
-meter, dimension values) its new events touched.
+other batches waiting at that moment (`GroupCommit`); `usage.recorded` is emitted in it for every customer its
+new events touched, with what they add per (meter, dimension values).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from itertools import groupby
 from typing import Any
 
-from azotte_metering.domain.events import UsageRecorded, WindowTotal
+from azotte_metering.domain.events import MeterUsage, UsageRecorded
 from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, Accepted, Judge, Rejection, UsageEvent, readers_by_type
 from azotte_metering.domain.meters import Aggregation, Meter
-from azotte_metering.domain.usage import Bucket, Granularity, tally
+from azotte_metering.domain.usage import Bucket, tally
 from azotte_metering.errors import IngestSaturated, InvalidEventBatch
-from azotte_metering.ports import DayRollup, MeteringUnitOfWork
+from azotte_metering.ports import MeteringUnitOfWork
 from azotte_platform.context import tenant_scope
 
 MAX_GROUP_EVENTS = 50_000
@@ -135,13 +136,13 @@ async def store(uow: MeteringUnitOfWork, tenant_id: str, batches: Sequence[Judge
                 seen.add(key)
                 accepted.append(judged)
                 positions.append((number, index))
-    recorded = await uow.usage.record(tenant_id, accepted, uow.clock.now())
+    stored = await uow.usage.record(tenant_id, accepted, uow.clock.now())
     fresh: list[set[int]] = [set() for _ in batches]
-    for position in recorded.fresh:
+    for position in stored:
         number, index = positions[position]
         fresh[number].add(index)
     meters = {meter.key: meter for batch in batches for meter in batch.meters}
-    uow.emit(tenant_id, *usage_recorded([accepted[p] for p in recorded.fresh], meters, recorded.days))
+    uow.emit(tenant_id, *usage_recorded([accepted[p] for p in stored], meters))
     await uow.commit()
     return fresh
 
@@ -230,10 +231,8 @@ class GroupCommit:
                 answer.set_result(fresh)
 
 
-def usage_recorded(
-    fresh: Sequence[Accepted], meters: dict[str, Meter], days: Sequence[DayRollup]
-) -> list[UsageRecorded]:
-    """One fact per (customer, meter, dimension values) the new events touched, with the days' totals after them."""
+def usage_recorded(fresh: Sequence[Accepted], meters: dict[str, Meter]) -> list[UsageRecorded]:
+    """One fact per customer the new events touched: what they add per (meter, dimension values)."""
     groups: dict[tuple[str, str, str], list[Any]] = {}
     firsts: dict[tuple[str, str, str], datetime] = {}  # the first event's time; the last is the tally's latest
     for accepted in fresh:
@@ -245,36 +244,22 @@ def usage_recorded(
             first = firsts.get(key)
             if first is None or time < first:
                 firsts[key] = time
-    totals: dict[tuple[str, str, str], list[WindowTotal]] = {}
-    for day in days:
-        bucket = day.rollup.bucket
-        end = day.start + Granularity.DAY.step
-        totals.setdefault((day.customer_id, day.meter_key, day.dimensions_key), []).append(
-            WindowTotal(day.start, end, bucket.value(meters[day.meter_key].aggregation), bucket.event_count)
-        )
-    facts = []
     parsed: dict[str, dict[str, str]] = {}
-    for key, group in sorted(groups.items()):
-        customer_id, meter_key, dimensions_key = key
-        if dimensions_key not in parsed:
-            parsed[dimensions_key] = json.loads(dimensions_key)
-        aggregation = meters[meter_key].aggregation
-        batch = Bucket(*group)
-        count = batch.event_count
-        quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
-        facts.append(
-            UsageRecorded(
-                customer_id=customer_id,
-                meter_key=meter_key,
-                aggregation=aggregation,
-                dimensions=parsed[dimensions_key],
-                first_event_time=firsts[key],
-                last_event_time=group[4],
-                event_count=count,
-                quantity=quantity,
-                day_totals=tuple(totals.get((customer_id, meter_key, dimensions_key), ())),
+    facts = []
+    for customer_id, touched in groupby(sorted(groups.items()), key=lambda item: item[0][0]):
+        usage = []
+        for key, group in touched:
+            _, meter_key, dimensions_key = key
+            if dimensions_key not in parsed:
+                parsed[dimensions_key] = json.loads(dimensions_key)
+            aggregation = meters[meter_key].aggregation
+            batch = Bucket(*group)
+            count = batch.event_count
+            quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
+            usage.append(
+                MeterUsage(meter_key, aggregation, parsed[dimensions_key], firsts[key], group[4], count, quantity)
             )
-        )
+        facts.append(UsageRecorded(customer_id, tuple(usage)))
     return facts
 
 

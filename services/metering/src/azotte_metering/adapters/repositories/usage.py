@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from azotte_metering.adapters.partitions import MonthlyPartitions
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
 from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, Rollup, Span, tally
-from azotte_metering.ports import DayRollup, EventQuery, Recorded, StoredEvent
+from azotte_metering.ports import EventQuery, StoredEvent
 
 
 def _rows(parameter: str, columns: str) -> str:
@@ -77,28 +77,23 @@ _ROLL_UP = f"""
                (array_agg(latest_value ORDER BY latest_time DESC, latest_value DESC))[1]
         FROM minutes, (VALUES ('hour'), ('day')) AS u(unit)
         GROUP BY customer_id, meter_key, unit, 4, dimensions_key
-    ),
-    upserted AS (
-        INSERT INTO usage_rollups AS r (
-            tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key, dimensions,
-            event_count, total, minimum, maximum, latest_time, latest_value
-        )
-        SELECT $1, customer_id, meter_key, granularity, bucket_start, dimensions_key,
-               CAST(dimensions_key AS jsonb) AS dims, event_count, total, minimum, maximum, latest_time, latest_value
-        FROM buckets
-        ORDER BY customer_id, meter_key, granularity, bucket_start, dimensions_key
-        ON CONFLICT (tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key) DO UPDATE SET
-            event_count = r.event_count + excluded.event_count,
-            total = r.total + excluded.total,
-            minimum = least(r.minimum, excluded.minimum),
-            maximum = greatest(r.maximum, excluded.maximum),
-            latest_value = CASE WHEN (excluded.latest_time, excluded.latest_value) > (r.latest_time, r.latest_value)
-                                THEN excluded.latest_value ELSE r.latest_value END,
-            latest_time = greatest(r.latest_time, excluded.latest_time)
-        RETURNING r.customer_id, r.meter_key, r.granularity, r.bucket_start, r.dimensions_key, r.event_count, r.total,
-            r.minimum, r.maximum, r.latest_time, r.latest_value, r.distinct_count
     )
-    SELECT * FROM upserted WHERE granularity = 'day'
+    INSERT INTO usage_rollups AS r (
+        tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key, dimensions,
+        event_count, total, minimum, maximum, latest_time, latest_value
+    )
+    SELECT $1, customer_id, meter_key, granularity, bucket_start, dimensions_key,
+           CAST(dimensions_key AS jsonb) AS dims, event_count, total, minimum, maximum, latest_time, latest_value
+    FROM buckets
+    ORDER BY customer_id, meter_key, granularity, bucket_start, dimensions_key
+    ON CONFLICT (tenant_id, customer_id, meter_key, granularity, bucket_start, dimensions_key) DO UPDATE SET
+        event_count = r.event_count + excluded.event_count,
+        total = r.total + excluded.total,
+        minimum = least(r.minimum, excluded.minimum),
+        maximum = greatest(r.maximum, excluded.maximum),
+        latest_value = CASE WHEN (excluded.latest_time, excluded.latest_value) > (r.latest_time, r.latest_value)
+                            THEN excluded.latest_value ELSE r.latest_value END,
+        latest_time = greatest(r.latest_time, excluded.latest_time)
 """
 
 _SEEN = _rows("$2", "customer_id text, meter_key text, dimensions_key text, bucket_start timestamptz, value text")
@@ -122,8 +117,6 @@ _COUNT_DISTINCT = f"""
     FROM counted c
     WHERE r.tenant_id = $1 AND r.customer_id = c.customer_id AND r.meter_key = c.meter_key
       AND r.granularity = c.granularity AND r.bucket_start = c.bucket_start AND r.dimensions_key = c.dimensions_key
-    RETURNING r.customer_id, r.meter_key, r.granularity, r.bucket_start, r.dimensions_key, r.event_count, r.total,
-        r.minimum, r.maximum, r.latest_time, r.latest_value, r.distinct_count
 """
 
 
@@ -169,25 +162,6 @@ def _rollup(row: Any, dimensions: dict[str, str] | None = None) -> Rollup:
         dict(row.dimensions) if dimensions is None else dimensions,
         bucket,
     )
-
-
-DayKey = tuple[str, str, str, datetime]
-"""(customer, meter, dimensions key, day)."""
-_DAY = Granularity.DAY.value
-
-
-def _add_days(rows: Iterable[Any], days: dict[DayKey, DayRollup], parsed: dict[str, Any]) -> None:
-    """Put the day rows among the rollup rows a statement returned into `days`; `parsed` keeps the dimension values
-    of each key met."""
-    for customer, meter, unit, start, key, count, total, low, high, at, latest, distinct in rows:
-        if unit == _DAY:
-            dimensions = parsed.get(key)
-            if dimensions is None:
-                dimensions = parsed[key] = _parse_key(key)
-            bucket = Bucket(count, total, low, high, at, latest, distinct)
-            days[(customer, meter, key, start)] = DayRollup(
-                customer, meter, key, start, Rollup(Granularity.DAY, start, dimensions, bucket)
-            )
 
 
 MinuteKey = tuple[str, str, str, int]
@@ -250,9 +224,9 @@ class PostgresUsageStore:
         self._connection = connection
         self._partitions = partitions
 
-    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> Recorded:
+    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
         if not events:
-            return Recorded([], [])
+            return []
         await self._partitions.ensure(accepted.time for accepted in events)
         document = _document(
             [
@@ -266,24 +240,19 @@ class PostgresUsageStore:
         )
         stored = await self._connection.exec_driver_sql(_STORE_EVENTS, (tenant_id, received_at, document))
         fresh: list[int] = stored.scalar_one() or []
-        days = await self._roll_up(tenant_id, [events[position] for position in fresh])
-        return Recorded(fresh, days)
+        await self._roll_up(tenant_id, [events[position] for position in fresh])
+        return fresh
 
-    async def _roll_up(self, tenant_id: str, events: Sequence[Accepted]) -> list[DayRollup]:
+    async def _roll_up(self, tenant_id: str, events: Sequence[Accepted]) -> None:
         minutes, distinct = _minutes(events)
         if not minutes:
-            return []
+            return
         buckets = (
             (*key, n, total, low, high, _micros(at), last) for key, (n, total, low, high, at, last) in minutes.items()
         )
-        days: dict[DayKey, DayRollup] = {}
-        parsed: dict[str, Any] = {}
-        rows = await self._connection.exec_driver_sql(_ROLL_UP, (tenant_id, _document(_columns(buckets))))
-        _add_days(rows, days, parsed)
+        await self._connection.exec_driver_sql(_ROLL_UP, (tenant_id, _document(_columns(buckets))))
         if distinct:
-            rows = await self._connection.exec_driver_sql(_COUNT_DISTINCT, (tenant_id, _document(_columns(distinct))))
-            _add_days(rows, days, parsed)
-        return [days[key] for key in sorted(days)]
+            await self._connection.exec_driver_sql(_COUNT_DISTINCT, (tenant_id, _document(_columns(distinct))))
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
         return await read_rollups(self._connection, tenant_id, customer_id, meter_key, spans)
