@@ -9,13 +9,22 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from azotte_metering.adapters import proto
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
-from azotte_metering.domain.usage import LEVELS, Bucket, DistinctValue, Granularity, Rollup, Span, decimal_text
+from azotte_metering.domain.usage import (
+    LEVELS,
+    Bucket,
+    DistinctValue,
+    Granularity,
+    MinuteTallies,
+    Rollup,
+    Span,
+    decimal_text,
+)
 from azotte_metering.errors import MeterExists
 from azotte_metering.ports import EventQuery, MeterQuery, StoredEvent
 from azotte_metering.service_layer import meters
@@ -27,6 +36,7 @@ from tests.fakes import FakeUnitOfWork
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TENANT = "acme"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RollupKey = tuple[str, str, str, Granularity, datetime, str]
 
 
@@ -70,32 +80,29 @@ class InMemoryUsage:
         self.buckets: dict[RollupKey, Bucket] = {}
         self.distinct: set[tuple[RollupKey, str]] = set()
 
-    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
+    async def store(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
         fresh = []
         for position, accepted in enumerate(events):
             event = accepted.event
-            if (tenant_id, event.source, event.id) in self.ids:
-                continue
-            self.ids.add((tenant_id, event.source, event.id))
-            self.stored.append((tenant_id, StoredEvent(event, accepted.time, received_at)))
-            fresh.append(position)
-            for measure in accepted.measures:
-                for level in LEVELS:
-                    key = (
-                        tenant_id,
-                        event.subject,
-                        measure.meter_key,
-                        level,
-                        level.floor(accepted.time),
-                        measure.dimensions_key,
-                    )
-                    bucket = self.buckets.setdefault(key, Bucket())
-                    v = measure.value
-                    bucket.merge(Bucket(1, v, v, v, accepted.time, v))
-                    if measure.distinct and (key, measure.distinct) not in self.distinct:
-                        self.distinct.add((key, measure.distinct))
-                        bucket.distinct_count += 1
+            if (tenant_id, event.source, event.id) not in self.ids:
+                self.ids.add((tenant_id, event.source, event.id))
+                self.stored.append((tenant_id, StoredEvent(event, accepted.time, received_at)))
+                fresh.append(position)
         return fresh
+
+    async def roll_up(self, tenant_id: str, tallies: MinuteTallies) -> None:
+        for (customer, meter_key, dimensions_key, minute), state in tallies.minutes.items():
+            start = EPOCH + timedelta(microseconds=minute)
+            for level in LEVELS:
+                key = (tenant_id, customer, meter_key, level, level.floor(start), dimensions_key)
+                self.buckets.setdefault(key, Bucket()).merge(Bucket(*state[:6]))
+        for customer, meter_key, dimensions_key, minute, value in tallies.distinct:
+            start = EPOCH + timedelta(microseconds=minute)
+            for level in LEVELS:
+                key = (tenant_id, customer, meter_key, level, level.floor(start), dimensions_key)
+                if (key, value) not in self.distinct:
+                    self.distinct.add((key, value))
+                    self.buckets[key].distinct_count += 1
 
     def _rollup(self, key: RollupKey) -> Rollup:
         return Rollup(key[3], key[4], json.loads(key[5]), replace(self.buckets[key], distinct=set()))

@@ -1,5 +1,5 @@
 """Ingesting usage events: per-event results naming the field, duplicates counted once, late events in their
-window, usage.recorded per group, and backpressure that loses nothing."""
+window, usage.recorded per customer, and backpressure that loses nothing."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ async def test_a_late_event_is_counted_in_its_own_day_and_announced_with_its_tim
     assert [v for _, v in await use_cases.usage(UsageQuery("ana", "tokens", late, late + timedelta(days=1)))] == ["10"]
 
 
-async def test_usage_recorded_is_one_per_group_and_none_for_duplicates(use_cases: UseCases) -> None:
+async def test_usage_recorded_is_one_per_customer_with_each_group_and_none_for_duplicates(use_cases: UseCases) -> None:
     await use_cases.ingest(
         event("a", T0, {"usage": {"tokens": 1}, "model": "gpt"}),
         event("b", T0, {"usage": {"tokens": 2}, "model": "gpt"}),
@@ -150,6 +150,30 @@ async def test_usage_recorded_is_one_per_group_and_none_for_duplicates(use_cases
         ("users", "", "2", 2),
     ]
     assert len(use_cases.uow.published) == published
+
+
+async def test_usage_recorded_adds_up_a_groups_minutes_with_its_first_and_last_event_and_latest_value(
+    use_cases: UseCases,
+) -> None:
+    await use_cases.meter("seats", Aggregation.LATEST, value_path="seats", event_type="seats")
+    minute = timedelta(minutes=1)
+    await use_cases.ingest(
+        event("s3", T0 + 2 * minute, {"seats": 7}, type="seats"),
+        event("s1", T0, {"seats": 9}, type="seats"),
+        event("s2", T0 + minute + timedelta(seconds=5), {"seats": 4}, type="seats"),
+        event("s4", T0 + minute, {"seats": 5}, type="seats"),
+        event("t1", T0 + 3 * minute, {"usage": {"tokens": 2}, "model": "gpt"}),
+        event("t2", T0 - minute, {"usage": {"tokens": 3}, "model": "gpt"}),
+    )
+
+    (recorded,) = [events_pb2.UsageRecorded.FromString(e.payload.SerializeToString()) for e in use_cases.uow.published]
+    assert [
+        (g.meter_key, g.quantity, g.event_count, g.first_event_time.ToDatetime(UTC), g.last_event_time.ToDatetime(UTC))
+        for g in recorded.usage
+    ] == [
+        ("seats", "7", 4, T0, T0 + 2 * minute),
+        ("tokens", "5", 2, T0 - minute, T0 + 3 * minute),
+    ]
 
 
 async def test_an_event_no_meter_counts_is_stored_but_announces_nothing(use_cases: UseCases) -> None:
@@ -226,7 +250,7 @@ async def test_a_failed_transaction_fails_every_batch_in_it_and_keeps_none(
         raise ConnectionError("the database went away")
 
     with monkeypatch.context() as patched:
-        patched.setattr(use_cases.uow.usage, "record", unreachable)
+        patched.setattr(use_cases.uow.usage, "store", unreachable)
         failures = await asyncio.gather(*(group.ingest("acme", b) for b in batches), return_exceptions=True)
     with pytest.raises(InvalidEventBatch):
         await group.ingest("acme", [])

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
-from azotte_metering.domain.usage import DistinctValue, Rollup, Span
+from azotte_metering.domain.usage import DistinctValue, MinuteTallies, Rollup, Span
 from azotte_platform.ports import AbstractUnitOfWork
 
 
@@ -77,12 +77,16 @@ class EventQuery:
 class UsageStore(Protocol):
     """Raw events (deduplicated) and their rollups."""
 
-    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
-        """Store those of `events` whose (source, id) was never stored and roll up their measures; the positions
-        in `events` of those stored, in order.
+    async def store(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
+        """Store those of `events` whose (source, id) was never stored; the positions in `events` of those stored,
+        in order.
 
-        `events` hold no two of the same (source, id). Concurrent batches of the same events count each once.
+        `events` hold no two of the same (source, id). Concurrent batches of the same events store each once.
         """
+        ...
+
+    async def roll_up(self, tenant_id: str, tallies: MinuteTallies) -> None:
+        """Add the tallies of newly stored events to their minute, hour and day buckets."""
         ...
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from azotte_metering.domain.ingestion import Accepted
 from azotte_metering.domain.meters import Aggregation
 
 
@@ -86,13 +87,14 @@ def cover(start: datetime, end: datetime, coarsest: Granularity = Granularity.DA
 
 
 def tally(states: dict[Any, list[Any]], key: Any, value: Decimal, time: datetime) -> None:
-    """Count one measure into `states[key]`, a bucket's running [count, total, min, max, latest time, latest value].
+    """Count one measure into `states[key]`, a bucket's running [count, total, min, max, latest time, latest value,
+    earliest time].
 
     NOTE: a list, not a `Bucket`: this runs once per measure of every event ingested.
     """
     state = states.get(key)
     if state is None:
-        states[key] = [1, value, value, value, time, value]
+        states[key] = [1, value, value, value, time, value, time]
         return
     state[0] += 1
     state[1] += value
@@ -102,6 +104,44 @@ def tally(states: dict[Any, list[Any]], key: Any, value: Decimal, time: datetime
         state[3] = value
     if time > state[4] or (time == state[4] and value > state[5]):
         state[4], state[5] = time, value
+    elif time < state[6]:
+        state[6] = time
+
+
+MinuteKey = tuple[str, str, str, int]
+"""(customer, meter, dimensions key, the minute's start in microseconds since the epoch)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE = timedelta(minutes=1)
+MINUTE_MICROSECONDS = _MINUTE // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteTallies:
+    """New events' measures added up per (customer, meter, dimension values) and minute (`tally`'s lists), and the
+    distinct values per minute of UNIQUE_COUNT meters: (customer, meter, dimensions key, minute, value)."""
+
+    minutes: dict[MinuteKey, list[Any]]
+    distinct: set[tuple[str, str, str, int, str]]
+
+
+def tally_minutes(events: Iterable[Accepted]) -> MinuteTallies:
+    """The events' measures added up per minute.
+
+    NOTE: added up once, per measure, so that the store gets a row per minute bucket (which it rolls up into hours
+    and days, each bucket upserted once per transaction) and `usage.recorded` adds up minutes, not events. Minutes
+    are integers: an aware datetime's hash costs more than the rest of the tally.
+    """
+    minutes: dict[MinuteKey, list[Any]] = {}
+    distinct: set[tuple[str, str, str, int, str]] = set()
+    for accepted in events:
+        time = accepted.time
+        minute = (time - _EPOCH) // _MINUTE * MINUTE_MICROSECONDS
+        subject = accepted.event.subject
+        for meter_key, dimensions, value, seen in accepted.measures:
+            tally(minutes, (subject, meter_key, dimensions, minute), value, time)
+            if seen:
+                distinct.add((subject, meter_key, dimensions, minute, seen))
+    return MinuteTallies(minutes, distinct)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,7 @@ from typing import Any
 from azotte_metering.domain.events import MeterUsage, UsageRecorded
 from azotte_metering.domain.ingestion import MAX_BATCH_EVENTS, Accepted, Judge, Rejection, UsageEvent, readers_by_type
 from azotte_metering.domain.meters import Aggregation, Meter
-from azotte_metering.domain.usage import Bucket, tally
+from azotte_metering.domain.usage import Bucket, MinuteTallies, tally_minutes
 from azotte_metering.errors import IngestSaturated, InvalidEventBatch
 from azotte_metering.ports import MeteringUnitOfWork
 from azotte_platform.context import tenant_scope
@@ -136,13 +136,15 @@ async def store(uow: MeteringUnitOfWork, tenant_id: str, batches: Sequence[Judge
                 seen.add(key)
                 accepted.append(judged)
                 positions.append((number, index))
-    stored = await uow.usage.record(tenant_id, accepted, uow.clock.now())
+    stored = await uow.usage.store(tenant_id, accepted, uow.clock.now())
     fresh: list[set[int]] = [set() for _ in batches]
     for position in stored:
         number, index = positions[position]
         fresh[number].add(index)
+    tallies = tally_minutes(accepted[position] for position in stored)
+    await uow.usage.roll_up(tenant_id, tallies)
     meters = {meter.key: meter for batch in batches for meter in batch.meters}
-    uow.emit(tenant_id, *usage_recorded([accepted[p] for p in stored], meters))
+    uow.emit(tenant_id, *usage_recorded(tallies, meters))
     await uow.commit()
     return fresh
 
@@ -231,33 +233,37 @@ class GroupCommit:
                 answer.set_result(fresh)
 
 
-def usage_recorded(fresh: Sequence[Accepted], meters: dict[str, Meter]) -> list[UsageRecorded]:
-    """One fact per customer the new events touched: what they add per (meter, dimension values)."""
+def usage_recorded(tallies: MinuteTallies, meters: dict[str, Meter]) -> list[UsageRecorded]:
+    """One fact per customer the new events touched: what they add per (meter, dimension values), from the minutes
+    they were tallied into."""
     groups: dict[tuple[str, str, str], list[Any]] = {}
-    firsts: dict[tuple[str, str, str], datetime] = {}  # the first event's time; the last is the tally's latest
-    for accepted in fresh:
-        time = accepted.time
-        subject = accepted.event.subject
-        for meter_key, dimensions, value, _ in accepted.measures:
-            key = (subject, meter_key, dimensions)
-            tally(groups, key, value, time)
-            first = firsts.get(key)
-            if first is None or time < first:
-                firsts[key] = time
+    for (customer_id, meter_key, dimensions_key, _), minute in tallies.minutes.items():
+        key = (customer_id, meter_key, dimensions_key)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = list(minute)
+            continue
+        group[0] += minute[0]
+        group[1] += minute[1]
+        group[2] = min(group[2], minute[2])
+        group[3] = max(group[3], minute[3])
+        if (minute[4], minute[5]) > (group[4], group[5]):
+            group[4], group[5] = minute[4], minute[5]
+        group[6] = min(group[6], minute[6])
     parsed: dict[str, dict[str, str]] = {}
     facts = []
     for customer_id, touched in groupby(sorted(groups.items()), key=lambda item: item[0][0]):
         usage = []
-        for key, group in touched:
-            _, meter_key, dimensions_key = key
+        for (_, meter_key, dimensions_key), group in touched:
             if dimensions_key not in parsed:
                 parsed[dimensions_key] = json.loads(dimensions_key)
             aggregation = meters[meter_key].aggregation
-            batch = Bucket(*group)
-            count = batch.event_count
-            quantity = Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else batch.value(aggregation)
+            count = group[0]
+            quantity = (
+                Decimal(count) if aggregation is Aggregation.UNIQUE_COUNT else Bucket(*group[:6]).value(aggregation)
+            )
             usage.append(
-                MeterUsage(meter_key, aggregation, parsed[dimensions_key], firsts[key], group[4], count, quantity)
+                MeterUsage(meter_key, aggregation, parsed[dimensions_key], group[6], group[4], count, quantity)
             )
         facts.append(UsageRecorded(customer_id, tuple(usage)))
     return facts

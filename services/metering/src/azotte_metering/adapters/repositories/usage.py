@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.partitions import MonthlyPartitions
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
-from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, Rollup, Span, tally
+from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, MinuteTallies, Rollup, Span
 from azotte_metering.ports import EventQuery, StoredEvent
 
 
@@ -164,38 +164,13 @@ def _rollup(row: Any, dimensions: dict[str, str] | None = None) -> Rollup:
     )
 
 
-MinuteKey = tuple[str, str, str, int]
-"""(customer, meter, dimensions key, the minute's start in microseconds since the epoch)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MINUTE = timedelta(minutes=1)
 _MICROSECOND = timedelta(microseconds=1)
-_MINUTE_MICROSECONDS = _MINUTE // _MICROSECOND
 
 
 def _micros(moment: datetime) -> int:
     """A time as `_rows` reads a `timestamptz`: microseconds since the epoch."""
     return (moment - _EPOCH) // _MICROSECOND
-
-
-def _minutes(events: Sequence[Accepted]) -> tuple[dict[MinuteKey, list[Any]], set[tuple[str, str, str, int, str]]]:
-    """The events' measures added up per minute row: [count, total, min, max, latest time, latest value]; and the
-    distinct values per minute row of UNIQUE_COUNT meters.
-
-    NOTE: added up here, once per measure, so that PostgreSQL gets a row per minute bucket, rolls those up into
-    hours and days, and upserts each bucket once per transaction. Minutes are integers: an aware datetime's hash
-    costs more than the rest of the tally.
-    """
-    minutes: dict[MinuteKey, list[Any]] = {}
-    distinct: set[tuple[str, str, str, int, str]] = set()
-    for accepted in events:
-        time = accepted.time
-        minute = (time - _EPOCH) // _MINUTE * _MINUTE_MICROSECONDS
-        subject = accepted.event.subject
-        for meter_key, dimensions, value, seen in accepted.measures:
-            tally(minutes, (subject, meter_key, dimensions, minute), value, time)
-            if seen:
-                distinct.add((subject, meter_key, dimensions, minute, seen))
-    return minutes, distinct
 
 
 def _columns(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -224,7 +199,7 @@ class PostgresUsageStore:
         self._connection = connection
         self._partitions = partitions
 
-    async def record(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
+    async def store(self, tenant_id: str, events: Sequence[Accepted], received_at: datetime) -> list[int]:
         if not events:
             return []
         await self._partitions.ensure(accepted.time for accepted in events)
@@ -240,19 +215,18 @@ class PostgresUsageStore:
         )
         stored = await self._connection.exec_driver_sql(_STORE_EVENTS, (tenant_id, received_at, document))
         fresh: list[int] = stored.scalar_one() or []
-        await self._roll_up(tenant_id, [events[position] for position in fresh])
         return fresh
 
-    async def _roll_up(self, tenant_id: str, events: Sequence[Accepted]) -> None:
-        minutes, distinct = _minutes(events)
-        if not minutes:
+    async def roll_up(self, tenant_id: str, tallies: MinuteTallies) -> None:
+        if not tallies.minutes:
             return
         buckets = (
-            (*key, n, total, low, high, _micros(at), last) for key, (n, total, low, high, at, last) in minutes.items()
+            (*key, n, total, low, high, _micros(at), last)
+            for key, (n, total, low, high, at, last, _) in tallies.minutes.items()
         )
         await self._connection.exec_driver_sql(_ROLL_UP, (tenant_id, _document(_columns(buckets))))
-        if distinct:
-            await self._connection.exec_driver_sql(_COUNT_DISTINCT, (tenant_id, _document(_columns(distinct))))
+        if tallies.distinct:
+            await self._connection.exec_driver_sql(_COUNT_DISTINCT, (tenant_id, _document(_columns(tallies.distinct))))
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
         return await read_rollups(self._connection, tenant_id, customer_id, meter_key, spans)
