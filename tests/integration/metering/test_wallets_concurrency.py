@@ -21,7 +21,7 @@ from azotte_platform.context import tenant_scope
 from tests.helpers import eventually
 from tests.integration.metering.conftest import T0, Service
 from tests.integration.metering.metering_support import create_meter, rid
-from tests.integration.metering.wallets_support import Wallets, serving_wallets, subscribe, usd
+from tests.integration.metering.wallets_support import Wallets, grant_and_recharge, serving_wallets, subscribe, usd
 from tests.unit.metering.billing_fakes import FakeQuotaResets
 
 REPLICAS = 8
@@ -70,19 +70,10 @@ async def priced_customer(wallets: Wallets, customer: str, *, credit: int = 1000
         unit_price="1",
     )
     await wallets.stub.SetUsagePrice(pb.SetUsagePriceRequest(request_id=rid(), price=price), metadata=wallets.metadata)
-    await wallets.stub.GrantCredit(
-        pb.GrantCreditRequest(request_id=rid(), customer_id=customer, amount=usd(credit)), metadata=wallets.metadata
-    )
     if auto_recharge:
-        await wallets.stub.SetAutoRecharge(
-            pb.SetAutoRechargeRequest(
-                request_id=rid(),
-                customer_id=customer,
-                currency_code="USD",
-                auto_recharge=pb.AutoRecharge(threshold=usd(500), amount=usd(3000)),
-            ),
-            metadata=wallets.metadata,
-        )
+        await grant_and_recharge(wallets, customer, credit, recharge_below=500, recharge=3000)
+    else:
+        await grant_and_recharge(wallets, customer, credit)
 
 
 async def burned_and_recharges(service: Service, customer: str) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from tests.integration.metering.metering_support import cloud_event, create_mete
 from tests.integration.metering.wallets_support import (
     Wallets,
     graduated_price,
+    grant_and_recharge,
     published,
     serving_wallets,
     subscribe,
@@ -73,19 +74,7 @@ async def test_usage_burns_the_wallet_in_real_time_and_recharges_it_once(wallets
     await wallets.stub.SetUsagePrice(
         pb.SetUsagePriceRequest(request_id=rid(), price=graduated_price("tokens")), metadata=wallets.metadata
     )
-    await wallets.stub.GrantCredit(
-        pb.GrantCreditRequest(request_id=rid(), customer_id=customer, amount=usd(5000), expire_time=None),
-        metadata=wallets.metadata,
-    )
-    await wallets.stub.SetAutoRecharge(
-        pb.SetAutoRechargeRequest(
-            request_id=rid(),
-            customer_id=customer,
-            currency_code="USD",
-            auto_recharge=pb.AutoRecharge(threshold=usd(1000), amount=usd(10_000)),
-        ),
-        metadata=wallets.metadata,
-    )
+    await grant_and_recharge(wallets, customer, 5000, recharge_below=1000, recharge=10_000)
     await ingest(service, tokens("e1", customer, 3), tokens("e2", customer, 2))
     await eventually(lambda: balance_is(wallets, customer, 5000 - 3500))
     # NOTE: a duplicate is not counted again; the sixth unit falls in the 6.50 tier and crosses 1000.

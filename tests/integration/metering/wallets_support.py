@@ -21,6 +21,7 @@ from azotte_platform.convert import timestamp
 from azotte_platform.events.envelope import binary_headers, stream_name, subject_for
 from azotte_platform.grpc.interceptors import ServiceInterceptor
 from tests.integration.metering.conftest import Service
+from tests.integration.metering.metering_support import rid
 from tests.unit.metering.billing_fakes import FakeLifecycle, FakePayments, FakeQuotaResets
 
 
@@ -121,3 +122,23 @@ def graduated_price(meter: str, **dimensions: str) -> pb.UsagePrice:
             pb.PriceTier(unit_price="600"),
         ],
     )
+
+
+async def grant_and_recharge(
+    wallets: Wallets, customer: str, credit: int, *, recharge_below: int = 0, recharge: int = 0
+) -> None:
+    """Grant `customer` `credit` USD minor units and, when `recharge` is given, an auto-recharge of that much
+    whenever the balance falls below `recharge_below`."""
+    await wallets.stub.GrantCredit(
+        pb.GrantCreditRequest(request_id=rid(), customer_id=customer, amount=usd(credit)), metadata=wallets.metadata
+    )
+    if recharge:
+        await wallets.stub.SetAutoRecharge(
+            pb.SetAutoRechargeRequest(
+                request_id=rid(),
+                customer_id=customer,
+                currency_code="USD",
+                auto_recharge=pb.AutoRecharge(threshold=usd(recharge_below), amount=usd(recharge)),
+            ),
+            metadata=wallets.metadata,
+        )
