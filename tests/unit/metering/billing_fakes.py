@@ -123,9 +123,10 @@ class FakeUsage:
         ]
         return max(starts, key=lambda period: period.start, default=None)
 
-    async def put_total(self, tenant_id: str, customer_id: str, period: Period, total: UsageTotal) -> None:
-        key = (tenant_id, customer_id, period.start, total.meter_key, dimensions_key(total.dimensions))
-        self.data.totals[key] = total
+    async def put_totals(self, tenant_id: str, customer_id: str, period: Period, totals: Sequence[UsageTotal]) -> None:
+        for total in totals:
+            key = (tenant_id, customer_id, period.start, total.meter_key, dimensions_key(total.dimensions))
+            self.data.totals[key] = total
 
     async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]:
         return [t for k, t in sorted(self.data.totals.items()) if k[:3] == (tenant_id, customer_id, period.start)]

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle
 from azotte_metering.domain.billing_events import DowngradeOrdered, LimitReached, LimitReleased, ThresholdCrossed
-from azotte_metering.domain.charges import Period, UsageTotal, period_for
+from azotte_metering.domain.charges import Period, UsageAccount, UsageTotal, period_for
 from azotte_metering.domain.limits import Limit, LimitState, Measure, evaluate
 from azotte_metering.errors import LimitNotFound, LimitOfAnotherCustomer
 from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -70,8 +70,24 @@ async def delete_limit(uow: BillingUnitOfWork, tenant_id: str, limit_id: str) ->
     return limit
 
 
+@dataclass(frozen=True, slots=True)
+class KnownUsage:
+    """A customer's usage account and, if read, the totals of one of their periods, as a caller already holds them
+    in the unit of work (rating), so that evaluating their limits reads them no second time."""
+
+    account: UsageAccount | None
+    period: Period
+    totals: list[UsageTotal] | None
+
+
 async def evaluate_limits(
-    uow: BillingUnitOfWork, tenant_id: str, customer_id: str, now: datetime, *, only: str = ""
+    uow: BillingUnitOfWork,
+    tenant_id: str,
+    customer_id: str,
+    now: datetime,
+    *,
+    only: str = "",
+    known: KnownUsage | None = None,
 ) -> None:
     """Compare the customer's limits (or only `only`) with their usage in the current period, emitting what
     crossed, reached or released."""
@@ -80,9 +96,12 @@ async def evaluate_limits(
         pairs = [pair for pair in pairs if pair[0].limit_id == only]
     if not pairs:
         return
-    account = await uow.usage.account(tenant_id, customer_id)
+    account = known.account if known is not None else await uow.usage.account(tenant_id, customer_id)
     period, _ = period_for(account, now)
-    totals = await uow.usage.totals(tenant_id, customer_id, period)
+    if known is not None and known.period == period and known.totals is not None:
+        totals = known.totals
+    else:
+        totals = await uow.usage.totals(tenant_id, customer_id, period)
     adjustments = await uow.usage.adjustments(tenant_id, customer_id, period)
     for limit, state in pairs:
         if limit.measure is Measure.CREDIT:

@@ -28,7 +28,7 @@ from azotte_metering.domain.charges import (
     period_for,
 )
 from azotte_metering.domain.pricing import PricingModel, UsagePrice, matching, to_minor
-from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.limits import KnownUsage, evaluate_limits
 from azotte_metering.service_layer.quotas import report_quota_use
 from azotte_metering.service_layer.wallets import burn_usage
 from azotte_platform.errors import InvalidArgument
@@ -87,16 +87,22 @@ class PeriodTotals:
             self._read[period] = {(t.meter_key, dimensions_key(t.dimensions)): t for t in totals}
         return self._read[period].get((meter_key, key))
 
+    def known(self, period: Period) -> list[UsageTotal] | None:
+        """Every total of `period` as it stands, by meter then dimension values; None unless read."""
+        read = self._read.get(period)
+        return None if read is None else [total for _, total in sorted(read.items())]
+
     def put(self, period: Period, total: UsageTotal, key: str) -> None:
         self._read[period][(total.meter_key, key)] = total
         self._changed.add((period, total.meter_key, key))
 
     async def write(self) -> None:
-        """Store every total changed, in key order."""
+        """Store every total changed, a statement per period."""
+        by_period: dict[Period, list[UsageTotal]] = {}
         for period, meter_key, key in sorted(self._changed, key=lambda c: (c[0].start, c[1], c[2])):
-            await self._uow.usage.put_total(
-                self._tenant_id, self._customer_id, period, self._read[period][meter_key, key]
-            )
+            by_period.setdefault(period, []).append(self._read[period][meter_key, key])
+        for period, totals in by_period.items():
+            await self._uow.usage.put_totals(self._tenant_id, self._customer_id, period, totals)
         self._changed.clear()
 
 
@@ -171,7 +177,8 @@ async def rate_usage(
         recharging = recharging or started
     now = uow.clock.now()
     await report_quota_use(uow, resets, tenant_id, customer_id, now, meter_keys={u.meter_key for u in usages})
-    await evaluate_limits(uow, tenant_id, customer_id, now)
+    known = KnownUsage(account, current, totals.known(current))
+    await evaluate_limits(uow, tenant_id, customer_id, now, known=known)
     return recharging
 
 

@@ -130,27 +130,31 @@ class PostgresUsagePeriodRepository:
         ).first()
         return None if row is None else Period(row.period_start, row.period_end)
 
-    async def put_total(self, tenant_id: str, customer_id: str, period: Period, total: UsageTotal) -> None:
-        values = {
-            "dimensions": dict(total.dimensions),
-            "quantity": total.quantity,
-            "event_count": total.event_count,
-            "latest_time": total.latest_time,
-            "currency_code": total.currency_code,
-            "rated_minor": total.rated_minor,
-        }
-        statement = insert(usage_period_totals).values(
-            tenant_id=tenant_id,
-            customer_id=customer_id,
-            period_start=period.start,
-            meter_key=total.meter_key,
-            dimensions_key=dimensions_key(total.dimensions),
-            **values,
-        )
+    async def put_totals(self, tenant_id: str, customer_id: str, period: Period, totals: Sequence[UsageTotal]) -> None:
+        if not totals:
+            return
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "customer_id": customer_id,
+                "period_start": period.start,
+                "meter_key": total.meter_key,
+                "dimensions_key": dimensions_key(total.dimensions),
+                "dimensions": dict(total.dimensions),
+                "quantity": total.quantity,
+                "event_count": total.event_count,
+                "latest_time": total.latest_time,
+                "currency_code": total.currency_code,
+                "rated_minor": total.rated_minor,
+            }
+            for total in totals
+        ]
+        statement = insert(usage_period_totals).values(rows)
+        changed = ("dimensions", "quantity", "event_count", "latest_time", "currency_code", "rated_minor")
         await self._conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[_T.tenant_id, _T.customer_id, _T.period_start, _T.meter_key, _T.dimensions_key],
-                set_=values,
+                set_={name: statement.excluded[name] for name in changed},
             )
         )
 
