@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from azotte.metering.v1 import metering_pb2 as mpb
 from azotte.metering.v1 import wallets_pb2 as pb
 from azotte_metering.adapters.billing_unit_of_work import PostgresBillingUnitOfWork
+from azotte_metering.domain.charges import calendar_month
 from azotte_metering.domain.wallets import MovementKind
 from azotte_metering.service_layer import rating
 from azotte_metering.service_layer.rating import RecordedUsage
@@ -129,3 +130,25 @@ async def test_replicas_rating_backlogs_of_the_same_customers_together_burn_exac
     await asyncio.gather(*(rate_together(service, backlog) for backlog in backlogs))
     for customer in customers:
         assert await burned_and_recharges(service, customer) == (REPLICAS * 2 * 100, 0)
+
+
+async def test_replicas_rating_months_of_a_customer_without_subscription_in_either_order_count_each_once(
+    wallets: Wallets,
+) -> None:
+    service, customer = wallets.service, f"cus-{uuid.uuid4().hex[:6]}"
+    await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
+    months = (T0 - timedelta(days=20), T0)  # NOTE: two calendar months, each a period of its own
+
+    def usage(replica: int, at: datetime) -> RecordedUsage:
+        return RecordedUsage(f"m{replica}-{at:%m}", customer, "tokens", "sum", {}, at, at, 1, Decimal(100))
+
+    # NOTE: half the replicas name the later month first; each locks the months earliest first.
+    backlogs = [[usage(r, at) for at in (months if r % 2 else months[::-1])] for r in range(REPLICAS)]
+    await asyncio.gather(*(rate_together(service, backlog) for backlog in backlogs))
+    runtime = service.runtime
+    with tenant_scope(service.tenant):
+        async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
+            for at in months:
+                period = calendar_month(at)
+                (total,) = await uow.usage.totals(service.tenant, customer, period)
+                assert (total.quantity, total.event_count) == (Decimal(REPLICAS * 100), REPLICAS)

@@ -16,6 +16,7 @@ from azotte_metering.adapters import proto
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
 from azotte_metering.domain.meters import Aggregation, Meter
 from azotte_metering.domain.usage import (
+    EPOCH,
     LEVELS,
     Bucket,
     DistinctValue,
@@ -36,7 +37,6 @@ from tests.fakes import FakeUnitOfWork
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TENANT = "acme"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RollupKey = tuple[str, str, str, Granularity, datetime, str]
 
 

@@ -110,7 +110,7 @@ def tally(states: dict[Any, list[Any]], key: Any, value: Decimal, time: datetime
 
 MinuteKey = tuple[str, str, str, int]
 """(customer, meter, dimensions key, the minute's start in microseconds since the epoch)."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MINUTE = timedelta(minutes=1)
 MINUTE_MICROSECONDS = _MINUTE // timedelta(microseconds=1)
 
@@ -135,7 +135,7 @@ def tally_minutes(events: Iterable[Accepted]) -> MinuteTallies:
     distinct: set[tuple[str, str, str, int, str]] = set()
     for accepted in events:
         time = accepted.time
-        minute = (time - _EPOCH) // _MINUTE * MINUTE_MICROSECONDS
+        minute = (time - EPOCH) // _MINUTE * MINUTE_MICROSECONDS
         subject = accepted.event.subject
         for meter_key, dimensions, value, seen in accepted.measures:
             tally(minutes, (subject, meter_key, dimensions, minute), value, time)

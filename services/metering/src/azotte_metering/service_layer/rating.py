@@ -71,7 +71,7 @@ class PlanPrices:
 
 
 class PeriodTotals:
-    """One customer's period totals, each period's read once and each total written once per unit of work: the
+    """One customer's period totals, each period's read once and written in one statement per unit of work: the
     usage rated together counts on from the totals the usage before it left."""
 
     def __init__(self, uow: BillingUnitOfWork, tenant_id: str, customer_id: str):
@@ -140,19 +140,23 @@ async def rate_usage(
     and rated as if it came alone, so the totals, the adjustments and the amount paid are those of rating them
     one by one. `prices` may be shared by the customers rated in one unit of work.
     """
-    account, current, _ = await lock_current_period(uow, tenant_id, customer_id, usages[0].first_event_time)
-    locked = {current}
+    earliest = min(usage.first_event_time for usage in usages)
+    account, current, _ = await lock_current_period(uow, tenant_id, customer_id, earliest)
+    # NOTE: a customer without a subscription is counted by calendar month: the later months' periods are locked
+    # too, earliest first, as every transaction locks them.
+    later = {period_for(account, usage.first_event_time)[0] for usage in usages} - {current}
+    for period in sorted(later, key=lambda p: p.start):
+        await uow.usage.lock_period(tenant_id, customer_id, period)
     prices = prices or PlanPrices(uow, tenant_id)
     totals = PeriodTotals(uow, tenant_id, customer_id)
     owed: dict[str, int] = {}
     for usage in usages:
         period, late = period_for(account, usage.first_event_time)
-        if period not in locked:  # NOTE: a customer without a subscription is counted by calendar month
-            await uow.usage.lock_period(tenant_id, customer_id, period)
-            locked.add(period)
         price = await prices.price_for(account, usage.meter_key, usage.dimensions)
-        at = usage.first_event_time
-        counted_in = await uow.usage.period_containing(tenant_id, customer_id, at) if late else period
+        if late:
+            counted_in = await uow.usage.period_containing(tenant_id, customer_id, usage.first_event_time)
+        else:
+            counted_in = period
         delta = await _count(uow, tenant_id, usage, counted_in, price, totals)
         currency = price.currency_code if price is not None else ""
         if late and price is not None and delta:

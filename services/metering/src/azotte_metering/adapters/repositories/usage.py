@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.partitions import MonthlyPartitions
 from azotte_metering.domain.ingestion import Accepted, UsageEvent
-from azotte_metering.domain.usage import Bucket, DistinctValue, Granularity, MinuteTallies, Rollup, Span
+from azotte_metering.domain.usage import EPOCH, Bucket, DistinctValue, Granularity, MinuteTallies, Rollup, Span
 from azotte_metering.ports import EventQuery, StoredEvent
 
 
@@ -164,13 +164,12 @@ def _rollup(row: Any, dimensions: dict[str, str] | None = None) -> Rollup:
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 def _micros(moment: datetime) -> int:
     """A time as `_rows` reads a `timestamptz`: microseconds since the epoch."""
-    return (moment - _EPOCH) // _MICROSECOND
+    return (moment - EPOCH) // _MICROSECOND
 
 
 def _columns(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
