@@ -8,7 +8,13 @@ Starts PostgreSQL (durable settings: fsync and synchronous commit on) and measur
   `--batch` events with `--concurrency` batches in flight on one process and event loop;
 - replay: the same events sent again (all duplicates: nothing stored or counted twice);
 - baseline: the same rows inserted by raw asyncpg, one `INSERT ... SELECT * FROM unnest(...)` per batch, into
-  a plain table of the raw events' columns and indexes, same batch size and concurrency.
+  a plain table of the raw events' columns and indexes, same batch size and concurrency;
+- floors, what a store deduplicating on (source, id) writes at the least, by raw asyncpg, one statement per batch,
+  with no judging, rollups or outbox: the dedup keys (`ON CONFLICT DO NOTHING`) and the new ones' raw rows into
+  plain tables of the dedup keys' and the raw events' columns and indexes (the layout the ingest keeps, where the
+  raw events are partitioned by time); and, cheaper still, the raw rows alone in one table keyed on (source, id)
+  (`ON CONFLICT DO NOTHING`, the raw events' other index). Their share of the baseline bounds what a
+  deduplicated ingest can reach.
 
 The events are built before the clock starts (the gRPC/JSON decoding of a request is not measured), after the
 garbage collector is tuned as a serving metering process tunes it (`tune_garbage_collector`).
@@ -27,6 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import uvloop
 import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 
 from azotte_metering.adapters import proto
@@ -52,6 +59,39 @@ CREATE TABLE baseline_events (
     received_at timestamptz, PRIMARY KEY (tenant_id, time, source, id)
 );
 CREATE INDEX ON baseline_events (tenant_id, subject, time);
+"""
+FLOOR_TABLES = """
+CREATE TABLE floor_ids (
+    tenant_id text, source text, id text, received_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, source, id)
+);
+CREATE INDEX ON floor_ids (received_at);
+CREATE TABLE floor_events (LIKE baseline_events INCLUDING ALL);
+CREATE TABLE floor_keyed (
+    tenant_id text, time timestamptz, source text, id text, type text, subject text, data jsonb,
+    received_at timestamptz, PRIMARY KEY (tenant_id, source, id)
+);
+CREATE INDEX ON floor_keyed (tenant_id, subject, time);
+"""
+FLOOR_KEYED_INSERT = """
+INSERT INTO floor_keyed (tenant_id, time, source, id, type, subject, data, received_at)
+SELECT $1, t, s, i, ty, su, d::jsonb, now()
+FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS v(t, s, i, ty, su, d)
+ORDER BY s, i
+ON CONFLICT DO NOTHING
+"""
+FLOOR_INSERT = """
+WITH incoming AS (
+    SELECT * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+        AS v(t, s, i, ty, su, d)
+),
+fresh AS (
+    INSERT INTO floor_ids (tenant_id, source, id, received_at)
+    SELECT $1, s, i, now() FROM incoming ORDER BY s, i
+    ON CONFLICT DO NOTHING
+    RETURNING source, id
+)
+INSERT INTO floor_events (tenant_id, time, source, id, type, subject, data, received_at)
+SELECT $1, t, s, i, ty, su, d::jsonb, now() FROM incoming JOIN fresh ON fresh.source = s AND fresh.id = i
 """
 BASELINE_INSERT = """
 INSERT INTO baseline_events (tenant_id, time, source, id, type, subject, data, received_at)
@@ -137,11 +177,12 @@ async def main(events: int, batch: int, concurrency: int, customers: int, lanes:
         pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
         async with pool.acquire() as connection:
             await connection.execute(BASELINE_TABLE)
+            await connection.execute(FLOOR_TABLES)
 
-        async def insert(events: Sequence[UsageEvent]) -> None:
+        async def insert(events: Sequence[UsageEvent], statement: str = BASELINE_INSERT) -> None:
             async with pool.acquire() as connection:
                 await connection.execute(
-                    BASELINE_INSERT,
+                    statement,
                     TENANT,
                     [e.time for e in events],
                     [e.source for e in events],
@@ -152,6 +193,8 @@ async def main(events: int, batch: int, concurrency: int, customers: int, lanes:
                 )
 
         baseline = await in_flight(batches, concurrency, insert)
+        floor = await in_flight(batches, concurrency, lambda events: insert(events, FLOOR_INSERT))
+        keyed = await in_flight(batches, concurrency, lambda events: insert(events, FLOOR_KEYED_INSERT))
         await pool.close()
         await engine.dispose()
 
@@ -162,9 +205,13 @@ async def main(events: int, batch: int, concurrency: int, customers: int, lanes:
             ("ingest use case (dedup, raw, rollups, outbox; durable)", rate, elapsed),
             ("replay of the same events (all duplicates)", events / replay, replay),
             ("baseline: raw asyncpg unnest insert of the same rows", base_rate, baseline),
+            ("floor: dedup keys + raw rows, raw asyncpg", events / floor, floor),
+            ("floor: raw rows keyed on (source, id), raw asyncpg", events / keyed, keyed),
         ):
             print(f"  {name:<56} {figure:>10,.0f} events/s  ({seconds:.2f} s)")
         print(f"  {'ingest / baseline':<56} {rate / base_rate:>10.0%}")
+        print(f"  {'floors / baseline':<56} {events / floor / base_rate:>10.0%} {events / keyed / base_rate:>5.0%}")
+        print(f"  {'ingest / floor of its layout':<56} {rate * floor / events:>10.0%}")
     finally:
         postgres.stop()
 
@@ -177,4 +224,4 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=1_000)
     parser.add_argument("--lanes", type=int, default=INGEST_LANES, help="transactions of the tenant side by side")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.batch, arguments.concurrency, arguments.customers, arguments.lanes))
+    uvloop.run(main(arguments.events, arguments.batch, arguments.concurrency, arguments.customers, arguments.lanes))
