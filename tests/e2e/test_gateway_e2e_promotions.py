@@ -403,12 +403,27 @@ async def test_an_automatic_promotion_takes_its_discount_off_checkouts_without_a
     assert (applied["promotion_id"], applied.get("code", "")) == (promotion_id, "")
     off = (int(applied["list_price"]["amount_minor"]) * 20 + 50) // 100
     assert applied["discount"]["amount_minor"] == charge["discount"]["amount_minor"] == str(off)
+
+    # NOTE: a paywall shows the discount before the checkout; a device's key asks for its own customer.
+    publishable = await shop.new_key("publishable")
+    buyer = await shop.customer()
+    paywall = {"storefront_id": "us", "plan_id": "basic_monthly", "channel": "web", "customer_id": buyer}
+    shown = (await shop.ok("POST", "/v1/automatic-promotions:validate", json=paywall, key=publishable))["validation"]
+    assert (shown["eligible"], shown["promotion_id"]) == (True, promotion_id)
+    assert shown["discount"]["amount_minor"] == str(off)
+    assert int(shown["final_amount"]["amount_minor"]) == int(applied["list_price"]["amount_minor"]) - off
+    untargeted = {**paywall, "plan_id": "standard_monthly"}
+    assert await shop.ok("POST", "/v1/automatic-promotions:validate", json=untargeted, key=publishable) == {}
+    missing = await shop.call("POST", "/v1/automatic-promotions:validate", json={**paywall, "storefront_id": ""})
+    assert missing.status_code == 400
+    assert missing.json()["error"]["details"][1]["field_violations"][0]["field"] == "storefront_id"
     other = {"request_id": rid(), "customer_id": await shop.customer(), "storefront_id": "us"}
     body = {**other, "plan_id": "standard_monthly", "channel": "web", "payment_method_token": "tok_success"}
     assert "promotion" not in await shop.ok("POST", "/v1/checkout", json=body)  # not a target of the sale
 
     await shop.ok("POST", f"/v1/promotions/{promotion_id}:pause", json={"request_id": rid()}, key=manager)
     assert "promotion" not in (await checkout(shop, await shop.customer(), "")).json()
+    assert await shop.ok("POST", "/v1/automatic-promotions:validate", json=paywall, key=publishable) == {}
     weeks = {**sale, "discount": {"kind": "DISCOUNT_KIND_EXTRA_TRIAL_DAYS", "trial_days": 14}}
     refused = await shop.call("POST", "/v1/promotions", json={"request_id": rid(), "promotion": weeks}, key=manager)
     assert refused.status_code == 400

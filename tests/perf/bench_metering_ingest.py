@@ -33,8 +33,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import uvloop
 import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
+import uvloop
 
 from azotte_metering.adapters import proto
 from azotte_metering.adapters.partitions import MonthlyPartitions

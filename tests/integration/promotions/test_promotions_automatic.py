@@ -1,6 +1,7 @@
 """Automatic promotions on real PostgreSQL: the lookup reserves the best active automatic promotion a checkout is
-eligible for (the next when the best has no room, none NOT_FOUND), a refused take is undone in its savepoint, and
-the flag goes through create, update, the list filter and the stored row."""
+eligible for (the next when the best has no room, none NOT_FOUND), validating without a code answers the same pick
+and reserves nothing, a refused take is undone in its savepoint, and the flag goes through create, update, the list
+filter and the stored row."""
 
 from __future__ import annotations
 
@@ -74,6 +75,47 @@ async def test_the_lookup_reserves_the_best_active_automatic_promotion_the_check
     )  # eligible for none: the best one is taken and b used the next one
     assert isinstance(again, NotFound) and again.reason == "NO_AUTOMATIC_PROMOTION"
     assert (await _held(service, best), await _held(service, next_best)) == (1, 1)  # nothing more reserved
+
+
+async def _validate(service: Service, **fields: Any) -> pb.Validation:
+    request = pb.ValidatePromotionRequest(automatic=True, checkout=checkout(**fields))
+    return (await service.stub.ValidatePromotion(request, metadata=service.metadata)).validation
+
+
+async def test_validating_without_a_code_answers_what_the_checkout_would_reserve_and_reserves_nothing(
+    service: Service,
+) -> None:
+    none = await failure(
+        service.stub.ValidatePromotion(
+            pb.ValidatePromotionRequest(automatic=True, checkout=checkout()), metadata=service.metadata
+        )
+    )
+    assert isinstance(none, NotFound) and none.reason == "NO_AUTOMATIC_PROMOTION"
+    await _automatic(service, 1_000)
+    equal = await _automatic(service, 2_000)
+    await _automatic(service, 2_000)  # as much off, created later
+    await _automatic(service, 9_000, eligibility=pb.Eligibility(new_customers_only=True))
+    await active_promotion(service, percent_off(9_500))  # not automatic
+
+    paid = pb.CustomerFacts(has_paid_subscription=True)
+    best = await _validate(service, customer="a", amount=2_000, facts=paid)
+    assert (best.eligible, best.promotion_id, best.code) == (True, equal, "")
+    assert (best.discount.amount_minor, best.final_amount.amount_minor) == (400, 1_600)
+    assert (await _validate(service, customer="", amount=2_000)).discount.amount_minor == 1_800  # a new customer
+    assert await _held(service, equal) == 0  # a question reserves nothing
+    reserved = await _reserve(service, customer="a", amount=2_000, facts=paid)
+    assert (reserved.promotion_id, reserved.discount.amount_minor) == (best.promotion_id, 400)
+
+    for request, field in (
+        (pb.ValidatePromotionRequest(checkout=checkout()), "promotion_id"),
+        (pb.ValidatePromotionRequest(promotion_id=equal, automatic=True, checkout=checkout()), "promotion_id"),
+        (
+            pb.ValidatePromotionRequest(automatic=True, checkout=checkout(currency="US")),
+            "checkout.amount.currency_code",
+        ),
+    ):
+        refused = await failure(service.stub.ValidatePromotion(request, metadata=service.metadata))
+        assert isinstance(refused, InvalidArgument) and refused.violations[0].field == field
 
 
 async def test_a_limit_used_up_since_it_was_judged_is_undone_and_the_next_is_reserved(

@@ -676,6 +676,11 @@ class FakePromotions:
     async def ValidateCode(self, request: pr.ValidateCodeRequest) -> pr.ValidateCodeResponse:
         return pr.ValidateCodeResponse(validation=self._judge(request.code, request.checkout)[0])
 
+    async def ValidatePromotion(self, request: pr.ValidatePromotionRequest) -> pr.ValidatePromotionResponse:
+        """Only what a paywall asks: the best automatic promotion."""
+        assert request.automatic and not request.promotion_id
+        return pr.ValidatePromotionResponse(validation=self._best_automatic(request.checkout)[0])
+
     async def ReserveRedemption(self, request: pr.ReserveRedemptionRequest) -> pr.ReserveRedemptionResponse:
         key = (require_tenant(), require_request_id(request.request_id))
         if key in self.redemptions:

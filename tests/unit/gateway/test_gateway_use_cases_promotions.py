@@ -1,4 +1,5 @@
-"""PromotionsService against fake services: the role matrix, goodwill codes, a code's validation for a checkout."""
+"""PromotionsService against fake services: the role matrix, goodwill codes, a code's validation for a checkout, and
+the automatic promotion a checkout without a code would get."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from azotte.promotions.v1 import promotions_pb2 as pr
 from azotte_gateway.domain.permissions import Role
 from azotte_gateway.service_layer.auth import Caller
 from azotte_gateway.service_layer.gateway import Gateway
-from azotte_platform.errors import NotFound, PermissionDenied
+from azotte_platform.errors import InvalidArgument, NotFound, PermissionDenied
 from tests.unit.gateway.fakes import PRICE_MINOR, FakeSuite, caller
 
 
@@ -94,6 +95,60 @@ async def test_validate_for_another_tenants_customer_is_not_found(suite: FakeSui
     suite.lifecycle.add_customer("cus_foreign", tenant_id="other-tenant")
     with pytest.raises(NotFound):
         await validate(gateway, caller(), validate_request(customer_id="cus_foreign"))
+
+
+def automatic_request(
+    plan_id: str = "basic", customer_id: str = "", skip_trial: bool = False
+) -> gp.ValidateAutomaticPromotionRequest:
+    return gp.ValidateAutomaticPromotionRequest(
+        storefront_id="us",
+        plan_id=plan_id,
+        channel=channel_pb2.CHANNEL_WEB,
+        customer_id=customer_id,
+        skip_trial=skip_trial,
+    )
+
+
+async def automatic(gateway: Gateway, who: Caller, request: gp.ValidateAutomaticPromotionRequest) -> pr.Validation:
+    with who.scope():
+        answer = await gateway.promotions.validate_automatic_promotion(who, request)
+    return answer.validation if answer.HasField("validation") else pr.Validation()
+
+
+async def test_a_paywall_is_told_the_automatic_discount_the_checkout_would_take_and_nothing_is_reserved(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    assert await automatic(gateway, device(), automatic_request(customer_id="cus_1")) == pr.Validation()  # none
+    with caller().scope():
+        suite.promotions.add("", 10, automatic=True)
+        best = suite.promotions.add("", 20, automatic=True)
+    validation = await automatic(gateway, device("cus_1"), automatic_request())
+    assert (validation.eligible, validation.promotion_id, validation.code) == (True, best, "")
+    assert (validation.discount.amount_minor, validation.final_amount.amount_minor) == (200, PRICE_MINOR - 200)
+    checkout = suite.promotions.checkouts[-1]
+    assert (checkout.customer_id, checkout.plan_id, checkout.amount.amount_minor) == ("cus_1", "basic", PRICE_MINOR)
+    assert not suite.promotions.redemptions  # a question reserves nothing
+
+
+async def test_no_automatic_discount_is_shown_for_a_trial_the_checkout_would_not_skip(
+    suite: FakeSuite, gateway: Gateway
+) -> None:
+    with caller().scope():
+        suite.promotions.add("", 20, automatic=True)
+    assert await automatic(gateway, caller(), automatic_request("trial")) == pr.Validation()  # 7 days free
+    skipping = await automatic(gateway, caller(), automatic_request("trial", skip_trial=True))
+    assert skipping.eligible and skipping.discount.amount_minor > 0
+
+
+async def test_a_device_bound_to_a_customer_asks_the_automatic_discount_for_that_customer_only(
+    gateway: Gateway,
+) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        await automatic(gateway, device("cus_1"), automatic_request(customer_id="cus_2"))
+    assert refused.value.reason == "CUSTOMER_SCOPE_VIOLATION"
+    with pytest.raises(InvalidArgument) as missing:
+        await automatic(gateway, caller(), automatic_request(plan_id=""))
+    assert missing.value.violations[0].field == "plan_id"
 
 
 @pytest.mark.parametrize(

@@ -270,6 +270,7 @@ class PromotionsServicer(_Servicer, promotions_pb2_grpc.PromotionsServiceService
     RevokeCodeBatch = _rpc(lambda g: g.promotions.revoke_code_batch)
     IssueGoodwillCode = _rpc(lambda g: g.promotions.issue_goodwill_code)
     ValidatePromotionCode = _rpc(lambda g: g.promotions.validate_promotion_code)
+    ValidateAutomaticPromotion = _rpc(lambda g: g.promotions.validate_automatic_promotion)
     SetAppStoreSubscriptionKey = _rpc(lambda g: g.promotions.set_app_store_subscription_key)
     SignAppStoreOffer = _rpc(lambda g: g.promotions.sign_app_store_offer)
     CheckTrialEligibility = _rpc(lambda g: g.trials.check_trial_eligibility)

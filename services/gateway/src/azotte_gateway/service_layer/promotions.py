@@ -422,12 +422,42 @@ class Promotions:
     async def validate_promotion_code(
         self, caller: Caller, request: gp.ValidatePromotionCodeRequest
     ) -> gp.ValidatePromotionCodeResponse:
+        checkout, _ = await self._paywall_checkout(caller, request, "code")
+        answer = await self.peers.promotions.ValidateCode(pr.ValidateCodeRequest(code=request.code, checkout=checkout))
+        return gp.ValidatePromotionCodeResponse(validation=answer.validation)
+
+    async def validate_automatic_promotion(
+        self, caller: Caller, request: gp.ValidateAutomaticPromotionRequest
+    ) -> gp.ValidateAutomaticPromotionResponse:
+        """What Checkout would take off without a code: nothing when the plan starts with a free trial."""
+        checkout, plan = await self._paywall_checkout(caller, request)
+        if plan.trial_days and not request.skip_trial:
+            return gp.ValidateAutomaticPromotionResponse()
+        try:
+            answer = await self.peers.promotions.ValidatePromotion(
+                pr.ValidatePromotionRequest(automatic=True, checkout=checkout)
+            )
+        except NotFound as error:
+            if error.reason != NO_AUTOMATIC_PROMOTION:
+                raise
+            return gp.ValidateAutomaticPromotionResponse()
+        return gp.ValidateAutomaticPromotionResponse(validation=answer.validation)
+
+    async def _paywall_checkout(
+        self,
+        caller: Caller,
+        request: gp.ValidatePromotionCodeRequest | gp.ValidateAutomaticPromotionRequest,
+        *required: str,
+    ) -> tuple[pr.Checkout, cat.Plan]:
+        """The checkout a paywall asks about, authorized (a key bound to a customer asks for that customer) and
+        with the `required` fields and the storefront and plan named, with its plan: the plan's price in the
+        storefront on the channel."""
         customer_id = request.customer_id or None
         if caller.principal.customer_id is not None:
             # NOTE: a key bound to a customer asks for that customer (the unbound default is no customer).
             customer_id = request.customer_id or caller.principal.customer_id
         authorize(caller.principal, Permission.VALIDATE_PROMOTION_CODES, customer_id=customer_id)
-        require(request, "code", "storefront_id", "plan_id")
+        require(request, *required, "storefront_id", "plan_id")
         if request.channel == 0:
             raise InvalidArgument.field("channel", "is required")
         catalog = self.peers.catalog
@@ -453,5 +483,4 @@ class Promotions:
             channel=request.channel,
             amount=price.amount,
         )
-        answer = await self.peers.promotions.ValidateCode(pr.ValidateCodeRequest(code=request.code, checkout=checkout))
-        return gp.ValidatePromotionCodeResponse(validation=answer.validation)
+        return checkout, plan

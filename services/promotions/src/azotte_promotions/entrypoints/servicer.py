@@ -250,7 +250,9 @@ class PromotionsServicer(promotions_pb2_grpc.PromotionsServiceServicer):
     ) -> pb.ValidatePromotionResponse:
         async def work(uow: PromotionsUnitOfWork, tenant: str) -> pb.ValidatePromotionResponse:
             checkout = proto.checkout_from_pb(request)
-            answer = await validation.validate_promotion(uow, tenant, request.promotion_id, checkout)
+            answer = await validation.validate_promotion(
+                uow, tenant, request.promotion_id, checkout, automatic=request.automatic
+            )
             return pb.ValidatePromotionResponse(validation=proto.validation_to_pb(answer))
 
         return await self.units.read(work)

@@ -39,7 +39,7 @@ from azotte_promotions.errors import (
 )
 from azotte_promotions.ports import Hold, PromotionsUnitOfWork
 from azotte_promotions.service_layer.promotions import load
-from azotte_promotions.service_layer.validation import Subject, check_checkout, judge, subject
+from azotte_promotions.service_layer.validation import Subject, check_checkout, eligible_automatic, judge, subject
 
 DEFAULT_RELEASE_REASON = "charge_failed"
 
@@ -94,15 +94,9 @@ async def _reserve_automatic(
     """The active automatic promotion taking the most off the checkout (of equal ones, the earliest created)
     whose limits have room; NO_AUTOMATIC_PROMOTION when there is none."""
     checkout = request.checkout
-    judged: list[tuple[Subject, Validation]] = []
-    for promotion in await uow.promotions.active_automatic(tenant):
-        found = await subject(uow, tenant, promotion, None, checkout.customer_id)
-        validation = judge(found, checkout, uow)
-        if validation.eligible and validation.discount_minor > 0:
-            judged.append((found, validation))
-    # NOTE: a stable sort of the earliest created first; a limit a concurrent checkout used up since it was
-    # judged refuses the take, which is undone, and the next best is tried.
-    for found, validation in sorted(judged, key=lambda pair: -pair[1].discount_minor):
+    # NOTE: a limit a concurrent checkout used up since it was judged refuses the take, which is undone, and the
+    # next best is tried.
+    for found, validation in await eligible_automatic(uow, tenant, checkout):
         if await uow.ledger.try_take(_hold(tenant, found, checkout, validation)) is None:
             return await _add(uow, tenant, request, found, validation, ttl)
     raise NoAutomaticPromotion("the checkout is eligible for no active automatic promotion")

@@ -9,6 +9,7 @@ from azotte_promotions.domain import codes
 from azotte_promotions.domain.codes import PromotionCode
 from azotte_promotions.domain.eligibility import Checkout, Usage, Validation, evaluate, unknown_code
 from azotte_promotions.domain.promotion import Promotion
+from azotte_promotions.errors import NoAutomaticPromotion
 from azotte_promotions.ports import PromotionsUnitOfWork
 from azotte_promotions.service_layer.promotions import load
 
@@ -76,9 +77,33 @@ async def validate_code(uow: PromotionsUnitOfWork, tenant: str, code: str, check
 
 
 async def validate_promotion(
-    uow: PromotionsUnitOfWork, tenant: str, promotion_id: str, checkout: Checkout
+    uow: PromotionsUnitOfWork, tenant: str, promotion_id: str, checkout: Checkout, *, automatic: bool = False
 ) -> Validation:
-    """The discount an automatic promotion gives `checkout`."""
+    """The discount an automatic promotion gives `checkout`; with `automatic` (and no promotion id), the discount
+    the checkout would get without a code: the best of `eligible_automatic`'s, NO_AUTOMATIC_PROMOTION when it
+    suits none."""
+    if automatic == bool(promotion_id):
+        raise InvalidArgument.field("promotion_id", "name a promotion_id or automatic")
     check_checkout(checkout)
+    if automatic:
+        eligible = await eligible_automatic(uow, tenant, checkout)
+        if not eligible:
+            raise NoAutomaticPromotion("the checkout is eligible for no active automatic promotion")
+        return eligible[0][1]
     promotion = await load(uow, tenant, promotion_id)
     return judge(await subject(uow, tenant, promotion, None, checkout.customer_id), checkout, uow)
+
+
+async def eligible_automatic(
+    uow: PromotionsUnitOfWork, tenant: str, checkout: Checkout
+) -> list[tuple[Subject, Validation]]:
+    """The active automatic promotions taking money off the checkout, the most first (of equal ones, the
+    earliest created), each with its validation."""
+    judged: list[tuple[Subject, Validation]] = []
+    for promotion in await uow.promotions.active_automatic(tenant):
+        found = await subject(uow, tenant, promotion, None, checkout.customer_id)
+        validation = judge(found, checkout, uow)
+        if validation.eligible and validation.discount_minor > 0:
+            judged.append((found, validation))
+    # NOTE: a stable sort of the promotions in the order they were created.
+    return sorted(judged, key=lambda pair: -pair[1].discount_minor)

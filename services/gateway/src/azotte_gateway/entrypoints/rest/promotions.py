@@ -116,6 +116,12 @@ class ValidateBody(Body):
     )
 
 
+class ValidateAutomaticBody(ValidateBody):
+    skip_trial: bool = Field(
+        default=False, description="The checkout would skip the plan's free trial (charged at once)."
+    )
+
+
 @router.post(
     "/v1/promotions", summary="Create a promotion (a draft)", description=MANAGE, **answers(gp.CreatePromotionResponse)
 )
@@ -349,6 +355,26 @@ async def validate_promotion_code(code: str, body: ValidateBody, who: Who, g: Gw
         customer_id=body.customer_id,
     )
     return js(await g.promotions.validate_promotion_code(who, request))
+
+
+@router.post(
+    "/v1/automatic-promotions:validate",
+    summary="The discount a checkout without a code would get",
+    description="Needs `validate_promotion_codes` (every role, publishable keys included). Reads only: the "
+    "active automatic promotion taking the most off the plan's price, as the checkout picks it, in `validation` "
+    "with the discount and the price to pay; `{}` when none applies (none suits the checkout, or the plan "
+    "starts with a free trial the checkout would not skip).",
+    **answers(gp.ValidateAutomaticPromotionResponse),
+)
+async def validate_automatic_promotion(body: ValidateAutomaticBody, who: Who, g: Gw) -> JSON:
+    request = gp.ValidateAutomaticPromotionRequest(
+        storefront_id=body.storefront_id,
+        plan_id=body.plan_id,
+        channel=CHANNELS[body.channel],
+        customer_id=body.customer_id,
+        skip_trial=body.skip_trial,
+    )
+    return js(await g.promotions.validate_automatic_promotion(who, request))
 
 
 @router.put(
