@@ -68,8 +68,13 @@ def dimensions_key(dimensions: Mapping[str, str]) -> str:
     return json.dumps(dict(sorted(dimensions.items())), separators=(",", ":")) if dimensions else ""
 
 
-def accumulate(aggregation: str, current: Decimal | None, quantity: Decimal) -> Decimal:
-    """A period's quantity after one batch: additive meters add up; MAX keeps the largest; LATEST the newest.
+def accumulate(
+    aggregation: str, current: UsageTotal | None, quantity: Decimal, event_count: int, last_event_time: datetime
+) -> Decimal:
+    """A period's quantity after one batch (`quantity` over `event_count` events, the last at `last_event_time`),
+    the same in whatever order the batches come: additive meters add up; MAX keeps the largest, MIN the smallest;
+    AVG weighs each batch by its events; LATEST keeps the value of the latest event, of events at the same time
+    the largest (as the rollups do).
 
     NOTE: a UNIQUE_COUNT meter is billed by the events it counted (each batch's count), not by distinct
     values, which do not add up across batches.
@@ -77,10 +82,15 @@ def accumulate(aggregation: str, current: Decimal | None, quantity: Decimal) -> 
     if current is None:
         return quantity
     if aggregation in ADDITIVE:
-        return current + quantity
+        return current.quantity + quantity
     if aggregation == "max":
-        return max(current, quantity)
-    return quantity
+        return max(current.quantity, quantity)
+    if aggregation == "min":
+        return min(current.quantity, quantity)
+    if aggregation == "avg":
+        events = current.event_count + event_count
+        return (current.quantity * current.event_count + quantity * event_count) / events
+    return max((current.latest_time, current.quantity), (last_event_time, quantity))[1]
 
 
 @dataclass(frozen=True, slots=True)

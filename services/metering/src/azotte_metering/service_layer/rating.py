@@ -209,7 +209,7 @@ async def _count(
     """
     key = dimensions_key(usage.dimensions)
     old = await totals.get(period, usage.meter_key, key) if period else None
-    quantity = accumulate(usage.aggregation, old.quantity if old is not None else None, usage.quantity)
+    quantity = accumulate(usage.aggregation, old, usage.quantity, usage.event_count, usage.last_event_time)
     currency = price.currency_code if price is not None else ""
     rated = await _rated(uow, tenant_id, usage, period, price, quantity)
     was = old.rated_minor if old is not None and old.currency_code == currency else 0
