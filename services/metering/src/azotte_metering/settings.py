@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from azotte_metering.service_layer.ingest import INGEST_LANES
 from azotte_platform.settings import ServiceSettings
 
 
@@ -13,7 +14,7 @@ class MeteringSettings(ServiceSettings):
 
     ingest_max_in_flight_events: int = 100_000
     ingest_retry_after_s: int = 1
-    ingest_lanes: int = 4
+    ingest_lanes: int = INGEST_LANES
     ingest_nats_batch: int = 50
     ingest_partitions: int = 16
     metering_replica: str = "0/1"

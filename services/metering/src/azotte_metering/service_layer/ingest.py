@@ -28,8 +28,12 @@ from azotte_platform.context import tenant_scope
 
 MAX_GROUP_EVENTS = 50_000
 """The most events of batches ingested together in one transaction (a batch larger than that goes alone)."""
-INGEST_LANES = 4
-"""How many transactions of one tenant's batches run side by side, each over its own share of the customers."""
+INGEST_LANES = 2
+"""How many transactions of one tenant's batches run side by side, each over its own share of the customers.
+
+NOTE: fewer lanes make larger transactions, whose events share more rollup rows; on a 2-core machine running the
+database beside metering, 2 lanes ingest about a tenth more than 4 (`tests/perf/bench_metering_ingest.py
+--lanes`). A database with cores to spare may take more (`AZOTTE_INGEST_LANES`)."""
 RETRY_AFTER_KEY = "retry_after_seconds"
 """The metadata of `IngestSaturated` saying when to retry (the gateway's `Retry-After`)."""
 
