@@ -65,6 +65,7 @@ from azotte_platform.clock import FixedClock, TenantTimes
 from azotte_platform.context import require_tenant
 from azotte_platform.enums import Channel
 from azotte_platform.errors import (
+    Aborted,
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
@@ -365,8 +366,15 @@ class FakePayments:
         return pay.CreatePaymentMethodResponse(payment_method=method)
 
     async def CreateCharge(self, request: pay.CreateChargeRequest) -> pay.CreateChargeResponse:
+        """A key's repeat answers its charge; the same key with another amount or discount is refused, as payments
+        refuses it."""
         require_request_id(request.request_id)
         key = (require_tenant(), request.idempotency_key)
+        if key in self.charges and (self.charges[key].net, self.charges[key].discount) != (
+            request.amount,
+            request.discount,
+        ):
+            raise remote(Aborted, "the idempotency key was used with another charge", "IDEMPOTENCY_KEY_REUSED", {}, [])
         if key not in self.charges:
             declined = request.payment_method_id == f"pm_{DECLINING_TOKEN}"
             self.charges[key] = pay.Charge(

@@ -343,6 +343,19 @@ async def test_a_retry_after_a_crash_once_the_subscription_was_made_answers_it_w
 async def test_a_retry_after_a_crash_between_the_charge_and_the_subscription_subscribes_with_the_same_charge(
     suite: FakeSuite, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    crash_between_the_charge_and_the_subscription(suite, monkeypatch)
+    with pytest.raises(ConnectionResetError):
+        await check_out(gateway, checkout_request())
+    assert suite.lifecycle.subscriptions == {}
+    crash_rolls_back(suite)
+    answer = await check_out(gateway, checkout_request())
+    [charge] = await charges_of(suite, "cus_1")
+    assert (charge.status, charge.subscription_id) == (pay.CHARGE_STATUS_SUCCEEDED, answer.subscription.id)
+    assert suite.lifecycle.initial_charges[answer.subscription.id] == charge.id
+
+
+def crash_between_the_charge_and_the_subscription(suite: FakeSuite, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway dies after the charge, before lifecycle answers the subscription (once)."""
     create = suite.lifecycle.CreateSubscription
 
     async def crash_on_the_create(request: lc.CreateSubscriptionRequest) -> lc.CreateSubscriptionResponse:
@@ -352,14 +365,52 @@ async def test_a_retry_after_a_crash_between_the_charge_and_the_subscription_sub
         raise ConnectionResetError("the gateway died before lifecycle answered")
 
     monkeypatch.setattr(suite.lifecycle, "CreateSubscription", crash_on_the_create)
+
+
+async def test_a_retry_after_a_crash_goes_on_at_the_price_charged_though_an_automatic_promotion_started_since(
+    suite: FakeSuite, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_between_the_charge_and_the_subscription(suite, monkeypatch)
     with pytest.raises(ConnectionResetError):
         await check_out(gateway, checkout_request())
-    assert suite.lifecycle.subscriptions == {}
     crash_rolls_back(suite)
+    started = promotion(suite, code="", percent=20, automatic=True)  # the retry would take 20 % off
+    gateway.checkout.automatic.cache.invalidate(caller().tenant.id)
+
     answer = await check_out(gateway, checkout_request())
     [charge] = await charges_of(suite, "cus_1")
-    assert (charge.status, charge.subscription_id) == (pay.CHARGE_STATUS_SUCCEEDED, answer.subscription.id)
-    assert suite.lifecycle.initial_charges[answer.subscription.id] == charge.id
+    assert (answer.charge.id, charge.net.amount_minor, charge.subscription_id) == (
+        charge.id,
+        PRICE_MINOR,
+        answer.subscription.id,
+    )
+    assert not answer.HasField("promotion") and not answer.subscription.HasField("renewal_discount")
+    [(promotion_id, state)] = [(r.promotion_id, r.state) for r in suite.promotions.redemptions.values()]
+    assert (promotion_id, state) == (started, pr.REDEMPTION_STATE_RELEASED)  # what the retry reserved, given back
+
+
+async def test_a_retry_after_a_crash_keeps_the_automatic_promotion_charged_though_it_ended_since(
+    suite: FakeSuite, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sale = promotion(suite, code="", percent=20, automatic=True)
+    crash_between_the_charge_and_the_subscription(suite, monkeypatch)
+    with pytest.raises(ConnectionResetError):
+        await check_out(gateway, checkout_request())
+    crash_rolls_back(suite)
+    with caller().scope():
+        suite.promotions.promotions[(caller().tenant.id, sale)].state = pr.PROMOTION_STATE_ENDED
+    gateway.checkout.automatic.cache.invalidate(caller().tenant.id)  # the tenant has no active one now
+
+    answer = await check_out(gateway, checkout_request())
+    [charge] = await charges_of(suite, "cus_1")
+    off = (PRICE_MINOR * 20 + 50) // 100
+    assert (answer.charge.id, charge.net.amount_minor, charge.discount.amount_minor) == (
+        charge.id,
+        PRICE_MINOR - off,
+        off,
+    )
+    assert (answer.promotion.promotion_id, answer.promotion.discount.amount_minor) == (sale, off)
+    assert redemption_states(suite) == [pr.REDEMPTION_STATE_CONFIRMED]
 
 
 async def test_a_checkout_without_a_code_gets_the_best_automatic_promotion_it_suits(

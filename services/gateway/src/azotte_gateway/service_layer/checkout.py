@@ -53,7 +53,14 @@ from azotte_gateway.service_layer.localization import (
 from azotte_gateway.service_layer.validation import PAYMENT_METHOD_FIELDS, require, require_mutation
 from azotte_platform import convert
 from azotte_platform.clock import Clock
-from azotte_platform.errors import AlreadyExists, AzotteError, InvalidArgument, NotFound, PaymentDeclined
+from azotte_platform.errors import (
+    Aborted,
+    AlreadyExists,
+    AzotteError,
+    InvalidArgument,
+    NotFound,
+    PaymentDeclined,
+)
 from azotte_platform.request_ids import derive_request_id
 from azotte_platform.service_kit import Units
 from azotte_platform.validation import field_names
@@ -61,6 +68,8 @@ from azotte_platform.validation import field_names
 log = logging.getLogger(__name__)
 # NOTE: the name the checkout's request ids are stored under since the first release.
 OPERATION = "checkout"
+IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+"""payments' refusal of a charge's idempotency key already used with another amount."""
 COMPENSATION_REASON = "checkout could not create the subscription"
 
 A = TypeVar("A")
@@ -189,15 +198,13 @@ class Checkout:
         except AzotteError:
             await self._release(request, redemption, "checkout_refused")
             raise
-        if redemption is not None and (discount := promotions.renewal_discount(redemption)) is not None:
-            create.discount.CopyFrom(discount)
         charge = None
         if ends is None:
-            try:
-                charge = await self._charge(tenant_id, request, price, method_id, redemption)
-            except (PaymentDeclined, CheckoutCompensated):
-                await self._release(request, redemption, "charge_failed")
-                raise
+            charge, redemption = await self._charge_first_period(
+                tenant_id, request, (storefront, plan, price), method_id, redemption
+            )
+        if redemption is not None and (discount := promotions.renewal_discount(redemption)) is not None:
+            create.discount.CopyFrom(discount)
         try:
             subscribed = await self._subscribe(create, charge)
         except AzotteError:
@@ -342,6 +349,48 @@ class Checkout:
             # it: the retry goes on, and the charge and the create answer what they answered then.
             if error.metadata.get("subscription_id") != create.subscription_id:
                 raise
+
+    async def _charge_first_period(
+        self,
+        tenant_id: str,
+        request: gw.CheckoutRequest,
+        priced: tuple[cat.Storefront, cat.Plan, cat.ResolvePriceResponse],
+        method_id: str,
+        redemption: pr.Redemption | None,
+    ) -> tuple[pay.Charge, pr.Redemption | None]:
+        """The checkout's charge and the promotion it paid with; a declined or compensated charge releases the
+        reservation.
+
+        NOTE: an earlier attempt of this checkout that charged, then crashed before answering, may have judged
+        the tenant's automatic promotions otherwise (one was activated or ended since, or this process had not
+        heard of it yet): payments then refuses the charge's key with another amount, and the checkout goes on
+        on the earlier attempt's terms — without the automatic promotion reserved now, or with the one it
+        reserved then (its reservation is found by the same request id).
+        """
+        storefront, plan, price = priced
+        try:
+            try:
+                return await self._charge(tenant_id, request, price, method_id, redemption), redemption
+            except Aborted as error:
+                if error.reason != IDEMPOTENCY_KEY_REUSED or request.promotion_code:
+                    raise
+            if redemption is not None:
+                await self._release(request, redemption, "checkout_retried")
+                redemption = None
+            else:
+                checkout = await promotions.checkout_of(
+                    self.peers,
+                    customer_id=request.customer_id,
+                    plan=plan,
+                    storefront=storefront,
+                    channel=request.channel,
+                    amount=price.amount,
+                )
+                redemption = await self.automatic.reserve(checkout, request.request_id)
+            return await self._charge(tenant_id, request, price, method_id, redemption), redemption
+        except (PaymentDeclined, CheckoutCompensated):
+            await self._release(request, redemption, "charge_failed")
+            raise
 
     async def _charge(
         self,
