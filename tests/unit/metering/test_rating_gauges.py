@@ -69,3 +69,8 @@ async def test_of_two_readings_at_the_same_time_the_larger_counts_as_the_latest_
     tied = [reading(1, 15, "3"), reading(2, 15, "7")]
     for order in permutations(tied):
         assert await rated("latest", list(order), together=False) == (D(7), 7 * SEAT_MINOR)
+
+
+async def test_an_average_of_batches_naming_no_events_is_the_latest_batchs_rather_than_a_failure() -> None:
+    empty = [reading(1, 10, "4", 0), reading(2, 20, "6", 0)]  # as a malformed usage.recorded would say
+    assert await rated("avg", empty, together=False) == (D(6), 0)

@@ -89,7 +89,7 @@ def accumulate(
         return min(current.quantity, quantity)
     if aggregation == "avg":
         events = current.event_count + event_count
-        return (current.quantity * current.event_count + quantity * event_count) / events
+        return (current.quantity * current.event_count + quantity * event_count) / events if events else quantity
     return max((current.latest_time, current.quantity), (last_event_time, quantity))[1]
 
 
