@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 
+from azotte.metering.v1.events_pb2 import LimitChanged
 from azotte_metering.domain.charges import Period, UsageAccount
+from azotte_metering.domain.limits import Limit, Measure, Policy
 from azotte_metering.domain.pricing import Percentage, PriceModel, PricingModel, Tier, UsagePrice
 from azotte_metering.domain.wallets import GrantSource
-from azotte_metering.service_layer import prices, rating, wallets
+from azotte_metering.service_layer import limits, prices, rating, wallets
 from tests.unit.metering.billing_fakes import MARCH, TENANT, Billing, FakeUsage
 
 D = Decimal
@@ -78,6 +81,25 @@ async def test_late_usage_of_a_closed_period_is_an_adjustment_on_the_next() -> N
     assert april.subtotal_minor == 2000
     march = await billing.run(lambda uow: rating.charges_for(uow, TENANT, "cus_1", renewed, MARCH))
     assert [line.quantity for line in march.lines] == [D(7)]
+
+
+async def test_a_spend_limit_counts_the_adjustment_late_usage_of_a_closed_period_adds_to_this_one() -> None:
+    billing = Billing()
+    await priced(billing, GRADUATED)
+    await billing.usage("5", at=MARCH.start + timedelta(days=3))
+    renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
+    await billing.follow(renewed)
+    billing.clock.set(APRIL.start + timedelta(days=1))
+    spend = Limit("spend", "cus_1", "ai.chat", Measure.SPEND, D(2500), Policy.SUSPEND, currency_code="USD")
+    units = Limit("units", "cus_1", "ai.chat", Measure.UNITS, D(1000), Policy.SUSPEND, meter_key="tokens")
+    for limit in (spend, units):
+        await billing.run(partial(limits.set_limit, tenant_id=TENANT, limit=limit))
+    await billing.usage("2", at=APRIL.start + timedelta(hours=2))  # 14 USD in April
+    assert not billing.published("limit.reached")
+    await billing.usage("2", event_id="late", at=MARCH.start + timedelta(days=20))  # 13 USD more, on April's charge
+    (reached,) = billing.published("limit.reached")
+    assert isinstance(reached.payload, LimitChanged)
+    assert reached.payload.limit.limit_id == "spend"  # 27 USD of 25; 2 tokens of 1,000 this April
 
 
 async def test_rated_usage_burns_the_wallet_as_it_arrives() -> None:

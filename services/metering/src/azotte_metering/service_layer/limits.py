@@ -102,7 +102,9 @@ async def evaluate_limits(
         totals = known.totals
     else:
         totals = await uow.usage.totals(tenant_id, customer_id, period)
-    adjustments = await uow.usage.adjustments(tenant_id, customer_id, period)
+    # NOTE: only a spend limit counts the adjustments (late usage of a billed period) with the period's amount.
+    spend = any(limit.measure is Measure.SPEND for limit, _ in pairs)
+    adjustments = await uow.usage.adjustments(tenant_id, customer_id, period) if spend else []
     for limit, state in pairs:
         if limit.measure is Measure.CREDIT:
             wallet = await uow.wallets.get(tenant_id, customer_id, limit.currency_code)
