@@ -63,13 +63,19 @@ async def test_included_units_are_free_and_the_overage_is_priced() -> None:
     assert (line.included_units, line.billable_units, line.amount_minor) == (D(100), D(30), 60)
 
 
-async def test_late_usage_of_a_closed_period_is_an_adjustment_on_the_next() -> None:
+async def renewed_after_five_in_march() -> tuple[Billing, UsageAccount]:
+    """cus_1, graduated tokens: 5 in March (35 USD), then renewed into April, a day into it."""
     billing = Billing()
     await priced(billing, GRADUATED)
     await billing.usage("5", at=MARCH.start + timedelta(days=3))
     renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
     await billing.follow(renewed)
     billing.clock.set(APRIL.start + timedelta(days=1))
+    return billing, renewed
+
+
+async def test_late_usage_of_a_closed_period_is_an_adjustment_on_the_next() -> None:
+    billing, renewed = await renewed_after_five_in_march()
     await billing.usage("1", at=APRIL.start + timedelta(hours=2))
     await billing.usage("2", event_id="late", at=MARCH.start + timedelta(days=20))
     april = await billing.run(lambda uow: rating.preview_charges(uow, TENANT, "cus_1"))
@@ -84,12 +90,7 @@ async def test_late_usage_of_a_closed_period_is_an_adjustment_on_the_next() -> N
 
 
 async def test_a_spend_limit_counts_the_adjustment_late_usage_of_a_closed_period_adds_to_this_one() -> None:
-    billing = Billing()
-    await priced(billing, GRADUATED)
-    await billing.usage("5", at=MARCH.start + timedelta(days=3))
-    renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
-    await billing.follow(renewed)
-    billing.clock.set(APRIL.start + timedelta(days=1))
+    billing, _ = await renewed_after_five_in_march()
     spend = Limit("spend", "cus_1", "ai.chat", Measure.SPEND, D(2500), Policy.SUSPEND, currency_code="USD")
     units = Limit("units", "cus_1", "ai.chat", Measure.UNITS, D(1000), Policy.SUSPEND, meter_key="tokens")
     for limit in (spend, units):

@@ -243,7 +243,16 @@ class Checkout:
         the tenant's automatic promotion taking the most off, if it suits any."""
         if not request.promotion_code and (self._trial_days(request, plan, None) or not await self.automatic.any()):
             return None
-        checkout = await promotions.checkout_of(
+        checkout = await self._promotion_checkout(request, storefront, plan, price)
+        if request.promotion_code:
+            return await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
+        return await self.automatic.reserve(checkout, request.request_id)
+
+    async def _promotion_checkout(
+        self, request: gw.CheckoutRequest, storefront: cat.Storefront, plan: cat.Plan, price: cat.ResolvePriceResponse
+    ) -> pr.Checkout:
+        """The checkout as promotions judges it."""
+        return await promotions.checkout_of(
             self.peers,
             customer_id=request.customer_id,
             plan=plan,
@@ -251,9 +260,6 @@ class Checkout:
             channel=request.channel,
             amount=price.amount,
         )
-        if request.promotion_code:
-            return await promotions.reserve(self.peers, request.promotion_code, checkout, request.request_id)
-        return await self.automatic.reserve(checkout, request.request_id)
 
     async def _release(self, request: gw.CheckoutRequest, redemption: pr.Redemption | None, reason: str) -> None:
         """Give the reservation back when the checkout did not pay; the sweep releases it if this fails."""
@@ -378,14 +384,7 @@ class Checkout:
                 await self._release(request, redemption, "checkout_retried")
                 redemption = None
             else:
-                checkout = await promotions.checkout_of(
-                    self.peers,
-                    customer_id=request.customer_id,
-                    plan=plan,
-                    storefront=storefront,
-                    channel=request.channel,
-                    amount=price.amount,
-                )
+                checkout = await self._promotion_checkout(request, storefront, plan, price)
                 redemption = await self.automatic.reserve(checkout, request.request_id)
             return await self._charge(tenant_id, request, price, method_id, redemption), redemption
         except (PaymentDeclined, CheckoutCompensated):
