@@ -4,6 +4,7 @@ leave the same totals, adjustments, wallet and limits as rating them one by one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -14,6 +15,7 @@ from azotte_metering.adapters import billing_proto
 from azotte_metering.billing_ports import BillingUnitOfWork, MovementEntry
 from azotte_metering.domain.charges import UsageAccount, UsageCharges
 from azotte_metering.domain.limits import Limit, Measure, Policy
+from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
 from azotte_metering.domain.pricing import PriceModel, PricingModel, Tier, UsagePrice
 from azotte_metering.domain.wallets import GrantSource, Movement, MovementKind
 from azotte_metering.service_layer import limits, prices, rating, wallets
@@ -163,3 +165,24 @@ def test_an_event_of_one_group_in_its_own_fields_published_before_grouping_by_cu
         RecordedUsage("ev_9", "cus_1", "tokens", "sum", {}, T0, T0, 3, D(7))
     ]
     assert billing_proto.recorded_usage(received(events_pb2.UsageRecorded(customer_id="cus_1"))) == []
+
+
+async def test_customers_rated_in_one_transaction_each_report_their_own_quota_use() -> None:
+    alone, together = await billing_with_credit(), await billing_with_credit()
+    tokens = Meter(TENANT, "tokens", "Tokens", "ai.tokens", "$.tokens", Aggregation.SUM, ("model",), T0, T0)
+    for billing in (alone, together):
+        billing.uow.data.quota_meters.append(replace(tokens, quota_features=(QuotaFeature("tokens_all"),)))
+    await rated_together(alone, BACKLOG)
+
+    async def in_one_transaction(uow: BillingUnitOfWork) -> None:
+        reads = rating.TenantRatingReads(uow, TENANT)  # the tenant's quota meters read once, for both customers
+        for customer, usages in rating.by_customer(BACKLOG).items():
+            await rating.rate_usage(uow, together.resets, TENANT, customer, usages, reads)
+
+    await together.run(in_one_transaction)
+
+    def used(billing: Billing) -> list[tuple[str, str, int]]:
+        quota = billing.published("quota.used")
+        return [(e.payload.customer_id, e.payload.feature_key, e.payload.used) for e in quota]  # type: ignore[attr-defined]
+
+    assert used(together) == used(alone) == [("cus_1", "tokens_all", 12), ("cus_2", "tokens_all", 13)]

@@ -58,10 +58,10 @@ class UsageRatingHandler:
     async def together(self, uow: BillingUnitOfWork, events: Sequence[ReceivedEvent]) -> None:
         tenant_id = events[0].tenant_id
         usages = [usage for event in events for usage in billing_proto.recorded_usage(event)]
-        prices = rating.PlanPrices(uow, tenant_id)
+        reads = rating.TenantRatingReads(uow, tenant_id)
         recharging = False
         for customer_id, own in rating.by_customer(usages).items():
-            recharging = await rating.rate_usage(uow, self.resets, tenant_id, customer_id, own, prices) or recharging
+            recharging = await rating.rate_usage(uow, self.resets, tenant_id, customer_id, own, reads) or recharging
         if recharging:
             uow.after_commit(self.recharger.wake)
 

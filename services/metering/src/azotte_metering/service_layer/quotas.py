@@ -4,7 +4,7 @@ the plan's quota, and count it as unused once its window has ended."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,10 +27,14 @@ async def report_quota_use(
     now: datetime,
     *,
     meter_keys: Collection[str] = (),
+    quota_meters: Sequence[Meter] | None = None,
 ) -> None:
     """Emit `quota.used` for each quota feature the tenant's meters measure (only those of `meter_keys` when
-    given), from the customer's usage in the feature's current window."""
-    meters = [meter for meter in await uow.usage.quota_meters(tenant_id) if not meter_keys or meter.key in meter_keys]
+    given), from the customer's usage in the feature's current window; `quota_meters` are the tenant's meters
+    with quota features when already read (customers rated together share them)."""
+    if quota_meters is None:
+        quota_meters = await uow.usage.quota_meters(tenant_id)
+    meters = [meter for meter in quota_meters if not meter_keys or meter.key in meter_keys]
     if not meters:
         return
     account = await uow.usage.account(tenant_id, customer_id)

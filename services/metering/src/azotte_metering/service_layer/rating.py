@@ -27,6 +27,7 @@ from azotte_metering.domain.charges import (
     line_for,
     period_for,
 )
+from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import PricingModel, UsagePrice, matching, to_minor
 from azotte_metering.service_layer.limits import KnownUsage, evaluate_limits
 from azotte_metering.service_layer.quotas import report_quota_use
@@ -49,14 +50,15 @@ class RecordedUsage:
     quantity: Decimal
 
 
-class PlanPrices:
-    """The usage prices of plans, each plan's read once per unit of work (a backlog rated together, a period's
-    charges)."""
+class TenantRatingReads:
+    """What rating reads of a tenant, once per unit of work (a backlog rated together, a period's charges): the
+    usage prices of each plan, and the meters with quota features."""
 
     def __init__(self, uow: BillingUnitOfWork, tenant_id: str):
         self._uow = uow
         self._tenant_id = tenant_id
         self._read: dict[tuple[str, str, str], list[UsagePrice]] = {}
+        self._quota_meters: list[Meter] | None = None
 
     async def price_for(
         self, account: UsageAccount | None, meter_key: str, dimensions: Mapping[str, str]
@@ -68,6 +70,12 @@ class PlanPrices:
         if key not in self._read:
             self._read[key] = await self._uow.prices.of_plan(self._tenant_id, *key)
         return matching(self._read[key], dimensions)
+
+    async def quota_meters(self) -> list[Meter]:
+        """The tenant's meters with quota features."""
+        if self._quota_meters is None:
+            self._quota_meters = await self._uow.usage.quota_meters(self._tenant_id)
+        return self._quota_meters
 
 
 class PeriodTotals:
@@ -131,14 +139,14 @@ async def rate_usage(
     tenant_id: str,
     customer_id: str,
     usages: Sequence[RecordedUsage],
-    prices: PlanPrices | None = None,
+    reads: TenantRatingReads | None = None,
 ) -> bool:
     """Count, rate and pay a customer's usage from one or more `usage.recorded` events (in stream order), then
     report their quotas and check their limits once; whether paying it started an auto-recharge.
 
     NOTE: several events rated together (a backlog) lock the period and pay the wallet once, each usage counted
     and rated as if it came alone, so the totals, the adjustments and the amount paid are those of rating them
-    one by one. `prices` may be shared by the customers rated in one unit of work.
+    one by one. `reads` may be shared by the customers rated in one unit of work.
     """
     earliest = min(usage.first_event_time for usage in usages)
     account, current, _ = await lock_current_period(uow, tenant_id, customer_id, earliest)
@@ -147,12 +155,12 @@ async def rate_usage(
     later = {period_for(account, usage.first_event_time)[0] for usage in usages} - {current}
     for period in sorted(later, key=lambda p: p.start):
         await uow.usage.lock_period(tenant_id, customer_id, period)
-    prices = prices or PlanPrices(uow, tenant_id)
+    reads = reads or TenantRatingReads(uow, tenant_id)
     totals = PeriodTotals(uow, tenant_id, customer_id)
     owed: dict[str, int] = {}
     for usage in usages:
         period, late = period_for(account, usage.first_event_time)
-        price = await prices.price_for(account, usage.meter_key, usage.dimensions)
+        price = await reads.price_for(account, usage.meter_key, usage.dimensions)
         if late:
             counted_in = await uow.usage.period_containing(tenant_id, customer_id, usage.first_event_time)
         else:
@@ -180,7 +188,10 @@ async def rate_usage(
             await uow.usage.add_credited(tenant_id, customer_id, current, credited)
         recharging = recharging or started
     now = uow.clock.now()
-    await report_quota_use(uow, resets, tenant_id, customer_id, now, meter_keys={u.meter_key for u in usages})
+    meter_keys = {usage.meter_key for usage in usages}
+    await report_quota_use(
+        uow, resets, tenant_id, customer_id, now, meter_keys=meter_keys, quota_meters=await reads.quota_meters()
+    )
     known = KnownUsage(account, current, totals.known(current))
     await evaluate_limits(uow, tenant_id, customer_id, now, known=known)
     return recharging
@@ -263,9 +274,9 @@ async def charges_for(
     adjustments = await uow.usage.adjustments(tenant_id, customer_id, period)
     credited = await uow.usage.credited(tenant_id, customer_id, period)
     lines = []
-    prices = PlanPrices(uow, tenant_id)
+    reads = TenantRatingReads(uow, tenant_id)
     for total in totals:
-        price = await prices.price_for(account, total.meter_key, total.dimensions)
+        price = await reads.price_for(account, total.meter_key, total.dimensions)
         if price is not None:
             lines.append(line_for(total, price.price, price.currency_code))
     currency = account.currency_code if account is not None else ""
