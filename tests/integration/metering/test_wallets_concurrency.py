@@ -1,5 +1,6 @@
 """Wallets under concurrency on real PostgreSQL: a top-up repeated at once charges once; usage of one customer
-rated at once by several replicas burns exactly what it costs and starts one auto-recharge."""
+rated at once by several replicas burns exactly what it costs and starts one auto-recharge; customers rated in
+one transaction are each counted, paid and limited on their own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from azotte.metering.v1 import events_pb2
 from azotte.metering.v1 import metering_pb2 as mpb
 from azotte.metering.v1 import wallets_pb2 as pb
 from azotte_metering.adapters.billing_unit_of_work import PostgresBillingUnitOfWork
@@ -22,7 +24,14 @@ from azotte_platform.context import tenant_scope
 from tests.helpers import eventually
 from tests.integration.metering.conftest import T0, Service
 from tests.integration.metering.metering_support import create_meter, rid
-from tests.integration.metering.wallets_support import Wallets, grant_and_recharge, serving_wallets, subscribe, usd
+from tests.integration.metering.wallets_support import (
+    Wallets,
+    grant_and_recharge,
+    published,
+    serving_wallets,
+    subscribe,
+    usd,
+)
 from tests.unit.metering.billing_fakes import FakeQuotaResets
 
 REPLICAS = 8
@@ -50,7 +59,7 @@ async def test_a_top_up_sent_many_times_at_once_charges_once_and_grants_once(wal
 
 
 async def priced_customer(wallets: Wallets, customer: str, *, credit: int = 1000, auto_recharge: bool = True) -> None:
-    """`customer` followed on `plan_ai` (tokens at 1 USD each), with `credit` (minor units) and, when asked, an
+    """`customer` followed on `plan_ai` (tokens at 1 cent each), with `credit` (minor units) and, when asked, an
     auto-recharge of 30 USD below 5 USD."""
     await subscribe(wallets, customer, T0 - timedelta(days=1), T0 + timedelta(days=29))
 
@@ -94,8 +103,7 @@ async def rate_together(service: Service, usages: list[RecordedUsage]) -> None:
     runtime = service.runtime
     with tenant_scope(service.tenant):
         async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
-            for customer, own in rating.by_customer(usages).items():
-                await rating.rate_usage(uow, FakeQuotaResets(), service.tenant, customer, own)
+            await rating.rate_usage(uow, FakeQuotaResets(), service.tenant, usages)
             await uow.commit()
 
 
@@ -152,3 +160,46 @@ async def test_replicas_rating_months_of_a_customer_without_subscription_in_eith
                 period = calendar_month(at)
                 (total,) = await uow.usage.totals(service.tenant, customer, period)
                 assert (total.quantity, total.event_count) == (Decimal(REPLICAS * 100), REPLICAS)
+
+
+async def test_customers_rated_in_one_transaction_are_each_counted_paid_and_limited_on_their_own(
+    wallets: Wallets,
+) -> None:
+    service = wallets.service
+    first, second = (f"cus-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    await create_meter(service, "tokens", mpb.AGGREGATION_SUM)
+    # NOTE: each usage below is 100 tokens at 1 cent: 1 USD.
+    for customer, credit in ((first, 500), (second, 150)):
+        await priced_customer(wallets, customer, credit=credit, auto_recharge=False)
+        limit = pb.Limit(
+            limit_id=f"spend-{customer}",
+            customer_id=customer,
+            feature_key="ai.chat",
+            measure=pb.LIMIT_MEASURE_SPEND,
+            value="400",
+            policy=pb.LIMIT_POLICY_SUSPEND,
+            currency_code="USD",
+        )
+        await wallets.stub.SetLimit(pb.SetLimitRequest(request_id=rid(), limit=limit), metadata=wallets.metadata)
+    await rate_together(service, [tokens("p1", first), tokens("p2", first), tokens("p3", second)])
+
+    await rate_together(service, [tokens("b1", second), tokens("b2", first), tokens("b3", first)])
+
+    assert await burned_and_recharges(service, first) == (400, 0)
+    assert await burned_and_recharges(service, second) == (150, 0)  # its credit ran out
+    runtime = service.runtime
+    with tenant_scope(service.tenant):
+        async with PostgresBillingUnitOfWork(runtime.engine, runtime.clock) as uow:
+            account = await uow.usage.account(service.tenant, first)
+            assert account is not None
+            quantities = {
+                customer: [t.quantity for t in await uow.usage.totals(service.tenant, customer, account.period)]
+                for customer in (first, second)
+            }
+    assert quantities == {first: [Decimal(400)], second: [Decimal(200)]}
+
+    async def reached() -> list[bytes]:
+        return await published(wallets, "limit.reached")
+
+    (changed,) = [events_pb2.LimitChanged.FromString(data) for data in await eventually(reached)]
+    assert (changed.customer_id, changed.denial) == (first, "SPEND_LIMIT_REACHED")

@@ -90,16 +90,19 @@ class FakeUsage:
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None:
         return self.data.accounts.get((tenant_id, customer_id))
 
+    async def accounts(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, UsageAccount]:
+        found = ((customer, self.data.accounts.get((tenant_id, customer))) for customer in customer_ids)
+        return {customer: account for customer, account in found if account is not None}
+
     async def quota_meters(self, tenant_id: str) -> list[Meter]:
         return [meter for meter in self.data.quota_meters if meter.tenant_id == tenant_id]
 
     async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None:
         self.data.accounts[(tenant_id, account.customer_id)] = account
 
-    async def lock_period(self, tenant_id: str, customer_id: str, period: Period) -> int:
-        key = (tenant_id, customer_id, period.start)
-        self.data.periods.setdefault(key, (period, 0, None))
-        return self.data.periods[key][1]
+    async def lock_periods(self, tenant_id: str, periods: Sequence[tuple[str, Period]]) -> None:
+        for customer_id, period in periods:
+            self.data.periods.setdefault((tenant_id, customer_id, period.start), (period, 0, None))
 
     async def credited(self, tenant_id: str, customer_id: str, period: Period) -> int:
         found = self.data.periods.get((tenant_id, customer_id, period.start))
@@ -123,13 +126,17 @@ class FakeUsage:
         ]
         return max(starts, key=lambda period: period.start, default=None)
 
-    async def put_totals(self, tenant_id: str, customer_id: str, period: Period, totals: Sequence[UsageTotal]) -> None:
-        for total in totals:
+    async def put_totals(self, tenant_id: str, totals: Sequence[tuple[str, Period, UsageTotal]]) -> None:
+        for customer_id, period, total in totals:
             key = (tenant_id, customer_id, period.start, total.meter_key, dimensions_key(total.dimensions))
             self.data.totals[key] = total
 
     async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]:
         return [t for k, t in sorted(self.data.totals.items()) if k[:3] == (tenant_id, customer_id, period.start)]
+
+    async def totals_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[UsageTotal]]:
+        found = {customer: await self.totals(tenant_id, customer, period) for customer, period in periods.items()}
+        return {customer: totals for customer, totals in found.items() if totals}
 
     async def transactions(
         self, tenant_id: str, customer_id: str, meter_key: str, since: datetime, until: datetime | None
@@ -161,6 +168,10 @@ class FakeUsage:
             if (tenant, customer, start) == (tenant_id, customer_id, period.start)
         ]
 
+    async def adjustments_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[Adjustment]]:
+        found = {customer: await self.adjustments(tenant_id, customer, period) for customer, period in periods.items()}
+        return {customer: adjustments for customer, adjustments in found.items() if adjustments}
+
     async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
         return self.data.bills.get((tenant_id, subscription_id, period_start))
 
@@ -178,8 +189,12 @@ class FakeWallets:
         wallet = self.data.wallets.get((tenant_id, customer_id, currency_code))
         return copy.deepcopy(wallet) if wallet is not None else None
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Wallet]:
-        return [copy.deepcopy(w) for k, w in sorted(self.data.wallets.items()) if k[:2] == (tenant_id, customer_id)]
+    async def of_customers(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
+        found: dict[str, list[Wallet]] = {}
+        for (tenant, customer, _), wallet in sorted(self.data.wallets.items()):
+            if tenant == tenant_id and customer in customer_ids:
+                found.setdefault(customer, []).append(copy.deepcopy(wallet))
+        return found
 
     async def save(self, tenant_id: str, wallet: Wallet, now: datetime) -> None:
         self.data.wallets[(tenant_id, wallet.customer_id, wallet.currency_code)] = copy.deepcopy(wallet)
@@ -228,12 +243,14 @@ class FakeLimits:
     async def delete(self, tenant_id: str, limit_id: str) -> None:
         self.data.limits.pop((tenant_id, limit_id), None)
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[tuple[Limit, LimitState]]:
-        return [
-            pair
-            for (tenant, _), pair in sorted(self.data.limits.items())
-            if tenant == tenant_id and pair[0].customer_id == customer_id
-        ]
+    async def of_customers(
+        self, tenant_id: str, customer_ids: Sequence[str]
+    ) -> dict[str, list[tuple[Limit, LimitState]]]:
+        found: dict[str, list[tuple[Limit, LimitState]]] = {}
+        for (tenant, _), pair in sorted(self.data.limits.items()):
+            if tenant == tenant_id and pair[0].customer_id in customer_ids:
+                found.setdefault(pair[0].customer_id, []).append(pair)
+        return found
 
     async def save_state(self, tenant_id: str, limit_id: str, state: LimitState, now: datetime) -> None:
         limit, _ = self.data.limits[(tenant_id, limit_id)]
@@ -382,7 +399,7 @@ class Billing:
         recorded = RecordedUsage(
             event_id or f"ev_{self.events_seen}", "cus_1", "tokens", "sum", dimensions, when, when, len(amounts), total
         )
-        return await self.run(lambda uow: rating.rate_usage(uow, self.resets, TENANT, "cus_1", [recorded]))
+        return await self.run(lambda uow: rating.rate_usage(uow, self.resets, TENANT, [recorded]))
 
     def published(self, event_type: str) -> list[Event]:
         return [event for event in self.uow.published if event.type == event_type]

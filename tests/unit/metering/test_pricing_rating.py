@@ -143,7 +143,7 @@ async def test_a_snapshot_of_the_account_already_followed_writes_and_locks_nothi
     followed = await billing.run(lambda uow: uow.usage.account(TENANT, "cus_1"))
     assert followed is not None
     touched: list[str] = []
-    for name in ("lock_period", "put_account", "close_period"):
+    for name in ("lock_periods", "put_account", "close_period"):
 
         async def refused(*args: object, name: str = name) -> None:
             touched.append(name)
@@ -153,4 +153,4 @@ async def test_a_snapshot_of_the_account_already_followed_writes_and_locks_nothi
     assert touched == []
     renewed = UsageAccount("cus_1", "sub_1", "sf_us", "plan_ai", "USD", APRIL)
     await billing.follow(renewed)
-    assert touched == ["lock_period", "put_account", "close_period"]
+    assert touched == ["lock_periods", "put_account", "close_period"]

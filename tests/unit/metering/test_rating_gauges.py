@@ -41,9 +41,7 @@ async def rated(aggregation: str, readings: list[RecordedUsage], *, together: bo
         await billing.run(lambda uow: prices.set_usage_price(uow, TENANT, price))
     usages = [replace(one, aggregation=aggregation) for one in readings]
     for batch in [usages] if together else [[one] for one in usages]:
-        await billing.run(
-            partial(rating.rate_usage, resets=billing.resets, tenant_id=TENANT, customer_id="cus_1", usages=batch)
-        )
+        await billing.run(partial(rating.rate_usage, resets=billing.resets, tenant_id=TENANT, usages=batch))
     (total,) = [t for (_, _, _, meter, _), t in billing.uow.data.totals.items() if meter == "seats"]
     return total.quantity, total.rated_minor
 

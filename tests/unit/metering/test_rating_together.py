@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+
+import pytest
 
 from azotte.metering.v1 import events_pb2
 from azotte.metering.v1 import metering_pb2 as mpb
 from azotte_metering.adapters import billing_proto
 from azotte_metering.billing_ports import BillingUnitOfWork, MovementEntry
-from azotte_metering.domain.charges import UsageAccount, UsageCharges
+from azotte_metering.domain.charges import Period, UsageAccount, UsageCharges
 from azotte_metering.domain.limits import Limit, Measure, Policy
 from azotte_metering.domain.meters import Aggregation, Meter, QuotaFeature
 from azotte_metering.domain.pricing import PriceModel, PricingModel, Tier, UsagePrice
@@ -21,7 +23,7 @@ from azotte_metering.domain.wallets import GrantSource, Movement, MovementKind
 from azotte_metering.service_layer import limits, prices, rating, wallets
 from azotte_metering.service_layer.rating import RecordedUsage
 from azotte_platform.events.envelope import ReceivedEvent
-from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing
+from tests.unit.metering.billing_fakes import MARCH, T0, TENANT, Billing, FakeUsage
 
 D = Decimal
 GRADUATED = PriceModel(PricingModel.GRADUATED, tiers=(Tier(D(5), D(700)), Tier(D(10), D(650)), Tier(None, D(600))))
@@ -78,23 +80,16 @@ async def outcome(billing: Billing) -> tuple[list[UsageCharges], list[int], list
     return charges, balances, limit_events
 
 
-async def rate(billing: Billing, customer: str, usages: Sequence[RecordedUsage]) -> bool:
-    """Rate `usages` of `customer` in one unit of work."""
-    return await billing.run(
-        partial(rating.rate_usage, resets=billing.resets, tenant_id=TENANT, customer_id=customer, usages=usages)
-    )
-
-
-async def rated_together(billing: Billing, backlog: Sequence[RecordedUsage]) -> None:
-    for customer, usages in rating.by_customer(backlog).items():
-        await rate(billing, customer, usages)
+async def rate(billing: Billing, usages: Sequence[RecordedUsage]) -> bool:
+    """Rate `usages` in one unit of work."""
+    return await billing.run(partial(rating.rate_usage, resets=billing.resets, tenant_id=TENANT, usages=usages))
 
 
 async def test_a_backlog_rated_a_customer_at_a_time_leaves_what_rating_each_event_alone_leaves() -> None:
     alone, together = await billing_with_credit(), await billing_with_credit()
     for one in BACKLOG:
-        await rate(alone, one.customer_id, [one])
-    await rated_together(together, BACKLOG)
+        await rate(alone, [one])
+    await rate(together, BACKLOG)
 
     charges, balances, limit_events = await outcome(together)
     assert (charges, balances, limit_events) == await outcome(alone)
@@ -118,7 +113,7 @@ async def burned(billing: Billing, customer: str) -> list[Movement]:
 
 async def test_each_customer_pays_once_for_the_events_rated_together() -> None:
     billing = await billing_with_credit()
-    await rated_together(billing, BACKLOG)
+    await rate(billing, BACKLOG)
     burns = {customer: await burned(billing, customer) for customer in CUSTOMERS}
     assert [(m.amount_minor, m.reference) for m in burns["cus_1"]] == [(-9650, "ev_2")]
     assert [(m.amount_minor, m.reference) for m in burns["cus_2"]] == [(-8550, "ev_1")]
@@ -172,17 +167,36 @@ async def test_customers_rated_in_one_transaction_each_report_their_own_quota_us
     tokens = Meter(TENANT, "tokens", "Tokens", "ai.tokens", "$.tokens", Aggregation.SUM, ("model",), T0, T0)
     for billing in (alone, together):
         billing.uow.data.quota_meters.append(replace(tokens, quota_features=(QuotaFeature("tokens_all"),)))
-    await rated_together(alone, BACKLOG)
-
-    async def in_one_transaction(uow: BillingUnitOfWork) -> None:
-        reads = rating.TenantRatingReads(uow, TENANT)  # the tenant's quota meters read once, for both customers
-        for customer, usages in rating.by_customer(BACKLOG).items():
-            await rating.rate_usage(uow, together.resets, TENANT, customer, usages, reads)
-
-    await together.run(in_one_transaction)
+    for own in rating.by_customer(BACKLOG).values():
+        await rate(alone, own)  # each customer in a transaction of their own
+    await rate(together, BACKLOG)
 
     def used(billing: Billing) -> list[tuple[str, str, int]]:
         quota = billing.published("quota.used")
         return [(e.payload.customer_id, e.payload.feature_key, e.payload.used) for e in quota]  # type: ignore[attr-defined]
 
     assert used(together) == used(alone) == [("cus_1", "tokens_all", 12), ("cus_2", "tokens_all", 13)]
+
+
+async def test_a_customer_whose_period_closed_while_rating_waited_for_the_lock_is_rated_in_the_new_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    billing = await billing_with_credit()
+    april = Period(MARCH.end, datetime(2026, 5, 1, tzinfo=UTC))
+    lock_periods = FakeUsage.lock_periods
+
+    async def renewed_meanwhile(self: FakeUsage, tenant_id: str, periods: Sequence[tuple[str, Period]]) -> None:
+        await lock_periods(self, tenant_id, periods)
+        account = self.data.accounts[TENANT, "cus_1"]
+        if account.period == MARCH:  # NOTE: the renewal committed while this transaction waited for the lock
+            self.data.accounts[TENANT, "cus_1"] = replace(account, period=april)
+
+    monkeypatch.setattr(FakeUsage, "lock_periods", renewed_meanwhile)
+    await rate(billing, [usage(1, "cus_1", "3", model="small"), usage(2, "cus_2", "4", model="small")])
+
+    assert (TENANT, "cus_1", april.start) in billing.uow.data.periods  # the new period locked too
+    cus_1, cus_2 = [
+        await billing.run(partial(rating.preview_charges, tenant_id=TENANT, customer_id=c)) for c in CUSTOMERS
+    ]
+    assert (cus_1.period, [(a.quantity, a.amount_minor) for a in cus_1.adjustments]) == (april, [(D(3), 2100)])
+    assert (cus_2.period, [(line.quantity, line.amount_minor) for line in cus_2.lines]) == (MARCH, [(D(4), 2800)])

@@ -1,7 +1,7 @@
 """What the usage-billing use cases need: prices, usage per period, wallets, limits, payments, the unit of work.
 
 The adapters implement these over PostgreSQL (`adapters/repositories/`), the unit tests with fakes
-(`tests/unit/metering/billing_fakes.py`). Exactness under concurrency lives in `UsageRepository.lock_period`:
+(`tests/unit/metering/billing_fakes.py`). Exactness under concurrency lives in `UsageRepository.lock_periods`:
 every change to a customer's usage, wallet or limits in a period first locks that period's row, so events,
 grants and top-ups of one customer apply one after the other.
 """
@@ -60,14 +60,18 @@ class UsageRepository(Protocol):
 
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None: ...
 
+    async def accounts(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, UsageAccount]:
+        """The accounts of those customers that have one, by customer."""
+        ...
+
     async def quota_meters(self, tenant_id: str) -> list[Meter]:
         """The tenant's meters measuring at least one quota feature."""
         ...
 
     async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None: ...
 
-    async def lock_period(self, tenant_id: str, customer_id: str, period: Period) -> int:
-        """Create the period if new, lock it until the unit of work ends; the credit it was paid so far."""
+    async def lock_periods(self, tenant_id: str, periods: Sequence[tuple[str, Period]]) -> None:
+        """Create each (customer, period) if new and lock it until the unit of work ends, in the order given."""
         ...
 
     async def credited(self, tenant_id: str, customer_id: str, period: Period) -> int:
@@ -82,11 +86,16 @@ class UsageRepository(Protocol):
         """The customer's recorded period holding `at`, if any."""
         ...
 
-    async def put_totals(self, tenant_id: str, customer_id: str, period: Period, totals: Sequence[UsageTotal]) -> None:
-        """Store the customer's period totals (each of another meter and dimension values), replacing those kept."""
+    async def put_totals(self, tenant_id: str, totals: Sequence[tuple[str, Period, UsageTotal]]) -> None:
+        """Store (customer, period, total)s, each of another customer, period, meter or dimension values, replacing
+        those kept."""
         ...
 
     async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]: ...
+
+    async def totals_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[UsageTotal]]:
+        """The totals of one period of each customer, by customer (none for a customer without any)."""
+        ...
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
         """The customer's rollup buckets of the meter in `spans`, by event time (a quota's window)."""
@@ -104,6 +113,10 @@ class UsageRepository(Protocol):
         ...
 
     async def adjustments(self, tenant_id: str, customer_id: str, period: Period) -> list[Adjustment]: ...
+
+    async def adjustments_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[Adjustment]]:
+        """The adjustments of one period of each customer, by customer (none for a customer without any)."""
+        ...
 
     async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
         """The usage billed with the renewal that ended the subscription's period starting at `period_start`."""
@@ -152,7 +165,9 @@ class WalletRepository(Protocol):
 
     async def get(self, tenant_id: str, customer_id: str, currency_code: str) -> Wallet | None: ...
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Wallet]: ...
+    async def of_customers(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
+        """Each customer's wallets, by currency, by customer (none for a customer without any)."""
+        ...
 
     async def save(self, tenant_id: str, wallet: Wallet, now: datetime) -> None:
         """Insert or update the wallet and every grant it holds."""
@@ -194,7 +209,11 @@ class LimitRepository(Protocol):
 
     async def delete(self, tenant_id: str, limit_id: str) -> None: ...
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[tuple[Limit, LimitState]]: ...
+    async def of_customers(
+        self, tenant_id: str, customer_ids: Sequence[str]
+    ) -> dict[str, list[tuple[Limit, LimitState]]]:
+        """Each customer's limits, by limit id, by customer (none for a customer without any)."""
+        ...
 
     async def save_state(self, tenant_id: str, limit_id: str, state: LimitState, now: datetime) -> None: ...
 

@@ -56,13 +56,8 @@ class UsageRatingHandler:
         await self.together(uow, [event])
 
     async def together(self, uow: BillingUnitOfWork, events: Sequence[ReceivedEvent]) -> None:
-        tenant_id = events[0].tenant_id
         usages = [usage for event in events for usage in billing_proto.recorded_usage(event)]
-        reads = rating.TenantRatingReads(uow, tenant_id)
-        recharging = False
-        for customer_id, own in rating.by_customer(usages).items():
-            recharging = await rating.rate_usage(uow, self.resets, tenant_id, customer_id, own, reads) or recharging
-        if recharging:
+        if usages and await rating.rate_usage(uow, self.resets, events[0].tenant_id, usages):
             uow.after_commit(self.recharger.wake)
 
 

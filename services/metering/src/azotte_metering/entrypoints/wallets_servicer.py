@@ -124,7 +124,7 @@ class WalletsServicer(wallets_pb2_grpc.WalletsServiceServicer):
         async def work(uow: BillingUnitOfWork, tenant: str) -> pb.ListWalletsResponse:
             if not request.customer_id:
                 raise InvalidArgument.field("customer_id", "is required")
-            found = await uow.wallets.of_customer(tenant, request.customer_id)
+            found = (await uow.wallets.of_customers(tenant, [request.customer_id])).get(request.customer_id, [])
             now = uow.clock.now()
             return pb.ListWalletsResponse(wallets=[proto.wallet_to_pb(wallet, now) for wallet in found])
 

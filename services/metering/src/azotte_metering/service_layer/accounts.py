@@ -37,7 +37,7 @@ async def apply_subscription(
         if new.subscription_id != current.subscription_id and not snapshot.billing:
             return
     now = uow.clock.now()
-    await uow.usage.lock_period(tenant_id, new.customer_id, new.period)
+    await uow.usage.lock_periods(tenant_id, [(new.customer_id, new.period)])
     await uow.usage.put_account(tenant_id, new, now)
     if current is None:
         await report_quota_use(uow, resets, tenant_id, new.customer_id, now)

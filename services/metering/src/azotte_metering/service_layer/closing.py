@@ -16,8 +16,9 @@ from dataclasses import replace
 from azotte_metering.billing_ports import BillingUnitOfWork, QuotaResets
 from azotte_metering.domain.charges import PeriodToClose, UsageBill, UsageCharges
 from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.periods import lock_current_period
 from azotte_metering.service_layer.quotas import report_quota_use
-from azotte_metering.service_layer.rating import charges_for, lock_current_period
+from azotte_metering.service_layer.rating import charges_for
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.validation import require_fields
 
@@ -48,7 +49,7 @@ async def close_usage_period(
     A subscription that is not the one the customer's usage is priced under bills no usage.
     """
     customer = request.customer_id
-    account, current, _ = await lock_current_period(uow, tenant_id, customer, request.period.start)
+    account, current = await lock_current_period(uow, tenant_id, customer, request.period.start)
     billed = await uow.usage.bill(tenant_id, request.subscription_id, request.period.start)
     if billed is not None:
         return billed

@@ -9,14 +9,16 @@ once per period, and `downgrade` moves the customer's subscription to the limit'
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from azotte_metering.billing_ports import BillingUnitOfWork, Lifecycle
 from azotte_metering.domain.billing_events import DowngradeOrdered, LimitReached, LimitReleased, ThresholdCrossed
-from azotte_metering.domain.charges import Period, UsageAccount, UsageTotal, period_for
+from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageTotal, period_for
 from azotte_metering.domain.limits import Limit, LimitState, Measure, evaluate
+from azotte_metering.domain.wallets import Wallet
 from azotte_metering.errors import LimitNotFound, LimitOfAnotherCustomer
 from azotte_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -56,7 +58,7 @@ async def get_limit(uow: BillingUnitOfWork, tenant_id: str, limit_id: str) -> tu
 async def list_limits(uow: BillingUnitOfWork, tenant_id: str, customer_id: str) -> list[tuple[Limit, LimitState]]:
     if not customer_id:
         raise InvalidArgument.field("customer_id", "is required")
-    return sorted(await uow.limits.of_customer(tenant_id, customer_id), key=lambda pair: pair[0].limit_id)
+    return (await uow.limits.of_customers(tenant_id, [customer_id])).get(customer_id, [])
 
 
 async def delete_limit(uow: BillingUnitOfWork, tenant_id: str, limit_id: str) -> Limit:
@@ -72,12 +74,16 @@ async def delete_limit(uow: BillingUnitOfWork, tenant_id: str, limit_id: str) ->
 
 @dataclass(frozen=True, slots=True)
 class KnownUsage:
-    """A customer's usage account and, if read, the totals of one of their periods, as a caller already holds them
-    in the unit of work (rating), so that evaluating their limits reads them no second time."""
+    """What a caller already holds of a customer in the unit of work (rating), so that evaluating their limits reads
+    none of it again: their limits, usage account, one period's totals and adjustments (those of a customer with a
+    spend limit), and wallets by currency."""
 
+    limits: list[tuple[Limit, LimitState]]
     account: UsageAccount | None
     period: Period
-    totals: list[UsageTotal] | None
+    totals: list[UsageTotal]
+    adjustments: list[Adjustment]
+    wallets: Mapping[str, Wallet]
 
 
 async def evaluate_limits(
@@ -91,23 +97,29 @@ async def evaluate_limits(
 ) -> None:
     """Compare the customer's limits (or only `only`) with their usage in the current period, emitting what
     crossed, reached or released."""
-    pairs = await uow.limits.of_customer(tenant_id, customer_id)
+    if known is not None:
+        pairs = known.limits
+    else:
+        pairs = (await uow.limits.of_customers(tenant_id, [customer_id])).get(customer_id, [])
     if only:
         pairs = [pair for pair in pairs if pair[0].limit_id == only]
     if not pairs:
         return
     account = known.account if known is not None else await uow.usage.account(tenant_id, customer_id)
     period, _ = period_for(account, now)
-    if known is not None and known.period == period and known.totals is not None:
-        totals = known.totals
-    else:
-        totals = await uow.usage.totals(tenant_id, customer_id, period)
     # NOTE: only a spend limit counts the adjustments (late usage of a billed period) with the period's amount.
     spend = any(limit.measure is Measure.SPEND for limit, _ in pairs)
-    adjustments = await uow.usage.adjustments(tenant_id, customer_id, period) if spend else []
+    if known is not None and known.period == period:
+        totals, adjustments = known.totals, known.adjustments
+    else:
+        totals = await uow.usage.totals(tenant_id, customer_id, period)
+        adjustments = await uow.usage.adjustments(tenant_id, customer_id, period) if spend else []
     for limit, state in pairs:
         if limit.measure is Measure.CREDIT:
-            wallet = await uow.wallets.get(tenant_id, customer_id, limit.currency_code)
+            if known is not None:
+                wallet = known.wallets.get(limit.currency_code)
+            else:
+                wallet = await uow.wallets.get(tenant_id, customer_id, limit.currency_code)
             level = Decimal(wallet.balance(now) if wallet is not None else 0)
         elif limit.measure is Measure.UNITS:
             level = _units(totals, limit.meter_key)

@@ -27,9 +27,12 @@ from azotte_metering.domain.charges import (
     line_for,
     period_for,
 )
+from azotte_metering.domain.limits import Limit, LimitState, Measure
 from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import PricingModel, UsagePrice, matching, to_minor
+from azotte_metering.domain.wallets import Wallet
 from azotte_metering.service_layer.limits import KnownUsage, evaluate_limits
+from azotte_metering.service_layer.periods import lock_periods_at
 from azotte_metering.service_layer.quotas import report_quota_use
 from azotte_metering.service_layer.wallets import burn_usage
 from azotte_platform.errors import InvalidArgument
@@ -79,84 +82,139 @@ class TenantRatingReads:
 
 
 class PeriodTotals:
-    """One customer's period totals, each period's read once and written in one statement per unit of work: the
-    usage rated together counts on from the totals the usage before it left."""
+    """The period totals of the customers rated in one unit of work, each period's read once (the current ones
+    read for all of them at once) and all written in one statement: the usage rated together counts on from the
+    totals the usage before it left."""
 
-    def __init__(self, uow: BillingUnitOfWork, tenant_id: str, customer_id: str):
+    def __init__(self, uow: BillingUnitOfWork, tenant_id: str, current: Mapping[str, Period], read: CustomerReads):
         self._uow = uow
         self._tenant_id = tenant_id
-        self._customer_id = customer_id
-        self._read: dict[Period, dict[tuple[str, str], UsageTotal]] = {}
-        self._changed: set[tuple[Period, str, str]] = set()
+        self._read: dict[tuple[str, Period], dict[tuple[str, str], UsageTotal]] = {
+            (customer, period): {(t.meter_key, dimensions_key(t.dimensions)): t for t in read.totals.get(customer, [])}
+            for customer, period in current.items()
+        }
+        self._changed: set[tuple[str, Period, str, str]] = set()
 
-    async def get(self, period: Period, meter_key: str, key: str) -> UsageTotal | None:
-        if period not in self._read:
-            totals = await self._uow.usage.totals(self._tenant_id, self._customer_id, period)
-            self._read[period] = {(t.meter_key, dimensions_key(t.dimensions)): t for t in totals}
-        return self._read[period].get((meter_key, key))
+    async def get(self, customer_id: str, period: Period, meter_key: str, key: str) -> UsageTotal | None:
+        if (customer_id, period) not in self._read:
+            totals = await self._uow.usage.totals(self._tenant_id, customer_id, period)
+            self._read[customer_id, period] = {(t.meter_key, dimensions_key(t.dimensions)): t for t in totals}
+        return self._read[customer_id, period].get((meter_key, key))
 
-    def known(self, period: Period) -> list[UsageTotal] | None:
-        """Every total of `period` as it stands, by meter then dimension values; None unless read."""
-        read = self._read.get(period)
-        return None if read is None else [total for _, total in sorted(read.items())]
+    def known(self, customer_id: str, period: Period) -> list[UsageTotal]:
+        """Every total of the customer's `period` as it stands, by meter then dimension values (read: current)."""
+        return [total for _, total in sorted(self._read[customer_id, period].items())]
 
-    def put(self, period: Period, total: UsageTotal, key: str) -> None:
-        self._read[period][(total.meter_key, key)] = total
-        self._changed.add((period, total.meter_key, key))
+    def put(self, customer_id: str, period: Period, total: UsageTotal, key: str) -> None:
+        self._read[customer_id, period][(total.meter_key, key)] = total
+        self._changed.add((customer_id, period, total.meter_key, key))
 
     async def write(self) -> None:
-        """Store every total changed, a statement per period."""
-        by_period: dict[Period, list[UsageTotal]] = {}
-        for period, meter_key, key in sorted(self._changed, key=lambda c: (c[0].start, c[1], c[2])):
-            by_period.setdefault(period, []).append(self._read[period][meter_key, key])
-        for period, totals in by_period.items():
-            await self._uow.usage.put_totals(self._tenant_id, self._customer_id, period, totals)
+        """Store every total changed, in one statement."""
+        changed = sorted(self._changed, key=lambda c: (c[0], c[1].start, c[2], c[3]))
+        rows = [
+            (customer, period, self._read[customer, period][meter_key, key])
+            for customer, period, meter_key, key in changed
+        ]
+        await self._uow.usage.put_totals(self._tenant_id, rows)
         self._changed.clear()
 
 
-async def lock_current_period(
-    uow: BillingUnitOfWork, tenant_id: str, customer_id: str, at: datetime
-) -> tuple[UsageAccount | None, Period, bool]:
-    """The customer's usage account and the period usage at `at` is counted in (whether it is late), with the
-    row of the customer's current period locked until the unit of work ends.
+@dataclass(frozen=True, slots=True)
+class CustomerReads:
+    """What rating reads of the customers rated in one unit of work, once for all of them after their periods are
+    locked: their current periods' totals, their wallets by currency, their limits, and the current periods'
+    adjustments of those with a spend limit."""
 
-    NOTE: closing a period moves the account on while it holds that period's lock, so the account is read
-    again once the lock is taken.
-    """
-    account = await uow.usage.account(tenant_id, customer_id)
-    while True:
-        current, late = period_for(account, at)
-        await uow.usage.lock_period(tenant_id, customer_id, current)
-        locked = await uow.usage.account(tenant_id, customer_id)
-        if locked == account:
-            return account, current, late
-        account = locked
+    totals: dict[str, list[UsageTotal]]
+    wallets: dict[str, dict[str, Wallet]]
+    limits: dict[str, list[tuple[Limit, LimitState]]]
+    adjustments: dict[str, list[Adjustment]]
+
+    @classmethod
+    async def read(cls, uow: BillingUnitOfWork, tenant_id: str, current: Mapping[str, Period]) -> CustomerReads:
+        customers = list(current)
+        limits = await uow.limits.of_customers(tenant_id, customers)
+        spending = {
+            customer: current[customer]
+            for customer, pairs in limits.items()
+            if any(limit.measure is Measure.SPEND for limit, _ in pairs)
+        }
+        wallets = await uow.wallets.of_customers(tenant_id, customers)
+        adjustments = await uow.usage.adjustments_of(tenant_id, spending) if spending else {}
+        return cls(
+            await uow.usage.totals_of(tenant_id, current),
+            {customer: {wallet.currency_code: wallet for wallet in found} for customer, found in wallets.items()},
+            limits,
+            {customer: adjustments.get(customer, []) for customer in spending},
+        )
+
+    def added(self, customer_id: str, adjustment: Adjustment) -> None:
+        """Count an adjustment just recorded (an id recorded already is not recorded again)."""
+        known = self.adjustments.get(customer_id)
+        if known is not None and all(a.adjustment_id != adjustment.adjustment_id for a in known):
+            known.append(adjustment)
+
+    def usage(self, customer_id: str, account: UsageAccount | None, period: Period, totals: PeriodTotals) -> KnownUsage:
+        """What evaluating the customer's limits needs, as it stands after rating."""
+        return KnownUsage(
+            self.limits.get(customer_id, []),
+            account,
+            period,
+            totals.known(customer_id, period),
+            self.adjustments.get(customer_id, []),
+            self.wallets.get(customer_id, {}),
+        )
 
 
 async def rate_usage(
+    uow: BillingUnitOfWork, resets: QuotaResets, tenant_id: str, usages: Sequence[RecordedUsage]
+) -> bool:
+    """Count, rate and pay the usage of one or more `usage.recorded` events (in stream order), then report each
+    customer's quotas and check their limits once; whether paying it started an auto-recharge.
+
+    NOTE: the events of a backlog rated together are rated a customer at a time, each usage counted and rated as if
+    it came alone, so the totals, the adjustments and the amounts paid are those of rating them one by one; but the
+    customers' periods are locked, what rating reads of them is read, and their totals are written, in one
+    statement each for all of them.
+    """
+    grouped = by_customer(usages)
+    times = {customer: [usage.first_event_time for usage in own] for customer, own in grouped.items()}
+    locked = await lock_periods_at(uow, tenant_id, times)
+    current = {customer: period for customer, (_, period) in locked.items()}
+    read = await CustomerReads.read(uow, tenant_id, current)
+    reads = TenantRatingReads(uow, tenant_id)
+    totals = PeriodTotals(uow, tenant_id, current, read)
+    recharging = False
+    for customer_id, own in grouped.items():
+        account, period = locked[customer_id]
+        started = await _rate_customer(uow, tenant_id, customer_id, own, account, period, reads, totals, read)
+        recharging = recharging or started
+    await totals.write()
+    now = uow.clock.now()
+    quota_meters = await reads.quota_meters()
+    for customer_id, own in grouped.items():
+        account, period = locked[customer_id]
+        meter_keys = {usage.meter_key for usage in own}
+        await report_quota_use(
+            uow, resets, tenant_id, customer_id, now, meter_keys=meter_keys, quota_meters=quota_meters
+        )
+        await evaluate_limits(uow, tenant_id, customer_id, now, known=read.usage(customer_id, account, period, totals))
+    return recharging
+
+
+async def _rate_customer(
     uow: BillingUnitOfWork,
-    resets: QuotaResets,
     tenant_id: str,
     customer_id: str,
     usages: Sequence[RecordedUsage],
-    reads: TenantRatingReads | None = None,
+    account: UsageAccount | None,
+    current: Period,
+    reads: TenantRatingReads,
+    totals: PeriodTotals,
+    read: CustomerReads,
 ) -> bool:
-    """Count, rate and pay a customer's usage from one or more `usage.recorded` events (in stream order), then
-    report their quotas and check their limits once; whether paying it started an auto-recharge.
-
-    NOTE: several events rated together (a backlog) lock the period and pay the wallet once, each usage counted
-    and rated as if it came alone, so the totals, the adjustments and the amount paid are those of rating them
-    one by one. `reads` may be shared by the customers rated in one unit of work.
-    """
-    earliest = min(usage.first_event_time for usage in usages)
-    account, current, _ = await lock_current_period(uow, tenant_id, customer_id, earliest)
-    # NOTE: a customer without a subscription is counted by calendar month: the later months' periods are locked
-    # too, earliest first, as every transaction locks them.
-    later = {period_for(account, usage.first_event_time)[0] for usage in usages} - {current}
-    for period in sorted(later, key=lambda p: p.start):
-        await uow.usage.lock_period(tenant_id, customer_id, period)
-    reads = reads or TenantRatingReads(uow, tenant_id)
-    totals = PeriodTotals(uow, tenant_id, customer_id)
+    """Count and rate one customer's usage and pay it from their wallet; whether that started an auto-recharge."""
     owed: dict[str, int] = {}
     for usage in usages:
         period, late = period_for(account, usage.first_event_time)
@@ -178,22 +236,16 @@ async def rate_usage(
                 delta,
             )
             await uow.usage.add_adjustment(tenant_id, customer_id, period, adjustment)
+            read.added(customer_id, adjustment)
         if delta > 0:
             owed[currency] = owed.get(currency, 0) + delta
-    await totals.write()
     recharging = False
     for currency, amount in sorted(owed.items()):
-        credited, started = await burn_usage(uow, tenant_id, customer_id, currency, amount, usages[0].event_id)
+        wallet = read.wallets.get(customer_id, {}).get(currency)
+        credited, started = await burn_usage(uow, tenant_id, wallet, amount, usages[0].event_id)
         if credited:
             await uow.usage.add_credited(tenant_id, customer_id, current, credited)
         recharging = recharging or started
-    now = uow.clock.now()
-    meter_keys = {usage.meter_key for usage in usages}
-    await report_quota_use(
-        uow, resets, tenant_id, customer_id, now, meter_keys=meter_keys, quota_meters=await reads.quota_meters()
-    )
-    known = KnownUsage(account, current, totals.known(current))
-    await evaluate_limits(uow, tenant_id, customer_id, now, known=known)
     return recharging
 
 
@@ -219,7 +271,7 @@ async def _count(
     NOTE: late usage from before any period recorded for the customer is rated on its own.
     """
     key = dimensions_key(usage.dimensions)
-    old = await totals.get(period, usage.meter_key, key) if period else None
+    old = await totals.get(usage.customer_id, period, usage.meter_key, key) if period else None
     quantity = accumulate(usage.aggregation, old, usage.quantity, usage.event_count, usage.last_event_time)
     currency = price.currency_code if price is not None else ""
     rated = await _rated(uow, tenant_id, usage, period, price, quantity)
@@ -227,7 +279,12 @@ async def _count(
     if period is not None:
         latest = usage.last_event_time if old is None else max(old.latest_time, usage.last_event_time)
         count = usage.event_count + (old.event_count if old is not None else 0)
-        totals.put(period, UsageTotal(usage.meter_key, usage.dimensions, quantity, count, latest, currency, rated), key)
+        totals.put(
+            usage.customer_id,
+            period,
+            UsageTotal(usage.meter_key, usage.dimensions, quantity, count, latest, currency, rated),
+            key,
+        )
     return rated - was
 
 

@@ -1,7 +1,7 @@
 """Wallets: credit granted by an admin or a promotion, bought as a top-up or an auto-recharge, burned by usage.
 
-Every change to a wallet first locks the customer's current usage period (`UsageRepository.lock_period`),
-so grants, burns and recharges of one customer apply one after the other, on every replica.
+Every change to a wallet first locks the customer's current usage period (`periods.lock_current_period`), so
+grants, burns and recharges of one customer apply one after the other, on every replica.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from azotte_metering.billing_ports import (
     RechargeState,
 )
 from azotte_metering.domain.billing_events import CreditGranted, WalletRechargeFailed
-from azotte_metering.domain.charges import period_for
 from azotte_metering.domain.pricing import CURRENCY
 from azotte_metering.domain.wallets import AutoRecharge, CreditGrant, GrantSource, Wallet, expire
 from azotte_metering.errors import TopUpDeclined, TopUpPending, WalletNotFound
 from azotte_metering.service_layer.limits import evaluate_limits
+from azotte_metering.service_layer.periods import lock_current_period
 from azotte_platform.errors import InvalidArgument
 from azotte_platform.paging import Page, PageRequest
 
@@ -39,10 +39,7 @@ async def _locked_wallet(
     uow: BillingUnitOfWork, tenant_id: str, customer_id: str, currency_code: str, storefront_id: str = ""
 ) -> Wallet:
     """The customer's wallet in the currency (new if none), after locking their current period."""
-    now = uow.clock.now()
-    account = await uow.usage.account(tenant_id, customer_id)
-    period, _ = period_for(account, now)
-    await uow.usage.lock_period(tenant_id, customer_id, period)
+    account, _ = await lock_current_period(uow, tenant_id, customer_id, uow.clock.now())
     wallet = await uow.wallets.get(tenant_id, customer_id, currency_code)
     if wallet is not None:
         return wallet
@@ -181,12 +178,12 @@ async def list_movements(
 
 
 async def burn_usage(
-    uow: BillingUnitOfWork, tenant_id: str, customer_id: str, currency_code: str, amount_minor: int, reference: str
+    uow: BillingUnitOfWork, tenant_id: str, wallet: Wallet | None, amount_minor: int, reference: str
 ) -> tuple[int, bool]:
-    """Pay rated usage from the wallet as it arrives: how much the wallet covered, and whether that started
-    an auto-recharge (crossing below its threshold; its charge runs after the commit). The caller holds the
-    period lock."""
-    wallet = await uow.wallets.get(tenant_id, customer_id, currency_code)
+    """Pay rated usage from the customer's wallet in its currency (None: they have none) as it arrives: how much
+    the wallet covered, and whether that started an auto-recharge (crossing below its threshold; its charge runs
+    after the commit). The caller holds the period lock and read the wallet under it; the wallet is updated in
+    place."""
     if wallet is None or amount_minor <= 0:
         return 0, False
     now = uow.clock.now()
@@ -202,8 +199,8 @@ async def burn_usage(
         recharge = Recharge(
             tenant_id,
             wallet.start_recharge(),
-            customer_id,
-            currency_code,
+            wallet.customer_id,
+            wallet.currency_code,
             wallet.storefront_id,
             wallet.auto_recharge.amount_minor,
         )

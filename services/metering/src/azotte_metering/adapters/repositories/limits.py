@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.tables import usage_limits
@@ -49,13 +50,18 @@ class PostgresLimitRepository:
     async def delete(self, tenant_id: str, limit_id: str) -> None:
         await self._conn.execute(sa.delete(usage_limits).where(_L.tenant_id == tenant_id, _L.limit_id == limit_id))
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[tuple[Limit, LimitState]]:
+    async def of_customers(
+        self, tenant_id: str, customer_ids: Sequence[str]
+    ) -> dict[str, list[tuple[Limit, LimitState]]]:
         rows = await self._conn.execute(
             sa.select(usage_limits)
-            .where(_L.tenant_id == tenant_id, _L.customer_id == customer_id)
-            .order_by(_L.limit_id)
+            .where(_L.tenant_id == tenant_id, _L.customer_id == sa.any_(sa.literal(list(customer_ids), ARRAY(sa.Text))))
+            .order_by(_L.customer_id, _L.limit_id)
         )
-        return [_pair(row) for row in rows]
+        found: dict[str, list[tuple[Limit, LimitState]]] = {}
+        for row in rows:
+            found.setdefault(row.customer_id, []).append(_pair(row))
+        return found
 
     async def save_state(self, tenant_id: str, limit_id: str, state: LimitState, now: datetime) -> None:
         await self._conn.execute(

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.repositories.meters import PostgresMeterRepository
@@ -35,27 +35,55 @@ from azotte_metering.domain.charges import (
 )
 from azotte_metering.domain.meters import Meter, parse_path, read_path
 from azotte_metering.domain.usage import Rollup, Span
-from azotte_platform.db.bulk import replacing
+from azotte_platform.db.bulk import as_arrays, replacing, unnested
 
 _A = usage_accounts.c
+_TEXTS = ARRAY(sa.Text)
 _P = usage_periods.c
 # NOTE: the statements of every usage event's rating are built once: building one costs more than running it.
 _ACCOUNT = sa.select(usage_accounts).where(
     _A.tenant_id == sa.bindparam("tenant_id"), _A.customer_id == sa.bindparam("customer_id")
 )
-_PUT_ACCOUNT = replacing(insert(usage_accounts))
-_OPEN_PERIOD = insert(usage_periods).on_conflict_do_nothing()
-_LOCK_PERIOD = (
-    sa.select(_P.credited_minor)
-    .where(
-        _P.tenant_id == sa.bindparam("tenant_id"),
-        _P.customer_id == sa.bindparam("customer_id"),
-        _P.period_start == sa.bindparam("period_start"),
-    )
-    .with_for_update()
+_ACCOUNTS = sa.select(usage_accounts).where(
+    _A.tenant_id == sa.bindparam("tenant_id"), _A.customer_id == sa.any_(sa.bindparam("customer_ids", type_=_TEXTS))
 )
+_PUT_ACCOUNT = replacing(insert(usage_accounts))
+_OPENED = unnested([_P.customer_id, _P.period_start, _P.period_end])
+_LOCK_PERIODS = (
+    insert(usage_periods)
+    .from_select(
+        ["tenant_id", "customer_id", "period_start", "period_end", "credited_minor"],
+        sa.select(
+            sa.bindparam("tenant_id", type_=sa.Text),
+            _OPENED.c.customer_id,
+            _OPENED.c.period_start,
+            _OPENED.c.period_end,
+            sa.literal(0, sa.BigInteger),
+        ).order_by(_OPENED.c.customer_id, _OPENED.c.period_start),
+    )
+    .on_conflict_do_update(
+        index_elements=[_P.tenant_id, _P.customer_id, _P.period_start], set_={"credited_minor": _P.credited_minor}
+    )
+)
+"""NOTE: one statement creates the periods not recorded yet and locks every one, by (customer, start) — the one
+order every transaction locks periods in; a conflict's no-op update locks the row as `SELECT ... FOR UPDATE`
+would."""
 _T = usage_period_totals.c
 _J = usage_adjustments.c
+
+
+def _of_periods(table: sa.Table) -> sa.Select[Any]:
+    """The rows of `table` in one period of each customer (parameters: `_period_keys`)."""
+    keys = unnested([table.c.customer_id, table.c.period_start], "k")
+    return (
+        sa.select(table)
+        .join(keys, sa.and_(table.c.customer_id == keys.c.customer_id, table.c.period_start == keys.c.period_start))
+        .where(table.c.tenant_id == sa.bindparam("tenant_id"))
+    )
+
+
+_TOTALS_OF = _of_periods(usage_period_totals).order_by(_T.customer_id, _T.meter_key, _T.dimensions_key)
+_ADJUSTMENTS_OF = _of_periods(usage_adjustments).order_by(_J.customer_id, _J.usage_time, _J.adjustment_id)
 _B = usage_bills.c
 
 
@@ -67,16 +95,11 @@ class PostgresUsagePeriodRepository:
 
     async def account(self, tenant_id: str, customer_id: str) -> UsageAccount | None:
         row = (await self._conn.execute(_ACCOUNT, {"tenant_id": tenant_id, "customer_id": customer_id})).first()
-        if row is None:
-            return None
-        return UsageAccount(
-            row.customer_id,
-            row.subscription_id,
-            row.storefront_id,
-            row.plan_id,
-            row.currency_code,
-            Period(row.period_start, row.period_end),
-        )
+        return None if row is None else _account(row)
+
+    async def accounts(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, UsageAccount]:
+        rows = await self._conn.execute(_ACCOUNTS, {"tenant_id": tenant_id, "customer_ids": list(customer_ids)})
+        return {row.customer_id: _account(row) for row in rows}
 
     async def put_account(self, tenant_id: str, account: UsageAccount, now: datetime) -> None:
         await self._conn.execute(
@@ -94,10 +117,11 @@ class PostgresUsagePeriodRepository:
             },
         )
 
-    async def lock_period(self, tenant_id: str, customer_id: str, period: Period) -> int:
-        key = {"tenant_id": tenant_id, "customer_id": customer_id, "period_start": period.start}
-        await self._conn.execute(_OPEN_PERIOD, {**key, "period_end": period.end, "credited_minor": 0})
-        return int((await self._conn.execute(_LOCK_PERIOD, key)).scalar_one())
+    async def lock_periods(self, tenant_id: str, periods: Sequence[tuple[str, Period]]) -> None:
+        rows = [{"customer_id": c, "period_start": p.start, "period_end": p.end} for c, p in dict.fromkeys(periods)]
+        await self._conn.execute(
+            _LOCK_PERIODS, {"tenant_id": tenant_id, **as_arrays(rows, ["customer_id", "period_start", "period_end"])}
+        )
 
     async def credited(self, tenant_id: str, customer_id: str, period: Period) -> int:
         row = (
@@ -130,7 +154,7 @@ class PostgresUsagePeriodRepository:
         ).first()
         return None if row is None else Period(row.period_start, row.period_end)
 
-    async def put_totals(self, tenant_id: str, customer_id: str, period: Period, totals: Sequence[UsageTotal]) -> None:
+    async def put_totals(self, tenant_id: str, totals: Sequence[tuple[str, Period, UsageTotal]]) -> None:
         if not totals:
             return
         rows = [
@@ -147,7 +171,7 @@ class PostgresUsagePeriodRepository:
                 "currency_code": total.currency_code,
                 "rated_minor": total.rated_minor,
             }
-            for total in totals
+            for customer_id, period, total in totals
         ]
         statement = insert(usage_period_totals).values(rows)
         changed = ("dimensions", "quantity", "event_count", "latest_time", "currency_code", "rated_minor")
@@ -168,6 +192,13 @@ class PostgresUsagePeriodRepository:
             .order_by(_T.meter_key, _T.dimensions_key)
         )
         return [_total(row) for row in rows]
+
+    async def totals_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[UsageTotal]]:
+        rows = await self._conn.execute(_TOTALS_OF, _period_keys(tenant_id, periods))
+        found: dict[str, list[UsageTotal]] = {}
+        for row in rows:
+            found.setdefault(row.customer_id, []).append(_total(row))
+        return found
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
         return await read_rollups(self._conn, tenant_id, customer_id, meter_key, spans)
@@ -227,18 +258,14 @@ class PostgresUsagePeriodRepository:
             .where(_J.tenant_id == tenant_id, _J.customer_id == customer_id, _J.period_start == period.start)
             .order_by(_J.usage_time, _J.adjustment_id)
         )
-        return [
-            Adjustment(
-                row.adjustment_id,
-                row.usage_time,
-                row.meter_key,
-                row.dimensions,
-                row.quantity,
-                row.currency_code,
-                row.amount_minor,
-            )
-            for row in rows
-        ]
+        return [_adjustment(row) for row in rows]
+
+    async def adjustments_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[Adjustment]]:
+        rows = await self._conn.execute(_ADJUSTMENTS_OF, _period_keys(tenant_id, periods))
+        found: dict[str, list[Adjustment]] = {}
+        for row in rows:
+            found.setdefault(row.customer_id, []).append(_adjustment(row))
+        return found
 
     async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
         row = (
@@ -346,6 +373,35 @@ def _dimension_values(data: Mapping[str, object], paths: list[tuple[str, tuple[s
 
 def _period(tenant_id: str, customer_id: str, period: Period) -> list[sa.ColumnElement[bool]]:
     return [_P.tenant_id == tenant_id, _P.customer_id == customer_id, _P.period_start == period.start]
+
+
+def _period_keys(tenant_id: str, periods: Mapping[str, Period]) -> dict[str, Any]:
+    """The parameters of `_of_periods`."""
+    rows = [{"customer_id": customer, "period_start": period.start} for customer, period in periods.items()]
+    return {"tenant_id": tenant_id, **as_arrays(rows, ["customer_id", "period_start"])}
+
+
+def _account(row: Any) -> UsageAccount:
+    return UsageAccount(
+        row.customer_id,
+        row.subscription_id,
+        row.storefront_id,
+        row.plan_id,
+        row.currency_code,
+        Period(row.period_start, row.period_end),
+    )
+
+
+def _adjustment(row: Any) -> Adjustment:
+    return Adjustment(
+        row.adjustment_id,
+        row.usage_time,
+        row.meter_key,
+        row.dimensions,
+        row.quantity,
+        row.currency_code,
+        row.amount_minor,
+    )
 
 
 def _total(row: Any) -> UsageTotal:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.tables import credit_grants, wallet_movements, wallet_recharges, wallets
@@ -18,6 +18,7 @@ _W = wallets.c
 _G = credit_grants.c
 _M = wallet_movements.c
 _R = wallet_recharges.c
+_TEXTS = ARRAY(sa.Text)
 
 
 class PostgresWalletRepository:
@@ -36,37 +37,44 @@ class PostgresWalletRepository:
         ).first()
         if row is None:
             return None
-        grants = await self._grants(tenant_id, customer_id, [currency_code])
-        return _wallet(row, grants.get(currency_code, []))
+        grants = await self._grants(tenant_id, [customer_id], [currency_code])
+        return _wallet(row, grants.get((customer_id, currency_code), []))
 
-    async def of_customer(self, tenant_id: str, customer_id: str) -> list[Wallet]:
+    async def of_customers(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
         rows = (
             await self._conn.execute(
                 sa.select(wallets)
-                .where(_W.tenant_id == tenant_id, _W.customer_id == customer_id)
-                .order_by(_W.currency_code)
+                .where(_W.tenant_id == tenant_id, _W.customer_id == sa.any_(sa.literal(list(customer_ids), _TEXTS)))
+                .order_by(_W.customer_id, _W.currency_code)
             )
         ).all()
-        grants = await self._grants(tenant_id, customer_id, [row.currency_code for row in rows])
-        return [_wallet(row, grants.get(row.currency_code, [])) for row in rows]
+        grants = await self._grants(tenant_id, list(customer_ids), sorted({row.currency_code for row in rows}))
+        found: dict[str, list[Wallet]] = {}
+        for row in rows:
+            wallet = _wallet(row, grants.get((row.customer_id, row.currency_code), []))
+            found.setdefault(row.customer_id, []).append(wallet)
+        return found
 
     async def _grants(
-        self, tenant_id: str, customer_id: str, currencies: Sequence[str]
-    ) -> dict[str, list[CreditGrant]]:
-        # NOTE: only grants with credit left: emptied ones no longer move the balance (their history stays).
+        self, tenant_id: str, customer_ids: Sequence[str], currencies: Sequence[str]
+    ) -> dict[tuple[str, str], list[CreditGrant]]:
+        """The grants with credit left of those customers' wallets in those currencies, by (customer, currency).
+
+        NOTE: only grants with credit left: emptied ones no longer move the balance (their history stays).
+        """
         rows = await self._conn.execute(
             sa.select(credit_grants)
             .where(
                 _G.tenant_id == tenant_id,
-                _G.customer_id == customer_id,
+                _G.customer_id == sa.any_(sa.literal(list(customer_ids), _TEXTS)),
                 _G.currency_code.in_(currencies),
                 _G.remaining_minor > 0,
             )
             .order_by(_G.granted_at, _G.grant_id)
         )
-        found: dict[str, list[CreditGrant]] = {}
+        found: dict[tuple[str, str], list[CreditGrant]] = {}
         for row in rows:
-            found.setdefault(row.currency_code, []).append(
+            found.setdefault((row.customer_id, row.currency_code), []).append(
                 CreditGrant(
                     row.grant_id,
                     row.amount_minor,
