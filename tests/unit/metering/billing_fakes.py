@@ -14,14 +14,21 @@ from decimal import Decimal
 from typing import Self, TypeVar
 
 from azotte_metering.adapters.billing_proto import to_event
-from azotte_metering.billing_ports import BillingUnitOfWork, ChargeAnswer, MovementEntry, Recharge, RechargeState
+from azotte_metering.billing_ports import (
+    BillingUnitOfWork,
+    ChargeAnswer,
+    MovementEntry,
+    Recharge,
+    RechargeState,
+    WalletChange,
+)
 from azotte_metering.domain.charges import Adjustment, Period, UsageAccount, UsageBill, UsageTotal, dimensions_key
 from azotte_metering.domain.limits import Limit, LimitState
 from azotte_metering.domain.meters import Meter
 from azotte_metering.domain.pricing import UsagePrice
 from azotte_metering.domain.quotas import QuotaReset
 from azotte_metering.domain.usage import Bucket, Granularity, Rollup, Span
-from azotte_metering.domain.wallets import Movement, Wallet
+from azotte_metering.domain.wallets import Wallet
 from azotte_metering.service_layer import accounts, rating
 from azotte_metering.service_layer.accounts import SubscriptionSnapshot
 from azotte_metering.service_layer.rating import RecordedUsage
@@ -108,10 +115,11 @@ class FakeUsage:
         found = self.data.periods.get((tenant_id, customer_id, period.start))
         return found[1] if found is not None else 0
 
-    async def add_credited(self, tenant_id: str, customer_id: str, period: Period, amount_minor: int) -> None:
-        key = (tenant_id, customer_id, period.start)
-        stored, credited, closed = self.data.periods[key]
-        self.data.periods[key] = (stored, credited + amount_minor, closed)
+    async def add_credited(self, tenant_id: str, credits: Sequence[tuple[str, Period, int]]) -> None:
+        for customer_id, period, amount_minor in credits:
+            key = (tenant_id, customer_id, period.start)
+            stored, credited, closed = self.data.periods[key]
+            self.data.periods[key] = (stored, credited + amount_minor, closed)
 
     async def close_period(self, tenant_id: str, customer_id: str, period: Period, now: datetime) -> None:
         key = (tenant_id, customer_id, period.start)
@@ -196,15 +204,14 @@ class FakeWallets:
                 found.setdefault(customer, []).append(copy.deepcopy(wallet))
         return found
 
-    async def save(self, tenant_id: str, wallet: Wallet, now: datetime) -> None:
-        self.data.wallets[(tenant_id, wallet.customer_id, wallet.currency_code)] = copy.deepcopy(wallet)
-
-    async def record(
-        self, tenant_id: str, wallet: Wallet, movements: Sequence[Movement], balance_after_minor: int
-    ) -> None:
-        for movement in movements:
-            entry = MovementEntry(len(self.data.movements) + 1, wallet.currency_code, movement, balance_after_minor)
-            self.data.movements.append((tenant_id, wallet.customer_id, entry))
+    async def save(self, tenant_id: str, changes: Sequence[WalletChange], now: datetime) -> None:
+        for change in changes:
+            wallet = change.wallet
+            self.data.wallets[(tenant_id, wallet.customer_id, wallet.currency_code)] = copy.deepcopy(wallet)
+            for movement in change.movements:
+                seq = len(self.data.movements) + 1
+                entry = MovementEntry(seq, wallet.currency_code, movement, change.balance_after_minor)
+                self.data.movements.append((tenant_id, wallet.customer_id, entry))
 
     async def movements(
         self, tenant_id: str, customer_id: str, currency_code: str, limit: int, before_seq: int | None

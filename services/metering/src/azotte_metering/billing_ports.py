@@ -78,7 +78,9 @@ class UsageRepository(Protocol):
         """The credit the period's usage was paid so far (0 for a period not recorded)."""
         ...
 
-    async def add_credited(self, tenant_id: str, customer_id: str, period: Period, amount_minor: int) -> None: ...
+    async def add_credited(self, tenant_id: str, credits: Sequence[tuple[str, Period, int]]) -> None:
+        """Add to each (customer, period) the credit its usage was paid (minor units); a period once at most."""
+        ...
 
     async def close_period(self, tenant_id: str, customer_id: str, period: Period, now: datetime) -> None: ...
 
@@ -160,6 +162,15 @@ class MovementEntry:
     balance_after_minor: int
 
 
+@dataclass(frozen=True, slots=True)
+class WalletChange:
+    """A wallet as a change left it, the movements the change made, and the balance after them."""
+
+    wallet: Wallet
+    movements: Sequence[Movement] = ()
+    balance_after_minor: int = 0
+
+
 class WalletRepository(Protocol):
     """Wallets with their grants (loaded whole), their movements and auto-recharges."""
 
@@ -169,14 +180,9 @@ class WalletRepository(Protocol):
         """Each customer's wallets, by currency, by customer (none for a customer without any)."""
         ...
 
-    async def save(self, tenant_id: str, wallet: Wallet, now: datetime) -> None:
-        """Insert or update the wallet and every grant it holds."""
-        ...
-
-    async def record(
-        self, tenant_id: str, wallet: Wallet, movements: Sequence[Movement], balance_after_minor: int
-    ) -> None:
-        """Append movements to the wallet's history."""
+    async def save(self, tenant_id: str, changes: Sequence[WalletChange], now: datetime) -> None:
+        """Insert or update each wallet changed (one change per wallet) and every grant it holds, and append the
+        change's movements to its history."""
         ...
 
     async def movements(

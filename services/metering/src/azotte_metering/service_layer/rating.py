@@ -10,11 +10,11 @@ adjustment line on the current one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from azotte_metering.billing_ports import BillingUnitOfWork, QuotaResets
+from azotte_metering.billing_ports import BillingUnitOfWork, QuotaResets, WalletChange
 from azotte_metering.domain.charges import (
     Adjustment,
     Period,
@@ -34,7 +34,7 @@ from azotte_metering.domain.wallets import Wallet
 from azotte_metering.service_layer.limits import KnownUsage, evaluate_limits
 from azotte_metering.service_layer.periods import lock_periods_at
 from azotte_metering.service_layer.quotas import report_quota_use
-from azotte_metering.service_layer.wallets import burn_usage
+from azotte_metering.service_layer.wallets import UsagePaid, burn_usage
 from azotte_platform.errors import InvalidArgument
 
 
@@ -183,70 +183,97 @@ async def rate_usage(
     locked = await lock_periods_at(uow, tenant_id, times)
     current = {customer: period for customer, (_, period) in locked.items()}
     read = await CustomerReads.read(uow, tenant_id, current)
-    reads = TenantRatingReads(uow, tenant_id)
-    totals = PeriodTotals(uow, tenant_id, current, read)
+    rating = _Rating(
+        uow, tenant_id, TenantRatingReads(uow, tenant_id), read, PeriodTotals(uow, tenant_id, current, read)
+    )
     recharging = False
     for customer_id, own in grouped.items():
-        account, period = locked[customer_id]
-        started = await _rate_customer(uow, tenant_id, customer_id, own, account, period, reads, totals, read)
-        recharging = recharging or started
-    await totals.write()
+        recharging = await rating.customer(customer_id, own, *locked[customer_id]) or recharging
+    await rating.totals.write()
+    await rating.payments.save(uow, tenant_id)
     now = uow.clock.now()
-    quota_meters = await reads.quota_meters()
+    quota_meters = await rating.reads.quota_meters()
     for customer_id, own in grouped.items():
         account, period = locked[customer_id]
         meter_keys = {usage.meter_key for usage in own}
         await report_quota_use(
             uow, resets, tenant_id, customer_id, now, meter_keys=meter_keys, quota_meters=quota_meters
         )
-        await evaluate_limits(uow, tenant_id, customer_id, now, known=read.usage(customer_id, account, period, totals))
+        known = read.usage(customer_id, account, period, rating.totals)
+        await evaluate_limits(uow, tenant_id, customer_id, now, known=known)
     return recharging
 
 
-async def _rate_customer(
-    uow: BillingUnitOfWork,
-    tenant_id: str,
-    customer_id: str,
-    usages: Sequence[RecordedUsage],
-    account: UsageAccount | None,
-    current: Period,
-    reads: TenantRatingReads,
-    totals: PeriodTotals,
-    read: CustomerReads,
-) -> bool:
-    """Count and rate one customer's usage and pay it from their wallet; whether that started an auto-recharge."""
-    owed: dict[str, int] = {}
-    for usage in usages:
-        period, late = period_for(account, usage.first_event_time)
-        price = await reads.price_for(account, usage.meter_key, usage.dimensions)
-        if late:
-            counted_in = await uow.usage.period_containing(tenant_id, customer_id, usage.first_event_time)
-        else:
-            counted_in = period
-        delta = await _count(uow, tenant_id, usage, counted_in, price, totals)
-        currency = price.currency_code if price is not None else ""
-        if late and price is not None and delta:
-            adjustment = Adjustment(
-                f"{usage.event_id}:{usage.meter_key}:{dimensions_key(usage.dimensions)}",
-                usage.first_event_time,
-                usage.meter_key,
-                usage.dimensions,
-                usage.quantity,
-                currency,
-                delta,
-            )
-            await uow.usage.add_adjustment(tenant_id, customer_id, period, adjustment)
-            read.added(customer_id, adjustment)
-        if delta > 0:
-            owed[currency] = owed.get(currency, 0) + delta
-    recharging = False
-    for currency, amount in sorted(owed.items()):
-        wallet = read.wallets.get(customer_id, {}).get(currency)
-        credited, started = await burn_usage(uow, tenant_id, wallet, amount, usages[0].event_id)
-        if credited:
-            await uow.usage.add_credited(tenant_id, customer_id, current, credited)
-        recharging = recharging or started
-    return recharging
+@dataclass
+class _Rating:
+    """The rating of one unit of work: what it read of the tenant and the customers, and what it writes."""
+
+    uow: BillingUnitOfWork
+    tenant_id: str
+    reads: TenantRatingReads
+    read: CustomerReads
+    totals: PeriodTotals
+    payments: WalletPayments = field(default_factory=lambda: WalletPayments())
+
+    async def customer(
+        self, customer_id: str, usages: Sequence[RecordedUsage], account: UsageAccount | None, current: Period
+    ) -> bool:
+        """Count and rate one customer's usage and pay it from their wallets; whether that started an
+        auto-recharge."""
+        uow, tenant_id = self.uow, self.tenant_id
+        owed: dict[str, int] = {}
+        for usage in usages:
+            period, late = period_for(account, usage.first_event_time)
+            price = await self.reads.price_for(account, usage.meter_key, usage.dimensions)
+            if late:
+                counted_in = await uow.usage.period_containing(tenant_id, customer_id, usage.first_event_time)
+            else:
+                counted_in = period
+            delta = await _count(uow, tenant_id, usage, counted_in, price, self.totals)
+            currency = price.currency_code if price is not None else ""
+            if late and price is not None and delta:
+                adjustment = Adjustment(
+                    f"{usage.event_id}:{usage.meter_key}:{dimensions_key(usage.dimensions)}",
+                    usage.first_event_time,
+                    usage.meter_key,
+                    usage.dimensions,
+                    usage.quantity,
+                    currency,
+                    delta,
+                )
+                await uow.usage.add_adjustment(tenant_id, customer_id, period, adjustment)
+                self.read.added(customer_id, adjustment)
+            if delta > 0:
+                owed[currency] = owed.get(currency, 0) + delta
+        recharging = False
+        for currency, amount in sorted(owed.items()):
+            wallet = self.read.wallets.get(customer_id, {}).get(currency)
+            if wallet is not None:
+                paid = await burn_usage(uow, tenant_id, wallet, amount, usages[0].event_id)
+                self.payments.paid(customer_id, current, paid)
+                recharging = recharging or paid.recharging
+        return recharging
+
+
+class WalletPayments:
+    """The wallet changes and the credit paid of the customers rated in one unit of work, saved together."""
+
+    def __init__(self) -> None:
+        self._changes: list[WalletChange] = []
+        self._credits: list[tuple[str, Period, int]] = []
+
+    def paid(self, customer_id: str, period: Period, paid: UsagePaid) -> None:
+        self._changes.append(paid.change)
+        if paid.covered_minor:
+            self._credits.append((customer_id, period, paid.covered_minor))
+
+    async def save(self, uow: BillingUnitOfWork, tenant_id: str) -> None:
+        """Save every wallet changed and add the credit paid to each period (a statement each for all)."""
+        await uow.wallets.save(tenant_id, self._changes, uow.clock.now())
+        credited: dict[tuple[str, Period], int] = {}
+        for customer_id, period, amount in self._credits:
+            credited[customer_id, period] = credited.get((customer_id, period), 0) + amount
+        await uow.usage.add_credited(tenant_id, [(c, p, amount) for (c, p), amount in credited.items()])
 
 
 def by_customer(usages: Iterable[RecordedUsage]) -> dict[str, list[RecordedUsage]]:

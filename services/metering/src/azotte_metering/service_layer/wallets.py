@@ -7,7 +7,7 @@ grants, burns and recharges of one customer apply one after the other, on every 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from azotte_metering.billing_ports import (
@@ -17,6 +17,7 @@ from azotte_metering.billing_ports import (
     Payments,
     Recharge,
     RechargeState,
+    WalletChange,
 )
 from azotte_metering.domain.billing_events import CreditGranted, WalletRechargeFailed
 from azotte_metering.domain.pricing import CURRENCY
@@ -74,9 +75,8 @@ async def grant_credit(
         expires_at=expires_at,
         reference=reference,
     )
-    await uow.wallets.save(tenant_id, wallet, now)
     balance = wallet.balance(now)
-    await uow.wallets.record(tenant_id, wallet, [movement], balance)
+    await uow.wallets.save(tenant_id, [WalletChange(wallet, [movement], balance)], now)
     uow.emit(tenant_id, CreditGranted(customer_id, currency_code, grant, balance))
     await evaluate_limits(uow, tenant_id, customer_id, now)
     return grant, wallet
@@ -155,7 +155,7 @@ async def set_auto_recharge(
     if rule is not None and not wallet.storefront_id:
         raise InvalidArgument.field("storefront_id", "is required to charge recharges (no subscription gives it)")
     wallet.auto_recharge = rule
-    await uow.wallets.save(tenant_id, wallet, uow.clock.now())
+    await uow.wallets.save(tenant_id, [WalletChange(wallet)], uow.clock.now())
     return wallet
 
 
@@ -177,15 +177,23 @@ async def list_movements(
     return page.page(entries, lambda entry: [entry.seq])
 
 
+@dataclass(frozen=True, slots=True)
+class UsagePaid:
+    """What paying usage from a wallet did: the credit it covered (minor units), whether it started an
+    auto-recharge, and the wallet's change for the caller to save."""
+
+    covered_minor: int
+    recharging: bool
+    change: WalletChange
+
+
 async def burn_usage(
-    uow: BillingUnitOfWork, tenant_id: str, wallet: Wallet | None, amount_minor: int, reference: str
-) -> tuple[int, bool]:
-    """Pay rated usage from the customer's wallet in its currency (None: they have none) as it arrives: how much
-    the wallet covered, and whether that started an auto-recharge (crossing below its threshold; its charge runs
-    after the commit). The caller holds the period lock and read the wallet under it; the wallet is updated in
-    place."""
-    if wallet is None or amount_minor <= 0:
-        return 0, False
+    uow: BillingUnitOfWork, tenant_id: str, wallet: Wallet, amount_minor: int, reference: str
+) -> UsagePaid:
+    """Pay rated usage from the customer's wallet in its currency as it arrives, the wallet updated in place; an
+    auto-recharge it starts (crossing below its threshold) is written, its charge runs after the commit. The
+    caller holds the period lock, read the wallet under it, and saves the change.
+    """
     now = uow.clock.now()
     before = wallet.balance(now)
     emptied, expired = expire(wallet.grants, now)
@@ -205,9 +213,8 @@ async def burn_usage(
             wallet.auto_recharge.amount_minor,
         )
         await uow.wallets.add_recharge(recharge, now)
-    await uow.wallets.save(tenant_id, wallet, now)
-    await uow.wallets.record(tenant_id, wallet, [*expired, *burn.movements], after)
-    return amount_minor - burn.uncovered_minor, recharging
+    change = WalletChange(wallet, [*expired, *burn.movements], after)
+    return UsagePaid(amount_minor - burn.uncovered_minor, recharging, change)
 
 
 async def complete_recharge(uow: BillingUnitOfWork, recharge: Recharge, answer: ChargeAnswer) -> Recharge:

@@ -68,6 +68,16 @@ _LOCK_PERIODS = (
 """NOTE: one statement creates the periods not recorded yet and locks every one, by (customer, start) — the one
 order every transaction locks periods in; a conflict's no-op update locks the row as `SELECT ... FOR UPDATE`
 would."""
+_CREDITS = unnested([_P.customer_id, _P.period_start, _P.credited_minor])
+_ADD_CREDITED = (
+    sa.update(usage_periods)
+    .where(
+        _P.tenant_id == sa.bindparam("of_tenant"),
+        _P.customer_id == _CREDITS.c.customer_id,
+        _P.period_start == _CREDITS.c.period_start,
+    )
+    .values(credited_minor=_P.credited_minor + _CREDITS.c.credited_minor)
+)
 _T = usage_period_totals.c
 _J = usage_adjustments.c
 
@@ -129,11 +139,13 @@ class PostgresUsagePeriodRepository:
         ).first()
         return 0 if row is None else int(row.credited_minor)
 
-    async def add_credited(self, tenant_id: str, customer_id: str, period: Period, amount_minor: int) -> None:
+    async def add_credited(self, tenant_id: str, credits: Sequence[tuple[str, Period, int]]) -> None:
+        if not credits:
+            return
+        rows = [{"customer_id": c, "period_start": p.start, "credited_minor": amount} for c, p, amount in credits]
         await self._conn.execute(
-            sa.update(usage_periods)
-            .where(*_period(tenant_id, customer_id, period))
-            .values(credited_minor=_P.credited_minor + amount_minor)
+            _ADD_CREDITED,
+            {"of_tenant": tenant_id, **as_arrays(rows, ["customer_id", "period_start", "credited_minor"])},
         )
 
     async def close_period(self, tenant_id: str, customer_id: str, period: Period, now: datetime) -> None:

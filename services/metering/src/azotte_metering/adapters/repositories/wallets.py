@@ -7,18 +7,38 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.tables import credit_grants, wallet_movements, wallet_recharges, wallets
-from azotte_metering.billing_ports import MovementEntry, Recharge, RechargeState
+from azotte_metering.billing_ports import MovementEntry, Recharge, RechargeState, WalletChange
 from azotte_metering.domain.wallets import AutoRecharge, CreditGrant, GrantSource, Movement, MovementKind, Wallet
+from azotte_platform.db.bulk import as_arrays, insert_unnested
 
 _W = wallets.c
 _G = credit_grants.c
 _M = wallet_movements.c
 _R = wallet_recharges.c
 _TEXTS = ARRAY(sa.Text)
+
+
+def _upsert(table: sa.Table, updated: Sequence[str]) -> Insert:
+    """Insert rows of every column of `table` (`as_arrays`), updating `updated` of those its key names already."""
+    statement = insert_unnested(table, [column.name for column in table.c])
+    return statement.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns), set_={name: statement.excluded[name] for name in updated}
+    )
+
+
+_WALLET_COLUMNS = [column.name for column in wallets.c]
+_SAVE_WALLETS = _upsert(
+    wallets, ("storefront_id", "recharge_threshold_minor", "recharge_amount_minor", "recharges", "updated_at")
+)
+_GRANT_COLUMNS = [column.name for column in credit_grants.c]
+_SAVE_GRANTS = _upsert(credit_grants, ("remaining_minor",))
+_MOVEMENT_COLUMNS = [column.name for column in wallet_movements.c if column.name != "seq"]
+_RECORD = insert_unnested(wallet_movements, _MOVEMENT_COLUMNS)
+"""NOTE: a movement's seq (its place in the history) is drawn as its row is inserted, in the order given."""
 
 
 class PostgresWalletRepository:
@@ -87,74 +107,21 @@ class PostgresWalletRepository:
             )
         return found
 
-    async def save(self, tenant_id: str, wallet: Wallet, now: datetime) -> None:
-        rule = wallet.auto_recharge
-        values = {
-            "storefront_id": wallet.storefront_id,
-            "recharge_threshold_minor": rule.threshold_minor if rule is not None else None,
-            "recharge_amount_minor": rule.amount_minor if rule is not None else None,
-            "recharges": wallet.recharges,
-            "updated_at": now,
-        }
-        statement = insert(wallets).values(
-            tenant_id=tenant_id,
-            customer_id=wallet.customer_id,
-            currency_code=wallet.currency_code,
-            created_at=now,
-            **values,
-        )
-        await self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[_W.tenant_id, _W.customer_id, _W.currency_code], set_=values
-            )
-        )
-        if not wallet.grants:
+    async def save(self, tenant_id: str, changes: Sequence[WalletChange], now: datetime) -> None:
+        if not changes:
             return
-        grants = insert(credit_grants).values(
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "grant_id": grant.grant_id,
-                    "customer_id": wallet.customer_id,
-                    "currency_code": wallet.currency_code,
-                    "amount_minor": grant.amount_minor,
-                    "remaining_minor": grant.remaining_minor,
-                    "priority": grant.priority,
-                    "source": grant.source.value,
-                    "granted_at": grant.granted_at,
-                    "expires_at": grant.expires_at,
-                }
-                for grant in wallet.grants
-            ]
-        )
-        await self._conn.execute(
-            grants.on_conflict_do_update(
-                index_elements=[_G.tenant_id, _G.grant_id], set_={"remaining_minor": grants.excluded.remaining_minor}
-            )
-        )
-
-    async def record(
-        self, tenant_id: str, wallet: Wallet, movements: Sequence[Movement], balance_after_minor: int
-    ) -> None:
-        if not movements:
-            return
-        await self._conn.execute(
-            sa.insert(wallet_movements),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "customer_id": wallet.customer_id,
-                    "currency_code": wallet.currency_code,
-                    "kind": movement.kind.value,
-                    "amount_minor": movement.amount_minor,
-                    "grant_id": movement.grant_id,
-                    "reference": movement.reference,
-                    "balance_after_minor": balance_after_minor,
-                    "at": movement.at,
-                }
-                for movement in movements
-            ],
-        )
+        wallet_rows = [_wallet_row(tenant_id, change.wallet, now) for change in changes]
+        await self._conn.execute(_SAVE_WALLETS, as_arrays(wallet_rows, _WALLET_COLUMNS))
+        grant_rows = [
+            _grant_row(tenant_id, change.wallet, grant) for change in changes for grant in change.wallet.grants
+        ]
+        if grant_rows:
+            await self._conn.execute(_SAVE_GRANTS, as_arrays(grant_rows, _GRANT_COLUMNS))
+        movement_rows = [
+            _movement_row(tenant_id, change, movement) for change in changes for movement in change.movements
+        ]
+        if movement_rows:
+            await self._conn.execute(_RECORD, as_arrays(movement_rows, _MOVEMENT_COLUMNS))
 
     async def movements(
         self, tenant_id: str, customer_id: str, currency_code: str, limit: int, before_seq: int | None
@@ -209,6 +176,50 @@ class PostgresWalletRepository:
             .limit(limit)
         )
         return [_recharge(row) for row in rows]
+
+
+def _wallet_row(tenant_id: str, wallet: Wallet, now: datetime) -> dict[str, Any]:
+    rule = wallet.auto_recharge
+    return {
+        "tenant_id": tenant_id,
+        "customer_id": wallet.customer_id,
+        "currency_code": wallet.currency_code,
+        "storefront_id": wallet.storefront_id,
+        "recharge_threshold_minor": rule.threshold_minor if rule is not None else None,
+        "recharge_amount_minor": rule.amount_minor if rule is not None else None,
+        "recharges": wallet.recharges,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _grant_row(tenant_id: str, wallet: Wallet, grant: CreditGrant) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "grant_id": grant.grant_id,
+        "customer_id": wallet.customer_id,
+        "currency_code": wallet.currency_code,
+        "amount_minor": grant.amount_minor,
+        "remaining_minor": grant.remaining_minor,
+        "priority": grant.priority,
+        "source": grant.source.value,
+        "granted_at": grant.granted_at,
+        "expires_at": grant.expires_at,
+    }
+
+
+def _movement_row(tenant_id: str, change: WalletChange, movement: Movement) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "customer_id": change.wallet.customer_id,
+        "currency_code": change.wallet.currency_code,
+        "kind": movement.kind.value,
+        "amount_minor": movement.amount_minor,
+        "grant_id": movement.grant_id,
+        "reference": movement.reference,
+        "balance_after_minor": change.balance_after_minor,
+        "at": movement.at,
+    }
 
 
 def _wallet(row: Any, grants: list[CreditGrant]) -> Wallet:
