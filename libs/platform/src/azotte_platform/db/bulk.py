@@ -16,7 +16,7 @@ _PARAMETER_PREFIX = "rows_"
 """Array parameters are named after their column with this prefix (SQLAlchemy reserves bare column names)."""
 
 
-def unnested(columns: Iterable[sa.Column[Any]], name: str = "v") -> sa.TableValuedAlias:
+def unnested(columns: Iterable[sa.ColumnClause[Any]], name: str = "v") -> sa.TableValuedAlias:
     """`unnest(:rows_c1, :rows_c2, ...) AS v(c1, c2, ...)`: one typed array parameter per column."""
     columns = list(columns)
     arrays = (sa.bindparam(_PARAMETER_PREFIX + column.name, type_=ARRAY(column.type)) for column in columns)

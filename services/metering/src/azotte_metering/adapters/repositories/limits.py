@@ -14,6 +14,14 @@ from azotte_metering.adapters.tables import usage_limits
 from azotte_metering.domain.limits import Limit, LimitState, Measure, Policy
 
 _L = usage_limits.c
+_OF_CUSTOMERS = (
+    sa.select(usage_limits)
+    .where(
+        _L.tenant_id == sa.bindparam("tenant_id"),
+        _L.customer_id == sa.any_(sa.bindparam("customer_ids", type_=ARRAY(sa.Text))),
+    )
+    .order_by(_L.customer_id, _L.limit_id)
+)
 
 
 class PostgresLimitRepository:
@@ -53,11 +61,7 @@ class PostgresLimitRepository:
     async def of_customers(
         self, tenant_id: str, customer_ids: Sequence[str]
     ) -> dict[str, list[tuple[Limit, LimitState]]]:
-        rows = await self._conn.execute(
-            sa.select(usage_limits)
-            .where(_L.tenant_id == tenant_id, _L.customer_id == sa.any_(sa.literal(list(customer_ids), ARRAY(sa.Text))))
-            .order_by(_L.customer_id, _L.limit_id)
-        )
+        rows = await self._conn.execute(_OF_CUSTOMERS, {"tenant_id": tenant_id, "customer_ids": list(customer_ids)})
         found: dict[str, list[tuple[Limit, LimitState]]] = {}
         for row in rows:
             found.setdefault(row.customer_id, []).append(_pair(row))

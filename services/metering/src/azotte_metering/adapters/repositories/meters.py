@@ -111,11 +111,11 @@ class PostgresMeterRepository:
         return [_meter(row) for row in rows]
 
     async def with_quota_features(self, tenant_id: str) -> list[Meter]:
-        rows = await self._connection.execute(
-            sa.select(meters).where(meters.c.tenant_id == tenant_id, _MEASURES_QUOTAS)
-        )
+        rows = await self._connection.execute(_WITH_QUOTA_FEATURES, {"tenant_id": tenant_id})
         return [_meter(row) for row in rows]
 
 
-_MEASURES_QUOTAS = meters.c.quota_features != sa.text("'[]'::jsonb")
-"""A meter measuring at least one quota feature."""
+_WITH_QUOTA_FEATURES = sa.select(meters).where(
+    meters.c.tenant_id == sa.bindparam("tenant_id"), meters.c.quota_features != sa.text("'[]'::jsonb")
+)
+"""The tenant's meters measuring at least one quota feature."""

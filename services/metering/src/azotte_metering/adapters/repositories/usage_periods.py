@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from azotte_metering.adapters.repositories.meters import PostgresMeterRepository
@@ -92,6 +92,26 @@ def _of_periods(table: sa.Table) -> sa.Select[Any]:
     )
 
 
+_TOTAL_COLUMNS = [column.name for column in usage_period_totals.c if column.name != "tenant_id"]
+_TOTALS = unnested(
+    # NOTE: the dimension values travel as JSON text: an array of jsonb would cost the driver a conversion each.
+    sa.column(name, sa.Text) if name == "dimensions" else usage_period_totals.c[name]
+    for name in _TOTAL_COLUMNS
+)
+_TOTAL_ROWS = insert(usage_period_totals).from_select(
+    ["tenant_id", *_TOTAL_COLUMNS],
+    sa.select(
+        sa.bindparam("tenant_id", type_=sa.Text),
+        *(sa.cast(_TOTALS.c[name], JSONB) if name == "dimensions" else _TOTALS.c[name] for name in _TOTAL_COLUMNS),
+    ),
+)
+_PUT_TOTALS = _TOTAL_ROWS.on_conflict_do_update(
+    index_elements=[_T.tenant_id, _T.customer_id, _T.period_start, _T.meter_key, _T.dimensions_key],
+    set_={
+        name: _TOTAL_ROWS.excluded[name]
+        for name in ("dimensions", "quantity", "event_count", "latest_time", "currency_code", "rated_minor")
+    },
+)
 _TOTALS_OF = _of_periods(usage_period_totals).order_by(_T.customer_id, _T.meter_key, _T.dimensions_key)
 _ADJUSTMENTS_OF = _of_periods(usage_adjustments).order_by(_J.customer_id, _J.usage_time, _J.adjustment_id)
 _B = usage_bills.c
@@ -171,12 +191,11 @@ class PostgresUsagePeriodRepository:
             return
         rows = [
             {
-                "tenant_id": tenant_id,
                 "customer_id": customer_id,
                 "period_start": period.start,
                 "meter_key": total.meter_key,
                 "dimensions_key": dimensions_key(total.dimensions),
-                "dimensions": dict(total.dimensions),
+                "dimensions": json.dumps(dict(total.dimensions)),
                 "quantity": total.quantity,
                 "event_count": total.event_count,
                 "latest_time": total.latest_time,
@@ -185,14 +204,7 @@ class PostgresUsagePeriodRepository:
             }
             for customer_id, period, total in totals
         ]
-        statement = insert(usage_period_totals).values(rows)
-        changed = ("dimensions", "quantity", "event_count", "latest_time", "currency_code", "rated_minor")
-        await self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[_T.tenant_id, _T.customer_id, _T.period_start, _T.meter_key, _T.dimensions_key],
-                set_={name: statement.excluded[name] for name in changed},
-            )
-        )
+        await self._conn.execute(_PUT_TOTALS, {"tenant_id": tenant_id, **as_arrays(rows, _TOTAL_COLUMNS)})
 
     async def quota_meters(self, tenant_id: str) -> list[Meter]:
         return await PostgresMeterRepository(self._conn).with_quota_features(tenant_id)

@@ -16,6 +16,12 @@ from azotte_metering.domain.charges import dimensions_key
 from azotte_metering.domain.pricing import Percentage, PriceModel, PricingModel, Tier, UsagePrice
 
 _P = usage_prices.c
+_OF_PLAN = sa.select(usage_prices).where(
+    _P.tenant_id == sa.bindparam("tenant_id"),
+    _P.storefront_id == sa.bindparam("storefront_id"),
+    _P.plan_id == sa.bindparam("plan_id"),
+)
+_OF_PLAN_METER = _OF_PLAN.where(_P.meter_key == sa.bindparam("meter_key"))
 
 
 def model_to_json(price: PriceModel) -> dict[str, Any]:
@@ -114,11 +120,7 @@ class PostgresUsagePriceRepository:
         return result.first() is not None
 
     async def of_plan(self, tenant_id: str, storefront_id: str, plan_id: str, meter_key: str = "") -> list[UsagePrice]:
-        select = sa.select(usage_prices).where(
-            _P.tenant_id == tenant_id, _P.storefront_id == storefront_id, _P.plan_id == plan_id
-        )
-        if meter_key:
-            select = select.where(_P.meter_key == meter_key)
+        key = {"tenant_id": tenant_id, "storefront_id": storefront_id, "plan_id": plan_id, "meter_key": meter_key}
         return [
             UsagePrice(
                 row.storefront_id,
@@ -128,7 +130,7 @@ class PostgresUsagePriceRepository:
                 model_from_json(row.model, row.definition),
                 row.dimensions,
             )
-            for row in await self._conn.execute(select)
+            for row in await self._conn.execute(_OF_PLAN_METER if meter_key else _OF_PLAN, key)
         ]
 
     async def meter_aggregation(self, tenant_id: str, meter_key: str) -> str | None:

@@ -20,6 +20,24 @@ _G = credit_grants.c
 _M = wallet_movements.c
 _R = wallet_recharges.c
 _TEXTS = ARRAY(sa.Text)
+_WALLETS_OF = (
+    sa.select(wallets)
+    .where(
+        _W.tenant_id == sa.bindparam("tenant_id"), _W.customer_id == sa.any_(sa.bindparam("customer_ids", type_=_TEXTS))
+    )
+    .order_by(_W.customer_id, _W.currency_code)
+)
+_GRANTS_OF = (
+    sa.select(credit_grants)
+    .where(
+        _G.tenant_id == sa.bindparam("tenant_id"),
+        _G.customer_id == sa.any_(sa.bindparam("customer_ids", type_=_TEXTS)),
+        _G.currency_code == sa.any_(sa.bindparam("currencies", type_=_TEXTS)),
+        _G.remaining_minor > 0,
+    )
+    .order_by(_G.granted_at, _G.grant_id)
+)
+"""NOTE: only grants with credit left: emptied ones no longer move the balance (their history stays)."""
 
 
 def _upsert(table: sa.Table, updated: Sequence[str]) -> Insert:
@@ -62,11 +80,7 @@ class PostgresWalletRepository:
 
     async def of_customers(self, tenant_id: str, customer_ids: Sequence[str]) -> dict[str, list[Wallet]]:
         rows = (
-            await self._conn.execute(
-                sa.select(wallets)
-                .where(_W.tenant_id == tenant_id, _W.customer_id == sa.any_(sa.literal(list(customer_ids), _TEXTS)))
-                .order_by(_W.customer_id, _W.currency_code)
-            )
+            await self._conn.execute(_WALLETS_OF, {"tenant_id": tenant_id, "customer_ids": list(customer_ids)})
         ).all()
         grants = await self._grants(tenant_id, list(customer_ids), sorted({row.currency_code for row in rows}))
         found: dict[str, list[Wallet]] = {}
@@ -78,19 +92,9 @@ class PostgresWalletRepository:
     async def _grants(
         self, tenant_id: str, customer_ids: Sequence[str], currencies: Sequence[str]
     ) -> dict[tuple[str, str], list[CreditGrant]]:
-        """The grants with credit left of those customers' wallets in those currencies, by (customer, currency).
-
-        NOTE: only grants with credit left: emptied ones no longer move the balance (their history stays).
-        """
+        """The grants with credit left of those customers' wallets in those currencies, by (customer, currency)."""
         rows = await self._conn.execute(
-            sa.select(credit_grants)
-            .where(
-                _G.tenant_id == tenant_id,
-                _G.customer_id == sa.any_(sa.literal(list(customer_ids), _TEXTS)),
-                _G.currency_code.in_(currencies),
-                _G.remaining_minor > 0,
-            )
-            .order_by(_G.granted_at, _G.grant_id)
+            _GRANTS_OF, {"tenant_id": tenant_id, "customer_ids": list(customer_ids), "currencies": list(currencies)}
         )
         found: dict[tuple[str, str], list[CreditGrant]] = {}
         for row in rows:
