@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
@@ -37,6 +37,7 @@ from azotte_metering.domain.meters import Meter, parse_path, read_path
 from azotte_metering.domain.usage import Rollup, Span
 from azotte_platform.db.bulk import as_arrays, replacing, unnested
 
+T = TypeVar("T")
 _A = usage_accounts.c
 _TEXTS = ARRAY(sa.Text)
 _P = usage_periods.c
@@ -210,19 +211,10 @@ class PostgresUsagePeriodRepository:
         return await PostgresMeterRepository(self._conn).with_quota_features(tenant_id)
 
     async def totals(self, tenant_id: str, customer_id: str, period: Period) -> list[UsageTotal]:
-        rows = await self._conn.execute(
-            sa.select(usage_period_totals)
-            .where(_T.tenant_id == tenant_id, _T.customer_id == customer_id, _T.period_start == period.start)
-            .order_by(_T.meter_key, _T.dimensions_key)
-        )
-        return [_total(row) for row in rows]
+        return (await self.totals_of(tenant_id, {customer_id: period})).get(customer_id, [])
 
     async def totals_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[UsageTotal]]:
-        rows = await self._conn.execute(_TOTALS_OF, _period_keys(tenant_id, periods))
-        found: dict[str, list[UsageTotal]] = {}
-        for row in rows:
-            found.setdefault(row.customer_id, []).append(_total(row))
-        return found
+        return _by_customer(await self._conn.execute(_TOTALS_OF, _period_keys(tenant_id, periods)), _total)
 
     async def rollups(self, tenant_id: str, customer_id: str, meter_key: str, spans: Sequence[Span]) -> list[Rollup]:
         return await read_rollups(self._conn, tenant_id, customer_id, meter_key, spans)
@@ -277,19 +269,10 @@ class PostgresUsagePeriodRepository:
         )
 
     async def adjustments(self, tenant_id: str, customer_id: str, period: Period) -> list[Adjustment]:
-        rows = await self._conn.execute(
-            sa.select(usage_adjustments)
-            .where(_J.tenant_id == tenant_id, _J.customer_id == customer_id, _J.period_start == period.start)
-            .order_by(_J.usage_time, _J.adjustment_id)
-        )
-        return [_adjustment(row) for row in rows]
+        return (await self.adjustments_of(tenant_id, {customer_id: period})).get(customer_id, [])
 
     async def adjustments_of(self, tenant_id: str, periods: Mapping[str, Period]) -> dict[str, list[Adjustment]]:
-        rows = await self._conn.execute(_ADJUSTMENTS_OF, _period_keys(tenant_id, periods))
-        found: dict[str, list[Adjustment]] = {}
-        for row in rows:
-            found.setdefault(row.customer_id, []).append(_adjustment(row))
-        return found
+        return _by_customer(await self._conn.execute(_ADJUSTMENTS_OF, _period_keys(tenant_id, periods)), _adjustment)
 
     async def bill(self, tenant_id: str, subscription_id: str, period_start: datetime) -> UsageBill | None:
         row = (
@@ -403,6 +386,14 @@ def _period_keys(tenant_id: str, periods: Mapping[str, Period]) -> dict[str, Any
     """The parameters of `_of_periods`."""
     rows = [{"customer_id": customer, "period_start": period.start} for customer, period in periods.items()]
     return {"tenant_id": tenant_id, **as_arrays(rows, ["customer_id", "period_start"])}
+
+
+def _by_customer(rows: Iterable[Any], convert: Callable[[Any], T]) -> dict[str, list[T]]:
+    """Rows converted, by their customer (in row order)."""
+    found: dict[str, list[T]] = {}
+    for row in rows:
+        found.setdefault(row.customer_id, []).append(convert(row))
+    return found
 
 
 def _account(row: Any) -> UsageAccount:
