@@ -5,9 +5,11 @@ Each sample: a customer subscribed to family_monthly (storefront us) with a hard
 the usage that crosses the limit, and the gateway's access check polled until it answers QUOTA_EXHAUSTED. The
 latency runs from the report to the first denied answer (ingest -> usage.recorded -> rating -> limit.reached ->
 entitlement's suspension -> the gateway's cache dropped). Baseline, in the same run: the round trip of one
-access check (`GET /v1/customers/{id}/access/{feature}`). Target: cut-off p99 <= 1 s.
+access check (`GET /v1/customers/{id}/access/{feature}`). A few cut-offs before the samples warm the suite up; the
+slowest of them is printed apart. Target: cut-off p99 <= 1 s.
 
-Run: .venv/bin/python tests/perf/bench_metering_cutoff.py [--customers N]  (default 20, about a minute)
+Run: .venv/bin/python tests/perf/bench_metering_cutoff.py [--customers N]  (default 20, about a minute; the suite has
+no rate limit)
 """
 
 from __future__ import annotations
@@ -19,20 +21,18 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import perf_suite  # type: ignore[import-not-found]  # NOTE: a sibling script, imported when run
 
-from azotte_stack.processes import free_port
-from azotte_stack.suite import Suite
-
-REPO = Path(__file__).resolve().parents[2]
 FEATURE = "hd_streaming"
 PLAN = "family_monthly"
 EVENT_TYPE = "ai.bench.tokens"
 POLL_S = 0.005
+WARM_UP = 5
+"""Cut-offs before the samples: each process's pooled connections prepare their statements on first use, which
+makes the first usages after a start slower (printed apart)."""
 
 
 def rid() -> str:
@@ -128,18 +128,13 @@ def _latencies(samples: list[float]) -> str:
 
 
 async def main(customers: int) -> None:
-    root = perf_suite.scratch_dir("bench-cutoff-")
-    suite = Suite(root=root, gateway_grpc_port=free_port(), gateway_rest_port=free_port(), fast_storage=True)
+    suite = perf_suite.unlimited_suite(perf_suite.scratch_dir("bench-cutoff-"))
     began = time.perf_counter()
     await suite.start()
     print(f"suite up in {time.perf_counter() - began:.1f}s")
     try:
-        key = (root / "sandbox-admin.key").read_text().strip()
-        base_url = f"http://127.0.0.1:{suite.gateway_rest_port}"
-        async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
-            document = await asyncio.to_thread((REPO / "docs" / "examples" / "ott-catalog.yaml").read_bytes)
-            headers = {"Content-Type": "application/yaml", "X-Request-Id": rid()}
-            (await http.put("/v1/catalog", content=document, headers=headers)).raise_for_status()
+        async with perf_suite.admin_client(suite, timeout=60) as http:
+            await perf_suite.apply_catalog(http)
             meter = {"key": EVENT_TYPE, "display_name": "tokens", "event_type": EVENT_TYPE, "value_path": "$.tokens"}
             meter["aggregation"] = "AGGREGATION_SUM"
             await ok(http, "POST", "/v1/meters", json={"request_id": rid(), "meter": meter})
@@ -152,11 +147,13 @@ async def main(customers: int) -> None:
                 "unit_price": "0.01",
             }
             await ok(http, "POST", "/v1/usage-prices", json={"request_id": rid(), "price": price})
-            ready = [await limited_customer(http) for _ in range(customers)]
+            ready = [await limited_customer(http) for _ in range(customers + WARM_UP)]
+            warm_up = [await cut_off(http, ready.pop()) for _ in range(WARM_UP)]
             baseline = [await round_trip(http, customer) for customer in ready for _ in range(5)]
             cutoffs = [await cut_off(http, customer) for customer in ready]
             print(f"baseline: access check round trip ({len(baseline)} checks)   {_latencies(baseline)}")
             print(f"usage -> access cut-off ({len(cutoffs)} customers)          {_latencies(cutoffs)}")
+            print(f"warm-up, not counted ({WARM_UP} customers)             max {max(warm_up) * 1000:.1f} ms")
             print(f"target p99 <= 1000 ms: {'met' if _percentile(cutoffs, 0.99) <= 1.0 else 'NOT met'}")
     finally:
         suite.stop()

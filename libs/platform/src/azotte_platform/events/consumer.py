@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
@@ -11,7 +12,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import ConnectionClosedError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
@@ -30,7 +33,7 @@ EVENTS_PER_TRANSACTION = 50
 """The `per_transaction` of a consumer whose handler works within the consumer's unit of work alone (database
 writes, idempotent calls): the events fetched together are applied in one transaction."""
 _WAITING_TIMEOUT_SECONDS = 0.05
-"""How long topping up a lingering batch waits for the server's answer when nothing more is waiting."""
+"""How long taking the messages waiting for a consumer waits for each of the server's answers (it answers at once)."""
 tracer = trace.get_tracer(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -69,41 +72,88 @@ class ConsumerSpec:
 async def fetched_batches(
     js: JetStreamContext, durable: str, stream: str, batch: int, linger_seconds: float = 0.0
 ) -> AsyncGenerator[list[Msg], None]:
-    """The batches of a durable pull consumer, fetched forever (an empty batch when nothing came for a second);
-    a batch smaller than `batch` is topped up with what arrived in the next `linger_seconds`.
+    """The batches of a durable pull consumer, fetched forever (an empty batch when nothing came for a second): the
+    first message as soon as it arrives, with up to `batch` - 1 more of those waiting behind it — or, given
+    `linger_seconds`, of those that arrived in that time.
 
-    NOTE: the subscription is removed when the caller stops (close this generator, e.g. with `aclosing`): a
+    NOTE: nats-py's fetch of several messages, once one has come, waits for more until the server ends the request,
+    which may be the request's whole timeout: a lone event would wait up to a second. A fetch of one returns as the
+    message arrives; the rest are taken by a pull request that waits for nothing (`_Waiting`).
+
+    NOTE: the subscriptions are removed when the caller stops (close this generator, e.g. with `aclosing`): a
     message delivered after the last fetch would otherwise wait in its queue, and draining the NATS connection
     at shutdown would wait on it for the whole drain timeout. JetStream redelivers it after its ack wait.
     """
     subscription = await js.pull_subscribe_bind(durable=durable, stream=stream)
+    waiting = _Waiting(js, stream, durable)
     try:
         while True:
             try:
-                messages = await subscription.fetch(batch, timeout=1.0)
-                if linger_seconds and len(messages) < batch:
-                    await asyncio.sleep(linger_seconds)
-                    messages += await _fetch_waiting(subscription, batch - len(messages))
+                try:
+                    messages = await subscription.fetch(1, timeout=1.0)
+                except TimeoutError:
+                    # NOTE: nats-py raises its own TimeoutError or asyncio's (both this builtin) when nothing came.
+                    messages = []
+                if batch > 1 and (messages or waiting.queued()):
+                    if linger_seconds:
+                        await asyncio.sleep(linger_seconds)
+                    messages += await waiting.take(batch - len(messages))
+                    # NOTE: messages of a request given up earlier may be older than the one just fetched.
+                    messages.sort(key=lambda message: message.metadata.sequence.stream)
                 yield messages
-            except TimeoutError:
-                # NOTE: nats-py raises its own TimeoutError or asyncio's (both this builtin) when nothing came in time.
-                yield []
             except ConnectionClosedError:
                 raise  # for good: a closed client never reconnects (nats-py also answers a cancelled fetch so)
             except Exception:
                 log.warning("consumer %s could not fetch; retrying", durable, exc_info=True)
                 await asyncio.sleep(1.0)
     finally:
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
+        for closing in (subscription.unsubscribe(), waiting.close()):
+            with contextlib.suppress(Exception):
+                await closing
 
 
-async def _fetch_waiting(subscription: JetStreamContext.PullSubscription, most: int) -> list[Msg]:
-    """Up to `most` messages already waiting for the consumer, none if none are."""
-    try:
-        return await subscription.fetch(most, timeout=_WAITING_TIMEOUT_SECONDS)
-    except TimeoutError:
-        return []
+class _Waiting:
+    """The messages already waiting for a durable pull consumer, taken without waiting for more: a pull request with
+    `no_wait` and no expiry, which the server answers with what is waiting, ended by a status when short. Its inbox
+    is subscribed on first use."""
+
+    def __init__(self, js: JetStreamContext, stream: str, durable: str):
+        self._js = js
+        self._subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._subscription: Subscription | None = None
+
+    def queued(self) -> bool:
+        """Messages of an earlier request came after it was given up: they are taken next."""
+        return self._subscription is not None and self._subscription.pending_msgs > 0
+
+    async def take(self, most: int) -> list[Msg]:
+        """Up to `most` messages: first those queued from earlier requests, then those the server has waiting."""
+        client: Client = self._js._nc  # NOTE: the JetStream context's own client; nats-py keeps it private
+        if self._subscription is None:
+            self._subscription = await client.subscribe(client.new_inbox())
+        inbox = self._subscription
+        taken: list[Msg] = []
+        for _ in range(inbox.pending_msgs):
+            message = await inbox.next_msg(timeout=_WAITING_TIMEOUT_SECONDS)
+            if not JetStreamContext.is_status_msg(message):
+                taken.append(message)
+        if len(taken) >= most:
+            return taken
+        request = json.dumps({"batch": most - len(taken), "no_wait": True}).encode()
+        await client.publish(self._subject, request, reply=inbox.subject)
+        while len(taken) < most:
+            try:
+                message = await inbox.next_msg(timeout=_WAITING_TIMEOUT_SECONDS)
+            except TimeoutError:
+                break  # NOTE: what the server sends later waits in the queue for the next request
+            if JetStreamContext.is_status_msg(message):
+                break  # NOTE: nothing more is waiting (404) or the request ended
+            taken.append(message)
+        return taken
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
 
 
 class EventConsumer(Generic[U]):
