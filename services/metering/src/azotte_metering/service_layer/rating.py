@@ -175,7 +175,7 @@ async def rate_usage(
 
     NOTE: the events of a backlog rated together are rated a customer at a time, each usage counted and rated as if
     it came alone, so the totals, the adjustments and the amounts paid are those of rating them one by one; but the
-    customers' periods are locked, what rating reads of them is read, and their totals are written, in one
+    customers' periods are locked, what rating reads of them is read, and what it changes is written, in one
     statement each for all of them.
     """
     grouped = by_customer(usages)
@@ -204,6 +204,25 @@ async def rate_usage(
     return recharging
 
 
+class WalletPayments:
+    """The wallet changes and the credit paid of the customers rated in one unit of work, saved together."""
+
+    def __init__(self) -> None:
+        self._changes: list[WalletChange] = []
+        self._credited: dict[tuple[str, Period], int] = {}
+
+    def paid(self, customer_id: str, period: Period, paid: UsagePaid) -> None:
+        self._changes.append(paid.change)
+        if paid.covered_minor:
+            key = (customer_id, period)
+            self._credited[key] = self._credited.get(key, 0) + paid.covered_minor
+
+    async def save(self, uow: BillingUnitOfWork, tenant_id: str) -> None:
+        """Save every wallet changed and add the credit paid to each period (a statement each for all)."""
+        await uow.wallets.save(tenant_id, self._changes, uow.clock.now())
+        await uow.usage.add_credited(tenant_id, [(c, p, amount) for (c, p), amount in self._credited.items()])
+
+
 @dataclass
 class _Rating:
     """The rating of one unit of work: what it read of the tenant and the customers, and what it writes."""
@@ -213,7 +232,7 @@ class _Rating:
     reads: TenantRatingReads
     read: CustomerReads
     totals: PeriodTotals
-    payments: WalletPayments = field(default_factory=lambda: WalletPayments())
+    payments: WalletPayments = field(default_factory=WalletPayments)
 
     async def customer(
         self, customer_id: str, usages: Sequence[RecordedUsage], account: UsageAccount | None, current: Period
@@ -253,27 +272,6 @@ class _Rating:
                 self.payments.paid(customer_id, current, paid)
                 recharging = recharging or paid.recharging
         return recharging
-
-
-class WalletPayments:
-    """The wallet changes and the credit paid of the customers rated in one unit of work, saved together."""
-
-    def __init__(self) -> None:
-        self._changes: list[WalletChange] = []
-        self._credits: list[tuple[str, Period, int]] = []
-
-    def paid(self, customer_id: str, period: Period, paid: UsagePaid) -> None:
-        self._changes.append(paid.change)
-        if paid.covered_minor:
-            self._credits.append((customer_id, period, paid.covered_minor))
-
-    async def save(self, uow: BillingUnitOfWork, tenant_id: str) -> None:
-        """Save every wallet changed and add the credit paid to each period (a statement each for all)."""
-        await uow.wallets.save(tenant_id, self._changes, uow.clock.now())
-        credited: dict[tuple[str, Period], int] = {}
-        for customer_id, period, amount in self._credits:
-            credited[customer_id, period] = credited.get((customer_id, period), 0) + amount
-        await uow.usage.add_credited(tenant_id, [(c, p, amount) for (c, p), amount in credited.items()])
 
 
 def by_customer(usages: Iterable[RecordedUsage]) -> dict[str, list[RecordedUsage]]:
